@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One idempotent setup for a fresh Debian 12 machine (and a fast no-op on a ready one):
+# the Debian packages Berth and its tests use, the npm dependencies, and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# binary -> Debian package. Berth itself needs runc, conmon, the CNI plugins, iproute2 and
+# iptables; gVisor's runsc is the sandboxed runtime; the rest are what the tests and benchmarks
+# drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer).
+declare -A WANT=(
+  [/usr/sbin/runc]=runc
+  [/usr/bin/conmon]=conmon
+  [/usr/bin/catatonit]=catatonit
+  [/usr/lib/cni/bridge]=containernetworking-plugins
+  [/usr/bin/ip]=iproute2
+  [/usr/sbin/iptables]=iptables
+  [/usr/bin/runsc]=runsc
+  [/usr/bin/skopeo]=skopeo
+  [/usr/bin/podman]=podman
+  [/usr/bin/aws]=awscli
+  [/usr/bin/busybox]=busybox-static
+  [/usr/bin/docker-registry]=docker-registry
+)
+missing=()
+for bin in "${!WANT[@]}"; do
+  [ -e "$bin" ] || missing+=("${WANT[$bin]}")
+done
+# busybox (the dynamic one) also provides /usr/bin/busybox; the tests need the static build.
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || missing+=(busybox-static)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: these packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The build is incremental (tsc --incremental), so this is quick when nothing changed.
+npm run --silent build

@@ -1,0 +1,27 @@
+/**
+ * What all AWS-compatible services share: the JSON 1.1 envelope, the SigV4 check, validation
+ * against the AWS models, error shapes and pagination tokens. The wire protocol lives here.
+ */
+export { AwsError, renderError } from "./errors.js";
+export { loadServiceModel, type ServiceModel, type Shape, type Operation } from "./model.js";
+export { validateInput } from "./validate.js";
+export {
+  verifySigV4,
+  type Credentials,
+  type CredentialLookup,
+  type SignedRequest,
+} from "./sigv4.js";
+export {
+  AwsJsonGateway,
+  JSON_CONTENT_TYPE,
+  renderJson,
+  type JsonResponse,
+} from "./json-protocol.js";
+export {
+  action,
+  type AwsJsonService,
+  type Handler,
+  type AnyHandler,
+  type RequestContext,
+} from "./service.js";
+export { encodeToken, decodeToken, page } from "./pagination.js";

@@ -1,0 +1,109 @@
+/**
+ * The one request pipeline of every AWS JSON 1.1 service:
+ * parse target -> authenticate -> parse JSON -> validate -> handle -> render.
+ * Any failure at any step renders through `renderError`; nothing escapes as a crash.
+ */
+import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
+import { AwsError, renderError } from "./errors.js";
+import type { AwsJsonService, RequestContext } from "./service.js";
+import { verifySigV4, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import { validateInput } from "./validate.js";
+
+export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
+
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface AwsJsonGatewayOptions {
+  services: AwsJsonService[];
+  credentials: CredentialLookup;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+}
+
+/** JSON 1.1 writes timestamps as epoch seconds. */
+function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Date) return raw.getTime() / 1000;
+  return value;
+}
+
+export function renderJson(value: unknown): string {
+  return JSON.stringify(value ?? {}, replacer);
+}
+
+export class AwsJsonGateway {
+  readonly #byPrefix = new Map<string, AwsJsonService>();
+
+  constructor(private readonly options: AwsJsonGatewayOptions) {
+    for (const service of options.services) this.#byPrefix.set(service.targetPrefix, service);
+  }
+
+  /** Serves one JSON 1.1 request whose body has already been read (within the size limit). */
+  async handle(request: SignedRequest): Promise<JsonResponse> {
+    const requestId = newRequestId();
+    const headers = { "x-amzn-RequestId": requestId, "Content-Type": JSON_CONTENT_TYPE };
+    try {
+      const body = await this.#dispatch(request, requestId);
+      return { status: 200, headers, body };
+    } catch (error) {
+      const rendered = renderError(error);
+      if (rendered.status >= 500) {
+        this.options.log.error("request failed", { requestId, error: describe(error) });
+      }
+      return {
+        status: rendered.status,
+        headers: { ...headers, "x-amzn-ErrorType": rendered.type },
+        body: rendered.body,
+      };
+    }
+  }
+
+  async #dispatch(request: SignedRequest, requestId: string): Promise<string> {
+    const target = request.headers["x-amz-target"];
+    const [prefix, actionName] = typeof target === "string" ? target.split(".", 2) : [];
+    const service = prefix === undefined ? undefined : this.#byPrefix.get(prefix);
+    // Authenticate before saying anything about the target: an anonymous caller learns nothing.
+    const caller = await verifySigV4(
+      request,
+      this.options.credentials,
+      this.options.clock.now(),
+      service?.signingName,
+    );
+    const handler =
+      service !== undefined &&
+      actionName !== undefined &&
+      Object.hasOwn(service.actions, actionName)
+        ? service.actions[actionName]
+        : undefined;
+    if (service === undefined || actionName === undefined || handler === undefined) {
+      throw new AwsError("UnknownOperationException", "");
+    }
+    let parsed: unknown;
+    try {
+      parsed = request.body.length === 0 ? {} : JSON.parse(request.body.toString("utf8"));
+    } catch {
+      throw new AwsError("SerializationException", "");
+    }
+    const input = validateInput(service.model, actionName, parsed, service.validationErrorCode);
+    const ctx: RequestContext = {
+      requestId,
+      identity: this.options.identity,
+      clock: this.options.clock,
+      log: this.options.log,
+      accessKeyId: caller.accessKeyId,
+    };
+    const output = await handler(input as never, ctx);
+    return renderJson(output);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof BerthError) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return error.stack ?? error.message;
+  return String(error);
+}

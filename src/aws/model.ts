@@ -1,0 +1,100 @@
+/**
+ * The AWS service models (botocore's service-2.json) are the spec for every AWS-compatible
+ * service here: action names, shapes, required members, enums, ranges, lengths and patterns.
+ * They are read from the installed Debian `awscli` package, never copied into the repository.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { BerthError } from "../core/index.js";
+
+export interface ShapeRef {
+  shape: string;
+  jsonvalue?: boolean;
+}
+
+export interface Shape {
+  type:
+    | "structure"
+    | "list"
+    | "map"
+    | "string"
+    | "integer"
+    | "long"
+    | "boolean"
+    | "double"
+    | "float"
+    | "timestamp"
+    | "blob";
+  members?: Record<string, ShapeRef>;
+  required?: string[];
+  member?: ShapeRef;
+  key?: ShapeRef;
+  value?: ShapeRef;
+  enum?: string[];
+  min?: number;
+  max?: number;
+  pattern?: string;
+  exception?: boolean;
+}
+
+export interface Operation {
+  name: string;
+  input?: ShapeRef;
+  output?: ShapeRef;
+}
+
+export interface ServiceModel {
+  metadata: {
+    targetPrefix?: string;
+    endpointPrefix: string;
+    signingName?: string;
+    protocol: string;
+    apiVersion: string;
+  };
+  operations: Record<string, Operation>;
+  shapes: Record<string, Shape>;
+}
+
+/** Where Debian's awscli keeps botocore's data; BERTH_MODELS_DIR overrides it. */
+const MODEL_ROOTS = [
+  process.env.BERTH_MODELS_DIR,
+  "/usr/lib/python3/dist-packages/awscli/botocore/data",
+  "/usr/share/awscli/botocore/data",
+].filter((root): root is string => root !== undefined && root !== "");
+
+const cache = new Map<string, ServiceModel>();
+
+/**
+ * Loads the newest model of `service` (botocore's folder name: "ecs", "ecr", "logs", ...),
+ * merged with `supplement`: operations and shapes the installed model predates.
+ */
+export function loadServiceModel(
+  service: string,
+  supplement?: Partial<ServiceModel>,
+): ServiceModel {
+  const cached = cache.get(service);
+  if (cached !== undefined) return cached;
+  for (const root of MODEL_ROOTS) {
+    const dir = join(root, service);
+    if (!existsSync(dir)) continue;
+    const versions = readdirSync(dir).sort();
+    const newest = versions[versions.length - 1];
+    if (newest === undefined) continue;
+    const file = join(dir, newest, "service-2.json");
+    if (!existsSync(file)) continue;
+    const model = JSON.parse(readFileSync(file, "utf8")) as ServiceModel;
+    const merged: ServiceModel = {
+      metadata: model.metadata,
+      operations: { ...model.operations, ...supplement?.operations },
+      shapes: { ...model.shapes, ...supplement?.shapes },
+    };
+    cache.set(service, merged);
+    return merged;
+  }
+  throw new BerthError(
+    "ServiceModelMissing",
+    `The AWS service model for '${service}' was not found (looked in ${MODEL_ROOTS.join(", ")}). ` +
+      "Install Debian's awscli package (npm run setup does) or set BERTH_MODELS_DIR.",
+    { fault: "server" },
+  );
+}

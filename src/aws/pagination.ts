@@ -1,0 +1,38 @@
+/** Opaque pagination tokens, as AWS hands them out: callers may only pass them back. */
+import { AwsError } from "./errors.js";
+
+export function encodeToken(position: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(position), "utf8").toString("base64url");
+}
+
+export function decodeToken<T extends Record<string, string | number>>(
+  token: string | undefined,
+  errorCode = "InvalidParameterException",
+): T | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) return value as T;
+  } catch {
+    // fall through to the error below
+  }
+  throw new AwsError(errorCode, "The specified nextToken is invalid.");
+}
+
+/** One page of `items` after `offset`, with the token for the next page if there is one. */
+export function page<T>(
+  items: T[],
+  nextToken: string | undefined,
+  maxResults: number | undefined,
+  defaultMax: number,
+): { items: T[]; nextToken?: string } {
+  const start = Number(decodeToken<{ offset: number }>(nextToken)?.offset ?? 0);
+  if (!Number.isInteger(start) || start < 0)
+    throw new AwsError("InvalidParameterException", "The specified nextToken is invalid.");
+  const size = maxResults ?? defaultMax;
+  const slice = items.slice(start, start + size);
+  const end = start + slice.length;
+  return end < items.length
+    ? { items: slice, nextToken: encodeToken({ offset: end }) }
+    : { items: slice };
+}

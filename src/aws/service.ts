@@ -1,0 +1,40 @@
+/**
+ * What an AWS-compatible service is here: its model, its target prefix, its validation error
+ * code, and a table of `Action -> handler`. Adding an action is adding a row.
+ */
+import type { Clock, Identity, Logger } from "../core/index.js";
+import type { ServiceModel } from "./model.js";
+
+/** Everything a handler may know about the request it serves. */
+export interface RequestContext {
+  requestId: string;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+  /** The verified caller's access key. */
+  accessKeyId: string;
+}
+
+/**
+ * A handler holds only the semantics: its input already passed the model's checks.
+ * `Input` and `Output` are the AWS SDK's own request and response types.
+ */
+export type Handler<Input, Output> = (input: Input, ctx: RequestContext) => Promise<Output>;
+
+// The table erases each row's types; `action()` keeps them checked where the row is written.
+export type AnyHandler = (input: never, ctx: RequestContext) => Promise<unknown>;
+
+export function action<Input, Output>(handler: Handler<Input, Output>): AnyHandler {
+  return handler;
+}
+
+export interface AwsJsonService {
+  /** `X-Amz-Target` prefix, e.g. `AmazonEC2ContainerServiceV20141113`. */
+  targetPrefix: string;
+  /** The SigV4 signing name clients scope their credentials to, e.g. `ecs`. */
+  signingName: string;
+  model: ServiceModel;
+  /** The `__type` this service answers constraint violations with. */
+  validationErrorCode: string;
+  actions: Record<string, AnyHandler>;
+}

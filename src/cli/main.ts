@@ -1,0 +1,63 @@
+/** The `berth` command: one binary, a subcommand each. Errors say what, why, and how to fix. */
+import { BerthError } from "../core/index.js";
+import { clusters, status } from "./client-commands.js";
+import { up, UP_USAGE } from "./up.js";
+
+const USAGE = `berth — serverless containers on your own machines (ECS, Fargate and ECR compatible)
+
+Usage: berth <command> [options]
+
+Commands:
+  up          start the whole platform here, in the foreground
+  status      check that a Berth answers at --endpoint
+  clusters    list the clusters
+  help        show this text
+
+Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
+with $BERTH_ACCESS_KEY_ID/$BERTH_SECRET_ACCESS_KEY, else $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY,
+else the keys kept in the local data dir.
+
+${UP_USAGE}
+`;
+
+type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = { up, status, clusters };
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    process.stderr.write(`berth: unknown command '${name}'. Run \`berth help\` for the list.\n`);
+    return 2;
+  }
+  try {
+    return await command(rest, env);
+  } catch (error) {
+    if (error instanceof BerthError) {
+      process.stderr.write(`berth ${name}: ${error.message}\n`);
+      return 1;
+    }
+    if (
+      error instanceof TypeError &&
+      "code" in error &&
+      String(error.code).startsWith("ERR_PARSE_ARGS")
+    ) {
+      process.stderr.write(`berth ${name}: ${error.message}. Run \`berth help\` for usage.\n`);
+      return 2;
+    }
+    if (error instanceof Error && "code" in error && error.code === "EADDRINUSE") {
+      process.stderr.write(
+        `berth ${name}: the port is already in use; is another Berth running? Pick another with --port.\n`,
+      );
+      return 1;
+    }
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`berth ${name}: ${text}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,90 @@
+/** `berth up`: the whole platform on this machine, in the foreground, until Ctrl-C. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createLogger } from "../core/index.js";
+import { startBerth, DEFAULT_PORT, type RunningBerth } from "../server/index.js";
+import { defaultDataDir } from "./config.js";
+
+export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
+                [--region us-east-1] [--account-id 000000000000] [--log-level info]`;
+
+function banner(berth: RunningBerth, dataDir: string, region: string, accountId: string): string {
+  const { accessKeyId, secretAccessKey } = berth.credentials;
+  const where =
+    berth.credentialsSource === "environment"
+      ? "from the environment"
+      : `kept in ${dataDir}/credentials.json`;
+  return [
+    "",
+    `Berth is up at ${berth.endpoint}`,
+    "",
+    `  region          ${region}`,
+    `  account         ${accountId}`,
+    `  access key id   ${accessKeyId}`,
+    `  secret key      ${secretAccessKey}   (${where})`,
+    `  data dir        ${dataDir}`,
+    "",
+    "Use it with the AWS CLI:",
+    `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} AWS_DEFAULT_REGION=${region}`,
+    `  aws --endpoint-url ${berth.endpoint} ecs create-cluster --cluster-name demo`,
+    "",
+    "Press Ctrl-C to stop.",
+    "",
+  ].join("\n");
+}
+
+export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: String(DEFAULT_PORT) },
+      "data-dir": { type: "string" },
+      region: { type: "string", default: "us-east-1" },
+      "account-id": { type: "string", default: "000000000000" },
+      "log-level": { type: "string", default: "info" },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(
+      `berth up: --port must be a number from 0 to 65535, not '${values.port}'.\n`,
+    );
+    return 2;
+  }
+  if (!/^\d{12}$/.test(values["account-id"])) {
+    process.stderr.write(
+      `berth up: --account-id must be 12 digits, not '${values["account-id"]}'.\n`,
+    );
+    return 2;
+  }
+  const level = values["log-level"];
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
+    return 2;
+  }
+  const dataDir = resolve(values["data-dir"] ?? defaultDataDir(env));
+  const log = createLogger(level);
+  const berth = await startBerth({
+    host: values.host,
+    port,
+    dataDir,
+    identity: { region: values.region, accountId: values["account-id"] },
+    env,
+    log,
+  });
+  process.stdout.write(banner(berth, dataDir, values.region, values["account-id"]));
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string): void => {
+      log.info("shutting down", { signal });
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolveStop();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await berth.close();
+  return 0;
+}

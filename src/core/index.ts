@@ -1,0 +1,5 @@
+/** What every component shares: the error base, ids and ARNs, the clock, logging. */
+export { BerthError, hasCode, type Fault, type BerthErrorOptions } from "./errors.js";
+export { systemClock, ManualClock, type Clock } from "./clock.js";
+export { createLogger, silentLogger, type Logger, type LogLevel } from "./log.js";
+export { arn, parseArn, newRequestId, newHexId, type Identity, type ParsedArn } from "./ids.js";

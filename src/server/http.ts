@@ -1,0 +1,140 @@
+/**
+ * The one HTTP listener: routes to the AWS front door (POST / with X-Amz-Target), health, and
+ * (later) the registry, console and agent channel. Bodies are read with a hard size limit.
+ * Nothing a client sends can throw out of here.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { newRequestId, type Logger } from "../core/index.js";
+import { JSON_CONTENT_TYPE, type AwsJsonGateway } from "../aws/index.js";
+
+/** AWS JSON APIs take at most a few MiB (PutLogEvents: 1 MiB); anything larger is refused. */
+export const MAX_JSON_BODY = 2 * 1024 * 1024;
+
+export interface RouterOptions {
+  gateway: AwsJsonGateway;
+  log: Logger;
+  isReady: () => boolean;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > limit) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.removeAllListeners("data");
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { ...headers, "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function awsError(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  close = false,
+): void {
+  send(
+    res,
+    status,
+    {
+      "Content-Type": JSON_CONTENT_TYPE,
+      "x-amzn-RequestId": newRequestId(),
+      "x-amzn-ErrorType": type,
+      ...(close ? { Connection: "close" } : {}),
+    },
+    JSON.stringify({ __type: type, message }),
+  );
+}
+
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: RouterOptions,
+): Promise<void> {
+  const path = (req.url ?? "/").split("?", 1)[0];
+  if (path === "/_berth/health" && (req.method === "GET" || req.method === "HEAD")) {
+    const ready = options.isReady();
+    send(
+      res,
+      ready ? 200 : 503,
+      { "Content-Type": "application/json" },
+      JSON.stringify({ status: ready ? "ok" : "starting" }),
+    );
+    return;
+  }
+  if (path === "/" && req.method === "POST" && req.headers["x-amz-target"] !== undefined) {
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_JSON_BODY);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        // AWS's front ends cut such requests off with 413 as well; the shape is the JSON error one.
+        awsError(
+          res,
+          413,
+          "RequestEntityTooLargeException",
+          `Request body must be at most ${MAX_JSON_BODY} bytes.`,
+          true,
+        );
+        return;
+      }
+      throw error;
+    }
+    const answer = await options.gateway.handle({
+      method: req.method,
+      url: req.url ?? "/",
+      headers: req.headers,
+      body,
+    });
+    send(res, answer.status, answer.headers, answer.body);
+    return;
+  }
+  if (path === "/" && req.method === "POST") {
+    req.resume();
+    // No X-Amz-Target: AWS answers UnknownOperationException.
+    awsError(res, 400, "UnknownOperationException", "");
+    return;
+  }
+  req.resume();
+  send(res, 404, { "Content-Type": "application/json" }, JSON.stringify({ message: "Not Found" }));
+}
+
+export function createBerthServer(options: RouterOptions): Server {
+  const server = createServer((req, res) => {
+    route(req, res, options).catch((error: unknown) => {
+      options.log.error("unhandled request failure", {
+        error: error instanceof Error ? error.stack : String(error),
+      });
+      awsError(res, 500, "ServerException", "An internal error occurred.", true);
+    });
+  });
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
+}

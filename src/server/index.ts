@@ -1,0 +1,4 @@
+/** The running platform: one HTTP listener in front of every role. */
+export { startBerth, DEFAULT_PORT, type BerthOptions, type RunningBerth } from "./berth.js";
+export { resolveServerCredentials, readKeptCredentials, CREDENTIALS_FILE } from "./credentials.js";
+export { MAX_JSON_BODY } from "./http.js";

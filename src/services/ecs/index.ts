@@ -1,0 +1,78 @@
+/**
+ * Amazon ECS (`AmazonEC2ContainerServiceV20141113`): the table of actions Berth answers.
+ * Adding an action is adding a row; the front door validates its input against the model.
+ */
+import type * as ecs from "@aws-sdk/client-ecs";
+import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import type { Store } from "../../store/index.js";
+import { clusterHandlers } from "./clusters.js";
+import { ecsModelSupplement } from "./model-supplement.js";
+import { tagHandlers } from "./tags.js";
+import { taskDefinitionHandlers } from "./task-definitions.js";
+
+export { ensureDefaultCluster } from "./clusters.js";
+export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
+
+export interface EcsDependencies {
+  store: Store;
+}
+
+export function createEcsService({ store }: EcsDependencies): AwsJsonService {
+  const clusters = clusterHandlers(store);
+  const definitions = taskDefinitionHandlers(store);
+  const tags = tagHandlers(store);
+  return {
+    targetPrefix: "AmazonEC2ContainerServiceV20141113",
+    signingName: "ecs",
+    model: loadServiceModel("ecs", ecsModelSupplement),
+    // ECS answers constraint violations with InvalidParameterException (it has no ValidationException).
+    validationErrorCode: "InvalidParameterException",
+    actions: {
+      CreateCluster: action<ecs.CreateClusterRequest, ecs.CreateClusterResponse>(
+        clusters.createCluster,
+      ),
+      DescribeClusters: action<ecs.DescribeClustersRequest, ecs.DescribeClustersResponse>(
+        clusters.describeClusters,
+      ),
+      ListClusters: action<ecs.ListClustersRequest, ecs.ListClustersResponse>(
+        clusters.listClusters,
+      ),
+      UpdateCluster: action<ecs.UpdateClusterRequest, ecs.UpdateClusterResponse>(
+        clusters.updateCluster,
+      ),
+      DeleteCluster: action<ecs.DeleteClusterRequest, ecs.DeleteClusterResponse>(
+        clusters.deleteCluster,
+      ),
+      RegisterTaskDefinition: action<
+        ecs.RegisterTaskDefinitionRequest,
+        ecs.RegisterTaskDefinitionResponse
+      >(definitions.registerTaskDefinition),
+      DescribeTaskDefinition: action<
+        ecs.DescribeTaskDefinitionRequest,
+        ecs.DescribeTaskDefinitionResponse
+      >(definitions.describeTaskDefinition),
+      ListTaskDefinitions: action<ecs.ListTaskDefinitionsRequest, ecs.ListTaskDefinitionsResponse>(
+        definitions.listTaskDefinitions,
+      ),
+      ListTaskDefinitionFamilies: action<
+        ecs.ListTaskDefinitionFamiliesRequest,
+        ecs.ListTaskDefinitionFamiliesResponse
+      >(definitions.listTaskDefinitionFamilies),
+      DeregisterTaskDefinition: action<
+        ecs.DeregisterTaskDefinitionRequest,
+        ecs.DeregisterTaskDefinitionResponse
+      >(definitions.deregisterTaskDefinition),
+      DeleteTaskDefinitions: action<
+        ecs.DeleteTaskDefinitionsRequest,
+        ecs.DeleteTaskDefinitionsResponse
+      >(definitions.deleteTaskDefinitions),
+      TagResource: action<ecs.TagResourceRequest, ecs.TagResourceResponse>(tags.tagResource),
+      UntagResource: action<ecs.UntagResourceRequest, ecs.UntagResourceResponse>(
+        tags.untagResource,
+      ),
+      ListTagsForResource: action<ecs.ListTagsForResourceRequest, ecs.ListTagsForResourceResponse>(
+        tags.listTagsForResource,
+      ),
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/** Tags on ECS resources, kept in one table keyed by resource ARN. ECS allows 50 per resource. */
+import type {
+  ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
+  Tag,
+  TagResourceRequest,
+  TagResourceResponse,
+  UntagResourceRequest,
+  UntagResourceResponse,
+} from "@aws-sdk/client-ecs";
+import { parseArn } from "../../core/index.js";
+import type { Store } from "../../store/index.js";
+import { invalidParameter } from "./errors.js";
+
+const MAX_TAGS = 50;
+
+export async function readTags(store: Store, resourceArn: string): Promise<Tag[]> {
+  const rows = await store
+    .selectFrom("tags")
+    .select(["key", "value"])
+    .where("resource_arn", "=", resourceArn)
+    .orderBy("key")
+    .execute();
+  return rows.map((row) => ({ key: row.key, value: row.value }));
+}
+
+export async function writeTags(
+  store: Store,
+  resourceArn: string,
+  tags: Tag[] | undefined,
+): Promise<void> {
+  if (tags === undefined || tags.length === 0) return;
+  for (const tag of tags) {
+    if (tag.key?.toLowerCase().startsWith("aws:"))
+      throw invalidParameter("Tag keys beginning with 'aws:' are reserved for AWS use.");
+  }
+  await store.transaction().execute(async (trx) => {
+    for (const tag of tags) {
+      await trx
+        .insertInto("tags")
+        .values({ resource_arn: resourceArn, key: tag.key ?? "", value: tag.value ?? "" })
+        .onConflict((oc) =>
+          oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.value ?? "" }),
+        )
+        .execute();
+    }
+    const { count } = await trx
+      .selectFrom("tags")
+      .select((eb) => eb.fn.countAll<number>().as("count"))
+      .where("resource_arn", "=", resourceArn)
+      .executeTakeFirstOrThrow();
+    if (Number(count) > MAX_TAGS)
+      // Throwing inside the transaction rolls the whole TagResource back.
+      throw invalidParameter(`The resource can have at most ${MAX_TAGS} tags.`);
+  });
+}
+
+/** Whether `resourceArn` names an ECS resource that exists (and may carry tags). */
+async function assertTaggable(store: Store, resourceArn: string): Promise<void> {
+  const parsed = parseArn(resourceArn);
+  if (parsed === undefined || parsed.service !== "ecs")
+    throw invalidParameter("The ARN provided is invalid.");
+  if (parsed.resource.startsWith("cluster/")) {
+    const cluster = await store
+      .selectFrom("clusters")
+      .select("status")
+      .where("arn", "=", resourceArn)
+      .executeTakeFirst();
+    if (cluster?.status !== "ACTIVE")
+      throw invalidParameter(
+        "The specified cluster is inactive. Specify an active cluster and try again.",
+      );
+    return;
+  }
+  if (parsed.resource.startsWith("task-definition/")) {
+    const definition = await store
+      .selectFrom("task_definitions")
+      .select("status")
+      .where("arn", "=", resourceArn)
+      .executeTakeFirst();
+    if (definition === undefined || definition.status === "DELETE_IN_PROGRESS")
+      throw invalidParameter("The specified task definition does not exist.");
+    return;
+  }
+  throw invalidParameter("The ARN provided is invalid.");
+}
+
+export function tagHandlers(store: Store) {
+  return {
+    tagResource: async (input: TagResourceRequest): Promise<TagResourceResponse> => {
+      const resourceArn = input.resourceArn ?? "";
+      await assertTaggable(store, resourceArn);
+      await writeTags(store, resourceArn, input.tags);
+      return {};
+    },
+    untagResource: async (input: UntagResourceRequest): Promise<UntagResourceResponse> => {
+      const resourceArn = input.resourceArn ?? "";
+      await assertTaggable(store, resourceArn);
+      const keys = input.tagKeys ?? [];
+      if (keys.length > 0)
+        await store
+          .deleteFrom("tags")
+          .where("resource_arn", "=", resourceArn)
+          .where("key", "in", keys)
+          .execute();
+      return {};
+    },
+    listTagsForResource: async (
+      input: ListTagsForResourceRequest,
+    ): Promise<ListTagsForResourceResponse> => {
+      const resourceArn = input.resourceArn ?? "";
+      await assertTaggable(store, resourceArn);
+      return { tags: await readTags(store, resourceArn) };
+    },
+  };
+}
