@@ -28,7 +28,12 @@ export async function openSqliteStore(path: string): Promise<Store> {
 }
 
 export async function migrate(db: Store): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Components add their migrations independently; order among unrelated ones does not matter.
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error !== undefined || failed !== undefined) {

@@ -1,0 +1,165 @@
+/**
+ * A whole Berth for a test, started and torn down in one call, good enough to ship to users for
+ * their own integration tests. `startBerthProcess` runs the real `berth up` binary (what e2e
+ * tests use, and what kill -9 tests need); `startBerthInProcess` runs it inside the test's own
+ * process for fast, hermetic tests. Both pick a free port and a fresh data directory.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Credentials } from "../aws/index.js";
+import { silentLogger } from "../core/index.js";
+import { startBerth, type RunningBerth } from "../server/index.js";
+
+export interface TestBerth {
+  endpoint: string;
+  dataDir: string;
+  credentials: Credentials;
+  region: string;
+  /** What an AWS SDK v3 client needs: `new ECSClient(berth.clientConfig)`. */
+  clientConfig: { endpoint: string; region: string; credentials: Credentials; maxAttempts: number };
+  /** Environment for the AWS CLI and other child processes. */
+  awsEnv: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export interface BerthProcess extends TestBerth {
+  process: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGKILL, no cleanup: what a crash looks like. */
+  kill(): Promise<void>;
+  /** Start a new `berth up` on the same data dir (and port). */
+  restart(): Promise<BerthProcess>;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const BERTH_BIN = join(ROOT, "bin", "berth.js");
+const REGION = "us-east-1";
+
+export function tempDataDir(prefix = "berth-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+function describeBerth(endpoint: string, dataDir: string, credentials: Credentials) {
+  return {
+    endpoint,
+    dataDir,
+    credentials,
+    region: REGION,
+    clientConfig: { endpoint, region: REGION, credentials, maxAttempts: 1 },
+    awsEnv: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_PAGER: "",
+      AWS_EC2_METADATA_DISABLED: "true",
+    },
+  };
+}
+
+export async function startBerthInProcess(
+  options: { dataDir?: string } = {},
+): Promise<TestBerth & { berth: RunningBerth }> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const owned = options.dataDir === undefined;
+  const berth = await startBerth({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    identity: { accountId: "000000000000", region: REGION },
+    env: {},
+    log: silentLogger,
+  });
+  return {
+    ...describeBerth(berth.endpoint, dataDir, berth.credentials),
+    berth,
+    async stop() {
+      await berth.close();
+      if (owned) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ProcessOptions {
+  dataDir?: string;
+  port?: number;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Keep the data dir after stop (the caller owns it). */
+  keepDataDir?: boolean;
+}
+
+/** Starts `berth up` as a child process and resolves once it prints its endpoint. */
+export async function startBerthProcess(options: ProcessOptions = {}): Promise<BerthProcess> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const keep = options.keepDataDir ?? options.dataDir !== undefined;
+  const child = spawn(
+    process.execPath,
+    [
+      BERTH_BIN,
+      "up",
+      "--port",
+      String(options.port ?? 0),
+      "--data-dir",
+      dataDir,
+      ...(options.args ?? []),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
+  );
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+
+  const endpoint = await new Promise<string>((resolveUp, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`berth up did not start in 30 s:\n${output}`)),
+      30_000,
+    );
+    const check = (): void => {
+      const match = /Berth is up at (http:\/\/\S+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolveUp(match[1]);
+      }
+    };
+    child.stdout.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth up exited with ${String(code)} before it was up:\n${output}`));
+    });
+  });
+  const accessKeyId = /access key id\s+(\S+)/.exec(output)?.[1] ?? "";
+  const secretAccessKey = /secret key\s+(\S+)/.exec(output)?.[1] ?? "";
+  const port = Number(new URL(endpoint).port);
+  const cleanup = (): void => {
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const self: BerthProcess = {
+    ...describeBerth(endpoint, dataDir, { accessKeyId, secretAccessKey }),
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
+      cleanup();
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
+    async restart() {
+      await self.kill();
+      return startBerthProcess({ ...options, dataDir, port, keepDataDir: keep });
+    },
+  };
+  return self;
+}

@@ -1,0 +1,10 @@
+/** A test harness for Berth: start one, point clients at it, tear it down. */
+export {
+  startBerthInProcess,
+  startBerthProcess,
+  tempDataDir,
+  BERTH_BIN,
+  type TestBerth,
+  type BerthProcess,
+  type ProcessOptions,
+} from "./harness.js";
