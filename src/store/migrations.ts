@@ -50,6 +50,78 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002-registry": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable("registry_repositories")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("arn", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("tag_mutability", "text", (c) => c.notNull())
+        .addColumn("document", "text", (c) => c.notNull())
+        .addColumn("lifecycle_policy", "text")
+        .addColumn("lifecycle_evaluated_at", "bigint")
+        .addColumn("lifecycle_preview", "text")
+        .execute();
+      await db.schema
+        .createTable("registry_manifests")
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("media_type", "text", (c) => c.notNull())
+        .addColumn("artifact_type", "text")
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("image_size", "bigint", (c) => c.notNull())
+        .addColumn("subject", "text")
+        .addColumn("annotations", "text")
+        .addColumn("pushed_at", "bigint", (c) => c.notNull())
+        .addColumn("last_pulled_at", "bigint")
+        .addPrimaryKeyConstraint("registry_manifests_pk", ["repository", "digest"])
+        .execute();
+      await db.schema
+        .createIndex("registry_manifests_subject")
+        .on("registry_manifests")
+        .columns(["repository", "subject"])
+        .execute();
+      await db.schema
+        .createTable("registry_tags")
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("tag", "text", (c) => c.notNull())
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("registry_tags_pk", ["repository", "tag"])
+        .execute();
+      await db.schema
+        .createIndex("registry_tags_digest")
+        .on("registry_tags")
+        .columns(["repository", "digest"])
+        .execute();
+      await db.schema
+        .createTable("registry_manifest_refs")
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("manifest", "text", (c) => c.notNull())
+        .addColumn("child", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("registry_manifest_refs_pk", ["repository", "manifest", "child"])
+        .execute();
+      await db.schema
+        .createIndex("registry_manifest_refs_child")
+        .on("registry_manifest_refs")
+        .columns(["child", "repository"])
+        .execute();
+      await db.schema
+        .createTable("registry_blob_links")
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("linked_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("registry_blob_links_pk", ["repository", "digest"])
+        .execute();
+      await db.schema
+        .createIndex("registry_blob_links_digest")
+        .on("registry_blob_links")
+        .columns(["digest"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -39,9 +39,69 @@ export interface IdempotencyTable {
   created_at: number;
 }
 
+/** An ECR repository (registry issue). Deleted repositories are removed, not kept. */
+export interface RegistryRepositoryTable {
+  name: string;
+  arn: string;
+  created_at: number;
+  /** MUTABLE or IMMUTABLE. */
+  tag_mutability: string;
+  /** imageScanningConfiguration and encryptionConfiguration as CreateRepository took them. */
+  document: string;
+  lifecycle_policy: string | null;
+  lifecycle_evaluated_at: number | null;
+  /** The policy text of the last StartLifecyclePolicyPreview. */
+  lifecycle_preview: string | null;
+}
+
+/** A manifest stored in a repository; its bytes live in the blob store under `digest`. */
+export interface RegistryManifestTable {
+  repository: string;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  /** Length of the manifest document. */
+  size: number;
+  /** What ECR reports as imageSizeInBytes: config and layers (max over children for an index). */
+  image_size: number;
+  /** The `subject` digest, for the referrers API. */
+  subject: string | null;
+  /** JSON of the manifest's annotations, for referrers descriptors. */
+  annotations: string | null;
+  pushed_at: number;
+  last_pulled_at: number | null;
+}
+
+export interface RegistryTagTable {
+  repository: string;
+  tag: string;
+  digest: string;
+  updated_at: number;
+}
+
+/** What each manifest references (blobs and child manifests): GC's roots and index safety. */
+export interface RegistryManifestRefTable {
+  repository: string;
+  manifest: string;
+  child: string;
+}
+
+/** A blob made visible in a repository by an upload or a mount. */
+export interface RegistryBlobLinkTable {
+  repository: string;
+  digest: string;
+  size: number;
+  linked_at: number;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
   tags: TagTable;
   idempotency: IdempotencyTable;
+  registry_repositories: RegistryRepositoryTable;
+  registry_manifests: RegistryManifestTable;
+  registry_tags: RegistryTagTable;
+  registry_manifest_refs: RegistryManifestRefTable;
+  registry_blob_links: RegistryBlobLinkTable;
 }
