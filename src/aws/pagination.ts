@@ -19,7 +19,10 @@ export function decodeToken<T extends Record<string, string | number>>(
   throw new AwsError(errorCode, "The specified nextToken is invalid.");
 }
 
-/** One page of `items` after `offset`, with the token for the next page if there is one. */
+/**
+ * One page of `items` after the token's offset, with the token for the next page if any.
+ * `defaultMax` is both the page size when none is asked and the largest one allowed.
+ */
 export function page<T>(
   items: T[],
   nextToken: string | undefined,
@@ -29,6 +32,13 @@ export function page<T>(
   const start = Number(decodeToken<{ offset: number }>(nextToken)?.offset ?? 0);
   if (!Number.isInteger(start) || start < 0)
     throw new AwsError("InvalidParameterException", "The specified nextToken is invalid.");
+  // The ECS model of Debian's awscli leaves maxResults unbounded; the API reference bounds
+  // every ECS list at 1..100, so the bound is checked here for all of them.
+  if (maxResults !== undefined && (maxResults < 1 || maxResults > defaultMax))
+    throw new AwsError(
+      "InvalidParameterException",
+      `maxResults must be between 1 and ${defaultMax}.`,
+    );
   const size = maxResults ?? defaultMax;
   const slice = items.slice(start, start + size);
   const end = start + slice.length;
