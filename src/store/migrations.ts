@@ -122,6 +122,55 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0003-tasks": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable("hosts")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("availability_zone", "text", (c) => c.notNull())
+        .addColumn("cpu", "integer", (c) => c.notNull())
+        .addColumn("memory", "integer", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("last_seen_at", "bigint", (c) => c.notNull())
+        .addColumn("last_seq", "bigint", (c) => c.notNull())
+        .addColumn("registered_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("agent_tokens")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("tasks")
+        .addColumn("arn", "text", (c) => c.primaryKey())
+        .addColumn("id", "text", (c) => c.notNull().unique())
+        .addColumn("cluster_name", "text", (c) => c.notNull())
+        .addColumn("family", "text", (c) => c.notNull())
+        .addColumn("task_definition_arn", "text", (c) => c.notNull())
+        .addColumn("last_status", "text", (c) => c.notNull())
+        .addColumn("desired_status", "text", (c) => c.notNull())
+        .addColumn("host_id", "text")
+        .addColumn("cpu", "integer", (c) => c.notNull())
+        .addColumn("memory", "integer", (c) => c.notNull())
+        .addColumn("started_by", "text")
+        .addColumn("group_name", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("stopped_at", "bigint")
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("document", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("tasks_cluster")
+        .on("tasks")
+        .columns(["cluster_name", "desired_status"])
+        .execute();
+      await db.schema
+        .createIndex("tasks_host")
+        .on("tasks")
+        .columns(["host_id", "last_status"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

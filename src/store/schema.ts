@@ -94,6 +94,50 @@ export interface RegistryBlobLinkTable {
   linked_at: number;
 }
 
+/** A compute host (an agent) and its capacity. */
+export interface HostTable {
+  id: string;
+  availability_zone: string;
+  /** CPU units and MiB the host offers to tasks. */
+  cpu: number;
+  memory: number;
+  /** ACTIVE while its agent heartbeats; LOST after the timeout. */
+  status: string;
+  last_seen_at: number;
+  /** The highest report sequence number applied from this host (exactly-once in effect). */
+  last_seq: number;
+  registered_at: number;
+}
+
+/** Join tokens for agents, kept as SHA-256 hashes. */
+export interface AgentTokenTable {
+  token_hash: string;
+  created_at: number;
+}
+
+/** ECS tasks: desired state (desired_status) and actual state (last_status) side by side. */
+export interface TaskTable {
+  arn: string;
+  id: string;
+  cluster_name: string;
+  family: string;
+  task_definition_arn: string;
+  last_status: string;
+  desired_status: string;
+  /** The host it is placed on; its cpu and memory are reserved there until STOPPED. */
+  host_id: string | null;
+  cpu: number;
+  memory: number;
+  started_by: string | null;
+  group_name: string;
+  created_at: number;
+  stopped_at: number | null;
+  /** Bumped on every change, as ECS's Task.version. */
+  version: number;
+  /** The ECS Task as DescribeTasks returns it, less what the columns hold. */
+  document: string;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -104,4 +148,7 @@ export interface Database {
   registry_tags: RegistryTagTable;
   registry_manifest_refs: RegistryManifestRefTable;
   registry_blob_links: RegistryBlobLinkTable;
+  hosts: HostTable;
+  agent_tokens: AgentTokenTable;
+  tasks: TaskTable;
 }

@@ -1,0 +1,175 @@
+/**
+ * The messages between the control plane and agents, shared by both sides so that neither
+ * imports the other. Each message has one zod schema that yields both the runtime check (every
+ * message crossing the channel is parsed: it is a trust boundary) and its TypeScript type.
+ *
+ * The protocol is level-triggered: on every (re)connect the agent says what it runs and the
+ * server answers with everything that host should run (`sync`); `assign` and `stop` are only
+ * prompt nudges between syncs. Reports are full snapshots of one task's actual state, numbered
+ * per host; the server applies each sequence number once and acks it, so a report repeated
+ * after a reconnect changes nothing.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+export const AGENT_CHANNEL_PATH = "/_berth/agent";
+
+const KeyValue = z.object({ name: z.string(), value: z.string() });
+
+export const ContainerAssignment = z.object({
+  name: z.string(),
+  image: z.string(),
+  essential: z.boolean(),
+  /** Already merged: container definition + RunTask overrides (image config merged by the agent). */
+  command: z.array(z.string()).optional(),
+  entryPoint: z.array(z.string()).optional(),
+  environment: z.array(KeyValue),
+  workingDirectory: z.string().optional(),
+  user: z.string().optional(),
+  cpu: z.number().int().nonnegative(),
+  memory: z.number().int().positive().optional(),
+  memoryReservation: z.number().int().positive().optional(),
+  readonlyRootFilesystem: z.boolean(),
+  initProcessEnabled: z.boolean(),
+  capabilitiesAdd: z.array(z.string()),
+  capabilitiesDrop: z.array(z.string()),
+  ulimits: z.array(
+    z.object({ name: z.string(), softLimit: z.number().int(), hardLimit: z.number().int() }),
+  ),
+  dockerLabels: z.record(z.string(), z.string()),
+  dependsOn: z.array(
+    z.object({
+      containerName: z.string(),
+      condition: z.enum(["START", "COMPLETE", "SUCCESS", "HEALTHY"]),
+    }),
+  ),
+  /** Seconds between SIGTERM and SIGKILL (ECS default 30, max 120). */
+  stopTimeout: z.number().int().min(0).max(120),
+});
+export type ContainerAssignment = z.infer<typeof ContainerAssignment>;
+
+export const RegistryCredential = z.object({
+  /** host:port the credential is for. */
+  registry: z.string(),
+  username: z.string(),
+  password: z.string(),
+});
+
+export const TaskAssignment = z.object({
+  taskArn: z.string(),
+  taskId: z.string(),
+  clusterArn: z.string(),
+  family: z.string(),
+  /** CPU units (1024 = one vCPU) and MiB: the task's hard limits. */
+  cpu: z.number().int().positive(),
+  memory: z.number().int().positive(),
+  desiredStatus: z.enum(["RUNNING", "STOPPED"]),
+  /** Why the task should stop, when desiredStatus is STOPPED. */
+  stopCode: z.string().optional(),
+  stoppedReason: z.string().optional(),
+  containers: z.array(ContainerAssignment).min(1),
+  registryCredentials: z.array(RegistryCredential),
+});
+export type TaskAssignment = z.infer<typeof TaskAssignment>;
+
+export const LAST_STATUSES = [
+  "PROVISIONING",
+  "PENDING",
+  "ACTIVATING",
+  "RUNNING",
+  "DEACTIVATING",
+  "STOPPING",
+  "DEPROVISIONING",
+  "STOPPED",
+] as const;
+export type LastStatus = (typeof LAST_STATUSES)[number];
+
+/** Later in the lifecycle has a higher rank; a task never moves back. */
+export function statusRank(status: string): number {
+  return LAST_STATUSES.indexOf(status as LastStatus);
+}
+
+const Timestamp = z.number().optional(); // epoch milliseconds
+
+export const ContainerState = z.object({
+  name: z.string(),
+  lastStatus: z.enum(["PENDING", "RUNNING", "STOPPED"]),
+  runtimeId: z.string().optional(),
+  imageDigest: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  reason: z.string().optional(),
+});
+export type ContainerState = z.infer<typeof ContainerState>;
+
+export const TaskState = z.object({
+  taskArn: z.string(),
+  lastStatus: z.enum(LAST_STATUSES),
+  containers: z.array(ContainerState),
+  pullStartedAt: Timestamp,
+  pullStoppedAt: Timestamp,
+  startedAt: Timestamp,
+  connectivityAt: Timestamp,
+  stoppingAt: Timestamp,
+  executionStoppedAt: Timestamp,
+  stoppedAt: Timestamp,
+  stopCode: z.string().optional(),
+  stoppedReason: z.string().optional(),
+});
+export type TaskState = z.infer<typeof TaskState>;
+
+export const AgentMessage = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("hello"),
+    protocolVersion: z.number().int(),
+    hostId: z.string().min(1).max(128),
+    availabilityZone: z.string(),
+    cpu: z.number().int().positive(),
+    memory: z.number().int().positive(),
+    /** Every task the agent holds, with its latest state. */
+    tasks: z.array(TaskState),
+  }),
+  z.object({ type: z.literal("report"), seq: z.number().int().nonnegative(), state: TaskState }),
+  z.object({ type: z.literal("heartbeat") }),
+  /** Progress of an image pull, for clients that watch a task start. Not persisted. */
+  z.object({
+    type: z.literal("progress"),
+    taskArn: z.string(),
+    container: z.string(),
+    bytesDone: z.number(),
+    bytesTotal: z.number(),
+  }),
+]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+export const ServerMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("welcome"), hostId: z.string(), lastSeq: z.number().int() }),
+  z.object({ type: z.literal("sync"), tasks: z.array(TaskAssignment) }),
+  z.object({ type: z.literal("assign"), task: TaskAssignment }),
+  z.object({
+    type: z.literal("stop"),
+    taskArn: z.string(),
+    stopCode: z.string(),
+    stoppedReason: z.string(),
+  }),
+  z.object({ type: z.literal("ack"), seq: z.number().int() }),
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+/** Parses one frame; undefined when it is not a valid message (the caller logs and drops it). */
+export function parseAgentMessage(data: string): AgentMessage | undefined {
+  try {
+    const result = AgentMessage.safeParse(JSON.parse(data));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseServerMessage(data: string): ServerMessage | undefined {
+  try {
+    const result = ServerMessage.safeParse(JSON.parse(data));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
