@@ -158,6 +158,7 @@ const migrations: Record<string, Migration> = {
         .addColumn("stopped_at", "bigint")
         .addColumn("version", "integer", (c) => c.notNull())
         .addColumn("document", "text", (c) => c.notNull())
+        .addColumn("assignment", "text", (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex("tasks_cluster")

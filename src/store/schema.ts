@@ -136,6 +136,8 @@ export interface TaskTable {
   version: number;
   /** The ECS Task as DescribeTasks returns it, less what the columns hold. */
   document: string;
+  /** The protocol's TaskAssignment: what the agent needs to run it (JSON). */
+  assignment: string;
 }
 
 export interface Database {

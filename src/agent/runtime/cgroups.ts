@@ -1,0 +1,204 @@
+/**
+ * Task-level cgroups: one cgroup per task under a parent (`/berth`), holding the task's CPU
+ * quota, memory hard limit and pids limit. runc creates each container's cgroup below it (the
+ * bundle's cgroupsPath), so the task's limits bound all its containers together.
+ *
+ * Both layouts: cgroup v1 (one hierarchy per controller, as on this machine) and the unified v2
+ * hierarchy, detected by /sys/fs/cgroup/cgroup.controllers.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, readFile, rmdir, writeFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const ROOT = "/sys/fs/cgroup";
+/** The CFS period; 100 ms as Docker and ECS use. */
+export const CFS_PERIOD_US = 100_000;
+
+export type CgroupVersion = 1 | 2;
+
+export function detectCgroupVersion(): CgroupVersion {
+  return existsSync(join(ROOT, "cgroup.controllers")) ? 2 : 1;
+}
+
+/** CPU units (1024 a core) as a CFS quota in microseconds per period; at least 1 ms. */
+export function cpuQuotaUs(units: number): number {
+  return Math.max(1000, Math.round((units / 1024) * CFS_PERIOD_US));
+}
+
+export interface TaskLimits {
+  cpu?: number;
+  memoryMiB?: number;
+  pidsLimit: number;
+}
+
+/** The v1 hierarchies mounted under /sys/fs/cgroup (cpu, memory, name=systemd, ...). */
+function v1Hierarchies(): string[] {
+  return readdirSync(ROOT, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== "unified")
+    .map((entry) => join(ROOT, entry.name));
+}
+
+export class TaskCgroups {
+  readonly version: CgroupVersion;
+
+  constructor(
+    /** The parent of every task cgroup, relative to the root, without slashes (`berth`). */
+    readonly parent: string,
+    version: CgroupVersion = detectCgroupVersion(),
+  ) {
+    this.version = version;
+  }
+
+  /** The cgroupsPath of a task (`/berth/<taskId>`) and of a container in it. */
+  taskPath(taskId: string): string {
+    return `/${this.parent}/${taskId}`;
+  }
+
+  containerPath(taskId: string, containerId: string): string {
+    return `${this.taskPath(taskId)}/${containerId}`;
+  }
+
+  async create(taskId: string, limits: TaskLimits): Promise<void> {
+    const rel = this.taskPath(taskId);
+    if (this.version === 2) {
+      await this.enableV2Controllers(`/${this.parent}`);
+      const dir = join(ROOT, rel);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "cgroup.subtree_control"), "+cpu +memory +pids");
+      const quota = limits.cpu === undefined ? "max" : String(cpuQuotaUs(limits.cpu));
+      await writeFile(join(dir, "cpu.max"), `${quota} ${CFS_PERIOD_US}`);
+      if (limits.memoryMiB !== undefined) {
+        await writeFile(join(dir, "memory.max"), String(limits.memoryMiB * 1024 * 1024));
+        await writeFile(join(dir, "memory.swap.max"), "0").catch(() => undefined);
+      }
+      await writeFile(join(dir, "pids.max"), String(limits.pidsLimit));
+      return;
+    }
+    const cpu = join(ROOT, "cpu", rel);
+    await mkdir(cpu, { recursive: true });
+    await writeFile(join(cpu, "cpu.cfs_period_us"), String(CFS_PERIOD_US));
+    if (limits.cpu !== undefined) {
+      await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuotaUs(limits.cpu)));
+    }
+    await mkdir(join(ROOT, "cpuacct", rel), { recursive: true }).catch(() => undefined);
+    const memory = join(ROOT, "memory", rel);
+    await mkdir(memory, { recursive: true });
+    if (limits.memoryMiB !== undefined) {
+      const bytes = String(limits.memoryMiB * 1024 * 1024);
+      await writeFile(join(memory, "memory.limit_in_bytes"), bytes);
+      // memory+swap equal to memory: the task cannot swap its way past its limit.
+      await writeFile(join(memory, "memory.memsw.limit_in_bytes"), bytes).catch(() => undefined);
+    }
+    const pids = join(ROOT, "pids", rel);
+    await mkdir(pids, { recursive: true });
+    await writeFile(join(pids, "pids.max"), String(limits.pidsLimit));
+  }
+
+  private async enableV2Controllers(parentRel: string): Promise<void> {
+    const want = "+cpu +memory +pids";
+    await writeFile(join(ROOT, "cgroup.subtree_control"), want).catch(() => undefined);
+    const dir = join(ROOT, parentRel);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "cgroup.subtree_control"), want);
+  }
+
+  /** Removes a cgroup (task or container) in every hierarchy, deepest first. */
+  async remove(rel: string): Promise<void> {
+    const bases = this.version === 2 ? [ROOT] : v1Hierarchies();
+    for (const base of bases) await removeTree(join(base, rel));
+  }
+
+  /** Every cgroup directory under the parent, over all hierarchies. */
+  async count(): Promise<number> {
+    const bases = this.version === 2 ? [ROOT] : v1Hierarchies();
+    let total = 0;
+    for (const base of bases) total += await countDirs(join(base, this.parent));
+    return total;
+  }
+
+  async usage(taskId: string): Promise<{ cpuNanos: number; memoryBytes: number; pids: number }> {
+    const rel = this.taskPath(taskId);
+    if (this.version === 2) {
+      const stat = await readFile(join(ROOT, rel, "cpu.stat"), "utf8");
+      const usec = Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0);
+      return {
+        cpuNanos: usec * 1000,
+        memoryBytes: await readNumber(join(ROOT, rel, "memory.current")),
+        pids: await readNumber(join(ROOT, rel, "pids.current")),
+      };
+    }
+    return {
+      cpuNanos: await readNumber(join(ROOT, "cpuacct", rel, "cpuacct.usage")),
+      memoryBytes: await readNumber(join(ROOT, "memory", rel, "memory.usage_in_bytes")),
+      pids: await readNumber(join(ROOT, "pids", rel, "pids.current")),
+    };
+  }
+
+  /**
+   * How often the OOM killer killed a process of this cgroup; undefined when the cgroup is
+   * gone. On v1 the kernel counts a kill in the victim's own memory cgroup whichever
+   * ancestor's limit was hit, so a container's count is exact even under a task limit.
+   */
+  async oomKills(rel: string): Promise<number | undefined> {
+    const file =
+      this.version === 2
+        ? join(ROOT, rel, "memory.events")
+        : join(ROOT, "memory", rel, "memory.oom_control");
+    try {
+      const text = await readFile(file, "utf8");
+      return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+async function readNumber(file: string): Promise<number> {
+  try {
+    return Number((await readFile(file, "utf8")).trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function countDirs(dir: string): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    if (entry.isDirectory()) total += 1 + (await countDirs(join(dir, entry.name)));
+  }
+  return total;
+}
+
+/**
+ * rmdir of a cgroup and its children. A cgroup stays busy for a moment after its last process
+ * is reaped, so EBUSY is retried briefly.
+ */
+async function removeTree(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory()) await removeTree(join(dir, entry.name));
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || attempt >= 50) throw error;
+      await sleep(20);
+    }
+  }
+}

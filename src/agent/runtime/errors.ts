@@ -1,0 +1,22 @@
+/** Stable error codes of the container runtime; callers branch on `code`. */
+import { BerthError } from "../../core/index.js";
+
+export const RuntimeErrorCode = {
+  /** The spec is malformed (bad id, empty args, unknown capability or ulimit). */
+  InvalidSpec: "InvalidContainerSpec",
+  ContainerNotFound: "ContainerNotFound",
+  ContainerExists: "ContainerAlreadyExists",
+  SandboxNotFound: "SandboxNotFound",
+  /** `user` names a user or group that the container's /etc does not have. */
+  UserNotFound: "ContainerUserNotFound",
+  /** The OCI runtime or the monitor failed; the message carries their stderr. */
+  RuntimeFailed: "ContainerRuntimeFailed",
+} as const;
+
+export function invalidSpec(message: string): BerthError {
+  return new BerthError(RuntimeErrorCode.InvalidSpec, message);
+}
+
+export function runtimeFailed(message: string, cause?: unknown): BerthError {
+  return new BerthError(RuntimeErrorCode.RuntimeFailed, message, { fault: "server", cause });
+}

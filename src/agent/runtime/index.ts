@@ -1,0 +1,28 @@
+/**
+ * Running containers on the host: task sandboxes (cgroup + network namespace), OCI bundles run
+ * by runc (or runsc) under conmon, exits, OOM kills and logs. The contract is in types.ts.
+ */
+export type {
+  BindMount,
+  ContainerExit,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerStatus,
+  ContainerUlimit,
+  HostFootprint,
+  LogLine,
+  ReadLogsOptions,
+  RootfsProvider,
+  RootfsSource,
+  SandboxUsage,
+  TaskSandbox,
+  TaskSandboxSpec,
+} from "./types.js";
+export { RuntimeErrorCode } from "./errors.js";
+export { createRuncRuntime, createRunscRuntime, type RuntimeOptions } from "./runtimes.js";
+export { cpuQuotaUs, detectCgroupVersion, type CgroupVersion } from "./cgroups.js";
+export { DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
+export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
+export { defaultSeccompProfile } from "./seccomp-profile.js";
+export { LogParser } from "./logs.js";

@@ -1,0 +1,130 @@
+/**
+ * What the runtime keeps on disk so that a restarted agent knows its sandboxes and containers:
+ * one JSON file per sandbox and per container, written atomically (temp file + rename).
+ *
+ * Layout under the agent data dir:
+ *   sandboxes/<taskId>.json
+ *   containers/<id>/container.json   the record; beside it the bundle (config.json), the log
+ *                                    (ctr.log), /etc files and conmon's pid and persist files
+ *   exits/<id>                        conmon's exit file (the exit code)
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ContainerExit, RootfsSource } from "./types.js";
+
+export interface SandboxRecord {
+  taskId: string;
+  cpu?: number;
+  memoryMiB?: number;
+  pidsLimit: number;
+  netnsPath: string;
+  cgroupPath: string;
+  createdAt: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  taskId: string;
+  name: string;
+  labels: Record<string, string>;
+  rootfs: RootfsSource;
+  cgroupPath: string;
+  createdAt: string;
+  startedAt?: string;
+  exit?: { exitCode: number; oomKilled: boolean; finishedAt: string };
+}
+
+export function toExit(record: NonNullable<ContainerRecord["exit"]>): ContainerExit {
+  return { ...record, finishedAt: new Date(record.finishedAt) };
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  const temp = `${file}.tmp`;
+  await writeFile(temp, JSON.stringify(value, null, 2));
+  await rename(temp, file);
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export class RecordStore {
+  readonly sandboxesDir: string;
+  readonly containersDir: string;
+  readonly exitsDir: string;
+
+  constructor(dataDir: string) {
+    this.sandboxesDir = join(dataDir, "sandboxes");
+    this.containersDir = join(dataDir, "containers");
+    this.exitsDir = join(dataDir, "exits");
+  }
+
+  async init(): Promise<void> {
+    for (const dir of [this.sandboxesDir, this.containersDir, this.exitsDir]) {
+      await mkdir(dir, { recursive: true });
+    }
+  }
+
+  containerDir(id: string): string {
+    return join(this.containersDir, id);
+  }
+
+  exitFile(id: string): string {
+    return join(this.exitsDir, id);
+  }
+
+  getSandbox(taskId: string): Promise<SandboxRecord | undefined> {
+    return readJson(join(this.sandboxesDir, `${taskId}.json`));
+  }
+
+  putSandbox(record: SandboxRecord): Promise<void> {
+    return writeJson(join(this.sandboxesDir, `${record.taskId}.json`), record);
+  }
+
+  async removeSandbox(taskId: string): Promise<void> {
+    await rm(join(this.sandboxesDir, `${taskId}.json`), { force: true });
+  }
+
+  async listSandboxes(): Promise<SandboxRecord[]> {
+    const names = await readdir(this.sandboxesDir).catch(() => [] as string[]);
+    const records = await Promise.all(
+      names
+        .filter((name) => name.endsWith(".json"))
+        .map((name) => readJson<SandboxRecord>(join(this.sandboxesDir, name))),
+    );
+    return records.filter((r): r is SandboxRecord => r !== undefined);
+  }
+
+  getContainer(id: string): Promise<ContainerRecord | undefined> {
+    return readJson(join(this.containerDir(id), "container.json"));
+  }
+
+  putContainer(record: ContainerRecord): Promise<void> {
+    return writeJson(join(this.containerDir(record.id), "container.json"), record);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await rm(this.containerDir(id), { recursive: true, force: true });
+    await rm(this.exitFile(id), { force: true });
+  }
+
+  async listContainers(): Promise<ContainerRecord[]> {
+    const names = await readdir(this.containersDir).catch(() => [] as string[]);
+    const records = await Promise.all(names.map((name) => this.getContainer(name)));
+    return records.filter((r): r is ContainerRecord => r !== undefined);
+  }
+
+  /** The exit code conmon recorded, or undefined while the container runs. */
+  async readExitCode(id: string): Promise<number | undefined> {
+    try {
+      const text = (await readFile(this.exitFile(id), "utf8")).trim();
+      return text === "" ? undefined : Number(text);
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The contract between the agent's task logic and whatever runs containers on the host.
+ *
+ * A task is a *sandbox* (one cgroup that holds the task's CPU quota, memory hard limit and
+ * pids limit, and one network namespace its containers share) holding *containers* (each with
+ * its own PID, mount, IPC and UTS namespaces, its own cgroup under the task's, an OCI bundle
+ * and a monitor process that owns its stdio and records its exit code).
+ *
+ * Everything a runtime knows is kept on disk under its data dir, so a new runtime instance in a
+ * restarted agent sees the same sandboxes and containers (`list()`), and every operation works
+ * on a container created by an earlier instance: there is no separate "adopt" step. Exits that
+ * happen while no agent runs are recorded by the monitor and reported by `waitContainer`.
+ *
+ * All operations are idempotent where that makes sense (destroy and delete of what is gone
+ * succeed) so that a reconciler can retry them after a crash.
+ */
+
+/** What to prepare for one task before its containers are created. */
+export interface TaskSandboxSpec {
+  /** Unique on this host; letters, digits, `_`, `.`, `-` (max 64). */
+  taskId: string;
+  /** Task CPU units (1024 = one core), enforced as a CFS quota. Omitted: no quota. */
+  cpu?: number;
+  /** Task memory hard limit in MiB. Omitted: no limit. */
+  memoryMiB?: number;
+  /** Most processes the task may have at once (fork-bomb guard). Default 4096. */
+  pidsLimit?: number;
+}
+
+export interface TaskSandbox {
+  taskId: string;
+  cpu?: number;
+  memoryMiB?: number;
+  pidsLimit: number;
+  /** The network namespace file (a bind mount) the task's containers join. */
+  netnsPath: string;
+  /** The task's cgroup, relative to the cgroup root (`/berth/<taskId>`). */
+  cgroupPath: string;
+  createdAt: Date;
+}
+
+/** Where a container's root filesystem comes from. */
+export type RootfsSource =
+  /** An image pulled into the image store; the runtime asks its RootfsProvider for an overlay. */
+  | { imageDigest: string }
+  /** A directory that is already a root filesystem (tests, benchmarks); used as is. */
+  | { path: string };
+
+/** ECS `Ulimit` as in the task definition: `name` is `nofile`, `nproc`, `core`, ... */
+export interface ContainerUlimit {
+  name: string;
+  softLimit: number;
+  hardLimit: number;
+}
+
+export interface BindMount {
+  source: string;
+  destination: string;
+  readonly?: boolean;
+}
+
+/**
+ * One container, fully resolved: the caller has already merged the image config (Entrypoint,
+ * Cmd, Env, WorkingDir, User) with the container definition and the RunTask overrides.
+ */
+export interface ContainerSpec {
+  /** Unique on this host; letters, digits, `_`, `.`, `-` (max 128). */
+  id: string;
+  /** The sandbox (prepared before) this container belongs to. */
+  taskId: string;
+  /** The container's name in the task definition (for logs and labels). */
+  name: string;
+  rootfs: RootfsSource;
+  /** The full argv: entryPoint + command after merging. Must not be empty. */
+  args: string[];
+  /** Environment; PATH, HOSTNAME and HOME get defaults when absent. */
+  env?: Record<string, string>;
+  /** Working directory; default `/`. */
+  cwd?: string;
+  /** `uid`, `uid:gid`, `name` or `name:group`, resolved in the container's /etc. Default root. */
+  user?: string;
+  hostname?: string;
+  readonlyRootfs?: boolean;
+  /** Capability names with or without `CAP_`; `ALL` allowed in both lists. */
+  capabilities?: { add?: string[]; drop?: string[] };
+  /** Default nofile is 65535:65535 as on Fargate. */
+  ulimits?: ContainerUlimit[];
+  /** Run catatonit as PID 1 so that the command gets signals forwarded and zombies reaped. */
+  initProcessEnabled?: boolean;
+  /** ECS dockerLabels; kept in the bundle's annotations and in `ContainerInfo`. */
+  labels?: Record<string, string>;
+  /** Container-level CPU units, enforced as relative cpu shares (min 2). */
+  cpuShares?: number;
+  /** Container-level memory hard limit in MiB. */
+  memoryMiB?: number;
+  /** Container-level memory soft limit in MiB (memoryReservation). */
+  memoryReservationMiB?: number;
+  /** Extra bind mounts (volumes come in part 2; tests use them too). */
+  mounts?: BindMount[];
+}
+
+export type ContainerStatus = "created" | "running" | "stopped";
+
+export interface ContainerExit {
+  /** The exit code, or 128 + signal number when killed by a signal (137 for SIGKILL). */
+  exitCode: number;
+  /**
+   * True when the kernel's OOM killer killed a process of this container (the container's
+   * own limit or the task's). The caller reports "OutOfMemoryError: Container killed due to
+   * memory usage" with exit code 137.
+   */
+  oomKilled: boolean;
+  /** When the runtime learnt of the exit (the monitor's exit file mtime). */
+  finishedAt: Date;
+}
+
+export interface ContainerInfo {
+  id: string;
+  taskId: string;
+  name: string;
+  status: ContainerStatus;
+  /** Host PID of the container's first process while it runs. */
+  pid?: number;
+  labels: Record<string, string>;
+  createdAt: Date;
+  startedAt?: Date;
+  exit?: ContainerExit;
+}
+
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  /** RFC 3339 time with nanoseconds, as the monitor wrote it. */
+  time: string;
+  /** One line without its newline (partial writes are joined). */
+  text: string;
+}
+
+export interface ReadLogsOptions {
+  /** Keep reading until the container has exited and its log is drained. */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/** CPU and memory of a task sandbox, read from its cgroup. */
+export interface SandboxUsage {
+  /** Total CPU time used by the task's processes, in nanoseconds. */
+  cpuNanos: number;
+  memoryBytes: number;
+  pids: number;
+}
+
+/** What a runtime leaves on the host; a leak test compares these before and after. */
+export interface HostFootprint {
+  /** Overlay and nsfs mounts under the runtime's directories. */
+  mounts: number;
+  /** cgroup directories under the runtime's cgroup parent, over all hierarchies. */
+  cgroups: number;
+  /** Containers in the OCI runtime's state root. */
+  runtimeStates: number;
+  /** Network namespace files of task sandboxes. */
+  netns: number;
+  /** Live monitor processes of this runtime. */
+  monitors: number;
+}
+
+export interface ContainerRuntime {
+  /** `runc` or `runsc`. */
+  readonly kind: string;
+  prepareSandbox(spec: TaskSandboxSpec): Promise<TaskSandbox>;
+  /** Removes the netns and cgroups of a task; its containers must be deleted first. */
+  destroySandbox(taskId: string): Promise<void>;
+  /** Builds the bundle and starts the monitor, which runs `<runtime> create`: status `created`. */
+  createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
+  /** `<runtime> start`: the process runs. */
+  startContainer(id: string): Promise<ContainerInfo>;
+  /** Sends a signal to the container's first process. No-op once it has exited. */
+  signalContainer(id: string, signal: NodeJS.Signals): Promise<void>;
+  /** SIGTERM, then SIGKILL after `timeoutMs` (ECS stopTimeout), and waits for the exit. */
+  stopContainer(id: string, timeoutMs: number): Promise<ContainerExit>;
+  /** Resolves when the container has exited (at once when it already has). */
+  waitContainer(id: string, signal?: AbortSignal): Promise<ContainerExit>;
+  inspectContainer(id: string): Promise<ContainerInfo | undefined>;
+  readLogs(id: string, options?: ReadLogsOptions): AsyncIterable<LogLine>;
+  /** Kills if needed, `<runtime> delete`, releases the rootfs, removes the bundle and cgroup. */
+  deleteContainer(id: string): Promise<void>;
+  /** Everything on the host that belongs to this runtime (for adoption after a restart). */
+  list(): Promise<{ sandboxes: TaskSandbox[]; containers: ContainerInfo[] }>;
+  sandboxUsage(taskId: string): Promise<SandboxUsage>;
+  footprint(): Promise<HostFootprint>;
+  /** Stops watching exit files; containers keep running. */
+  close(): Promise<void>;
+}
+
+/**
+ * Lends containers their root filesystems; the image store is one. `prepare` must be
+ * idempotent for one container id, `release` must succeed when nothing is there.
+ */
+export interface RootfsProvider {
+  prepareRootfs(imageDigest: string, containerId: string): Promise<{ path: string }>;
+  releaseRootfs(containerId: string): Promise<void>;
+}
