@@ -6,7 +6,8 @@ import { startBerth, DEFAULT_PORT, type RunningBerth } from "../server/index.js"
 import { defaultDataDir } from "./config.js";
 
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
-                [--region us-east-1] [--account-id 000000000000] [--log-level info]`;
+                [--region us-east-1] [--account-id 000000000000] [--log-level info]
+                [--registry-auto-create]`;
 
 function banner(berth: RunningBerth, dataDir: string, region: string, accountId: string): string {
   const { accessKeyId, secretAccessKey } = berth.credentials;
@@ -43,6 +44,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       region: { type: "string", default: "us-east-1" },
       "account-id": { type: "string", default: "000000000000" },
       "log-level": { type: "string", default: "info" },
+      "registry-auto-create": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -73,6 +75,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     identity: { region: values.region, accountId: values["account-id"] },
     env,
     log,
+    registryAutoCreate: values["registry-auto-create"],
   });
   process.stdout.write(banner(berth, dataDir, values.region, values["account-id"]));
   await new Promise<void>((resolveStop) => {

@@ -13,6 +13,8 @@ import {
   type Logger,
 } from "../core/index.js";
 import { createEcsService, ensureDefaultCluster } from "../services/ecs/index.js";
+import { createEcrService } from "../services/ecr/index.js";
+import { createRegistryHandler, Registry } from "../registry/index.js";
 import { openSqliteStore } from "../store/index.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { createBerthServer } from "./http.js";
@@ -26,6 +28,8 @@ export interface BerthOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   log?: Logger;
+  /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
+  registryAutoCreate?: boolean;
 }
 
 export interface RunningBerth {
@@ -45,8 +49,30 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const store = await openSqliteStore(join(options.dataDir, "berth.db"));
   await ensureDefaultCluster(store, options.identity, clock.now());
 
+  const registryCredentials = (accessKeyId: string): Credentials | undefined =>
+    accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined;
+  const registry = new Registry({
+    root: join(options.dataDir, "registry"),
+    store,
+    identity: options.identity,
+    clock,
+    log,
+    credentials: registryCredentials,
+    autoCreate: options.registryAutoCreate,
+  });
+  await registry.start();
+  // Known once the listener is bound (port 0 picks one): what repositoryUri advertises.
+  let registryHost = "";
+  const ecr = createEcrService({
+    registry,
+    store,
+    credentials: registryCredentials,
+    registryHost: () => registryHost,
+    endpoint: () => `http://${registryHost}`,
+  });
+
   const gateway = new AwsJsonGateway({
-    services: [createEcsService({ store })],
+    services: [createEcsService({ store }), ecr],
     credentials: (accessKeyId) =>
       accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined,
     identity: options.identity,
@@ -54,7 +80,12 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
   });
   let ready = false;
-  const server = createBerthServer({ gateway, log, isReady: () => ready });
+  const server = createBerthServer({
+    gateway,
+    log,
+    isReady: () => ready,
+    registry: createRegistryHandler({ registry, credentials: registryCredentials, log }),
+  });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -66,6 +97,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   ready = true;
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   return {
     endpoint: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
     port,
@@ -77,6 +109,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await registry.stop();
       await store.destroy();
     },
   };

@@ -14,6 +14,8 @@ export interface RouterOptions {
   gateway: AwsJsonGateway;
   log: Logger;
   isReady: () => boolean;
+  /** The OCI registry: every path under /v2, with the request body still unread (it streams). */
+  registry?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 class BodyTooLarge extends Error {}
@@ -84,6 +86,10 @@ async function route(
       { "Content-Type": "application/json" },
       JSON.stringify({ status: ready ? "ok" : "starting" }),
     );
+    return;
+  }
+  if (options.registry !== undefined && (path === "/v2" || path?.startsWith("/v2/") === true)) {
+    await options.registry(req, res);
     return;
   }
   if (path === "/" && req.method === "POST" && req.headers["x-amz-target"] !== undefined) {

@@ -8,3 +8,4 @@ export {
   type BerthProcess,
   type ProcessOptions,
 } from "./harness.js";
+export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "./oci-image.js";

@@ -1,0 +1,84 @@
+/**
+ * The hot path of every push: a Writable that hashes each chunk as it passes and writes the
+ * chunks to a file descriptor, batched with writev while a write is in flight. The hash is
+ * computed once, while streaming, never by reading the file back. Memory stays bounded by the
+ * high-water mark whatever the blob size: backpressure reaches the socket through pipeline().
+ */
+import { writev } from "node:fs";
+import type { Hash } from "node:crypto";
+import { Writable } from "node:stream";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+/** Big enough that the socket keeps flowing while one writev is in the thread pool. */
+const HIGH_WATER_MARK = 4 * 1024 * 1024;
+
+export class HashingFileSink extends Writable {
+  #position: number;
+  written = 0;
+
+  constructor(
+    private readonly fd: number,
+    position: number,
+    private readonly hashes: Hash[],
+  ) {
+    super({ highWaterMark: HIGH_WATER_MARK, decodeStrings: true });
+    this.#position = position;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
+    this.#writeAll([chunk], callback);
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (e?: Error | null) => void,
+  ) {
+    this.#writeAll(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  #writeAll(buffers: Buffer[], callback: (e?: Error | null) => void): void {
+    for (const hash of this.hashes) for (const buffer of buffers) hash.update(buffer);
+    let pending = buffers;
+    const step = (): void => {
+      writev(this.fd, pending, this.#position, (error, bytes) => {
+        if (error) return callback(error);
+        this.#position += bytes;
+        this.written += bytes;
+        pending = skip(pending, bytes);
+        if (pending.length === 0) callback();
+        else step(); // a short write: only on a full disk or a signal, but never lose bytes
+      });
+    };
+    step();
+  }
+}
+
+function skip(buffers: Buffer[], bytes: number): Buffer[] {
+  let left = bytes;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (left >= buffer.length) {
+      left -= buffer.length;
+      continue;
+    }
+    rest.push(left > 0 ? buffer.subarray(left) : buffer);
+    left = 0;
+  }
+  return rest;
+}
+
+/** Streams `source` into `fd` at `position`, feeding `hashes`; resolves with the bytes written. */
+export async function streamToFile(
+  source: Readable,
+  fd: number,
+  position: number,
+  hashes: Hash[],
+): Promise<number> {
+  const sink = new HashingFileSink(fd, position, hashes);
+  await pipeline(source, sink);
+  return sink.written;
+}

@@ -1,0 +1,41 @@
+/**
+ * The OCI registry: content-addressed blob store, uploads, manifests, tags, referrers, catalog,
+ * lifecycle policies and garbage collection, served under `/v2/` with ECR-style passwords.
+ */
+export { Registry, type RegistryOptions, type StoredManifest } from "./registry.js";
+export {
+  createRegistryHandler,
+  type RegistryHandler,
+  type RegistryHttpOptions,
+} from "./http-api.js";
+export {
+  mintRegistryPassword,
+  encodeAuthorizationToken,
+  checkRegistryPassword,
+  REGISTRY_USER,
+  TOKEN_LIFETIME_MS,
+} from "./auth.js";
+export {
+  parseLifecyclePolicy,
+  evaluateLifecycle,
+  LifecyclePolicyInvalid,
+  type LifecyclePolicy,
+  type LifecycleRule,
+  type Expiry,
+} from "./lifecycle.js";
+export { RegistryError, OCI_ERROR_STATUS, type OciErrorCode } from "./errors.js";
+export { isRepositoryName, isDigest, isTag } from "./names.js";
+export {
+  OCI_MANIFEST,
+  OCI_INDEX,
+  DOCKER_MANIFEST,
+  DOCKER_LIST,
+  MANIFEST_TYPES,
+} from "./manifests.js";
+export type {
+  ImageRecord,
+  RepositoryRecord,
+  RepositorySettings,
+  TagMutability,
+} from "./metadata.js";
+export type { GcResult } from "./gc.js";

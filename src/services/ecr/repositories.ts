@@ -1,0 +1,180 @@
+/** ECR repositories: create, describe, delete, tag mutability, tags, and the registry itself. */
+import type * as ecr from "@aws-sdk/client-ecr";
+import { page, type RequestContext } from "../../aws/index.js";
+import type { RepositoryRecord } from "../../registry/index.js";
+import { findRepository, type EcrDependencies } from "./context.js";
+import {
+  invalidParameter,
+  repositoryAlreadyExists,
+  repositoryNotEmpty,
+  repositoryNotFound,
+} from "./errors.js";
+
+export function toRepository(deps: EcrDependencies, record: RepositoryRecord): ecr.Repository {
+  return {
+    repositoryArn: record.arn,
+    registryId: deps.registry.registryId,
+    repositoryName: record.name,
+    repositoryUri: `${deps.registryHost()}/${record.name}`,
+    createdAt: record.createdAt,
+    imageTagMutability: record.tagMutability,
+    imageScanningConfiguration: {
+      scanOnPush: record.settings.imageScanningConfiguration?.scanOnPush ?? false,
+    },
+    encryptionConfiguration: record.settings.encryptionConfiguration ?? {
+      encryptionType: "AES256",
+    },
+  } as ecr.Repository;
+}
+
+function checkTags(tags: ecr.Tag[] | undefined): void {
+  for (const tag of tags ?? []) {
+    if (tag.Key === undefined || tag.Key === "" || tag.Key.length > 128)
+      throw invalidParameter(
+        "Invalid parameter at 'tags' failed to satisfy constraint: 'Tag keys must be 1 to 128 characters'",
+      );
+    if (tag.Value === undefined || tag.Value.length > 256)
+      throw invalidParameter(
+        "Invalid parameter at 'tags' failed to satisfy constraint: 'Tag values must be 0 to 256 characters'",
+      );
+  }
+}
+
+async function writeTags(deps: EcrDependencies, arn: string, tags: ecr.Tag[]): Promise<void> {
+  for (const tag of tags)
+    await deps.store
+      .insertInto("tags")
+      .values({ resource_arn: arn, key: tag.Key ?? "", value: tag.Value ?? "" })
+      .onConflict((oc) =>
+        oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.Value ?? "" }),
+      )
+      .execute();
+}
+
+/** `arn:aws:ecr:REGION:ACCOUNT:repository/NAME` -> the repository. */
+async function repositoryByArn(deps: EcrDependencies, arn: string): Promise<RepositoryRecord> {
+  const match = /^arn:aws:ecr:[^:]*:(\d{12}):repository\/(.+)$/.exec(arn);
+  if (match === null)
+    throw invalidParameter(
+      "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'",
+    );
+  const record = await deps.registry.metadata.repository(match[2] ?? "");
+  if (record === undefined || record.arn !== arn)
+    throw repositoryNotFound(match[2] ?? "", match[1] ?? "");
+  return record;
+}
+
+export function repositoryHandlers(deps: EcrDependencies) {
+  const registryId = deps.registry.registryId;
+  return {
+    createRepository: async (
+      input: ecr.CreateRepositoryRequest,
+      _ctx: RequestContext,
+    ): Promise<ecr.CreateRepositoryResponse> => {
+      const name = input.repositoryName ?? "";
+      checkTags(input.tags);
+      if (input.registryId !== undefined && input.registryId !== registryId)
+        // ECR refuses to create in another account's registry (AccessDenied); Berth has one registry.
+        throw invalidParameter(
+          `Invalid parameter at 'registryId' failed to satisfy constraint: 'must be ${registryId}'`,
+        );
+      const encryption = input.encryptionConfiguration ?? { encryptionType: "AES256" };
+      // ECR encrypts with KMS when asked; Berth keeps the setting and stores blobs as they are.
+      const created = await deps.registry.createRepository(
+        name,
+        input.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE" : "MUTABLE",
+        {
+          imageScanningConfiguration: {
+            scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
+          },
+          encryptionConfiguration: {
+            encryptionType: encryption.encryptionType ?? "AES256",
+            ...(encryption.kmsKey === undefined ? {} : { kmsKey: encryption.kmsKey }),
+          },
+        },
+      );
+      if (created === undefined) throw repositoryAlreadyExists(name, registryId);
+      await writeTags(deps, created.arn, input.tags ?? []);
+      return { repository: toRepository(deps, created) };
+    },
+
+    describeRepositories: async (
+      input: ecr.DescribeRepositoriesRequest,
+    ): Promise<ecr.DescribeRepositoriesResponse> => {
+      if (input.repositoryNames !== undefined) {
+        if (input.nextToken !== undefined || input.maxResults !== undefined)
+          throw invalidParameter(
+            "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames",
+          );
+        const found: ecr.Repository[] = [];
+        for (const name of input.repositoryNames)
+          found.push(toRepository(deps, await findRepository(deps, name, input.registryId)));
+        return { repositories: found };
+      }
+      if (input.registryId !== undefined && input.registryId !== registryId)
+        return { repositories: [] };
+      const all = await deps.registry.metadata.repositories();
+      const { items, nextToken } = page(all, input.nextToken, input.maxResults, 1000);
+      return { repositories: items.map((r) => toRepository(deps, r)), nextToken };
+    },
+
+    deleteRepository: async (
+      input: ecr.DeleteRepositoryRequest,
+    ): Promise<ecr.DeleteRepositoryResponse> => {
+      const name = input.repositoryName ?? "";
+      const record = await findRepository(deps, name, input.registryId);
+      const images = await deps.registry.images(name);
+      if (images.length > 0 && input.force !== true) throw repositoryNotEmpty(name, registryId);
+      await deps.registry.deleteRepository(name);
+      await deps.store.deleteFrom("tags").where("resource_arn", "=", record.arn).execute();
+      return { repository: toRepository(deps, record) };
+    },
+
+    putImageTagMutability: async (
+      input: ecr.PutImageTagMutabilityRequest,
+    ): Promise<ecr.PutImageTagMutabilityResponse> => {
+      const name = input.repositoryName ?? "";
+      await findRepository(deps, name, input.registryId);
+      const mutability = input.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE" : "MUTABLE";
+      await deps.registry.updateRepository(name, { tagMutability: mutability });
+      return { registryId, repositoryName: name, imageTagMutability: mutability };
+    },
+
+    describeRegistry: async (): Promise<ecr.DescribeRegistryResponse> => ({
+      registryId,
+      replicationConfiguration: { rules: [] },
+    }),
+
+    tagResource: async (input: ecr.TagResourceRequest): Promise<ecr.TagResourceResponse> => {
+      const record = await repositoryByArn(deps, input.resourceArn ?? "");
+      checkTags(input.tags);
+      await writeTags(deps, record.arn, input.tags ?? []);
+      return {};
+    },
+
+    untagResource: async (input: ecr.UntagResourceRequest): Promise<ecr.UntagResourceResponse> => {
+      const record = await repositoryByArn(deps, input.resourceArn ?? "");
+      const keys = input.tagKeys ?? [];
+      if (keys.length > 0)
+        await deps.store
+          .deleteFrom("tags")
+          .where("resource_arn", "=", record.arn)
+          .where("key", "in", keys)
+          .execute();
+      return {};
+    },
+
+    listTagsForResource: async (
+      input: ecr.ListTagsForResourceRequest,
+    ): Promise<ecr.ListTagsForResourceResponse> => {
+      const record = await repositoryByArn(deps, input.resourceArn ?? "");
+      const rows = await deps.store
+        .selectFrom("tags")
+        .select(["key", "value"])
+        .where("resource_arn", "=", record.arn)
+        .orderBy("key")
+        .execute();
+      return { tags: rows.map((r) => ({ Key: r.key, Value: r.value })) };
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Builds a tiny runnable image for tests, with no network: a root filesystem holding Debian's
+ * static busybox as /bin/busybox plus a few applet links, as one gzip layer, with an OCI image
+ * config and manifest, written as an OCI image layout (oci-layout, index.json, blobs/sha256).
+ * `skopeo copy oci:DIR:TAG docker://...` pushes it. The same inputs give the same digests.
+ */
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { create } from "tar";
+
+export const BUSYBOX = "/usr/bin/busybox";
+const APPLETS = ["sh", "echo", "true", "false", "cat", "ls", "sleep", "env", "wget", "nc", "id"];
+
+export interface OciImage {
+  /** The OCI layout directory. */
+  dir: string;
+  tag: string;
+  /** `oci:DIR:TAG`, what skopeo takes as the source. */
+  reference: string;
+  manifestDigest: string;
+  manifest: Buffer;
+  configDigest: string;
+  config: Buffer;
+  /** The gzip layer's digest, and its uncompressed diff id. */
+  layerDigest: string;
+  diffId: string;
+  layerSize: number;
+  /** Removes the layout directory. */
+  remove(): void;
+}
+
+export interface OciImageOptions {
+  /** Where to write the layout; a fresh temp directory by default. */
+  dir?: string;
+  tag?: string;
+  /** The image's Cmd; `["sh"]` by default. */
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: string[];
+  /** Extra files in the root filesystem, path (relative to /) -> content. */
+  files?: Record<string, string>;
+  /** Any label: changes the config, so each value gives a distinct image. */
+  labels?: Record<string, string>;
+}
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+function architecture(): string {
+  return process.arch === "x64" ? "amd64" : process.arch;
+}
+
+export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<OciImage> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "berth-oci-"));
+  const tag = options.tag ?? "latest";
+  const rootfs = mkdtempSync(join(tmpdir(), "berth-rootfs-"));
+  const epoch = new Date(0);
+  let layer: Buffer;
+  try {
+    mkdirSync(join(rootfs, "bin"));
+    copyFileSync(BUSYBOX, join(rootfs, "bin", "busybox"));
+    for (const applet of APPLETS) symlinkSync("busybox", join(rootfs, "bin", applet));
+    const entries = ["bin"];
+    for (const [path, content] of Object.entries(options.files ?? {})) {
+      const target = join(rootfs, path);
+      mkdirSync(join(target, ".."), { recursive: true });
+      writeFileSync(target, content);
+      const top = path.replace(/^\/+/, "").split("/")[0] ?? path;
+      if (!entries.includes(top)) entries.push(top);
+    }
+    const tarFile = join(rootfs, "..", `${rootfs.split("/").pop() ?? "rootfs"}.tar.gz`);
+    await create(
+      { gzip: true, file: tarFile, cwd: rootfs, portable: true, mtime: epoch },
+      entries.sort(),
+    );
+    layer = readFileSync(tarFile);
+    rmSync(tarFile, { force: true });
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+  const diffId = sha256(gunzipSync(layer));
+  const layerDigest = sha256(layer);
+  const config = Buffer.from(
+    JSON.stringify({
+      created: epoch.toISOString(),
+      architecture: architecture(),
+      os: "linux",
+      config: {
+        Env: options.env ?? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        Cmd: options.cmd ?? ["sh"],
+        ...(options.entrypoint === undefined ? {} : { Entrypoint: options.entrypoint }),
+        ...(options.labels === undefined ? {} : { Labels: options.labels }),
+      },
+      rootfs: { type: "layers", diff_ids: [diffId] },
+      history: [{ created: epoch.toISOString(), created_by: "berth testing: busybox rootfs" }],
+    }),
+  );
+  const configDigest = sha256(config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: configDigest,
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+          digest: layerDigest,
+          size: layer.length,
+        },
+      ],
+    }),
+  );
+  const manifestDigest = sha256(manifest);
+  const blobs = join(dir, "blobs", "sha256");
+  mkdirSync(blobs, { recursive: true });
+  for (const [digest, bytes] of [
+    [layerDigest, layer],
+    [configDigest, config],
+    [manifestDigest, manifest],
+  ] as const)
+    writeFileSync(join(blobs, digest.slice("sha256:".length)), bytes);
+  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: manifestDigest,
+          size: manifest.length,
+          annotations: { "org.opencontainers.image.ref.name": tag },
+        },
+      ],
+    }),
+  );
+  return {
+    dir,
+    tag,
+    reference: `oci:${dir}:${tag}`,
+    manifestDigest,
+    manifest,
+    configDigest,
+    config,
+    layerDigest,
+    diffId,
+    layerSize: layer.length,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
