@@ -172,6 +172,35 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0004-billing": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One row per billed task, written once when it stops (billing issue).
+      await db.schema
+        .createTable("task_usage")
+        .addColumn("task_arn", "text", (c) => c.primaryKey())
+        .addColumn("cluster_arn", "text", (c) => c.notNull())
+        .addColumn("group_name", "text")
+        .addColumn("task_definition_arn", "text", (c) => c.notNull())
+        .addColumn("family", "text", (c) => c.notNull())
+        .addColumn("tags", "text", (c) => c.notNull())
+        .addColumn("cpu", "integer", (c) => c.notNull())
+        .addColumn("memory_mib", "integer", (c) => c.notNull())
+        .addColumn("ephemeral_storage_gib", "integer", (c) => c.notNull())
+        .addColumn("cpu_architecture", "text", (c) => c.notNull())
+        .addColumn("capacity_provider", "text", (c) => c.notNull())
+        .addColumn("pull_started_at", "bigint", (c) => c.notNull())
+        .addColumn("stopped_at", "bigint", (c) => c.notNull())
+        .addColumn("billed_seconds", "integer", (c) => c.notNull())
+        .addColumn("billed_until", "bigint", (c) => c.notNull())
+        .addColumn("recorded_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("task_usage_window")
+        .on("task_usage")
+        .columns(["pull_started_at", "billed_until"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

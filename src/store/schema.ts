@@ -140,6 +140,32 @@ export interface TaskTable {
   assignment: string;
 }
 
+/** One billed task, written once when it stopped (billing). Times in ms since the epoch. */
+export interface TaskUsageTable {
+  task_arn: string;
+  cluster_arn: string;
+  /** "service:NAME" or "family:NAME", as ECS's task group. */
+  group_name: string | null;
+  task_definition_arn: string;
+  family: string;
+  /** JSON object of the task's tags. */
+  tags: string;
+  cpu: number;
+  memory_mib: number;
+  ephemeral_storage_gib: number;
+  /** X86_64 or ARM64. */
+  cpu_architecture: string;
+  /** FARGATE or FARGATE_SPOT. */
+  capacity_provider: string;
+  pull_started_at: number;
+  stopped_at: number;
+  /** Fargate's billed seconds: rounded up, at least 60. */
+  billed_seconds: number;
+  /** pull_started_at + billed_seconds * 1000. */
+  billed_until: number;
+  recorded_at: number;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -153,4 +179,5 @@ export interface Database {
   hosts: HostTable;
   agent_tokens: AgentTokenTable;
   tasks: TaskTable;
+  task_usage: TaskUsageTable;
 }
