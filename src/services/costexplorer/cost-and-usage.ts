@@ -3,6 +3,7 @@
  * summed per period. Amounts are exact sums rounded once for the answer (10 places, as AWS).
  */
 import type {
+  Expression,
   GetCostAndUsageRequest,
   GetCostAndUsageResponse,
   Group,
@@ -11,6 +12,7 @@ import type {
   ResultByTime,
 } from "@aws-sdk/client-cost-explorer";
 import type { RequestContext } from "../../aws/index.js";
+import type { Identity } from "../../core/index.js";
 import { formatAmount, formatQuantity, type Billing, type CostLine } from "../../billing/index.js";
 import { validation } from "./errors.js";
 import { checkExpression, evaluate } from "./filter.js";
@@ -33,7 +35,7 @@ const METRICS: Record<string, Measure> = {
   NormalizedUsageAmount: "normalized",
 };
 
-interface Sum {
+export interface Sum {
   unblended: bigint;
   amortized: bigint;
   quantity: bigint;
@@ -101,6 +103,47 @@ function periodIndex(list: readonly Period[], hour: number): number {
   return lo;
 }
 
+export interface GroupSum {
+  keys: string[];
+  sum: Sum;
+}
+
+/**
+ * The exact sums behind an answer: per period, the total of the lines the filter keeps, and
+ * per group key. Every kept line lands in exactly one group, so the groups add up to the total.
+ */
+export function summarize(
+  lines: readonly CostLine[],
+  list: readonly Period[],
+  groupBy: readonly GroupDefinition[],
+  filter: Expression | undefined,
+  identity: Identity,
+): { totals: Sum[]; groups: Map<string, GroupSum>[] } {
+  const start = (list[0] as Period).start;
+  const end = (list[list.length - 1] as Period).end;
+  const totals = list.map(empty);
+  const groups = list.map(() => new Map<string, GroupSum>());
+  for (const line of lines) {
+    if (line.hour + 3_600_000 <= start || line.hour >= end) continue;
+    const attrs = attributesOf(line, identity);
+    if (filter !== undefined && !evaluate(filter, attrs)) continue;
+    const index = periodIndex(list, line.hour);
+    add(totals[index] as Sum, line);
+    if (groupBy.length === 0) continue;
+    const keys = groupBy.map((g) =>
+      g.Type === "TAG"
+        ? `${g.Key}$${attrs.tag(g.Key ?? "") ?? ""}`
+        : (attrs.dimension(g.Key ?? "") ?? `No${g.Key}`),
+    );
+    const id = JSON.stringify(keys);
+    const bucket = groups[index] as Map<string, GroupSum>;
+    const entry = bucket.get(id) ?? { keys, sum: empty() };
+    add(entry.sum, line);
+    bucket.set(id, entry);
+  }
+  return { totals, groups };
+}
+
 export function costAndUsageHandler(billing: Billing) {
   return async (
     input: GetCostAndUsageRequest,
@@ -121,31 +164,12 @@ export function costAndUsageHandler(billing: Billing) {
 
     const list = periods(start, end, granularity);
     const rated = await billing.rate(new Date(start), new Date(end));
-    const totals = list.map(empty);
-    const groups = list.map(() => new Map<string, { keys: string[]; sum: Sum }>());
-    for (const line of rated.lines) {
-      if (line.hour + 3_600_000 <= start || line.hour >= end) continue;
-      const attrs = attributesOf(line, ctx.identity);
-      if (input.Filter !== undefined && !evaluate(input.Filter, attrs)) continue;
-      const index = periodIndex(list, line.hour);
-      add(totals[index] as Sum, line);
-      if (groupBy.length === 0) continue;
-      const keys = groupBy.map((g) =>
-        g.Type === "TAG"
-          ? `${g.Key}$${attrs.tag(g.Key ?? "") ?? ""}`
-          : (attrs.dimension(g.Key ?? "") ?? `No${g.Key}`),
-      );
-      const id = JSON.stringify(keys);
-      const bucket = groups[index] as Map<string, { keys: string[]; sum: Sum }>;
-      const entry = bucket.get(id) ?? { keys, sum: empty() };
-      add(entry.sum, line);
-      bucket.set(id, entry);
-    }
+    const { totals, groups } = summarize(rated.lines, list, groupBy, input.Filter, ctx.identity);
     const now = billing.now().getTime();
     const results: ResultByTime[] = list.map((period, i) => {
       const grouped = groupBy.length > 0;
-      const entries = [...(groups[i] as Map<string, { keys: string[]; sum: Sum }>).values()].sort(
-        (a, b) => (a.keys.join("\u0000") < b.keys.join("\u0000") ? -1 : 1),
+      const entries = [...(groups[i] as Map<string, GroupSum>).values()].sort((a, b) =>
+        a.keys.join("\u0000") < b.keys.join("\u0000") ? -1 : 1,
       );
       const resultGroups: Group[] = entries.map((e) => ({
         Keys: e.keys,

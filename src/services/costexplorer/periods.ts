@@ -15,7 +15,7 @@ function parseDay(text: string, what: string): number {
     throw validation(
       `${what} date ${text} is not in the format yyyy-MM-dd or yyyy-MM-ddTHH:mm:ssZ`,
     );
-  const [y, mo, d, h = "0", mi = "0", s = "0"] = match.slice(1) as string[];
+  const [y, mo, d, h = "0", mi = "0", s = "0"] = match.slice(1);
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const back = new Date(ms);
   if (back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d))
