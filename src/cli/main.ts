@@ -1,6 +1,9 @@
 /** The `berth` command: one binary, a subcommand each. Errors say what, why, and how to fix. */
 import { BerthError } from "../core/index.js";
+import { bill, BILL_USAGE } from "./bill.js";
 import { clusters, status } from "./client-commands.js";
+import { prices, PRICES_USAGE } from "./prices.js";
+import { savingsPlans, SAVINGS_PLANS_USAGE } from "./savings-plans.js";
 import { up, UP_USAGE } from "./up.js";
 
 const USAGE = `berth — serverless containers on your own machines (ECS, Fargate and ECR compatible)
@@ -11,6 +14,9 @@ Commands:
   up          start the whole platform here, in the foreground
   status      check that a Berth answers at --endpoint
   clusters    list the clusters
+  bill        what compute cost, by usage type, service, cluster, family or tag
+  prices      list or change the price book (Fargate and Spot prices)
+  savings-plans  create, list or delete Compute Savings Plans
   help        show this text
 
 Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
@@ -18,11 +24,24 @@ with $BERTH_ACCESS_KEY_ID/$BERTH_SECRET_ACCESS_KEY, else $AWS_ACCESS_KEY_ID/$AWS
 else the keys kept in the local data dir.
 
 ${UP_USAGE}
+
+${BILL_USAGE}
+
+${PRICES_USAGE}
+
+${SAVINGS_PLANS_USAGE}
 `;
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { up, status, clusters };
+const COMMANDS: Record<string, Command> = {
+  bill,
+  prices,
+  "savings-plans": savingsPlans,
+  up,
+  status,
+  clusters,
+};
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;

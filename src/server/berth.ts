@@ -12,6 +12,8 @@ import {
   type Identity,
   type Logger,
 } from "../core/index.js";
+import { Billing, NO_TASKS, type TaskUsageSource } from "../billing/index.js";
+import { createCostExplorerService } from "../services/costexplorer/index.js";
 import { createEcsService, ensureDefaultCluster } from "../services/ecs/index.js";
 import { createEcrService } from "../services/ecr/index.js";
 import { createRegistryHandler, Registry } from "../registry/index.js";
@@ -28,6 +30,8 @@ export interface BerthOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   log?: Logger;
+  /** What the meter reads running tasks from (billing); none until compute provides one. */
+  taskUsageSource?: TaskUsageSource;
   /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
   registryAutoCreate?: boolean;
 }
@@ -37,6 +41,8 @@ export interface RunningBerth {
   port: number;
   credentials: Credentials;
   credentialsSource: ResolvedCredentials["source"];
+  /** The meter and price book; compute calls `billing.recordTaskUsage` when a task stops. */
+  billing: Billing;
   close(): Promise<void>;
 }
 
@@ -71,8 +77,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     endpoint: () => `http://${registryHost}`,
   });
 
+  const billing = new Billing({
+    store,
+    source: options.taskUsageSource ?? NO_TASKS,
+    clock,
+    log,
+    dataDir: options.dataDir,
+    identity: options.identity,
+  });
+
   const gateway = new AwsJsonGateway({
-    services: [createEcsService({ store }), ecr],
+    services: [createCostExplorerService({ billing }), createEcsService({ store }), ecr],
     credentials: (accessKeyId) =>
       accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined,
     identity: options.identity,
@@ -103,6 +118,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     port,
     credentials: resolved.credentials,
     credentialsSource: resolved.source,
+    billing,
     async close() {
       ready = false;
       await new Promise<void>((resolve) => {

@@ -1,0 +1,154 @@
+/**
+ * `berth bill`: what Berth's compute cost over a period, as a table with a total (or CSV). It
+ * asks the running Berth through the Cost Explorer API, like any other client would.
+ */
+import { parseArgs } from "node:util";
+import {
+  CostExplorerClient,
+  GetCostAndUsageCommand,
+  type GroupDefinition,
+} from "@aws-sdk/client-cost-explorer";
+import { parseAmount, renderBill, type BillRow } from "../billing/index.js";
+import { BerthError } from "../core/index.js";
+import { TAG_CLUSTER, TAG_FAMILY, TAG_SERVICE } from "../services/costexplorer/index.js";
+import { resolveClientConfig } from "./config.js";
+
+export const BILL_USAGE = `Usage: berth bill [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--by KEY] [--metric NAME] [--csv]
+  --since   first day, UTC (default: the first of this month)
+  --until   the day after the last, UTC; the period ends there (default: tomorrow)
+  --by      usage-type (default), service, cluster, family, purchase-type, tag:KEY
+  --metric  UnblendedCost (default), AmortizedCost (Savings Plans spread over covered usage),
+            NetUnblendedCost, UsageQuantity`;
+
+interface Grouping {
+  definition: GroupDefinition;
+  heading: string;
+  /** Label for a line without the tag. */
+  none: string;
+}
+
+function grouping(by: string): Grouping {
+  const tag = (key: string, heading: string, none: string): Grouping => ({
+    definition: { Type: "TAG", Key: key },
+    heading,
+    none,
+  });
+  switch (by) {
+    case "usage-type":
+      return {
+        definition: { Type: "DIMENSION", Key: "USAGE_TYPE" },
+        heading: "USAGE TYPE",
+        none: "",
+      };
+    case "purchase-type":
+      return {
+        definition: { Type: "DIMENSION", Key: "PURCHASE_TYPE" },
+        heading: "PURCHASE TYPE",
+        none: "",
+      };
+    case "service":
+      return tag(TAG_SERVICE, "SERVICE", "(not a service)");
+    case "cluster":
+      return tag(TAG_CLUSTER, "CLUSTER", "(none)");
+    case "family":
+      return tag(TAG_FAMILY, "TASK FAMILY", "(none)");
+    default:
+      if (by.startsWith("tag:") && by.length > 4)
+        return tag(by.slice(4), by.slice(4).toUpperCase(), "(untagged)");
+      throw new BerthError(
+        "InvalidArgument",
+        `--by '${by}' is not one of usage-type, service, cluster, family, purchase-type, tag:KEY`,
+      );
+  }
+}
+
+function day(text: string | undefined, fallback: Date, flag: string): string {
+  if (text === undefined) return fallback.toISOString().slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(new Date(`${text}T00:00:00Z`).getTime()))
+    throw new BerthError(
+      "InvalidArgument",
+      `${flag} must be a date like 2026-01-31, not '${text}'`,
+    );
+  return text;
+}
+
+export async function bill(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      by: { type: "string", default: "usage-type" },
+      metric: { type: "string", default: "UnblendedCost" },
+      csv: { type: "boolean", default: false },
+      endpoint: { type: "string" },
+      "data-dir": { type: "string" },
+      region: { type: "string" },
+    },
+    strict: true,
+  });
+  const now = new Date();
+  const since = day(
+    values.since,
+    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
+    "--since",
+  );
+  const until = day(
+    values.until,
+    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)),
+    "--until",
+  );
+  if (since >= until)
+    throw new BerthError("InvalidArgument", `--since (${since}) must be before --until (${until})`);
+  const group = grouping(values.by);
+  const config = resolveClientConfig(
+    { endpoint: values.endpoint, dataDir: values["data-dir"], region: values.region },
+    env,
+  );
+  const client = new CostExplorerClient({
+    endpoint: config.endpoint,
+    region: config.region,
+    credentials: config.credentials,
+    maxAttempts: 1,
+  });
+  try {
+    const sums = new Map<string, bigint>();
+    let estimated = false;
+    let nextPageToken: string | undefined;
+    let unit = "USD";
+    do {
+      const page = await client.send(
+        new GetCostAndUsageCommand({
+          TimePeriod: { Start: since, End: until },
+          Granularity: "MONTHLY",
+          Metrics: [values.metric],
+          GroupBy: [group.definition],
+          NextPageToken: nextPageToken,
+        }),
+      );
+      for (const result of page.ResultsByTime ?? []) {
+        estimated ||= result.Estimated === true;
+        for (const g of result.Groups ?? []) {
+          const key = g.Keys?.[0] ?? "";
+          const value = group.definition.Type === "TAG" ? key.slice(key.indexOf("$") + 1) : key;
+          const label = value === "" ? group.none : value;
+          const m = g.Metrics?.[values.metric];
+          unit = m?.Unit ?? unit;
+          sums.set(label, (sums.get(label) ?? 0n) + parseAmount(m?.Amount ?? "0"));
+        }
+      }
+      nextPageToken = page.NextPageToken;
+    } while (nextPageToken !== undefined);
+    const rows: BillRow[] = [...sums].map(([label, amount]) => ({ label, amount }));
+    const title =
+      `Berth bill ${since} to ${until} (UTC, end exclusive): ${values.metric} by ${values.by}` +
+      (values.metric === "UsageQuantity" ? ` (${unit}, shown to 2 places)` : "") +
+      (estimated ? "; estimated, usage is still accruing" : "");
+    process.stdout.write(
+      renderBill(rows, { format: values.csv ? "csv" : "table", by: group.heading, title }),
+    );
+    return 0;
+  } finally {
+    client.destroy();
+  }
+}
