@@ -4,7 +4,7 @@
  * computed once, while streaming, never by reading the file back. Memory stays bounded by the
  * high-water mark whatever the blob size: backpressure reaches the socket through pipeline().
  */
-import { writev } from "node:fs";
+import { fdatasync, writev } from "node:fs";
 import type { Hash } from "node:crypto";
 import { Writable } from "node:stream";
 import type { Readable } from "node:stream";
@@ -12,9 +12,16 @@ import { pipeline } from "node:stream/promises";
 
 /** Big enough that the socket keeps flowing while one writev is in the thread pool. */
 const HIGH_WATER_MARK = 4 * 1024 * 1024;
+/**
+ * Every this many bytes, an fdatasync starts in the background: the disk flushes what came
+ * so far while more arrives, so the fsync before the rename only waits for the tail.
+ */
+const FLUSH_EVERY = 32 * 1024 * 1024;
 
 export class HashingFileSink extends Writable {
   #position: number;
+  #unflushed = 0;
+  #flushing: Promise<void> | undefined;
   written = 0;
 
   constructor(
@@ -40,6 +47,17 @@ export class HashingFileSink extends Writable {
     );
   }
 
+  /** Waits for a background flush, so the fd is not closed under it. */
+  override _final(callback: (e?: Error | null) => void): void {
+    if (this.#flushing === undefined) return callback();
+    this.#flushing.then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (e?: Error | null) => void): void {
+    if (this.#flushing === undefined) return callback(error);
+    this.#flushing.then(() => callback(error), callback);
+  }
+
   #writeAll(buffers: Buffer[], callback: (e?: Error | null) => void): void {
     for (const hash of this.hashes) for (const buffer of buffers) hash.update(buffer);
     let pending = buffers;
@@ -48,6 +66,12 @@ export class HashingFileSink extends Writable {
         if (error) return callback(error);
         this.#position += bytes;
         this.written += bytes;
+        this.#unflushed += bytes;
+        if (this.#unflushed >= FLUSH_EVERY && this.#flushing === undefined) {
+          this.#unflushed = 0;
+          this.#flushing = new Promise<void>((resolve) => fdatasync(this.fd, () => resolve()));
+          void this.#flushing.then(() => (this.#flushing = undefined));
+        }
         pending = skip(pending, bytes);
         if (pending.length === 0) callback();
         else step(); // a short write: only on a full disk or a signal, but never lose bytes

@@ -167,8 +167,14 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
     await pipeline(registry.blobs.openRead(digest, range), res);
   }
 
-  function uploadAccepted(res: ServerResponse, name: string, id: string, size: number) {
-    empty(res, 202, {
+  function uploadAccepted(
+    res: ServerResponse,
+    name: string,
+    id: string,
+    size: number,
+    status = 202,
+  ) {
+    empty(res, status, {
       Location: `/v2/${name}/blobs/uploads/${id}`,
       Range: `0-${Math.max(0, size - 1)}`,
       "Docker-Upload-UUID": id,
@@ -208,7 +214,8 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
     await registry.requireRepository(name, req.method !== "GET");
     switch (req.method) {
       case "GET":
-        return uploadAccepted(res, name, id, await registry.uploads.size(name, id));
+        // The spec answers an upload's status with 204 No Content.
+        return uploadAccepted(res, name, id, await registry.uploads.size(name, id), 204);
       case "PATCH": {
         const header = req.headers["content-range"];
         const range = header === undefined ? undefined : parseContentRange(header);
