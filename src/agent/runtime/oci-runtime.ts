@@ -248,7 +248,10 @@ export class OciContainerRuntime implements ContainerRuntime {
     return readLogFile(join(this.records.containerDir(id), "ctr.log"), {
       follow: options.follow ?? false,
       signal: options.signal,
-      finished: async () => (await this.inspectContainer(id))?.status !== "running",
+      finished: async () => {
+        const status = (await this.inspectContainer(id))?.status;
+        return status === undefined || status === "stopped";
+      },
     });
   }
 
@@ -257,7 +260,9 @@ export class OciContainerRuntime implements ContainerRuntime {
     const record = await this.records.getContainer(id);
     const state = await this.oci.state(id);
     if (state.status === "running" || state.status === "created") {
-      await this.oci.kill(id, "SIGKILL");
+      // A created container cannot be signalled by every runtime; delete --force kills it.
+      if (state.status === "running") await this.oci.kill(id, "SIGKILL");
+      else await this.oci.delete(id);
       if (record && existsSync(join(this.records.containerDir(id), "conmon.pid"))) {
         await this.exits.wait(id, AbortSignal.timeout(10_000)).catch(() => undefined);
       }

@@ -28,7 +28,13 @@ export function createRunscRuntime(
   const platform = options.platform ?? "ptrace";
   return new OciContainerRuntime(
     "runsc",
-    (runDir) => new CliOciRuntime(binary, join(runDir, "runsc"), [`--platform=${platform}`]),
+    // --network=none: gVisor's own loopback. runsc 2022 refuses the bind-mounted namespace
+    // ("root network namespace"), so a task's runsc containers do not share loopback yet.
+    (runDir) =>
+      new CliOciRuntime(binary, join(runDir, "runsc"), [
+        `--platform=${platform}`,
+        "--network=none",
+      ]),
     options,
   );
 }

@@ -1,0 +1,106 @@
+/**
+ * A compute host's agent: keeps its identity and capacity, its channel to the control plane,
+ * and its tasks. It runs anywhere a `berth agent` runs, and inside `berth up` for the local host
+ * (over loopback, through the same channel). Tasks are detached from it: killing the agent
+ * leaves containers running, and a new agent on the same data dir adopts them.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../core/index.js";
+import { AgentChannel } from "./channel.js";
+import type { TaskHost } from "./tasks/ports.js";
+import { TaskLogServer } from "./task-logs.js";
+import { TaskManager } from "./tasks/task-manager.js";
+
+export interface AgentOptions {
+  /** The control plane's endpoint, e.g. http://127.0.0.1:4566. */
+  server: string;
+  token: string;
+  dataDir: string;
+  availabilityZone: string;
+  /** CPU units and MiB offered to tasks; default: the host's, less a reserve. */
+  cpu?: number;
+  memory?: number;
+  host: TaskHost;
+  log: Logger;
+}
+
+export interface RunningAgent {
+  hostId: string;
+  tasks: TaskManager;
+  channel: AgentChannel;
+  /** Disconnects; containers keep running. */
+  close(): Promise<void>;
+}
+
+/** What a host offers by default: every core, and its memory less a reserve for itself. */
+export function defaultCapacity(): { cpu: number; memory: number } {
+  const memory = Math.floor(totalmem() / (1024 * 1024));
+  const reserve = Math.max(512, Math.floor(memory * 0.1));
+  return { cpu: cpus().length * 1024, memory: memory - reserve };
+}
+
+function hostIdOf(dataDir: string): string {
+  const file = join(dataDir, "host-id");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const id = `host-${randomBytes(8).toString("hex")}`;
+  writeFileSync(file, id + "\n");
+  return id;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const hostId = hostIdOf(options.dataDir);
+  const capacity = defaultCapacity();
+  const log = options.log.child({ hostId });
+  let channel: AgentChannel | undefined;
+  const tasks = new TaskManager({
+    dataDir: options.dataDir,
+    host: options.host,
+    log,
+    report: (state) => channel?.report(state),
+    progress: (taskArn, container, bytesDone, bytesTotal) =>
+      channel?.send({ type: "progress", taskArn, container, bytesDone, bytesTotal }),
+  });
+  channel = new AgentChannel(
+    options.server,
+    options.token,
+    {
+      hostId,
+      availabilityZone: options.availabilityZone,
+      cpu: options.cpu ?? capacity.cpu,
+      memory: options.memory ?? capacity.memory,
+    },
+    {
+      snapshot: () => tasks.snapshot(),
+      onMessage: (message) => {
+        if (message.type === "logs") logs.serve(message);
+        else if (message.type === "logsCancel") logs.cancel(message.requestId);
+        else tasks.handle(message);
+      },
+      onAcked: (taskArn, state) => tasks.acked(taskArn, state),
+    },
+    log,
+  );
+  const opened = channel;
+  const logs = new TaskLogServer(
+    tasks,
+    options.host.runtime,
+    (message) => opened.send(message),
+    log,
+  );
+  await tasks.adoptAll();
+  channel.start();
+  return {
+    hostId,
+    tasks,
+    channel: opened,
+    async close() {
+      logs.cancelAll();
+      opened.close();
+      await options.host.runtime.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The agent's end of the channel to the control plane: one WebSocket, reconnected with
+ * exponential backoff when it drops. Every (re)connect starts with `hello` carrying the latest
+ * state of every task the agent holds, so nothing reported while disconnected is lost; reports
+ * are snapshots numbered from the server's last applied sequence and resent until acked.
+ */
+import WebSocket from "ws";
+import type { Logger } from "../core/index.js";
+import {
+  AGENT_CHANNEL_PATH,
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type AgentMessage,
+  type ServerMessage,
+  type TaskState,
+} from "../protocol/index.js";
+
+const HEARTBEAT_MS = 5_000;
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+
+export interface HostIdentity {
+  hostId: string;
+  availabilityZone: string;
+  cpu: number;
+  memory: number;
+}
+
+export interface ChannelHandlers {
+  /** Current snapshot of every task the agent holds (sent in hello). */
+  snapshot(): TaskState[];
+  onMessage(message: ServerMessage): void;
+  /** A task whose latest report the server has acknowledged. */
+  onAcked(taskArn: string, state: TaskState): void;
+}
+
+export class AgentChannel {
+  #ws: WebSocket | undefined;
+  #closed = false;
+  #backoff = BACKOFF_MIN_MS;
+  #nextSeq = 0;
+  #ready = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #reconnect: NodeJS.Timeout | undefined;
+  /** Latest unacknowledged snapshot per task, and the seq it was last sent with. */
+  readonly #pending = new Map<string, { state: TaskState; seq?: number }>();
+
+  constructor(
+    private readonly server: string,
+    private readonly token: string,
+    private readonly host: HostIdentity,
+    private readonly handlers: ChannelHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.#connect();
+  }
+
+  get connected(): boolean {
+    return this.#ready;
+  }
+
+  /** Queues a task's latest state; sent now if connected, after the next hello otherwise. */
+  report(state: TaskState): void {
+    this.#pending.set(state.taskArn, { state });
+    if (this.#ready) this.#sendReport(state.taskArn);
+  }
+
+  /** Sends a message that is only worth anything now (progress, log lines): dropped offline. */
+  send(message: Extract<AgentMessage, { type: "progress" | "logLines" }>): void {
+    if (this.#ready) this.#send(message);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#reconnect);
+    clearInterval(this.#heartbeat);
+    this.#ws?.terminate();
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const url = new URL(AGENT_CHANNEL_PATH, this.server.replace(/^http/, "ws"));
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.token}` },
+      handshakeTimeout: 10_000,
+    });
+    this.#ws = ws;
+    ws.on("open", () => {
+      this.#send({
+        type: "hello",
+        protocolVersion: PROTOCOL_VERSION,
+        ...this.host,
+        tasks: this.handlers.snapshot(),
+      });
+    });
+    ws.on("message", (data: Buffer) => {
+      const message = parseServerMessage(data.toString("utf8"));
+      if (message === undefined) {
+        this.log.warn("dropped an invalid server message");
+        return;
+      }
+      this.#receive(message);
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      this.log.error("the server refused the agent's channel", { status: res.statusCode });
+    });
+    ws.on("error", (error) => this.log.debug("agent channel error", { error: error.message }));
+    ws.on("close", () => {
+      this.#ready = false;
+      clearInterval(this.#heartbeat);
+      if (this.#closed) return;
+      const delay = Math.min(this.#backoff, BACKOFF_MAX_MS) * (0.5 + Math.random() / 2);
+      this.#backoff = Math.min(this.#backoff * 2, BACKOFF_MAX_MS);
+      this.#reconnect = setTimeout(() => this.#connect(), delay);
+    });
+  }
+
+  #receive(message: ServerMessage): void {
+    switch (message.type) {
+      case "welcome":
+        this.#ready = true;
+        this.#backoff = BACKOFF_MIN_MS;
+        this.#nextSeq = Math.max(this.#nextSeq, message.lastSeq + 1);
+        this.log.info("agent connected to the control plane", { hostId: message.hostId });
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = setInterval(() => this.#send({ type: "heartbeat" }), HEARTBEAT_MS);
+        for (const taskArn of this.#pending.keys()) this.#sendReport(taskArn);
+        return;
+      case "ack":
+        for (const [taskArn, pending] of this.#pending) {
+          if (pending.seq === message.seq) {
+            this.#pending.delete(taskArn);
+            this.handlers.onAcked(taskArn, pending.state);
+          }
+        }
+        return;
+      default:
+        this.handlers.onMessage(message);
+    }
+  }
+
+  #sendReport(taskArn: string): void {
+    const pending = this.#pending.get(taskArn);
+    if (pending === undefined) return;
+    pending.seq = this.#nextSeq++;
+    this.#send({ type: "report", seq: pending.seq, state: pending.state });
+  }
+
+  #send(message: AgentMessage): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+  }
+}

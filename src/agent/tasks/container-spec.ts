@@ -1,0 +1,62 @@
+/**
+ * From a container's assignment and its image config to the runtime's ContainerSpec, merged the
+ * way Docker (and so ECS) merges them: an `entryPoint` in the definition replaces the image's
+ * ENTRYPOINT and drops its CMD; a `command` replaces CMD; environment adds to the image's.
+ */
+import type { ContainerAssignment } from "../../protocol/index.js";
+import type { ContainerSpec } from "../runtime/index.js";
+import type { ImageRunConfig } from "./ports.js";
+
+export function containerId(taskId: string, name: string, index: number): string {
+  const readable = `${taskId}-${name}`;
+  return readable.length <= 128 ? readable : `${taskId}-c${index}`;
+}
+
+export function containerArgs(container: ContainerAssignment, image: ImageRunConfig): string[] {
+  if (container.entryPoint !== undefined)
+    return [...container.entryPoint, ...(container.command ?? [])];
+  return [...(image.entrypoint ?? []), ...(container.command ?? image.cmd ?? [])];
+}
+
+export function containerEnv(
+  container: ContainerAssignment,
+  image: ImageRunConfig,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of image.env ?? []) {
+    const at = entry.indexOf("=");
+    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  // What Fargate sets in every container.
+  env.AWS_EXECUTION_ENV = "AWS_ECS_FARGATE";
+  for (const { name, value } of container.environment) env[name] = value;
+  return env;
+}
+
+export function buildContainerSpec(
+  taskId: string,
+  index: number,
+  container: ContainerAssignment,
+  image: { digest: string; config: ImageRunConfig },
+): ContainerSpec {
+  return {
+    id: containerId(taskId, container.name, index),
+    taskId,
+    name: container.name,
+    rootfs: { imageDigest: image.digest },
+    args: containerArgs(container, image.config),
+    env: containerEnv(container, image.config),
+    cwd: container.workingDirectory ?? (image.config.workingDir || "/"),
+    ...((container.user ?? image.config.user) ? { user: container.user ?? image.config.user } : {}),
+    readonlyRootfs: container.readonlyRootFilesystem,
+    capabilities: { add: container.capabilitiesAdd, drop: container.capabilitiesDrop },
+    ulimits: container.ulimits,
+    initProcessEnabled: container.initProcessEnabled,
+    labels: container.dockerLabels,
+    ...(container.cpu > 0 ? { cpuShares: container.cpu } : {}),
+    ...(container.memory === undefined ? {} : { memoryMiB: container.memory }),
+    ...(container.memoryReservation === undefined
+      ? {}
+      : { memoryReservationMiB: container.memoryReservation }),
+  };
+}

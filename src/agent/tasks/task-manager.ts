@@ -1,0 +1,179 @@
+/**
+ * Every task on this host: started from assignments, stopped on request, persisted one file
+ * per task under `<agent data dir>/tasks/`, and reconciled against the server's `sync` (tasks the
+ * server no longer wants here are stopped). A STOPPED task is forgotten once the server has
+ * acknowledged that state.
+ */
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../core/index.js";
+import type { ServerMessage, TaskAssignment, TaskState } from "../../protocol/index.js";
+import type { TaskHost } from "./ports.js";
+import { TaskRun, type TaskRecord } from "./task-run.js";
+
+export interface TaskManagerOptions {
+  dataDir: string;
+  host: TaskHost;
+  log: Logger;
+  now?: () => number;
+  report: (state: TaskState) => void;
+  progress: (taskArn: string, container: string, bytesDone: number, bytesTotal: number) => void;
+}
+
+export class TaskManager {
+  readonly #runs = new Map<string, TaskRun>();
+  readonly #dir: string;
+  readonly #writes = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: TaskManagerOptions) {
+    this.#dir = join(options.dataDir, "tasks");
+    mkdirSync(this.#dir, { recursive: true });
+  }
+
+  /** Loads the tasks this host held before a restart and picks each up again. */
+  async adoptAll(): Promise<void> {
+    for (const file of readdirSync(this.#dir).filter((f) => f.endsWith(".json"))) {
+      let record: TaskRecord;
+      try {
+        record = JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as TaskRecord;
+      } catch (error) {
+        this.options.log.error("unreadable task record", { file, error: String(error) });
+        continue;
+      }
+      const run = this.#run(record);
+      run
+        .adopt()
+        .catch((error: unknown) =>
+          this.options.log.error("adopting a task failed", {
+            taskArn: run.taskArn,
+            error: String(error),
+          }),
+        );
+    }
+  }
+
+  snapshot(): TaskState[] {
+    return [...this.#runs.values()].map((run) => structuredClone(run.state));
+  }
+
+  get(taskArn: string): TaskRun | undefined {
+    return this.#runs.get(taskArn);
+  }
+
+  /** The server acknowledged `state`; a STOPPED task is then forgotten. */
+  acked(taskArn: string, state: TaskState): void {
+    const run = this.#runs.get(taskArn);
+    if (run === undefined || state.lastStatus !== "STOPPED" || !run.stopped) return;
+    this.#runs.delete(taskArn);
+    rmSync(this.#file(run.record.assignment.taskId), { force: true });
+    this.#writes.delete(this.#file(run.record.assignment.taskId));
+  }
+
+  handle(message: ServerMessage): void {
+    switch (message.type) {
+      case "assign":
+        this.#assign(message.task);
+        return;
+      case "stop":
+        void this.#stop(message.taskArn, message.stopCode, message.stoppedReason);
+        return;
+      case "sync": {
+        const wanted = new Set(message.tasks.map((t) => t.taskArn));
+        for (const task of message.tasks) this.#assign(task);
+        for (const run of this.#runs.values()) {
+          if (!wanted.has(run.taskArn) && !run.stopped)
+            void this.#stop(
+              run.taskArn,
+              "TaskFailedToStart",
+              "The task is no longer assigned to this host",
+            );
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Waits for every task's ongoing work (used by tests and shutdown of short-lived agents). */
+  running(): TaskRun[] {
+    return [...this.#runs.values()];
+  }
+
+  #assign(assignment: TaskAssignment): void {
+    const existing = this.#runs.get(assignment.taskArn);
+    if (existing !== undefined) {
+      if (assignment.desiredStatus === "STOPPED")
+        void this.#stop(
+          assignment.taskArn,
+          assignment.stopCode ?? "UserInitiated",
+          assignment.stoppedReason ?? "Task stopped by user",
+        );
+      return;
+    }
+    const run = this.#run(TaskRun.fresh(assignment));
+    if (assignment.desiredStatus === "STOPPED") {
+      void this.#stop(
+        assignment.taskArn,
+        assignment.stopCode ?? "UserInitiated",
+        assignment.stoppedReason ?? "Task stopped by user",
+      );
+      return;
+    }
+    run
+      .start()
+      .catch((error: unknown) =>
+        this.options.log.error("task start failed", { taskArn: run.taskArn, error: String(error) }),
+      );
+  }
+
+  async #stop(taskArn: string, stopCode: string, stoppedReason: string): Promise<void> {
+    try {
+      await this.#runs.get(taskArn)?.requestStop(stopCode, stoppedReason);
+    } catch (error) {
+      this.options.log.error("task stop failed", { taskArn, error: String(error) });
+    }
+  }
+
+  #run(record: TaskRecord): TaskRun {
+    const run = new TaskRun(record, {
+      host: this.options.host,
+      log: this.options.log.child({ task: record.assignment.taskId }),
+      now: this.options.now ?? Date.now,
+      persist: (r) => this.#persist(r),
+      report: this.options.report,
+      progress: (container, done, total) =>
+        this.options.progress(record.assignment.taskArn, container, done, total),
+    });
+    this.#runs.set(record.assignment.taskArn, run);
+    return run;
+  }
+
+  #file(taskId: string): string {
+    return join(this.#dir, `${taskId}.json`);
+  }
+
+  /** Atomic and durable (temp file, fsync, rename), and one write at a time per task. */
+  #persist(record: TaskRecord): Promise<void> {
+    const file = this.#file(record.assignment.taskId);
+    const content = JSON.stringify(record);
+    const previous = this.#writes.get(file) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const temp = `${file}.tmp`;
+      const handle = await open(temp, "w");
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      renameSync(temp, file);
+    });
+    this.#writes.set(
+      file,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * One task on this host, through ECS's lifecycle exactly:
+ * PENDING (pull) -> ACTIVATING (sandbox, containers) -> RUNNING -> DEACTIVATING -> STOPPING
+ * (SIGTERM, stopTimeout, SIGKILL) -> DEPROVISIONING (teardown) -> STOPPED.
+ * Containers start in dependsOn order (START, COMPLETE, SUCCESS; HEALTHY is treated as START
+ * until health checks exist). An essential container's exit stops the task. Every transition is
+ * persisted before it is reported, so a restarted agent resumes from what it last knew.
+ */
+import type { Logger } from "../../core/index.js";
+import type {
+  ContainerAssignment,
+  ContainerState,
+  LastStatus,
+  TaskAssignment,
+  TaskState,
+} from "../../protocol/index.js";
+import { statusRank } from "../../protocol/index.js";
+import type { ContainerExit } from "../runtime/index.js";
+import { buildContainerSpec, containerId } from "./container-spec.js";
+import type { PulledImage, TaskHost } from "./ports.js";
+
+export interface TaskRecord {
+  assignment: TaskAssignment;
+  state: TaskState;
+}
+
+export interface TaskRunDeps {
+  host: TaskHost;
+  log: Logger;
+  now: () => number;
+  /** Persists the record; resolves once it is on disk. */
+  persist: (record: TaskRecord) => Promise<void>;
+  report: (state: TaskState) => void;
+  progress: (container: string, bytesDone: number, bytesTotal: number) => void;
+}
+
+export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
+
+export class TaskRun {
+  readonly #deps: TaskRunDeps;
+  readonly record: TaskRecord;
+  #stopping: Promise<void> | undefined;
+  #stopWanted = false;
+  #watching = new Set<string>();
+  #starting = false;
+
+  constructor(record: TaskRecord, deps: TaskRunDeps) {
+    this.record = record;
+    this.#deps = deps;
+  }
+
+  get taskArn(): string {
+    return this.record.state.taskArn;
+  }
+
+  get state(): TaskState {
+    return this.record.state;
+  }
+
+  get stopped(): boolean {
+    return this.state.lastStatus === "STOPPED";
+  }
+
+  static fresh(assignment: TaskAssignment): TaskRecord {
+    return {
+      assignment,
+      state: {
+        taskArn: assignment.taskArn,
+        lastStatus: "PROVISIONING",
+        containers: assignment.containers.map((c) => ({
+          name: c.name,
+          lastStatus: "PENDING" as const,
+        })),
+      },
+    };
+  }
+
+  /** Each container's name and runtime id. */
+  containerIds(): Array<{ name: string; id: string }> {
+    return this.record.assignment.containers.map((c) => ({ name: c.name, id: this.#id(c) }));
+  }
+
+  #id(container: ContainerAssignment): string {
+    const index = this.record.assignment.containers.indexOf(container);
+    return containerId(this.record.assignment.taskId, container.name, index);
+  }
+
+  #container(name: string): ContainerState {
+    const found = this.state.containers.find((c) => c.name === name);
+    if (found === undefined) throw new Error(`task has no container ${name}`);
+    return found;
+  }
+
+  async #transition(status: LastStatus | undefined, patch: Partial<TaskState> = {}): Promise<void> {
+    const state = this.state;
+    if (status !== undefined && statusRank(status) > statusRank(state.lastStatus))
+      state.lastStatus = status;
+    Object.assign(state, patch);
+    await this.#deps.persist(this.record);
+    this.#deps.report(structuredClone(state));
+  }
+
+  /** Runs the task from the beginning (a new task, or one whose start an agent crash cut short). */
+  async start(): Promise<void> {
+    const { host, log } = this.#deps;
+    const { assignment } = this.record;
+    this.#starting = true;
+    try {
+      await this.#transition("PENDING", {
+        pullStartedAt: this.state.pullStartedAt ?? this.#deps.now(),
+      });
+      const images = new Map<string, PulledImage>();
+      try {
+        for (const image of new Set(assignment.containers.map((c) => c.image))) {
+          if (this.#stopWanted) break;
+          const credential = assignment.registryCredentials.find((r) =>
+            image.startsWith(`${r.registry}/`),
+          );
+          const owner = assignment.containers.find((c) => c.image === image)?.name ?? "";
+          images.set(
+            image,
+            await host.images.pull(image, {
+              ...(credential === undefined
+                ? {}
+                : {
+                    credentials: { username: credential.username, password: credential.password },
+                  }),
+              onProgress: (done, total) => this.#deps.progress(owner, done, total),
+            }),
+          );
+        }
+      } catch (error) {
+        await this.#failToStart(`CannotPullContainerError: ${message(error)}`);
+        return;
+      }
+      await this.#transition(undefined, { pullStoppedAt: this.#deps.now() });
+      if (this.#stopWanted) return;
+      await this.#transition("ACTIVATING");
+      try {
+        await host.runtime.prepareSandbox({
+          taskId: assignment.taskId,
+          cpu: assignment.cpu,
+          memoryMiB: assignment.memory,
+        });
+        for (const [index, container] of assignment.containers.entries()) {
+          const image = images.get(container.image) as PulledImage;
+          await host.runtime.createContainer(
+            buildContainerSpec(assignment.taskId, index, container, image),
+          );
+          this.#container(container.name).imageDigest = image.digest;
+          this.#container(container.name).runtimeId = this.#id(container);
+        }
+      } catch (error) {
+        await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
+        return;
+      }
+      if (this.#stopWanted) return;
+      await this.#startReady();
+    } catch (error) {
+      log.error("task failed unexpectedly", { taskArn: this.taskArn, error: message(error) });
+      this.state.stopCode ??= "TaskFailedToStart";
+      this.state.stoppedReason ??= `CannotStartContainerError: ${message(error)}`;
+      this.#stopWanted = true;
+    } finally {
+      this.#starting = false;
+    }
+    if (this.#stopWanted) await this.stop();
+  }
+
+  /** Starts every created container whose dependencies are met; RUNNING once the essential ones run. */
+  async #startReady(): Promise<void> {
+    if (this.#stopWanted || this.#stopping !== undefined) return;
+    const { runtime } = this.#deps.host;
+    for (const container of this.record.assignment.containers) {
+      const state = this.#container(container.name);
+      if (state.lastStatus !== "PENDING") continue;
+      const verdict = this.#dependencies(container);
+      if (verdict === "wait") continue;
+      if (verdict !== "ready") {
+        await this.#failToStart(`CannotStartContainerError: ${verdict}`);
+        return;
+      }
+      try {
+        await runtime.startContainer(this.#id(container));
+      } catch (error) {
+        await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
+        return;
+      }
+      state.lastStatus = "RUNNING";
+      this.#watch(container);
+    }
+    const essentialsStarted = this.record.assignment.containers
+      .filter((c) => c.essential)
+      .every((c) => this.#container(c.name).lastStatus !== "PENDING");
+    if (essentialsStarted && statusRank(this.state.lastStatus) < statusRank("RUNNING")) {
+      const now = this.#deps.now();
+      await this.#transition("RUNNING", { startedAt: now, connectivityAt: now });
+    } else {
+      await this.#transition(undefined);
+    }
+  }
+
+  #dependencies(container: ContainerAssignment): "ready" | "wait" | string {
+    for (const dependency of container.dependsOn) {
+      const target = this.#container(dependency.containerName);
+      switch (dependency.condition) {
+        case "START":
+        case "HEALTHY":
+          if (target.lastStatus === "PENDING") return "wait";
+          break;
+        case "COMPLETE":
+          if (target.lastStatus !== "STOPPED") return "wait";
+          break;
+        case "SUCCESS":
+          if (target.lastStatus !== "STOPPED") return "wait";
+          if (target.exitCode !== 0)
+            return `dependency container ${target.name} exited with code ${String(target.exitCode)}; ${container.name} needs SUCCESS`;
+          break;
+      }
+    }
+    return "ready";
+  }
+
+  #watch(container: ContainerAssignment): void {
+    const id = this.#id(container);
+    if (this.#watching.has(id)) return;
+    this.#watching.add(id);
+    this.#deps.host.runtime.waitContainer(id).then(
+      (exit) => this.#exited(container, exit),
+      (error: unknown) =>
+        this.#deps.log.warn("lost sight of a container", { id, error: message(error) }),
+    );
+  }
+
+  #exited(container: ContainerAssignment, exit: ContainerExit): void {
+    const state = this.#container(container.name);
+    if (state.lastStatus === "STOPPED") return;
+    state.lastStatus = "STOPPED";
+    state.exitCode = exit.oomKilled ? 137 : exit.exitCode;
+    if (exit.oomKilled) state.reason = OOM_REASON;
+    const next = async (): Promise<void> => {
+      if (this.#stopping !== undefined) return this.#transition(undefined);
+      if (container.essential) {
+        // ECS puts the OOM text in the task's stoppedReason too.
+        const reason = exit.oomKilled ? OOM_REASON : "Essential container in task exited";
+        return this.requestStop("EssentialContainerExited", reason);
+      }
+      if (this.state.containers.every((c) => c.lastStatus === "STOPPED"))
+        return this.requestStop("EssentialContainerExited", "Essential container in task exited");
+      await this.#startReady();
+    };
+    next().catch((error: unknown) =>
+      this.#deps.log.error("container exit handling failed", { error: message(error) }),
+    );
+  }
+
+  /** Asks the task to stop; the first reason given wins. Resolves when it is STOPPED. */
+  async requestStop(stopCode: string, stoppedReason: string): Promise<void> {
+    this.#stopWanted = true;
+    this.state.stopCode ??= stopCode;
+    this.state.stoppedReason ??= stoppedReason;
+    // While it is starting, `start` notices at its next step and stops by itself.
+    if (this.#starting) return;
+    return this.stop();
+  }
+
+  async #failToStart(reason: string): Promise<void> {
+    this.state.stopCode ??= "TaskFailedToStart";
+    this.state.stoppedReason ??= reason;
+    this.#stopWanted = true;
+    await this.stop();
+  }
+
+  /** The stop sequence; idempotent and safe to call again after a restart. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stopSequence();
+    return this.#stopping;
+  }
+
+  async #stopSequence(): Promise<void> {
+    const { runtime } = this.#deps.host;
+    const { assignment } = this.record;
+    if (this.stopped) return;
+    await this.#transition("DEACTIVATING", {
+      stoppingAt: this.state.stoppingAt ?? this.#deps.now(),
+    });
+    await this.#transition("STOPPING");
+    // Dependents stop before what they depend on.
+    for (const container of [...dependencyOrder(assignment.containers)].reverse()) {
+      const state = this.#container(container.name);
+      if (state.lastStatus !== "RUNNING") continue;
+      try {
+        const exit = await runtime.stopContainer(this.#id(container), container.stopTimeout * 1000);
+        state.lastStatus = "STOPPED";
+        state.exitCode = exit.oomKilled ? 137 : exit.exitCode;
+        if (exit.oomKilled) state.reason = OOM_REASON;
+      } catch (error) {
+        this.#deps.log.warn("stopping a container failed", {
+          id: this.#id(container),
+          error: message(error),
+        });
+      }
+    }
+    await this.#transition("DEPROVISIONING", { executionStoppedAt: this.#deps.now() });
+    await this.teardown();
+    for (const state of this.state.containers) state.lastStatus = "STOPPED";
+    await this.#transition("STOPPED", { stoppedAt: this.#deps.now() });
+  }
+
+  /** Removes every container and the sandbox of this task; what is already gone is fine. */
+  async teardown(): Promise<void> {
+    const { runtime } = this.#deps.host;
+    for (const container of this.record.assignment.containers) {
+      try {
+        await runtime.deleteContainer(this.#id(container));
+      } catch (error) {
+        this.#deps.log.warn("deleting a container failed", {
+          id: this.#id(container),
+          error: message(error),
+        });
+      }
+    }
+    try {
+      await runtime.destroySandbox(this.record.assignment.taskId);
+    } catch (error) {
+      this.#deps.log.warn("destroying a sandbox failed", {
+        taskId: this.record.assignment.taskId,
+        error: message(error),
+      });
+    }
+  }
+
+  /**
+   * Picks the task up again after an agent restart: running containers are watched again,
+   * exits that happened meanwhile are applied with their real codes, an interrupted start is
+   * redone from scratch, an interrupted stop is finished.
+   */
+  async adopt(): Promise<void> {
+    const { runtime } = this.#deps.host;
+    const status = this.state.lastStatus;
+    if (status === "STOPPED") return;
+    if (statusRank(status) >= statusRank("DEACTIVATING") || this.#stopWanted) return this.stop();
+    if (statusRank(status) < statusRank("RUNNING")) {
+      await this.teardown();
+      for (const state of this.state.containers) {
+        state.lastStatus = "PENDING";
+        delete state.runtimeId;
+      }
+      return this.start();
+    }
+    for (const container of this.record.assignment.containers) {
+      const state = this.#container(container.name);
+      if (state.lastStatus !== "RUNNING") continue;
+      const info = await runtime.inspectContainer(this.#id(container));
+      if (info === undefined) {
+        state.lastStatus = "STOPPED";
+        state.reason = "The container was gone when the agent restarted";
+        if (container.essential)
+          return this.requestStop("EssentialContainerExited", "Essential container in task exited");
+        continue;
+      }
+      this.#watch(container);
+    }
+    await this.#startReady();
+  }
+}
+
+/** Containers ordered so that each comes after everything it depends on. */
+function dependencyOrder(containers: ContainerAssignment[]): ContainerAssignment[] {
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  const ordered: ContainerAssignment[] = [];
+  const seen = new Set<string>();
+  const visit = (container: ContainerAssignment): void => {
+    if (seen.has(container.name)) return;
+    seen.add(container.name);
+    for (const dependency of container.dependsOn) {
+      const target = byName.get(dependency.containerName);
+      if (target !== undefined) visit(target);
+    }
+    ordered.push(container);
+  };
+  containers.forEach(visit);
+  return ordered;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

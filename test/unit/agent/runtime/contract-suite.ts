@@ -1,0 +1,252 @@
+/**
+ * The contract every ContainerRuntime keeps, as one suite run against each implementation
+ * (runc, runsc). Real containers: needs root and the runtime binaries.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ContainerRuntime, RuntimeOptions } from "../../../../src/agent/index.js";
+import {
+  busyboxSpec,
+  collectLogs,
+  makeFixture,
+  uniqueId,
+  type RuntimeFixture,
+} from "./fixtures.js";
+
+export interface ContractOptions {
+  /** The task's containers share the sandbox's network namespace (runc; runsc in part 2). */
+  sharedNetwork?: boolean;
+}
+
+export function runtimeContract(
+  name: string,
+  create: (options: RuntimeOptions) => ContainerRuntime,
+  options: ContractOptions = { sharedNetwork: true },
+): void {
+  describe(`ContainerRuntime contract: ${name}`, () => {
+    let fixture: RuntimeFixture;
+    let runtime: ContainerRuntime;
+    let taskId: string;
+
+    before(async () => {
+      fixture = makeFixture();
+      runtime = create({ dataDir: join(fixture.dir, "agent"), cgroupParent: fixture.cgroupParent });
+      taskId = uniqueId("task");
+      await runtime.prepareSandbox({ taskId, cpu: 1024, memoryMiB: 256 });
+    });
+    after(async () => {
+      await fixture.cleanup(runtime);
+    });
+
+    async function run(
+      args: string[],
+      extra = {},
+    ): Promise<{ id: string; exitCode: number; out: string }> {
+      const spec = busyboxSpec(fixture, taskId, args, extra);
+      await runtime.createContainer(spec);
+      await runtime.startContainer(spec.id);
+      const exit = await runtime.waitContainer(spec.id);
+      const out = await collectLogs(runtime, spec.id);
+      await runtime.deleteContainer(spec.id);
+      return { id: spec.id, exitCode: exit.exitCode, out };
+    }
+
+    it("creates, starts and reports the exit code; the process is PID 1 in its own rootfs", async () => {
+      const spec = busyboxSpec(fixture, taskId, [
+        "sh",
+        "-c",
+        "echo pid=$$; cat /rootfs-marker; echo oops >&2; exit 7",
+      ]);
+      const created = await runtime.createContainer(spec);
+      assert.equal(created.status, "created");
+      assert.equal((await runtime.inspectContainer(spec.id))?.status, "created");
+      const started = await runtime.startContainer(spec.id);
+      assert.ok(started.startedAt instanceof Date);
+      const exit = await runtime.waitContainer(spec.id);
+      assert.equal(exit.exitCode, 7);
+      assert.equal(exit.oomKilled, false);
+      const info = await runtime.inspectContainer(spec.id);
+      assert.equal(info?.status, "stopped");
+      assert.equal(info?.exit?.exitCode, 7);
+      const lines = [];
+      for await (const line of runtime.readLogs(spec.id)) lines.push(line);
+      assert.deepEqual(
+        lines.map((l) => [l.stream, l.text]),
+        [
+          ["stdout", "pid=1"],
+          ["stdout", "berth-test-rootfs"],
+          ["stderr", "oops"],
+        ],
+      );
+      // waiting again answers at once with the same exit
+      assert.equal((await runtime.waitContainer(spec.id)).exitCode, 7);
+      await runtime.deleteContainer(spec.id);
+      assert.equal(await runtime.inspectContainer(spec.id), undefined);
+      await runtime.deleteContainer(spec.id); // idempotent
+    });
+
+    it("applies env, cwd, user, hostname and labels", async () => {
+      const spec = busyboxSpec(
+        fixture,
+        taskId,
+        ["sh", "-c", 'echo "$GREETING $HOME $(pwd) $(id -u):$(id -g):$(id -G) $(hostname)"'],
+        {
+          env: { GREETING: "hi there" },
+          cwd: "/tmp",
+          user: "app",
+          hostname: "web-1",
+          labels: { team: "core" },
+        },
+      );
+      await runtime.createContainer(spec);
+      assert.deepEqual((await runtime.inspectContainer(spec.id))?.labels, { team: "core" });
+      await runtime.startContainer(spec.id);
+      await runtime.waitContainer(spec.id);
+      assert.equal(
+        await collectLogs(runtime, spec.id),
+        "hi there /home/app /tmp 1000:1000:1000 2000 web-1",
+      );
+      await runtime.deleteContainer(spec.id);
+    });
+
+    it("rejects an unknown user with ContainerUserNotFound", async () => {
+      const spec = busyboxSpec(fixture, taskId, ["true"], { user: "nosuchuser" });
+      await assert.rejects(runtime.createContainer(spec), { code: "ContainerUserNotFound" });
+      assert.equal(await runtime.inspectContainer(spec.id), undefined);
+    });
+
+    it("makes the root filesystem read-only when asked", async () => {
+      const result = await run(
+        ["sh", "-c", "touch /x 2>/dev/null && echo writable || echo readonly"],
+        {
+          readonlyRootfs: true,
+        },
+      );
+      assert.equal(result.out, "readonly");
+      const rw = await run(["sh", "-c", "touch /x && echo writable"]);
+      assert.equal(rw.out, "writable");
+    });
+
+    it("stops with SIGTERM, and with SIGKILL after the timeout when SIGTERM is ignored", async () => {
+      const polite = busyboxSpec(fixture, taskId, [
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; while true; do sleep 0.05; done",
+      ]);
+      await runtime.createContainer(polite);
+      await runtime.startContainer(polite.id);
+      assert.equal((await runtime.stopContainer(polite.id, 30_000)).exitCode, 42);
+      await runtime.deleteContainer(polite.id);
+
+      // a process that ignores SIGTERM: only SIGKILL ends it
+      const stubborn = busyboxSpec(fixture, taskId, [
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.05; done",
+      ]);
+      await runtime.createContainer(stubborn);
+      await runtime.startContainer(stubborn.id);
+      const exit = await runtime.stopContainer(stubborn.id, 300);
+      assert.equal(exit.exitCode, 137);
+      assert.equal(exit.oomKilled, false);
+      await runtime.deleteContainer(stubborn.id);
+    });
+
+    it("puts an init in front with initProcessEnabled, so a plain sleep stops on SIGTERM", async () => {
+      const spec = busyboxSpec(fixture, taskId, ["sleep", "1000"], { initProcessEnabled: true });
+      await runtime.createContainer(spec);
+      await runtime.startContainer(spec.id);
+      // a long timeout: only the init's forwarding of SIGTERM can end it in time
+      const exit = await runtime.stopContainer(spec.id, 60_000);
+      assert.equal(exit.exitCode, 143);
+      await runtime.deleteContainer(spec.id);
+    });
+
+    it("follows logs until the container exits", async () => {
+      const spec = busyboxSpec(fixture, taskId, [
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line$i; sleep 0.05; done",
+      ]);
+      await runtime.createContainer(spec);
+      const lines: string[] = [];
+      const reading = (async () => {
+        for await (const line of runtime.readLogs(spec.id, { follow: true })) lines.push(line.text);
+      })();
+      await runtime.startContainer(spec.id);
+      await reading;
+      assert.deepEqual(lines, ["line1", "line2", "line3", "line4", "line5"]);
+      await runtime.deleteContainer(spec.id);
+    });
+
+    it(
+      "shares one network namespace with loopback up between the containers of a task",
+      { skip: !options.sharedNetwork && "not for this runtime yet" },
+      async () => {
+        const probe = [
+          "sh",
+          "-c",
+          "readlink /proc/self/ns/net; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags",
+        ];
+        const a = await run(probe);
+        const b = await run(probe);
+        const otherTask = uniqueId("task");
+        await runtime.prepareSandbox({ taskId: otherTask });
+        const spec = busyboxSpec(fixture, otherTask, probe);
+        await runtime.createContainer(spec);
+        await runtime.startContainer(spec.id);
+        await runtime.waitContainer(spec.id);
+        const c = await collectLogs(runtime, spec.id);
+        await runtime.destroySandbox(otherTask); // deletes its container too
+        assert.equal(a.out, b.out);
+        assert.notEqual(a.out.split("\n")[0], c.split("\n")[0]);
+        assert.match(a.out, /^net:\[\d+\]\n(unknown|up)\n0x9$/);
+        assert.equal(await runtime.inspectContainer(spec.id), undefined);
+      },
+    );
+
+    it("passes bind mounts through", async () => {
+      const dir = join(fixture.dir, "shared");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "in.txt"), "from host\n");
+      const out = await run(["sh", "-c", "cat /data/in.txt; echo back > /data/out.txt"], {
+        mounts: [{ source: dir, destination: "/data" }],
+      });
+      assert.equal(out.out, "from host");
+    });
+
+    it("lists sandboxes and containers for a new instance over the same data dir", async () => {
+      const spec = busyboxSpec(fixture, taskId, ["sh", "-c", "trap '' TERM; sleep 1000"], {
+        labels: { k: "v" },
+      });
+      await runtime.createContainer(spec);
+      await runtime.startContainer(spec.id);
+      const second = create({
+        dataDir: join(fixture.dir, "agent"),
+        cgroupParent: fixture.cgroupParent,
+      });
+      const { sandboxes, containers } = await second.list();
+      assert.ok(sandboxes.some((s) => s.taskId === taskId));
+      const seen = containers.find((c) => c.id === spec.id);
+      assert.equal(seen?.status, "running");
+      assert.deepEqual(seen?.labels, { k: "v" });
+      assert.equal((await second.stopContainer(spec.id, 200)).exitCode, 137);
+      await second.deleteContainer(spec.id);
+      await second.close();
+      assert.equal(await runtime.inspectContainer(spec.id), undefined);
+    });
+
+    it("refuses a container whose sandbox does not exist, and a duplicate id", async () => {
+      await assert.rejects(
+        runtime.createContainer(busyboxSpec(fixture, "no-such-task", ["true"])),
+        { code: "SandboxNotFound" },
+      );
+      const spec = busyboxSpec(fixture, taskId, ["true"]);
+      await runtime.createContainer(spec);
+      await assert.rejects(runtime.createContainer(spec), { code: "ContainerAlreadyExists" });
+      await runtime.deleteContainer(spec.id);
+    });
+  });
+}
