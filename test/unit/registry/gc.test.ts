@@ -1,0 +1,62 @@
+/** Garbage collection: unreferenced blobs go; referenced, freshly linked or in-flight ones stay. */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { sha256, startTestRegistry } from "./test-registry.js";
+
+describe("garbage collection", () => {
+  it("removes only blobs no manifest references", async () => {
+    const t = await startTestRegistry({ gcGraceMs: 0 });
+    try {
+      await t.createRepository("app");
+      const path = (digest: string) =>
+        join(t.dir, "registry", "blobs", "sha256", digest.slice(7, 9), digest.slice(7));
+      const manifest = await t.pushImage("app", "v1", "kept");
+      const image = await t.registry.metadata.image("app", manifest);
+      assert.ok(image);
+      const orphan = await t.pushBlob("app", Buffer.from("nobody references me"));
+      const deletedImage = await t.pushImage("app", "v2", "dropped");
+      const dropped = JSON.parse((await t.registry.blobs.read(deletedImage)).toString()) as {
+        layers: Array<{ digest: string }>;
+      };
+      await t.registry.deleteManifest("app", deletedImage);
+      // An upload in progress is not a blob yet: GC must leave the session alone.
+      const session = await t.request("/v2/app/blobs/uploads/", { method: "POST" });
+      const location = session.headers.get("location") ?? "";
+      await t.request(location, { method: "PATCH", body: "half" });
+
+      const result = await t.registry.collectGarbage();
+      assert.ok(result.removedBlobs.includes(orphan));
+      assert.ok(result.removedBlobs.includes(deletedImage));
+      assert.ok(result.removedBlobs.includes(dropped.layers[0]?.digest ?? ""));
+      assert.equal(existsSync(path(orphan)), false);
+      assert.equal(existsSync(path(manifest)), true);
+      const kept = JSON.parse((await t.registry.blobs.read(manifest)).toString()) as {
+        config: { digest: string };
+        layers: Array<{ digest: string }>;
+      };
+      for (const digest of [kept.config.digest, ...kept.layers.map((l) => l.digest)])
+        assert.equal(existsSync(path(digest)), true, digest);
+      assert.equal((await t.request(`/v2/app/manifests/v1`)).status, 200);
+      assert.equal((await t.request(`/v2/app/blobs/${orphan}`)).status, 404);
+      const finished = await t.request(`${location}?digest=${sha256("half")}`, { method: "PUT" });
+      assert.equal(finished.status, 201);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("never collects a blob linked within the grace period", async () => {
+    const t = await startTestRegistry({ gcGraceMs: 60 * 60 * 1000 });
+    try {
+      await t.createRepository("app");
+      const fresh = await t.pushBlob("app", Buffer.from("just uploaded, manifest to follow"));
+      const result = await t.registry.collectGarbage();
+      assert.deepEqual(result.removedBlobs, []);
+      assert.equal((await t.request(`/v2/app/blobs/${fresh}`)).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});
