@@ -32,10 +32,13 @@ export interface TaskLimits {
   pidsLimit: number;
 }
 
-/** The v1 hierarchies mounted under /sys/fs/cgroup (cpu, memory, name=systemd, ...). */
+/**
+ * The v1 hierarchies mounted under /sys/fs/cgroup (cpu, memory, name=systemd, ...), and on a
+ * hybrid host the v2 one at `unified`, where runc creates each container's cgroup as well.
+ */
 function v1Hierarchies(): string[] {
   return readdirSync(ROOT, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && entry.name !== "unified")
+    .filter((entry) => entry.isDirectory())
     .map((entry) => join(ROOT, entry.name));
 }
 
