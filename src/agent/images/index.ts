@@ -1,0 +1,12 @@
+/** Images on the host: pull, verify, unpack once, overlay per container, collect. */
+export { ImageStore, type ImageStoreOptions } from "./store.js";
+export type { ImageRunConfig, PulledImage, PullOptions } from "./types.js";
+export { ImageErrorCode } from "./errors.js";
+export {
+  formatReference,
+  isLoopbackRegistry,
+  parseReference,
+  type ImageReference,
+} from "./reference.js";
+export { RegistryClient, type RegistryCredentials } from "./registry-client.js";
+export { unpackLayer, LAYER_MEDIA_TYPES } from "./layers.js";

@@ -1,0 +1,114 @@
+/**
+ * A small OCI distribution client: GET manifests and blobs, with the two auth schemes
+ * registries use — HTTP Basic (ECR, Berth) and the Bearer token flow (Docker Hub and most
+ * others: 401 with `WWW-Authenticate: Bearer realm=...,service=...,scope=...`).
+ */
+import { BerthError } from "../../core/index.js";
+import { isLoopbackRegistry, type ImageReference } from "./reference.js";
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+export const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
+  const space = header.indexOf(" ");
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const params: Record<string, string> = {};
+  for (const match of header.slice(space + 1).matchAll(/(\w+)="([^"]*)"/g))
+    params[match[1] ?? ""] = match[2] ?? "";
+  return { scheme, params };
+}
+
+export class RegistryClient {
+  #authorization: string | undefined;
+
+  constructor(
+    private readonly image: ImageReference,
+    private readonly credentials?: RegistryCredentials,
+    private readonly insecure: readonly string[] = [],
+  ) {}
+
+  get base(): string {
+    const plain =
+      isLoopbackRegistry(this.image.registry) || this.insecure.includes(this.image.registry);
+    return `${plain ? "http" : "https"}://${this.image.registry}/v2/${this.image.repository}`;
+  }
+
+  /** GETs a path under /v2/REPOSITORY, authenticating once if challenged. */
+  async get(path: string, accept?: string, signal?: AbortSignal): Promise<Response> {
+    const url = `${this.base}${path}`;
+    const send = (): Promise<Response> =>
+      fetch(url, {
+        headers: {
+          ...(accept === undefined ? {} : { accept }),
+          ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
+        },
+        redirect: "follow",
+        ...(signal === undefined ? {} : { signal }),
+      });
+    let response = await send();
+    if (response.status === 401 && this.#authorization === undefined) {
+      await response.body?.cancel();
+      await this.#authenticate(response.headers.get("www-authenticate") ?? "", signal);
+      response = await send();
+    }
+    if (!response.ok) {
+      const body = await response.text().catch(() => "");
+      const detail =
+        /"message"\s*:\s*"([^"]*)"/.exec(body)?.[1] ?? (body.slice(0, 200) || response.statusText);
+      throw new BerthError(
+        response.status === 404
+          ? "ImageNotFound"
+          : response.status === 401 || response.status === 403
+            ? "ImageAccessDenied"
+            : "RegistryError",
+        `${this.image.registry}/${this.image.repository}${path}: ${response.status} ${detail}`,
+      );
+    }
+    return response;
+  }
+
+  async #authenticate(challenge: string, signal?: AbortSignal): Promise<void> {
+    const { scheme, params } = parseChallenge(challenge);
+    const basic =
+      this.credentials === undefined
+        ? undefined
+        : `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString("base64")}`;
+    if (scheme === "basic") {
+      if (basic === undefined)
+        throw new BerthError("ImageAccessDenied", `${this.image.registry} requires credentials`);
+      this.#authorization = basic;
+      return;
+    }
+    if (scheme !== "bearer" || params.realm === undefined)
+      throw new BerthError(
+        "RegistryError",
+        `${this.image.registry} asked for unsupported authentication: ${challenge}`,
+      );
+    const tokenUrl = new URL(params.realm);
+    if (params.service !== undefined) tokenUrl.searchParams.set("service", params.service);
+    tokenUrl.searchParams.set("scope", params.scope ?? `repository:${this.image.repository}:pull`);
+    const response = await fetch(tokenUrl, {
+      headers: basic === undefined ? {} : { authorization: basic },
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (!response.ok)
+      throw new BerthError(
+        "ImageAccessDenied",
+        `${this.image.registry} refused a token: ${response.status}`,
+      );
+    const body = (await response.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (token === undefined)
+      throw new BerthError("ImageAccessDenied", `${this.image.registry} gave no token`);
+    this.#authorization = `Bearer ${token}`;
+  }
+}

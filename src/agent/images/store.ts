@@ -1,0 +1,385 @@
+/**
+ * Images on the host: a content-addressed cache shared by all tasks.
+ *
+ *   <root>/blobs/<alg>/<hex>     manifests, configs and layers as pulled, digests verified
+ *   <root>/snapshots/<hex>/      each layer unpacked once (overlayfs whiteout form)
+ *   <root>/images/<hex>.json     a pulled image: its layers and run config
+ *   <root>/mounts/<container>/   a container's overlay: upper, work, merged
+ *
+ * Concurrent pulls of one layer share one download and one unpack. A container's root
+ * filesystem is an overlay mount of the image's snapshots with its own upper directory, so a
+ * cached image costs no copying. Unused images are collected least recently used first.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { BerthError, type Logger } from "../../core/index.js";
+import type { RootfsProvider } from "../runtime/index.js";
+import type { ImageRunConfig, PullOptions, PulledImage } from "./types.js";
+import { unpackLayer } from "./layers.js";
+import { parseReference } from "./reference.js";
+import { MANIFEST_ACCEPT, RegistryClient } from "./registry-client.js";
+
+const run = promisify(execFile);
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  platform?: { architecture?: string; os?: string; variant?: string };
+}
+
+interface Manifest {
+  mediaType?: string;
+  manifests?: Descriptor[];
+  config?: Descriptor;
+  layers?: Descriptor[];
+}
+
+interface ImageRecord {
+  digest: string;
+  layers: Array<{ digest: string; size: number }>;
+  config: ImageRunConfig;
+  lastUsed: number;
+}
+
+const INDEX_TYPES = new Set([
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+]);
+
+function architecture(): string {
+  return process.arch === "x64" ? "amd64" : process.arch;
+}
+
+function splitDigest(digest: string): { algorithm: string; hex: string } {
+  const match = /^(sha256|sha512):([a-f0-9]{64,128})$/.exec(digest);
+  if (match === null)
+    throw new BerthError("DigestInvalid", `unsupported or malformed digest ${digest}`);
+  return { algorithm: match[1] as string, hex: match[2] as string };
+}
+
+export interface ImageStoreOptions {
+  root: string;
+  log: Logger;
+  /** Registries reached over plain HTTP besides loopback ones. */
+  insecureRegistries?: string[];
+}
+
+export class ImageStore implements RootfsProvider {
+  readonly #root: string;
+  readonly #inflight = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: ImageStoreOptions) {
+    this.#root = options.root;
+    for (const dir of ["blobs/sha256", "blobs/sha512", "snapshots", "images", "mounts"])
+      mkdirSync(join(this.#root, dir), { recursive: true });
+  }
+
+  #blobPath(digest: string): string {
+    const { algorithm, hex } = splitDigest(digest);
+    return join(this.#root, "blobs", algorithm, hex);
+  }
+
+  #snapshotPath(digest: string): string {
+    return join(this.#root, "snapshots", splitDigest(digest).hex);
+  }
+
+  #imagePath(digest: string): string {
+    return join(this.#root, "images", `${splitDigest(digest).hex}.json`);
+  }
+
+  async pull(text: string, options: PullOptions = {}): Promise<PulledImage> {
+    const reference = parseReference(text);
+    const wanted = reference.digest ?? reference.tag ?? "latest";
+    // An image pinned by digest and already here needs no registry at all.
+    if (reference.digest !== undefined && existsSync(this.#imagePath(reference.digest))) {
+      const cached = this.#readImage(reference.digest);
+      if (
+        cached !== undefined &&
+        cached.layers.every((l) => existsSync(this.#snapshotPath(l.digest)))
+      )
+        return this.#used(cached);
+    }
+    const client = new RegistryClient(
+      reference,
+      options.credentials,
+      this.options.insecureRegistries,
+    );
+    let { digest, manifest } = await this.#manifest(client, wanted);
+    if (
+      (manifest.mediaType !== undefined && INDEX_TYPES.has(manifest.mediaType)) ||
+      manifest.manifests !== undefined
+    ) {
+      const chosen = (manifest.manifests ?? []).find(
+        (m) =>
+          (m.platform?.os ?? "linux") === "linux" &&
+          (m.platform?.architecture ?? architecture()) === architecture(),
+      );
+      if (chosen === undefined)
+        throw new BerthError(
+          "ImagePlatformMissing",
+          `${text} has no linux/${architecture()} image`,
+        );
+      ({ digest, manifest } = await this.#manifest(client, chosen.digest));
+    }
+    const cached = this.#readImage(digest);
+    if (
+      cached !== undefined &&
+      cached.layers.every((l) => existsSync(this.#snapshotPath(l.digest)))
+    )
+      return this.#used(cached);
+    if (manifest.config === undefined || manifest.layers === undefined)
+      throw new BerthError("ManifestInvalid", `${text}: the manifest has no config or layers`);
+
+    await this.#fetchBlob(client, manifest.config);
+    const config = JSON.parse(await readFile(this.#blobPath(manifest.config.digest), "utf8")) as {
+      config?: {
+        Entrypoint?: string[] | null;
+        Cmd?: string[] | null;
+        Env?: string[] | null;
+        WorkingDir?: string;
+        User?: string;
+      };
+    };
+    const layers = manifest.layers;
+    const total = layers.reduce((sum, layer) => sum + layer.size, 0);
+    let done = 0;
+    await Promise.all(
+      layers.map((layer) =>
+        this.#ensureLayer(client, layer, (bytes) => {
+          done += bytes;
+          options.onProgress?.(done, total);
+        }),
+      ),
+    );
+    const runConfig: ImageRunConfig = {
+      ...(config.config?.Entrypoint ? { entrypoint: config.config.Entrypoint } : {}),
+      ...(config.config?.Cmd ? { cmd: config.config.Cmd } : {}),
+      ...(config.config?.Env ? { env: config.config.Env } : {}),
+      ...(config.config?.WorkingDir ? { workingDir: config.config.WorkingDir } : {}),
+      ...(config.config?.User ? { user: config.config.User } : {}),
+    };
+    const record: ImageRecord = {
+      digest,
+      layers: layers.map((l) => ({ digest: l.digest, size: l.size })),
+      config: runConfig,
+      lastUsed: Date.now(),
+    };
+    writeFileSync(this.#imagePath(digest), JSON.stringify(record));
+    return { digest, config: runConfig };
+  }
+
+  #used(record: ImageRecord): PulledImage {
+    record.lastUsed = Date.now();
+    writeFileSync(this.#imagePath(record.digest), JSON.stringify(record));
+    return { digest: record.digest, config: record.config };
+  }
+
+  #readImage(digest: string): ImageRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.#imagePath(digest), "utf8")) as ImageRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #manifest(
+    client: RegistryClient,
+    reference: string,
+  ): Promise<{ digest: string; manifest: Manifest }> {
+    const response = await client.get(`/manifests/${reference}`, MANIFEST_ACCEPT);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const given = reference.includes(":")
+      ? reference
+      : (response.headers.get("docker-content-digest") ?? undefined);
+    const algorithm = given === undefined ? "sha256" : splitDigest(given).algorithm;
+    const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
+    if (reference.includes(":") && digest !== reference)
+      throw new BerthError("DigestMismatch", `manifest ${reference} arrived with digest ${digest}`);
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+    } catch {
+      throw new BerthError("ManifestInvalid", `manifest ${reference} is not JSON`);
+    }
+    manifest.mediaType ??= response.headers.get("content-type") ?? undefined;
+    return { digest, manifest };
+  }
+
+  /** Downloads a blob unless present, hashing while streaming; only a verified blob is renamed in. */
+  async #fetchBlob(
+    client: RegistryClient,
+    descriptor: Descriptor,
+    onBytes?: (bytes: number) => void,
+  ): Promise<void> {
+    const path = this.#blobPath(descriptor.digest);
+    if (existsSync(path)) {
+      onBytes?.(descriptor.size);
+      return;
+    }
+    const { algorithm } = splitDigest(descriptor.digest);
+    const response = await client.get(`/blobs/${descriptor.digest}`);
+    if (response.body === null)
+      throw new BerthError("RegistryError", `blob ${descriptor.digest} had no body`);
+    const hash = createHash(algorithm);
+    const temp = `${path}.${process.pid}.${Date.now()}.partial`;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        onBytes?.(chunk.length);
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+        meter,
+        createWriteStream(temp),
+      );
+      const actual = `${algorithm}:${hash.digest("hex")}`;
+      if (actual !== descriptor.digest)
+        throw new BerthError(
+          "DigestMismatch",
+          `blob ${descriptor.digest} arrived with digest ${actual}`,
+        );
+      renameSync(temp, path);
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+
+  /** One download and one unpack per layer, however many pulls want it at once. */
+  #ensureLayer(
+    client: RegistryClient,
+    layer: Descriptor,
+    onBytes: (bytes: number) => void,
+  ): Promise<void> {
+    const snapshot = this.#snapshotPath(layer.digest);
+    if (existsSync(snapshot)) {
+      onBytes(layer.size);
+      return Promise.resolve();
+    }
+    const joined = this.#inflight.get(layer.digest);
+    // Another pull is fetching this layer: count it as done when that pull has it.
+    if (joined !== undefined) return joined.then(() => onBytes(layer.size));
+    const pending = (async () => {
+      await this.#fetchBlob(client, layer, onBytes);
+      await unpackLayer(
+        this.#blobPath(layer.digest),
+        snapshot,
+        layer.mediaType ?? "application/vnd.oci.image.layer.v1.tar+gzip",
+      );
+    })().finally(() => this.#inflight.delete(layer.digest));
+    this.#inflight.set(layer.digest, pending);
+    return pending;
+  }
+
+  async prepareRootfs(imageDigest: string, containerId: string): Promise<{ path: string }> {
+    const record = this.#readImage(imageDigest);
+    if (record === undefined)
+      throw new BerthError("ImageNotPulled", `image ${imageDigest} is not on this host`);
+    const dir = join(this.#root, "mounts", containerId);
+    const merged = join(dir, "merged");
+    if (isMounted(merged)) return { path: merged };
+    for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { recursive: true });
+    // Relative lowerdirs (resolved from the snapshots dir) keep the option string short.
+    const lower = [...record.layers]
+      .reverse()
+      .map((l) => splitDigest(l.digest).hex)
+      .join(":");
+    await run(
+      "mount",
+      [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${lower},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`,
+        merged,
+      ],
+      {
+        cwd: join(this.#root, "snapshots"),
+      },
+    );
+    return { path: merged };
+  }
+
+  async releaseRootfs(containerId: string): Promise<void> {
+    const dir = join(this.#root, "mounts", containerId);
+    const merged = join(dir, "merged");
+    if (isMounted(merged)) await run("umount", [merged]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Removes least recently used images no container uses until the cache holds at most
+   * `maxBytes` of layers, then every blob and snapshot no remaining image references.
+   */
+  collect(maxBytes: number): { removedImages: number } {
+    const images = readdirSync(join(this.#root, "images"))
+      .map((file) => this.#readImage(`sha256:${file.replace(/\.json$/, "")}`))
+      .filter((r): r is ImageRecord => r !== undefined)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    const inUse = mountedLowerLayers(join(this.#root, "mounts"));
+    let total = images.reduce((sum, r) => sum + r.layers.reduce((s, l) => s + l.size, 0), 0);
+    let removedImages = 0;
+    const kept: ImageRecord[] = [];
+    for (const record of images) {
+      const size = record.layers.reduce((s, l) => s + l.size, 0);
+      const used = record.layers.some((l) => inUse.has(splitDigest(l.digest).hex));
+      if (total > maxBytes && !used) {
+        rmSync(this.#imagePath(record.digest), { force: true });
+        total -= size;
+        removedImages++;
+      } else kept.push(record);
+    }
+    const wanted = new Set(kept.flatMap((r) => r.layers.map((l) => splitDigest(l.digest).hex)));
+    for (const hex of readdirSync(join(this.#root, "snapshots"))) {
+      if (!wanted.has(hex) && !inUse.has(hex)) {
+        rmSync(join(this.#root, "snapshots", hex), { recursive: true, force: true });
+        rmSync(join(this.#root, "blobs", "sha256", hex), { force: true });
+      }
+    }
+    return { removedImages };
+  }
+
+  /** Bytes of layer blobs kept. */
+  cachedBytes(): number {
+    const dir = join(this.#root, "blobs", "sha256");
+    return readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
+  }
+}
+
+function isMounted(path: string): boolean {
+  return readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .some((line) => line.split(" ")[1] === path);
+}
+
+/** Snapshot names (hex) that some mounted container overlay uses. */
+function mountedLowerLayers(mountsDir: string): Set<string> {
+  const used = new Set<string>();
+  for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
+    const [, target, type, options] = line.split(" ");
+    if (type !== "overlay" || !target?.startsWith(mountsDir)) continue;
+    const lower = /lowerdir=([^,]+)/.exec(options ?? "")?.[1] ?? "";
+    for (const part of lower.split(":")) used.add(part.split("/").pop() ?? part);
+  }
+  return used;
+}

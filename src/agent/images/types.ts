@@ -1,0 +1,25 @@
+/**
+ * What the image store offers the task layer. These shapes match the task layer's narrow
+ * `ImagePuller` port (src/agent/tasks/ports.ts) structurally, so images need not import tasks.
+ */
+
+/** The parts of an OCI image config that decide how a container starts. */
+export interface ImageRunConfig {
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+export interface PulledImage {
+  /** The manifest digest (of the linux/amd64 manifest when the reference named an index). */
+  digest: string;
+  config: ImageRunConfig;
+}
+
+export interface PullOptions {
+  credentials?: { username: string; password: string };
+  /** Bytes of layers present or downloaded so far, of all the image's layers. */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
