@@ -18,7 +18,15 @@ export const BILL_USAGE = `Usage: berth bill [--since YYYY-MM-DD] [--until YYYY-
   --until   the day after the last, UTC; the period ends there (default: tomorrow)
   --by      usage-type (default), service, cluster, family, purchase-type, tag:KEY
   --metric  UnblendedCost (default), AmortizedCost (Savings Plans spread over covered usage),
-            NetUnblendedCost, UsageQuantity`;
+            NetUnblendedCost, NetAmortizedCost`;
+
+const COST_METRICS = [
+  "UnblendedCost",
+  "AmortizedCost",
+  "NetUnblendedCost",
+  "NetAmortizedCost",
+  "BlendedCost",
+];
 
 interface Grouping {
   definition: GroupDefinition;
@@ -100,6 +108,11 @@ export async function bill(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   );
   if (since >= until)
     throw new BerthError("InvalidArgument", `--since (${since}) must be before --until (${until})`);
+  if (!COST_METRICS.includes(values.metric))
+    throw new BerthError(
+      "InvalidArgument",
+      `--metric must be one of ${COST_METRICS.join(", ")}, not '${values.metric}'`,
+    );
   const group = grouping(values.by);
   const config = resolveClientConfig(
     { endpoint: values.endpoint, dataDir: values["data-dir"], region: values.region },
@@ -115,7 +128,6 @@ export async function bill(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const sums = new Map<string, bigint>();
     let estimated = false;
     let nextPageToken: string | undefined;
-    let unit = "USD";
     do {
       const page = await client.send(
         new GetCostAndUsageCommand({
@@ -133,7 +145,6 @@ export async function bill(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
           const value = group.definition.Type === "TAG" ? key.slice(key.indexOf("$") + 1) : key;
           const label = value === "" ? group.none : value;
           const m = g.Metrics?.[values.metric];
-          unit = m?.Unit ?? unit;
           sums.set(label, (sums.get(label) ?? 0n) + parseAmount(m?.Amount ?? "0"));
         }
       }
@@ -142,7 +153,6 @@ export async function bill(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const rows: BillRow[] = [...sums].map(([label, amount]) => ({ label, amount }));
     const title =
       `Berth bill ${since} to ${until} (UTC, end exclusive): ${values.metric} by ${values.by}` +
-      (values.metric === "UsageQuantity" ? ` (${unit}, shown to 2 places)` : "") +
       (estimated ? "; estimated, usage is still accruing" : "");
     process.stdout.write(
       renderBill(rows, { format: values.csv ? "csv" : "table", by: group.heading, title }),

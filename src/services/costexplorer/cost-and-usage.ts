@@ -184,6 +184,7 @@ export function costAndUsageHandler(billing: Billing) {
         Estimated: period.end > now,
       };
     });
+    // AWS pages large grouped answers with NextPageToken; Berth's fit in one page, so it sends none.
     return {
       ...(groupBy.length > 0 ? { GroupDefinitions: groupBy } : {}),
       ResultsByTime: results,
