@@ -247,11 +247,7 @@ export class ImageStore implements RootfsProvider {
       },
     });
     try {
-      await pipeline(
-        Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
-        meter,
-        createWriteStream(temp),
-      );
+      await pipeline(Readable.fromWeb(response.body), meter, createWriteStream(temp));
       const actual = `${algorithm}:${hash.digest("hex")}`;
       if (actual !== descriptor.digest)
         throw new BerthError(
