@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // The `berth` binary: the compiled CLI (npm run build writes dist/).
-import { main } from "../dist/cli/main.js";
+// Berth pins its AWS SDK packages to releases that support Node.js 20, so the SDK's notice
+// about future releases needing Node.js 22 says nothing to Berth's users.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const { main } = await import("../dist/cli/main.js");
 
 process.exitCode = await main(process.argv.slice(2));

@@ -55,16 +55,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const hostId = hostIdOf(options.dataDir);
   const capacity = defaultCapacity();
   const log = options.log.child({ hostId });
-  let channel: AgentChannel | undefined;
   const tasks = new TaskManager({
     dataDir: options.dataDir,
     host: options.host,
     log,
-    report: (state) => channel?.report(state),
+    report: (state) => channel.report(state),
     progress: (taskArn, container, bytesDone, bytesTotal) =>
-      channel?.send({ type: "progress", taskArn, container, bytesDone, bytesTotal }),
+      channel.send({ type: "progress", taskArn, container, bytesDone, bytesTotal }),
   });
-  channel = new AgentChannel(
+  // Tasks report only after adoptAll below, by when the channel exists.
+  const channel: AgentChannel = new AgentChannel(
     options.server,
     options.token,
     {

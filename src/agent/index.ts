@@ -2,3 +2,7 @@
  * The agent: everything that touches a compute host. Other components import only this file.
  */
 export * from "./runtime/index.js";
+export { startAgent, defaultCapacity, type AgentOptions, type RunningAgent } from "./agent.js";
+export { startHostAgent, startLocalAgent, type HostAgentOptions } from "./host.js";
+export { ImageStore, type ImageStoreOptions } from "./images/index.js";
+export type { ImagePuller, PulledImage, TaskHost } from "./tasks/ports.js";

@@ -5,7 +5,10 @@
  */
 import type { Logger } from "../core/index.js";
 import type { AgentMessage, LogLine, ServerMessage } from "../protocol/index.js";
-import type { ContainerRuntime } from "./runtime/index.js";
+import { createReadStream, existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { ContainerRuntime, LogLine as RuntimeLogLine } from "./runtime/index.js";
 import type { TaskManager } from "./tasks/task-manager.js";
 
 type LogsRequest = Extract<ServerMessage, { type: "logs" }>;
@@ -52,19 +55,28 @@ export class TaskLogServer {
 
   async #stream(request: LogsRequest, signal: AbortSignal): Promise<void> {
     const run = this.tasks.get(request.taskArn);
-    if (run === undefined) {
+    const taskId = request.taskArn.split("/").pop() ?? "";
+    const archive = this.tasks.logArchiveDir(taskId);
+    const names =
+      run?.containerIds() ??
+      (existsSync(archive)
+        ? readdirSync(archive)
+            .filter((f) => f.endsWith(".jsonl"))
+            .map((f) => ({ name: f.slice(0, -".jsonl".length), id: "" }))
+        : []);
+    if (names.length === 0) {
       this.send({
         type: "logLines",
         requestId: request.requestId,
         lines: [],
         done: true,
-        error: "The task is not on this host.",
+        error: "No logs of that task are on this host.",
       });
       return;
     }
-    const containers = run
-      .containerIds()
-      .filter((c) => request.container === undefined || c.name === request.container);
+    const containers = names.filter(
+      (c) => request.container === undefined || c.name === request.container,
+    );
     let batch: LogLine[] = [];
     let timer: NodeJS.Timeout | undefined;
     const flush = (): void => {
@@ -74,20 +86,38 @@ export class TaskLogServer {
       this.send({ type: "logLines", requestId: request.requestId, lines: batch, done: false });
       batch = [];
     };
-    const add = (line: LogLine): void => {
-      batch.push(line);
+    const add = (container: string, line: RuntimeLogLine): void => {
+      batch.push({ container, stream: line.stream, time: line.time, text: line.text });
       if (batch.length >= BATCH_LINES) flush();
       else timer ??= setTimeout(flush, BATCH_MS);
     };
     // Containers are read side by side, so a follower sees every container's lines as they come.
     await Promise.all(
       containers.map(async ({ name, id }) => {
-        try {
-          for await (const line of this.runtime.readLogs(id, { follow: request.follow, signal })) {
-            add({ container: name, stream: line.stream, time: line.time, text: line.text });
+        const archived = join(archive, `${name}.jsonl`);
+        let sent = 0;
+        if (id !== "" && (await this.runtime.inspectContainer(id)) !== undefined) {
+          try {
+            for await (const line of this.runtime.readLogs(id, {
+              follow: request.follow,
+              signal,
+            })) {
+              add(name, line);
+              sent++;
+            }
+            return;
+          } catch (error) {
+            if (signal.aborted) return;
+            this.log.debug("live logs ended; reading the archive", { id, error: String(error) });
           }
-        } catch (error) {
-          if (!signal.aborted) this.log.debug("reading logs ended", { id, error: String(error) });
+        }
+        // The container is gone (or went while we read): its archived log, past what was sent.
+        if (!existsSync(archived)) return;
+        const lines = createInterface({ input: createReadStream(archived), crlfDelay: Infinity });
+        for await (const text of lines) {
+          if (signal.aborted) return;
+          if (sent-- > 0 || text === "") continue;
+          add(name, JSON.parse(text) as RuntimeLogLine);
         }
       }),
     );

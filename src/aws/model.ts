@@ -64,6 +64,22 @@ const MODEL_ROOTS = [
 
 const cache = new Map<string, ServiceModel>();
 
+/** A supplement's structure adds members to the model's structure of the same name. */
+function mergeShapes(
+  base: Record<string, Shape>,
+  extra: Record<string, Shape>,
+): Record<string, Shape> {
+  const shapes = { ...base };
+  for (const [name, shape] of Object.entries(extra)) {
+    const existing = base[name];
+    shapes[name] =
+      existing?.type === "structure" && shape.type === "structure"
+        ? { ...existing, members: { ...existing.members, ...shape.members } }
+        : shape;
+  }
+  return shapes;
+}
+
 /**
  * Loads the newest model of `service` (botocore's folder name: "ecs", "ecr", "logs", ...),
  * merged with `supplement`: operations and shapes the installed model predates.
@@ -86,7 +102,7 @@ export function loadServiceModel(
     const merged: ServiceModel = {
       metadata: model.metadata,
       operations: { ...model.operations, ...supplement?.operations },
-      shapes: { ...model.shapes, ...supplement?.shapes },
+      shapes: mergeShapes(model.shapes, supplement?.shapes ?? {}),
     };
     cache.set(service, merged);
     return merged;

@@ -1,22 +1,14 @@
 /** Commands that talk to a running Berth through its AWS API, like any other client. */
 import { parseArgs } from "node:util";
-import { ECSClient, ListClustersCommand, DescribeClustersCommand } from "@aws-sdk/client-ecs";
-import { resolveClientConfig, type ClientConfig } from "./config.js";
+import { ListClustersCommand, DescribeClustersCommand } from "@aws-sdk/client-ecs";
+import { ecsClient } from "./client.js";
+import { resolveClientConfig } from "./config.js";
 
 const CLIENT_OPTIONS = {
   endpoint: { type: "string" },
   "data-dir": { type: "string" },
   region: { type: "string" },
 } as const;
-
-function ecsClient(config: ClientConfig): ECSClient {
-  return new ECSClient({
-    endpoint: config.endpoint,
-    region: config.region,
-    credentials: config.credentials,
-    maxAttempts: 1,
-  });
-}
 
 /** `berth status`: is it up, and what does it hold. */
 export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

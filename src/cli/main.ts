@@ -4,6 +4,8 @@ import { bill, BILL_USAGE } from "./bill.js";
 import { clusters, status } from "./client-commands.js";
 import { prices, PRICES_USAGE } from "./prices.js";
 import { savingsPlans, SAVINGS_PLANS_USAGE } from "./savings-plans.js";
+import { agent, AGENT_USAGE } from "./agent.js";
+import { logs, ps, run, stop } from "./task-commands.js";
 import { up, UP_USAGE } from "./up.js";
 
 const USAGE = `berth — serverless containers on your own machines (ECS, Fargate and ECR compatible)
@@ -12,11 +14,16 @@ Usage: berth <command> [options]
 
 Commands:
   up          start the whole platform here, in the foreground
+  agent       offer this host's CPU and memory to a Berth: --server URL --token TOKEN
   status      check that a Berth answers at --endpoint
   clusters    list the clusters
   bill        what compute cost, by usage type, service, cluster, family or tag
   prices      list or change the price book (Fargate and Spot prices)
   savings-plans  create, list or delete Compute Savings Plans
+  run         run an image as a task and stream its output: berth run IMAGE [-- CMD...]
+  ps          list tasks (-a: stopped ones too)
+  stop        stop tasks: berth stop TASK...
+  logs        a task's output: berth logs TASK [-f]
   help        show this text
 
 Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
@@ -24,6 +31,8 @@ with $BERTH_ACCESS_KEY_ID/$BERTH_SECRET_ACCESS_KEY, else $AWS_ACCESS_KEY_ID/$AWS
 else the keys kept in the local data dir.
 
 ${UP_USAGE}
+
+${AGENT_USAGE}
 
 ${BILL_USAGE}
 
@@ -39,8 +48,13 @@ const COMMANDS: Record<string, Command> = {
   prices,
   "savings-plans": savingsPlans,
   up,
+  agent,
   status,
   clusters,
+  run,
+  ps,
+  stop,
+  logs,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -7,9 +7,15 @@ import { defaultDataDir } from "./config.js";
 
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
-                [--registry-auto-create]`;
+                [--registry-auto-create] [--no-local-agent]`;
 
-function banner(berth: RunningBerth, dataDir: string, region: string, accountId: string): string {
+function banner(
+  berth: RunningBerth,
+  dataDir: string,
+  region: string,
+  accountId: string,
+  joinToken: string,
+): string {
   const { accessKeyId, secretAccessKey } = berth.credentials;
   const where =
     berth.credentialsSource === "environment"
@@ -29,6 +35,12 @@ function banner(berth: RunningBerth, dataDir: string, region: string, accountId:
     `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} AWS_DEFAULT_REGION=${region}`,
     `  aws --endpoint-url ${berth.endpoint} ecs create-cluster --cluster-name demo`,
     "",
+    berth.localAgent === undefined
+      ? "This machine runs no tasks (--no-local-agent)."
+      : `This machine runs tasks (host ${berth.localAgent.hostId}).`,
+    "Add another host (the server must listen where it can reach, see --host):",
+    `  berth agent --server ${berth.endpoint} --token ${joinToken}`,
+    "",
     "Press Ctrl-C to stop.",
     "",
   ].join("\n");
@@ -45,6 +57,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       "account-id": { type: "string", default: "000000000000" },
       "log-level": { type: "string", default: "info" },
       "registry-auto-create": { type: "boolean", default: false },
+      // This machine runs tasks too unless told otherwise (then only `berth agent` hosts do).
+      "no-local-agent": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -76,8 +90,10 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     env,
     log,
     registryAutoCreate: values["registry-auto-create"],
+    localAgent: !values["no-local-agent"],
   });
-  process.stdout.write(banner(berth, dataDir, values.region, values["account-id"]));
+  const joinToken = await berth.createJoinToken();
+  process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info("shutting down", { signal });

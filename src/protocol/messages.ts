@@ -117,6 +117,15 @@ export const TaskState = z.object({
 });
 export type TaskState = z.infer<typeof TaskState>;
 
+export const LogLine = z.object({
+  container: z.string(),
+  stream: z.enum(["stdout", "stderr"]),
+  /** RFC 3339 with nanoseconds, as the monitor wrote it. */
+  time: z.string(),
+  text: z.string(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
 export const AgentMessage = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("hello"),
@@ -130,6 +139,14 @@ export const AgentMessage = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("report"), seq: z.number().int().nonnegative(), state: TaskState }),
   z.object({ type: z.literal("heartbeat") }),
+  /** Lines of a task's container logs, answering a `logs` request; `done` ends the stream. */
+  z.object({
+    type: z.literal("logLines"),
+    requestId: z.string(),
+    lines: z.array(LogLine),
+    done: z.boolean(),
+    error: z.string().optional(),
+  }),
   /** Progress of an image pull, for clients that watch a task start. Not persisted. */
   z.object({
     type: z.literal("progress"),
@@ -152,6 +169,15 @@ export const ServerMessage = z.discriminatedUnion("type", [
     stoppedReason: z.string(),
   }),
   z.object({ type: z.literal("ack"), seq: z.number().int() }),
+  /** Asks for a task's logs (all containers, or one); with `follow`, until the task stops. */
+  z.object({
+    type: z.literal("logs"),
+    requestId: z.string(),
+    taskArn: z.string(),
+    container: z.string().optional(),
+    follow: z.boolean(),
+  }),
+  z.object({ type: z.literal("logsCancel"), requestId: z.string() }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 

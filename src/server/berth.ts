@@ -14,14 +14,29 @@ import {
 } from "../core/index.js";
 import { Billing, NO_TASKS, type TaskUsageSource } from "../billing/index.js";
 import { createCostExplorerService } from "../services/costexplorer/index.js";
-import { createEcsService, ensureDefaultCluster } from "../services/ecs/index.js";
+import {
+  createEcsService,
+  ensureDefaultCluster,
+  type TaskDispatcher,
+} from "../services/ecs/index.js";
+import { AgentChannelServer, createJoinToken } from "../control/index.js";
+import { AGENT_CHANNEL_PATH } from "../protocol/index.js";
+import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
-import { createRegistryHandler, Registry } from "../registry/index.js";
+import {
+  createRegistryHandler,
+  mintRegistryPassword,
+  Registry,
+  REGISTRY_USER,
+} from "../registry/index.js";
 import { openSqliteStore } from "../store/index.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { createBerthServer } from "./http.js";
+import { serveTaskLogs, TASK_LOGS_PATH } from "./task-logs-route.js";
 
 export interface BerthOptions {
+  /** Run this machine's own compute agent inside the process (`berth up` does). */
+  localAgent?: boolean;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -30,13 +45,17 @@ export interface BerthOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   log?: Logger;
-  /** What the meter reads running tasks from (billing); none until compute provides one. */
-  taskUsageSource?: TaskUsageSource;
   /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
   registryAutoCreate?: boolean;
+  /** What the meter reads running tasks from (billing); none until compute provides one. */
+  taskUsageSource?: TaskUsageSource;
 }
 
 export interface RunningBerth {
+  /** Creates a token a `berth agent` on another host joins with. */
+  createJoinToken(): Promise<string>;
+  /** The in-process agent of `berth up`, when there is one. */
+  localAgent?: RunningAgent;
   endpoint: string;
   port: number;
   credentials: Credentials;
@@ -54,6 +73,15 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const resolved = resolveServerCredentials(options.dataDir, options.env ?? process.env);
   const store = await openSqliteStore(join(options.dataDir, "berth.db"));
   await ensureDefaultCluster(store, options.identity, clock.now());
+
+  const billing = new Billing({
+    store,
+    source: options.taskUsageSource ?? NO_TASKS,
+    clock,
+    log,
+    dataDir: options.dataDir,
+    identity: options.identity,
+  });
 
   const registryCredentials = (accessKeyId: string): Credentials | undefined =>
     accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined;
@@ -77,17 +105,29 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     endpoint: () => `http://${registryHost}`,
   });
 
-  const billing = new Billing({
-    store,
-    source: options.taskUsageSource ?? NO_TASKS,
-    clock,
-    log,
-    dataDir: options.dataDir,
-    identity: options.identity,
-  });
+  const channel = new AgentChannelServer({ store, clock, log });
+  const dispatcher: TaskDispatcher = {
+    assign: (hostId, assignment) => channel.assign(hostId, assignment),
+    stop: (hostId, taskArn, stopCode, stoppedReason) =>
+      channel.send(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
+  };
 
   const gateway = new AwsJsonGateway({
-    services: [createCostExplorerService({ billing }), createEcsService({ store }), ecr],
+    services: [
+      createEcsService({
+        store,
+        dispatcher,
+        registryCredentials: () => [
+          {
+            registry: registryHost,
+            username: REGISTRY_USER,
+            password: mintRegistryPassword(resolved.credentials, clock.now()).password,
+          },
+        ],
+      }),
+      createCostExplorerService({ billing }),
+      ecr,
+    ],
     credentials: (accessKeyId) =>
       accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined,
     identity: options.identity,
@@ -100,8 +140,18 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     isReady: () => ready,
     registry: createRegistryHandler({ registry, credentials: registryCredentials, log }),
+    berthRoutes: async (req, res, path) => {
+      if (path !== TASK_LOGS_PATH || req.method !== "GET") return false;
+      await serveTaskLogs(req, res, { store, channel, credentials: registryCredentials, clock });
+      return true;
+    },
   });
   server.keepAliveTimeout = 65_000;
+  server.on("upgrade", (req, socket, head: Buffer) => {
+    if ((req.url ?? "").split("?", 1)[0] === AGENT_CHANNEL_PATH)
+      channel.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -113,14 +163,28 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  const endpoint = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  // The local host joins like any other: a token, the channel, over loopback.
+  const localAgent = options.localAgent
+    ? await startLocalAgent({
+        server: endpoint,
+        token: await createJoinToken(store, clock.now()),
+        dataDir: join(options.dataDir, "agent"),
+        log,
+      })
+    : undefined;
   return {
-    endpoint: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
+    createJoinToken: () => createJoinToken(store, clock.now()),
+    ...(localAgent === undefined ? {} : { localAgent }),
+    endpoint,
     port,
     credentials: resolved.credentials,
     credentialsSource: resolved.source,
     billing,
     async close() {
       ready = false;
+      await localAgent?.close();
+      await channel.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

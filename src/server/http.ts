@@ -16,6 +16,8 @@ export interface RouterOptions {
   isReady: () => boolean;
   /** The OCI registry: every path under /v2, with the request body still unread (it streams). */
   registry?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Berth's own endpoints under /_berth/ beyond health (task logs, ...); true when handled. */
+  berthRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 class BodyTooLarge extends Error {}
@@ -77,7 +79,13 @@ async function route(
   res: ServerResponse,
   options: RouterOptions,
 ): Promise<void> {
-  const path = (req.url ?? "/").split("?", 1)[0];
+  const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+  if (
+    path.startsWith("/_berth/") &&
+    options.berthRoutes !== undefined &&
+    (await options.berthRoutes(req, res, path))
+  )
+    return;
   if (path === "/_berth/health" && (req.method === "GET" || req.method === "HEAD")) {
     const ready = options.isReady();
     send(

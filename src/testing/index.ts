@@ -9,3 +9,4 @@ export {
   type ProcessOptions,
 } from "./harness.js";
 export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "./oci-image.js";
+export { pushBusyboxImage, type PushedImage } from "./push.js";

@@ -281,7 +281,9 @@ describe("bad input", () => {
   it("gets an AWS-shaped 4xx for every malformed or hostile request and leaves the server alive", async () => {
     const model = loadServiceModel("ecs");
     // Every action Berth answers, from its own table.
-    const actions = Object.keys(createEcsService({ store: undefined as never }).actions);
+    const actions = Object.keys(
+      createEcsService({ store: undefined as never, dispatcher: undefined as never }).actions,
+    );
     const probes = [...modelProbes(model, actions), ...hostileProbes()];
     assert.ok(probes.length >= 200, `only ${probes.length} probes`);
     const failures: string[] = [];

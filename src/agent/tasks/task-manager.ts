@@ -4,13 +4,15 @@
  * server no longer wants here are stopped). A STOPPED task is forgotten once the server has
  * acknowledged that state.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../core/index.js";
 import type { ServerMessage, TaskAssignment, TaskState } from "../../protocol/index.js";
 import type { TaskHost } from "./ports.js";
 import { TaskRun, type TaskRecord } from "./task-run.js";
+
+const LOG_ARCHIVE_MS = 24 * 60 * 60 * 1000;
 
 export interface TaskManagerOptions {
   dataDir: string;
@@ -33,6 +35,7 @@ export class TaskManager {
 
   /** Loads the tasks this host held before a restart and picks each up again. */
   async adoptAll(): Promise<void> {
+    this.#pruneLogArchives();
     for (const file of readdirSync(this.#dir).filter((f) => f.endsWith(".json"))) {
       let record: TaskRecord;
       try {
@@ -42,14 +45,23 @@ export class TaskManager {
         continue;
       }
       const run = this.#run(record);
-      run
-        .adopt()
-        .catch((error: unknown) =>
-          this.options.log.error("adopting a task failed", {
-            taskArn: run.taskArn,
-            error: String(error),
-          }),
-        );
+      run.adopt().catch((error: unknown) =>
+        this.options.log.error("adopting a task failed", {
+          taskArn: run.taskArn,
+          error: String(error),
+        }),
+      );
+    }
+  }
+
+  /** Archived logs are kept a day (ECS shows stopped tasks for at least an hour). */
+  #pruneLogArchives(): void {
+    const dir = join(this.options.dataDir, "logs");
+    mkdirSync(dir, { recursive: true });
+    const cutoff = Date.now() - LOG_ARCHIVE_MS;
+    for (const taskId of readdirSync(dir)) {
+      if (statSync(join(dir, taskId)).mtimeMs < cutoff)
+        rmSync(join(dir, taskId), { recursive: true, force: true });
     }
   }
 
@@ -145,9 +157,15 @@ export class TaskManager {
       report: this.options.report,
       progress: (container, done, total) =>
         this.options.progress(record.assignment.taskArn, container, done, total),
+      logArchiveDir: this.logArchiveDir(record.assignment.taskId),
     });
     this.#runs.set(record.assignment.taskArn, run);
     return run;
+  }
+
+  /** Where a task's container logs are kept after its containers are deleted. */
+  logArchiveDir(taskId: string): string {
+    return join(this.options.dataDir, "logs", taskId);
   }
 
   #file(taskId: string): string {

@@ -6,6 +6,9 @@
  * until health checks exist). An essential container's exit stops the task. Every transition is
  * persisted before it is reported, so a restarted agent resumes from what it last knew.
  */
+import { createWriteStream, mkdirSync } from "node:fs";
+import { once } from "node:events";
+import { join } from "node:path";
 import type { Logger } from "../../core/index.js";
 import type {
   ContainerAssignment,
@@ -32,6 +35,8 @@ export interface TaskRunDeps {
   persist: (record: TaskRecord) => Promise<void>;
   report: (state: TaskState) => void;
   progress: (container: string, bytesDone: number, bytesTotal: number) => void;
+  /** Where a container's log is kept once the container is gone: `<dir>/<name>.jsonl`. */
+  logArchiveDir: string;
 }
 
 export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
@@ -200,7 +205,8 @@ export class TaskRun {
     }
   }
 
-  #dependencies(container: ContainerAssignment): "ready" | "wait" | string {
+  /** "ready", "wait", or why the container can never start. */
+  #dependencies(container: ContainerAssignment): string {
     for (const dependency of container.dependsOn) {
       const target = this.#container(dependency.containerName);
       switch (dependency.condition) {
@@ -311,6 +317,7 @@ export class TaskRun {
   async teardown(): Promise<void> {
     const { runtime } = this.#deps.host;
     for (const container of this.record.assignment.containers) {
+      await this.#archiveLog(container);
       try {
         await runtime.deleteContainer(this.#id(container));
       } catch (error) {
@@ -327,6 +334,25 @@ export class TaskRun {
         taskId: this.record.assignment.taskId,
         error: message(error),
       });
+    }
+  }
+
+  /** Keeps what the container printed after the container itself is deleted. */
+  async #archiveLog(container: ContainerAssignment): Promise<void> {
+    const id = this.#id(container);
+    if ((await this.#deps.host.runtime.inspectContainer(id)) === undefined) return;
+    mkdirSync(this.#deps.logArchiveDir, { recursive: true });
+    const file = join(this.#deps.logArchiveDir, `${container.name}.jsonl`);
+    const out = createWriteStream(file);
+    try {
+      for await (const line of this.#deps.host.runtime.readLogs(id)) {
+        if (!out.write(JSON.stringify(line) + "\n")) await once(out, "drain");
+      }
+    } catch (error) {
+      this.#deps.log.warn("archiving a container log failed", { id, error: message(error) });
+    } finally {
+      out.end();
+      await once(out, "close");
     }
   }
 

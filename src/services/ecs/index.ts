@@ -9,18 +9,27 @@ import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
 import { tagHandlers } from "./tags.js";
 import { taskDefinitionHandlers } from "./task-definitions.js";
+import { taskHandlers, type RegistryCredentialSource, type TaskDispatcher } from "./tasks.js";
 
 export { ensureDefaultCluster } from "./clusters.js";
 export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
+export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
 
 export interface EcsDependencies {
   store: Store;
+  dispatcher: TaskDispatcher;
+  registryCredentials?: RegistryCredentialSource;
 }
 
-export function createEcsService({ store }: EcsDependencies): AwsJsonService {
+export function createEcsService({
+  store,
+  dispatcher,
+  registryCredentials,
+}: EcsDependencies): AwsJsonService {
   const clusters = clusterHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
+  const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
   return {
     targetPrefix: "AmazonEC2ContainerServiceV20141113",
     signingName: "ecs",
@@ -66,6 +75,12 @@ export function createEcsService({ store }: EcsDependencies): AwsJsonService {
         ecs.DeleteTaskDefinitionsRequest,
         ecs.DeleteTaskDefinitionsResponse
       >(definitions.deleteTaskDefinitions),
+      RunTask: action<ecs.RunTaskRequest, ecs.RunTaskResponse>(tasks.runTask),
+      StopTask: action<ecs.StopTaskRequest, ecs.StopTaskResponse>(tasks.stopTask),
+      DescribeTasks: action<ecs.DescribeTasksRequest, ecs.DescribeTasksResponse>(
+        tasks.describeTasks,
+      ),
+      ListTasks: action<ecs.ListTasksRequest, ecs.ListTasksResponse>(tasks.listTasks),
       TagResource: action<ecs.TagResourceRequest, ecs.TagResourceResponse>(tags.tagResource),
       UntagResource: action<ecs.UntagResourceRequest, ecs.UntagResourceResponse>(
         tags.untagResource,

@@ -28,5 +28,8 @@ export const ecsModelSupplement: Partial<ServiceModel> = {
       },
     },
     TaskDefinitionList: { type: "list", member: { shape: "TaskDefinition" } },
+    // Members added to existing structures (merged into the model's own).
+    RunTaskRequest: { type: "structure", members: { clientToken: { shape: "ClientToken" } } },
+    ClientToken: { type: "string", max: 64 },
   },
 };

@@ -82,6 +82,15 @@ async function assertTaggable(store: Store, resourceArn: string): Promise<void> 
       throw invalidParameter("The specified task definition does not exist.");
     return;
   }
+  if (parsed.resource.startsWith("task/")) {
+    const task = await store
+      .selectFrom("tasks")
+      .select("arn")
+      .where("arn", "=", resourceArn)
+      .executeTakeFirst();
+    if (task === undefined) throw invalidParameter("The specified task does not exist.");
+    return;
+  }
   throw invalidParameter("The ARN provided is invalid.");
 }
 

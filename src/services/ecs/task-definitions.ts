@@ -23,7 +23,7 @@ import { parseTaskDefinitionRef, taskDefinitionArn } from "./resources.js";
 import { readTags, writeTags } from "./tags.js";
 import { checkTaskDefinition, normalizeContainer } from "./task-definition-rules.js";
 
-function toTaskDefinition(row: TaskDefinitionTable): TaskDefinition {
+export function toTaskDefinition(row: TaskDefinitionTable): TaskDefinition {
   const document = JSON.parse(row.document) as TaskDefinition;
   return {
     ...document,

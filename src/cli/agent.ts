@@ -1,0 +1,78 @@
+/** `berth agent`: this machine offers its CPU and memory to a Berth control plane. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startHostAgent } from "../agent/index.js";
+import { createLogger } from "../core/index.js";
+import { defaultDataDir } from "./config.js";
+
+export const AGENT_USAGE =
+  "Usage: berth agent --server URL --token TOKEN [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB]";
+
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new Error(`--${name} must be a positive whole number, not '${value}'`);
+  return parsed;
+}
+
+export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      server: { type: "string" },
+      token: { type: "string" },
+      "data-dir": { type: "string" },
+      "availability-zone": { type: "string", default: "us-east-1a" },
+      cpu: { type: "string" },
+      memory: { type: "string" },
+      "log-level": { type: "string", default: "info" },
+    },
+    strict: true,
+  });
+  const server = values.server ?? env.BERTH_SERVER;
+  const token = values.token ?? env.BERTH_AGENT_TOKEN;
+  if (server === undefined || token === undefined) {
+    process.stderr.write(
+      `berth agent: --server and --token are required (a token comes from the server).\n${AGENT_USAGE}\n`,
+    );
+    return 2;
+  }
+  const level = values["log-level"];
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    process.stderr.write("berth agent: --log-level is one of debug, info, warn, error.\n");
+    return 2;
+  }
+  let cpu: number | undefined;
+  let memory: number | undefined;
+  try {
+    cpu = positiveInteger("cpu", values.cpu);
+    memory = positiveInteger("memory", values.memory);
+  } catch (error) {
+    process.stderr.write(`berth agent: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger(level);
+  const running = await startHostAgent({
+    server,
+    token,
+    dataDir: resolve(values["data-dir"] ?? `${defaultDataDir(env)}/agent`),
+    availabilityZone: values["availability-zone"],
+    ...(cpu === undefined ? {} : { cpu }),
+    ...(memory === undefined ? {} : { memory }),
+    log,
+  });
+  process.stdout.write(`berth agent ${running.hostId} is serving ${server}\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolveStop();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  // Containers keep running: tasks are detached from the agent.
+  await running.close();
+  return 0;
+}

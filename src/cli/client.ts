@@ -1,0 +1,85 @@
+/** The pieces client commands share: SDK clients and signed requests to Berth's own endpoints. */
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { Hash } from "@smithy/hash-node";
+import { HttpRequest } from "@smithy/protocol-http";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { ClientConfig } from "./config.js";
+
+export function ecsClient(config: ClientConfig): ECSClient {
+  return new ECSClient({
+    endpoint: config.endpoint,
+    region: config.region,
+    credentials: config.credentials,
+    maxAttempts: 2,
+  });
+}
+
+/** A SigV4-signed GET of one of Berth's own endpoints (authorised like any API call). */
+export async function signedGet(
+  config: ClientConfig,
+  path: string,
+  query: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const url = new URL(path, config.endpoint);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const signer = new SignatureV4({
+    credentials: config.credentials,
+    region: config.region,
+    service: "ecs",
+    sha256: Hash.bind(null, "sha256"),
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: "GET",
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query,
+      headers: { host: url.host },
+    }),
+  );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(signed.headers))
+    if (name !== "host") headers[name] = value;
+  return fetch(url, { headers, ...(signal === undefined ? {} : { signal }) });
+}
+
+export interface LogRecord {
+  container?: string;
+  stream?: "stdout" | "stderr";
+  time?: string;
+  text?: string;
+  done?: boolean;
+  error?: string;
+}
+
+/** Reads a task's logs as they come; resolves at the stream's end. */
+export async function streamTaskLogs(
+  config: ClientConfig,
+  taskArn: string,
+  options: { follow: boolean; container?: string; signal?: AbortSignal },
+  onRecord: (record: LogRecord) => void,
+): Promise<void> {
+  const query: Record<string, string> = { task: taskArn };
+  if (options.follow) query.follow = "1";
+  if (options.container !== undefined) query.container = options.container;
+  const response = await signedGet(config, "/_berth/tasks/logs", query, options.signal);
+  if (!response.ok || response.body === null) {
+    const body = await response.text();
+    throw new Error(`logs unavailable (${response.status}): ${body}`);
+  }
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(chunk, { stream: true });
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (line.trim() !== "") onRecord(JSON.parse(line) as LogRecord);
+      newline = pending.indexOf("\n");
+    }
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The control plane's end of the agent channel: one authenticated WebSocket per host on the
+ * main listener. On hello it records the host and its capacity, applies every task state the
+ * agent holds, and answers with `sync` (all that host should run). Reports are applied exactly
+ * once in effect: each carries a per-host sequence number, applied only if higher than the last
+ * one stored (in the same transaction as the change), and always acked.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Clock, Logger } from "../core/index.js";
+import {
+  PROTOCOL_VERSION,
+  parseAgentMessage,
+  type AgentMessage,
+  type ServerMessage,
+  type LogLine,
+  type TaskAssignment,
+} from "../protocol/index.js";
+import type { Store } from "../store/index.js";
+import { applyTaskState, assignmentsForHost } from "./tasks.js";
+import { isJoinTokenValid } from "./tokens.js";
+
+/** How long an agent may stay silent before we close its channel (it heartbeats every 5 s). */
+const IDLE_TIMEOUT_MS = 30_000;
+const HELLO_TIMEOUT_MS = 10_000;
+
+export interface AgentChannelOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** Called after a report changed a task (for watchers and, later, the meter). */
+  onTaskChanged?: (taskArn: string) => void;
+  onProgress?: (progress: Extract<AgentMessage, { type: "progress" }>) => void;
+}
+
+/** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
+export type LogSink = (lines: LogLine[], done: boolean, error?: string) => void;
+
+export class AgentChannelServer {
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  readonly #sessions = new Map<string, WebSocket>();
+  readonly #logStreams = new Map<string, { hostId: string; onLines: LogSink }>();
+
+  constructor(private readonly options: AgentChannelOptions) {}
+
+  /** Hosts with an open channel now. */
+  connectedHosts(): string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (token === undefined) return refuse("401 Unauthorized");
+    isJoinTokenValid(this.options.store, token).then(
+      (valid) => {
+        if (!valid) return refuse("403 Forbidden");
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+      },
+      (error: unknown) => {
+        this.options.log.error("agent token check failed", { error: String(error) });
+        refuse("500 Internal Server Error");
+      },
+    );
+  }
+
+  /** Sends a message to a host if it is connected; the next sync covers it otherwise. */
+  send(hostId: string, message: ServerMessage): boolean {
+    const ws = this.#sessions.get(hostId);
+    if (ws === undefined || ws.readyState !== ws.OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  /**
+   * Streams a task's logs from its host. Returns a cancel function, or undefined when the host
+   * is not connected.
+   */
+  streamLogs(
+    hostId: string,
+    request: { taskArn: string; container?: string; follow: boolean },
+    onLines: LogSink,
+  ): (() => void) | undefined {
+    const requestId = randomUUID();
+    this.#logStreams.set(requestId, { hostId, onLines });
+    if (!this.send(hostId, { type: "logs", requestId, ...request })) {
+      this.#logStreams.delete(requestId);
+      return undefined;
+    }
+    return () => {
+      if (this.#logStreams.delete(requestId)) this.send(hostId, { type: "logsCancel", requestId });
+    };
+  }
+
+  assign(hostId: string, task: TaskAssignment): void {
+    this.send(hostId, { type: "assign", task });
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.#sessions.values()) ws.terminate();
+    this.#sessions.clear();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  #accept(ws: WebSocket): void {
+    const { log } = this.options;
+    let hostId: string | undefined;
+    let idle: NodeJS.Timeout | undefined;
+    const resetIdle = (ms: number): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => ws.terminate(), ms);
+    };
+    resetIdle(HELLO_TIMEOUT_MS);
+    // Messages of one channel are handled strictly in order.
+    let queue: Promise<void> = Promise.resolve();
+    ws.on("message", (data: Buffer) => {
+      resetIdle(IDLE_TIMEOUT_MS);
+      const message = parseAgentMessage(data.toString("utf8"));
+      if (message === undefined) {
+        log.warn("dropped an invalid agent message", { hostId });
+        return;
+      }
+      queue = queue
+        .then(async () => {
+          if (message.type === "hello") hostId = await this.#hello(ws, message);
+          else if (hostId !== undefined) await this.#handle(ws, hostId, message);
+        })
+        .catch((error: unknown) => {
+          log.error("agent message failed", {
+            hostId,
+            error: error instanceof Error ? error.stack : String(error),
+          });
+        });
+    });
+    ws.on("close", () => {
+      clearTimeout(idle);
+      if (hostId !== undefined && this.#sessions.get(hostId) === ws) {
+        this.#sessions.delete(hostId);
+        for (const [requestId, stream] of this.#logStreams) {
+          if (stream.hostId !== hostId) continue;
+          this.#logStreams.delete(requestId);
+          stream.onLines([], true, "The task's host disconnected.");
+        }
+        log.info("agent disconnected", { hostId });
+      }
+    });
+    ws.on("error", (error) => log.warn("agent channel error", { hostId, error: error.message }));
+  }
+
+  async #hello(
+    ws: WebSocket,
+    hello: Extract<AgentMessage, { type: "hello" }>,
+  ): Promise<string | undefined> {
+    const { store, clock, log } = this.options;
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      log.warn("agent speaks another protocol version", {
+        hostId: hello.hostId,
+        version: hello.protocolVersion,
+      });
+      ws.close(4000, `protocol version ${PROTOCOL_VERSION} required`);
+      return undefined;
+    }
+    const now = clock.now().getTime();
+    const lastSeq = await store.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom("hosts")
+        .select("last_seq")
+        .where("id", "=", hello.hostId)
+        .executeTakeFirst();
+      await trx
+        .insertInto("hosts")
+        .values({
+          id: hello.hostId,
+          availability_zone: hello.availabilityZone,
+          cpu: hello.cpu,
+          memory: hello.memory,
+          status: "ACTIVE",
+          last_seen_at: now,
+          last_seq: existing?.last_seq ?? -1,
+          registered_at: now,
+        })
+        .onConflict((oc) =>
+          oc.column("id").doUpdateSet({
+            availability_zone: hello.availabilityZone,
+            cpu: hello.cpu,
+            memory: hello.memory,
+            status: "ACTIVE",
+            last_seen_at: now,
+          }),
+        )
+        .execute();
+      for (const state of hello.tasks) {
+        if (await applyTaskState(trx, hello.hostId, state))
+          this.options.onTaskChanged?.(state.taskArn);
+      }
+      return Number(existing?.last_seq ?? -1);
+    });
+    const previous = this.#sessions.get(hello.hostId);
+    if (previous !== undefined && previous !== ws) previous.terminate();
+    this.#sessions.set(hello.hostId, ws);
+    log.info("agent connected", {
+      hostId: hello.hostId,
+      az: hello.availabilityZone,
+      cpu: hello.cpu,
+      memory: hello.memory,
+    });
+    ws.send(
+      JSON.stringify({ type: "welcome", hostId: hello.hostId, lastSeq } satisfies ServerMessage),
+    );
+    ws.send(
+      JSON.stringify({
+        type: "sync",
+        tasks: await assignmentsForHost(store, hello.hostId),
+      } satisfies ServerMessage),
+    );
+    return hello.hostId;
+  }
+
+  async #handle(ws: WebSocket, hostId: string, message: AgentMessage): Promise<void> {
+    const { store, clock } = this.options;
+    switch (message.type) {
+      case "heartbeat":
+        await store
+          .updateTable("hosts")
+          .set({ last_seen_at: clock.now().getTime() })
+          .where("id", "=", hostId)
+          .execute();
+        return;
+      case "progress":
+        this.options.onProgress?.(message);
+        return;
+      case "logLines": {
+        const stream = this.#logStreams.get(message.requestId);
+        if (stream === undefined || stream.hostId !== hostId) return;
+        if (message.done) this.#logStreams.delete(message.requestId);
+        stream.onLines(message.lines, message.done, message.error);
+        return;
+      }
+      case "report": {
+        const changed = await store.transaction().execute(async (trx) => {
+          const host = await trx
+            .selectFrom("hosts")
+            .select("last_seq")
+            .where("id", "=", hostId)
+            .executeTakeFirstOrThrow();
+          if (message.seq <= Number(host.last_seq)) return false;
+          const applied = await applyTaskState(trx, hostId, message.state);
+          await trx
+            .updateTable("hosts")
+            .set({ last_seq: message.seq, last_seen_at: clock.now().getTime() })
+            .where("id", "=", hostId)
+            .execute();
+          return applied;
+        });
+        ws.send(JSON.stringify({ type: "ack", seq: message.seq } satisfies ServerMessage));
+        if (changed) this.options.onTaskChanged?.(message.state.taskArn);
+        return;
+      }
+      case "hello":
+        return;
+    }
+  }
+}

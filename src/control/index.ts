@@ -1,0 +1,17 @@
+/**
+ * Desired state -> actual state: task records, placement on hosts, the agents' channel and
+ * join tokens. Reconcilers for services and autoscaling join here later.
+ */
+export { AgentChannelServer, type AgentChannelOptions, type LogSink } from "./channel.js";
+export { chooseHost, hostRoom, type HostRoom, type PlacementFailure } from "./placement.js";
+export {
+  applyTaskState,
+  assignmentsForHost,
+  createTasks,
+  readTask,
+  requestStop,
+  type Placed,
+  type StopRequest,
+  type TaskDraft,
+} from "./tasks.js";
+export { createJoinToken, isJoinTokenValid } from "./tokens.js";

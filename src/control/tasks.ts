@@ -1,0 +1,203 @@
+/**
+ * Task records: desired state written by the API, actual state applied from agents' reports.
+ * The ECS `Task` document is owned here because both sides change it; the API layer builds
+ * new tasks and reads them back, agents report snapshots that only ever move a task forward.
+ */
+import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
+import type { Kysely, Transaction } from "kysely";
+import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
+import type { Database, Store, TaskTable } from "../store/index.js";
+import { chooseHost, hostRoom } from "./placement.js";
+
+const TIMESTAMPS = [
+  "createdAt",
+  "pullStartedAt",
+  "pullStoppedAt",
+  "startedAt",
+  "connectivityAt",
+  "stoppingAt",
+  "executionStoppedAt",
+  "stoppedAt",
+] as const;
+
+export function readTask(
+  row: Pick<TaskTable, "document" | "version" | "last_status" | "desired_status">,
+): Task {
+  const task = JSON.parse(row.document) as Task;
+  for (const key of TIMESTAMPS) {
+    const value = task[key] as unknown;
+    if (typeof value === "string" || typeof value === "number") task[key] = new Date(value);
+  }
+  task.version = row.version;
+  task.lastStatus = row.last_status;
+  task.desiredStatus = row.desired_status;
+  return task;
+}
+
+/** A task the API has validated and built, before placement. */
+export interface TaskDraft {
+  row: Omit<TaskTable, "host_id" | "document" | "assignment" | "version">;
+  task: Task;
+  assignment: TaskAssignment;
+}
+
+export interface Placed {
+  tasks: Task[];
+  failures: Failure[];
+  /** Hosts that were given new tasks, to be told now. */
+  hostIds: string[];
+}
+
+/**
+ * Places and stores `drafts` in one transaction. `beforeCommit` runs inside it too (RunTask
+ * records its idempotency entry there, so a crash leaves either both or neither).
+ */
+export async function createTasks(
+  store: Store,
+  drafts: TaskDraft[],
+  beforeCommit?: (trx: Transaction<Database>, placed: Placed) => Promise<void>,
+): Promise<Placed> {
+  return store.transaction().execute(async (trx) => {
+    const rooms = await hostRoom(trx);
+    const placed: Placed = { tasks: [], failures: [], hostIds: [] };
+    for (const draft of drafts) {
+      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory);
+      if (typeof choice === "string") {
+        placed.failures.push({ reason: choice });
+        continue;
+      }
+      choice.freeCpu -= draft.row.cpu;
+      choice.freeMemory -= draft.row.memory;
+      const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
+      await trx
+        .insertInto("tasks")
+        .values({
+          ...draft.row,
+          host_id: choice.hostId,
+          version: 1,
+          document: JSON.stringify(task),
+          assignment: JSON.stringify(draft.assignment),
+        })
+        .execute();
+      placed.tasks.push(task);
+      if (!placed.hostIds.includes(choice.hostId)) placed.hostIds.push(choice.hostId);
+    }
+    await beforeCommit?.(trx, placed);
+    return placed;
+  });
+}
+
+/** Merges an agent's snapshot into the stored task; stale or repeated snapshots change nothing. */
+export async function applyTaskState(
+  db: Kysely<Database>,
+  hostId: string,
+  state: TaskState,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("arn", "=", state.taskArn)
+    .executeTakeFirst();
+  if (row === undefined || row.host_id !== hostId) return false;
+  if (statusRank(state.lastStatus) < statusRank(row.last_status)) return false;
+  const task = readTask(row);
+  const before = JSON.stringify(task);
+  task.lastStatus = state.lastStatus;
+  for (const key of TIMESTAMPS) {
+    const value = key === "createdAt" ? undefined : state[key];
+    if (value !== undefined && task[key] === undefined) task[key] = new Date(value);
+  }
+  if (state.lastStatus === "RUNNING" && task.connectivity === undefined) {
+    task.connectivity = "CONNECTED";
+    task.connectivityAt = task.startedAt;
+  }
+  if (state.stopCode !== undefined && task.stopCode === undefined)
+    task.stopCode = state.stopCode as Task["stopCode"];
+  if (state.stoppedReason !== undefined && task.stoppedReason === undefined)
+    task.stoppedReason = state.stoppedReason;
+  task.containers = (task.containers ?? []).map((container): Container => {
+    const reported = state.containers.find((c) => c.name === container.name);
+    if (reported === undefined) return container;
+    return {
+      ...container,
+      lastStatus: reported.lastStatus,
+      ...(reported.runtimeId === undefined ? {} : { runtimeId: reported.runtimeId }),
+      ...(reported.imageDigest === undefined ? {} : { imageDigest: reported.imageDigest }),
+      ...(reported.exitCode === undefined ? {} : { exitCode: reported.exitCode }),
+      ...(reported.reason === undefined ? {} : { reason: reported.reason }),
+    };
+  });
+  if (JSON.stringify(task) === before) return false;
+  const version = row.version + 1;
+  await db
+    .updateTable("tasks")
+    .set({
+      last_status: state.lastStatus,
+      version,
+      document: JSON.stringify({ ...task, version }),
+      ...(state.lastStatus === "STOPPED"
+        ? { stopped_at: state.stoppedAt ?? Date.now(), desired_status: "STOPPED" }
+        : {}),
+    })
+    .where("arn", "=", row.arn)
+    .execute();
+  return true;
+}
+
+export interface StopRequest {
+  taskArn: string;
+  stopCode: string;
+  stoppedReason: string;
+  now: Date;
+}
+
+/** Sets desiredStatus STOPPED; a task that never reached a host stops at once. */
+export async function requestStop(
+  store: Store,
+  request: StopRequest,
+): Promise<TaskTable | undefined> {
+  return store.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom("tasks")
+      .selectAll()
+      .where("arn", "=", request.taskArn)
+      .executeTakeFirst();
+    if (row === undefined || row.desired_status === "STOPPED") return row;
+    const task = readTask(row);
+    task.desiredStatus = "STOPPED";
+    task.stopCode ??= request.stopCode as Task["stopCode"];
+    task.stoppedReason ??= request.stoppedReason;
+    const assignment = JSON.parse(row.assignment) as TaskAssignment;
+    assignment.desiredStatus = "STOPPED";
+    assignment.stopCode = task.stopCode;
+    assignment.stoppedReason = task.stoppedReason;
+    const version = row.version + 1;
+    const unplaced = row.host_id === null;
+    if (unplaced) {
+      task.lastStatus = "STOPPED";
+      task.stoppedAt = request.now;
+    }
+    const updated: TaskTable = {
+      ...row,
+      desired_status: "STOPPED",
+      last_status: unplaced ? "STOPPED" : row.last_status,
+      stopped_at: unplaced ? request.now.getTime() : row.stopped_at,
+      version,
+      document: JSON.stringify({ ...task, version }),
+      assignment: JSON.stringify(assignment),
+    };
+    await trx.updateTable("tasks").set(updated).where("arn", "=", row.arn).execute();
+    return updated;
+  });
+}
+
+/** Everything a host should know about: its tasks that have not STOPPED. */
+export async function assignmentsForHost(store: Store, hostId: string): Promise<TaskAssignment[]> {
+  const rows = await store
+    .selectFrom("tasks")
+    .select("assignment")
+    .where("host_id", "=", hostId)
+    .where("last_status", "!=", "STOPPED")
+    .execute();
+  return rows.map((row) => JSON.parse(row.assignment) as TaskAssignment);
+}

@@ -1,0 +1,227 @@
+/**
+ * Turning a RunTask request into task drafts: the task definition resolved, overrides checked
+ * and merged, the ECS `Task` document as DescribeTasks will show it, and the assignment the
+ * agent will run.
+ */
+import type {
+  Container,
+  ContainerDefinition,
+  ContainerOverride,
+  RunTaskRequest,
+  Task,
+  TaskDefinition,
+} from "@aws-sdk/client-ecs";
+import { randomUUID } from "node:crypto";
+import { arn, newHexId, type Identity } from "../../core/index.js";
+import type { TaskDraft } from "../../control/index.js";
+import type { ContainerAssignment, TaskAssignment } from "../../protocol/index.js";
+import { clientException, invalidParameter } from "./errors.js";
+import { checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
+
+const DEFAULT_STOP_TIMEOUT = 30;
+
+export const taskArnOf = (identity: Identity, cluster: string, id: string): string =>
+  arn(identity, "ecs", `task/${cluster}/${id}`);
+
+/** The task's CPU and memory: the definition's, or the overrides' when they are a Fargate size. */
+function taskSize(
+  definition: TaskDefinition,
+  request: RunTaskRequest,
+): { cpu: number; memory: number } {
+  const cpuText = request.overrides?.cpu ?? definition.cpu;
+  const memoryText = request.overrides?.memory ?? definition.memory;
+  const cpu = cpuText === undefined ? undefined : parseCpu(cpuText);
+  const memory = memoryText === undefined ? undefined : parseMemory(memoryText);
+  const size = checkFargateSize(cpu, memory);
+  if (!size.ok)
+    throw clientException(
+      size.problem === "cpu"
+        ? "Invalid 'cpu' setting for task. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+        : "No Fargate configuration exists for given values.",
+    );
+  return { cpu: size.cpu, memory: size.memory };
+}
+
+function checkOverrides(definition: TaskDefinition, overrides: ContainerOverride[]): void {
+  const names = new Set((definition.containerDefinitions ?? []).map((c) => c.name));
+  for (const override of overrides) {
+    if (override.name === undefined || !names.has(override.name))
+      throw invalidParameter(
+        `Override for container named ${override.name ?? ""} is not a container in the TaskDefinition.`,
+      );
+  }
+}
+
+function assignContainer(
+  container: ContainerDefinition,
+  override: ContainerOverride | undefined,
+): ContainerAssignment {
+  const environment = new Map(
+    (container.environment ?? []).map((e) => [e.name ?? "", e.value ?? ""]),
+  );
+  for (const e of override?.environment ?? []) environment.set(e.name ?? "", e.value ?? "");
+  const capabilities = container.linuxParameters?.capabilities;
+  return {
+    name: container.name ?? "",
+    image: container.image ?? "",
+    essential: container.essential !== false,
+    command: override?.command ?? container.command,
+    entryPoint: container.entryPoint,
+    environment: [...environment].map(([name, value]) => ({ name, value })),
+    workingDirectory: container.workingDirectory,
+    user: container.user,
+    cpu: override?.cpu ?? container.cpu ?? 0,
+    memory: override?.memory ?? container.memory,
+    memoryReservation: override?.memoryReservation ?? container.memoryReservation,
+    readonlyRootFilesystem: container.readonlyRootFilesystem ?? false,
+    initProcessEnabled: container.linuxParameters?.initProcessEnabled ?? false,
+    capabilitiesAdd: capabilities?.add ?? [],
+    capabilitiesDrop: capabilities?.drop ?? [],
+    ulimits: (container.ulimits ?? []).map((u) => ({
+      name: u.name ?? "",
+      softLimit: u.softLimit ?? 0,
+      hardLimit: u.hardLimit ?? 0,
+    })),
+    dockerLabels: container.dockerLabels ?? {},
+    dependsOn: (container.dependsOn ?? []).map((d) => ({
+      containerName: d.containerName ?? "",
+      condition: d.condition ?? "START",
+    })),
+    stopTimeout: Math.min(container.stopTimeout ?? DEFAULT_STOP_TIMEOUT, 120),
+  };
+}
+
+export interface DraftContext {
+  identity: Identity;
+  /** Credentials the agent pulls with (Berth's own registry). */
+  registryCredentials: TaskAssignment["registryCredentials"];
+  clusterName: string;
+  clusterArn: string;
+  now: Date;
+}
+
+export function draftTasks(
+  definition: TaskDefinition,
+  request: RunTaskRequest,
+  ctx: DraftContext,
+): TaskDraft[] {
+  if (definition.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
+  const launchType = request.launchType ?? "FARGATE";
+  // ECS also runs EC2 and EXTERNAL launch types on instances you manage; Berth is Fargate only.
+  if (launchType !== "FARGATE")
+    throw invalidParameter(
+      `Berth runs the FARGATE launch type only; launchType ${launchType} is not supported.`,
+    );
+  if (!definition.compatibilities?.includes("FARGATE"))
+    throw clientException("Task definition does not support launch_type FARGATE.");
+  const count = request.count ?? 1;
+  if (count < 1 || count > 10) throw invalidParameter("count must be between 1 and 10.");
+  if (request.startedBy !== undefined && request.startedBy.length > 128)
+    throw invalidParameter("startedBy must be at most 128 characters.");
+  const overrides = request.overrides?.containerOverrides ?? [];
+  checkOverrides(definition, overrides);
+  const { cpu, memory } = taskSize(definition, request);
+  const family = definition.family ?? "";
+  const group = request.group ?? `family:${family}`;
+  const containers = definition.containerDefinitions ?? [];
+
+  return Array.from({ length: count }, (): TaskDraft => {
+    const id = newHexId();
+    const taskArn = taskArnOf(ctx.identity, ctx.clusterName, id);
+    const assigned = containers.map((c) =>
+      assignContainer(
+        c,
+        overrides.find((o) => o.name === c.name),
+      ),
+    );
+    const taskContainers: Container[] = assigned.map((c) => ({
+      containerArn: arn(ctx.identity, "ecs", `container/${ctx.clusterName}/${id}/${randomUUID()}`),
+      taskArn,
+      name: c.name,
+      image: c.image,
+      lastStatus: "PENDING",
+      networkInterfaces: [],
+      healthStatus: "UNKNOWN",
+      cpu: String(c.cpu),
+      ...(c.memory === undefined ? {} : { memory: String(c.memory) }),
+      ...(c.memoryReservation === undefined
+        ? {}
+        : { memoryReservation: String(c.memoryReservation) }),
+    }));
+    const task: Task = {
+      taskArn,
+      clusterArn: ctx.clusterArn,
+      taskDefinitionArn: definition.taskDefinitionArn,
+      overrides: {
+        containerOverrides: overrides,
+        inferenceAcceleratorOverrides: [],
+        ...pickTaskOverrides(request),
+      },
+      lastStatus: "PROVISIONING",
+      desiredStatus: "RUNNING",
+      cpu: String(cpu),
+      memory: String(memory),
+      containers: taskContainers,
+      ...(request.startedBy === undefined ? {} : { startedBy: request.startedBy }),
+      version: 1,
+      createdAt: ctx.now,
+      group,
+      launchType: "FARGATE",
+      platformVersion:
+        request.platformVersion === undefined || request.platformVersion === "LATEST"
+          ? "1.4.0"
+          : request.platformVersion,
+      platformFamily: "Linux",
+      capacityProviderName: "FARGATE",
+      attachments: [],
+      healthStatus: "UNKNOWN",
+      ephemeralStorage: {
+        sizeInGiB:
+          request.overrides?.ephemeralStorage?.sizeInGiB ??
+          definition.ephemeralStorage?.sizeInGiB ??
+          20,
+      },
+      enableExecuteCommand: request.enableExecuteCommand ?? false,
+    };
+    const assignment: TaskAssignment = {
+      taskArn,
+      taskId: id,
+      clusterArn: ctx.clusterArn,
+      family,
+      cpu,
+      memory,
+      desiredStatus: "RUNNING",
+      containers: assigned,
+      registryCredentials: ctx.registryCredentials,
+    };
+    return {
+      row: {
+        arn: taskArn,
+        id,
+        cluster_name: ctx.clusterName,
+        family,
+        task_definition_arn: definition.taskDefinitionArn ?? "",
+        last_status: "PROVISIONING",
+        desired_status: "RUNNING",
+        cpu,
+        memory,
+        started_by: request.startedBy ?? null,
+        group_name: group,
+        created_at: ctx.now.getTime(),
+        stopped_at: null,
+      },
+      task,
+      assignment,
+    };
+  });
+}
+
+function pickTaskOverrides(request: RunTaskRequest): Partial<NonNullable<Task["overrides"]>> {
+  const o = request.overrides;
+  if (o === undefined) return {};
+  return {
+    ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
+    ...(o.memory === undefined ? {} : { memory: o.memory }),
+    ...(o.ephemeralStorage === undefined ? {} : { ephemeralStorage: o.ephemeralStorage }),
+  };
+}

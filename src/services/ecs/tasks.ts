@@ -1,0 +1,213 @@
+/** ECS tasks: RunTask (placed at once, idempotent by clientToken), StopTask, DescribeTasks, ListTasks. */
+import { createHash } from "node:crypto";
+import type {
+  DescribeTasksRequest,
+  DescribeTasksResponse,
+  Failure,
+  ListTasksRequest,
+  ListTasksResponse,
+  RunTaskRequest,
+  RunTaskResponse,
+  StopTaskRequest,
+  StopTaskResponse,
+  Task,
+} from "@aws-sdk/client-ecs";
+import { page, renderJson, type RequestContext } from "../../aws/index.js";
+import { parseArn } from "../../core/index.js";
+import { createTasks, readTask, requestStop } from "../../control/index.js";
+import type { TaskAssignment } from "../../protocol/index.js";
+import type { Store } from "../../store/index.js";
+import { findActiveCluster } from "./clusters.js";
+import { invalidParameter } from "./errors.js";
+import { clusterName } from "./resources.js";
+import { draftTasks, taskArnOf } from "./run-task.js";
+import { readTags } from "./tags.js";
+import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
+
+/** How the API tells hosts about new and stopping tasks (the agent channel implements it). */
+export interface TaskDispatcher {
+  assign(hostId: string, assignment: TaskAssignment): void;
+  stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string): void;
+}
+
+/** A task's ARN from its ARN or its id within `cluster`. */
+function taskArnFrom(ctx: RequestContext, cluster: string, identifier: string): string {
+  const parsed = parseArn(identifier);
+  if (parsed !== undefined) return identifier;
+  return taskArnOf(ctx.identity, cluster, identifier);
+}
+
+function requestHash(input: RunTaskRequest): string {
+  const rest: RunTaskRequest & { clientToken?: string } = { ...input };
+  delete rest.clientToken;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+}
+
+/** A pull credential for Berth's own registry, minted per RunTask. */
+export type RegistryCredentialSource = () => TaskAssignment["registryCredentials"];
+
+export function taskHandlers(
+  store: Store,
+  dispatcher: TaskDispatcher,
+  registryCredentials: RegistryCredentialSource,
+) {
+  async function withTags(task: Task, include: boolean): Promise<Task> {
+    return include ? { ...task, tags: await readTags(store, task.taskArn ?? "") } : task;
+  }
+
+  return {
+    runTask: async (
+      input: RunTaskRequest & { clientToken?: string },
+      ctx: RequestContext,
+    ): Promise<RunTaskResponse> => {
+      const cluster = await findActiveCluster(store, input.cluster);
+      const token = input.clientToken;
+      const scope = `RunTask:${cluster.name}`;
+      const hash = requestHash(input);
+      if (token !== undefined) {
+        const seen = await store
+          .selectFrom("idempotency")
+          .selectAll()
+          .where("scope", "=", scope)
+          .where("token", "=", token)
+          .executeTakeFirst();
+        if (seen !== undefined) {
+          // ECS answers a reused token with other parameters with an error; the same request
+          // gets the first answer again.
+          if (seen.request_hash !== hash)
+            throw invalidParameter("The clientToken was already used with different parameters.");
+          return JSON.parse(seen.response) as RunTaskResponse;
+        }
+      }
+      const definition = await findTaskDefinition(store, input.taskDefinition ?? "");
+      if (definition === undefined) throw invalidParameter("TaskDefinition not found.");
+      const drafts = draftTasks(toTaskDefinition(definition), input, {
+        identity: ctx.identity,
+        clusterName: cluster.name,
+        clusterArn: cluster.arn,
+        now: ctx.clock.now(),
+        registryCredentials: registryCredentials(),
+      });
+      const tags = [
+        ...(input.propagateTags === "TASK_DEFINITION" ? await readTags(store, definition.arn) : []),
+        ...(input.tags ?? []),
+      ];
+      for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
+      const placed = await createTasks(store, drafts, async (trx, result) => {
+        for (const task of result.tasks) {
+          for (const tag of tags)
+            await trx
+              .insertInto("tags")
+              .values({
+                resource_arn: task.taskArn ?? "",
+                key: tag.key ?? "",
+                value: tag.value ?? "",
+              })
+              .onConflict((oc) =>
+                oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.value ?? "" }),
+              )
+              .execute();
+        }
+        if (token !== undefined) {
+          const response: RunTaskResponse = { tasks: result.tasks, failures: result.failures };
+          await trx
+            .insertInto("idempotency")
+            // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
+            .values({
+              scope,
+              token,
+              request_hash: hash,
+              response: renderJson(response),
+              created_at: ctx.clock.now().getTime(),
+            })
+            .execute();
+        }
+      });
+      for (const task of placed.tasks) {
+        const draft = drafts.find((d) => d.row.arn === task.taskArn);
+        const row = await store
+          .selectFrom("tasks")
+          .select("host_id")
+          .where("arn", "=", task.taskArn ?? "")
+          .executeTakeFirst();
+        if (draft !== undefined && row?.host_id) dispatcher.assign(row.host_id, draft.assignment);
+      }
+      return { tasks: placed.tasks, failures: placed.failures };
+    },
+
+    stopTask: async (input: StopTaskRequest, ctx: RequestContext): Promise<StopTaskResponse> => {
+      const cluster = await findActiveCluster(store, input.cluster);
+      const taskArn = taskArnFrom(ctx, cluster.name, input.task ?? "");
+      const stoppedReason = input.reason ?? "Task stopped by user";
+      const row = await requestStop(store, {
+        taskArn,
+        stopCode: "UserInitiated",
+        stoppedReason,
+        now: ctx.clock.now(),
+      });
+      if (row === undefined || row.cluster_name !== cluster.name)
+        throw invalidParameter("The referenced task was not found.");
+      if (row.host_id !== null && row.last_status !== "STOPPED") {
+        const task = readTask(row);
+        dispatcher.stop(
+          row.host_id,
+          taskArn,
+          task.stopCode ?? "UserInitiated",
+          task.stoppedReason ?? stoppedReason,
+        );
+      }
+      return { task: readTask(row) };
+    },
+
+    describeTasks: async (
+      input: DescribeTasksRequest,
+      ctx: RequestContext,
+    ): Promise<DescribeTasksResponse> => {
+      const cluster = await findActiveCluster(store, input.cluster);
+      const identifiers = input.tasks ?? [];
+      if (identifiers.length > 100) throw invalidParameter("Tasks cannot be longer than 100.");
+      const includeTags = input.include?.includes("TAGS") ?? false;
+      const tasks: Task[] = [];
+      const failures: Failure[] = [];
+      for (const identifier of identifiers) {
+        const taskArn = taskArnFrom(ctx, cluster.name, identifier);
+        const row = await store
+          .selectFrom("tasks")
+          .selectAll()
+          .where("arn", "=", taskArn)
+          .executeTakeFirst();
+        if (row === undefined || row.cluster_name !== cluster.name) {
+          failures.push({ arn: taskArn, reason: "MISSING" });
+          continue;
+        }
+        tasks.push(await withTags(readTask(row), includeTags));
+      }
+      return { tasks, failures };
+    },
+
+    listTasks: async (input: ListTasksRequest): Promise<ListTasksResponse> => {
+      const cluster = await findActiveCluster(store, input.cluster);
+      if (input.launchType !== undefined && input.launchType !== "FARGATE") return { taskArns: [] };
+      let query = store
+        .selectFrom("tasks")
+        .select("arn")
+        .where("cluster_name", "=", clusterName(cluster.name))
+        .where("desired_status", "=", input.desiredStatus ?? "RUNNING");
+      if (input.family !== undefined) query = query.where("family", "=", input.family);
+      if (input.startedBy !== undefined) query = query.where("started_by", "=", input.startedBy);
+      if (input.serviceName !== undefined)
+        query = query.where("group_name", "=", `service:${input.serviceName}`);
+      // Fargate has no container instances; Berth lets the filter name a host instead.
+      if (input.containerInstance !== undefined)
+        query = query.where("host_id", "=", input.containerInstance);
+      const rows = await query.orderBy("created_at").orderBy("arn").execute();
+      const result = page(
+        rows.map((r) => r.arn),
+        input.nextToken,
+        input.maxResults,
+        100,
+      );
+      return { taskArns: result.items, nextToken: result.nextToken };
+    },
+  };
+}

@@ -1,0 +1,298 @@
+// Fargate compute, part 1: real containers under runc, driven through the AWS CLI and SDK.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ContainerDefinition,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import {
+  BERTH_BIN,
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+} from "../../src/testing/index.js";
+
+const run = promisify(execFile);
+const AWS = "/usr/bin/aws";
+
+let berth: BerthProcess;
+let ecs: ECSClient;
+let image: string;
+
+before(async () => {
+  berth = await startBerthProcess();
+  ecs = new ECSClient(berth.clientConfig);
+  image = (await pushBusyboxImage(berth, "busybox")).uri;
+});
+after(async () => {
+  ecs.destroy();
+  await berth.stop();
+});
+
+async function aws(args: string[]): Promise<unknown> {
+  const { stdout } = await run(
+    AWS,
+    ["--endpoint-url", berth.endpoint, "--output", "json", ...args],
+    { env: berth.awsEnv },
+  );
+  return JSON.parse(stdout) as unknown;
+}
+
+async function describeTask(taskArn: string): Promise<Task> {
+  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
+  assert.ok(tasks[0] !== undefined, `task ${taskArn} not found`);
+  return tasks[0];
+}
+
+/** Polls until the task reaches `status` (a bounded wait, not a timing assertion). */
+async function waitForStatus(taskArn: string, status: string, timeoutMs = 60_000): Promise<Task> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const task = await describeTask(taskArn);
+    if (task.lastStatus === status) return task;
+    if (task.lastStatus === "STOPPED" && status !== "STOPPED")
+      assert.fail(
+        `task stopped before ${status}: ${task.stopCode ?? ""} ${task.stoppedReason ?? ""}`,
+      );
+    if (Date.now() > deadline)
+      assert.fail(`task still ${task.lastStatus ?? "?"} waiting for ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function runTask(
+  family: string,
+  containers: ContainerDefinition[],
+  cpu = "256",
+  memory = "512",
+): Promise<string> {
+  const { taskDefinition } = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu,
+      memory,
+      containerDefinitions: containers.map((c) => ({ image, ...c })),
+    }),
+  );
+  const { tasks = [], failures = [] } = await ecs.send(
+    new RunTaskCommand({
+      taskDefinition: taskDefinition?.taskDefinitionArn,
+      launchType: "FARGATE",
+    }),
+  );
+  assert.deepEqual(failures, []);
+  return tasks[0]?.taskArn ?? "";
+}
+
+async function logsOf(taskArn: string): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint],
+    {
+      env: {
+        ...process.env,
+        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
+        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
+      },
+    },
+  );
+  return stdout;
+}
+
+describe("tasks on real containers", () => {
+  it("runs with the AWS CLI to RUNNING, isolated, and stops with the exit code and 'Task stopped by user'", async () => {
+    const family = "isolated";
+    await aws([
+      "ecs",
+      "register-task-definition",
+      "--family",
+      family,
+      "--requires-compatibilities",
+      "FARGATE",
+      "--network-mode",
+      "awsvpc",
+      "--cpu",
+      "256",
+      "--memory",
+      "512",
+      "--container-definitions",
+      JSON.stringify([
+        {
+          name: "app",
+          image,
+          essential: true,
+          stopTimeout: 2,
+          command: ["sh", "-c", "echo pid=$$; ls /; exec sleep 600"],
+        },
+      ]),
+    ]);
+    const started = (await aws([
+      "ecs",
+      "run-task",
+      "--task-definition",
+      family,
+      "--launch-type",
+      "FARGATE",
+    ])) as { tasks: Task[] };
+    const taskArn = started.tasks[0]?.taskArn ?? "";
+    assert.equal(started.tasks[0]?.lastStatus, "PROVISIONING");
+    const running = await waitForStatus(taskArn, "RUNNING");
+    for (const key of ["createdAt", "pullStartedAt", "pullStoppedAt", "startedAt"] as const)
+      assert.ok(running[key] instanceof Date, `${key} is set`);
+    assert.ok((running.pullStartedAt as Date) <= (running.startedAt as Date));
+    assert.equal(running.containers?.[0]?.lastStatus, "RUNNING");
+    assert.match(running.containers?.[0]?.imageDigest ?? "", /^sha256:[0-9a-f]{64}$/);
+
+    const output = await logsOf(taskArn);
+    assert.match(output, /^pid=1$/m, "the container is its own PID 1");
+    assert.match(output, /^bin$/m);
+    assert.doesNotMatch(
+      output,
+      /^(work|farm|root|home)$/m,
+      "the host's root filesystem is not visible",
+    );
+
+    await aws(["ecs", "stop-task", "--task", taskArn]);
+    const described = (await aws(["ecs", "describe-tasks", "--tasks", taskArn])) as {
+      tasks: Task[];
+    };
+    assert.equal(described.tasks[0]?.desiredStatus, "STOPPED");
+    const stopped = await waitForStatus(taskArn, "STOPPED");
+    assert.equal(stopped.stopCode, "UserInitiated");
+    assert.equal(stopped.stoppedReason, "Task stopped by user");
+    // sleep as PID 1 ignores SIGTERM, so it is killed after stopTimeout.
+    assert.equal(stopped.containers?.[0]?.exitCode, 137);
+    for (const key of ["stoppingAt", "executionStoppedAt", "stoppedAt"] as const)
+      assert.ok(stopped[key] instanceof Date, key);
+  });
+
+  it("ends a task whose container exceeds its memory with OutOfMemoryError", async () => {
+    // dd with a 700 MiB block touches all of it; the task has 512 MiB.
+    const taskArn = await runTask("oom", [
+      {
+        name: "hog",
+        command: ["busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=700M", "count=1"],
+      },
+    ]);
+    const stopped = await waitForStatus(taskArn, "STOPPED");
+    assert.equal(stopped.containers?.[0]?.exitCode, 137);
+    assert.equal(
+      stopped.containers?.[0]?.reason,
+      "OutOfMemoryError: Container killed due to memory usage",
+    );
+    assert.equal(stopped.stopCode, "EssentialContainerExited");
+  });
+
+  it("holds a 256-unit task to about a quarter of one core", async () => {
+    const taskArn = await runTask("burn", [
+      { name: "burn", stopTimeout: 1, command: ["sh", "-c", "while :; do :; done"] },
+    ]);
+    await waitForStatus(taskArn, "RUNNING");
+    const id = taskArn.split("/").pop() ?? "";
+    const usage = (): number =>
+      Number(readFileSync(`/sys/fs/cgroup/cpu,cpuacct/berth/${id}/cpuacct.usage`, "utf8"));
+    const before = usage();
+    const start = process.hrtime.bigint();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const share = (usage() - before) / Number(process.hrtime.bigint() - start);
+    await ecs.send(new StopTaskCommand({ task: taskArn }));
+    assert.ok(share > 0.15 && share < 0.4, `the task used ${(share * 100).toFixed(1)}% of a core`);
+    await waitForStatus(taskArn, "STOPPED");
+  });
+
+  it("stops a fork bomb at the pids limit and keeps the host healthy", async () => {
+    const taskArn = await runTask("forkbomb", [
+      {
+        name: "bomb",
+        stopTimeout: 1,
+        command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 600"],
+      },
+    ]);
+    await waitForStatus(taskArn, "RUNNING");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const id = taskArn.split("/").pop() ?? "";
+    const pids = Number(readFileSync(`/sys/fs/cgroup/pids/berth/${id}/pids.current`, "utf8"));
+    const limit = Number(readFileSync(`/sys/fs/cgroup/pids/berth/${id}/pids.max`, "utf8"));
+    assert.ok(pids <= limit, `${pids} processes within the limit of ${limit}`);
+    const health = await fetch(`${berth.endpoint}/_berth/health`);
+    assert.equal(health.status, 200);
+    await ecs.send(new StopTaskCommand({ task: taskArn }));
+    await waitForStatus(taskArn, "STOPPED");
+    // The host still runs new work.
+    const next = await runTask("after-bomb", [{ name: "ok", command: ["true"] }]);
+    const done = await waitForStatus(next, "STOPPED");
+    assert.equal(done.containers?.[0]?.exitCode, 0);
+  });
+
+  it("stops the task when an essential container exits, not when a non-essential one does", async () => {
+    const taskArn = await runTask("essentials", [
+      { name: "side", essential: false, command: ["sh", "-c", "exit 3"] },
+      { name: "main", stopTimeout: 1, command: ["sh", "-c", "sleep 2; exit 7"] },
+    ]);
+    const stopped = await waitForStatus(taskArn, "STOPPED");
+    const side = stopped.containers?.find((c) => c.name === "side");
+    const main = stopped.containers?.find((c) => c.name === "main");
+    assert.equal(side?.exitCode, 3);
+    assert.equal(main?.exitCode, 7);
+    assert.equal(stopped.stopCode, "EssentialContainerExited");
+    assert.equal(stopped.stoppedReason, "Essential container in task exited");
+  });
+
+  it("orders start-up by dependsOn SUCCESS", async () => {
+    const taskArn = await runTask("ordered", [
+      { name: "init", essential: false, command: ["sh", "-c", "sleep 1; echo init-done"] },
+      {
+        name: "app",
+        stopTimeout: 1,
+        dependsOn: [{ containerName: "init", condition: "SUCCESS" }],
+        command: ["sh", "-c", "echo app-started; exec sleep 600"],
+      },
+    ]);
+    const running = await waitForStatus(taskArn, "RUNNING");
+    // The essential app runs only once init has exited with 0.
+    const init = running.containers?.find((c) => c.name === "init");
+    assert.equal(init?.lastStatus, "STOPPED");
+    assert.equal(init?.exitCode, 0);
+    const output = await logsOf(taskArn);
+    assert.match(output, /^init-done$/m);
+    assert.match(output, /^app-started$/m);
+    await ecs.send(new StopTaskCommand({ task: taskArn }));
+    await waitForStatus(taskArn, "STOPPED");
+
+    const failed = await runTask("ordered-failing", [
+      { name: "init", essential: false, command: ["sh", "-c", "exit 1"] },
+      {
+        name: "app",
+        dependsOn: [{ containerName: "init", condition: "SUCCESS" }],
+        command: ["true"],
+      },
+    ]);
+    const stopped = await waitForStatus(failed, "STOPPED");
+    assert.equal(stopped.stopCode, "TaskFailedToStart");
+    assert.equal(
+      stopped.containers?.find((c) => c.name === "app")?.exitCode,
+      undefined,
+      "app never started",
+    );
+  });
+
+  it("fails to start with CannotPullContainerError for an image that does not exist", async () => {
+    const host = new URL(berth.endpoint).host;
+    const taskArn = await runTask("missing-image", [
+      { name: "ghost", image: `${host}/busybox:no-such-tag` },
+    ]);
+    const stopped = await waitForStatus(taskArn, "STOPPED");
+    assert.equal(stopped.stopCode, "TaskFailedToStart");
+    assert.match(stopped.stoppedReason ?? "", /^CannotPullContainerError: /);
+  });
+});

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { chooseHost, type HostRoom } from "../../../src/control/index.js";
+
+const room = (hostId: string, freeCpu: number, freeMemory: number): HostRoom => ({
+  hostId,
+  availabilityZone: "us-east-1a",
+  freeCpu,
+  freeMemory,
+});
+
+describe("placement", () => {
+  it("puts a task where it fits, preferring the host with the most free memory", () => {
+    const choice = chooseHost(
+      [room("a", 1024, 2048), room("b", 2048, 8192), room("c", 256, 16384)],
+      512,
+      1024,
+    );
+    assert.equal(typeof choice === "string" ? choice : choice.hostId, "b");
+  });
+
+  it("fits exactly", () => {
+    const choice = chooseHost([room("a", 256, 512)], 256, 512);
+    assert.equal(typeof choice === "string" ? choice : choice.hostId, "a");
+  });
+
+  it("says which resource is short when nothing fits", () => {
+    assert.equal(chooseHost([room("a", 4096, 256)], 256, 512), "RESOURCE:MEMORY");
+    assert.equal(chooseHost([room("a", 128, 8192)], 256, 512), "RESOURCE:CPU");
+    assert.equal(chooseHost([], 256, 512), "RESOURCE:CPU");
+  });
+});

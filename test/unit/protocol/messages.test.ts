@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseAgentMessage, parseServerMessage, statusRank } from "../../../src/protocol/index.js";
+
+describe("protocol messages", () => {
+  it("parses valid messages and refuses anything else", () => {
+    assert.deepEqual(parseAgentMessage('{"type":"heartbeat"}'), { type: "heartbeat" });
+    assert.equal(parseAgentMessage("not json"), undefined);
+    assert.equal(parseAgentMessage('{"type":"report","seq":-1}'), undefined);
+    assert.equal(parseAgentMessage('{"type":"launch-missiles"}'), undefined);
+    assert.equal(
+      parseAgentMessage(
+        JSON.stringify({
+          type: "report",
+          seq: 1,
+          state: { taskArn: "a", lastStatus: "FLYING", containers: [] },
+        }),
+      ),
+      undefined,
+    );
+    assert.deepEqual(parseServerMessage('{"type":"ack","seq":4}'), { type: "ack", seq: 4 });
+    assert.equal(parseServerMessage('{"type":"sync","tasks":[{"taskArn":1}]}'), undefined);
+  });
+
+  it("orders the ECS lifecycle", () => {
+    const order = [
+      "PROVISIONING",
+      "PENDING",
+      "ACTIVATING",
+      "RUNNING",
+      "DEACTIVATING",
+      "STOPPING",
+      "DEPROVISIONING",
+      "STOPPED",
+    ];
+    for (let i = 1; i < order.length; i++)
+      assert.ok(statusRank(order[i] ?? "") > statusRank(order[i - 1] ?? ""));
+    assert.equal(statusRank("NONSENSE"), -1);
+  });
+});
