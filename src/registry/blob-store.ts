@@ -6,7 +6,7 @@
  * identical bytes).
  */
 import { createHash } from "node:crypto";
-import { createReadStream, type ReadStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDigest, type DigestAlgorithm } from "./names.js";
@@ -73,13 +73,6 @@ export class BlobStore {
 
   async remove(digest: string): Promise<void> {
     await rm(this.path(digest), { force: true });
-  }
-
-  openRead(digest: string, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.path(digest), {
-      ...(range ?? {}),
-      highWaterMark: 1024 * 1024,
-    });
   }
 
   async read(digest: string): Promise<Buffer> {

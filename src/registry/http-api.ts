@@ -5,7 +5,6 @@
  * nothing here buffers a blob.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import type { CredentialLookup } from "../aws/index.js";
 import { BerthError, type Logger } from "../core/index.js";
 import { basicPassword, checkRegistryPassword } from "./auth.js";
@@ -19,6 +18,7 @@ import {
   parseRange,
 } from "./names.js";
 import type { Registry } from "./registry.js";
+import { sendFile } from "./send-file.js";
 
 export interface RegistryHttpOptions {
   registry: Registry;
@@ -164,7 +164,7 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
     if (range !== undefined) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
     res.writeHead(status, { ...headers, "Content-Length": length });
     if (req.method === "HEAD" || length === 0) return void res.end();
-    await pipeline(registry.blobs.openRead(digest, range), res);
+    await sendFile(registry.blobs.path(digest), res, range?.start ?? 0, range?.end ?? size - 1);
   }
 
   function uploadAccepted(
