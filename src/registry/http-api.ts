@@ -31,6 +31,7 @@ export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 type Route =
   | { kind: "base" }
   | { kind: "catalog" }
+  | { kind: "gc" }
   | { kind: "tags"; name: string }
   | { kind: "manifest"; name: string; reference: string }
   | { kind: "blob"; name: string; digest: string }
@@ -40,6 +41,7 @@ type Route =
 function route(path: string): Route | undefined {
   if (path === "/v2" || path === "/v2/") return { kind: "base" };
   if (path === "/v2/_catalog") return { kind: "catalog" };
+  if (path === "/v2/_berth/gc") return { kind: "gc" };
   let m = /^\/v2\/(.+)\/blobs\/uploads\/?([^/]*)$/.exec(path);
   if (m) return { kind: "uploads", name: m[1] ?? "", id: m[2] ?? "" };
   m = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(path);
@@ -375,6 +377,12 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
       return json(req, res, 200, {});
     }
     if (target.kind === "catalog") return catalog(req, res, url.searchParams);
+    if (target.kind === "gc") {
+      // Berth's own extension: garbage collection on demand (it also runs on a timer).
+      if (req.method !== "POST") throw unsupported();
+      const result = await registry.collectGarbage();
+      return json(req, res, 200, result);
+    }
     checkRepositoryName(target.name);
     switch (target.kind) {
       case "tags":

@@ -47,6 +47,23 @@ describe("garbage collection", () => {
     }
   });
 
+  it("runs on demand with POST /v2/_berth/gc", async () => {
+    const t = await startTestRegistry({ gcGraceMs: 0 });
+    try {
+      await t.createRepository("app");
+      const orphan = await t.pushBlob("app", Buffer.from("collect me on demand"));
+      const response = await t.request("/v2/_berth/gc", { method: "POST" });
+      assert.equal(response.status, 200);
+      const result = (await response.json()) as { removedBlobs: string[] };
+      assert.deepEqual(result.removedBlobs, [orphan]);
+      assert.equal((await t.request(`/v2/app/blobs/${orphan}`)).status, 404);
+      const anonymous = await fetch(`${t.url}/v2/_berth/gc`, { method: "POST" });
+      assert.equal(anonymous.status, 401);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("never collects a blob linked within the grace period", async () => {
     const t = await startTestRegistry({ gcGraceMs: 60 * 60 * 1000 });
     try {
