@@ -3,22 +3,40 @@
  * root filesystems from the image store) and the agent itself. `berth agent` and the local
  * host of `berth up` both start here.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "../core/index.js";
+import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
 import { createRuncRuntime } from "./runtime/index.js";
+import type { TaskHost } from "./tasks/ports.js";
 
 export type HostAgentOptions = Omit<AgentOptions, "host">;
 
+function hostParts(dataDir: string, log: Logger): TaskHost {
+  const images = new ImageStore({ root: join(dataDir, "images"), log });
+  const runtime = createRuncRuntime({ dataDir, rootfsProvider: images, logger: log });
+  return { runtime, images };
+}
+
 export async function startHostAgent(options: HostAgentOptions): Promise<RunningAgent> {
-  const images = new ImageStore({ root: join(options.dataDir, "images"), log: options.log });
-  const runtime = createRuncRuntime({
-    dataDir: options.dataDir,
-    rootfsProvider: images,
-    logger: options.log,
-  });
-  return startAgent({ ...options, host: { runtime, images } });
+  return startAgent({ ...options, host: hostParts(options.dataDir, options.log) });
+}
+
+/**
+ * Removes every container and sandbox an agent's data dir holds, killing what still runs, so
+ * that the directory can be deleted. For tests and for decommissioning a host.
+ */
+export async function purgeHost(dataDir: string, log: Logger = silentLogger): Promise<void> {
+  if (!existsSync(dataDir)) return;
+  const { runtime } = hostParts(dataDir, log);
+  try {
+    const { containers, sandboxes } = await runtime.list();
+    for (const container of containers) await runtime.deleteContainer(container.id);
+    for (const sandbox of sandboxes) await runtime.destroySandbox(sandbox.taskId);
+  } finally {
+    await runtime.close();
+  }
 }
 
 /** The agent of `berth up`: this machine, in the same process, joined over loopback. */

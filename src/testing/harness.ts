@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Credentials } from "../aws/index.js";
+import { purgeHost } from "../agent/index.js";
 import { silentLogger } from "../core/index.js";
 import { startBerth, type RunningBerth } from "../server/index.js";
 
@@ -79,7 +80,9 @@ export async function startBerthInProcess(
     berth,
     async stop() {
       await berth.close();
-      if (owned) rmSync(dataDir, { recursive: true, force: true });
+      if (!owned) return;
+      await purgeHost(join(dataDir, "agent"));
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -136,8 +139,11 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
   const accessKeyId = /access key id\s+(\S+)/.exec(output)?.[1] ?? "";
   const secretAccessKey = /secret key\s+(\S+)/.exec(output)?.[1] ?? "";
   const port = Number(new URL(endpoint).port);
-  const cleanup = (): void => {
-    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  // Tasks outlive `berth up` by design; a test's Berth takes its containers with it.
+  const cleanup = async (): Promise<void> => {
+    if (keep) return;
+    await purgeHost(join(dataDir, "agent"));
+    rmSync(dataDir, { recursive: true, force: true });
   };
   const self: BerthProcess = {
     ...describeBerth(endpoint, dataDir, { accessKeyId, secretAccessKey }),
@@ -148,7 +154,7 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
         child.kill("SIGTERM");
         await exited;
       }
-      cleanup();
+      await cleanup();
     },
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -200,7 +200,7 @@ describe("tasks on real containers", () => {
     await waitForStatus(taskArn, "RUNNING");
     const id = taskArn.split("/").pop() ?? "";
     const usage = (): number =>
-      Number(readFileSync(`/sys/fs/cgroup/cpu,cpuacct/berth/${id}/cpuacct.usage`, "utf8"));
+      Number(readFileSync(`/sys/fs/cgroup/cpuacct/berth/${id}/cpuacct.usage`, "utf8"));
     const before = usage();
     const start = process.hrtime.bigint();
     await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -48,6 +48,7 @@ export class TaskRun {
   #stopWanted = false;
   #watching = new Set<string>();
   #starting = false;
+  #startQueue: Promise<void> = Promise.resolve();
 
   constructor(record: TaskRecord, deps: TaskRunDeps) {
     this.record = record;
@@ -172,8 +173,18 @@ export class TaskRun {
     if (this.#stopWanted) await this.stop();
   }
 
-  /** Starts every created container whose dependencies are met; RUNNING once the essential ones run. */
-  async #startReady(): Promise<void> {
+  /**
+   * Starts every created container whose dependencies are met; RUNNING once the essential ones
+   * run. Calls are serialised: an exit seen while a start is under way waits its turn, so no
+   * container is started twice.
+   */
+  #startReady(): Promise<void> {
+    const next = this.#startQueue.then(() => this.#startReadyNow());
+    this.#startQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #startReadyNow(): Promise<void> {
     if (this.#stopWanted || this.#stopping !== undefined) return;
     const { runtime } = this.#deps.host;
     for (const container of this.record.assignment.containers) {
