@@ -10,7 +10,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { createRuncRuntime, type ContainerRuntime } from "../../src/agent/index.js";
+import { createRuncRuntime, type ContainerRuntime } from "../../src/agent/runtime/index.js";
 import {
   collectLogs,
   makeFixture,

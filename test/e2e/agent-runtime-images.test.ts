@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { silentLogger } from "../../src/core/index.js";
-import { createRuncRuntime, ImageStore } from "../../src/agent/index.js";
+import { createRuncRuntime } from "../../src/agent/runtime/index.js";
+import { ImageStore } from "../../src/agent/images/index.js";
 import { buildBusyboxImage } from "../../src/testing/index.js";
 import {
   makeImage,

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRuncRuntime, type ContainerRuntime } from "../../src/agent/index.js";
+import { createRuncRuntime, type ContainerRuntime } from "../../src/agent/runtime/index.js";
 import {
   busyboxSpec,
   collectLogs,

@@ -84,11 +84,18 @@ export interface ImageStoreOptions {
 export class ImageStore implements RootfsProvider {
   readonly #root: string;
   readonly #inflight = new Map<string, Promise<void>>();
+  #lastStamp = 0;
 
   constructor(private readonly options: ImageStoreOptions) {
     this.#root = options.root;
     for (const dir of ["blobs/sha256", "blobs/sha512", "snapshots", "images", "mounts"])
       mkdirSync(join(this.#root, dir), { recursive: true });
+  }
+
+  /** A strictly increasing use time, so that uses within one millisecond still order. */
+  #stamp(): number {
+    this.#lastStamp = Math.max(Date.now(), this.#lastStamp + 1);
+    return this.#lastStamp;
   }
 
   #blobPath(digest: string): string {
@@ -179,14 +186,14 @@ export class ImageStore implements RootfsProvider {
       digest,
       layers: layers.map((l) => ({ digest: l.digest, size: l.size })),
       config: runConfig,
-      lastUsed: Date.now(),
+      lastUsed: this.#stamp(),
     };
     writeFileSync(this.#imagePath(digest), JSON.stringify(record));
     return { digest, config: runConfig };
   }
 
   #used(record: ImageRecord): PulledImage {
-    record.lastUsed = Date.now();
+    record.lastUsed = this.#stamp();
     writeFileSync(this.#imagePath(record.digest), JSON.stringify(record));
     return { digest: record.digest, config: record.config };
   }
@@ -288,8 +295,12 @@ export class ImageStore implements RootfsProvider {
 
   async prepareRootfs(imageDigest: string, containerId: string): Promise<{ path: string }> {
     const record = this.#readImage(imageDigest);
-    if (record === undefined)
+    if (
+      record === undefined ||
+      !record.layers.every((l) => existsSync(this.#snapshotPath(l.digest)))
+    )
       throw new BerthError("ImageNotPulled", `image ${imageDigest} is not on this host`);
+    this.#used(record);
     const dir = join(this.#root, "mounts", containerId);
     const merged = join(dir, "merged");
     if (isMounted(merged)) return { path: merged };

@@ -6,7 +6,7 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -84,8 +84,10 @@ export async function pushLayout(source: string, target: string): Promise<void> 
   await run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", source, `docker://${target}`]);
 }
 
-/** A gzip tar layer of the given files (path -> content; `null` content makes a directory). */
-export async function makeLayer(files: Record<string, string | null>): Promise<Buffer> {
+export type LayerFile = string | Buffer | null | { content: string | Buffer; mode: number };
+
+/** A gzip tar layer of the given files (path -> content; `null` makes a directory). */
+export async function makeLayer(files: Record<string, LayerFile>): Promise<Buffer> {
   const dir = mkdtempSync(join(tmpdir(), "berth-layer-"));
   try {
     const root = join(dir, "root");
@@ -95,7 +97,11 @@ export async function makeLayer(files: Record<string, string | null>): Promise<B
       if (content === null) mkdirSync(target, { recursive: true });
       else {
         mkdirSync(join(target, ".."), { recursive: true });
-        writeFileSync(target, content);
+        if (typeof content === "string" || Buffer.isBuffer(content)) writeFileSync(target, content);
+        else {
+          writeFileSync(target, content.content);
+          chmodSync(target, content.mode);
+        }
       }
     }
     const file = join(dir, "layer.tar.gz");

@@ -2,7 +2,7 @@
  * A stand-in agent for the adoption test: starts two containers that wait for a file in a
  * shared dir and then exit 7 and 8, prints their ids, and stays alive to be SIGKILLed.
  */
-import { createRuncRuntime } from "../../../../src/agent/index.js";
+import { createRuncRuntime } from "../../../../src/agent/runtime/index.js";
 
 const [dataDir = "", cgroupParent = "", rootfs = "", signalDir = "", taskId = ""] =
   process.argv.slice(2);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ContainerRuntime, RuntimeOptions } from "../../../../src/agent/index.js";
+import type { ContainerRuntime, RuntimeOptions } from "../../../../src/agent/runtime/index.js";
 import {
   busyboxSpec,
   collectLogs,

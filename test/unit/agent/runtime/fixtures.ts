@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync } from
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerRuntime, ContainerSpec } from "../../../../src/agent/index.js";
+import type { ContainerRuntime, ContainerSpec } from "../../../../src/agent/runtime/index.js";
 
 export const BUSYBOX_APPLETS = [
   "sh",
