@@ -6,8 +6,8 @@
  * snapshot behind. node-tar refuses absolute paths and `..`, so a layer cannot write outside.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { lchownSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
 import { extract } from "tar";
 import { BerthError } from "../../core/index.js";
@@ -26,6 +26,13 @@ export const LAYER_MEDIA_TYPES = new Set([
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ]);
 
+/** A layer path made relative, or undefined when it would leave the layer's directory. */
+function inside(path: string): string | undefined {
+  const normal = posix.normalize(path.replace(/^\/+/, ""));
+  if (normal === ".." || normal.startsWith("../")) return undefined;
+  return normal === "." ? "" : normal;
+}
+
 export async function unpackLayer(
   blobPath: string,
   snapshotDir: string,
@@ -41,6 +48,15 @@ export async function unpackLayer(
   mkdirSync(temp, { recursive: true });
   const whiteouts: string[] = [];
   const opaque: string[] = [];
+  const symlinks: { path: string; target: string; uid?: number; gid?: number }[] = [];
+  let escaping: string | undefined;
+  // Paths node-tar never sees (filtered out) are checked here; a throw inside the filter
+  // would escape the extract promise.
+  const check = (path: string): string => {
+    const safe = inside(path);
+    if (safe === undefined) escaping ??= path;
+    return safe ?? "";
+  };
   try {
     await extract({
       file: blobPath,
@@ -48,30 +64,61 @@ export async function unpackLayer(
       preserveOwner: true,
       chmod: true,
       processUmask: 0,
-      filter: (path) => {
+      filter: (path, entry) => {
         const name = path.split("/").pop() ?? "";
         const parent = dirname(path);
         if (name === OPAQUE) {
-          opaque.push(parent);
+          opaque.push(check(parent));
           return false;
         }
         if (name.startsWith(WHITEOUT_PREFIX)) {
-          whiteouts.push(join(parent, name.slice(WHITEOUT_PREFIX.length)));
+          whiteouts.push(check(join(parent, name.slice(WHITEOUT_PREFIX.length))));
+          return false;
+        }
+        // Symlinks are made below, verbatim: node-tar would strip a leading / from the
+        // target (changing what it points at inside the container) and drop targets with ..
+        if ("type" in entry && entry.type === "SymbolicLink") {
+          symlinks.push({
+            path: check(path),
+            target: String(entry.linkpath ?? ""),
+            uid: entry.uid,
+            gid: entry.gid,
+          });
           return false;
         }
         return true;
       },
     });
-    for (const path of whiteouts) {
-      const target = join(temp, path);
-      mkdirSync(dirname(target), { recursive: true });
-      rmSync(target, { recursive: true, force: true });
-      await run("mknod", [target, "c", "0", "0"]);
+    if (escaping !== undefined) {
+      throw new BerthError(
+        "LayerUnpackFailed",
+        `layer entry ${JSON.stringify(escaping)} escapes the layer`,
+      );
     }
-    for (const path of opaque) {
-      const target = join(temp, path);
-      mkdirSync(target, { recursive: true });
-      await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", target]);
+    for (const link of symlinks) {
+      const target = join(temp, link.path);
+      mkdirSync(dirname(target), { recursive: true });
+      // A directory the layer filled through this link stays a directory (tar would say so).
+      if (lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) continue;
+      rmSync(target, { force: true });
+      symlinkSync(link.target, target);
+      if (link.uid !== undefined && link.gid !== undefined) lchownSync(target, link.uid, link.gid);
+    }
+    // One process for all whiteouts and one for all opaque dirs, however many there are.
+    if (whiteouts.length > 0) {
+      for (const path of whiteouts) {
+        mkdirSync(dirname(join(temp, path)), { recursive: true });
+        rmSync(join(temp, path), { recursive: true, force: true });
+      }
+      await run("sh", ["-c", 'for f; do mknod "$f" c 0 0 || exit 1; done', "sh", ...whiteouts], {
+        cwd: temp,
+      });
+    }
+    if (opaque.length > 0) {
+      for (const path of opaque) mkdirSync(join(temp, path), { recursive: true });
+      await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", "--", ...opaque], {
+        cwd: temp,
+      });
     }
     rmSync(snapshotDir, { recursive: true, force: true });
     renameSync(temp, snapshotDir);
