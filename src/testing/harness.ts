@@ -28,6 +28,8 @@ export interface TestBerth {
 
 export interface BerthProcess extends TestBerth {
   process: ChildProcess;
+  /** A join token for `berth agent`, as the banner printed it. */
+  joinToken: string;
   /** Everything the process printed so far. */
   output(): string;
   /** SIGKILL, no cleanup: what a crash looks like. */
@@ -148,6 +150,7 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
   const self: BerthProcess = {
     ...describeBerth(endpoint, dataDir, { accessKeyId, secretAccessKey }),
     process: child,
+    joinToken: /--token (\S+)/.exec(output)?.[1] ?? "",
     output: () => output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -168,4 +171,84 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
     },
   };
   return self;
+}
+
+export interface AgentProcess {
+  process: ChildProcess;
+  dataDir: string;
+  output(): string;
+  /** SIGKILL: what a crashed agent looks like (its containers keep running). */
+  kill(): Promise<void>;
+  /** SIGTERM, then removes its containers and data dir (unless kept). */
+  stop(): Promise<void>;
+}
+
+/** Starts `berth agent` as a child process and resolves once it has joined. */
+export async function startAgentProcess(options: {
+  server: string;
+  token: string;
+  dataDir?: string;
+  cpu?: number;
+  memory?: number;
+  availabilityZone?: string;
+  keepDataDir?: boolean;
+}): Promise<AgentProcess> {
+  const dataDir = options.dataDir ?? tempDataDir("berth-agent-");
+  const args = [
+    BERTH_BIN,
+    "agent",
+    "--server",
+    options.server,
+    "--token",
+    options.token,
+    "--data-dir",
+    dataDir,
+  ];
+  if (options.cpu !== undefined) args.push("--cpu", String(options.cpu));
+  if (options.memory !== undefined) args.push("--memory", String(options.memory));
+  if (options.availabilityZone !== undefined)
+    args.push("--availability-zone", options.availabilityZone);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+  await new Promise<void>((resolveUp, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`berth agent did not join in 30 s:\n${output}`)),
+      30_000,
+    );
+    const check = (): void => {
+      if (!output.includes("agent connected to the control plane")) return;
+      clearTimeout(timer);
+      resolveUp();
+    };
+    child.stdout.on("data", check);
+    child.stderr.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth agent exited with ${String(code)}:\n${output}`));
+    });
+  });
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return {
+    process: child,
+    dataDir,
+    output: () => output,
+    async kill() {
+      if (alive()) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
+    async stop() {
+      if (alive()) {
+        child.kill("SIGTERM");
+        await exited;
+      }
+      if (options.keepDataDir) return;
+      await purgeHost(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -2,6 +2,8 @@
 export {
   startBerthInProcess,
   startBerthProcess,
+  startAgentProcess,
+  type AgentProcess,
   tempDataDir,
   BERTH_BIN,
   type TestBerth,

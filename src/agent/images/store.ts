@@ -11,7 +11,7 @@
  * cached image costs no copying. Unused images are collected least recently used first.
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   createWriteStream,
   existsSync,
@@ -245,7 +245,8 @@ export class ImageStore implements RootfsProvider {
     if (response.body === null)
       throw new BerthError("RegistryError", `blob ${descriptor.digest} had no body`);
     const hash = createHash(algorithm);
-    const temp = `${path}.${process.pid}.${Date.now()}.partial`;
+    // Unique per download: two pulls may fetch one config at once; each renames in the same bytes.
+    const temp = `${path}.${randomUUID()}.partial`;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);

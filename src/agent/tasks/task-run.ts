@@ -125,14 +125,16 @@ export class TaskRun {
           const owner = assignment.containers.find((c) => c.image === image)?.name ?? "";
           images.set(
             image,
-            await host.images.pull(image, {
-              ...(credential === undefined
-                ? {}
-                : {
-                    credentials: { username: credential.username, password: credential.password },
-                  }),
-              onProgress: (done, total) => this.#deps.progress(owner, done, total),
-            }),
+            await pullWithRetries(() =>
+              host.images.pull(image, {
+                ...(credential === undefined
+                  ? {}
+                  : {
+                      credentials: { username: credential.username, password: credential.password },
+                    }),
+                onProgress: (done, total) => this.#deps.progress(owner, done, total),
+              }),
+            ),
           );
         }
       } catch (error) {
@@ -399,6 +401,38 @@ export class TaskRun {
       this.#watch(container);
     }
     await this.#startReady();
+  }
+}
+
+/** Errors a pull will not outgrow: the image is not there, or we may not have it. */
+const PERMANENT_PULL_ERRORS = new Set([
+  "ImageNotFound",
+  "ImageAccessDenied",
+  "RegistryUnauthorized",
+  "InvalidImageReference",
+  "DigestMismatch",
+  "UnsupportedImage",
+  "ManifestInvalid",
+  "ImagePlatformMissing",
+  "DigestInvalid",
+]);
+const PULL_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+
+/**
+ * Pulls, retrying what may pass (the registry restarting, a dropped connection) with backoff
+ * for about 15 s, as the ECS agent retries pulls before it reports CannotPullContainerError.
+ */
+async function pullWithRetries<T>(pull: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await pull();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const delay = PULL_BACKOFF_MS[attempt];
+      if (delay === undefined || (typeof code === "string" && PERMANENT_PULL_ERRORS.has(code)))
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

@@ -1,0 +1,323 @@
+// Nothing leaks, nothing is lost: 200 tasks leave the host as they found it; kill -9 of the
+// agent leaves containers running and the next agent adopts them; kill -9 of the server
+// during a burst of RunTask calls with client tokens leaves every accepted task exactly once.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ContainerDefinition,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import {
+  pushBusyboxImage,
+  startAgentProcess,
+  startBerthProcess,
+  tempDataDir,
+  type BerthProcess,
+} from "../../src/testing/index.js";
+
+async function describeTasks(ecs: ECSClient, arns: string[]): Promise<Task[]> {
+  const tasks: Task[] = [];
+  for (let i = 0; i < arns.length; i += 100) {
+    const page = await ecs.send(new DescribeTasksCommand({ tasks: arns.slice(i, i + 100) }));
+    tasks.push(...(page.tasks ?? []));
+  }
+  return tasks;
+}
+
+/** Polls until every task is STOPPED (a bounded wait, not a timing assertion). */
+async function waitStopped(ecs: ECSClient, arns: string[], timeoutMs = 240_000): Promise<Task[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tasks = await describeTasks(ecs, arns);
+    if (tasks.length === arns.length && tasks.every((t) => t.lastStatus === "STOPPED"))
+      return tasks;
+    if (Date.now() > deadline) {
+      const open = tasks
+        .filter((t) => t.lastStatus !== "STOPPED")
+        .map((t) => `${t.taskArn ?? ""} ${t.lastStatus ?? ""}`);
+      assert.fail(`tasks not STOPPED in time: ${open.slice(0, 5).join(", ")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function waitStatus(
+  ecs: ECSClient,
+  arn: string,
+  status: string,
+  timeoutMs = 60_000,
+): Promise<Task> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [task] = await describeTasks(ecs, [arn]);
+    if (task?.lastStatus === status) return task;
+    if (Date.now() > deadline)
+      assert.fail(`${arn} is ${task?.lastStatus ?? "missing"}, not ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function register(
+  ecs: ECSClient,
+  family: string,
+  image: string,
+  container: ContainerDefinition,
+): Promise<string> {
+  const { taskDefinition } = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [{ name: "app", image, essential: true, ...container }],
+    }),
+  );
+  return taskDefinition?.taskDefinitionArn ?? "";
+}
+
+const idOf = (arn: string): string => arn.split("/").pop() ?? "";
+
+/** The host's processes in a task's cgroup (empty when none runs). */
+function taskProcesses(arn: string): number[] {
+  const file = `/sys/fs/cgroup/pids/berth/${idOf(arn)}/cgroup.procs`;
+  if (!existsSync(file)) return [];
+  const own = readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number);
+  const dir = `/sys/fs/cgroup/pids/berth/${idOf(arn)}`;
+  const nested = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) =>
+      readFileSync(join(dir, e.name, "cgroup.procs"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map(Number),
+    );
+  return [...own, ...nested];
+}
+
+/** What tasks leave on a host: mounts, cgroups, OCI runtime states, netns files, live monitors. */
+function footprint(agentDir: string): Record<string, number> {
+  const mounts = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(agentDir)).length;
+  let cgroups = 0;
+  for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
+    const dir = join("/sys/fs/cgroup", hierarchy, "berth");
+    if (existsSync(dir))
+      cgroups += readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+  }
+  const runcRoot = join(agentDir, "run", "runc");
+  const states = existsSync(runcRoot) ? readdirSync(runcRoot).length : 0;
+  const netnsDir = join(agentDir, "run", "netns");
+  const netns = existsSync(netnsDir) ? readdirSync(netnsDir).length : 0;
+  const monitors = execFileSync("ps", ["-eo", "stat=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter(
+      (l) => !l.trimStart().startsWith("Z") && l.includes("conmon") && l.includes(agentDir),
+    ).length;
+  return { mounts, cgroups, states, netns, monitors };
+}
+
+describe("resilience", () => {
+  it("runs 200 tasks and leaves the host's counts where they started", async () => {
+    const berth = await startBerthProcess({ args: ["--no-local-agent"] });
+    const agent = await startAgentProcess({
+      server: berth.endpoint,
+      token: berth.joinToken,
+      cpu: 64 * 1024,
+      memory: 256 * 1024,
+    });
+    const ecs = new ECSClient(berth.clientConfig);
+    try {
+      const image = (await pushBusyboxImage(berth, "busybox")).uri;
+      const definition = await register(ecs, "leak", image, { command: ["true"] });
+      // The first task pulls the image; the baseline is taken once the cache is warm.
+      const [first] =
+        (await ecs.send(new RunTaskCommand({ taskDefinition: definition }))).tasks ?? [];
+      await waitStopped(ecs, [first?.taskArn ?? ""]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = footprint(agent.dataDir);
+      const arns: string[] = [];
+      for (let batch = 0; batch < 20; batch++) {
+        const { tasks = [], failures = [] } = await ecs.send(
+          new RunTaskCommand({ taskDefinition: definition, count: 10 }),
+        );
+        assert.deepEqual(failures, []);
+        arns.push(...tasks.map((t) => t.taskArn ?? ""));
+      }
+      assert.equal(new Set(arns).size, 200);
+      const stopped = await waitStopped(ecs, arns);
+      assert.ok(
+        stopped.every((t) => t.containers?.[0]?.exitCode === 0),
+        "every task ran to exit 0",
+      );
+      // The agent tears down before it reports STOPPED; give its last deletes a moment.
+      const deadline = Date.now() + 20_000;
+      let after = footprint(agent.dataDir);
+      while (JSON.stringify(after) !== JSON.stringify(before) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        after = footprint(agent.dataDir);
+      }
+      assert.deepEqual(after, before);
+    } finally {
+      ecs.destroy();
+      await agent.stop();
+      await berth.stop();
+    }
+  });
+
+  it("keeps containers running through kill -9 of the agent, and the next agent adopts them", async () => {
+    const berth = await startBerthProcess({ args: ["--no-local-agent"] });
+    const dataDir = tempDataDir("berth-agent-");
+    const first = await startAgentProcess({
+      server: berth.endpoint,
+      token: berth.joinToken,
+      dataDir,
+      keepDataDir: true,
+    });
+    const ecs = new ECSClient(berth.clientConfig);
+    let second: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
+    try {
+      const image = (await pushBusyboxImage(berth, "busybox")).uri;
+      const long = await register(ecs, "long", image, {
+        stopTimeout: 1,
+        command: ["sh", "-c", "exec sleep 600"],
+      });
+      const quick = await register(ecs, "quick", image, {
+        command: ["sh", "-c", "sleep 4; exit 5"],
+      });
+      const longArn =
+        (await ecs.send(new RunTaskCommand({ taskDefinition: long }))).tasks?.[0]?.taskArn ?? "";
+      const quickArn =
+        (await ecs.send(new RunTaskCommand({ taskDefinition: quick }))).tasks?.[0]?.taskArn ?? "";
+      await waitStatus(ecs, longArn, "RUNNING");
+      await waitStatus(ecs, quickArn, "RUNNING");
+      const pids = taskProcesses(longArn);
+      assert.ok(pids.length > 0);
+
+      await first.kill();
+      assert.deepEqual(taskProcesses(longArn), pids, "the container outlives its agent");
+      // The quick task's container exits while no agent runs.
+      const deadline = Date.now() + 30_000;
+      while (taskProcesses(quickArn).length > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(taskProcesses(quickArn), []);
+
+      second = await startAgentProcess({ server: berth.endpoint, token: berth.joinToken, dataDir });
+      const quickStopped = await waitStatus(ecs, quickArn, "STOPPED");
+      assert.equal(
+        quickStopped.containers?.[0]?.exitCode,
+        5,
+        "the real exit code, recorded while no agent ran",
+      );
+      assert.equal(quickStopped.stopCode, "EssentialContainerExited");
+      const longTask = (await describeTasks(ecs, [longArn]))[0];
+      assert.equal(longTask?.lastStatus, "RUNNING");
+      assert.deepEqual(taskProcesses(longArn), pids, "the same process, adopted");
+
+      await ecs.send(new StopTaskCommand({ task: longArn }));
+      const longStopped = await waitStatus(ecs, longArn, "STOPPED");
+      assert.equal(longStopped.containers?.[0]?.exitCode, 137);
+    } finally {
+      ecs.destroy();
+      await second?.stop();
+      await first.stop();
+      await berth.stop();
+    }
+  });
+
+  it("keeps every task accepted during a RunTask burst exactly once across kill -9 of the server", async () => {
+    let berth: BerthProcess = await startBerthProcess({
+      args: ["--no-local-agent"],
+      dataDir: tempDataDir(),
+    });
+    const agent = await startAgentProcess({
+      server: berth.endpoint,
+      token: berth.joinToken,
+      cpu: 64 * 1024,
+      memory: 256 * 1024,
+    });
+    let ecs = new ECSClient(berth.clientConfig);
+    try {
+      const image = (await pushBusyboxImage(berth, "busybox")).uri;
+      const definition = await register(ecs, "burst", image, { command: ["true"] });
+      const tokens = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+      const accepted = new Map<string, string>();
+      let answered = 0;
+      const client = ecs;
+      const calls = tokens.map(async (clientToken, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * 15));
+        try {
+          const result = await client.send(
+            new RunTaskCommand({ taskDefinition: definition, clientToken }),
+          );
+          accepted.set(clientToken, result.tasks?.[0]?.taskArn ?? "");
+        } catch {
+          // Refused or cut off by the crash: the outcome is unknown to this client.
+        } finally {
+          answered++;
+        }
+      });
+      // Crash the server part-way through the burst.
+      while (answered < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+      await berth.kill();
+      await Promise.all(calls);
+      assert.ok(
+        accepted.size > 0 && accepted.size < tokens.length,
+        `${accepted.size} of ${tokens.length} answered before the crash`,
+      );
+      console.log(`accepted ${accepted.size} of ${tokens.length} before the crash`);
+
+      berth = await berth.restart();
+      ecs.destroy();
+      ecs = new ECSClient(berth.clientConfig);
+      // Clients retry what they never heard back about, with the same token.
+      const all = new Map<string, string>();
+      for (const clientToken of tokens) {
+        const result = await ecs.send(
+          new RunTaskCommand({ taskDefinition: definition, clientToken }),
+        );
+        const arn = result.tasks?.[0]?.taskArn ?? "";
+        if (accepted.has(clientToken))
+          assert.equal(arn, accepted.get(clientToken), `${clientToken} kept its task`);
+        all.set(clientToken, arn);
+      }
+      const listed: string[] = [];
+      for (const desiredStatus of ["RUNNING", "STOPPED"] as const) {
+        let nextToken: string | undefined;
+        do {
+          const page = await ecs.send(
+            new ListTasksCommand({ family: "burst", desiredStatus, nextToken }),
+          );
+          listed.push(...(page.taskArns ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken !== undefined);
+      }
+      assert.equal(listed.length, tokens.length, "one task per token, none twice");
+      assert.deepEqual(new Set(listed), new Set(all.values()));
+      // And the agent ran them all once it was back in touch.
+      const stopped = await waitStopped(ecs, listed);
+      const failed = stopped.filter((t) => t.containers?.[0]?.exitCode !== 0);
+      assert.deepEqual(
+        failed.map((t) => `${t.stopCode ?? ""}: ${t.stoppedReason ?? ""}`),
+        [],
+        "every task ran to exit 0",
+      );
+    } finally {
+      ecs.destroy();
+      await agent.stop();
+      await berth.stop();
+      const { rmSync } = await import("node:fs");
+      rmSync(berth.dataDir, { recursive: true, force: true });
+    }
+  });
+});
