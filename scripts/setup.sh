@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# binary -> Debian package. Berth itself needs runc, conmon, the CNI plugins, iproute2 and
+# binary -> Debian package. Berth itself needs runc, conmon, catatonit, attr (setfattr marks
+# opaque directories of image layers), the CNI plugins, iproute2 and
 # iptables; gVisor's runsc is the sandboxed runtime; the rest are what the tests and benchmarks
 # drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer).
 declare -A WANT=(
   [/usr/sbin/runc]=runc
   [/usr/bin/conmon]=conmon
   [/usr/bin/catatonit]=catatonit
+  [/usr/bin/setfattr]=attr
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [/usr/bin/ip]=iproute2
   [/usr/sbin/iptables]=iptables

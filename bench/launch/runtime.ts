@@ -1,0 +1,189 @@
+/**
+ * Micro benchmark of the agent's launch path on a warm image cache: prepare the task sandbox
+ * (cgroup + netns), create the container (overlay rootfs, bundle, conmon, `runc create`) and
+ * start it, until it runs. Printed beside the floor measured in the same run: bare
+ * `runc run --detach` of the same bundle. Also with the sandbox prepared ahead of demand.
+ *
+ *   npm run bench:runtime [-- --iterations 100]
+ *
+ * Needs root, runc, conmon. Uses a temp data dir and its own cgroup parent; removes both.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  copyFileSync,
+  openSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../../src/core/index.js";
+import { ImageStore } from "../../src/agent/images/index.js";
+import { createRuncRuntime } from "../../src/agent/runtime/index.js";
+import {
+  makeImage,
+  makeLayer,
+  startFakeRegistry,
+} from "../../test/unit/agent/images/registries.js";
+
+const flag = process.argv.indexOf("--iterations");
+const N = flag > 0 ? Number(process.argv[flag + 1]) : 100;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function summary(values: number[]): { p50: number; p90: number; p99: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "berth-bench-runtime-"));
+const cgroupParent = `berth-bench-${process.pid}`;
+
+async function main(): Promise<void> {
+  // A warm cache: the busybox image pulled once from an in-process registry.
+  const busybox = { content: readFileSync("/usr/bin/busybox"), mode: 0o755 };
+  const image = makeImage([await makeLayer({ "bin/busybox": busybox })]);
+  const registry = await startFakeRegistry();
+  const store = new ImageStore({ root: join(dir, "images"), log: silentLogger });
+  for (const [digest, bytes] of image.blobs) registry.blobs.set(digest, bytes);
+  registry.manifests.set("v1", {
+    type: "application/vnd.oci.image.manifest.v1+json",
+    body: image.manifest,
+  });
+  const pulled = await store.pull(`${registry.host}/bench:v1`);
+  await registry.close();
+
+  const rt = createRuncRuntime({
+    dataDir: join(dir, "agent"),
+    cgroupParent,
+    rootfsProvider: store,
+  });
+  const args = ["/bin/busybox", "sleep", "1000"];
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const phases = { sandbox: [] as number[], create: [] as number[], start: [] as number[] };
+
+  for (let i = 0; i < N * 2; i++) {
+    const ahead = i % 2 === 1; // alternate: sandbox on the path, sandbox prepared ahead
+    const taskId = `bench-${i}`;
+    const id = `bench-${i}-app`;
+    if (ahead) await rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 });
+    const t0 = performance.now();
+    if (!ahead) await rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 });
+    const t1 = performance.now();
+    await rt.createContainer({
+      id,
+      taskId,
+      name: "app",
+      rootfs: { imageDigest: pulled.digest },
+      args,
+    });
+    const t2 = performance.now();
+    await rt.startContainer(id);
+    const t3 = performance.now();
+    (ahead ? warm : cold).push(t3 - t0);
+    if (!ahead) {
+      phases.sandbox.push(t1 - t0);
+      phases.create.push(t2 - t1);
+      phases.start.push(t3 - t2);
+    }
+    await rt.deleteContainer(id);
+    await rt.destroySandbox(taskId);
+  }
+
+  // The floor: bare runc on the same bundle (our config.json, a plain busybox rootfs).
+  const bundle = join(dir, "bare");
+  mkdirSync(join(bundle, "rootfs/bin"), { recursive: true });
+  copyFileSync("/usr/bin/busybox", join(bundle, "rootfs/bin/busybox"));
+  execFileSync("chmod", ["755", join(bundle, "rootfs/bin/busybox")]);
+  await rt.prepareSandbox({ taskId: "bare", cpu: 256, memoryMiB: 512 });
+  await rt.createContainer({
+    id: "bare-template",
+    taskId: "bare",
+    name: "app",
+    rootfs: { path: join(bundle, "rootfs") },
+    args,
+  });
+  const config = JSON.parse(
+    readFileSync(join(dir, "agent/containers/bare-template/config.json"), "utf8"),
+  ) as {
+    linux: { cgroupsPath: string };
+  };
+  const bare: number[] = [];
+  const root = join(dir, "bare-root");
+  const errorsPath = join(dir, "bare-stderr");
+  const errors = openSync(errorsPath, "w");
+  for (let i = 0; i < N; i++) {
+    config.linux.cgroupsPath = `/${cgroupParent}/bare/b${i}`;
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(config));
+    const t0 = performance.now();
+    // stdio to a file: the container inherits it, so a pipe would never close.
+    const result = spawnSync(
+      "runc",
+      ["--root", root, "run", "--detach", "--bundle", bundle, `b${i}`],
+      {
+        stdio: ["ignore", errors, errors],
+      },
+    );
+    bare.push(performance.now() - t0);
+    if (result.status !== 0)
+      throw new Error(`runc run failed: ${readFileSync(errorsPath, "utf8")}`);
+    spawnSync("runc", ["--root", root, "delete", "--force", `b${i}`], { stdio: "ignore" });
+  }
+  closeSync(errors);
+  await rt.deleteContainer("bare-template"); // kept until here: its /etc files are mounted
+  await rt.destroySandbox("bare");
+  await rt.close();
+
+  const floor = summary(bare);
+  const rows: [string, { p50: number; p90: number; p99: number }][] = [
+    ["bare runc run --detach (floor)", floor],
+    ["berth: sandbox + create + start", summary(cold)],
+    ["berth: create + start (sandbox ahead)", summary(warm)],
+    ["  phase: sandbox (cgroup + netns)", summary(phases.sandbox)],
+    ["  phase: create (overlay, bundle, conmon, runc create)", summary(phases.create)],
+    ["  phase: start (runc start)", summary(phases.start)],
+  ];
+  console.log(`launch path, warm image cache, ${N} containers each (ms)`);
+  console.log(
+    `${"".padEnd(56)}${"p50".padStart(8)}${"p90".padStart(8)}${"p99".padStart(8)}   ratio p50 to floor`,
+  );
+  for (const [name, s] of rows) {
+    const ratio = name.startsWith("  ") ? "" : `   x${(s.p50 / floor.p50).toFixed(2)}`;
+    console.log(
+      `${name.padEnd(56)}${s.p50.toFixed(1).padStart(8)}${s.p90.toFixed(1).padStart(8)}${s.p99.toFixed(1).padStart(8)}${ratio}`,
+    );
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
+    const point = line.split(" ")[1] ?? "";
+    if (point.startsWith(dir + "/")) spawnSync("umount", ["-l", point]);
+  }
+  for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
+    const base = join("/sys/fs/cgroup", hierarchy, cgroupParent);
+    spawnSync("find", [base, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"], {
+      stdio: "ignore",
+    });
+    try {
+      rmdirSync(base);
+    } catch {
+      // gone already
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
