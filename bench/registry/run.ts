@@ -6,6 +6,7 @@
  * physical limits: its single-core sha256 rate and its disk write rate. Each figure is the
  * median of RUNS runs; each run uses fresh random bytes so neither side can skip work.
  */
+import { spawnSync } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { closeSync, fsyncSync, openSync, rmSync, writeSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +45,26 @@ function show(row: Row): string {
   // Ratio > 1 means Berth is faster: the Go registry's time over Berth's.
   const ratio = go / berth;
   return `${row.name.padEnd(44)} ${cell(berth).padStart(20)} ${cell(go).padStart(20)} ${ratio.toFixed(2).padStart(6)}`;
+}
+
+/**
+ * Flushes every dirty page before a measurement: the Go registry never fsyncs, so without this
+ * its writes (and the benchmark's own files) would be flushed during the next measurement.
+ */
+function settle(): void {
+  spawnSync("sync");
+}
+
+/** Runs `work` for each peer in `order`, each after `settle()`, pushing its time to `row`. */
+async function measure(
+  row: Row,
+  order: Array<[keyof Pick<Row, "berth" | "go">, Peer]>,
+  work: (peer: Peer) => Promise<number>,
+): Promise<void> {
+  for (const [key, peer] of order) {
+    settle();
+    row[key].push(await work(peer));
+  }
 }
 
 function sha256Rate(): number {
@@ -104,21 +125,21 @@ async function main(): Promise<void> {
       // Alternate who goes first, so page cache and CPU frequency favour neither.
       const order = i % 2 === 0 ? peers : [...peers].reverse();
       const big = randomLayout(1, BIG);
-      for (const [key, peer] of order) bigPush[key].push(await skopeoPush(peer, big, `big${i}`));
-      for (const [key, peer] of order) bigPull[key].push(await skopeoPull(peer, `big${i}`));
+      await measure(bigPush, order, (peer) => skopeoPush(peer, big, `big${i}`));
+      await measure(bigPull, order, (peer) => skopeoPull(peer, `big${i}`));
       big.remove();
 
       const many = randomLayout(200, 64 * 1024);
-      for (const [key, peer] of order) manyPush[key].push(await skopeoPush(peer, many, `many${i}`));
-      for (const [key, peer] of order) manyPull[key].push(await skopeoPull(peer, `many${i}`));
+      await measure(manyPush, order, (peer) => skopeoPush(peer, many, `many${i}`));
+      await measure(manyPull, order, (peer) => skopeoPull(peer, `many${i}`));
       many.remove();
 
       const small = Array.from({ length: 50 }, () => randomLayout(1, MiB));
-      for (const [key, peer] of order) {
+      await measure(crowd, order, async (peer) => {
         const started = performance.now();
         await Promise.all(small.map((layout, n) => skopeoPush(peer, layout, `crowd${i}-${n}`)));
-        crowd[key].push((performance.now() - started) / 1000);
-      }
+        return (performance.now() - started) / 1000;
+      });
       for (const layout of small) layout.remove();
 
       const file = join(tmpdir(), `berth-bench-blob-${process.pid}`);
@@ -135,7 +156,9 @@ async function main(): Promise<void> {
       process.stderr.write(`run ${i + 1}/${RUNS} done\n`);
     }
 
+    settle();
     const hashRate = sha256Rate();
+    settle();
     const diskRate = diskWriteRate();
     const header = `${"row (median of " + RUNS + " runs)".padEnd(44)} ${"Berth".padStart(20)} ${"Go registry".padStart(20)} ${"ratio".padStart(6)}`;
     const lines = [header, "-".repeat(header.length), ...rows.map(show), ""];
