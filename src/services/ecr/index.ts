@@ -8,6 +8,7 @@ import { encodeAuthorizationToken, mintRegistryPassword } from "../../registry/i
 import type { EcrDependencies } from "./context.js";
 import { imageHandlers } from "./images.js";
 import { lifecycleHandlers } from "./lifecycle.js";
+import { putImageHandler } from "./put-image.js";
 import { repositoryHandlers } from "./repositories.js";
 
 export type { EcrDependencies } from "./context.js";
@@ -74,6 +75,7 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
       BatchDeleteImage: action<ecr.BatchDeleteImageRequest, ecr.BatchDeleteImageResponse>(
         images.batchDeleteImage,
       ),
+      PutImage: action<ecr.PutImageRequest, ecr.PutImageResponse>(putImageHandler(deps)),
       BatchCheckLayerAvailability: action<
         ecr.BatchCheckLayerAvailabilityRequest,
         ecr.BatchCheckLayerAvailabilityResponse

@@ -17,6 +17,7 @@ import {
   GetLifecyclePolicyPreviewCommand,
   ListImagesCommand,
   ListTagsForResourceCommand,
+  PutImageCommand,
   PutImageTagMutabilityCommand,
   PutLifecyclePolicyCommand,
   StartLifecyclePolicyPreviewCommand,
@@ -274,6 +275,61 @@ describe("images", () => {
     );
     const left = await ecr.send(new ListImagesCommand({ repositoryName: repo }));
     assert.deepEqual(left.imageIds, []);
+  });
+
+  it("retags with BatchGetImage and PutImage, refusing what ECR refuses", async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "retag" }));
+    const digest = await t.pushImage("retag", "v1", "retag");
+    const got = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: "retag", imageIds: [{ imageTag: "v1" }] }),
+    );
+    const manifest = got.images?.[0]?.imageManifest ?? "";
+    const put = await ecr.send(
+      new PutImageCommand({ repositoryName: "retag", imageManifest: manifest, imageTag: "stable" }),
+    );
+    assert.deepEqual(put.image?.imageId, { imageDigest: digest, imageTag: "stable" });
+    const head = await t.request("/v2/retag/manifests/stable", { method: "HEAD" });
+    assert.equal(head.headers.get("docker-content-digest"), digest);
+    await rejects(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: "retag",
+          imageManifest: manifest,
+          imageTag: "stable",
+        }),
+      ),
+      "ImageAlreadyExistsException",
+    );
+    await rejects(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: "retag",
+          imageManifest: manifest,
+          imageDigest: `sha256:${"1".repeat(64)}`,
+        }),
+      ),
+      "ImageDigestDoesNotMatchException",
+    );
+    const missingLayer = JSON.stringify({
+      ...JSON.parse(manifest),
+      layers: [
+        {
+          mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+          digest: `sha256:${"2".repeat(64)}`,
+          size: 1,
+        },
+      ],
+    });
+    await rejects(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: "retag",
+          imageManifest: missingLayer,
+          imageTag: "x",
+        }),
+      ),
+      "LayersNotFoundException",
+    );
   });
 
   it("refuses to move a tag once the repository is IMMUTABLE", async () => {
