@@ -23,7 +23,11 @@ import {
   startFakeRegistry,
   type DockerRegistry,
 } from "../unit/agent/images/registries.js";
-import { collectLogs } from "../unit/agent/runtime/fixtures.js";
+import {
+  collectLogs,
+  deleteEverything,
+  removeCgroupParent,
+} from "../unit/agent/runtime/fixtures.js";
 
 function mounted(prefix: string): string[] {
   return readFileSync("/proc/mounts", "utf8")
@@ -95,7 +99,8 @@ describe("image store", () => {
       await runtime.destroySandbox("img-task");
       assert.deepEqual(mounted(root), []);
     } finally {
-      await runtime.close();
+      await deleteEverything(runtime);
+      removeCgroupParent(`berth-test-${process.pid}`);
     }
   });
 

@@ -1,6 +1,14 @@
 /** Test fixtures for the runtime: a busybox root filesystem and a runtime in a temp dir. */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,34 +72,30 @@ export function makeFixture(): RuntimeFixture {
     rootfs,
     cgroupParent,
     async cleanup(runtime) {
-      const { sandboxes, containers } = await runtime.list();
-      for (const c of containers) await runtime.deleteContainer(c.id);
-      for (const s of sandboxes) await runtime.destroySandbox(s.taskId);
-      await runtime.close();
-      for (const base of [
-        "cpu",
-        "cpuacct",
-        "memory",
-        "pids",
-        "cpuset",
-        "devices",
-        "freezer",
-        "blkio",
-        "systemd",
-        "unified",
-      ]) {
-        await rm(`/sys/fs/cgroup/${base}/${cgroupParent}`, { recursive: false }).catch(
-          () => undefined,
-        );
-        try {
-          execFileSync("rmdir", [`/sys/fs/cgroup/${base}/${cgroupParent}`], { stdio: "ignore" });
-        } catch {
-          /* gone */
-        }
-      }
+      await deleteEverything(runtime);
+      removeCgroupParent(cgroupParent);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes a test's cgroup parent (and anything left below it) in every hierarchy. */
+export function removeCgroupParent(parent: string): void {
+  for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
+    const base = join("/sys/fs/cgroup", hierarchy, parent);
+    if (!existsSync(base)) continue;
+    execFileSync("find", [base, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"], {
+      stdio: "ignore",
+    });
+  }
+}
+
+/** Deletes whatever a runtime still holds (after a failed test), then closes it. */
+export async function deleteEverything(runtime: ContainerRuntime): Promise<void> {
+  const { sandboxes, containers } = await runtime.list();
+  for (const c of containers) await runtime.deleteContainer(c.id).catch(() => undefined);
+  for (const s of sandboxes) await runtime.destroySandbox(s.taskId).catch(() => undefined);
+  await runtime.close();
 }
 
 let counter = 0;
