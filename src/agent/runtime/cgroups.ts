@@ -11,14 +11,14 @@ import { mkdir, readFile, rmdir, writeFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-const ROOT = "/sys/fs/cgroup";
+export const CGROUP_ROOT = "/sys/fs/cgroup";
 /** The CFS period; 100 ms as Docker and ECS use. */
 export const CFS_PERIOD_US = 100_000;
 
 export type CgroupVersion = 1 | 2;
 
-export function detectCgroupVersion(): CgroupVersion {
-  return existsSync(join(ROOT, "cgroup.controllers")) ? 2 : 1;
+export function detectCgroupVersion(root = CGROUP_ROOT): CgroupVersion {
+  return existsSync(join(root, "cgroup.controllers")) ? 2 : 1;
 }
 
 /** CPU units (1024 a core) as a CFS quota in microseconds per period; at least 1 ms. */
@@ -36,10 +36,10 @@ export interface TaskLimits {
  * The v1 hierarchies mounted under /sys/fs/cgroup (cpu, memory, name=systemd, ...), and on a
  * hybrid host the v2 one at `unified`, where runc creates each container's cgroup as well.
  */
-function v1Hierarchies(): string[] {
-  return readdirSync(ROOT, { withFileTypes: true })
+function v1Hierarchies(root: string): string[] {
+  return readdirSync(root, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
-    .map((entry) => join(ROOT, entry.name));
+    .map((entry) => join(root, entry.name));
 }
 
 export class TaskCgroups {
@@ -48,9 +48,11 @@ export class TaskCgroups {
   constructor(
     /** The parent of every task cgroup, relative to the root, without slashes (`berth`). */
     readonly parent: string,
-    version: CgroupVersion = detectCgroupVersion(),
+    version?: CgroupVersion,
+    /** The cgroup mount; another directory only in tests. */
+    readonly root: string = CGROUP_ROOT,
   ) {
-    this.version = version;
+    this.version = version ?? detectCgroupVersion(root);
   }
 
   /** The cgroupsPath of a task (`/berth/<taskId>`) and of a container in it. */
@@ -66,7 +68,7 @@ export class TaskCgroups {
     const rel = this.taskPath(taskId);
     if (this.version === 2) {
       await this.enableV2Controllers(`/${this.parent}`);
-      const dir = join(ROOT, rel);
+      const dir = join(this.root, rel);
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, "cgroup.subtree_control"), "+cpu +memory +pids");
       const quota = limits.cpu === undefined ? "max" : String(cpuQuotaUs(limits.cpu));
@@ -78,14 +80,14 @@ export class TaskCgroups {
       await writeFile(join(dir, "pids.max"), String(limits.pidsLimit));
       return;
     }
-    const cpu = join(ROOT, "cpu", rel);
+    const cpu = join(this.root, "cpu", rel);
     await mkdir(cpu, { recursive: true });
     await writeFile(join(cpu, "cpu.cfs_period_us"), String(CFS_PERIOD_US));
     if (limits.cpu !== undefined) {
       await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuotaUs(limits.cpu)));
     }
-    await mkdir(join(ROOT, "cpuacct", rel), { recursive: true }).catch(() => undefined);
-    const memory = join(ROOT, "memory", rel);
+    await mkdir(join(this.root, "cpuacct", rel), { recursive: true }).catch(() => undefined);
+    const memory = join(this.root, "memory", rel);
     await mkdir(memory, { recursive: true });
     if (limits.memoryMiB !== undefined) {
       const bytes = String(limits.memoryMiB * 1024 * 1024);
@@ -93,28 +95,28 @@ export class TaskCgroups {
       // memory+swap equal to memory: the task cannot swap its way past its limit.
       await writeFile(join(memory, "memory.memsw.limit_in_bytes"), bytes).catch(() => undefined);
     }
-    const pids = join(ROOT, "pids", rel);
+    const pids = join(this.root, "pids", rel);
     await mkdir(pids, { recursive: true });
     await writeFile(join(pids, "pids.max"), String(limits.pidsLimit));
   }
 
   private async enableV2Controllers(parentRel: string): Promise<void> {
     const want = "+cpu +memory +pids";
-    await writeFile(join(ROOT, "cgroup.subtree_control"), want).catch(() => undefined);
-    const dir = join(ROOT, parentRel);
+    await writeFile(join(this.root, "cgroup.subtree_control"), want).catch(() => undefined);
+    const dir = join(this.root, parentRel);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "cgroup.subtree_control"), want);
   }
 
   /** Removes a cgroup (task or container) in every hierarchy, deepest first. */
   async remove(rel: string): Promise<void> {
-    const bases = this.version === 2 ? [ROOT] : v1Hierarchies();
+    const bases = this.version === 2 ? [this.root] : v1Hierarchies(this.root);
     for (const base of bases) await removeTree(join(base, rel));
   }
 
   /** Every cgroup directory under the parent, over all hierarchies. */
   async count(): Promise<number> {
-    const bases = this.version === 2 ? [ROOT] : v1Hierarchies();
+    const bases = this.version === 2 ? [this.root] : v1Hierarchies(this.root);
     let total = 0;
     for (const base of bases) total += await countDirs(join(base, this.parent));
     return total;
@@ -123,18 +125,18 @@ export class TaskCgroups {
   async usage(taskId: string): Promise<{ cpuNanos: number; memoryBytes: number; pids: number }> {
     const rel = this.taskPath(taskId);
     if (this.version === 2) {
-      const stat = await readFile(join(ROOT, rel, "cpu.stat"), "utf8");
+      const stat = await readFile(join(this.root, rel, "cpu.stat"), "utf8");
       const usec = Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0);
       return {
         cpuNanos: usec * 1000,
-        memoryBytes: await readNumber(join(ROOT, rel, "memory.current")),
-        pids: await readNumber(join(ROOT, rel, "pids.current")),
+        memoryBytes: await readNumber(join(this.root, rel, "memory.current")),
+        pids: await readNumber(join(this.root, rel, "pids.current")),
       };
     }
     return {
-      cpuNanos: await readNumber(join(ROOT, "cpuacct", rel, "cpuacct.usage")),
-      memoryBytes: await readNumber(join(ROOT, "memory", rel, "memory.usage_in_bytes")),
-      pids: await readNumber(join(ROOT, "pids", rel, "pids.current")),
+      cpuNanos: await readNumber(join(this.root, "cpuacct", rel, "cpuacct.usage")),
+      memoryBytes: await readNumber(join(this.root, "memory", rel, "memory.usage_in_bytes")),
+      pids: await readNumber(join(this.root, "pids", rel, "pids.current")),
     };
   }
 
@@ -146,8 +148,8 @@ export class TaskCgroups {
   async oomKills(rel: string): Promise<number | undefined> {
     const file =
       this.version === 2
-        ? join(ROOT, rel, "memory.events")
-        : join(ROOT, "memory", rel, "memory.oom_control");
+        ? join(this.root, rel, "memory.events")
+        : join(this.root, "memory", rel, "memory.oom_control");
     try {
       const text = await readFile(file, "utf8");
       return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);

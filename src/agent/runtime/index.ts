@@ -21,7 +21,7 @@ export type {
 } from "./types.js";
 export { RuntimeErrorCode } from "./errors.js";
 export { createRuncRuntime, createRunscRuntime, type RuntimeOptions } from "./runtimes.js";
-export { cpuQuotaUs, detectCgroupVersion, type CgroupVersion } from "./cgroups.js";
+export { cpuQuotaUs, detectCgroupVersion, TaskCgroups, type CgroupVersion } from "./cgroups.js";
 export { DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
 export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";

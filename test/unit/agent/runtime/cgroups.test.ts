@@ -1,0 +1,86 @@
+/**
+ * Task cgroups as files, on a stand-in cgroup root (a temp dir), for both layouts: v1 (this
+ * host) and v2 (unified), which this host cannot mount.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { detectCgroupVersion, TaskCgroups } from "../../../../src/agent/runtime/index.js";
+
+function withRoot(fn: (root: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const root = mkdtempSync(join(tmpdir(), "berth-cgroot-"));
+    try {
+      await fn(root);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  };
+}
+
+const read = (path: string) => readFileSync(path, "utf8");
+
+describe("TaskCgroups", () => {
+  it(
+    "writes a v2 task cgroup: controllers enabled down the path, cpu.max, memory.max, pids.max",
+    withRoot(async (root) => {
+      writeFileSync(join(root, "cgroup.controllers"), "cpu memory pids");
+      writeFileSync(join(root, "cgroup.subtree_control"), "");
+      assert.equal(detectCgroupVersion(root), 2);
+      const cgroups = new TaskCgroups("berth", undefined, root);
+      assert.equal(cgroups.version, 2);
+      await cgroups.create("t1", { cpu: 256, memoryMiB: 512, pidsLimit: 100 });
+      assert.equal(read(join(root, "cgroup.subtree_control")), "+cpu +memory +pids");
+      assert.equal(read(join(root, "berth/cgroup.subtree_control")), "+cpu +memory +pids");
+      assert.equal(read(join(root, "berth/t1/cgroup.subtree_control")), "+cpu +memory +pids");
+      assert.equal(read(join(root, "berth/t1/cpu.max")), "25000 100000");
+      assert.equal(read(join(root, "berth/t1/memory.max")), String(512 * 1048576));
+      assert.equal(read(join(root, "berth/t1/memory.swap.max")), "0");
+      assert.equal(read(join(root, "berth/t1/pids.max")), "100");
+      await cgroups.create("t2", { pidsLimit: 10 });
+      assert.equal(read(join(root, "berth/t2/cpu.max")), "max 100000");
+
+      writeFileSync(join(root, "berth/t1/cpu.stat"), "usage_usec 1500\nuser_usec 1000\n");
+      writeFileSync(join(root, "berth/t1/memory.current"), "4096\n");
+      writeFileSync(join(root, "berth/t1/pids.current"), "3\n");
+      assert.deepEqual(await cgroups.usage("t1"), {
+        cpuNanos: 1_500_000,
+        memoryBytes: 4096,
+        pids: 3,
+      });
+      writeFileSync(
+        join(root, "berth/t1/memory.events"),
+        "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n",
+      );
+      assert.equal(await cgroups.oomKills("/berth/t1"), 1);
+      assert.equal(await cgroups.oomKills("/berth/gone"), undefined);
+    }),
+  );
+
+  it(
+    "writes a v1 task cgroup in each controller's hierarchy",
+    withRoot(async (root) => {
+      for (const controller of ["cpu", "cpuacct", "memory", "pids"])
+        mkdirSync(join(root, controller));
+      const cgroups = new TaskCgroups("berth", undefined, root);
+      assert.equal(cgroups.version, 1);
+      await cgroups.create("t1", { cpu: 512, memoryMiB: 64, pidsLimit: 50 });
+      assert.equal(read(join(root, "cpu/berth/t1/cpu.cfs_period_us")), "100000");
+      assert.equal(read(join(root, "cpu/berth/t1/cpu.cfs_quota_us")), "50000");
+      assert.equal(read(join(root, "memory/berth/t1/memory.limit_in_bytes")), String(64 * 1048576));
+      assert.equal(
+        read(join(root, "memory/berth/t1/memory.memsw.limit_in_bytes")),
+        String(64 * 1048576),
+      );
+      assert.equal(read(join(root, "pids/berth/t1/pids.max")), "50");
+      assert.equal(cgroups.containerPath("t1", "c1"), "/berth/t1/c1");
+      writeFileSync(
+        join(root, "memory/berth/t1/memory.oom_control"),
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+      );
+      assert.equal(await cgroups.oomKills("/berth/t1"), 2);
+    }),
+  );
+});
