@@ -38,20 +38,29 @@ type Route =
   | { kind: "uploads"; name: string; id: string }
   | { kind: "referrers"; name: string; digest: string };
 
+/** A path segment as sent; some clients percent-encode the `:` of a digest. */
+function segment(value: string | undefined): string {
+  try {
+    return decodeURIComponent(value ?? "");
+  } catch {
+    return value ?? "";
+  }
+}
+
 function route(path: string): Route | undefined {
   if (path === "/v2" || path === "/v2/") return { kind: "base" };
   if (path === "/v2/_catalog") return { kind: "catalog" };
   if (path === "/v2/_berth/gc") return { kind: "gc" };
   let m = /^\/v2\/(.+)\/blobs\/uploads\/?([^/]*)$/.exec(path);
-  if (m) return { kind: "uploads", name: m[1] ?? "", id: m[2] ?? "" };
+  if (m) return { kind: "uploads", name: m[1] ?? "", id: segment(m[2]) };
   m = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(path);
-  if (m) return { kind: "blob", name: m[1] ?? "", digest: m[2] ?? "" };
+  if (m) return { kind: "blob", name: m[1] ?? "", digest: segment(m[2]) };
   m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
-  if (m) return { kind: "manifest", name: m[1] ?? "", reference: m[2] ?? "" };
+  if (m) return { kind: "manifest", name: m[1] ?? "", reference: segment(m[2]) };
   m = /^\/v2\/(.+)\/tags\/list$/.exec(path);
   if (m) return { kind: "tags", name: m[1] ?? "" };
   m = /^\/v2\/(.+)\/referrers\/([^/]+)$/.exec(path);
-  if (m) return { kind: "referrers", name: m[1] ?? "", digest: m[2] ?? "" };
+  if (m) return { kind: "referrers", name: m[1] ?? "", digest: segment(m[2]) };
   return undefined;
 }
 

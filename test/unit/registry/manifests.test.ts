@@ -114,6 +114,13 @@ describe("manifests", () => {
     });
   }
 
+  it("takes a digest reference with its colon percent-encoded", async () => {
+    const { digest } = await t.pushManifest("app", "encoded", image(OCI_MANIFEST));
+    const get = await t.request(`/v2/app/manifests/${digest.replace(":", "%3A")}`);
+    assert.equal(get.status, 200);
+    assert.equal(get.headers.get("docker-content-digest"), digest);
+  });
+
   it("refuses a manifest whose blobs are not in the repository with MANIFEST_BLOB_UNKNOWN", async () => {
     const doc = image(OCI_MANIFEST, {
       layers: [
