@@ -29,6 +29,7 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
 
 export class RegistryClient {
   #authorization: string | undefined;
+  #challenged = false;
 
   constructor(
     private readonly image: ImageReference,
@@ -54,8 +55,13 @@ export class RegistryClient {
         redirect: "follow",
         ...(signal === undefined ? {} : { signal }),
       });
+    // With credentials, Basic goes along at once (ECR and Berth take it): no 401 round trip.
+    // A registry that wants a Bearer token still answers 401 with its challenge.
+    if (this.#authorization === undefined && this.credentials !== undefined)
+      this.#authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString("base64")}`;
     let response = await send();
-    if (response.status === 401 && this.#authorization === undefined) {
+    if (response.status === 401 && !this.#challenged) {
+      this.#challenged = true;
       await response.body?.cancel();
       await this.#authenticate(response.headers.get("www-authenticate") ?? "", signal);
       response = await send();

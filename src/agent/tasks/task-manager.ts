@@ -153,7 +153,7 @@ export class TaskManager {
       host: this.options.host,
       log: this.options.log.child({ task: record.assignment.taskId }),
       now: this.options.now ?? Date.now,
-      persist: (r) => this.#persist(r),
+      persist: (r, durable) => this.#persist(r, durable),
       report: this.options.report,
       progress: (container, done, total) =>
         this.options.progress(record.assignment.taskArn, container, done, total),
@@ -172,8 +172,8 @@ export class TaskManager {
     return join(this.#dir, `${taskId}.json`);
   }
 
-  /** Atomic and durable (temp file, fsync, rename), and one write at a time per task. */
-  #persist(record: TaskRecord): Promise<void> {
+  /** Atomic (temp file, rename), durable when asked (fsync), and one write at a time per task. */
+  #persist(record: TaskRecord, durable: boolean): Promise<void> {
     const file = this.#file(record.assignment.taskId);
     const content = JSON.stringify(record);
     const previous = this.#writes.get(file) ?? Promise.resolve();
@@ -182,7 +182,7 @@ export class TaskManager {
       const handle = await open(temp, "w");
       try {
         await handle.writeFile(content);
-        await handle.sync();
+        if (durable) await handle.sync();
       } finally {
         await handle.close();
       }

@@ -31,8 +31,11 @@ export interface TaskRunDeps {
   host: TaskHost;
   log: Logger;
   now: () => number;
-  /** Persists the record; resolves once it is on disk. */
-  persist: (record: TaskRecord) => Promise<void>;
+  /**
+   * Persists the record (atomically; a killed agent never sees half a record). `durable` also
+   * syncs it to disk, which only a machine crash needs: for RUNNING and STOPPED.
+   */
+  persist: (record: TaskRecord, durable: boolean) => Promise<void>;
   report: (state: TaskState) => void;
   progress: (container: string, bytesDone: number, bytesTotal: number) => void;
   /** Where a container's log is kept once the container is gone: `<dir>/<name>.jsonl`. */
@@ -102,7 +105,7 @@ export class TaskRun {
     if (status !== undefined && statusRank(status) > statusRank(state.lastStatus))
       state.lastStatus = status;
     Object.assign(state, patch);
-    await this.#deps.persist(this.record);
+    await this.#deps.persist(this.record, status === "RUNNING" || status === "STOPPED");
     this.#deps.report(structuredClone(state));
   }
 
@@ -115,6 +118,13 @@ export class TaskRun {
       await this.#transition("PENDING", {
         pullStartedAt: this.state.pullStartedAt ?? this.#deps.now(),
       });
+      // The sandbox (cgroup, network namespace) is made while the image is pulled.
+      const sandbox = host.runtime.prepareSandbox({
+        taskId: assignment.taskId,
+        cpu: assignment.cpu,
+        memoryMiB: assignment.memory,
+      });
+      sandbox.catch(() => undefined);
       const images = new Map<string, PulledImage>();
       try {
         for (const image of new Set(assignment.containers.map((c) => c.image))) {
@@ -145,11 +155,7 @@ export class TaskRun {
       if (this.#stopWanted) return;
       await this.#transition("ACTIVATING");
       try {
-        await host.runtime.prepareSandbox({
-          taskId: assignment.taskId,
-          cpu: assignment.cpu,
-          memoryMiB: assignment.memory,
-        });
+        await sandbox;
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
           await host.runtime.createContainer(
