@@ -91,18 +91,23 @@ describe("runc runtime: limits and isolation", () => {
     const spec = busyboxSpec(fixture, taskId, ["sh", "-c", "b() { b | b & }; b; sleep 1000"]);
     await runtime.createContainer(spec);
     await runtime.startContainer(spec.id);
-    let usage = await runtime.sandboxUsage(taskId);
-    for (let i = 0; i < 200 && usage.pids < 64; i++) {
+    // the kernel counts refused forks (in the forking cgroup on v1, the limited one on v2)
+    const refused = (): number =>
+      [`${taskId}/pids.events`, `${taskId}/${spec.id}/pids.events`]
+        .map((rel) => readFileSync(`/sys/fs/cgroup/pids/${fixture.cgroupParent}/${rel}`, "utf8"))
+        .map((text) => Number(/max (\d+)/.exec(text)?.[1] ?? 0))
+        .reduce((a, b) => a + b, 0);
+    let peak = 0;
+    for (let i = 0; i < 500 && refused() === 0; i++) {
+      peak = Math.max(peak, (await runtime.sandboxUsage(taskId)).pids);
       await sleep(20);
-      usage = await runtime.sandboxUsage(taskId);
     }
-    assert.equal(usage.pids, 64);
-    // the kernel counted refused forks (in the forking cgroup on v1, the limited one on v2)
-    const refused = [`${taskId}/pids.events`, `${taskId}/${spec.id}/pids.events`]
-      .map((rel) => readFileSync(`/sys/fs/cgroup/pids/${fixture.cgroupParent}/${rel}`, "utf8"))
-      .map((text) => Number(/max (\d+)/.exec(text)?.[1] ?? 0))
-      .reduce((a, b) => a + b, 0);
-    assert.ok(refused > 0, "no fork was refused");
+    assert.ok(refused() > 0, "no fork was refused");
+    for (let i = 0; i < 10; i++) {
+      peak = Math.max(peak, (await runtime.sandboxUsage(taskId)).pids);
+      await sleep(20);
+    }
+    assert.ok(peak > 1 && peak <= 64, `peak ${peak} processes`);
     // the host can still start processes and containers
     const other = uniqueId("other");
     await runtime.prepareSandbox({ taskId: other });
