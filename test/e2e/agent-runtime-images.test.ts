@@ -248,6 +248,20 @@ describe("image store", () => {
       await assert.rejects(store.prepareRootfs(one.manifestDigest, "gc-c2"), {
         code: "ImageNotPulled",
       });
+
+      // with a threshold, each pull collects what is over it, but never the image it pulled
+      const small = new ImageStore({
+        root: join(dir, "gc-auto"),
+        log: silentLogger,
+        maxCacheBytes: 1,
+      });
+      for (const name of ["one", "two", "three"]) await small.pull(`${fake.host}/gc:${name}`);
+      const autoSnapshot = (i: typeof one) =>
+        existsSync(join(dir, "gc-auto", "snapshots", (i.layerDigests[0] ?? "").slice(7)));
+      assert.deepEqual(
+        [autoSnapshot(one), autoSnapshot(two), autoSnapshot(three)],
+        [false, false, true],
+      );
     } finally {
       await fake.close();
     }

@@ -51,6 +51,15 @@ interface Manifest {
   layers?: Descriptor[];
 }
 
+/** The run settings in an OCI/Docker image config (`config` member). */
+interface ImageConfigJson {
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+}
+
 interface ImageRecord {
   digest: string;
   layers: Array<{ digest: string; size: number }>;
@@ -79,12 +88,19 @@ export interface ImageStoreOptions {
   log: Logger;
   /** Registries reached over plain HTTP besides loopback ones. */
   insecureRegistries?: string[];
+  /**
+   * Bytes of layers the cache may hold; after each pull, least recently used images that no
+   * container uses are collected down to it (never the image just pulled). Default: no limit.
+   */
+  maxCacheBytes?: number;
 }
 
 export class ImageStore implements RootfsProvider {
   readonly #root: string;
   readonly #inflight = new Map<string, Promise<void>>();
   #lastStamp = 0;
+  /** Layers (hex) of pulls under way, which collection must not remove. */
+  readonly #pinned = new Map<string, number>();
 
   constructor(private readonly options: ImageStoreOptions) {
     this.#root = options.root;
@@ -156,15 +172,34 @@ export class ImageStore implements RootfsProvider {
 
     await this.#fetchBlob(client, manifest.config);
     const config = JSON.parse(await readFile(this.#blobPath(manifest.config.digest), "utf8")) as {
-      config?: {
-        Entrypoint?: string[] | null;
-        Cmd?: string[] | null;
-        Env?: string[] | null;
-        WorkingDir?: string;
-        User?: string;
-      };
+      config?: ImageConfigJson;
     };
     const layers = manifest.layers;
+    // Pinned until the image record is written, so a collection meanwhile keeps its layers.
+    const pins = layers.map((l) => splitDigest(l.digest).hex);
+    for (const hex of pins) this.#pinned.set(hex, (this.#pinned.get(hex) ?? 0) + 1);
+    let runConfig: ImageRunConfig;
+    try {
+      runConfig = await this.#fetchLayers(client, layers, config.config, digest, options);
+    } finally {
+      for (const hex of pins) {
+        const count = (this.#pinned.get(hex) ?? 1) - 1;
+        if (count > 0) this.#pinned.set(hex, count);
+        else this.#pinned.delete(hex);
+      }
+    }
+    if (this.options.maxCacheBytes !== undefined)
+      this.collect(this.options.maxCacheBytes, [digest]);
+    return { digest, config: runConfig };
+  }
+
+  async #fetchLayers(
+    client: RegistryClient,
+    layers: Descriptor[],
+    config: ImageConfigJson | undefined,
+    digest: string,
+    options: PullOptions,
+  ): Promise<ImageRunConfig> {
     const total = layers.reduce((sum, layer) => sum + layer.size, 0);
     let done = 0;
     await Promise.all(
@@ -176,11 +211,11 @@ export class ImageStore implements RootfsProvider {
       ),
     );
     const runConfig: ImageRunConfig = {
-      ...(config.config?.Entrypoint ? { entrypoint: config.config.Entrypoint } : {}),
-      ...(config.config?.Cmd ? { cmd: config.config.Cmd } : {}),
-      ...(config.config?.Env ? { env: config.config.Env } : {}),
-      ...(config.config?.WorkingDir ? { workingDir: config.config.WorkingDir } : {}),
-      ...(config.config?.User ? { user: config.config.User } : {}),
+      ...(config?.Entrypoint ? { entrypoint: config.Entrypoint } : {}),
+      ...(config?.Cmd ? { cmd: config.Cmd } : {}),
+      ...(config?.Env ? { env: config.Env } : {}),
+      ...(config?.WorkingDir ? { workingDir: config.WorkingDir } : {}),
+      ...(config?.User ? { user: config.User } : {}),
     };
     const record: ImageRecord = {
       digest,
@@ -189,7 +224,7 @@ export class ImageStore implements RootfsProvider {
       lastUsed: this.#stamp(),
     };
     writeFileSync(this.#imagePath(digest), JSON.stringify(record));
-    return { digest, config: runConfig };
+    return runConfig;
   }
 
   #used(record: ImageRecord): PulledImage {
@@ -339,7 +374,7 @@ export class ImageStore implements RootfsProvider {
    * Removes least recently used images no container uses until the cache holds at most
    * `maxBytes` of layers, then every blob and snapshot no remaining image references.
    */
-  collect(maxBytes: number): { removedImages: number } {
+  collect(maxBytes: number, keep: readonly string[] = []): { removedImages: number } {
     const images = readdirSync(join(this.#root, "images"))
       .map((file) => this.#readImage(`sha256:${file.replace(/\.json$/, "")}`))
       .filter((r): r is ImageRecord => r !== undefined)
@@ -350,7 +385,9 @@ export class ImageStore implements RootfsProvider {
     const kept: ImageRecord[] = [];
     for (const record of images) {
       const size = record.layers.reduce((s, l) => s + l.size, 0);
-      const used = record.layers.some((l) => inUse.has(splitDigest(l.digest).hex));
+      const used =
+        keep.includes(record.digest) ||
+        record.layers.some((l) => inUse.has(splitDigest(l.digest).hex));
       if (total > maxBytes && !used) {
         rmSync(this.#imagePath(record.digest), { force: true });
         total -= size;
@@ -359,7 +396,8 @@ export class ImageStore implements RootfsProvider {
     }
     const wanted = new Set(kept.flatMap((r) => r.layers.map((l) => splitDigest(l.digest).hex)));
     for (const hex of readdirSync(join(this.#root, "snapshots"))) {
-      if (!wanted.has(hex) && !inUse.has(hex)) {
+      // Names with a dot are unpacks under way (`<hex>.unpacking`).
+      if (!wanted.has(hex) && !inUse.has(hex) && !this.#pinned.has(hex) && !hex.includes(".")) {
         rmSync(join(this.#root, "snapshots", hex), { recursive: true, force: true });
         rmSync(join(this.#root, "blobs", "sha256", hex), { force: true });
       }
