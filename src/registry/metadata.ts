@@ -11,6 +11,8 @@ export type TagMutability = "MUTABLE" | "IMMUTABLE";
 export interface RepositorySettings {
   imageScanningConfiguration?: { scanOnPush?: boolean };
   encryptionConfiguration?: { encryptionType: string; kmsKey?: string };
+  /** The repository policy text, kept as SetRepositoryPolicy took it. */
+  repositoryPolicy?: string;
 }
 
 export interface RepositoryRecord {

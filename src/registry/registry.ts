@@ -206,6 +206,15 @@ export class Registry {
       .execute();
   }
 
+  /** Replaces the repository's settings document (scanning, encryption, policy). */
+  async updateSettings(name: string, settings: RepositorySettings): Promise<void> {
+    await this.options.store
+      .updateTable("registry_repositories")
+      .set({ document: JSON.stringify(settings) })
+      .where("name", "=", name)
+      .execute();
+  }
+
   // Blobs ------------------------------------------------------------------------------------
 
   /** A blob the repository may serve, with its size; BLOB_UNKNOWN otherwise. */

@@ -8,6 +8,7 @@ import { encodeAuthorizationToken, mintRegistryPassword } from "../../registry/i
 import type { EcrDependencies } from "./context.js";
 import { imageHandlers } from "./images.js";
 import { lifecycleHandlers } from "./lifecycle.js";
+import { policyHandlers } from "./policies.js";
 import { putImageHandler } from "./put-image.js";
 import { repositoryHandlers } from "./repositories.js";
 
@@ -17,6 +18,7 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
   const repositories = repositoryHandlers(deps);
   const images = imageHandlers(deps);
   const lifecycle = lifecycleHandlers(deps);
+  const policies = policyHandlers(deps);
   return {
     targetPrefix: "AmazonEC2ContainerRegistry_V20150921",
     signingName: "ecr",
@@ -75,6 +77,20 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
       BatchDeleteImage: action<ecr.BatchDeleteImageRequest, ecr.BatchDeleteImageResponse>(
         images.batchDeleteImage,
       ),
+      SetRepositoryPolicy: action<ecr.SetRepositoryPolicyRequest, ecr.SetRepositoryPolicyResponse>(
+        policies.setRepositoryPolicy,
+      ),
+      GetRepositoryPolicy: action<ecr.GetRepositoryPolicyRequest, ecr.GetRepositoryPolicyResponse>(
+        policies.getRepositoryPolicy,
+      ),
+      DeleteRepositoryPolicy: action<
+        ecr.DeleteRepositoryPolicyRequest,
+        ecr.DeleteRepositoryPolicyResponse
+      >(policies.deleteRepositoryPolicy),
+      PutImageScanningConfiguration: action<
+        ecr.PutImageScanningConfigurationRequest,
+        ecr.PutImageScanningConfigurationResponse
+      >(policies.putImageScanningConfiguration),
       PutImage: action<ecr.PutImageRequest, ecr.PutImageResponse>(putImageHandler(deps)),
       BatchCheckLayerAvailability: action<
         ecr.BatchCheckLayerAvailabilityRequest,

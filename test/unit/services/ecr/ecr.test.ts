@@ -8,6 +8,7 @@ import {
   CreateRepositoryCommand,
   DeleteLifecyclePolicyCommand,
   DeleteRepositoryCommand,
+  DeleteRepositoryPolicyCommand,
   DescribeImagesCommand,
   DescribeRegistryCommand,
   DescribeRepositoriesCommand,
@@ -15,11 +16,14 @@ import {
   GetAuthorizationTokenCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
+  GetRepositoryPolicyCommand,
   ListImagesCommand,
   ListTagsForResourceCommand,
   PutImageCommand,
+  PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
   PutLifecyclePolicyCommand,
+  SetRepositoryPolicyCommand,
   StartLifecyclePolicyPreviewCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -117,6 +121,47 @@ describe("repositories", () => {
       (r) => r.repositoryName,
     );
     for (const name of ["list-a", "list-b", "list-c"]) assert.ok(names.includes(name));
+  });
+
+  it("keeps repository policies and the scanning setting", async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "policed" }));
+    await rejects(
+      ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policed" })),
+      "RepositoryPolicyNotFoundException",
+    );
+    const policyText = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Sid: "pull", Effect: "Allow", Principal: "*", Action: ["ecr:BatchGetImage"] }],
+    });
+    const set = await ecr.send(
+      new SetRepositoryPolicyCommand({ repositoryName: "policed", policyText }),
+    );
+    assert.equal(set.policyText, policyText);
+    const got = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policed" }));
+    assert.equal(got.policyText, policyText);
+    await rejects(
+      ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policed", policyText: "nope" })),
+      "InvalidParameterException",
+    );
+    const scanning = await ecr.send(
+      new PutImageScanningConfigurationCommand({
+        repositoryName: "policed",
+        imageScanningConfiguration: { scanOnPush: true },
+      }),
+    );
+    assert.deepEqual(scanning.imageScanningConfiguration, { scanOnPush: true });
+    const described = await ecr.send(
+      new DescribeRepositoriesCommand({ repositoryNames: ["policed"] }),
+    );
+    assert.deepEqual(described.repositories?.[0]?.imageScanningConfiguration, { scanOnPush: true });
+    const deleted = await ecr.send(
+      new DeleteRepositoryPolicyCommand({ repositoryName: "policed" }),
+    );
+    assert.equal(deleted.policyText, policyText);
+    await rejects(
+      ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policed" })),
+      "RepositoryPolicyNotFoundException",
+    );
   });
 
   it("describes the registry", async () => {

@@ -1,0 +1,74 @@
+/**
+ * Repository policies and the scanning setting: kept and returned as ECR would. Berth does not
+ * enforce repository policies (ECR evaluates them against IAM principals; Berth has one account
+ * and one key, so there is no other principal to allow or deny).
+ */
+import type * as ecr from "@aws-sdk/client-ecr";
+import { AwsError } from "../../aws/index.js";
+import { findRepository, type EcrDependencies } from "./context.js";
+import { invalidParameter } from "./errors.js";
+
+export function policyHandlers(deps: EcrDependencies) {
+  const registryId = deps.registry.registryId;
+  const notFound = (name: string): AwsError =>
+    new AwsError(
+      "RepositoryPolicyNotFoundException",
+      `Repository policy does not exist for the repository with name '${name}' in the registry with id '${registryId}'`,
+    );
+  return {
+    setRepositoryPolicy: async (
+      input: ecr.SetRepositoryPolicyRequest,
+    ): Promise<ecr.SetRepositoryPolicyResponse> => {
+      const name = input.repositoryName ?? "";
+      const repo = await findRepository(deps, name, input.registryId);
+      const text = input.policyText ?? "";
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === null || typeof parsed !== "object" || !("Statement" in parsed))
+        throw invalidParameter(
+          "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'",
+        );
+      await deps.registry.updateSettings(name, { ...repo.settings, repositoryPolicy: text });
+      return { registryId, repositoryName: name, policyText: text };
+    },
+
+    getRepositoryPolicy: async (
+      input: ecr.GetRepositoryPolicyRequest,
+    ): Promise<ecr.GetRepositoryPolicyResponse> => {
+      const name = input.repositoryName ?? "";
+      const repo = await findRepository(deps, name, input.registryId);
+      const text = repo.settings.repositoryPolicy;
+      if (text === undefined) throw notFound(name);
+      return { registryId, repositoryName: name, policyText: text };
+    },
+
+    deleteRepositoryPolicy: async (
+      input: ecr.DeleteRepositoryPolicyRequest,
+    ): Promise<ecr.DeleteRepositoryPolicyResponse> => {
+      const name = input.repositoryName ?? "";
+      const repo = await findRepository(deps, name, input.registryId);
+      const text = repo.settings.repositoryPolicy;
+      if (text === undefined) throw notFound(name);
+      await deps.registry.updateSettings(name, { ...repo.settings, repositoryPolicy: undefined });
+      return { registryId, repositoryName: name, policyText: text };
+    },
+
+    putImageScanningConfiguration: async (
+      input: ecr.PutImageScanningConfigurationRequest,
+    ): Promise<ecr.PutImageScanningConfigurationResponse> => {
+      const name = input.repositoryName ?? "";
+      const repo = await findRepository(deps, name, input.registryId);
+      // ECR scans on push when asked; Berth keeps the setting but has no scanner.
+      const scanOnPush = input.imageScanningConfiguration?.scanOnPush ?? false;
+      await deps.registry.updateSettings(name, {
+        ...repo.settings,
+        imageScanningConfiguration: { scanOnPush },
+      });
+      return { registryId, repositoryName: name, imageScanningConfiguration: { scanOnPush } };
+    },
+  };
+}
