@@ -32,7 +32,13 @@ import {
 import { openSqliteStore } from "../store/index.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { createBerthServer } from "./http.js";
-import { serveTaskLogs, TASK_LOGS_PATH } from "./task-logs-route.js";
+import {
+  PullProgress,
+  serveTaskLogs,
+  serveTaskProgress,
+  TASK_LOGS_PATH,
+  TASK_PROGRESS_PATH,
+} from "./task-routes.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
@@ -83,7 +89,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     identity: options.identity,
   });
 
-  const registryCredentials = (accessKeyId: string): Credentials | undefined =>
+  const lookupCredentials = (accessKeyId: string): Credentials | undefined =>
     accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined;
   const registry = new Registry({
     root: join(options.dataDir, "registry"),
@@ -91,7 +97,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     identity: options.identity,
     clock,
     log,
-    credentials: registryCredentials,
+    credentials: lookupCredentials,
     autoCreate: options.registryAutoCreate,
   });
   await registry.start();
@@ -100,12 +106,19 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const ecr = createEcrService({
     registry,
     store,
-    credentials: registryCredentials,
+    credentials: lookupCredentials,
     registryHost: () => registryHost,
     endpoint: () => `http://${registryHost}`,
   });
 
-  const channel = new AgentChannelServer({ store, clock, log });
+  const progress = new PullProgress();
+  const channel = new AgentChannelServer({
+    store,
+    clock,
+    log,
+    onProgress: ({ taskArn, container, bytesDone, bytesTotal }) =>
+      progress.record(taskArn, { container, bytesDone, bytesTotal }),
+  });
   const dispatcher: TaskDispatcher = {
     assign: (hostId, assignment) => channel.assign(hostId, assignment),
     stop: (hostId, taskArn, stopCode, stoppedReason) =>
@@ -128,8 +141,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createCostExplorerService({ billing }),
       ecr,
     ],
-    credentials: (accessKeyId) =>
-      accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined,
+    credentials: lookupCredentials,
     identity: options.identity,
     clock,
     log,
@@ -139,10 +151,14 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     gateway,
     log,
     isReady: () => ready,
-    registry: createRegistryHandler({ registry, credentials: registryCredentials, log }),
+    registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
     berthRoutes: async (req, res, path) => {
-      if (path !== TASK_LOGS_PATH || req.method !== "GET") return false;
-      await serveTaskLogs(req, res, { store, channel, credentials: registryCredentials, clock });
+      if (req.method !== "GET") return false;
+      if (path === TASK_LOGS_PATH)
+        await serveTaskLogs(req, res, { store, channel, credentials: lookupCredentials, clock });
+      else if (path === TASK_PROGRESS_PATH)
+        await serveTaskProgress(req, res, { progress, credentials: lookupCredentials, clock });
+      else return false;
       return true;
     },
   });

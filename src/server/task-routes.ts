@@ -1,4 +1,6 @@
 /**
+ * Task endpoints of Berth's own beside the AWS APIs, SigV4-signed like any API call:
+ * `GET /_berth/tasks/progress?task=ARN`: the latest image pull progress of a starting task.
  * `GET /_berth/tasks/logs?task=ARN[&container=NAME][&follow=1]`: a task's container logs as
  * newline-delimited JSON, fetched from the task's host over the agent channel. SigV4-signed
  * like any API call (service `ecs`). The last line is `{"done":true}` (with `error` if any).
@@ -10,6 +12,7 @@ import type { AgentChannelServer } from "../control/index.js";
 import type { Store } from "../store/index.js";
 
 export const TASK_LOGS_PATH = "/_berth/tasks/logs";
+export const TASK_PROGRESS_PATH = "/_berth/tasks/progress";
 
 export interface TaskLogsRouteOptions {
   store: Store;
@@ -27,11 +30,11 @@ function fail(res: ServerResponse, error: unknown): void {
   res.end(rendered.body);
 }
 
-export async function serveTaskLogs(
+async function authenticate(
   req: IncomingMessage,
   res: ServerResponse,
-  options: TaskLogsRouteOptions,
-): Promise<void> {
+  options: Pick<TaskLogsRouteOptions, "credentials" | "clock">,
+): Promise<boolean> {
   try {
     await verifySigV4(
       {
@@ -44,10 +47,58 @@ export async function serveTaskLogs(
       options.clock.now(),
       "ecs",
     );
+    return true;
   } catch (error) {
     fail(res, error);
-    return;
+    return false;
   }
+}
+
+export interface PullProgressEntry {
+  container: string;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** The latest image pull progress of each task, as its agent reported it (kept in memory). */
+export class PullProgress {
+  readonly #latest = new Map<string, PullProgressEntry>();
+
+  record(taskArn: string, entry: PullProgressEntry): void {
+    this.#latest.delete(taskArn);
+    this.#latest.set(taskArn, entry);
+    // Only pulls under way matter; the oldest entries go first.
+    const oldest = this.#latest.keys().next().value;
+    if (this.#latest.size > 1000 && oldest !== undefined) this.#latest.delete(oldest);
+  }
+
+  get(taskArn: string): PullProgressEntry | undefined {
+    return this.#latest.get(taskArn);
+  }
+}
+
+/** `GET /_berth/tasks/progress?task=ARN`: `{container, bytesDone, bytesTotal}`, or `{}`. */
+export async function serveTaskProgress(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: Pick<TaskLogsRouteOptions, "credentials" | "clock"> & { progress: PullProgress },
+): Promise<void> {
+  if (!(await authenticate(req, res, options))) return;
+  const taskArn = new URL(req.url ?? "/", "http://berth").searchParams.get("task") ?? "";
+  const body = JSON.stringify(options.progress.get(taskArn) ?? {});
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+export async function serveTaskLogs(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: TaskLogsRouteOptions,
+): Promise<void> {
+  if (!(await authenticate(req, res, options))) return;
   const url = new URL(req.url ?? "/", "http://berth");
   const taskArn = url.searchParams.get("task") ?? "";
   const container = url.searchParams.get("container") ?? undefined;
