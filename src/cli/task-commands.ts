@@ -11,7 +11,7 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import { BerthError } from "../core/index.js";
-import { ecsClient, streamTaskLogs, type LogRecord } from "./client.js";
+import { ecsClient, signedGet, streamTaskLogs, type LogRecord } from "./client.js";
 import { resolveClientConfig, type ClientConfig } from "./config.js";
 
 const CLIENT_OPTIONS = {
@@ -58,6 +58,25 @@ export function familyFor(image: string): string {
       ? repository.slice(repository.indexOf("/") + 1)
       : repository;
   return `run-${path.replace(/[^a-zA-Z0-9_-]+/g, "-")}`.slice(0, 255);
+}
+
+const MB = 1e6;
+
+/** One line, rewritten in place: how much of the image is here. */
+async function showProgress(client: ClientConfig, taskArn: string, image: string): Promise<void> {
+  const response = await signedGet(client, "/_berth/tasks/progress", { task: taskArn }).catch(
+    () => undefined,
+  );
+  if (response?.ok !== true) return;
+  const { bytesDone, bytesTotal } = (await response.json()) as {
+    bytesDone?: number;
+    bytesTotal?: number;
+  };
+  if (bytesDone === undefined || bytesTotal === undefined || bytesTotal === 0) return;
+  const percent = Math.min(100, Math.floor((bytesDone / bytesTotal) * 100));
+  process.stderr.write(
+    `\rpulling ${image}: ${(bytesDone / MB).toFixed(1)} / ${(bytesTotal / MB).toFixed(1)} MB (${percent}%)  `,
+  );
 }
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -151,8 +170,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
         const status = current.lastStatus ?? "";
         if (status !== last) {
           if (status === "PENDING") process.stderr.write(`pulling ${image}...\n`);
+          if (last === "PENDING" && process.stderr.isTTY) process.stderr.write("\n");
           last = status;
         }
+        if (status === "PENDING" && process.stderr.isTTY)
+          await showProgress(client, taskArn, image);
         const started = [
           "RUNNING",
           "DEACTIVATING",

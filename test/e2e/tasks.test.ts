@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { signedGet } from "../../src/cli/client.js";
 import {
   DescribeTasksCommand,
   ECSClient,
@@ -284,6 +285,34 @@ describe("tasks on real containers", () => {
       undefined,
       "app never started",
     );
+  });
+
+  it("reports image pull progress of a starting task", async () => {
+    const cold = await pushBusyboxImage(berth, "progress", {
+      files: { "data/blob": "x".repeat(3 * 1024 * 1024) },
+    });
+    const taskArn = await runTask("progress", [
+      { name: "app", image: cold.uri, command: ["true"] },
+    ]);
+    await waitForStatus(taskArn, "STOPPED");
+    const response = await signedGet(
+      { endpoint: berth.endpoint, region: berth.region, credentials: berth.credentials },
+      "/_berth/tasks/progress",
+      { task: taskArn },
+    );
+    assert.equal(response.status, 200);
+    const progress = (await response.json()) as {
+      container?: string;
+      bytesDone?: number;
+      bytesTotal?: number;
+    };
+    assert.equal(progress.container, "app");
+    assert.ok((progress.bytesTotal ?? 0) > 0);
+    assert.equal(progress.bytesDone, progress.bytesTotal, "the whole image arrived");
+    const unsigned = await fetch(
+      `${berth.endpoint}/_berth/tasks/progress?task=${encodeURIComponent(taskArn)}`,
+    );
+    assert.equal(unsigned.status, 400, "unsigned requests are refused like any API call");
   });
 
   it("fails to start with CannotPullContainerError for an image that does not exist", async () => {
