@@ -332,9 +332,12 @@ export class OciContainerRuntime implements ContainerRuntime {
     const record = await this.records.getContainer(id);
     if (!record) return true;
     if (record.exit) return true;
-    // A monitor that died without an exit file (killed by hand) never writes one.
+    // A monitor that died without an exit file (killed by hand) never writes one: then the
+    // container has exited once its process is gone (the code is lost).
     const monitor = await readPid(join(this.records.containerDir(id), "conmon.pid"));
-    return monitor !== undefined && !(await processMatches(monitor));
+    if (monitor === undefined || (await processMatches(monitor))) return false;
+    const { status } = await this.oci.state(id);
+    return status !== "running" && status !== "created";
   }
 
   /**

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import type { ContainerRuntime, RuntimeOptions } from "../../../../src/agent/runtime/index.js";
 import {
@@ -14,6 +15,14 @@ import {
   uniqueId,
   type RuntimeFixture,
 } from "./fixtures.js";
+
+function isAlive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 export interface ContractOptions {
   /** The task's containers share the sandbox's network namespace (runc; runsc in part 2). */
@@ -236,6 +245,21 @@ export function runtimeContract(
       await second.deleteContainer(spec.id);
       await second.close();
       assert.equal(await runtime.inspectContainer(spec.id), undefined);
+    });
+
+    it("reports a container whose monitor was killed as running, then exited with code 255", async () => {
+      const spec = busyboxSpec(fixture, taskId, ["sleep", "1000"]);
+      await runtime.createContainer(spec);
+      await runtime.startContainer(spec.id);
+      const pidFile = join(fixture.dir, "agent", "containers", spec.id, "conmon.pid");
+      const monitor = Number(readFileSync(pidFile, "utf8"));
+      process.kill(monitor, "SIGKILL");
+      while (isAlive(monitor)) await sleep(10);
+      assert.equal((await runtime.inspectContainer(spec.id))?.status, "running");
+      const waiting = runtime.waitContainer(spec.id);
+      await runtime.signalContainer(spec.id, "SIGKILL");
+      assert.equal((await waiting).exitCode, 255); // the monitor that knew the code is gone
+      await runtime.deleteContainer(spec.id);
     });
 
     it("refuses a container whose sandbox does not exist, and a duplicate id", async () => {
