@@ -21,6 +21,8 @@ export type {
 } from "./types.js";
 export { RuntimeErrorCode } from "./errors.js";
 export { createRuncRuntime, createRunscRuntime, type RuntimeOptions } from "./runtimes.js";
+
+// The pieces below are what the runtime is made of; exported for tests, tools and benchmarks.
 export { cpuQuotaUs, detectCgroupVersion, TaskCgroups, type CgroupVersion } from "./cgroups.js";
 export { DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
 export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
