@@ -26,6 +26,50 @@ export const LAYER_MEDIA_TYPES = new Set([
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ]);
 
+/** tar entry types that node-tar does not create, and their mknod type letters. */
+const SPECIAL: Record<string, string | undefined> = {
+  CharacterDevice: "c",
+  BlockDevice: "b",
+  FIFO: "p",
+};
+
+interface Special {
+  path: string;
+  type: string;
+  major: number;
+  minor: number;
+  mode: number;
+  owner: string;
+}
+
+/** Six arguments a file: path, type, major, minor, octal mode, uid:gid. */
+const MAKE_SPECIALS = [
+  "while [ $# -gt 0 ]; do",
+  '  p="./$1"; rm -rf -- "$p"',
+  '  if [ "$2" = p ]; then mknod -- "$p" p; else mknod -- "$p" "$2" "$3" "$4"; fi || exit 1',
+  '  chmod "$5" -- "$p" && chown "$6" -- "$p" || exit 1',
+  "  shift 6",
+  "done",
+].join("\n");
+
+function specialArgs(s: Special): string[] {
+  return [s.path, s.type, String(s.major), String(s.minor), s.mode.toString(8), s.owner];
+}
+
+/** True when no directory on the way to `path` (inside `root`) is a symbolic link. */
+function realParents(root: string, path: string): boolean {
+  let dir = root;
+  for (const part of dirname(path)
+    .split("/")
+    .filter((p) => p && p !== ".")) {
+    dir = join(dir, part);
+    const stat = lstatSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) return true;
+    if (!stat.isDirectory()) return false;
+  }
+  return true;
+}
+
 /** A layer path made relative, or undefined when it would leave the layer's directory. */
 function inside(path: string): string | undefined {
   const normal = posix.normalize(path.replace(/^\/+/, ""));
@@ -49,6 +93,7 @@ export async function unpackLayer(
   const whiteouts: string[] = [];
   const opaque: string[] = [];
   const symlinks: { path: string; target: string; uid?: number; gid?: number }[] = [];
+  const specials: Special[] = [];
   let escaping: string | undefined;
   // Paths node-tar never sees (filtered out) are checked here; a throw inside the filter
   // would escape the extract promise.
@@ -77,6 +122,20 @@ export async function unpackLayer(
         }
         // Symlinks are made below, verbatim: node-tar would strip a leading / from the
         // target (changing what it points at inside the container) and drop targets with ..
+        // node-tar skips device nodes and FIFOs: they are made below with the whiteouts.
+        if ("type" in entry && SPECIAL[entry.type] !== undefined) {
+          const header = "header" in entry ? entry.header : undefined;
+          specials.push({
+            path: check(path),
+            type: SPECIAL[entry.type] ?? "p",
+            // Read from POSIX (ustar/pax) headers, as Go's archive/tar writes image layers.
+            major: header?.devmaj ?? 0,
+            minor: header?.devmin ?? 0,
+            mode: (entry.mode ?? 0o600) & 0o7777,
+            owner: `${entry.uid ?? 0}:${entry.gid ?? 0}`,
+          });
+          return false;
+        }
         if ("type" in entry && entry.type === "SymbolicLink") {
           symlinks.push({
             path: check(path),
@@ -95,7 +154,25 @@ export async function unpackLayer(
         `layer entry ${JSON.stringify(escaping)} escapes the layer`,
       );
     }
+    // Whiteouts are 0:0 character devices. One process makes every special file of the layer.
+    for (const path of whiteouts) {
+      specials.push({ path, type: "c", major: 0, minor: 0, mode: 0, owner: "0:0" });
+    }
+    if (specials.length > 0) {
+      for (const special of specials)
+        mkdirSync(dirname(join(temp, special.path)), { recursive: true });
+      await run("sh", ["-c", MAKE_SPECIALS, "sh", ...specials.flatMap(specialArgs)], { cwd: temp });
+    }
+    if (opaque.length > 0) {
+      for (const path of opaque) mkdirSync(join(temp, path), { recursive: true });
+      const dirs = opaque.map((path) => path || ".");
+      await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", "--", ...dirs], {
+        cwd: temp,
+      });
+    }
+    // Symlinks last, and never through another link: what follows must not leave the layer.
     for (const link of symlinks) {
+      if (!realParents(temp, link.path)) continue;
       const target = join(temp, link.path);
       mkdirSync(dirname(target), { recursive: true });
       // A directory the layer filled through this link stays a directory (tar would say so).
@@ -103,22 +180,6 @@ export async function unpackLayer(
       rmSync(target, { force: true });
       symlinkSync(link.target, target);
       if (link.uid !== undefined && link.gid !== undefined) lchownSync(target, link.uid, link.gid);
-    }
-    // One process for all whiteouts and one for all opaque dirs, however many there are.
-    if (whiteouts.length > 0) {
-      for (const path of whiteouts) {
-        mkdirSync(dirname(join(temp, path)), { recursive: true });
-        rmSync(join(temp, path), { recursive: true, force: true });
-      }
-      await run("sh", ["-c", 'for f; do mknod "$f" c 0 0 || exit 1; done', "sh", ...whiteouts], {
-        cwd: temp,
-      });
-    }
-    if (opaque.length > 0) {
-      for (const path of opaque) mkdirSync(join(temp, path), { recursive: true });
-      await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", "--", ...opaque], {
-        cwd: temp,
-      });
     }
     rmSync(snapshotDir, { recursive: true, force: true });
     renameSync(temp, snapshotDir);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readlinkSync,
@@ -57,15 +58,22 @@ describe("unpackLayer", () => {
       const src = join(dir, "src");
       execFileSync("sh", [
         "-c",
-        `mkdir -p ${src}/bin && echo hi > ${src}/bin/a && ln ${src}/bin/a ${src}/bin/b && ln -s a ${src}/bin/c && ln -s /etc/shadow ${src}/bin/d`,
+        `mkdir -p ${src}/bin ${src}/dev && echo hi > ${src}/bin/a && ln ${src}/bin/a ${src}/bin/b && ` +
+          `ln -s a ${src}/bin/c && ln -s /etc/shadow ${src}/bin/d && ` +
+          `mknod -m 640 ${src}/dev/null2 c 1 3 && mkfifo ${src}/dev/pipe`,
       ]);
       const blob = join(dir, "layer.tar");
-      execFileSync("tar", ["-C", src, "-cf", blob, "bin"]);
+      execFileSync("tar", ["--format=posix", "-C", src, "-cf", blob, "bin", "dev"]);
       const snapshot = join(dir, "snapshot");
       await unpackLayer(blob, snapshot, "application/vnd.oci.image.layer.v1.tar");
       assert.equal(lstatSync(join(snapshot, "bin/a")).ino, lstatSync(join(snapshot, "bin/b")).ino);
       assert.equal(readlinkSync(join(snapshot, "bin/c")), "a");
       assert.equal(readlinkSync(join(snapshot, "bin/d")), "/etc/shadow");
+      const device = lstatSync(join(snapshot, "dev/null2"));
+      assert.ok(device.isCharacterDevice());
+      assert.equal(device.rdev, (1 << 8) | 3);
+      assert.equal(device.mode & 0o777, 0o640);
+      assert.ok(lstatSync(join(snapshot, "dev/pipe")).isFIFO());
 
       const evil = join(dir, "evil.tar");
       execFileSync("tar", [
@@ -85,6 +93,26 @@ describe("unpackLayer", () => {
       ).catch(() => undefined);
       assert.equal(existsSync(join(dir, "..", "escaped")), false);
       assert.equal(existsSync(join(dir, "escaped")), false);
+
+      // a link to outside, then a whiteout through it: nothing outside the layer is touched
+      mkdirSync(join(dir, "outside"));
+      writeFileSync(join(dir, "outside", "x"), "host file\n");
+      const linked = join(dir, "linked");
+      mkdirSync(join(linked, "lnk"), { recursive: true });
+      writeFileSync(join(linked, "lnk", ".wh.x"), "");
+      const trick = join(dir, "trick.tar");
+      execFileSync("sh", [
+        "-c",
+        `cd ${dir} && mkdir t && ln -s ${join(dir, "outside")} t/lnk && tar -cf ${trick} -C t lnk && ` +
+          `tar -rf ${trick} -C ${linked} lnk/.wh.x`,
+      ]);
+      await unpackLayer(
+        trick,
+        join(dir, "trick-snapshot"),
+        "application/vnd.oci.image.layer.v1.tar",
+      );
+      assert.equal(readFileSync(join(dir, "outside", "x"), "utf8"), "host file\n");
+      assert.ok(lstatSync(join(dir, "trick-snapshot", "lnk")).isDirectory());
 
       // a whiteout that points outside the layer is refused, and nothing outside is touched
       writeFileSync(join(dir, "victim"), "keep me\n");
