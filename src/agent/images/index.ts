@@ -6,8 +6,6 @@ export {
   formatReference,
   isLoopbackRegistry,
   parseReference,
-  /** The same function under the name the agent's index first used. */
-  parseReference as parseImageReference,
   type ImageReference,
 } from "./reference.js";
 export { RegistryClient, type RegistryCredentials } from "./registry-client.js";
