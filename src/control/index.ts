@@ -15,3 +15,4 @@ export {
   type TaskDraft,
 } from "./tasks.js";
 export { createJoinToken, isJoinTokenValid } from "./tokens.js";
+export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";

@@ -12,14 +12,19 @@ import {
   type Identity,
   type Logger,
 } from "../core/index.js";
-import { Billing, NO_TASKS, type TaskUsageSource } from "../billing/index.js";
+import { Billing, type TaskUsageSource } from "../billing/index.js";
 import { createCostExplorerService } from "../services/costexplorer/index.js";
 import {
   createEcsService,
   ensureDefaultCluster,
   type TaskDispatcher,
 } from "../services/ecs/index.js";
-import { AgentChannelServer, createJoinToken } from "../control/index.js";
+import {
+  AgentChannelServer,
+  createJoinToken,
+  taskBillingFacts,
+  tasksPulledBefore,
+} from "../control/index.js";
 import { AGENT_CHANNEL_PATH } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
@@ -82,7 +87,10 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
 
   const billing = new Billing({
     store,
-    source: options.taskUsageSource ?? NO_TASKS,
+    // The tasks the control plane keeps are what the meter bills.
+    source: options.taskUsageSource ?? {
+      tasksPulledBefore: (before, after) => tasksPulledBefore(store, before, after),
+    },
     clock,
     log,
     dataDir: options.dataDir,
@@ -118,6 +126,16 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     onProgress: ({ taskArn, container, bytesDone, bytesTotal }) =>
       progress.record(taskArn, { container, bytesDone, bytesTotal }),
+    // A task that reached STOPPED is metered at once (reports also catch any this misses).
+    onTaskChanged: (taskArn) => {
+      taskBillingFacts(store, taskArn)
+        .then((facts) =>
+          facts?.stoppedAt === undefined ? undefined : billing.recordTaskUsage(facts),
+        )
+        .catch((error: unknown) =>
+          log.error("metering a stopped task failed", { taskArn, error: String(error) }),
+        );
+    },
   });
   const dispatcher: TaskDispatcher = {
     assign: (hostId, assignment) => channel.assign(hostId, assignment),
