@@ -201,6 +201,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0006-services": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable("services")
+        .addColumn("arn", "text", (c) => c.primaryKey())
+        .addColumn("cluster_name", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("desired_count", "integer", (c) => c.notNull())
+        .addColumn("document", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("services_cluster").on("services").columns(["cluster_name", "status"]).execute();
+      await db.schema.createIndex("tasks_group").on("tasks").columns(["cluster_name", "group_name", "last_status"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

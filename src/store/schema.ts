@@ -166,6 +166,20 @@ export interface TaskUsageTable {
   recorded_at: number;
 }
 
+/** ECS services: desired state (count, task definition, deployments) and their event log. */
+export interface ServiceTable {
+  arn: string;
+  cluster_name: string;
+  name: string;
+  /** ACTIVE, DRAINING or INACTIVE. */
+  status: string;
+  desired_count: number;
+  /** The ECS Service less what is computed on read (running and pending counts). */
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -179,5 +193,6 @@ export interface Database {
   hosts: HostTable;
   agent_tokens: AgentTokenTable;
   tasks: TaskTable;
+  services: ServiceTable;
   task_usage: TaskUsageTable;
 }
