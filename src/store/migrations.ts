@@ -218,6 +218,55 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("tasks_group").on("tasks").columns(["cluster_name", "group_name", "last_status"]).execute();
     },
   },
+  "0005-logs": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // CloudWatch Logs (services/logs). Ids are AUTOINCREMENT so a deleted group's or stream's
+      // id (and so its tokens) never names a new one. PostgreSQL would use identity columns.
+      await db.schema
+        .createTable("log_groups")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("retention_days", "integer")
+        .addColumn("kms_key_id", "text")
+        .addColumn("stored_bytes", "bigint", (c) => c.notNull())
+        .addColumn("tags", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("log_streams")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("group_id", "integer", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("first_event_at", "bigint")
+        .addColumn("last_event_at", "bigint")
+        .addColumn("last_ingestion_at", "bigint")
+        .addColumn("append_offset", "bigint")
+        .addUniqueConstraint("log_streams_group_name", ["group_id", "name"])
+        .execute();
+      await db.schema
+        .createTable("log_events")
+        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("group_id", "integer", (c) => c.notNull())
+        .addColumn("stream_id", "integer", (c) => c.notNull())
+        .addColumn("timestamp", "bigint", (c) => c.notNull())
+        .addColumn("ingested_at", "bigint", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .execute();
+      // GetLogEvents reads one stream in (timestamp, seq) order; FilterLogEvents and the
+      // retention sweep read a whole group in that order.
+      await db.schema
+        .createIndex("log_events_stream")
+        .on("log_events")
+        .columns(["group_id", "stream_id", "timestamp", "seq"])
+        .execute();
+      await db.schema
+        .createIndex("log_events_group")
+        .on("log_events")
+        .columns(["group_id", "timestamp", "seq"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

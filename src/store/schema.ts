@@ -2,6 +2,8 @@
  * The tables Berth keeps, as Kysely sees them. JSON columns hold AWS-shaped documents whose
  * shape the services own; the columns beside them are what queries filter and sort on.
  */
+import type { Generated } from "kysely";
+
 export interface ClusterTable {
   name: string;
   arn: string;
@@ -180,6 +182,43 @@ export interface ServiceTable {
   updated_at: number;
 }
 
+/** A CloudWatch Logs log group (services/logs). Times in ms since the epoch. */
+export interface LogGroupTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+  /** PutRetentionPolicy's days; null keeps events forever. */
+  retention_days: number | null;
+  kms_key_id: string | null;
+  /** UTF-8 bytes of the messages it holds. */
+  stored_bytes: number;
+  /** JSON object of the tags CreateLogGroup was given. */
+  tags: string;
+}
+
+/** A log stream of a log group. */
+export interface LogStreamTable {
+  id: Generated<number>;
+  group_id: number;
+  name: string;
+  created_at: number;
+  first_event_at: number | null;
+  last_event_at: number | null;
+  last_ingestion_at: number | null;
+  /** The highest caller offset `appendLogEvents` applied (exactly-once for shipped lines). */
+  append_offset: number | null;
+}
+
+/** One log event; `seq` is the ingestion order, the tie-break between equal timestamps. */
+export interface LogEventTable {
+  seq: Generated<number>;
+  group_id: number;
+  stream_id: number;
+  timestamp: number;
+  ingested_at: number;
+  message: string;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -195,4 +234,7 @@ export interface Database {
   tasks: TaskTable;
   services: ServiceTable;
   task_usage: TaskUsageTable;
+  log_groups: LogGroupTable;
+  log_streams: LogStreamTable;
+  log_events: LogEventTable;
 }
