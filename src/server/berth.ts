@@ -28,6 +28,7 @@ import {
 import { AGENT_CHANNEL_PATH } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
+import { createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
   createRegistryHandler,
   mintRegistryPassword,
@@ -143,6 +144,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       channel.send(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
   };
 
+  // CloudWatch Logs retention: expired events are deleted in the background.
+  const logRetention = startLogRetention({ store, clock, log });
   const gateway = new AwsJsonGateway({
     services: [
       createEcsService({
@@ -158,6 +161,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       }),
       createCostExplorerService({ billing }),
       ecr,
+      createLogsService({ store }),
     ],
     credentials: lookupCredentials,
     identity: options.identity,
@@ -224,6 +228,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         server.closeIdleConnections();
       });
       await registry.stop();
+      await logRetention.close();
       await store.destroy();
     },
   };

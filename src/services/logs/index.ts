@@ -1,0 +1,85 @@
+/**
+ * Amazon CloudWatch Logs (`Logs_20140328`, signing name `logs`): the table of actions Berth
+ * answers, and the direct path container output takes into it.
+ *
+ * Events live in the store (`log_events`, ordered by timestamp then ingestion sequence, indexed
+ * by group, stream, timestamp, sequence); every read pages through SQL, so memory does not grow
+ * with what is stored. Retention is enforced: reads never return events past it, and
+ * `startLogRetention` deletes them periodically.
+ *
+ * Shipping container output (the awslogs driver) — call, from server code:
+ *
+ *     await appendLogEvents(store, {
+ *       group: "/ecs/web",                       // awslogs-group
+ *       stream: `${prefix}/${container}/${taskId}`,
+ *       createGroup: true,                       // awslogs-create-group
+ *       events: [{ timestamp: Date.now(), message: "line", offset: 1234 }],
+ *     });
+ *
+ * One call is one transaction: the stream (and, with `createGroup`, the group) is created if
+ * missing, and lines are stored in the order given. `offset` is optional and makes shipping
+ * exactly-once: give each line a number that grows along the source (its byte offset in the
+ * container's log file, say); lines whose offset is not above the stream's last applied offset
+ * are skipped, so resending a batch after a reconnect or a restart adds nothing. Resume from
+ * `lastAppendedOffset(store, group, stream)`. A line's timestamp is raised to the stream's last
+ * one if the clock went back, so the stream's order is the order lines were written; empty
+ * lines are dropped and lines over 256 KiB split, as Docker's awslogs driver does. Without
+ * `createGroup` a missing group throws ResourceNotFoundException, as the driver fails on AWS.
+ */
+import type * as logs from "@aws-sdk/client-cloudwatch-logs";
+import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import type { Store } from "../../store/index.js";
+import { filterLogEventsHandler } from "./filter-log-events.js";
+import { getLogEventsHandler } from "./get-log-events.js";
+import { groupHandlers } from "./groups.js";
+import { ingestHandlers } from "./ingest.js";
+import { streamHandlers } from "./streams.js";
+
+export {
+  appendLogEvents,
+  lastAppendedOffset,
+  type AppendLogEventsRequest,
+  type AppendLogEventsResult,
+} from "./ingest.js";
+export { sweepExpiredLogEvents, startLogRetention, type LogRetention } from "./retention.js";
+export { compileFilterPattern, type MessageMatcher } from "./filter-pattern.js";
+
+type Empty = Record<string, never>;
+
+export function createLogsService({ store }: { store: Store }): AwsJsonService {
+  const groups = groupHandlers(store);
+  const streams = streamHandlers(store);
+  const ingest = ingestHandlers(store);
+  return {
+    targetPrefix: "Logs_20140328",
+    signingName: "logs",
+    model: loadServiceModel("logs"),
+    // Logs answers constraint violations with InvalidParameterException.
+    validationErrorCode: "InvalidParameterException",
+    actions: {
+      CreateLogGroup: action<logs.CreateLogGroupRequest, Empty>(groups.createLogGroup),
+      DeleteLogGroup: action<logs.DeleteLogGroupRequest, Empty>(groups.deleteLogGroup),
+      DescribeLogGroups: action<logs.DescribeLogGroupsRequest, logs.DescribeLogGroupsResponse>(
+        groups.describeLogGroups,
+      ),
+      PutRetentionPolicy: action<logs.PutRetentionPolicyRequest, Empty>(groups.putRetentionPolicy),
+      DeleteRetentionPolicy: action<logs.DeleteRetentionPolicyRequest, Empty>(
+        groups.deleteRetentionPolicy,
+      ),
+      CreateLogStream: action<logs.CreateLogStreamRequest, Empty>(streams.createLogStream),
+      DeleteLogStream: action<logs.DeleteLogStreamRequest, Empty>(streams.deleteLogStream),
+      DescribeLogStreams: action<logs.DescribeLogStreamsRequest, logs.DescribeLogStreamsResponse>(
+        streams.describeLogStreams,
+      ),
+      PutLogEvents: action<logs.PutLogEventsRequest, logs.PutLogEventsResponse>(
+        ingest.putLogEvents,
+      ),
+      GetLogEvents: action<logs.GetLogEventsRequest, logs.GetLogEventsResponse>(
+        getLogEventsHandler(store),
+      ),
+      FilterLogEvents: action<logs.FilterLogEventsRequest, logs.FilterLogEventsResponse>(
+        filterLogEventsHandler(store),
+      ),
+    },
+  };
+}
