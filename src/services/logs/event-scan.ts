@@ -2,7 +2,7 @@
  * Reading events in their order (timestamp, then ingestion sequence) a batch at a time, so a
  * request holds at most one batch and one response page in memory however much is stored.
  */
-import { sql, type SqlBool } from "kysely";
+import { sql } from "kysely";
 import type { Store } from "../../store/index.js";
 import type { EventPosition } from "./tokens.js";
 
@@ -31,21 +31,46 @@ export interface ScanOptions {
 
 const DEFAULT_BATCH = 1000;
 
-/** Yields matching rows in order, querying `batchSize` rows at a time. */
+/**
+ * Yields matching rows in order, querying `batchSize` rows at a time. Past an anchor it asks
+ * twice — the rest of the anchor's timestamp by seq, then later timestamps — because SQLite
+ * seeks an index on `timestamp = ? AND seq > ?` but only on the timestamp for `(timestamp,
+ * seq) > (?, ?)`, which would rescan a run of equal timestamps on every page.
+ */
 export async function* scanEvents(store: Store, options: ScanOptions): AsyncGenerator<EventRow> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
-  const direction = options.descending === true ? "desc" : "asc";
+  const descending = options.descending === true;
   let anchor = options.anchor;
   for (;;) {
-    let query = store
+    let rows: EventRow[] = [];
+    if (anchor !== undefined)
+      rows = await selectBatch(store, options, batchSize, { sameTimestamp: anchor });
+    if (rows.length < batchSize) {
+      const beyond: { timestamp: number } | undefined = anchor;
+      rows = rows.concat(await selectBatch(store, options, batchSize - rows.length, { beyond }));
+    }
+    for (const row of rows) yield row;
+    const last = rows[rows.length - 1];
+    if (rows.length < batchSize || last === undefined) return;
+    anchor = { timestamp: last.timestamp, seq: last.seq };
+  }
+
+  async function selectBatch(
+    db: Store,
+    opts: ScanOptions,
+    size: number,
+    at: { sameTimestamp: EventPosition } | { beyond: { timestamp: number } | undefined },
+  ): Promise<EventRow[]> {
+    const direction = descending ? "desc" : "asc";
+    let query = db
       .selectFrom("log_events")
       .select(["seq", "stream_id", "timestamp", "ingested_at", "message"])
-      .where("group_id", "=", options.groupId)
-      .where("timestamp", ">=", options.from)
+      .where("group_id", "=", opts.groupId)
+      .where("timestamp", ">=", opts.from)
       .orderBy("timestamp", direction)
       .orderBy("seq", direction)
-      .limit(batchSize);
-    const streams = options.streams;
+      .limit(size);
+    const streams = opts.streams;
     if (streams !== undefined && "id" in streams) query = query.where("stream_id", "=", streams.id);
     else if (streams !== undefined && "ids" in streams)
       query = query.where("stream_id", "in", streams.ids.length > 0 ? streams.ids : [-1]);
@@ -54,23 +79,19 @@ export async function* scanEvents(store: Store, options: ScanOptions): AsyncGene
         sub
           .selectFrom("log_streams")
           .select("id")
-          .where("group_id", "=", options.groupId)
+          .where("group_id", "=", opts.groupId)
           .where("name", ">=", streams.prefix)
           .where(sql<string>`substr(name, 1, ${streams.prefix.length})`, "=", streams.prefix),
       );
-    if (options.until !== undefined)
-      query = query.where("timestamp", options.untilInclusive === true ? "<=" : "<", options.until);
-    if (anchor !== undefined)
-      query = query.where(
-        direction === "asc"
-          ? sql<SqlBool>`(timestamp, seq) > (${anchor.timestamp}, ${anchor.seq})`
-          : sql<SqlBool>`(timestamp, seq) < (${anchor.timestamp}, ${anchor.seq})`,
-      );
-    const rows = await query.execute();
-    for (const row of rows) yield row;
-    const last = rows[rows.length - 1];
-    if (rows.length < batchSize || last === undefined) return;
-    anchor = { timestamp: last.timestamp, seq: last.seq };
+    if (opts.until !== undefined)
+      query = query.where("timestamp", opts.untilInclusive === true ? "<=" : "<", opts.until);
+    if ("sameTimestamp" in at)
+      query = query
+        .where("timestamp", "=", at.sameTimestamp.timestamp)
+        .where("seq", descending ? "<" : ">", at.sameTimestamp.seq);
+    else if (at.beyond !== undefined)
+      query = query.where("timestamp", descending ? "<" : ">", at.beyond.timestamp);
+    return query.execute();
   }
 }
 
