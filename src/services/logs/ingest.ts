@@ -143,16 +143,18 @@ export function ingestHandlers(store: Store) {
     ): Promise<PutLogEventsResponse> => {
       // The sequence token is accepted and ignored, as AWS has done since January 2023.
       const now = ctx.clock.now();
-      const group = await requireGroup(store, input.logGroupName as string);
-      const stream = await requireStream(store, group.id, input.logStreamName as string);
       const events = (input.logEvents ?? []).map((event) => ({
         timestamp: event.timestamp as number,
         message: event.message as string,
       }));
-      const { accepted, rejected } = checkBatch(events, now, retentionCutoff(group, now));
-      const lastSeq = await store
-        .transaction()
-        .execute((trx) => storeEvents(trx, group, stream, accepted, now));
+      // Looked up inside the transaction, so a stream deleted meanwhile takes no orphans.
+      const { lastSeq, rejected } = await store.transaction().execute(async (trx) => {
+        const group = await requireGroup(trx, input.logGroupName as string);
+        const stream = await requireStream(trx, group.id, input.logStreamName as string);
+        const batch = checkBatch(events, now, retentionCutoff(group, now));
+        const seq = await storeEvents(trx, group, stream, batch.accepted, now);
+        return { lastSeq: seq, rejected: batch.rejected };
+      });
       return {
         nextSequenceToken: sequenceToken(lastSeq),
         ...(rejected === undefined ? {} : { rejectedLogEventsInfo: rejected }),
