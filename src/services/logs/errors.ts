@@ -1,6 +1,8 @@
 /**
- * The errors CloudWatch Logs answers with, by the names and texts Logs uses (as recorded from
- * AWS in public test snapshots). Callers branch on the code, never on the text.
+ * The errors CloudWatch Logs answers with, by the names and texts Logs uses, as recorded from
+ * AWS in public test snapshots and bug reports. Where no recorded text was found (noted below,
+ * and the filter-pattern and logStreamNames/prefix texts) ours says what is wrong.
+ * Callers branch on the code, never on the text.
  */
 import { AwsError } from "../../aws/index.js";
 
