@@ -34,6 +34,7 @@ import { getLogEventsHandler } from "./get-log-events.js";
 import { groupHandlers } from "./groups.js";
 import { ingestHandlers } from "./ingest.js";
 import { streamHandlers } from "./streams.js";
+import { tagHandlers } from "./tags.js";
 
 export {
   appendLogEvents,
@@ -50,6 +51,7 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
   const groups = groupHandlers(store);
   const streams = streamHandlers(store);
   const ingest = ingestHandlers(store);
+  const tags = tagHandlers(store);
   return {
     targetPrefix: "Logs_20140328",
     signingName: "logs",
@@ -79,6 +81,15 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
       ),
       FilterLogEvents: action<logs.FilterLogEventsRequest, logs.FilterLogEventsResponse>(
         filterLogEventsHandler(store),
+      ),
+      TagResource: action<logs.TagResourceRequest, Empty>(tags.tagResource),
+      UntagResource: action<logs.UntagResourceRequest, Empty>(tags.untagResource),
+      ListTagsForResource: action<
+        logs.ListTagsForResourceRequest,
+        logs.ListTagsForResourceResponse
+      >(tags.listTagsForResource),
+      ListTagsLogGroup: action<logs.ListTagsLogGroupRequest, logs.ListTagsLogGroupResponse>(
+        tags.listTagsLogGroup,
       ),
     },
   };

@@ -12,8 +12,12 @@ import {
   DescribeLogStreamsCommand,
   FilterLogEventsCommand,
   GetLogEventsCommand,
+  ListTagsForResourceCommand,
+  ListTagsLogGroupCommand,
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   type InputLogEvent,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { startBerthInProcess, type TestBerth } from "../../../../src/testing/index.js";
@@ -595,5 +599,31 @@ describe("retention", () => {
     const back = await logs.send(new FilterLogEventsCommand({ logGroupName: "retained" }));
     // Until the sweep deletes them, removing the policy shows them again, as on AWS.
     assert.ok((back.events?.length ?? 0) >= 1);
+  });
+});
+
+describe("tags", () => {
+  it("keeps a group's tags from creation, tags and untags it by ARN", async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: "tagged", tags: { team: "a" } }));
+    const resourceArn = "arn:aws:logs:us-east-1:000000000000:log-group:tagged";
+    await logs.send(new TagResourceCommand({ resourceArn, tags: { env: "dev", team: "b" } }));
+    const listed = await logs.send(new ListTagsForResourceCommand({ resourceArn }));
+    assert.deepEqual(listed.tags, { team: "b", env: "dev" });
+    await logs.send(new UntagResourceCommand({ resourceArn, tagKeys: ["team"] }));
+    const byName = await logs.send(new ListTagsLogGroupCommand({ logGroupName: "tagged" }));
+    assert.deepEqual(byName.tags, { env: "dev" });
+    await rejects(
+      logs.send(
+        new ListTagsForResourceCommand({
+          resourceArn: "arn:aws:logs:us-east-1:000000000000:log-group:absent",
+        }),
+      ),
+      "ResourceNotFoundException",
+    );
+    const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"]));
+    await rejects(
+      logs.send(new TagResourceCommand({ resourceArn, tags: many })),
+      "TooManyTagsException",
+    );
   });
 });
