@@ -5,4 +5,6 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { main } = await import("../dist/cli/main.js");
 
-process.exitCode = await main(process.argv.slice(2));
+// Long-running commands (up, agent) return after a clean shutdown; whatever still watches
+// containers (they outlive Berth by design) must not keep the process alive.
+process.exit(await main(process.argv.slice(2)));

@@ -15,7 +15,7 @@ import {
   type TaskState,
 } from "../protocol/index.js";
 
-const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 2_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
 

@@ -7,7 +7,7 @@ import { defaultDataDir } from "./config.js";
 
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
-                [--registry-auto-create] [--no-local-agent]`;
+                [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]`;
 
 function banner(
   berth: RunningBerth,
@@ -59,6 +59,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       "registry-auto-create": { type: "boolean", default: false },
       // This machine runs tasks too unless told otherwise (then only `berth agent` hosts do).
       "no-local-agent": { type: "boolean", default: false },
+      "host-timeout-seconds": { type: "string", default: "30" },
     },
     strict: true,
   });
@@ -73,6 +74,11 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     process.stderr.write(
       `berth up: --account-id must be 12 digits, not '${values["account-id"]}'.\n`,
     );
+    return 2;
+  }
+  const hostTimeoutSeconds = Number(values["host-timeout-seconds"]);
+  if (!Number.isFinite(hostTimeoutSeconds) || hostTimeoutSeconds < 3) {
+    process.stderr.write("berth up: --host-timeout-seconds must be a number of at least 3.\n");
     return 2;
   }
   const level = values["log-level"];
@@ -91,6 +97,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     log,
     registryAutoCreate: values["registry-auto-create"],
     localAgent: !values["no-local-agent"],
+    hostTimeoutSeconds,
   });
   const joinToken = await berth.createJoinToken();
   process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));

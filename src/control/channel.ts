@@ -22,8 +22,8 @@ import type { Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
 import { isJoinTokenValid } from "./tokens.js";
 
-/** How long an agent may stay silent before we close its channel (it heartbeats every 5 s). */
-const IDLE_TIMEOUT_MS = 30_000;
+/** How long an agent may stay silent before we close its channel (it heartbeats every 2 s). */
+const IDLE_TIMEOUT_MS = 10_000;
 const HELLO_TIMEOUT_MS = 10_000;
 
 export interface AgentChannelOptions {

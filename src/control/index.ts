@@ -3,7 +3,14 @@
  * join tokens. Reconcilers for services and autoscaling join here later.
  */
 export { AgentChannelServer, type AgentChannelOptions, type LogSink } from "./channel.js";
-export { chooseHost, hostRoom, type HostRoom, type PlacementFailure } from "./placement.js";
+export {
+  chooseHost,
+  groupLoad,
+  hostRoom,
+  type GroupLoad,
+  type HostRoom,
+  type PlacementFailure,
+} from "./placement.js";
 export {
   applyTaskState,
   assignmentsForHost,
@@ -16,3 +23,18 @@ export {
 } from "./tasks.js";
 export { createJoinToken, isJoinTokenValid } from "./tokens.js";
 export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
+export { markLostHosts, type LostHost } from "./hosts.js";
+export {
+  ServiceReconciler,
+  failureThreshold,
+  type ReconcilerOptions,
+  type ServiceLauncher,
+} from "./services.js";
+export {
+  addEvent,
+  newDeploymentId,
+  readService,
+  writeService,
+  type ServiceExtras,
+  type StoredService,
+} from "./service-state.js";

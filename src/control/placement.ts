@@ -37,14 +37,57 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
   }));
 }
 
-/** Picks a host for a task of `cpu` units and `memory` MiB, given the room left on each. */
+/** How many tasks of the same group (a service's, say) each host already runs. */
+export type GroupLoad = ReadonlyMap<string, number>;
+
+/**
+ * Picks a host for a task of `cpu` units and `memory` MiB, given the room left on each. With a
+ * group's load, tasks of the group spread across availability zones first, then hosts (as ECS
+ * spreads a service's tasks); ties go to the host with the most free memory.
+ */
 export function chooseHost(
   rooms: HostRoom[],
   cpu: number,
   memory: number,
+  load?: GroupLoad,
 ): HostRoom | PlacementFailure {
   const fitting = rooms.filter((room) => room.freeCpu >= cpu && room.freeMemory >= memory);
   if (fitting.length === 0)
     return rooms.some((room) => room.freeCpu >= cpu) ? "RESOURCE:MEMORY" : "RESOURCE:CPU";
-  return fitting.reduce((best, room) => (room.freeMemory > best.freeMemory ? room : best));
+  const perZone = new Map<string, number>();
+  for (const room of rooms)
+    perZone.set(
+      room.availabilityZone,
+      (perZone.get(room.availabilityZone) ?? 0) + (load?.get(room.hostId) ?? 0),
+    );
+  const rank = (room: HostRoom): number[] => [
+    perZone.get(room.availabilityZone) ?? 0,
+    load?.get(room.hostId) ?? 0,
+    -room.freeMemory,
+  ];
+  const better = (a: number[], b: number[]): boolean => {
+    for (let i = 0; i < a.length; i++)
+      if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+    return false;
+  };
+  return fitting.reduce((best, room) => (better(rank(room), rank(best)) ? room : best));
+}
+
+/** Per host, the tasks of `group` in `cluster` that have not stopped. */
+export async function groupLoad(
+  db: Kysely<Database>,
+  cluster: string,
+  group: string,
+): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom("tasks")
+    .select(["host_id"])
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("cluster_name", "=", cluster)
+    .where("group_name", "=", group)
+    .where("last_status", "!=", "STOPPED")
+    .where("host_id", "is not", null)
+    .groupBy("host_id")
+    .execute();
+  return new Map(rows.map((r) => [r.host_id ?? "", Number(r.count)]));
 }

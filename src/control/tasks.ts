@@ -7,7 +7,7 @@ import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import type { Database, Store, TaskTable } from "../store/index.js";
-import { chooseHost, hostRoom } from "./placement.js";
+import { chooseHost, groupLoad, hostRoom } from "./placement.js";
 
 const TIMESTAMPS = [
   "createdAt",
@@ -60,14 +60,22 @@ export async function createTasks(
   return store.transaction().execute(async (trx) => {
     const rooms = await hostRoom(trx);
     const placed: Placed = { tasks: [], failures: [], hostIds: [] };
+    const loads = new Map<string, Map<string, number>>();
     for (const draft of drafts) {
-      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory);
+      const key = `${draft.row.cluster_name}\n${draft.row.group_name}`;
+      let load = loads.get(key);
+      if (load === undefined) {
+        load = await groupLoad(trx, draft.row.cluster_name, draft.row.group_name);
+        loads.set(key, load);
+      }
+      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory, load);
       if (typeof choice === "string") {
         placed.failures.push({ reason: choice });
         continue;
       }
       choice.freeCpu -= draft.row.cpu;
       choice.freeMemory -= draft.row.memory;
+      load.set(choice.hostId, (load.get(choice.hostId) ?? 0) + 1);
       const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
       await trx
         .insertInto("tasks")

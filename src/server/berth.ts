@@ -17,15 +17,18 @@ import { createCostExplorerService } from "../services/costexplorer/index.js";
 import {
   createEcsService,
   ensureDefaultCluster,
+  serviceLauncher,
   type TaskDispatcher,
 } from "../services/ecs/index.js";
 import {
   AgentChannelServer,
   createJoinToken,
+  markLostHosts,
+  ServiceReconciler,
   taskBillingFacts,
   tasksPulledBefore,
 } from "../control/index.js";
-import { AGENT_CHANNEL_PATH } from "../protocol/index.js";
+import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
 import { createLogsService, startLogRetention } from "../services/logs/index.js";
@@ -59,6 +62,10 @@ export interface BerthOptions {
   log?: Logger;
   /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
   registryAutoCreate?: boolean;
+  /** Seconds without a heartbeat before a host is LOST (its agent heartbeats every 2 s). */
+  hostTimeoutSeconds?: number;
+  /** How often the service reconciler runs a pass besides when kicked. */
+  reconcileIntervalMs?: number;
   /** What the meter reads running tasks from (billing); none until compute provides one. */
   taskUsageSource?: TaskUsageSource;
 }
@@ -144,6 +151,40 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       channel.send(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
   };
 
+  const registryCredentials = (): TaskAssignment["registryCredentials"] => [
+    {
+      registry: registryHost,
+      username: REGISTRY_USER,
+      password: mintRegistryPassword(resolved.credentials, clock.now()).password,
+    },
+  ];
+  // Services: the reconciler decides, the ECS layer's launcher starts and stops their tasks.
+  const reconciler = new ServiceReconciler({
+    store,
+    clock,
+    log,
+    launcher: serviceLauncher({
+      store,
+      dispatcher,
+      registryCredentials,
+      kick: () => reconciler.kick(),
+      identity: options.identity,
+      clock,
+    }),
+    intervalMs: options.reconcileIntervalMs ?? 1000,
+  });
+  // Hosts that fall silent are LOST: their tasks stop, and services replace them elsewhere.
+  const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
+  const hostWatch = setInterval(() => {
+    markLostHosts(store, clock.now(), hostTimeoutMs, new Set(channel.connectedHosts()))
+      .then((lost) => {
+        for (const host of lost)
+          log.warn("host lost", { hostId: host.hostId, tasks: host.taskArns.length });
+        if (lost.length > 0) reconciler.kick();
+      })
+      .catch((error: unknown) => log.error("host watch failed", { error: String(error) }));
+  }, 1000);
+
   // CloudWatch Logs retention: expired events are deleted in the background.
   const logRetention = startLogRetention({ store, clock, log });
   const gateway = new AwsJsonGateway({
@@ -151,13 +192,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createEcsService({
         store,
         dispatcher,
-        registryCredentials: () => [
-          {
-            registry: registryHost,
-            username: REGISTRY_USER,
-            password: mintRegistryPassword(resolved.credentials, clock.now()).password,
-          },
-        ],
+        registryCredentials,
+        kickServices: () => reconciler.kick(),
       }),
       createCostExplorerService({ billing }),
       ecr,
@@ -198,6 +234,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     });
   });
   ready = true;
+  reconciler.start();
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
@@ -221,6 +258,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     billing,
     async close() {
       ready = false;
+      clearInterval(hostWatch);
+      await reconciler.stop();
       await localAgent?.close();
       await channel.close();
       await new Promise<void>((resolve) => {

@@ -214,8 +214,16 @@ const migrations: Record<string, Migration> = {
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("services_cluster").on("services").columns(["cluster_name", "status"]).execute();
-      await db.schema.createIndex("tasks_group").on("tasks").columns(["cluster_name", "group_name", "last_status"]).execute();
+      await db.schema
+        .createIndex("services_cluster")
+        .on("services")
+        .columns(["cluster_name", "status"])
+        .execute();
+      await db.schema
+        .createIndex("tasks_group")
+        .on("tasks")
+        .columns(["cluster_name", "group_name", "last_status"])
+        .execute();
     },
   },
   "0005-logs": {

@@ -13,7 +13,7 @@ import type {
   UpdateClusterRequest,
   UpdateClusterResponse,
 } from "@aws-sdk/client-ecs";
-import { page, type RequestContext } from "../../aws/index.js";
+import { AwsError, page, type RequestContext } from "../../aws/index.js";
 import type { Identity } from "../../core/index.js";
 import type { ClusterTable, Store } from "../../store/index.js";
 import { clusterNotFound, invalidParameter } from "./errors.js";
@@ -247,8 +247,28 @@ export function clusterHandlers(store: Store) {
       ctx: RequestContext,
     ): Promise<DeleteClusterResponse> => {
       const row = await findActiveCluster(store, input.cluster);
-      // Services and tasks arrive with the compute issues; DeleteCluster will then refuse with
-      // ClusterContainsServicesException / ClusterContainsTasksException as ECS does.
+      const services = await store
+        .selectFrom("services")
+        .select("arn")
+        .where("cluster_name", "=", row.name)
+        .where("status", "!=", "INACTIVE")
+        .executeTakeFirst();
+      if (services !== undefined)
+        throw new AwsError(
+          "ClusterContainsServicesException",
+          "The Cluster cannot be deleted while Services are active.",
+        );
+      const tasks = await store
+        .selectFrom("tasks")
+        .select("arn")
+        .where("cluster_name", "=", row.name)
+        .where("last_status", "!=", "STOPPED")
+        .executeTakeFirst();
+      if (tasks !== undefined)
+        throw new AwsError(
+          "ClusterContainsTasksException",
+          "The Cluster cannot be deleted while Tasks are active.",
+        );
       const updated = { ...row, status: "INACTIVE", updated_at: ctx.clock.now().getTime() };
       await store
         .updateTable("clusters")

@@ -9,27 +9,38 @@ import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
 import { tagHandlers } from "./tags.js";
 import { taskDefinitionHandlers } from "./task-definitions.js";
+import { serviceHandlers } from "./services.js";
 import { taskHandlers, type RegistryCredentialSource, type TaskDispatcher } from "./tasks.js";
 
 export { ensureDefaultCluster } from "./clusters.js";
 export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
 export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
+export { serviceLauncher } from "./services.js";
 
 export interface EcsDependencies {
   store: Store;
   dispatcher: TaskDispatcher;
   registryCredentials?: RegistryCredentialSource;
+  /** Asks the service reconciler for a pass now (desired state changed). */
+  kickServices?: () => void;
 }
 
 export function createEcsService({
   store,
   dispatcher,
   registryCredentials,
+  kickServices,
 }: EcsDependencies): AwsJsonService {
   const clusters = clusterHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
   const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
+  const services = serviceHandlers({
+    store,
+    dispatcher,
+    registryCredentials: registryCredentials ?? (() => []),
+    kick: kickServices ?? (() => undefined),
+  });
   return {
     targetPrefix: "AmazonEC2ContainerServiceV20141113",
     signingName: "ecs",
@@ -81,6 +92,21 @@ export function createEcsService({
         tasks.describeTasks,
       ),
       ListTasks: action<ecs.ListTasksRequest, ecs.ListTasksResponse>(tasks.listTasks),
+      CreateService: action<ecs.CreateServiceRequest, ecs.CreateServiceResponse>(
+        services.createService,
+      ),
+      UpdateService: action<ecs.UpdateServiceRequest, ecs.UpdateServiceResponse>(
+        services.updateService,
+      ),
+      DeleteService: action<ecs.DeleteServiceRequest, ecs.DeleteServiceResponse>(
+        services.deleteService,
+      ),
+      DescribeServices: action<ecs.DescribeServicesRequest, ecs.DescribeServicesResponse>(
+        services.describeServices,
+      ),
+      ListServices: action<ecs.ListServicesRequest, ecs.ListServicesResponse>(
+        services.listServices,
+      ),
       TagResource: action<ecs.TagResourceRequest, ecs.TagResourceResponse>(tags.tagResource),
       UntagResource: action<ecs.UntagResourceRequest, ecs.UntagResourceResponse>(
         tags.untagResource,

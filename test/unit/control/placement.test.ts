@@ -30,3 +30,29 @@ describe("placement", () => {
     assert.equal(chooseHost([], 256, 512), "RESOURCE:CPU");
   });
 });
+
+describe("placement of a group's tasks", () => {
+  const zoned = (hostId: string, az: string): HostRoom => ({
+    hostId,
+    availabilityZone: az,
+    freeCpu: 4096,
+    freeMemory: 8192,
+  });
+
+  it("spreads across availability zones first, then hosts", () => {
+    const rooms = [zoned("a1", "us-east-1a"), zoned("a2", "us-east-1a"), zoned("b1", "us-east-1b")];
+    const load = new Map([["a1", 1]]);
+    const choice = chooseHost(rooms, 256, 512, load);
+    assert.equal(typeof choice === "string" ? choice : choice.hostId, "b1");
+    const next = chooseHost(
+      rooms,
+      256,
+      512,
+      new Map([
+        ["a1", 1],
+        ["b1", 1],
+      ]),
+    );
+    assert.equal(typeof next === "string" ? next : next.hostId, "a2");
+  });
+});
