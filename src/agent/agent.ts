@@ -20,6 +20,8 @@ export interface AgentOptions {
   token: string;
   dataDir: string;
   availabilityZone: string;
+  /** FARGATE (on-demand, the default) and/or FARGATE_SPOT: the capacity this host offers. */
+  capacityProviders?: Array<"FARGATE" | "FARGATE_SPOT">;
   /** CPU units and MiB offered to tasks; default: the host's, less a reserve. */
   cpu?: number;
   memory?: number;
@@ -72,6 +74,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       availabilityZone: options.availabilityZone,
       cpu: options.cpu ?? capacity.cpu,
       memory: options.memory ?? capacity.memory,
+      capacityProviders: options.capacityProviders ?? ["FARGATE"],
     },
     {
       snapshot: () => tasks.snapshot(),

@@ -24,6 +24,7 @@ export interface HostIdentity {
   availabilityZone: string;
   cpu: number;
   memory: number;
+  capacityProviders: Array<"FARGATE" | "FARGATE_SPOT">;
 }
 
 export interface ChannelHandlers {

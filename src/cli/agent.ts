@@ -6,7 +6,7 @@ import { createLogger } from "../core/index.js";
 import { defaultDataDir } from "./config.js";
 
 export const AGENT_USAGE =
-  "Usage: berth agent --server URL --token TOKEN [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB]";
+  "Usage: berth agent --server URL --token TOKEN [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB] [--spot | --capacity-providers FARGATE,FARGATE_SPOT]";
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -26,6 +26,9 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
       "availability-zone": { type: "string", default: "us-east-1a" },
       cpu: { type: "string" },
       memory: { type: "string" },
+      // Spot capacity may be reclaimed (`berth spot interrupt`); a host can offer both kinds.
+      spot: { type: "boolean", default: false },
+      "capacity-providers": { type: "string" },
       "log-level": { type: "string", default: "info" },
     },
     strict: true,
@@ -52,6 +55,15 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     process.stderr.write(`berth agent: ${(error as Error).message}\n`);
     return 2;
   }
+  const providers = (
+    values["capacity-providers"] ?? (values.spot ? "FARGATE_SPOT" : "FARGATE")
+  ).split(",");
+  if (providers.some((p) => p !== "FARGATE" && p !== "FARGATE_SPOT")) {
+    process.stderr.write(
+      "berth agent: --capacity-providers is a list of FARGATE and FARGATE_SPOT.\n",
+    );
+    return 2;
+  }
   const log = createLogger(level);
   const running = await startHostAgent({
     server,
@@ -60,6 +72,7 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     availabilityZone: values["availability-zone"],
     ...(cpu === undefined ? {} : { cpu }),
     ...(memory === undefined ? {} : { memory }),
+    capacityProviders: providers as Array<"FARGATE" | "FARGATE_SPOT">,
     log,
   });
   process.stdout.write(`berth agent ${running.hostId} is serving ${server}\n`);

@@ -14,6 +14,37 @@ export function ecsClient(config: ClientConfig): ECSClient {
   });
 }
 
+/** A SigV4-signed POST of JSON to one of Berth's own endpoints. */
+export async function signedPost(
+  config: ClientConfig,
+  path: string,
+  body: unknown,
+): Promise<Response> {
+  const url = new URL(path, config.endpoint);
+  const payload = JSON.stringify(body);
+  const signer = new SignatureV4({
+    credentials: config.credentials,
+    region: config.region,
+    service: "ecs",
+    sha256: Hash.bind(null, "sha256"),
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: "POST",
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      headers: { host: url.host, "content-type": "application/json" },
+      body: payload,
+    }),
+  );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(signed.headers))
+    if (name !== "host") headers[name] = value;
+  return fetch(url, { method: "POST", headers, body: payload });
+}
+
 /** A SigV4-signed GET of one of Berth's own endpoints (authorised like any API call). */
 export async function signedGet(
   config: ClientConfig,

@@ -5,6 +5,7 @@ import { clusters, status } from "./client-commands.js";
 import { prices, PRICES_USAGE } from "./prices.js";
 import { savingsPlans, SAVINGS_PLANS_USAGE } from "./savings-plans.js";
 import { agent, AGENT_USAGE } from "./agent.js";
+import { spot, SPOT_USAGE } from "./spot.js";
 import { logs, ps, run, stop } from "./task-commands.js";
 import { up, UP_USAGE } from "./up.js";
 
@@ -15,6 +16,7 @@ Usage: berth <command> [options]
 Commands:
   up          start the whole platform here, in the foreground
   agent       offer this host's CPU and memory to a Berth: --server URL --token TOKEN
+  spot        reclaim Spot capacity: berth spot interrupt [--host H | --fraction F]
   status      check that a Berth answers at --endpoint
   clusters    list the clusters
   bill        what compute cost, by usage type, service, cluster, family or tag
@@ -34,6 +36,8 @@ ${UP_USAGE}
 
 ${AGENT_USAGE}
 
+${SPOT_USAGE}
+
 ${BILL_USAGE}
 
 ${PRICES_USAGE}
@@ -49,6 +53,7 @@ const COMMANDS: Record<string, Command> = {
   "savings-plans": savingsPlans,
   up,
   agent,
+  spot,
   status,
   clusters,
   run,

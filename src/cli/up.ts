@@ -7,7 +7,8 @@ import { defaultDataDir } from "./config.js";
 
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
-                [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]`;
+                [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
+                [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]`;
 
 function banner(
   berth: RunningBerth,
@@ -60,6 +61,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       // This machine runs tasks too unless told otherwise (then only `berth agent` hosts do).
       "no-local-agent": { type: "boolean", default: false },
       "host-timeout-seconds": { type: "string", default: "30" },
+      "spot-warning-seconds": { type: "string", default: "120" },
+      "spot-interruptions-per-hour": { type: "string", default: "0" },
     },
     strict: true,
   });
@@ -81,6 +84,14 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     process.stderr.write("berth up: --host-timeout-seconds must be a number of at least 3.\n");
     return 2;
   }
+  const spotWarningSeconds = Number(values["spot-warning-seconds"]);
+  const spotInterruptionsPerHour = Number(values["spot-interruptions-per-hour"]);
+  if (!(spotWarningSeconds >= 0) || !(spotInterruptionsPerHour >= 0)) {
+    process.stderr.write(
+      "berth up: --spot-warning-seconds and --spot-interruptions-per-hour take numbers of at least 0.\n",
+    );
+    return 2;
+  }
   const level = values["log-level"];
   if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
     process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
@@ -98,6 +109,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     registryAutoCreate: values["registry-auto-create"],
     localAgent: !values["no-local-agent"],
     hostTimeoutSeconds,
+    spotWarningSeconds,
+    spotInterruptionsPerHour,
   });
   const joinToken = await berth.createJoinToken();
   process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));

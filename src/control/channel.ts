@@ -165,6 +165,7 @@ export class AgentChannelServer {
       return undefined;
     }
     const now = clock.now().getTime();
+    const providers = JSON.stringify(hello.capacityProviders ?? ["FARGATE"]);
     const lastSeq = await store.transaction().execute(async (trx) => {
       const existing = await trx
         .selectFrom("hosts")
@@ -182,6 +183,7 @@ export class AgentChannelServer {
           last_seen_at: now,
           last_seq: existing?.last_seq ?? -1,
           registered_at: now,
+          capacity_providers: providers,
         })
         .onConflict((oc) =>
           oc.column("id").doUpdateSet({
@@ -190,6 +192,7 @@ export class AgentChannelServer {
             memory: hello.memory,
             status: "ACTIVE",
             last_seen_at: now,
+            capacity_providers: providers,
           }),
         )
         .execute();

@@ -38,3 +38,4 @@ export {
   type ServiceExtras,
   type StoredService,
 } from "./service-state.js";
+export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";

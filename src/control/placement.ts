@@ -14,6 +14,8 @@ export type PlacementFailure = "RESOURCE:CPU" | "RESOURCE:MEMORY";
 export interface HostRoom {
   hostId: string;
   availabilityZone: string;
+  /** FARGATE (on-demand) and/or FARGATE_SPOT. */
+  capacityProviders: string[];
   freeCpu: number;
   freeMemory: number;
 }
@@ -32,6 +34,7 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
   return hosts.map((host) => ({
     hostId: host.id,
     availabilityZone: host.availability_zone,
+    capacityProviders: JSON.parse(host.capacity_providers) as string[],
     freeCpu: host.cpu - Number(byHost.get(host.id)?.cpu ?? 0),
     freeMemory: host.memory - Number(byHost.get(host.id)?.memory ?? 0),
   }));
@@ -50,12 +53,15 @@ export function chooseHost(
   cpu: number,
   memory: number,
   load?: GroupLoad,
+  capacityProvider = "FARGATE",
 ): HostRoom | PlacementFailure {
-  const fitting = rooms.filter((room) => room.freeCpu >= cpu && room.freeMemory >= memory);
+  // Only hosts that offer the task's kind of capacity (on-demand or Spot) are candidates.
+  const offering = rooms.filter((room) => room.capacityProviders.includes(capacityProvider));
+  const fitting = offering.filter((room) => room.freeCpu >= cpu && room.freeMemory >= memory);
   if (fitting.length === 0)
-    return rooms.some((room) => room.freeCpu >= cpu) ? "RESOURCE:MEMORY" : "RESOURCE:CPU";
+    return offering.some((room) => room.freeCpu >= cpu) ? "RESOURCE:MEMORY" : "RESOURCE:CPU";
   const perZone = new Map<string, number>();
-  for (const room of rooms)
+  for (const room of offering)
     perZone.set(
       room.availabilityZone,
       (perZone.get(room.availabilityZone) ?? 0) + (load?.get(room.hostId) ?? 0),

@@ -68,7 +68,8 @@ export async function createTasks(
         load = await groupLoad(trx, draft.row.cluster_name, draft.row.group_name);
         loads.set(key, load);
       }
-      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory, load);
+      const provider = draft.task.capacityProviderName ?? "FARGATE";
+      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory, load, provider);
       if (typeof choice === "string") {
         placed.failures.push({ reason: choice });
         continue;

@@ -134,6 +134,11 @@ export const AgentMessage = z.discriminatedUnion("type", [
     availabilityZone: z.string(),
     cpu: z.number().int().positive(),
     memory: z.number().int().positive(),
+    /** What kind of capacity the host offers; on-demand (FARGATE) when absent. */
+    capacityProviders: z
+      .array(z.enum(["FARGATE", "FARGATE_SPOT"]))
+      .min(1)
+      .optional(),
     /** Every task the agent holds, with its latest state. */
     tasks: z.array(TaskState),
   }),

@@ -25,6 +25,7 @@ import {
   createJoinToken,
   markLostHosts,
   ServiceReconciler,
+  SpotInterrupter,
   taskBillingFacts,
   tasksPulledBefore,
 } from "../control/index.js";
@@ -47,6 +48,8 @@ import {
   serveTaskProgress,
   TASK_LOGS_PATH,
   TASK_PROGRESS_PATH,
+  SPOT_INTERRUPT_PATH,
+  serveSpotInterrupt,
 } from "./task-routes.js";
 
 export interface BerthOptions {
@@ -64,6 +67,10 @@ export interface BerthOptions {
   registryAutoCreate?: boolean;
   /** Seconds without a heartbeat before a host is LOST (its agent heartbeats every 2 s). */
   hostTimeoutSeconds?: number;
+  /** Between a Spot interruption's warning and the stop (Fargate gives 120 s). */
+  spotWarningSeconds?: number;
+  /** Random Spot interruptions per Spot task-hour (0: only `berth spot interrupt`). */
+  spotInterruptionsPerHour?: number;
   /** How often the service reconciler runs a pass besides when kicked. */
   reconcileIntervalMs?: number;
   /** What the meter reads running tasks from (billing); none until compute provides one. */
@@ -173,6 +180,16 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     }),
     intervalMs: options.reconcileIntervalMs ?? 1000,
   });
+  const spot = new SpotInterrupter({
+    store,
+    clock,
+    log,
+    warningMs: (options.spotWarningSeconds ?? 120) * 1000,
+    randomRatePerHour: options.spotInterruptionsPerHour ?? 0,
+    stop: (hostId, taskArn, stopCode, stoppedReason) =>
+      dispatcher.stop(hostId, taskArn, stopCode, stoppedReason),
+    onInterrupted: () => reconciler.kick(),
+  });
   // Hosts that fall silent are LOST: their tasks stop, and services replace them elsewhere.
   const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
   const hostWatch = setInterval(() => {
@@ -211,6 +228,14 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     isReady: () => ready,
     registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
     berthRoutes: async (req, res, path) => {
+      if (path === SPOT_INTERRUPT_PATH && req.method === "POST") {
+        await serveSpotInterrupt(req, res, {
+          credentials: lookupCredentials,
+          clock,
+          interrupt: (selection) => spot.interrupt(selection),
+        });
+        return true;
+      }
       if (req.method !== "GET") return false;
       if (path === TASK_LOGS_PATH)
         await serveTaskLogs(req, res, { store, channel, credentials: lookupCredentials, clock });
@@ -235,6 +260,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
   ready = true;
   reconciler.start();
+  spot.start();
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
@@ -259,6 +285,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     async close() {
       ready = false;
       clearInterval(hostWatch);
+      spot.close();
       await reconciler.stop();
       await localAgent?.close();
       await channel.close();

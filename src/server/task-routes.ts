@@ -135,3 +135,79 @@ export async function serveTaskLogs(
   }
   res.on("close", cancel);
 }
+
+export const SPOT_INTERRUPT_PATH = "/_berth/spot/interrupt";
+
+/**
+ * `POST /_berth/spot/interrupt` with `{"hostId"?: "...", "fraction"?: 0.5}`: reclaims Spot
+ * capacity. Answers `{"interrupted": [taskArn, ...]}`; each task gets the warning, then stops.
+ */
+export async function serveSpotInterrupt(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: Pick<TaskLogsRouteOptions, "credentials" | "clock"> & {
+    interrupt: (selection: { hostId?: string; fraction?: number }) => Promise<string[]>;
+  },
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 64 * 1024) {
+      fail(
+        res,
+        new AwsError(
+          "RequestEntityTooLargeException",
+          "Request body must be at most 65536 bytes.",
+          413,
+        ),
+      );
+      return;
+    }
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  try {
+    await verifySigV4(
+      { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body },
+      options.credentials,
+      options.clock.now(),
+      "ecs",
+    );
+  } catch (error) {
+    fail(res, error);
+    return;
+  }
+  let selection: { hostId?: unknown; fraction?: unknown };
+  try {
+    selection = body.length === 0 ? {} : (JSON.parse(body.toString("utf8")) as typeof selection);
+  } catch {
+    fail(res, new AwsError("SerializationException", ""));
+    return;
+  }
+  const hostId = typeof selection.hostId === "string" ? selection.hostId : undefined;
+  const fraction = typeof selection.fraction === "number" ? selection.fraction : undefined;
+  if (
+    (selection.hostId !== undefined && hostId === undefined) ||
+    (selection.fraction !== undefined && (fraction === undefined || fraction < 0 || fraction > 1))
+  ) {
+    fail(
+      res,
+      new AwsError(
+        "InvalidParameterException",
+        "hostId is a string and fraction a number from 0 to 1.",
+      ),
+    );
+    return;
+  }
+  const interrupted = await options.interrupt({
+    ...(hostId === undefined ? {} : { hostId }),
+    ...(fraction === undefined ? {} : { fraction }),
+  });
+  const answer = JSON.stringify({ interrupted });
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(answer),
+  });
+  res.end(answer);
+}

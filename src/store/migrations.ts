@@ -275,6 +275,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0007-capacity-providers": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable("hosts")
+        .addColumn("capacity_providers", "text", (c) => c.notNull().defaultTo('["FARGATE"]'))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -108,6 +108,8 @@ export interface HostTable {
   last_seen_at: number;
   /** The highest report sequence number applied from this host (exactly-once in effect). */
   last_seq: number;
+  /** JSON list of the capacity providers it offers: FARGATE (on-demand), FARGATE_SPOT. */
+  capacity_providers: string;
   registered_at: number;
 }
 

@@ -191,6 +191,7 @@ export async function startAgentProcess(options: {
   cpu?: number;
   memory?: number;
   availabilityZone?: string;
+  spot?: boolean;
   keepDataDir?: boolean;
 }): Promise<AgentProcess> {
   const dataDir = options.dataDir ?? tempDataDir("berth-agent-");
@@ -208,6 +209,7 @@ export async function startAgentProcess(options: {
   if (options.memory !== undefined) args.push("--memory", String(options.memory));
   if (options.availabilityZone !== undefined)
     args.push("--availability-zone", options.availabilityZone);
+  if (options.spot === true) args.push("--spot");
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -20,6 +20,7 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import {
+  BERTH_BIN,
   pushBusyboxImage,
   startAgentProcess,
   startBerthProcess,
@@ -37,7 +38,13 @@ let image: string;
 
 before(async () => {
   berth = await startBerthProcess({
-    args: ["--no-local-agent", "--host-timeout-seconds", String(HOST_TIMEOUT_SECONDS)],
+    args: [
+      "--no-local-agent",
+      "--host-timeout-seconds",
+      String(HOST_TIMEOUT_SECONDS),
+      "--spot-warning-seconds",
+      "1",
+    ],
   });
   for (const az of ["us-east-1a", "us-east-1b"])
     agents.push(
@@ -105,7 +112,15 @@ async function until<T>(
     const value = await probe();
     if (check(value)) return value;
     if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 600)}`);
+      assert.fail(
+        `timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 600)}\n` +
+          berth
+            .output()
+            .split("\n")
+            .filter((line) => / (WARN|ERROR) /.test(line))
+            .slice(-20)
+            .join("\n"),
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -273,5 +288,72 @@ describe("services", () => {
       () => describeService("api"),
       (s) => s.status === "INACTIVE",
     );
+  });
+
+  it("interrupts Spot tasks with the warning, and the service replaces them on Spot", async () => {
+    agents.push(
+      await startAgentProcess({
+        server: berth.endpoint,
+        token: berth.joinToken,
+        availabilityZone: "us-east-1c",
+        spot: true,
+        cpu: 4096,
+        memory: 8192,
+      }),
+    );
+    const definition = await register("batch", SERVER);
+    await ecs.send(
+      new CreateServiceCommand({
+        serviceName: "batch",
+        taskDefinition: definition,
+        desiredCount: 2,
+        capacityProviderStrategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }],
+      }),
+    );
+    await until("batch to be stable", () => describeService("batch"), stable(2));
+    const first = await tasksOf("batch");
+    assert.ok(
+      first.every(
+        (t) => t.capacityProviderName === "FARGATE_SPOT" && t.availabilityZone === "us-east-1c",
+      ),
+    );
+
+    const { stdout } = await run(
+      process.execPath,
+      [BERTH_BIN, "spot", "interrupt", "--fraction", "1", "--endpoint", berth.endpoint],
+      {
+        env: {
+          ...process.env,
+          BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
+          BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
+        },
+      },
+    );
+    assert.match(stdout, /^2 Spot task\(s\) interrupted:/);
+    const interrupted = await until(
+      "the interrupted tasks to stop",
+      async () =>
+        (await ecs.send(new DescribeTasksCommand({ tasks: first.map((t) => t.taskArn ?? "") })))
+          .tasks ?? [],
+      (ts) => ts.length === 2 && ts.every((t) => t.lastStatus === "STOPPED"),
+    );
+    for (const task of interrupted) {
+      assert.equal(task.stopCode, "SpotInterruption");
+      assert.equal(task.stoppedReason, "Your Spot Task was interrupted.");
+      assert.equal(
+        task.containers?.[0]?.exitCode,
+        0,
+        "the container had its SIGTERM and exited cleanly",
+      );
+    }
+    const replaced = await until(
+      "replacements on Spot",
+      () => tasksOf("batch"),
+      (ts) =>
+        ts.length === 2 &&
+        ts.every((t) => t.lastStatus === "RUNNING" && !first.some((f) => f.taskArn === t.taskArn)),
+    );
+    assert.ok(replaced.every((t) => t.capacityProviderName === "FARGATE_SPOT"));
+    await ecs.send(new DeleteServiceCommand({ service: "batch", force: true }));
   });
 });

@@ -9,6 +9,7 @@ import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
 import { tagHandlers } from "./tags.js";
 import { taskDefinitionHandlers } from "./task-definitions.js";
+import { capacityProviderHandlers } from "./capacity-providers.js";
 import { serviceHandlers } from "./services.js";
 import { taskHandlers, type RegistryCredentialSource, type TaskDispatcher } from "./tasks.js";
 
@@ -16,6 +17,7 @@ export { ensureDefaultCluster } from "./clusters.js";
 export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
 export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
+export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
 
 export interface EcsDependencies {
   store: Store;
@@ -34,6 +36,7 @@ export function createEcsService({
   const clusters = clusterHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
+  const capacity = capacityProviderHandlers(store);
   const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
   const services = serviceHandlers({
     store,
@@ -92,6 +95,14 @@ export function createEcsService({
         tasks.describeTasks,
       ),
       ListTasks: action<ecs.ListTasksRequest, ecs.ListTasksResponse>(tasks.listTasks),
+      DescribeCapacityProviders: action<
+        ecs.DescribeCapacityProvidersRequest,
+        ecs.DescribeCapacityProvidersResponse
+      >(capacity.describeCapacityProviders),
+      PutClusterCapacityProviders: action<
+        ecs.PutClusterCapacityProvidersRequest,
+        ecs.PutClusterCapacityProvidersResponse
+      >(capacity.putClusterCapacityProviders),
       CreateService: action<ecs.CreateServiceRequest, ecs.CreateServiceResponse>(
         services.createService,
       ),

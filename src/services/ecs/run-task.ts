@@ -95,6 +95,8 @@ export interface DraftContext {
   identity: Identity;
   /** Credentials the agent pulls with (Berth's own registry). */
   registryCredentials: TaskAssignment["registryCredentials"];
+  /** The capacity provider of each task (from a strategy); FARGATE when absent. */
+  capacityProviders?: string[];
   clusterName: string;
   clusterArn: string;
   now: Date;
@@ -125,7 +127,7 @@ export function draftTasks(
   const group = request.group ?? `family:${family}`;
   const containers = definition.containerDefinitions ?? [];
 
-  return Array.from({ length: count }, (): TaskDraft => {
+  return Array.from({ length: count }, (_, index): TaskDraft => {
     const id = newHexId();
     const taskArn = taskArnOf(ctx.identity, ctx.clusterName, id);
     const assigned = containers.map((c) =>
@@ -172,7 +174,7 @@ export function draftTasks(
           ? "1.4.0"
           : request.platformVersion,
       platformFamily: "Linux",
-      capacityProviderName: "FARGATE",
+      capacityProviderName: ctx.capacityProviders?.[index] ?? "FARGATE",
       attachments: [],
       healthStatus: "UNKNOWN",
       ephemeralStorage: {

@@ -4,6 +4,7 @@
  * The API writes desired state (count, task definition, deployments); the reconciler does the rest.
  */
 import type {
+  CapacityProviderStrategyItem,
   CreateServiceRequest,
   CreateServiceResponse,
   DeleteServiceRequest,
@@ -32,6 +33,7 @@ import {
   type StoredService,
 } from "../../control/index.js";
 import type { ServiceTable, Store } from "../../store/index.js";
+import { checkStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { draftTasks } from "./run-task.js";
@@ -188,7 +190,20 @@ export function serviceHandlers({ store, kick }: ServiceHandlerDeps) {
       const existing = await findService(cluster.name, name);
       if (existing !== undefined && existing.status !== "INACTIVE")
         throw invalidParameter("Creation of service was not idempotent.");
+      if (input.launchType !== undefined && (input.capacityProviderStrategy?.length ?? 0) > 0)
+        throw invalidParameter(
+          "Specifying both a launchType and capacityProviderStrategy is not supported.",
+        );
       const taskDefinition = await fargateTaskDefinition(store, input.taskDefinition);
+      const clusterDefaults = (
+        JSON.parse(cluster.document) as {
+          defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
+        }
+      ).defaultCapacityProviderStrategy;
+      const strategy =
+        input.capacityProviderStrategy ??
+        (input.launchType === undefined ? (clusterDefaults ?? []) : []);
+      checkStrategy(strategy);
       const now = ctx.clock.now();
       const serviceArn = serviceArnOf(ctx.identity, cluster.name, name);
       const service: Service = {
@@ -217,9 +232,7 @@ export function serviceHandlers({ store, kick }: ServiceHandlerDeps) {
         ...(input.healthCheckGracePeriodSeconds === undefined
           ? {}
           : { healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds }),
-        ...(input.capacityProviderStrategy === undefined
-          ? {}
-          : { capacityProviderStrategy: input.capacityProviderStrategy }),
+        ...(strategy.length === 0 ? {} : { capacityProviderStrategy: strategy }),
         schedulingStrategy: "REPLICA",
         deploymentController: { type: "ECS" },
         createdBy: `arn:aws:iam::${ctx.identity.accountId}:root`,
@@ -271,8 +284,10 @@ export function serviceHandlers({ store, kick }: ServiceHandlerDeps) {
         );
       if (input.healthCheckGracePeriodSeconds !== undefined)
         service.healthCheckGracePeriodSeconds = input.healthCheckGracePeriodSeconds;
-      if (input.capacityProviderStrategy !== undefined)
+      if (input.capacityProviderStrategy !== undefined) {
+        checkStrategy(input.capacityProviderStrategy);
         service.capacityProviderStrategy = input.capacityProviderStrategy;
+      }
       let redeploy = input.forceNewDeployment === true;
       if (input.networkConfiguration !== undefined) {
         service.networkConfiguration = input.networkConfiguration;
@@ -393,43 +408,76 @@ export function serviceLauncher(
       ];
       const taskArns: string[] = [];
       const failures: string[] = [];
-      for (let left = count; left > 0; left -= 10) {
-        const drafts = draftTasks(
-          // A deployment keeps running the revision it started with, even if it was deregistered since.
-          { ...toTaskDefinition(definitionRow), status: "ACTIVE" },
-          {
-            taskDefinition: definitionRow.arn,
-            count: Math.min(left, 10),
-            startedBy: deployment.id,
-            group: `service:${service.serviceName ?? ""}`,
-            launchType: "FARGATE",
-            ...(service.networkConfiguration === undefined
-              ? {}
-              : { networkConfiguration: service.networkConfiguration }),
-          },
-          {
-            identity,
-            clusterName,
-            clusterArn: service.clusterArn ?? "",
-            now: clock.now(),
-            registryCredentials: registryCredentials(),
-          },
-        );
-        for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
-        const placed = await createTasks(store, drafts, async (trx, result) => {
-          for (const task of result.tasks)
-            for (const tag of tags)
-              await trx
-                .insertInto("tags")
-                .values({
-                  resource_arn: task.taskArn ?? "",
-                  key: tag.key ?? "",
-                  value: tag.value ?? "",
-                })
-                .onConflict((oc) => oc.columns(["resource_arn", "key"]).doNothing())
-                .execute();
-        });
-        for (const task of placed.tasks) {
+      const strategy = service.capacityProviderStrategy ?? [];
+      // Each new task's provider, given what the service's tasks already run on.
+      const existing = new Map<string, number>();
+      const active = await store
+        .selectFrom("tasks")
+        .select("document")
+        .where("cluster_name", "=", clusterName)
+        .where("group_name", "=", `service:${service.serviceName ?? ""}`)
+        .where("last_status", "!=", "STOPPED")
+        .where("desired_status", "!=", "STOPPED")
+        .execute();
+      for (const row of active) {
+        const name =
+          (JSON.parse(row.document) as { capacityProviderName?: string }).capacityProviderName ??
+          "FARGATE";
+        existing.set(name, (existing.get(name) ?? 0) + 1);
+      }
+      const providers =
+        strategy.length > 0
+          ? splitStrategy(strategy, count, existing)
+          : Array<string>(count).fill("FARGATE");
+      for (const chosen of providers) {
+        // Where the chosen provider has no room, another the strategy allows may (Spot -> on-demand).
+        const candidates = [
+          chosen,
+          ...strategy.map((item) => item.capacityProvider ?? "").filter((name) => name !== chosen),
+        ];
+        let started = false;
+        let reason = "";
+        for (const capacityProvider of candidates) {
+          const drafts = draftTasks(
+            // A deployment keeps running the revision it started with, even if deregistered since.
+            { ...toTaskDefinition(definitionRow), status: "ACTIVE" },
+            {
+              taskDefinition: definitionRow.arn,
+              count: 1,
+              startedBy: deployment.id,
+              group: `service:${service.serviceName ?? ""}`,
+              ...(service.networkConfiguration === undefined
+                ? {}
+                : { networkConfiguration: service.networkConfiguration }),
+            },
+            {
+              identity,
+              clusterName,
+              clusterArn: service.clusterArn ?? "",
+              now: clock.now(),
+              registryCredentials: registryCredentials(),
+              capacityProviders: [capacityProvider],
+            },
+          );
+          for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
+          const placed = await createTasks(store, drafts, async (trx, result) => {
+            for (const task of result.tasks)
+              for (const tag of tags)
+                await trx
+                  .insertInto("tags")
+                  .values({
+                    resource_arn: task.taskArn ?? "",
+                    key: tag.key ?? "",
+                    value: tag.value ?? "",
+                  })
+                  .onConflict((oc) => oc.columns(["resource_arn", "key"]).doNothing())
+                  .execute();
+          });
+          const task = placed.tasks[0];
+          if (task === undefined) {
+            reason = placed.failures[0]?.reason ?? "RESOURCE";
+            continue;
+          }
           const row = await store
             .selectFrom("tasks")
             .select(["host_id", "assignment"])
@@ -441,8 +489,10 @@ export function serviceLauncher(
               JSON.parse(row.assignment) as Parameters<TaskDispatcher["assign"]>[1],
             );
           taskArns.push(task.taskArn ?? "");
+          started = true;
+          break;
         }
-        failures.push(...placed.failures.map((f) => f.reason ?? "RESOURCE"));
+        if (!started) failures.push(reason);
       }
       return { taskArns, failures };
     },

@@ -5,6 +5,7 @@ import { chooseHost, type HostRoom } from "../../../src/control/index.js";
 const room = (hostId: string, freeCpu: number, freeMemory: number): HostRoom => ({
   hostId,
   availabilityZone: "us-east-1a",
+  capacityProviders: ["FARGATE"],
   freeCpu,
   freeMemory,
 });
@@ -35,6 +36,7 @@ describe("placement of a group's tasks", () => {
   const zoned = (hostId: string, az: string): HostRoom => ({
     hostId,
     availabilityZone: az,
+    capacityProviders: ["FARGATE"],
     freeCpu: 4096,
     freeMemory: 8192,
   });
@@ -54,5 +56,31 @@ describe("placement of a group's tasks", () => {
       ]),
     );
     assert.equal(typeof next === "string" ? next : next.hostId, "a2");
+  });
+});
+
+describe("placement by capacity provider", () => {
+  it("puts Spot tasks only on hosts that offer Spot", () => {
+    const rooms: HostRoom[] = [
+      {
+        hostId: "od",
+        availabilityZone: "a",
+        capacityProviders: ["FARGATE"],
+        freeCpu: 8192,
+        freeMemory: 16384,
+      },
+      {
+        hostId: "spot",
+        availabilityZone: "a",
+        capacityProviders: ["FARGATE_SPOT"],
+        freeCpu: 1024,
+        freeMemory: 2048,
+      },
+    ];
+    const spot = chooseHost(rooms, 256, 512, undefined, "FARGATE_SPOT");
+    assert.equal(typeof spot === "string" ? spot : spot.hostId, "spot");
+    const onDemand = chooseHost(rooms, 256, 512, undefined, "FARGATE");
+    assert.equal(typeof onDemand === "string" ? onDemand : onDemand.hostId, "od");
+    assert.equal(chooseHost(rooms, 2048, 512, undefined, "FARGATE_SPOT"), "RESOURCE:CPU");
   });
 });

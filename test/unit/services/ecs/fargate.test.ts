@@ -7,6 +7,7 @@ import {
   checkFargateSize,
   parseCpu,
   parseMemory,
+  splitStrategy,
 } from "../../../../src/services/ecs/index.js";
 import { checkTaskDefinition } from "../../../../src/services/ecs/task-definition-rules.js";
 
@@ -290,5 +291,40 @@ describe("RegisterTaskDefinition rules for FARGATE", () => {
   it("checks the family name", () => {
     assert.equal(refusal({ ...base, family: "" }), "Family can not be blank.");
     assert.equal(refusal({ ...base, family: "bad/family" }), "Family contains invalid characters.");
+  });
+});
+
+describe("capacity provider strategies", () => {
+  it("fills the base first, then follows the weights", () => {
+    const strategy = [
+      { capacityProvider: "FARGATE", base: 2, weight: 1 },
+      { capacityProvider: "FARGATE_SPOT", weight: 3 },
+    ];
+    const split = splitStrategy(strategy, 10);
+    assert.deepEqual(split.slice(0, 2), ["FARGATE", "FARGATE"]);
+    assert.equal(
+      split.filter((p) => p === "FARGATE").length,
+      4,
+      "2 base + 2 of the other 8 at weight 1:3",
+    );
+    assert.equal(split.filter((p) => p === "FARGATE_SPOT").length, 6);
+  });
+
+  it("counts what a service already runs", () => {
+    const strategy = [
+      { capacityProvider: "FARGATE", weight: 1 },
+      { capacityProvider: "FARGATE_SPOT", weight: 1 },
+    ];
+    assert.deepEqual(
+      splitStrategy(
+        strategy,
+        2,
+        new Map([
+          ["FARGATE", 3],
+          ["FARGATE_SPOT", 1],
+        ]),
+      ),
+      ["FARGATE_SPOT", "FARGATE_SPOT"],
+    );
   });
 });
