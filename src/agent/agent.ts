@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
 import type { TaskHost } from "./tasks/ports.js";
+import { LogShipper } from "./log-shipper.js";
 import { TaskLogServer } from "./task-logs.js";
 import { TaskManager } from "./tasks/task-manager.js";
 
@@ -57,7 +58,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const hostId = hostIdOf(options.dataDir);
   const capacity = defaultCapacity();
   const log = options.log.child({ hostId });
+  const shipper = new LogShipper(
+    options.host.runtime,
+    {
+      get connected() {
+        return channel.connected;
+      },
+      send: (m) => channel.send(m),
+    },
+    log,
+  );
   const tasks = new TaskManager({
+    shipLogs: (containerId, target) => shipper.ship(containerId, target),
     dataDir: options.dataDir,
     host: options.host,
     log,
@@ -81,6 +93,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       onMessage: (message) => {
         if (message.type === "logs") logs.serve(message);
         else if (message.type === "logsCancel") logs.cancel(message.requestId);
+        else if (message.type === "logEventsAck") shipper.acked(message.batchId, message.error);
         else tasks.handle(message);
       },
       onAcked: (taskArn, state) => tasks.acked(taskArn, state),
@@ -102,6 +115,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     channel: opened,
     async close() {
       logs.cancelAll();
+      shipper.close();
       opened.close();
       await options.host.runtime.close();
     },

@@ -69,7 +69,7 @@ export class AgentChannel {
   }
 
   /** Sends a message that is only worth anything now (progress, log lines): dropped offline. */
-  send(message: Extract<AgentMessage, { type: "progress" | "logLines" }>): void {
+  send(message: Extract<AgentMessage, { type: "progress" | "logLines" | "logEvents" }>): void {
     if (this.#ready) this.#send(message);
   }
 

@@ -33,6 +33,10 @@ export interface AgentChannelOptions {
   /** Called after a report changed a task (for watchers and, later, the meter). */
   onTaskChanged?: (taskArn: string) => void;
   onProgress?: (progress: Extract<AgentMessage, { type: "progress" }>) => void;
+  /** Stores container output for the awslogs driver; resolves to an error text if refused. */
+  onLogEvents?: (
+    batch: Extract<AgentMessage, { type: "logEvents" }>,
+  ) => Promise<string | undefined>;
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -236,6 +240,20 @@ export class AgentChannelServer {
       case "progress":
         this.options.onProgress?.(message);
         return;
+      case "logEvents": {
+        const error =
+          this.options.onLogEvents === undefined
+            ? "logs are not kept here"
+            : await this.options.onLogEvents(message);
+        ws.send(
+          JSON.stringify({
+            type: "logEventsAck",
+            batchId: message.batchId,
+            ...(error === undefined ? {} : { error }),
+          } satisfies ServerMessage),
+        );
+        return;
+      }
       case "logLines": {
         const stream = this.#logStreams.get(message.requestId);
         if (stream === undefined || stream.hostId !== hostId) return;

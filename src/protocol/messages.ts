@@ -45,6 +45,8 @@ export const ContainerAssignment = z.object({
   ),
   /** Seconds between SIGTERM and SIGKILL (ECS default 30, max 120). */
   stopTimeout: z.number().int().min(0).max(120),
+  /** The awslogs driver: ship stdout/stderr to this log group, stream PREFIX/CONTAINER/TASK_ID. */
+  awslogs: z.object({ group: z.string(), stream: z.string(), createGroup: z.boolean() }).optional(),
 });
 export type ContainerAssignment = z.infer<typeof ContainerAssignment>;
 
@@ -152,6 +154,18 @@ export const AgentMessage = z.discriminatedUnion("type", [
     done: z.boolean(),
     error: z.string().optional(),
   }),
+  /** A batch of a container's output for its awslogs log stream; acked by `logEventsAck`. */
+  z.object({
+    type: z.literal("logEvents"),
+    batchId: z.string(),
+    group: z.string(),
+    stream: z.string(),
+    createGroup: z.boolean(),
+    /** `offset` numbers lines along the container's log, so a resent batch adds nothing. */
+    events: z
+      .array(z.object({ timestamp: z.number(), message: z.string(), offset: z.number().int() }))
+      .max(1000),
+  }),
   /** Progress of an image pull, for clients that watch a task start. Not persisted. */
   z.object({
     type: z.literal("progress"),
@@ -183,6 +197,7 @@ export const ServerMessage = z.discriminatedUnion("type", [
     follow: z.boolean(),
   }),
   z.object({ type: z.literal("logsCancel"), requestId: z.string() }),
+  z.object({ type: z.literal("logEventsAck"), batchId: z.string(), error: z.string().optional() }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 

@@ -32,7 +32,7 @@ import {
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
-import { createLogsService, startLogRetention } from "../services/logs/index.js";
+import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
   createRegistryHandler,
   mintRegistryPassword,
@@ -141,6 +141,15 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     onProgress: ({ taskArn, container, bytesDone, bytesTotal }) =>
       progress.record(taskArn, { container, bytesDone, bytesTotal }),
+    // The awslogs driver's lines, exactly once by their offsets.
+    onLogEvents: async ({ group, stream, createGroup, events }) => {
+      try {
+        await appendLogEvents(store, { group, stream, createGroup, events });
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    },
     // A task that reached STOPPED is metered at once (reports also catch any this misses).
     onTaskChanged: (taskArn) => {
       taskBillingFacts(store, taskArn)

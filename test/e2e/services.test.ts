@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
   CreateServiceCommand,
+  DescribeClustersCommand,
   DeleteServiceCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
@@ -169,6 +170,9 @@ describe("services", () => {
       new Set(tasks.map((t) => t.availabilityZone)),
       new Set(["us-east-1a", "us-east-1b"]),
     );
+    const { clusters = [] } = await ecs.send(new DescribeClustersCommand({}));
+    assert.equal(clusters[0]?.runningTasksCount, 2);
+    assert.equal(clusters[0]?.activeServicesCount, 1);
     // The AWS CLI's waiter agrees.
     await run(
       "/usr/bin/aws",

@@ -315,6 +315,58 @@ describe("tasks on real containers", () => {
     assert.equal(unsigned.status, 400, "unsigned requests are refused like any API call");
   });
 
+  it("ships a container's output to CloudWatch Logs with the awslogs driver, every line in order", async () => {
+    const taskArn = await runTask("logged", [
+      {
+        name: "app",
+        command: [
+          "sh",
+          "-c",
+          "i=1; while [ $i -le 3000 ]; do echo line-$i; i=$((i+1)); done; echo oops >&2",
+        ],
+        logConfiguration: {
+          logDriver: "awslogs",
+          options: {
+            "awslogs-group": "/ecs/logged",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "web",
+            "awslogs-create-group": "true",
+          },
+        },
+      },
+    ]);
+    await waitForStatus(taskArn, "STOPPED");
+    const stream = `web/app/${taskArn.split("/").pop() ?? ""}`;
+    const messages: string[] = [];
+    let token: string | undefined;
+    const deadline = Date.now() + 30_000;
+    // Shipping finishes moments after the task stops: read until every line is there.
+    while (messages.length < 3001 && Date.now() < deadline) {
+      const page = (await aws([
+        "logs",
+        "get-log-events",
+        "--log-group-name",
+        "/ecs/logged",
+        "--log-stream-name",
+        stream,
+        "--start-from-head",
+        ...(token === undefined ? [] : ["--next-token", token]),
+      ]).catch(() => ({ events: [], nextForwardToken: token }))) as {
+        events: Array<{ message: string }>;
+        nextForwardToken?: string;
+      };
+      messages.push(...page.events.map((e) => e.message));
+      if (page.events.length === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      token = page.nextForwardToken;
+    }
+    assert.equal(messages.length, 3001);
+    assert.deepEqual(
+      messages.slice(0, 3000),
+      Array.from({ length: 3000 }, (_, i) => `line-${i + 1}`),
+    );
+    assert.equal(messages[3000], "oops");
+  });
+
   it("fails to start with CannotPullContainerError for an image that does not exist", async () => {
     const host = new URL(berth.endpoint).host;
     const taskArn = await runTask("missing-image", [

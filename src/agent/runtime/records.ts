@@ -8,6 +8,7 @@
  *                                    (ctr.log), /etc files and conmon's pid and persist files
  *   exits/<id>                        conmon's exit file (the exit code)
  */
+import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerExit, RootfsSource } from "./types.js";
@@ -39,7 +40,9 @@ export function toExit(record: NonNullable<ContainerRecord["exit"]>): ContainerE
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
-  const temp = `${file}.tmp`;
+  // A temp name of its own: two writers of one record (an exit seen by two callers at once)
+  // must not rename each other's file away.
+  const temp = `${file}.${randomUUID()}.tmp`;
   await writeFile(temp, JSON.stringify(value, null, 2));
   await rename(temp, file);
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Logger } from "../../core/index.js";
 import type { ServerMessage, TaskAssignment, TaskState } from "../../protocol/index.js";
 import type { TaskHost } from "./ports.js";
-import { TaskRun, type TaskRecord } from "./task-run.js";
+import { TaskRun, type TaskRecord, type TaskRunDeps } from "./task-run.js";
 
 const LOG_ARCHIVE_MS = 24 * 60 * 60 * 1000;
 
@@ -21,6 +21,7 @@ export interface TaskManagerOptions {
   now?: () => number;
   report: (state: TaskState) => void;
   progress: (taskArn: string, container: string, bytesDone: number, bytesTotal: number) => void;
+  shipLogs?: TaskRunDeps["shipLogs"];
 }
 
 export class TaskManager {
@@ -158,6 +159,7 @@ export class TaskManager {
       progress: (container, done, total) =>
         this.options.progress(record.assignment.taskArn, container, done, total),
       logArchiveDir: this.logArchiveDir(record.assignment.taskId),
+      ...(this.options.shipLogs === undefined ? {} : { shipLogs: this.options.shipLogs }),
     });
     this.#runs.set(record.assignment.taskArn, run);
     return run;

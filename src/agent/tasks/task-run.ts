@@ -40,6 +40,8 @@ export interface TaskRunDeps {
   progress: (container: string, bytesDone: number, bytesTotal: number) => void;
   /** Where a container's log is kept once the container is gone: `<dir>/<name>.jsonl`. */
   logArchiveDir: string;
+  /** Ships a started container's output (the awslogs driver) when its definition asks. */
+  shipLogs?: (containerId: string, target: NonNullable<ContainerAssignment["awslogs"]>) => void;
 }
 
 export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
@@ -250,8 +252,17 @@ export class TaskRun {
     const id = this.#id(container);
     if (this.#watching.has(id)) return;
     this.#watching.add(id);
+    if (container.awslogs !== undefined) this.#deps.shipLogs?.(id, container.awslogs);
+    this.#deps.log.debug("watching container", { id });
     this.#deps.host.runtime.waitContainer(id).then(
-      (exit) => this.#exited(container, exit),
+      (exit) => {
+        this.#deps.log.debug("container exited", {
+          id,
+          exitCode: exit.exitCode,
+          oomKilled: exit.oomKilled,
+        });
+        this.#exited(container, exit);
+      },
       (error: unknown) =>
         this.#deps.log.warn("lost sight of a container", { id, error: message(error) }),
     );

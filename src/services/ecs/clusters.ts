@@ -68,6 +68,36 @@ function serviceConnectDefaults(
   };
 }
 
+/** What DescribeClusters counts: tasks by state and services not yet deleted. */
+async function clusterCounts(
+  store: Store,
+  name: string,
+): Promise<Pick<Cluster, "runningTasksCount" | "pendingTasksCount" | "activeServicesCount">> {
+  const tasks = await store
+    .selectFrom("tasks")
+    .select("last_status")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("cluster_name", "=", name)
+    .where("last_status", "!=", "STOPPED")
+    .groupBy("last_status")
+    .execute();
+  const services = await store
+    .selectFrom("services")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("cluster_name", "=", name)
+    .where("status", "=", "ACTIVE")
+    .executeTakeFirst();
+  const running = tasks
+    .filter((t) => t.last_status === "RUNNING")
+    .reduce((sum, t) => sum + Number(t.count), 0);
+  const all = tasks.reduce((sum, t) => sum + Number(t.count), 0);
+  return {
+    runningTasksCount: running,
+    pendingTasksCount: all - running,
+    activeServicesCount: Number(services?.count ?? 0),
+  };
+}
+
 export async function ensureDefaultCluster(
   store: Store,
   identity: Identity,
@@ -191,7 +221,10 @@ export function clusterHandlers(store: Store) {
           continue;
         }
         const tags = include.has("TAGS") ? await readTags(store, row.arn) : undefined;
-        clusters.push(toCluster(row, include, tags));
+        clusters.push({
+          ...toCluster(row, include, tags),
+          ...(await clusterCounts(store, row.name)),
+        });
       }
       return { clusters, failures };
     },

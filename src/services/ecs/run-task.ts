@@ -55,6 +55,7 @@ function checkOverrides(definition: TaskDefinition, overrides: ContainerOverride
 function assignContainer(
   container: ContainerDefinition,
   override: ContainerOverride | undefined,
+  taskId: string,
 ): ContainerAssignment {
   const environment = new Map(
     (container.environment ?? []).map((e) => [e.name ?? "", e.value ?? ""]),
@@ -88,6 +89,27 @@ function assignContainer(
       condition: d.condition ?? "START",
     })),
     stopTimeout: Math.min(container.stopTimeout ?? DEFAULT_STOP_TIMEOUT, 120),
+    ...awslogsOf(container, taskId),
+  };
+}
+
+/** Where the awslogs driver sends a container's output: stream PREFIX/CONTAINER/TASK_ID. */
+function awslogsOf(
+  container: ContainerDefinition,
+  taskId: string,
+): Pick<ContainerAssignment, "awslogs"> {
+  const config = container.logConfiguration;
+  if (config?.logDriver !== "awslogs") return {};
+  const options = config.options ?? {};
+  const prefix = options["awslogs-stream-prefix"];
+  const name = container.name ?? "";
+  return {
+    awslogs: {
+      group: options["awslogs-group"] ?? "",
+      stream:
+        prefix === undefined || prefix === "" ? `${name}/${taskId}` : `${prefix}/${name}/${taskId}`,
+      createGroup: options["awslogs-create-group"] === "true",
+    },
   };
 }
 
@@ -134,6 +156,7 @@ export function draftTasks(
       assignContainer(
         c,
         overrides.find((o) => o.name === c.name),
+        id,
       ),
     );
     const taskContainers: Container[] = assigned.map((c) => ({

@@ -169,6 +169,17 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
     throw clientException("EphemeralStorage size should be at most 200");
   for (const container of containers) {
     checkPortMappings(container, networkMode);
+    const logging = container.logConfiguration;
+    // Fargate also wants an executionRoleArn for awslogs; Berth has no IAM, so it does not ask.
+    if (logging?.logDriver === "awslogs") {
+      const missing = ["awslogs-region", "awslogs-group"].filter((key) => !logging.options?.[key]);
+      if (missing.length > 0)
+        throw clientException(`Log driver awslogs requires options: ${missing.join(", ")}`);
+    } else if (logging?.logDriver !== undefined)
+      // Fargate also takes splunk and awsfirelens; Berth ships only to its own Logs.
+      throw clientException(
+        `Berth supports the awslogs log driver only, not ${logging.logDriver}.`,
+      );
     if (networkMode === "awsvpc" && container.hostname !== undefined)
       throw clientException("hostname is not supported on container when networkMode=awsvpc.");
   }
