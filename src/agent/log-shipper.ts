@@ -103,7 +103,8 @@ export class LogShipper {
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;
       }
-      const outcome = await new Promise<"acked" | "timeout" | string>((resolve) => {
+      // "acked", "timeout", or the server's error text.
+      const outcome = await new Promise<string>((resolve) => {
         const timer = setTimeout(() => resolve("timeout"), ACK_TIMEOUT_MS);
         this.#acks.set(message.batchId, (error) => {
           clearTimeout(timer);
