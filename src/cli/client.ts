@@ -14,42 +14,13 @@ export function ecsClient(config: ClientConfig): ECSClient {
   });
 }
 
-/** A SigV4-signed POST of JSON to one of Berth's own endpoints. */
-export async function signedPost(
+/** A SigV4-signed request to one of Berth's own endpoints (authorised like any API call). */
+async function signedRequest(
   config: ClientConfig,
-  path: string,
-  body: unknown,
-): Promise<Response> {
-  const url = new URL(path, config.endpoint);
-  const payload = JSON.stringify(body);
-  const signer = new SignatureV4({
-    credentials: config.credentials,
-    region: config.region,
-    service: "ecs",
-    sha256: Hash.bind(null, "sha256"),
-    applyChecksum: false,
-  });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: "POST",
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      headers: { host: url.host, "content-type": "application/json" },
-      body: payload,
-    }),
-  );
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(signed.headers))
-    if (name !== "host") headers[name] = value;
-  return fetch(url, { method: "POST", headers, body: payload });
-}
-
-/** A SigV4-signed GET of one of Berth's own endpoints (authorised like any API call). */
-export async function signedGet(
-  config: ClientConfig,
+  method: "GET" | "POST",
   path: string,
   query: Record<string, string>,
+  body?: string,
   signal?: AbortSignal,
 ): Promise<Response> {
   const url = new URL(path, config.endpoint);
@@ -63,18 +34,40 @@ export async function signedGet(
   });
   const signed = await signer.sign(
     new HttpRequest({
-      method: "GET",
+      method,
       hostname: url.hostname,
       port: Number(url.port),
       path: url.pathname,
       query,
-      headers: { host: url.host },
+      headers: {
+        host: url.host,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body }),
     }),
   );
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(signed.headers))
     if (name !== "host") headers[name] = value;
-  return fetch(url, { headers, ...(signal === undefined ? {} : { signal }) });
+  return fetch(url, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+export function signedGet(
+  config: ClientConfig,
+  path: string,
+  query: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return signedRequest(config, "GET", path, query, undefined, signal);
+}
+
+export function signedPost(config: ClientConfig, path: string, body: unknown): Promise<Response> {
+  return signedRequest(config, "POST", path, {}, JSON.stringify(body));
 }
 
 export interface LogRecord {

@@ -1,6 +1,6 @@
 /**
- * What the image store offers the task layer. These shapes match the task layer's narrow
- * `ImagePuller` port (src/agent/tasks/ports.ts) structurally, so images need not import tasks.
+ * What the image store offers the task layer; src/agent/tasks/ports.ts re-exports these
+ * shapes, so images need not import tasks.
  */
 
 /** The parts of an OCI image config that decide how a container starts. */

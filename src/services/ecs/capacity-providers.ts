@@ -52,6 +52,29 @@ export function checkStrategy(strategy: CapacityProviderStrategyItem[]): void {
 }
 
 /**
+ * The strategy a RunTask or CreateService uses: its own, else the cluster's default unless it
+ * named a launch type (the two may not be given together), checked.
+ */
+export function resolveStrategy(
+  input: { launchType?: string; capacityProviderStrategy?: CapacityProviderStrategyItem[] },
+  clusterDocument: string,
+): CapacityProviderStrategyItem[] {
+  if (input.launchType !== undefined && (input.capacityProviderStrategy?.length ?? 0) > 0)
+    throw invalidParameter(
+      "Specifying both a launchType and capacityProviderStrategy is not supported.",
+    );
+  const defaults = (
+    JSON.parse(clusterDocument) as {
+      defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
+    }
+  ).defaultCapacityProviderStrategy;
+  const strategy =
+    input.capacityProviderStrategy ?? (input.launchType === undefined ? (defaults ?? []) : []);
+  checkStrategy(strategy);
+  return strategy;
+}
+
+/**
  * The provider of each of `count` new tasks, given how many tasks each provider already holds
  * (a service's running tasks, say): fill the base first, then keep each provider's share of the
  * rest as close to its weight as can be.

@@ -4,7 +4,6 @@
  * The API writes desired state (count, task definition, deployments); the reconciler does the rest.
  */
 import type {
-  CapacityProviderStrategyItem,
   CreateServiceRequest,
   CreateServiceResponse,
   DeleteServiceRequest,
@@ -33,7 +32,7 @@ import {
   type StoredService,
 } from "../../control/index.js";
 import type { ServiceTable, Store } from "../../store/index.js";
-import { checkStrategy, splitStrategy } from "./capacity-providers.js";
+import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { draftTasks } from "./run-task.js";
@@ -190,20 +189,8 @@ export function serviceHandlers({ store, kick }: ServiceHandlerDeps) {
       const existing = await findService(cluster.name, name);
       if (existing !== undefined && existing.status !== "INACTIVE")
         throw invalidParameter("Creation of service was not idempotent.");
-      if (input.launchType !== undefined && (input.capacityProviderStrategy?.length ?? 0) > 0)
-        throw invalidParameter(
-          "Specifying both a launchType and capacityProviderStrategy is not supported.",
-        );
       const taskDefinition = await fargateTaskDefinition(store, input.taskDefinition);
-      const clusterDefaults = (
-        JSON.parse(cluster.document) as {
-          defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
-        }
-      ).defaultCapacityProviderStrategy;
-      const strategy =
-        input.capacityProviderStrategy ??
-        (input.launchType === undefined ? (clusterDefaults ?? []) : []);
-      checkStrategy(strategy);
+      const strategy = resolveStrategy(input, cluster.document);
       const now = ctx.clock.now();
       const serviceArn = serviceArnOf(ctx.identity, cluster.name, name);
       const service: Service = {

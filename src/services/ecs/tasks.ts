@@ -1,7 +1,6 @@
 /** ECS tasks: RunTask (placed at once, idempotent by clientToken), StopTask, DescribeTasks, ListTasks. */
 import { createHash } from "node:crypto";
 import type {
-  CapacityProviderStrategyItem,
   DescribeTasksRequest,
   DescribeTasksResponse,
   Failure,
@@ -18,7 +17,7 @@ import { parseArn } from "../../core/index.js";
 import { createTasks, readTask, requestStop } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Store } from "../../store/index.js";
-import { checkStrategy, splitStrategy } from "./capacity-providers.js";
+import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { invalidParameter } from "./errors.js";
 import { clusterName } from "./resources.js";
@@ -83,19 +82,7 @@ export function taskHandlers(
       }
       const definition = await findTaskDefinition(store, input.taskDefinition ?? "");
       if (definition === undefined) throw invalidParameter("TaskDefinition not found.");
-      if (input.launchType !== undefined && (input.capacityProviderStrategy?.length ?? 0) > 0)
-        throw invalidParameter(
-          "Specifying both a launchType and capacityProviderStrategy is not supported.",
-        );
-      const clusterDefaults = (
-        JSON.parse(cluster.document) as {
-          defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
-        }
-      ).defaultCapacityProviderStrategy;
-      const strategy =
-        input.capacityProviderStrategy ??
-        (input.launchType === undefined ? (clusterDefaults ?? []) : []);
-      checkStrategy(strategy);
+      const strategy = resolveStrategy(input, cluster.document);
       const drafts = draftTasks(toTaskDefinition(definition), input, {
         ...(strategy.length > 0
           ? { capacityProviders: splitStrategy(strategy, input.count ?? 1) }
