@@ -107,6 +107,7 @@ async function until<T>(
   probe: () => Promise<T>,
   check: (value: T) => boolean,
   timeoutMs = 90_000,
+  everyMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -122,7 +123,7 @@ async function until<T>(
             .slice(-20)
             .join("\n"),
       );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
@@ -193,7 +194,8 @@ describe("services", () => {
     );
     assert.equal((await describeService("web")).runningCount, 2);
 
-    // v2 rolls out: never fewer than 2 RUNNING tasks (minimumHealthyPercent 100), never more than 4.
+    // v2 rolls out: never fewer than 2 RUNNING tasks (minimumHealthyPercent 100), never more than 4,
+    // sampled every 100 ms.
     const v2 = await register("web", { ...SERVER, environment: [{ name: "VERSION", value: "2" }] });
     await ecs.send(new UpdateServiceCommand({ service: "web", taskDefinition: v2 }));
     const samples: Array<{ running: number; active: number }> = [];
@@ -208,6 +210,8 @@ describe("services", () => {
         return describeService("web");
       },
       (s) => stable(2)(s) && s.taskDefinition === v2,
+      90_000,
+      100, // sampled every 100 ms
     );
     assert.ok(samples.length > 3);
     assert.ok(
