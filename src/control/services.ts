@@ -218,11 +218,25 @@ export class ServiceReconciler {
         );
     }
 
+    // Tasks that failed their health checks, once past the grace period, are replaced.
+    const graceMs = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
+    const unhealthy = active.filter(
+      (t) =>
+        t.healthStatus === "UNHEALTHY" &&
+        now.getTime() - (t.startedAt?.getTime() ?? now.getTime()) >= graceMs,
+    );
+    for (const task of unhealthy) {
+      await launcher.stop(task.taskArn ?? "", "Task failed container health checks");
+      events.push(
+        `${serviceLabel(service)} (task ${idOf(task.taskArn ?? "")}) failed container health checks.`,
+      );
+    }
+
     // Surplus of the PRIMARY deployment (scale-in): not yet running ones first.
     const primaryActive =
       current === undefined ? [] : active.filter((t) => t.startedBy === current.id);
     const surplus = primaryActive.length - desired;
-    const stopped: string[] = [];
+    const stopped: string[] = unhealthy.map((t) => t.taskArn ?? "");
     if (surplus > 0) {
       const order = [...primaryActive].sort(
         (a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"),

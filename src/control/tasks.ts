@@ -120,6 +120,7 @@ export async function applyTaskState(
     task.connectivity = "CONNECTED";
     task.connectivityAt = task.startedAt;
   }
+  if (state.healthStatus !== undefined) task.healthStatus = state.healthStatus;
   if (state.stopCode !== undefined && task.stopCode === undefined)
     task.stopCode = state.stopCode as Task["stopCode"];
   if (state.stoppedReason !== undefined && task.stoppedReason === undefined)
@@ -134,6 +135,7 @@ export async function applyTaskState(
       ...(reported.imageDigest === undefined ? {} : { imageDigest: reported.imageDigest }),
       ...(reported.exitCode === undefined ? {} : { exitCode: reported.exitCode }),
       ...(reported.reason === undefined ? {} : { reason: reported.reason }),
+      ...(reported.healthStatus === undefined ? {} : { healthStatus: reported.healthStatus }),
     };
   });
   if (JSON.stringify(task) === before) return false;

@@ -45,6 +45,16 @@ export const ContainerAssignment = z.object({
   ),
   /** Seconds between SIGTERM and SIGKILL (ECS default 30, max 120). */
   stopTimeout: z.number().int().min(0).max(120),
+  /** The container's health check, with ECS's defaults filled in (seconds). */
+  healthCheck: z
+    .object({
+      command: z.array(z.string()).min(1),
+      interval: z.number().int(),
+      timeout: z.number().int(),
+      retries: z.number().int(),
+      startPeriod: z.number().int(),
+    })
+    .optional(),
   /** The awslogs driver: ship stdout/stderr to this log group, stream PREFIX/CONTAINER/TASK_ID. */
   awslogs: z.object({ group: z.string(), stream: z.string(), createGroup: z.boolean() }).optional(),
 });
@@ -100,6 +110,7 @@ export const ContainerState = z.object({
   imageDigest: z.string().optional(),
   exitCode: z.number().int().optional(),
   reason: z.string().optional(),
+  healthStatus: z.enum(["HEALTHY", "UNHEALTHY", "UNKNOWN"]).optional(),
 });
 export type ContainerState = z.infer<typeof ContainerState>;
 
@@ -116,6 +127,7 @@ export const TaskState = z.object({
   stoppedAt: Timestamp,
   stopCode: z.string().optional(),
   stoppedReason: z.string().optional(),
+  healthStatus: z.enum(["HEALTHY", "UNHEALTHY", "UNKNOWN"]).optional(),
 });
 export type TaskState = z.infer<typeof TaskState>;
 

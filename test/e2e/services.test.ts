@@ -364,4 +364,42 @@ describe("services", () => {
     assert.ok(replaced.every((t) => t.capacityProviderName === "FARGATE_SPOT"));
     await ecs.send(new DeleteServiceCommand({ service: "batch", force: true }));
   });
+
+  it("replaces a task that fails its health checks after the grace period", async () => {
+    const definition = await register("sick", {
+      ...SERVER,
+      healthCheck: { command: ["CMD-SHELL", "exit 1"], interval: 5, timeout: 2, retries: 1 },
+    });
+    await ecs.send(
+      new CreateServiceCommand({
+        serviceName: "sick",
+        taskDefinition: definition,
+        desiredCount: 1,
+        healthCheckGracePeriodSeconds: 0,
+      }),
+    );
+    const first = await until(
+      "the first task",
+      () => tasksOf("sick"),
+      (ts) => ts.length === 1 && ts[0]?.lastStatus === "RUNNING",
+    );
+    const firstArn = first[0]?.taskArn ?? "";
+    const replaced = await until(
+      "the unhealthy task to be replaced",
+      async () => (await ecs.send(new DescribeTasksCommand({ tasks: [firstArn] }))).tasks?.[0],
+      (t) => t?.lastStatus === "STOPPED",
+    );
+    assert.equal(replaced?.healthStatus, "UNHEALTHY");
+    assert.equal(replaced?.stopCode, "ServiceSchedulerInitiated");
+    assert.equal(replaced?.stoppedReason, "Task failed container health checks");
+    const service = await describeService("sick");
+    assert.ok(
+      service.events?.some(
+        (e) =>
+          e.message ===
+          `(service sick) (task ${firstArn.split("/").pop() ?? ""}) failed container health checks.`,
+      ),
+    );
+    await ecs.send(new DeleteServiceCommand({ service: "sick", force: true }));
+  });
 });

@@ -367,6 +367,65 @@ describe("tasks on real containers", () => {
     assert.equal(messages[3000], "oops");
   });
 
+  it("runs health checks: a failing one turns the task UNHEALTHY, dependsOn HEALTHY orders start-up", async () => {
+    const loop = "trap 'exit 0' TERM; while true; do sleep 0.2; done";
+    const failing = await runTask("sick", [
+      {
+        name: "app",
+        stopTimeout: 2,
+        command: ["sh", "-c", loop],
+        healthCheck: { command: ["CMD-SHELL", "exit 1"], interval: 5, timeout: 2, retries: 2 },
+      },
+    ]);
+    const ordered = await runTask("healthy-order", [
+      {
+        name: "db",
+        stopTimeout: 2,
+        command: ["sh", "-c", `sleep 1; echo ok > /ready; ${loop}`],
+        healthCheck: {
+          command: ["CMD-SHELL", "cat /ready"],
+          interval: 5,
+          timeout: 2,
+          retries: 3,
+        },
+      },
+      {
+        name: "app",
+        stopTimeout: 2,
+        dependsOn: [{ containerName: "db", condition: "HEALTHY" }],
+        command: ["sh", "-c", loop],
+      },
+    ]);
+    const deadline = Date.now() + 60_000;
+    let sick = await describeTask(failing);
+    let order = await describeTask(ordered);
+    const seenBeforeHealthy: string[] = [];
+    while (
+      (sick.healthStatus !== "UNHEALTHY" ||
+        order.containers?.find((c) => c.name === "app")?.lastStatus !== "RUNNING") &&
+      Date.now() < deadline
+    ) {
+      const db = order.containers?.find((c) => c.name === "db");
+      const app = order.containers?.find((c) => c.name === "app");
+      if (db?.healthStatus !== "HEALTHY") seenBeforeHealthy.push(app?.lastStatus ?? "");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      sick = await describeTask(failing);
+      order = await describeTask(ordered);
+    }
+    assert.equal(sick.healthStatus, "UNHEALTHY");
+    assert.equal(sick.containers?.[0]?.healthStatus, "UNHEALTHY");
+    assert.equal(order.containers?.find((c) => c.name === "db")?.healthStatus, "HEALTHY");
+    assert.equal(order.containers?.find((c) => c.name === "app")?.lastStatus, "RUNNING");
+    assert.equal(order.healthStatus, "HEALTHY");
+    assert.ok(
+      seenBeforeHealthy.length > 0 && seenBeforeHealthy.every((s) => s === "PENDING"),
+      "app waited for db to be healthy",
+    );
+    for (const task of [failing, ordered]) await ecs.send(new StopTaskCommand({ task }));
+    await waitForStatus(failing, "STOPPED");
+    await waitForStatus(ordered, "STOPPED");
+  });
+
   it("fails to start with CannotPullContainerError for an image that does not exist", async () => {
     const host = new URL(berth.endpoint).host;
     const taskArn = await runTask("missing-image", [

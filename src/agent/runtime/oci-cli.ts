@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { runCommand } from "./command.js";
 
 export type OciStatus = "created" | "running" | "stopped" | "absent";
@@ -18,6 +19,8 @@ export interface OciRuntimeCli {
   delete(id: string): Promise<void>;
   state(id: string): Promise<{ status: OciStatus; pid?: number }>;
   list(): Promise<string[]>;
+  /** Runs a process inside a running container; its exit code, or 124 when it timed out. */
+  exec(id: string, args: string[], timeoutMs: number): Promise<number>;
 }
 
 export class CliOciRuntime implements OciRuntimeCli {
@@ -33,6 +36,24 @@ export class CliOciRuntime implements OciRuntimeCli {
 
   async start(id: string): Promise<void> {
     await runCommand(this.binary, [...this.globalArgs, "start", id]);
+  }
+
+  exec(id: string, args: string[], timeoutMs: number): Promise<number> {
+    return new Promise((resolve) => {
+      const child = spawn(this.binary, [...this.globalArgs, "exec", id, ...args], {
+        stdio: "ignore",
+      });
+      // As `timeout(1)` reports it: a check that hangs counts as failed.
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.on("error", () => {
+        clearTimeout(timer);
+        resolve(126);
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve(code ?? 124);
+      });
+    });
   }
 
   async kill(id: string, signal: string): Promise<void> {

@@ -233,6 +233,11 @@ export class OciContainerRuntime implements ContainerRuntime {
     return exit;
   }
 
+  async execInContainer(id: string, args: string[], timeoutMs: number): Promise<number> {
+    await this.mustGet(id);
+    return this.oci.exec(id, args, timeoutMs);
+  }
+
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
     await this.init();
     const record = await this.records.getContainer(id);

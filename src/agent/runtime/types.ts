@@ -173,6 +173,11 @@ export interface ContainerRuntime {
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
   /** `<runtime> start`: the process runs. */
   startContainer(id: string): Promise<ContainerInfo>;
+  /**
+   * Runs `args` inside a running container (health checks): its exit code, 124 if it ran past
+   * `timeoutMs`, 126 if it could not be started.
+   */
+  execInContainer(id: string, args: string[], timeoutMs: number): Promise<number>;
   /** Sends a signal to the container's first process. No-op once it has exited. */
   signalContainer(id: string, signal: NodeJS.Signals): Promise<void>;
   /** SIGTERM, then SIGKILL after `timeoutMs` (ECS stopTimeout), and waits for the exit. */

@@ -232,8 +232,14 @@ export class TaskRun {
       const target = this.#container(dependency.containerName);
       switch (dependency.condition) {
         case "START":
-        case "HEALTHY":
           if (target.lastStatus === "PENDING") return "wait";
+          break;
+        case "HEALTHY":
+          if (target.healthStatus !== "HEALTHY") {
+            if (target.lastStatus === "STOPPED")
+              return `dependency container ${target.name} stopped before it was healthy`;
+            return "wait";
+          }
           break;
         case "COMPLETE":
           if (target.lastStatus !== "STOPPED") return "wait";
@@ -253,6 +259,7 @@ export class TaskRun {
     if (this.#watching.has(id)) return;
     this.#watching.add(id);
     if (container.awslogs !== undefined) this.#deps.shipLogs?.(id, container.awslogs);
+    if (container.healthCheck !== undefined) this.#checkHealth(container, id);
     this.#deps.log.debug("watching container", { id });
     this.#deps.host.runtime.waitContainer(id).then(
       (exit) => {
@@ -266,6 +273,61 @@ export class TaskRun {
       (error: unknown) =>
         this.#deps.log.warn("lost sight of a container", { id, error: message(error) }),
     );
+  }
+
+  /**
+   * The container's health check, run inside it every `interval` seconds as Docker runs it:
+   * HEALTHY after a pass, UNHEALTHY after `retries` failures in a row (failures during the
+   * start period do not count), UNKNOWN until then. The task's health rolls up from its
+   * essential containers, and a change may let a `dependsOn: HEALTHY` container start.
+   */
+  #checkHealth(container: ContainerAssignment, id: string): void {
+    const check = container.healthCheck;
+    if (check === undefined) return;
+    const state = this.#container(container.name);
+    state.healthStatus ??= "UNKNOWN";
+    const startedAt = Date.now();
+    let failures = 0;
+    const tick = async (): Promise<void> => {
+      if (state.lastStatus !== "RUNNING" || this.#stopping !== undefined) return;
+      const code = await this.#deps.host.runtime
+        .execInContainer(id, check.command, check.timeout * 1000)
+        .catch(() => 126);
+      if (state.lastStatus !== "RUNNING" || this.#stopping !== undefined) return;
+      let status = state.healthStatus;
+      if (code === 0) {
+        failures = 0;
+        status = "HEALTHY";
+      } else if (
+        Date.now() - startedAt >= check.startPeriod * 1000 &&
+        ++failures >= check.retries
+      ) {
+        status = "UNHEALTHY";
+      }
+      if (status !== state.healthStatus) {
+        state.healthStatus = status;
+        this.#rollUpHealth();
+        await this.#transition(undefined);
+        await this.#startReady();
+      }
+      setTimeout(() => void tick().catch(() => undefined), check.interval * 1000);
+    };
+    setTimeout(() => void tick().catch(() => undefined), check.interval * 1000);
+  }
+
+  #rollUpHealth(): void {
+    const checked = this.record.assignment.containers.filter(
+      (c) => c.essential && c.healthCheck !== undefined,
+    );
+    const states = checked.map((c) => this.#container(c.name).healthStatus);
+    this.state.healthStatus =
+      checked.length === 0
+        ? undefined
+        : states.some((s) => s === "UNHEALTHY")
+          ? "UNHEALTHY"
+          : states.every((s) => s === "HEALTHY")
+            ? "HEALTHY"
+            : "UNKNOWN";
   }
 
   #exited(container: ContainerAssignment, exit: ContainerExit): void {

@@ -90,6 +90,30 @@ function assignContainer(
     })),
     stopTimeout: Math.min(container.stopTimeout ?? DEFAULT_STOP_TIMEOUT, 120),
     ...awslogsOf(container, taskId),
+    ...healthCheckOf(container),
+  };
+}
+
+/** ECS's defaults: every 30 s, 5 s to answer, 3 failures in a row, no start period. */
+function healthCheckOf(container: ContainerDefinition): Pick<ContainerAssignment, "healthCheck"> {
+  const check = container.healthCheck;
+  if (check?.command === undefined || check.command.length === 0) return {};
+  const [kind, ...rest] = check.command;
+  if (kind === "NONE") return {};
+  const command =
+    kind === "CMD-SHELL"
+      ? ["/bin/sh", "-c", rest.join(" ")]
+      : kind === "CMD"
+        ? rest
+        : check.command;
+  return {
+    healthCheck: {
+      command,
+      interval: check.interval ?? 30,
+      timeout: check.timeout ?? 5,
+      retries: check.retries ?? 3,
+      startPeriod: check.startPeriod ?? 0,
+    },
   };
 }
 

@@ -54,6 +54,10 @@ function checkDependencies(containers: ContainerDefinition[]): void {
         throw clientException(
           `Cannot depend on container + '${dependency.containerName ?? ""}' because it does not exist`,
         );
+      if (dependency.condition === "HEALTHY" && target.healthCheck === undefined)
+        throw clientException(
+          `Container '${container.name ?? ""}' depends on '${target.name ?? ""}' being HEALTHY, but '${target.name ?? ""}' has no health check.`,
+        );
       if (
         (dependency.condition === "SUCCESS" || dependency.condition === "COMPLETE") &&
         target.essential !== false
@@ -169,6 +173,25 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
     throw clientException("EphemeralStorage size should be at most 200");
   for (const container of containers) {
     checkPortMappings(container, networkMode);
+    const health = container.healthCheck;
+    if (health !== undefined) {
+      const bounds: Array<[string, number | undefined, number, number]> = [
+        ["interval", health.interval, 5, 300],
+        ["timeout", health.timeout, 2, 60],
+        ["retries", health.retries, 1, 10],
+        ["startPeriod", health.startPeriod, 0, 300],
+      ];
+      for (const [name, value, min, max] of bounds)
+        if (value !== undefined && (value < min || value > max))
+          throw clientException(
+            `Invalid healthCheck ${name} for container '${container.name ?? ""}': it must be from ${min} to ${max}.`,
+          );
+      const kind = health.command?.[0];
+      if (kind !== "CMD" && kind !== "CMD-SHELL" && kind !== "NONE")
+        throw clientException(
+          `The healthCheck command of container '${container.name ?? ""}' must start with CMD or CMD-SHELL.`,
+        );
+    }
     const logging = container.logConfiguration;
     // Fargate also wants an executionRoleArn for awslogs; Berth has no IAM, so it does not ask.
     if (logging?.logDriver === "awslogs") {
