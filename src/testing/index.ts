@@ -12,3 +12,4 @@ export {
 } from "./harness.js";
 export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "./oci-image.js";
 export { pushBusyboxImage, type PushedImage } from "./push.js";
+export { startGoRegistry, type GoRegistry } from "./go-registry.js";

@@ -3,7 +3,8 @@
  * (docker-registry, started with a temp storage dir and stopped by PID), and a small
  * in-process registry that serves given blobs behind Basic or Bearer auth and counts requests.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { startGoRegistry, type GoRegistry } from "../../../../src/testing/index.js";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { chmodSync, mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
@@ -11,7 +12,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { create } from "tar";
 
@@ -21,63 +21,10 @@ export function sha256(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
-
-export interface DockerRegistry {
-  host: string;
-  stop(): Promise<void>;
-}
+export type DockerRegistry = GoRegistry;
 
 /** Starts docker-registry on a free loopback port with its storage in a temp dir. */
-export async function startDockerRegistry(): Promise<DockerRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), "berth-registry-"));
-  const port = await freePort();
-  const config = join(dir, "config.yml");
-  writeFileSync(
-    config,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: error",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${join(dir, "data")}`,
-      "  delete:",
-      "    enabled: true",
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      "",
-    ].join("\n"),
-  );
-  const child: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
-  const host = `127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 200 || child.exitCode !== null) throw new Error("docker-registry did not start");
-    await sleep(25);
-  }
-  return {
-    host,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await once(child, "exit");
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+export const startDockerRegistry = startGoRegistry;
 
 /** Pushes an OCI layout's tag with skopeo. */
 export async function pushLayout(source: string, target: string): Promise<void> {
