@@ -44,8 +44,8 @@ export interface TaskDraft {
 export interface Placed {
   tasks: Task[];
   failures: Failure[];
-  /** Hosts that were given new tasks, to be told now. */
-  hostIds: string[];
+  /** What each placed task's host is to be told now. */
+  assignments: Array<{ hostId: string; assignment: TaskAssignment }>;
 }
 
 /**
@@ -59,7 +59,7 @@ export async function createTasks(
 ): Promise<Placed> {
   return store.transaction().execute(async (trx) => {
     const rooms = await hostRoom(trx);
-    const placed: Placed = { tasks: [], failures: [], hostIds: [] };
+    const placed: Placed = { tasks: [], failures: [], assignments: [] };
     const loads = new Map<string, Map<string, number>>();
     for (const draft of drafts) {
       const key = `${draft.row.cluster_name}\n${draft.row.group_name}`;
@@ -89,7 +89,7 @@ export async function createTasks(
         })
         .execute();
       placed.tasks.push(task);
-      if (!placed.hostIds.includes(choice.hostId)) placed.hostIds.push(choice.hostId);
+      placed.assignments.push({ hostId: choice.hostId, assignment: draft.assignment });
     }
     await beforeCommit?.(trx, placed);
     return placed;

@@ -465,16 +465,8 @@ export function serviceLauncher(
             reason = placed.failures[0]?.reason ?? "RESOURCE";
             continue;
           }
-          const row = await store
-            .selectFrom("tasks")
-            .select(["host_id", "assignment"])
-            .where("arn", "=", task.taskArn ?? "")
-            .executeTakeFirst();
-          if (row?.host_id)
-            dispatcher.assign(
-              row.host_id,
-              JSON.parse(row.assignment) as Parameters<TaskDispatcher["assign"]>[1],
-            );
+          for (const { hostId, assignment } of placed.assignments)
+            dispatcher.assign(hostId, assignment);
           taskArns.push(task.taskArn ?? "");
           started = true;
           break;

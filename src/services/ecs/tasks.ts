@@ -128,15 +128,8 @@ export function taskHandlers(
             .execute();
         }
       });
-      for (const task of placed.tasks) {
-        const draft = drafts.find((d) => d.row.arn === task.taskArn);
-        const row = await store
-          .selectFrom("tasks")
-          .select("host_id")
-          .where("arn", "=", task.taskArn ?? "")
-          .executeTakeFirst();
-        if (draft !== undefined && row?.host_id) dispatcher.assign(row.host_id, draft.assignment);
-      }
+      for (const { hostId, assignment } of placed.assignments)
+        dispatcher.assign(hostId, assignment);
       return { tasks: placed.tasks, failures: placed.failures };
     },
 
