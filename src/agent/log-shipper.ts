@@ -31,7 +31,7 @@ export interface LogTarget {
 
 export class LogShipper {
   readonly #acks = new Map<string, (error?: string) => void>();
-  readonly #running = new Map<string, AbortController>();
+  readonly #running = new Map<string, { controller: AbortController; read: Promise<void> }>();
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -43,24 +43,40 @@ export class LogShipper {
     this.#acks.get(batchId)?.(error);
   }
 
-  /** Starts shipping a container's output (once per container id). */
-  ship(containerId: string, target: LogTarget): void {
-    if (this.#running.has(containerId)) return;
+  /**
+   * Starts shipping a container's output (once per container id). Resolves once the whole log
+   * has been read (the container exited and its log drained): until then the container must not
+   * be deleted, or its last lines would be lost. Delivery of what was read may go on after.
+   */
+  ship(containerId: string, target: LogTarget): Promise<void> {
+    const running = this.#running.get(containerId);
+    if (running !== undefined) return running.read;
     const controller = new AbortController();
-    this.#running.set(containerId, controller);
-    this.#run(containerId, target, controller.signal)
+    let readDone: () => void = () => undefined;
+    const read = new Promise<void>((resolve) => (readDone = resolve));
+    this.#running.set(containerId, { controller, read });
+    this.#run(containerId, target, controller.signal, readDone)
       .catch((error: unknown) => {
         if (!controller.signal.aborted)
           this.log.warn("shipping logs stopped", { containerId, error: String(error) });
       })
-      .finally(() => this.#running.delete(containerId));
+      .finally(() => {
+        readDone();
+        this.#running.delete(containerId);
+      });
+    return read;
   }
 
   close(): void {
-    for (const controller of this.#running.values()) controller.abort();
+    for (const { controller } of this.#running.values()) controller.abort();
   }
 
-  async #run(containerId: string, target: LogTarget, signal: AbortSignal): Promise<void> {
+  async #run(
+    containerId: string,
+    target: LogTarget,
+    signal: AbortSignal,
+    readDone: () => void,
+  ): Promise<void> {
     const queue: LogEvents["events"] = [];
     let reading = true;
     let wake: (() => void) | undefined;
@@ -83,6 +99,7 @@ export class LogShipper {
       }
     })().finally(() => {
       reading = false;
+      readDone();
       wake?.();
     });
     reader.catch(() => undefined);

@@ -41,7 +41,11 @@ export interface TaskRunDeps {
   /** Where a container's log is kept once the container is gone: `<dir>/<name>.jsonl`. */
   logArchiveDir: string;
   /** Ships a started container's output (the awslogs driver) when its definition asks. */
-  shipLogs?: (containerId: string, target: NonNullable<ContainerAssignment["awslogs"]>) => void;
+  /** Resolves once the container's whole log has been read (it may then be deleted). */
+  shipLogs?: (
+    containerId: string,
+    target: NonNullable<ContainerAssignment["awslogs"]>,
+  ) => Promise<void>;
 }
 
 export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
@@ -54,6 +58,8 @@ export class TaskRun {
   #watching = new Set<string>();
   #starting = false;
   #startQueue: Promise<void> = Promise.resolve();
+  /** Log shipping that must finish reading before containers are deleted. */
+  readonly #shipping: Array<Promise<void>> = [];
 
   constructor(record: TaskRecord, deps: TaskRunDeps) {
     this.record = record;
@@ -258,7 +264,9 @@ export class TaskRun {
     const id = this.#id(container);
     if (this.#watching.has(id)) return;
     this.#watching.add(id);
-    if (container.awslogs !== undefined) this.#deps.shipLogs?.(id, container.awslogs);
+    const shipping =
+      container.awslogs === undefined ? undefined : this.#deps.shipLogs?.(id, container.awslogs);
+    if (shipping !== undefined) this.#shipping.push(shipping);
     if (container.healthCheck !== undefined) this.#checkHealth(container, id);
     this.#deps.log.debug("watching container", { id });
     this.#deps.host.runtime.waitContainer(id).then(
@@ -408,6 +416,15 @@ export class TaskRun {
   /** Removes every container and the sandbox of this task; what is already gone is fine. */
   async teardown(): Promise<void> {
     const { runtime } = this.#deps.host;
+    // awslogs must have read every line first; a stalled server holds teardown up 30 s at most.
+    if (this.#shipping.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(this.#shipping),
+        new Promise((resolve) => (timer = setTimeout(resolve, 30_000))),
+      ]);
+      clearTimeout(timer);
+    }
     for (const container of this.record.assignment.containers) {
       await this.#archiveLog(container);
       try {
