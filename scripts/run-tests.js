@@ -1,9 +1,10 @@
-// Runs the node:test suites (TypeScript through tsx) under the given folders, default all of test/.
+// Runs the node:test suites (TypeScript through tsx) in the given files and folders, default all of test/.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 function findTests(dir) {
+  if (!statSync(dir).isDirectory()) return [dir];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return findTests(path);
