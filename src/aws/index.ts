@@ -1,5 +1,5 @@
 /**
- * What all AWS-compatible services share: the JSON 1.1 envelope, the SigV4 check, validation
+ * What all AWS-compatible services share: the JSON 1.1 and Query envelopes, the SigV4 check, validation
  * against the AWS models, error shapes and pagination tokens. The wire protocol lives here.
  */
 export { AwsError, renderError } from "./errors.js";
@@ -17,6 +17,13 @@ export {
   renderJson,
   type JsonResponse,
 } from "./json-protocol.js";
+export {
+  AwsQueryGateway,
+  FORM_CONTENT_TYPE,
+  type AwsQueryService,
+  type QueryResponse,
+} from "./query-protocol.js";
+export { decodeQueryInput, encodeQueryOutput, encodeQueryError } from "./query-codec.js";
 export {
   action,
   type AwsJsonService,

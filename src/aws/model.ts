@@ -50,6 +50,8 @@ export interface ServiceModel {
     signingName?: string;
     protocol: string;
     apiVersion: string;
+    /** Query and XML protocols: the namespace of every response document. */
+    xmlNamespace?: string;
   };
   operations: Record<string, Operation>;
   shapes: Record<string, Shape>;

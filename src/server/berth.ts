@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { AwsJsonGateway, type Credentials } from "../aws/index.js";
+import { AwsJsonGateway, AwsQueryGateway, type Credentials } from "../aws/index.js";
 import {
   createLogger,
   systemClock,
@@ -32,6 +32,7 @@ import {
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
+import { createElbv2Service, detachedDataPlane } from "../services/elbv2/index.js";
 import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
   createRegistryHandler,
@@ -230,9 +231,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
   });
+  const queryGateway = new AwsQueryGateway({
+    services: [createElbv2Service({ store, plane: detachedDataPlane })],
+    credentials: lookupCredentials,
+    identity: options.identity,
+    clock,
+    log,
+  });
   let ready = false;
   const server = createBerthServer({
     gateway,
+    queryGateway,
     log,
     isReady: () => ready,
     registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),

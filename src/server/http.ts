@@ -1,17 +1,25 @@
 /**
- * The one HTTP listener: routes to the AWS front door (POST / with X-Amz-Target), health, and
+ * The one HTTP listener: routes to the AWS front door (POST / with X-Amz-Target for JSON 1.1,
+ * form-encoded POST / for Query), health, and
  * (later) the registry, console and agent channel. Bodies are read with a hard size limit.
  * Nothing a client sends can throw out of here.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { newRequestId, type Logger } from "../core/index.js";
-import { JSON_CONTENT_TYPE, type AwsJsonGateway } from "../aws/index.js";
+import {
+  FORM_CONTENT_TYPE,
+  JSON_CONTENT_TYPE,
+  type AwsJsonGateway,
+  type AwsQueryGateway,
+} from "../aws/index.js";
 
 /** AWS JSON APIs take at most a few MiB (PutLogEvents: 1 MiB); anything larger is refused. */
 export const MAX_JSON_BODY = 2 * 1024 * 1024;
 
 export interface RouterOptions {
   gateway: AwsJsonGateway;
+  /** AWS Query services (ELBv2): form-encoded POST / without X-Amz-Target. */
+  queryGateway?: AwsQueryGateway;
   log: Logger;
   isReady: () => boolean;
   /** The OCI registry: every path under /v2, with the request body still unread (it streams). */
@@ -100,7 +108,15 @@ async function route(
     await options.registry(req, res);
     return;
   }
-  if (path === "/" && req.method === "POST" && req.headers["x-amz-target"] !== undefined) {
+  const query =
+    options.queryGateway !== undefined &&
+    req.headers["x-amz-target"] === undefined &&
+    (req.headers["content-type"] ?? "").startsWith(FORM_CONTENT_TYPE);
+  if (
+    path === "/" &&
+    req.method === "POST" &&
+    (query || req.headers["x-amz-target"] !== undefined)
+  ) {
     let body: Buffer;
     try {
       body = await readBody(req, MAX_JSON_BODY);
@@ -118,12 +134,11 @@ async function route(
       }
       throw error;
     }
-    const answer = await options.gateway.handle({
-      method: req.method,
-      url: req.url ?? "/",
-      headers: req.headers,
-      body,
-    });
+    const signed = { method: req.method, url: req.url ?? "/", headers: req.headers, body };
+    const answer =
+      query && options.queryGateway !== undefined
+        ? await options.queryGateway.handle(signed)
+        : await options.gateway.handle(signed);
     send(res, answer.status, answer.headers, answer.body);
     return;
   }

@@ -283,6 +283,54 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0008-elbv2": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Elastic Load Balancing v2 (services/elbv2); tags live in the shared `tags` table.
+      await db.schema
+        .createTable("elb_load_balancers")
+        .addColumn("arn", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("document", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("elb_target_groups")
+        .addColumn("arn", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("document", "text", (c) => c.notNull())
+        .addColumn("attributes", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("elb_listeners")
+        .addColumn("arn", "text", (c) => c.primaryKey())
+        .addColumn("load_balancer_arn", "text", (c) => c.notNull())
+        .addColumn("port", "integer", (c) => c.notNull())
+        .addColumn("document", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addUniqueConstraint("elb_listeners_port", ["load_balancer_arn", "port"])
+        .execute();
+      await db.schema
+        .createTable("elb_rules")
+        .addColumn("arn", "text", (c) => c.primaryKey())
+        .addColumn("listener_arn", "text", (c) => c.notNull())
+        .addColumn("priority", "integer", (c) => c.notNull())
+        .addColumn("document", "text", (c) => c.notNull())
+        .addUniqueConstraint("elb_rules_priority", ["listener_arn", "priority"])
+        .execute();
+      await db.schema
+        .createTable("elb_targets")
+        .addColumn("target_group_arn", "text", (c) => c.notNull())
+        .addColumn("id", "text", (c) => c.notNull())
+        .addColumn("port", "integer", (c) => c.notNull())
+        .addColumn("availability_zone", "text")
+        .addColumn("task_arn", "text")
+        .addColumn("registered_at", "bigint", (c) => c.notNull())
+        .addColumn("draining_until", "bigint")
+        .addPrimaryKeyConstraint("elb_targets_pk", ["target_group_arn", "id", "port"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

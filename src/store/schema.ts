@@ -221,6 +221,52 @@ export interface LogEventTable {
   message: string;
 }
 
+/** An ELBv2 load balancer; `document` is the LoadBalancer as DescribeLoadBalancers shows it. */
+export interface ElbLoadBalancerTable {
+  arn: string;
+  name: string;
+  document: string;
+  created_at: number;
+}
+
+/** An ELBv2 target group: the TargetGroup document and its attributes (key -> value). */
+export interface ElbTargetGroupTable {
+  arn: string;
+  name: string;
+  document: string;
+  attributes: string;
+  created_at: number;
+}
+
+/** A listener: the Listener document (DefaultActions included). */
+export interface ElbListenerTable {
+  arn: string;
+  load_balancer_arn: string;
+  port: number;
+  document: string;
+  created_at: number;
+}
+
+/** A listener rule; the default rule has priority DEFAULT_RULE_PRIORITY (shown as "default"). */
+export interface ElbRuleTable {
+  arn: string;
+  listener_arn: string;
+  priority: number;
+  document: string;
+}
+
+/** A registered target; `draining_until` is set while it drains after deregistration. */
+export interface ElbTargetTable {
+  target_group_arn: string;
+  id: string;
+  port: number;
+  availability_zone: string | null;
+  /** The ECS task that registered it (services behind a load balancer), if any. */
+  task_arn: string | null;
+  registered_at: number;
+  draining_until: number | null;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -239,4 +285,9 @@ export interface Database {
   log_groups: LogGroupTable;
   log_streams: LogStreamTable;
   log_events: LogEventTable;
+  elb_load_balancers: ElbLoadBalancerTable;
+  elb_target_groups: ElbTargetGroupTable;
+  elb_listeners: ElbListenerTable;
+  elb_rules: ElbRuleTable;
+  elb_targets: ElbTargetTable;
 }

@@ -1,0 +1,132 @@
+/**
+ * The one request pipeline of every AWS Query service (form-encoded POST, XML answers):
+ * authenticate -> pick the service by the credential scope's signing name -> parse the form
+ * against the model -> validate -> handle -> render XML. Failures render as the Query
+ * protocol's `<ErrorResponse>`; nothing escapes as a crash.
+ */
+import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
+import { AwsError } from "./errors.js";
+import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
+import type { AnyHandler, RequestContext } from "./service.js";
+import type { ServiceModel } from "./model.js";
+import { verifySigV4, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import { validateInput } from "./validate.js";
+
+export const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
+
+export interface AwsQueryService {
+  /** The SigV4 signing name that selects this service, e.g. `elasticloadbalancing`. */
+  signingName: string;
+  model: ServiceModel;
+  /** The code this service answers constraint violations with (`ValidationError`). */
+  validationErrorCode: string;
+  actions: Record<string, AnyHandler>;
+}
+
+export interface QueryResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface AwsQueryGatewayOptions {
+  services: AwsQueryService[];
+  credentials: CredentialLookup;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Query services answer authentication failures with their own codes and 403, where JSON
+ * services use `...Exception` names and 400: the same check, the Query wire names.
+ */
+const QUERY_AUTH_ERRORS: Record<string, string> = {
+  MissingAuthenticationTokenException: "MissingAuthenticationToken",
+  IncompleteSignatureException: "IncompleteSignature",
+  UnrecognizedClientException: "InvalidClientTokenId",
+  InvalidSignatureException: "SignatureDoesNotMatch",
+};
+const AUTH_CODES = new Set(Object.values(QUERY_AUTH_ERRORS));
+
+/** A value of the wrong type is a ValidationError on the Query protocol (JSON says Serialization). */
+function wireCode(code: string, validationCode: string): string {
+  if (code === "SerializationException") return validationCode;
+  return QUERY_AUTH_ERRORS[code] ?? code;
+}
+
+export class AwsQueryGateway {
+  readonly #bySigningName = new Map<string, AwsQueryService>();
+
+  constructor(private readonly options: AwsQueryGatewayOptions) {
+    for (const service of options.services) this.#bySigningName.set(service.signingName, service);
+  }
+
+  /** Serves one Query request whose body has already been read (within the size limit). */
+  async handle(request: SignedRequest): Promise<QueryResponse> {
+    const requestId = newRequestId();
+    const headers = { "x-amzn-RequestId": requestId, "Content-Type": "text/xml" };
+    // Until the signing name says which service this is, errors carry the first one's namespace.
+    let namespace = this.options.services[0]?.model.metadata.xmlNamespace ?? "";
+    let validationCode = "ValidationError";
+    try {
+      const caller = await this.#authenticate(request);
+      const service = this.#bySigningName.get(caller.service);
+      namespace = service?.model.metadata.xmlNamespace ?? "";
+      validationCode = service?.validationErrorCode ?? validationCode;
+      const body = await this.#dispatch(service, request, requestId, caller.accessKeyId);
+      return { status: 200, headers, body };
+    } catch (error) {
+      const client = error instanceof BerthError && error.fault === "client";
+      if (!client)
+        this.options.log.error("request failed", {
+          requestId,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+      const code = client ? wireCode(error.code, validationCode) : "InternalFailure";
+      const status = client ? (AUTH_CODES.has(code) ? 403 : error.status) : 500;
+      const message = client ? error.message : "An internal error occurred.";
+      return {
+        status,
+        headers,
+        body: encodeQueryError(namespace, client ? "Sender" : "Receiver", code, message, requestId),
+      };
+    }
+  }
+
+  #authenticate(request: SignedRequest) {
+    return verifySigV4(request, this.options.credentials, this.options.clock.now());
+  }
+
+  async #dispatch(
+    service: AwsQueryService | undefined,
+    request: SignedRequest,
+    requestId: string,
+    accessKeyId: string,
+  ): Promise<string> {
+    const params = new URLSearchParams(request.body.toString("utf8"));
+    const actionName = params.get("Action");
+    params.delete("Action");
+    params.delete("Version");
+    const handler =
+      service !== undefined && actionName !== null && Object.hasOwn(service.actions, actionName)
+        ? service.actions[actionName]
+        : undefined;
+    if (service === undefined || actionName === null || handler === undefined)
+      throw new AwsError(
+        "InvalidAction",
+        `Could not find operation ${actionName ?? ""} for version ${service?.model.metadata.apiVersion ?? ""}`,
+      );
+    const parsed = decodeQueryInput(service.model, actionName, params);
+    const input = validateInput(service.model, actionName, parsed, service.validationErrorCode);
+    const ctx: RequestContext = {
+      requestId,
+      identity: this.options.identity,
+      clock: this.options.clock,
+      log: this.options.log,
+      accessKeyId,
+    };
+    const output = await handler(input as never, ctx);
+    return encodeQueryOutput(service.model, actionName, output, requestId);
+  }
+}
