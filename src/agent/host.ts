@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
-import { createRuncRuntime } from "./runtime/index.js";
+import { createRuncRuntime, purgeTaskStorage } from "./runtime/index.js";
 import type { TaskHost } from "./tasks/ports.js";
 
 export type HostAgentOptions = Omit<AgentOptions, "host">;
@@ -34,6 +34,8 @@ export async function purgeHost(dataDir: string, log: Logger = silentLogger): Pr
     const { containers, sandboxes } = await runtime.list();
     for (const container of containers) await runtime.deleteContainer(container.id);
     for (const sandbox of sandboxes) await runtime.destroySandbox(sandbox.taskId);
+    // Storage a killed agent mounted before it recorded the sandbox.
+    await purgeTaskStorage(join(dataDir, "storage"));
   } finally {
     await runtime.close();
   }

@@ -57,6 +57,10 @@ export const ContainerAssignment = z.object({
     .optional(),
   /** The awslogs driver: ship stdout/stderr to this log group, stream PREFIX/CONTAINER/TASK_ID. */
   awslogs: z.object({ group: z.string(), stream: z.string(), createGroup: z.boolean() }).optional(),
+  /** The task's scratch volumes this container mounts: its mountPoints, then its volumesFrom. */
+  mountPoints: z
+    .array(z.object({ sourceVolume: z.string(), containerPath: z.string(), readOnly: z.boolean() }))
+    .optional(),
 });
 export type ContainerAssignment = z.infer<typeof ContainerAssignment>;
 
@@ -75,6 +79,8 @@ export const TaskAssignment = z.object({
   /** CPU units (1024 = one vCPU) and MiB: the task's hard limits. */
   cpu: z.number().int().positive(),
   memory: z.number().int().positive(),
+  /** The task's ephemeral storage, GiB; 20 (Fargate's default) when absent. */
+  ephemeralStorageGiB: z.number().int().positive().optional(),
   desiredStatus: z.enum(["RUNNING", "STOPPED"]),
   /** Why the task should stop, when desiredStatus is STOPPED. */
   stopCode: z.string().optional(),

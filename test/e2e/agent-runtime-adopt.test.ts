@@ -114,6 +114,7 @@ describe("runc runtime: agent killed with -9", () => {
     await runtime.destroySandbox(taskId);
     assert.deepEqual(await runtime.footprint(), {
       mounts: 0,
+      loopDevices: 0,
       cgroups: 0,
       runtimeStates: 0,
       netns: 0,

@@ -4,7 +4,8 @@
  *   <root>/blobs/<alg>/<hex>     manifests, configs and layers as pulled, digests verified
  *   <root>/snapshots/<hex>/      each layer unpacked once (overlayfs whiteout form)
  *   <root>/images/<hex>.json     a pulled image: its layers and run config
- *   <root>/mounts/<container>/   a container's overlay: upper, work, merged
+ *   <root>/mounts/<container>/   a container's overlay: merged, and upper and work unless the
+ *                                container's writes live elsewhere (the task's own filesystem)
  *
  * Concurrent pulls of one layer share one download and one unpack. A container's root
  * filesystem is an overlay mount of the image's snapshots with its own upper directory, so a
@@ -329,7 +330,11 @@ export class ImageStore implements RootfsProvider {
     return pending;
   }
 
-  async prepareRootfs(imageDigest: string, containerId: string): Promise<{ path: string }> {
+  async prepareRootfs(
+    imageDigest: string,
+    containerId: string,
+    writableDir?: string,
+  ): Promise<{ path: string }> {
     const record = this.#readImage(imageDigest);
     if (
       record === undefined ||
@@ -340,7 +345,9 @@ export class ImageStore implements RootfsProvider {
     const dir = join(this.#root, "mounts", containerId);
     const merged = join(dir, "merged");
     if (isMounted(merged)) return { path: merged };
-    for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { recursive: true });
+    const writable = writableDir ?? dir;
+    mkdirSync(merged, { recursive: true });
+    for (const sub of ["upper", "work"]) mkdirSync(join(writable, sub), { recursive: true });
     // Relative lowerdirs (resolved from the snapshots dir) keep the option string short.
     const lower = [...record.layers]
       .reverse()
@@ -353,7 +360,7 @@ export class ImageStore implements RootfsProvider {
         "overlay",
         "overlay",
         "-o",
-        `lowerdir=${lower},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`,
+        `lowerdir=${lower},upperdir=${join(writable, "upper")},workdir=${join(writable, "work")}`,
         merged,
       ],
       {

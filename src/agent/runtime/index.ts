@@ -28,3 +28,4 @@ export { DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
 export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";
 export { LogParser } from "./logs.js";
+export { purgeTaskStorage, TaskStorage } from "./task-storage.js";

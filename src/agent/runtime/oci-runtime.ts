@@ -18,6 +18,7 @@ import { NetnsStore } from "./netns.js";
 import { buildOciSpec } from "./oci-spec.js";
 import { processMatches, type OciRuntimeCli } from "./oci-cli.js";
 import { RecordStore, toExit, type ContainerRecord, type SandboxRecord } from "./records.js";
+import { TaskStorage } from "./task-storage.js";
 import { resolveUser } from "./user.js";
 import type {
   ContainerExit,
@@ -34,7 +35,7 @@ import type {
 } from "./types.js";
 
 export interface OciRuntimeOptions {
-  /** The agent's data dir; the runtime keeps sandboxes/, containers/ and exits/ in it. */
+  /** The agent's data dir; the runtime keeps sandboxes/, containers/, exits/ and storage/ in it. */
   dataDir: string;
   /** Volatile state (OCI runtime root, netns files, conmon sockets). Default `<dataDir>/run`. */
   runDir?: string;
@@ -66,6 +67,7 @@ export class OciContainerRuntime implements ContainerRuntime {
   readonly runDir: string;
   private readonly cgroups: TaskCgroups;
   private readonly netns: NetnsStore;
+  private readonly storage: TaskStorage;
   private readonly exits: ExitWatcher;
   private readonly log: Logger;
   private ready: Promise<void> | undefined;
@@ -82,6 +84,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     this.netns = new NetnsStore(join(this.runDir, "netns"));
     this.exits = new ExitWatcher(this.records.exitsDir, (id) => this.hasExited(id));
     this.log = options.logger ?? silentLogger;
+    this.storage = new TaskStorage(join(dataDir, "storage"), this.log);
   }
 
   private get oci(): OciRuntimeCli {
@@ -110,10 +113,17 @@ export class OciContainerRuntime implements ContainerRuntime {
       pidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
       netnsPath: this.netns.path(spec.taskId),
       cgroupPath: this.cgroups.taskPath(spec.taskId),
+      storagePath: this.storage.path(spec.taskId),
+      ephemeralStorageGiB: spec.ephemeralStorageGiB,
+      volumes: spec.volumes ?? [],
       createdAt: new Date().toISOString(),
     };
     try {
-      await Promise.all([this.cgroups.create(spec.taskId, record), this.netns.create(spec.taskId)]);
+      await Promise.all([
+        this.cgroups.create(spec.taskId, record),
+        this.netns.create(spec.taskId),
+        this.storage.create(spec.taskId, spec.ephemeralStorageGiB, spec.volumes ?? []),
+      ]);
       await this.records.putSandbox(record);
     } catch (error) {
       await this.destroySandbox(spec.taskId).catch(() => undefined);
@@ -129,6 +139,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     }
     await this.netns.remove(taskId);
     await this.cgroups.remove(this.cgroups.taskPath(taskId));
+    await this.storage.remove(taskId);
     await this.records.removeSandbox(taskId);
   }
 
@@ -157,10 +168,20 @@ export class OciContainerRuntime implements ContainerRuntime {
     try {
       // Written first, so that a crash from here on leaves something delete can clean.
       await this.records.putContainer(record);
+      const writableDir =
+        sandbox.storagePath === undefined
+          ? undefined
+          : join(sandbox.storagePath, "containers", spec.id);
       const rootfsPath =
         "path" in spec.rootfs
           ? spec.rootfs.path
-          : (await this.rootfsProvider().prepareRootfs(spec.rootfs.imageDigest, spec.id)).path;
+          : (
+              await this.rootfsProvider().prepareRootfs(
+                spec.rootfs.imageDigest,
+                spec.id,
+                writableDir,
+              )
+            ).path;
       const etcFiles = await writeEtcFiles(dir, spec.hostname ?? spec.id.slice(0, 12));
       const config = buildOciSpec(spec, {
         rootfsPath,
@@ -307,6 +328,7 @@ export class OciContainerRuntime implements ContainerRuntime {
       .filter((point) => roots.some((root) => point.startsWith(root + "/"))).length;
     return {
       mounts,
+      loopDevices: await this.storage.loopDevices(),
       cgroups: await this.cgroups.count(),
       runtimeStates: (await this.oci.list()).length,
       netns: (await readdir(join(this.runDir, "netns")).catch(() => [])).length,
@@ -316,6 +338,7 @@ export class OciContainerRuntime implements ContainerRuntime {
 
   async close(): Promise<void> {
     this.exits.close();
+    await this.storage.close();
   }
 
   private rootfsProvider(): RootfsProvider {
@@ -390,7 +413,16 @@ export class OciContainerRuntime implements ContainerRuntime {
 }
 
 function toSandbox(record: SandboxRecord): TaskSandbox {
-  return { ...record, createdAt: new Date(record.createdAt) };
+  const { storagePath, volumes = [], ...rest } = record;
+  return {
+    ...rest,
+    volumes: Object.fromEntries(
+      storagePath === undefined
+        ? []
+        : volumes.map((name) => [name, join(storagePath, "volumes", name)]),
+    ),
+    createdAt: new Date(record.createdAt),
+  };
 }
 
 async function readPid(file: string): Promise<number | undefined> {

@@ -25,6 +25,13 @@ export interface TaskSandboxSpec {
   memoryMiB?: number;
   /** Most processes the task may have at once (fork-bomb guard). Default 4096. */
   pidsLimit?: number;
+  /**
+   * Size of the task's own filesystem (writable layers and volumes), GiB. Omitted: a plain
+   * directory on the host's filesystem, unlimited.
+   */
+  ephemeralStorageGiB?: number;
+  /** Scratch volumes (empty directories on the task's filesystem) its containers may mount. */
+  volumes?: string[];
 }
 
 export interface TaskSandbox {
@@ -36,6 +43,9 @@ export interface TaskSandbox {
   netnsPath: string;
   /** The task's cgroup, relative to the cgroup root (`/berth/<taskId>`). */
   cgroupPath: string;
+  ephemeralStorageGiB?: number;
+  /** Host path of each scratch volume, by name. */
+  volumes: Record<string, string>;
   createdAt: Date;
 }
 
@@ -95,7 +105,7 @@ export interface ContainerSpec {
   memoryMiB?: number;
   /** Container-level memory soft limit in MiB (memoryReservation). */
   memoryReservationMiB?: number;
-  /** Extra bind mounts (volumes come in part 2; tests use them too). */
+  /** Bind mounts: the task's volumes (TaskSandbox.volumes), and whatever tests need. */
   mounts?: BindMount[];
 }
 
@@ -151,8 +161,10 @@ export interface SandboxUsage {
 
 /** What a runtime leaves on the host; a leak test compares these before and after. */
 export interface HostFootprint {
-  /** Overlay and nsfs mounts under the runtime's directories. */
+  /** Overlay, nsfs and task storage mounts under the runtime's directories. */
   mounts: number;
+  /** Loop devices backing task storage. */
+  loopDevices: number;
   /** cgroup directories under the runtime's cgroup parent, over all hierarchies. */
   cgroups: number;
   /** Containers in the OCI runtime's state root. */
@@ -167,7 +179,7 @@ export interface ContainerRuntime {
   /** `runc` or `runsc`. */
   readonly kind: string;
   prepareSandbox(spec: TaskSandboxSpec): Promise<TaskSandbox>;
-  /** Removes the netns and cgroups of a task; its containers must be deleted first. */
+  /** Removes the netns, cgroups and storage of a task (deleting its containers first). */
   destroySandbox(taskId: string): Promise<void>;
   /** Builds the bundle and starts the monitor, which runs `<runtime> create`: status `created`. */
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
@@ -199,8 +211,14 @@ export interface ContainerRuntime {
 /**
  * Lends containers their root filesystems; the image store is one. `prepare` must be
  * idempotent for one container id, `release` must succeed when nothing is there.
+ * `writableDir`, when given, holds the container's writes (its overlay upper and work dirs):
+ * the task's own filesystem, so that they count against its ephemeral storage.
  */
 export interface RootfsProvider {
-  prepareRootfs(imageDigest: string, containerId: string): Promise<{ path: string }>;
+  prepareRootfs(
+    imageDigest: string,
+    containerId: string,
+    writableDir?: string,
+  ): Promise<{ path: string }>;
   releaseRootfs(containerId: string): Promise<void>;
 }

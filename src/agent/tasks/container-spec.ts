@@ -4,7 +4,7 @@
  * ENTRYPOINT and drops its CMD; a `command` replaces CMD; environment adds to the image's.
  */
 import type { ContainerAssignment } from "../../protocol/index.js";
-import type { ContainerSpec } from "../runtime/index.js";
+import type { BindMount, ContainerSpec } from "../runtime/index.js";
 import type { ImageRunConfig } from "./ports.js";
 
 export function containerId(taskId: string, name: string, index: number): string {
@@ -33,11 +33,24 @@ export function containerEnv(
   return env;
 }
 
+/** The task's volumes a container mounts, as bind mounts of their host directories. */
+export function containerMounts(
+  container: ContainerAssignment,
+  volumes: Record<string, string>,
+): BindMount[] {
+  return (container.mountPoints ?? []).map((mount) => {
+    const source = volumes[mount.sourceVolume];
+    if (source === undefined) throw new Error(`the task has no volume ${mount.sourceVolume}`);
+    return { source, destination: mount.containerPath, readonly: mount.readOnly };
+  });
+}
+
 export function buildContainerSpec(
   taskId: string,
   index: number,
   container: ContainerAssignment,
   image: { digest: string; config: ImageRunConfig },
+  volumes: Record<string, string>,
 ): ContainerSpec {
   return {
     id: containerId(taskId, container.name, index),
@@ -58,5 +71,6 @@ export function buildContainerSpec(
     ...(container.memoryReservation === undefined
       ? {}
       : { memoryReservationMiB: container.memoryReservation }),
+    mounts: containerMounts(container, volumes),
   };
 }

@@ -49,6 +49,8 @@ export interface TaskRunDeps {
 }
 
 export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
+/** Fargate's ephemeral storage when the task definition names none. */
+const DEFAULT_EPHEMERAL_STORAGE_GIB = 20;
 
 export class TaskRun {
   readonly #deps: TaskRunDeps;
@@ -126,11 +128,17 @@ export class TaskRun {
       await this.#transition("PENDING", {
         pullStartedAt: this.state.pullStartedAt ?? this.#deps.now(),
       });
-      // The sandbox (cgroup, network namespace) is made while the image is pulled.
+      // The sandbox (cgroup, network namespace, storage) is made while the image is pulled.
       const sandbox = host.runtime.prepareSandbox({
         taskId: assignment.taskId,
         cpu: assignment.cpu,
         memoryMiB: assignment.memory,
+        ephemeralStorageGiB: assignment.ephemeralStorageGiB ?? DEFAULT_EPHEMERAL_STORAGE_GIB,
+        volumes: [
+          ...new Set(
+            assignment.containers.flatMap((c) => c.mountPoints ?? []).map((m) => m.sourceVolume),
+          ),
+        ],
       });
       sandbox.catch(() => undefined);
       const images = new Map<string, PulledImage>();
@@ -163,11 +171,11 @@ export class TaskRun {
       if (this.#stopWanted) return;
       await this.#transition("ACTIVATING");
       try {
-        await sandbox;
+        const { volumes } = await sandbox;
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
           await host.runtime.createContainer(
-            buildContainerSpec(assignment.taskId, index, container, image),
+            buildContainerSpec(assignment.taskId, index, container, image, volumes),
           );
           this.#container(container.name).imageDigest = image.digest;
           this.#container(container.name).runtimeId = this.#id(container);

@@ -1,7 +1,9 @@
 /**
  * Fargate task sizes: how ECS reads `cpu` and `memory` ("1 vCPU", "2 GB" or plain units and
- * MiB) and which combinations exist. The table is Fargate's published one.
+ * MiB) and which combinations exist (the table is Fargate's published one), and the range of
+ * ephemeral storage.
  */
+import { clientException } from "./errors.js";
 
 /** CPU units -> the memory sizes (MiB) Fargate offers with it. */
 export const FARGATE_SIZES: ReadonlyMap<number, readonly number[]> = new Map([
@@ -50,4 +52,12 @@ export function checkFargateSize(
   if (cpu === undefined || sizes === undefined) return { ok: false, problem: "cpu" };
   if (memory === undefined || !sizes.includes(memory)) return { ok: false, problem: "combination" };
   return { ok: true, cpu, memory };
+}
+
+/** Ephemeral storage in a task definition or a RunTask override: 21..200 GiB when given. */
+export function checkEphemeralStorage(sizeInGiB: number | undefined): void {
+  if (sizeInGiB !== undefined && sizeInGiB < 21)
+    throw clientException("EphemeralStorage size should be at least 21");
+  if (sizeInGiB !== undefined && sizeInGiB > 200)
+    throw clientException("EphemeralStorage size should be at most 200");
 }

@@ -16,7 +16,8 @@ import { arn, newHexId, type Identity } from "../../core/index.js";
 import type { TaskDraft } from "../../control/index.js";
 import type { ContainerAssignment, TaskAssignment } from "../../protocol/index.js";
 import { clientException, invalidParameter } from "./errors.js";
-import { checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
+import { checkEphemeralStorage, checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
+import { mountPointsOf } from "./volumes.js";
 
 const DEFAULT_STOP_TIMEOUT = 30;
 
@@ -56,6 +57,7 @@ function assignContainer(
   container: ContainerDefinition,
   override: ContainerOverride | undefined,
   taskId: string,
+  byName: ReadonlyMap<string, ContainerDefinition>,
 ): ContainerAssignment {
   const environment = new Map(
     (container.environment ?? []).map((e) => [e.name ?? "", e.value ?? ""]),
@@ -89,6 +91,7 @@ function assignContainer(
       condition: d.condition ?? "START",
     })),
     stopTimeout: Math.min(container.stopTimeout ?? DEFAULT_STOP_TIMEOUT, 120),
+    mountPoints: mountPointsOf(container, byName),
     ...awslogsOf(container, taskId),
     ...healthCheckOf(container),
   };
@@ -169,9 +172,13 @@ export function draftTasks(
   const overrides = request.overrides?.containerOverrides ?? [];
   checkOverrides(definition, overrides);
   const { cpu, memory } = taskSize(definition, request);
+  checkEphemeralStorage(request.overrides?.ephemeralStorage?.sizeInGiB);
+  const ephemeralStorageGiB =
+    request.overrides?.ephemeralStorage?.sizeInGiB ?? definition.ephemeralStorage?.sizeInGiB ?? 20;
   const family = definition.family ?? "";
   const group = request.group ?? `family:${family}`;
   const containers = definition.containerDefinitions ?? [];
+  const byName = new Map(containers.map((c) => [c.name ?? "", c]));
 
   return Array.from({ length: count }, (_, index): TaskDraft => {
     const id = newHexId();
@@ -181,6 +188,7 @@ export function draftTasks(
         c,
         overrides.find((o) => o.name === c.name),
         id,
+        byName,
       ),
     );
     const taskContainers: Container[] = assigned.map((c) => ({
@@ -224,12 +232,7 @@ export function draftTasks(
       capacityProviderName: ctx.capacityProviders?.[index] ?? "FARGATE",
       attachments: [],
       healthStatus: "UNKNOWN",
-      ephemeralStorage: {
-        sizeInGiB:
-          request.overrides?.ephemeralStorage?.sizeInGiB ??
-          definition.ephemeralStorage?.sizeInGiB ??
-          20,
-      },
+      ephemeralStorage: { sizeInGiB: ephemeralStorageGiB },
       enableExecuteCommand: request.enableExecuteCommand ?? false,
     };
     const assignment: TaskAssignment = {
@@ -239,6 +242,7 @@ export function draftTasks(
       family,
       cpu,
       memory,
+      ephemeralStorageGiB,
       desiredStatus: "RUNNING",
       containers: assigned,
       registryCredentials: ctx.registryCredentials,

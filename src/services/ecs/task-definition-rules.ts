@@ -8,8 +8,9 @@ import type {
   PortMapping,
   RegisterTaskDefinitionRequest,
 } from "@aws-sdk/client-ecs";
-import { checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
+import { checkEphemeralStorage, checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
 import { clientException } from "./errors.js";
+import { checkVolumes } from "./volumes.js";
 
 const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
 
@@ -166,11 +167,8 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
         `Berth runs Linux containers only; operatingSystemFamily '${os}' is not supported.`,
       );
   }
-  const storage = request.ephemeralStorage?.sizeInGiB;
-  if (storage !== undefined && storage < 21)
-    throw clientException("EphemeralStorage size should be at least 21");
-  if (storage !== undefined && storage > 200)
-    throw clientException("EphemeralStorage size should be at most 200");
+  checkEphemeralStorage(request.ephemeralStorage?.sizeInGiB);
+  const volumesOnFargate = checkVolumes(request.volumes ?? [], containers, fargate);
   for (const container of containers) {
     checkPortMappings(container, networkMode);
     const health = container.healthCheck;
@@ -210,7 +208,7 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
   return {
     ...(cpu === undefined ? {} : { cpu: String(cpu) }),
     ...(memory === undefined ? {} : { memory: String(memory) }),
-    fargateCompatible: networkMode === "awsvpc" && size.ok,
+    fargateCompatible: networkMode === "awsvpc" && size.ok && volumesOnFargate,
   };
 }
 

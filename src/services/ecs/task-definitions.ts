@@ -81,7 +81,12 @@ export function taskDefinitionHandlers(store: Store) {
           executionRoleArn: input.executionRoleArn,
           networkMode,
           revision,
-          volumes: input.volumes ?? [],
+          // A volume with nothing but a name is shown with an empty `host`, as ECS shows it.
+          volumes: (input.volumes ?? []).map((v) =>
+            v.host === undefined && v.dockerVolumeConfiguration === undefined
+              ? { ...v, host: {} }
+              : v,
+          ),
           requiresAttributes: [],
           placementConstraints: input.placementConstraints ?? [],
           compatibilities,

@@ -1,0 +1,194 @@
+/**
+ * A task's ephemeral storage: one sparse ext4 image of the task's size, loop-mounted, that
+ * holds its containers' writable layers and its scratch volumes. A task that fills it gets
+ * ENOSPC inside; the host's own filesystem only ever holds what the task really wrote.
+ *
+ *   <root>/<taskId>.img          the image (sparse: a fresh 20 GiB one takes ~4 MB)
+ *   <root>/<taskId>/             its mount point; a plain directory when the task has no size
+ *     containers/<id>/           a container's overlay upper and work dirs
+ *     volumes/<name>/            a scratch volume (0755, root, as on Fargate)
+ *   <root>/pool/<GiB>-<uuid>.img formatted ahead, unclaimed
+ *
+ * A launch claims a formatted image from the pool (an atomic rename, so two agents never share
+ * one) and only mounts it; the pool of that size is refilled in the background. Removal works
+ * from paths alone (umount, detach any loop device still backed by the image, delete), so it
+ * is idempotent and finishes what a killed agent left half done.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { silentLogger, type Logger } from "../../core/index.js";
+import { runCommand } from "./command.js";
+
+/** Formatted images kept ready per size. */
+const POOL_SIZE = 2;
+const GiB = 1024 ** 3;
+
+export class TaskStorage {
+  readonly #root: string;
+  readonly #log: Logger;
+  /** The refill under way per size (one at a time each). */
+  readonly #refills = new Map<number, Promise<void>>();
+
+  constructor(root: string, log: Logger = silentLogger) {
+    this.#root = root;
+    this.#log = log;
+  }
+
+  path(taskId: string): string {
+    return join(this.#root, taskId);
+  }
+
+  #image(taskId: string): string {
+    return join(this.#root, `${taskId}.img`);
+  }
+
+  /**
+   * Makes the task's storage and returns its path: a mounted filesystem of `sizeGiB`, or a
+   * plain directory when no size is given. Idempotent.
+   */
+  async create(taskId: string, sizeGiB: number | undefined, volumes: string[]): Promise<string> {
+    const dir = this.path(taskId);
+    await mkdir(dir, { recursive: true });
+    if (sizeGiB !== undefined && !(await isMountPoint(dir))) {
+      const image = this.#image(taskId);
+      if (!existsSync(image) && !(await this.#claim(sizeGiB, image))) {
+        await format(`${image}.tmp`, sizeGiB);
+        await rename(`${image}.tmp`, image);
+      }
+      this.#refill(sizeGiB);
+      await runCommand("mount", ["-t", "ext4", "-o", "loop,noatime", image, dir]);
+    }
+    await mkdir(join(dir, "containers"), { recursive: true });
+    for (const name of volumes) await mkdir(join(dir, "volumes", name), { recursive: true });
+    return dir;
+  }
+
+  /** Unmounts and deletes the task's storage; what is already gone is fine. */
+  async remove(taskId: string): Promise<void> {
+    const dir = this.path(taskId);
+    const image = this.#image(taskId);
+    if (await isMountPoint(dir)) await runCommand("umount", [dir]);
+    await detachLoops(image);
+    await rm(dir, { recursive: true, force: true });
+    await rm(image, { force: true });
+    await rm(`${image}.tmp`, { force: true });
+  }
+
+  /** Loop devices backed by files under this store (for leak checks). */
+  async loopDevices(): Promise<number> {
+    return (await loopDevices()).filter(({ file }) => file.startsWith(this.#root + "/")).length;
+  }
+
+  /** Waits for background formatting to finish (before the data dir may be deleted). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#refills.values()]);
+  }
+
+  /** Takes a formatted image of this size from the pool, if there is one. */
+  async #claim(sizeGiB: number, target: string): Promise<boolean> {
+    const pool = join(this.#root, "pool");
+    const names = await readdir(pool).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.startsWith(`${sizeGiB}-`) && n.endsWith(".img"))) {
+      try {
+        await rename(join(pool, name), target);
+        return true;
+      } catch {
+        // Claimed by someone else meanwhile: try the next.
+      }
+    }
+    return false;
+  }
+
+  #refill(sizeGiB: number): void {
+    if (this.#refills.has(sizeGiB)) return;
+    const pool = join(this.#root, "pool");
+    const refill = (async () => {
+      await mkdir(pool, { recursive: true });
+      for (;;) {
+        const ready = (await readdir(pool)).filter(
+          (n) => n.startsWith(`${sizeGiB}-`) && n.endsWith(".img"),
+        );
+        if (ready.length >= POOL_SIZE) return;
+        const name = `${sizeGiB}-${randomUUID()}`;
+        await format(join(pool, `${name}.tmp`), sizeGiB);
+        await rename(join(pool, `${name}.tmp`), join(pool, `${name}.img`));
+      }
+    })()
+      .catch((error: unknown) =>
+        this.#log.warn("formatting task storage ahead failed", {
+          sizeGiB,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      )
+      .finally(() => this.#refills.delete(sizeGiB));
+    this.#refills.set(sizeGiB, refill);
+  }
+}
+
+/**
+ * A sparse image formatted ext4 without a journal (scratch space outlives no crash: a task is
+ * gone with its host) and without reserved blocks, so nearly all of the size is usable. mke2fs
+ * discards the file first (it reads as zeros), so it marks the inode tables zeroed and the
+ * kernel writes no lazy init: the image stays ~4 MB until the task writes.
+ */
+async function format(file: string, sizeGiB: number): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    await handle.truncate(sizeGiB * GiB);
+  } finally {
+    await handle.close();
+  }
+  try {
+    await runCommand("mkfs.ext4", [
+      "-q",
+      "-F",
+      "-m",
+      "0",
+      "-O",
+      "^has_journal",
+      "-E",
+      "lazy_itable_init=1",
+      file,
+    ]);
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error;
+  }
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  const mounts = await readFile("/proc/self/mounts", "utf8");
+  return mounts.split("\n").some((line) => line.split(" ")[1] === path);
+}
+
+/** Every attached loop device and its backing file. */
+async function loopDevices(): Promise<Array<{ device: string; file: string }>> {
+  const names = await readdir("/sys/block").catch(() => [] as string[]);
+  const devices: Array<{ device: string; file: string }> = [];
+  for (const device of names.filter((d) => d.startsWith("loop"))) {
+    const file = await readFile(join("/sys/block", device, "loop", "backing_file"), "utf8").catch(
+      () => undefined,
+    );
+    if (file !== undefined)
+      devices.push({ device, file: file.trim().replace(/ \(deleted\)$/, "") });
+  }
+  return devices;
+}
+
+/** A mount made with `-o loop` frees its device on umount; a crash mid-mount may leave one. */
+async function detachLoops(image: string): Promise<void> {
+  for (const { device, file } of await loopDevices())
+    if (file === image)
+      await runCommand("losetup", ["-d", `/dev/${device}`], { allowFailure: true });
+}
+
+/** Removes every task's storage under `root` (purging a host). */
+export async function purgeTaskStorage(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  const storage = new TaskStorage(root);
+  for (const name of names.filter((n) => n !== "pool" && !n.endsWith(".tmp"))) {
+    await storage.remove(name.replace(/\.img$/, ""));
+  }
+}
