@@ -12,6 +12,7 @@ import type { Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
 import type { TaskHost } from "./tasks/ports.js";
 import { LogShipper } from "./log-shipper.js";
+import { TaskExecServer } from "./task-exec.js";
 import { TaskLogServer } from "./task-logs.js";
 import { TaskManager } from "./tasks/task-manager.js";
 
@@ -91,7 +92,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     {
       snapshot: () => tasks.snapshot(),
       onMessage: (message) => {
-        if (message.type === "logs") logs.serve(message);
+        if (message.type === "exec") exec.serve(message);
+        else if (message.type === "execInput") exec.input(message);
+        else if (message.type === "execCancel") exec.cancel(message.requestId);
+        else if (message.type === "logs") logs.serve(message);
         else if (message.type === "logsCancel") logs.cancel(message.requestId);
         else if (message.type === "logEventsAck") shipper.acked(message.batchId, message.error);
         else tasks.handle(message);
@@ -107,6 +111,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     (message) => opened.send(message),
     log,
   );
+  const exec = new TaskExecServer(
+    tasks,
+    options.host.runtime,
+    (message) => opened.send(message),
+    log,
+  );
   await tasks.adoptAll();
   channel.start();
   return {
@@ -115,6 +125,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     channel: opened,
     async close() {
       logs.cancelAll();
+      exec.cancelAll();
       shipper.close();
       opened.close();
       await options.host.runtime.close();

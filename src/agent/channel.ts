@@ -69,7 +69,12 @@ export class AgentChannel {
   }
 
   /** Sends a message that is only worth anything now (progress, log lines): dropped offline. */
-  send(message: Extract<AgentMessage, { type: "progress" | "logLines" | "logEvents" }>): void {
+  send(
+    message: Extract<
+      AgentMessage,
+      { type: "progress" | "logLines" | "logEvents" | "execOutput" | "execExit" }
+    >,
+  ): void {
     if (this.#ready) this.#send(message);
   }
 

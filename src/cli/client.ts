@@ -14,17 +14,21 @@ export function ecsClient(config: ClientConfig): ECSClient {
   });
 }
 
-/** A SigV4-signed request to one of Berth's own endpoints (authorised like any API call). */
-async function signedRequest(
+/**
+ * The SigV4 headers (service `ecs`) for a request to one of Berth's own endpoints, which are
+ * authorised like any API call. `url` carries the query; `host` is left to the HTTP client.
+ */
+export async function signedHeaders(
   config: ClientConfig,
   method: "GET" | "POST",
-  path: string,
-  query: Record<string, string>,
+  url: URL,
   body?: string,
-  signal?: AbortSignal,
-): Promise<Response> {
-  const url = new URL(path, config.endpoint);
-  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+): Promise<Record<string, string>> {
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const values = url.searchParams.getAll(key);
+    query[key] = values.length === 1 ? (values[0] as string) : values;
+  }
   const signer = new SignatureV4({
     credentials: config.credentials,
     region: config.region,
@@ -49,6 +53,21 @@ async function signedRequest(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(signed.headers))
     if (name !== "host") headers[name] = value;
+  return headers;
+}
+
+/** A SigV4-signed request to one of Berth's own endpoints. */
+async function signedRequest(
+  config: ClientConfig,
+  method: "GET" | "POST",
+  path: string,
+  query: Record<string, string>,
+  body?: string,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const url = new URL(path, config.endpoint);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const headers = await signedHeaders(config, method, url, body);
   return fetch(url, {
     method,
     headers,

@@ -6,6 +6,7 @@ import { prices, PRICES_USAGE } from "./prices.js";
 import { savingsPlans, SAVINGS_PLANS_USAGE } from "./savings-plans.js";
 import { agent, AGENT_USAGE } from "./agent.js";
 import { spot, SPOT_USAGE } from "./spot.js";
+import { exec, EXEC_USAGE } from "./exec.js";
 import { logs, ps, run, stop } from "./task-commands.js";
 import { up, UP_USAGE } from "./up.js";
 
@@ -26,6 +27,7 @@ Commands:
   ps          list tasks (-a: stopped ones too)
   stop        stop tasks: berth stop TASK...
   logs        a task's output: berth logs TASK [-f]
+  exec        run a command in a running task: berth exec TASK [-i] [-t] -- CMD...
   help        show this text
 
 Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
@@ -37,6 +39,8 @@ ${UP_USAGE}
 ${AGENT_USAGE}
 
 ${SPOT_USAGE}
+
+${EXEC_USAGE}
 
 ${BILL_USAGE}
 
@@ -60,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
   ps,
   stop,
   logs,
+  exec,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

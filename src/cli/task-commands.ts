@@ -134,6 +134,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
         taskDefinition: taskDefinition?.taskDefinitionArn,
         launchType: "FARGATE",
         startedBy: "berth-run",
+        // Like `docker run`, a task started here can be entered with `berth exec`.
+        enableExecuteCommand: true,
         clientToken: randomUUID(),
       }),
     );

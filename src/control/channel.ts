@@ -42,10 +42,25 @@ export interface AgentChannelOptions {
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
 export type LogSink = (lines: LogLine[], done: boolean, error?: string) => void;
 
+/** Receives an exec session's output, then its end (once, last). */
+export interface ExecSink {
+  output(stream: "stdout" | "stderr", data: Buffer): void;
+  exit(exitCode: number | undefined, error?: string): void;
+}
+
+export interface ExecSession {
+  input(data: Buffer, eof?: boolean): void;
+  /** Kills the process; no `exit` follows. */
+  cancel(): void;
+}
+
+export type ExecRequest = Omit<Extract<ServerMessage, { type: "exec" }>, "type" | "requestId">;
+
 export class AgentChannelServer {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
   readonly #sessions = new Map<string, WebSocket>();
   readonly #logStreams = new Map<string, { hostId: string; onLines: LogSink }>();
+  readonly #execs = new Map<string, { hostId: string; sink: ExecSink }>();
 
   constructor(private readonly options: AgentChannelOptions) {}
 
@@ -100,6 +115,30 @@ export class AgentChannelServer {
     };
   }
 
+  /** Starts an exec session on a task's host; undefined when that host is not connected. */
+  openExec(hostId: string, request: ExecRequest, sink: ExecSink): ExecSession | undefined {
+    const requestId = randomUUID();
+    this.#execs.set(requestId, { hostId, sink });
+    if (!this.send(hostId, { type: "exec", requestId, ...request })) {
+      this.#execs.delete(requestId);
+      return undefined;
+    }
+    return {
+      input: (data, eof) => {
+        if (this.#execs.has(requestId))
+          this.send(hostId, {
+            type: "execInput",
+            requestId,
+            data: data.toString("base64"),
+            ...(eof === true ? { eof } : {}),
+          });
+      },
+      cancel: () => {
+        if (this.#execs.delete(requestId)) this.send(hostId, { type: "execCancel", requestId });
+      },
+    };
+  }
+
   assign(hostId: string, task: TaskAssignment): void {
     this.send(hostId, { type: "assign", task });
   }
@@ -148,6 +187,11 @@ export class AgentChannelServer {
           if (stream.hostId !== hostId) continue;
           this.#logStreams.delete(requestId);
           stream.onLines([], true, "The task's host disconnected.");
+        }
+        for (const [requestId, exec] of this.#execs) {
+          if (exec.hostId !== hostId) continue;
+          this.#execs.delete(requestId);
+          exec.sink.exit(undefined, "The task's host disconnected.");
         }
         log.info("agent disconnected", { hostId });
       }
@@ -259,6 +303,19 @@ export class AgentChannelServer {
         if (stream === undefined || stream.hostId !== hostId) return;
         if (message.done) this.#logStreams.delete(message.requestId);
         stream.onLines(message.lines, message.done, message.error);
+        return;
+      }
+      case "execOutput": {
+        const exec = this.#execs.get(message.requestId);
+        if (exec?.hostId === hostId)
+          exec.sink.output(message.stream, Buffer.from(message.data, "base64"));
+        return;
+      }
+      case "execExit": {
+        const exec = this.#execs.get(message.requestId);
+        if (exec?.hostId !== hostId) return;
+        this.#execs.delete(message.requestId);
+        exec.sink.exit(message.exitCode, message.error);
         return;
       }
       case "report": {

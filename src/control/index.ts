@@ -2,7 +2,14 @@
  * Desired state -> actual state: task records, placement on hosts, the agents' channel and
  * join tokens. Reconcilers for services and autoscaling join here later.
  */
-export { AgentChannelServer, type AgentChannelOptions, type LogSink } from "./channel.js";
+export {
+  AgentChannelServer,
+  type AgentChannelOptions,
+  type ExecRequest,
+  type ExecSession,
+  type ExecSink,
+  type LogSink,
+} from "./channel.js";
 export {
   chooseHost,
   groupLoad,

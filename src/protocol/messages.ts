@@ -184,6 +184,20 @@ export const AgentMessage = z.discriminatedUnion("type", [
       .array(z.object({ timestamp: z.number(), message: z.string(), offset: z.number().int() }))
       .max(1000),
   }),
+  /** Output of an `exec` session (base64, as the process wrote it). */
+  z.object({
+    type: z.literal("execOutput"),
+    requestId: z.string(),
+    stream: z.enum(["stdout", "stderr"]),
+    data: z.string(),
+  }),
+  /** The end of an `exec` session: the process's exit code, or why it could not run. */
+  z.object({
+    type: z.literal("execExit"),
+    requestId: z.string(),
+    exitCode: z.number().int().optional(),
+    error: z.string().optional(),
+  }),
   /** Progress of an image pull, for clients that watch a task start. Not persisted. */
   z.object({
     type: z.literal("progress"),
@@ -216,6 +230,26 @@ export const ServerMessage = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("logsCancel"), requestId: z.string() }),
   z.object({ type: z.literal("logEventsAck"), batchId: z.string(), error: z.string().optional() }),
+  /** Runs `command` in a running container of a task (`berth exec`); with `tty`, on a terminal. */
+  z.object({
+    type: z.literal("exec"),
+    requestId: z.string(),
+    taskArn: z.string(),
+    container: z.string(),
+    command: z.array(z.string()).min(1),
+    tty: z.boolean(),
+    cols: z.number().int().min(1).max(1000).optional(),
+    rows: z.number().int().min(1).max(1000).optional(),
+  }),
+  /** Input for an `exec` session (base64); `eof` closes its stdin. */
+  z.object({
+    type: z.literal("execInput"),
+    requestId: z.string(),
+    data: z.string(),
+    eof: z.boolean().optional(),
+  }),
+  /** Ends an `exec` session: its process is killed. */
+  z.object({ type: z.literal("execCancel"), requestId: z.string() }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 

@@ -42,6 +42,7 @@ import {
 } from "../registry/index.js";
 import { openSqliteStore } from "../store/index.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
+import { ExecRoute, TASK_EXEC_PATH } from "./exec-route.js";
 import { createBerthServer } from "./http.js";
 import {
   PullProgress,
@@ -264,9 +265,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     },
   });
   server.keepAliveTimeout = 65_000;
+  const exec = new ExecRoute({ store, channel, credentials: lookupCredentials, clock, log });
   server.on("upgrade", (req, socket, head: Buffer) => {
-    if ((req.url ?? "").split("?", 1)[0] === AGENT_CHANNEL_PATH)
-      channel.handleUpgrade(req, socket, head);
+    const path = (req.url ?? "").split("?", 1)[0];
+    if (path === AGENT_CHANNEL_PATH) channel.handleUpgrade(req, socket, head);
+    else if (path === TASK_EXEC_PATH) exec.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
@@ -306,6 +309,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       spot.close();
       await reconciler.stop();
       await localAgent?.close();
+      await exec.close();
       await channel.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,8 @@ export const RuntimeErrorCode = {
   ContainerNotFound: "ContainerNotFound",
   ContainerExists: "ContainerAlreadyExists",
   SandboxNotFound: "SandboxNotFound",
+  /** The operation needs a running container (exec). */
+  ContainerNotRunning: "ContainerNotRunning",
   /** `user` names a user or group that the container's /etc does not have. */
   UserNotFound: "ContainerUserNotFound",
   /** The OCI runtime or the monitor failed; the message carries their stderr. */

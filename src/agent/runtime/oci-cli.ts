@@ -21,6 +21,8 @@ export interface OciRuntimeCli {
   list(): Promise<string[]>;
   /** Runs a process inside a running container; its exit code, or 124 when it timed out. */
   exec(id: string, args: string[], timeoutMs: number): Promise<number>;
+  /** The command line that runs `args` inside a running container (`tty`: on a new terminal). */
+  execArgv(id: string, args: string[], tty: boolean): string[];
 }
 
 export class CliOciRuntime implements OciRuntimeCli {
@@ -54,6 +56,10 @@ export class CliOciRuntime implements OciRuntimeCli {
         resolve(code ?? 124);
       });
     });
+  }
+
+  execArgv(id: string, args: string[], tty: boolean): string[] {
+    return [this.binary, ...this.globalArgs, "exec", ...(tty ? ["--tty"] : []), id, ...args];
   }
 
   async kill(id: string, signal: string): Promise<void> {

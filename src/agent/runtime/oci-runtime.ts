@@ -4,6 +4,7 @@
  * kept on disk. Nothing here is held only in memory: a new instance over the same data dir
  * sees and drives what an earlier one (in a killed agent) started.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -25,6 +26,7 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
+  ExecOptions,
   HostFootprint,
   LogLine,
   ReadLogsOptions,
@@ -259,6 +261,24 @@ export class OciContainerRuntime implements ContainerRuntime {
     return this.oci.exec(id, args, timeoutMs);
   }
 
+  async spawnExec(
+    id: string,
+    args: string[],
+    options: ExecOptions,
+  ): Promise<ChildProcessWithoutNullStreams> {
+    await this.mustGet(id);
+    if ((await this.oci.state(id)).status !== "running")
+      throw new BerthError(RuntimeErrorCode.ContainerNotRunning, `container ${id} is not running`);
+    const argv = this.oci.execArgv(id, args, options.tty);
+    if (!options.tty) return spawn(argv[0] as string, argv.slice(1));
+    // The OCI runtime makes the container's terminal only when its own stdin is one, so it
+    // runs under script(1)'s terminal, set raw (the runtime copies bytes, the container's
+    // terminal does the line discipline) and to the caller's size, which the runtime passes on.
+    const size = ["cols", String(options.cols ?? 80), "rows", String(options.rows ?? 24)];
+    const line = `stty raw -echo ${size.join(" ")} && exec ${argv.map(shellQuote).join(" ")}`;
+    return spawn("script", ["--quiet", "--flush", "--return", "--command", line, "/dev/null"]);
+  }
+
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
     await this.init();
     const record = await this.records.getContainer(id);
@@ -451,6 +471,11 @@ async function writeEtcFiles(
   // Loopback only in this part: no resolver is reachable yet; the task network brings one.
   await writeFile(files.resolvConf, "");
   return files;
+}
+
+/** `arg` as one word for sh. */
+function shellQuote(arg: string): string {
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
 /** conmon processes whose runtime root is under `runDir` (zombies excluded). */

@@ -14,6 +14,7 @@
  * All operations are idempotent where that makes sense (destroy and delete of what is gone
  * succeed) so that a reconciler can retry them after a crash.
  */
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 
 /** What to prepare for one task before its containers are created. */
 export interface TaskSandboxSpec {
@@ -109,6 +110,12 @@ export interface ContainerSpec {
   mounts?: BindMount[];
 }
 
+export interface ExecOptions {
+  tty: boolean;
+  cols?: number;
+  rows?: number;
+}
+
 export type ContainerStatus = "created" | "running" | "stopped";
 
 export interface ContainerExit {
@@ -190,6 +197,12 @@ export interface ContainerRuntime {
    * `timeoutMs`, 126 if it could not be started.
    */
   execInContainer(id: string, args: string[], timeoutMs: number): Promise<number>;
+  /**
+   * Starts `args` inside a running container with its stdio on pipes (`berth exec`); with
+   * `tty`, the process gets a terminal of `cols` x `rows` and both output streams arrive on
+   * stdout. The child's exit code is the process's.
+   */
+  spawnExec(id: string, args: string[], options: ExecOptions): Promise<ChildProcessWithoutNullStreams>;
   /** Sends a signal to the container's first process. No-op once it has exited. */
   signalContainer(id: string, signal: NodeJS.Signals): Promise<void>;
   /** SIGTERM, then SIGKILL after `timeoutMs` (ECS stopTimeout), and waits for the exit. */

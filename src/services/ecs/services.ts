@@ -433,6 +433,7 @@ export function serviceLauncher(
               count: 1,
               startedBy: deployment.id,
               group: `service:${service.serviceName ?? ""}`,
+              enableExecuteCommand: service.enableExecuteCommand ?? false,
               ...(service.networkConfiguration === undefined
                 ? {}
                 : { networkConfiguration: service.networkConfiguration }),

@@ -1,0 +1,107 @@
+/**
+ * Serving `exec` sessions from the control plane (`berth exec`): a process started inside one
+ * running container of a task, its input fed from `execInput`, its output sent back as
+ * `execOutput` and its end as `execExit`. Sessions die with the channel that opened them.
+ */
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { constants } from "node:os";
+import type { Logger } from "../core/index.js";
+import type { AgentMessage, ServerMessage } from "../protocol/index.js";
+import type { ContainerRuntime } from "./runtime/index.js";
+import type { TaskManager } from "./tasks/task-manager.js";
+
+type ExecRequest = Extract<ServerMessage, { type: "exec" }>;
+type ExecMessage = Extract<AgentMessage, { type: "execOutput" | "execExit" }>;
+
+/** A session's process, or the input that came while it was being started. */
+type Session =
+  | { child: ChildProcessWithoutNullStreams }
+  | { pending: Array<Extract<ServerMessage, { type: "execInput" }>>; cancelled: boolean };
+
+export class TaskExecServer {
+  readonly #sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly tasks: TaskManager,
+    private readonly runtime: ContainerRuntime,
+    private readonly send: (message: ExecMessage) => void,
+    private readonly log: Logger,
+  ) {}
+
+  serve(request: ExecRequest): void {
+    this.#sessions.set(request.requestId, { pending: [], cancelled: false });
+    this.#start(request).catch((error: unknown) => {
+      this.#sessions.delete(request.requestId);
+      this.send({
+        type: "execExit",
+        requestId: request.requestId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  }
+
+  input(message: Extract<ServerMessage, { type: "execInput" }>): void {
+    const session = this.#sessions.get(message.requestId);
+    if (session === undefined) return;
+    if ("pending" in session) {
+      session.pending.push(message);
+      return;
+    }
+    if (message.data !== "") session.child.stdin.write(Buffer.from(message.data, "base64"));
+    if (message.eof === true) session.child.stdin.end();
+  }
+
+  cancel(requestId: string): void {
+    const session = this.#sessions.get(requestId);
+    if (session === undefined) return;
+    if ("pending" in session) session.cancelled = true;
+    else session.child.kill("SIGKILL");
+  }
+
+  cancelAll(): void {
+    for (const requestId of this.#sessions.keys()) this.cancel(requestId);
+  }
+
+  async #start(request: ExecRequest): Promise<void> {
+    const run = this.tasks.get(request.taskArn);
+    if (run === undefined) throw new Error("The task is not on this host.");
+    const container = run.containerIds().find((c) => c.name === request.container);
+    const state = run.state.containers.find((c) => c.name === request.container);
+    if (container === undefined || state === undefined)
+      throw new Error(`The task has no container named ${request.container}.`);
+    if (state.lastStatus !== "RUNNING")
+      throw new Error(`The container ${request.container} is not running.`);
+    const child = await this.runtime.spawnExec(container.id, request.command, {
+      tty: request.tty,
+      ...(request.cols === undefined ? {} : { cols: request.cols }),
+      ...(request.rows === undefined ? {} : { rows: request.rows }),
+    });
+    const { requestId } = request;
+    const before = this.#sessions.get(requestId);
+    this.#sessions.set(requestId, { child });
+    this.log.debug("exec started", { requestId, container: container.id });
+    const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) =>
+      this.send({ type: "execOutput", requestId, stream, data: chunk.toString("base64") });
+    child.stdout.on("data", forward("stdout"));
+    child.stderr.on("data", forward("stderr"));
+    // A process that ignores its input must not fail the session when the input closes.
+    child.stdin.on("error", () => undefined);
+    child.on("error", (error) => {
+      this.#sessions.delete(requestId);
+      this.send({ type: "execExit", requestId, error: error.message });
+    });
+    if (before !== undefined && "pending" in before) {
+      if (before.cancelled) child.kill("SIGKILL");
+      for (const message of before.pending) this.input(message);
+    }
+    // `close` comes after both output streams ended, so no output follows the exit.
+    child.on("close", (code, signal) => {
+      this.#sessions.delete(requestId);
+      this.send({
+        type: "execExit",
+        requestId,
+        exitCode: code ?? 128 + (signal === null ? 0 : constants.signals[signal]),
+      });
+    });
+  }
+}

@@ -1,0 +1,181 @@
+// `berth exec`: commands inside running tasks, through a started Berth and real containers.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ContainerDefinition,
+} from "@aws-sdk/client-ecs";
+import {
+  BERTH_BIN,
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+} from "../../src/testing/index.js";
+
+let berth: BerthProcess;
+let ecs: ECSClient;
+let image: string;
+const started: string[] = [];
+
+before(async () => {
+  berth = await startBerthProcess();
+  ecs = new ECSClient(berth.clientConfig);
+  image = (await pushBusyboxImage(berth, "busybox")).uri;
+});
+after(async () => {
+  for (const task of started)
+    await ecs.send(new StopTaskCommand({ task, reason: "test over" })).catch(() => undefined);
+  ecs.destroy();
+  await berth.stop();
+});
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `berth exec ARGS`, feeding `input` to its stdin. */
+function berthExec(args: string[], input = "", secret?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [BERTH_BIN, "exec", "--endpoint", berth.endpoint, ...args],
+      {
+        env: {
+          ...process.env,
+          BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
+          BERTH_SECRET_ACCESS_KEY: secret ?? berth.credentials.secretAccessKey,
+        },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.stdin.end(input);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function runningTask(
+  family: string,
+  containers: ContainerDefinition[],
+  enableExecuteCommand: boolean,
+): Promise<string> {
+  const { taskDefinition } = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: containers.map((c) => ({ image, essential: true, ...c })),
+    }),
+  );
+  const { tasks = [] } = await ecs.send(
+    new RunTaskCommand({
+      taskDefinition: taskDefinition?.taskDefinitionArn,
+      enableExecuteCommand,
+    }),
+  );
+  const taskArn = tasks[0]?.taskArn ?? "";
+  started.push(taskArn);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { tasks: [task] = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
+    if (task?.lastStatus === "RUNNING") return taskArn;
+    if (task?.lastStatus === "STOPPED" || Date.now() > deadline)
+      assert.fail(`task did not start: ${task?.lastStatus ?? "?"} ${task?.stoppedReason ?? ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const sleeper = { name: "app", command: ["sleep", "3600"] };
+
+describe("berth exec", () => {
+  let task: string;
+  before(async () => {
+    task = await runningTask("exec-one", [sleeper], true);
+  });
+
+  it("streams stdout and stderr apart and returns the command's exit code", async () => {
+    const result = await berthExec([task, "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert.equal(result.code, 3);
+    assert.equal(result.stdout, "out\n");
+    assert.equal(result.stderr, "err\n");
+  });
+
+  it("runs inside the task's container, with its environment", async () => {
+    const result = await berthExec([
+      task.split("/").pop() ?? "",
+      "--",
+      "sh",
+      "-c",
+      'echo "$AWS_EXECUTION_ENV"; cat /proc/1/cmdline | tr "\\0" " "',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "AWS_ECS_FARGATE\nsleep 3600 ");
+  });
+
+  it("passes standard input with -i, and none without", async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join("\n") + "\n";
+    const piped = await berthExec(["-i", task, "--", "cat"], lines);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, lines);
+    const closed = await berthExec([task, "--", "cat"], "ignored\n");
+    assert.equal(closed.code, 0);
+    assert.equal(closed.stdout, "");
+  });
+
+  it("gives the command a terminal with -t", async () => {
+    const result = await berthExec(["-t", task, "--", "sh", "-c", "tty; stty size"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^\/dev\/pts\/\d+\r?\n24 80\r?\n$/);
+    const plain = await berthExec([task, "--", "sh", "-c", "tty || true"]);
+    assert.match(plain.stdout, /not a tty/);
+  });
+
+  it("reports a command that cannot start", async () => {
+    const result = await berthExec([task, "--", "/no/such/binary"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /no such file|not found/i);
+  });
+
+  it("refuses a caller whose signature is wrong", async () => {
+    const result = await berthExec([task, "--", "true"], "", "wrong-secret");
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /signature/i);
+  });
+});
+
+describe("berth exec refusals", () => {
+  it("refuses a task run without enableExecuteCommand, as ECS does", async () => {
+    const task = await runningTask("exec-off", [sleeper], false);
+    const result = await berthExec([task, "--", "true"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /InvalidParameterException.*execute command was not enabled/);
+  });
+
+  it("needs --container when the task has several, and finds the named one", async () => {
+    const task = await runningTask(
+      "exec-two",
+      [sleeper, { ...sleeper, name: "side", environment: [{ name: "WHO", value: "side" }] }],
+      true,
+    );
+    const unnamed = await berthExec([task, "--", "true"]);
+    assert.notEqual(unnamed.code, 0);
+    assert.match(unnamed.stderr, /container name must be specified/);
+    const named = await berthExec(["--container", "side", task, "--", "sh", "-c", "echo $WHO"]);
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(named.stdout, "side\n");
+    const unknown = await berthExec(["--container", "nope", task, "--", "true"]);
+    assert.match(unknown.stderr, /container nope was not found/);
+  });
+});
