@@ -8,19 +8,33 @@ import { join } from "node:path";
 import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
+import { CniTaskNetwork } from "./network/index.js";
 import { createRuncRuntime, purgeTaskStorage } from "./runtime/index.js";
 import type { TaskHost } from "./tasks/ports.js";
 
-export type HostAgentOptions = Omit<AgentOptions, "host">;
+export type HostAgentOptions = Omit<AgentOptions, "host"> & {
+  /** The pool task subnets are cut from (`--task-cidr`); default 100.64.0.0/10. */
+  taskCidr?: string;
+};
 
-function hostParts(dataDir: string, log: Logger): TaskHost {
+function hostParts(
+  dataDir: string,
+  log: Logger,
+  taskCidr?: string,
+): TaskHost & { network: CniTaskNetwork } {
   const images = new ImageStore({ root: join(dataDir, "images"), log });
   const runtime = createRuncRuntime({ dataDir, rootfsProvider: images, logger: log });
-  return { runtime, images };
+  const network = new CniTaskNetwork({
+    dataDir,
+    log,
+    ...(taskCidr === undefined ? {} : { taskCidr }),
+  });
+  return { runtime, images, network };
 }
 
 export async function startHostAgent(options: HostAgentOptions): Promise<RunningAgent> {
-  return startAgent({ ...options, host: hostParts(options.dataDir, options.log) });
+  const { taskCidr, ...rest } = options;
+  return startAgent({ ...rest, host: hostParts(options.dataDir, options.log, taskCidr) });
 }
 
 /**
@@ -29,10 +43,13 @@ export async function startHostAgent(options: HostAgentOptions): Promise<Running
  */
 export async function purgeHost(dataDir: string, log: Logger = silentLogger): Promise<void> {
   if (!existsSync(dataDir)) return;
-  const { runtime } = hostParts(dataDir, log);
+  const { runtime, network } = hostParts(dataDir, log);
   try {
     const { containers, sandboxes } = await runtime.list();
     for (const container of containers) await runtime.deleteContainer(container.id);
+    // Networks before namespaces: a DEL needs the namespace to find what it set up there.
+    const netns = new Map(sandboxes.map((s) => [s.taskId, s.netnsPath]));
+    await network.purge((taskId) => netns.get(taskId) ?? "");
     for (const sandbox of sandboxes) await runtime.destroySandbox(sandbox.taskId);
     // Storage a killed agent mounted before it recorded the sandbox.
     await purgeTaskStorage(join(dataDir, "storage"));
@@ -48,6 +65,7 @@ export function startLocalAgent(options: {
   dataDir: string;
   log: Logger;
   availabilityZone?: string;
+  taskCidr?: string;
 }): Promise<RunningAgent> {
   return startHostAgent({ ...options, availabilityZone: options.availabilityZone ?? "us-east-1a" });
 }

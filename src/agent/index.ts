@@ -6,3 +6,10 @@ export { startAgent, defaultCapacity, type AgentOptions, type RunningAgent } fro
 export { purgeHost, startHostAgent, startLocalAgent, type HostAgentOptions } from "./host.js";
 export { ImageErrorCode, ImageStore, type ImageStoreOptions } from "./images/index.js";
 export type { ImagePuller, PulledImage, TaskHost } from "./tasks/ports.js";
+export {
+  checkTaskCidr,
+  CniTaskNetwork,
+  DEFAULT_TASK_CIDR,
+  type TaskAddress,
+  type TaskNetwork,
+} from "./network/index.js";

@@ -1,12 +1,12 @@
 /** `berth agent`: this machine offers its CPU and memory to a Berth control plane. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startHostAgent } from "../agent/index.js";
+import { checkTaskCidr, startHostAgent } from "../agent/index.js";
 import { createLogger } from "../core/index.js";
 import { defaultDataDir } from "./config.js";
 
 export const AGENT_USAGE =
-  "Usage: berth agent --server URL --token TOKEN [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB] [--spot | --capacity-providers FARGATE,FARGATE_SPOT]";
+  "Usage: berth agent --server URL --token TOKEN [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB] [--spot | --capacity-providers FARGATE,FARGATE_SPOT] [--task-cidr 100.64.0.0/10]";
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -29,6 +29,8 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
       // Spot capacity may be reclaimed (`berth spot interrupt`); a host can offer both kinds.
       spot: { type: "boolean", default: false },
       "capacity-providers": { type: "string" },
+      // The pool each cluster's task subnet (/24) on this host is cut from.
+      "task-cidr": { type: "string" },
       "log-level": { type: "string", default: "info" },
     },
     strict: true,
@@ -64,6 +66,12 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     );
     return 2;
   }
+  const taskCidr = values["task-cidr"];
+  const cidrProblem = taskCidr === undefined ? undefined : checkTaskCidr(taskCidr);
+  if (cidrProblem !== undefined) {
+    process.stderr.write(`berth agent: --task-cidr ${cidrProblem}.\n`);
+    return 2;
+  }
   const log = createLogger(level);
   const running = await startHostAgent({
     server,
@@ -73,6 +81,7 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     ...(cpu === undefined ? {} : { cpu }),
     ...(memory === undefined ? {} : { memory }),
     capacityProviders: providers as Array<"FARGATE" | "FARGATE_SPOT">,
+    ...(taskCidr === undefined ? {} : { taskCidr }),
     log,
   });
   process.stdout.write(`berth agent ${running.hostId} is serving ${server}\n`);

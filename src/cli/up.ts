@@ -1,6 +1,7 @@
 /** `berth up`: the whole platform on this machine, in the foreground, until Ctrl-C. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { checkTaskCidr } from "../agent/index.js";
 import { createLogger } from "../core/index.js";
 import { startBerth, DEFAULT_PORT, type RunningBerth } from "../server/index.js";
 import { defaultDataDir } from "./config.js";
@@ -8,7 +9,8 @@ import { defaultDataDir } from "./config.js";
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
                 [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
-                [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]`;
+                [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
+                [--task-cidr 100.64.0.0/10]`;
 
 function banner(
   berth: RunningBerth,
@@ -63,6 +65,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       "host-timeout-seconds": { type: "string", default: "30" },
       "spot-warning-seconds": { type: "string", default: "120" },
       "spot-interruptions-per-hour": { type: "string", default: "0" },
+      // The pool each cluster's task subnet (/24) on this host is cut from.
+      "task-cidr": { type: "string" },
     },
     strict: true,
   });
@@ -92,6 +96,12 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     );
     return 2;
   }
+  const taskCidr = values["task-cidr"];
+  const cidrProblem = taskCidr === undefined ? undefined : checkTaskCidr(taskCidr);
+  if (cidrProblem !== undefined) {
+    process.stderr.write(`berth up: --task-cidr ${cidrProblem}.\n`);
+    return 2;
+  }
   const level = values["log-level"];
   if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
     process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
@@ -111,6 +121,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     hostTimeoutSeconds,
     spotWarningSeconds,
     spotInterruptionsPerHour,
+    ...(taskCidr === undefined ? {} : { taskCidr }),
   });
   const joinToken = await berth.createJoinToken();
   process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));

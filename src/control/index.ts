@@ -29,6 +29,7 @@ export {
   type TaskDraft,
 } from "./tasks.js";
 export { createJoinToken, isJoinTokenValid } from "./tokens.js";
+export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
 export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
 export { markLostHosts, type LostHost } from "./hosts.js";
 export {

@@ -8,6 +8,7 @@ import type { Kysely, Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import type { Database, Store, TaskTable } from "../store/index.js";
 import { chooseHost, groupLoad, hostRoom } from "./placement.js";
+import { applyNetworkState } from "./task-attachments.js";
 
 const TIMESTAMPS = [
   "createdAt",
@@ -138,6 +139,7 @@ export async function applyTaskState(
       ...(reported.healthStatus === undefined ? {} : { healthStatus: reported.healthStatus }),
     };
   });
+  applyNetworkState(task, state);
   if (JSON.stringify(task) === before) return false;
   const version = row.version + 1;
   await db

@@ -120,6 +120,16 @@ export const ContainerState = z.object({
 });
 export type ContainerState = z.infer<typeof ContainerState>;
 
+/** The task's interface on its cluster's network (awsvpc), once the agent has attached it. */
+export const TaskNetworkState = z.object({
+  privateIPv4Address: z.string(),
+  macAddress: z.string(),
+  /** The cluster's subnet on the task's host (CIDR) and its gateway (the host's side). */
+  subnet: z.string(),
+  gateway: z.string(),
+});
+export type TaskNetworkState = z.infer<typeof TaskNetworkState>;
+
 export const TaskState = z.object({
   taskArn: z.string(),
   lastStatus: z.enum(LAST_STATUSES),
@@ -134,6 +144,8 @@ export const TaskState = z.object({
   stopCode: z.string().optional(),
   stoppedReason: z.string().optional(),
   healthStatus: z.enum(["HEALTHY", "UNHEALTHY", "UNKNOWN"]).optional(),
+  /** Optional: agents from before task networking report none. */
+  network: TaskNetworkState.optional(),
 });
 export type TaskState = z.infer<typeof TaskState>;
 

@@ -57,6 +57,8 @@ import {
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
   localAgent?: boolean;
+  /** The local agent's pool of task subnets (`--task-cidr`); default 100.64.0.0/10. */
+  taskCidr?: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -293,6 +295,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         token: await createJoinToken(store, clock.now()),
         dataDir: join(options.dataDir, "agent"),
         log,
+        ...(options.taskCidr === undefined ? {} : { taskCidr: options.taskCidr }),
       })
     : undefined;
   return {

@@ -11,10 +11,11 @@ export interface CommandResult {
 export function runCommand(
   file: string,
   args: string[],
-  options: { allowFailure?: boolean; input?: string } = {},
+  options: { allowFailure?: boolean; input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
+      ...(options.env === undefined ? {} : { env: options.env }),
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -29,3 +29,4 @@ export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";
 export { LogParser } from "./logs.js";
 export { purgeTaskStorage, TaskStorage } from "./task-storage.js";
+export { runCommand, type CommandResult } from "./command.js";

@@ -25,6 +25,8 @@ import type { PulledImage, TaskHost } from "./ports.js";
 export interface TaskRecord {
   assignment: TaskAssignment;
   state: TaskState;
+  /** The sandbox's network namespace, once made (the network's DEL needs it). */
+  netnsPath?: string;
 }
 
 export interface TaskRunDeps {
@@ -60,6 +62,8 @@ export class TaskRun {
   #watching = new Set<string>();
   #starting = false;
   #startQueue: Promise<void> = Promise.resolve();
+  /** The task's network setup while it may be under way (teardown waits for it). */
+  #networkSetup: Promise<unknown> = Promise.resolve();
   /** Log shipping that must finish reading before containers are deleted. */
   readonly #shipping: Array<Promise<void>> = [];
 
@@ -141,6 +145,16 @@ export class TaskRun {
         ],
       });
       sandbox.catch(() => undefined);
+      // ... and the task's address on its cluster's network set up in it (CNI ADD).
+      const network = sandbox.then((made) => {
+        this.record.netnsPath = made.netnsPath;
+        return host.network.attach({
+          taskId: assignment.taskId,
+          clusterArn: assignment.clusterArn,
+          netnsPath: made.netnsPath,
+        });
+      });
+      this.#networkSetup = network.catch(() => undefined);
       const images = new Map<string, PulledImage>();
       try {
         for (const image of new Set(assignment.containers.map((c) => c.image))) {
@@ -170,8 +184,21 @@ export class TaskRun {
       await this.#transition(undefined, { pullStoppedAt: this.#deps.now() });
       if (this.#stopWanted) return;
       await this.#transition("ACTIVATING");
+      let volumes: Record<string, string>;
       try {
-        const { volumes } = await sandbox;
+        volumes = (await sandbox).volumes;
+      } catch (error) {
+        await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
+        return;
+      }
+      try {
+        this.state.network = await network;
+      } catch (error) {
+        // ECS's reason when a task's network interface cannot be set up.
+        await this.#failToStart(`ResourceInitializationError: ${message(error)}`);
+        return;
+      }
+      try {
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
           await host.runtime.createContainer(
@@ -444,6 +471,18 @@ export class TaskRun {
         });
       }
     }
+    const { taskId, clusterArn } = this.record.assignment;
+    await this.#networkSetup;
+    try {
+      // Before the namespace goes: the DEL finds the task's interface there.
+      await this.#deps.host.network.detach({
+        taskId,
+        clusterArn,
+        netnsPath: this.record.netnsPath ?? "",
+      });
+    } catch (error) {
+      this.#deps.log.warn("releasing the task's network failed", { taskId, error: message(error) });
+    }
     try {
       await runtime.destroySandbox(this.record.assignment.taskId);
     } catch (error) {
@@ -485,6 +524,7 @@ export class TaskRun {
     if (statusRank(status) >= statusRank("DEACTIVATING") || this.#stopWanted) return this.stop();
     if (statusRank(status) < statusRank("RUNNING")) {
       await this.teardown();
+      delete this.state.network;
       for (const state of this.state.containers) {
         state.lastStatus = "PENDING";
         delete state.runtimeId;

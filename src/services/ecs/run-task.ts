@@ -13,7 +13,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { randomUUID } from "node:crypto";
 import { arn, newHexId, type Identity } from "../../core/index.js";
-import type { TaskDraft } from "../../control/index.js";
+import { precreatedAttachment, type TaskDraft } from "../../control/index.js";
 import type { ContainerAssignment, TaskAssignment } from "../../protocol/index.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { checkEphemeralStorage, checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
@@ -230,7 +230,7 @@ export function draftTasks(
           : request.platformVersion,
       platformFamily: "Linux",
       capacityProviderName: ctx.capacityProviders?.[index] ?? "FARGATE",
-      attachments: [],
+      attachments: [precreatedAttachment(ctx.clusterArn, request.networkConfiguration)],
       healthStatus: "UNKNOWN",
       ephemeralStorage: { sizeInGiB: ephemeralStorageGiB },
       enableExecuteCommand: request.enableExecuteCommand ?? false,

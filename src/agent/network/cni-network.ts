@@ -1,0 +1,300 @@
+/**
+ * Task networks through the CNI plugins (Debian's containernetworking-plugins): one bridge and
+ * subnet per cluster on this host, one address per task (awsvpc: the task's own interface,
+ * `eth0` in its namespace). What it holds is kept under `<agent data dir>/network/`:
+ *   clusters/<key>.json      a cluster's bridge and subnet on this host
+ *   attachments/<task>.json  a task's ADD result (what DEL and CHECK are given back)
+ *   ipam/<network>/          host-local's allocations: one file per address in use
+ * so a restarted agent keeps every running task's address and releases it at stop. A cluster's
+ * bridge, its iptables rules and its subnet claim go with its last task on this host.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { BerthError, silentLogger, type Logger } from "../../core/index.js";
+import { runCommand } from "../runtime/index.js";
+import { CniErrorCode, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
+import { buildConflist } from "./conflist.js";
+import { deleteChain, deleteRules, ruleValue } from "./iptables.js";
+import {
+  claimSubnet,
+  contains,
+  DEFAULT_TASK_CIDR,
+  formatCidr,
+  formatIpv4,
+  parseCidr,
+  parseIpv4,
+  releaseSubnet,
+  type Cidr,
+} from "./subnets.js";
+import type { TaskAddress, TaskNetwork, TaskNetworkTarget } from "./types.js";
+
+export const DEFAULT_CNI_PATH = ["/usr/lib/cni", "/opt/cni/bin"];
+const IF_NAME = "eth0";
+
+export interface CniTaskNetworkOptions {
+  /** The agent's data dir. */
+  dataDir: string;
+  /** The pool cluster subnets are cut from; default 100.64.0.0/10. */
+  taskCidr?: string;
+  pluginDirs?: string[];
+  log?: Logger;
+}
+
+interface ClusterRecord {
+  clusterArn: string;
+  key: string;
+  subnet: string;
+}
+
+interface AttachmentRecord {
+  taskId: string;
+  clusterKey: string;
+  result: CniResult;
+  address: TaskAddress;
+}
+
+export class CniTaskNetwork implements TaskNetwork {
+  readonly dir: string;
+  readonly #pool: Cidr;
+  readonly #plugins: CniPlugins;
+  readonly #log: Logger;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(options: CniTaskNetworkOptions) {
+    this.dir = join(resolve(options.dataDir), "network");
+    const pool = parseCidr(options.taskCidr ?? DEFAULT_TASK_CIDR);
+    if (pool === undefined)
+      throw new BerthError("InvalidTaskCidr", `invalid task CIDR ${options.taskCidr ?? ""}`);
+    this.#pool = pool;
+    this.#plugins = new CniPlugins(options.pluginDirs ?? DEFAULT_CNI_PATH);
+    this.#log = options.log ?? silentLogger;
+  }
+
+  /** The bridge and CNI network name of a cluster: unique per agent data dir and cluster. */
+  clusterKey(clusterArn: string): string {
+    return createHash("sha256").update(`${this.dir}\n${clusterArn}`).digest("hex").slice(0, 10);
+  }
+
+  static bridgeName(key: string): string {
+    return `bth${key}`;
+  }
+
+  attach(target: TaskNetworkTarget): Promise<TaskAddress> {
+    const key = this.clusterKey(target.clusterArn);
+    return this.#locked(key, async () => {
+      const existing = this.#readAttachment(target.taskId);
+      if (existing !== undefined) return existing.address;
+      const cluster = await this.#cluster(target.clusterArn, key);
+      const list = this.#conflist(cluster);
+      const cni = { containerId: target.taskId, netns: target.netnsPath, ifName: IF_NAME };
+      let result: CniResult;
+      try {
+        result = await this.#plugins.add(list, cni);
+      } catch (error) {
+        await this.#plugins.del(list, cni).catch(() => undefined);
+        await this.#removeCluster(cluster, false);
+        throw error;
+      }
+      const address = addressOf(result, cluster.subnet);
+      this.#write(join(this.dir, "attachments", `${target.taskId}.json`), {
+        taskId: target.taskId,
+        clusterKey: key,
+        result,
+        address,
+      } satisfies AttachmentRecord);
+      return address;
+    });
+  }
+
+  detach(target: TaskNetworkTarget): Promise<void> {
+    const key =
+      this.#readAttachment(target.taskId)?.clusterKey ?? this.clusterKey(target.clusterArn);
+    return this.#locked(key, () => this.#detach(target.taskId, key, target.netnsPath));
+  }
+
+  async attached(): Promise<Map<string, TaskAddress>> {
+    const addresses = new Map<string, TaskAddress>();
+    for (const record of this.#attachments()) addresses.set(record.taskId, record.address);
+    return addresses;
+  }
+
+  /** Detaches every task and removes every cluster network (decommissioning, test cleanup). */
+  async purge(netnsPathOf: (taskId: string) => string): Promise<void> {
+    for (const record of this.#attachments()) {
+      await this.#locked(record.clusterKey, () =>
+        this.#detach(record.taskId, record.clusterKey, netnsPathOf(record.taskId)),
+      ).catch((error: unknown) =>
+        this.#log.warn("detaching a task failed", { taskId: record.taskId, error: String(error) }),
+      );
+    }
+    // What a failed DEL left goes with its cluster's bridge, rules and address files.
+    for (const cluster of this.#clusters()) {
+      await this.#locked(cluster.key, () => this.#removeCluster(cluster, true));
+    }
+  }
+
+  async #detach(taskId: string, key: string, netnsPath: string): Promise<void> {
+    const cluster = this.#readCluster(key);
+    if (cluster === undefined) return;
+    const attachment = this.#readAttachment(taskId);
+    await this.#plugins.del(
+      this.#conflist(cluster),
+      { containerId: taskId, netns: netnsPath, ifName: IF_NAME },
+      attachment?.result,
+    );
+    rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
+    await this.#removeCluster(cluster, false);
+  }
+
+  /** The cluster's network on this host, made (subnet claimed) on its first task. */
+  async #cluster(clusterArn: string, key: string): Promise<ClusterRecord> {
+    const existing = this.#readCluster(key);
+    if (existing !== undefined) return existing;
+    const subnet = await claimSubnet(this.#pool, this.dir);
+    if (subnet === undefined)
+      throw new BerthError(
+        CniErrorCode,
+        `no free subnet left in the task CIDR ${formatCidr(this.#pool)} for another cluster on this host`,
+        { fault: "server" },
+      );
+    const record: ClusterRecord = { clusterArn, key, subnet: formatCidr(subnet) };
+    this.#write(join(this.dir, "clusters", `${key}.json`), record);
+    this.#log.info("cluster network created", {
+      clusterArn,
+      bridge: CniTaskNetwork.bridgeName(key),
+      subnet: record.subnet,
+    });
+    return record;
+  }
+
+  /**
+   * Removes the bridge, its iptables rules and the subnet claim once no task uses them (or, with
+   * `force`, in any case, forgetting the tasks still attached).
+   */
+  async #removeCluster(cluster: ClusterRecord, force: boolean): Promise<void> {
+    const attached = this.#attachments().filter((a) => a.clusterKey === cluster.key);
+    if (attached.length > 0 && !force) return;
+    for (const record of attached)
+      rmSync(join(this.dir, "attachments", `${record.taskId}.json`), { force: true });
+    const bridge = CniTaskNetwork.bridgeName(cluster.key);
+    const subnet = parseCidr(cluster.subnet) as Cidr;
+    await runCommand("ip", ["link", "del", bridge], { allowFailure: true });
+    // The firewall plugin's isolation of this bridge from the others.
+    await deleteRules("filter", "CNI-ISOLATION-STAGE-1", (r) => ruleValue(r, "-i") === bridge);
+    await deleteRules("filter", "CNI-ISOLATION-STAGE-2", (r) => ruleValue(r, "-o") === bridge);
+    // Per-address rules a DEL could not undo (its namespace or ADD result was lost).
+    const inSubnet = (value: string | undefined): boolean =>
+      value !== undefined && contains(subnet, parseIpv4(value.split("/")[0] ?? "") ?? -1);
+    await deleteRules(
+      "filter",
+      "CNI-FORWARD",
+      (r) => inSubnet(ruleValue(r, "-s")) || inSubnet(ruleValue(r, "-d")),
+    );
+    const masquerade = await deleteRules("nat", "POSTROUTING", (r) =>
+      (ruleValue(r, "--comment") ?? "").includes(`name: "${networkName(cluster.key)}"`),
+    );
+    for (const rule of masquerade) {
+      const chain = ruleValue(rule, "-j");
+      if (chain?.startsWith("CNI-") === true) await deleteChain("nat", chain);
+    }
+    rmSync(join(this.dir, "ipam", networkName(cluster.key)), { recursive: true, force: true });
+    rmSync(join(this.dir, "clusters", `${cluster.key}.json`), { force: true });
+    releaseSubnet(subnet, this.dir);
+    this.#log.info("cluster network removed", { clusterArn: cluster.clusterArn, bridge });
+  }
+
+  #conflist(cluster: ClusterRecord): CniConflist {
+    return buildConflist({
+      name: networkName(cluster.key),
+      bridge: CniTaskNetwork.bridgeName(cluster.key),
+      subnet: cluster.subnet,
+      ipamDir: join(this.dir, "ipam"),
+    });
+  }
+
+  /** Runs `work` after every earlier call for the same cluster has finished. */
+  #locked<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.#locks.set(key, settled);
+    void settled.then(() => {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    });
+    return next;
+  }
+
+  #readCluster(key: string): ClusterRecord | undefined {
+    return readJson<ClusterRecord>(join(this.dir, "clusters", `${key}.json`));
+  }
+
+  #clusters(): ClusterRecord[] {
+    return this.#list("clusters")
+      .map((file) => readJson<ClusterRecord>(file))
+      .filter(isDefined);
+  }
+
+  #readAttachment(taskId: string): AttachmentRecord | undefined {
+    return readJson<AttachmentRecord>(join(this.dir, "attachments", `${taskId}.json`));
+  }
+
+  #attachments(): AttachmentRecord[] {
+    return this.#list("attachments")
+      .map((file) => readJson<AttachmentRecord>(file))
+      .filter(isDefined);
+  }
+
+  #list(sub: string): string[] {
+    try {
+      return readdirSync(join(this.dir, sub))
+        .filter((name) => name.endsWith(".json"))
+        .map((name) => join(this.dir, sub, name));
+    } catch {
+      return [];
+    }
+  }
+
+  #write(file: string, value: unknown): void {
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(value));
+    renameSync(`${file}.tmp`, file);
+  }
+}
+
+function networkName(key: string): string {
+  return `berth-${key}`;
+}
+
+/** The task's address and MAC: the result's IP on the interface inside the namespace. */
+function addressOf(result: CniResult, subnet: string): TaskAddress {
+  const interfaces = result.interfaces ?? [];
+  const ip = (result.ips ?? []).find(
+    (candidate) =>
+      candidate.interface !== undefined && interfaces[candidate.interface]?.sandbox !== undefined,
+  );
+  const mac = ip?.interface === undefined ? undefined : interfaces[ip.interface]?.mac;
+  if (ip === undefined || mac === undefined)
+    throw new BerthError(CniErrorCode, "the CNI result has no address inside the task", {
+      fault: "server",
+    });
+  const cidr = parseCidr(subnet) as Cidr;
+  return {
+    privateIPv4Address: ip.address.split("/")[0] ?? "",
+    macAddress: mac,
+    subnet,
+    gateway: ip.gateway ?? formatIpv4(cidr.base + 1),
+  };
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function isDefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
+}
