@@ -2,7 +2,7 @@
  * The network namespace a task's containers share: a fresh namespace with only loopback, kept
  * alive by a bind mount of its nsfs file under the runtime's run dir. One `unshare` process
  * (which runs `ip link set lo up` inside) makes it, ~8 ms; one umount removes it. The task
- * network (veth, CNI) comes in part 2 and joins this same namespace.
+ * network (src/agent/network, CNI) puts the task's eth0 in this same namespace.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";

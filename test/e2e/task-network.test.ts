@@ -1,0 +1,314 @@
+// awsvpc task networking through CNI: real namespaces, bridges and iptables, driven by RunTask.
+// (busybox wget -T crashes, so `timeout` bounds a wget; not as PID 1, which ignores its SIGTERM.) Traffic goes only to loopback and to task addresses inside 100.64.0.0/10 that these tests make.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ContainerDefinition,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+
+const run = promisify(execFile);
+const HTTPD =
+  "mkdir -p /www && echo hello-from-$TASK > /www/index.html && exec busybox httpd -f -p 8080 -h /www";
+
+interface Context {
+  berth: BerthProcess;
+  ecs: ECSClient;
+  image: string;
+}
+
+async function startContext(args: string[] = []): Promise<Context> {
+  const berth = await startBerthProcess({ args });
+  const ecs = new ECSClient(berth.clientConfig);
+  const image = (await pushBusyboxImage(berth, "busybox")).uri;
+  return { berth, ecs, image };
+}
+
+async function describeTask(ctx: Context, taskArn: string): Promise<Task> {
+  const cluster = taskArn.split("/")[1];
+  const { tasks = [] } = await ctx.ecs.send(
+    new DescribeTasksCommand({ cluster, tasks: [taskArn] }),
+  );
+  assert.ok(tasks[0] !== undefined, `task ${taskArn} not found`);
+  return tasks[0];
+}
+
+/** Polls until the task reaches `status` (a bounded wait, not a timing assertion). */
+async function waitFor(ctx: Context, taskArn: string, status: string): Promise<Task> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const task = await describeTask(ctx, taskArn);
+    if (task.lastStatus === status) return task;
+    if (task.lastStatus === "STOPPED")
+      assert.fail(`task stopped before ${status}: ${task.stoppedReason ?? ""}`);
+    if (Date.now() > deadline) assert.fail(`task still ${task.lastStatus ?? "?"}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function runTasks(
+  ctx: Context,
+  family: string,
+  containers: ContainerDefinition[],
+  options: { cluster?: string; count?: number } = {},
+): Promise<Task[]> {
+  await ctx.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: containers.map((c) => ({ image: ctx.image, stopTimeout: 1, ...c })),
+    }),
+  );
+  const { tasks = [], failures = [] } = await ctx.ecs.send(
+    new RunTaskCommand({
+      taskDefinition: family,
+      cluster: options.cluster,
+      count: options.count,
+      networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0123456789abcdef0"] } },
+    }),
+  );
+  assert.deepEqual(failures, []);
+  return tasks;
+}
+
+async function runOne(
+  ctx: Context,
+  family: string,
+  containers: ContainerDefinition[],
+  cluster?: string,
+): Promise<string> {
+  const [task] = await runTasks(ctx, family, containers, { ...(cluster ? { cluster } : {}) });
+  return task?.taskArn ?? "";
+}
+
+function detail(task: Task, name: string): string | undefined {
+  const eni = task.attachments?.find((a) => a.type === "ElasticNetworkInterface");
+  return eni?.details?.find((d) => d.name === name)?.value;
+}
+
+function addressOf(task: Task): string {
+  const address = detail(task, "privateIPv4Address");
+  assert.ok(address !== undefined, "the task reports no address");
+  return address;
+}
+
+/** A one-shot client task; resolves with its container's exit code. */
+async function exitCodeOf(
+  ctx: Context,
+  family: string,
+  command: string,
+  cluster?: string,
+): Promise<number | undefined> {
+  const taskArn = await runOne(
+    ctx,
+    family,
+    [{ name: "client", command: ["sh", "-c", command] }],
+    cluster,
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const task = await describeTask(ctx, taskArn);
+    if (task.lastStatus === "STOPPED") return task.containers?.[0]?.exitCode;
+    if (Date.now() > deadline) assert.fail(`the client task did not finish: ${JSON.stringify(task)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stopAndWait(ctx: Context, taskArn: string): Promise<Task> {
+  await ctx.ecs.send(new StopTaskCommand({ cluster: taskArn.split("/")[1], task: taskArn }));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const task = await describeTask(ctx, taskArn);
+    if (task.lastStatus === "STOPPED") return task;
+    if (Date.now() > deadline) assert.fail("the task did not stop");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("awsvpc task networking", () => {
+  let ctx: Context;
+  before(async () => {
+    ctx = await startContext();
+    await ctx.ecs.send(new CreateClusterCommand({ clusterName: "other" }));
+  });
+  after(async () => {
+    ctx.ecs.destroy();
+    await ctx.berth.stop();
+  });
+
+  it("gives a task its own address, reported as its ENI attachment and its containers' interfaces", async () => {
+    const taskArn = await runOne(ctx, "shown", [
+      { name: "app", command: ["sh", "-c", "exec sleep 600"] },
+      { name: "side", essential: false, command: ["sh", "-c", "exec sleep 600"] },
+    ]);
+    const task = await waitFor(ctx, taskArn, "RUNNING");
+    const eni = task.attachments?.find((a) => a.type === "ElasticNetworkInterface");
+    assert.equal(eni?.status, "ATTACHED");
+    const address = addressOf(task);
+    assert.match(address, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
+    assert.equal(detail(task, "subnetId"), "subnet-0123456789abcdef0");
+    assert.match(detail(task, "networkInterfaceId") ?? "", /^eni-[0-9a-f]{17}$/);
+    assert.match(detail(task, "macAddress") ?? "", /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    assert.equal(detail(task, "privateDnsName"), `ip-${address.replaceAll(".", "-")}.ec2.internal`);
+    for (const container of task.containers ?? [])
+      assert.deepEqual(container.networkInterfaces, [
+        { attachmentId: eni?.id, privateIpv4Address: address },
+      ]);
+    // NAT to the outside: the task's masquerade rule exists (no traffic is sent outside).
+    const { stdout } = await run("iptables", ["-w", "-t", "nat", "-S", "POSTROUTING"]);
+    const rule = stdout.split("\n").find((line) => line.includes(`-s ${address}/32`));
+    assert.ok(rule !== undefined, "no POSTROUTING rule for the task");
+    const chain = / -j (\S+)/.exec(rule)?.[1] ?? "";
+    const { stdout: nat } = await run("iptables", ["-w", "-t", "nat", "-S", chain]);
+    assert.match(nat, /MASQUERADE/);
+    const stopped = await stopAndWait(ctx, taskArn);
+    assert.equal(stopped.attachments?.[0]?.status, "DELETED");
+    const { stdout: after } = await run("iptables", ["-w", "-t", "nat", "-S", "POSTROUTING"]);
+    assert.ok(!after.includes(`-s ${address}/32`), "the masquerade rule outlived the task");
+  });
+
+  it("lets two containers of one task talk over localhost", async () => {
+    const exit = await (async () => {
+      const taskArn = await runOne(ctx, "pair", [
+        { name: "web", essential: false, command: ["sh", "-c", HTTPD] },
+        {
+          name: "client",
+          command: [
+            "sh",
+            "-c",
+            "for i in $(busybox seq 50); do wget -qO- http://127.0.0.1:8080/ | grep -q hello-from && exit 0; sleep 0.2; done; exit 1",
+          ],
+        },
+      ]);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const task = await describeTask(ctx, taskArn);
+        if (task.lastStatus === "STOPPED")
+          return task.containers?.find((c) => c.name === "client")?.exitCode;
+        if (Date.now() > deadline) assert.fail("the task did not finish");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    assert.equal(exit, 0);
+  });
+
+  it("connects tasks of one cluster and the host to a task, and keeps other clusters out", async () => {
+    const serverArn = await runOne(ctx, "server", [
+      { name: "web", command: ["sh", "-c", HTTPD], environment: [{ name: "TASK", value: "one" }] },
+    ]);
+    const address = addressOf(await waitFor(ctx, serverArn, "RUNNING"));
+    // The host (where a load balancer runs) reaches it.
+    let body = "";
+    for (let i = 0; i < 50 && !body.includes("hello-from-one"); i++) {
+      body = await fetch(`http://${address}:8080/`)
+        .then((r) => r.text())
+        .catch(() => "");
+      if (!body.includes("hello-from-one")) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(body, /hello-from-one/);
+    // A task of the same cluster reaches it by the address DescribeTasks shows ...
+    assert.equal(
+      await exitCodeOf(
+        ctx,
+        "same-cluster",
+        `timeout 5 wget -qO- http://${address}:8080/ | grep -q hello-from-one`,
+      ),
+      0,
+    );
+    // ... a task of another cluster does not.
+    assert.notEqual(
+      await exitCodeOf(
+        ctx,
+        "other-cluster",
+        `timeout 3 wget -qO- http://${address}:8080/; exit $?`,
+        "other",
+      ),
+      0,
+    );
+    await stopAndWait(ctx, serverArn);
+  });
+});
+
+describe("task addresses", () => {
+  let ctx: Context;
+  // A /29 of its own (5 task addresses), somewhere in the shared address space.
+  const base = 100 * 2 ** 24 + 96 * 2 ** 16 + Math.floor(Math.random() * 2 ** 13) * 8;
+  const cidr = `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join(".")}/29`;
+  before(async () => {
+    ctx = await startContext(["--task-cidr", cidr]);
+  });
+  after(async () => {
+    ctx.ecs.destroy();
+    await ctx.berth.stop();
+  });
+
+  const sleeper: ContainerDefinition[] = [{ name: "app", command: ["sh", "-c", "exec sleep 600"] }];
+
+  it("never hands one address to two live tasks, and reuses an address only after its task stopped", async () => {
+    const tasks = await runTasks(ctx, "pool", sleeper, { count: 5 });
+    const running = await Promise.all(tasks.map((t) => waitFor(ctx, t.taskArn ?? "", "RUNNING")));
+    const addresses = running.map(addressOf);
+    assert.equal(new Set(addresses).size, 5);
+    // The pool is full: a sixth task cannot get an address and fails to start.
+    const [sixth] = await runTasks(ctx, "pool", sleeper);
+    const deadline = Date.now() + 60_000;
+    let failed = await describeTask(ctx, sixth?.taskArn ?? "");
+    while (failed.lastStatus !== "STOPPED" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      failed = await describeTask(ctx, sixth?.taskArn ?? "");
+    }
+    assert.equal(failed.stopCode, "TaskFailedToStart");
+    assert.match(failed.stoppedReason ?? "", /^ResourceInitializationError: /);
+    // Once one task has stopped, its address is the one a new task gets.
+    const freed = running[2] as Task;
+    await stopAndWait(ctx, freed.taskArn ?? "");
+    const [next] = await runTasks(ctx, "pool", sleeper);
+    assert.equal(addressOf(await waitFor(ctx, next?.taskArn ?? "", "RUNNING")), addressOf(freed));
+    for (const task of [...running.filter((t) => t !== freed), next as Task])
+      await stopAndWait(ctx, task.taskArn ?? "");
+  });
+
+  it("keeps a running task's address across kill -9 and restart, and releases it at stop", async () => {
+    const [task] = await runTasks(ctx, "survivor", [
+      { name: "web", command: ["sh", "-c", HTTPD], environment: [{ name: "TASK", value: "kept" }] },
+    ]);
+    const taskArn = task?.taskArn ?? "";
+    const address = addressOf(await waitFor(ctx, taskArn, "RUNNING"));
+    ctx.berth = await ctx.berth.restart();
+    ctx.ecs.destroy();
+    ctx.ecs = new ECSClient(ctx.berth.clientConfig);
+    const after = await waitFor(ctx, taskArn, "RUNNING");
+    assert.equal(addressOf(after), address);
+    let body = "";
+    for (let i = 0; i < 50 && !body.includes("hello-from-kept"); i++) {
+      body = await fetch(`http://${address}:8080/`)
+        .then((r) => r.text())
+        .catch(() => "");
+      if (!body.includes("hello-from-kept")) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(body, /hello-from-kept/);
+    await stopAndWait(ctx, taskArn);
+    // Released: host-local holds no address, and the cluster's bridge went with its last task.
+    const ipam = join(ctx.berth.dataDir, "agent", "network", "ipam");
+    const held = existsSync(ipam)
+      ? readdirSync(ipam, { recursive: true }).filter((f) => String(f).includes(address))
+      : [];
+    assert.deepEqual(held, []);
+    const { stdout } = await run("ip", ["-4", "route"]);
+    assert.ok(!stdout.includes(cidr), `the bridge of ${cidr} is still there`);
+  });
+});
