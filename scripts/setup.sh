@@ -22,6 +22,8 @@ declare -A WANT=(
   [/usr/bin/aws]=awscli
   [/usr/bin/busybox]=busybox-static
   [/usr/bin/docker-registry]=docker-registry
+  [/sbin/mkfs.ext4]=e2fsprogs
+  [/sbin/losetup]=mount
 )
 missing=()
 for bin in "${!WANT[@]}"; do

@@ -2,7 +2,9 @@
  * Micro benchmark of the agent's launch path on a warm image cache: prepare the task sandbox
  * (cgroup + netns), create the container (overlay rootfs, bundle, conmon, `runc create`) and
  * start it, until it runs. Printed beside the floor measured in the same run: bare
- * `runc run --detach` of the same bundle. Also with the sandbox prepared ahead of demand.
+ * `runc run --detach` of the same bundle. Also with the sandbox prepared ahead of demand, and
+ * with the task's 20 GiB ephemeral storage (an image from the pool, mounted), beside formatting
+ * one inline.
  *
  *   npm run bench:runtime [-- --iterations 100]
  *
@@ -25,7 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/core/index.js";
 import { ImageStore } from "../../src/agent/images/index.js";
-import { createRuncRuntime } from "../../src/agent/runtime/index.js";
+import { createRuncRuntime, TaskStorage } from "../../src/agent/runtime/index.js";
 import {
   makeImage,
   makeLayer,
@@ -69,15 +71,31 @@ async function main(): Promise<void> {
   const args = ["/bin/busybox", "sleep", "1000"];
   const cold: number[] = [];
   const warm: number[] = [];
-  const phases = { sandbox: [] as number[], create: [] as number[], start: [] as number[] };
+  const stored: number[] = [];
+  const phases = {
+    sandbox: [] as number[],
+    storedSandbox: [] as number[],
+    create: [] as number[],
+    start: [] as number[],
+    destroy: [] as number[],
+    storedDestroy: [] as number[],
+  };
 
-  for (let i = 0; i < N * 2; i++) {
-    const ahead = i % 2 === 1; // alternate: sandbox on the path, sandbox prepared ahead
+  for (let i = 0; i < N * 3; i++) {
+    // In turn: sandbox on the path, sandbox prepared ahead, sandbox with 20 GiB storage.
+    const mode = (["cold", "ahead", "storage"] as const)[i % 3];
+    const ahead = mode === "ahead";
     const taskId = `bench-${i}`;
     const id = `bench-${i}-app`;
-    if (ahead) await rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 });
+    const spec = {
+      taskId,
+      cpu: 256,
+      memoryMiB: 512,
+      ...(mode === "storage" ? { ephemeralStorageGiB: 20 } : {}),
+    };
+    if (ahead) await rt.prepareSandbox(spec);
     const t0 = performance.now();
-    if (!ahead) await rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 });
+    if (!ahead) await rt.prepareSandbox(spec);
     const t1 = performance.now();
     await rt.createContainer({
       id,
@@ -89,14 +107,30 @@ async function main(): Promise<void> {
     const t2 = performance.now();
     await rt.startContainer(id);
     const t3 = performance.now();
-    (ahead ? warm : cold).push(t3 - t0);
-    if (!ahead) {
+    ({ cold, ahead: warm, storage: stored })[mode ?? "cold"].push(t3 - t0);
+    if (mode === "cold") {
       phases.sandbox.push(t1 - t0);
       phases.create.push(t2 - t1);
       phases.start.push(t3 - t2);
     }
+    if (mode === "storage") phases.storedSandbox.push(t1 - t0);
     await rt.deleteContainer(id);
+    const t4 = performance.now();
     await rt.destroySandbox(taskId);
+    if (mode !== "ahead")
+      (mode === "storage" ? phases.storedDestroy : phases.destroy).push(performance.now() - t4);
+  }
+
+  // The peer of the pool: each task's image formatted on the launch path (an empty pool).
+  const inline: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const storage = new TaskStorage(join(dir, `inline-${i}`));
+    const t0 = performance.now();
+    await storage.create("task", 20, []);
+    inline.push(performance.now() - t0);
+    await storage.close(); // its pool refill, off the clock
+    await storage.remove("task");
+    rmSync(join(dir, `inline-${i}`), { recursive: true, force: true });
   }
 
   // The floor: bare runc on the same bundle (our config.json, a plain busybox rootfs).
@@ -148,9 +182,14 @@ async function main(): Promise<void> {
     ["bare runc run --detach (floor)", floor],
     ["berth: sandbox + create + start", summary(cold)],
     ["berth: create + start (sandbox ahead)", summary(warm)],
+    ["berth: sandbox with 20 GiB storage + create + start", summary(stored)],
     ["  phase: sandbox (cgroup + netns)", summary(phases.sandbox)],
+    ["  phase: sandbox + 20 GiB storage (pooled image, mount)", summary(phases.storedSandbox)],
+    ["  phase: 20 GiB storage formatted inline (mkfs + mount)", summary(inline)],
     ["  phase: create (overlay, bundle, conmon, runc create)", summary(phases.create)],
     ["  phase: start (runc start)", summary(phases.start)],
+    ["  phase: destroy sandbox", summary(phases.destroy)],
+    ["  phase: destroy sandbox + storage (umount, delete)", summary(phases.storedDestroy)],
   ];
   console.log(`launch path, warm image cache, ${N} containers each (ms)`);
   console.log(

@@ -52,6 +52,8 @@ export interface OciImageOptions {
   files?: Record<string, string>;
   /** Any label: changes the config, so each value gives a distinct image. */
   labels?: Record<string, string>;
+  /** VOLUME paths, as a Dockerfile declares them. */
+  volumes?: string[];
 }
 
 function sha256(bytes: Buffer): string {
@@ -102,6 +104,9 @@ export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<
         Cmd: options.cmd ?? ["sh"],
         ...(options.entrypoint === undefined ? {} : { Entrypoint: options.entrypoint }),
         ...(options.labels === undefined ? {} : { Labels: options.labels }),
+        ...(options.volumes === undefined
+          ? {}
+          : { Volumes: Object.fromEntries(options.volumes.map((v) => [v, {}])) }),
       },
       rootfs: { type: "layers", diff_ids: [diffId] },
       history: [{ created: epoch.toISOString(), created_by: "berth testing: busybox rootfs" }],

@@ -314,6 +314,43 @@ describe("task storage", () => {
     assert.deepEqual(storageFootprint(agentDir), { mounts: 0, loopDevices: 0, images: 0 });
   });
 
+  it("fills a new volume from the image's content at a path the image declares a VOLUME", async () => {
+    const seeded = await pushBusyboxImage(berth, "seeded", {
+      files: { "seed/greeting": "from the image\n", "plain/file": "not a volume\n" },
+      volumes: ["/seed"],
+    });
+    const taskArn = await runTask(
+      definition(
+        "seeded-volume",
+        [
+          {
+            name: "first",
+            image: seeded.uri,
+            essential: false,
+            mountPoints: [
+              { sourceVolume: "seeded", containerPath: "/seed/" },
+              { sourceVolume: "empty", containerPath: "/plain" },
+            ],
+            command: ["sh", "-c", "exec 2>&1; cat /seed/greeting; ls /plain; echo listed"],
+          },
+          {
+            name: "second",
+            dependsOn: [{ containerName: "first", condition: "COMPLETE" }],
+            mountPoints: [{ sourceVolume: "seeded", containerPath: "/elsewhere" }],
+            command: ["sh", "-c", "exec 2>&1; cat /elsewhere/greeting"],
+          },
+        ],
+        { volumes: [{ name: "seeded" }, { name: "empty" }] },
+      ),
+    );
+    await waitForStatus(taskArn, "STOPPED");
+    const first = await logsOf(taskArn, "first");
+    assert.match(first, /^from the image$/m, "the VOLUME path's content is in the volume");
+    assert.match(first, /^listed$/m);
+    assert.doesNotMatch(first, /^file$/m, "a path that is no VOLUME mounts the empty volume");
+    assert.match(await logsOf(taskArn, "second"), /^from the image$/m, "one volume, seeded once");
+  });
+
   it("validates volumes, mount points and ephemeral storage as ECS does", async () => {
     const app = (extra: Partial<ContainerDefinition> = {}): ContainerDefinition => ({
       name: "app",

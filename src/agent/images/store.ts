@@ -59,6 +59,7 @@ interface ImageConfigJson {
   Env?: string[] | null;
   WorkingDir?: string;
   User?: string;
+  Volumes?: Record<string, unknown> | null;
 }
 
 interface ImageRecord {
@@ -217,6 +218,7 @@ export class ImageStore implements RootfsProvider {
       ...(config?.Env ? { env: config.Env } : {}),
       ...(config?.WorkingDir ? { workingDir: config.WorkingDir } : {}),
       ...(config?.User ? { user: config.User } : {}),
+      ...(config?.Volumes ? { volumes: Object.keys(config.Volumes) } : {}),
     };
     const record: ImageRecord = {
       digest,

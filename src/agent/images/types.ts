@@ -10,6 +10,8 @@ export interface ImageRunConfig {
   env?: string[];
   workingDir?: string;
   user?: string;
+  /** The image's VOLUME paths. */
+  volumes?: string[];
 }
 
 export interface PulledImage {

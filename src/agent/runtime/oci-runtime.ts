@@ -19,7 +19,7 @@ import { NetnsStore } from "./netns.js";
 import { buildOciSpec } from "./oci-spec.js";
 import { processMatches, type OciRuntimeCli } from "./oci-cli.js";
 import { RecordStore, toExit, type ContainerRecord, type SandboxRecord } from "./records.js";
-import { TaskStorage } from "./task-storage.js";
+import { seedVolume, TaskStorage } from "./task-storage.js";
 import { resolveUser } from "./user.js";
 import type {
   ContainerExit,
@@ -184,6 +184,8 @@ export class OciContainerRuntime implements ContainerRuntime {
                 writableDir,
               )
             ).path;
+      for (const mount of spec.mounts ?? [])
+        if (mount.seedFromImage) await seedVolume(rootfsPath, mount.destination, mount.source);
       const etcFiles = await writeEtcFiles(dir, spec.hostname ?? spec.id.slice(0, 12));
       const config = buildOciSpec(spec, {
         rootfsPath,

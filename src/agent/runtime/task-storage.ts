@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "./command.js";
@@ -182,6 +182,24 @@ async function detachLoops(image: string): Promise<void> {
   for (const { device, file } of await loopDevices())
     if (file === image)
       await runCommand("losetup", ["-d", `/dev/${device}`], { allowFailure: true });
+}
+
+/**
+ * Copies what the image has at `destination` into an empty volume directory, as Docker and
+ * Fargate fill a new volume from the image's VOLUME path. A path that leads out of the root
+ * filesystem through a symlink is left alone (Docker would resolve it inside the container).
+ */
+export async function seedVolume(
+  rootfs: string,
+  destination: string,
+  volume: string,
+): Promise<void> {
+  if ((await readdir(volume)).length > 0) return;
+  const root = await realpath(rootfs);
+  const content = await realpath(join(rootfs, destination)).catch(() => undefined);
+  if (content === undefined || !content.startsWith(root + "/")) return;
+  if (!(await stat(content)).isDirectory()) return;
+  await runCommand("cp", ["-a", "--", `${content}/.`, `${volume}/`]);
 }
 
 /** Removes every task's storage under `root` (purging a host). */

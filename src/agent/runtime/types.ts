@@ -68,6 +68,11 @@ export interface BindMount {
   source: string;
   destination: string;
   readonly?: boolean;
+  /**
+   * When the source directory is empty, first copy into it what the image has at the
+   * destination (owner and mode too): a Dockerfile VOLUME's content.
+   */
+  seedFromImage?: boolean;
 }
 
 /**

@@ -3,6 +3,7 @@
  * way Docker (and so ECS) merges them: an `entryPoint` in the definition replaces the image's
  * ENTRYPOINT and drops its CMD; a `command` replaces CMD; environment adds to the image's.
  */
+import { posix } from "node:path";
 import type { ContainerAssignment } from "../../protocol/index.js";
 import type { BindMount, ContainerSpec } from "../runtime/index.js";
 import type { ImageRunConfig } from "./ports.js";
@@ -33,17 +34,30 @@ export function containerEnv(
   return env;
 }
 
-/** The task's volumes a container mounts, as bind mounts of their host directories. */
+/**
+ * The task's volumes a container mounts, as bind mounts of their host directories. As on
+ * Fargate, a mount at a path the image declares as a VOLUME starts with the image's content
+ * there.
+ */
 export function containerMounts(
   container: ContainerAssignment,
   volumes: Record<string, string>,
+  image: ImageRunConfig,
 ): BindMount[] {
+  const declared = new Set((image.volumes ?? []).map(normalizePath));
   return (container.mountPoints ?? []).map((mount) => {
     const source = volumes[mount.sourceVolume];
     if (source === undefined) throw new Error(`the task has no volume ${mount.sourceVolume}`);
-    return { source, destination: mount.containerPath, readonly: mount.readOnly };
+    return {
+      source,
+      destination: mount.containerPath,
+      readonly: mount.readOnly,
+      seedFromImage: declared.has(normalizePath(mount.containerPath)),
+    };
   });
 }
+
+const normalizePath = (path: string): string => posix.normalize(path).replace(/(.)\/+$/, "$1");
 
 export function buildContainerSpec(
   taskId: string,
@@ -71,6 +85,6 @@ export function buildContainerSpec(
     ...(container.memoryReservation === undefined
       ? {}
       : { memoryReservationMiB: container.memoryReservation }),
-    mounts: containerMounts(container, volumes),
+    mounts: containerMounts(container, volumes, image.config),
   };
 }

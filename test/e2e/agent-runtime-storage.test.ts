@@ -1,0 +1,101 @@
+/**
+ * Task storage on the host, below the task layer: a sized task gets a mounted ext4 image from
+ * the pool, the pool refills, and removal is idempotent and finishes what a crash left (a loop
+ * device attached but never mounted, a mount no sandbox record knows).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { purgeTaskStorage, TaskStorage } from "../../src/agent/runtime/index.js";
+
+const GiB = 1024 ** 3;
+
+function mountedAt(path: string): string | undefined {
+  return readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" "))
+    .find((fields) => fields[1] === path)?.[2];
+}
+
+describe("task storage on the host", () => {
+  let root: string;
+  let storage: TaskStorage;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "berth-storage-"));
+    storage = new TaskStorage(root);
+  });
+  after(async () => {
+    await storage.close();
+    await purgeTaskStorage(root);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("mounts a filesystem of the task's size with its volumes, and removes it twice over", async () => {
+    const path = await storage.create("sized", 21, ["a", "b"]);
+    assert.equal(mountedAt(path), "ext4");
+    const { blocks, bsize } = statfsSync(path);
+    assert.ok(blocks * bsize > 0.97 * 21 * GiB && blocks * bsize <= 21 * GiB);
+    assert.deepEqual(readdirSync(join(path, "volumes")).sort(), ["a", "b"]);
+    assert.equal(await storage.loopDevices(), 1);
+    // Idempotent: a second create of the same task changes nothing.
+    assert.equal(await storage.create("sized", 21, ["a", "b"]), path);
+    assert.equal(await storage.loopDevices(), 1);
+
+    await storage.close(); // the pool's background formatting
+    const pool = readdirSync(join(root, "pool")).filter((n) => n.endsWith(".img"));
+    assert.equal(pool.length, 2, "two images of this size formatted ahead");
+    assert.ok(pool.every((n) => n.startsWith("21-")));
+
+    await storage.remove("sized");
+    await storage.remove("sized");
+    assert.equal(mountedAt(path), undefined);
+    assert.equal(existsSync(path), false);
+    assert.equal(existsSync(join(root, "sized.img")), false);
+    assert.equal(await storage.loopDevices(), 0);
+  });
+
+  it("claims a formatted image from the pool instead of formatting one", async () => {
+    await storage.close();
+    const before = readdirSync(join(root, "pool")).filter((n) => n.startsWith("21-"));
+    await storage.create("pooled", 21, []);
+    const after = readdirSync(join(root, "pool")).filter((n) => n.startsWith("21-"));
+    assert.ok(
+      before.some((name) => !after.includes(name)),
+      "one of the pool's images was taken",
+    );
+    await storage.remove("pooled");
+  });
+
+  it("gives a task without a size a plain directory", async () => {
+    const path = await storage.create("unsized", undefined, ["v"]);
+    assert.equal(mountedAt(path), undefined);
+    assert.ok(existsSync(join(path, "volumes", "v")));
+    await storage.remove("unsized");
+    assert.equal(existsSync(path), false);
+  });
+
+  it("detaches a loop device a crash left attached, and purges mounts no record knows", async () => {
+    await storage.create("crashed", 21, []);
+    const image = join(root, "crashed.img");
+    execFileSync("umount", [join(root, "crashed")]);
+    // What a crash between losetup and mount leaves.
+    execFileSync("losetup", ["-f", image]);
+    assert.equal(await storage.loopDevices(), 1);
+    await storage.remove("crashed");
+    assert.equal(await storage.loopDevices(), 0);
+    assert.equal(existsSync(image), false);
+
+    await storage.create("orphan", 21, []);
+    await purgeTaskStorage(root);
+    assert.equal(mountedAt(join(root, "orphan")), undefined);
+    assert.equal(await storage.loopDevices(), 0);
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n !== "pool"),
+      [],
+    );
+  });
+});
