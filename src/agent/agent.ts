@@ -12,6 +12,7 @@ import type { Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
 import type { TaskHost } from "./tasks/ports.js";
 import { LogShipper } from "./log-shipper.js";
+import { TaskMetadataServer } from "./metadata/index.js";
 import { TaskExecServer } from "./task-exec.js";
 import { TaskLogServer } from "./task-logs.js";
 import { TaskManager } from "./tasks/task-manager.js";
@@ -69,7 +70,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     log,
   );
-  const tasks = new TaskManager({
+  const metadata = new TaskMetadataServer({
+    dataDir: options.dataDir,
+    availabilityZone: options.availabilityZone,
+    runtime: options.host.runtime,
+    tasks: { records: () => tasks.running().map((run) => run.record) },
+    log,
+  });
+  const tasks: TaskManager = new TaskManager({
+    metadata,
     shipLogs: (containerId, target) => shipper.ship(containerId, target),
     dataDir: options.dataDir,
     host: options.host,
@@ -128,6 +137,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       exec.cancelAll();
       shipper.close();
       opened.close();
+      await metadata.close();
       await options.host.runtime.close();
     },
   };

@@ -18,6 +18,8 @@ const KeyValue = z.object({ name: z.string(), value: z.string() });
 
 export const ContainerAssignment = z.object({
   name: z.string(),
+  /** For the task metadata endpoint; optional: older assignments have none. */
+  containerArn: z.string().optional(),
   image: z.string(),
   essential: z.boolean(),
   /** Already merged: container definition + RunTask overrides (image config merged by the agent). */
@@ -76,6 +78,8 @@ export const TaskAssignment = z.object({
   taskId: z.string(),
   clusterArn: z.string(),
   family: z.string(),
+  /** The task definition's revision (for the task metadata endpoint); optional as above. */
+  revision: z.number().int().optional(),
   /** CPU units (1024 = one vCPU) and MiB: the task's hard limits. */
   cpu: z.number().int().positive(),
   memory: z.number().int().positive(),

@@ -123,7 +123,11 @@ export class TaskCgroups {
   }
 
   async usage(taskId: string): Promise<{ cpuNanos: number; memoryBytes: number; pids: number }> {
-    const rel = this.taskPath(taskId);
+    return this.usageAt(this.taskPath(taskId));
+  }
+
+  /** CPU time, memory and processes of the cgroup at `rel` (a task's or a container's). */
+  async usageAt(rel: string): Promise<{ cpuNanos: number; memoryBytes: number; pids: number }> {
     if (this.version === 2) {
       const stat = await readFile(join(this.root, rel, "cpu.stat"), "utf8");
       const usec = Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0);

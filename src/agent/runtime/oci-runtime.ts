@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, stat, statfs, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, silentLogger, type Logger } from "../../core/index.js";
@@ -337,7 +337,20 @@ export class OciContainerRuntime implements ContainerRuntime {
   }
 
   async sandboxUsage(taskId: string): Promise<SandboxUsage> {
-    return this.cgroups.usage(taskId);
+    const usage: SandboxUsage = await this.cgroups.usage(taskId);
+    const storagePath = (await this.records.getSandbox(taskId))?.storagePath;
+    const fs =
+      storagePath === undefined ? undefined : await statfs(storagePath).catch(() => undefined);
+    if (fs !== undefined)
+      usage.storage = {
+        usedBytes: (fs.blocks - fs.bfree) * fs.bsize,
+        sizeBytes: fs.blocks * fs.bsize,
+      };
+    return usage;
+  }
+
+  async containerUsage(id: string): Promise<SandboxUsage> {
+    return this.cgroups.usageAt((await this.mustGet(id)).cgroupPath);
   }
 
   async footprint(): Promise<HostFootprint> {

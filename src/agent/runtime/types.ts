@@ -169,6 +169,8 @@ export interface SandboxUsage {
   cpuNanos: number;
   memoryBytes: number;
   pids: number;
+  /** The task's ephemeral storage (its filesystem), when it has one of its own. */
+  storage?: { usedBytes: number; sizeBytes: number };
 }
 
 /** What a runtime leaves on the host; a leak test compares these before and after. */
@@ -207,7 +209,11 @@ export interface ContainerRuntime {
    * `tty`, the process gets a terminal of `cols` x `rows` and both output streams arrive on
    * stdout. The child's exit code is the process's.
    */
-  spawnExec(id: string, args: string[], options: ExecOptions): Promise<ChildProcessWithoutNullStreams>;
+  spawnExec(
+    id: string,
+    args: string[],
+    options: ExecOptions,
+  ): Promise<ChildProcessWithoutNullStreams>;
   /** Sends a signal to the container's first process. No-op once it has exited. */
   signalContainer(id: string, signal: NodeJS.Signals): Promise<void>;
   /** SIGTERM, then SIGKILL after `timeoutMs` (ECS stopTimeout), and waits for the exit. */
@@ -221,6 +227,8 @@ export interface ContainerRuntime {
   /** Everything on the host that belongs to this runtime (for adoption after a restart). */
   list(): Promise<{ sandboxes: TaskSandbox[]; containers: ContainerInfo[] }>;
   sandboxUsage(taskId: string): Promise<SandboxUsage>;
+  /** The same, for one container (its own cgroup under the task's). */
+  containerUsage(id: string): Promise<SandboxUsage>;
   footprint(): Promise<HostFootprint>;
   /** Stops watching exit files; containers keep running. */
   close(): Promise<void>;

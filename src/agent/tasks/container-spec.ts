@@ -22,6 +22,7 @@ export function containerArgs(container: ContainerAssignment, image: ImageRunCon
 export function containerEnv(
   container: ContainerAssignment,
   image: ImageRunConfig,
+  platformEnv: Record<string, string> = {},
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of image.env ?? []) {
@@ -30,8 +31,17 @@ export function containerEnv(
   }
   // What Fargate sets in every container.
   env.AWS_EXECUTION_ENV = "AWS_ECS_FARGATE";
+  Object.assign(env, platformEnv);
   for (const { name, value } of container.environment) env[name] = value;
   return env;
+}
+
+/** The task metadata endpoint's URIs in a container's environment, as Fargate sets them. */
+export function metadataEnv(base: string, taskId: string, index: number): Record<string, string> {
+  return {
+    ECS_CONTAINER_METADATA_URI_V4: `${base}/v4/${taskId}-${index}`,
+    ECS_CONTAINER_METADATA_URI: `${base}/v3/${taskId}-${index}`,
+  };
 }
 
 /**
@@ -65,6 +75,8 @@ export function buildContainerSpec(
   container: ContainerAssignment,
   image: { digest: string; config: ImageRunConfig },
   volumes: Record<string, string>,
+  /** What the platform sets besides (the task metadata endpoint's URIs). */
+  platformEnv: Record<string, string> = {},
 ): ContainerSpec {
   return {
     id: containerId(taskId, container.name, index),
@@ -72,7 +84,7 @@ export function buildContainerSpec(
     name: container.name,
     rootfs: { imageDigest: image.digest },
     args: containerArgs(container, image.config),
-    env: containerEnv(container, image.config),
+    env: containerEnv(container, image.config, platformEnv),
     cwd: container.workingDirectory ?? (image.config.workingDir || "/"),
     ...((container.user ?? image.config.user) ? { user: container.user ?? image.config.user } : {}),
     readonlyRootfs: container.readonlyRootFilesystem,

@@ -16,3 +16,11 @@ export interface TaskHost {
   images: ImagePuller;
   network: TaskNetwork;
 }
+
+/** The task metadata endpoint the agent serves on each cluster network's gateway. */
+export interface MetadataEndpoint {
+  /** Its base URL on `gateway` (`http://GATEWAY:PORT`), listening from now on. */
+  endpoint(gateway: string): Promise<string>;
+  /** The task is gone from `gateway`; the listener goes when no other live task is on it. */
+  release(gateway: string, taskId: string): Promise<void>;
+}

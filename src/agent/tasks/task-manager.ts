@@ -22,6 +22,7 @@ export interface TaskManagerOptions {
   report: (state: TaskState) => void;
   progress: (taskArn: string, container: string, bytesDone: number, bytesTotal: number) => void;
   shipLogs?: TaskRunDeps["shipLogs"];
+  metadata?: TaskRunDeps["metadata"];
 }
 
 export class TaskManager {
@@ -160,6 +161,7 @@ export class TaskManager {
         this.options.progress(record.assignment.taskArn, container, done, total),
       logArchiveDir: this.logArchiveDir(record.assignment.taskId),
       ...(this.options.shipLogs === undefined ? {} : { shipLogs: this.options.shipLogs }),
+      ...(this.options.metadata === undefined ? {} : { metadata: this.options.metadata }),
     });
     this.#runs.set(record.assignment.taskArn, run);
     return run;

@@ -19,8 +19,8 @@ import type {
 } from "../../protocol/index.js";
 import { statusRank } from "../../protocol/index.js";
 import type { ContainerExit } from "../runtime/index.js";
-import { buildContainerSpec, containerId } from "./container-spec.js";
-import type { PulledImage, TaskHost } from "./ports.js";
+import { buildContainerSpec, containerId, metadataEnv } from "./container-spec.js";
+import type { MetadataEndpoint, PulledImage, TaskHost } from "./ports.js";
 
 export interface TaskRecord {
   assignment: TaskAssignment;
@@ -42,6 +42,8 @@ export interface TaskRunDeps {
   progress: (container: string, bytesDone: number, bytesTotal: number) => void;
   /** Where a container's log is kept once the container is gone: `<dir>/<name>.jsonl`. */
   logArchiveDir: string;
+  /** The task metadata endpoint; without it containers get no ECS_CONTAINER_METADATA_URI*. */
+  metadata?: MetadataEndpoint;
   /** Ships a started container's output (the awslogs driver) when its definition asks. */
   /** Resolves once the container's whole log has been read (it may then be deleted). */
   shipLogs?: (
@@ -198,11 +200,14 @@ export class TaskRun {
         await this.#failToStart(`ResourceInitializationError: ${message(error)}`);
         return;
       }
+      const metadata = await this.#metadataEndpoint();
       try {
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
+          const platformEnv =
+            metadata === undefined ? {} : metadataEnv(metadata, assignment.taskId, index);
           await host.runtime.createContainer(
-            buildContainerSpec(assignment.taskId, index, container, image, volumes),
+            buildContainerSpec(assignment.taskId, index, container, image, volumes, platformEnv),
           );
           this.#container(container.name).imageDigest = image.digest;
           this.#container(container.name).runtimeId = this.#id(container);
@@ -222,6 +227,21 @@ export class TaskRun {
       this.#starting = false;
     }
     if (this.#stopWanted) await this.stop();
+  }
+
+  /** The metadata endpoint's base URL on the task's network (listening), if it can be served. */
+  async #metadataEndpoint(): Promise<string | undefined> {
+    const gateway = this.state.network?.gateway;
+    if (gateway === undefined || this.#deps.metadata === undefined) return undefined;
+    try {
+      return await this.#deps.metadata.endpoint(gateway);
+    } catch (error) {
+      this.#deps.log.warn("the task metadata endpoint cannot listen", {
+        gateway,
+        error: message(error),
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -483,6 +503,8 @@ export class TaskRun {
     } catch (error) {
       this.#deps.log.warn("releasing the task's network failed", { taskId, error: message(error) });
     }
+    const gateway = this.state.network?.gateway;
+    if (gateway !== undefined) await this.#deps.metadata?.release(gateway, taskId);
     try {
       await runtime.destroySandbox(this.record.assignment.taskId);
     } catch (error) {
@@ -544,6 +566,8 @@ export class TaskRun {
       }
       this.#watch(container);
     }
+    // Its containers were given the endpoint's URIs (the port is kept across restarts).
+    await this.#metadataEndpoint();
     await this.#startReady();
   }
 }

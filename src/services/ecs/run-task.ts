@@ -240,11 +240,12 @@ export function draftTasks(
       taskId: id,
       clusterArn: ctx.clusterArn,
       family,
+      ...(definition.revision === undefined ? {} : { revision: definition.revision }),
       cpu,
       memory,
       ephemeralStorageGiB,
       desiredStatus: "RUNNING",
-      containers: assigned,
+      containers: assigned.map((c, i) => ({ ...c, containerArn: taskContainers[i]?.containerArn })),
       registryCredentials: ctx.registryCredentials,
     };
     return {

@@ -1,0 +1,4 @@
+/** The task metadata endpoint (v4, v3) the agent serves to its tasks. */
+export { TaskMetadataServer, type MetadataTaskSource } from "./server.js";
+export { containerDocument, taskDocument, type TaskFacts } from "./documents.js";
+export { parseNetDev, StatsReader } from "./stats.js";
