@@ -3,3 +3,12 @@
  * with active health checks, rules, routing algorithms and connection draining.
  */
 export { pathMatches, hostMatches, hostOf, parseHttpCodes } from "./patterns.js";
+export { LoadBalancerPlane, type LoadBalancerPlaneOptions } from "./plane.js";
+export {
+  afterCheck,
+  describeHealth,
+  INITIAL_HEALTH,
+  type HealthState,
+  type ProbeResult,
+} from "./health.js";
+export { pickRule, pickTarget, pickWeighted, pickListener } from "./routing.js";

@@ -10,7 +10,7 @@ export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PO
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
                 [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
                 [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
-                [--task-cidr 100.64.0.0/10]`;
+                [--task-cidr 100.64.0.0/10] [--elb-address 127.0.0.1]`;
 
 function banner(
   berth: RunningBerth,
@@ -67,6 +67,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       "spot-interruptions-per-hour": { type: "string", default: "0" },
       // The pool each cluster's task subnet (/24) on this host is cut from.
       "task-cidr": { type: "string" },
+      // Where load balancer listeners bind (their DNS names, *.elb.localhost, are loopback).
+      "elb-address": { type: "string", default: "127.0.0.1" },
     },
     strict: true,
   });
@@ -122,6 +124,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     spotWarningSeconds,
     spotInterruptionsPerHour,
     ...(taskCidr === undefined ? {} : { taskCidr }),
+    elbAddress: values["elb-address"],
   });
   const joinToken = await berth.createJoinToken();
   process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));

@@ -32,7 +32,8 @@ import {
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
-import { createElbv2Service, detachedDataPlane } from "../services/elbv2/index.js";
+import { createElbv2Service } from "../services/elbv2/index.js";
+import { LoadBalancerPlane } from "../balancer/index.js";
 import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
   createRegistryHandler,
@@ -77,6 +78,8 @@ export interface BerthOptions {
   spotInterruptionsPerHour?: number;
   /** How often the service reconciler runs a pass besides when kicked. */
   reconcileIntervalMs?: number;
+  /** Where load balancer listeners bind (default 127.0.0.1). */
+  elbAddress?: string;
   /** What the meter reads running tasks from (billing); none until compute provides one. */
   taskUsageSource?: TaskUsageSource;
 }
@@ -92,6 +95,8 @@ export interface RunningBerth {
   credentialsSource: ResolvedCredentials["source"];
   /** The meter and price book; compute calls `billing.recordTaskUsage` when a task stops. */
   billing: Billing;
+  /** The load balancers' data plane (request counts per target group, target health). */
+  loadBalancers: LoadBalancerPlane;
   close(): Promise<void>;
 }
 
@@ -234,8 +239,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
   });
+  // Load balancers: the API keeps their configuration, the data plane listens and proxies.
+  const loadBalancers = new LoadBalancerPlane({ store, log, address: options.elbAddress });
+  await loadBalancers.start();
   const queryGateway = new AwsQueryGateway({
-    services: [createElbv2Service({ store, plane: detachedDataPlane })],
+    services: [createElbv2Service({ store, plane: loadBalancers })],
     credentials: lookupCredentials,
     identity: options.identity,
     clock,
@@ -306,11 +314,13 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     credentials: resolved.credentials,
     credentialsSource: resolved.source,
     billing,
+    loadBalancers,
     async close() {
       ready = false;
       clearInterval(hostWatch);
       spot.close();
       await reconciler.stop();
+      await loadBalancers.close();
       await localAgent?.close();
       await exec.close();
       await channel.close();
