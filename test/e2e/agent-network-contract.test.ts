@@ -1,0 +1,74 @@
+// The CNI TaskNetwork on this host (real bridges, namespaces, iptables) keeps the TaskNetwork
+// contract, and purge leaves nothing behind. Its pool is a random /29 of 100.64.0.0/10.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { it } from "node:test";
+import { promisify } from "node:util";
+import { CniTaskNetwork } from "../../src/agent/network/index.js";
+import { runTaskNetworkContract } from "../unit/agent/network/task-network-contract.js";
+
+const run = promisify(execFile);
+
+function randomPool(): string {
+  const base = 100 * 2 ** 24 + 112 * 2 ** 16 + Math.floor(Math.random() * 2 ** 13) * 8;
+  return `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join(".")}/29`;
+}
+
+async function fixture(): Promise<{
+  network: CniTaskNetwork;
+  dataDir: string;
+  pool: string;
+  netns(taskId: string): Promise<string>;
+  close(): Promise<void>;
+}> {
+  const dataDir = mkdtempSync(join(tmpdir(), "berth-net-"));
+  const pool = randomPool();
+  const network = new CniTaskNetwork({ dataDir, taskCidr: pool });
+  const prefix = `bt-${process.pid}-`;
+  const made = new Set<string>();
+  return {
+    network,
+    dataDir,
+    pool,
+    async netns(taskId) {
+      const name = `${prefix}${taskId}`;
+      if (!made.has(name)) {
+        await run("ip", ["netns", "add", name]);
+        made.add(name);
+      }
+      return `/run/netns/${name}`;
+    },
+    async close() {
+      await network.purge((taskId) => `/run/netns/${prefix}${taskId}`);
+      for (const name of made) await run("ip", ["netns", "del", name]).catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+runTaskNetworkContract("CNI", fixture);
+
+it("purge removes every bridge, rule, address and claim of an agent", async () => {
+  const f = await fixture();
+  const cluster = "arn:aws:ecs:us-east-1:000000000000:cluster/purged";
+  const address = await f.network.attach({
+    taskId: "purge-a",
+    clusterArn: cluster,
+    netnsPath: await f.netns("purge-a"),
+  });
+  const bridge = CniTaskNetwork.bridgeName(f.network.clusterKey(cluster));
+  await run("ip", ["link", "show", bridge]);
+  await f.close();
+  await assert.rejects(run("ip", ["link", "show", bridge]));
+  const { stdout: filter } = await run("iptables", ["-w", "-S"]);
+  const { stdout: nat } = await run("iptables", ["-w", "-t", "nat", "-S"]);
+  assert.ok(!filter.includes(bridge) && !filter.includes(`${address.privateIPv4Address}/32`));
+  assert.ok(!nat.includes(`${address.privateIPv4Address}/32`));
+  const claims = existsSync("/run/berth/task-subnets")
+    ? readdirSync("/run/berth/task-subnets")
+    : [];
+  assert.ok(!claims.includes(f.pool.replace("/", "_")));
+});
