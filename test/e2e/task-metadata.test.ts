@@ -198,4 +198,29 @@ describe("task metadata endpoint", () => {
     await stop(intruder);
     await stop(taskArn);
   });
+
+  it("keeps serving a running task at the same URI after the agent is killed and restarted", async () => {
+    const taskArn = await runTask(
+      "meta-survivor",
+      'while true; do echo "AT $(date +%s) $(wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task | head -c 300)"; sleep 0.5; done',
+    );
+    await logsUntil(taskArn, "TaskARN");
+    await berth.kill();
+    const killedAt = Math.ceil(Date.now() / 1000);
+    berth = await berth.restart();
+    ecs.destroy();
+    ecs = new ECSClient(berth.clientConfig);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const lines = await logsUntil(taskArn, "AT ");
+      const served = lines.some((line) => {
+        const [, at, rest] = /^AT (\d+) (.*)$/.exec(line) ?? [];
+        return Number(at) > killedAt && (rest ?? "").includes(taskArn);
+      });
+      if (served) break;
+      if (Date.now() > deadline) assert.fail("the restarted agent does not serve the task's URI");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await stop(taskArn);
+  });
 });
