@@ -16,6 +16,7 @@ import { TaskMetadataServer } from "./metadata/index.js";
 import { TaskExecServer } from "./task-exec.js";
 import { TaskLogServer } from "./task-logs.js";
 import { TaskManager } from "./tasks/task-manager.js";
+import { UsageSampler } from "./usage-sampler.js";
 
 export interface AgentOptions {
   /** The control plane's endpoint, e.g. http://127.0.0.1:4566. */
@@ -110,6 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         else tasks.handle(message);
       },
       onAcked: (taskArn, state) => tasks.acked(taskArn, state),
+      onWelcome: (welcome) => sampler.every(welcome.usageIntervalMs),
     },
     log,
   );
@@ -126,6 +128,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     (message) => opened.send(message),
     log,
   );
+  const sampler = new UsageSampler(
+    options.host.runtime,
+    () => tasks.running(),
+    (message) => opened.send(message),
+    log,
+  );
   await tasks.adoptAll();
   channel.start();
   return {
@@ -136,6 +144,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       logs.cancelAll();
       exec.cancelAll();
       shipper.close();
+      sampler.close();
       opened.close();
       await metadata.close();
       await options.host.runtime.close();

@@ -33,6 +33,8 @@ export interface ChannelHandlers {
   onMessage(message: ServerMessage): void;
   /** A task whose latest report the server has acknowledged. */
   onAcked(taskArn: string, state: TaskState): void;
+  /** The server accepted the channel; says how often it wants task usage (if at all). */
+  onWelcome?(welcome: Extract<ServerMessage, { type: "welcome" }>): void;
 }
 
 export class AgentChannel {
@@ -72,7 +74,7 @@ export class AgentChannel {
   send(
     message: Extract<
       AgentMessage,
-      { type: "progress" | "logLines" | "logEvents" | "execOutput" | "execExit" }
+      { type: "progress" | "logLines" | "logEvents" | "execOutput" | "execExit" | "usage" }
     >,
   ): void {
     if (this.#ready) this.#send(message);
@@ -133,6 +135,7 @@ export class AgentChannel {
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: "heartbeat" }), HEARTBEAT_MS);
         for (const taskArn of this.#pending.keys()) this.#sendReport(taskArn);
+        this.handlers.onWelcome?.(message);
         return;
       case "ack":
         for (const [taskArn, pending] of this.#pending) {

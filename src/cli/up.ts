@@ -10,7 +10,8 @@ export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PO
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
                 [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
                 [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
-                [--task-cidr 100.64.0.0/10] [--elb-address 127.0.0.1]`;
+                [--task-cidr 100.64.0.0/10] [--elb-address 127.0.0.1]
+                [--metric-period-seconds 60]`;
 
 function banner(
   berth: RunningBerth,
@@ -69,6 +70,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       "task-cidr": { type: "string" },
       // Where load balancer listeners bind (their DNS names, *.elb.localhost, are loopback).
       "elb-address": { type: "string", default: "127.0.0.1" },
+      "metric-period-seconds": { type: "string", default: "60" },
     },
     strict: true,
   });
@@ -104,6 +106,13 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     process.stderr.write(`berth up: --task-cidr ${cidrProblem}.\n`);
     return 2;
   }
+  const metricPeriodSeconds = Number(values["metric-period-seconds"]);
+  if (!Number.isInteger(metricPeriodSeconds) || metricPeriodSeconds < 1) {
+    process.stderr.write(
+      "berth up: --metric-period-seconds takes a whole number of seconds, at least 1 (CloudWatch uses 60).\n",
+    );
+    return 2;
+  }
   const level = values["log-level"];
   if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
     process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
@@ -125,6 +134,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     spotInterruptionsPerHour,
     ...(taskCidr === undefined ? {} : { taskCidr }),
     elbAddress: values["elb-address"],
+    metricPeriodSeconds,
   });
   const joinToken = await berth.createJoinToken();
   process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));

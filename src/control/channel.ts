@@ -37,6 +37,9 @@ export interface AgentChannelOptions {
   onLogEvents?: (
     batch: Extract<AgentMessage, { type: "logEvents" }>,
   ) => Promise<string | undefined>;
+  /** Receives the tasks' cgroup samples; agents send them every `usageIntervalMs`. */
+  onUsage?: (usage: Extract<AgentMessage, { type: "usage" }>) => void;
+  usageIntervalMs?: number;
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -260,7 +263,14 @@ export class AgentChannelServer {
       memory: hello.memory,
     });
     ws.send(
-      JSON.stringify({ type: "welcome", hostId: hello.hostId, lastSeq } satisfies ServerMessage),
+      JSON.stringify({
+        type: "welcome",
+        hostId: hello.hostId,
+        lastSeq,
+        ...(this.options.onUsage === undefined
+          ? {}
+          : { usageIntervalMs: this.options.usageIntervalMs }),
+      } satisfies ServerMessage),
     );
     ws.send(
       JSON.stringify({
@@ -283,6 +293,9 @@ export class AgentChannelServer {
         return;
       case "progress":
         this.options.onProgress?.(message);
+        return;
+      case "usage":
+        this.options.onUsage?.(message);
         return;
       case "logEvents": {
         const error =

@@ -1,6 +1,6 @@
 /**
  * Desired state -> actual state: task records, placement on hosts, the agents' channel and
- * join tokens. Reconcilers for services and autoscaling join here later.
+ * join tokens, the service reconciler, the tasks' metrics and the autoscaler.
  */
 export {
   AgentChannelServer,
@@ -47,3 +47,33 @@ export {
   type StoredService,
 } from "./service-state.js";
 export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";
+export {
+  ServiceMetrics,
+  UsageSeries,
+  serviceKey,
+  type MetricsSnapshot,
+  type RequestCountSource,
+  type ServiceDatapoint,
+  type TaskDatapoint,
+  type UsageSample,
+} from "./metrics/index.js";
+export {
+  Autoscaler,
+  ECS_DESIRED_COUNT,
+  ECS_NAMESPACE,
+  ScheduleError,
+  checkTimezone,
+  findTarget,
+  parseSchedule,
+  parseServiceResourceId,
+  readActivity,
+  readPolicy,
+  readScheduledAction,
+  readTarget,
+  recordActivity,
+  resourceColumns,
+  saveTarget,
+  type DesiredCountSetter,
+  type ScalableResource,
+  type StoredTarget,
+} from "./autoscaling/index.js";

@@ -214,6 +214,24 @@ export const AgentMessage = z.discriminatedUnion("type", [
     exitCode: z.number().int().optional(),
     error: z.string().optional(),
   }),
+  /**
+   * Each RUNNING task's CPU and memory read from its cgroup (cumulative CPU), every
+   * `usageIntervalMs` the server asked for in `welcome`. Not persisted, not acked.
+   */
+  z.object({
+    type: z.literal("usage"),
+    /** Epoch ms on the agent's clock when the cgroups were read. */
+    at: z.number(),
+    tasks: z
+      .array(
+        z.object({
+          taskArn: z.string(),
+          cpuNanos: z.number().nonnegative(),
+          memoryBytes: z.number().nonnegative(),
+        }),
+      )
+      .max(10_000),
+  }),
   /** Progress of an image pull, for clients that watch a task start. Not persisted. */
   z.object({
     type: z.literal("progress"),
@@ -226,7 +244,13 @@ export const AgentMessage = z.discriminatedUnion("type", [
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 export const ServerMessage = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("welcome"), hostId: z.string(), lastSeq: z.number().int() }),
+  z.object({
+    type: z.literal("welcome"),
+    hostId: z.string(),
+    lastSeq: z.number().int(),
+    /** How often to send `usage`; absent (an older server), the agent sends none. */
+    usageIntervalMs: z.number().int().positive().optional(),
+  }),
   z.object({ type: z.literal("sync"), tasks: z.array(TaskAssignment) }),
   z.object({ type: z.literal("assign"), task: TaskAssignment }),
   z.object({

@@ -13,19 +13,24 @@ import {
   type Logger,
 } from "../core/index.js";
 import { Billing, type TaskUsageSource } from "../billing/index.js";
+import { createAutoscalingService } from "../services/autoscaling/index.js";
 import { createCostExplorerService } from "../services/costexplorer/index.js";
 import {
   createEcsService,
   ensureDefaultCluster,
+  serviceDesiredCountSetter,
   serviceLauncher,
   type TaskDispatcher,
 } from "../services/ecs/index.js";
 import {
   AgentChannelServer,
+  Autoscaler,
   createJoinToken,
   markLostHosts,
+  ServiceMetrics,
   ServiceReconciler,
   SpotInterrupter,
+  UsageSeries,
   taskBillingFacts,
   tasksPulledBefore,
 } from "../control/index.js";
@@ -54,6 +59,7 @@ import {
   SPOT_INTERRUPT_PATH,
   serveSpotInterrupt,
 } from "./task-routes.js";
+import { serveMetrics } from "./metrics-route.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
@@ -82,6 +88,8 @@ export interface BerthOptions {
   elbAddress?: string;
   /** What the meter reads running tasks from (billing); none until compute provides one. */
   taskUsageSource?: TaskUsageSource;
+  /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
+  metricPeriodSeconds?: number;
 }
 
 export interface RunningBerth {
@@ -143,11 +151,30 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     endpoint: () => `http://${registryHost}`,
   });
 
+  // Load balancers: the API keeps their configuration, the data plane listens and proxies.
+  const loadBalancers = new LoadBalancerPlane({ store, log, address: options.elbAddress });
+  await loadBalancers.start();
+
+  // Metrics: agents sample their tasks' cgroups a few times per period; one datapoint per period.
+  const periodMs = (options.metricPeriodSeconds ?? 60) * 1000;
+  const usage = new UsageSeries(Math.max(5 * periodMs, 60_000));
+  const metrics = new ServiceMetrics({
+    store,
+    series: usage,
+    periodMs,
+    requests: loadBalancers,
+  });
+
   const progress = new PullProgress();
   const channel = new AgentChannelServer({
     store,
     clock,
     log,
+    usageIntervalMs: Math.min(10_000, Math.max(250, Math.floor(periodMs / 4))),
+    onUsage: ({ at, tasks }) => {
+      for (const { taskArn, cpuNanos, memoryBytes } of tasks)
+        usage.record(taskArn, { at, cpuNanos, memoryBytes });
+    },
     onProgress: ({ taskArn, container, bytesDone, bytesTotal }) =>
       progress.record(taskArn, { container, bytesDone, bytesTotal }),
     // The awslogs driver's lines, exactly once by their offsets.
@@ -198,6 +225,20 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     }),
     intervalMs: options.reconcileIntervalMs ?? 1000,
   });
+  const autoscaler = new Autoscaler({
+    store,
+    clock,
+    log,
+    metrics,
+    periodMs,
+    setDesiredCount: serviceDesiredCountSetter({
+      store,
+      kick: () => reconciler.kick(),
+      identity: options.identity,
+      clock,
+      log,
+    }),
+  });
   const spot = new SpotInterrupter({
     store,
     clock,
@@ -233,15 +274,13 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createCostExplorerService({ billing }),
       ecr,
       createLogsService({ store }),
+      createAutoscalingService({ store }),
     ],
     credentials: lookupCredentials,
     identity: options.identity,
     clock,
     log,
   });
-  // Load balancers: the API keeps their configuration, the data plane listens and proxies.
-  const loadBalancers = new LoadBalancerPlane({ store, log, address: options.elbAddress });
-  await loadBalancers.start();
   const queryGateway = new AwsQueryGateway({
     services: [createElbv2Service({ store, plane: loadBalancers })],
     credentials: lookupCredentials,
@@ -255,6 +294,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     queryGateway,
     log,
     isReady: () => ready,
+    metrics: (res) => serveMetrics(res, metrics.latest, periodMs),
     registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
     berthRoutes: async (req, res, path) => {
       if (path === SPOT_INTERRUPT_PATH && req.method === "POST") {
@@ -291,6 +331,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
   ready = true;
   reconciler.start();
+  autoscaler.start();
   spot.start();
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -319,6 +360,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       ready = false;
       clearInterval(hostWatch);
       spot.close();
+      await autoscaler.stop();
       await reconciler.stop();
       await loadBalancers.close();
       await localAgent?.close();

@@ -26,6 +26,8 @@ export interface RouterOptions {
   registry?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Berth's own endpoints under /_berth/ beyond health (task logs, ...); true when handled. */
   berthRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
+  /** `GET /metrics` in Prometheus's text format. */
+  metrics?: (res: ServerResponse) => void;
 }
 
 class BodyTooLarge extends Error {}
@@ -94,6 +96,10 @@ async function route(
     (await options.berthRoutes(req, res, path))
   )
     return;
+  if (path === "/metrics" && req.method === "GET" && options.metrics !== undefined) {
+    options.metrics(res);
+    return;
+  }
   if (path === "/_berth/health" && (req.method === "GET" || req.method === "HEAD")) {
     const ready = options.isReady();
     send(

@@ -3,6 +3,7 @@
  * Written in Kysely's schema builder so that a PostgreSQL dialect runs the same ones.
  */
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { autoscalingMigration } from "./migrations/0009-autoscaling.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -331,6 +332,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0009-autoscaling": autoscalingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

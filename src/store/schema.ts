@@ -267,6 +267,50 @@ export interface ElbTargetTable {
   draining_until: number | null;
 }
 
+/** Application Auto Scaling: one row per scalable target, policy, scheduled action, activity. */
+interface ScalableResourceColumns {
+  namespace: string;
+  resource_id: string;
+  dimension: string;
+}
+
+export interface ScalableTargetTable extends ScalableResourceColumns {
+  arn: string;
+  /** The ScalableTarget as DescribeScalableTargets returns it, and the autoscaler's cooldowns. */
+  document: string;
+  created_at: number;
+}
+
+export interface ScalingPolicyTable extends ScalableResourceColumns {
+  arn: string;
+  name: string;
+  /** The ScalingPolicy as DescribeScalingPolicies returns it. */
+  document: string;
+  created_at: number;
+}
+
+export interface ScheduledActionTable extends ScalableResourceColumns {
+  arn: string;
+  name: string;
+  /** The ScheduledAction as DescribeScheduledActions returns it. */
+  document: string;
+  created_at: number;
+  last_run_at: number | null;
+}
+
+export interface ScalingActivityTable extends ScalableResourceColumns {
+  id: string;
+  /** The ScalingActivity as DescribeScalingActivities returns it. */
+  document: string;
+  started_at: number;
+}
+
+/** ECS task scale-in protection (UpdateTaskProtection): protected until `expires_at` (ms). */
+export interface TaskProtectionTable {
+  task_arn: string;
+  expires_at: number;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -290,4 +334,9 @@ export interface Database {
   elb_listeners: ElbListenerTable;
   elb_rules: ElbRuleTable;
   elb_targets: ElbTargetTable;
+  scalable_targets: ScalableTargetTable;
+  scaling_policies: ScalingPolicyTable;
+  scheduled_actions: ScheduledActionTable;
+  scaling_activities: ScalingActivityTable;
+  task_protection: TaskProtectionTable;
 }

@@ -4,6 +4,7 @@
  */
 import type * as ecs from "@aws-sdk/client-ecs";
 import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
@@ -18,6 +19,32 @@ export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargat
 export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
 export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
+
+/**
+ * Sets a service's desired count through UpdateService itself, so a scaling change takes the
+ * path a user's does (validation, the PRIMARY deployment's count, a reconciler kick).
+ */
+export function serviceDesiredCountSetter(deps: {
+  store: Store;
+  kick: () => void;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+}): (cluster: string, service: string, desiredCount: number) => Promise<void> {
+  const { updateService } = serviceHandlers(deps);
+  return async (cluster, service, desiredCount) => {
+    await updateService(
+      { cluster, service, desiredCount },
+      {
+        requestId: newRequestId(),
+        identity: deps.identity,
+        clock: deps.clock,
+        log: deps.log,
+        accessKeyId: "application-autoscaling",
+      },
+    );
+  };
+}
 
 export interface EcsDependencies {
   store: Store;
@@ -38,12 +65,7 @@ export function createEcsService({
   const tags = tagHandlers(store);
   const capacity = capacityProviderHandlers(store);
   const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
-  const services = serviceHandlers({
-    store,
-    dispatcher,
-    registryCredentials: registryCredentials ?? (() => []),
-    kick: kickServices ?? (() => undefined),
-  });
+  const services = serviceHandlers({ store, kick: kickServices ?? (() => undefined) });
   return {
     targetPrefix: "AmazonEC2ContainerServiceV20141113",
     signingName: "ecs",

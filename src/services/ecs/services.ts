@@ -117,7 +117,7 @@ export interface ServiceHandlerDeps {
   kick: () => void;
 }
 
-export function serviceHandlers({ store, kick }: ServiceHandlerDeps) {
+export function serviceHandlers({ store, kick }: Pick<ServiceHandlerDeps, "store" | "kick">) {
   async function findService(
     cluster: string,
     identifier: string,

@@ -1,0 +1,10 @@
+/** The tasks' measured use and CloudWatch's ECS metrics computed from it, one period at a time. */
+export { UsageSeries, type TaskUse, type UsageSample } from "./usage-series.js";
+export {
+  ServiceMetrics,
+  serviceKey,
+  type MetricsSnapshot,
+  type RequestCountSource,
+  type ServiceDatapoint,
+  type TaskDatapoint,
+} from "./service-metrics.js";

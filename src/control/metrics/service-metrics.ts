@@ -1,0 +1,165 @@
+/**
+ * CloudWatch's ECS metrics, computed here from the agents' samples: one datapoint per period
+ * (60 s as CloudWatch publishes them, or `--metric-period-seconds`) for every task and service.
+ * A service's CPUUtilization is the CPU its tasks used over the period divided by the CPU they
+ * reserve, x 100; MemoryUtilization likewise. Tasks with no samples in the period count in
+ * neither sum (CloudWatch has no data from them); a service with none has no datapoint.
+ * Requests per target group come from the load balancer as cumulative counters.
+ */
+import type { Store } from "../../store/index.js";
+import { readService } from "../service-state.js";
+import type { UsageSeries } from "./usage-series.js";
+
+/** What the load balancer tells: requests so far per target group ARN (cumulative). */
+export interface RequestCountSource {
+  requestCounts(): Map<string, number>;
+}
+
+export interface TaskDatapoint {
+  taskArn: string;
+  cluster: string;
+  /** The service the task belongs to, if any. */
+  service?: string;
+  lastStatus: string;
+  /** Reserved CPU units and MiB. */
+  cpu: number;
+  memory: number;
+  /** Percent of the reservation used over the period; undefined without samples. */
+  cpuUtilization?: number;
+  memoryUtilization?: number;
+}
+
+export interface ServiceDatapoint {
+  cluster: string;
+  service: string;
+  desiredCount: number;
+  runningCount: number;
+  pendingCount: number;
+  cpuUtilization?: number;
+  memoryUtilization?: number;
+  /** Requests its target groups received over the period, and per running task. */
+  requestCount?: number;
+  requestCountPerTarget?: number;
+}
+
+export interface MetricsSnapshot {
+  /** The end of the period (epoch ms) and its length. */
+  at: number;
+  periodMs: number;
+  tasks: TaskDatapoint[];
+  services: ServiceDatapoint[];
+  /** Per target group: requests so far, and over the period. */
+  targetGroups: Map<string, { total: number; inPeriod: number }>;
+}
+
+export const serviceKey = (cluster: string, service: string): string => `${cluster}/${service}`;
+
+export class ServiceMetrics {
+  #previousCounts = new Map<string, number>();
+  #latest: MetricsSnapshot | undefined;
+
+  constructor(
+    private readonly options: {
+      store: Store;
+      series: UsageSeries;
+      periodMs: number;
+      requests?: RequestCountSource;
+    },
+  ) {}
+
+  /** The last period's datapoints; undefined before the first period ends. */
+  get latest(): MetricsSnapshot | undefined {
+    return this.#latest;
+  }
+
+  /** Closes the period ending at `now`: computes every datapoint of it. */
+  async collect(now: number): Promise<MetricsSnapshot> {
+    const { store, series, periodMs } = this.options;
+    series.prune(now);
+    const from = now - periodMs;
+    const taskRows = await store
+      .selectFrom("tasks")
+      .select(["arn", "cluster_name", "group_name", "last_status", "cpu", "memory"])
+      .where("last_status", "!=", "STOPPED")
+      .execute();
+    const tasks: TaskDatapoint[] = [];
+    const sums = new Map<string, { cpuUsed: number; cpu: number; memUsed: number; mem: number }>();
+    for (const row of taskRows) {
+      const service = row.group_name.startsWith("service:") ? row.group_name.slice(8) : undefined;
+      const use = series.use(row.arn, from, now);
+      tasks.push({
+        taskArn: row.arn,
+        cluster: row.cluster_name,
+        ...(service === undefined ? {} : { service }),
+        lastStatus: row.last_status,
+        cpu: row.cpu,
+        memory: row.memory,
+        ...(use === undefined
+          ? {}
+          : {
+              cpuUtilization: (use.cpuUnits / row.cpu) * 100,
+              memoryUtilization: (use.memoryMiB / row.memory) * 100,
+            }),
+      });
+      if (service === undefined || use === undefined) continue;
+      const key = serviceKey(row.cluster_name, service);
+      const sum = sums.get(key) ?? { cpuUsed: 0, cpu: 0, memUsed: 0, mem: 0 };
+      sum.cpuUsed += use.cpuUnits;
+      sum.cpu += row.cpu;
+      sum.memUsed += use.memoryMiB;
+      sum.mem += row.memory;
+      sums.set(key, sum);
+    }
+
+    const targetGroups = this.#requestsInPeriod();
+    const serviceRows = await store
+      .selectFrom("services")
+      .select(["cluster_name", "name", "status", "desired_count", "document"])
+      .where("status", "!=", "INACTIVE")
+      .execute();
+    const services: ServiceDatapoint[] = serviceRows.map((row) => {
+      const own = tasks.filter((t) => t.cluster === row.cluster_name && t.service === row.name);
+      const running = own.filter((t) => t.lastStatus === "RUNNING").length;
+      const sum = sums.get(serviceKey(row.cluster_name, row.name));
+      const groups = (readService(row).service.loadBalancers ?? []).flatMap((lb) =>
+        lb.targetGroupArn === undefined ? [] : [lb.targetGroupArn],
+      );
+      const requests = groups.some((arn) => targetGroups.has(arn))
+        ? groups.reduce((n, arn) => n + (targetGroups.get(arn)?.inPeriod ?? 0), 0)
+        : undefined;
+      return {
+        cluster: row.cluster_name,
+        service: row.name,
+        desiredCount: row.desired_count,
+        runningCount: running,
+        pendingCount: own.length - running,
+        ...(sum === undefined
+          ? {}
+          : {
+              cpuUtilization: (sum.cpuUsed / sum.cpu) * 100,
+              memoryUtilization: (sum.memUsed / sum.mem) * 100,
+            }),
+        ...(requests === undefined
+          ? {}
+          : {
+              requestCount: requests,
+              ...(running > 0 ? { requestCountPerTarget: requests / running } : {}),
+            }),
+      };
+    });
+    this.#latest = { at: now, periodMs, tasks, services, targetGroups };
+    return this.#latest;
+  }
+
+  /** Each target group's requests since the last period (a counter that went back restarted). */
+  #requestsInPeriod(): Map<string, { total: number; inPeriod: number }> {
+    const counts = this.options.requests?.requestCounts() ?? new Map<string, number>();
+    const out = new Map<string, { total: number; inPeriod: number }>();
+    for (const [arn, total] of counts) {
+      const before = this.#previousCounts.get(arn) ?? 0;
+      out.set(arn, { total, inPeriod: total >= before ? total - before : total });
+    }
+    this.#previousCounts = new Map(counts);
+    return out;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Scaling policies: PutScalingPolicy (TargetTrackingScaling on ECS's CPU, memory and ALB
+ * request metrics; StepScaling with its adjustments), DescribeScalingPolicies,
+ * DeleteScalingPolicy. A target tracking policy answers with the two alarms AWS would create
+ * for it; the autoscaler evaluates them itself.
+ */
+import { randomUUID } from "node:crypto";
+import type {
+  Alarm,
+  DeleteScalingPolicyRequest,
+  DeleteScalingPolicyResponse,
+  DescribeScalingPoliciesRequest,
+  DescribeScalingPoliciesResponse,
+  PutScalingPolicyRequest,
+  PutScalingPolicyResponse,
+  ScalingPolicy,
+  StepScalingPolicyConfiguration,
+  TargetTrackingScalingPolicyConfiguration,
+} from "@aws-sdk/client-application-auto-scaling";
+import type { RequestContext } from "../../aws/index.js";
+import { arn, type Identity } from "../../core/index.js";
+import {
+  findTarget,
+  readPolicy,
+  resourceColumns,
+  type ScalableResource,
+} from "../../control/index.js";
+import type { Store } from "../../store/index.js";
+import { describeResource, objectNotFound, targetNotRegistered, validation } from "./errors.js";
+import { checkNamespace, pageOf, resourceOf } from "./scope.js";
+
+/** The predefined metrics an ECS service can track. */
+const ECS_METRICS = new Set([
+  "ECSServiceAverageCPUUtilization",
+  "ECSServiceAverageMemoryUtilization",
+  "ALBRequestCountPerTarget",
+]);
+
+function checkTargetTracking(config: TargetTrackingScalingPolicyConfiguration | undefined): void {
+  if (config === undefined)
+    throw validation(
+      "TargetTrackingScalingPolicyConfiguration is required for TargetTrackingScaling",
+    );
+  // Berth has no CloudWatch to read a customized metric from; AWS accepts one.
+  if (config.CustomizedMetricSpecification !== undefined)
+    throw validation(
+      "Berth tracks predefined metrics only; CustomizedMetricSpecification is not supported.",
+    );
+  const spec = config.PredefinedMetricSpecification;
+  if (spec === undefined)
+    throw validation(
+      "Either PredefinedMetricSpecification or CustomizedMetricSpecification must be specified",
+    );
+  if (!ECS_METRICS.has(spec.PredefinedMetricType ?? ""))
+    throw validation(
+      `Unsupported predefined metric type ${spec.PredefinedMetricType ?? ""} for service namespace ecs`,
+    );
+  if (spec.PredefinedMetricType === "ALBRequestCountPerTarget") {
+    if (!/^app\/[^/]+\/[^/]+\/targetgroup\/[^/]+\/[^/]+$/.test(spec.ResourceLabel ?? ""))
+      throw validation(
+        "ResourceLabel must be app/<load-balancer-name>/<load-balancer-id>/targetgroup/<target-group-name>/<target-group-id> for ALBRequestCountPerTarget",
+      );
+  } else if (spec.ResourceLabel !== undefined)
+    throw validation(`ResourceLabel is only valid with ALBRequestCountPerTarget`);
+  if ((config.TargetValue ?? 0) <= 0) throw validation("TargetValue must be greater than 0");
+}
+
+function checkStepScaling(config: StepScalingPolicyConfiguration | undefined): void {
+  if (config?.AdjustmentType === undefined || (config.StepAdjustments ?? []).length === 0)
+    throw validation(
+      "StepScalingPolicyConfiguration with AdjustmentType and StepAdjustments is required for StepScaling",
+    );
+  if (
+    config.MinAdjustmentMagnitude !== undefined &&
+    config.AdjustmentType !== "PercentChangeInCapacity"
+  )
+    throw validation("MinAdjustmentMagnitude is only valid with PercentChangeInCapacity");
+  const steps = [...(config.StepAdjustments ?? [])].sort(
+    (a, b) => (a.MetricIntervalLowerBound ?? -Infinity) - (b.MetricIntervalLowerBound ?? -Infinity),
+  );
+  for (const [i, step] of steps.entries()) {
+    const lower = step.MetricIntervalLowerBound ?? -Infinity;
+    const upper = step.MetricIntervalUpperBound ?? Infinity;
+    if (lower >= upper)
+      throw validation("Step adjustment's upper bound must be greater than its lower bound");
+    const next = steps[i + 1];
+    if (next !== undefined && (next.MetricIntervalLowerBound ?? -Infinity) !== upper)
+      throw validation("Step adjustments must not overlap or have gaps");
+  }
+}
+
+/** The alarms AWS names for a target tracking policy: TargetTracking-<resource>-AlarmHigh/Low-<uuid>. */
+function trackingAlarms(identity: Identity, resourceId: string): Alarm[] {
+  return ["AlarmHigh", "AlarmLow"].map((which) => {
+    const name = `TargetTracking-${resourceId}-${which}-${randomUUID()}`;
+    return { AlarmName: name, AlarmARN: arn(identity, "cloudwatch", `alarm:${name}`) };
+  });
+}
+
+async function findPolicy(store: Store, resource: ScalableResource, name: string) {
+  return store
+    .selectFrom("scaling_policies")
+    .selectAll()
+    .where("namespace", "=", resource.namespace)
+    .where("resource_id", "=", resource.resourceId)
+    .where("dimension", "=", resource.dimension)
+    .where("name", "=", name)
+    .executeTakeFirst();
+}
+
+export function policyHandlers(store: Store) {
+  return {
+    putScalingPolicy: async (
+      input: PutScalingPolicyRequest,
+      ctx: RequestContext,
+    ): Promise<PutScalingPolicyResponse> => {
+      const resource = await resourceOf(store, input, false);
+      if ((await findTarget(store, resource)) === undefined) throw targetNotRegistered(resource);
+      const type = input.PolicyType ?? "StepScaling";
+      if (type === "TargetTrackingScaling")
+        checkTargetTracking(input.TargetTrackingScalingPolicyConfiguration);
+      else if (type === "StepScaling") checkStepScaling(input.StepScalingPolicyConfiguration);
+      else throw validation(`Unsupported policy type ${type} for service namespace ecs`);
+      const name = input.PolicyName ?? "";
+      const existing = await findPolicy(store, resource, name);
+      const previous = existing === undefined ? undefined : readPolicy(existing.document);
+      const policyArn =
+        existing?.arn ??
+        arn(
+          ctx.identity,
+          "autoscaling",
+          `scalingPolicy:${randomUUID()}:resource/${resource.namespace}/${resource.resourceId}:policyName/${name}`,
+        );
+      const alarms =
+        type === "TargetTrackingScaling"
+          ? previous?.PolicyType === type && previous.Alarms !== undefined
+            ? previous.Alarms
+            : trackingAlarms(ctx.identity, resource.resourceId)
+          : [];
+      const policy: ScalingPolicy = {
+        PolicyARN: policyArn,
+        PolicyName: name,
+        ServiceNamespace: "ecs",
+        ResourceId: resource.resourceId,
+        ScalableDimension: "ecs:service:DesiredCount",
+        PolicyType: type,
+        ...(type === "TargetTrackingScaling"
+          ? {
+              TargetTrackingScalingPolicyConfiguration:
+                input.TargetTrackingScalingPolicyConfiguration,
+            }
+          : { StepScalingPolicyConfiguration: input.StepScalingPolicyConfiguration }),
+        Alarms: alarms,
+        CreationTime: previous?.CreationTime ?? ctx.clock.now(),
+      };
+      const document = JSON.stringify(policy);
+      if (existing === undefined)
+        await store
+          .insertInto("scaling_policies")
+          .values({
+            arn: policyArn,
+            ...resourceColumns(resource),
+            name,
+            document,
+            created_at: ctx.clock.now().getTime(),
+          })
+          .execute();
+      else
+        await store
+          .updateTable("scaling_policies")
+          .set({ document })
+          .where("arn", "=", policyArn)
+          .execute();
+      return { PolicyARN: policyArn, Alarms: alarms };
+    },
+
+    describeScalingPolicies: async (
+      input: DescribeScalingPoliciesRequest,
+    ): Promise<DescribeScalingPoliciesResponse> => {
+      checkNamespace(input.ServiceNamespace, input.ScalableDimension);
+      let query = store
+        .selectFrom("scaling_policies")
+        .select("document")
+        .where("namespace", "=", input.ServiceNamespace ?? "")
+        .orderBy("created_at")
+        .orderBy("arn");
+      if (input.ResourceId !== undefined) query = query.where("resource_id", "=", input.ResourceId);
+      if ((input.PolicyNames ?? []).length > 0)
+        query = query.where("name", "in", input.PolicyNames ?? []);
+      const { items, NextToken } = pageOf(await query.execute(), input.NextToken, input.MaxResults);
+      return {
+        ScalingPolicies: items.map((row) => readPolicy(row.document)),
+        ...(NextToken === undefined ? {} : { NextToken }),
+      };
+    },
+
+    deleteScalingPolicy: async (
+      input: DeleteScalingPolicyRequest,
+    ): Promise<DeleteScalingPolicyResponse> => {
+      const resource = await resourceOf(store, input, false);
+      const existing = await findPolicy(store, resource, input.PolicyName ?? "");
+      if (existing === undefined)
+        throw objectNotFound(
+          `No scaling policy found for ${describeResource(resource)}, policy name: ${input.PolicyName ?? ""}`,
+        );
+      await store.deleteFrom("scaling_policies").where("arn", "=", existing.arn).execute();
+      return {};
+    },
+  };
+}
