@@ -45,10 +45,23 @@ function typeMismatch(value: unknown, target: string): SerializationError {
 
 const patternCache = new Map<string, RegExp | null>();
 
+/** Java's POSIX classes (US-ASCII), which JS regular expressions do not know. */
+const JAVA_POSIX_CLASSES: Record<string, string> = {
+  Print: "[\\x20-\\x7E]",
+  Graph: "[\\x21-\\x7E]",
+  Alnum: "[A-Za-z0-9]",
+  Alpha: "[A-Za-z]",
+  Digit: "[0-9]",
+};
+
 /** Java regular expressions mostly compile as JS; the few that do not are not enforced. */
-function compilePattern(pattern: string): RegExp | null {
-  let compiled = patternCache.get(pattern);
+function compilePattern(javaPattern: string): RegExp | null {
+  let compiled = patternCache.get(javaPattern);
   if (compiled === undefined) {
+    const pattern = javaPattern.replace(
+      /\\p\{(Print|Graph|Alnum|Alpha|Digit)\}/g,
+      (_, name: string) => JAVA_POSIX_CLASSES[name] ?? "",
+    );
     try {
       compiled = new RegExp(`^(?:${pattern})$`, "u");
     } catch {
@@ -58,7 +71,7 @@ function compilePattern(pattern: string): RegExp | null {
         compiled = null;
       }
     }
-    patternCache.set(pattern, compiled);
+    patternCache.set(javaPattern, compiled);
   }
   return compiled;
 }

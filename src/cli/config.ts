@@ -21,11 +21,16 @@ export interface ClientConfig {
   credentials: Credentials;
 }
 
+/** The endpoint alone, for what needs no credentials (`GET /metrics`). */
+export function resolveEndpoint(flags: { endpoint?: string }, env: NodeJS.ProcessEnv): string {
+  return flags.endpoint ?? env.BERTH_ENDPOINT ?? DEFAULT_ENDPOINT;
+}
+
 export function resolveClientConfig(
   flags: { endpoint?: string; dataDir?: string; region?: string },
   env: NodeJS.ProcessEnv,
 ): ClientConfig {
-  const endpoint = flags.endpoint ?? env.BERTH_ENDPOINT ?? DEFAULT_ENDPOINT;
+  const endpoint = resolveEndpoint(flags, env);
   const region =
     flags.region ?? env.BERTH_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
   const pairs: Array<[string | undefined, string | undefined]> = [

@@ -8,6 +8,7 @@ import { agent, AGENT_USAGE } from "./agent.js";
 import { spot, SPOT_USAGE } from "./spot.js";
 import { exec, EXEC_USAGE } from "./exec.js";
 import { logs, ps, run, stop } from "./task-commands.js";
+import { top, TOP_USAGE } from "./top.js";
 import { up, UP_USAGE } from "./up.js";
 
 const USAGE = `berth — serverless containers on your own machines (ECS, Fargate and ECR compatible)
@@ -28,6 +29,7 @@ Commands:
   stop        stop tasks: berth stop TASK...
   logs        a task's output: berth logs TASK [-f]
   exec        run a command in a running task: berth exec TASK [-i] [-t] -- CMD...
+  top         services and tasks with CPU%, memory%, counts and requests/s, refreshing
   help        show this text
 
 Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
@@ -47,6 +49,8 @@ ${BILL_USAGE}
 ${PRICES_USAGE}
 
 ${SAVINGS_PLANS_USAGE}
+
+${TOP_USAGE}
 `;
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
@@ -65,6 +69,7 @@ const COMMANDS: Record<string, Command> = {
   stop,
   logs,
   exec,
+  top,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

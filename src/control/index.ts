@@ -46,6 +46,12 @@ export {
   type ServiceExtras,
   type StoredService,
 } from "./service-state.js";
+export {
+  DEFAULT_PROTECTION_MINUTES,
+  protectedTaskArns,
+  setTaskProtection,
+  taskProtection,
+} from "./task-protection.js";
 export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";
 export {
   ServiceMetrics,
@@ -61,8 +67,19 @@ export {
   Autoscaler,
   ECS_DESIRED_COUNT,
   ECS_NAMESPACE,
+  HIGH_DATAPOINTS,
+  LOW_DATAPOINTS,
+  LOW_THRESHOLD_RATIO,
   ScheduleError,
   checkTimezone,
+  clamp,
+  decideScaling,
+  latestFiring,
+  observe,
+  stepScalingCapacity,
+  targetTrackingProposal,
+  type AlarmCounts,
+  type PolicyProposal,
   findTarget,
   parseSchedule,
   parseServiceResourceId,

@@ -17,6 +17,7 @@ import {
   writeService,
   type StoredService,
 } from "./service-state.js";
+import { protectedTaskArns } from "./task-protection.js";
 import { readTask } from "./tasks.js";
 
 export interface ServiceLauncher {
@@ -232,15 +233,21 @@ export class ServiceReconciler {
       );
     }
 
-    // Surplus of the PRIMARY deployment (scale-in): not yet running ones first.
+    // Surplus of the PRIMARY deployment (scale-in): not yet running ones first; tasks with
+    // scale-in protection (UpdateTaskProtection) are not chosen.
     const primaryActive =
       current === undefined ? [] : active.filter((t) => t.startedBy === current.id);
     const surplus = primaryActive.length - desired;
     const stopped: string[] = unhealthy.map((t) => t.taskArn ?? "");
     if (surplus > 0) {
-      const order = [...primaryActive].sort(
-        (a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"),
-      );
+      // Protection holds against scale-in only: a deleted (DRAINING) service stops every task.
+      const guarded =
+        row.status === "DRAINING"
+          ? new Set<string>()
+          : await protectedTaskArns(this.options.store, now.getTime());
+      const order = primaryActive
+        .filter((t) => !guarded.has(t.taskArn ?? ""))
+        .sort((a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"));
       for (const task of order.slice(0, surplus)) {
         await launcher.stop(
           task.taskArn ?? "",

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import type { Task } from "@aws-sdk/client-ecs";
 import {
   ApplicationAutoScalingClient,
   DescribeScalableTargetsCommand,
@@ -20,11 +21,20 @@ import {
   CreateServiceCommand,
   DeleteServiceCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   ECSClient,
+  GetTaskProtectionCommand,
+  ListTasksCommand,
+  UpdateTaskProtectionCommand,
   RegisterTaskDefinitionCommand,
   type Service,
 } from "@aws-sdk/client-ecs";
-import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+import {
+  BERTH_BIN,
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+} from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 /** The Debian awscli package's binary; an older `aws` may come first on PATH. */
@@ -77,7 +87,15 @@ async function until<T>(
     const value = await probe();
     if (check(value)) return value;
     if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 800)}`);
+      assert.fail(
+        `timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 800)}\n` +
+          berth
+            .output()
+            .split("\n")
+            .filter((line) => / (WARN|ERROR) /.test(line))
+            .slice(-20)
+            .join("\n"),
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -119,6 +137,15 @@ async function describeService(name: string): Promise<Service> {
   const { services = [] } = await ecs.send(new DescribeServicesCommand({ services: [name] }));
   assert.ok(services[0] !== undefined);
   return services[0];
+}
+
+async function runningTasks(name: string): Promise<Task[]> {
+  const { taskArns = [] } = await ecs.send(
+    new ListTasksCommand({ serviceName: name, desiredStatus: "RUNNING" }),
+  );
+  if (taskArns.length === 0) return [];
+  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: taskArns }));
+  return tasks.filter((t) => t.lastStatus === "RUNNING");
 }
 
 async function activities(resourceId: string): Promise<ScalingActivity[]> {
@@ -223,7 +250,12 @@ describe("target tracking on CPU", () => {
         assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
         return parsePrometheus(await res.text());
       },
+      // The datapoint after the scale-out carries the new desired count.
       (samples) =>
+        samples.some(
+          (s) =>
+            s.name === "berth_service_desired_tasks" && s.labels.service === "busy" && s.value > 1,
+        ) &&
         samples.some(
           (s) =>
             s.name === "berth_task_cpu_utilization_percent" &&
@@ -241,12 +273,41 @@ describe("target tracking on CPU", () => {
         (s) => s.name === "berth_service_cpu_utilization_percent" && s.labels.service === "busy",
       ),
     );
-    assert.ok(
-      metrics.some(
-        (s) =>
-          s.name === "berth_service_desired_tasks" && s.labels.service === "busy" && s.value > 1,
-      ),
+
+    // `berth top` shows the service from the same endpoint.
+    const { stdout: table } = await run(process.execPath, [
+      BERTH_BIN,
+      "top",
+      "--once",
+      "--endpoint",
+      berth.endpoint,
+    ]);
+    assert.match(table, /^SERVICE +DESIRED +RUNNING +PENDING +CPU% +MEM% +REQ\/S$/m);
+    assert.match(table, /^default\/busy +[23] +\d+ +\d+ +\d+\.\d +\d+\.\d +-$/m);
+
+    // Scale-in protection: the oldest task, the one scale-in would stop first, is protected.
+    const [oldest] = (await runningTasks("busy")).sort(
+      (a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0),
     );
+    assert.ok(oldest?.taskArn !== undefined);
+    const { protectedTasks = [] } = await ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: "default",
+        tasks: [oldest.taskArn],
+        protectionEnabled: true,
+        expiresInMinutes: 60,
+      }),
+    );
+    assert.equal(protectedTasks[0]?.protectionEnabled, true);
+    const got = await ecs.send(
+      new GetTaskProtectionCommand({
+        cluster: "default",
+        tasks: [oldest.taskArn, "0123456789abcdef0123456789abcdef"],
+      }),
+    );
+    assert.equal(got.protectedTasks?.[0]?.protectionEnabled, true);
+    assert.ok((got.protectedTasks?.[0]?.expirationDate?.getTime() ?? 0) > Date.now() + 59 * 60_000);
+    assert.equal(got.failures?.[0]?.reason, "MISSING");
 
     // Quiet: 15 datapoints under 90% of the target, and it scales in to the minimum.
     await until(
@@ -254,6 +315,12 @@ describe("target tracking on CPU", () => {
       () => describeService("busy"),
       (s) => s.desiredCount === 1 && s.runningCount === 1,
       180_000,
+    );
+    const survivors = await runningTasks("busy");
+    assert.deepEqual(
+      survivors.map((t) => t.taskArn),
+      [oldest.taskArn],
+      "the protected task is not chosen for scale-in",
     );
     const scaledIn = (await activities(resourceId)).find((a) => a.Cause?.includes("AlarmLow"));
     assert.ok(scaledIn !== undefined);
@@ -304,8 +371,8 @@ describe("scheduled actions", () => {
     await until(
       "the desired count raised to the new minimum",
       () => describeService("sched"),
-      (s) => s.desiredCount === 2,
-      30_000,
+      (s) => s.desiredCount === 2 && s.runningCount === 2,
+      60_000,
     );
     const causes = (await activities(resourceId)).map((a) => a.Cause);
     assert.ok(causes.includes("scheduled action name morning was triggered"));

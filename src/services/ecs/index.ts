@@ -12,6 +12,7 @@ import { tagHandlers } from "./tags.js";
 import { taskDefinitionHandlers } from "./task-definitions.js";
 import { capacityProviderHandlers } from "./capacity-providers.js";
 import { serviceHandlers } from "./services.js";
+import { taskProtectionHandlers } from "./task-protection.js";
 import { taskHandlers, type RegistryCredentialSource, type TaskDispatcher } from "./tasks.js";
 
 export { ensureDefaultCluster } from "./clusters.js";
@@ -66,6 +67,7 @@ export function createEcsService({
   const capacity = capacityProviderHandlers(store);
   const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
   const services = serviceHandlers({ store, kick: kickServices ?? (() => undefined) });
+  const protection = taskProtectionHandlers(store);
   return {
     targetPrefix: "AmazonEC2ContainerServiceV20141113",
     signingName: "ecs",
@@ -139,6 +141,13 @@ export function createEcsService({
       ),
       ListServices: action<ecs.ListServicesRequest, ecs.ListServicesResponse>(
         services.listServices,
+      ),
+      UpdateTaskProtection: action<
+        ecs.UpdateTaskProtectionRequest,
+        ecs.UpdateTaskProtectionResponse
+      >(protection.updateTaskProtection),
+      GetTaskProtection: action<ecs.GetTaskProtectionRequest, ecs.GetTaskProtectionResponse>(
+        protection.getTaskProtection,
       ),
       TagResource: action<ecs.TagResourceRequest, ecs.TagResourceResponse>(tags.tagResource),
       UntagResource: action<ecs.UntagResourceRequest, ecs.UntagResourceResponse>(

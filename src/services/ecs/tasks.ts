@@ -32,7 +32,7 @@ export interface TaskDispatcher {
 }
 
 /** A task's ARN from its ARN or its id within `cluster`. */
-function taskArnFrom(ctx: RequestContext, cluster: string, identifier: string): string {
+export function taskArnFrom(ctx: RequestContext, cluster: string, identifier: string): string {
   const parsed = parseArn(identifier);
   if (parsed !== undefined) return identifier;
   return taskArnOf(ctx.identity, cluster, identifier);

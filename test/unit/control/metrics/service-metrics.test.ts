@@ -1,0 +1,157 @@
+// CloudWatch's ECS service metrics from the agents' cgroup samples, and ALBRequestCountPerTarget
+// from a load balancer's request counters (a fake RequestCountSource keeping its contract:
+// cumulative counts per target group ARN).
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  ServiceMetrics,
+  UsageSeries,
+  type RequestCountSource,
+} from "../../../../src/control/index.js";
+import { openSqliteStore, type Store } from "../../../../src/store/index.js";
+
+const MIB = 1024 * 1024;
+const TG = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef";
+
+let dir: string;
+let store: Store;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "berth-metrics-"));
+  store = await openSqliteStore(join(dir, "berth.db"));
+  for (const [id, group, status] of [
+    ["a", "service:web", "RUNNING"],
+    ["b", "service:web", "RUNNING"],
+    ["c", "service:web", "PENDING"],
+    ["d", "family:batch", "RUNNING"],
+  ] as const)
+    await store
+      .insertInto("tasks")
+      .values({
+        arn: `arn:aws:ecs:us-east-1:000000000000:task/default/${id}`,
+        id,
+        cluster_name: "default",
+        family: "web",
+        task_definition_arn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
+        last_status: status,
+        desired_status: "RUNNING",
+        host_id: "host-1",
+        cpu: 256,
+        memory: 512,
+        started_by: null,
+        group_name: group,
+        created_at: 0,
+        stopped_at: null,
+        version: 1,
+        document: "{}",
+        assignment: "{}",
+      })
+      .execute();
+  await store
+    .insertInto("services")
+    .values({
+      arn: "arn:aws:ecs:us-east-1:000000000000:service/default/web",
+      cluster_name: "default",
+      name: "web",
+      status: "ACTIVE",
+      desired_count: 3,
+      document: JSON.stringify({
+        service: {
+          serviceName: "web",
+          loadBalancers: [{ targetGroupArn: TG, containerName: "app", containerPort: 80 }],
+        },
+        extras: {},
+      }),
+      created_at: 0,
+      updated_at: 0,
+    })
+    .execute();
+});
+after(async () => {
+  await store.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const arn = (id: string): string => `arn:aws:ecs:us-east-1:000000000000:task/default/${id}`;
+
+describe("UsageSeries", () => {
+  it("takes CPU as the rate between samples and memory as their mean", () => {
+    const series = new UsageSeries(60_000);
+    series.record("t", { at: 0, cpuNanos: 0, memoryBytes: 100 * MIB });
+    series.record("t", { at: 1000, cpuNanos: 0.25e9, memoryBytes: 100 * MIB });
+    series.record("t", { at: 2000, cpuNanos: 0.5e9, memoryBytes: 300 * MIB });
+    // A quarter of a CPU-second per second: 256 units.
+    assert.deepEqual(series.use("t", 0, 2000), { cpuUnits: 256, memoryMiB: 200 });
+    // Over (1000, 2000] the base is the sample at 1000.
+    assert.deepEqual(series.use("t", 1000, 2000), { cpuUnits: 256, memoryMiB: 300 });
+  });
+
+  it("needs two samples, drops stale and backwards ones, and forgets old tasks", () => {
+    const series = new UsageSeries(10_000);
+    series.record("t", { at: 1000, cpuNanos: 5e9, memoryBytes: MIB });
+    assert.equal(series.use("t", 0, 1000), undefined);
+    series.record("t", { at: 500, cpuNanos: 6e9, memoryBytes: MIB });
+    series.record("t", { at: 2000, cpuNanos: 4e9, memoryBytes: MIB });
+    assert.equal(series.use("t", 0, 2000), undefined);
+    series.prune(11_001);
+    assert.deepEqual(series.tasks(), []);
+  });
+});
+
+describe("ServiceMetrics", () => {
+  it("computes a service's CPU and memory utilization over the tasks it has data for", async () => {
+    const series = new UsageSeries(60_000);
+    // a: a whole quarter vCPU (100% of 256 units), 256 MiB; b: idle, 128 MiB; c: no samples.
+    series.record(arn("a"), { at: 0, cpuNanos: 0, memoryBytes: 256 * MIB });
+    series.record(arn("a"), { at: 1000, cpuNanos: 0.25e9, memoryBytes: 256 * MIB });
+    series.record(arn("b"), { at: 0, cpuNanos: 1e9, memoryBytes: 128 * MIB });
+    series.record(arn("b"), { at: 1000, cpuNanos: 1e9, memoryBytes: 128 * MIB });
+    series.record(arn("d"), { at: 0, cpuNanos: 0, memoryBytes: 0 });
+    series.record(arn("d"), { at: 1000, cpuNanos: 1e9, memoryBytes: 0 });
+    const metrics = new ServiceMetrics({ store, series, periodMs: 1000 });
+    const snapshot = await metrics.collect(1000);
+    const web = snapshot.services.find((s) => s.service === "web");
+    // (256 + 0) / (256 + 256) and (256 + 128) / (512 + 512): the standalone task d counts in neither.
+    assert.equal(web?.cpuUtilization, 50);
+    assert.equal(web?.memoryUtilization, 37.5);
+    assert.equal(web?.desiredCount, 3);
+    assert.equal(web?.runningCount, 2);
+    assert.equal(web?.pendingCount, 1);
+    const task = snapshot.tasks.find((t) => t.taskArn === arn("a"));
+    assert.equal(task?.cpuUtilization, 100);
+    assert.equal(task?.memoryUtilization, 50);
+    assert.equal(snapshot.tasks.find((t) => t.taskArn === arn("c"))?.cpuUtilization, undefined);
+    assert.equal(metrics.latest, snapshot);
+  });
+
+  it("has no service datapoint when no task has data", async () => {
+    const metrics = new ServiceMetrics({ store, series: new UsageSeries(60_000), periodMs: 1000 });
+    const web = (await metrics.collect(1000)).services.find((s) => s.service === "web");
+    assert.equal(web?.cpuUtilization, undefined);
+    assert.equal(web?.memoryUtilization, undefined);
+  });
+
+  it("counts requests per period from cumulative counters, per running task", async () => {
+    const counts = new Map<string, number>([[TG, 100]]);
+    const requests: RequestCountSource = { requestCounts: () => new Map(counts) };
+    const metrics = new ServiceMetrics({
+      store,
+      series: new UsageSeries(60_000),
+      periodMs: 1000,
+      requests,
+    });
+    await metrics.collect(1000);
+    counts.set(TG, 160);
+    const snapshot = await metrics.collect(2000);
+    assert.deepEqual(snapshot.targetGroups.get(TG), { total: 160, inPeriod: 60 });
+    const web = snapshot.services.find((s) => s.service === "web");
+    assert.equal(web?.requestCount, 60);
+    assert.equal(web?.requestCountPerTarget, 30);
+    // A counter that went back (the load balancer restarted) counts from zero.
+    counts.set(TG, 10);
+    assert.equal((await metrics.collect(3000)).targetGroups.get(TG)?.inPeriod, 10);
+  });
+});
