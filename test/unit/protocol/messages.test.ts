@@ -37,4 +37,28 @@ describe("protocol messages", () => {
       assert.ok(statusRank(order[i] ?? "") > statusRank(order[i - 1] ?? ""));
     assert.equal(statusRank("NONSENSE"), -1);
   });
+
+  it("carries task usage, and a welcome with or without the usage interval (older servers)", () => {
+    const usage = {
+      type: "usage",
+      at: 1000,
+      tasks: [{ taskArn: "a", cpuNanos: 5e9, memoryBytes: 1048576 }],
+    };
+    assert.deepEqual(parseAgentMessage(JSON.stringify(usage)), usage);
+    assert.equal(
+      parseAgentMessage(
+        JSON.stringify({ ...usage, tasks: [{ taskArn: "a", cpuNanos: -1, memoryBytes: 0 }] }),
+      ),
+      undefined,
+    );
+    assert.deepEqual(parseServerMessage('{"type":"welcome","hostId":"h","lastSeq":3}'), {
+      type: "welcome",
+      hostId: "h",
+      lastSeq: 3,
+    });
+    assert.equal(
+      parseServerMessage('{"type":"welcome","hostId":"h","lastSeq":3,"usageIntervalMs":250}')?.type,
+      "welcome",
+    );
+  });
 });
