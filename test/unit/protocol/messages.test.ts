@@ -22,6 +22,48 @@ describe("protocol messages", () => {
     assert.equal(parseServerMessage('{"type":"sync","tasks":[{"taskArn":1}]}'), undefined);
   });
 
+  it("reads assignments persisted before task storage, and checks the new fields", () => {
+    const container = {
+      name: "app",
+      image: "img",
+      essential: true,
+      environment: [],
+      cpu: 0,
+      readonlyRootFilesystem: false,
+      initProcessEnabled: false,
+      capabilitiesAdd: [],
+      capabilitiesDrop: [],
+      ulimits: [],
+      dockerLabels: {},
+      dependsOn: [],
+      stopTimeout: 30,
+    };
+    const task = {
+      taskArn: "arn",
+      taskId: "id",
+      clusterArn: "c",
+      family: "f",
+      cpu: 256,
+      memory: 512,
+      desiredStatus: "RUNNING",
+      containers: [container],
+      registryCredentials: [],
+    };
+    const sync = (t: unknown): unknown =>
+      parseServerMessage(JSON.stringify({ type: "sync", tasks: [t] }));
+    assert.ok(sync(task) !== undefined, "no ephemeralStorageGiB, no mountPoints");
+    const mountPoints = [{ sourceVolume: "v", containerPath: "/v", readOnly: true }];
+    assert.ok(
+      sync({ ...task, ephemeralStorageGiB: 30, containers: [{ ...container, mountPoints }] }) !==
+        undefined,
+    );
+    assert.equal(sync({ ...task, ephemeralStorageGiB: -1 }), undefined);
+    assert.equal(
+      sync({ ...task, containers: [{ ...container, mountPoints: [{ sourceVolume: "v" }] }] }),
+      undefined,
+    );
+  });
+
   it("orders the ECS lifecycle", () => {
     const order = [
       "PROVISIONING",
