@@ -4,6 +4,7 @@
  * (the last metric period's datapoints).
  */
 import { parseArgs } from "node:util";
+import { METRICS_PATH } from "../server/index.js";
 import { resolveEndpoint } from "./config.js";
 
 export const TOP_USAGE = `Usage: berth top [--interval 2] [--once] [--endpoint URL]`;
@@ -97,7 +98,7 @@ export async function top(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const endpoint = resolveEndpoint({ endpoint: values.endpoint }, env);
   const redraw = process.stdout.isTTY && !values.once;
   for (;;) {
-    const res = await fetch(new URL("/metrics", endpoint)).catch(() => undefined);
+    const res = await fetch(new URL(METRICS_PATH, endpoint)).catch(() => undefined);
     if (res === undefined || !res.ok) {
       process.stderr.write(
         `berth top: Berth at ${endpoint} is not answering /metrics. Start it with \`berth up\`, or pass --endpoint.\n`,

@@ -12,6 +12,7 @@ import {
   type AwsJsonGateway,
   type AwsQueryGateway,
 } from "../aws/index.js";
+import { METRICS_PATH } from "./metrics-route.js";
 
 /** AWS JSON APIs take at most a few MiB (PutLogEvents: 1 MiB); anything larger is refused. */
 export const MAX_JSON_BODY = 2 * 1024 * 1024;
@@ -96,7 +97,7 @@ async function route(
     (await options.berthRoutes(req, res, path))
   )
     return;
-  if (path === "/metrics" && req.method === "GET" && options.metrics !== undefined) {
+  if (path === METRICS_PATH && req.method === "GET" && options.metrics !== undefined) {
     options.metrics(res);
     return;
   }

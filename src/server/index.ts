@@ -2,3 +2,4 @@
 export { startBerth, DEFAULT_PORT, type BerthOptions, type RunningBerth } from "./berth.js";
 export { resolveServerCredentials, readKeptCredentials, CREDENTIALS_FILE } from "./credentials.js";
 export { MAX_JSON_BODY } from "./http.js";
+export { renderMetrics, METRICS_PATH, PROMETHEUS_CONTENT_TYPE } from "./metrics-route.js";

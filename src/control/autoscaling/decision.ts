@@ -2,7 +2,9 @@
  * How the proposals of a scalable target's policies become one new capacity, as Application
  * Auto Scaling combines them: scale out to the largest proposal; scale in only when every
  * policy proposes to (policies with scale-in disabled abstain), to the largest of those; honour
- * each direction's cooldown; clamp to the target's min and max.
+ * each direction's cooldown; clamp to the target's min and max. AWS lets a larger scale-out
+ * through during the scale-out cooldown (counting what the last one added); Berth waits the
+ * cooldown out, and the alarms count afresh after every change anyway.
  */
 import type { Proposal } from "./target-tracking.js";
 
