@@ -46,25 +46,25 @@ export class TaskMetadataServer implements MetadataEndpoint {
   readonly #servers = new Map<string, Promise<Server>>();
   readonly #stats = new StatsReader();
   readonly #portFile: string;
-  /** Listens one gateway at a time, so the first picks the port and the rest reuse it. */
-  #listening: Promise<unknown> = Promise.resolve();
+  #port: Promise<number> | undefined;
 
   constructor(options: TaskMetadataServerOptions) {
     this.#options = options;
     this.#portFile = join(options.dataDir, "network", "metadata-port");
   }
 
-  /** The endpoint's base URL on `gateway`, listening from now on. */
-  async endpoint(gateway: string): Promise<string> {
+  async url(gateway: string): Promise<string> {
+    return `http://${gateway}:${await this.#portNumber()}`;
+  }
+
+  async listen(gateway: string): Promise<void> {
     let server = this.#servers.get(gateway);
     if (server === undefined) {
-      server = this.#listening.then(() => this.#listen(gateway));
-      this.#listening = server.catch(() => undefined);
+      server = this.#listen(gateway);
       this.#servers.set(gateway, server);
       server.catch(() => this.#servers.delete(gateway));
     }
-    const { port } = (await server).address() as { port: number };
-    return `http://${gateway}:${port}`;
+    await server;
   }
 
   /** Stops listening on `gateway` once no live task but `exceptTaskId` is on it. */
@@ -89,12 +89,31 @@ export class TaskMetadataServer implements MetadataEndpoint {
     for (const server of servers) await close(await server.catch(() => undefined));
   }
 
-  #port(): number | undefined {
-    try {
-      return Number(readFileSync(this.#portFile, "utf8").trim()) || undefined;
-    } catch {
-      return undefined;
-    }
+  /**
+   * The agent's port: the one kept in its data dir, or a free one chosen now (once) and kept.
+   * Gateways are this agent's own addresses, so the port is free on each of them too.
+   */
+  #portNumber(): Promise<number> {
+    this.#port ??= (async () => {
+      try {
+        const kept = Number(readFileSync(this.#portFile, "utf8").trim());
+        if (Number.isInteger(kept) && kept > 0) return kept;
+      } catch {
+        // none chosen yet
+      }
+      const probe = createServer();
+      await new Promise<void>((resolve, reject) => {
+        probe.once("error", reject);
+        probe.listen(0, "127.0.0.1", () => resolve());
+      });
+      const { port } = probe.address() as { port: number };
+      await close(probe);
+      mkdirSync(join(this.#portFile, ".."), { recursive: true });
+      writeFileSync(this.#portFile, `${port}\n`);
+      return port;
+    })();
+    this.#port.catch(() => (this.#port = undefined));
+    return this.#port;
   }
 
   async #listen(gateway: string): Promise<Server> {
@@ -105,7 +124,7 @@ export class TaskMetadataServer implements MetadataEndpoint {
         else response.destroy();
       });
     });
-    const port = this.#port() ?? 0;
+    const port = await this.#portNumber();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, gateway, () => {
@@ -113,11 +132,6 @@ export class TaskMetadataServer implements MetadataEndpoint {
         resolve();
       });
     });
-    if (port === 0) {
-      const chosen = (server.address() as { port: number }).port;
-      mkdirSync(join(this.#portFile, ".."), { recursive: true });
-      writeFileSync(this.#portFile, `${chosen}\n`);
-    }
     return server;
   }
 

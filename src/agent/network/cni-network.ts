@@ -107,6 +107,15 @@ export class CniTaskNetwork implements TaskNetwork {
     });
   }
 
+  gateway(clusterArn: string): Promise<string> {
+    const key = this.clusterKey(clusterArn);
+    return this.#locked(key, async () => {
+      const subnet = parseCidr((await this.#cluster(clusterArn, key)).subnet) as Cidr;
+      // host-local's default gateway: the subnet's first address.
+      return formatIpv4(subnet.base + 1);
+    });
+  }
+
   detach(target: TaskNetworkTarget): Promise<void> {
     const key =
       this.#readAttachment(target.taskId)?.clusterKey ?? this.clusterKey(target.clusterArn);

@@ -23,6 +23,11 @@ export interface TaskNetwork {
    */
   attach(target: TaskNetworkTarget): Promise<TaskAddress>;
   /**
+   * The gateway (the host's side) tasks of the cluster get on this host, known before their
+   * attach finishes (the metadata endpoint's address is in a container's environment).
+   */
+  gateway(clusterArn: string): Promise<string>;
+  /**
    * Releases the task's address and undoes its setup (before its namespace goes); what is
    * already gone is fine. The cluster's network is removed with its last task on this host.
    */

@@ -19,8 +19,10 @@ export interface TaskHost {
 
 /** The task metadata endpoint the agent serves on each cluster network's gateway. */
 export interface MetadataEndpoint {
-  /** Its base URL on `gateway` (`http://GATEWAY:PORT`), listening from now on. */
-  endpoint(gateway: string): Promise<string>;
+  /** Its base URL on `gateway` (`http://GATEWAY:PORT`), before it listens there. */
+  url(gateway: string): Promise<string>;
+  /** Listens on `gateway` (once it is the host's: after the cluster network's first attach). */
+  listen(gateway: string): Promise<void>;
   /** The task is gone from `gateway`; the listener goes when no other live task is on it. */
   release(gateway: string, taskId: string): Promise<void>;
 }

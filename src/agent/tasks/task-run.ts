@@ -193,14 +193,10 @@ export class TaskRun {
         await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
         return;
       }
-      try {
-        this.state.network = await network;
-      } catch (error) {
-        // ECS's reason when a task's network interface cannot be set up.
-        await this.#failToStart(`ResourceInitializationError: ${message(error)}`);
-        return;
-      }
-      const metadata = await this.#metadataEndpoint();
+      // Containers are created while the network is still being set up (they join its
+      // namespace by path); only the metadata endpoint's address must be known first.
+      const gateway = await host.network.gateway(assignment.clusterArn).catch(() => undefined);
+      const metadata = gateway === undefined ? undefined : await this.#metadataUrl(gateway);
       try {
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
@@ -216,6 +212,18 @@ export class TaskRun {
         await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
         return;
       }
+      try {
+        this.state.network = await network;
+      } catch (error) {
+        // ECS's reason when a task's network interface cannot be set up.
+        await this.#failToStart(`ResourceInitializationError: ${message(error)}`);
+        return;
+      }
+      if (metadata !== undefined && this.state.network.gateway !== gateway)
+        log.warn("the cluster network changed under a starting task; its metadata URI is stale", {
+          taskArn: this.taskArn,
+        });
+      await this.#listenForMetadata();
       if (this.#stopWanted) return;
       await this.#startReady();
     } catch (error) {
@@ -229,18 +237,27 @@ export class TaskRun {
     if (this.#stopWanted) await this.stop();
   }
 
-  /** The metadata endpoint's base URL on the task's network (listening), if it can be served. */
-  async #metadataEndpoint(): Promise<string | undefined> {
-    const gateway = this.state.network?.gateway;
-    if (gateway === undefined || this.#deps.metadata === undefined) return undefined;
+  /** The metadata endpoint's base URL on the task's network, if it can be served. */
+  async #metadataUrl(gateway: string): Promise<string | undefined> {
     try {
-      return await this.#deps.metadata.endpoint(gateway);
+      return await this.#deps.metadata?.url(gateway);
+    } catch (error) {
+      this.#deps.log.warn("no task metadata endpoint", { gateway, error: message(error) });
+      return undefined;
+    }
+  }
+
+  /** Serves the metadata endpoint on the task's gateway (already served: nothing to do). */
+  async #listenForMetadata(): Promise<void> {
+    const gateway = this.state.network?.gateway;
+    if (gateway === undefined) return;
+    try {
+      await this.#deps.metadata?.listen(gateway);
     } catch (error) {
       this.#deps.log.warn("the task metadata endpoint cannot listen", {
         gateway,
         error: message(error),
       });
-      return undefined;
     }
   }
 
@@ -567,7 +584,7 @@ export class TaskRun {
       this.#watch(container);
     }
     // Its containers were given the endpoint's URIs (the port is kept across restarts).
-    await this.#metadataEndpoint();
+    await this.#listenForMetadata();
     await this.#startReady();
   }
 }

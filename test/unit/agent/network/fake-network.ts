@@ -25,6 +25,10 @@ export class FakeTaskNetwork implements TaskNetwork {
     return Promise.resolve(address);
   }
 
+  gateway(): Promise<string> {
+    return Promise.resolve("100.64.0.1");
+  }
+
   detach(target: TaskNetworkTarget): Promise<void> {
     this.#attached.delete(target.taskId);
     return Promise.resolve();

@@ -43,7 +43,9 @@ export function runTaskNetworkContract(name: string, setup: () => Promise<Networ
 
     it("gives a task an address in its cluster's subnet, and the same one when asked again", async () => {
       const t = await target("contract-a");
+      const gateway = await fixture.network.gateway(CLUSTER);
       const address = await fixture.network.attach(t);
+      assert.equal(address.gateway, gateway);
       assert.ok(inSubnet(address.privateIPv4Address, address.subnet), JSON.stringify(address));
       assert.ok(inSubnet(address.gateway, address.subnet));
       assert.notEqual(address.privateIPv4Address, address.gateway);
