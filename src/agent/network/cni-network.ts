@@ -27,7 +27,7 @@ import {
   releaseSubnet,
   type Cidr,
 } from "./subnets.js";
-import type { TaskAddress, TaskNetwork, TaskNetworkTarget } from "./types.js";
+import type { TaskAddress, TaskAttachment, TaskNetwork, TaskNetworkTarget } from "./types.js";
 
 export const DEFAULT_CNI_PATH = ["/usr/lib/cni", "/opt/cni/bin"];
 const IF_NAME = "eth0";
@@ -49,6 +49,7 @@ interface ClusterRecord {
 
 interface AttachmentRecord {
   taskId: string;
+  clusterArn: string;
   clusterKey: string;
   result: CniResult;
   address: TaskAddress;
@@ -99,6 +100,7 @@ export class CniTaskNetwork implements TaskNetwork {
       const address = addressOf(result, cluster.subnet);
       this.#write(join(this.dir, "attachments", `${target.taskId}.json`), {
         taskId: target.taskId,
+        clusterArn: target.clusterArn,
         clusterKey: key,
         result,
         address,
@@ -122,10 +124,14 @@ export class CniTaskNetwork implements TaskNetwork {
     return this.#locked(key, () => this.#detach(target.taskId, key, target.netnsPath));
   }
 
-  async attached(): Promise<Map<string, TaskAddress>> {
-    const addresses = new Map<string, TaskAddress>();
-    for (const record of this.#attachments()) addresses.set(record.taskId, record.address);
-    return addresses;
+  attached(): Promise<TaskAttachment[]> {
+    return Promise.resolve(
+      this.#attachments().map(({ taskId, clusterArn, address }) => ({
+        taskId,
+        clusterArn,
+        address,
+      })),
+    );
   }
 
   /** Detaches every task and removes every cluster network (decommissioning, test cleanup). */

@@ -16,6 +16,12 @@ export interface TaskNetworkTarget {
   netnsPath: string;
 }
 
+export interface TaskAttachment {
+  taskId: string;
+  clusterArn: string;
+  address: TaskAddress;
+}
+
 export interface TaskNetwork {
   /**
    * Gives the task an address on its cluster's network inside its namespace. Idempotent: a
@@ -32,6 +38,6 @@ export interface TaskNetwork {
    * already gone is fine. The cluster's network is removed with its last task on this host.
    */
   detach(target: TaskNetworkTarget): Promise<void>;
-  /** Every address this network holds now, by task id. */
-  attached(): Promise<Map<string, TaskAddress>>;
+  /** Every task attached now (a restarted agent releases those it no longer holds). */
+  attached(): Promise<TaskAttachment[]>;
 }

@@ -38,14 +38,21 @@ export class TaskManager {
   /** Loads the tasks this host held before a restart and picks each up again. */
   async adoptAll(): Promise<void> {
     this.#pruneLogArchives();
+    const records: TaskRecord[] = [];
+    // Tasks that may still use their address: every record but those known to have STOPPED.
+    const held = new Set<string>();
     for (const file of readdirSync(this.#dir).filter((f) => f.endsWith(".json"))) {
-      let record: TaskRecord;
+      held.add(file.slice(0, -".json".length));
       try {
-        record = JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as TaskRecord;
+        records.push(JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as TaskRecord);
       } catch (error) {
         this.options.log.error("unreadable task record", { file, error: String(error) });
-        continue;
       }
+    }
+    for (const record of records)
+      if (record.state.lastStatus === "STOPPED") held.delete(record.assignment.taskId);
+    await this.#releaseOrphanAddresses(held);
+    for (const record of records) {
       const run = this.#run(record);
       run.adopt().catch((error: unknown) =>
         this.options.log.error("adopting a task failed", {
@@ -53,6 +60,26 @@ export class TaskManager {
           error: String(error),
         }),
       );
+    }
+  }
+
+  /**
+   * Releases addresses held for tasks this host no longer runs (a teardown whose release failed
+   * before the task's record was forgotten), so no address stays taken for ever.
+   */
+  async #releaseOrphanAddresses(held: Set<string>): Promise<void> {
+    const { network } = this.options.host;
+    for (const orphan of await network.attached()) {
+      if (held.has(orphan.taskId)) continue;
+      this.options.log.warn("releasing the address of a task this host no longer runs", {
+        taskId: orphan.taskId,
+        address: orphan.address.privateIPv4Address,
+      });
+      await network
+        .detach({ taskId: orphan.taskId, clusterArn: orphan.clusterArn, netnsPath: "" })
+        .catch((error: unknown) =>
+          this.options.log.error("releasing an orphan address failed", { error: String(error) }),
+        );
     }
   }
 

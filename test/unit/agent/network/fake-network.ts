@@ -1,12 +1,14 @@
 /** An in-memory TaskNetwork for unit tests of the task layer; it passes the same contract. */
 import type {
   TaskAddress,
+  TaskAttachment,
   TaskNetwork,
   TaskNetworkTarget,
 } from "../../../../src/agent/network/index.js";
 
 export class FakeTaskNetwork implements TaskNetwork {
   readonly #attached = new Map<string, TaskAddress>();
+  readonly #clusters = new Map<string, string>();
 
   attach(target: TaskNetworkTarget): Promise<TaskAddress> {
     const existing = this.#attached.get(target.taskId);
@@ -22,6 +24,7 @@ export class FakeTaskNetwork implements TaskNetwork {
       gateway: "100.64.0.1",
     };
     this.#attached.set(target.taskId, address);
+    this.#clusters.set(target.taskId, target.clusterArn);
     return Promise.resolve(address);
   }
 
@@ -34,7 +37,13 @@ export class FakeTaskNetwork implements TaskNetwork {
     return Promise.resolve();
   }
 
-  attached(): Promise<Map<string, TaskAddress>> {
-    return Promise.resolve(new Map(this.#attached));
+  attached(): Promise<TaskAttachment[]> {
+    return Promise.resolve(
+      [...this.#attached].map(([taskId, address]) => ({
+        taskId,
+        clusterArn: this.#clusters.get(taskId) ?? "",
+        address,
+      })),
+    );
   }
 }

@@ -51,7 +51,10 @@ export function runTaskNetworkContract(name: string, setup: () => Promise<Networ
       assert.notEqual(address.privateIPv4Address, address.gateway);
       assert.match(address.macAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
       assert.deepEqual(await fixture.network.attach(t), address);
-      assert.deepEqual((await fixture.network.attached()).get("contract-a"), address);
+      assert.deepEqual(
+        (await fixture.network.attached()).find((a) => a.taskId === "contract-a"),
+        { taskId: "contract-a", clusterArn: CLUSTER, address },
+      );
       await fixture.network.detach(t);
     });
 
@@ -70,7 +73,11 @@ export function runTaskNetworkContract(name: string, setup: () => Promise<Networ
       await fixture.network.detach(t);
       await fixture.network.detach(t);
       await fixture.network.detach(await target("contract-never"));
-      assert.equal((await fixture.network.attached()).has("contract-d"), false);
+      const left = await fixture.network.attached();
+      assert.equal(
+        left.some((a) => a.taskId === "contract-d"),
+        false,
+      );
     });
   });
 }
