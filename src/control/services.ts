@@ -233,18 +233,19 @@ export class ServiceReconciler {
       );
     }
 
-    // Surplus of the PRIMARY deployment (scale-in): not yet running ones first; tasks with
-    // scale-in protection (UpdateTaskProtection) are not chosen.
+    // Tasks with scale-in protection (UpdateTaskProtection) are stopped neither to scale in
+    // nor by a deployment until it expires, as in ECS; a deleted (DRAINING) service stops all.
+    const guarded =
+      row.status === "DRAINING"
+        ? new Set<string>()
+        : await protectedTaskArns(this.options.store, now.getTime());
+
+    // Surplus of the PRIMARY deployment (scale-in): not yet running ones first.
     const primaryActive =
       current === undefined ? [] : active.filter((t) => t.startedBy === current.id);
     const surplus = primaryActive.length - desired;
     const stopped: string[] = unhealthy.map((t) => t.taskArn ?? "");
     if (surplus > 0) {
-      // Protection holds against scale-in only: a deleted (DRAINING) service stops every task.
-      const guarded =
-        row.status === "DRAINING"
-          ? new Set<string>()
-          : await protectedTaskArns(this.options.store, now.getTime());
       const order = primaryActive
         .filter((t) => !guarded.has(t.taskArn ?? ""))
         .sort((a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"));
@@ -264,6 +265,7 @@ export class ServiceReconciler {
       (a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"),
     )) {
       const isRunning = task.lastStatus === "RUNNING";
+      if (guarded.has(task.taskArn ?? "")) continue;
       if (isRunning && healthy - 1 < minHealthy && desired > 0) continue;
       await launcher.stop(task.taskArn ?? "", `Task stopped by deployment ${current?.id ?? ""}`);
       stopped.push(task.taskArn ?? "");

@@ -25,6 +25,7 @@ import {
   ECSClient,
   GetTaskProtectionCommand,
   ListTasksCommand,
+  UpdateServiceCommand,
   UpdateTaskProtectionCommand,
   RegisterTaskDefinitionCommand,
   type Service,
@@ -326,6 +327,54 @@ describe("target tracking on CPU", () => {
     assert.ok(scaledIn !== undefined);
     assert.match(scaledIn.Description ?? "", /^Setting desired count to [12]\.$/);
     await removeService("busy");
+  });
+});
+
+describe("task protection during a deployment", () => {
+  it("keeps a protected task of the old deployment until its protection is removed", async () => {
+    await createService("guarded", 0, 1);
+    await until(
+      "the first task",
+      () => runningTasks("guarded"),
+      (t) => t.length === 1,
+    );
+    const [first] = await runningTasks("guarded");
+    assert.ok(first?.taskArn !== undefined);
+    await ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: "default",
+        tasks: [first.taskArn],
+        protectionEnabled: true,
+      }),
+    );
+    await ecs.send(new UpdateServiceCommand({ service: "guarded", forceNewDeployment: true }));
+    await until(
+      "the new deployment's task",
+      () => runningTasks("guarded"),
+      (t) => t.some((task) => task.taskArn !== first.taskArn),
+    );
+    // A few reconciler passes (one a second) would have stopped the old task by now.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const during = await runningTasks("guarded");
+    assert.ok(
+      during.some((t) => t.taskArn === first.taskArn),
+      "the protected task still runs",
+    );
+    assert.equal((await describeService("guarded")).deployments?.length, 2);
+
+    await ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: "default",
+        tasks: [first.taskArn],
+        protectionEnabled: false,
+      }),
+    );
+    await until(
+      "the old task stopped once unprotected",
+      () => runningTasks("guarded"),
+      (t) => t.length === 1 && t[0]?.taskArn !== first.taskArn,
+    );
+    await removeService("guarded");
   });
 });
 
