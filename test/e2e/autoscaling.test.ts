@@ -149,9 +149,16 @@ async function runningTasks(name: string): Promise<Task[]> {
   return tasks.filter((t) => t.lastStatus === "RUNNING");
 }
 
-async function activities(resourceId: string): Promise<ScalingActivity[]> {
+async function activities(
+  resourceId: string,
+  includeNotScaled = false,
+): Promise<ScalingActivity[]> {
   const { ScalingActivities = [] } = await scaling.send(
-    new DescribeScalingActivitiesCommand({ ServiceNamespace: "ecs", ResourceId: resourceId }),
+    new DescribeScalingActivitiesCommand({
+      ServiceNamespace: "ecs",
+      ResourceId: resourceId,
+      IncludeNotScaledActivities: includeNotScaled,
+    }),
   );
   return ScalingActivities;
 }
@@ -189,7 +196,7 @@ function parsePrometheus(
 describe("target tracking on CPU", () => {
   it("scales a busy service out, and back in to its minimum once quiet", async () => {
     const resourceId = "service/default/busy";
-    await createService("busy", Math.floor(Date.now() / 1000) + 25, 1);
+    await createService("busy", Math.floor(Date.now() / 1000) + 40, 1);
     await scaling.send(
       new RegisterScalableTargetCommand({
         ServiceNamespace: "ecs",
@@ -309,6 +316,20 @@ describe("target tracking on CPU", () => {
     assert.equal(got.protectedTasks?.[0]?.protectionEnabled, true);
     assert.ok((got.protectedTasks?.[0]?.expirationDate?.getTime() ?? 0) > Date.now() + 59 * 60_000);
     assert.equal(got.failures?.[0]?.reason, "MISSING");
+
+    // Still busy at the maximum: the alarm's scale-out is blocked, a "not scaled" activity that
+    // only IncludeNotScaledActivities shows.
+    const blocked = await until(
+      "a not scaled activity at the maximum",
+      async () =>
+        (await activities(resourceId, true)).find((a) => a.NotScaledReasons !== undefined),
+      (a) => a !== undefined,
+      60_000,
+    );
+    assert.deepEqual(blocked?.NotScaledReasons, [{ Code: "AlreadyAtMaxCapacity", MaxCapacity: 3 }]);
+    assert.equal(blocked?.Description, "Attempting to scale due to alarm triggered");
+    assert.equal(blocked?.StatusCode, "Failed");
+    assert.ok((await activities(resourceId)).every((a) => a.NotScaledReasons === undefined));
 
     // Quiet: 15 datapoints under 90% of the target, and it scales in to the minimum.
     await until(

@@ -50,6 +50,8 @@ const DEFAULT_COOLDOWN_PERIODS = 5;
 
 export class Autoscaler {
   readonly #alarms = new Map<string, AlarmCounts>();
+  /** The last not-scaled reason recorded per resource, so a blocked alarm is recorded once. */
+  readonly #notScaled = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #lastPass: number | undefined;
@@ -176,14 +178,13 @@ export class Autoscaler {
     const policy = policies
       .map((p) => readPolicy(p.document))
       .find((p) => p.PolicyName === decision.policyName);
-    const alarm = alarmName(policy, decision.alarm);
-    await this.#apply(
-      resource,
-      parsed,
-      decision.capacity,
-      `monitor alarm ${alarm} in state ALARM triggered policy ${decision.policyName}`,
-      now,
-    );
+    const cause = `monitor alarm ${alarmName(policy, decision.alarm)} in state ALARM triggered policy ${decision.policyName}`;
+    if (decision.notScaled !== undefined) {
+      await this.#recordNotScaled(resource, decision.notScaled, cause, { min, max }, now);
+      return;
+    }
+    this.#notScaled.delete(resource.resourceId);
+    await this.#apply(resource, parsed, decision.capacity, cause, now);
     if (decision.direction === "out") stored.extras.lastScaleOutAt = now;
     else stored.extras.lastScaleInAt = now;
     await saveTarget(store, arn, stored);
@@ -212,6 +213,37 @@ export class Autoscaler {
       new Date(now),
     );
     this.options.log.info("scaled a service", { resourceId: resource.resourceId, capacity, cause });
+  }
+
+  /**
+   * A proposal the target's max or min blocks: recorded as AWS records it (shown with
+   * IncludeNotScaledActivities), once per reason until the target scales again — AWS repeats it
+   * every minute, which at one-second periods would crowd out the activities that matter.
+   */
+  async #recordNotScaled(
+    resource: ScalableResource,
+    code: "AlreadyAtMaxCapacity" | "AlreadyAtMinCapacity",
+    cause: string,
+    bounds: { min: number; max: number },
+    now: number,
+  ): Promise<void> {
+    if (this.#notScaled.get(resource.resourceId) === code) return;
+    this.#notScaled.set(resource.resourceId, code);
+    await recordActivity(
+      this.options.store,
+      resource,
+      {
+        Description: "Attempting to scale due to alarm triggered",
+        Cause: cause,
+        StatusCode: "Failed",
+        NotScaledReasons: [
+          code === "AlreadyAtMaxCapacity"
+            ? { Code: code, MaxCapacity: bounds.max }
+            : { Code: code, MinCapacity: bounds.min },
+        ],
+      },
+      new Date(now),
+    );
   }
 
   #alarmCounts(policyArn: string): AlarmCounts {

@@ -23,6 +23,11 @@ export interface Decision {
   /** The policy and alarm whose proposal won. */
   policyName: string;
   alarm: Proposal["alarm"];
+  /**
+   * Set when the winning proposal is blocked by the target's max or min: nothing changes, and
+   * Application Auto Scaling records a "not scaled" activity with this reason code.
+   */
+  notScaled?: "AlreadyAtMaxCapacity" | "AlreadyAtMinCapacity";
 }
 
 export function clamp(capacity: number, min: number, max: number): number {
@@ -46,9 +51,11 @@ export function decideScaling(
     );
     const capacity = clamp(best.proposal?.capacity ?? current, min, max);
     const cooling = lastScaleOutAt !== undefined && now < lastScaleOutAt + best.scaleOutCooldownMs;
-    if (capacity > current && !cooling)
-      return { capacity, direction: "out", policyName: best.policyName, alarm: "AlarmHigh" };
-    return undefined;
+    if (cooling) return undefined;
+    const decision = { direction: "out", policyName: best.policyName, alarm: "AlarmHigh" } as const;
+    return capacity > current
+      ? { ...decision, capacity }
+      : { ...decision, capacity: current, notScaled: "AlreadyAtMaxCapacity" };
   }
   const voters = proposals.filter((p) => p.scalesIn);
   const ins = voters.filter((p) => p.proposal?.direction === "in");
@@ -58,7 +65,9 @@ export function decideScaling(
   );
   const capacity = clamp(best.proposal?.capacity ?? current, min, max);
   const cooling = lastScaleInAt !== undefined && now < lastScaleInAt + best.scaleInCooldownMs;
-  if (capacity < current && !cooling)
-    return { capacity, direction: "in", policyName: best.policyName, alarm: "AlarmLow" };
-  return undefined;
+  if (cooling) return undefined;
+  const decision = { direction: "in", policyName: best.policyName, alarm: "AlarmLow" } as const;
+  return capacity < current
+    ? { ...decision, capacity }
+    : { ...decision, capacity: current, notScaled: "AlreadyAtMinCapacity" };
 }

@@ -113,7 +113,10 @@ const MAX_ACTIVITIES = 1000;
 export async function recordActivity(
   store: Store,
   resource: ScalableResource,
-  activity: Pick<ScalingActivity, "Description" | "Cause" | "StatusCode" | "StatusMessage">,
+  activity: Pick<
+    ScalingActivity,
+    "Description" | "Cause" | "StatusCode" | "StatusMessage" | "NotScaledReasons"
+  >,
   at: Date,
 ): Promise<ScalingActivity> {
   const full: ScalingActivity = {
@@ -124,9 +127,12 @@ export async function recordActivity(
     Description: activity.Description,
     Cause: activity.Cause,
     StartTime: at,
-    EndTime: at,
+    ...(activity.NotScaledReasons === undefined ? { EndTime: at } : {}),
     StatusCode: activity.StatusCode,
     ...(activity.StatusMessage === undefined ? {} : { StatusMessage: activity.StatusMessage }),
+    ...(activity.NotScaledReasons === undefined
+      ? {}
+      : { NotScaledReasons: activity.NotScaledReasons }),
   };
   await store
     .insertInto("scaling_activities")

@@ -1,4 +1,4 @@
-/** DescribeScalingActivities: what the autoscaler did and why, newest first. */
+/** DescribeScalingActivities: what the autoscaler did (or could not do) and why, newest first. */
 import type {
   DescribeScalingActivitiesRequest,
   DescribeScalingActivitiesResponse,
@@ -20,9 +20,15 @@ export function activityHandlers(store: Store) {
         .orderBy("started_at", "desc")
         .orderBy("id");
       if (input.ResourceId !== undefined) query = query.where("resource_id", "=", input.ResourceId);
-      const { items, NextToken } = pageOf(await query.execute(), input.NextToken, input.MaxResults);
+      // Not scaled activities (a max or min blocked an alarm) only when asked for, as in AWS.
+      const activities = (await query.execute())
+        .map((row) => readActivity(row.document))
+        .filter(
+          (a) => input.IncludeNotScaledActivities === true || a.NotScaledReasons === undefined,
+        );
+      const { items, NextToken } = pageOf(activities, input.NextToken, input.MaxResults);
       return {
-        ScalingActivities: items.map((row) => readActivity(row.document)),
+        ScalingActivities: items,
         ...(NextToken === undefined ? {} : { NextToken }),
       };
     },

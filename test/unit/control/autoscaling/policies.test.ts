@@ -115,10 +115,26 @@ describe("combining policies", () => {
     assert.deepEqual(d, { capacity: 5, direction: "out", policyName: "mem", alarm: "AlarmHigh" });
   });
 
-  it("does nothing at max", () => {
-    assert.equal(
+  it("changes nothing at max or min, and says which bound blocked it", () => {
+    assert.deepEqual(
       decideScaling(5, 1, 5, [policy("cpu", out(8))], undefined, undefined, 0, none),
-      undefined,
+      {
+        direction: "out",
+        policyName: "cpu",
+        alarm: "AlarmHigh",
+        capacity: 5,
+        notScaled: "AlreadyAtMaxCapacity",
+      },
+    );
+    assert.deepEqual(
+      decideScaling(2, 2, 5, [policy("cpu", inTo(1))], undefined, undefined, 0, none),
+      {
+        direction: "in",
+        policyName: "cpu",
+        alarm: "AlarmLow",
+        capacity: 2,
+        notScaled: "AlreadyAtMinCapacity",
+      },
     );
   });
 
