@@ -1,5 +1,5 @@
 /**
- * Assembling a host's agent from its parts: the image store, the runc runtime (which borrows
+ * Assembling a host's agent from its parts: the image store, the runtime (runc, and runsc for the tasks that ask; it borrows
  * root filesystems from the image store) and the agent itself. `berth agent` and the local
  * host of `berth up` both start here.
  */
@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
 import { CniTaskNetwork } from "./network/index.js";
-import { createRuncRuntime, purgeTaskStorage } from "./runtime/index.js";
+import { createHostRuntime, purgeTaskStorage } from "./runtime/index.js";
 import type { TaskHost } from "./tasks/ports.js";
 
 export type HostAgentOptions = Omit<AgentOptions, "host"> & {
@@ -23,7 +23,7 @@ function hostParts(
   taskCidr?: string,
 ): TaskHost & { network: CniTaskNetwork } {
   const images = new ImageStore({ root: join(dataDir, "images"), log });
-  const runtime = createRuncRuntime({ dataDir, rootfsProvider: images, logger: log });
+  const runtime = createHostRuntime({ dataDir, rootfsProvider: images, logger: log });
   const network = new CniTaskNetwork({
     dataDir,
     log,

@@ -75,6 +75,8 @@ export const RegistryCredential = z.object({
 
 export const TaskAssignment = z.object({
   taskArn: z.string(),
+  /** The OCI runtime of the task's containers; the host's default (runc) when absent. */
+  runtime: z.enum(["runc", "runsc"]).optional(),
   taskId: z.string(),
   clusterArn: z.string(),
   family: z.string(),

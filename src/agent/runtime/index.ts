@@ -20,7 +20,12 @@ export type {
   TaskSandboxSpec,
 } from "./types.js";
 export { RuntimeErrorCode } from "./errors.js";
-export { createRuncRuntime, createRunscRuntime, type RuntimeOptions } from "./runtimes.js";
+export {
+  createHostRuntime,
+  createRuncRuntime,
+  createRunscRuntime,
+  type RuntimeOptions,
+} from "./runtimes.js";
 
 // The pieces below are what the runtime is made of; exported for tests, tools and benchmarks.
 export { cpuQuotaUs, detectCgroupVersion, TaskCgroups, type CgroupVersion } from "./cgroups.js";

@@ -23,6 +23,8 @@ export interface OciRuntimeCli {
   exec(id: string, args: string[], timeoutMs: number): Promise<number>;
   /** The command line that runs `args` inside a running container (`tty`: on a new terminal). */
   execArgv(id: string, args: string[], tty: boolean): string[];
+  /** True when a task's containers must share one sandbox (gVisor): see podSandbox. */
+  readonly podSandbox?: boolean;
 }
 
 export class CliOciRuntime implements OciRuntimeCli {

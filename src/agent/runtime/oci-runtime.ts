@@ -5,8 +5,8 @@
  * sees and drives what an earlier one (in a killed agent) started.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, stat, statfs, writeFile } from "node:fs/promises";
+import { constants as fsConstants, existsSync } from "node:fs";
+import { copyFile, mkdir, open, readFile, readdir, stat, statfs, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, silentLogger, type Logger } from "../../core/index.js";
@@ -60,6 +60,15 @@ function checkId(kind: string, id: string, max: number): void {
     throw invalidSpec(`invalid ${kind} id ${JSON.stringify(id)}`);
 }
 
+// The annotations with which containerd and CRI-O put containers into one gVisor sandbox.
+const CRI_CONTAINER_TYPE = "io.kubernetes.cri.container-type";
+const CRI_SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
+
+/** A pod's pause container: `.` never occurs in the ids of a task's containers. */
+function pauseIdOf(taskId: string): string {
+  return `${taskId}.pause`;
+}
+
 function notFound(id: string): BerthError {
   return new BerthError(RuntimeErrorCode.ContainerNotFound, `container ${id} does not exist`);
 }
@@ -74,11 +83,21 @@ export class OciContainerRuntime implements ContainerRuntime {
   private readonly log: Logger;
   private ready: Promise<void> | undefined;
 
+  /** Pods whose pause container is started (or starting): task id -> pause container id. */
+  private readonly pods = new Map<string, Promise<string>>();
+  /** Each container's OCI runtime kind, once read from its record. */
+  private readonly kinds = new Map<string, string>();
+
+  /**
+   * `kind` is the default OCI runtime; `clis` holds every runtime a sandbox may choose
+   * (`TaskSandboxSpec.runtime`), the default among them.
+   */
   constructor(
     readonly kind: string,
-    private readonly cli: (runDir: string) => OciRuntimeCli,
+    private readonly clis: Record<string, (runDir: string) => OciRuntimeCli>,
     private readonly options: OciRuntimeOptions,
   ) {
+    if (clis[kind] === undefined) throw invalidSpec(`no OCI runtime ${kind}`);
     const dataDir = resolve(options.dataDir);
     this.runDir = resolve(options.runDir ?? join(dataDir, "run"));
     this.records = new RecordStore(dataDir);
@@ -89,14 +108,26 @@ export class OciContainerRuntime implements ContainerRuntime {
     this.storage = new TaskStorage(join(dataDir, "storage"), this.log);
   }
 
-  private get oci(): OciRuntimeCli {
-    return this.cli(this.runDir);
+  private cli(kind: string | undefined): OciRuntimeCli {
+    const factory = this.clis[kind ?? this.kind];
+    if (factory === undefined) throw invalidSpec(`this host has no OCI runtime ${kind ?? ""}`);
+    return factory(this.runDir);
+  }
+
+  /** The OCI runtime that runs container `id` (the one its sandbox chose). */
+  private async oci(id: string): Promise<OciRuntimeCli> {
+    let kind = this.kinds.get(id);
+    if (kind === undefined) {
+      kind = (await this.records.getContainer(id))?.runtime ?? this.kind;
+      this.kinds.set(id, kind);
+    }
+    return this.cli(kind);
   }
 
   private init(): Promise<void> {
     this.ready ??= (async () => {
       await this.records.init();
-      for (const dir of ["sock", "netns", this.kind]) {
+      for (const dir of ["sock", "netns", ...Object.keys(this.clis)]) {
         await mkdir(join(this.runDir, dir), { recursive: true });
       }
     })();
@@ -108,8 +139,10 @@ export class OciContainerRuntime implements ContainerRuntime {
     await this.init();
     const existing = await this.records.getSandbox(spec.taskId);
     if (existing) return toSandbox(existing);
+    this.cli(spec.runtime); // refuses a runtime this host does not have
     const record: SandboxRecord = {
       taskId: spec.taskId,
+      ...(spec.runtime === undefined ? {} : { runtime: spec.runtime }),
       cpu: spec.cpu,
       memoryMiB: spec.memoryMiB,
       pidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
@@ -136,9 +169,13 @@ export class OciContainerRuntime implements ContainerRuntime {
 
   async destroySandbox(taskId: string): Promise<void> {
     await this.init();
-    for (const container of await this.records.listContainers()) {
-      if (container.taskId === taskId) await this.deleteContainer(container.id);
-    }
+    // A pod's pause container goes last: the others live in its sandbox.
+    const pause = pauseIdOf(taskId);
+    const containers = (await this.records.listContainers())
+      .filter((container) => container.taskId === taskId)
+      .sort((a, b) => Number(a.id === pause) - Number(b.id === pause));
+    for (const container of containers) await this.deleteContainer(container.id);
+    this.pods.delete(taskId);
     await this.netns.remove(taskId);
     await this.cgroups.remove(this.cgroups.taskPath(taskId));
     await this.storage.remove(taskId);
@@ -165,11 +202,19 @@ export class OciContainerRuntime implements ContainerRuntime {
       labels: spec.labels ?? {},
       rootfs: spec.rootfs,
       cgroupPath: this.cgroups.containerPath(spec.taskId, spec.id),
+      ...(sandbox.runtime === undefined ? {} : { runtime: sandbox.runtime }),
       createdAt: new Date().toISOString(),
     };
+    const oci = this.cli(sandbox.runtime);
     try {
       // Written first, so that a crash from here on leaves something delete can clean.
       await this.records.putContainer(record);
+      const pod =
+        oci.podSandbox !== true
+          ? undefined
+          : spec.id === pauseIdOf(spec.taskId)
+            ? { [CRI_CONTAINER_TYPE]: "sandbox" }
+            : await this.podSandbox(spec.taskId);
       const writableDir =
         sandbox.storagePath === undefined
           ? undefined
@@ -196,14 +241,16 @@ export class OciContainerRuntime implements ContainerRuntime {
         etcFiles,
         initBinary: this.options.initBinary ?? "/usr/bin/catatonit",
       });
+      if (pod !== undefined)
+        config.annotations = { ...(config.annotations as Record<string, string>), ...pod };
       await writeFile(join(dir, "config.json"), JSON.stringify(config));
       await mkdir(join(dir, "persist"));
       const pid = await startConmon({
         id: spec.id,
         name: spec.name,
         bundle: dir,
-        runtimeBinary: this.oci.binary,
-        runtimeArgs: this.oci.globalArgs,
+        runtimeBinary: oci.binary,
+        runtimeArgs: oci.globalArgs,
         logPath: join(dir, "ctr.log"),
         exitDir: this.records.exitsDir,
         persistDir: join(dir, "persist"),
@@ -220,19 +267,79 @@ export class OciContainerRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * For runtimes that run a task's containers in one sandbox (gVisor: one user-space kernel
+   * and one network stack, so that they share localhost as under runc): the sandbox's root is
+   * a pause process made with the task's first container; every container joins it through
+   * the annotations CRI runtimes use. Returns those annotations.
+   */
+  private podSandbox(taskId: string): Promise<Record<string, string>> {
+    let ready = this.pods.get(taskId);
+    if (ready === undefined) {
+      ready = this.startPause(taskId);
+      this.pods.set(taskId, ready);
+      ready.catch(() => this.pods.delete(taskId));
+    }
+    return ready.then((pauseId) => ({
+      [CRI_CONTAINER_TYPE]: "container",
+      [CRI_SANDBOX_ID]: pauseId,
+    }));
+  }
+
+  private async startPause(taskId: string): Promise<string> {
+    const id = pauseIdOf(taskId);
+    const info = await this.inspectContainer(id);
+    if (info?.status === "running") return id;
+    if (info !== undefined) await this.deleteContainer(id);
+    const rootfs = join(this.runDir, "pause-rootfs");
+    if (!existsSync(join(rootfs, "pause"))) {
+      await mkdir(rootfs, { recursive: true });
+      await copyFile(this.options.initBinary ?? "/usr/bin/catatonit", join(rootfs, "pause"));
+    }
+    await this.createContainer({
+      id,
+      taskId,
+      name: "pause",
+      rootfs: { path: rootfs },
+      args: ["/pause", "-P"],
+    });
+    await this.startContainer(id);
+    return id;
+  }
+
+  /** Where a pod subcontainer's monitor waits for its start (libexec/berth-runsc). */
+  private startFifo(id: string): string {
+    return join(this.records.containerDir(id), "start.fifo");
+  }
+
+  private async signalStart(id: string): Promise<void> {
+    // Non-blocking: with no monitor reading, this fails (ENXIO) rather than hangs.
+    const fifo = await open(this.startFifo(id), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    try {
+      await fifo.write("start\n");
+    } finally {
+      await fifo.close();
+    }
+  }
+
   async startContainer(id: string): Promise<ContainerInfo> {
     const record = await this.mustGet(id);
-    await this.oci.start(id);
+    const oci = await this.oci(id);
+    if (existsSync(this.startFifo(id))) {
+      await this.signalStart(id);
+      // Started once the runtime says so (or the container already ended), as `start` is.
+      for (let i = 0; i < 500 && (await oci.state(id)).status === "created"; i++) await sleep(10);
+    } else await oci.start(id);
     record.startedAt = new Date().toISOString();
     await this.records.putContainer(record);
-    const state = await this.oci.state(id);
+    const state = await oci.state(id);
     return { ...this.toInfo(record, "running"), pid: state.pid };
   }
 
   async signalContainer(id: string, signal: NodeJS.Signals): Promise<void> {
     await this.mustGet(id);
     if (await this.hasExited(id)) return;
-    await this.oci.kill(id, signal);
+    await (await this.oci(id)).kill(id, signal);
   }
 
   async stopContainer(id: string, timeoutMs: number): Promise<ContainerExit> {
@@ -260,7 +367,7 @@ export class OciContainerRuntime implements ContainerRuntime {
 
   async execInContainer(id: string, args: string[], timeoutMs: number): Promise<number> {
     await this.mustGet(id);
-    return this.oci.exec(id, args, timeoutMs);
+    return (await this.oci(id)).exec(id, args, timeoutMs);
   }
 
   async spawnExec(
@@ -269,9 +376,10 @@ export class OciContainerRuntime implements ContainerRuntime {
     options: ExecOptions,
   ): Promise<ChildProcessWithoutNullStreams> {
     await this.mustGet(id);
-    if ((await this.oci.state(id)).status !== "running")
+    const oci = await this.oci(id);
+    if ((await oci.state(id)).status !== "running")
       throw new BerthError(RuntimeErrorCode.ContainerNotRunning, `container ${id} is not running`);
-    const argv = this.oci.execArgv(id, args, options.tty);
+    const argv = oci.execArgv(id, args, options.tty);
     if (!options.tty) return spawn(argv[0] as string, argv.slice(1));
     // The OCI runtime makes the container's terminal only when its own stdin is one, so it
     // runs under script(1)'s terminal, set raw (the runtime copies bytes, the container's
@@ -287,7 +395,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     if (!record) return undefined;
     const exit = await this.finalizeExit(id);
     if (exit) return { ...this.toInfo(record, "stopped"), exit };
-    const state = await this.oci.state(id);
+    const state = await this.cli(record.runtime).state(id);
     const status = state.status === "absent" ? "stopped" : state.status;
     return { ...this.toInfo(record, status), pid: state.pid };
   }
@@ -306,23 +414,29 @@ export class OciContainerRuntime implements ContainerRuntime {
   async deleteContainer(id: string): Promise<void> {
     await this.init();
     const record = await this.records.getContainer(id);
-    const state = await this.oci.state(id);
+    const oci = this.cli(record?.runtime);
+    const state = await oci.state(id);
     if (state.status === "running" || state.status === "created") {
       // A created container cannot be signalled by every runtime; delete --force kills it.
-      if (state.status === "running") await this.oci.kill(id, "SIGKILL");
-      else await this.oci.delete(id);
+      if (state.status === "running") await oci.kill(id, "SIGKILL");
+      else {
+        await oci.delete(id);
+        // A subcontainer's monitor waiting to start it: it finds the container gone and ends.
+        await this.signalStart(id).catch(() => undefined);
+      }
       if (record && existsSync(join(this.records.containerDir(id), "conmon.pid"))) {
         await this.exits.wait(id, AbortSignal.timeout(10_000)).catch(() => undefined);
       }
     }
     if (record) await this.finalizeExit(id);
     await this.waitForMonitor(id);
-    await this.oci.delete(id);
+    await oci.delete(id);
     if (record && "imageDigest" in record.rootfs) {
       await this.rootfsProvider().releaseRootfs(id);
     }
     if (record) await this.cgroups.remove(record.cgroupPath);
     await this.records.removeContainer(id);
+    this.kinds.delete(id);
   }
 
   async list(): Promise<{ sandboxes: TaskSandbox[]; containers: ContainerInfo[] }> {
@@ -365,7 +479,9 @@ export class OciContainerRuntime implements ContainerRuntime {
       mounts,
       loopDevices: await this.storage.loopDevices(),
       cgroups: await this.cgroups.count(),
-      runtimeStates: (await this.oci.list()).length,
+      runtimeStates: (
+        await Promise.all(Object.keys(this.clis).map((kind) => this.cli(kind).list()))
+      ).flat().length,
       netns: (await readdir(join(this.runDir, "netns")).catch(() => [])).length,
       monitors: await countMonitors(this.runDir),
     };
@@ -399,7 +515,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     // container has exited once its process is gone (the code is lost).
     const monitor = await readPid(join(this.records.containerDir(id), "conmon.pid"));
     if (monitor === undefined || (await processMatches(monitor))) return false;
-    const { status } = await this.oci.state(id);
+    const { status } = await this.cli(record.runtime).state(id);
     return status !== "running" && status !== "created";
   }
 

@@ -15,6 +15,8 @@ import type { ContainerExit, RootfsSource } from "./types.js";
 
 export interface SandboxRecord {
   taskId: string;
+  /** The OCI runtime of the task's containers; the runtime's default when absent. */
+  runtime?: string;
   cpu?: number;
   memoryMiB?: number;
   pidsLimit: number;
@@ -34,6 +36,8 @@ export interface ContainerRecord {
   labels: Record<string, string>;
   rootfs: RootfsSource;
   cgroupPath: string;
+  /** As its sandbox's. */
+  runtime?: string;
   createdAt: string;
   startedAt?: string;
   exit?: { exitCode: number; oomKilled: boolean; finishedAt: string };

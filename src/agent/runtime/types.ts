@@ -20,6 +20,8 @@ import type { ChildProcessWithoutNullStreams } from "node:child_process";
 export interface TaskSandboxSpec {
   /** Unique on this host; letters, digits, `_`, `.`, `-` (max 64). */
   taskId: string;
+  /** The OCI runtime for the task's containers (`runc`, `runsc`); default: the runtime's kind. */
+  runtime?: string;
   /** Task CPU units (1024 = one core), enforced as a CFS quota. Omitted: no quota. */
   cpu?: number;
   /** Task memory hard limit in MiB. Omitted: no limit. */
@@ -37,6 +39,7 @@ export interface TaskSandboxSpec {
 
 export interface TaskSandbox {
   taskId: string;
+  runtime?: string;
   cpu?: number;
   memoryMiB?: number;
   pidsLimit: number;

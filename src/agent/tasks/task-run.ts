@@ -137,6 +137,7 @@ export class TaskRun {
       // The sandbox (cgroup, network namespace, storage) is made while the image is pulled.
       const sandbox = host.runtime.prepareSandbox({
         taskId: assignment.taskId,
+        ...(assignment.runtime === undefined ? {} : { runtime: assignment.runtime }),
         cpu: assignment.cpu,
         memoryMiB: assignment.memory,
         ephemeralStorageGiB: assignment.ephemeralStorageGiB ?? DEFAULT_EPHEMERAL_STORAGE_GIB,

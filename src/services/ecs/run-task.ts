@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import { arn, newHexId, type Identity } from "../../core/index.js";
 import { precreatedAttachment, type TaskDraft } from "../../control/index.js";
 import type { ContainerAssignment, TaskAssignment } from "../../protocol/index.js";
+import type { SandboxRuntime } from "./sandbox-runtime.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { checkEphemeralStorage, checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
 import { mountPointsOf } from "./volumes.js";
@@ -149,6 +150,8 @@ export interface DraftContext {
   clusterName: string;
   clusterArn: string;
   now: Date;
+  /** The OCI runtime the tags ask for (sandbox-runtime.ts); the host's default when absent. */
+  runtime?: SandboxRuntime;
 }
 
 export function draftTasks(
@@ -237,6 +240,7 @@ export function draftTasks(
     };
     const assignment: TaskAssignment = {
       taskArn,
+      ...(ctx.runtime === undefined ? {} : { runtime: ctx.runtime }),
       taskId: id,
       clusterArn: ctx.clusterArn,
       family,

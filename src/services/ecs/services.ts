@@ -36,6 +36,7 @@ import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-provid
 import { findActiveCluster } from "./clusters.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { draftTasks } from "./run-task.js";
+import { sandboxRuntime } from "./sandbox-runtime.js";
 import { readTags, writeTags } from "./tags.js";
 import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
 import type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
@@ -416,6 +417,7 @@ export function serviceLauncher(
         strategy.length > 0
           ? splitStrategy(strategy, count, existing)
           : Array<string>(count).fill("FARGATE");
+      const runtime = await sandboxRuntime(store, service.clusterArn ?? "", definitionRow.arn);
       for (const chosen of providers) {
         // Where the chosen provider has no room, another the strategy allows may (Spot -> on-demand).
         const candidates = [
@@ -445,6 +447,7 @@ export function serviceLauncher(
               now: clock.now(),
               registryCredentials: registryCredentials(),
               capacityProviders: [capacityProvider],
+              ...(runtime === undefined ? {} : { runtime }),
             },
           );
           for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;

@@ -22,6 +22,7 @@ import { findActiveCluster } from "./clusters.js";
 import { invalidParameter } from "./errors.js";
 import { clusterName } from "./resources.js";
 import { draftTasks, taskArnOf } from "./run-task.js";
+import { sandboxRuntime } from "./sandbox-runtime.js";
 import { readTags } from "./tags.js";
 import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
 
@@ -83,6 +84,7 @@ export function taskHandlers(
       const definition = await findTaskDefinition(store, input.taskDefinition ?? "");
       if (definition === undefined) throw invalidParameter("TaskDefinition not found.");
       const strategy = resolveStrategy(input, cluster.document);
+      const runtime = await sandboxRuntime(store, cluster.arn, definition.arn);
       const drafts = draftTasks(toTaskDefinition(definition), input, {
         ...(strategy.length > 0
           ? { capacityProviders: splitStrategy(strategy, input.count ?? 1) }
@@ -92,6 +94,7 @@ export function taskHandlers(
         clusterArn: cluster.arn,
         now: ctx.clock.now(),
         registryCredentials: registryCredentials(),
+        ...(runtime === undefined ? {} : { runtime }),
       });
       const tags = [
         ...(input.propagateTags === "TASK_DEFINITION" ? await readTags(store, definition.arn) : []),

@@ -1,0 +1,32 @@
+/**
+ * Which OCI runtime runs a task: runc (namespaces and cgroups, the default) or runsc (gVisor:
+ * a user-space kernel per task, the kernel boundary Fargate draws with microVMs). ECS has no
+ * such setting, so Berth reads a tag, `berth:runtime` = `runc` | `runsc`: on the task
+ * definition, else on the cluster. Tags pass through every ECS client unchanged.
+ */
+import type { Store } from "../../store/index.js";
+import { invalidParameter } from "./errors.js";
+import { readTags } from "./tags.js";
+
+export const RUNTIME_TAG = "berth:runtime";
+export const SANDBOX_RUNTIMES = ["runc", "runsc"] as const;
+export type SandboxRuntime = (typeof SANDBOX_RUNTIMES)[number];
+
+/** The runtime the tags ask for; undefined (the host's default, runc) when none does. */
+export async function sandboxRuntime(
+  store: Store,
+  clusterArn: string,
+  taskDefinitionArn: string,
+): Promise<SandboxRuntime | undefined> {
+  for (const arn of [taskDefinitionArn, clusterArn]) {
+    const tag = (await readTags(store, arn)).find((t) => t.key === RUNTIME_TAG);
+    if (tag === undefined) continue;
+    const value = tag.value ?? "";
+    if (!(SANDBOX_RUNTIMES as readonly string[]).includes(value))
+      throw invalidParameter(
+        `The ${RUNTIME_TAG} tag of ${arn} is '${value}'; it must be runc or runsc.`,
+      );
+    return value as SandboxRuntime;
+  }
+  return undefined;
+}

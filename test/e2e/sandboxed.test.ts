@@ -1,0 +1,232 @@
+// The sandboxed runtime: the core task cases, each under runc and under gVisor's runsc (chosen by
+// the `berth:runtime` tag of a cluster or a task definition), through a started Berth.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { release } from "node:os";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ContainerDefinition,
+  type Tag,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import {
+  BERTH_BIN,
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+} from "../../src/testing/index.js";
+
+const run = promisify(execFile);
+
+let berth: BerthProcess;
+let ecs: ECSClient;
+let image: string;
+const started: Array<{ cluster: string; task: string }> = [];
+
+before(async () => {
+  berth = await startBerthProcess();
+  ecs = new ECSClient(berth.clientConfig);
+  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  await ecs.send(new CreateClusterCommand({ clusterName: "plain" }));
+  await ecs.send(
+    new CreateClusterCommand({
+      clusterName: "gvisor",
+      tags: [{ key: "berth:runtime", value: "runsc" }],
+    }),
+  );
+});
+after(async () => {
+  for (const { cluster, task } of started)
+    await ecs.send(new StopTaskCommand({ cluster, task })).catch(() => undefined);
+  ecs.destroy();
+  await berth.stop();
+});
+
+async function describeTask(cluster: string, taskArn: string): Promise<Task> {
+  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+  assert.ok(tasks[0] !== undefined);
+  return tasks[0];
+}
+
+/** Polls until `done` holds for the task (a bounded wait, not a timing assertion). */
+async function waitFor(
+  cluster: string,
+  taskArn: string,
+  done: (task: Task) => boolean,
+  what: string,
+): Promise<Task> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const task = await describeTask(cluster, taskArn);
+    if (done(task)) return task;
+    if (Date.now() > deadline)
+      assert.fail(`${what}: task is ${task.lastStatus ?? "?"} ${task.stoppedReason ?? ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+async function runTask(
+  cluster: string,
+  family: string,
+  containers: ContainerDefinition[],
+  tags?: Tag[],
+): Promise<string> {
+  const { taskDefinition } = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: containers.map((c) => ({ image, essential: true, ...c })),
+      ...(tags === undefined ? {} : { tags }),
+    }),
+  );
+  const { tasks = [], failures = [] } = await ecs.send(
+    new RunTaskCommand({
+      cluster,
+      taskDefinition: taskDefinition?.taskDefinitionArn,
+      enableExecuteCommand: true,
+    }),
+  );
+  assert.deepEqual(failures, []);
+  const task = tasks[0]?.taskArn ?? "";
+  started.push({ cluster, task });
+  return task;
+}
+
+function berthEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
+    BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
+  };
+}
+
+async function logsOf(cluster: string, taskArn: string): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    [BERTH_BIN, "logs", taskArn, "--cluster", cluster, "--endpoint", berth.endpoint],
+    { env: berthEnv() },
+  );
+  return stdout;
+}
+
+const KERNELS = {
+  // runc shares the host's kernel; gVisor answers with its own.
+  runc: new RegExp(`^Linux version ${release().replaceAll(".", "\\.")} `, "m"),
+  runsc: /^Linux version 4\.4\.0 #1 SMP Sun Jan 10 15:06:54 PST 2016$/m,
+};
+
+for (const [runtime, cluster] of [
+  ["runc", "plain"],
+  ["runsc", "gvisor"],
+] as const) {
+  describe(`core task cases under ${runtime}`, () => {
+    it("runs a busybox task that sees its runtime's kernel, and reports its exit code", async () => {
+      const taskArn = await runTask(cluster, `kernel-${runtime}`, [
+        { name: "app", command: ["sh", "-c", "cat /proc/version; echo pid=$$; exit 3"] },
+      ]);
+      const stopped = await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      assert.equal(stopped.containers?.[0]?.exitCode, 3);
+      assert.equal(stopped.stopCode, "EssentialContainerExited");
+      const output = await logsOf(cluster, taskArn);
+      assert.match(output, KERNELS[runtime]);
+      assert.match(output, /^pid=1$/m);
+    });
+
+    it("lets the containers of a task talk over localhost", async () => {
+      const taskArn = await runTask(cluster, `localhost-${runtime}`, [
+        {
+          name: "server",
+          command: ["sh", "-c", "while true; do echo pong | nc -l -p 7070; done"],
+        },
+        {
+          name: "client",
+          dependsOn: [{ containerName: "server", condition: "START" }],
+          command: [
+            "sh",
+            "-c",
+            "for i in $(seq 100); do nc 127.0.0.1 7070 </dev/null && exit 0; sleep 0.1; done; exit 1",
+          ],
+        },
+      ]);
+      const stopped = await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      const client = stopped.containers?.find((c) => c.name === "client");
+      assert.equal(client?.exitCode, 0);
+      assert.match(await logsOf(cluster, taskArn), /^pong$/m);
+    });
+
+    it("runs health checks and exec inside the container, and stops on request", async () => {
+      const taskArn = await runTask(cluster, `health-${runtime}`, [
+        {
+          name: "app",
+          command: ["sh", "-c", "touch /ready; exec sleep 3600"],
+          stopTimeout: 2,
+          healthCheck: {
+            command: ["CMD-SHELL", "test -f /ready"],
+            interval: 5,
+            timeout: 2,
+            retries: 2,
+          },
+        },
+      ]);
+      await waitFor(cluster, taskArn, (t) => t.healthStatus === "HEALTHY", "healthy");
+      const { stdout } = await run(
+        process.execPath,
+        [
+          BERTH_BIN,
+          "exec",
+          "--cluster",
+          cluster,
+          "--endpoint",
+          berth.endpoint,
+          taskArn,
+          "--",
+          "cat",
+          "/proc/version",
+        ],
+        { env: berthEnv() },
+      );
+      assert.match(stdout, KERNELS[runtime]);
+      await ecs.send(new StopTaskCommand({ cluster, task: taskArn }));
+      const stopped = await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      assert.equal(stopped.stopCode, "UserInitiated");
+    });
+  });
+}
+
+describe("choosing the runtime", () => {
+  it("takes a task definition's berth:runtime tag over its cluster's", async () => {
+    const taskArn = await runTask(
+      "gvisor",
+      "kernel-override",
+      [{ name: "app", command: ["cat", "/proc/version"] }],
+      [{ key: "berth:runtime", value: "runc" }],
+    );
+    await waitFor("gvisor", taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+    assert.match(await logsOf("gvisor", taskArn), KERNELS.runc);
+  });
+
+  it("refuses a berth:runtime tag naming no runtime", async () => {
+    await assert.rejects(
+      runTask(
+        "plain",
+        "kernel-bad",
+        [{ name: "app", command: ["true"] }],
+        [{ key: "berth:runtime", value: "kata" }],
+      ),
+      {
+        name: "InvalidParameterException",
+        message: /berth:runtime tag .* is 'kata'; it must be runc or runsc/,
+      },
+    );
+  });
+});
