@@ -6,7 +6,16 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { constants as fsConstants, existsSync } from "node:fs";
-import { copyFile, mkdir, open, readFile, readdir, stat, statfs, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  stat,
+  statfs,
+  writeFile,
+} from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, silentLogger, type Logger } from "../../core/index.js";
