@@ -13,6 +13,8 @@ const RECORD = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/;
 /** Parses records into lines, joining partials per stream. */
 export class LogParser {
   private readonly partial = { stdout: "", stderr: "" };
+  /** When each stream's pending partial line began. */
+  private readonly partialTime = { stdout: "", stderr: "" };
   private rest = "";
 
   push(chunk: string): LogLine[] {
@@ -26,10 +28,22 @@ export class LogParser {
       const [, time = "", streamName, tag, body = ""] = match;
       const stream = streamName === "stderr" ? "stderr" : "stdout";
       if (tag === "P") {
+        if (this.partial[stream] === "") this.partialTime[stream] = time;
         this.partial[stream] += body;
         continue;
       }
       out.push({ stream, time, text: this.partial[stream] + body });
+      this.partial[stream] = "";
+    }
+    return out;
+  }
+
+  /** Once the writer is done: a last line that never got its newline, per stream. */
+  end(): LogLine[] {
+    const out: LogLine[] = [];
+    for (const stream of ["stdout", "stderr"] as const) {
+      const text = this.partial[stream];
+      if (text !== "") out.push({ stream, time: this.partialTime[stream], text });
       this.partial[stream] = "";
     }
     return out;
@@ -59,12 +73,18 @@ export async function* readLogFile(path: string, options: TailOptions): AsyncGen
         for (const line of parser.push(buffer.subarray(0, read).toString("utf8"))) yield line;
       }
       if (read > 0) continue;
-      if (!options.follow) return;
+      if (!options.follow) {
+        if (await options.finished()) yield* parser.end();
+        return;
+      }
       // Check "finished" before the last read so nothing written before the exit is lost.
       if (await options.finished()) {
         if (!handle) return;
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-        if (bytesRead === 0) return;
+        if (bytesRead === 0) {
+          yield* parser.end();
+          return;
+        }
         position += bytesRead;
         for (const line of parser.push(buffer.subarray(0, bytesRead).toString("utf8"))) yield line;
         continue;

@@ -26,6 +26,21 @@ describe("LogParser", () => {
     ]);
     assert.deepEqual(parser.push("2024-01-01T00:00:00.000000005+00:00 stdout F\n")[0]?.text, "");
   });
+
+  it("gives a last line without its newline once the writer is done", () => {
+    const parser = new LogParser();
+    assert.deepEqual(
+      parser.push(
+        '2024-01-01T00:00:00.000000001+00:00 stdout P {"no":\n' +
+          '2024-01-01T00:00:00.000000002+00:00 stdout P "newline"}\n',
+      ),
+      [],
+    );
+    assert.deepEqual(parser.end(), [
+      { stream: "stdout", time: "2024-01-01T00:00:00.000000001+00:00", text: '{"no":"newline"}' },
+    ]);
+    assert.deepEqual(parser.end(), []);
+  });
 });
 
 describe("resolveUser", () => {
