@@ -2,6 +2,7 @@
 // the `berth:runtime` tag of a cluster or a task definition), through a started Berth.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { connect } from "node:net";
 import { release } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -119,6 +120,25 @@ async function logsOf(cluster: string, taskArn: string): Promise<string> {
   return stdout;
 }
 
+/** What a TCP server at `host:port` says first (retried while it does not listen yet). */
+async function readFrom(host: string, port: number): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, host);
+        let text = "";
+        socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 const KERNELS = {
   // runc shares the host's kernel; gVisor answers with its own.
   runc: new RegExp(`^Linux version ${release().replaceAll(".", "\\.")} `, "m"),
@@ -162,6 +182,36 @@ for (const [runtime, cluster] of [
       const client = stopped.containers?.find((c) => c.name === "client");
       assert.equal(client?.exitCode, 0);
       assert.match(await logsOf(cluster, taskArn), /^pong$/m);
+    });
+
+    it("gets an address its cluster's tasks and the host reach, and its metadata endpoint", async () => {
+      const serverArn = await runTask(cluster, `server-${runtime}`, [
+        { name: "server", command: ["sh", "-c", "while true; do echo pong | nc -l -p 7070; done"] },
+      ]);
+      const server = await waitFor(cluster, serverArn, (t) => t.lastStatus === "RUNNING", "run");
+      const address = server.attachments
+        ?.find((a) => a.type === "ElasticNetworkInterface")
+        ?.details?.find((d) => d.name === "privateIPv4Address")?.value;
+      assert.ok(address !== undefined && address.startsWith("100."), `address ${address}`);
+      assert.equal(await readFrom(address, 7070), "pong\n");
+      // busybox wget fails on gVisor 2022's sockets (EAGAIN), so the client speaks HTTP with nc.
+      const clientArn = await runTask(cluster, `client-${runtime}`, [
+        {
+          name: "client",
+          command: [
+            "sh",
+            "-c",
+            `nc ${address} 7070 </dev/null; u=\${ECS_CONTAINER_METADATA_URI_V4#http://}; ` +
+              `hp=\${u%%/*}; (printf "GET /\${u#*/}/task HTTP/1.0\\r\\n\\r\\n"; sleep 2) | nc \${hp%:*} \${hp#*:}`,
+          ],
+        },
+      ]);
+      const client = await waitFor(cluster, clientArn, (t) => t.lastStatus === "STOPPED", "stop");
+      assert.equal(client.containers?.[0]?.exitCode, 0);
+      const output = await logsOf(cluster, clientArn);
+      assert.match(output, /^pong$/m);
+      assert.match(output, new RegExp(`"TaskARN":"${clientArn}"`));
+      await ecs.send(new StopTaskCommand({ cluster, task: serverArn }));
     });
 
     it("runs health checks and exec inside the container, and stops on request", async () => {

@@ -198,6 +198,9 @@ export class TaskRun {
       // namespace by path); only the metadata endpoint's address must be known first.
       const gateway = await host.network.gateway(assignment.clusterArn).catch(() => undefined);
       const metadata = gateway === undefined ? undefined : await this.#metadataUrl(gateway);
+      // Except under gVisor: its sandbox, started with the first container, takes over the
+      // interfaces the namespace has at that moment.
+      if (assignment.runtime === "runsc") await network.catch(() => undefined);
       try {
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
