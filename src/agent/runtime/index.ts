@@ -35,3 +35,4 @@ export { defaultSeccompProfile } from "./seccomp-profile.js";
 export { LogParser } from "./logs.js";
 export { purgeTaskStorage, TaskStorage } from "./task-storage.js";
 export { runCommand, type CommandResult } from "./command.js";
+export { taskResolvConf } from "./resolv-conf.js";

@@ -27,6 +27,7 @@ import { readLogFile } from "./logs.js";
 import { NetnsStore } from "./netns.js";
 import { buildOciSpec } from "./oci-spec.js";
 import { processMatches, type OciRuntimeCli } from "./oci-cli.js";
+import { readTaskResolvConf } from "./resolv-conf.js";
 import { RecordStore, toExit, type ContainerRecord, type SandboxRecord } from "./records.js";
 import { seedVolume, TaskStorage } from "./task-storage.js";
 import { resolveUser } from "./user.js";
@@ -608,8 +609,7 @@ async function writeEtcFiles(
     files.hosts,
     `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`,
   );
-  // Loopback only in this part: no resolver is reachable yet; the task network brings one.
-  await writeFile(files.resolvConf, "");
+  await writeFile(files.resolvConf, await readTaskResolvConf());
   return files;
 }
 
