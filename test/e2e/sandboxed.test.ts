@@ -214,6 +214,24 @@ for (const [runtime, cluster] of [
       await ecs.send(new StopTaskCommand({ cluster, task: serverArn }));
     });
 
+    it("holds the task to its ephemeral storage: writing past it is ENOSPC inside", async () => {
+      const script = [
+        "exec 2>&1",
+        "busybox fallocate -l 30G /too-big; echo too-big=$?; rm -f /too-big",
+        "busybox fallocate -l 19G /filler && echo filled",
+        "busybox dd if=/dev/zero of=/rest bs=1M count=2048; echo write=$?",
+      ].join("\n");
+      const taskArn = await runTask(cluster, `storage-${runtime}`, [
+        { name: "app", command: ["sh", "-c", script] },
+      ]);
+      await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      const output = await logsOf(cluster, taskArn);
+      assert.match(output, /^too-big=1$/m);
+      assert.match(output, /^filled$/m);
+      assert.match(output, /No space left on device/);
+      assert.match(output, /^write=1$/m);
+    });
+
     it("runs health checks and exec inside the container, and stops on request", async () => {
       const taskArn = await runTask(cluster, `health-${runtime}`, [
         {
