@@ -222,7 +222,7 @@ export const AgentMessage = z.discriminatedUnion("type", [
    */
   z.object({
     type: z.literal("usage"),
-    /** Epoch ms on the agent's clock when the cgroups were read. */
+    /** Epoch ms on the agent's clock when the cgroups were read (the server uses its own). */
     at: z.number(),
     tasks: z
       .array(

@@ -171,7 +171,10 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
     usageIntervalMs: Math.min(10_000, Math.max(250, Math.floor(periodMs / 4))),
-    onUsage: ({ at, tasks }) => {
+    // Samples are placed on the server's clock when they arrive: periods are the server's, and
+    // a host's clock may be off by more than a period.
+    onUsage: ({ tasks }) => {
+      const at = clock.now().getTime();
       for (const { taskArn, cpuNanos, memoryBytes } of tasks)
         usage.record(taskArn, { at, cpuNanos, memoryBytes });
     },
