@@ -41,7 +41,10 @@ interface TargetRuntime {
   health: HealthState;
   inflight: number;
   drainingUntil?: number;
+  /** Routable: its health checks pass (or are off) and it has not refused a connection since. */
   healthy: boolean;
+  /** It refused a connection since its last passing health check. */
+  refused: boolean;
   agent: Agent;
   timer?: NodeJS.Timeout;
   checking: boolean;
@@ -160,6 +163,7 @@ export class LoadBalancerPlane {
             health: INITIAL_HEALTH,
             inflight: 0,
             healthy: false,
+            refused: false,
             agent: new Agent({ keepAlive: true, keepAliveMsecs: 1000 }),
             checking: false,
           };
@@ -189,7 +193,7 @@ export class LoadBalancerPlane {
 
   #refresh(target: TargetRuntime, group: GroupConfig): void {
     const enabled = group.group.HealthCheckEnabled !== false;
-    target.healthy = !enabled || target.health.state === "healthy";
+    target.healthy = (!enabled || target.health.state === "healthy") && !target.refused;
   }
 
   /** Runs the next health check of `target` after `delayMs` unless one is planned already. */
@@ -222,6 +226,7 @@ export class LoadBalancerPlane {
               from: before,
               to: target.health.state,
             });
+          if (result.ok) target.refused = false;
           this.#refresh(target, current);
           if (current.inUse && target.drainingUntil === undefined)
             this.#schedule(
@@ -315,14 +320,17 @@ export class LoadBalancerPlane {
     }
     this.#counts.set(groupArn, (this.#counts.get(groupArn) ?? 0) + 1);
     target.inflight++;
-    void forward(
-      req,
-      res,
-      target,
-      target.agent,
-      forwardedHeaders(req, port),
-      IDLE_TIMEOUT_MS,
-    ).finally(() => this.#release(target));
+    void forward(req, res, target, target.agent, forwardedHeaders(req, port), IDLE_TIMEOUT_MS)
+      .then(({ refused }) => {
+        // ALB keeps sending to a target until its health checks fail (interval x threshold);
+        // Berth stops at once when nothing listens there, so that one retry by the client
+        // finds a live target, until a health check passes again.
+        if (refused) {
+          target.refused = true;
+          target.healthy = false;
+        }
+      })
+      .finally(() => this.#release(target));
   }
 
   #upgrade(port: number, req: IncomingMessage, socket: Socket, head: Buffer): void {

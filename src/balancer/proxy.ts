@@ -68,7 +68,13 @@ export function answer(res: ServerResponse, status: number, text: string): void 
   res.end(body);
 }
 
-/** Proxies one request; resolves when the exchange is over, whichever way it ended. */
+/** Errors that mean nothing took the connection: no byte of the request reached a target. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Proxies one request; resolves when the exchange is over, whichever way it ended, saying
+ * whether the target refused the connection (nothing listens there any more).
+ */
 export function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -76,13 +82,13 @@ export function forward(
   agent: Agent,
   headers: OutgoingHttpHeaders,
   timeoutMs: number,
-): Promise<void> {
+): Promise<{ refused: boolean }> {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (): void => {
+    const finish = (refused = false): void => {
       if (done) return;
       done = true;
-      resolve();
+      resolve({ refused });
     };
     const upstream = request({
       host: target.host,
@@ -106,9 +112,9 @@ export function forward(
         finish();
       });
     });
-    upstream.on("error", () => {
+    upstream.on("error", (error: NodeJS.ErrnoException) => {
       answer(res, 502, "Bad Gateway");
-      finish();
+      finish(CONNECT_ERRORS.has(error.code ?? ""));
     });
     // The client went away: the target's exchange is abandoned too.
     res.on("close", () => {

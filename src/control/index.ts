@@ -52,6 +52,14 @@ export {
   setTaskProtection,
   taskProtection,
 } from "./task-protection.js";
+export {
+  drainTask,
+  syncServiceTargets,
+  taskAddress,
+  type RegisteredTarget,
+  type ServiceTargets,
+  type TaskTargetHealth,
+} from "./service-targets.js";
 export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";
 export {
   ServiceMetrics,

@@ -18,6 +18,13 @@ import {
   type StoredService,
 } from "./service-state.js";
 import { protectedTaskArns } from "./task-protection.js";
+import {
+  drainTask,
+  syncServiceTargets,
+  taskAddress,
+  type ServiceTargets,
+  type TaskTargetHealth,
+} from "./service-targets.js";
 import { readTask } from "./tasks.js";
 
 export interface ServiceLauncher {
@@ -36,6 +43,8 @@ export interface ReconcilerOptions {
   clock: Clock;
   log: Logger;
   launcher: ServiceLauncher;
+  /** Load balancers' target groups, for services with `loadBalancers`. */
+  targets?: ServiceTargets;
   intervalMs?: number;
 }
 
@@ -61,6 +70,8 @@ export class ServiceReconciler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  /** Tasks whose targets drain before they are told to stop: no longer counted as active. */
+  readonly #draining = new Set<string>();
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -120,7 +131,12 @@ export class ServiceReconciler {
     const stoppedFailures = new Map<string, number>();
     for (const row of rows) {
       const task = readTask(row);
-      if (row.last_status !== "STOPPED" && row.desired_status !== "STOPPED") active.push(task);
+      if (
+        row.last_status !== "STOPPED" &&
+        row.desired_status !== "STOPPED" &&
+        !this.#draining.has(row.arn)
+      )
+        active.push(task);
       else if (row.last_status === "STOPPED" && FAILED_STOP_CODES.has(task.stopCode ?? "")) {
         const deployment = task.startedBy ?? "";
         stoppedFailures.set(deployment, (stoppedFailures.get(deployment) ?? 0) + 1);
@@ -151,7 +167,16 @@ export class ServiceReconciler {
     const minHealthy = Math.ceil((desired * (config.minimumHealthyPercent ?? 100)) / 100);
     const deployments = service.deployments ?? [];
     const primary = deployments.find((d) => d.status === "PRIMARY");
-    const running = active.filter((t) => t.lastStatus === "RUNNING");
+    // Behind a load balancer a task serves once its targets are healthy: only then does it
+    // count towards minimumHealthyPercent and the deployment's completion.
+    const balanced = this.options.targets !== undefined && (service.loadBalancers ?? []).length > 0;
+    const targetHealth: Map<string, TaskTargetHealth> =
+      balanced && this.options.targets !== undefined
+        ? await syncServiceTargets(this.options.targets, service, active)
+        : new Map<string, TaskTargetHealth>();
+    const serves = (t: Task): boolean =>
+      t.lastStatus === "RUNNING" && (!balanced || targetHealth.get(t.taskArn ?? "") === "healthy");
+    const running = active.filter(serves);
     const others = active.filter((t) => primary === undefined || t.startedBy !== primary.id);
 
     // Failures since the deployment began: the circuit breaker and the backoff feed on them.
@@ -221,15 +246,25 @@ export class ServiceReconciler {
 
     // Tasks that failed their health checks, once past the grace period, are replaced.
     const graceMs = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
-    const unhealthy = active.filter(
-      (t) =>
-        t.healthStatus === "UNHEALTHY" &&
-        now.getTime() - (t.startedAt?.getTime() ?? now.getTime()) >= graceMs,
-    );
+    const pastGrace = (t: Task): boolean =>
+      now.getTime() - (t.startedAt?.getTime() ?? now.getTime()) >= graceMs;
+    const unhealthy = active.filter((t) => t.healthStatus === "UNHEALTHY" && pastGrace(t));
     for (const task of unhealthy) {
-      await launcher.stop(task.taskArn ?? "", "Task failed container health checks");
+      await this.#stop(service, task, "Task failed container health checks");
       events.push(
         `${serviceLabel(service)} (task ${idOf(task.taskArn ?? "")}) failed container health checks.`,
+      );
+    }
+    // So are tasks whose load balancer targets are unhealthy.
+    const groups = (service.loadBalancers ?? []).map((lb) => lb.targetGroupArn ?? "").join(", ");
+    for (const task of active) {
+      if (unhealthy.includes(task) || targetHealth.get(task.taskArn ?? "") !== "unhealthy")
+        continue;
+      if (!pastGrace(task)) continue;
+      unhealthy.push(task);
+      await this.#stop(service, task, `Task failed ELB health checks in (target-group ${groups})`);
+      events.push(
+        `${serviceLabel(service)} (task ${idOf(task.taskArn ?? "")}) is unhealthy in (target-group ${groups}).`,
       );
     }
 
@@ -250,8 +285,9 @@ export class ServiceReconciler {
         .filter((t) => !guarded.has(t.taskArn ?? ""))
         .sort((a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"));
       for (const task of order.slice(0, surplus)) {
-        await launcher.stop(
-          task.taskArn ?? "",
+        await this.#stop(
+          service,
+          task,
           `Scaling activity initiated by (deployment ${current?.id ?? ""})`,
         );
         stopped.push(task.taskArn ?? "");
@@ -267,7 +303,7 @@ export class ServiceReconciler {
       const isRunning = task.lastStatus === "RUNNING";
       if (guarded.has(task.taskArn ?? "")) continue;
       if (isRunning && healthy - 1 < minHealthy && desired > 0) continue;
-      await launcher.stop(task.taskArn ?? "", `Task stopped by deployment ${current?.id ?? ""}`);
+      await this.#stop(service, task, `Task stopped by deployment ${current?.id ?? ""}`);
       stopped.push(task.taskArn ?? "");
       if (isRunning) healthy--;
     }
@@ -288,7 +324,7 @@ export class ServiceReconciler {
       current !== undefined &&
       current.rolloutState === "IN_PROGRESS" &&
       (current.runningCount ?? 0) === desired &&
-      stillActive.every((t) => t.startedBy === current.id)
+      stillActive.every((t) => t.startedBy === current.id && (!balanced || serves(t)))
     ) {
       current.rolloutState = "COMPLETED";
       current.rolloutStateReason = "ECS deployment ecs-svc completed.";
@@ -315,6 +351,7 @@ export class ServiceReconciler {
     const steady =
       service.deployments.length === 1 &&
       (current?.runningCount ?? 0) === desired &&
+      stillActive.every((t) => !balanced || serves(t)) &&
       row.status === "ACTIVE";
     if (steady && extras.steady !== true)
       events.push(`${serviceLabel(service)} has reached a steady state.`);
@@ -360,5 +397,28 @@ export class ServiceReconciler {
         .execute();
     });
     if (events.length > 0) log.debug("service reconciled", { service: name, events });
+  }
+
+  /**
+   * Stops a task; behind a load balancer its targets drain first (ECS deregisters a task and
+   * waits out the deregistration delay before stopping it), meanwhile it no longer counts.
+   */
+  async #stop(service: Service, task: Task, reason: string): Promise<void> {
+    const { launcher, targets, log } = this.options;
+    const arn = task.taskArn ?? "";
+    const balanced = targets !== undefined && (service.loadBalancers ?? []).length > 0;
+    if (!balanced || taskAddress(task) === undefined) {
+      await launcher.stop(arn, reason);
+      return;
+    }
+    this.#draining.add(arn);
+    drainTask(targets, service, task)
+      .catch((error: unknown) => log.error("draining a task failed", { arn, error: String(error) }))
+      .then(() => launcher.stop(arn, reason))
+      .catch((error: unknown) => log.error("stopping a task failed", { arn, error: String(error) }))
+      .finally(() => {
+        this.#draining.delete(arn);
+        this.kick();
+      });
   }
 }

@@ -37,7 +37,7 @@ import {
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
-import { createElbv2Service } from "../services/elbv2/index.js";
+import { createElbv2Service, serviceTargets } from "../services/elbv2/index.js";
 import { LoadBalancerPlane } from "../balancer/index.js";
 import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
@@ -213,6 +213,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       password: mintRegistryPassword(resolved.credentials, clock.now()).password,
     },
   ];
+  const targets = serviceTargets(store, loadBalancers, clock);
   // Services: the reconciler decides, the ECS layer's launcher starts and stops their tasks.
   const reconciler = new ServiceReconciler({
     store,
@@ -226,6 +227,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       identity: options.identity,
       clock,
     }),
+    targets,
     intervalMs: options.reconcileIntervalMs ?? 1000,
   });
   const autoscaler = new Autoscaler({
@@ -273,6 +275,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         dispatcher,
         registryCredentials,
         kickServices: () => reconciler.kick(),
+        serviceTargets: targets,
       }),
       createCostExplorerService({ billing }),
       ecr,

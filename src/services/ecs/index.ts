@@ -5,6 +5,7 @@
 import type * as ecs from "@aws-sdk/client-ecs";
 import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
+import type { ServiceTargets } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
@@ -53,6 +54,8 @@ export interface EcsDependencies {
   registryCredentials?: RegistryCredentialSource;
   /** Asks the service reconciler for a pass now (desired state changed). */
   kickServices?: () => void;
+  /** Load balancers' target groups, for services with `loadBalancers`. */
+  serviceTargets?: ServiceTargets;
 }
 
 export function createEcsService({
@@ -60,13 +63,18 @@ export function createEcsService({
   dispatcher,
   registryCredentials,
   kickServices,
+  serviceTargets,
 }: EcsDependencies): AwsJsonService {
   const clusters = clusterHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
   const capacity = capacityProviderHandlers(store);
   const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
-  const services = serviceHandlers({ store, kick: kickServices ?? (() => undefined) });
+  const services = serviceHandlers({
+    store,
+    kick: kickServices ?? (() => undefined),
+    ...(serviceTargets === undefined ? {} : { targets: serviceTargets }),
+  });
   const protection = taskProtectionHandlers(store);
   return {
     targetPrefix: "AmazonEC2ContainerServiceV20141113",

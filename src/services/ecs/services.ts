@@ -29,11 +29,13 @@ import {
   requestStop,
   writeService,
   type ServiceLauncher,
+  type ServiceTargets,
   type StoredService,
 } from "../../control/index.js";
 import type { ServiceTable, Store } from "../../store/index.js";
 import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
+import { checkLoadBalancers } from "./load-balancers.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { draftTasks } from "./run-task.js";
 import { sandboxRuntime } from "./sandbox-runtime.js";
@@ -116,9 +118,15 @@ export interface ServiceHandlerDeps {
   registryCredentials: RegistryCredentialSource;
   /** Asks the reconciler for a pass now. */
   kick: () => void;
+  /** Load balancers' target groups, for `loadBalancers`. */
+  targets?: ServiceTargets;
 }
 
-export function serviceHandlers({ store, kick }: Pick<ServiceHandlerDeps, "store" | "kick">) {
+export function serviceHandlers({
+  store,
+  kick,
+  targets,
+}: Pick<ServiceHandlerDeps, "store" | "kick" | "targets">) {
   async function findService(
     cluster: string,
     identifier: string,
@@ -198,7 +206,12 @@ export function serviceHandlers({ store, kick }: Pick<ServiceHandlerDeps, "store
         serviceArn,
         serviceName: name,
         clusterArn: cluster.arn,
-        loadBalancers: input.loadBalancers ?? [],
+        loadBalancers: await checkLoadBalancers(
+          store,
+          targets,
+          input.loadBalancers ?? [],
+          taskDefinition,
+        ),
         serviceRegistries: input.serviceRegistries ?? [],
         status: "ACTIVE",
         desiredCount,

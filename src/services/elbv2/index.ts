@@ -16,6 +16,7 @@ import { targetHandlers } from "./targets.js";
 
 export { detachedDataPlane, type ElbDataPlane } from "./plane.js";
 export { registerTargets, deregisterTargets, type TargetKey } from "./targets.js";
+export { serviceTargets } from "./service-targets.js";
 
 type Empty = Record<string, never>;
 
