@@ -22,6 +22,9 @@ declare -A WANT=(
   [/usr/bin/aws]=awscli
   [/usr/bin/busybox]=busybox-static
   [/usr/bin/docker-registry]=docker-registry
+  [/usr/sbin/nginx]=nginx
+  [/usr/bin/wrk]=wrk
+  [/usr/bin/curl]=curl
   [/sbin/mkfs.ext4]=e2fsprogs
   [/sbin/losetup]=mount
 )
