@@ -15,7 +15,7 @@ type ExecMessage = Extract<AgentMessage, { type: "execOutput" | "execExit" }>;
 
 /** A session's process, or the input that came while it was being started. */
 type Session =
-  | { child: ChildProcessWithoutNullStreams }
+  | { child: ChildProcessWithoutNullStreams; tty: boolean }
   | { pending: Array<Extract<ServerMessage, { type: "execInput" }>>; cancelled: boolean };
 
 export class TaskExecServer {
@@ -48,7 +48,10 @@ export class TaskExecServer {
       return;
     }
     if (message.data !== "") session.child.stdin.write(Buffer.from(message.data, "base64"));
-    if (message.eof === true) session.child.stdin.end();
+    // On a terminal, the end of input is the terminal's EOF character, as when typed.
+    if (message.eof === true)
+      if (session.tty) session.child.stdin.write("\x04");
+      else session.child.stdin.end();
   }
 
   cancel(requestId: string): void {
@@ -78,7 +81,7 @@ export class TaskExecServer {
     });
     const { requestId } = request;
     const before = this.#sessions.get(requestId);
-    this.#sessions.set(requestId, { child });
+    this.#sessions.set(requestId, { child, tty: request.tty });
     this.log.debug("exec started", { requestId, container: container.id });
     const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) =>
       this.send({ type: "execOutput", requestId, stream, data: chunk.toString("base64") });

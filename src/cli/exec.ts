@@ -56,7 +56,7 @@ export async function exec(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const headers = await signedHeaders(config, "GET", url);
-  return session(new WebSocket(url, { headers }), values.interactive, terminal);
+  return session(new WebSocket(url, { headers }), values.interactive, values.tty, terminal);
 }
 
 async function resolveTaskArn(
@@ -76,7 +76,12 @@ async function resolveTaskArn(
 }
 
 /** Bridges the socket to this process's stdio; resolves to the command's exit code. */
-function session(ws: WebSocket, interactive: boolean, terminal: boolean): Promise<number> {
+function session(
+  ws: WebSocket,
+  interactive: boolean,
+  tty: boolean,
+  terminal: boolean,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let exitCode: number | undefined;
     let failure: string | undefined;
@@ -94,7 +99,8 @@ function session(ws: WebSocket, interactive: boolean, terminal: boolean): Promis
     });
     ws.on("open", () => {
       if (!interactive) {
-        ws.send(JSON.stringify({ eof: true }));
+        // Without -i the command reads nothing: end of input at once (a terminal just stays idle).
+        if (!terminal && !tty) ws.send(JSON.stringify({ eof: true }));
         return;
       }
       if (terminal) process.stdin.setRawMode(true);

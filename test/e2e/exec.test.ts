@@ -135,7 +135,16 @@ describe("berth exec", () => {
   });
 
   it("gives the command a terminal with -t", async () => {
-    const result = await berthExec(["-t", task, "--", "sh", "-c", "tty; stty size"]);
+    // The size reaches the container's terminal just after the command starts: asked again
+    // until it is there (bounded).
+    const result = await berthExec([
+      "-t",
+      task,
+      "--",
+      "sh",
+      "-c",
+      'tty; for i in $(seq 30); do s=$(stty size 2>/dev/null); [ -n "$s" ] && break; sleep 0.1; done; echo "$s"',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^\/dev\/pts\/\d+\r?\n24 80\r?\n$/);
     const plain = await berthExec([task, "--", "sh", "-c", "tty || true"]);

@@ -393,9 +393,13 @@ export class OciContainerRuntime implements ContainerRuntime {
     if (!options.tty) return spawn(argv[0] as string, argv.slice(1));
     // The OCI runtime makes the container's terminal only when its own stdin is one, so it
     // runs under script(1)'s terminal, set raw (the runtime copies bytes, the container's
-    // terminal does the line discipline) and to the caller's size, which the runtime passes on.
+    // terminal does the line discipline) and to the caller's size, which the runtime copies to
+    // the container's terminal — once at start, racing that terminal's arrival (runc 1.1), so
+    // a few SIGWINCHs over the first second make it copy again.
     const size = ["cols", String(options.cols ?? 80), "rows", String(options.rows ?? 24)];
-    const line = `stty raw -echo ${size.join(" ")} && exec ${argv.map(shellQuote).join(" ")}`;
+    const nudge =
+      "(for t in 0.05 0.1 0.2 0.4 0.8; do sleep $t; kill -WINCH $$ 2>/dev/null || exit 0; done) &";
+    const line = `stty raw -echo ${size.join(" ")} && { ${nudge} } && exec ${argv.map(shellQuote).join(" ")}`;
     return spawn("script", ["--quiet", "--flush", "--return", "--command", line, "/dev/null"]);
   }
 
