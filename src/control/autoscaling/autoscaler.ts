@@ -89,7 +89,14 @@ export class Autoscaler {
         resourceId: row.resource_id,
         dimension: row.dimension,
       };
-      await this.#scaleTarget(resource, row.arn, readTarget(row.document), snapshot, now);
+      // One target's failure (its service deleted meanwhile, say) leaves the others scaling.
+      await this.#scaleTarget(resource, row.arn, readTarget(row.document), snapshot, now).catch(
+        (error: unknown) =>
+          this.options.log.warn("scaling a target failed", {
+            resourceId: row.resource_id,
+            error: String(error),
+          }),
+      );
     }
     this.#lastPass = now;
   }
@@ -117,6 +124,8 @@ export class Autoscaler {
     const suspended = stored.target.SuspendedState ?? {};
 
     // A min or max moved past the desired count (RegisterScalableTarget, a scheduled action).
+    // AWS leaves a desired count set by hand outside the bounds until its next scaling
+    // activity; Berth moves any desired count into the bounds at once.
     const bounded = clamp(current, min, max);
     if (bounded !== current) {
       await this.#apply(resource, parsed, bounded, boundCause(current, min, max), now);
