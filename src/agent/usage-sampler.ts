@@ -2,7 +2,7 @@
  * Samples every RUNNING task's CPU and memory from its cgroup (the runtime's `sandboxUsage`)
  * and sends them to the control plane as one `usage` message, every interval the server asked
  * for in `welcome`. Samples are cumulative CPU time, so one that is lost loses no CPU: the next
- * covers it. Per-container figures are not sent: CloudWatch's ECS service metrics need tasks.
+ * covers it. Each running container's own cgroup is read too, for `/metrics`.
  */
 import type { Logger } from "../core/index.js";
 import type { AgentMessage } from "../protocol/index.js";
@@ -45,6 +45,7 @@ export class UsageSampler {
             taskArn: run.taskArn,
             cpuNanos: usage.cpuNanos,
             memoryBytes: usage.memoryBytes,
+            containers: await this.#containers(run),
           });
         } catch (error) {
           // The task stopped between the check and the read: its cgroup is gone.
@@ -55,6 +56,24 @@ export class UsageSampler {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** Each running container's own cgroup; one that just exited is left out. */
+  async #containers(
+    run: TaskRun,
+  ): Promise<Array<{ name: string; cpuNanos: number; memoryBytes: number }>> {
+    const out: Array<{ name: string; cpuNanos: number; memoryBytes: number }> = [];
+    for (const container of run.state.containers) {
+      if (container.lastStatus !== "RUNNING" || container.runtimeId === undefined) continue;
+      const usage = await this.runtime.containerUsage(container.runtimeId).catch(() => undefined);
+      if (usage !== undefined)
+        out.push({
+          name: container.name,
+          cpuNanos: usage.cpuNanos,
+          memoryBytes: usage.memoryBytes,
+        });
+    }
+    return out;
   }
 
   close(): void {

@@ -64,6 +64,7 @@ export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "
 export {
   ServiceMetrics,
   UsageSeries,
+  containerSeriesKey,
   serviceKey,
   type MetricsSnapshot,
   type RequestCountSource,

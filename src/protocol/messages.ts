@@ -230,6 +230,17 @@ export const AgentMessage = z.discriminatedUnion("type", [
           taskArn: z.string(),
           cpuNanos: z.number().nonnegative(),
           memoryBytes: z.number().nonnegative(),
+          /** The same for each running container, from its own cgroup (absent from older agents). */
+          containers: z
+            .array(
+              z.object({
+                name: z.string(),
+                cpuNanos: z.number().nonnegative(),
+                memoryBytes: z.number().nonnegative(),
+              }),
+            )
+            .max(100)
+            .optional(),
         }),
       )
       .max(10_000),

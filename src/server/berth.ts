@@ -31,6 +31,7 @@ import {
   ServiceReconciler,
   SpotInterrupter,
   UsageSeries,
+  containerSeriesKey,
   taskBillingFacts,
   tasksPulledBefore,
 } from "../control/index.js";
@@ -175,8 +176,15 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     // a host's clock may be off by more than a period.
     onUsage: ({ tasks }) => {
       const at = clock.now().getTime();
-      for (const { taskArn, cpuNanos, memoryBytes } of tasks)
+      for (const { taskArn, cpuNanos, memoryBytes, containers = [] } of tasks) {
         usage.record(taskArn, { at, cpuNanos, memoryBytes });
+        for (const c of containers)
+          usage.record(containerSeriesKey(taskArn, c.name), {
+            at,
+            cpuNanos: c.cpuNanos,
+            memoryBytes: c.memoryBytes,
+          });
+      }
     },
     onProgress: ({ taskArn, container, bytesDone, bytesTotal }) =>
       progress.record(taskArn, { container, bytesDone, bytesTotal }),

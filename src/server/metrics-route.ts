@@ -74,6 +74,21 @@ export function renderMetrics(snapshot: MetricsSnapshot | undefined, periodMs: n
     "Memory a task reserves, in MiB.",
     tasks.map((t) => [taskLabels(t), t.memory]),
   );
+  const containers = tasks.flatMap((t) =>
+    t.containers.map((c) => ({ labels: { ...taskLabels(t), container: c.name }, use: c })),
+  );
+  out.family(
+    "berth_container_cpu_units",
+    "gauge",
+    "CPU units a container used over the last period (1024 = one vCPU busy).",
+    containers.map((c) => [c.labels, c.use.cpuUnits]),
+  );
+  out.family(
+    "berth_container_memory_mib",
+    "gauge",
+    "Memory a container used over the last period, in MiB (mean of the samples).",
+    containers.map((c) => [c.labels, c.use.memoryMiB]),
+  );
   const services = snapshot.services;
   const serviceLabels = (s: MetricsSnapshot["services"][number]): Labels => ({
     cluster: s.cluster,

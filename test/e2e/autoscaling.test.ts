@@ -269,6 +269,14 @@ describe("target tracking on CPU", () => {
             s.name === "berth_task_cpu_utilization_percent" &&
             s.labels.service === "busy" &&
             s.value > 60,
+        ) &&
+        // The busy container's own cgroup: most of the task's 256 units.
+        samples.some(
+          (s) =>
+            s.name === "berth_container_cpu_units" &&
+            s.labels.service === "busy" &&
+            s.labels.container === "app" &&
+            s.value > 150,
         ),
       30_000,
     );

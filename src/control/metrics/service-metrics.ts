@@ -8,7 +8,7 @@
  */
 import type { Store } from "../../store/index.js";
 import { readService } from "../service-state.js";
-import type { UsageSeries } from "./usage-series.js";
+import { containerSeriesKey, type TaskUse, type UsageSeries } from "./usage-series.js";
 
 /** What the load balancer tells: requests so far per target group ARN (cumulative). */
 export interface RequestCountSource {
@@ -27,6 +27,8 @@ export interface TaskDatapoint {
   /** Percent of the reservation used over the period; undefined without samples. */
   cpuUtilization?: number;
   memoryUtilization?: number;
+  /** Each container's own use over the period (containers may reserve no CPU of their own). */
+  containers: Array<{ name: string } & TaskUse>;
 }
 
 export interface ServiceDatapoint {
@@ -87,7 +89,12 @@ export class ServiceMetrics {
     for (const row of taskRows) {
       const service = row.group_name.startsWith("service:") ? row.group_name.slice(8) : undefined;
       const use = series.use(row.arn, from, now);
+      const containers = series.containersOf(row.arn).flatMap((name) => {
+        const own = series.use(containerSeriesKey(row.arn, name), from, now);
+        return own === undefined ? [] : [{ name, ...own }];
+      });
       tasks.push({
+        containers,
         taskArn: row.arn,
         cluster: row.cluster_name,
         ...(service === undefined ? {} : { service }),

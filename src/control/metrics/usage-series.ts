@@ -19,6 +19,10 @@ export interface TaskUse {
 }
 
 const MAX_SAMPLES_PER_TASK = 600;
+
+/** A container's series sits beside its task's, under this key. */
+export const containerSeriesKey = (taskArn: string, container: string): string =>
+  `${taskArn}#${container}`;
 const MIB = 1024 * 1024;
 
 export class UsageSeries {
@@ -54,6 +58,14 @@ export class UsageSeries {
 
   tasks(): string[] {
     return [...this.#series.keys()];
+  }
+
+  /** The containers of a task that have a series. */
+  containersOf(taskArn: string): string[] {
+    const prefix = containerSeriesKey(taskArn, "");
+    return [...this.#series.keys()]
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => key.slice(prefix.length));
   }
 
   /**

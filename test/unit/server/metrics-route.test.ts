@@ -28,6 +28,7 @@ describe("renderMetrics", () => {
             cpu: 256,
             memory: 512,
             cpuUtilization: 12.5,
+            containers: [{ name: "app", cpuUnits: 32, memoryMiB: 10.5 }],
           },
         ],
         services: [
@@ -50,6 +51,11 @@ describe("renderMetrics", () => {
       /^berth_task_cpu_utilization_percent\{cluster="we\\"ird\\\\",service="web",task="abc"\} 12\.5$/m,
     );
     assert.doesNotMatch(text, /^berth_task_memory_utilization_percent\{/m);
+    assert.match(
+      text,
+      /^berth_container_cpu_units\{cluster="we\\"ird\\\\",service="web",task="abc",container="app"\} 32$/m,
+    );
+    assert.match(text, /^berth_container_memory_mib\{.*container="app"\} 10\.5$/m);
     assert.doesNotMatch(text, /^berth_service_cpu_utilization_percent\{/m);
     assert.match(text, /^berth_service_desired_tasks\{cluster="default",service="web"\} 2$/m);
     assert.match(

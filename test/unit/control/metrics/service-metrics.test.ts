@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import {
   ServiceMetrics,
   UsageSeries,
+  containerSeriesKey,
   type RequestCountSource,
 } from "../../../../src/control/index.js";
 import { openSqliteStore, type Store } from "../../../../src/store/index.js";
@@ -111,6 +112,12 @@ describe("ServiceMetrics", () => {
     series.record(arn("b"), { at: 1000, cpuNanos: 1e9, memoryBytes: 128 * MIB });
     series.record(arn("d"), { at: 0, cpuNanos: 0, memoryBytes: 0 });
     series.record(arn("d"), { at: 1000, cpuNanos: 1e9, memoryBytes: 0 });
+    series.record(containerSeriesKey(arn("a"), "app"), { at: 0, cpuNanos: 0, memoryBytes: 0 });
+    series.record(containerSeriesKey(arn("a"), "app"), {
+      at: 1000,
+      cpuNanos: 0.125e9,
+      memoryBytes: 64 * MIB,
+    });
     const metrics = new ServiceMetrics({ store, series, periodMs: 1000 });
     const snapshot = await metrics.collect(1000);
     const web = snapshot.services.find((s) => s.service === "web");
@@ -123,6 +130,7 @@ describe("ServiceMetrics", () => {
     const task = snapshot.tasks.find((t) => t.taskArn === arn("a"));
     assert.equal(task?.cpuUtilization, 100);
     assert.equal(task?.memoryUtilization, 50);
+    assert.deepEqual(task?.containers, [{ name: "app", cpuUnits: 128, memoryMiB: 64 }]);
     assert.equal(snapshot.tasks.find((t) => t.taskArn === arn("c"))?.cpuUtilization, undefined);
     assert.equal(metrics.latest, snapshot);
   });
