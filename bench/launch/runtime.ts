@@ -27,7 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/core/index.js";
 import { ImageStore } from "../../src/agent/images/index.js";
-import { createRuncRuntime, TaskStorage } from "../../src/agent/runtime/index.js";
+import { createRuncRuntime, TaskFilesystems } from "../../src/agent/runtime/index.js";
 import {
   makeImage,
   makeLayer,
@@ -87,15 +87,15 @@ async function main(): Promise<void> {
     const ahead = mode === "ahead";
     const taskId = `bench-${i}`;
     const id = `bench-${i}-app`;
-    const spec = {
-      taskId,
-      cpu: 256,
-      memoryMiB: 512,
-      ...(mode === "storage" ? { ephemeralStorageGiB: 20 } : {}),
-    };
-    if (ahead) await rt.prepareSandbox(spec);
+    // As the agent does: the sandbox and the storage side by side.
+    const prepare = (): Promise<unknown> =>
+      Promise.all([
+        rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 }),
+        mode === "storage" ? rt.prepareStorage({ taskId, ephemeralStorageGiB: 20 }) : undefined,
+      ]);
+    if (ahead) await prepare();
     const t0 = performance.now();
-    if (!ahead) await rt.prepareSandbox(spec);
+    if (!ahead) await prepare();
     const t1 = performance.now();
     await rt.createContainer({
       id,
@@ -125,11 +125,11 @@ async function main(): Promise<void> {
   // formatted on the launch path (an empty pool).
   const pooled: number[] = [];
   const inline: number[] = [];
-  const pool = new TaskStorage(join(dir, "pooled"));
+  const pool = new TaskFilesystems(join(dir, "pooled"));
   for (let i = 0; i < N * 2; i++) {
     const fromPool = i % 2 === 0;
     const root = join(dir, fromPool ? "pooled" : `inline-${i}`);
-    const storage = fromPool ? pool : new TaskStorage(root);
+    const storage = fromPool ? pool : new TaskFilesystems(root);
     await storage.close(); // the pool is full again
     const t0 = performance.now();
     await storage.create("task", 20, []);

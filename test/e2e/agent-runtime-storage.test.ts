@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { purgeTaskStorage, TaskStorage } from "../../src/agent/runtime/index.js";
+import { purgeTaskStorage, TaskFilesystems } from "../../src/agent/runtime/index.js";
 
 const GiB = 1024 ** 3;
 
@@ -22,11 +22,11 @@ function mountedAt(path: string): string | undefined {
 
 describe("task storage on the host", () => {
   let root: string;
-  let storage: TaskStorage;
+  let storage: TaskFilesystems;
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), "berth-storage-"));
-    storage = new TaskStorage(root);
+    storage = new TaskFilesystems(root);
   });
   after(async () => {
     await storage.close();

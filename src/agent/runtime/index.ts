@@ -18,6 +18,8 @@ export type {
   SandboxUsage,
   TaskSandbox,
   TaskSandboxSpec,
+  TaskStorage,
+  TaskStorageSpec,
 } from "./types.js";
 export { RuntimeErrorCode } from "./errors.js";
 export {
@@ -33,6 +35,6 @@ export { DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
 export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";
 export { LogParser } from "./logs.js";
-export { purgeTaskStorage, TaskStorage } from "./task-storage.js";
+export { purgeTaskStorage, TaskFilesystems } from "./task-storage.js";
 export { runCommand, type CommandResult } from "./command.js";
 export { taskResolvConf } from "./resolv-conf.js";

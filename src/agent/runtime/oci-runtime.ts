@@ -6,16 +6,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { constants as fsConstants, existsSync } from "node:fs";
-import {
-  copyFile,
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  stat,
-  statfs,
-  writeFile,
-} from "node:fs/promises";
+import { copyFile, mkdir, open, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, silentLogger, type Logger } from "../../core/index.js";
@@ -29,7 +20,7 @@ import { buildOciSpec } from "./oci-spec.js";
 import { processMatches, type OciRuntimeCli } from "./oci-cli.js";
 import { readTaskResolvConf } from "./resolv-conf.js";
 import { RecordStore, toExit, type ContainerRecord, type SandboxRecord } from "./records.js";
-import { seedVolume, TaskStorage } from "./task-storage.js";
+import { seedVolume, TaskFilesystems } from "./task-storage.js";
 import { resolveUser } from "./user.js";
 import type {
   ContainerExit,
@@ -44,6 +35,8 @@ import type {
   SandboxUsage,
   TaskSandbox,
   TaskSandboxSpec,
+  TaskStorage,
+  TaskStorageSpec,
 } from "./types.js";
 
 export interface OciRuntimeOptions {
@@ -88,7 +81,7 @@ export class OciContainerRuntime implements ContainerRuntime {
   readonly runDir: string;
   private readonly cgroups: TaskCgroups;
   private readonly netns: NetnsStore;
-  private readonly storage: TaskStorage;
+  private readonly storage: TaskFilesystems;
   private readonly exits: ExitWatcher;
   private readonly log: Logger;
   private ready: Promise<void> | undefined;
@@ -115,7 +108,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     this.netns = new NetnsStore(join(this.runDir, "netns"));
     this.exits = new ExitWatcher(this.records.exitsDir, (id) => this.hasExited(id));
     this.log = options.logger ?? silentLogger;
-    this.storage = new TaskStorage(join(dataDir, "storage"), this.log);
+    this.storage = new TaskFilesystems(join(dataDir, "storage"), this.log);
   }
 
   private cli(kind: string | undefined): OciRuntimeCli {
@@ -158,23 +151,27 @@ export class OciContainerRuntime implements ContainerRuntime {
       pidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
       netnsPath: this.netns.path(spec.taskId),
       cgroupPath: this.cgroups.taskPath(spec.taskId),
-      storagePath: this.storage.path(spec.taskId),
-      ephemeralStorageGiB: spec.ephemeralStorageGiB,
-      volumes: spec.volumes ?? [],
       createdAt: new Date().toISOString(),
     };
     try {
-      await Promise.all([
-        this.cgroups.create(spec.taskId, record),
-        this.netns.create(spec.taskId),
-        this.storage.create(spec.taskId, spec.ephemeralStorageGiB, spec.volumes ?? []),
-      ]);
+      await Promise.all([this.cgroups.create(spec.taskId, record), this.netns.create(spec.taskId)]);
       await this.records.putSandbox(record);
     } catch (error) {
       await this.destroySandbox(spec.taskId).catch(() => undefined);
       throw error;
     }
     return toSandbox(record);
+  }
+
+  async prepareStorage(spec: TaskStorageSpec): Promise<TaskStorage> {
+    checkId("task", spec.taskId, 64);
+    await this.init();
+    const volumes = spec.volumes ?? [];
+    const path = await this.storage.create(spec.taskId, spec.ephemeralStorageGiB, volumes);
+    return {
+      path,
+      volumes: Object.fromEntries(volumes.map((name) => [name, join(path, "volumes", name)])),
+    };
   }
 
   async destroySandbox(taskId: string): Promise<void> {
@@ -225,10 +222,9 @@ export class OciContainerRuntime implements ContainerRuntime {
           : spec.id === pauseIdOf(spec.taskId)
             ? { [CRI_CONTAINER_TYPE]: "sandbox" }
             : await this.podSandbox(spec.taskId);
-      const writableDir =
-        sandbox.storagePath === undefined
-          ? undefined
-          : join(sandbox.storagePath, "containers", spec.id);
+      // On the task's storage when it has some (tasks of older agents and tests may not).
+      const storage = this.storage.path(spec.taskId);
+      const writableDir = existsSync(storage) ? join(storage, "containers", spec.id) : undefined;
       const rootfsPath =
         "path" in spec.rootfs
           ? spec.rootfs.path
@@ -466,14 +462,8 @@ export class OciContainerRuntime implements ContainerRuntime {
 
   async sandboxUsage(taskId: string): Promise<SandboxUsage> {
     const usage: SandboxUsage = await this.cgroups.usage(taskId);
-    const storagePath = (await this.records.getSandbox(taskId))?.storagePath;
-    const fs =
-      storagePath === undefined ? undefined : await statfs(storagePath).catch(() => undefined);
-    if (fs !== undefined)
-      usage.storage = {
-        usedBytes: (fs.blocks - fs.bfree) * fs.bsize,
-        sizeBytes: fs.blocks * fs.bsize,
-      };
+    const storage = await this.storage.usage(taskId).catch(() => undefined);
+    if (storage !== undefined) usage.storage = storage;
     return usage;
   }
 
@@ -578,16 +568,7 @@ export class OciContainerRuntime implements ContainerRuntime {
 }
 
 function toSandbox(record: SandboxRecord): TaskSandbox {
-  const { storagePath, volumes = [], ...rest } = record;
-  return {
-    ...rest,
-    volumes: Object.fromEntries(
-      storagePath === undefined
-        ? []
-        : volumes.map((name) => [name, join(storagePath, "volumes", name)]),
-    ),
-    createdAt: new Date(record.createdAt),
-  };
+  return { ...record, createdAt: new Date(record.createdAt) };
 }
 
 async function readPid(file: string): Promise<number | undefined> {

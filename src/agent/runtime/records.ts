@@ -22,10 +22,6 @@ export interface SandboxRecord {
   pidsLimit: number;
   netnsPath: string;
   cgroupPath: string;
-  /** The task's storage dir; absent in records of agents older than task storage. */
-  storagePath?: string;
-  ephemeralStorageGiB?: number;
-  volumes?: string[];
   createdAt: string;
 }
 

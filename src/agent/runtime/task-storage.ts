@@ -16,7 +16,17 @@
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import {
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  stat,
+  statfs,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "./command.js";
@@ -25,7 +35,7 @@ import { runCommand } from "./command.js";
 const POOL_SIZE = 2;
 const GiB = 1024 ** 3;
 
-export class TaskStorage {
+export class TaskFilesystems {
   readonly #root: string;
   readonly #log: Logger;
   /** The refill under way per size (one at a time each). */
@@ -62,7 +72,8 @@ export class TaskStorage {
       this.#refill(sizeGiB);
     }
     await mkdir(join(dir, "containers"), { recursive: true });
-    for (const name of volumes) await mkdir(join(dir, "volumes", name), { recursive: true });
+    for (const name of volumes)
+      await mkdir(join(dir, "volumes", name), { recursive: true, mode: 0o755 });
     return dir;
   }
 
@@ -75,6 +86,14 @@ export class TaskStorage {
     await rm(dir, { recursive: true, force: true });
     await rm(image, { force: true });
     await rm(`${image}.tmp`, { force: true });
+  }
+
+  /** Bytes used and size of the task's filesystem; undefined when it has none. */
+  async usage(taskId: string): Promise<{ usedBytes: number; sizeBytes: number } | undefined> {
+    const dir = this.path(taskId);
+    if (!(await isMountPoint(dir))) return undefined;
+    const fs = await statfs(dir);
+    return { usedBytes: (fs.blocks - fs.bfree) * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
   }
 
   /** Loop devices backed by files under this store (for leak checks). */
@@ -210,7 +229,7 @@ export async function seedVolume(
 /** Removes every task's storage under `root` (purging a host). */
 export async function purgeTaskStorage(root: string): Promise<void> {
   const names = await readdir(root).catch(() => [] as string[]);
-  const storage = new TaskStorage(root);
+  const storage = new TaskFilesystems(root);
   for (const name of names.filter((n) => n !== "pool" && !n.endsWith(".tmp"))) {
     await storage.remove(name.replace(/\.img$/, ""));
   }

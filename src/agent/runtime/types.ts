@@ -28,13 +28,21 @@ export interface TaskSandboxSpec {
   memoryMiB?: number;
   /** Most processes the task may have at once (fork-bomb guard). Default 4096. */
   pidsLimit?: number;
-  /**
-   * Size of the task's own filesystem (writable layers and volumes), GiB. Omitted: a plain
-   * directory on the host's filesystem, unlimited.
-   */
+}
+
+/** A task's storage: where its containers' writes and its scratch volumes live. */
+export interface TaskStorageSpec {
+  taskId: string;
+  /** Size of the task's own filesystem, GiB. Omitted: a plain directory, unlimited. */
   ephemeralStorageGiB?: number;
-  /** Scratch volumes (empty directories on the task's filesystem) its containers may mount. */
+  /** Scratch volumes (empty directories on it) the task's containers may mount. */
   volumes?: string[];
+}
+
+export interface TaskStorage {
+  path: string;
+  /** Host path of each scratch volume, by name. */
+  volumes: Record<string, string>;
 }
 
 export interface TaskSandbox {
@@ -47,9 +55,6 @@ export interface TaskSandbox {
   netnsPath: string;
   /** The task's cgroup, relative to the cgroup root (`/berth/<taskId>`). */
   cgroupPath: string;
-  ephemeralStorageGiB?: number;
-  /** Host path of each scratch volume, by name. */
-  volumes: Record<string, string>;
   createdAt: Date;
 }
 
@@ -196,6 +201,11 @@ export interface ContainerRuntime {
   /** `runc` or `runsc`. */
   readonly kind: string;
   prepareSandbox(spec: TaskSandboxSpec): Promise<TaskSandbox>;
+  /**
+   * Makes the task's storage, independently of its sandbox (so that the network need not wait
+   * for it); containers created afterwards keep their writes on it. Idempotent.
+   */
+  prepareStorage(spec: TaskStorageSpec): Promise<TaskStorage>;
   /** Removes the netns, cgroups and storage of a task (deleting its containers first). */
   destroySandbox(taskId: string): Promise<void>;
   /** Builds the bundle and starts the monitor, which runs `<runtime> create`: status `created`. */

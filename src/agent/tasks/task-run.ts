@@ -64,8 +64,8 @@ export class TaskRun {
   #watching = new Set<string>();
   #starting = false;
   #startQueue: Promise<void> = Promise.resolve();
-  /** The task's network setup while it may be under way (teardown waits for it). */
-  #networkSetup: Promise<unknown> = Promise.resolve();
+  /** The task's network and storage setup while it may be under way (teardown waits for it). */
+  #setup: Promise<unknown> = Promise.resolve();
   /** Log shipping that must finish reading before containers are deleted. */
   readonly #shipping: Array<Promise<void>> = [];
 
@@ -134,12 +134,17 @@ export class TaskRun {
       await this.#transition("PENDING", {
         pullStartedAt: this.state.pullStartedAt ?? this.#deps.now(),
       });
-      // The sandbox (cgroup, network namespace, storage) is made while the image is pulled.
+      // The sandbox (cgroup, network namespace) and the storage are made while the image is
+      // pulled.
       const sandbox = host.runtime.prepareSandbox({
         taskId: assignment.taskId,
         ...(assignment.runtime === undefined ? {} : { runtime: assignment.runtime }),
         cpu: assignment.cpu,
         memoryMiB: assignment.memory,
+      });
+      sandbox.catch(() => undefined);
+      const storage = host.runtime.prepareStorage({
+        taskId: assignment.taskId,
         ephemeralStorageGiB: assignment.ephemeralStorageGiB ?? DEFAULT_EPHEMERAL_STORAGE_GIB,
         volumes: [
           ...new Set(
@@ -147,7 +152,6 @@ export class TaskRun {
           ),
         ],
       });
-      sandbox.catch(() => undefined);
       // ... and the task's address on its cluster's network set up in it (CNI ADD).
       const network = sandbox.then((made) => {
         this.record.netnsPath = made.netnsPath;
@@ -157,7 +161,7 @@ export class TaskRun {
           netnsPath: made.netnsPath,
         });
       });
-      this.#networkSetup = network.catch(() => undefined);
+      this.#setup = Promise.allSettled([network, storage]);
       const images = new Map<string, PulledImage>();
       try {
         for (const image of new Set(assignment.containers.map((c) => c.image))) {
@@ -189,7 +193,7 @@ export class TaskRun {
       await this.#transition("ACTIVATING");
       let volumes: Record<string, string>;
       try {
-        volumes = (await sandbox).volumes;
+        volumes = (await Promise.all([sandbox, storage]))[1].volumes;
       } catch (error) {
         await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
         return;
@@ -513,7 +517,7 @@ export class TaskRun {
       }
     }
     const { taskId, clusterArn } = this.record.assignment;
-    await this.#networkSetup;
+    await this.#setup;
     try {
       // Before the namespace goes: the DEL finds the task's interface there.
       await this.#deps.host.network.detach({
