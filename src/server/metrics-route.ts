@@ -129,7 +129,7 @@ export function renderMetrics(snapshot: MetricsSnapshot | undefined, periodMs: n
   );
   gauge(
     "berth_service_request_count_per_target",
-    "ALBRequestCountPerTarget: requests over the last period per running task.",
+    "ALBRequestCountPerTarget: requests over the last period per registered target.",
     (s) => s.requestCountPerTarget,
   );
   out.family(

@@ -1,6 +1,7 @@
 // ALBRequestCountPerTarget on real traffic: a service of busybox httpd tasks behind a Berth
 // load balancer scales out while requests per task per period exceed the target, and back in
-// once they stop. The request counts are the load balancer's own (its RequestCountSource).
+// once they stop. The request counts are the load balancer's own (its RequestCountSource),
+// divided by the target group's registered targets, which the service keeps.
 import assert from "node:assert/strict";
 import { createServer, request, type Agent } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,9 +16,7 @@ import {
   CreateServiceCommand,
   DeleteServiceCommand,
   DescribeServicesCommand,
-  DescribeTasksCommand,
   ECSClient,
-  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   type Service,
 } from "@aws-sdk/client-ecs";
@@ -27,7 +26,6 @@ import {
   CreateTargetGroupCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
 
@@ -149,29 +147,13 @@ describe("target tracking on ALBRequestCountPerTarget", () => {
         loadBalancers: [{ targetGroupArn: groupArn, containerName: "app", containerPort: 8080 }],
       }),
     );
-    await until(
-      "the first task",
-      () => describeService("web"),
-      (s) => s.runningCount === 1,
-    );
-    const { taskArns = [] } = await ecs.send(new ListTasksCommand({ serviceName: "web" }));
-    const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: taskArns }));
-    const address = tasks[0]?.attachments?.[0]?.details?.find(
-      (d) => d.name === "privateIPv4Address",
-    )?.value;
-    assert.ok(address !== undefined);
-    await elb.send(
-      new RegisterTargetsCommand({
-        TargetGroupArn: groupArn,
-        Targets: [{ Id: address, Port: 8080 }],
-      }),
-    );
+    // The service registers its task in the target group (containerName/containerPort).
     await until(
       "a healthy target",
       async () =>
         (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })))
           .TargetHealthDescriptions ?? [],
-      (targets) => targets[0]?.TargetHealth?.State === "healthy",
+      (targets) => targets.length === 1 && targets[0]?.TargetHealth?.State === "healthy",
     );
 
     // ResourceLabel: app/<lb name>/<lb id>/targetgroup/<tg name>/<tg id>, from the two ARNs.

@@ -352,11 +352,8 @@ function metricValue(
       const requests = [...snapshot.targetGroups].find(
         ([arn]) => group !== undefined && arn.endsWith(`:${group}`),
       )?.[1];
-      // ELB divides by the target group's healthy targets; a service's running tasks are its
-      // registered targets, so Berth divides by those.
-      if (requests === undefined || datapoint === undefined || datapoint.runningCount === 0)
-        return undefined;
-      return requests.inPeriod / datapoint.runningCount;
+      if (requests === undefined || requests.targets === 0) return undefined;
+      return requests.inPeriod / requests.targets;
     }
     default:
       return undefined;

@@ -6,5 +6,6 @@ export {
   type MetricsSnapshot,
   type RequestCountSource,
   type ServiceDatapoint,
+  type TargetGroupDatapoint,
   type TaskDatapoint,
 } from "./service-metrics.js";

@@ -4,7 +4,8 @@
  * A service's CPUUtilization is the CPU its tasks used over the period divided by the CPU they
  * reserve, x 100; MemoryUtilization likewise. Tasks with no samples in the period count in
  * neither sum (CloudWatch has no data from them); a service with none has no datapoint.
- * Requests per target group come from the load balancer as cumulative counters.
+ * Requests per target group come from the load balancer as cumulative counters; per target,
+ * they are divided by the group's registered targets that are not draining.
  */
 import type { Store } from "../../store/index.js";
 import { readService } from "../service-state.js";
@@ -39,9 +40,16 @@ export interface ServiceDatapoint {
   pendingCount: number;
   cpuUtilization?: number;
   memoryUtilization?: number;
-  /** Requests its target groups received over the period, and per running task. */
+  /** Requests its target groups received over the period, and per registered target. */
   requestCount?: number;
   requestCountPerTarget?: number;
+}
+
+export interface TargetGroupDatapoint {
+  total: number;
+  inPeriod: number;
+  /** Targets registered and not draining at the end of the period. */
+  targets: number;
 }
 
 export interface MetricsSnapshot {
@@ -50,8 +58,8 @@ export interface MetricsSnapshot {
   periodMs: number;
   tasks: TaskDatapoint[];
   services: ServiceDatapoint[];
-  /** Per target group: requests so far, and over the period. */
-  targetGroups: Map<string, { total: number; inPeriod: number }>;
+  /** Per target group: requests so far, over the period, and its registered targets. */
+  targetGroups: Map<string, TargetGroupDatapoint>;
 }
 
 export const serviceKey = (cluster: string, service: string): string => `${cluster}/${service}`;
@@ -118,7 +126,7 @@ export class ServiceMetrics {
       sums.set(key, sum);
     }
 
-    const targetGroups = this.#requestsInPeriod();
+    const targetGroups = await this.#requestsInPeriod();
     const serviceRows = await store
       .selectFrom("services")
       .select(["cluster_name", "name", "status", "desired_count", "document"])
@@ -131,9 +139,10 @@ export class ServiceMetrics {
       const groups = (readService(row).service.loadBalancers ?? []).flatMap((lb) =>
         lb.targetGroupArn === undefined ? [] : [lb.targetGroupArn],
       );
-      const requests = groups.some((arn) => targetGroups.has(arn))
-        ? groups.reduce((n, arn) => n + (targetGroups.get(arn)?.inPeriod ?? 0), 0)
-        : undefined;
+      const measured = groups.flatMap((arn) => targetGroups.get(arn) ?? []);
+      const requests =
+        measured.length === 0 ? undefined : measured.reduce((n, g) => n + g.inPeriod, 0);
+      const targets = measured.reduce((n, g) => n + g.targets, 0);
       return {
         cluster: row.cluster_name,
         service: row.name,
@@ -150,7 +159,7 @@ export class ServiceMetrics {
           ? {}
           : {
               requestCount: requests,
-              ...(running > 0 ? { requestCountPerTarget: requests / running } : {}),
+              ...(targets > 0 ? { requestCountPerTarget: requests / targets } : {}),
             }),
       };
     });
@@ -158,13 +167,31 @@ export class ServiceMetrics {
     return this.#latest;
   }
 
-  /** Each target group's requests since the last period (a counter that went back restarted). */
-  #requestsInPeriod(): Map<string, { total: number; inPeriod: number }> {
+  /**
+   * Each target group's requests since the last period (a counter that went back restarted),
+   * and its targets as ELB counts them for RequestCountPerTarget: registered, not draining.
+   */
+  async #requestsInPeriod(): Promise<Map<string, TargetGroupDatapoint>> {
     const counts = this.options.requests?.requestCounts() ?? new Map<string, number>();
-    const out = new Map<string, { total: number; inPeriod: number }>();
+    const out = new Map<string, TargetGroupDatapoint>();
+    const rows =
+      counts.size === 0
+        ? []
+        : await this.options.store
+            .selectFrom("elb_targets")
+            .select(["target_group_arn", (eb) => eb.fn.countAll<number>().as("targets")])
+            .where("target_group_arn", "in", [...counts.keys()])
+            .where("draining_until", "is", null)
+            .groupBy("target_group_arn")
+            .execute();
+    const targets = new Map(rows.map((r) => [r.target_group_arn, Number(r.targets)]));
     for (const [arn, total] of counts) {
       const before = this.#previousCounts.get(arn) ?? 0;
-      out.set(arn, { total, inPeriod: total >= before ? total - before : total });
+      out.set(arn, {
+        total,
+        inPeriod: total >= before ? total - before : total,
+        targets: targets.get(arn) ?? 0,
+      });
     }
     this.#previousCounts = new Map(counts);
     return out;

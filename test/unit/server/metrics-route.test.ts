@@ -42,7 +42,7 @@ describe("renderMetrics", () => {
             requestCountPerTarget: 30,
           },
         ],
-        targetGroups: new Map([["arn:tg", { total: 90, inPeriod: 30 }]]),
+        targetGroups: new Map([["arn:tg", { total: 90, inPeriod: 30, targets: 1 }]]),
       },
       1000,
     );

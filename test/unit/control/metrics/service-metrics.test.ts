@@ -70,6 +70,24 @@ before(async () => {
       updated_at: 0,
     })
     .execute();
+  // Two targets in service and one draining: ELB counts the two.
+  for (const [id, draining] of [
+    ["100.64.0.2", null],
+    ["100.64.0.3", null],
+    ["100.64.0.4", 5000],
+  ] as const)
+    await store
+      .insertInto("elb_targets")
+      .values({
+        target_group_arn: TG,
+        id,
+        port: 80,
+        availability_zone: null,
+        task_arn: null,
+        registered_at: 0,
+        draining_until: draining,
+      })
+      .execute();
 });
 after(async () => {
   await store.destroy();
@@ -142,7 +160,7 @@ describe("ServiceMetrics", () => {
     assert.equal(web?.memoryUtilization, undefined);
   });
 
-  it("counts requests per period from cumulative counters, per running task", async () => {
+  it("counts requests per period from cumulative counters, per registered target", async () => {
     const counts = new Map<string, number>([[TG, 100]]);
     const requests: RequestCountSource = { requestCounts: () => new Map(counts) };
     const metrics = new ServiceMetrics({
@@ -154,7 +172,7 @@ describe("ServiceMetrics", () => {
     await metrics.collect(1000);
     counts.set(TG, 160);
     const snapshot = await metrics.collect(2000);
-    assert.deepEqual(snapshot.targetGroups.get(TG), { total: 160, inPeriod: 60 });
+    assert.deepEqual(snapshot.targetGroups.get(TG), { total: 160, inPeriod: 60, targets: 2 });
     const web = snapshot.services.find((s) => s.service === "web");
     assert.equal(web?.requestCount, 60);
     assert.equal(web?.requestCountPerTarget, 30);
