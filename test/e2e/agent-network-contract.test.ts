@@ -72,3 +72,27 @@ it("purge removes every bridge, rule, address and claim of an agent", async () =
     : [];
   assert.ok(!claims.includes(f.pool.replace("/", "_")));
 });
+
+it("keeps an idle cluster's network for the next task, at the same gateway, until it is removed", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "berth-net-"));
+  const network = new CniTaskNetwork({ dataDir, taskCidr: randomPool(), idleRemovalMs: 60_000 });
+  const cluster = "arn:aws:ecs:us-east-1:000000000000:cluster/idle";
+  const bridge = CniTaskNetwork.bridgeName(network.clusterKey(cluster));
+  const netns = `bt-${process.pid}-idle`;
+  await run("ip", ["netns", "add", netns]);
+  try {
+    const target = { taskId: "idle-a", clusterArn: cluster, netnsPath: `/run/netns/${netns}` };
+    const first = await network.attach(target);
+    await network.detach(target);
+    await run("ip", ["link", "show", bridge]);
+    assert.equal(await network.gateway(cluster), first.gateway);
+    const again = await network.attach({ ...target, taskId: "idle-b" });
+    assert.equal(again.subnet, first.subnet);
+    await network.detach({ ...target, taskId: "idle-b" });
+  } finally {
+    await network.purge(() => "");
+    await run("ip", ["netns", "del", netns]).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  await assert.rejects(run("ip", ["link", "show", bridge]));
+});

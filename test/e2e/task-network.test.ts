@@ -123,7 +123,8 @@ async function exitCodeOf(
   for (;;) {
     const task = await describeTask(ctx, taskArn);
     if (task.lastStatus === "STOPPED") return task.containers?.[0]?.exitCode;
-    if (Date.now() > deadline) assert.fail(`the client task did not finish: ${JSON.stringify(task)}`);
+    if (Date.now() > deadline)
+      assert.fail(`the client task did not finish: ${JSON.stringify(task)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -302,13 +303,17 @@ describe("task addresses", () => {
     }
     assert.match(body, /hello-from-kept/);
     await stopAndWait(ctx, taskArn);
-    // Released: host-local holds no address, and the cluster's bridge went with its last task.
+    // Released: host-local holds no address, and the cluster's bridge goes after its last task
+    // (once it has been idle 10 s: a bounded wait).
     const ipam = join(ctx.berth.dataDir, "agent", "network", "ipam");
     const held = existsSync(ipam)
       ? readdirSync(ipam, { recursive: true }).filter((f) => String(f).includes(address))
       : [];
     assert.deepEqual(held, []);
-    const { stdout } = await run("ip", ["-4", "route"]);
-    assert.ok(!stdout.includes(cidr), `the bridge of ${cidr} is still there`);
+    const routed = async (): Promise<boolean> =>
+      (await run("ip", ["-4", "route"])).stdout.includes(cidr);
+    for (let i = 0; i < 300 && (await routed()); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(!(await routed()), `the bridge of ${cidr} is still there`);
   });
 });
