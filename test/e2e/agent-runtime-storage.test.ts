@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { open } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { purgeTaskStorage, TaskFilesystems } from "../../src/agent/runtime/index.js";
 
@@ -76,6 +77,24 @@ describe("task storage on the host", () => {
     assert.ok(existsSync(join(path, "volumes", "v")));
     await storage.remove("unsized");
     assert.equal(existsSync(path), false);
+  });
+
+  it("removes storage a process still holds: detached at once, freed when it lets go", async () => {
+    const path = await storage.create("busy", 21, []);
+    const held = await open(join(path, "held"), "w");
+    try {
+      await storage.remove("busy");
+      assert.equal(mountedAt(path), undefined);
+      assert.equal(existsSync(path), false);
+      assert.equal(existsSync(join(root, "busy.img")), false);
+    } finally {
+      await held.close();
+    }
+    // A bounded wait: the kernel frees the loop device once the filesystem is released.
+    const deadline = Date.now() + 10_000;
+    while ((await storage.loopDevices()) > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await storage.loopDevices(), 0);
   });
 
   it("detaches a loop device a crash left attached, and purges mounts no record knows", async () => {

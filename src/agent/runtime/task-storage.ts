@@ -81,7 +81,11 @@ export class TaskFilesystems {
   async remove(taskId: string): Promise<void> {
     const dir = this.path(taskId);
     const image = this.#image(taskId);
-    if (await isMountPoint(dir)) await runCommand("umount", [dir]);
+    if (await isMountPoint(dir)) {
+      // Busy (a process still holds a file there): detached now, freed when it lets go.
+      const { code } = await runCommand("umount", [dir], { allowFailure: true });
+      if (code !== 0) await runCommand("umount", ["-l", dir]);
+    }
     await detachLoops(image);
     await rm(dir, { recursive: true, force: true });
     await rm(image, { force: true });
