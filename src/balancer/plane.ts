@@ -53,7 +53,10 @@ interface TargetRuntime {
 const targetKey = (group: string, id: string, port: number): string => `${group}|${id}:${port}`;
 
 export class LoadBalancerPlane {
-  readonly #servers = new Map<number, { server: Server; reservedAt: number }>();
+  readonly #servers = new Map<
+    number,
+    { server: Server; reservedAt: number; sockets: Set<Socket> }
+  >();
   readonly #targets = new Map<string, TargetRuntime>();
   readonly #counts = new Map<string, number>();
   readonly #cursors = new Map<string, number>();
@@ -79,10 +82,11 @@ export class LoadBalancerPlane {
     for (const target of this.#targets.values()) this.#forget(target);
     await Promise.all(
       [...this.#servers.values()].map(
-        ({ server }) =>
+        ({ server, sockets }) =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
-            server.closeAllConnections();
+            // Upgraded (tunnelled) connections are not the HTTP server's to close any more.
+            for (const socket of sockets) socket.destroy();
           }),
       ),
     );
@@ -115,6 +119,11 @@ export class LoadBalancerPlane {
       this.#upgrade(port, req, socket, head),
     );
     server.on("clientError", (_error, socket) => socket.destroy());
+    const sockets = new Set<Socket>();
+    server.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, this.options.address ?? "127.0.0.1", () => {
@@ -122,7 +131,7 @@ export class LoadBalancerPlane {
         resolve();
       });
     });
-    this.#servers.set(port, { server, reservedAt: Date.now() });
+    this.#servers.set(port, { server, reservedAt: Date.now(), sockets });
   }
 
   /** The store changed: re-read it (once more after the sync under way, if one is). */

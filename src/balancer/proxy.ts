@@ -34,10 +34,11 @@ export interface TargetAddress {
 /** The request headers a target sees: end-to-end ones plus X-Forwarded-For/-Proto/-Port. */
 export function forwardedHeaders(req: IncomingMessage, listenerPort: number): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
-  const hop = new Set(HOP_BY_HOP);
-  for (const name of (req.headers.connection ?? "").split(",")) hop.add(name.trim().toLowerCase());
+  // Headers the Connection header names are hop-by-hop too.
+  const named = req.headers.connection?.split(",").map((name) => name.trim().toLowerCase());
   for (const [name, value] of Object.entries(req.headers))
-    if (!hop.has(name) && value !== undefined) headers[name] = value;
+    if (!HOP_BY_HOP.has(name) && named?.includes(name) !== true && value !== undefined)
+      headers[name] = value;
   const client = req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "";
   const prior = req.headers["x-forwarded-for"];
   headers["x-forwarded-for"] = prior === undefined ? client : `${String(prior)}, ${client}`;
@@ -121,7 +122,16 @@ export function forward(
       if (!res.writableFinished) upstream.destroy();
       finish();
     });
-    req.pipe(upstream);
+    // A request without a body (no Content-Length, no Transfer-Encoding) goes out as one
+    // write; piping it would send it chunked, with an empty last chunk as a second write.
+    const hasBody =
+      req.headers["transfer-encoding"] !== undefined ||
+      (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+    if (hasBody) req.pipe(upstream);
+    else {
+      req.resume();
+      upstream.end();
+    }
   });
 }
 

@@ -82,6 +82,8 @@ async function startBackend(name: string): Promise<Backend> {
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
     );
     socket.on("data", (data: Buffer) => socket.write(`${name}:${data.toString().toUpperCase()}`));
+    // Upgraded sockets are half-open capable: end ours when the proxy ends its side.
+    socket.on("end", () => socket.end());
   });
   await new Promise<void>((resolve) => backend.server.listen(0, "127.0.0.1", resolve));
   backend.port = (backend.server.address() as AddressInfo).port;
