@@ -69,7 +69,7 @@ export function createEcsService({
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
   const capacity = capacityProviderHandlers(store);
-  const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []));
+  const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []), serviceTargets);
   const services = serviceHandlers({
     store,
     kick: kickServices ?? (() => undefined),

@@ -14,7 +14,14 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { page, renderJson, type RequestContext } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
-import { createTasks, readTask, requestStop } from "../../control/index.js";
+import {
+  createTasks,
+  drainTask,
+  readService,
+  readTask,
+  requestStop,
+  type ServiceTargets,
+} from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
@@ -52,7 +59,38 @@ export function taskHandlers(
   store: Store,
   dispatcher: TaskDispatcher,
   registryCredentials: RegistryCredentialSource,
+  targets?: ServiceTargets,
 ) {
+  /**
+   * A service's task behind a load balancer drains first (ECS's DEACTIVATING: its targets are
+   * deregistered and the deregistration delay waited out), then is told to stop.
+   */
+  async function drainFirst(task: Task, stop: () => void): Promise<void> {
+    const serviceName = task.group?.startsWith("service:") ? task.group.slice(8) : undefined;
+    const row =
+      targets === undefined || serviceName === undefined
+        ? undefined
+        : await store
+            .selectFrom("services")
+            .selectAll()
+            .where("cluster_name", "=", clusterName(task.clusterArn ?? ""))
+            .where("name", "=", serviceName)
+            .executeTakeFirst();
+    const service = row === undefined ? undefined : readService(row).service;
+    if (
+      targets === undefined ||
+      service === undefined ||
+      (service.loadBalancers ?? []).length === 0
+    ) {
+      stop();
+      return;
+    }
+    // Draining is best effort: whatever it meets, the task is stopped after.
+    void drainTask(targets, service, task)
+      .catch(() => undefined)
+      .then(stop);
+  }
+
   async function withTags(task: Task, include: boolean): Promise<Task> {
     return include ? { ...task, tags: await readTags(store, task.taskArn ?? "") } : task;
   }
@@ -148,13 +186,16 @@ export function taskHandlers(
       });
       if (row === undefined || row.cluster_name !== cluster.name)
         throw invalidParameter("The referenced task was not found.");
-      if (row.host_id !== null && row.last_status !== "STOPPED") {
+      const hostId = row.host_id;
+      if (hostId !== null && row.last_status !== "STOPPED") {
         const task = readTask(row);
-        dispatcher.stop(
-          row.host_id,
-          taskArn,
-          task.stopCode ?? "UserInitiated",
-          task.stoppedReason ?? stoppedReason,
+        await drainFirst(task, () =>
+          dispatcher.stop(
+            hostId,
+            taskArn,
+            task.stopCode ?? "UserInitiated",
+            task.stoppedReason ?? stoppedReason,
+          ),
         );
       }
       return { task: readTask(row) };
