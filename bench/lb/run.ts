@@ -6,8 +6,10 @@
  *   - through a hand-configured Debian nginx (started here on a high port, its config, pid and
  *     logs under a temp dir, stopped by PID) in front of the same 3 tasks, once with one worker
  *     (as Berth's proxy is one thread) and once with `worker_processes auto`.
- * Each at high load (64 connections) for throughput, and at moderate load (4 connections) for
- * the p99 the proxy adds over the direct path. Prints a table and the ratios.
+ * Each at high load (64 connections) for throughput and at moderate load (4 connections).
+ * Then the proxies alone, in front of keep-alive static backends on loopback instead of the
+ * tasks, at 4 connections: the p50 and p99 each proxy adds over going straight to a backend.
+ * Prints the tables and the ratios.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
@@ -28,6 +30,7 @@ import {
   CreateTargetGroupCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { pushBusyboxImage, startBerthProcess } from "../../src/testing/index.js";
 
@@ -75,13 +78,27 @@ async function wrk(url: string, connections: number, host?: string): Promise<Wrk
   };
 }
 
-/** A Debian nginx on `port` proxying to `targets`, entirely under `dir`; resolves its PID. */
-async function startNginx(dir: string, port: number, targets: string[], workers: string) {
-  const config = join(dir, `nginx-${workers}.conf`);
+/** The http block of an nginx proxying `port` to `targets` with upstream keep-alive. */
+function proxyConfig(port: number, targets: string[]): string {
+  return `upstream tasks { ${targets.map((t) => `server ${t};`).join(" ")} keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://tasks;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }`;
+}
+
+/** A Debian nginx named `name` serving `http`, entirely under `dir`; resolves once it answers. */
+async function startNginx(dir: string, name: string, workers: string, http: string, port: number) {
+  const config = join(dir, `nginx-${name}.conf`);
   writeFileSync(
     config,
     `worker_processes ${workers};
-pid ${join(dir, `nginx-${workers}.pid`)};
+pid ${join(dir, `nginx-${name}.pid`)};
 error_log ${join(dir, "error.log")} warn;
 events { worker_connections 4096; }
 http {
@@ -91,16 +108,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream tasks { ${targets.map((t) => `server ${t};`).join(" ")} keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://tasks;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
+  ${http}
 }
 `,
   );
@@ -117,6 +125,53 @@ http {
   throw new Error(`nginx did not start: ${readFileSync(join(dir, "error.log"), "utf8")}`);
 }
 
+/** Waits until `count` targets of the group are healthy; answers them as HOST:PORT. */
+async function healthyTargets(
+  elb: ElasticLoadBalancingV2Client,
+  tgArn: string,
+  count: number,
+): Promise<string[]> {
+  for (;;) {
+    const { TargetHealthDescriptions = [] } = await elb.send(
+      new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }),
+    );
+    const healthy = TargetHealthDescriptions.filter((d) => d.TargetHealth?.State === "healthy").map(
+      (d) => `${d.Target?.Id ?? ""}:${d.Target?.Port ?? 0}`,
+    );
+    if (healthy.length === count) return healthy;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A target group and a listener forwarding to it; answers the group's ARN and the port. */
+async function listenerFor(
+  elb: ElasticLoadBalancingV2Client,
+  loadBalancerArn: string,
+  name: string,
+): Promise<{ tgArn: string; port: number }> {
+  const { TargetGroups } = await elb.send(
+    new CreateTargetGroupCommand({
+      Name: name,
+      Protocol: "HTTP",
+      Port: 8080,
+      TargetType: "ip",
+      HealthCheckIntervalSeconds: 5,
+      HealthCheckTimeoutSeconds: 2,
+      HealthyThresholdCount: 2,
+    }),
+  );
+  const tgArn = TargetGroups?.[0]?.TargetGroupArn ?? "";
+  const port = await freePort();
+  await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: loadBalancerArn,
+      Port: port,
+      DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }],
+    }),
+  );
+  return { tgArn, port };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-lb-"));
   const berth = await startBerthProcess();
@@ -127,26 +182,8 @@ async function main(): Promise<void> {
     const image = (await pushBusyboxImage(berth, "busybox")).uri;
     const { LoadBalancers } = await elb.send(new CreateLoadBalancerCommand({ Name: "bench" }));
     const dnsName = LoadBalancers?.[0]?.DNSName ?? "";
-    const { TargetGroups } = await elb.send(
-      new CreateTargetGroupCommand({
-        Name: "bench",
-        Protocol: "HTTP",
-        Port: 8080,
-        TargetType: "ip",
-        HealthCheckIntervalSeconds: 5,
-        HealthCheckTimeoutSeconds: 2,
-        HealthyThresholdCount: 2,
-      }),
-    );
-    const tgArn = TargetGroups?.[0]?.TargetGroupArn ?? "";
-    const listenerPort = await freePort();
-    await elb.send(
-      new CreateListenerCommand({
-        LoadBalancerArn: LoadBalancers?.[0]?.LoadBalancerArn,
-        Port: listenerPort,
-        DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }],
-      }),
-    );
+    const lbArn = LoadBalancers?.[0]?.LoadBalancerArn ?? "";
+    const { tgArn, port: listenerPort } = await listenerFor(elb, lbArn, "bench");
     const { taskDefinition } = await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: "bench",
@@ -173,20 +210,14 @@ async function main(): Promise<void> {
         loadBalancers: [{ targetGroupArn: tgArn, containerName: "web", containerPort: 8080 }],
       }),
     );
-    let targets: string[] = [];
-    for (;;) {
-      const { TargetHealthDescriptions = [] } = await elb.send(
-        new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }),
-      );
-      targets = TargetHealthDescriptions.filter((d) => d.TargetHealth?.State === "healthy").map(
-        (d) => `${d.Target?.Id ?? ""}:${d.Target?.Port ?? 0}`,
-      );
-      if (targets.length === 3) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const targets = await healthyTargets(elb, tgArn, 3);
     const nginxPorts = { one: await freePort(), auto: await freePort() };
-    nginxes.push(await startNginx(dir, nginxPorts.one, targets, "1"));
-    nginxes.push(await startNginx(dir, nginxPorts.auto, targets, "auto"));
+    nginxes.push(
+      await startNginx(dir, "one", "1", proxyConfig(nginxPorts.one, targets), nginxPorts.one),
+    );
+    nginxes.push(
+      await startNginx(dir, "auto", "auto", proxyConfig(nginxPorts.auto, targets), nginxPorts.auto),
+    );
 
     const paths = {
       "direct to one task": { url: `http://${targets[0] ?? ""}/`, host: undefined },
@@ -216,8 +247,62 @@ async function main(): Promise<void> {
         rows.join("\n") +
         "\n\n",
     );
+    // The proxies alone: three keep-alive static backends (an nginx answering from memory on
+    // loopback) instead of the tasks, so the latency each proxy adds can be read off.
+    const staticPorts = [await freePort(), await freePort(), await freePort()];
+    nginxes.push(
+      await startNginx(
+        dir,
+        "static",
+        "1",
+        `server { ${staticPorts.map((p) => `listen 127.0.0.1:${p};`).join(" ")} location / { return 200 "hello\\n"; } }`,
+        staticPorts[0] ?? 0,
+      ),
+    );
+    const statics = staticPorts.map((p) => `127.0.0.1:${p}`);
+    const bare = await listenerFor(elb, lbArn, "bench-static");
+    await elb.send(
+      new RegisterTargetsCommand({
+        TargetGroupArn: bare.tgArn,
+        Targets: staticPorts.map((p) => ({ Id: "127.0.0.1", Port: p })),
+      }),
+    );
+    await healthyTargets(elb, bare.tgArn, 3);
+    const nginxStatic = await freePort();
+    nginxes.push(
+      await startNginx(dir, "proxy-static", "1", proxyConfig(nginxStatic, statics), nginxStatic),
+    );
+    const added: Record<string, WrkResult> = {};
+    for (const [name, url, host] of [
+      ["direct to a static backend", `http://${statics[0] ?? ""}/`, undefined],
+      ["Berth listener -> 3 static backends", `http://127.0.0.1:${bare.port}/`, dnsName],
+      ["nginx (1 worker) -> 3 static backends", `http://127.0.0.1:${nginxStatic}/`, undefined],
+    ] as const) {
+      await wrk(url, 4, host);
+      added[name] = await wrk(url, 4, host);
+    }
+    process.stdout.write(
+      "| path, 4 conns | req/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |\n" +
+        Object.entries(added)
+          .map(
+            ([name, r]) =>
+              `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+          )
+          .join("\n") +
+        "\n\n",
+    );
+    const floor = added["direct to a static backend"];
+    for (const peer of [
+      "Berth listener -> 3 static backends",
+      "nginx (1 worker) -> 3 static backends",
+    ]) {
+      const r = added[peer];
+      if (floor !== undefined && r !== undefined)
+        process.stdout.write(
+          `p99 added by ${peer.split(" ->")[0] ?? peer} at 4 connections: ${(r.p99 - floor.p99).toFixed(2)} ms (target < 2 ms for Berth)\n`,
+        );
+    }
     const berthR = results["Berth listener -> 3 tasks"];
-    const direct = results["direct to one task"];
     for (const peer of ["nginx (1 worker) -> 3 tasks", "nginx (auto workers) -> 3 tasks"]) {
       const nginx = results[peer];
       if (berthR !== undefined && nginx !== undefined)
@@ -225,10 +310,6 @@ async function main(): Promise<void> {
           `Berth / ${peer}: ${(berthR.high.rps / nginx.high.rps).toFixed(2)}x throughput (target >= 0.80)\n`,
         );
     }
-    if (berthR !== undefined && direct !== undefined)
-      process.stdout.write(
-        `p99 added by Berth's proxy at 4 connections: ${(berthR.moderate.p99 - direct.moderate.p99).toFixed(2)} ms (target < 2 ms)\n`,
-      );
   } finally {
     for (const nginx of nginxes) nginx.kill("SIGTERM");
     await ecs
