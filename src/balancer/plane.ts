@@ -198,6 +198,15 @@ export class LoadBalancerPlane {
         server.close();
         server.closeIdleConnections();
       }
+    // Listeners kept in the store (a restarted Berth) listen again.
+    for (const port of ports)
+      if (!this.#servers.has(port) && !this.#closed)
+        await this.reservePort(port).catch((error: unknown) =>
+          this.options.log.error("a listener's port cannot be listened on", {
+            port,
+            error: String(error),
+          }),
+        );
   }
 
   #refresh(target: TargetRuntime, group: GroupConfig): void {
