@@ -1,6 +1,6 @@
 /**
- * ContainerRuntime over an OCI runtime command line (runc; runsc in part 2) with conmon as
- * the monitor of every container. See types.ts for the contract and records.ts for what is
+ * ContainerRuntime over OCI runtime command lines (runc, and runsc for the sandboxes that choose
+ * it) with conmon as the monitor of every container. See types.ts for the contract and records.ts for what is
  * kept on disk. Nothing here is held only in memory: a new instance over the same data dir
  * sees and drives what an earlier one (in a killed agent) started.
  */

@@ -2,8 +2,8 @@
  * One task on this host, through ECS's lifecycle exactly:
  * PENDING (pull) -> ACTIVATING (sandbox, containers) -> RUNNING -> DEACTIVATING -> STOPPING
  * (SIGTERM, stopTimeout, SIGKILL) -> DEPROVISIONING (teardown) -> STOPPED.
- * Containers start in dependsOn order (START, COMPLETE, SUCCESS; HEALTHY is treated as START
- * until health checks exist). An essential container's exit stops the task. Every transition is
+ * Containers start in dependsOn order (START, COMPLETE, SUCCESS, HEALTHY by the container's
+ * health check). An essential container's exit stops the task. Every transition is
  * persisted before it is reported, so a restarted agent resumes from what it last knew.
  */
 import { createWriteStream, mkdirSync } from "node:fs";
