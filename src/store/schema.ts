@@ -2,7 +2,7 @@
  * The tables Berth keeps, as Kysely sees them. JSON columns hold AWS-shaped documents whose
  * shape the services own; the columns beside them are what queries filter and sort on.
  */
-import type { Generated } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 export interface ClusterTable {
   name: string;
@@ -295,7 +295,8 @@ export interface ScheduledActionTable extends ScalableResourceColumns {
   /** The ScheduledAction as DescribeScheduledActions returns it. */
   document: string;
   created_at: number;
-  last_run_at: number | null;
+  /** When the action last fired; null (left out on insert) until it has. */
+  last_run_at: ColumnType<number | null, number | undefined, number>;
 }
 
 export interface ScalingActivityTable extends ScalableResourceColumns {

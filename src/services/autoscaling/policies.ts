@@ -19,15 +19,11 @@ import type {
 } from "@aws-sdk/client-application-auto-scaling";
 import type { RequestContext } from "../../aws/index.js";
 import { arn, type Identity } from "../../core/index.js";
-import {
-  findTarget,
-  readPolicy,
-  resourceColumns,
-  type ScalableResource,
-} from "../../control/index.js";
+import { findTarget, readPolicy } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { describeResource, objectNotFound, targetNotRegistered, validation } from "./errors.js";
-import { checkNamespace, pageOf, resourceOf } from "./scope.js";
+import { describeNamed, findNamed, saveNamed } from "./named-rows.js";
+import { checkNamespace, resourceOf } from "./scope.js";
 
 /** The predefined metrics an ECS service can track. */
 const ECS_METRICS = new Set([
@@ -97,17 +93,6 @@ function trackingAlarms(identity: Identity, resourceId: string): Alarm[] {
   });
 }
 
-async function findPolicy(store: Store, resource: ScalableResource, name: string) {
-  return store
-    .selectFrom("scaling_policies")
-    .selectAll()
-    .where("namespace", "=", resource.namespace)
-    .where("resource_id", "=", resource.resourceId)
-    .where("dimension", "=", resource.dimension)
-    .where("name", "=", name)
-    .executeTakeFirst();
-}
-
 export function policyHandlers(store: Store) {
   return {
     putScalingPolicy: async (
@@ -122,7 +107,7 @@ export function policyHandlers(store: Store) {
       else if (type === "StepScaling") checkStepScaling(input.StepScalingPolicyConfiguration);
       else throw validation(`Unsupported policy type ${type} for service namespace ecs`);
       const name = input.PolicyName ?? "";
-      const existing = await findPolicy(store, resource, name);
+      const existing = await findNamed(store, "scaling_policies", resource, name);
       const previous = existing === undefined ? undefined : readPolicy(existing.document);
       const policyArn =
         existing?.arn ??
@@ -154,23 +139,13 @@ export function policyHandlers(store: Store) {
         CreationTime: previous?.CreationTime ?? ctx.clock.now(),
       };
       const document = JSON.stringify(policy);
-      if (existing === undefined)
-        await store
-          .insertInto("scaling_policies")
-          .values({
-            arn: policyArn,
-            ...resourceColumns(resource),
-            name,
-            document,
-            created_at: ctx.clock.now().getTime(),
-          })
-          .execute();
-      else
-        await store
-          .updateTable("scaling_policies")
-          .set({ document })
-          .where("arn", "=", policyArn)
-          .execute();
+      await saveNamed(store, "scaling_policies", existing !== undefined, {
+        arn: policyArn,
+        resource,
+        name,
+        document,
+        now: ctx.clock.now(),
+      });
       return { PolicyARN: policyArn, Alarms: alarms };
     },
 
@@ -178,18 +153,19 @@ export function policyHandlers(store: Store) {
       input: DescribeScalingPoliciesRequest,
     ): Promise<DescribeScalingPoliciesResponse> => {
       checkNamespace(input.ServiceNamespace, input.ScalableDimension);
-      let query = store
-        .selectFrom("scaling_policies")
-        .select("document")
-        .where("namespace", "=", input.ServiceNamespace ?? "")
-        .orderBy("created_at")
-        .orderBy("arn");
-      if (input.ResourceId !== undefined) query = query.where("resource_id", "=", input.ResourceId);
-      if ((input.PolicyNames ?? []).length > 0)
-        query = query.where("name", "in", input.PolicyNames ?? []);
-      const { items, NextToken } = pageOf(await query.execute(), input.NextToken, input.MaxResults);
+      const { items, NextToken } = await describeNamed(
+        store,
+        "scaling_policies",
+        {
+          namespace: input.ServiceNamespace ?? "",
+          ...(input.ResourceId === undefined ? {} : { resourceId: input.ResourceId }),
+          names: input.PolicyNames ?? [],
+        },
+        input.NextToken,
+        input.MaxResults,
+      );
       return {
-        ScalingPolicies: items.map((row) => readPolicy(row.document)),
+        ScalingPolicies: items.map(readPolicy),
         ...(NextToken === undefined ? {} : { NextToken }),
       };
     },
@@ -198,7 +174,7 @@ export function policyHandlers(store: Store) {
       input: DeleteScalingPolicyRequest,
     ): Promise<DeleteScalingPolicyResponse> => {
       const resource = await resourceOf(store, input, false);
-      const existing = await findPolicy(store, resource, input.PolicyName ?? "");
+      const existing = await findNamed(store, "scaling_policies", resource, input.PolicyName ?? "");
       if (existing === undefined)
         throw objectNotFound(
           `No scaling policy found for ${describeResource(resource)}, policy name: ${input.PolicyName ?? ""}`,

@@ -17,23 +17,11 @@ import {
   findTarget,
   parseSchedule,
   readScheduledAction,
-  resourceColumns,
-  type ScalableResource,
 } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { describeResource, objectNotFound, targetNotRegistered, validation } from "./errors.js";
-import { checkNamespace, pageOf, resourceOf } from "./scope.js";
-
-async function findAction(store: Store, resource: ScalableResource, name: string) {
-  return store
-    .selectFrom("scheduled_actions")
-    .selectAll()
-    .where("namespace", "=", resource.namespace)
-    .where("resource_id", "=", resource.resourceId)
-    .where("dimension", "=", resource.dimension)
-    .where("name", "=", name)
-    .executeTakeFirst();
-}
+import { describeNamed, findNamed, saveNamed } from "./named-rows.js";
+import { checkNamespace, resourceOf } from "./scope.js";
 
 function checkSchedule(schedule: string | undefined, timezone: string | undefined): void {
   try {
@@ -54,7 +42,7 @@ export function scheduledActionHandlers(store: Store) {
       const resource = await resourceOf(store, input, false);
       if ((await findTarget(store, resource)) === undefined) throw targetNotRegistered(resource);
       const name = input.ScheduledActionName ?? "";
-      const existing = await findAction(store, resource, name);
+      const existing = await findNamed(store, "scheduled_actions", resource, name);
       const previous = existing === undefined ? undefined : readScheduledAction(existing.document);
       const schedule = input.Schedule ?? previous?.Schedule;
       if (schedule === undefined)
@@ -91,24 +79,13 @@ export function scheduledActionHandlers(store: Store) {
         CreationTime: previous?.CreationTime ?? ctx.clock.now(),
       };
       const document = JSON.stringify(action);
-      if (existing === undefined)
-        await store
-          .insertInto("scheduled_actions")
-          .values({
-            arn: actionArn,
-            ...resourceColumns(resource),
-            name,
-            document,
-            created_at: ctx.clock.now().getTime(),
-            last_run_at: null,
-          })
-          .execute();
-      else
-        await store
-          .updateTable("scheduled_actions")
-          .set({ document })
-          .where("arn", "=", actionArn)
-          .execute();
+      await saveNamed(store, "scheduled_actions", existing !== undefined, {
+        arn: actionArn,
+        resource,
+        name,
+        document,
+        now: ctx.clock.now(),
+      });
       return {};
     },
 
@@ -116,18 +93,19 @@ export function scheduledActionHandlers(store: Store) {
       input: DescribeScheduledActionsRequest,
     ): Promise<DescribeScheduledActionsResponse> => {
       checkNamespace(input.ServiceNamespace, input.ScalableDimension);
-      let query = store
-        .selectFrom("scheduled_actions")
-        .select("document")
-        .where("namespace", "=", input.ServiceNamespace ?? "")
-        .orderBy("created_at")
-        .orderBy("arn");
-      if (input.ResourceId !== undefined) query = query.where("resource_id", "=", input.ResourceId);
-      if ((input.ScheduledActionNames ?? []).length > 0)
-        query = query.where("name", "in", input.ScheduledActionNames ?? []);
-      const { items, NextToken } = pageOf(await query.execute(), input.NextToken, input.MaxResults);
+      const { items, NextToken } = await describeNamed(
+        store,
+        "scheduled_actions",
+        {
+          namespace: input.ServiceNamespace ?? "",
+          ...(input.ResourceId === undefined ? {} : { resourceId: input.ResourceId }),
+          names: input.ScheduledActionNames ?? [],
+        },
+        input.NextToken,
+        input.MaxResults,
+      );
       return {
-        ScheduledActions: items.map((row) => readScheduledAction(row.document)),
+        ScheduledActions: items.map(readScheduledAction),
         ...(NextToken === undefined ? {} : { NextToken }),
       };
     },
@@ -136,7 +114,12 @@ export function scheduledActionHandlers(store: Store) {
       input: DeleteScheduledActionRequest,
     ): Promise<DeleteScheduledActionResponse> => {
       const resource = await resourceOf(store, input, false);
-      const existing = await findAction(store, resource, input.ScheduledActionName ?? "");
+      const existing = await findNamed(
+        store,
+        "scheduled_actions",
+        resource,
+        input.ScheduledActionName ?? "",
+      );
       if (existing === undefined)
         throw objectNotFound(
           `No scheduled action found for ${describeResource(resource)}, scheduled action name: ${input.ScheduledActionName ?? ""}`,
