@@ -13,3 +13,4 @@ export {
 export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "./oci-image.js";
 export { pushBusyboxImage, type PushedImage } from "./push.js";
 export { startGoRegistry, type GoRegistry } from "./go-registry.js";
+export { recentWarnings, until, type UntilOptions } from "./wait.js";

@@ -27,7 +27,12 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+import {
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+  until,
+} from "../../src/testing/index.js";
 
 let berth: BerthProcess;
 let ecs: ECSClient;
@@ -46,23 +51,6 @@ after(async () => {
   scaling.destroy();
   await berth.stop();
 });
-
-/** Polls until `check` holds (a bounded wait, not a timing assertion). */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 800)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -229,7 +217,7 @@ describe("target tracking on ALBRequestCountPerTarget", () => {
       "the scale-in",
       () => describeService("web"),
       (s) => s.desiredCount === 1,
-      120_000,
+      { timeoutMs: 120_000 },
     );
     await ecs.send(new DeleteServiceCommand({ service: "web", force: true }));
     await until(

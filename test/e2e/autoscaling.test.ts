@@ -35,6 +35,8 @@ import {
   pushBusyboxImage,
   startBerthProcess,
   type BerthProcess,
+  until as pollUntil,
+  recentWarnings,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -77,28 +79,17 @@ async function awsFailure(args: string[]): Promise<string> {
 }
 
 /** Polls until `check` holds (a bounded wait, not a timing assertion). */
-async function until<T>(
+function until<T>(
   what: string,
   probe: () => Promise<T>,
   check: (value: T) => boolean,
   timeoutMs = 120_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      assert.fail(
-        `timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 800)}\n` +
-          berth
-            .output()
-            .split("\n")
-            .filter((line) => / (WARN|ERROR) /.test(line))
-            .slice(-20)
-            .join("\n"),
-      );
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return pollUntil(what, probe, check, {
+    timeoutMs,
+    everyMs: 250,
+    context: () => recentWarnings(berth.output()),
+  });
 }
 
 /** Tasks that burn their whole CPU quota until `busyUntil` (epoch seconds), then idle. */

@@ -27,6 +27,8 @@ import {
   startBerthProcess,
   type AgentProcess,
   type BerthProcess,
+  until as pollUntil,
+  recentWarnings,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -102,29 +104,18 @@ async function tasksOf(name: string): Promise<Task[]> {
 }
 
 /** Polls until `check` holds (a bounded wait, not a timing assertion). */
-async function until<T>(
+function until<T>(
   what: string,
   probe: () => Promise<T>,
   check: (value: T) => boolean,
   timeoutMs = 90_000,
   everyMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      assert.fail(
-        `timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 600)}\n` +
-          berth
-            .output()
-            .split("\n")
-            .filter((line) => / (WARN|ERROR) /.test(line))
-            .slice(-20)
-            .join("\n"),
-      );
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
+  return pollUntil(what, probe, check, {
+    timeoutMs,
+    everyMs: everyMs,
+    context: () => recentWarnings(berth.output()),
+  });
 }
 
 const stable = (desired: number) => (s: Service) =>
