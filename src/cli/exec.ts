@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { DescribeTasksCommand } from "@aws-sdk/client-ecs";
 import WebSocket, { type RawData } from "ws";
 import { BerthError } from "../core/index.js";
+import { STDOUT_FRAME, TASK_EXEC_PATH } from "../server/index.js";
 import { ecsClient, signedHeaders } from "./client.js";
 import { resolveClientConfig, type ClientConfig } from "./config.js";
 
@@ -16,8 +17,6 @@ export const EXEC_USAGE = `berth exec TASK [--cluster C] [--container NAME] [-i]
   -i, --interactive   send standard input to CMD
   -t, --tty           give CMD a terminal (with -i from a terminal: an interactive shell)
   Exits with CMD's exit code.`;
-
-const STDOUT_FRAME = 1;
 
 export async function exec(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -44,7 +43,7 @@ export async function exec(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     env,
   );
   const taskArn = await resolveTaskArn(config, values.cluster, task);
-  const url = new URL("/_berth/tasks/exec", config.endpoint);
+  const url = new URL(TASK_EXEC_PATH, config.endpoint);
   url.searchParams.set("task", taskArn);
   if (values.container !== undefined) url.searchParams.set("container", values.container);
   for (const arg of command) url.searchParams.append("arg", arg);

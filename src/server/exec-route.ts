@@ -21,7 +21,7 @@ import type { Store } from "../store/index.js";
 export const TASK_EXEC_PATH = "/_berth/tasks/exec";
 
 export const STDOUT_FRAME = 1;
-export const STDERR_FRAME = 2;
+const STDERR_FRAME = 2;
 
 export interface ExecRouteOptions {
   store: Store;

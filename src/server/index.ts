@@ -3,3 +3,4 @@ export { startBerth, DEFAULT_PORT, type BerthOptions, type RunningBerth } from "
 export { resolveServerCredentials, readKeptCredentials, CREDENTIALS_FILE } from "./credentials.js";
 export { MAX_JSON_BODY } from "./http.js";
 export { renderMetrics, METRICS_PATH, PROMETHEUS_CONTENT_TYPE } from "./metrics-route.js";
+export { STDOUT_FRAME, TASK_EXEC_PATH } from "./exec-route.js";
