@@ -44,8 +44,10 @@ export interface TaskRunDeps {
   logArchiveDir: string;
   /** The task metadata endpoint; without it containers get no ECS_CONTAINER_METADATA_URI*. */
   metadata?: MetadataEndpoint;
-  /** Ships a started container's output (the awslogs driver) when its definition asks. */
-  /** Resolves once the container's whole log has been read (it may then be deleted). */
+  /**
+   * Ships a started container's output (the awslogs driver) when its definition asks; resolves
+   * once the container's whole log has been read (it may then be deleted).
+   */
   shipLogs?: (
     containerId: string,
     target: NonNullable<ContainerAssignment["awslogs"]>,
