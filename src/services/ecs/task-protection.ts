@@ -63,11 +63,7 @@ export function taskProtectionHandlers(store: Store) {
       for (const taskArn of taskArns) {
         const expiresAt = input.protectionEnabled === true ? now + minutes * 60_000 : undefined;
         await setTaskProtection(store, taskArn, expiresAt);
-        protectedTasks.push({
-          taskArn,
-          protectionEnabled: expiresAt !== undefined,
-          ...(expiresAt === undefined ? {} : { expirationDate: new Date(expiresAt) }),
-        });
+        protectedTasks.push(protectedTask(taskArn, expiresAt));
       }
       return { protectedTasks, failures };
     },
@@ -86,14 +82,18 @@ export function taskProtectionHandlers(store: Store) {
       const now = ctx.clock.now().getTime();
       const protectedTasks: ProtectedTask[] = [];
       for (const taskArn of taskArns) {
-        const expiresAt = await taskProtection(store, taskArn, now);
-        protectedTasks.push({
-          taskArn,
-          protectionEnabled: expiresAt !== undefined,
-          ...(expiresAt === undefined ? {} : { expirationDate: new Date(expiresAt) }),
-        });
+        protectedTasks.push(protectedTask(taskArn, await taskProtection(store, taskArn, now)));
       }
       return { protectedTasks, failures };
     },
+  };
+}
+
+/** A task's protection as ECS answers it: enabled until `expiresAt` (epoch ms), or not. */
+function protectedTask(taskArn: string, expiresAt: number | undefined): ProtectedTask {
+  return {
+    taskArn,
+    protectionEnabled: expiresAt !== undefined,
+    ...(expiresAt === undefined ? {} : { expirationDate: new Date(expiresAt) }),
   };
 }
