@@ -17,6 +17,7 @@ import { clamp, decideScaling, type PolicyProposal } from "./decision.js";
 import { latestFiring, parseSchedule } from "./schedule.js";
 import {
   ECS_NAMESPACE,
+  findTarget,
   parseServiceResourceId,
   readPolicy,
   readScheduledAction,
@@ -295,15 +296,9 @@ export class Autoscaler {
         resourceId: row.resource_id,
         dimension: row.dimension,
       };
-      const found = await store
-        .selectFrom("scalable_targets")
-        .select(["arn", "document"])
-        .where("namespace", "=", row.namespace)
-        .where("resource_id", "=", row.resource_id)
-        .where("dimension", "=", row.dimension)
-        .executeTakeFirst();
+      const found = await findTarget(store, resource);
       if (found === undefined) continue;
-      const stored = readTarget(found.document);
+      const { stored } = found;
       if (stored.target.SuspendedState?.ScheduledScalingSuspended === true) continue;
       const { MinCapacity, MaxCapacity } = action.ScalableTargetAction ?? {};
       if (MinCapacity !== undefined) stored.target.MinCapacity = MinCapacity;
