@@ -141,7 +141,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     checkId("task", spec.taskId, 64);
     await this.init();
     const existing = await this.records.getSandbox(spec.taskId);
-    if (existing) return toSandbox(existing);
+    if (existing) return this.toSandbox(existing);
     this.cli(spec.runtime); // refuses a runtime this host does not have
     const record: SandboxRecord = {
       taskId: spec.taskId,
@@ -160,7 +160,7 @@ export class OciContainerRuntime implements ContainerRuntime {
       await this.destroySandbox(spec.taskId).catch(() => undefined);
       throw error;
     }
-    return toSandbox(record);
+    return this.toSandbox(record);
   }
 
   async prepareStorage(spec: TaskStorageSpec): Promise<TaskStorage> {
@@ -313,6 +313,14 @@ export class OciContainerRuntime implements ContainerRuntime {
     return id;
   }
 
+  private toSandbox(record: SandboxRecord): TaskSandbox {
+    return {
+      ...record,
+      networkBeforeCreate: this.cli(record.runtime).podSandbox === true,
+      createdAt: new Date(record.createdAt),
+    };
+  }
+
   /** Where a pod subcontainer's monitor waits for its start (libexec/berth-runsc). */
   private startFifo(id: string): string {
     return join(this.records.containerDir(id), "start.fifo");
@@ -451,7 +459,7 @@ export class OciContainerRuntime implements ContainerRuntime {
 
   async list(): Promise<{ sandboxes: TaskSandbox[]; containers: ContainerInfo[] }> {
     await this.init();
-    const sandboxes = (await this.records.listSandboxes()).map(toSandbox);
+    const sandboxes = (await this.records.listSandboxes()).map((record) => this.toSandbox(record));
     const containers: ContainerInfo[] = [];
     for (const record of await this.records.listContainers()) {
       const info = await this.inspectContainer(record.id);
@@ -565,10 +573,6 @@ export class OciContainerRuntime implements ContainerRuntime {
       exit: record.exit ? toExit(record.exit) : undefined,
     };
   }
-}
-
-function toSandbox(record: SandboxRecord): TaskSandbox {
-  return { ...record, createdAt: new Date(record.createdAt) };
 }
 
 async function readPid(file: string): Promise<number | undefined> {

@@ -55,6 +55,12 @@ export interface TaskSandbox {
   netnsPath: string;
   /** The task's cgroup, relative to the cgroup root (`/berth/<taskId>`). */
   cgroupPath: string;
+  /**
+   * The task's network must be in the namespace before its first container is created (gVisor
+   * takes over the namespace's interfaces as its sandbox starts, with that container); else it
+   * need only be there before the containers start.
+   */
+  networkBeforeCreate: boolean;
   createdAt: Date;
 }
 

@@ -204,9 +204,8 @@ export class TaskRun {
       // namespace by path); only the metadata endpoint's address must be known first.
       const gateway = await host.network.gateway(assignment.clusterArn).catch(() => undefined);
       const metadata = gateway === undefined ? undefined : await this.#metadataUrl(gateway);
-      // Except under gVisor: its sandbox, started with the first container, takes over the
-      // interfaces the namespace has at that moment.
-      if (assignment.runtime === "runsc") await network.catch(() => undefined);
+      // Unless the runtime takes the network over as it creates the first container (gVisor).
+      if ((await sandbox).networkBeforeCreate) await network.catch(() => undefined);
       try {
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
