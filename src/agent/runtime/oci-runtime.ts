@@ -245,7 +245,7 @@ export class OciContainerRuntime implements ContainerRuntime {
         cgroupVersion: this.cgroups.version,
         user: await resolveUser(rootfsPath, spec.user),
         etcFiles,
-        initBinary: this.options.initBinary ?? "/usr/bin/catatonit",
+        initBinary: this.initBinary,
       });
       if (pod !== undefined)
         config.annotations = { ...(config.annotations as Record<string, string>), ...pod };
@@ -300,7 +300,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     const rootfs = join(this.runDir, "pause-rootfs");
     if (!existsSync(join(rootfs, "pause"))) {
       await mkdir(rootfs, { recursive: true });
-      await copyFile(this.options.initBinary ?? "/usr/bin/catatonit", join(rootfs, "pause"));
+      await copyFile(this.initBinary, join(rootfs, "pause"));
     }
     await this.createContainer({
       id,
@@ -311,6 +311,11 @@ export class OciContainerRuntime implements ContainerRuntime {
     });
     await this.startContainer(id);
     return id;
+  }
+
+  /** catatonit: PID 1 for initProcessEnabled, and (with -P) the pause of a gVisor pod. */
+  private get initBinary(): string {
+    return this.options.initBinary ?? "/usr/bin/catatonit";
   }
 
   private toSandbox(record: SandboxRecord): TaskSandbox {
