@@ -52,5 +52,5 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The build is incremental (tsc --incremental), so this is quick when nothing changed.
-npm run --silent build
+# Build only when a source changed since the last successful build (a quick no-op otherwise).
+bash scripts/build-if-stale.sh
