@@ -1,6 +1,9 @@
 /**
  * Linux capabilities of a container: Docker's default set, changed by the task definition's
- * `linuxParameters.capabilities` add/drop lists (ECS names, without `CAP_`; `ALL` allowed).
+ * `linuxParameters.capabilities` add/drop lists (ECS names, without `CAP_`; `ALL` allowed in
+ * drop). Adding is bounded by what Fargate allows (SYS_PTRACE): the API refuses the rest, and
+ * this refuses them again, so a bad record that reached a host (an old definition, a forged
+ * assignment) never gives a container CAP_SYS_ADMIN and the seccomp rules that go with it.
  */
 import { invalidSpec } from "./errors.js";
 
@@ -67,6 +70,9 @@ export const DEFAULT_CAPABILITIES = [
   "CAP_AUDIT_WRITE",
 ];
 
+/** What a container may hold: Docker's defaults plus the one capability Fargate lets a task add. */
+export const ALLOWED_CAPABILITIES: readonly string[] = [...DEFAULT_CAPABILITIES, "CAP_SYS_PTRACE"];
+
 function normalize(name: string): string {
   const upper = name.trim().toUpperCase();
   if (upper === "ALL") return upper;
@@ -81,10 +87,14 @@ function normalize(name: string): string {
 export function resolveCapabilities(add: string[] = [], drop: string[] = []): string[] {
   const adds = add.map(normalize);
   const drops = drop.map(normalize);
+  for (const cap of adds)
+    if (!ALLOWED_CAPABILITIES.includes(cap))
+      throw invalidSpec(
+        `capability ${cap} may not be added: a task may add only CAP_SYS_PTRACE to the default set`,
+      );
   let set = new Set(DEFAULT_CAPABILITIES);
   if (drops.includes("ALL")) set = new Set();
   for (const cap of drops) set.delete(cap);
-  if (adds.includes("ALL")) set = new Set(ALL_CAPABILITIES);
-  for (const cap of adds) if (cap !== "ALL") set.add(cap);
+  for (const cap of adds) set.add(cap);
   return ALL_CAPABILITIES.filter((cap) => set.has(cap));
 }

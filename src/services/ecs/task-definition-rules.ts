@@ -10,6 +10,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { checkEphemeralStorage, checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
 import { clientException } from "./errors.js";
+import { checkFargateContainers, fargateContainerProblem } from "./fargate-containers.js";
 import { checkVolumes } from "./volumes.js";
 
 const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
@@ -160,6 +161,7 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
       );
     if (request.ipcMode !== undefined)
       throw clientException("Tasks using the Fargate launch type do not support ipcMode.");
+    checkFargateContainers(containers);
     const os = request.runtimePlatform?.operatingSystemFamily;
     // Fargate also runs Windows Server; Berth's hosts run Linux containers only.
     if (os !== undefined && os !== "LINUX")
@@ -208,7 +210,11 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
   return {
     ...(cpu === undefined ? {} : { cpu: String(cpu) }),
     ...(memory === undefined ? {} : { memory: String(memory) }),
-    fargateCompatible: networkMode === "awsvpc" && size.ok && volumesOnFargate,
+    fargateCompatible:
+      networkMode === "awsvpc" &&
+      size.ok &&
+      volumesOnFargate &&
+      containers.every((c) => fargateContainerProblem(c) === undefined),
   };
 }
 

@@ -136,6 +136,12 @@ describe("capabilities", () => {
     assert.ok(!added.includes("CAP_NET_RAW") && !added.includes("CAP_MKNOD"));
     assert.deepEqual(resolveCapabilities(["NET_BIND_SERVICE"], ["ALL"]), ["CAP_NET_BIND_SERVICE"]);
     assert.throws(() => resolveCapabilities(["WIZARDRY"]), { code: "InvalidContainerSpec" });
+    // beyond the defaults, only SYS_PTRACE may be added (Fargate's rule, held on the host too)
+    for (const add of [["SYS_ADMIN"], ["ALL"], ["NET_ADMIN"], ["BPF"]])
+      assert.throws(() => resolveCapabilities(add), { code: "InvalidContainerSpec" });
+    assert.throws(() => build({ capabilities: { add: ["SYS_ADMIN"] } }), {
+      code: "InvalidContainerSpec",
+    });
     const spec = build({ capabilities: { drop: ["ALL"] } });
     assert.deepEqual(spec.process.capabilities.bounding, []);
   });
