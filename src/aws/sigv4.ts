@@ -2,7 +2,8 @@
  * SigV4 verification. We parse the Authorization header, rebuild the request with exactly the
  * headers the client listed in SignedHeaders, have `@smithy/signature-v4` sign it again with the
  * secret we hold, and compare signatures in constant time. No checksum header is added on our
- * side (`applyChecksum: false`): the AWS CLI does not sign one for JSON APIs.
+ * side (`applyChecksum: false`): the AWS CLI does not sign one for JSON APIs. The signature must
+ * cover what decides the request: the body (never `UNSIGNED-PAYLOAD`) and `X-Amz-Target`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpRequest } from "@smithy/protocol-http";
@@ -157,8 +158,20 @@ export async function verifySigV4(
     if (value === undefined) throw new AwsError("InvalidSignatureException", SIGNATURE_MISMATCH);
     headers[name] = value;
   }
-  const contentHash = headers["x-amz-content-sha256"];
-  if (contentHash !== undefined && contentHash !== "UNSIGNED-PAYLOAD") {
+  // The target picks the action: a signature that does not cover it would let a captured
+  // DescribeClusters be replayed as DeleteCluster. (AWS requires only Host to be signed; every
+  // AWS SDK and CLI signs X-Amz-Target, so requiring it costs real clients nothing.)
+  if (header(request, "x-amz-target") !== undefined && !signedHeaders.includes("x-amz-target")) {
+    throw new AwsError(
+      "InvalidSignatureException",
+      "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+    );
+  }
+  // The payload must be covered too. AWS's JSON and Query services hash the body themselves, so
+  // a client that signed `UNSIGNED-PAYLOAD` (or a streaming form) gets the mismatch answer there;
+  // a hash header, signed or not, must be the body's.
+  const contentHash = header(request, "x-amz-content-sha256");
+  if (contentHash !== undefined) {
     const actual = createHash("sha256").update(request.body).digest("hex");
     if (actual !== contentHash) throw new AwsError("InvalidSignatureException", SIGNATURE_MISMATCH);
   }

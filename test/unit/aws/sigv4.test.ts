@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
@@ -18,7 +19,16 @@ const lookup = (id: string): Credentials | undefined => (id === KEY.accessKeyId 
 const SIGNED_AT = new Date("2026-03-01T12:00:00Z");
 
 async function signed(
-  options: { secret?: string; date?: Date; body?: string; service?: string } = {},
+  options: {
+    secret?: string;
+    date?: Date;
+    body?: string;
+    service?: string;
+    /** Extra headers signed with the request. */
+    extra?: Record<string, string>;
+    /** Sign without X-Amz-Target, then add it (what a capture replayed with a new target is). */
+    targetAfterSigning?: string;
+  } = {},
 ): Promise<SignedRequest> {
   const body = options.body ?? '{"clusterName":"demo"}';
   const signer = new SignatureV4({
@@ -39,8 +49,11 @@ async function signed(
       headers: {
         host: "127.0.0.1:4566",
         "content-type": "application/x-amz-json-1.1",
-        "x-amz-target": "AmazonEC2ContainerServiceV20141113.CreateCluster",
+        ...(options.targetAfterSigning === undefined
+          ? { "x-amz-target": "AmazonEC2ContainerServiceV20141113.CreateCluster" }
+          : {}),
         "user-agent": "test",
+        ...options.extra,
       },
       body,
     }),
@@ -48,6 +61,8 @@ async function signed(
   );
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+  if (options.targetAfterSigning !== undefined)
+    headers["x-amz-target"] = options.targetAfterSigning;
   return { method: "POST", url: "/", headers, body: Buffer.from(body) };
 }
 
@@ -132,5 +147,38 @@ describe("SigV4 verification", () => {
     const error = await rejection(await signed({ service: "ecr" }));
     assert.equal(error.code, "InvalidSignatureException");
     assert.match(error.message, /Credential should be scoped to correct service: 'ecs'/);
+  });
+
+  it("refuses a signature that does not cover X-Amz-Target (a replay with another action)", async () => {
+    const replay = await signed({
+      targetAfterSigning: "AmazonEC2ContainerServiceV20141113.DeleteCluster",
+    });
+    const error = await rejection(replay);
+    assert.equal(error.code, "InvalidSignatureException");
+    assert.equal(
+      error.message,
+      "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+    );
+  });
+
+  it("refuses UNSIGNED-PAYLOAD, signed or not, and a payload hash that is not the body's", async () => {
+    const unsigned = await signed({ extra: { "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } });
+    unsigned.body = Buffer.from('{"clusterName":"evil"}');
+    const error = await rejection(unsigned);
+    assert.equal(error.code, "InvalidSignatureException");
+    assert.match(error.message, /^The request signature we calculated does not match/);
+    const added = await signed();
+    added.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+    assert.equal((await rejection(added)).code, "InvalidSignatureException");
+    const wrongHash = await signed();
+    wrongHash.headers["x-amz-content-sha256"] = "0".repeat(64);
+    assert.equal((await rejection(wrongHash)).code, "InvalidSignatureException");
+  });
+
+  it("accepts a signed payload hash that is the body's", async () => {
+    const body = '{"clusterName":"demo"}';
+    const hash = createHash("sha256").update(body).digest("hex");
+    const request = await signed({ body, extra: { "x-amz-content-sha256": hash } });
+    await verifySigV4(request, lookup, SIGNED_AT, "ecs");
   });
 });
