@@ -94,6 +94,7 @@ export class Billing {
       region: this.identity.region,
       from: start,
       to: end,
+      now: this.#clock.now().getTime(),
     });
     return { from: start, to: end, lines, planHours };
   }

@@ -11,7 +11,10 @@
  * the hour's commitment is used up; the rest stays on-demand. Covered usage has an unblended cost
  * of 0 (AWS's SavingsPlanCoveredUsage and its SavingsPlanNegation net to nothing) and an
  * amortized cost at the plan rate. The plan's hourly fee is a line of its own: unblended, the
- * whole commitment; amortized, the unused part — the waste.
+ * whole commitment; amortized, the unused part — the waste. A plan's commitment accrues only for
+ * hours that have begun: a report that reaches into the future (today, this month) bills no
+ * commitment for hours still to come. The hour under way is billed whole, as AWS charges the
+ * commitment per clock hour and its usage so far is already covered.
  */
 import { discountedRate } from "./money.js";
 import type { PriceBook, PriceName, Prices } from "./price-book.js";
@@ -75,6 +78,8 @@ export interface RatingInput {
   /** Hour-aligned window, ms: [from, to). */
   from: number;
   to: number;
+  /** The present, ms: plan hours that begin after it accrue nothing yet. */
+  now: number;
 }
 
 export function floorHour(ms: number): number {
@@ -159,7 +164,9 @@ export function applySavingsPlans(
   plans: readonly SavingsPlan[],
   from: number,
   to: number,
+  now: number,
 ): { lines: CostLine[]; planHours: PlanHour[] } {
+  const accrues = (plan: SavingsPlan, hour: number) => hour <= now && planCovers(plan, hour);
   const ordered = [...plans].sort(
     (a, b) => a.start.getTime() - b.start.getTime() || (a.savingsPlanId < b.savingsPlanId ? -1 : 1),
   );
@@ -178,12 +185,12 @@ export function applySavingsPlans(
   const hours = new Set<number>(byHour.keys());
   for (const plan of ordered)
     for (let h = Math.max(from, floorHour(plan.start.getTime())); h < to; h += HOUR_MS)
-      if (planCovers(plan, h)) hours.add(h);
+      if (accrues(plan, h)) hours.add(h);
       else if (h >= plan.start.getTime()) break;
   for (const hour of [...hours].sort((a, b) => a - b)) {
     let pending = (byHour.get(hour) ?? []).sort(lineOrder);
     for (const plan of ordered) {
-      if (!planCovers(plan, hour)) continue;
+      if (!accrues(plan, hour)) continue;
       const commitment = plan.commitment * (3_600_000n * 1024n);
       let left = commitment;
       let onDemandEquivalent = 0n;
@@ -245,5 +252,5 @@ export function rateUsage(input: RatingInput): { lines: CostLine[]; planHours: P
   const usage = input.tasks.flatMap((t) =>
     rateTask(t, input.priceBook, input.region, input.from, input.to),
   );
-  return applySavingsPlans(usage, input.plans, input.from, input.to);
+  return applySavingsPlans(usage, input.plans, input.from, input.to, input.now);
 }

@@ -76,6 +76,12 @@ export class SavingsPlans {
       );
     if (input.start.getTime() % HOUR_MS !== 0)
       throw new BerthError("InvalidSavingsPlan", "a plan starts on an hour boundary (…:00:00Z)");
+    // Hours already billed keep their bill: a plan (like a price change) applies from now on.
+    if (input.start.getTime() < now.getTime())
+      throw new BerthError(
+        "InvalidSavingsPlan",
+        `a plan cannot start in the past (${input.start.toISOString()}); the earliest start is the next hour, ${new Date(ceilHour(now.getTime())).toISOString()}`,
+      );
     if (!Number.isInteger(input.termSeconds) || input.termSeconds < 3600)
       throw new BerthError("InvalidSavingsPlan", "the term must be at least one hour");
     const id = randomUUID();

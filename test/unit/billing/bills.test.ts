@@ -22,7 +22,7 @@ import { ACCOUNT, at, billed, task } from "./fixtures.js";
 function rate(
   tasks: TaskUsage[],
   window: [string, string],
-  options: { book?: PriceBook; plans?: readonly SavingsPlan[] } = {},
+  options: { book?: PriceBook; plans?: readonly SavingsPlan[]; now?: string } = {},
 ) {
   return rateUsage({
     tasks: tasks.map(billed),
@@ -31,6 +31,7 @@ function rate(
     region: "us-east-1",
     from: at(window[0]),
     to: at(window[1]),
+    now: options.now === undefined ? at(window[1]) : at(options.now),
   });
 }
 
@@ -266,5 +267,35 @@ describe("Compute Savings Plans", () => {
     const { lines } = rate([], ["2026-03-01T22:00:00Z", "2026-03-02T03:00:00Z"], { plans: [plan] });
     // The plan starts at 00:00: hours 00, 01, 02 are charged; 22 and 23 are before it.
     assert.equal(formatAmount(total(lines)), "0.03");
+  });
+
+  it("accrues commitment only for hours that have begun (issue 13: two plans, read at 06:40)", () => {
+    const plan = (start: string) =>
+      SavingsPlans.empty().create(
+        {
+          commitment: "0.05",
+          discountRate: "0.2",
+          start: new Date(start),
+          termSeconds: 365 * 86400,
+        },
+        ACCOUNT,
+        new Date("2026-03-01T00:00:00Z"),
+      ).plan;
+    const started = plan("2026-03-02T06:00:00Z");
+    const queued = plan("2026-03-02T07:00:00Z");
+    const day: [string, string] = ["2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"];
+    const { lines, planHours } = rate([], day, {
+      plans: [started, queued],
+      now: "2026-03-02T06:40:00Z",
+    });
+    // Only the 06:00 hour of the started plan, under way: 0.05 (not 35 hours' 1.75).
+    assert.equal(formatAmount(total(lines)), "0.05");
+    assert.deepEqual(
+      planHours.map((h) => [h.plan.savingsPlanArn, new Date(h.hour).toISOString()]),
+      [[started.savingsPlanArn, "2026-03-02T06:00:00.000Z"]],
+    );
+    // Once the day is over, every hour of both plans accrues: 18 + 17 hours.
+    const later = rate([], day, { plans: [started, queued], now: "2026-03-04T00:00:00Z" });
+    assert.equal(formatAmount(total(later.lines)), "1.75");
   });
 });

@@ -137,6 +137,7 @@ describe("billing properties (seeded random task sets)", () => {
         region: "us-east-1",
         from: FROM,
         to: TO,
+        now: TO,
       });
       const perTask = w.tasks.map((t) => reference(t, w.book));
       assert.equal(
@@ -167,6 +168,7 @@ describe("billing properties (seeded random task sets)", () => {
         region: "us-east-1",
         from: FROM,
         to: TO,
+        now: TO,
       });
       const planned = rateUsage({
         tasks: w.tasks,
@@ -175,6 +177,7 @@ describe("billing properties (seeded random task sets)", () => {
         region: "us-east-1",
         from: FROM,
         to: TO,
+        now: TO,
       });
       assert.equal(
         sum(planned.lines, (l) => l.quantity),
@@ -218,6 +221,7 @@ describe("billing properties (seeded random task sets)", () => {
         region: "us-east-1",
         from: FROM,
         to: TO,
+        now: TO,
       });
       const all = (g: "HOURLY" | "DAILY" | "MONTHLY") =>
         summarize(lines, periods(FROM, TO, g), [], undefined, identity).totals.reduce(

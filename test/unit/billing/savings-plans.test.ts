@@ -44,13 +44,31 @@ describe("SavingsPlans", () => {
     assert.throws(() => create({ discountRate: "1" }), /below 1/);
     assert.throws(() => create({ start: new Date("2026-06-01T12:30:00Z") }), /hour boundary/);
     assert.throws(() => create({ termSeconds: 60 }), /at least one hour/);
+    // The hour under way (10:00) and earlier ones are billed already: the earliest start is 11:00.
+    assert.throws(
+      () => create({ start: new Date("2026-06-01T10:00:00Z") }),
+      /cannot start in the past .* the next hour, 2026-06-01T11:00:00.000Z/,
+    );
+    assert.equal(
+      planState(create({ start: new Date("2026-06-01T11:00:00Z") }).plan, now.getTime()),
+      "queued",
+    );
   });
 
   it("deletes a queued plan, retires a started one at the next hour", () => {
     const queued = create();
     assert.equal(queued.plans.delete(queued.plan.savingsPlanId, now).outcome, "deleted");
     assert.equal(queued.plans.delete(queued.plan.savingsPlanId, now).plans.plans.length, 0);
-    const started = create({ start: new Date("2026-06-01T08:00:00Z") });
+    const started = SavingsPlans.empty().create(
+      {
+        commitment: "0.1",
+        discountRate: "0.2",
+        start: new Date("2026-06-01T08:00:00Z"),
+        termSeconds: 86400,
+      },
+      "123456789012",
+      new Date("2026-06-01T07:00:00Z"),
+    );
     const { plans, outcome } = started.plans.delete(started.plan.savingsPlanArn, now);
     assert.equal(outcome, "retired");
     const retired = plans.plans[0];
