@@ -19,7 +19,7 @@ export const OCI_ERROR_STATUS = {
   UNAUTHORIZED: 401,
   DENIED: 403,
   UNSUPPORTED: 405,
-  TOO_MANY_REQUESTS: 429,
+  TOOMANYREQUESTS: 429,
   // Not in the spec's table, but what ECR answers when an immutable tag would move.
   TAG_INVALID: 400,
 } as const;

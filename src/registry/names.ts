@@ -36,8 +36,10 @@ export function parseDigest(value: string | null | undefined): {
   if (value === null || value === undefined || value === "")
     throw digestInvalid("provided digest is missing");
   if (!DIGEST.test(value)) {
-    const known = ANY_DIGEST.test(value);
-    throw digestInvalid(known ? "unsupported digest algorithm" : "provided digest is malformed", {
+    // A known algorithm with a bad hex part is a malformed digest, not an unsupported one.
+    const supported = /^(sha256|sha512):/.test(value);
+    const unsupported = !supported && ANY_DIGEST.test(value);
+    throw digestInvalid(unsupported ? "unsupported digest algorithm" : "invalid digest", {
       digest: value,
     });
   }

@@ -394,8 +394,8 @@ export class Registry {
         throw manifestUnknown(reference);
       return reference;
     }
-    if (!isTag(reference))
-      throw new RegistryError("MANIFEST_INVALID", "invalid tag", { tag: reference });
+    // No manifest can have a tag that is not one: the spec (and its conformance suite) wants 404.
+    if (!isTag(reference)) throw manifestUnknown(reference);
     const digest = await this.metadata.tagDigest(repository, reference);
     if (digest === undefined) throw manifestUnknown(reference);
     return digest;

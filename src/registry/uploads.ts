@@ -23,7 +23,7 @@ interface Session {
 }
 
 export interface UploadLimits {
-  /** Request bodies being written at once; more get TOO_MANY_REQUESTS. */
+  /** Request bodies being written at once; more get TOOMANYREQUESTS. */
   maxConcurrentWrites: number;
 }
 
@@ -79,7 +79,7 @@ export class UploadSessions {
 
   #admit(): void {
     if (this.#writing >= this.limits.maxConcurrentWrites)
-      throw new RegistryError("TOO_MANY_REQUESTS", "too many concurrent uploads; retry later");
+      throw new RegistryError("TOOMANYREQUESTS", "too many concurrent uploads; retry later");
     this.#writing += 1;
   }
 

@@ -109,6 +109,17 @@ describe("monolithic upload", () => {
       assert.equal(response.status, 400, digest);
       assert.equal(await errorCode(response), "DIGEST_INVALID");
     }
+    // The message says which: a malformed hex is an invalid digest, md5 an unsupported algorithm.
+    const message = async (digest: string) => {
+      const response = await t.request(`/v2/app/blobs/uploads/?digest=${digest}`, {
+        method: "POST",
+        body: "x",
+      });
+      const body = (await response.json()) as { errors: Array<{ message: string }> };
+      return body.errors[0]?.message;
+    };
+    assert.equal(await message("sha256:totallywrong"), "invalid digest");
+    assert.equal(await message("md5:0123456789abcdef"), "unsupported digest algorithm");
   });
 
   it("verifies sha512 digests too", async () => {
@@ -362,7 +373,7 @@ describe("limits and names", () => {
         });
         return response.status === 429 ? response : undefined;
       });
-      assert.equal(await errorCode(refused), "TOO_MANY_REQUESTS");
+      assert.equal(await errorCode(refused), "TOOMANYREQUESTS");
       held.end(bytes.subarray(1000));
       assert.equal(await done, 201);
     } finally {

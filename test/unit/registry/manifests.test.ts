@@ -189,6 +189,12 @@ describe("manifests", () => {
     assert.equal(await errorCode(tag), "MANIFEST_UNKNOWN");
     const digest = await t.request(`/v2/app/manifests/${sha256("nope")}`);
     assert.equal(await errorCode(digest), "MANIFEST_UNKNOWN");
+    // A reference that cannot be a tag names no manifest either (GET and HEAD alike).
+    for (const method of ["GET", "HEAD"]) {
+      const invalid = await t.request("/v2/app/manifests/.invalid-tag", { method });
+      assert.equal(invalid.status, 404, method);
+      if (method === "GET") assert.equal(await errorCode(invalid), "MANIFEST_UNKNOWN");
+    }
     const repo = await t.request("/v2/missing/manifests/latest");
     assert.equal(repo.status, 404);
     assert.equal(await errorCode(repo), "NAME_UNKNOWN");
