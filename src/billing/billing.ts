@@ -7,9 +7,23 @@ import { join } from "node:path";
 import type { Clock, Identity, Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { Meter, type RecordOutcome } from "./meter.js";
-import { priceBookFile, type PriceBook, type WatchedFile } from "./price-book.js";
+import {
+  priceBookFile,
+  priceChange,
+  type PriceBook,
+  type PriceChange,
+  type PriceChangeRequest,
+  type WatchedFile,
+} from "./price-book.js";
 import { rateUsage, floorHour, type CostLine, type PlanHour } from "./rating.js";
-import { HOUR_MS, ceilHour, savingsPlansFile, type SavingsPlans } from "./savings-plans.js";
+import {
+  HOUR_MS,
+  YEAR_SECONDS,
+  ceilHour,
+  savingsPlansFile,
+  type SavingsPlan,
+  type SavingsPlans,
+} from "./savings-plans.js";
 import type { TaskUsage, TaskUsageSource } from "./usage.js";
 
 export interface BillingPaths {
@@ -76,6 +90,50 @@ export class Billing {
 
   savingsPlans(): SavingsPlans {
     return this.#plans.current();
+  }
+
+  /**
+   * Records a price change (checked against the present: never in the past). The server is the
+   * one writer of the price book, so every client's change reaches the running Berth.
+   */
+  changePrices(request: PriceChangeRequest): { book: PriceBook; change: PriceChange } {
+    const book = this.priceBook();
+    const change = priceChange(book, request, this.#clock.now());
+    const next = book.withChange(change);
+    this.#priceBook.write(next);
+    return { book: next, change };
+  }
+
+  /**
+   * Buys a Compute Savings Plan: it starts at the next hour unless told (never in the past);
+   * the discount defaults to about Fargate's No Upfront rates (20% for 1 year, 50% for 3).
+   */
+  createSavingsPlan(input: {
+    commitment: string;
+    termSeconds: number;
+    discountRate?: string;
+    start?: Date;
+  }): SavingsPlan {
+    const now = this.#clock.now();
+    const { plans, plan } = this.savingsPlans().create(
+      {
+        commitment: input.commitment,
+        termSeconds: input.termSeconds,
+        discountRate: input.discountRate ?? (input.termSeconds >= 3 * YEAR_SECONDS ? "0.5" : "0.2"),
+        start: input.start ?? new Date(ceilHour(now.getTime())),
+      },
+      this.identity.accountId,
+      now,
+    );
+    this.#plans.write(plans);
+    return plan;
+  }
+
+  /** Removes a queued plan, or retires a started one at the next hour. */
+  deleteSavingsPlan(idOrArn: string): "deleted" | "retired" {
+    const { plans, outcome } = this.savingsPlans().delete(idOrArn, this.#clock.now());
+    this.#plans.write(plans);
+    return outcome;
   }
 
   now(): Date {

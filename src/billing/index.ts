@@ -35,6 +35,8 @@ export {
   DEFAULT_PRICES,
   isPriceName,
   priceBookFile,
+  priceChange,
+  type PriceChangeRequest,
   type PriceName,
   type Prices,
   type PriceChange,

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { BerthError } from "../core/index.js";
-import { formatRate, parseRate } from "./money.js";
+import { discountedRate, formatRate, parseRate } from "./money.js";
 
 export const PRICE_NAMES = [
   "x86.vcpu",
@@ -180,6 +180,56 @@ export class PriceBook {
     });
     return new PriceBook(doc.revision, changes);
   }
+}
+
+/** What an operator asks to change: prices by name (USD per hour), or Spot as a discount. */
+export interface PriceChangeRequest {
+  prices?: Record<string, unknown>;
+  /** Sets every Spot price to the on-demand one less this fraction (0.7 for 70% off). */
+  spotDiscount?: string;
+  /** Default: now. */
+  effectiveAt?: Date;
+  note?: string;
+}
+
+function changeInvalid(message: string): BerthError {
+  return new BerthError("InvalidPriceChange", message);
+}
+
+/**
+ * Checks an operator's change against the book and the present: it names known prices, and it
+ * takes effect now or later, never in the past (that would rewrite usage already billed).
+ */
+export function priceChange(book: PriceBook, request: PriceChangeRequest, now: Date): PriceChange {
+  const effectiveAt = request.effectiveAt ?? now;
+  if (Number.isNaN(effectiveAt.getTime()))
+    throw changeInvalid("the effective time must be an ISO 8601 time");
+  // A second of slack for "now" typed by hand; anything earlier would rewrite billed time.
+  if (effectiveAt.getTime() < now.getTime() - 1000)
+    throw changeInvalid(
+      `the effective time ${effectiveAt.toISOString()} is in the past; a price change applies from now on, never to usage already billed`,
+    );
+  const prices: Partial<Prices> = {};
+  for (const [name, value] of Object.entries(request.prices ?? {})) {
+    if (!isPriceName(name) || typeof value !== "string")
+      throw changeInvalid(
+        `'${name}' is not a price name with a USD value; names are ${PRICE_NAMES.join(", ")}`,
+      );
+    prices[name] = parseRate(value, name);
+  }
+  if (request.spotDiscount !== undefined) {
+    const d = parseRate(request.spotDiscount, "the Spot discount");
+    if (d >= parseRate("1"))
+      throw changeInvalid("the Spot discount is a fraction below 1 (0.7 for 70% off)");
+    const od = book.at(effectiveAt.getTime());
+    prices["spot.x86.vcpu"] = discountedRate(od["x86.vcpu"], d);
+    prices["spot.x86.gb"] = discountedRate(od["x86.gb"], d);
+    prices["spot.arm.vcpu"] = discountedRate(od["arm.vcpu"], d);
+    prices["spot.arm.gb"] = discountedRate(od["arm.gb"], d);
+  }
+  if (Object.keys(prices).length === 0)
+    throw changeInvalid("name at least one price to set (e.g. spot.x86.vcpu=0.0125)");
+  return { effectiveAt, prices, ...(request.note === undefined ? {} : { note: request.note }) };
 }
 
 /** Writes `text` to `path` atomically (a reader sees the old file or the new one, never half). */

@@ -3,6 +3,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { BerthError } from "../core/index.js";
 import type { ClientConfig } from "./config.js";
 
 export function ecsClient(config: ClientConfig): ECSClient {
@@ -125,4 +126,28 @@ export async function streamTaskLogs(
       newline = pending.indexOf("\n");
     }
   }
+}
+
+/**
+ * Calls one of Berth's own JSON endpoints (GET without a body, POST with one) and returns its
+ * answer; a refusal becomes a BerthError with the server's code and message.
+ */
+export async function berthJson<T>(config: ClientConfig, path: string, body?: unknown): Promise<T> {
+  const response =
+    body === undefined ? await signedGet(config, path, {}) : await signedPost(config, path, body);
+  const text = await response.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (!response.ok) {
+    const error = (value ?? {}) as { __type?: string; message?: string };
+    throw new BerthError(
+      error.__type ?? "ServerRefused",
+      error.message ?? `${config.endpoint} answered ${response.status}: ${text.slice(0, 200)}`,
+    );
+  }
+  return value as T;
 }

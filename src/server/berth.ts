@@ -13,6 +13,7 @@ import {
   type Logger,
 } from "../core/index.js";
 import { Billing, type TaskUsageSource } from "../billing/index.js";
+import { serveBillingRoute } from "./billing-routes.js";
 import { createAutoscalingService } from "../services/autoscaling/index.js";
 import { createCostExplorerService } from "../services/costexplorer/index.js";
 import {
@@ -311,6 +312,15 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     metrics: (res) => serveMetrics(res, metrics.latest, periodMs),
     registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
     berthRoutes: async (req, res, path) => {
+      if (
+        path.startsWith("/_berth/billing/") &&
+        (await serveBillingRoute(req, res, path, {
+          billing,
+          credentials: lookupCredentials,
+          clock,
+        }))
+      )
+        return true;
       if (path === SPOT_INTERRUPT_PATH && req.method === "POST") {
         await serveSpotInterrupt(req, res, {
           credentials: lookupCredentials,

@@ -21,7 +21,7 @@ export interface TaskLogsRouteOptions {
   clock: Clock;
 }
 
-function fail(res: ServerResponse, error: unknown): void {
+export function fail(res: ServerResponse, error: unknown): void {
   const rendered = renderError(error);
   res.writeHead(rendered.status, {
     "Content-Type": "application/json",
@@ -30,7 +30,7 @@ function fail(res: ServerResponse, error: unknown): void {
   res.end(rendered.body);
 }
 
-async function authenticate(
+export async function authenticate(
   req: IncomingMessage,
   res: ServerResponse,
   options: Pick<TaskLogsRouteOptions, "credentials" | "clock">,
@@ -136,19 +136,15 @@ export async function serveTaskLogs(
   res.on("close", cancel);
 }
 
-export const SPOT_INTERRUPT_PATH = "/_berth/spot/interrupt";
-
 /**
- * `POST /_berth/spot/interrupt` with `{"hostId"?: "...", "fraction"?: 0.5}`: reclaims Spot
- * capacity. Answers `{"interrupted": [taskArn, ...]}`; each task gets the warning, then stops.
+ * Reads a small JSON body (at most 64 KiB) and checks its SigV4 signature (service `ecs`).
+ * Answers the error itself and returns undefined when either fails; an empty body is `{}`.
  */
-export async function serveSpotInterrupt(
+export async function readSignedJson<T>(
   req: IncomingMessage,
   res: ServerResponse,
-  options: Pick<TaskLogsRouteOptions, "credentials" | "clock"> & {
-    interrupt: (selection: { hostId?: string; fraction?: number }) => Promise<string[]>;
-  },
-): Promise<void> {
+  options: Pick<TaskLogsRouteOptions, "credentials" | "clock">,
+): Promise<T | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -162,7 +158,7 @@ export async function serveSpotInterrupt(
           413,
         ),
       );
-      return;
+      return undefined;
     }
     chunks.push(chunk);
   }
@@ -176,15 +172,38 @@ export async function serveSpotInterrupt(
     );
   } catch (error) {
     fail(res, error);
-    return;
+    return undefined;
   }
-  let selection: { hostId?: unknown; fraction?: unknown };
   try {
-    selection = body.length === 0 ? {} : (JSON.parse(body.toString("utf8")) as typeof selection);
+    const value: unknown = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      throw new SyntaxError("not an object");
+    return value as T;
   } catch {
     fail(res, new AwsError("SerializationException", ""));
-    return;
+    return undefined;
   }
+}
+
+export const SPOT_INTERRUPT_PATH = "/_berth/spot/interrupt";
+
+/**
+ * `POST /_berth/spot/interrupt` with `{"hostId"?: "...", "fraction"?: 0.5}`: reclaims Spot
+ * capacity. Answers `{"interrupted": [taskArn, ...]}`; each task gets the warning, then stops.
+ */
+export async function serveSpotInterrupt(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: Pick<TaskLogsRouteOptions, "credentials" | "clock"> & {
+    interrupt: (selection: { hostId?: string; fraction?: number }) => Promise<string[]>;
+  },
+): Promise<void> {
+  const selection = await readSignedJson<{ hostId?: unknown; fraction?: unknown }>(
+    req,
+    res,
+    options,
+  );
+  if (selection === undefined) return;
   const hostId = typeof selection.hostId === "string" ? selection.hostId : undefined;
   const fraction = typeof selection.fraction === "number" ? selection.fraction : undefined;
   if (

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -21,6 +21,7 @@ import { CostExplorerClient, GetCostAndUsageCommand } from "@aws-sdk/client-cost
 import { startBerthInProcess, tempDataDir, type TestBerth } from "../../src/testing/index.js";
 import type { RunningBerth } from "../../src/server/index.js";
 import { task } from "../unit/billing/fixtures.js";
+import { parseRate } from "../../src/billing/index.js";
 
 const run = promisify(execFile);
 
@@ -63,6 +64,7 @@ const EXPECTED_DAYS = [
 ];
 
 const dataDir = tempDataDir("berth-billing-e2e-");
+const clientDir = tempDataDir("berth-billing-client-");
 let berth: TestBerth & { berth: RunningBerth };
 
 before(async () => {
@@ -81,6 +83,7 @@ before(async () => {
 after(async () => {
   await berth.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(clientDir, { recursive: true, force: true });
 });
 
 interface Answer {
@@ -127,7 +130,8 @@ async function berthCli(args: string[]): Promise<{ code: number; out: string; er
     BERTH_ENDPOINT: berth.endpoint,
     BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
     BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-    BERTH_DATA_DIR: dataDir,
+    // The client's own data dir: the commands must reach the running Berth, never write here.
+    BERTH_DATA_DIR: clientDir,
   };
   const script = `import(${JSON.stringify(MAIN)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`;
   try {
@@ -274,8 +278,36 @@ describe("billing end to end", () => {
       (await berthCli(["savings-plans", "list"])).out,
       new RegExp(`${id}\\s+queued\\s+0\\.05\\s+0\\.2\\s`),
     );
+    // Both changes live in the running Berth (issue 13 #3), not in the client's data dir.
+    assert.equal(
+      berth.berth.billing.priceBook().at(future.getTime())["x86.vcpu"],
+      parseRate("0.05"),
+    );
+    assert.deepEqual(
+      berth.berth.billing.savingsPlans().plans.map((p) => p.savingsPlanArn),
+      [arn],
+    );
+    assert.deepEqual(readdirSync(clientDir), []);
+    const past = await berthCli([
+      "savings-plans",
+      "create",
+      "--commitment",
+      "0.05",
+      "--start",
+      "2026-01-10T00:00:00Z",
+    ]);
+    assert.equal(past.code, 1);
+    assert.match(past.err, /cannot start in the past/);
     assert.equal((await berthCli(["savings-plans", "delete", id])).code, 0);
     assert.doesNotMatch((await berthCli(["savings-plans", "list"])).out, new RegExp(id));
+    assert.deepEqual(berth.berth.billing.savingsPlans().plans, []);
+    // Unsigned, the routes refuse.
+    const unsigned = await fetch(`${berth.endpoint}/_berth/billing/prices`, {
+      method: "POST",
+      body: JSON.stringify({ prices: { "x86.vcpu": "0" } }),
+    });
+    assert.equal(unsigned.status, 400);
+    assert.equal(unsigned.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
   });
 
   it("the usage survives a restart", async () => {
