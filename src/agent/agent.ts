@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Logger } from "../core/index.js";
+import { lockDataDir, type Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
 import type { TaskHost } from "./tasks/ports.js";
 import { LogShipper } from "./log-shipper.js";
@@ -58,6 +58,8 @@ function hostIdOf(dataDir: string): string {
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   mkdirSync(options.dataDir, { recursive: true });
+  // Two agents on one dir would adopt each other's containers.
+  const lock = lockDataDir(options.dataDir);
   const hostId = hostIdOf(options.dataDir);
   const capacity = defaultCapacity();
   const log = options.log.child({ hostId });
@@ -148,6 +150,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       opened.close();
       await metadata.close();
       await options.host.runtime.close();
+      lock.release();
     },
   };
 }

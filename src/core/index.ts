@@ -3,3 +3,4 @@ export { BerthError, hasCode, type Fault, type BerthErrorOptions } from "./error
 export { systemClock, ManualClock, type Clock } from "./clock.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./log.js";
 export { arn, parseArn, newRequestId, newHexId, type Identity, type ParsedArn } from "./ids.js";
+export { lockDataDir, LOCK_FILE, type DataDirLock } from "./data-dir-lock.js";

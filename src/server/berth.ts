@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { AwsJsonGateway, AwsQueryGateway, type Credentials } from "../aws/index.js";
 import {
   createLogger,
+  lockDataDir,
   systemClock,
   type Clock,
   type Identity,
@@ -115,6 +116,8 @@ export const DEFAULT_PORT = 4566;
 export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const log = options.log ?? createLogger("info");
   const clock = options.clock ?? systemClock;
+  // First of all: a second Berth on this data dir would run a second reconciler on its store.
+  const lock = lockDataDir(options.dataDir);
   const resolved = resolveServerCredentials(options.dataDir, options.env ?? process.env);
   const store = await openSqliteStore(join(options.dataDir, "berth.db"));
   await ensureDefaultCluster(store, options.identity, clock.now());
@@ -397,6 +400,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       await registry.stop();
       await logRetention.close();
       await store.destroy();
+      lock.release();
     },
   };
 }
