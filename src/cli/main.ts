@@ -7,6 +7,7 @@ import { savingsPlans, SAVINGS_PLANS_USAGE } from "./savings-plans.js";
 import { agent, AGENT_USAGE } from "./agent.js";
 import { spot, SPOT_USAGE } from "./spot.js";
 import { exec, EXEC_USAGE } from "./exec.js";
+import { host, HOST_USAGE } from "./host.js";
 import { logs, ps, run, stop } from "./task-commands.js";
 import { top, TOP_USAGE } from "./top.js";
 import { up, UP_USAGE } from "./up.js";
@@ -30,6 +31,7 @@ Commands:
   logs        a task's output: berth logs TASK [-f]
   exec        run a command in a running task: berth exec TASK [-i] [-t] -- CMD...
   top         services and tasks with CPU%, memory%, counts and requests/s, refreshing
+  host        host clean: remove what a stopped Berth left on this host (containers, mounts, ...)
   help        show this text
 
 Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
@@ -51,6 +53,8 @@ ${PRICES_USAGE}
 ${SAVINGS_PLANS_USAGE}
 
 ${TOP_USAGE}
+
+${HOST_USAGE}
 `;
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
@@ -70,6 +74,7 @@ const COMMANDS: Record<string, Command> = {
   logs,
   exec,
   top,
+  host,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
