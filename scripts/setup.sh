@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # binary -> Debian package. Berth itself needs runc, conmon, catatonit, attr (setfattr marks
 # opaque directories of image layers), the CNI plugins, iproute2 and
 # iptables; gVisor's runsc is the sandboxed runtime; the rest are what the tests and benchmarks
-# drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer).
+# drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer,
+# PostgreSQL 15 for the second store's tests, which start their own throw-away server).
 declare -A WANT=(
   [/usr/sbin/runc]=runc
   [/usr/bin/conmon]=conmon
@@ -27,6 +28,7 @@ declare -A WANT=(
   [/usr/bin/curl]=curl
   [/sbin/mkfs.ext4]=e2fsprogs
   [/sbin/losetup]=mount
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
 )
 missing=()
 for bin in "${!WANT[@]}"; do

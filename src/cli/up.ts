@@ -7,6 +7,7 @@ import { startBerth, DEFAULT_PORT, type RunningBerth } from "../server/index.js"
 import { defaultDataDir } from "./config.js";
 
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
+                [--store postgres://USER@HOST/DB]
                 [--region us-east-1] [--account-id 000000000000] [--log-level info]
                 [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
                 [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
@@ -57,6 +58,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: String(DEFAULT_PORT) },
       "data-dir": { type: "string" },
+      // Where state lives: a postgres:// URL (several servers share it), default SQLite.
+      store: { type: "string" },
       region: { type: "string", default: "us-east-1" },
       "account-id": { type: "string", default: "000000000000" },
       "log-level": { type: "string", default: "info" },
@@ -120,10 +123,12 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
   }
   const dataDir = resolve(values["data-dir"] ?? defaultDataDir(env));
   const log = createLogger(level);
+  const store = values.store ?? env.BERTH_STORE;
   const berth = await startBerth({
     host: values.host,
     port,
     dataDir,
+    ...(store === undefined || store === "" ? {} : { store }),
     identity: { region: values.region, accountId: values["account-id"] },
     env,
     log,

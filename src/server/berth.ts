@@ -49,7 +49,7 @@ import {
   Registry,
   REGISTRY_USER,
 } from "../registry/index.js";
-import { openSqliteStore } from "../store/index.js";
+import { openStore } from "../store/index.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { ExecRoute, TASK_EXEC_PATH } from "./exec-route.js";
 import { createBerthServer } from "./http.js";
@@ -73,6 +73,8 @@ export interface BerthOptions {
   /** 0 picks a free port. */
   port: number;
   dataDir: string;
+  /** Where desired and actual state live: a `postgres://` URL, or none for SQLite in dataDir. */
+  store?: string;
   identity: Identity;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
@@ -119,7 +121,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // First of all: a second Berth on this data dir would run a second reconciler on its store.
   const lock = lockDataDir(options.dataDir);
   const resolved = resolveServerCredentials(options.dataDir, options.env ?? process.env);
-  const store = await openSqliteStore(join(options.dataDir, "berth.db"));
+  const store = await openStore(options.store, options.dataDir);
   await ensureDefaultCluster(store, options.identity, clock.now());
 
   const billing = new Billing({

@@ -1,3 +1,4 @@
 /** Desired and actual state, in one database: schema, migrations, and how to open it. */
-export { openSqliteStore, migrate, type Store } from "./open.js";
+export { openPostgresStore, openSqliteStore, openStore, migrate, type Store } from "./open.js";
+export { dialectOf, larger, smaller, positionOf, type StoreDialect } from "./dialect.js";
 export type * from "./schema.js";

@@ -3,6 +3,7 @@
  * Written in Kysely's schema builder so that a PostgreSQL dialect runs the same ones.
  */
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { autoIncrementId } from "./dialect.js";
 import { autoscalingMigration } from "./migrations/0009-autoscaling.js";
 
 const migrations: Record<string, Migration> = {
@@ -230,10 +231,12 @@ const migrations: Record<string, Migration> = {
   "0005-logs": {
     async up(db: Kysely<unknown>): Promise<void> {
       // CloudWatch Logs (services/logs). Ids are AUTOINCREMENT so a deleted group's or stream's
-      // id (and so its tokens) never names a new one. PostgreSQL would use identity columns.
+      // id (and so its tokens) never names a new one (identity columns on PostgreSQL).
+      // (This migration shipped; the SQL it runs on SQLite is unchanged by naming the dialect.)
+      const counter = autoIncrementId(db);
       await db.schema
         .createTable("log_groups")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", counter.type, counter.build)
         .addColumn("name", "text", (c) => c.notNull().unique())
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .addColumn("retention_days", "integer")
@@ -243,7 +246,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("log_streams")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", counter.type, counter.build)
         .addColumn("group_id", "integer", (c) => c.notNull())
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("created_at", "bigint", (c) => c.notNull())
@@ -255,7 +258,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("log_events")
-        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("seq", counter.type, counter.build)
         .addColumn("group_id", "integer", (c) => c.notNull())
         .addColumn("stream_id", "integer", (c) => c.notNull())
         .addColumn("timestamp", "bigint", (c) => c.notNull())

@@ -1,20 +1,43 @@
 /**
- * Opening the store: SQLite (better-sqlite3, WAL) by default, under the data directory.
- * Services see only `Store` (a Kysely over `Database`), so another dialect — PostgreSQL for
- * many hosts — slots in here without touching them.
+ * Opening the store: SQLite (better-sqlite3, WAL) by default, under the data directory, or
+ * PostgreSQL (`--store postgres://...`, node-postgres) when several servers share one state.
+ * Services see only `Store` (a Kysely over `Database`), the same on both.
  */
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+  sql,
+  type DialectAdapter,
+  type TransactionBuilder,
+} from "kysely";
+import pg from "pg";
 import { BerthError } from "../core/index.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
 
 export type Store = Kysely<Database>;
 
+/** SQLite runs DDL inside transactions too: a migration that fails leaves nothing behind. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 export async function openSqliteStore(path: string): Promise<Store> {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
   // NORMAL is durable across process crashes under WAL (a kill -9 loses nothing committed);
@@ -22,9 +45,107 @@ export async function openSqliteStore(path: string): Promise<Store> {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new TransactionalDdlSqliteDialect({ database: sqlite }),
+  });
   await migrate(db);
   return db;
+}
+
+/** PostgreSQL's codes for "try the transaction again": serialization failure, deadlock. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+const MAX_ATTEMPTS = 20;
+
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && RETRYABLE.has(code);
+}
+
+/**
+ * On SQLite one connection runs one transaction at a time, so every transaction is
+ * serializable and the code above was written so. PostgreSQL runs them side by side: each
+ * is made SERIALIZABLE and run again when the database says it lost a conflict, which keeps
+ * the same meaning. (A transaction's callback must only touch the database, as all do.)
+ */
+class PostgresStore extends Kysely<Database> {
+  override transaction(): TransactionBuilder<Database> {
+    const builder = super.transaction().setIsolationLevel("serializable");
+    const execute = builder.execute.bind(builder);
+    return Object.assign(builder, {
+      async execute<T>(callback: Parameters<typeof execute<T>>[0]): Promise<T> {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await execute(callback);
+          } catch (error) {
+            if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
+            await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+          }
+        }
+      },
+    });
+  }
+}
+
+export async function openPostgresStore(url: string): Promise<Store> {
+  // int8 (timestamps in ms, counters) comes back as a string by default; every one Berth
+  // keeps fits a double exactly, as it does on SQLite.
+  const INT8 = 20;
+  const types: pg.CustomTypesConfig = {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === INT8
+        ? (value: string) => Number(value)
+        : (pg.types.getTypeParser(
+            oid,
+            format ?? "text",
+          ) as unknown)) as pg.CustomTypesConfig["getTypeParser"],
+  };
+  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // An idle client's error (the server restarted) must not end the process: the pool drops it.
+  pool.on("error", () => {});
+  const db = new PostgresStore({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await checkCollation(db);
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+/**
+ * Names are paged in byte order on SQLite (`name > after`); a PostgreSQL database with a
+ * natural-language collation would order them otherwise, so Berth asks for C.
+ */
+async function checkCollation(db: Kysely<Database>): Promise<void> {
+  const { rows } = await sql<{
+    collation: string;
+  }>`select datcollate as collation from pg_database where datname = current_database()`.execute(
+    db,
+  );
+  const collation = rows[0]?.collation;
+  if (collation !== "C" && collation !== "POSIX") {
+    throw new BerthError(
+      "StoreCollation",
+      `the PostgreSQL database uses collation '${collation ?? "?"}'; Berth needs 'C' ` +
+        `(create it with: createdb --template=template0 --lc-collate=C --lc-ctype=C NAME)`,
+      { fault: "client" },
+    );
+  }
+}
+
+/** The store a server opens: `spec` is a `postgres://` URL, or none for SQLite in the data dir. */
+export function openStore(spec: string | undefined, dataDir: string): Promise<Store> {
+  if (spec === undefined || spec === "" || spec.startsWith("sqlite:")) {
+    const path = spec?.startsWith("sqlite:") ? spec.slice("sqlite:".length) : "";
+    return openSqliteStore(path === "" ? join(dataDir, "berth.db") : path);
+  }
+  if (/^postgres(ql)?:\/\//.test(spec)) return openPostgresStore(spec);
+  throw new BerthError(
+    "InvalidStore",
+    `--store must be a postgres:// URL (or sqlite:PATH), not '${spec}'`,
+    { fault: "client" },
+  );
 }
 
 export async function migrate(db: Store): Promise<void> {

@@ -9,7 +9,7 @@ import type {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
 import { decodeToken, encodeToken, type RequestContext } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { positionOf, type Store } from "../../store/index.js";
 import { invalidNextToken, invalidParameter, logGroupAlreadyExists } from "./errors.js";
 import { RETENTION_DAYS, requireGroup, toLogGroup } from "./resources.js";
 
@@ -92,7 +92,7 @@ export function groupHandlers(store: Store) {
           .where("name", ">=", prefix)
           .where(sql<string>`substr(name, 1, ${prefix.length})`, "=", prefix);
       if (pattern !== undefined && pattern !== "")
-        query = query.where(sql<number>`instr(name, ${pattern})`, ">", 0);
+        query = query.where(positionOf(store, "name", pattern), ">", 0);
       const rows = await query.execute();
       const shown = rows.slice(0, limit);
       const last = shown[shown.length - 1];

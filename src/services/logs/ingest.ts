@@ -9,7 +9,7 @@ import type {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
 import type { RequestContext } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { larger, smaller, type Store } from "../../store/index.js";
 import { invalidParameter, logGroupNotFound } from "./errors.js";
 import { insertGroup } from "./groups.js";
 import {
@@ -55,7 +55,7 @@ async function storeEvents(
   let lastSeq = 0;
   for (let i = 0; i < events.length; i += INSERT_CHUNK) {
     const chunk = events.slice(i, i + INSERT_CHUNK);
-    const result = await store
+    const inserted = await store
       .insertInto("log_events")
       .values(
         chunk.map((event) => {
@@ -71,15 +71,16 @@ async function storeEvents(
           };
         }),
       )
-      .executeTakeFirst();
-    lastSeq = Number(result.insertId ?? 0n);
+      .returning("seq")
+      .execute();
+    for (const row of inserted) lastSeq = Math.max(lastSeq, Number(row.seq));
   }
   if (events.length === 0) return lastSeq;
   await store
     .updateTable("log_streams")
     .set({
-      first_event_at: sql<number>`min(coalesce(first_event_at, ${first}), ${first})`,
-      last_event_at: sql<number>`max(coalesce(last_event_at, ${last}), ${last})`,
+      first_event_at: smaller(store, sql<number>`coalesce(first_event_at, ${first})`, first),
+      last_event_at: larger(store, sql<number>`coalesce(last_event_at, ${last})`, last),
       last_ingestion_at: ingestedAt,
     })
     .where("id", "=", stream.id)

@@ -5,7 +5,7 @@
  */
 import { sql } from "kysely";
 import type { Clock, Logger } from "../../core/index.js";
-import type { Store } from "../../store/index.js";
+import { larger, type Store } from "../../store/index.js";
 import { retentionCutoff } from "./resources.js";
 
 const DELETE_CHUNK = 5000;
@@ -33,7 +33,7 @@ export async function sweepExpiredLogEvents(store: Store, now: Date): Promise<nu
           .selectFrom("log_events")
           .select([
             sql<number>`count(*)`.as("count"),
-            sql<number>`coalesce(sum(length(cast(message as blob))), 0)`.as("bytes"),
+            sql<number>`coalesce(sum(octet_length(message)), 0)`.as("bytes"),
           ])
           .where("seq", "in", chunk)
           .executeTakeFirstOrThrow();
@@ -41,7 +41,7 @@ export async function sweepExpiredLogEvents(store: Store, now: Date): Promise<nu
         await trx.deleteFrom("log_events").where("seq", "in", chunk).execute();
         await trx
           .updateTable("log_groups")
-          .set({ stored_bytes: sql<number>`max(stored_bytes - ${bytes}, 0)` })
+          .set({ stored_bytes: larger(trx, sql<number>`stored_bytes - ${bytes}`, 0) })
           .where("id", "=", group.id)
           .execute();
         return count;

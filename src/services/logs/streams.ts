@@ -7,7 +7,7 @@ import type {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
 import { decodeToken, encodeToken, type RequestContext } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { larger, type Store } from "../../store/index.js";
 import { invalidNextToken, invalidParameter, logStreamAlreadyExists } from "./errors.js";
 import {
   requireGroup,
@@ -83,7 +83,7 @@ export function streamHandlers(store: Store) {
       await store.transaction().execute(async (trx) => {
         const { bytes } = await trx
           .selectFrom("log_events")
-          .select(sql<number>`coalesce(sum(length(cast(message as blob))), 0)`.as("bytes"))
+          .select(sql<number>`coalesce(sum(octet_length(message)), 0)`.as("bytes"))
           .where("group_id", "=", group.id)
           .where("stream_id", "=", stream.id)
           .executeTakeFirstOrThrow();
@@ -95,7 +95,7 @@ export function streamHandlers(store: Store) {
         await trx.deleteFrom("log_streams").where("id", "=", stream.id).execute();
         await trx
           .updateTable("log_groups")
-          .set({ stored_bytes: sql<number>`max(stored_bytes - ${bytes}, 0)` })
+          .set({ stored_bytes: larger(trx, sql<number>`stored_bytes - ${bytes}`, 0) })
           .where("id", "=", group.id)
           .execute();
       });

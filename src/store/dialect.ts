@@ -1,0 +1,66 @@
+/**
+ * What differs between the store's two engines, in one place: the few SQL functions and column
+ * kinds that SQLite and PostgreSQL spell differently. Everything else is plain Kysely.
+ */
+import {
+  PostgresAdapter,
+  sql,
+  type ColumnDefinitionBuilder,
+  type Expression,
+  type RawBuilder,
+} from "kysely";
+
+export type StoreDialect = "sqlite" | "postgres";
+
+/** Any Kysely instance or transaction, whatever its tables. */
+interface AnyDb {
+  getExecutor(): { readonly adapter: unknown };
+}
+
+export function dialectOf(db: AnyDb): StoreDialect {
+  // The executor's adapter is Kysely's own marker of the engine it speaks to.
+  return db.getExecutor().adapter instanceof PostgresAdapter ? "postgres" : "sqlite";
+}
+
+/**
+ * An id column that counts up and never reuses a value (a deleted row's id never names a new
+ * one): AUTOINCREMENT on SQLite, an identity column on PostgreSQL.
+ */
+export function autoIncrementId(db: AnyDb): {
+  type: "integer" | "bigint";
+  build: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+} {
+  // SQLite's INTEGER PRIMARY KEY is its 64-bit rowid; PostgreSQL's integer is 32-bit.
+  return dialectOf(db) === "postgres"
+    ? { type: "bigint", build: (c) => c.primaryKey().generatedByDefaultAsIdentity() }
+    : { type: "integer", build: (c) => c.primaryKey().autoIncrement() };
+}
+
+/** The larger of two non-null numbers (SQLite's scalar max, PostgreSQL's greatest). */
+export function larger(
+  db: AnyDb,
+  a: Expression<number> | number,
+  b: Expression<number> | number,
+): RawBuilder<number> {
+  return dialectOf(db) === "postgres"
+    ? sql<number>`greatest(${a}, ${b})`
+    : sql<number>`max(${a}, ${b})`;
+}
+
+/** The smaller of two non-null numbers (SQLite's scalar min, PostgreSQL's least). */
+export function smaller(
+  db: AnyDb,
+  a: Expression<number> | number,
+  b: Expression<number> | number,
+): RawBuilder<number> {
+  return dialectOf(db) === "postgres"
+    ? sql<number>`least(${a}, ${b})`
+    : sql<number>`min(${a}, ${b})`;
+}
+
+/** 1-based position of `needle` in a text column, 0 when absent (case-sensitive on both). */
+export function positionOf(db: AnyDb, column: string, needle: string): RawBuilder<number> {
+  return dialectOf(db) === "postgres"
+    ? sql<number>`strpos(${sql.ref(column)}, ${needle})`
+    : sql<number>`instr(${sql.ref(column)}, ${needle})`;
+}

@@ -1,0 +1,111 @@
+/**
+ * The store contract against a real PostgreSQL (Debian's, a throw-away cluster this test
+ * starts), then a whole Berth on it: `berth up --store postgres://...` runs a task, keeps its
+ * state across a kill -9, and loses nothing when PostgreSQL itself restarts.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListClustersCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+} from "@aws-sdk/client-ecs";
+import { openPostgresStore } from "../../src/store/index.js";
+import {
+  pushBusyboxImage,
+  startBerthProcess,
+  until,
+  type BerthProcess,
+} from "../../src/testing/index.js";
+import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
+import { storeContract } from "../unit/store/store-contract.js";
+
+let postgres: TestPostgres;
+before(async () => {
+  postgres = await startPostgres();
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+let n = 0;
+storeContract("postgres", {
+  open: async () => openPostgresStore(await postgres.createDatabase(`contract${++n}`)),
+});
+
+test("a database with a natural-language collation is refused with how to make one", async () => {
+  const url = await postgres.createDatabase("plain");
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(
+    `create database en template template0 lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`,
+  );
+  await client.end();
+  const en = new URL(url);
+  en.pathname = "/en";
+  await assert.rejects(openPostgresStore(en.toString()), /needs 'C'.*createdb/);
+});
+
+test("berth up --store postgres:// runs tasks and keeps its state across kill -9 and a database restart", async (t) => {
+  const url = await postgres.createDatabase("berth_e2e");
+  const berth = await startBerthProcess({ args: ["--store", url] });
+  let current: BerthProcess = berth;
+  t.after(() => current.stop());
+  const ecs = new ECSClient(berth.clientConfig);
+  const image = (await pushBusyboxImage(berth, "busybox")).uri;
+  await ecs.send(new CreateClusterCommand({ clusterName: "pg" }));
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: "pg-sleeper",
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [{ name: "app", image, command: ["sleep", "600"], essential: true }],
+    }),
+  );
+  const run = await ecs.send(
+    new RunTaskCommand({ cluster: "pg", taskDefinition: "pg-sleeper", launchType: "FARGATE" }),
+  );
+  const taskArn = run.tasks?.[0]?.taskArn;
+  assert.ok(taskArn !== undefined, `RunTask failed: ${JSON.stringify(run.failures)}`);
+  const status = async (client: ECSClient) =>
+    (await client.send(new DescribeTasksCommand({ cluster: "pg", tasks: [taskArn] }))).tasks?.[0];
+  await until(
+    "the task RUNNING",
+    () => status(ecs),
+    (task) => task?.lastStatus === "RUNNING",
+    { timeoutMs: 60_000 },
+  );
+
+  // The server dies; its successor on the same database knows the task and adopts it.
+  const again = await berth.restart();
+  current = again;
+  const ecs2 = new ECSClient(again.clientConfig);
+  const clusters = await ecs2.send(new ListClustersCommand({}));
+  assert.ok(clusters.clusterArns?.some((arn) => arn.endsWith("/pg")));
+  assert.equal((await status(ecs2))?.lastStatus, "RUNNING");
+
+  // PostgreSQL restarts under it: the pool reconnects and the next calls succeed.
+  await postgres.restart();
+  await until(
+    "Berth answering again after PostgreSQL restarted",
+    () => status(ecs2).catch(() => undefined),
+    (task) => task?.lastStatus === "RUNNING",
+    { timeoutMs: 30_000 },
+  );
+  await ecs2.send(new StopTaskCommand({ cluster: "pg", task: taskArn }));
+  await until(
+    "the task STOPPED",
+    () => status(ecs2),
+    (task) => task?.lastStatus === "STOPPED",
+    { timeoutMs: 60_000 },
+  );
+});
