@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
+import { metadataPort } from "./metadata/index.js";
 import { CniTaskNetwork } from "./network/index.js";
 import { createHostRuntime, purgeTaskStorage } from "./runtime/index.js";
 import type { TaskHost } from "./tasks/ports.js";
@@ -27,6 +28,8 @@ function hostParts(
   const network = new CniTaskNetwork({
     dataDir,
     log,
+    // The metadata endpoint is all a task may reach on the host.
+    gatewayPorts: async () => [await metadataPort(dataDir)],
     ...(taskCidr === undefined ? {} : { taskCidr }),
   });
   return { runtime, images, network };

@@ -59,13 +59,22 @@ it("purge removes every bridge, rule, address and claim of an agent", async () =
     clusterArn: cluster,
     netnsPath: await f.netns("purge-a"),
   });
-  const bridge = CniTaskNetwork.bridgeName(f.network.clusterKey(cluster));
+  const key = f.network.clusterKey(cluster);
+  const bridge = CniTaskNetwork.bridgeName(key);
   await run("ip", ["link", "show", bridge]);
+  // The host guard was there (INPUT from the bridge to the cluster's chain, both families) ...
+  const { stdout: guarded } = await run("iptables", ["-w", "-S", "INPUT"]);
+  const { stdout: guarded6 } = await run("ip6tables", ["-w", "-S", "INPUT"]);
+  assert.ok(guarded.includes(`-i ${bridge} -j BERTH-IN-${key}`), guarded);
+  assert.ok(guarded6.includes(`-i ${bridge} -j BERTH-IN-${key}`), guarded6);
   await f.close();
   await assert.rejects(run("ip", ["link", "show", bridge]));
+  // ... and went with everything else of the cluster's.
   const { stdout: filter } = await run("iptables", ["-w", "-S"]);
+  const { stdout: filter6 } = await run("ip6tables", ["-w", "-S"]);
   const { stdout: nat } = await run("iptables", ["-w", "-t", "nat", "-S"]);
-  assert.ok(!filter.includes(bridge) && !filter.includes(`${address.privateIPv4Address}/32`));
+  assert.ok(!filter.includes(key) && !filter.includes(`${address.privateIPv4Address}/32`));
+  assert.ok(!filter6.includes(key));
   assert.ok(!nat.includes(`${address.privateIPv4Address}/32`));
   const claims = existsSync("/run/berth/task-subnets")
     ? readdirSync("/run/berth/task-subnets")

@@ -2,7 +2,9 @@
 // (busybox wget -T crashes, so `timeout` bounds a wget; not as PID 1, which ignores its SIGTERM.) Traffic goes only to loopback and to task addresses inside 100.64.0.0/10 that these tests make.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createConnection, createServer, type AddressInfo, type Server } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -140,15 +142,48 @@ async function stopAndWait(ctx: Context, taskArn: string): Promise<Task> {
   }
 }
 
+/** The gateway of a cluster's network on the test's host (from the agent's own record). */
+function gatewayOf(ctx: Context, cluster: string): string {
+  const dir = join(ctx.berth.dataDir, "agent", "network", "clusters");
+  for (const file of readdirSync(dir)) {
+    const record = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
+      clusterArn: string;
+      subnet: string;
+    };
+    if (record.clusterArn.endsWith(`:cluster/${cluster}`))
+      return record.subnet.replace(/\.0\/24$/, ".1");
+  }
+  return assert.fail(`no network for cluster ${cluster}`);
+}
+
+/** This host's own non-loopback IPv4 address outside the task CIDR, if it has one. */
+function hostAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find(
+      (i) =>
+        i !== undefined &&
+        i.family === "IPv4" &&
+        !i.internal &&
+        !/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./.test(i.address),
+    )?.address;
+}
+
 describe("awsvpc task networking", () => {
   let ctx: Context;
+  // A host service on the wildcard address, as an operator's would be.
+  let hostService: Server;
   before(async () => {
-    ctx = await startContext();
+    hostService = createServer((socket) => socket.end("host-secret\n"));
+    await new Promise<void>((resolve) => hostService.listen(0, "0.0.0.0", resolve));
+    // Berth itself on the wildcard address too: its API and agent channel.
+    ctx = await startContext(["--host", "0.0.0.0"]);
     await ctx.ecs.send(new CreateClusterCommand({ clusterName: "other" }));
   });
   after(async () => {
     ctx.ecs.destroy();
     await ctx.berth.stop();
+    hostService.close();
   });
 
   it("gives a task its own address, reported as its ENI attachment and its containers' interfaces", async () => {
@@ -241,6 +276,46 @@ describe("awsvpc task networking", () => {
       0,
     );
     await stopAndWait(ctx, serverArn);
+  });
+
+  it("lets a task reach on the host only its metadata endpoint, through no gateway", async () => {
+    // A task of the other cluster, so that its gateway exists on this host.
+    const otherArn = await runOne(
+      ctx,
+      "other-sleeper",
+      [{ name: "app", command: ["sh", "-c", "exec sleep 600"] }],
+      "other",
+    );
+    await waitFor(ctx, otherArn, "RUNNING");
+    const hostPort = (hostService.address() as AddressInfo).port;
+    const berthPort = new URL(ctx.berth.endpoint).port;
+    const targets = ["$GW", gatewayOf(ctx, "other"), hostAddress()].filter(Boolean).join(" ");
+    // Exit code bits: 1 the own metadata endpoint failed, 2 the host service answered, 4
+    // Berth's API answered (on some target); 0 is the only good outcome.
+    const probe = [
+      "GW=${ECS_CONTAINER_METADATA_URI_V4#http://}; GW=${GW%%:*}; r=0",
+      `timeout 5 wget -qO- "$ECS_CONTAINER_METADATA_URI_V4" | grep -q DockerId || r=$((r|1))`,
+      `for t in ${targets}; do`,
+      `  timeout 3 nc $t ${hostPort} </dev/null | grep -q host-secret && r=$((r|2))`,
+      `  printf 'GET / HTTP/1.0\r\n\r\n' | timeout 3 nc $t ${berthPort} | grep -q HTTP/ && r=$((r|4))`,
+      "done",
+      "exit $r",
+    ].join("\n");
+    const exit = await exitCodeOf(ctx, "host-prober", probe);
+    assert.equal(
+      exit,
+      0,
+      `probe bits ${exit ?? "?"}: 1 metadata failed, 2 host service, 4 Berth API`,
+    );
+    // The host itself still reaches the service (the guard is only for the tasks' bridges).
+    const reply = await new Promise<string>((resolve) => {
+      let text = "";
+      const socket = createConnection(hostPort, "127.0.0.1");
+      socket.on("data", (chunk) => (text += chunk.toString()));
+      socket.on("close", () => resolve(text));
+    });
+    assert.match(reply, /host-secret/);
+    await stopAndWait(ctx, otherArn);
   });
 });
 

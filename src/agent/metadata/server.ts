@@ -10,8 +10,6 @@
  * several Berths a machine may run each need their own, so it is the gateway's.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Logger } from "../../core/index.js";
 import type { ContainerAssignment } from "../../protocol/index.js";
 import type { ContainerRuntime } from "../runtime/index.js";
@@ -24,6 +22,7 @@ import {
   type ContainerFacts,
   type TaskFacts,
 } from "./documents.js";
+import { metadataPort } from "./port.js";
 import { StatsReader } from "./stats.js";
 
 export interface MetadataTaskSource {
@@ -45,12 +44,9 @@ export class TaskMetadataServer implements MetadataEndpoint {
   readonly #options: TaskMetadataServerOptions;
   readonly #servers = new Map<string, Promise<Server>>();
   readonly #stats = new StatsReader();
-  readonly #portFile: string;
-  #port: Promise<number> | undefined;
 
   constructor(options: TaskMetadataServerOptions) {
     this.#options = options;
-    this.#portFile = join(options.dataDir, "network", "metadata-port");
   }
 
   async url(gateway: string): Promise<string> {
@@ -89,31 +85,8 @@ export class TaskMetadataServer implements MetadataEndpoint {
     for (const server of servers) await close(await server.catch(() => undefined));
   }
 
-  /**
-   * The agent's port: the one kept in its data dir, or a free one chosen now (once) and kept.
-   * Gateways are this agent's own addresses, so the port is free on each of them too.
-   */
   #portNumber(): Promise<number> {
-    this.#port ??= (async () => {
-      try {
-        const kept = Number(readFileSync(this.#portFile, "utf8").trim());
-        if (Number.isInteger(kept) && kept > 0) return kept;
-      } catch {
-        // none chosen yet
-      }
-      const probe = createServer();
-      await new Promise<void>((resolve, reject) => {
-        probe.once("error", reject);
-        probe.listen(0, "127.0.0.1", () => resolve());
-      });
-      const { port } = probe.address() as { port: number };
-      await close(probe);
-      mkdirSync(join(this.#portFile, ".."), { recursive: true });
-      writeFileSync(this.#portFile, `${port}\n`);
-      return port;
-    })();
-    this.#port.catch(() => (this.#port = undefined));
-    return this.#port;
+    return metadataPort(this.#options.dataDir);
   }
 
   async #listen(gateway: string): Promise<Server> {

@@ -16,6 +16,7 @@ import { BerthError, silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "../runtime/index.js";
 import { CniErrorCode, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
 import { buildConflist } from "./conflist.js";
+import { applyHostGuard, removeHostGuard } from "./host-guard.js";
 import { deleteChain, deleteRules, ruleValue } from "./iptables.js";
 import {
   claimSubnet,
@@ -45,6 +46,11 @@ export interface CniTaskNetworkOptions {
    * right after another stopped does not rebuild the bridge; default 10 s, 0: at once.
    */
   idleRemovalMs?: number;
+  /**
+   * The TCP ports the agent serves tasks on their gateway (the task metadata endpoint's): the
+   * only thing on the host a task may connect to. Default: none.
+   */
+  gatewayPorts?: () => Promise<number[]>;
 }
 
 const DEFAULT_IDLE_REMOVAL_MS = 10_000;
@@ -73,6 +79,9 @@ export class CniTaskNetwork implements TaskNetwork {
   readonly #idleTimers = new Map<string, NodeJS.Timeout>();
   /** ADDs and DELs under way per cluster. */
   readonly #inUse = new Map<string, number>();
+  readonly #gatewayPorts: () => Promise<number[]>;
+  /** Clusters whose host guard this agent has (re)written since it started. */
+  readonly #guarded = new Set<string>();
 
   constructor(options: CniTaskNetworkOptions) {
     this.dir = join(resolve(options.dataDir), "network");
@@ -83,6 +92,7 @@ export class CniTaskNetwork implements TaskNetwork {
     this.#plugins = new CniPlugins(options.pluginDirs ?? DEFAULT_CNI_PATH);
     this.#log = options.log ?? silentLogger;
     this.#idleRemovalMs = options.idleRemovalMs ?? DEFAULT_IDLE_REMOVAL_MS;
+    this.#gatewayPorts = options.gatewayPorts ?? (() => Promise.resolve([]));
     // Networks an earlier agent left idle go after the same delay.
     for (const cluster of this.#clusters()) this.#removeWhenIdle(cluster);
   }
@@ -100,9 +110,16 @@ export class CniTaskNetwork implements TaskNetwork {
     const key = this.clusterKey(target.clusterArn);
     this.#keep(key);
     return this.#using(key, async () => {
+      const cluster = await this.#locked(key, () => this.#cluster(target.clusterArn, key)).catch(
+        (error: unknown) => {
+          // A cluster made but left unguarded goes like an idle one, unless a task comes.
+          const made = this.#readCluster(key);
+          if (made !== undefined) this.#removeWhenIdle(made);
+          throw error;
+        },
+      );
       const existing = this.#readAttachment(target.taskId);
       if (existing !== undefined) return existing.address;
-      const cluster = await this.#locked(key, () => this.#cluster(target.clusterArn, key));
       const list = this.#conflist(cluster);
       const cni = { containerId: target.taskId, netns: target.netnsPath, ifName: IF_NAME };
       let result: CniResult;
@@ -129,9 +146,6 @@ export class CniTaskNetwork implements TaskNetwork {
   gateway(clusterArn: string): Promise<string> {
     const key = this.clusterKey(clusterArn);
     this.#keep(key);
-    // host-local's default gateway: the subnet's first address.
-    const gatewayOf = (cluster: ClusterRecord): string =>
-      formatIpv4((parseCidr(cluster.subnet) as Cidr).base + 1);
     // A cluster's record does not change while it exists, so reading it needs no turn.
     const existing = this.#readCluster(key);
     if (existing !== undefined) return Promise.resolve(gatewayOf(existing));
@@ -203,10 +217,25 @@ export class CniTaskNetwork implements TaskNetwork {
     this.#idleTimers.set(cluster.key, timer);
   }
 
-  /** The cluster's network on this host, made (subnet claimed) on its first task. */
+  /**
+   * The cluster's network on this host, made (subnet claimed) on its first task, and guarded
+   * before any task of it gets an address (again by a restarted agent: rules may be stale).
+   */
   async #cluster(clusterArn: string, key: string): Promise<ClusterRecord> {
-    const existing = this.#readCluster(key);
-    if (existing !== undefined) return existing;
+    const record = this.#readCluster(key) ?? (await this.#newCluster(clusterArn, key));
+    if (!this.#guarded.has(key)) {
+      await applyHostGuard({
+        key,
+        bridge: CniTaskNetwork.bridgeName(key),
+        gateway: gatewayOf(record),
+        tcpPorts: await this.#gatewayPorts(),
+      });
+      this.#guarded.add(key);
+    }
+    return record;
+  }
+
+  async #newCluster(clusterArn: string, key: string): Promise<ClusterRecord> {
     const subnet = await claimSubnet(this.#pool, this.dir);
     if (subnet === undefined)
       throw new BerthError(
@@ -236,6 +265,8 @@ export class CniTaskNetwork implements TaskNetwork {
     const bridge = CniTaskNetwork.bridgeName(cluster.key);
     const subnet = parseCidr(cluster.subnet) as Cidr;
     await runCommand("ip", ["link", "del", bridge], { allowFailure: true });
+    await removeHostGuard({ key: cluster.key, bridge });
+    this.#guarded.delete(cluster.key);
     // The firewall plugin's isolation of this bridge from the others.
     await deleteRules("filter", "CNI-ISOLATION-STAGE-1", (r) => ruleValue(r, "-i") === bridge);
     await deleteRules("filter", "CNI-ISOLATION-STAGE-2", (r) => ruleValue(r, "-o") === bridge);
@@ -328,6 +359,11 @@ export class CniTaskNetwork implements TaskNetwork {
     writeFileSync(`${file}.tmp`, JSON.stringify(value));
     renameSync(`${file}.tmp`, file);
   }
+}
+
+/** host-local's default gateway: the subnet's first address. */
+function gatewayOf(cluster: ClusterRecord): string {
+  return formatIpv4((parseCidr(cluster.subnet) as Cidr).base + 1);
 }
 
 function networkName(key: string): string {

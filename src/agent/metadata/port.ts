@@ -1,0 +1,46 @@
+/**
+ * The TCP port an agent serves the task metadata endpoint on, on every cluster gateway: chosen
+ * once (a free one), kept in `<data dir>/network/metadata-port` so that the URIs given to
+ * running containers survive an agent restart. The endpoint listens on it, and the task
+ * network opens it (and nothing else on the host) to tasks: both ask here, so they agree.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+
+const chosen = new Map<string, Promise<number>>();
+
+export function metadataPort(dataDir: string): Promise<number> {
+  const file = join(resolve(dataDir), "network", "metadata-port");
+  let port = chosen.get(file);
+  if (port === undefined) {
+    port = readOrChoose(file);
+    chosen.set(file, port);
+    port.catch(() => chosen.delete(file));
+  }
+  return port;
+}
+
+function read(file: string): number | undefined {
+  try {
+    const kept = Number(readFileSync(file, "utf8").trim());
+    return Number.isInteger(kept) && kept > 0 && kept < 65536 ? kept : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrChoose(file: string): Promise<number> {
+  const kept = read(file);
+  if (kept !== undefined) return kept;
+  // Gateways are this agent's own addresses, so a port free on loopback is free there too.
+  const probe = createServer();
+  const port = await new Promise<number>((done, reject) => {
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => done((probe.address() as { port: number }).port));
+  });
+  await new Promise((done) => probe.close(done));
+  mkdirSync(join(file, ".."), { recursive: true });
+  writeFileSync(file, `${port}\n`, { mode: 0o600 });
+  return port;
+}
