@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkTaskCidr } from "../agent/index.js";
 import { createLogger } from "../core/index.js";
+import { parseTargetCidr } from "../services/elbv2/index.js";
 import { startBerth, DEFAULT_PORT, type RunningBerth } from "../server/index.js";
 import { defaultDataDir } from "./config.js";
 
@@ -12,7 +13,7 @@ export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PO
                 [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
                 [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
                 [--task-cidr 100.64.0.0/10] [--elb-address 127.0.0.1]
-                [--metric-period-seconds 60]`;
+                [--elb-target-cidr CIDR ...] [--metric-period-seconds 60]`;
 
 function banner(
   berth: RunningBerth,
@@ -73,6 +74,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       "task-cidr": { type: "string" },
       // Where load balancer listeners bind (their DNS names, *.elb.localhost, are loopback).
       "elb-address": { type: "string", default: "127.0.0.1" },
+      // Ranges besides the task subnets that ELB ip targets may be in (e.g. 127.0.0.1/32).
+      "elb-target-cidr": { type: "string", multiple: true, default: [] },
       "metric-period-seconds": { type: "string", default: "60" },
     },
     strict: true,
@@ -109,6 +112,14 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     process.stderr.write(`berth up: --task-cidr ${cidrProblem}.\n`);
     return 2;
   }
+  const elbTargetCidrs = values["elb-target-cidr"];
+  const badRange = elbTargetCidrs.find((cidr) => parseTargetCidr(cidr) === undefined);
+  if (badRange !== undefined) {
+    process.stderr.write(
+      `berth up: --elb-target-cidr takes an IPv4 CIDR such as 127.0.0.1/32, not '${badRange}'.\n`,
+    );
+    return 2;
+  }
   const metricPeriodSeconds = Number(values["metric-period-seconds"]);
   if (!Number.isInteger(metricPeriodSeconds) || metricPeriodSeconds < 1) {
     process.stderr.write(
@@ -139,6 +150,7 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     spotInterruptionsPerHour,
     ...(taskCidr === undefined ? {} : { taskCidr }),
     elbAddress: values["elb-address"],
+    elbTargetCidrs,
     metricPeriodSeconds,
   });
   const joinToken = await berth.createJoinToken();

@@ -40,7 +40,11 @@ import {
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
-import { createElbv2Service, serviceTargets } from "../services/elbv2/index.js";
+import {
+  createElbv2Service,
+  DEFAULT_TARGET_CIDRS,
+  serviceTargets,
+} from "../services/elbv2/index.js";
 import { LoadBalancerPlane } from "../balancer/index.js";
 import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
@@ -91,6 +95,11 @@ export interface BerthOptions {
   reconcileIntervalMs?: number;
   /** Where load balancer listeners bind (default 127.0.0.1). */
   elbAddress?: string;
+  /**
+   * Ranges besides the task subnets (`taskCidr`, default 100.64.0.0/10) that ELB `ip` targets
+   * may be in (`--elb-target-cidr`), e.g. 127.0.0.1/32 for a process on the host.
+   */
+  elbTargetCidrs?: string[];
   /** What the meter reads running tasks from (billing); none until compute provides one. */
   taskUsageSource?: TaskUsageSource;
   /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
@@ -302,7 +311,16 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
   });
   const queryGateway = new AwsQueryGateway({
-    services: [createElbv2Service({ store, plane: loadBalancers })],
+    services: [
+      createElbv2Service({
+        store,
+        plane: loadBalancers,
+        targetCidrs: [
+          ...(options.taskCidr === undefined ? DEFAULT_TARGET_CIDRS : [options.taskCidr]),
+          ...(options.elbTargetCidrs ?? []),
+        ],
+      }),
+    ],
     credentials: lookupCredentials,
     identity: options.identity,
     clock,
@@ -314,6 +332,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     queryGateway,
     log,
     isReady: () => ready,
+    storeAnswers: async () => {
+      try {
+        await store.selectFrom("clusters").select("name").limit(1).execute();
+        return true;
+      } catch (error) {
+        log.error("the store does not answer", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return false;
+      }
+    },
     metrics: (res) => serveMetrics(res, metrics.latest, periodMs),
     registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
     berthRoutes: async (req, res, path) => {

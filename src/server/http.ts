@@ -23,6 +23,8 @@ export interface RouterOptions {
   queryGateway?: AwsQueryGateway;
   log: Logger;
   isReady: () => boolean;
+  /** Whether the store answers a query: health is 503 when it does not. */
+  storeAnswers?: () => Promise<boolean>;
   /** The OCI registry: every path under /v2, with the request body still unread (it streams). */
   registry?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Berth's own endpoints under /_berth/ beyond health (task logs, ...); true when handled. */
@@ -102,12 +104,16 @@ async function route(
     return;
   }
   if (path === "/_berth/health" && (req.method === "GET" || req.method === "HEAD")) {
-    const ready = options.isReady();
+    const status = !options.isReady()
+      ? "starting"
+      : (await (options.storeAnswers?.() ?? Promise.resolve(true)))
+        ? "ok"
+        : "store-unavailable";
     send(
       res,
-      ready ? 200 : 503,
+      status === "ok" ? 200 : 503,
       { "Content-Type": "application/json" },
-      JSON.stringify({ status: ready ? "ok" : "starting" }),
+      JSON.stringify({ status }),
     );
     return;
   }

@@ -36,10 +36,45 @@ class TransactionalDdlSqliteDialect extends SqliteDialect {
   }
 }
 
+/** How many problems a failed integrity check names (SQLite can list thousands). */
+const PROBLEMS_SHOWN = 5;
+
+function storeCorrupt(path: string, detail: string, cause?: unknown): BerthError {
+  return new BerthError(
+    "StoreCorrupt",
+    `the database ${path} is damaged (${detail}); Berth will not start on it. ` +
+      `Stop Berth, keep a copy of the file, then restore it from a backup or rebuild it with ` +
+      `\`sqlite3 ${path} .recover | sqlite3 recovered.db\` and put recovered.db in its place.`,
+    { fault: "server", cause },
+  );
+}
+
+/**
+ * Opens SQLite and checks its pages (`PRAGMA quick_check`) before anything reads them: a store
+ * with a damaged page would otherwise start and answer healthy, then fail or lie at random.
+ */
+function openChecked(path: string): SQLite.Database {
+  let sqlite: SQLite.Database | undefined;
+  try {
+    sqlite = new SQLite(path);
+    sqlite.pragma("journal_mode = WAL");
+    const rows = sqlite.pragma(`quick_check(${PROBLEMS_SHOWN})`) as { quick_check: string }[];
+    const problems = rows.map((row) => row.quick_check).filter((text) => text !== "ok");
+    if (problems.length > 0) throw storeCorrupt(path, problems.join("; "));
+    return sqlite;
+  } catch (error) {
+    sqlite?.close();
+    if (error instanceof BerthError) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB")
+      throw storeCorrupt(path, error instanceof Error ? error.message : String(error), error);
+    throw error;
+  }
+}
+
 export async function openSqliteStore(path: string): Promise<Store> {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const sqlite = new SQLite(path);
-  sqlite.pragma("journal_mode = WAL");
+  const sqlite = openChecked(path);
   // NORMAL is durable across process crashes under WAL (a kill -9 loses nothing committed);
   // only a power loss can take the last transactions back.
   sqlite.pragma("synchronous = NORMAL");

@@ -65,7 +65,7 @@ function describeBerth(endpoint: string, dataDir: string, credentials: Credentia
 }
 
 export async function startBerthInProcess(
-  options: { dataDir?: string } = {},
+  options: { dataDir?: string; elbTargetCidrs?: string[] } = {},
 ): Promise<TestBerth & { berth: RunningBerth }> {
   const dataDir = options.dataDir ?? tempDataDir();
   const owned = options.dataDir === undefined;
@@ -76,6 +76,7 @@ export async function startBerthInProcess(
     identity: { accountId: "000000000000", region: REGION },
     env: {},
     log: silentLogger,
+    ...(options.elbTargetCidrs === undefined ? {} : { elbTargetCidrs: options.elbTargetCidrs }),
   });
   return {
     ...describeBerth(berth.endpoint, dataDir, berth.credentials),

@@ -153,7 +153,8 @@ let webTg = "";
 let apiTg = "";
 
 before(async () => {
-  berth = await startBerthInProcess();
+  // The backends are processes on the host: loopback is listed explicitly, as an operator would.
+  berth = await startBerthInProcess({ elbTargetCidrs: ["127.0.0.1/32"] });
   elb = new ElasticLoadBalancingV2Client(berth.clientConfig);
   for (const name of ["a", "b", "c", "api"]) backends.push(await startBackend(name));
   listenerPort = await freePort();

@@ -12,26 +12,31 @@ import type { ElbDataPlane } from "./plane.js";
 import { ruleHandlers } from "./rules.js";
 import { tagHandlers } from "./tags.js";
 import { targetGroupHandlers } from "./target-groups.js";
+import { TargetRanges } from "./target-ranges.js";
 import { targetHandlers } from "./targets.js";
 
 export { detachedDataPlane, type ElbDataPlane } from "./plane.js";
 export { registerTargets, deregisterTargets, type TargetKey } from "./targets.js";
 export { serviceTargets } from "./service-targets.js";
+export { DEFAULT_TARGET_CIDRS, parseTargetCidr } from "./target-ranges.js";
 
 type Empty = Record<string, never>;
 
 export function createElbv2Service({
   store,
   plane,
+  targetCidrs,
 }: {
   store: Store;
   plane: ElbDataPlane;
+  /** Where `ip` targets may be (target-ranges.ts); the default task pool when absent. */
+  targetCidrs?: readonly string[];
 }): AwsQueryService {
   const lbs = loadBalancerHandlers(store, plane);
   const groups = targetGroupHandlers(store, plane);
   const listeners = listenerHandlers(store, plane);
   const rules = ruleHandlers(store, plane);
-  const targets = targetHandlers(store, plane);
+  const targets = targetHandlers(store, plane, new TargetRanges(targetCidrs));
   const tags = tagHandlers(store);
   return {
     signingName: "elasticloadbalancing",

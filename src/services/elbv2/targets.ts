@@ -18,6 +18,7 @@ import { AwsError, type RequestContext } from "../../aws/index.js";
 import type { ElbTargetTable, Store } from "../../store/index.js";
 import { invalidTarget, targetGroupNotFound } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
+import { TargetRanges } from "./target-ranges.js";
 import { loadBalancersByTargetGroup, readAttributes, readTargetGroup } from "./resources.js";
 
 type Empty = Record<string, never>;
@@ -44,8 +45,6 @@ async function requireGroup(store: Store, arn: string) {
 function keysOf(targets: TargetDescription[], defaultPort: number): TargetKey[] {
   return targets.map((target) => {
     const id = target.Id ?? "";
-    // AWS takes only addresses of the VPC's subnets (RFC 1918, 100.64/10); Berth's task IPs
-    // and loopback targets (a process on the host) are both accepted.
     if (!isIPv4(id)) throw invalidTarget(`The IP address '${id}' is not a valid IPv4 address`);
     return { id, port: target.Port ?? defaultPort };
   });
@@ -146,11 +145,21 @@ export function healthOf(plane: ElbDataPlane, row: ElbTargetTable, inUse: boolea
   return plane.targetHealth(row.target_group_arn, row.id, row.port) ?? REGISTERING;
 }
 
-export function targetHandlers(store: Store, plane: ElbDataPlane) {
+export function targetHandlers(
+  store: Store,
+  plane: ElbDataPlane,
+  ranges: TargetRanges = new TargetRanges(),
+) {
   return {
     registerTargets: async (input: RegisterTargetsInput, ctx: RequestContext): Promise<Empty> => {
       const { group } = await requireGroup(store, input.TargetGroupArn ?? "");
       const keys = keysOf(input.Targets ?? [], group.Port ?? 80);
+      for (const { id } of keys)
+        if (!ranges.allows(id))
+          // AWS's text for an address outside the VPC is not recorded; the code is the model's.
+          throw invalidTarget(
+            `The IP address '${id}' is not within the task subnets or an allowed target range (${ranges.cidrs.join(", ")})`,
+          );
       await registerTargets(store, group.TargetGroupArn ?? "", keys, ctx.clock.now());
       plane.changed();
       return {};
