@@ -32,3 +32,9 @@ export {
   type RequestContext,
 } from "./service.js";
 export { encodeToken, decodeToken, page } from "./pagination.js";
+export { AwsRestJsonGateway, type AwsRestJsonService } from "./rest-json-protocol.js";
+export {
+  verifyPresignedUrl,
+  PresignedUrlRejected,
+  type PresignedCaller,
+} from "./sigv4-presigned.js";

@@ -10,6 +10,9 @@ import { BerthError } from "../core/index.js";
 export interface ShapeRef {
   shape: string;
   jsonvalue?: boolean;
+  /** REST protocols: where a member travels (`uri`, `querystring`, `header`), and its name there. */
+  location?: "uri" | "querystring" | "header" | "headers" | "statusCode";
+  locationName?: string;
 }
 
 export interface Shape {
@@ -35,12 +38,16 @@ export interface Shape {
   max?: number;
   pattern?: string;
   exception?: boolean;
+  /** REST protocols: an error shape's HTTP status. */
+  error?: { httpStatusCode?: number; code?: string };
 }
 
 export interface Operation {
   name: string;
   input?: ShapeRef;
   output?: ShapeRef;
+  /** REST protocols: the method and URI template (`/clusters/{name}`) that select the operation. */
+  http?: { method: string; requestUri: string; responseCode?: number };
 }
 
 export interface ServiceModel {

@@ -4,3 +4,9 @@ export { systemClock, ManualClock, type Clock } from "./clock.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./log.js";
 export { arn, parseArn, newRequestId, newHexId, type Identity, type ParsedArn } from "./ids.js";
 export { lockDataDir, LOCK_FILE, type DataDirLock } from "./data-dir-lock.js";
+export {
+  ensureCertificateAuthority,
+  issueServingCertificate,
+  type CertificateAuthority,
+  type ServingCertificate,
+} from "./certificate-authority.js";

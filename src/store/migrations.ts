@@ -5,6 +5,7 @@
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 import { autoIncrementId } from "./dialect.js";
 import { autoscalingMigration } from "./migrations/0009-autoscaling.js";
+import { eksMigration } from "./migrations/0010-eks.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -336,6 +337,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   "0009-autoscaling": autoscalingMigration,
+  "0010-eks": eksMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

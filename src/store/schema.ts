@@ -312,6 +312,40 @@ export interface TaskProtectionTable {
   expires_at: number;
 }
 
+/** An EKS cluster (services/eks): its AWS document and the last Kubernetes resourceVersion. */
+export interface EksClusterTable {
+  name: string;
+  arn: string;
+  /** CREATING, ACTIVE, DELETING. */
+  status: string;
+  /** The EKS Cluster less what is computed on read (endpoint, CA, status). */
+  document: string;
+  resource_version: number;
+  created_at: number;
+}
+
+/** An EKS Fargate profile (services/eks); pods are matched against its selectors (src/kube). */
+export interface EksFargateProfileTable {
+  cluster_name: string;
+  name: string;
+  arn: string;
+  document: string;
+  created_at: number;
+}
+
+/** One Kubernetes object of an EKS cluster (src/kube), as the API serves it. */
+export interface KubeObjectTable {
+  cluster_name: string;
+  /** Plural with group: `pods`, `deployments.apps`. */
+  resource: string;
+  /** "" for cluster-scoped objects (namespaces). */
+  namespace: string;
+  name: string;
+  uid: string;
+  resource_version: number;
+  document: string;
+}
+
 export interface Database {
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
@@ -340,4 +374,7 @@ export interface Database {
   scheduled_actions: ScheduledActionTable;
   scaling_activities: ScalingActivityTable;
   task_protection: TaskProtectionTable;
+  eks_clusters: EksClusterTable;
+  eks_fargate_profiles: EksFargateProfileTable;
+  kube_objects: KubeObjectTable;
 }

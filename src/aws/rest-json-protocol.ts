@@ -1,0 +1,263 @@
+/**
+ * The one request pipeline of every AWS REST-JSON service (EKS): the operation is chosen by the
+ * model's `http` binding (method + URI template), then authenticate -> gather the input from the
+ * URI, query string, headers and JSON body as the model's `location`s say -> validate -> handle
+ * -> render (output members bound to headers go there, the rest is the JSON body). Errors render
+ * as REST-JSON does: the status the model gives the error shape, `x-amzn-ErrorType` and
+ * `{"message"}`. Nothing escapes as a crash.
+ */
+import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
+import { AwsError } from "./errors.js";
+import { renderJson, type JsonResponse } from "./json-protocol.js";
+import type { Operation, ServiceModel, Shape } from "./model.js";
+import type { AnyHandler, RequestContext } from "./service.js";
+import { verifySigV4, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import { validateInput } from "./validate.js";
+
+export interface AwsRestJsonService {
+  /** The SigV4 signing name clients scope their credentials to, e.g. `eks`. */
+  signingName: string;
+  model: ServiceModel;
+  /** The error code this service answers constraint violations with. */
+  validationErrorCode: string;
+  actions: Record<string, AnyHandler>;
+}
+
+export interface AwsRestJsonGatewayOptions {
+  services: AwsRestJsonService[];
+  credentials: CredentialLookup;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+}
+
+interface Route {
+  service: AwsRestJsonService;
+  name: string;
+  operation: Operation;
+  method: string;
+  pattern: RegExp;
+  /** The URI template's labels, in the order the pattern captures them. */
+  labels: string[];
+  /** Literal query parameters the template requires (`?include=x`). */
+  literalQuery: [string, string][];
+}
+
+/** `/clusters/{name}/updates/{updateId}` -> a regular expression over the raw (encoded) path. */
+function compileRoute(service: AwsRestJsonService, name: string, operation: Operation): Route {
+  const http = operation.http ?? { method: "POST", requestUri: "/" };
+  const [path = "/", query = ""] = http.requestUri.split("?", 2);
+  const labels: string[] = [];
+  const source = path
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      const label = /^\{([^}+]+)(\+?)\}$/.exec(part);
+      if (label === null) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      labels.push(label[1] ?? "");
+      return label[2] === "+" ? "(.+)" : "([^/]+)";
+    })
+    .join("");
+  const literalQuery = [...new URLSearchParams(query)].filter(([, value]) => value !== "");
+  return {
+    service,
+    name,
+    operation,
+    method: http.method,
+    pattern: new RegExp(`^${source}/?$`),
+    labels,
+    literalQuery,
+  };
+}
+
+/** REST-JSON services answer authentication failures with 403, as API Gateway fronts do. */
+const AUTH_ERRORS = new Set([
+  "MissingAuthenticationTokenException",
+  "IncompleteSignatureException",
+  "UnrecognizedClientException",
+  "InvalidSignatureException",
+]);
+
+/** A string from the URI, query or a header, as the member's shape types it (validation checks it). */
+function fromString(model: ServiceModel, shapeName: string, raw: string[]): unknown {
+  const shape: Shape | undefined = model.shapes[shapeName];
+  const first = raw[raw.length - 1] ?? "";
+  switch (shape?.type) {
+    case "list":
+      return raw.map((value) => fromString(model, shape.member?.shape ?? "", [value]));
+    case "integer":
+    case "long":
+    case "double":
+    case "float": {
+      const number = Number(first);
+      // A value that is no number stays a string: the validator names the type it wanted.
+      return first.trim() === "" || Number.isNaN(number) ? first : number;
+    }
+    case "boolean":
+      return first === "true" ? true : first === "false" ? false : first;
+    default:
+      return first;
+  }
+}
+
+export class AwsRestJsonGateway {
+  readonly #routes: Route[] = [];
+
+  constructor(private readonly options: AwsRestJsonGatewayOptions) {
+    for (const service of options.services)
+      for (const name of Object.keys(service.actions)) {
+        const operation = service.model.operations[name];
+        if (operation?.http !== undefined)
+          this.#routes.push(compileRoute(service, name, operation));
+      }
+    // Templates with more literal text first, so `/clusters/{name}/fargate-profiles` wins over
+    // a label that could swallow the same path.
+    this.#routes.sort((a, b) => b.pattern.source.length - a.pattern.source.length);
+  }
+
+  /** True when some operation's URI template names this path: the router asks before reading a body. */
+  owns(path: string): boolean {
+    return this.#routes.some((route) => route.pattern.test(path));
+  }
+
+  /** Serves one request whose body has already been read (within the size limit). */
+  async handle(request: SignedRequest): Promise<JsonResponse> {
+    const requestId = newRequestId();
+    const headers: Record<string, string> = {
+      "x-amzn-RequestId": requestId,
+      "Content-Type": "application/json",
+    };
+    let service: AwsRestJsonService | undefined;
+    try {
+      const url = new URL(request.url, "http://placeholder");
+      const route = this.#find(request.method, url);
+      service = route?.service;
+      const caller = await verifySigV4(
+        request,
+        this.options.credentials,
+        this.options.clock.now(),
+        service?.signingName,
+      );
+      if (route === undefined) throw new AwsError("UnknownOperationException", "", 404);
+      const output = await this.#dispatch(route, request, url, requestId, caller.accessKeyId);
+      const { body, extraHeaders } = this.#render(route, output);
+      return {
+        status: route.operation.http?.responseCode ?? 200,
+        headers: { ...headers, ...extraHeaders },
+        body,
+      };
+    } catch (error) {
+      return this.#renderError(error, service, headers, requestId);
+    }
+  }
+
+  #find(method: string, url: URL): Route | undefined {
+    for (const route of this.#routes) {
+      if (route.method !== method || !route.pattern.test(url.pathname)) continue;
+      if (route.literalQuery.every(([key, value]) => url.searchParams.get(key) === value))
+        return route;
+    }
+    return undefined;
+  }
+
+  async #dispatch(
+    route: Route,
+    request: SignedRequest,
+    url: URL,
+    requestId: string,
+    accessKeyId: string,
+  ): Promise<unknown> {
+    const { model } = route.service;
+    let parsed: unknown;
+    try {
+      parsed = request.body.length === 0 ? {} : JSON.parse(request.body.toString("utf8"));
+    } catch {
+      throw new AwsError("SerializationException", "");
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new AwsError("SerializationException", "Start of structure or map expected.");
+    const input: Record<string, unknown> = { ...(parsed as Record<string, unknown>) };
+    const inputShape = route.operation.input?.shape;
+    const members = inputShape === undefined ? {} : (model.shapes[inputShape]?.members ?? {});
+    const captured = route.pattern.exec(url.pathname)?.slice(1) ?? [];
+    for (const [memberName, ref] of Object.entries(members)) {
+      const wire = ref.locationName ?? memberName;
+      // Bound members come only from where the model binds them, never from the body.
+      if (ref.location !== undefined) delete input[memberName];
+      if (ref.location === "uri") {
+        const index = route.labels.indexOf(wire);
+        const raw = index < 0 ? undefined : captured[index];
+        if (raw !== undefined) input[memberName] = fromString(model, ref.shape, [decode(raw)]);
+      } else if (ref.location === "querystring") {
+        const values = url.searchParams.getAll(wire);
+        if (values.length > 0) input[memberName] = fromString(model, ref.shape, values);
+      } else if (ref.location === "header") {
+        const value = request.headers[wire.toLowerCase()];
+        if (typeof value === "string") input[memberName] = fromString(model, ref.shape, [value]);
+      }
+    }
+    const validated = validateInput(model, route.name, input, route.service.validationErrorCode);
+    const ctx: RequestContext = {
+      requestId,
+      identity: this.options.identity,
+      clock: this.options.clock,
+      log: this.options.log,
+      accessKeyId,
+    };
+    const handler = route.service.actions[route.name] as AnyHandler;
+    return handler(validated as never, ctx);
+  }
+
+  #render(route: Route, output: unknown): { body: string; extraHeaders: Record<string, string> } {
+    const extraHeaders: Record<string, string> = {};
+    const outputShape = route.operation.output?.shape;
+    const members =
+      outputShape === undefined ? {} : (route.service.model.shapes[outputShape]?.members ?? {});
+    const body: Record<string, unknown> = { ...((output ?? {}) as Record<string, unknown>) };
+    for (const [memberName, ref] of Object.entries(members)) {
+      if (ref.location !== "header") continue;
+      const value = body[memberName];
+      delete body[memberName];
+      if (value !== undefined)
+        extraHeaders[ref.locationName ?? memberName] =
+          typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return { body: renderJson(body), extraHeaders };
+  }
+
+  #renderError(
+    error: unknown,
+    service: AwsRestJsonService | undefined,
+    headers: Record<string, string>,
+    requestId: string,
+  ): JsonResponse {
+    if (error instanceof BerthError && error.fault === "client") {
+      const modelled = service?.model.shapes[error.code]?.error?.httpStatusCode;
+      const status = AUTH_ERRORS.has(error.code) ? 403 : (modelled ?? error.status);
+      const body: Record<string, string> = {};
+      if (error.message !== "") body.message = error.message;
+      return {
+        status,
+        headers: { ...headers, "x-amzn-ErrorType": error.code },
+        body: JSON.stringify(body),
+      };
+    }
+    this.options.log.error("request failed", {
+      requestId,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    return {
+      status: 500,
+      headers: { ...headers, "x-amzn-ErrorType": "ServerException" },
+      body: JSON.stringify({ message: "An internal error occurred." }),
+    };
+  }
+}
+
+/** A URI label as the client percent-encoded it; malformed escapes are taken literally. */
+function decode(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

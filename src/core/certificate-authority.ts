@@ -1,0 +1,139 @@
+/**
+ * Berth's own certificate authority, kept in the data dir: one CA (made once, reused after a
+ * restart, so clients that pinned it keep trusting the server) and serving certificates it
+ * signs for the names and addresses a listener answers on. Made with Debian's `openssl` CLI
+ * (a well-kept tool instead of hand-written ASN.1); keys are 0600 in a 0700 directory.
+ */
+import { execFile } from "node:child_process";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { BerthError } from "./errors.js";
+
+const run = promisify(execFile);
+
+export interface CertificateAuthority {
+  /** PEM of the CA certificate: what clients trust. */
+  certificatePem: string;
+  certPath: string;
+  keyPath: string;
+}
+
+export interface ServingCertificate {
+  certificatePem: string;
+  keyPem: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await run("openssl", args, { timeout: 30_000 });
+  } catch (error) {
+    throw new BerthError(
+      "CertificateAuthorityFailed",
+      `openssl ${args[0] ?? ""} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { fault: "server", cause: error },
+    );
+  }
+}
+
+/** The CA under `dir` (`ca.crt`, `ca.key`), made on first use. */
+export async function ensureCertificateAuthority(
+  dir: string,
+  commonName = "berth-ca",
+): Promise<CertificateAuthority> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const certPath = join(dir, "ca.crt");
+  const keyPath = join(dir, "ca.key");
+  if (!(await exists(certPath)) || !(await exists(keyPath))) {
+    await openssl([
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "3650",
+      "-subj",
+      `/CN=${commonName}`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    ]);
+  }
+  await chmod(keyPath, 0o600);
+  return { certificatePem: await readFile(certPath, "utf8"), certPath, keyPath };
+}
+
+/**
+ * A serving certificate for `names` (DNS names and IP addresses) signed by `ca`, kept under
+ * `dir` as `<file>.crt` / `<file>.key` and made again when the names change.
+ */
+export async function issueServingCertificate(
+  ca: CertificateAuthority,
+  dir: string,
+  file: string,
+  names: string[],
+): Promise<ServingCertificate> {
+  const san = [...new Set(names)]
+    .map((name) => (isIP(name) === 0 ? `DNS:${name}` : `IP:${name}`))
+    .join(",");
+  const certPath = join(dir, `${file}.crt`);
+  const keyPath = join(dir, `${file}.key`);
+  const sanPath = join(dir, `${file}.san`);
+  const current = (await exists(sanPath)) ? await readFile(sanPath, "utf8") : "";
+  if (current !== san || !(await exists(certPath)) || !(await exists(keyPath))) {
+    await openssl([
+      "req",
+      "-x509",
+      "-CA",
+      ca.certPath,
+      "-CAkey",
+      ca.keyPath,
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "825",
+      "-subj",
+      `/CN=${names[0] ?? "berth"}`,
+      "-addext",
+      `subjectAltName=${san}`,
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "-addext",
+      "extendedKeyUsage=serverAuth",
+    ]);
+    await writeFile(sanPath, san, { mode: 0o600 });
+  }
+  await chmod(keyPath, 0o600);
+  return {
+    certificatePem: await readFile(certPath, "utf8"),
+    keyPem: await readFile(keyPath, "utf8"),
+  };
+}
