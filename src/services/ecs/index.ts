@@ -3,7 +3,12 @@
  * Adding an action is adding a row; the front door validates its input against the model.
  */
 import type * as ecs from "@aws-sdk/client-ecs";
-import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import {
+  action,
+  loadServiceModel,
+  type AwsJsonService,
+  type RequestContext,
+} from "../../aws/index.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
 import type { ServiceTargets } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
@@ -21,6 +26,17 @@ export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargat
 export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
 export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
+
+/** ECS clusters as another service makes them (EKS: the cluster whose tasks are its pods). */
+export function ecsClusterLifecycle(store: Store) {
+  const clusters = clusterHandlers(store);
+  return {
+    create: (name: string, ctx: RequestContext) =>
+      clusters.createCluster({ clusterName: name }, ctx).then(() => undefined),
+    delete: (name: string, ctx: RequestContext) =>
+      clusters.deleteCluster({ cluster: name }, ctx).then(() => undefined),
+  };
+}
 
 /**
  * Sets a service's desired count through UpdateService itself, so a scaling change takes the

@@ -1,0 +1,67 @@
+/**
+ * Amazon EKS (REST-JSON, signing name `eks`): clusters, Fargate profiles and tags. The front door
+ * picks each action by the model's method and URI template; adding an action is adding a row.
+ * The Kubernetes API a cluster serves is src/kube.
+ */
+import type * as eks from "@aws-sdk/client-eks";
+import { action, loadServiceModel, type AwsRestJsonService } from "../../aws/index.js";
+import type { Store } from "../../store/index.js";
+import { clusterHandlers, type EksClusterHooks } from "./clusters.js";
+import { fargateProfileHandlers } from "./fargate-profiles.js";
+import { tagHandlers } from "./tags.js";
+
+export type { EksClusterHooks } from "./clusters.js";
+export { KUBERNETES_VERSION } from "./resources.js";
+
+export function createEksService({
+  store,
+  hooks,
+}: {
+  store: Store;
+  hooks: EksClusterHooks;
+}): AwsRestJsonService {
+  const clusters = clusterHandlers(store, hooks);
+  const profiles = fargateProfileHandlers(store);
+  const tags = tagHandlers(store);
+  return {
+    signingName: "eks",
+    model: loadServiceModel("eks"),
+    validationErrorCode: "InvalidParameterException",
+    actions: {
+      CreateCluster: action<eks.CreateClusterRequest, eks.CreateClusterResponse>(
+        clusters.createCluster,
+      ),
+      DescribeCluster: action<eks.DescribeClusterRequest, eks.DescribeClusterResponse>(
+        clusters.describeCluster,
+      ),
+      ListClusters: action<eks.ListClustersRequest, eks.ListClustersResponse>(
+        clusters.listClusters,
+      ),
+      DeleteCluster: action<eks.DeleteClusterRequest, eks.DeleteClusterResponse>(
+        clusters.deleteCluster,
+      ),
+      CreateFargateProfile: action<
+        eks.CreateFargateProfileRequest,
+        eks.CreateFargateProfileResponse
+      >(profiles.createFargateProfile),
+      DescribeFargateProfile: action<
+        eks.DescribeFargateProfileRequest,
+        eks.DescribeFargateProfileResponse
+      >(profiles.describeFargateProfile),
+      ListFargateProfiles: action<eks.ListFargateProfilesRequest, eks.ListFargateProfilesResponse>(
+        profiles.listFargateProfiles,
+      ),
+      DeleteFargateProfile: action<
+        eks.DeleteFargateProfileRequest,
+        eks.DeleteFargateProfileResponse
+      >(profiles.deleteFargateProfile),
+      TagResource: action<eks.TagResourceRequest, eks.TagResourceResponse>(tags.tagResource),
+      UntagResource: action<eks.UntagResourceRequest, eks.UntagResourceResponse>(
+        tags.untagResource,
+      ),
+      ListTagsForResource: action<eks.ListTagsForResourceRequest, eks.ListTagsForResourceResponse>(
+        tags.listTagsForResource,
+      ),
+    },
+  };
+}

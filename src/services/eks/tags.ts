@@ -1,0 +1,99 @@
+/**
+ * Tags on EKS clusters and Fargate profiles: EKS's map form over the shared `tags` table.
+ * EKS allows 50 per resource and reserves the `aws:` prefix.
+ */
+import type {
+  ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
+  TagResourceRequest,
+  TagResourceResponse,
+  UntagResourceRequest,
+  UntagResourceResponse,
+} from "@aws-sdk/client-eks";
+import { AwsError } from "../../aws/index.js";
+import type { Store } from "../../store/index.js";
+
+const MAX_TAGS = 50;
+
+export async function readTagMap(
+  store: Store,
+  resourceArn: string,
+): Promise<Record<string, string>> {
+  const rows = await store
+    .selectFrom("tags")
+    .select(["key", "value"])
+    .where("resource_arn", "=", resourceArn)
+    .orderBy("key")
+    .execute();
+  return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+}
+
+export async function writeTagMap(
+  store: Store,
+  resourceArn: string,
+  tags: Record<string, string> | undefined,
+  errorCode = "InvalidParameterException",
+): Promise<void> {
+  const entries = Object.entries(tags ?? {});
+  if (entries.length === 0) return;
+  for (const [key] of entries)
+    if (key.toLowerCase().startsWith("aws:"))
+      throw new AwsError(errorCode, "Tag keys beginning with 'aws:' are reserved for AWS use.");
+  await store.transaction().execute(async (trx) => {
+    for (const [key, value] of entries)
+      await trx
+        .insertInto("tags")
+        .values({ resource_arn: resourceArn, key, value })
+        .onConflict((oc) => oc.columns(["resource_arn", "key"]).doUpdateSet({ value }))
+        .execute();
+    const { count } = await trx
+      .selectFrom("tags")
+      .select((eb) => eb.fn.countAll<number>().as("count"))
+      .where("resource_arn", "=", resourceArn)
+      .executeTakeFirstOrThrow();
+    if (Number(count) > MAX_TAGS)
+      throw new AwsError(errorCode, `The resource can have at most ${MAX_TAGS} tags.`);
+  });
+}
+
+async function assertExists(store: Store, resourceArn: string): Promise<void> {
+  const cluster = await store
+    .selectFrom("eks_clusters")
+    .select("name")
+    .where("arn", "=", resourceArn)
+    .executeTakeFirst();
+  const profile = await store
+    .selectFrom("eks_fargate_profiles")
+    .select("name")
+    .where("arn", "=", resourceArn)
+    .executeTakeFirst();
+  if (cluster === undefined && profile === undefined)
+    throw new AwsError("NotFoundException", `Resource ${resourceArn} was not found.`, 404);
+}
+
+export function tagHandlers(store: Store) {
+  return {
+    tagResource: async (input: TagResourceRequest): Promise<TagResourceResponse> => {
+      await assertExists(store, input.resourceArn ?? "");
+      await writeTagMap(store, input.resourceArn ?? "", input.tags, "BadRequestException");
+      return {};
+    },
+    untagResource: async (input: UntagResourceRequest): Promise<UntagResourceResponse> => {
+      await assertExists(store, input.resourceArn ?? "");
+      const keys = input.tagKeys ?? [];
+      if (keys.length > 0)
+        await store
+          .deleteFrom("tags")
+          .where("resource_arn", "=", input.resourceArn ?? "")
+          .where("key", "in", keys)
+          .execute();
+      return {};
+    },
+    listTagsForResource: async (
+      input: ListTagsForResourceRequest,
+    ): Promise<ListTagsForResourceResponse> => {
+      await assertExists(store, input.resourceArn ?? "");
+      return { tags: await readTagMap(store, input.resourceArn ?? "") };
+    },
+  };
+}
