@@ -4,7 +4,12 @@
  */
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { AwsJsonGateway, AwsQueryGateway, type Credentials } from "../aws/index.js";
+import {
+  AwsJsonGateway,
+  AwsQueryGateway,
+  AwsRestJsonGateway,
+  type Credentials,
+} from "../aws/index.js";
 import {
   createLogger,
   lockDataDir,
@@ -17,8 +22,11 @@ import { Billing, type TaskUsageSource } from "../billing/index.js";
 import { serveBillingRoute } from "./billing-routes.js";
 import { createAutoscalingService } from "../services/autoscaling/index.js";
 import { createCostExplorerService } from "../services/costexplorer/index.js";
+import { createEksService } from "../services/eks/index.js";
+import { Kubernetes } from "../kube/index.js";
 import {
   createEcsService,
+  ecsClusterLifecycle,
   ensureDefaultCluster,
   serviceDesiredCountSetter,
   serviceLauncher,
@@ -104,6 +112,8 @@ export interface BerthOptions {
   taskUsageSource?: TaskUsageSource;
   /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
   metricPeriodSeconds?: number;
+  /** The EKS clusters' Kubernetes API (HTTPS); 0 reuses the last port if free, else any. */
+  kubePort?: number;
 }
 
 export interface RunningBerth {
@@ -310,6 +320,42 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
   });
+  // EKS: the Kubernetes API of its clusters listens apart, over TLS with Berth's CA.
+  const kube = new Kubernetes({
+    store,
+    credentials: lookupCredentials,
+    clock,
+    log,
+    dataDir: options.dataDir,
+    host: options.host,
+    port: options.kubePort ?? 0,
+  });
+  await kube.start();
+  const ecsClusters = ecsClusterLifecycle(store);
+  const restGateway = new AwsRestJsonGateway({
+    services: [
+      createEksService({
+        store,
+        hooks: {
+          endpoint: (name) => kube.server.endpoint(name),
+          certificateAuthorityData: () => kube.server.certificateAuthorityData,
+          createClusterWorkloads: async (name, ctx) => {
+            await ecsClusters.create(name, ctx);
+            await kube.initCluster(name);
+          },
+          deleteClusterWorkloads: async (name, ctx) => {
+            await kube.dropCluster(name);
+            // ECS refuses while tasks are active; the cluster then stays until they stop.
+            await ecsClusters.delete(name, ctx).catch(() => undefined);
+          },
+        },
+      }),
+    ],
+    credentials: lookupCredentials,
+    identity: options.identity,
+    clock,
+    log,
+  });
   const queryGateway = new AwsQueryGateway({
     services: [
       createElbv2Service({
@@ -330,6 +376,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const server = createBerthServer({
     gateway,
     queryGateway,
+    restGateway,
     log,
     isReady: () => ready,
     storeAnswers: async () => {
@@ -423,6 +470,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       await loadBalancers.close();
       await localAgent?.close();
       await exec.close();
+      await kube.close();
       await channel.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

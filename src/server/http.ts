@@ -1,6 +1,6 @@
 /**
  * The one HTTP listener: routes to the AWS front door (POST / with X-Amz-Target for JSON 1.1,
- * form-encoded POST / for Query), health, and
+ * form-encoded POST / for Query, the REST-JSON services' URI templates), health, and
  * (later) the registry, console and agent channel. Bodies are read with a hard size limit.
  * Nothing a client sends can throw out of here.
  */
@@ -11,6 +11,7 @@ import {
   JSON_CONTENT_TYPE,
   type AwsJsonGateway,
   type AwsQueryGateway,
+  type AwsRestJsonGateway,
 } from "../aws/index.js";
 import { METRICS_PATH } from "./metrics-route.js";
 
@@ -21,6 +22,8 @@ export interface RouterOptions {
   gateway: AwsJsonGateway;
   /** AWS Query services (ELBv2): form-encoded POST / without X-Amz-Target. */
   queryGateway?: AwsQueryGateway;
+  /** AWS REST-JSON services (EKS): the paths their models' URI templates name. */
+  restGateway?: AwsRestJsonGateway;
   log: Logger;
   isReady: () => boolean;
   /** Whether the store answers a query: health is 503 when it does not. */
@@ -87,6 +90,24 @@ function awsError(
   );
 }
 
+/** An AWS API request's body, or undefined once a too-large one has been answered. */
+async function readAwsBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  try {
+    return await readBody(req, MAX_JSON_BODY);
+  } catch (error) {
+    if (!(error instanceof BodyTooLarge)) throw error;
+    // AWS's front ends cut such requests off with 413 as well; the shape is the JSON error one.
+    awsError(
+      res,
+      413,
+      "RequestEntityTooLargeException",
+      `Request body must be at most ${MAX_JSON_BODY} bytes.`,
+      true,
+    );
+    return undefined;
+  }
+}
+
 async function route(
   req: IncomingMessage,
   res: ServerResponse,
@@ -121,6 +142,18 @@ async function route(
     await options.registry(req, res);
     return;
   }
+  if (options.restGateway?.owns(path) === true) {
+    const body = await readAwsBody(req, res);
+    if (body === undefined) return;
+    const answer = await options.restGateway.handle({
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      headers: req.headers,
+      body,
+    });
+    send(res, answer.status, answer.headers, answer.body);
+    return;
+  }
   const query =
     options.queryGateway !== undefined &&
     req.headers["x-amz-target"] === undefined &&
@@ -130,23 +163,8 @@ async function route(
     req.method === "POST" &&
     (query || req.headers["x-amz-target"] !== undefined)
   ) {
-    let body: Buffer;
-    try {
-      body = await readBody(req, MAX_JSON_BODY);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        // AWS's front ends cut such requests off with 413 as well; the shape is the JSON error one.
-        awsError(
-          res,
-          413,
-          "RequestEntityTooLargeException",
-          `Request body must be at most ${MAX_JSON_BODY} bytes.`,
-          true,
-        );
-        return;
-      }
-      throw error;
-    }
+    const body = await readAwsBody(req, res);
+    if (body === undefined) return;
     const signed = { method: req.method, url: req.url ?? "/", headers: req.headers, body };
     const answer =
       query && options.queryGateway !== undefined

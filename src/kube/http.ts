@@ -1,0 +1,65 @@
+/** Small HTTP helpers of the Kubernetes API: JSON answers, Status errors, bodies with a limit. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { badRequest, KubeError, statusBody } from "./status.js";
+
+/** The API server refuses request bodies over 3 MiB; so does Berth. */
+export const MAX_BODY = 3 * 1024 * 1024;
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = "application/json",
+): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "Content-Type": contentType,
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-cache, private",
+  });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, error: unknown): void {
+  const { status, body } = statusBody(error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, body);
+}
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new KubeError("RequestEntityTooLarge", "request entity too large", 413));
+        req.removeAllListeners("data");
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** A JSON (or YAML-flavoured JSON) object body, or a BadRequest Status. */
+export function parseObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch (error) {
+    throw badRequest(
+      `the body of the request was in an unknown format: ${(error as Error).message}`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw badRequest("the body of the request must be a JSON object");
+  return value as Record<string, unknown>;
+}
