@@ -391,9 +391,17 @@ function addressOf(result: CniResult, subnet: string): TaskAddress {
   };
 }
 
+/** A record, or undefined when there is none; any other failure (EMFILE) is not "none". */
 function readJson<T>(file: string): T | undefined {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as T;
   } catch {
     return undefined;
   }

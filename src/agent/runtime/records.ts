@@ -51,11 +51,46 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await rename(temp, file);
 }
 
+/** Errors that say "try again": descriptors or memory ran out for a moment (a flood, a burst). */
+const TRANSIENT = new Set(["EMFILE", "ENFILE", "EAGAIN", "ENOMEM"]);
+const ATTEMPTS = 20;
+
+const errorCode = (error: unknown): string => String((error as { code?: unknown } | null)?.code);
+
+/**
+ * Reads a file; undefined only when it does not exist. Running out of descriptors is not
+ * "absent": read as absent, it made a flood of connections look like lost containers, whose
+ * watchers then gave up. It is retried a while, then surfaced.
+ */
+async function readText(file: string): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readFile(file, "utf8");
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return undefined;
+      if (!TRANSIENT.has(errorCode(error)) || attempt >= ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
 async function readJson<T>(file: string): Promise<T | undefined> {
+  const text = await readText(file);
+  // Records are written by rename, never torn: one that does not parse is not a record.
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(await readFile(file, "utf8")) as T;
+    return JSON.parse(text) as T;
   } catch {
     return undefined;
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return [];
+    throw error;
   }
 }
 
@@ -97,7 +132,7 @@ export class RecordStore {
   }
 
   async listSandboxes(): Promise<SandboxRecord[]> {
-    const names = await readdir(this.sandboxesDir).catch(() => [] as string[]);
+    const names = await listDir(this.sandboxesDir);
     const records = await Promise.all(
       names
         .filter((name) => name.endsWith(".json"))
@@ -120,18 +155,14 @@ export class RecordStore {
   }
 
   async listContainers(): Promise<ContainerRecord[]> {
-    const names = await readdir(this.containersDir).catch(() => [] as string[]);
+    const names = await listDir(this.containersDir);
     const records = await Promise.all(names.map((name) => this.getContainer(name)));
     return records.filter((r): r is ContainerRecord => r !== undefined);
   }
 
   /** The exit code conmon recorded, or undefined while the container runs. */
   async readExitCode(id: string): Promise<number | undefined> {
-    try {
-      const text = (await readFile(this.exitFile(id), "utf8")).trim();
-      return text === "" ? undefined : Number(text);
-    } catch {
-      return undefined;
-    }
+    const text = (await readText(this.exitFile(id)))?.trim();
+    return text === undefined || text === "" ? undefined : Number(text);
   }
 }
