@@ -73,6 +73,7 @@ export class AwsJsonGateway {
       this.options.credentials,
       this.options.clock.now(),
       service?.signingName,
+      this.options.identity.region,
     );
     const handler =
       service !== undefined &&

@@ -95,7 +95,13 @@ export class AwsQueryGateway {
   }
 
   #authenticate(request: SignedRequest) {
-    return verifySigV4(request, this.options.credentials, this.options.clock.now());
+    return verifySigV4(
+      request,
+      this.options.credentials,
+      this.options.clock.now(),
+      undefined,
+      this.options.identity.region,
+    );
   }
 
   async #dispatch(

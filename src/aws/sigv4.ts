@@ -83,6 +83,7 @@ export async function verifySigV4(
   lookup: CredentialLookup,
   now: Date,
   expectedService?: string,
+  expectedRegion?: string,
 ): Promise<VerifiedCaller> {
   const authorization = header(request, "authorization");
   if (authorization === undefined || authorization === "") {
@@ -115,6 +116,13 @@ export async function verifySigV4(
     throw new AwsError(
       "InvalidSignatureException",
       `Credential should be scoped to correct service: '${expectedService}'. `,
+    );
+  }
+  // AWS answers a request signed for another region this way, rather than serving it as its own.
+  if (expectedRegion !== undefined && region !== expectedRegion) {
+    throw new AwsError(
+      "InvalidSignatureException",
+      `Credential should be scoped to a valid region, not '${region}'. `,
     );
   }
   const dateHeader = header(request, "x-amz-date");
