@@ -1,4 +1,7 @@
-/** Tags on ECS resources, kept in one table keyed by resource ARN. ECS allows 50 per resource. */
+/**
+ * Tags on ECS resources (clusters, services, task definitions, tasks), kept in one table keyed
+ * by resource ARN. ECS allows 50 per resource.
+ */
 import type {
   ListTagsForResourceRequest,
   ListTagsForResourceResponse,
@@ -8,6 +11,7 @@ import type {
   UntagResourceRequest,
   UntagResourceResponse,
 } from "@aws-sdk/client-ecs";
+import { AwsError } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { invalidParameter } from "./errors.js";
@@ -91,6 +95,18 @@ async function assertTaggable(store: Store, resourceArn: string): Promise<void> 
     if (task === undefined) throw invalidParameter("The specified task does not exist.");
     return;
   }
+  if (parsed.resource.startsWith("service/")) {
+    const service = await store
+      .selectFrom("services")
+      .select("status")
+      .where("arn", "=", resourceArn)
+      .executeTakeFirst();
+    // ECS's text for a missing service here is not recorded; this is ServiceNotFound's own.
+    if (service === undefined || service.status === "INACTIVE")
+      throw new AwsError("ServiceNotFoundException", "Service not found.");
+    return;
+  }
+  // FARGATE and FARGATE_SPOT, Berth's only capacity providers, are AWS's own: not taggable.
   throw invalidParameter("The ARN provided is invalid.");
 }
 
