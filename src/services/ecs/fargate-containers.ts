@@ -11,8 +11,8 @@
  * sourcePath" (volumes.ts); the texts below follow that form, as ECS's own texts for the
  * container parameters are not recorded.
  */
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
-import { clientException } from "./errors.js";
+import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
+import { clientException, invalidParameter } from "./errors.js";
 
 /** The one capability a Fargate task may add (the developer guide: "only ... CAP_SYS_PTRACE"). */
 export const FARGATE_ADDABLE_CAPABILITIES: readonly string[] = ["SYS_PTRACE"];
@@ -64,4 +64,16 @@ export function checkFargateContainers(containers: readonly ContainerDefinition[
     const problem = fargateContainerProblem(container);
     if (problem !== undefined) throw clientException(problem);
   }
+}
+
+/**
+ * The launch-time decision, for RunTask and CreateService/UpdateService alike: a definition
+ * registered as EC2-only (its `compatibilities` lack FARGATE: no task size, bridge networking,
+ * a json-file log driver, pidMode host ...) is refused with ECS's text; and its containers are
+ * checked again, so one stored before these rules never reaches a host.
+ */
+export function checkRunsOnFargate(definition: TaskDefinition): void {
+  if (!definition.compatibilities?.includes("FARGATE"))
+    throw invalidParameter("Task definition does not support launch_type FARGATE.");
+  checkFargateContainers(definition.containerDefinitions ?? []);
 }

@@ -18,7 +18,7 @@ import type { ContainerAssignment, TaskAssignment } from "../../protocol/index.j
 import type { SandboxRuntime } from "./sandbox-runtime.js";
 import { clientException, invalidParameter } from "./errors.js";
 import { checkEphemeralStorage, checkFargateSize, parseCpu, parseMemory } from "./fargate.js";
-import { checkFargateContainers } from "./fargate-containers.js";
+import { checkRunsOnFargate } from "./fargate-containers.js";
 import { mountPointsOf } from "./volumes.js";
 
 const DEFAULT_STOP_TIMEOUT = 30;
@@ -167,10 +167,7 @@ export function draftTasks(
     throw invalidParameter(
       `Berth runs the FARGATE launch type only; launchType ${launchType} is not supported.`,
     );
-  if (!definition.compatibilities?.includes("FARGATE"))
-    throw clientException("Task definition does not support launch_type FARGATE.");
-  // Again at launch: a definition stored before these rules held must not reach a host.
-  checkFargateContainers(definition.containerDefinitions ?? []);
+  checkRunsOnFargate(definition);
   const count = request.count ?? 1;
   if (count < 1 || count > 10) throw invalidParameter("count must be between 1 and 10.");
   if (request.startedBy !== undefined && request.startedBy.length > 128)

@@ -37,7 +37,7 @@ import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-provid
 import { findActiveCluster } from "./clusters.js";
 import { checkLoadBalancers } from "./load-balancers.js";
 import { clientException, invalidParameter } from "./errors.js";
-import { checkFargateContainers } from "./fargate-containers.js";
+import { checkRunsOnFargate } from "./fargate-containers.js";
 import { draftTasks } from "./run-task.js";
 import { sandboxRuntime } from "./sandbox-runtime.js";
 import { readTags, writeTags } from "./tags.js";
@@ -85,9 +85,7 @@ async function fargateTaskDefinition(store: Store, identifier: string): Promise<
   const row = await findTaskDefinition(store, identifier);
   if (row === undefined) throw clientException("TaskDefinition not found.");
   if (row.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
-  if (!toTaskDefinition(row).compatibilities?.includes("FARGATE"))
-    throw invalidParameter("Task definition does not support launch_type FARGATE.");
-  checkFargateContainers(toTaskDefinition(row).containerDefinitions ?? []);
+  checkRunsOnFargate(toTaskDefinition(row));
   return row.arn;
 }
 

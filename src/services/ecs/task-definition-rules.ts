@@ -161,6 +161,10 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
       );
     if (request.ipcMode !== undefined)
       throw clientException("Tasks using the Fargate launch type do not support ipcMode.");
+    if (request.pidMode === "host")
+      throw clientException(
+        "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+      );
     checkFargateContainers(containers);
     const os = request.runtimePlatform?.operatingSystemFamily;
     // Fargate also runs Windows Server; Berth's hosts run Linux containers only.
@@ -198,8 +202,9 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
       const missing = ["awslogs-region", "awslogs-group"].filter((key) => !logging.options?.[key]);
       if (missing.length > 0)
         throw clientException(`Log driver awslogs requires options: ${missing.join(", ")}`);
-    } else if (logging?.logDriver !== undefined)
-      // Fargate also takes splunk and awsfirelens; Berth ships only to its own Logs.
+    } else if (fargate && logging?.logDriver !== undefined)
+      // Fargate also takes splunk and awsfirelens; Berth ships only to its own Logs. Any other
+      // driver (json-file, syslog ...) registers as EC2-only, and RunTask refuses it.
       throw clientException(
         `Berth supports the awslogs log driver only, not ${logging.logDriver}.`,
       );
@@ -213,6 +218,9 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
     fargateCompatible:
       networkMode === "awsvpc" &&
       size.ok &&
+      request.ipcMode === undefined &&
+      request.pidMode !== "host" &&
+      containers.every((c) => (c.logConfiguration?.logDriver ?? "awslogs") === "awslogs") &&
       volumesOnFargate &&
       containers.every((c) => fargateContainerProblem(c) === undefined),
   };

@@ -39,6 +39,9 @@ export async function findTaskDefinition(
   identifier: string,
 ): Promise<TaskDefinitionTable | undefined> {
   const ref = parseTaskDefinitionRef(identifier);
+  // "family:abc": ECS names the revision (its text as recorded from CreateService).
+  if (ref === undefined && /^[a-zA-Z0-9_-]{1,255}:(?!\d+$)/.test(identifier.split("/").pop() ?? ""))
+    throw invalidParameter("Invalid revision number.");
   if (ref === undefined) return undefined;
   let query = store.selectFrom("task_definitions").selectAll().where("family", "=", ref.family);
   query =

@@ -207,6 +207,8 @@ export function taskHandlers(
     ): Promise<DescribeTasksResponse> => {
       const cluster = await findActiveCluster(store, input.cluster);
       const identifiers = input.tasks ?? [];
+      // ECS's text, as moto records it from AWS; the model allows an empty list.
+      if (identifiers.length === 0) throw invalidParameter("Tasks cannot be empty.");
       if (identifiers.length > 100) throw invalidParameter("Tasks cannot be longer than 100.");
       const includeTags = input.include?.includes("TAGS") ?? false;
       const tasks: Task[] = [];

@@ -10,7 +10,7 @@ import type {
 import { sql } from "kysely";
 import { decodeToken, encodeToken, type RequestContext } from "../../aws/index.js";
 import { positionOf, type Store } from "../../store/index.js";
-import { invalidNextToken, invalidParameter, logGroupAlreadyExists } from "./errors.js";
+import { invalidParameter, logGroupAlreadyExists } from "./errors.js";
 import { RETENTION_DAYS, requireGroup, toLogGroup } from "./resources.js";
 
 type Empty = Record<string, never>;
@@ -78,8 +78,15 @@ export function groupHandlers(store: Store) {
         throw invalidParameter(
           "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
         );
-      const after = decodeToken<{ n: string }>(input.nextToken)?.n;
-      if (input.nextToken !== undefined && typeof after !== "string") throw invalidNextToken();
+      // AWS's token is the last group name shown, and a token it did not hand out answers an
+      // empty page rather than an error; so does Berth's (an opaque one).
+      let after: string | undefined;
+      try {
+        after = decodeToken<{ n: string }>(input.nextToken)?.n;
+      } catch {
+        after = undefined;
+      }
+      if (input.nextToken !== undefined && typeof after !== "string") return { logGroups: [] };
       const limit = input.limit ?? DEFAULT_LIMIT;
       let query = store
         .selectFrom("log_groups")

@@ -88,6 +88,8 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
         logs.ListTagsForResourceRequest,
         logs.ListTagsForResourceResponse
       >(tags.listTagsForResource),
+      TagLogGroup: action<logs.TagLogGroupRequest, Empty>(tags.tagLogGroup),
+      UntagLogGroup: action<logs.UntagLogGroupRequest, Empty>(tags.untagLogGroup),
       ListTagsLogGroup: action<logs.ListTagsLogGroupRequest, logs.ListTagsLogGroupResponse>(
         tags.listTagsLogGroup,
       ),

@@ -1,13 +1,15 @@
 /**
  * Tags on log groups: TagResource, UntagResource and ListTagsForResource by the group's ARN,
- * and the older ListTagsLogGroup by name. Kept and returned; nothing is enforced by them.
+ * and the older TagLogGroup, UntagLogGroup and ListTagsLogGroup by name. Kept and returned; nothing is enforced by them.
  */
 import type {
   ListTagsForResourceRequest,
   ListTagsForResourceResponse,
   ListTagsLogGroupRequest,
   ListTagsLogGroupResponse,
+  TagLogGroupRequest,
   TagResourceRequest,
+  UntagLogGroupRequest,
   UntagResourceRequest,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { AwsError, type RequestContext } from "../../aws/index.js";
@@ -34,25 +36,53 @@ async function writeTags(store: Store, group: GroupRow, tags: Record<string, str
 const tagsOf = (group: GroupRow): Record<string, string> =>
   JSON.parse(group.tags) as Record<string, string>;
 
+/** Adds or replaces tags: the one write behind TagResource and the older TagLogGroup. */
+async function addTags(
+  store: Store,
+  group: GroupRow,
+  added: Record<string, string> | undefined,
+  tooMany: (message: string) => AwsError,
+): Promise<Empty> {
+  const tags = { ...tagsOf(group), ...added };
+  if (Object.keys(tags).length > MAX_TAGS)
+    throw tooMany(`A resource can have at most ${MAX_TAGS} tags.`);
+  await writeTags(store, group, tags);
+  return {};
+}
+
+async function removeTags(store: Store, group: GroupRow, keys: string[] | undefined) {
+  const tags = tagsOf(group);
+  for (const key of keys ?? []) delete tags[key];
+  await writeTags(store, group, tags);
+  return {};
+}
+
 export function tagHandlers(store: Store) {
   return {
-    tagResource: async (input: TagResourceRequest, ctx: RequestContext): Promise<Empty> => {
-      const group = await groupOf(store, ctx, input.resourceArn as string);
-      const tags = { ...tagsOf(group), ...input.tags };
+    tagResource: async (input: TagResourceRequest, ctx: RequestContext): Promise<Empty> =>
       // AWS's text for this case is not recorded; the code is the model's.
-      if (Object.keys(tags).length > MAX_TAGS)
-        throw new AwsError("TooManyTagsException", `A resource can have at most ${MAX_TAGS} tags.`);
-      await writeTags(store, group, tags);
-      return {};
-    },
+      addTags(
+        store,
+        await groupOf(store, ctx, input.resourceArn as string),
+        input.tags,
+        (message) => new AwsError("TooManyTagsException", message),
+      ),
 
-    untagResource: async (input: UntagResourceRequest, ctx: RequestContext): Promise<Empty> => {
-      const group = await groupOf(store, ctx, input.resourceArn as string);
-      const tags = tagsOf(group);
-      for (const key of input.tagKeys ?? []) delete tags[key];
-      await writeTags(store, group, tags);
-      return {};
-    },
+    untagResource: async (input: UntagResourceRequest, ctx: RequestContext): Promise<Empty> =>
+      removeTags(store, await groupOf(store, ctx, input.resourceArn as string), input.tagKeys),
+
+    /** The older form by group name (deprecated by AWS, still used by tools). */
+    tagLogGroup: async (input: TagLogGroupRequest): Promise<Empty> =>
+      // The model lists no TooManyTagsException for TagLogGroup: InvalidParameterException.
+      addTags(
+        store,
+        await requireGroup(store, input.logGroupName as string),
+        input.tags,
+        (message) => new AwsError("InvalidParameterException", message),
+      ),
+
+    untagLogGroup: async (input: UntagLogGroupRequest): Promise<Empty> =>
+      removeTags(store, await requireGroup(store, input.logGroupName as string), input.tags),
 
     listTagsForResource: async (
       input: ListTagsForResourceRequest,

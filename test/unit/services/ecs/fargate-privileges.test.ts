@@ -151,7 +151,9 @@ describe("a definition that is not Fargate's never reaches a host", () => {
     const error = await refusal(
       ecs.send(new RunTaskCommand({ taskDefinition: "ec2-only", launchType: "FARGATE" })),
     );
-    assert.equal(error.name, "ClientException");
+    // ECS's code and text for an EC2-only definition run on FARGATE (issue 13 #22).
+    assert.equal(error.name, "InvalidParameterException");
+    assert.equal(error.message, "Task definition does not support launch_type FARGATE.");
   });
 
   it("refuses a stored FARGATE definition that asks for SYS_ADMIN at RunTask and CreateService", async () => {

@@ -14,6 +14,8 @@ import {
   GetLogEventsCommand,
   ListTagsForResourceCommand,
   ListTagsLogGroupCommand,
+  TagLogGroupCommand,
+  UntagLogGroupCommand,
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
   TagResourceCommand,
@@ -122,11 +124,10 @@ describe("log groups", () => {
       "InvalidParameterException",
       "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
     );
-    await rejects(
-      logs.send(new DescribeLogGroupsCommand({ nextToken: "garbage" })),
-      "InvalidParameterException",
-      "The specified nextToken is invalid.",
-    );
+    // AWS answers a token it never handed out with an empty page, not an error (issue 13 #26).
+    const garbage = await logs.send(new DescribeLogGroupsCommand({ nextToken: "garbage" }));
+    assert.deepEqual(garbage.logGroups, []);
+    assert.equal(garbage.nextToken, undefined);
   });
 
   it("sets and removes retention, only to AWS's values", async () => {
@@ -612,6 +613,18 @@ describe("tags", () => {
     await logs.send(new UntagResourceCommand({ resourceArn, tagKeys: ["team"] }));
     const byName = await logs.send(new ListTagsLogGroupCommand({ logGroupName: "tagged" }));
     assert.deepEqual(byName.tags, { env: "dev" });
+    // The older by-name actions write the same tags (issue 13 #27).
+    await logs.send(new TagLogGroupCommand({ logGroupName: "tagged", tags: { owner: "ops" } }));
+    await logs.send(new UntagLogGroupCommand({ logGroupName: "tagged", tags: ["env"] }));
+    assert.deepEqual((await logs.send(new ListTagsForResourceCommand({ resourceArn }))).tags, {
+      owner: "ops",
+    });
+    await rejects(
+      logs.send(new TagLogGroupCommand({ logGroupName: "absent", tags: { a: "b" } })),
+      "ResourceNotFoundException",
+    );
+    await logs.send(new UntagLogGroupCommand({ logGroupName: "tagged", tags: ["owner"] }));
+    await logs.send(new TagResourceCommand({ resourceArn, tags: { env: "dev" } }));
     await rejects(
       logs.send(
         new ListTagsForResourceCommand({
