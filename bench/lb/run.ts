@@ -164,6 +164,7 @@ async function listenerFor(
   const port = await freePort();
   await elb.send(
     new CreateListenerCommand({
+      Protocol: "HTTP",
       LoadBalancerArn: loadBalancerArn,
       Port: port,
       DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }],

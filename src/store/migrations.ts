@@ -6,6 +6,7 @@ import type { Kysely, Migration, MigrationProvider } from "kysely";
 import { autoIncrementId } from "./dialect.js";
 import { autoscalingMigration } from "./migrations/0009-autoscaling.js";
 import { eksMigration } from "./migrations/0010-eks.js";
+import { elbAttributesMigration } from "./migrations/0011-elb-attributes.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -338,6 +339,7 @@ const migrations: Record<string, Migration> = {
   },
   "0009-autoscaling": autoscalingMigration,
   "0010-eks": eksMigration,
+  "0011-elb-attributes": elbAttributesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

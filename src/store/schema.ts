@@ -227,6 +227,8 @@ export interface ElbLoadBalancerTable {
   name: string;
   document: string;
   created_at: number;
+  /** Attributes set with ModifyLoadBalancerAttributes (key -> value JSON); null: the defaults. */
+  attributes: string | null;
 }
 
 /** An ELBv2 target group: the TargetGroup document and its attributes (key -> value). */

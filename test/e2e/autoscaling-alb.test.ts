@@ -98,6 +98,7 @@ describe("target tracking on ALBRequestCountPerTarget", () => {
     const listenerPort = await freePort();
     await elb.send(
       new CreateListenerCommand({
+        Protocol: "HTTP",
         LoadBalancerArn: lb?.LoadBalancerArn,
         Port: listenerPort,
         DefaultActions: [{ Type: "forward", TargetGroupArn: groupArn }],

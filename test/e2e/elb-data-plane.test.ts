@@ -180,6 +180,7 @@ before(async () => {
   apiTg = await group("api");
   const { Listeners } = await elb.send(
     new CreateListenerCommand({
+      Protocol: "HTTP",
       LoadBalancerArn: LoadBalancers?.[0]?.LoadBalancerArn,
       Port: listenerPort,
       DefaultActions: [{ Type: "forward", TargetGroupArn: webTg }],

@@ -29,6 +29,7 @@ describe("load balancers across a restart", () => {
     const { LoadBalancers } = await elb.send(new CreateLoadBalancerCommand({ Name: "kept" }));
     await elb.send(
       new CreateListenerCommand({
+        Protocol: "HTTP",
         LoadBalancerArn: LoadBalancers?.[0]?.LoadBalancerArn,
         Port: port,
         DefaultActions: [

@@ -190,6 +190,7 @@ describe("services behind a load balancer", () => {
     );
     await elb.send(
       new CreateListenerCommand({
+        Protocol: "HTTP",
         LoadBalancerArn: LoadBalancers?.[0]?.LoadBalancerArn,
         Port: listenerPort,
         DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }],

@@ -172,6 +172,8 @@ describe("ELBv2 API", () => {
         "create-listener",
         "--load-balancer-arn",
         lb?.LoadBalancerArn ?? "",
+        "--protocol",
+        "HTTP",
         "--port",
         "18081",
         "--default-actions",
@@ -343,6 +345,7 @@ describe("ELBv2 API", () => {
     const lbArn = LoadBalancers?.[0]?.LoadBalancerArn ?? "";
     const { Listeners } = await elb.send(
       new CreateListenerCommand({
+        Protocol: "HTTP",
         LoadBalancerArn: lbArn,
         Port: 18082,
         DefaultActions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "404" } }],
@@ -364,6 +367,7 @@ describe("ELBv2 API", () => {
     await assert.rejects(
       elb.send(
         new CreateListenerCommand({
+          Protocol: "HTTP",
           LoadBalancerArn: other.LoadBalancers?.[0]?.LoadBalancerArn,
           Port: 18083,
           DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }],

@@ -9,6 +9,15 @@ import type { Store } from "../../store/index.js";
 import { targetGroupNotFound, validationError } from "./errors.js";
 import { forwardedGroups, loadBalancersByTargetGroup } from "./resources.js";
 
+/** What a fixed-response action may answer as (ELB's list). */
+const FIXED_RESPONSE_TYPES = [
+  "text/plain",
+  "text/css",
+  "text/html",
+  "application/javascript",
+  "application/json",
+];
+
 /** Checks `actions` for a listener or rule of `loadBalancerArn`; returns them as stored. */
 export async function checkActions(
   store: Store,
@@ -53,6 +62,11 @@ export async function checkActions(
       const config = action.FixedResponseConfig;
       if (config?.StatusCode === undefined || !/^[245]\d\d$/.test(config.StatusCode))
         throw validationError("A fixed-response action needs a status code of 2XX, 4XX or 5XX");
+      // ELB's allowed content types; the text is not recorded, the code is ELB's ValidationError.
+      if (config.ContentType !== undefined && !FIXED_RESPONSE_TYPES.includes(config.ContentType))
+        throw validationError(
+          `Content type '${config.ContentType}' is not one of ${FIXED_RESPONSE_TYPES.join(", ")}`,
+        );
       stored.push({ Type: "fixed-response", FixedResponseConfig: config });
     } else {
       // ELB also redirects and authenticates (the latter on HTTPS listeners only).

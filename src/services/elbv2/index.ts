@@ -10,6 +10,7 @@ import { listenerHandlers } from "./listeners.js";
 import { loadBalancerHandlers } from "./load-balancers.js";
 import type { ElbDataPlane } from "./plane.js";
 import { ruleHandlers } from "./rules.js";
+import { modifyHandlers } from "./modify.js";
 import { tagHandlers } from "./tags.js";
 import { targetGroupHandlers } from "./target-groups.js";
 import { TargetRanges } from "./target-ranges.js";
@@ -38,6 +39,7 @@ export function createElbv2Service({
   const rules = ruleHandlers(store, plane);
   const targets = targetHandlers(store, plane, new TargetRanges(targetCidrs));
   const tags = tagHandlers(store);
+  const modify = modifyHandlers(store, plane);
   return {
     signingName: "elasticloadbalancing",
     model: loadServiceModel("elbv2"),
@@ -83,6 +85,21 @@ export function createElbv2Service({
       DeregisterTargets: action<elb.DeregisterTargetsInput, Empty>(targets.deregisterTargets),
       DescribeTargetHealth: action<elb.DescribeTargetHealthInput, elb.DescribeTargetHealthOutput>(
         targets.describeTargetHealth,
+      ),
+      DescribeLoadBalancerAttributes: action<
+        elb.DescribeLoadBalancerAttributesInput,
+        elb.DescribeLoadBalancerAttributesOutput
+      >(modify.describeLoadBalancerAttributes),
+      ModifyLoadBalancerAttributes: action<
+        elb.ModifyLoadBalancerAttributesInput,
+        elb.ModifyLoadBalancerAttributesOutput
+      >(modify.modifyLoadBalancerAttributes),
+      ModifyListener: action<elb.ModifyListenerInput, elb.ModifyListenerOutput>(
+        modify.modifyListener,
+      ),
+      ModifyRule: action<elb.ModifyRuleInput, elb.ModifyRuleOutput>(modify.modifyRule),
+      SetRulePriorities: action<elb.SetRulePrioritiesInput, elb.SetRulePrioritiesOutput>(
+        modify.setRulePriorities,
       ),
       AddTags: action<elb.AddTagsInput, Empty>(tags.addTags),
       RemoveTags: action<elb.RemoveTagsInput, Empty>(tags.removeTags),

@@ -43,7 +43,10 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
         .where("arn", "=", lbArn)
         .executeTakeFirst();
       if (lb === undefined) throw loadBalancerNotFound();
-      const protocol = input.Protocol ?? "HTTP";
+      // An application load balancer's listener must name its protocol (ELB's text).
+      if (input.Protocol === undefined)
+        throw validationError("A listener protocol must be specified");
+      const protocol = input.Protocol;
       // HTTPS listeners need certificates (ACM); Berth's listeners speak plain HTTP.
       if (protocol !== "HTTP")
         throw new AwsError(

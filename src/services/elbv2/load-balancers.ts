@@ -11,6 +11,7 @@ import type {
 import { AwsError, type RequestContext } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { loadBalancerNotFound, validationError } from "./errors.js";
+import { loadBalancerAttributes } from "./modify.js";
 import type { ElbDataPlane } from "./plane.js";
 import { checkName, dnsName, elbPage, loadBalancerArn, readLoadBalancer } from "./resources.js";
 import { deleteTags, writeTags } from "./tags.js";
@@ -130,10 +131,15 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
       const deleted = await store.transaction().execute(async (trx) => {
         const row = await trx
           .selectFrom("elb_load_balancers")
-          .select("arn")
+          .selectAll()
           .where("arn", "=", lbArn)
           .executeTakeFirst();
         if (row === undefined) return undefined;
+        if (loadBalancerAttributes(row)["deletion_protection.enabled"] === "true")
+          throw new AwsError(
+            "OperationNotPermitted",
+            `Load balancer '${lbArn}' cannot be deleted because deletion protection is enabled`,
+          );
         const listeners = await trx
           .selectFrom("elb_listeners")
           .select("arn")

@@ -34,6 +34,12 @@ function conditionValues(condition: RuleCondition): { config: string; values: st
       : { name: "HostHeaderConfig", values: condition.HostHeaderConfig?.Values };
   if (condition.Values !== undefined && config.values !== undefined)
     throw validationError(`You cannot specify both 'Values' and '${config.name}'`);
+  // The legacy `Values` form takes one value; more go in the field's config (ELB's rule; its
+  // text is not recorded).
+  if (condition.Values !== undefined && condition.Values.length > 1)
+    throw validationError(
+      `A '${field}' condition's Values can hold one value; use ${config.name} for more`,
+    );
   const values = condition.Values ?? config.values ?? [];
   if (values.length === 0)
     throw validationError(`A '${field}' condition must have at least one value`);

@@ -207,7 +207,8 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
     ): Promise<DescribeTargetGroupsOutput> => {
       const arns = input.TargetGroupArns ?? [];
       const names = input.Names ?? [];
-      let query = store.selectFrom("elb_target_groups").selectAll().orderBy("created_at");
+      // ELB lists target groups by name.
+      let query = store.selectFrom("elb_target_groups").selectAll().orderBy("name");
       if (arns.length > 0) query = query.where("arn", "in", arns);
       if (names.length > 0) query = query.where("name", "in", names);
       const rows = await query.execute();
