@@ -74,12 +74,12 @@ describe("ELBv2 in-place changes", () => {
   it("keeps load balancer attributes and honours deletion protection", async () => {
     const { LoadBalancers } = await elb.send(new CreateLoadBalancerCommand({ Name: "attrs" }));
     const arn = LoadBalancers?.[0]?.LoadBalancerArn ?? "";
-    const read = async () =>
+    const read = async (): Promise<Record<string, string | undefined>> =>
       Object.fromEntries(
         (
           (await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })))
             .Attributes ?? []
-        ).map((a) => [a.Key, a.Value]),
+        ).map((a): [string, string | undefined] => [a.Key ?? "", a.Value]),
       );
     const defaults = await read();
     assert.equal(defaults["idle_timeout.timeout_seconds"], "60");

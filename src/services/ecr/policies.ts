@@ -28,7 +28,25 @@ export function policyHandlers(deps: EcrDependencies) {
       } catch {
         parsed = undefined;
       }
-      if (parsed === null || typeof parsed !== "object" || !("Statement" in parsed))
+      // Every statement names who (Principal) may do what (Action), as IAM's policy grammar for
+      // a resource policy requires; ECR refuses one without (the text is the one it gives for
+      // any invalid policy).
+      const statements = (parsed as { Statement?: unknown } | null)?.Statement;
+      const list = Array.isArray(statements) ? statements : [statements];
+      const complete = list.every(
+        (s) =>
+          s !== null &&
+          typeof s === "object" &&
+          ("Principal" in s || "NotPrincipal" in s) &&
+          ("Action" in s || "NotAction" in s),
+      );
+      if (
+        parsed === null ||
+        typeof parsed !== "object" ||
+        !("Statement" in parsed) ||
+        statements === undefined ||
+        !complete
+      )
         throw invalidParameter(
           "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'",
         );

@@ -22,6 +22,21 @@ export function putImageHandler(deps: EcrDependencies) {
         "ImageDigestDoesNotMatchException",
         `The specified digest '${input.imageDigest}' does not match the digest of the image manifest '${digest}'`,
       );
+    // A manifest must say what it is, in itself or beside it (ECR: InvalidParameterException;
+    // its text for this case is not recorded).
+    let document: { mediaType?: unknown; manifests?: unknown } | undefined;
+    try {
+      document = JSON.parse(bytes.toString("utf8")) as typeof document;
+    } catch {
+      document = undefined;
+    }
+    if (
+      input.imageManifestMediaType === undefined &&
+      (document === undefined || document === null || typeof document.mediaType !== "string")
+    )
+      throw invalidParameter(
+        "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'the manifest has no media type; set imageManifestMediaType or the manifest's mediaType'",
+      );
     const tag = input.imageTag;
     if (tag !== undefined && (await deps.registry.metadata.tagDigest(name, tag)) === digest)
       throw new AwsError(
@@ -35,6 +50,13 @@ export function putImageHandler(deps: EcrDependencies) {
       const missing = (error.detail as { digest?: string } | undefined)?.digest ?? "";
       switch (error.code) {
         case "MANIFEST_BLOB_UNKNOWN":
+          // A list or index refers to images, not layers: ECR names what is missing so (its
+          // full text is not recorded).
+          if (Array.isArray(document?.manifests))
+            throw new AwsError(
+              "ReferencedImagesNotFoundException",
+              `Some of the images referenced by the manifest list were not found in the repository with name '${name}' in the registry with id '${registryId}': '[${missing}]'`,
+            );
           throw new AwsError(
             "LayersNotFoundException",
             `Layers with digests '[${missing}]' required for pushing image into repository with name '${name}' in the registry with id '${registryId}' do not exist`,

@@ -69,7 +69,7 @@ export function repositoryHandlers(deps: EcrDependencies) {
   return {
     createRepository: async (
       input: ecr.CreateRepositoryRequest,
-      _ctx: RequestContext,
+      ctx: RequestContext,
     ): Promise<ecr.CreateRepositoryResponse> => {
       const name = input.repositoryName ?? "";
       checkTags(input.tags);
@@ -89,7 +89,15 @@ export function repositoryHandlers(deps: EcrDependencies) {
           },
           encryptionConfiguration: {
             encryptionType: encryption.encryptionType ?? "AES256",
-            ...(encryption.kmsKey === undefined ? {} : { kmsKey: encryption.kmsKey }),
+            // KMS without a key: ECR uses (and shows) the account's AWS managed key aws/ecr; here
+            // its alias ARN, as Berth has no KMS to give the key's own id.
+            ...(encryption.kmsKey !== undefined
+              ? { kmsKey: encryption.kmsKey }
+              : encryption.encryptionType === "KMS"
+                ? {
+                    kmsKey: `arn:aws:kms:${ctx.identity.region}:${ctx.identity.accountId}:alias/aws/ecr`,
+                  }
+                : {}),
           },
         },
       );

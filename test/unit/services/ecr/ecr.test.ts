@@ -519,3 +519,68 @@ describe("lifecycle policies", () => {
     assert.ok((await remaining()).includes("prod3"));
   });
 });
+
+describe("ECR fidelity (issue 13 #24)", () => {
+  it("refuses what ECR refuses and fills in what ECR fills in", async () => {
+    const { repository } = await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: "fidelity",
+        encryptionConfiguration: { encryptionType: "KMS" },
+      }),
+    );
+    assert.equal(
+      repository?.encryptionConfiguration?.kmsKey,
+      "arn:aws:kms:us-east-1:000000000000:alias/aws/ecr",
+    );
+    // An index whose child image is not in the repository.
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: `sha256:${"a".repeat(64)}`,
+          size: 100,
+          platform: { architecture: "amd64", os: "linux" },
+        },
+      ],
+    });
+    await rejects(
+      ecr.send(new PutImageCommand({ repositoryName: "fidelity", imageManifest: index })),
+      "ReferencedImagesNotFoundException",
+    );
+    // A manifest that says nowhere what it is.
+    const bare = JSON.stringify({
+      schemaVersion: 2,
+      config: { digest: `sha256:${"b".repeat(64)}`, size: 2 },
+      layers: [],
+    });
+    await rejects(
+      ecr.send(new PutImageCommand({ repositoryName: "fidelity", imageManifest: bare })),
+      "InvalidParameterException",
+    );
+    // A policy statement without Principal or Action.
+    for (const statement of [
+      { Effect: "Allow", Action: ["ecr:BatchGetImage"] },
+      { Effect: "Allow", Principal: "*" },
+    ])
+      await rejects(
+        ecr.send(
+          new SetRepositoryPolicyCommand({
+            repositoryName: "fidelity",
+            policyText: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }),
+          }),
+        ),
+        "InvalidParameterException",
+      );
+    await ecr.send(
+      new SetRepositoryPolicyCommand({
+        repositoryName: "fidelity",
+        policyText: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: "*", Action: ["ecr:BatchGetImage"] }],
+        }),
+      }),
+    );
+  });
+});

@@ -150,8 +150,13 @@ describe("pidMode (#23)", () => {
     );
     assert.equal(task.taskDefinition?.pidMode, "task");
     assert.ok(task.taskDefinition?.compatibilities?.includes("FARGATE"));
-    const { requiresCompatibilities: _, ...ec2 } = fargate("pid-host-ec2");
-    const host = await ecs.send(new RegisterTaskDefinitionCommand({ ...ec2, pidMode: "host" }));
+    const host = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        ...fargate("pid-host-ec2"),
+        requiresCompatibilities: undefined,
+        pidMode: "host",
+      }),
+    );
     assert.deepEqual(host.taskDefinition?.compatibilities, ["EC2"]);
   });
 });
