@@ -7,6 +7,7 @@ import { autoIncrementId } from "./dialect.js";
 import { autoscalingMigration } from "./migrations/0009-autoscaling.js";
 import { eksMigration } from "./migrations/0010-eks.js";
 import { elbAttributesMigration } from "./migrations/0011-elb-attributes.js";
+import { ecsAccountSettingsMigration } from "./migrations/0012-ecs-account-settings.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -340,6 +341,7 @@ const migrations: Record<string, Migration> = {
   "0009-autoscaling": autoscalingMigration,
   "0010-eks": eksMigration,
   "0011-elb-attributes": elbAttributesMigration,
+  "0012-ecs-account-settings": ecsAccountSettingsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -348,7 +348,15 @@ export interface KubeObjectTable {
   document: string;
 }
 
+/** ECS account settings a principal set (names and values as ECS spells them). */
+export interface EcsAccountSettingTable {
+  principal_arn: string;
+  name: string;
+  value: string;
+}
+
 export interface Database {
+  ecs_account_settings: EcsAccountSettingTable;
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;
   tags: TagTable;

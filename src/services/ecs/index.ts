@@ -12,6 +12,7 @@ import {
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
 import type { ServiceTargets } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
+import { accountSettingHandlers } from "./account-settings.js";
 import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
 import { tagHandlers } from "./tags.js";
@@ -82,6 +83,7 @@ export function createEcsService({
   serviceTargets,
 }: EcsDependencies): AwsJsonService {
   const clusters = clusterHandlers(store);
+  const settings = accountSettingHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
   const capacity = capacityProviderHandlers(store);
@@ -99,6 +101,20 @@ export function createEcsService({
     // ECS answers constraint violations with InvalidParameterException (it has no ValidationException).
     validationErrorCode: "InvalidParameterException",
     actions: {
+      PutAccountSetting: action<ecs.PutAccountSettingRequest, ecs.PutAccountSettingResponse>(
+        settings.putAccountSetting,
+      ),
+      PutAccountSettingDefault: action<
+        ecs.PutAccountSettingDefaultRequest,
+        ecs.PutAccountSettingDefaultResponse
+      >(settings.putAccountSettingDefault),
+      ListAccountSettings: action<ecs.ListAccountSettingsRequest, ecs.ListAccountSettingsResponse>(
+        settings.listAccountSettings,
+      ),
+      DeleteAccountSetting: action<
+        ecs.DeleteAccountSettingRequest,
+        ecs.DeleteAccountSettingResponse
+      >(settings.deleteAccountSetting),
       CreateCluster: action<ecs.CreateClusterRequest, ecs.CreateClusterResponse>(
         clusters.createCluster,
       ),

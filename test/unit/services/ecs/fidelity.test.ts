@@ -6,6 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   CreateServiceCommand,
+  DeleteAccountSettingCommand,
+  ListAccountSettingsCommand,
+  PutAccountSettingCommand,
+  PutAccountSettingDefaultCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
@@ -176,5 +180,47 @@ describe("ECS texts (#26)", () => {
         { name: "InvalidParameterException", message: "Invalid revision number." },
         taskDefinition,
       );
+  });
+});
+
+describe("account settings (#27)", () => {
+  it("puts, lists (effective too) and deletes them", async () => {
+    const put = await ecs.send(
+      new PutAccountSettingCommand({ name: "containerInsights", value: "enabled" }),
+    );
+    assert.deepEqual(put.setting, {
+      name: "containerInsights",
+      value: "enabled",
+      principalArn: "arn:aws:iam::000000000000:root",
+    });
+    await ecs.send(
+      new PutAccountSettingDefaultCommand({ name: "awsvpcTrunking", value: "enabled" }),
+    );
+    const listed = await ecs.send(new ListAccountSettingsCommand({}));
+    assert.deepEqual(
+      listed.settings?.map((s) => [s.name, s.value]),
+      [
+        ["awsvpcTrunking", "enabled"],
+        ["containerInsights", "enabled"],
+      ],
+    );
+    const effective = await ecs.send(
+      new ListAccountSettingsCommand({ effectiveSettings: true, name: "serviceLongArnFormat" }),
+    );
+    assert.deepEqual(
+      effective.settings?.map((s) => s.value),
+      ["enabled"],
+    );
+    await ecs.send(new DeleteAccountSettingCommand({ name: "containerInsights" }));
+    const after = await ecs.send(new ListAccountSettingsCommand({ name: "containerInsights" }));
+    assert.deepEqual(after.settings, []);
+    assert.equal(
+      (
+        await errorOf(
+          ecs.send(new PutAccountSettingCommand({ name: "awsvpcTrunking", value: "on" })),
+        )
+      ).name,
+      "InvalidParameterException",
+    );
   });
 });
