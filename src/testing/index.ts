@@ -14,3 +14,13 @@ export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from 
 export { pushBusyboxImage, type PushedImage } from "./push.js";
 export { startGoRegistry, type GoRegistry } from "./go-registry.js";
 export { recentWarnings, until, type UntilOptions } from "./wait.js";
+export {
+  startEcsTestbed,
+  describeTask,
+  describeTasks,
+  waitForTask,
+  waitForTasksStopped,
+  awsCli,
+  type EcsTestbed,
+  type TaskWaitOptions,
+} from "./ecs.js";

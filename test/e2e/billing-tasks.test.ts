@@ -4,13 +4,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CostExplorerClient, GetCostAndUsageCommand } from "@aws-sdk/client-cost-explorer";
 import {
-  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   type Task,
 } from "@aws-sdk/client-ecs";
-import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+import {
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+  waitForTask,
+} from "../../src/testing/index.js";
 
 let berth: BerthProcess;
 let ecs: ECSClient;
@@ -49,16 +53,6 @@ async function runFor(image: string, seconds: number, run: string): Promise<stri
   return tasks[0]?.taskArn ?? "";
 }
 
-async function stopped(taskArn: string): Promise<Task> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-    if (tasks[0]?.lastStatus === "STOPPED") return tasks[0];
-    if (Date.now() > deadline) assert.fail(`${taskArn} did not stop`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 /** The vCPU-hours Cost Explorer bills the tasks tagged run=`run`, as seconds of 0.25 vCPU. */
 async function billedSeconds(run: string, day: string, nextDay: string): Promise<number> {
   const answer = await ce.send(
@@ -87,8 +81,8 @@ describe("billing real tasks", () => {
     const image = (await pushBusyboxImage(berth, "busybox")).uri;
     const shortArn = await runFor(image, 2, "short");
     const longArn = await runFor(image, 63, "long");
-    const short = await stopped(shortArn);
-    const long = await stopped(longArn);
+    const short = await waitForTask(ecs, shortArn, "STOPPED", { timeoutMs: 180_000, everyMs: 500 });
+    const long = await waitForTask(ecs, longArn, "STOPPED", { timeoutMs: 180_000, everyMs: 500 });
     const start = new Date(
       Math.min((short.createdAt as Date).getTime(), (long.createdAt as Date).getTime()),
     );

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import {
   DescribeTasksCommand,
-  ECSClient,
+  type ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -12,26 +12,25 @@ import {
 } from "@aws-sdk/client-ecs";
 import {
   BERTH_BIN,
-  pushBusyboxImage,
-  startBerthProcess,
   type BerthProcess,
+  startEcsTestbed,
+  type EcsTestbed,
 } from "../../src/testing/index.js";
 
+let bed: EcsTestbed;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
 const started: string[] = [];
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  bed = await startEcsTestbed();
+  ({ berth, ecs, image } = bed);
 });
 after(async () => {
   for (const task of started)
     await ecs.send(new StopTaskCommand({ task, reason: "test over" })).catch(() => undefined);
-  ecs.destroy();
-  await berth.stop();
+  await bed.stop();
 });
 
 interface Result {

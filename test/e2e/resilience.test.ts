@@ -7,64 +7,23 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
-  DescribeTasksCommand,
   ECSClient,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
   type ContainerDefinition,
-  type Task,
 } from "@aws-sdk/client-ecs";
 import {
+  describeTasks,
   pushBusyboxImage,
   startAgentProcess,
   startBerthProcess,
   tempDataDir,
   type BerthProcess,
+  waitForTask,
+  waitForTasksStopped,
 } from "../../src/testing/index.js";
-
-async function describeTasks(ecs: ECSClient, arns: string[]): Promise<Task[]> {
-  const tasks: Task[] = [];
-  for (let i = 0; i < arns.length; i += 100) {
-    const page = await ecs.send(new DescribeTasksCommand({ tasks: arns.slice(i, i + 100) }));
-    tasks.push(...(page.tasks ?? []));
-  }
-  return tasks;
-}
-
-/** Polls until every task is STOPPED (a bounded wait, not a timing assertion). */
-async function waitStopped(ecs: ECSClient, arns: string[], timeoutMs = 240_000): Promise<Task[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const tasks = await describeTasks(ecs, arns);
-    if (tasks.length === arns.length && tasks.every((t) => t.lastStatus === "STOPPED"))
-      return tasks;
-    if (Date.now() > deadline) {
-      const open = tasks
-        .filter((t) => t.lastStatus !== "STOPPED")
-        .map((t) => `${t.taskArn ?? ""} ${t.lastStatus ?? ""}`);
-      assert.fail(`tasks not STOPPED in time: ${open.slice(0, 5).join(", ")}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function waitStatus(
-  ecs: ECSClient,
-  arn: string,
-  status: string,
-  timeoutMs = 60_000,
-): Promise<Task> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [task] = await describeTasks(ecs, [arn]);
-    if (task?.lastStatus === status) return task;
-    if (Date.now() > deadline)
-      assert.fail(`${arn} is ${task?.lastStatus ?? "missing"}, not ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function register(
   ecs: ECSClient,
@@ -143,7 +102,7 @@ describe("resilience", () => {
       // The first task pulls the image; the baseline is taken once the cache is warm.
       const [first] =
         (await ecs.send(new RunTaskCommand({ taskDefinition: definition }))).tasks ?? [];
-      await waitStopped(ecs, [first?.taskArn ?? ""]);
+      await waitForTasksStopped(ecs, [first?.taskArn ?? ""]);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const before = footprint(agent.dataDir);
       const arns: string[] = [];
@@ -155,7 +114,7 @@ describe("resilience", () => {
         arns.push(...tasks.map((t) => t.taskArn ?? ""));
       }
       assert.equal(new Set(arns).size, 200);
-      const stopped = await waitStopped(ecs, arns);
+      const stopped = await waitForTasksStopped(ecs, arns);
       assert.ok(
         stopped.every((t) => t.containers?.[0]?.exitCode === 0),
         "every task ran to exit 0",
@@ -199,8 +158,8 @@ describe("resilience", () => {
         (await ecs.send(new RunTaskCommand({ taskDefinition: long }))).tasks?.[0]?.taskArn ?? "";
       const quickArn =
         (await ecs.send(new RunTaskCommand({ taskDefinition: quick }))).tasks?.[0]?.taskArn ?? "";
-      await waitStatus(ecs, longArn, "RUNNING");
-      await waitStatus(ecs, quickArn, "RUNNING");
+      await waitForTask(ecs, longArn, "RUNNING");
+      await waitForTask(ecs, quickArn, "RUNNING");
       const pids = taskProcesses(longArn);
       assert.ok(pids.length > 0);
 
@@ -213,7 +172,7 @@ describe("resilience", () => {
       assert.deepEqual(taskProcesses(quickArn), []);
 
       second = await startAgentProcess({ server: berth.endpoint, token: berth.joinToken, dataDir });
-      const quickStopped = await waitStatus(ecs, quickArn, "STOPPED");
+      const quickStopped = await waitForTask(ecs, quickArn, "STOPPED");
       assert.equal(
         quickStopped.containers?.[0]?.exitCode,
         5,
@@ -225,7 +184,7 @@ describe("resilience", () => {
       assert.deepEqual(taskProcesses(longArn), pids, "the same process, adopted");
 
       await ecs.send(new StopTaskCommand({ task: longArn }));
-      const longStopped = await waitStatus(ecs, longArn, "STOPPED");
+      const longStopped = await waitForTask(ecs, longArn, "STOPPED");
       assert.equal(longStopped.containers?.[0]?.exitCode, 137);
     } finally {
       ecs.destroy();
@@ -305,7 +264,7 @@ describe("resilience", () => {
       assert.equal(listed.length, tokens.length, "one task per token, none twice");
       assert.deepEqual(new Set(listed), new Set(all.values()));
       // And the agent ran them all once it was back in touch.
-      const stopped = await waitStopped(ecs, listed);
+      const stopped = await waitForTasksStopped(ecs, listed);
       const failed = stopped.filter((t) => t.containers?.[0]?.exitCode !== 0);
       assert.deepEqual(
         failed.map((t) => `${t.stopCode ?? ""}: ${t.stoppedReason ?? ""}`),

@@ -8,33 +8,32 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
   CreateClusterCommand,
-  DescribeTasksCommand,
-  ECSClient,
+  type ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
   type ContainerDefinition,
   type Tag,
-  type Task,
 } from "@aws-sdk/client-ecs";
 import {
   BERTH_BIN,
-  pushBusyboxImage,
-  startBerthProcess,
   type BerthProcess,
+  startEcsTestbed,
+  waitForTask,
+  type EcsTestbed,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 
+let bed: EcsTestbed;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
 const started: Array<{ cluster: string; task: string }> = [];
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  bed = await startEcsTestbed();
+  ({ berth, ecs, image } = bed);
   await ecs.send(new CreateClusterCommand({ clusterName: "plain" }));
   await ecs.send(
     new CreateClusterCommand({
@@ -46,32 +45,8 @@ before(async () => {
 after(async () => {
   for (const { cluster, task } of started)
     await ecs.send(new StopTaskCommand({ cluster, task })).catch(() => undefined);
-  ecs.destroy();
-  await berth.stop();
+  await bed.stop();
 });
-
-async function describeTask(cluster: string, taskArn: string): Promise<Task> {
-  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
-  assert.ok(tasks[0] !== undefined);
-  return tasks[0];
-}
-
-/** Polls until `done` holds for the task (a bounded wait, not a timing assertion). */
-async function waitFor(
-  cluster: string,
-  taskArn: string,
-  done: (task: Task) => boolean,
-  what: string,
-): Promise<Task> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const task = await describeTask(cluster, taskArn);
-    if (done(task)) return task;
-    if (Date.now() > deadline)
-      assert.fail(`${what}: task is ${task.lastStatus ?? "?"} ${task.stoppedReason ?? ""}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
 
 async function runTask(
   cluster: string,
@@ -154,7 +129,7 @@ for (const [runtime, cluster] of [
       const taskArn = await runTask(cluster, `kernel-${runtime}`, [
         { name: "app", command: ["sh", "-c", "cat /proc/version; echo pid=$$; exit 3"] },
       ]);
-      const stopped = await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      const stopped = await waitForTask(ecs, taskArn, "STOPPED");
       assert.equal(stopped.containers?.[0]?.exitCode, 3);
       assert.equal(stopped.stopCode, "EssentialContainerExited");
       const output = await logsOf(cluster, taskArn);
@@ -178,7 +153,7 @@ for (const [runtime, cluster] of [
           ],
         },
       ]);
-      const stopped = await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      const stopped = await waitForTask(ecs, taskArn, "STOPPED");
       const client = stopped.containers?.find((c) => c.name === "client");
       assert.equal(client?.exitCode, 0);
       assert.match(await logsOf(cluster, taskArn), /^pong$/m);
@@ -188,7 +163,7 @@ for (const [runtime, cluster] of [
       const serverArn = await runTask(cluster, `server-${runtime}`, [
         { name: "server", command: ["sh", "-c", "while true; do echo pong | nc -l -p 7070; done"] },
       ]);
-      const server = await waitFor(cluster, serverArn, (t) => t.lastStatus === "RUNNING", "run");
+      const server = await waitForTask(ecs, serverArn, "RUNNING");
       const address = server.attachments
         ?.find((a) => a.type === "ElasticNetworkInterface")
         ?.details?.find((d) => d.name === "privateIPv4Address")?.value;
@@ -206,7 +181,7 @@ for (const [runtime, cluster] of [
           ],
         },
       ]);
-      const client = await waitFor(cluster, clientArn, (t) => t.lastStatus === "STOPPED", "stop");
+      const client = await waitForTask(ecs, clientArn, "STOPPED");
       assert.equal(client.containers?.[0]?.exitCode, 0);
       const output = await logsOf(cluster, clientArn);
       assert.match(output, /^pong$/m);
@@ -224,7 +199,7 @@ for (const [runtime, cluster] of [
       const taskArn = await runTask(cluster, `storage-${runtime}`, [
         { name: "app", command: ["sh", "-c", script] },
       ]);
-      await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      await waitForTask(ecs, taskArn, "STOPPED");
       const output = await logsOf(cluster, taskArn);
       assert.match(output, /^too-big=1$/m);
       assert.match(output, /^filled$/m);
@@ -246,7 +221,7 @@ for (const [runtime, cluster] of [
           },
         },
       ]);
-      await waitFor(cluster, taskArn, (t) => t.healthStatus === "HEALTHY", "healthy");
+      await waitForTask(ecs, taskArn, (t) => t.healthStatus === "HEALTHY");
       const { stdout } = await run(
         process.execPath,
         [
@@ -265,7 +240,7 @@ for (const [runtime, cluster] of [
       );
       assert.match(stdout, KERNELS[runtime]);
       await ecs.send(new StopTaskCommand({ cluster, task: taskArn }));
-      const stopped = await waitFor(cluster, taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+      const stopped = await waitForTask(ecs, taskArn, "STOPPED");
       assert.equal(stopped.stopCode, "UserInitiated");
     });
   });
@@ -279,7 +254,7 @@ describe("choosing the runtime", () => {
       [{ name: "app", command: ["cat", "/proc/version"] }],
       [{ key: "berth:runtime", value: "runc" }],
     );
-    await waitFor("gvisor", taskArn, (t) => t.lastStatus === "STOPPED", "stop");
+    await waitForTask(ecs, taskArn, "STOPPED");
     assert.match(await logsOf("gvisor", taskArn), KERNELS.runc);
   });
 

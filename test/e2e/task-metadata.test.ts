@@ -6,18 +6,16 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
-  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
-  type Task,
 } from "@aws-sdk/client-ecs";
 import {
   BERTH_BIN,
-  pushBusyboxImage,
-  startBerthProcess,
   type BerthProcess,
+  describeTask,
+  startEcsTestbed,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -27,20 +25,13 @@ let ecs: ECSClient;
 let image: string;
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  ({ berth, ecs, image } = await startEcsTestbed());
 });
+// A test restarts Berth: stop the one running now.
 after(async () => {
   ecs.destroy();
   await berth.stop();
 });
-
-async function describeTask(taskArn: string): Promise<Task> {
-  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-  assert.ok(tasks[0] !== undefined);
-  return tasks[0];
-}
 
 async function runTask(family: string, command: string): Promise<string> {
   await ecs.send(
@@ -91,7 +82,7 @@ function jsonAfter(lines: string[], label: string): Record<string, unknown> {
 
 async function stop(taskArn: string): Promise<void> {
   await ecs.send(new StopTaskCommand({ task: taskArn }));
-  for (let i = 0; i < 600 && (await describeTask(taskArn)).lastStatus !== "STOPPED"; i++)
+  for (let i = 0; i < 600 && (await describeTask(ecs, taskArn)).lastStatus !== "STOPPED"; i++)
     await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
@@ -112,7 +103,7 @@ describe("task metadata endpoint", () => {
       ].join(" "),
     );
     const lines = await logsUntil(taskArn, "DONE");
-    const described = await describeTask(taskArn);
+    const described = await describeTask(ecs, taskArn);
     const address = described.attachments?.[0]?.details?.find(
       (d) => d.name === "privateIPv4Address",
     )?.value;

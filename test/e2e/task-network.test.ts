@@ -10,7 +10,6 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
   CreateClusterCommand,
-  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -18,7 +17,13 @@ import {
   type ContainerDefinition,
   type Task,
 } from "@aws-sdk/client-ecs";
-import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+import {
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+  describeTask,
+  waitForTask,
+} from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 const HTTPD =
@@ -35,28 +40,6 @@ async function startContext(args: string[] = []): Promise<Context> {
   const ecs = new ECSClient(berth.clientConfig);
   const image = (await pushBusyboxImage(berth, "busybox")).uri;
   return { berth, ecs, image };
-}
-
-async function describeTask(ctx: Context, taskArn: string): Promise<Task> {
-  const cluster = taskArn.split("/")[1];
-  const { tasks = [] } = await ctx.ecs.send(
-    new DescribeTasksCommand({ cluster, tasks: [taskArn] }),
-  );
-  assert.ok(tasks[0] !== undefined, `task ${taskArn} not found`);
-  return tasks[0];
-}
-
-/** Polls until the task reaches `status` (a bounded wait, not a timing assertion). */
-async function waitFor(ctx: Context, taskArn: string, status: string): Promise<Task> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const task = await describeTask(ctx, taskArn);
-    if (task.lastStatus === status) return task;
-    if (task.lastStatus === "STOPPED")
-      assert.fail(`task stopped before ${status}: ${task.stoppedReason ?? ""}`);
-    if (Date.now() > deadline) assert.fail(`task still ${task.lastStatus ?? "?"}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function runTasks(
@@ -123,7 +106,7 @@ async function exitCodeOf(
   );
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const task = await describeTask(ctx, taskArn);
+    const task = await describeTask(ctx.ecs, taskArn);
     if (task.lastStatus === "STOPPED") return task.containers?.[0]?.exitCode;
     if (Date.now() > deadline)
       assert.fail(`the client task did not finish: ${JSON.stringify(task)}`);
@@ -135,7 +118,7 @@ async function stopAndWait(ctx: Context, taskArn: string): Promise<Task> {
   await ctx.ecs.send(new StopTaskCommand({ cluster: taskArn.split("/")[1], task: taskArn }));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const task = await describeTask(ctx, taskArn);
+    const task = await describeTask(ctx.ecs, taskArn);
     if (task.lastStatus === "STOPPED") return task;
     if (Date.now() > deadline) assert.fail("the task did not stop");
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -191,7 +174,7 @@ describe("awsvpc task networking", () => {
       { name: "app", command: ["sh", "-c", "exec sleep 600"] },
       { name: "side", essential: false, command: ["sh", "-c", "exec sleep 600"] },
     ]);
-    const task = await waitFor(ctx, taskArn, "RUNNING");
+    const task = await waitForTask(ctx.ecs, taskArn, "RUNNING");
     const eni = task.attachments?.find((a) => a.type === "ElasticNetworkInterface");
     assert.equal(eni?.status, "ATTACHED");
     const address = addressOf(task);
@@ -232,7 +215,7 @@ describe("awsvpc task networking", () => {
       ]);
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const task = await describeTask(ctx, taskArn);
+        const task = await describeTask(ctx.ecs, taskArn);
         if (task.lastStatus === "STOPPED")
           return task.containers?.find((c) => c.name === "client")?.exitCode;
         if (Date.now() > deadline) assert.fail("the task did not finish");
@@ -246,7 +229,7 @@ describe("awsvpc task networking", () => {
     const serverArn = await runOne(ctx, "server", [
       { name: "web", command: ["sh", "-c", HTTPD], environment: [{ name: "TASK", value: "one" }] },
     ]);
-    const address = addressOf(await waitFor(ctx, serverArn, "RUNNING"));
+    const address = addressOf(await waitForTask(ctx.ecs, serverArn, "RUNNING"));
     // The host (where a load balancer runs) reaches it.
     let body = "";
     for (let i = 0; i < 50 && !body.includes("hello-from-one"); i++) {
@@ -336,16 +319,18 @@ describe("task addresses", () => {
 
   it("never hands one address to two live tasks, and reuses an address only after its task stopped", async () => {
     const tasks = await runTasks(ctx, "pool", sleeper, { count: 5 });
-    const running = await Promise.all(tasks.map((t) => waitFor(ctx, t.taskArn ?? "", "RUNNING")));
+    const running = await Promise.all(
+      tasks.map((t) => waitForTask(ctx.ecs, t.taskArn ?? "", "RUNNING")),
+    );
     const addresses = running.map(addressOf);
     assert.equal(new Set(addresses).size, 5);
     // The pool is full: a sixth task cannot get an address and fails to start.
     const [sixth] = await runTasks(ctx, "pool", sleeper);
     const deadline = Date.now() + 60_000;
-    let failed = await describeTask(ctx, sixth?.taskArn ?? "");
+    let failed = await describeTask(ctx.ecs, sixth?.taskArn ?? "");
     while (failed.lastStatus !== "STOPPED" && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      failed = await describeTask(ctx, sixth?.taskArn ?? "");
+      failed = await describeTask(ctx.ecs, sixth?.taskArn ?? "");
     }
     assert.equal(failed.stopCode, "TaskFailedToStart");
     assert.match(failed.stoppedReason ?? "", /^ResourceInitializationError: /);
@@ -353,7 +338,10 @@ describe("task addresses", () => {
     const freed = running[2] as Task;
     await stopAndWait(ctx, freed.taskArn ?? "");
     const [next] = await runTasks(ctx, "pool", sleeper);
-    assert.equal(addressOf(await waitFor(ctx, next?.taskArn ?? "", "RUNNING")), addressOf(freed));
+    assert.equal(
+      addressOf(await waitForTask(ctx.ecs, next?.taskArn ?? "", "RUNNING")),
+      addressOf(freed),
+    );
     for (const task of [...running.filter((t) => t !== freed), next as Task])
       await stopAndWait(ctx, task.taskArn ?? "");
   });
@@ -363,11 +351,11 @@ describe("task addresses", () => {
       { name: "web", command: ["sh", "-c", HTTPD], environment: [{ name: "TASK", value: "kept" }] },
     ]);
     const taskArn = task?.taskArn ?? "";
-    const address = addressOf(await waitFor(ctx, taskArn, "RUNNING"));
+    const address = addressOf(await waitForTask(ctx.ecs, taskArn, "RUNNING"));
     ctx.berth = await ctx.berth.restart();
     ctx.ecs.destroy();
     ctx.ecs = new ECSClient(ctx.berth.clientConfig);
-    const after = await waitFor(ctx, taskArn, "RUNNING");
+    const after = await waitForTask(ctx.ecs, taskArn, "RUNNING");
     assert.equal(addressOf(after), address);
     let body = "";
     for (let i = 0; i < 50 && !body.includes("hello-from-kept"); i++) {

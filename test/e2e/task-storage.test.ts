@@ -9,14 +9,12 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
   DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
   type ContainerDefinition,
   type RegisterTaskDefinitionRequest,
-  type Task,
 } from "@aws-sdk/client-ecs";
 import { purgeHost } from "../../src/agent/index.js";
 import {
@@ -24,6 +22,9 @@ import {
   pushBusyboxImage,
   startAgentProcess,
   startBerthProcess,
+  startEcsTestbed,
+  waitForTask,
+  type EcsTestbed,
   tempDataDir,
   type BerthProcess,
 } from "../../src/testing/index.js";
@@ -31,42 +32,20 @@ import {
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
 
+let bed: EcsTestbed;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
 let agentDir: string;
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  bed = await startEcsTestbed();
+  ({ berth, ecs, image } = bed);
   agentDir = join(berth.dataDir, "agent");
 });
-after(async () => {
-  ecs.destroy();
-  await berth.stop();
-});
+after(() => bed.stop());
 
 const idOf = (arn: string): string => arn.split("/").pop() ?? "";
-
-async function describeTask(taskArn: string): Promise<Task> {
-  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-  assert.ok(tasks[0] !== undefined, `task ${taskArn} not found`);
-  return tasks[0];
-}
-
-/** Polls until the task reaches `status` (a bounded wait, not a timing assertion). */
-async function waitForStatus(taskArn: string, status: string, timeoutMs = 60_000): Promise<Task> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const task = await describeTask(taskArn);
-    if (task.lastStatus === status) return task;
-    if (task.lastStatus === "STOPPED" && status !== "STOPPED")
-      assert.fail(`task stopped before ${status}: ${task.stoppedReason ?? ""}`);
-    if (Date.now() > deadline) assert.fail(`task still ${task.lastStatus ?? "?"}, not ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function definition(
   family: string,
@@ -195,7 +174,7 @@ describe("task storage", () => {
     assert.ok(hostDrop < 2 * GiB, `the host lost ${hostDrop} bytes of free space`);
 
     await ecs.send(new StopTaskCommand({ task: taskArn }));
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
     assert.equal(existsSync(imageFile), false, "the image is deleted at teardown");
     assert.deepEqual(storageFootprint(agentDir), { mounts: 0, loopDevices: 0, images: 0 });
   });
@@ -230,7 +209,7 @@ describe("task storage", () => {
         }),
       );
       const taskArn = tasks[0]?.taskArn ?? "";
-      const stopped = await waitForStatus(taskArn, "STOPPED");
+      const stopped = await waitForTask(ecs, taskArn, "STOPPED");
       assert.equal(stopped.ephemeralStorage?.sizeInGiB, override ?? 30);
       sizes.push(Number(/size-kib=(\d+)/.exec(await logsOf(taskArn, "app"))?.[1]) / 1024 / 1024);
     }
@@ -295,7 +274,7 @@ describe("task storage", () => {
         { volumes: [{ name: "shared", host: {} }] },
       ),
     );
-    const stopped = await waitForStatus(taskArn, "STOPPED");
+    const stopped = await waitForTask(ecs, taskArn, "STOPPED");
     assert.equal(stopped.containers?.find((c) => c.name === "main")?.exitCode, 0);
     assert.match(await logsOf(taskArn, "writer"), /^wrote$/m);
     const reader = await logsOf(taskArn, "reader");
@@ -343,7 +322,7 @@ describe("task storage", () => {
         { volumes: [{ name: "seeded" }, { name: "empty" }] },
       ),
     );
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
     const first = await logsOf(taskArn, "first");
     assert.match(first, /^from the image$/m, "the VOLUME path's content is in the volume");
     assert.match(first, /^listed$/m);
@@ -482,7 +461,7 @@ describe("task storage", () => {
       });
       const stopped = await runTask(request("survivor"), client);
       const purged = await runTask(request("purged"), client);
-      for (const arn of [stopped, purged]) await waitForStatusOf(client, arn, "RUNNING");
+      for (const arn of [stopped, purged]) await waitForTask(client, arn, "RUNNING");
       assert.deepEqual(storageFootprint(dataDir), { mounts: 2, loopDevices: 2, images: 2 });
 
       await first.kill();
@@ -498,7 +477,7 @@ describe("task storage", () => {
         keepDataDir: true,
       });
       await client.send(new StopTaskCommand({ task: stopped }));
-      await waitForStatusOf(client, stopped, "STOPPED");
+      await waitForTask(client, stopped, "STOPPED");
       assert.deepEqual(storageFootprint(dataDir), { mounts: 1, loopDevices: 1, images: 1 });
       assert.equal(existsSync(join(dataDir, "storage", idOf(stopped))), false);
 
@@ -516,14 +495,3 @@ describe("task storage", () => {
     }
   });
 });
-
-async function waitForStatusOf(client: ECSClient, taskArn: string, status: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { tasks = [] } = await client.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-    if (tasks[0]?.lastStatus === status) return;
-    if (Date.now() > deadline)
-      assert.fail(`${taskArn} is ${tasks[0]?.lastStatus ?? "?"}, not ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -6,8 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { signedGet } from "../../src/cli/client.js";
 import {
-  DescribeTasksCommand,
-  ECSClient,
+  type ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -16,58 +15,27 @@ import {
 } from "@aws-sdk/client-ecs";
 import {
   BERTH_BIN,
+  awsCli,
+  describeTask,
   pushBusyboxImage,
-  startBerthProcess,
+  startEcsTestbed,
+  waitForTask,
+  type EcsTestbed,
   type BerthProcess,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
-const AWS = "/usr/bin/aws";
 
+let bed: EcsTestbed;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  bed = await startEcsTestbed();
+  ({ berth, ecs, image } = bed);
 });
-after(async () => {
-  ecs.destroy();
-  await berth.stop();
-});
-
-async function aws(args: string[]): Promise<unknown> {
-  const { stdout } = await run(
-    AWS,
-    ["--endpoint-url", berth.endpoint, "--output", "json", ...args],
-    { env: berth.awsEnv },
-  );
-  return JSON.parse(stdout) as unknown;
-}
-
-async function describeTask(taskArn: string): Promise<Task> {
-  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-  assert.ok(tasks[0] !== undefined, `task ${taskArn} not found`);
-  return tasks[0];
-}
-
-/** Polls until the task reaches `status` (a bounded wait, not a timing assertion). */
-async function waitForStatus(taskArn: string, status: string, timeoutMs = 60_000): Promise<Task> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const task = await describeTask(taskArn);
-    if (task.lastStatus === status) return task;
-    if (task.lastStatus === "STOPPED" && status !== "STOPPED")
-      assert.fail(
-        `task stopped before ${status}: ${task.stopCode ?? ""} ${task.stoppedReason ?? ""}`,
-      );
-    if (Date.now() > deadline)
-      assert.fail(`task still ${task.lastStatus ?? "?"} waiting for ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+after(() => bed.stop());
 
 async function runTask(
   family: string,
@@ -113,7 +81,7 @@ async function logsOf(taskArn: string): Promise<string> {
 describe("tasks on real containers", () => {
   it("runs with the AWS CLI to RUNNING, isolated, and stops with the exit code and 'Task stopped by user'", async () => {
     const family = "isolated";
-    await aws([
+    await awsCli(berth, [
       "ecs",
       "register-task-definition",
       "--family",
@@ -137,7 +105,7 @@ describe("tasks on real containers", () => {
         },
       ]),
     ]);
-    const started = (await aws([
+    const started = (await awsCli(berth, [
       "ecs",
       "run-task",
       "--task-definition",
@@ -147,7 +115,7 @@ describe("tasks on real containers", () => {
     ])) as { tasks: Task[] };
     const taskArn = started.tasks[0]?.taskArn ?? "";
     assert.equal(started.tasks[0]?.lastStatus, "PROVISIONING");
-    const running = await waitForStatus(taskArn, "RUNNING");
+    const running = await waitForTask(ecs, taskArn, "RUNNING");
     for (const key of ["createdAt", "pullStartedAt", "pullStoppedAt", "startedAt"] as const)
       assert.ok(running[key] instanceof Date, `${key} is set`);
     assert.ok((running.pullStartedAt as Date) <= (running.startedAt as Date));
@@ -163,12 +131,12 @@ describe("tasks on real containers", () => {
       "the host's root filesystem is not visible",
     );
 
-    await aws(["ecs", "stop-task", "--task", taskArn]);
-    const described = (await aws(["ecs", "describe-tasks", "--tasks", taskArn])) as {
+    await awsCli(berth, ["ecs", "stop-task", "--task", taskArn]);
+    const described = (await awsCli(berth, ["ecs", "describe-tasks", "--tasks", taskArn])) as {
       tasks: Task[];
     };
     assert.equal(described.tasks[0]?.desiredStatus, "STOPPED");
-    const stopped = await waitForStatus(taskArn, "STOPPED");
+    const stopped = await waitForTask(ecs, taskArn, "STOPPED");
     assert.equal(stopped.stopCode, "UserInitiated");
     assert.equal(stopped.stoppedReason, "Task stopped by user");
     // sleep as PID 1 ignores SIGTERM, so it is killed after stopTimeout.
@@ -185,7 +153,7 @@ describe("tasks on real containers", () => {
         command: ["busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=700M", "count=1"],
       },
     ]);
-    const stopped = await waitForStatus(taskArn, "STOPPED");
+    const stopped = await waitForTask(ecs, taskArn, "STOPPED");
     assert.equal(stopped.containers?.[0]?.exitCode, 137);
     assert.equal(
       stopped.containers?.[0]?.reason,
@@ -198,7 +166,7 @@ describe("tasks on real containers", () => {
     const taskArn = await runTask("burn", [
       { name: "burn", stopTimeout: 1, command: ["sh", "-c", "while :; do :; done"] },
     ]);
-    await waitForStatus(taskArn, "RUNNING");
+    await waitForTask(ecs, taskArn, "RUNNING");
     const id = taskArn.split("/").pop() ?? "";
     const usage = (): number =>
       Number(readFileSync(`/sys/fs/cgroup/cpuacct/berth/${id}/cpuacct.usage`, "utf8"));
@@ -208,7 +176,7 @@ describe("tasks on real containers", () => {
     const share = (usage() - before) / Number(process.hrtime.bigint() - start);
     await ecs.send(new StopTaskCommand({ task: taskArn }));
     assert.ok(share > 0.15 && share < 0.4, `the task used ${(share * 100).toFixed(1)}% of a core`);
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
   });
 
   it("stops a fork bomb at the pids limit and keeps the host healthy", async () => {
@@ -219,7 +187,7 @@ describe("tasks on real containers", () => {
         command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 600"],
       },
     ]);
-    await waitForStatus(taskArn, "RUNNING");
+    await waitForTask(ecs, taskArn, "RUNNING");
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const id = taskArn.split("/").pop() ?? "";
     const pids = Number(readFileSync(`/sys/fs/cgroup/pids/berth/${id}/pids.current`, "utf8"));
@@ -228,10 +196,10 @@ describe("tasks on real containers", () => {
     const health = await fetch(`${berth.endpoint}/_berth/health`);
     assert.equal(health.status, 200);
     await ecs.send(new StopTaskCommand({ task: taskArn }));
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
     // The host still runs new work.
     const next = await runTask("after-bomb", [{ name: "ok", command: ["true"] }]);
-    const done = await waitForStatus(next, "STOPPED");
+    const done = await waitForTask(ecs, next, "STOPPED");
     assert.equal(done.containers?.[0]?.exitCode, 0);
   });
 
@@ -240,7 +208,7 @@ describe("tasks on real containers", () => {
       { name: "side", essential: false, command: ["sh", "-c", "exit 3"] },
       { name: "main", stopTimeout: 1, command: ["sh", "-c", "sleep 2; exit 7"] },
     ]);
-    const stopped = await waitForStatus(taskArn, "STOPPED");
+    const stopped = await waitForTask(ecs, taskArn, "STOPPED");
     const side = stopped.containers?.find((c) => c.name === "side");
     const main = stopped.containers?.find((c) => c.name === "main");
     assert.equal(side?.exitCode, 3);
@@ -259,7 +227,7 @@ describe("tasks on real containers", () => {
         command: ["sh", "-c", "echo app-started; exec sleep 600"],
       },
     ]);
-    const running = await waitForStatus(taskArn, "RUNNING");
+    const running = await waitForTask(ecs, taskArn, "RUNNING");
     // The essential app runs only once init has exited with 0.
     const init = running.containers?.find((c) => c.name === "init");
     assert.equal(init?.lastStatus, "STOPPED");
@@ -268,7 +236,7 @@ describe("tasks on real containers", () => {
     assert.match(output, /^init-done$/m);
     assert.match(output, /^app-started$/m);
     await ecs.send(new StopTaskCommand({ task: taskArn }));
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
 
     const failed = await runTask("ordered-failing", [
       { name: "init", essential: false, command: ["sh", "-c", "exit 1"] },
@@ -278,7 +246,7 @@ describe("tasks on real containers", () => {
         command: ["true"],
       },
     ]);
-    const stopped = await waitForStatus(failed, "STOPPED");
+    const stopped = await waitForTask(ecs, failed, "STOPPED");
     assert.equal(stopped.stopCode, "TaskFailedToStart");
     assert.equal(
       stopped.containers?.find((c) => c.name === "app")?.exitCode,
@@ -294,7 +262,7 @@ describe("tasks on real containers", () => {
     const taskArn = await runTask("progress", [
       { name: "app", image: cold.uri, command: ["true"] },
     ]);
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
     const response = await signedGet(
       { endpoint: berth.endpoint, region: berth.region, credentials: berth.credentials },
       "/_berth/tasks/progress",
@@ -335,14 +303,14 @@ describe("tasks on real containers", () => {
         },
       },
     ]);
-    await waitForStatus(taskArn, "STOPPED");
+    await waitForTask(ecs, taskArn, "STOPPED");
     const stream = `web/app/${taskArn.split("/").pop() ?? ""}`;
     const messages: string[] = [];
     let token: string | undefined;
     const deadline = Date.now() + 90_000;
     // Shipping finishes moments after the task stops: read until every line is there.
     while (messages.length < 3001 && Date.now() < deadline) {
-      const page = (await aws([
+      const page = (await awsCli(berth, [
         "logs",
         "get-log-events",
         "--log-group-name",
@@ -401,8 +369,8 @@ describe("tasks on real containers", () => {
       },
     ]);
     const deadline = Date.now() + 60_000;
-    let sick = await describeTask(failing);
-    let order = await describeTask(ordered);
+    let sick = await describeTask(ecs, failing);
+    let order = await describeTask(ecs, ordered);
     const seenBeforeHealthy: string[] = [];
     while (
       (sick.healthStatus !== "UNHEALTHY" ||
@@ -413,8 +381,8 @@ describe("tasks on real containers", () => {
       const app = order.containers?.find((c) => c.name === "app");
       if (db?.healthStatus !== "HEALTHY") seenBeforeHealthy.push(app?.lastStatus ?? "");
       await new Promise((resolve) => setTimeout(resolve, 250));
-      sick = await describeTask(failing);
-      order = await describeTask(ordered);
+      sick = await describeTask(ecs, failing);
+      order = await describeTask(ecs, ordered);
     }
     assert.equal(sick.healthStatus, "UNHEALTHY");
     assert.equal(sick.containers?.[0]?.healthStatus, "UNHEALTHY");
@@ -426,8 +394,8 @@ describe("tasks on real containers", () => {
       "app waited for db to be healthy",
     );
     for (const task of [failing, ordered]) await ecs.send(new StopTaskCommand({ task }));
-    await waitForStatus(failing, "STOPPED");
-    await waitForStatus(ordered, "STOPPED");
+    await waitForTask(ecs, failing, "STOPPED");
+    await waitForTask(ecs, ordered, "STOPPED");
   });
 
   it("fails to start with CannotPullContainerError for an image that does not exist", async () => {
@@ -435,7 +403,7 @@ describe("tasks on real containers", () => {
     const taskArn = await runTask("missing-image", [
       { name: "ghost", image: `${host}/busybox:no-such-tag` },
     ]);
-    const stopped = await waitForStatus(taskArn, "STOPPED");
+    const stopped = await waitForTask(ecs, taskArn, "STOPPED");
     assert.equal(stopped.stopCode, "TaskFailedToStart");
     assert.match(stopped.stoppedReason ?? "", /^CannotPullContainerError: /);
   });
