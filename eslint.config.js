@@ -1,7 +1,54 @@
 // Type-aware lint: a supervisor of processes cannot afford a forgotten promise.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
-import importX from "eslint-plugin-import-x";
+import importX, { createNodeResolver } from "eslint-plugin-import-x";
+import { readdirSync } from "node:fs";
+
+// The dependency direction (ARCHITECTURE.md's table): what each component under src/ may import.
+// Everything else under src/ is off limits to it, and one AWS service never imports another.
+const DEPENDS_ON = {
+  core: [],
+  protocol: [],
+  store: ["core"],
+  aws: ["core"],
+  billing: ["store", "core"],
+  balancer: ["store", "core"],
+  registry: ["aws", "store", "core"],
+  control: ["protocol", "store", "core"],
+  agent: ["protocol", "core"],
+  services: ["aws", "control", "registry", "billing", "balancer", "protocol", "store", "core"],
+  server: [
+    "services",
+    "control",
+    "agent",
+    "registry",
+    "billing",
+    "balancer",
+    "aws",
+    "protocol",
+    "store",
+    "core",
+  ],
+  cli: ["server", "services", "agent", "billing", "aws", "core"],
+  testing: ["server", "agent", "aws", "core"],
+};
+const SERVICES = readdirSync(new URL("./src/services", import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+const DIRECTION_ZONES = [
+  ...Object.entries(DEPENDS_ON).map(([component, allowed]) => ({
+    target: `./src/${component}`,
+    from: Object.keys(DEPENDS_ON)
+      .filter((other) => other !== component && !allowed.includes(other))
+      .map((other) => `./src/${other}`),
+    message: `${component} may import only ${allowed.join(", ") || "nothing of src/"} (ARCHITECTURE.md)`,
+  })),
+  ...SERVICES.map((service) => ({
+    target: `./src/services/${service}`,
+    from: SERVICES.filter((other) => other !== service).map((other) => `./src/services/${other}`),
+    message: "one AWS service does not import another; share through a component below them",
+  })),
+];
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "bin/**", "scripts/*.js", "eslint.config.js"] },
@@ -12,13 +59,36 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { "import-x": importX },
+    settings: {
+      // Sources import "./x.js" and mean "./x.ts": without the alias no import resolves, and the
+      // import rules (cycles, direction) would pass without looking.
+      "import-x/resolver-next": [
+        createNodeResolver({
+          extensions: [".ts", ".js"],
+          extensionAlias: { ".js": [".ts", ".js"] },
+        }),
+      ],
+    },
     rules: {
       "@typescript-eslint/no-floating-promises": [
         "error",
         {
           // node:test registers suites and tests synchronously; their promises are the runner's.
           allowForKnownSafeCalls: [
-            { from: "package", package: "node:test", name: ["describe", "it", "test", "suite", "before", "after", "beforeEach", "afterEach"] },
+            {
+              from: "package",
+              package: "node:test",
+              name: [
+                "describe",
+                "it",
+                "test",
+                "suite",
+                "before",
+                "after",
+                "beforeEach",
+                "afterEach",
+              ],
+            },
           ],
         },
       ],
@@ -28,6 +98,7 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "@typescript-eslint/require-await": "off",
       "import-x/no-cycle": "error",
+      "import-x/no-restricted-paths": ["error", { zones: DIRECTION_ZONES }],
     },
   },
 );
