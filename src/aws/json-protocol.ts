@@ -42,6 +42,9 @@ export class AwsJsonGateway {
   constructor(private readonly options: AwsJsonGatewayOptions) {
     for (const service of options.services) this.#byPrefix.set(service.targetPrefix, service);
   }
+  get services(): readonly AwsJsonService[] {
+    return this.options.services;
+  }
 
   /** Serves one JSON 1.1 request whose body has already been read (within the size limit). */
   async handle(request: SignedRequest): Promise<JsonResponse> {

@@ -61,6 +61,10 @@ export class AwsQueryGateway {
   constructor(private readonly options: AwsQueryGatewayOptions) {
     for (const service of options.services) this.#bySigningName.set(service.signingName, service);
   }
+  get services(): readonly AwsQueryService[] {
+    return this.options.services;
+  }
+
 
   /** Serves one Query request whose body has already been read (within the size limit). */
   async handle(request: SignedRequest): Promise<QueryResponse> {

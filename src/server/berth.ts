@@ -8,6 +8,8 @@ import {
   AwsJsonGateway,
   AwsQueryGateway,
   AwsRestJsonGateway,
+  type AwsJsonService,
+  type AwsQueryService,
   type Credentials,
 } from "../aws/index.js";
 import {
@@ -129,6 +131,8 @@ export interface RunningBerth {
   billing: Billing;
   /** The load balancers' data plane (request counts per target group, target health). */
   loadBalancers: LoadBalancerPlane;
+  /** @internal Every AWS service it serves, JSON and Query (tests check the tables). */
+  awsServices: readonly (AwsJsonService | AwsQueryService)[];
   close(): Promise<void>;
 }
 
@@ -461,6 +465,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     credentialsSource: resolved.source,
     billing,
     loadBalancers,
+    awsServices: [...gateway.services, ...queryGateway.services],
     async close() {
       ready = false;
       clearInterval(hostWatch);
