@@ -269,7 +269,7 @@ describe("awsvpc task networking", () => {
       [{ name: "app", command: ["sh", "-c", "exec sleep 600"] }],
       "other",
     );
-    await waitFor(ctx, otherArn, "RUNNING");
+    await waitForTask(ctx.ecs, otherArn, "RUNNING");
     const hostPort = (hostService.address() as AddressInfo).port;
     const berthPort = new URL(ctx.berth.endpoint).port;
     const targets = ["$GW", gatewayOf(ctx, "other"), hostAddress()].filter(Boolean).join(" ");
