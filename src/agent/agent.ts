@@ -5,10 +5,10 @@
  * leaves containers running, and a new agent on the same data dir adopts them.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { lockDataDir, type Logger } from "../core/index.js";
+import { ensurePrivateDir, lockDataDir, PRIVATE_FILE, type Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
 import type { TaskHost } from "./tasks/ports.js";
 import { LogShipper } from "./log-shipper.js";
@@ -52,12 +52,12 @@ function hostIdOf(dataDir: string): string {
   const file = join(dataDir, "host-id");
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   const id = `host-${randomBytes(8).toString("hex")}`;
-  writeFileSync(file, id + "\n");
+  writeFileSync(file, id + "\n", { mode: PRIVATE_FILE });
   return id;
 }
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  mkdirSync(options.dataDir, { recursive: true });
+  ensurePrivateDir(options.dataDir);
   // Two agents on one dir would adopt each other's containers.
   const lock = lockDataDir(options.dataDir);
   const hostId = hostIdOf(options.dataDir);

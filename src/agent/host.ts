@@ -22,7 +22,7 @@ function hostParts(
   dataDir: string,
   log: Logger,
   taskCidr?: string,
-): TaskHost & { network: CniTaskNetwork } {
+): TaskHost & { network: CniTaskNetwork; images: ImageStore } {
   const images = new ImageStore({ root: join(dataDir, "images"), log });
   const runtime = createHostRuntime({ dataDir, rootfsProvider: images, logger: log });
   const network = new CniTaskNetwork({
@@ -46,7 +46,7 @@ export async function startHostAgent(options: HostAgentOptions): Promise<Running
  */
 export async function purgeHost(dataDir: string, log: Logger = silentLogger): Promise<void> {
   if (!existsSync(dataDir)) return;
-  const { runtime, network } = hostParts(dataDir, log);
+  const { runtime, network, images } = hostParts(dataDir, log);
   try {
     const { containers, sandboxes } = await runtime.list();
     for (const container of containers) await runtime.deleteContainer(container.id);
@@ -56,6 +56,7 @@ export async function purgeHost(dataDir: string, log: Logger = silentLogger): Pr
     for (const sandbox of sandboxes) await runtime.destroySandbox(sandbox.taskId);
     // Storage a killed agent mounted before it recorded the sandbox.
     await purgeTaskStorage(join(dataDir, "storage"));
+    await images.unmountSnapshots();
   } finally {
     await runtime.close();
   }

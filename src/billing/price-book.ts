@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { BerthError } from "../core/index.js";
+import { BerthError, PRIVATE_DIR, PRIVATE_FILE } from "../core/index.js";
 import { discountedRate, formatRate, parseRate } from "./money.js";
 
 export const PRICE_NAMES = [
@@ -234,9 +234,9 @@ export function priceChange(book: PriceBook, request: PriceChangeRequest, now: D
 
 /** Writes `text` to `path` atomically (a reader sees the old file or the new one, never half). */
 export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR });
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode: 0o644 });
+  writeFileSync(temp, text, { mode: PRIVATE_FILE });
   renameSync(temp, path);
 }
 

@@ -10,3 +10,4 @@ export {
   type CertificateAuthority,
   type ServingCertificate,
 } from "./certificate-authority.js";
+export { ensurePrivateDir, PRIVATE_DIR, PRIVATE_FILE, PRIVATE_UMASK } from "./private-files.js";

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
+import { PRIVATE_DIR } from "../core/index.js";
 import { parseDigest, type DigestAlgorithm } from "./names.js";
 
 export interface BlobInfo {
@@ -28,11 +29,11 @@ export class BlobStore {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.blobsDir, { recursive: true });
-    await mkdir(this.uploadsDir, { recursive: true });
+    await mkdir(this.blobsDir, { recursive: true, mode: PRIVATE_DIR });
+    await mkdir(this.uploadsDir, { recursive: true, mode: PRIVATE_DIR });
     // Leftovers of monolithic uploads cut off by a crash: never visible, safe to drop.
     await rm(this.tmpDir, { recursive: true, force: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR });
   }
 
   path(digest: string): string {
@@ -56,7 +57,7 @@ export class BlobStore {
   async commit(verifiedFile: string, digest: string): Promise<void> {
     const target = this.path(digest);
     const dir = join(target, "..");
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     await rename(verifiedFile, target);
     const handle = await open(dir, "r");
     try {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { CredentialLookup } from "../aws/index.js";
-import { arn, type Clock, type Identity, type Logger } from "../core/index.js";
+import { arn, PRIVATE_FILE, type Clock, type Identity, type Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { BlobStore } from "./blob-store.js";
 import {
@@ -371,7 +371,7 @@ export class Registry {
       return;
     }
     const temp = join(this.blobs.tmpDir, randomUUID());
-    const handle = await open(temp, "wx");
+    const handle = await open(temp, "wx", PRIVATE_FILE);
     try {
       await handle.writeFile(bytes);
       await handle.sync();

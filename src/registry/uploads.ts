@@ -9,6 +9,7 @@ import { createHash, randomUUID, type Hash } from "node:crypto";
 import { mkdir, open, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../core/index.js";
 import { hashFile, type BlobStore } from "./blob-store.js";
 import { streamToFile } from "./blob-sink.js";
 import { digestInvalid, RegistryError, uploadUnknown } from "./errors.js";
@@ -42,11 +43,12 @@ export class UploadSessions {
 
   async start(repository: string, now: Date): Promise<string> {
     const id = randomUUID();
-    await mkdir(this.#dir(id));
-    await writeFile(join(this.#dir(id), "data"), "");
+    await mkdir(this.#dir(id), { mode: PRIVATE_DIR });
+    await writeFile(join(this.#dir(id), "data"), "", { mode: PRIVATE_FILE });
     await writeFile(
       join(this.#dir(id), "info.json"),
       JSON.stringify({ repository, startedAt: now.getTime() }),
+      { mode: PRIVATE_FILE },
     );
     this.#sessions.set(id, { repository, hash: createHash("sha256"), hashed: 0, busy: false });
     return id;
@@ -190,7 +192,7 @@ export class UploadSessions {
     const temp = join(this.blobs.tmpDir, randomUUID());
     try {
       const hash = createHash(algorithm);
-      const handle = await open(temp, "wx");
+      const handle = await open(temp, "wx", PRIVATE_FILE);
       let size: number;
       try {
         size = await streamToFile(body, handle.fd, 0, [hash]);

@@ -14,6 +14,7 @@ import {
 } from "../aws/index.js";
 import {
   createLogger,
+  ensurePrivateDir,
   lockDataDir,
   systemClock,
   type Clock,
@@ -141,7 +142,9 @@ export const DEFAULT_PORT = 4566;
 export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const log = options.log ?? createLogger("info");
   const clock = options.clock ?? systemClock;
-  // First of all: a second Berth on this data dir would run a second reconciler on its store.
+  // Root's alone: it holds the store, the registry and the agent's tasks (their secrets).
+  ensurePrivateDir(options.dataDir);
+  // Then: a second Berth on this data dir would run a second reconciler on its store.
   const lock = lockDataDir(options.dataDir);
   const resolved = resolveServerCredentials(options.dataDir, options.env ?? process.env);
   const store = await openStore(options.store, options.dataDir);

@@ -3,9 +3,9 @@
  * generated once and kept (mode 0600) in the data directory, so restarts keep working clients.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../core/index.js";
+import { BerthError, ensurePrivateDir } from "../core/index.js";
 import type { Credentials } from "../aws/index.js";
 
 export const CREDENTIALS_FILE = "credentials.json";
@@ -65,7 +65,7 @@ export function resolveServerCredentials(
   const kept = readKeptCredentials(dataDir);
   if (kept !== undefined) return { credentials: kept, source: "data-dir" };
   const credentials = generate();
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const file = join(dataDir, CREDENTIALS_FILE);
   writeFileSync(file + ".tmp", JSON.stringify(credentials, null, 2) + "\n", { mode: 0o600 });
   renameSync(file + ".tmp", file);

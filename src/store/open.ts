@@ -3,7 +3,7 @@
  * PostgreSQL (`--store postgres://...`, node-postgres) when several servers share one state.
  * Services see only `Store` (a Kysely over `Database`), the same on both.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import SQLite from "better-sqlite3";
 import {
@@ -17,7 +17,7 @@ import {
   type TransactionBuilder,
 } from "kysely";
 import pg from "pg";
-import { BerthError } from "../core/index.js";
+import { BerthError, PRIVATE_DIR, PRIVATE_FILE } from "../core/index.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
 
@@ -73,7 +73,12 @@ function openChecked(path: string): SQLite.Database {
 }
 
 export async function openSqliteStore(path: string): Promise<Store> {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ":memory:") {
+    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR });
+    // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's
+    // own mode, and the store holds tenants' environment values.
+    closeSync(openSync(path, "a", PRIVATE_FILE));
+  }
   const sqlite = openChecked(path);
   // NORMAL is durable across process crashes under WAL (a kill -9 loses nothing committed);
   // only a power loss can take the last transactions back.

@@ -3,9 +3,12 @@
  * static busybox as /bin/busybox plus a few applet links, as one gzip layer, with an OCI image
  * config and manifest, written as an OCI image layout (oci-layout, index.json, blobs/sha256).
  * `skopeo copy oci:DIR:TAG docker://...` pushes it. The same inputs give the same digests.
+ * A hostile image (setuid-root files, device nodes) is packed with GNU tar, since node-tar
+ * does not pack device nodes; making one needs root (mknod).
  */
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
@@ -16,7 +19,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { execFileSync } from "node:child_process";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { create } from "tar";
 
 export const BUSYBOX = "/usr/bin/busybox";
@@ -54,6 +58,10 @@ export interface OciImageOptions {
   labels?: Record<string, string>;
   /** VOLUME paths, as a Dockerfile declares them. */
   volumes?: string[];
+  /** Paths (relative to /) of setuid-root copies of busybox (mode 4755, owner 0:0). */
+  setuidBusybox?: string[];
+  /** Device nodes in the layer, mode 0666, owner 0:0. */
+  devices?: Array<{ path: string; type: "b" | "c"; major: number; minor: number }>;
 }
 
 function sha256(bytes: Buffer): string {
@@ -82,12 +90,53 @@ export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<
       const top = path.replace(/^\/+/, "").split("/")[0] ?? path;
       if (!entries.includes(top)) entries.push(top);
     }
+    const hostile = [
+      ...(options.setuidBusybox ?? []).map((path) => {
+        const target = join(rootfs, path);
+        mkdirSync(join(target, ".."), { recursive: true });
+        copyFileSync(BUSYBOX, target);
+        chmodSync(target, 0o4755);
+        return path;
+      }),
+      ...(options.devices ?? []).map(({ path, type, major, minor }) => {
+        const target = join(rootfs, path);
+        mkdirSync(join(target, ".."), { recursive: true });
+        execFileSync("mknod", ["-m", "0666", target, type, String(major), String(minor)]);
+        return path;
+      }),
+    ];
+    for (const path of hostile) {
+      const top = path.replace(/^\/+/, "").split("/")[0] ?? path;
+      if (!entries.includes(top)) entries.push(top);
+    }
     const tarFile = join(rootfs, "..", `${rootfs.split("/").pop() ?? "rootfs"}.tar.gz`);
-    await create(
-      { gzip: true, file: tarFile, cwd: rootfs, portable: true, mtime: epoch },
-      entries.sort(),
-    );
-    layer = readFileSync(tarFile);
+    if (hostile.length === 0) {
+      await create(
+        { gzip: true, file: tarFile, cwd: rootfs, portable: true, mtime: epoch },
+        entries.sort(),
+      );
+      layer = readFileSync(tarFile);
+    } else {
+      const tar = execFileSync(
+        "tar",
+        [
+          "-C",
+          rootfs,
+          "--numeric-owner",
+          "--owner=0",
+          "--group=0",
+          "--mtime=@0",
+          "--sort=name",
+          "--format=posix",
+          "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+          "-cf",
+          "-",
+          ...entries.sort(),
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      layer = gzipSync(tar);
+    }
     rmSync(tarFile, { force: true });
   } finally {
     rmSync(rootfs, { recursive: true, force: true });

@@ -4,9 +4,23 @@
  * opaque directory marker (`.wh..wh..opq`) becomes the `trusted.overlay.opaque=y` xattr. The
  * snapshot is written to a temp directory and renamed into place, so a crash leaves no half
  * snapshot behind. node-tar refuses absolute paths and `..`, so a layer cannot write outside.
+ *
+ * Device nodes a layer ships are not made (as rootless unpackers — containers/storage in a
+ * user namespace, umoci --rootless — skip them): on the host they would be usable nodes onto
+ * its disks for whoever reaches them. A container gets its devices from the runtime's /dev,
+ * which hides the image's /dev anyway. FIFOs are kept. Setuid bits are kept (the snapshots
+ * directory is mounted nosuid, see store.ts).
  */
 import { execFile } from "node:child_process";
-import { lchownSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
 import { extract } from "tar";
@@ -28,10 +42,12 @@ export const LAYER_MEDIA_TYPES = new Set([
 
 /** tar entry types that node-tar does not create, and their mknod type letters. */
 const SPECIAL: Record<string, string | undefined> = {
-  CharacterDevice: "c",
-  BlockDevice: "b",
   FIFO: "p",
 };
+/** tar entry types whose mode is set after extraction, whatever the process umask. */
+const MODED = new Set(["File", "OldFile", "ContiguousFile", "Directory"]);
+/** tar entry types never unpacked (see the header). */
+const DEVICES = new Set(["CharacterDevice", "BlockDevice"]);
 
 interface Special {
   path: string;
@@ -70,6 +86,22 @@ function realParents(root: string, path: string): boolean {
   return true;
 }
 
+/**
+ * Makes the directories above `path` (inside `root`) that the layer did not list, 0755 as
+ * node-tar makes them, whatever the process umask (Berth's is 077).
+ */
+function makeParents(root: string, path: string): void {
+  let dir = root;
+  for (const part of dirname(path)
+    .split("/")
+    .filter((p) => p && p !== ".")) {
+    dir = join(dir, part);
+    if (lstatSync(dir, { throwIfNoEntry: false }) !== undefined) continue;
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+  }
+}
+
 /** A layer path made relative, or undefined when it would leave the layer's directory. */
 function inside(path: string): string | undefined {
   const normal = posix.normalize(path.replace(/^\/+/, ""));
@@ -94,6 +126,7 @@ export async function unpackLayer(
   const opaque: string[] = [];
   const symlinks: { path: string; target: string; uid?: number; gid?: number }[] = [];
   const specials: Special[] = [];
+  const modes = new Map<string, number>();
   let escaping: string | undefined;
   // Paths node-tar never sees (filtered out) are checked here; a throw inside the filter
   // would escape the extract promise.
@@ -107,6 +140,8 @@ export async function unpackLayer(
       file: blobPath,
       cwd: temp,
       preserveOwner: true,
+      // node-tar creates with the layer's modes, which the process umask narrows (Berth's is
+      // 077): they are set again below.
       chmod: true,
       processUmask: 0,
       filter: (path, entry) => {
@@ -118,6 +153,10 @@ export async function unpackLayer(
         }
         if (name.startsWith(WHITEOUT_PREFIX)) {
           whiteouts.push(check(join(parent, name.slice(WHITEOUT_PREFIX.length))));
+          return false;
+        }
+        if ("type" in entry && DEVICES.has(entry.type)) {
+          check(path);
           return false;
         }
         // Symlinks are made below, verbatim: node-tar would strip a leading / from the
@@ -136,6 +175,8 @@ export async function unpackLayer(
           });
           return false;
         }
+        if ("type" in entry && MODED.has(entry.type) && entry.mode !== undefined)
+          modes.set(check(path), entry.mode & 0o7777);
         if ("type" in entry && entry.type === "SymbolicLink") {
           symlinks.push({
             path: check(path),
@@ -154,17 +195,24 @@ export async function unpackLayer(
         `layer entry ${JSON.stringify(escaping)} escapes the layer`,
       );
     }
+    // After node-tar's chowns, which would clear a setuid bit set before them.
+    for (const [path, mode] of modes) {
+      try {
+        chmodSync(join(temp, path), mode);
+      } catch {
+        // An entry node-tar did not make (a later entry replaced it): nothing to set.
+      }
+    }
     // Whiteouts are 0:0 character devices. One process makes every special file of the layer.
     for (const path of whiteouts) {
       specials.push({ path, type: "c", major: 0, minor: 0, mode: 0, owner: "0:0" });
     }
     if (specials.length > 0) {
-      for (const special of specials)
-        mkdirSync(dirname(join(temp, special.path)), { recursive: true });
+      for (const special of specials) makeParents(temp, special.path);
       await run("sh", ["-c", MAKE_SPECIALS, "sh", ...specials.flatMap(specialArgs)], { cwd: temp });
     }
     if (opaque.length > 0) {
-      for (const path of opaque) mkdirSync(join(temp, path), { recursive: true });
+      for (const path of opaque) makeParents(temp, join(path, "x"));
       const dirs = opaque.map((path) => path || ".");
       await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", "--", ...dirs], {
         cwd: temp,
@@ -174,7 +222,7 @@ export async function unpackLayer(
     for (const link of symlinks) {
       if (!realParents(temp, link.path)) continue;
       const target = join(temp, link.path);
-      mkdirSync(dirname(target), { recursive: true });
+      makeParents(temp, link.path);
       // A directory the layer filled through this link stays a directory (tar would say so).
       if (lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) continue;
       rmSync(target, { force: true });

@@ -7,6 +7,10 @@
  *   <root>/mounts/<container>/   a container's overlay: merged, and upper and work unless the
  *                                container's writes live elsewhere (the task's own filesystem)
  *
+ * The snapshots directory is a bind mount of itself with nosuid,nodev: a layer's setuid files
+ * keep their bits (the containers' overlays honour them under their own mount flags), but the
+ * host never runs them as their owner. Device nodes are not unpacked at all (layers.ts).
+ *
  * Concurrent pulls of one layer share one download and one unpack. A container's root
  * filesystem is an overlay mount of the image's snapshots with its own upper directory, so a
  * cached image costs no copying. Unused images are collected least recently used first.
@@ -14,6 +18,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import {
+  chmodSync,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -29,7 +34,7 @@ import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { BerthError, type Logger } from "../../core/index.js";
+import { BerthError, PRIVATE_DIR, PRIVATE_FILE, type Logger } from "../../core/index.js";
 import type { RootfsProvider } from "../runtime/index.js";
 import type { ImageRunConfig, PullOptions, PulledImage } from "./types.js";
 import { unpackLayer } from "./layers.js";
@@ -103,11 +108,38 @@ export class ImageStore implements RootfsProvider {
   #lastStamp = 0;
   /** Layers (hex) of pulls under way, which collection must not remove. */
   readonly #pinned = new Map<string, number>();
+  #guarded: Promise<void> | undefined;
 
   constructor(private readonly options: ImageStoreOptions) {
     this.#root = options.root;
     for (const dir of ["blobs/sha256", "blobs/sha512", "snapshots", "images", "mounts"])
-      mkdirSync(join(this.#root, dir), { recursive: true });
+      mkdirSync(join(this.#root, dir), { recursive: true, mode: PRIVATE_DIR });
+  }
+
+  /** Mounts the snapshots directory nosuid,nodev over itself, once (see the header). */
+  #guardSnapshots(): Promise<void> {
+    const dir = join(this.#root, "snapshots");
+    this.#guarded ??= (async () => {
+      if (!isMounted(dir)) await run("mount", ["--bind", "-o", "nosuid,nodev", dir, dir]);
+    })().catch((error: unknown) => {
+      this.#guarded = undefined;
+      throw new BerthError(
+        "SnapshotMountFailed",
+        `could not mount ${dir} nosuid,nodev: ${(error as Error).message}`,
+        { fault: "server", cause: error },
+      );
+    });
+    return this.#guarded;
+  }
+
+  /**
+   * Unmounts the snapshots directory's guard (lazily when an overlay still uses it), so that
+   * the store's directory can be deleted. For purging a host and for tests.
+   */
+  async unmountSnapshots(): Promise<void> {
+    const dir = join(this.#root, "snapshots");
+    this.#guarded = undefined;
+    while (isMounted(dir)) await run("umount", ["-l", dir]);
   }
 
   /** A strictly increasing use time, so that uses within one millisecond still order. */
@@ -132,6 +164,7 @@ export class ImageStore implements RootfsProvider {
   async pull(text: string, options: PullOptions = {}): Promise<PulledImage> {
     const reference = parseReference(text);
     const wanted = reference.digest ?? reference.tag ?? "latest";
+    await this.#guardSnapshots();
     // An image pinned by digest and already here needs no registry at all.
     if (reference.digest !== undefined && existsSync(this.#imagePath(reference.digest))) {
       const cached = this.#readImage(reference.digest);
@@ -226,13 +259,13 @@ export class ImageStore implements RootfsProvider {
       config: runConfig,
       lastUsed: this.#stamp(),
     };
-    writeFileSync(this.#imagePath(digest), JSON.stringify(record));
+    writeFileSync(this.#imagePath(digest), JSON.stringify(record), { mode: PRIVATE_FILE });
     return runConfig;
   }
 
   #used(record: ImageRecord): PulledImage {
     record.lastUsed = this.#stamp();
-    writeFileSync(this.#imagePath(record.digest), JSON.stringify(record));
+    writeFileSync(this.#imagePath(record.digest), JSON.stringify(record), { mode: PRIVATE_FILE });
     return { digest: record.digest, config: record.config };
   }
 
@@ -293,7 +326,7 @@ export class ImageStore implements RootfsProvider {
       },
     });
     try {
-      await pipeline(Readable.fromWeb(response.body), meter, createWriteStream(temp));
+      await pipeline(Readable.fromWeb(response.body), meter, createWriteStream(temp, { mode: PRIVATE_FILE }));
       const actual = `${algorithm}:${hash.digest("hex")}`;
       if (actual !== descriptor.digest)
         throw new BerthError(
@@ -343,6 +376,7 @@ export class ImageStore implements RootfsProvider {
       !record.layers.every((l) => existsSync(this.#snapshotPath(l.digest)))
     )
       throw new BerthError("ImageNotPulled", `image ${imageDigest} is not on this host`);
+    await this.#guardSnapshots();
     this.#used(record);
     const dir = join(this.#root, "mounts", containerId);
     const merged = join(dir, "merged");
@@ -350,6 +384,9 @@ export class ImageStore implements RootfsProvider {
     const writable = writableDir ?? dir;
     mkdirSync(merged, { recursive: true });
     for (const sub of ["upper", "work"]) mkdirSync(join(writable, sub), { recursive: true });
+    // The upper dir is the container's "/" (overlay shows its mode): open to the container's
+    // users, as Docker makes it (Berth's umask is 077).
+    chmodSync(join(writable, "upper"), 0o755);
     // Relative lowerdirs (resolved from the snapshots dir) keep the option string short.
     const lower = [...record.layers]
       .reverse()

@@ -106,6 +106,19 @@ export class CliOciRuntime implements OciRuntimeCli {
  * 10 ms of a process): `exec.fifo` is there until `runc start`; then the init PID runs or not.
  */
 export class RuncCli extends CliOciRuntime {
+  /** `wrapper` runs `runc` with its arguments (libexec/berth-runc). */
+  constructor(
+    wrapper: string,
+    private readonly runc: string,
+    root: string,
+  ) {
+    super(wrapper, root);
+  }
+
+  override get globalArgs(): string[] {
+    return [this.runc, ...super.globalArgs];
+  }
+
   override async state(id: string): Promise<{ status: OciStatus; pid?: number }> {
     const dir = join(this.root, id);
     let raw: string;

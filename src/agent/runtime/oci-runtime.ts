@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { constants as fsConstants, existsSync } from "node:fs";
-import { copyFile, mkdir, open, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, open, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BerthError, silentLogger, type Logger } from "../../core/index.js";
+import { BerthError, PRIVATE_FILE, silentLogger, type Logger } from "../../core/index.js";
 import { TaskCgroups, type CgroupVersion } from "./cgroups.js";
 import { startConmon } from "./conmon.js";
 import { RuntimeErrorCode, invalidSpec } from "./errors.js";
@@ -249,7 +249,8 @@ export class OciContainerRuntime implements ContainerRuntime {
       });
       if (pod !== undefined)
         config.annotations = { ...(config.annotations as Record<string, string>), ...pod };
-      await writeFile(join(dir, "config.json"), JSON.stringify(config));
+      // The bundle holds the task's environment: root's alone.
+      await writeFile(join(dir, "config.json"), JSON.stringify(config), { mode: PRIVATE_FILE });
       await mkdir(join(dir, "persist"));
       const pid = await startConmon({
         id: spec.id,
@@ -604,6 +605,8 @@ async function writeEtcFiles(
     `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`,
   );
   await writeFile(files.resolvConf, await readTaskResolvConf());
+  // Bind-mounted into the container, where any of its users reads them (Berth's umask is 077).
+  for (const file of Object.values(files)) await chmod(file, 0o644);
   return files;
 }
 

@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../core/index.js";
 import type { ContainerExit, RootfsSource } from "./types.js";
 
 export interface SandboxRecord {
@@ -47,7 +48,7 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   // A temp name of its own: two writers of one record (an exit seen by two callers at once)
   // must not rename each other's file away.
   const temp = `${file}.${randomUUID()}.tmp`;
-  await writeFile(temp, JSON.stringify(value, null, 2));
+  await writeFile(temp, JSON.stringify(value, null, 2), { mode: PRIVATE_FILE });
   await rename(temp, file);
 }
 
@@ -107,7 +108,7 @@ export class RecordStore {
 
   async init(): Promise<void> {
     for (const dir of [this.sandboxesDir, this.containersDir, this.exitsDir]) {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     }
   }
 

@@ -21,6 +21,8 @@ export interface RuntimeBinaries {
 
 /** The wrapper every runsc call goes through; see the script for why. */
 const RUNSC_WRAPPER = fileURLToPath(new URL("../../../libexec/berth-runsc", import.meta.url));
+/** The wrapper every runc call goes through: runc under umask 022 (see the script). */
+const RUNC_WRAPPER = fileURLToPath(new URL("../../../libexec/berth-runc", import.meta.url));
 
 /**
  * runsc, with its own network stack inside the task's network namespace (`--network=sandbox`:
@@ -46,7 +48,7 @@ export class RunscCli extends CliOciRuntime implements OciRuntimeCli {
 
 function runcCli(options: RuntimeBinaries): (runDir: string) => OciRuntimeCli {
   const binary = options.runcBinary ?? "/usr/sbin/runc";
-  return (runDir) => new RuncCli(binary, join(runDir, "runc"));
+  return (runDir) => new RuncCli(RUNC_WRAPPER, binary, join(runDir, "runc"));
 }
 
 function runscCli(options: RuntimeBinaries): (runDir: string) => OciRuntimeCli {

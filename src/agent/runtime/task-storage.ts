@@ -17,6 +17,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import {
+  chmod,
   mkdir,
   open,
   readFile,
@@ -28,7 +29,7 @@ import {
   statfs,
 } from "node:fs/promises";
 import { join } from "node:path";
-import { silentLogger, type Logger } from "../../core/index.js";
+import { PRIVATE_DIR, PRIVATE_FILE, silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "./command.js";
 
 /** Formatted images kept ready per size. */
@@ -67,13 +68,19 @@ export class TaskFilesystems {
         await format(`${image}.tmp`, sizeGiB, false);
         await rename(`${image}.tmp`, image);
       }
-      await runCommand("mount", ["-t", "ext4", "-o", "loop,noatime", image, dir]);
+      // nosuid,nodev: the host sees the containers' upper dirs here, with whatever setuid files
+      // or device nodes a task made; inside the containers the overlay's own flags apply.
+      await runCommand("mount", ["-t", "ext4", "-o", "loop,noatime,nosuid,nodev", image, dir]);
+      await chmod(dir, PRIVATE_DIR);
       // After the mount, and at low priority: the launch under way goes first.
       this.#refill(sizeGiB);
     }
     await mkdir(join(dir, "containers"), { recursive: true });
-    for (const name of volumes)
-      await mkdir(join(dir, "volumes", name), { recursive: true, mode: 0o755 });
+    for (const name of volumes) {
+      await mkdir(join(dir, "volumes", name), { recursive: true });
+      // Open to the container's users, as a scratch volume is on ECS (Berth's umask is 077).
+      await chmod(join(dir, "volumes", name), 0o755);
+    }
     return dir;
   }
 
@@ -158,7 +165,7 @@ export class TaskFilesystems {
  * kernel writes no lazy init: the image stays ~4 MB until the task writes.
  */
 async function format(file: string, sizeGiB: number, background: boolean): Promise<void> {
-  const handle = await open(file, "w");
+  const handle = await open(file, "w", PRIVATE_FILE);
   try {
     await handle.truncate(sizeGiB * GiB);
   } finally {

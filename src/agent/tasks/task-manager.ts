@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../../core/index.js";
+import { PRIVATE_DIR, PRIVATE_FILE, type Logger } from "../../core/index.js";
 import type { ServerMessage, TaskAssignment, TaskState } from "../../protocol/index.js";
 import type { TaskHost } from "./ports.js";
 import { TaskRun, type TaskRecord, type TaskRunDeps } from "./task-run.js";
@@ -32,7 +32,7 @@ export class TaskManager {
 
   constructor(private readonly options: TaskManagerOptions) {
     this.#dir = join(options.dataDir, "tasks");
-    mkdirSync(this.#dir, { recursive: true });
+    mkdirSync(this.#dir, { recursive: true, mode: PRIVATE_DIR });
   }
 
   /** Loads the tasks this host held before a restart and picks each up again. */
@@ -86,7 +86,7 @@ export class TaskManager {
   /** Archived logs are kept a day (ECS shows stopped tasks for at least an hour). */
   #pruneLogArchives(): void {
     const dir = join(this.options.dataDir, "logs");
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
     const cutoff = Date.now() - LOG_ARCHIVE_MS;
     for (const taskId of readdirSync(dir)) {
       if (statSync(join(dir, taskId)).mtimeMs < cutoff)
@@ -210,7 +210,8 @@ export class TaskManager {
     const previous = this.#writes.get(file) ?? Promise.resolve();
     const next = previous.then(async () => {
       const temp = `${file}.tmp`;
-      const handle = await open(temp, "w");
+      // A task's record holds its environment and registry password: root's alone.
+      const handle = await open(temp, "w", PRIVATE_FILE);
       try {
         await handle.writeFile(content);
         if (durable) await handle.sync();

@@ -9,7 +9,7 @@
 import { createWriteStream, mkdirSync } from "node:fs";
 import { once } from "node:events";
 import { join } from "node:path";
-import type { Logger } from "../../core/index.js";
+import { PRIVATE_DIR, PRIVATE_FILE, type Logger } from "../../core/index.js";
 import type {
   ContainerAssignment,
   ContainerState,
@@ -545,9 +545,9 @@ export class TaskRun {
   async #archiveLog(container: ContainerAssignment): Promise<void> {
     const id = this.#id(container);
     if ((await this.#deps.host.runtime.inspectContainer(id)) === undefined) return;
-    mkdirSync(this.#deps.logArchiveDir, { recursive: true });
+    mkdirSync(this.#deps.logArchiveDir, { recursive: true, mode: PRIVATE_DIR });
     const file = join(this.#deps.logArchiveDir, `${container.name}.jsonl`);
-    const out = createWriteStream(file);
+    const out = createWriteStream(file, { mode: PRIVATE_FILE });
     try {
       for await (const line of this.#deps.host.runtime.readLogs(id)) {
         if (!out.write(JSON.stringify(line) + "\n")) await once(out, "drain");
