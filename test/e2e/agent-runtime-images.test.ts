@@ -29,11 +29,20 @@ import {
   removeCgroupParent,
 } from "../unit/agent/runtime/fixtures.js";
 
+/** Mounts under `prefix`, but for each store's snapshots guard (nosuid,nodev, kept for good). */
 function mounted(prefix: string): string[] {
   return readFileSync("/proc/mounts", "utf8")
     .split("\n")
     .map((line) => line.split(" ")[1] ?? "")
-    .filter((point) => point.startsWith(prefix));
+    .filter((point) => point.startsWith(prefix) && !point.endsWith("/images/snapshots"));
+}
+
+/** The options of the mount at `point`. */
+function mountOptions(point: string): string[] {
+  const line = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .find((l) => l.split(" ")[1] === point);
+  return (line?.split(" ")[3] ?? "").split(",");
 }
 
 describe("image store", () => {
@@ -91,6 +100,8 @@ describe("image store", () => {
         args: [...(pulled.config.cmd ?? [])],
       });
       assert.equal(mounted(root).filter((p) => p.endsWith("/merged")).length, 1);
+      const guard = mountOptions(join(root, "images", "snapshots"));
+      assert.ok(guard.includes("nosuid") && guard.includes("nodev"), String(guard));
       await runtime.startContainer("img-c1");
       assert.equal((await runtime.waitContainer("img-c1")).exitCode, 0);
       assert.equal(await collectLogs(runtime, "img-c1"), "hello from the image");

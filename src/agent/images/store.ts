@@ -326,7 +326,11 @@ export class ImageStore implements RootfsProvider {
       },
     });
     try {
-      await pipeline(Readable.fromWeb(response.body), meter, createWriteStream(temp, { mode: PRIVATE_FILE }));
+      await pipeline(
+        Readable.fromWeb(response.body),
+        meter,
+        createWriteStream(temp, { mode: PRIVATE_FILE }),
+      );
       const actual = `${algorithm}:${hash.digest("hex")}`;
       if (actual !== descriptor.digest)
         throw new BerthError(
