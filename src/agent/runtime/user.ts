@@ -2,12 +2,12 @@
  * Resolves a container's `user` (`uid`, `uid:gid`, `name`, `name:group`) against the
  * container's own /etc/passwd and /etc/group, as Docker does: a numeric uid needs no entry,
  * a name must exist; the primary group comes from passwd unless given; supplementary groups
- * are the groups that list the user.
+ * are the groups that list the user. The files are read inside the rootfs only: an image's
+ * `/etc/passwd` that is a symlink is followed as the container would, never onto the host.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { BerthError } from "../../core/index.js";
 import { RuntimeErrorCode } from "./errors.js";
+import { readInRoot } from "./rootfs-path.js";
 
 export interface ResolvedUser {
   uid: number;
@@ -29,16 +29,12 @@ interface GroupEntry {
   members: string[];
 }
 
-async function readLines(file: string): Promise<string[][]> {
-  try {
-    const text = await readFile(file, "utf8");
-    return text
-      .split("\n")
-      .filter((line) => line && !line.startsWith("#"))
-      .map((line) => line.split(":"));
-  } catch {
-    return [];
-  }
+async function readLines(rootfs: string, file: string): Promise<string[][]> {
+  const text = (await readInRoot(rootfs, file)) ?? "";
+  return text
+    .split("\n")
+    .filter((line) => line && !line.startsWith("#"))
+    .map((line) => line.split(":"));
 }
 
 const isNumeric = (value: string): boolean => /^\d+$/.test(value);
@@ -48,13 +44,13 @@ function notFound(message: string): BerthError {
 }
 
 export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
-  const passwd: PasswdEntry[] = (await readLines(join(rootfs, "etc/passwd"))).map((f) => ({
+  const passwd: PasswdEntry[] = (await readLines(rootfs, "/etc/passwd")).map((f) => ({
     name: f[0] ?? "",
     uid: Number(f[2]),
     gid: Number(f[3]),
     home: f[5] || "/",
   }));
-  const groups: GroupEntry[] = (await readLines(join(rootfs, "etc/group"))).map((f) => ({
+  const groups: GroupEntry[] = (await readLines(rootfs, "/etc/group")).map((f) => ({
     name: f[0] ?? "",
     gid: Number(f[2]),
     members: (f[3] ?? "").split(",").filter(Boolean),
