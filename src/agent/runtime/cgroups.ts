@@ -108,6 +108,46 @@ export class TaskCgroups {
     await writeFile(join(dir, "cgroup.subtree_control"), want);
   }
 
+  /**
+   * Kills every process of the cgroup at `rel` (and below) at once, whatever they do: a
+   * SIGKILL to a container's init alone waits behind thousands of runnable processes under a
+   * small CPU quota (a fork bomb). So the cgroup is frozen (nothing forks or runs), each
+   * process gets SIGKILL, the CPU quotas of `unthrottle` (the container's, the task's) are
+   * lifted so that their exits are not throttled, and the cgroup is thawed: they die at once.
+   * On v2, `cgroup.kill` does the same in the kernel.
+   */
+  async killAll(rel: string, unthrottle: string[]): Promise<void> {
+    if (this.version === 2) {
+      for (const quota of unthrottle)
+        await writeFile(join(this.root, quota, "cpu.max"), "max").catch(() => undefined);
+      await writeFile(join(this.root, rel, "cgroup.kill"), "1").catch(() => undefined);
+      return;
+    }
+    const freezer = join(this.root, "freezer", rel);
+    const state = join(freezer, "freezer.state");
+    const frozen = await writeFile(state, "FROZEN").then(
+      () => true,
+      () => false,
+    );
+    // FREEZING until every task stopped; a bounded wait, the kills below work either way.
+    for (let i = 0; frozen && i < 100; i++) {
+      if ((await readFile(state, "utf8").catch(() => "")).trim() !== "FREEZING") break;
+      await sleep(20);
+    }
+    for (const pid of await cgroupPids(frozen ? freezer : join(this.root, "pids", rel))) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    for (const quota of unthrottle)
+      await writeFile(join(this.root, "cpu", quota, "cpu.cfs_quota_us"), "-1").catch(
+        () => undefined,
+      );
+    if (frozen) await writeFile(state, "THAWED").catch(() => undefined);
+  }
+
   /** Removes a cgroup (task or container) in every hierarchy, deepest first. */
   async remove(rel: string): Promise<void> {
     const bases = this.version === 2 ? [this.root] : v1Hierarchies(this.root);
@@ -161,6 +201,17 @@ export class TaskCgroups {
       return undefined;
     }
   }
+}
+
+/** The processes of a v1 cgroup directory and its children. */
+async function cgroupPids(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  const text = await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => "");
+  for (const line of text.split("\n")) if (line !== "") pids.push(Number(line));
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries)
+    if (entry.isDirectory()) pids.push(...(await cgroupPids(join(dir, entry.name))));
+  return pids;
 }
 
 async function readNumber(file: string): Promise<number> {

@@ -373,8 +373,25 @@ export class OciContainerRuntime implements ContainerRuntime {
     } finally {
       clearTimeout(timer);
     }
-    await this.signalContainer(id, "SIGKILL");
+    await this.killContainer(id);
     return this.waitContainer(id);
+  }
+
+  /**
+   * SIGKILL, bounded whatever runs inside: under runc every process of the container's cgroup
+   * is killed at once (see TaskCgroups.killAll); a gVisor container's processes live inside
+   * its sandbox's kernel, where runsc's kill reaches them.
+   */
+  private async killContainer(id: string): Promise<void> {
+    const record = await this.mustGet(id);
+    if (await this.hasExited(id)) return;
+    const oci = await this.oci(id);
+    if (oci.podSandbox !== true)
+      await this.cgroups.killAll(record.cgroupPath, [
+        record.cgroupPath,
+        this.cgroups.taskPath(record.taskId),
+      ]);
+    await oci.kill(id, "SIGKILL");
   }
 
   async waitContainer(id: string, signal?: AbortSignal): Promise<ContainerExit> {
