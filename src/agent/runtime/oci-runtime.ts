@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, PRIVATE_FILE, silentLogger, type Logger } from "../../core/index.js";
 import { TaskCgroups, type CgroupVersion } from "./cgroups.js";
 import { startConmon } from "./conmon.js";
-import { RuntimeErrorCode, invalidSpec } from "./errors.js";
+import { RuntimeErrorCode, invalidSpec, runtimeFailed } from "./errors.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { readLogFile } from "./logs.js";
 import { NetnsStore } from "./netns.js";
@@ -348,7 +348,18 @@ export class OciContainerRuntime implements ContainerRuntime {
     if (existsSync(this.startFifo(id))) {
       await this.signalStart(id);
       // Started once the runtime says so (or the container already ended), as `start` is.
-      for (let i = 0; i < 500 && (await oci.state(id)).status === "created"; i++) await sleep(10);
+      for (let i = 0; i < 500 && (await oci.state(id)).status === "created"; i++) {
+        if (await this.hasExited(id)) {
+          // Ended before it ran: the runtime's own words are the reason (berth-runsc).
+          const said = await readFile(join(this.records.containerDir(id), "start.err"), "utf8")
+            .then((text) => text.trim())
+            .catch(() => "");
+          if (said !== "")
+            throw runtimeFailed(`${record.runtime ?? this.kind} start ${id} failed: ${said}`);
+          break;
+        }
+        await sleep(10);
+      }
     } else await oci.start(id);
     record.startedAt = new Date().toISOString();
     await this.records.putContainer(record);

@@ -296,7 +296,9 @@ export class TaskRun {
       try {
         await runtime.startContainer(this.#id(container));
       } catch (error) {
-        await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
+        // The runtime's own words, on the container as ECS puts them there too.
+        state.reason = `CannotStartContainerError: ${message(error)}`;
+        await this.#failToStart(state.reason);
         return;
       }
       state.lastStatus = "RUNNING";
