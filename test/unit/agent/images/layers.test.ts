@@ -52,7 +52,7 @@ describe("unpackLayer", () => {
     }
   });
 
-  it("keeps symlinks and hardlinks, and refuses a layer that escapes its directory", async () => {
+  it("keeps symlinks, hardlinks and FIFOs, drops device nodes, and refuses a layer that escapes its directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "berth-unpack-"));
     try {
       const src = join(dir, "src");
@@ -69,10 +69,8 @@ describe("unpackLayer", () => {
       assert.equal(lstatSync(join(snapshot, "bin/a")).ino, lstatSync(join(snapshot, "bin/b")).ino);
       assert.equal(readlinkSync(join(snapshot, "bin/c")), "a");
       assert.equal(readlinkSync(join(snapshot, "bin/d")), "/etc/shadow");
-      const device = lstatSync(join(snapshot, "dev/null2"));
-      assert.ok(device.isCharacterDevice());
-      assert.equal(device.rdev, (1 << 8) | 3);
-      assert.equal(device.mode & 0o777, 0o640);
+      // Device nodes are never made on the host (issue 12, item 2); FIFOs are.
+      assert.equal(lstatSync(join(snapshot, "dev/null2"), { throwIfNoEntry: false }), undefined);
       assert.ok(lstatSync(join(snapshot, "dev/pipe")).isFIFO());
 
       const evil = join(dir, "evil.tar");
