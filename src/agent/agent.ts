@@ -4,12 +4,10 @@
  * (over loopback, through the same channel). Tasks are detached from it: killing the agent
  * leaves containers running, and a new agent on the same data dir adopts them.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
-import { ensurePrivateDir, lockDataDir, PRIVATE_FILE, type Logger } from "../core/index.js";
+import { ensurePrivateDir, lockDataDir, type Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
+import { hostCredential } from "./identity.js";
 import type { TaskHost } from "./tasks/ports.js";
 import { LogShipper } from "./log-shipper.js";
 import { TaskMetadataServer } from "./metadata/index.js";
@@ -21,7 +19,8 @@ import { UsageSampler } from "./usage-sampler.js";
 export interface AgentOptions {
   /** The control plane's endpoint, e.g. http://127.0.0.1:4566. */
   server: string;
-  token: string;
+  /** Needed until the host has joined; afterwards its own credential (in `dataDir`) is enough. */
+  joinToken?: string;
   dataDir: string;
   availabilityZone: string;
   /** FARGATE (on-demand, the default) and/or FARGATE_SPOT: the capacity this host offers. */
@@ -31,6 +30,8 @@ export interface AgentOptions {
   memory?: number;
   host: TaskHost;
   log: Logger;
+  /** The server refused this host for good; the agent has stopped trying (one-line reason). */
+  onRefused?: (reason: string) => void;
 }
 
 export interface RunningAgent {
@@ -48,19 +49,11 @@ export function defaultCapacity(): { cpu: number; memory: number } {
   return { cpu: cpus().length * 1024, memory: memory - reserve };
 }
 
-function hostIdOf(dataDir: string): string {
-  const file = join(dataDir, "host-id");
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const id = `host-${randomBytes(8).toString("hex")}`;
-  writeFileSync(file, id + "\n", { mode: PRIVATE_FILE });
-  return id;
-}
-
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   ensurePrivateDir(options.dataDir);
   // Two agents on one dir would adopt each other's containers.
   const lock = lockDataDir(options.dataDir);
-  const hostId = hostIdOf(options.dataDir);
+  const { hostId, secret } = hostCredential(options.dataDir);
   const capacity = defaultCapacity();
   const log = options.log.child({ hostId });
   const shipper = new LogShipper(
@@ -93,7 +86,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // Tasks report only after adoptAll below, by when the channel exists.
   const channel: AgentChannel = new AgentChannel(
     options.server,
-    options.token,
+    { secret, ...(options.joinToken === undefined ? {} : { joinToken: options.joinToken }) },
     {
       hostId,
       availabilityZone: options.availabilityZone,
@@ -114,6 +107,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       },
       onAcked: (taskArn, state) => tasks.acked(taskArn, state),
       onWelcome: (welcome) => sampler.every(welcome.usageIntervalMs),
+      onRefused: (reason) => {
+        if (options.onRefused === undefined) log.error("the server refused this host", { reason });
+        else options.onRefused(reason);
+      },
     },
     log,
   );

@@ -8,6 +8,8 @@ import WebSocket from "ws";
 import type { Logger } from "../core/index.js";
 import {
   AGENT_CHANNEL_PATH,
+  HOST_ID_HEADER,
+  HOST_SECRET_HEADER,
   PROTOCOL_VERSION,
   parseServerMessage,
   type AgentMessage,
@@ -35,6 +37,17 @@ export interface ChannelHandlers {
   onAcked(taskArn: string, state: TaskState): void;
   /** The server accepted the channel; says how often it wants task usage (if at all). */
   onWelcome?(welcome: Extract<ServerMessage, { type: "welcome" }>): void;
+  /**
+   * The server refused this host for good (unknown, expired or revoked token, another host's
+   * id, ...): the channel stops trying. `reason` is one line, fit to print as is.
+   */
+  onRefused?(reason: string): void;
+}
+
+/** How the agent proves who it is: its own credential, and a join token until it has joined. */
+export interface ChannelCredentials {
+  secret: string;
+  joinToken?: string;
 }
 
 export class AgentChannel {
@@ -50,7 +63,7 @@ export class AgentChannel {
 
   constructor(
     private readonly server: string,
-    private readonly token: string,
+    private readonly credentials: ChannelCredentials,
     private readonly host: HostIdentity,
     private readonly handlers: ChannelHandlers,
     private readonly log: Logger,
@@ -90,8 +103,13 @@ export class AgentChannel {
   #connect(): void {
     if (this.#closed) return;
     const url = new URL(AGENT_CHANNEL_PATH, this.server.replace(/^http/, "ws"));
+    const { secret, joinToken } = this.credentials;
     const ws = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.token}` },
+      headers: {
+        [HOST_ID_HEADER]: this.host.hostId,
+        [HOST_SECRET_HEADER]: secret,
+        ...(joinToken === undefined ? {} : { authorization: `Bearer ${joinToken}` }),
+      },
       handshakeTimeout: 10_000,
     });
     this.#ws = ws;
@@ -112,17 +130,36 @@ export class AgentChannel {
       this.#receive(message);
     });
     ws.on("unexpected-response", (_req, res) => {
-      this.log.error("the server refused the agent's channel", { status: res.statusCode });
+      const status = res.statusCode ?? 0;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body = (body + chunk).slice(0, 1000)));
+      res.on("end", () => {
+        const reason = body.trim().split("\n", 1)[0] || `HTTP ${status}`;
+        // A refusal of who we are does not change by retrying; a server error may.
+        if (status >= 400 && status < 500) return this.#refused(reason);
+        this.log.warn("the server failed the agent's channel", { status, reason });
+        ws.terminate();
+      });
+      res.on("error", () => ws.terminate());
     });
     ws.on("error", (error) => this.log.debug("agent channel error", { error: error.message }));
-    ws.on("close", () => {
+    ws.on("close", (code: number, why: Buffer) => {
       this.#ready = false;
+      // 4000-4999: the server closed the channel over who we are (protocol, host): for good.
+      if (code >= 4000 && code < 5000) this.#refused(why.toString("utf8") || `closed (${code})`);
       clearInterval(this.#heartbeat);
       if (this.#closed) return;
       const delay = Math.min(this.#backoff, BACKOFF_MAX_MS) * (0.5 + Math.random() / 2);
       this.#backoff = Math.min(this.#backoff * 2, BACKOFF_MAX_MS);
       this.#reconnect = setTimeout(() => this.#connect(), delay);
     });
+  }
+
+  #refused(reason: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.handlers.onRefused?.(reason);
   }
 
   #receive(message: ServerMessage): void {

@@ -62,10 +62,12 @@ export async function purgeHost(dataDir: string, log: Logger = silentLogger): Pr
   }
 }
 
-/** The agent of `berth up`: this machine, in the same process, joined over loopback. */
+/**
+ * The agent of `berth up`: this machine, in the same process, over loopback. The server
+ * enrolls its credential directly (`enrollLocalHost`), so it needs no join token.
+ */
 export function startLocalAgent(options: {
   server: string;
-  token: string;
   dataDir: string;
   log: Logger;
   availabilityZone?: string;

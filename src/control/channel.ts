@@ -11,6 +11,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Clock, Logger } from "../core/index.js";
 import {
+  HOST_ID_HEADER,
+  HOST_SECRET_HEADER,
   PROTOCOL_VERSION,
   parseAgentMessage,
   type AgentMessage,
@@ -20,7 +22,8 @@ import {
 } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
-import { isJoinTokenValid } from "./tokens.js";
+import { authenticateHost } from "./host-credentials.js";
+import { JoinRefused } from "./tokens.js";
 
 /** How long an agent may stay silent before we close its channel (it heartbeats every 2 s). */
 const IDLE_TIMEOUT_MS = 10_000;
@@ -72,20 +75,44 @@ export class AgentChannelServer {
     return [...this.#sessions.keys()];
   }
 
+  /**
+   * Authenticates an agent before its WebSocket exists: its host id and credential, and on its
+   * first connection a join token. A refusal is an HTTP status with the reason as the body,
+   * which the agent prints; the server logs it too.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const refuse = (status: string): void => {
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const { store, clock, log } = this.options;
+    const header = (name: string): string | undefined => {
+      const value = req.headers[name];
+      return typeof value === "string" ? value : undefined;
     };
-    if (token === undefined) return refuse("401 Unauthorized");
-    isJoinTokenValid(this.options.store, token).then(
-      (valid) => {
-        if (!valid) return refuse("403 Forbidden");
-        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+    const hostId = header(HOST_ID_HEADER) ?? "";
+    const joinToken = /^Bearer (\S+)$/.exec(header("authorization") ?? "")?.[1];
+    const refuse = (status: string, code: string, reason: string): void => {
+      log.warn("agent refused", { hostId, remote: req.socket.remoteAddress, code, reason });
+      socket.end(
+        `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+      );
+    };
+    authenticateHost(
+      store,
+      {
+        hostId,
+        secret: header(HOST_SECRET_HEADER) ?? "",
+        ...(joinToken === undefined ? {} : { joinToken }),
+      },
+      clock.now(),
+    ).then(
+      ({ joinedWith }) => {
+        if (joinedWith !== undefined)
+          log.info("host joined", { hostId, token: joinedWith, remote: req.socket.remoteAddress });
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, hostId));
       },
       (error: unknown) => {
-        this.options.log.error("agent token check failed", { error: String(error) });
-        refuse("500 Internal Server Error");
+        if (error instanceof JoinRefused) return refuse("403 Forbidden", error.code, error.message);
+        log.error("agent authentication failed", { error: String(error) });
+        refuse("500 Internal Server Error", "ServerError", "the server failed to check the agent");
       },
     );
   }
@@ -152,7 +179,8 @@ export class AgentChannelServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  #accept(ws: WebSocket): void {
+  /** `authenticated`: the host the upgrade proved; hello may speak for it alone. */
+  #accept(ws: WebSocket, authenticated: string): void {
     const { log } = this.options;
     let hostId: string | undefined;
     let idle: NodeJS.Timeout | undefined;
@@ -172,8 +200,18 @@ export class AgentChannelServer {
       }
       queue = queue
         .then(async () => {
-          if (message.type === "hello") hostId = await this.#hello(ws, message);
-          else if (hostId !== undefined) await this.#handle(ws, hostId, message);
+          if (message.type === "hello") {
+            if (message.hostId !== authenticated) {
+              log.warn("agent refused", {
+                hostId: authenticated,
+                code: "HelloHostMismatch",
+                reason: `hello names host ${message.hostId}`,
+              });
+              ws.close(4003, `this channel was authenticated as host ${authenticated}`);
+              return;
+            }
+            hostId = await this.#hello(ws, message);
+          } else if (hostId !== undefined) await this.#handle(ws, hostId, message);
         })
         .catch((error: unknown) => {
           log.error("agent message failed", {

@@ -28,7 +28,16 @@ export {
   type StopRequest,
   type TaskDraft,
 } from "./tasks.js";
-export { createJoinToken, isJoinTokenValid } from "./tokens.js";
+export {
+  createJoinToken,
+  JoinRefused,
+  listJoinTokens,
+  revokeJoinToken,
+  type JoinTokenInfo,
+  type JoinTokenSpec,
+  type JoinTokenStatus,
+} from "./tokens.js";
+export { authenticateHost, enrollLocalHost, type HostClaim } from "./host-credentials.js";
 export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
 export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
 export { markLostHosts, type LostHost } from "./hosts.js";

@@ -13,6 +13,13 @@ import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_CHANNEL_PATH = "/_berth/agent";
+/**
+ * Every agent connects with its host id and its own credential (a secret it made at its join);
+ * until the server has recorded that credential it also shows a join token (`Authorization:
+ * Bearer <id>.<secret>`).
+ */
+export const HOST_ID_HEADER = "x-berth-host-id";
+export const HOST_SECRET_HEADER = "x-berth-host-secret";
 
 const KeyValue = z.object({ name: z.string(), value: z.string() });
 

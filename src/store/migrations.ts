@@ -8,6 +8,7 @@ import { autoscalingMigration } from "./migrations/0009-autoscaling.js";
 import { eksMigration } from "./migrations/0010-eks.js";
 import { elbAttributesMigration } from "./migrations/0011-elb-attributes.js";
 import { ecsAccountSettingsMigration } from "./migrations/0012-ecs-account-settings.js";
+import { agentIdentityMigration } from "./migrations/0013-agent-identity.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -342,6 +343,7 @@ const migrations: Record<string, Migration> = {
   "0010-eks": eksMigration,
   "0011-elb-attributes": elbAttributesMigration,
   "0012-ecs-account-settings": ecsAccountSettingsMigration,
+  "0013-agent-identity": agentIdentityMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

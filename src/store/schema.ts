@@ -114,8 +114,27 @@ export interface HostTable {
 }
 
 /** Join tokens for agents, kept as SHA-256 hashes. */
-export interface AgentTokenTable {
-  token_hash: string;
+/** Join tokens (`berth tokens`): an agent shows one to join; only the secret's SHA-256 is kept. */
+export interface JoinTokenTable {
+  /** The public half of the token (`<id>.<secret>`), what list and revoke name. */
+  id: string;
+  secret_hash: string;
+  description: string | null;
+  created_at: number;
+  /** Null: never expires. */
+  expires_at: number | null;
+  /** Null: any number of joins. */
+  usage_limit: number | null;
+  uses: Generated<number>;
+  revoked_at: number | null;
+}
+
+/** The credential each joined host reconnects with (its secret's SHA-256). */
+export interface HostCredentialTable {
+  host_id: string;
+  secret_hash: string;
+  /** The join token's id it joined with; null for the local host of `berth up`. */
+  joined_with: string | null;
   created_at: number;
 }
 
@@ -367,7 +386,8 @@ export interface Database {
   registry_manifest_refs: RegistryManifestRefTable;
   registry_blob_links: RegistryBlobLinkTable;
   hosts: HostTable;
-  agent_tokens: AgentTokenTable;
+  join_tokens: JoinTokenTable;
+  host_credentials: HostCredentialTable;
   tasks: TaskTable;
   services: ServiceTable;
   task_usage: TaskUsageTable;
