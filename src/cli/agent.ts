@@ -6,7 +6,7 @@ import { createLogger } from "../core/index.js";
 import { defaultDataDir } from "./config.js";
 
 export const AGENT_USAGE =
-  "Usage: berth agent --server URL --token TOKEN [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB] [--spot | --capacity-providers FARGATE,FARGATE_SPOT] [--task-cidr 100.64.0.0/10]";
+  "Usage: berth agent --server URL [--token TOKEN] [--data-dir DIR] [--availability-zone us-east-1a] [--cpu UNITS --memory MIB] [--spot | --capacity-providers FARGATE,FARGATE_SPOT] [--task-cidr 100.64.0.0/10]";
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -37,9 +37,10 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   });
   const server = values.server ?? env.BERTH_SERVER;
   const token = values.token ?? env.BERTH_AGENT_TOKEN;
-  if (server === undefined || token === undefined) {
+  // The token is needed only to join; a joined host reconnects with its own credential.
+  if (server === undefined) {
     process.stderr.write(
-      `berth agent: --server and --token are required (a token comes from the server).\n${AGENT_USAGE}\n`,
+      `berth agent: --server is required (use the join line \`berth up\` printed).\n${AGENT_USAGE}\n`,
     );
     return 2;
   }
@@ -73,9 +74,12 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     return 2;
   }
   const log = createLogger(level);
+  let refusal: ((reason: string) => void) | undefined;
+  const refused = new Promise<string>((resolveRefused) => (refusal = resolveRefused));
   const running = await startHostAgent({
     server,
-    token,
+    ...(token === undefined ? {} : { joinToken: token }),
+    onRefused: (reason) => refusal?.(reason),
     dataDir: resolve(values["data-dir"] ?? `${defaultDataDir(env)}/agent`),
     availabilityZone: values["availability-zone"],
     ...(cpu === undefined ? {} : { cpu }),
@@ -85,16 +89,18 @@ export async function agent(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     log,
   });
   process.stdout.write(`berth agent ${running.hostId} is serving ${server}\n`);
-  await new Promise<void>((resolveStop) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolveStop();
-    };
+  let stop = (): void => undefined;
+  const stopped = new Promise<void>((resolveStop) => {
+    stop = (): void => resolveStop();
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  const reason = await Promise.race([stopped.then(() => undefined), refused]);
+  process.off("SIGINT", stop);
+  process.off("SIGTERM", stop);
   // Containers keep running: tasks are detached from the agent.
   await running.close();
-  return 0;
+  if (reason === undefined) return 0;
+  process.stderr.write(`berth agent: the server refused host ${running.hostId}: ${reason}\n`);
+  return 1;
 }

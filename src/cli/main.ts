@@ -9,6 +9,7 @@ import { spot, SPOT_USAGE } from "./spot.js";
 import { exec, EXEC_USAGE } from "./exec.js";
 import { host, HOST_USAGE } from "./host.js";
 import { logs, ps, run, stop } from "./task-commands.js";
+import { tokens, TOKENS_USAGE } from "./tokens.js";
 import { top, TOP_USAGE } from "./top.js";
 import { up, UP_USAGE } from "./up.js";
 
@@ -18,7 +19,8 @@ Usage: berth <command> [options]
 
 Commands:
   up          start the whole platform here, in the foreground
-  agent       offer this host's CPU and memory to a Berth: --server URL --token TOKEN
+  agent       offer this host's CPU and memory to a Berth: the join line \`berth up\` printed
+  tokens      list, create or revoke the join tokens agents join with
   spot        reclaim Spot capacity: berth spot interrupt [--host H | --fraction F]
   status      check that a Berth answers at --endpoint
   clusters    list the clusters
@@ -41,6 +43,8 @@ else the keys kept in the local data dir.
 ${UP_USAGE}
 
 ${AGENT_USAGE}
+
+${TOKENS_USAGE}
 
 ${SPOT_USAGE}
 
@@ -66,6 +70,7 @@ const COMMANDS: Record<string, Command> = {
   up,
   agent,
   spot,
+  tokens,
   status,
   clusters,
   run,

@@ -4,8 +4,14 @@ import { parseArgs } from "node:util";
 import { checkTaskCidr } from "../agent/index.js";
 import { createLogger } from "../core/index.js";
 import { parseTargetCidr } from "../services/elbv2/index.js";
-import { startBerth, DEFAULT_PORT, type RunningBerth } from "../server/index.js";
+import {
+  startBerth,
+  DEFAULT_PORT,
+  type JoinTokenInfo,
+  type RunningBerth,
+} from "../server/index.js";
 import { defaultDataDir } from "./config.js";
+import { parseDuration } from "./duration.js";
 
 export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
                 [--store postgres://USER@HOST/DB]
@@ -13,14 +19,15 @@ export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PO
                 [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
                 [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
                 [--task-cidr 100.64.0.0/10] [--elb-address 127.0.0.1]
-                [--elb-target-cidr CIDR ...] [--metric-period-seconds 60]`;
+                [--elb-target-cidr CIDR ...] [--metric-period-seconds 60]
+                [--join-token-ttl 24h]`;
 
 function banner(
   berth: RunningBerth,
   dataDir: string,
   region: string,
   accountId: string,
-  joinToken: string,
+  join: { token: string; info: JoinTokenInfo },
 ): string {
   const { accessKeyId, secretAccessKey } = berth.credentials;
   const where =
@@ -45,7 +52,10 @@ function banner(
       ? "This machine runs no tasks (--no-local-agent)."
       : `This machine runs tasks (host ${berth.localAgent.hostId}).`,
     "Add another host (the server must listen where it can reach, see --host):",
-    `  berth agent --server ${berth.endpoint} --token ${joinToken}`,
+    `  berth agent --server ${berth.endpoint} --token ${join.token}`,
+    join.info.expiresAt === undefined
+      ? "  (the token never expires; `berth tokens` lists, creates and revokes tokens)"
+      : `  (the token expires at ${join.info.expiresAt.toISOString()}; \`berth tokens create\` makes more)`,
     "",
     "Press Ctrl-C to stop.",
     "",
@@ -77,6 +87,8 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
       // Ranges besides the task subnets that ELB ip targets may be in (e.g. 127.0.0.1/32).
       "elb-target-cidr": { type: "string", multiple: true, default: [] },
       "metric-period-seconds": { type: "string", default: "60" },
+      // How long the join token in the banner is good for (kubeadm's default; 0: never expires).
+      "join-token-ttl": { type: "string", default: "24h" },
     },
     strict: true,
   });
@@ -127,6 +139,13 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     );
     return 2;
   }
+  const joinTokenTtl = parseDuration(values["join-token-ttl"]);
+  if (joinTokenTtl === undefined) {
+    process.stderr.write(
+      `berth up: --join-token-ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values["join-token-ttl"]}'.\n`,
+    );
+    return 2;
+  }
   const level = values["log-level"];
   if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
     process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
@@ -153,8 +172,11 @@ export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     elbTargetCidrs,
     metricPeriodSeconds,
   });
-  const joinToken = await berth.createJoinToken();
-  process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], joinToken));
+  const join = await berth.createJoinToken({
+    ttlMs: joinTokenTtl * 1000,
+    description: "printed by berth up",
+  });
+  process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], join));
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info("shutting down", { signal });

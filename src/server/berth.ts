@@ -2,6 +2,7 @@
  * One Berth: store, AWS front door and listener, started together and stopped together.
  * `berth up` runs one; the test harness runs one per test file.
  */
+import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import {
@@ -39,17 +40,20 @@ import {
   AgentChannelServer,
   Autoscaler,
   createJoinToken,
+  enrollLocalHost,
   markLostHosts,
   ServiceMetrics,
   ServiceReconciler,
   SpotInterrupter,
   UsageSeries,
   containerSeriesKey,
+  type JoinTokenInfo,
+  type JoinTokenSpec,
   taskBillingFacts,
   tasksPulledBefore,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
-import { startLocalAgent, type RunningAgent } from "../agent/index.js";
+import { hostCredential, startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
 import {
   createElbv2Service,
@@ -78,6 +82,7 @@ import {
   serveSpotInterrupt,
 } from "./task-routes.js";
 import { serveMetrics } from "./metrics-route.js";
+import { serveTokens, TOKENS_PATH } from "./token-routes.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
@@ -121,7 +126,7 @@ export interface BerthOptions {
 
 export interface RunningBerth {
   /** Creates a token a `berth agent` on another host joins with. */
-  createJoinToken(): Promise<string>;
+  createJoinToken(spec?: JoinTokenSpec): Promise<{ token: string; info: JoinTokenInfo }>;
   /** The in-process agent of `berth up`, when there is one. */
   localAgent?: RunningAgent;
   endpoint: string;
@@ -417,6 +422,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         });
         return true;
       }
+      if (path.startsWith(TOKENS_PATH))
+        return serveTokens(req, res, path, { store, credentials: lookupCredentials, clock });
       if (req.method !== "GET") return false;
       if (path === TASK_LOGS_PATH)
         await serveTaskLogs(req, res, { store, channel, credentials: lookupCredentials, clock });
@@ -449,18 +456,24 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   const endpoint = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
-  // The local host joins like any other: a token, the channel, over loopback.
+  // The local host speaks over the channel like any other, with a credential the server
+  // records directly (it is this process), so no join token is minted for it.
+  const localAgentDir = join(options.dataDir, "agent");
+  if (options.localAgent) {
+    mkdirSync(localAgentDir, { recursive: true });
+    const local = hostCredential(localAgentDir);
+    await enrollLocalHost(store, local.hostId, local.secret, clock.now());
+  }
   const localAgent = options.localAgent
     ? await startLocalAgent({
         server: endpoint,
-        token: await createJoinToken(store, clock.now()),
-        dataDir: join(options.dataDir, "agent"),
+        dataDir: localAgentDir,
         log,
         ...(options.taskCidr === undefined ? {} : { taskCidr: options.taskCidr }),
       })
     : undefined;
   return {
-    createJoinToken: () => createJoinToken(store, clock.now()),
+    createJoinToken: (spec) => createJoinToken(store, clock.now(), spec),
     ...(localAgent === undefined ? {} : { localAgent }),
     endpoint,
     port,

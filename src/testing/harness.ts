@@ -184,28 +184,21 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `berth agent` as a child process and resolves once it has joined. */
-export async function startAgentProcess(options: {
+export interface AgentProcessOptions {
   server: string;
-  token: string;
+  /** Needed to join; a data dir whose host has joined reconnects without one. */
+  token?: string;
   dataDir?: string;
   cpu?: number;
   memory?: number;
   availabilityZone?: string;
   spot?: boolean;
   keepDataDir?: boolean;
-}): Promise<AgentProcess> {
-  const dataDir = options.dataDir ?? tempDataDir("berth-agent-");
-  const args = [
-    BERTH_BIN,
-    "agent",
-    "--server",
-    options.server,
-    "--token",
-    options.token,
-    "--data-dir",
-    dataDir,
-  ];
+}
+
+function spawnAgent(options: AgentProcessOptions, dataDir: string) {
+  const args = [BERTH_BIN, "agent", "--server", options.server, "--data-dir", dataDir];
+  if (options.token !== undefined) args.push("--token", options.token);
   if (options.cpu !== undefined) args.push("--cpu", String(options.cpu));
   if (options.memory !== undefined) args.push("--memory", String(options.memory));
   if (options.availabilityZone !== undefined)
@@ -215,14 +208,46 @@ export async function startAgentProcess(options: {
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once("exit", (code) => resolveExit(code)),
+  );
+  const joined = (): boolean => output.includes("agent connected to the control plane");
+  return { child, output: () => output, exited, joined };
+}
+
+/**
+ * Runs `berth agent` expecting the server (or the agent itself) to refuse it: resolves with the
+ * one line it printed last once it exits non-zero; rejects if it joins or hangs for 30 s.
+ */
+export async function agentRefusal(options: AgentProcessOptions): Promise<string> {
+  const dataDir = options.dataDir ?? tempDataDir("berth-agent-");
+  const agent = spawnAgent(options, dataDir);
+  const timer = setTimeout(() => agent.child.kill("SIGKILL"), 30_000);
+  try {
+    const code = await agent.exited;
+    if (code === 0 || code === null || agent.joined())
+      throw new Error(`berth agent was not refused (exit ${String(code)}):\n${agent.output()}`);
+    return agent.output().trimEnd().split("\n").pop() ?? "";
+  } finally {
+    clearTimeout(timer);
+    if (options.dataDir === undefined) {
+      await purgeHost(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Starts `berth agent` as a child process and resolves once it has joined. */
+export async function startAgentProcess(options: AgentProcessOptions): Promise<AgentProcess> {
+  const dataDir = options.dataDir ?? tempDataDir("berth-agent-");
+  const { child, output, exited } = spawnAgent(options, dataDir);
   await new Promise<void>((resolveUp, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`berth agent did not join in 30 s:\n${output}`)),
+      () => reject(new Error(`berth agent did not join in 30 s:\n${output()}`)),
       30_000,
     );
     const check = (): void => {
-      if (!output.includes("agent connected to the control plane")) return;
+      if (!output().includes("agent connected to the control plane")) return;
       clearTimeout(timer);
       resolveUp();
     };
@@ -230,14 +255,14 @@ export async function startAgentProcess(options: {
     child.stderr.on("data", check);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`berth agent exited with ${String(code)}:\n${output}`));
+      reject(new Error(`berth agent exited with ${String(code)}:\n${output()}`));
     });
   });
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   return {
     process: child,
     dataDir,
-    output: () => output,
+    output,
     async kill() {
       if (alive()) {
         child.kill("SIGKILL");
