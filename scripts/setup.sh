@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # binary -> Debian package. Berth itself needs runc, conmon, catatonit, attr (setfattr marks
-# opaque directories of image layers), the CNI plugins, iproute2 and
-# iptables; gVisor's runsc is the sandboxed runtime; the rest are what the tests and benchmarks
+# opaque directories of image layers), the CNI plugins, iproute2 and iptables (with
+# ebtables-nft, for each task's bridge port guard); gVisor's runsc is the sandboxed runtime;
+# the rest are what the tests and benchmarks
 # drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer,
 # PostgreSQL 15 for the second store's tests, which start their own throw-away server).
 declare -A WANT=(
@@ -17,6 +18,7 @@ declare -A WANT=(
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [/usr/bin/ip]=iproute2
   [/usr/sbin/iptables]=iptables
+  [/usr/sbin/ebtables-nft]=iptables
   [/usr/bin/runsc]=runsc
   [/usr/bin/skopeo]=skopeo
   [/usr/bin/podman]=podman

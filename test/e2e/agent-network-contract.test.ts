@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { it } from "node:test";
 import { promisify } from "node:util";
 import { CniTaskNetwork } from "../../src/agent/network/index.js";
+import { portGuardChain } from "../../src/agent/network/port-guard.js";
 import { runTaskNetworkContract } from "../unit/agent/network/task-network-contract.js";
 
 const run = promisify(execFile);
@@ -67,6 +68,9 @@ it("purge removes every bridge, rule, address and claim of an agent", async () =
   const { stdout: guarded6 } = await run("ip6tables", ["-w", "-S", "INPUT"]);
   assert.ok(guarded.includes(`-i ${bridge} -j BERTH-IN-${key}`), guarded);
   assert.ok(guarded6.includes(`-i ${bridge} -j BERTH-IN-${key}`), guarded6);
+  // ... and the task's port guard.
+  const chain = portGuardChain(f.network.dir, "purge-a");
+  assert.match((await run("ebtables-nft", ["-t", "nat", "-L"])).stdout, new RegExp(`-j ${chain}`));
   await f.close();
   await assert.rejects(run("ip", ["link", "show", bridge]));
   // ... and went with everything else of the cluster's.
@@ -75,6 +79,7 @@ it("purge removes every bridge, rule, address and claim of an agent", async () =
   const { stdout: nat } = await run("iptables", ["-w", "-t", "nat", "-S"]);
   assert.ok(!filter.includes(key) && !filter.includes(`${address.privateIPv4Address}/32`));
   assert.ok(!filter6.includes(key));
+  assert.ok(!(await run("ebtables-nft", ["-t", "nat", "-L"])).stdout.includes(chain));
   assert.ok(!nat.includes(`${address.privateIPv4Address}/32`));
   const claims = existsSync("/run/berth/task-subnets")
     ? readdirSync("/run/berth/task-subnets")

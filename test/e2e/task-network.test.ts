@@ -300,6 +300,57 @@ describe("awsvpc task networking", () => {
     assert.match(reply, /host-secret/);
     await stopAndWait(ctx, otherArn);
   });
+
+  it("keeps a task from passing for another, so it cannot read the other's metadata", async () => {
+    const victimArn = await runOne(ctx, "victim", [
+      { name: "app", command: ["sh", "-c", "exec sleep 600"] },
+    ]);
+    const victim = addressOf(await waitForTask(ctx.ecs, victimArn, "RUNNING"));
+    const victimId = victimArn.split("/").pop() ?? "";
+    // The attacker waits until its namespace holds the victim's address as well as its own,
+    // then claims it in ARP (NET_RAW, which Fargate grants) and asks for the victim's metadata
+    // from it. Exit bits: 1 it read the victim's metadata, 2 its namespace forwards IPv4.
+    const attack = [
+      "GW=${ECS_CONTAINER_METADATA_URI_V4#http://}; BASE=${ECS_CONTAINER_METADATA_URI_V4%/v4/*}",
+      "GW=${GW%%:*}; r=0",
+      `for i in $(busybox seq 150); do busybox ip -4 addr show eth0 | grep -q ' ${victim}/' && break; sleep 0.2; done`,
+      `busybox arping -U -c 2 -s ${victim} -I eth0 $GW >/dev/null 2>&1`,
+      `busybox arping -c 2 -s ${victim} -I eth0 $GW >/dev/null 2>&1`,
+      `timeout 5 wget -qO- $BASE/v4/${victimId}-0 | grep -q DockerId && r=$((r|1))`,
+      "grep -q '^0$' /proc/sys/net/ipv4/ip_forward || r=$((r|2))",
+      "exit $r",
+    ].join("\n");
+    const attackerArn = await runOne(ctx, "impostor", [
+      { name: "app", command: ["sh", "-c", attack] },
+    ]);
+    const attacker = await waitForTask(ctx.ecs, attackerArn, "RUNNING");
+    const gateway = addressOf(attacker).replace(/\.\d+$/, ".1");
+    // What NET_ADMIN would let it do, or a gVisor sandbox's own network stack: the victim's
+    // address on its interface, and the victim's address as its source towards the gateway.
+    const netns = join(
+      ctx.berth.dataDir,
+      "agent",
+      "run",
+      "netns",
+      attackerArn.split("/").pop() ?? "",
+    );
+    await run("nsenter", [`--net=${netns}`, "ip", "addr", "add", `${victim}/32`, "dev", "eth0"]);
+    await run("nsenter", [
+      `--net=${netns}`,
+      "ip",
+      "route",
+      "replace",
+      `${gateway}/32`,
+      "dev",
+      "eth0",
+      "src",
+      victim,
+    ]);
+    const done = await waitForTask(ctx.ecs, attackerArn, "STOPPED");
+    const exit = done.containers?.[0]?.exitCode;
+    assert.equal(exit, 0, `attack bits ${exit ?? "?"}: 1 read the victim's metadata, 2 forwarding`);
+    await stopAndWait(ctx, victimArn);
+  });
 });
 
 describe("task addresses", () => {

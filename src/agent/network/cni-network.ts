@@ -17,6 +17,7 @@ import { runCommand } from "../runtime/index.js";
 import { CniErrorCode, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
 import { buildConflist } from "./conflist.js";
 import { applyHostGuard, removeHostGuard } from "./host-guard.js";
+import { applyPortGuard, portGuardChain, removePortGuard } from "./port-guard.js";
 import { deleteChain, deleteRules, ruleValue } from "./iptables.js";
 import {
   claimSubnet,
@@ -123,15 +124,25 @@ export class CniTaskNetwork implements TaskNetwork {
       const list = this.#conflist(cluster);
       const cni = { containerId: target.taskId, netns: target.netnsPath, ifName: IF_NAME };
       let result: CniResult;
+      let address: TaskAddress;
+      const chain = portGuardChain(this.dir, target.taskId);
       try {
         // Tasks' ADDs and DELs run side by side, as CNI runtimes run them for pods.
         result = await this.#plugins.add(list, cni);
+        address = addressOf(result, cluster.subnet);
+        // Before the task runs: its port admits only its own MAC and address.
+        await applyPortGuard({
+          chain,
+          port: hostPortOf(result, cluster.key),
+          mac: address.macAddress,
+          ip: address.privateIPv4Address,
+        });
       } catch (error) {
         await this.#plugins.del(list, cni).catch(() => undefined);
+        await removePortGuard(chain).catch(() => undefined);
         this.#removeWhenIdle(cluster);
         throw error;
       }
-      const address = addressOf(result, cluster.subnet);
       this.#write(join(this.dir, "attachments", `${target.taskId}.json`), {
         taskId: target.taskId,
         clusterArn: target.clusterArn,
@@ -193,6 +204,7 @@ export class CniTaskNetwork implements TaskNetwork {
       { containerId: taskId, netns: netnsPath, ifName: IF_NAME },
       attachment?.result,
     );
+    await removePortGuard(portGuardChain(this.dir, taskId));
     rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
     this.#removeWhenIdle(cluster);
   }
@@ -260,8 +272,10 @@ export class CniTaskNetwork implements TaskNetwork {
   async #removeCluster(cluster: ClusterRecord, force: boolean): Promise<void> {
     const attached = this.#attachments().filter((a) => a.clusterKey === cluster.key);
     if ((attached.length > 0 || (this.#inUse.get(cluster.key) ?? 0) > 0) && !force) return;
-    for (const record of attached)
+    for (const record of attached) {
+      await removePortGuard(portGuardChain(this.dir, record.taskId)).catch(() => undefined);
       rmSync(join(this.dir, "attachments", `${record.taskId}.json`), { force: true });
+    }
     const bridge = CniTaskNetwork.bridgeName(cluster.key);
     const subnet = parseCidr(cluster.subnet) as Cidr;
     await runCommand("ip", ["link", "del", bridge], { allowFailure: true });
@@ -389,6 +403,18 @@ function addressOf(result: CniResult, subnet: string): TaskAddress {
     subnet,
     gateway: ip.gateway ?? formatIpv4(cidr.base + 1),
   };
+}
+
+/** The host side of the task's veth (its port on the bridge), as the bridge plugin reports it. */
+function hostPortOf(result: CniResult, key: string): string {
+  const port = (result.interfaces ?? []).find(
+    (i) => i.sandbox === undefined && i.name !== CniTaskNetwork.bridgeName(key),
+  );
+  if (port?.name === undefined)
+    throw new BerthError(CniErrorCode, "the CNI result names no bridge port for the task", {
+      fault: "server",
+    });
+  return port.name;
 }
 
 /** A record, or undefined when there is none; any other failure (EMFILE) is not "none". */

@@ -16,14 +16,15 @@ function tool(family: IpFamily): string {
 }
 
 /**
- * Applies `text` with `<command>-restore --noflush` (iptables, ip6tables or ebtables), tried
- * again a few times: another program's commit at the same moment can make nftables refuse ours.
+ * Applies `text` with `<command>-restore --noflush` (iptables, ip6tables or ebtables-nft),
+ * tried again a few times: another program's commit at the same moment can make nftables
+ * refuse ours.
  */
 export async function restoreRules(
-  command: "iptables" | "ip6tables" | "ebtables",
+  command: "iptables" | "ip6tables" | "ebtables-nft",
   text: string,
 ): Promise<void> {
-  const args = command === "ebtables" ? ["--noflush"] : ["-w", "--noflush"];
+  const args = command === "ebtables-nft" ? ["--noflush"] : ["-w", "--noflush"];
   for (let attempt = 1; attempt < 3; attempt++) {
     const { code } = await runCommand(`${command}-restore`, args, {
       input: text,

@@ -52,7 +52,12 @@ export const ALL_CAPABILITIES = [
   "CAP_CHECKPOINT_RESTORE",
 ] as const;
 
-/** Docker's default capability set, which ECS (and so Fargate) containers get. */
+/**
+ * Docker's default capability set, which ECS (and so Fargate) containers get, NET_RAW included
+ * (Fargate's containers list it, aws/containers-roadmap#409; ping works there). What NET_RAW
+ * would allow against other tasks (forged ARP and source addresses) the bridge port guard
+ * (agent/network/port-guard.ts) stops.
+ */
 export const DEFAULT_CAPABILITIES = [
   "CAP_CHOWN",
   "CAP_DAC_OVERRIDE",

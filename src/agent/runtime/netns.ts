@@ -1,7 +1,8 @@
 /**
- * The network namespace a task's containers share: a fresh namespace with only loopback, kept
- * alive by a bind mount of its nsfs file under the runtime's run dir. One `unshare` process
- * (which runs `ip link set lo up` inside) makes it, ~8 ms; one umount removes it. The task
+ * The network namespace a task's containers share: a fresh namespace with only loopback and no
+ * IPv4 forwarding, kept alive by a bind mount of its nsfs file under the runtime's run dir. One
+ * `unshare` process (a shell that sets the sysctl, then `ip link set lo up`) makes it, ~8 ms;
+ * one umount removes it. The task
  * network (src/agent/network, CNI) puts the task's eth0 in this same namespace.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -20,7 +21,14 @@ export class NetnsStore {
     await mkdir(this.dir, { recursive: true });
     await writeFile(file, "", { flag: "a" });
     try {
-      await runCommand("unshare", [`--net=${file}`, "ip", "link", "set", "lo", "up"]);
+      // A new namespace copies the host's IPv4 settings, forwarding on (the CNI bridge turns
+      // it on for the host): a task must not route for others, so it is turned off inside.
+      await runCommand("unshare", [
+        `--net=${file}`,
+        "sh",
+        "-c",
+        "echo 0 > /proc/sys/net/ipv4/ip_forward && exec ip link set lo up",
+      ]);
     } catch (error) {
       await this.remove(taskId);
       throw error;
