@@ -41,6 +41,7 @@ export { authenticateHost, enrollLocalHost, type HostClaim } from "./host-creden
 export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
 export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
 export { markLostHosts, type LostHost } from "./hosts.js";
+export { Lease, LeaseLost, leadRoles, type LeaderRole, type LeaseOptions } from "./leases.js";
 export {
   ServiceReconciler,
   failureThreshold,

@@ -51,6 +51,9 @@ import {
   type JoinTokenSpec,
   taskBillingFacts,
   tasksPulledBefore,
+  Lease,
+  leadRoles,
+  type LeaderRole,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { hostCredential, startLocalAgent, type RunningAgent } from "../agent/index.js";
@@ -69,6 +72,7 @@ import {
   REGISTRY_USER,
 } from "../registry/index.js";
 import { openStore } from "../store/index.js";
+import { serverId } from "./server-id.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { ExecRoute, TASK_EXEC_PATH } from "./exec-route.js";
 import { createBerthServer } from "./http.js";
@@ -268,7 +272,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       store,
       dispatcher,
       registryCredentials,
-      kick: () => reconciler.kick(),
+      kick: () => kickReconciler(),
       identity: options.identity,
       clock,
     }),
@@ -283,7 +287,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     periodMs,
     setDesiredCount: serviceDesiredCountSetter({
       store,
-      kick: () => reconciler.kick(),
+      kick: () => kickReconciler(),
       identity: options.identity,
       clock,
       log,
@@ -297,29 +301,57 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     randomRatePerHour: options.spotInterruptionsPerHour ?? 0,
     stop: (hostId, taskArn, stopCode, stoppedReason) =>
       dispatcher.stop(hostId, taskArn, stopCode, stoppedReason),
-    onInterrupted: () => reconciler.kick(),
+    onInterrupted: () => kickReconciler(),
   });
   // Hosts that fall silent are LOST: their tasks stop, and services replace them elsewhere.
   const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
-  const hostWatch = setInterval(() => {
+  let hostWatch: NodeJS.Timeout | undefined;
+  const watchHosts = (): void => {
     markLostHosts(store, clock.now(), hostTimeoutMs, new Set(channel.connectedHosts()))
       .then((lost) => {
         for (const host of lost)
           log.warn("host lost", { hostId: host.hostId, tasks: host.taskArns.length });
-        if (lost.length > 0) reconciler.kick();
+        if (lost.length > 0) kickReconciler();
       })
       .catch((error: unknown) => log.error("host watch failed", { error: String(error) }));
-  }, 1000);
+  };
 
   // CloudWatch Logs retention: expired events are deleted in the background.
-  const logRetention = startLogRetention({ store, clock, log });
+  let logRetention: { close(): Promise<void> } | undefined;
+
+  // The singleton roles run on one server at a time: the one holding the control plane's lease
+  // (with SQLite there is one server, which takes it at start).
+  const leadership = new Lease({
+    store,
+    role: "control-plane",
+    holder: serverId(options.dataDir),
+    log,
+  });
+  const kickReconciler = (): void => {
+    if (leadership.isHeld()) reconciler.kick();
+  };
+  const leaderRoles: LeaderRole[] = [
+    { name: "reconciler", start: () => reconciler.start(), stop: () => reconciler.stop() },
+    { name: "autoscaler", start: () => autoscaler.start(), stop: () => autoscaler.stop() },
+    { name: "spot", start: () => spot.start(), stop: () => spot.close() },
+    {
+      name: "host liveness",
+      start: () => (hostWatch = setInterval(watchHosts, 1000)),
+      stop: () => clearInterval(hostWatch),
+    },
+    {
+      name: "log retention",
+      start: () => (logRetention = startLogRetention({ store, clock, log })),
+      stop: () => logRetention?.close(),
+    },
+  ];
   const gateway = new AwsJsonGateway({
     services: [
       createEcsService({
         store,
         dispatcher,
         registryCredentials,
-        kickServices: () => reconciler.kick(),
+        kickServices: () => kickReconciler(),
         serviceTargets: targets,
       }),
       createCostExplorerService({ billing }),
@@ -449,9 +481,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     });
   });
   ready = true;
-  reconciler.start();
-  autoscaler.start();
-  spot.start();
+  const leader = leadRoles(leadership, leaderRoles, log);
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
@@ -484,10 +514,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     awsServices: [...gateway.services, ...queryGateway.services],
     async close() {
       ready = false;
-      clearInterval(hostWatch);
-      spot.close();
-      await autoscaler.stop();
-      await reconciler.stop();
+      await leader.stop();
       await loadBalancers.close();
       await localAgent?.close();
       await exec.close();
@@ -498,7 +525,6 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         server.closeIdleConnections();
       });
       await registry.stop();
-      await logRetention.close();
       await store.destroy();
       lock.release();
     },

@@ -64,3 +64,13 @@ export function positionOf(db: AnyDb, column: string, needle: string): RawBuilde
     ? sql<number>`strpos(${sql.ref(column)}, ${needle})`
     : sql<number>`instr(${sql.ref(column)}, ${needle})`;
 }
+
+/**
+ * Now on the database's clock, in milliseconds: what leases are measured by, so that servers
+ * whose own clocks disagree still agree on who leads.
+ */
+export function databaseNowMs(db: AnyDb): RawBuilder<number> {
+  return dialectOf(db) === "postgres"
+    ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`
+    : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
+}

@@ -1,4 +1,11 @@
 /** Desired and actual state, in one database: schema, migrations, and how to open it. */
 export { openPostgresStore, openSqliteStore, openStore, migrate, type Store } from "./open.js";
-export { dialectOf, larger, smaller, positionOf, type StoreDialect } from "./dialect.js";
+export {
+  databaseNowMs,
+  dialectOf,
+  larger,
+  smaller,
+  positionOf,
+  type StoreDialect,
+} from "./dialect.js";
 export type * from "./schema.js";

@@ -9,6 +9,7 @@ import { eksMigration } from "./migrations/0010-eks.js";
 import { elbAttributesMigration } from "./migrations/0011-elb-attributes.js";
 import { ecsAccountSettingsMigration } from "./migrations/0012-ecs-account-settings.js";
 import { agentIdentityMigration } from "./migrations/0013-agent-identity.js";
+import { leasesMigration } from "./migrations/0014-leases.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -344,6 +345,7 @@ const migrations: Record<string, Migration> = {
   "0011-elb-attributes": elbAttributesMigration,
   "0012-ecs-account-settings": ecsAccountSettingsMigration,
   "0013-agent-identity": agentIdentityMigration,
+  "0014-leases": leasesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -374,6 +374,15 @@ export interface EcsAccountSettingTable {
   value: string;
 }
 
+/** A singleton role's leader (control/leases): who holds it, until when, the how-manieth. */
+export interface LeaseTable {
+  role: string;
+  holder: string;
+  epoch: number;
+  /** Milliseconds on the database's clock. */
+  expires_at: number;
+}
+
 export interface Database {
   ecs_account_settings: EcsAccountSettingTable;
   clusters: ClusterTable;
@@ -407,4 +416,5 @@ export interface Database {
   eks_clusters: EksClusterTable;
   eks_fargate_profiles: EksFargateProfileTable;
   kube_objects: KubeObjectTable;
+  leases: LeaseTable;
 }

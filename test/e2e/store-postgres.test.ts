@@ -23,6 +23,7 @@ import {
 } from "../../src/testing/index.js";
 import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 import { storeContract } from "../unit/store/store-contract.js";
+import { leaseContract } from "../unit/control/lease-contract.js";
 
 let postgres: TestPostgres;
 before(async () => {
@@ -36,6 +37,10 @@ let n = 0;
 storeContract("postgres", {
   open: async () => openPostgresStore(await postgres.createDatabase(`contract${++n}`)),
 });
+
+leaseContract("postgres", async () =>
+  openPostgresStore(await postgres.createDatabase(`lease${++n}`)),
+);
 
 test("a database with a natural-language collation is refused with how to make one", async () => {
   const url = await postgres.createDatabase("plain");
@@ -97,9 +102,9 @@ test("berth up --store postgres:// runs tasks and keeps its state across kill -9
   await postgres.restart();
   await until(
     "Berth answering again after PostgreSQL restarted",
-    () => status(ecs2).catch(() => undefined),
+    () => status(ecs2).catch((error: unknown) => ({ lastStatus: String(error) })),
     (task) => task?.lastStatus === "RUNNING",
-    { timeoutMs: 30_000 },
+    { timeoutMs: 60_000, context: () => again.output().slice(-4000) },
   );
   await ecs2.send(new StopTaskCommand({ cluster: "pg", task: taskArn }));
   await until(
