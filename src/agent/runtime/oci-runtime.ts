@@ -350,10 +350,19 @@ export class OciContainerRuntime implements ContainerRuntime {
       // Started once the runtime says so (or the container already ended), as `start` is.
       for (let i = 0; i < 500 && (await oci.state(id)).status === "created"; i++) {
         if (await this.hasExited(id)) {
-          // Ended before it ran: the runtime's own words are the reason (berth-runsc).
-          const said = await readFile(join(this.records.containerDir(id), "start.err"), "utf8")
+          // Ended before it ran: the runtime's own words are the reason. berth-runsc marks the
+          // failure in start.err; runsc said why on the container's stderr (it hands its stdio
+          // to the container), which conmon logged.
+          const dir = this.records.containerDir(id);
+          const marked = await readFile(join(dir, "start.err"), "utf8")
             .then((text) => text.trim())
             .catch(() => "");
+          const said =
+            marked === ""
+              ? ""
+              : await readFile(join(dir, "ctr.log"), "utf8")
+                  .then((log) => runtimeWords(log) || marked)
+                  .catch(() => marked);
           if (said !== "")
             throw runtimeFailed(`${record.runtime ?? this.kind} start ${id} failed: ${said}`);
           break;
@@ -653,4 +662,14 @@ async function countMonitors(runDir: string): Promise<number> {
     if (cmdline.includes(`--root=${runDir}/`)) count++;
   }
   return count;
+}
+
+/** The last stderr lines of a k8s-file container log ("TIME stderr F text"), as one line. */
+function runtimeWords(log: string): string {
+  return log
+    .split("\n")
+    .map((line) => /^\S+ stderr [FP] (.*)$/.exec(line)?.[1])
+    .filter((text): text is string => text !== undefined && text.trim() !== "")
+    .slice(-3)
+    .join("; ");
 }
