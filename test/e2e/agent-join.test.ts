@@ -51,7 +51,8 @@ function listed(id: string): string {
 }
 
 before(async () => {
-  berth = await startBerthProcess({ args: ["--no-local-agent"] });
+  // A joined host whose agent stopped is LOST after 3 s, so a later test's task is not given to it.
+  berth = await startBerthProcess({ args: ["--no-local-agent", "--host-timeout-seconds", "3"] });
 });
 after(async () => {
   await berth.stop();
@@ -107,6 +108,8 @@ describe("joining agents", () => {
   });
 
   it("keeps a joined host's identity from anyone holding the join token", async () => {
+    // The first test's host (its agent stopped) must be LOST before the task below is placed.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
     const ecs = new ECSClient(berth.clientConfig);
     const dataDir = tempDataDir("berth-agent-");
     let legit: AgentProcess | undefined = await startAgentProcess({
@@ -144,7 +147,9 @@ describe("joining agents", () => {
       const status = async (): Promise<string> =>
         (await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }))).tasks?.[0]?.lastStatus ??
         "";
-      await until("the task runs", status, (s) => s === "RUNNING");
+      await until("the task runs", status, (s) => s === "RUNNING", {
+        context: () => legit?.output().slice(-3000) ?? "",
+      });
       const hostId = readFileSync(join(dataDir, "host-id"), "utf8").trim();
       const usesBefore = listed(berth.joinToken.slice(0, 6));
 

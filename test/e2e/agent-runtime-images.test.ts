@@ -55,8 +55,21 @@ describe("image store", () => {
   });
   after(async () => {
     await registry.stop();
-    for (const point of mounted(dir).reverse()) execFileSync("umount", ["-l", point]);
-    rmSync(dir, { recursive: true, force: true });
+    // Everything mounted under the test's dir goes, the stores' snapshots guards too.
+    for (let attempt = 0; ; attempt++) {
+      const points = readFileSync("/proc/mounts", "utf8")
+        .split("\n")
+        .map((line) => line.split(" ")[1] ?? "")
+        .filter((point) => point.startsWith(dir));
+      for (const point of points.reverse()) execFileSync("umount", ["-l", point]);
+      try {
+        rmSync(dir, { recursive: true, force: true });
+        return;
+      } catch (error) {
+        if (attempt >= 10) throw error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   });
 
   it("pulls from the Go registry and runs the image on an overlay rootfs", async () => {
