@@ -10,7 +10,7 @@ import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
 import { metadataPort } from "./metadata/index.js";
 import { CniTaskNetwork } from "./network/index.js";
-import { createHostRuntime, purgeTaskStorage } from "./runtime/index.js";
+import { createHostRuntime, purgeNetns, purgeTaskStorage } from "./runtime/index.js";
 import type { TaskHost } from "./tasks/ports.js";
 
 export type HostAgentOptions = Omit<AgentOptions, "host"> & {
@@ -54,6 +54,7 @@ export async function purgeHost(dataDir: string, log: Logger = silentLogger): Pr
     const netns = new Map(sandboxes.map((s) => [s.taskId, s.netnsPath]));
     await network.purge((taskId) => netns.get(taskId) ?? "");
     for (const sandbox of sandboxes) await runtime.destroySandbox(sandbox.taskId);
+    await purgeNetns(join(dataDir, "run", "netns"));
     // Storage a killed agent mounted before it recorded the sandbox.
     await purgeTaskStorage(join(dataDir, "storage"));
     await images.unmountSnapshots();

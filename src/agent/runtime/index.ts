@@ -31,14 +31,11 @@ export {
 
 // The pieces below are what the runtime is made of; exported for tests, tools and benchmarks.
 export { cpuQuotaUs, detectCgroupVersion, TaskCgroups, type CgroupVersion } from "./cgroups.js";
-export {
-  ALLOWED_CAPABILITIES,
-  DEFAULT_CAPABILITIES,
-  resolveCapabilities,
-} from "./capabilities.js";
+export { ALLOWED_CAPABILITIES, DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
 export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";
 export { LogParser } from "./logs.js";
 export { purgeTaskStorage, TaskFilesystems } from "./task-storage.js";
+export { purgeNetns } from "./netns.js";
 export { runCommand, type CommandResult } from "./command.js";
 export { taskResolvConf } from "./resolv-conf.js";

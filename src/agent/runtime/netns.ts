@@ -5,7 +5,7 @@
  * one umount removes it. The task
  * network (src/agent/network, CNI) puts the task's eth0 in this same namespace.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runCommand } from "./command.js";
 
@@ -42,4 +42,13 @@ export class NetnsStore {
     await runCommand("umount", ["-l", file], { allowFailure: true });
     await rm(file, { force: true });
   }
+}
+
+/**
+ * Removes every namespace under `dir`: those whose sandbox was recorded go with it, but an
+ * agent killed between making a namespace and recording its sandbox leaves one mounted.
+ */
+export async function purgeNetns(dir: string): Promise<void> {
+  const store = new NetnsStore(dir);
+  for (const name of await readdir(dir).catch(() => [] as string[])) await store.remove(name);
 }
