@@ -115,8 +115,18 @@ describe("resilience", () => {
       }
       assert.equal(new Set(arns).size, 200);
       const stopped = await waitForTasksStopped(ecs, arns);
-      assert.ok(
-        stopped.every((t) => t.containers?.[0]?.exitCode === 0),
+      // Which tasks did not exit 0, and what ECS says of them (issue 13 #16).
+      assert.deepEqual(
+        stopped
+          .filter((t) => t.containers?.[0]?.exitCode !== 0)
+          .map((t) => ({
+            task: t.taskArn,
+            stopCode: t.stopCode,
+            stoppedReason: t.stoppedReason,
+            container: t.containers?.[0]?.reason,
+            exitCode: t.containers?.[0]?.exitCode,
+          })),
+        [],
         "every task ran to exit 0",
       );
       // The agent tears down before it reports STOPPED; give its last deletes a moment.
