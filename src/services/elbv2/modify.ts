@@ -23,12 +23,11 @@ import {
   invalidConfiguration,
   listenerNotFound,
   loadBalancerNotFound,
-  ruleNotFound,
   validationError,
 } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import { DEFAULT_RULE_PRIORITY, readListener, readRule } from "./resources.js";
-import { checkConditions } from "./rules.js";
+import { checkConditions, requireRule } from "./rules.js";
 
 /**
  * An application load balancer's attributes as ELB defaults them. They are kept and returned;
@@ -75,16 +74,6 @@ export function loadBalancerAttributes(row: ElbLoadBalancerTable): Record<string
 
 const asList = (attributes: Record<string, string>) =>
   Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
-
-async function findRule(store: Store, arn: string) {
-  const row = await store
-    .selectFrom("elb_rules")
-    .selectAll()
-    .where("arn", "=", arn)
-    .executeTakeFirst();
-  if (row === undefined) throw ruleNotFound();
-  return row;
-}
 
 async function requireLoadBalancer(store: Store, arn: string): Promise<ElbLoadBalancerTable> {
   const row = await store
@@ -197,12 +186,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
 
     modifyRule: async (input: ModifyRuleInput): Promise<ModifyRuleOutput> => {
       const arn = input.RuleArn ?? "";
-      const row = await store
-        .selectFrom("elb_rules")
-        .selectAll()
-        .where("arn", "=", arn)
-        .executeTakeFirst();
-      if (row === undefined) throw ruleNotFound();
+      const row = await requireRule(store, arn);
       const rule: Rule = readRule(row);
       if (rule.IsDefault === true && input.Conditions !== undefined)
         throw new AwsError("OperationNotPermitted", "Default rule conditions cannot be modified");
@@ -249,9 +233,9 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
     setRulePriorities: async (input: SetRulePrioritiesInput): Promise<SetRulePrioritiesOutput> => {
       const wanted = input.RulePriorities ?? [];
       const rules = await store.transaction().execute(async (trx) => {
-        const rows: Array<{ row: Awaited<ReturnType<typeof findRule>>; priority: number }> = [];
+        const rows: Array<{ row: Awaited<ReturnType<typeof requireRule>>; priority: number }> = [];
         for (const { RuleArn, Priority } of wanted) {
-          const row = await findRule(trx, RuleArn ?? "");
+          const row = await requireRule(trx, RuleArn ?? "");
           if (readRule(row).IsDefault === true)
             throw new AwsError(
               "OperationNotPermitted",

@@ -148,12 +148,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
 
     deleteRule: async (input: DeleteRuleInput): Promise<Empty> => {
       const arn = input.RuleArn ?? "";
-      const row = await store
-        .selectFrom("elb_rules")
-        .selectAll()
-        .where("arn", "=", arn)
-        .executeTakeFirst();
-      if (row === undefined) throw ruleNotFound();
+      const row = await requireRule(store, arn);
       if (readRule(row).IsDefault === true)
         throw new AwsError("OperationNotPermitted", "Default rules cannot be deleted");
       await store.deleteFrom("elb_rules").where("arn", "=", arn).execute();
@@ -162,4 +157,15 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       return {};
     },
   };
+}
+
+/** The rule named by `arn`, or ELBv2's RuleNotFound. */
+export async function requireRule(store: Store, arn: string) {
+  const row = await store
+    .selectFrom("elb_rules")
+    .selectAll()
+    .where("arn", "=", arn)
+    .executeTakeFirst();
+  if (row === undefined) throw ruleNotFound();
+  return row;
 }
