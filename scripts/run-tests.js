@@ -21,8 +21,15 @@ if (files.length === 0) {
 // Berth pins AWS SDK releases that support Node.js 20 (bin/berth.js says the same): the SDK's
 // notice that later releases will need Node.js 22 would otherwise repeat once per test process.
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", ...files], {
-  stdio: "inherit",
-  env,
-});
+// A test that hangs fails after TEST_TIMEOUT_MS with its name, instead of eating CI's whole budget
+// in silence (the longest test takes a few minutes on a loaded machine).
+const TEST_TIMEOUT_MS = 10 * 60 * 1000;
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  {
+    stdio: "inherit",
+    env,
+  },
+);
 process.exit(result.status ?? 1);

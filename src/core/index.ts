@@ -11,3 +11,4 @@ export {
   type ServingCertificate,
 } from "./certificate-authority.js";
 export { ensurePrivateDir, PRIVATE_DIR, PRIVATE_FILE, PRIVATE_UMASK } from "./private-files.js";
+export { readBodyWithin, BodyTooLarge, DRAIN_LIMIT } from "./http-body.js";

@@ -1,5 +1,6 @@
 /** Small HTTP helpers of the Kubernetes API: JSON answers, Status errors, bodies with a limit. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { BodyTooLarge, readBodyWithin } from "../core/index.js";
 import { badRequest, KubeError, statusBody } from "./status.js";
 
 /** The API server refuses request bodies over 3 MiB; so does Berth. */
@@ -30,23 +31,14 @@ export function sendStatus(res: ServerResponse, error: unknown): void {
   sendJson(res, status, body);
 }
 
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new KubeError("RequestEntityTooLarge", "request entity too large", 413));
-        req.removeAllListeners("data");
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  try {
+    return await readBodyWithin(req, MAX_BODY);
+  } catch (error) {
+    if (error instanceof BodyTooLarge)
+      throw new KubeError("RequestEntityTooLarge", "request entity too large", 413);
+    throw error;
+  }
 }
 
 /** A JSON (or YAML-flavoured JSON) object body, or a BadRequest Status. */

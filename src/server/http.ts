@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { newRequestId, type Logger } from "../core/index.js";
+import { BodyTooLarge, newRequestId, readBodyWithin, type Logger } from "../core/index.js";
 import {
   FORM_CONTENT_TYPE,
   JSON_CONTENT_TYPE,
@@ -35,29 +35,6 @@ export interface RouterOptions {
   berthRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
   /** `GET /metrics` in Prometheus's text format. */
   metrics?: (res: ServerResponse) => void;
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.removeAllListeners("data");
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 function send(
@@ -94,7 +71,7 @@ function awsError(
 /** An AWS API request's body, or undefined once a too-large one has been answered. */
 async function readAwsBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
   try {
-    return await readBody(req, MAX_JSON_BODY);
+    return await readBodyWithin(req, MAX_JSON_BODY);
   } catch (error) {
     if (!(error instanceof BodyTooLarge)) throw error;
     // AWS's front ends cut such requests off with 413 as well; the shape is the JSON error one.

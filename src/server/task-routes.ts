@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AwsError, renderError, verifySigV4, type CredentialLookup } from "../aws/index.js";
-import type { Clock } from "../core/index.js";
+import { BodyTooLarge, readBodyWithin, type Clock } from "../core/index.js";
 import type { AgentChannelServer } from "../control/index.js";
 import type { Store } from "../store/index.js";
 
@@ -145,24 +145,21 @@ export async function readSignedJson<T>(
   res: ServerResponse,
   options: Pick<TaskLogsRouteOptions, "credentials" | "clock">,
 ): Promise<T | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 64 * 1024) {
-      fail(
-        res,
-        new AwsError(
-          "RequestEntityTooLargeException",
-          "Request body must be at most 65536 bytes.",
-          413,
-        ),
-      );
-      return undefined;
-    }
-    chunks.push(chunk);
+  let body: Buffer;
+  try {
+    body = await readBodyWithin(req, 64 * 1024);
+  } catch (error) {
+    if (!(error instanceof BodyTooLarge)) throw error;
+    fail(
+      res,
+      new AwsError(
+        "RequestEntityTooLargeException",
+        "Request body must be at most 65536 bytes.",
+        413,
+      ),
+    );
+    return undefined;
   }
-  const body = Buffer.concat(chunks);
   try {
     await verifySigV4(
       { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body },

@@ -47,10 +47,17 @@ function send(berth: BerthProcess, probe: Probe, headers: Record<string, string>
         res.on("error", reject);
       },
     );
-    // The server may answer 413 and close before the whole body is sent: that is fine.
+    // The server may answer 413 and close before the whole body is sent: that is fine, as long
+    // as the answer arrives. A connection that closes without one fails the probe (it used to
+    // leave this promise pending for ever).
+    let answered = false;
+    req.on("response", () => (answered = true));
     req.on("error", (error: NodeJS.ErrnoException) =>
       error.code === "EPIPE" || error.code === "ECONNRESET" ? undefined : reject(error),
     );
+    req.on("close", () => {
+      if (!answered) reject(new Error(`${probe.name}: the connection closed without an answer`));
+    });
     const body = typeof probe.body === "string" ? Buffer.from(probe.body) : probe.body;
     if (probe.chunked) {
       for (let offset = 0; offset < body.length; offset += 64 * 1024)
