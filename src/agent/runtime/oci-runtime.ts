@@ -22,6 +22,7 @@ import { readTaskResolvConf } from "./resolv-conf.js";
 import { RecordStore, toExit, type ContainerRecord, type SandboxRecord } from "./records.js";
 import { seedVolume, TaskFilesystems } from "./task-storage.js";
 import { resolveUser } from "./user.js";
+import { readHostTables, taskTableLimits, type HostTables } from "./host-tables.js";
 import type {
   ContainerExit,
   ContainerInfo,
@@ -53,10 +54,11 @@ export interface OciRuntimeOptions {
   initBinary?: string;
   conmonBinary?: string;
   logger?: Logger;
+  /** The host's tables and size, which tasks' pids and nofile limits are a share of. */
+  hostTables?: HostTables;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const DEFAULT_PIDS_LIMIT = 4096;
 
 function checkId(kind: string, id: string, max: number): void {
   if (!ID.test(id) || id.length > max)
@@ -84,6 +86,7 @@ export class OciContainerRuntime implements ContainerRuntime {
   private readonly storage: TaskFilesystems;
   private readonly exits: ExitWatcher;
   private readonly log: Logger;
+  private readonly hostTables: HostTables;
   private ready: Promise<void> | undefined;
 
   /** Pods whose pause container is started (or starting): task id -> pause container id. */
@@ -108,6 +111,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     this.netns = new NetnsStore(join(this.runDir, "netns"));
     this.exits = new ExitWatcher(this.records.exitsDir, (id) => this.hasExited(id));
     this.log = options.logger ?? silentLogger;
+    this.hostTables = options.hostTables ?? readHostTables();
     this.storage = new TaskFilesystems(join(dataDir, "storage"), this.log);
   }
 
@@ -143,12 +147,14 @@ export class OciContainerRuntime implements ContainerRuntime {
     const existing = await this.records.getSandbox(spec.taskId);
     if (existing) return this.toSandbox(existing);
     this.cli(spec.runtime); // refuses a runtime this host does not have
+    const tables = taskTableLimits(this.hostTables, spec);
     const record: SandboxRecord = {
       taskId: spec.taskId,
       ...(spec.runtime === undefined ? {} : { runtime: spec.runtime }),
       cpu: spec.cpu,
       memoryMiB: spec.memoryMiB,
-      pidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      pidsLimit: spec.pidsLimit ?? tables.pidsLimit,
+      nofileLimit: tables.nofile,
       netnsPath: this.netns.path(spec.taskId),
       cgroupPath: this.cgroups.taskPath(spec.taskId),
       createdAt: new Date().toISOString(),
@@ -246,6 +252,7 @@ export class OciContainerRuntime implements ContainerRuntime {
         user: await resolveUser(rootfsPath, spec.user),
         etcFiles,
         initBinary: this.initBinary,
+        ...(sandbox.nofileLimit === undefined ? {} : { nofileLimit: sandbox.nofileLimit }),
       });
       if (pod !== undefined)
         config.annotations = { ...(config.annotations as Record<string, string>), ...pod };

@@ -80,10 +80,27 @@ export interface SpecContext {
   /** Host files bind-mounted at /etc/hostname, /etc/hosts, /etc/resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   initBinary: string;
+  /** The task's RLIMIT_NOFILE ceiling: its share of the host's file table (host-tables.ts). */
+  nofileLimit?: number;
 }
 
-function rlimits(ulimits: ContainerUlimit[] = []): { type: string; soft: number; hard: number }[] {
-  const list = ulimits.some((u) => u.name === "nofile") ? ulimits : [...ulimits, defaultNofile()];
+function rlimits(
+  ulimits: ContainerUlimit[] = [],
+  nofileLimit = Infinity,
+): { type: string; soft: number; hard: number }[] {
+  const list = (
+    ulimits.some((u) => u.name === "nofile") ? ulimits : [...ulimits, defaultNofile()]
+  ).map((u) =>
+    // Fargate allows nofile up to 1048576 whatever the task's size; Berth caps it at the
+    // task's share of the host's file table, so one task cannot take the host's.
+    u.name === "nofile"
+      ? {
+          ...u,
+          softLimit: Math.min(u.softLimit, nofileLimit),
+          hardLimit: Math.min(u.hardLimit, nofileLimit),
+        }
+      : u,
+  );
   return list.map((u) => {
     if (!ULIMITS.has(u.name)) throw invalidSpec(`unknown ulimit ${JSON.stringify(u.name)}`);
     if (u.softLimit > u.hardLimit) {
@@ -195,7 +212,7 @@ export function buildOciSpec(spec: ContainerSpec, ctx: SpecContext): Record<stri
         effective: capabilities,
         permitted: capabilities,
       },
-      rlimits: rlimits(spec.ulimits),
+      rlimits: rlimits(spec.ulimits, ctx.nofileLimit),
       noNewPrivileges: false,
       oomScoreAdj: 0,
     },

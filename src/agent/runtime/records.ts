@@ -21,6 +21,8 @@ export interface SandboxRecord {
   cpu?: number;
   memoryMiB?: number;
   pidsLimit: number;
+  /** The task's RLIMIT_NOFILE ceiling (host-tables.ts); absent in older records. */
+  nofileLimit?: number;
   netnsPath: string;
   cgroupPath: string;
   createdAt: string;

@@ -26,7 +26,10 @@ export interface TaskSandboxSpec {
   cpu?: number;
   /** Task memory hard limit in MiB. Omitted: no limit. */
   memoryMiB?: number;
-  /** Most processes the task may have at once (fork-bomb guard). Default 4096. */
+  /**
+   * Most processes the task may have at once (fork-bomb guard). Default: the task's share of
+   * the host's pid_max (host-tables.ts), at most 4096.
+   */
   pidsLimit?: number;
 }
 
