@@ -92,6 +92,13 @@ describe("a task's share of the host's pid and file tables (issue 12, item 7)", 
     );
     assert.deepEqual(failures, []);
     const taskArn = tasks[0]?.taskArn ?? "";
+    // Logs exist only once the task's host has started it.
+    const started = await until(
+      "the task to start",
+      () => describeTask(taskArn),
+      (task) => task.lastStatus === "RUNNING" || task.lastStatus === "STOPPED",
+    );
+    assert.equal(started.lastStatus, "RUNNING", JSON.stringify(started.stoppedReason));
     const output = await until(
       "the task's output",
       () => logsOf(taskArn),

@@ -18,6 +18,12 @@ export interface HostTables {
   /** The host's CPU (1024 a core) and memory, which task shares are measured against. */
   cpuUnits: number;
   memoryMiB: number;
+  /**
+   * The most RLIMIT_NOFILE this agent can give a container: fs.nr_open, and its own hard limit
+   * when it lacks CAP_SYS_RESOURCE (runc raises the limit from the agent's side; past this it
+   * fails with EPERM and the task could not start).
+   */
+  nofileGrantable?: number;
 }
 
 export interface TaskTableLimits {
@@ -55,7 +61,11 @@ export function taskTableLimits(
   const files = Math.floor(usable(host.fileMax, MIN_FILE_RESERVE) * share);
   return {
     pidsLimit: Math.min(MAX_TASK_PIDS, Math.max(MIN_TASK_PIDS, pids)),
-    nofile: Math.min(MAX_TASK_NOFILE, Math.max(MIN_TASK_NOFILE, files)),
+    nofile: Math.min(
+      host.nofileGrantable ?? MAX_TASK_NOFILE,
+      MAX_TASK_NOFILE,
+      Math.max(MIN_TASK_NOFILE, files),
+    ),
   };
 }
 
@@ -68,11 +78,28 @@ function readNumber(file: string, fallback: number): number {
   }
 }
 
+const CAP_SYS_RESOURCE = 24n;
+
+/** fs.nr_open, and this process's hard limit on open files unless it may raise it. */
+function grantableNofile(): number {
+  const nrOpen = readNumber("/proc/sys/fs/nr_open", MAX_TASK_NOFILE);
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const effective = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
+    if ((effective >> CAP_SYS_RESOURCE) & 1n) return nrOpen;
+    const hard = /^Max open files\s+\S+\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return hard?.[1] === undefined ? nrOpen : Math.min(nrOpen, Number(hard[1]));
+  } catch {
+    return nrOpen;
+  }
+}
+
 /** This host's tables and size. */
 export function readHostTables(): HostTables {
   return {
     pidMax: readNumber("/proc/sys/kernel/pid_max", 32_768),
     fileMax: readNumber("/proc/sys/fs/file-max", 1_048_576),
+    nofileGrantable: grantableNofile(),
     cpuUnits: cpus().length * 1024,
     memoryMiB: Math.floor(totalmem() / (1024 * 1024)),
   };

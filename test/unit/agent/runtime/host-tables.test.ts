@@ -50,6 +50,14 @@ describe("taskTableLimits", () => {
     });
   });
 
+  it("gives no more descriptors than the agent can grant (runc would fail with EPERM)", () => {
+    // An agent without CAP_SYS_RESOURCE and a hard limit of 20000 cannot raise a container past it.
+    assert.equal(
+      taskTableLimits({ ...host, nofileGrantable: 20_000 }, { cpu: 256, memoryMiB: 512 }).nofile,
+      20_000,
+    );
+  });
+
   it("counts a sandbox of no stated size as the whole host", () => {
     assert.deepEqual(taskTableLimits(host, {}), { pidsLimit: 4096, nofile: MAX_TASK_NOFILE });
   });
