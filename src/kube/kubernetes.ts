@@ -10,6 +10,9 @@ import { discoveryRoute } from "./discovery-route.js";
 import { KubeObjects } from "./objects.js";
 import { RESOURCES, type ResourceType } from "./resources.js";
 import { ResourceRoutes, type KindHooks } from "./rest.js";
+import { PodController } from "./pods/controller.js";
+import { podHooks } from "./pods/hooks.js";
+import type { PodTaskPort } from "./pods/port.js";
 
 export interface KubernetesOptions {
   store: Store;
@@ -19,6 +22,9 @@ export interface KubernetesOptions {
   dataDir: string;
   host: string;
   port: number;
+  region: string;
+  /** How pods become tasks (the ECS task path). */
+  pods: PodTaskPort;
 }
 
 /** The namespaces every cluster starts with. */
@@ -27,13 +33,28 @@ const INITIAL_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-
 export class Kubernetes {
   readonly server: KubeApiServer;
   readonly objects: KubeObjects;
+  readonly podController: PodController;
   readonly #hooks: Record<string, KindHooks> = {};
 
   constructor(private readonly options: KubernetesOptions) {
     this.server = new KubeApiServer(options);
     this.objects = new KubeObjects(options.store, options.clock);
+    this.podController = new PodController({
+      store: options.store,
+      objects: this.objects,
+      port: options.pods,
+      clock: options.clock,
+      log: options.log,
+      region: options.region,
+    });
+    this.#hooks.pods = podHooks(this.objects, options.clock, () => this.podController.kick());
     this.server.use(discoveryRoute);
     this.server.use(new ResourceRoutes(this.objects, options.clock, this.#hooks).route);
+  }
+
+  /** A task changed: pods mirror it at once. */
+  taskChanged(): void {
+    this.podController.kick();
   }
 
   /** Adds a kind's own behaviour (pods, Deployments) to the generic verbs. */
@@ -41,12 +62,14 @@ export class Kubernetes {
     this.#hooks[resource] = hooks;
   }
 
-  start(): Promise<void> {
-    return this.server.start();
+  async start(): Promise<void> {
+    await this.server.start();
+    this.podController.start();
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  async close(): Promise<void> {
+    await this.podController.stop();
+    await this.server.close();
   }
 
   /** A new cluster's initial objects. */

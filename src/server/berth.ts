@@ -16,6 +16,7 @@ import {
 import {
   createLogger,
   ensurePrivateDir,
+  newRequestId,
   lockDataDir,
   systemClock,
   type Clock,
@@ -31,6 +32,7 @@ import { Kubernetes } from "../kube/index.js";
 import {
   createEcsService,
   ecsClusterLifecycle,
+  podTaskLauncher,
   ensureDefaultCluster,
   serviceDesiredCountSetter,
   serviceLauncher,
@@ -208,6 +210,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
 
   const progress = new PullProgress();
+  // Set once the Kubernetes API exists: pods follow their tasks at once.
+  let kubeTaskChanged = (): void => undefined;
   const channel = new AgentChannelServer({
     store,
     clock,
@@ -240,6 +244,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     },
     // A task that reached STOPPED is metered at once (reports also catch any this misses).
     onTaskChanged: (taskArn) => {
+      kubeTaskChanged();
       taskBillingFacts(store, taskArn)
         .then((facts) =>
           facts?.stoppedAt === undefined ? undefined : billing.recordTaskUsage(facts),
@@ -373,8 +378,23 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     dataDir: options.dataDir,
     host: options.host,
     port: options.kubePort ?? 0,
+    region: options.identity.region,
+    // A pod is one task, run through RegisterTaskDefinition and RunTask in the cluster's ECS cluster.
+    pods: podTaskLauncher({
+      store,
+      dispatcher,
+      registryCredentials,
+      ctx: () => ({
+        requestId: newRequestId(),
+        identity: options.identity,
+        clock,
+        log,
+        accessKeyId: "eks-fargate",
+      }),
+    }),
   });
   await kube.start();
+  kubeTaskChanged = () => kube.taskChanged();
   const ecsClusters = ecsClusterLifecycle(store);
   const restGateway = new AwsRestJsonGateway({
     services: [

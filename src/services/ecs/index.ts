@@ -10,7 +10,7 @@ import {
   type RequestContext,
 } from "../../aws/index.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
-import type { ServiceTargets } from "../../control/index.js";
+import { readTask, type ServiceTargets } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { accountSettingHandlers } from "./account-settings.js";
 import { clusterHandlers } from "./clusters.js";
@@ -21,12 +21,69 @@ import { capacityProviderHandlers } from "./capacity-providers.js";
 import { serviceHandlers } from "./services.js";
 import { taskProtectionHandlers } from "./task-protection.js";
 import { taskHandlers, type RegistryCredentialSource, type TaskDispatcher } from "./tasks.js";
+import { FARGATE_SIZES } from "./fargate.js";
 
 export { ensureDefaultCluster } from "./clusters.js";
 export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
 export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
 export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
+
+/**
+ * Pods' tasks (EKS on Fargate): a pod's task definition registered and one task run through
+ * RegisterTaskDefinition and RunTask themselves, so a pod takes the path every task takes.
+ */
+export function podTaskLauncher(deps: {
+  store: Store;
+  dispatcher: TaskDispatcher;
+  registryCredentials: RegistryCredentialSource;
+  ctx: () => RequestContext;
+}) {
+  const definitions = taskDefinitionHandlers(deps.store);
+  const tasks = taskHandlers(deps.store, deps.dispatcher, deps.registryCredentials);
+  return {
+    sizes: FARGATE_SIZES,
+    async run(
+      cluster: string,
+      definition: ecs.RegisterTaskDefinitionRequest,
+      options: { subnets: string[]; startedBy: string; group: string },
+    ): Promise<{ taskArn: string } | { failure: string }> {
+      const registered = await definitions.registerTaskDefinition(definition, deps.ctx());
+      const ran = await tasks.runTask(
+        {
+          cluster,
+          taskDefinition: registered.taskDefinition?.taskDefinitionArn,
+          launchType: "FARGATE",
+          startedBy: options.startedBy,
+          group: options.group,
+          networkConfiguration: {
+            awsvpcConfiguration: {
+              subnets: options.subnets.length > 0 ? options.subnets : ["eks"],
+            },
+          },
+        },
+        deps.ctx(),
+      );
+      const taskArn = ran.tasks?.[0]?.taskArn;
+      if (taskArn !== undefined) return { taskArn };
+      return { failure: ran.failures?.[0]?.reason ?? "no capacity" };
+    },
+    async stop(cluster: string, taskArn: string, reason: string): Promise<void> {
+      await tasks.stopTask({ cluster, task: taskArn, reason }, deps.ctx());
+    },
+    async read(taskArns: string[]): Promise<Map<string, ecs.Task>> {
+      const found = new Map<string, ecs.Task>();
+      if (taskArns.length === 0) return found;
+      const rows = await deps.store
+        .selectFrom("tasks")
+        .selectAll()
+        .where("arn", "in", taskArns)
+        .execute();
+      for (const row of rows) found.set(row.arn, readTask(row));
+      return found;
+    },
+  };
+}
 
 /** ECS clusters as another service makes them (EKS: the cluster whose tasks are its pods). */
 export function ecsClusterLifecycle(store: Store) {

@@ -1,0 +1,16 @@
+/** What the pod controller needs from the ECS task path (the composition root provides it). */
+import type { RegisterTaskDefinitionRequest, Task } from "@aws-sdk/client-ecs";
+
+export interface PodTaskPort {
+  /** Fargate's sizes: CPU units -> the memory sizes (MiB) offered with it. */
+  sizes: ReadonlyMap<number, readonly number[]>;
+  /** Registers the pod's task definition and runs one task of it in the cluster's ECS cluster. */
+  run(
+    cluster: string,
+    definition: RegisterTaskDefinitionRequest,
+    options: { subnets: string[]; startedBy: string; group: string },
+  ): Promise<{ taskArn: string } | { failure: string }>;
+  stop(cluster: string, taskArn: string, reason: string): Promise<void>;
+  /** The tasks by ARN (missing ones are absent). */
+  read(taskArns: string[]): Promise<Map<string, Task>>;
+}
