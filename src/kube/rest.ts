@@ -235,6 +235,8 @@ export class ResourceRoutes {
       "Transfer-Encoding": "chunked",
       "Cache-Control": "no-cache, private",
     });
+    // A watch may stay silent for long: the client must see its headers at once.
+    res.flushHeaders();
     for (const object of initial) write(res, "ADDED", object);
     started = true;
     for (const change of pending.splice(0)) write(res, change.type, change.object);
