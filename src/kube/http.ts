@@ -1,6 +1,7 @@
 /** Small HTTP helpers of the Kubernetes API: JSON answers, Status errors, bodies with a limit. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, readBodyWithin } from "../core/index.js";
+import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import { badRequest, KubeError, statusBody } from "./status.js";
 
 /** The API server refuses request bodies over 3 MiB; so does Berth. */
@@ -41,8 +42,9 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   }
 }
 
-/** A JSON (or YAML-flavoured JSON) object body, or a BadRequest Status. */
-export function parseObject(body: Buffer): Record<string, unknown> {
+/** A JSON (or protobuf, by Content-Type) object body, or a BadRequest Status. */
+export function parseObject(body: Buffer, contentType?: string): Record<string, unknown> {
+  if ((contentType ?? "").split(";")[0]?.trim() === PROTOBUF) return decodeProtobufObject(body);
   let value: unknown;
   try {
     value = JSON.parse(body.toString("utf8"));

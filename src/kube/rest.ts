@@ -256,7 +256,10 @@ export class ResourceRoutes {
 
   async #create(request: KubeRequest, target: Target, hooks: KindHooks): Promise<void> {
     const { req, res, cluster, query } = request;
-    const object = parseObject(await readBody(req)) as unknown as KubeObject;
+    const object = parseObject(
+      await readBody(req),
+      req.headers["content-type"],
+    ) as unknown as KubeObject;
     checkKind(target.type, object);
     object.metadata = { ...(object.metadata ?? {}) };
     if ((object.metadata.name ?? "") === "" && object.metadata.generateName !== undefined)
@@ -303,7 +306,10 @@ export class ResourceRoutes {
   async #update(request: KubeRequest, target: Target): Promise<void> {
     const { req, res, cluster, query } = request;
     if (target.name === undefined) throw methodNotAllowed();
-    const body = parseObject(await readBody(req)) as unknown as KubeObject;
+    const body = parseObject(
+      await readBody(req),
+      req.headers["content-type"],
+    ) as unknown as KubeObject;
     checkKind(target.type, body);
     const manager = query.get("fieldManager") ?? userAgentManager(req.headers["user-agent"]);
     const updated = await this.objects.update(
@@ -455,7 +461,7 @@ export class ResourceRoutes {
     const { req, res, cluster, query } = request;
     const raw = await readBody(req);
     if (target.name === undefined) throw methodNotAllowed();
-    const options = raw.length > 0 ? parseObject(raw) : {};
+    const options = raw.length > 0 ? parseObject(raw, req.headers["content-type"]) : {};
     const grace =
       typeof options.gracePeriodSeconds === "number"
         ? options.gracePeriodSeconds
