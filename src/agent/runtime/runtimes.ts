@@ -27,7 +27,8 @@ const RUNC_WRAPPER = fileURLToPath(new URL("../../../libexec/berth-runc", import
 /**
  * runsc, with its own network stack inside the task's network namespace (`--network=sandbox`:
  * it takes over the namespace's interfaces and addresses, so the task keeps the IP the CNI
- * plugins gave it), and one sandbox per task (`podSandbox`), so that a task's containers
+ * plugins gave it; not `--network=host`, which hands every socket call of the task to the host
+ * kernel), and one sandbox per task (`podSandbox`), so that a task's containers
  * share localhost as they do under runc. Every call goes through libexec/berth-runsc.
  */
 export class RunscCli extends CliOciRuntime implements OciRuntimeCli {
@@ -55,7 +56,7 @@ function runscCli(options: RuntimeBinaries): (runDir: string) => OciRuntimeCli {
   const binary = options.runscBinary ?? "/usr/bin/runsc";
   const platform = options.platform ?? "ptrace";
   return (runDir) =>
-    new RunscCli(binary, join(runDir, "runsc"), [`--platform=${platform}`, "--network=host"]);
+    new RunscCli(binary, join(runDir, "runsc"), [`--platform=${platform}`, "--network=sandbox"]);
 }
 
 export function createRuncRuntime(options: RuntimeOptions & RuntimeBinaries): ContainerRuntime {
