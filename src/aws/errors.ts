@@ -1,14 +1,18 @@
 /**
  * AWS-shaped errors and their one rendering: status, `__type`, `message`, and the
- * `x-amzn-ErrorType` header. Anything that is not a client-fault BerthError renders as a 500
- * ServerException with no detail, so no stack or internal text reaches a client.
+ * `x-amzn-RequestId` and `x-amzn-ErrorType` headers. Anything that is not a client-fault
+ * BerthError renders as a 500 ServerException with no detail, so no stack or internal text
+ * reaches a client.
  */
-import { BerthError } from "../core/index.js";
+import { BerthError, newRequestId } from "../core/index.js";
+import { AWS_ERROR_CODES, errorStatus, type AwsErrorCode } from "./error-codes.js";
 
-/** An error whose `code` is the AWS `__type` the client sees. */
+/** An error whose `code` is the AWS `__type` the client sees; its status is the code's. */
 export class AwsError extends BerthError {
-  constructor(code: string, message: string, status = 400, cause?: unknown) {
-    super(code, message, { fault: status >= 500 ? "server" : "client", status, cause });
+  declare readonly code: AwsErrorCode;
+  constructor(code: AwsErrorCode, message: string, options: { cause?: unknown } = {}) {
+    const { status } = AWS_ERROR_CODES[code];
+    super(code, message, { fault: status >= 500 ? "server" : "client", status, ...options });
   }
 }
 
@@ -16,19 +20,36 @@ export interface RenderedError {
   status: number;
   type: string;
   body: string;
+  /** Content-Type, x-amzn-RequestId and x-amzn-ErrorType: what every AWS error answer carries. */
+  headers: Record<string, string>;
+}
+
+export interface RenderOptions {
+  requestId?: string;
+  /** The signing name of the service answering: a code's status can differ per service. */
+  service?: string;
+  /** REST-JSON names the code only in `x-amzn-ErrorType` (JSON 1.1 also as `__type`). */
+  protocol?: "json" | "rest-json";
 }
 
 /** The body never carries more than the code and message: no stack, no cause. */
-export function renderError(error: unknown): RenderedError {
-  if (error instanceof BerthError && error.fault === "client") {
-    const body: Record<string, string> = { __type: error.code };
-    // Coral omits `message` when it has none (UnknownOperationException, SerializationException).
-    if (error.message !== "") body.message = error.message;
-    return { status: error.status, type: error.code, body: JSON.stringify(body) };
-  }
+export function renderError(error: unknown, options: RenderOptions = {}): RenderedError {
+  const { requestId = newRequestId(), service, protocol = "json" } = options;
+  const client = error instanceof BerthError && error.fault === "client";
+  const type = client ? error.code : "ServerException";
+  const body: Record<string, string> = protocol === "json" ? { __type: type } : {};
+  // Coral omits `message` when it has none (UnknownOperationException, SerializationException).
+  const message = client ? error.message : "An internal error occurred.";
+  if (message !== "") body.message = message;
+  const registered = client && Object.hasOwn(AWS_ERROR_CODES, type);
   return {
-    status: 500,
-    type: "ServerException",
-    body: JSON.stringify({ __type: "ServerException", message: "An internal error occurred." }),
+    status: !client ? 500 : registered ? errorStatus(type as AwsErrorCode, service) : error.status,
+    type,
+    body: JSON.stringify(body),
+    headers: {
+      "Content-Type": protocol === "json" ? "application/x-amz-json-1.1" : "application/json",
+      "x-amzn-RequestId": requestId,
+      "x-amzn-ErrorType": type,
+    },
   };
 }

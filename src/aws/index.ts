@@ -38,3 +38,9 @@ export {
   PresignedUrlRejected,
   type PresignedCaller,
 } from "./sigv4-presigned.js";
+export {
+  AWS_ERROR_CODES,
+  errorStatus,
+  type AwsErrorCode,
+  type AwsErrorSpec,
+} from "./error-codes.js";

@@ -54,15 +54,11 @@ export class AwsJsonGateway {
       const body = await this.#dispatch(request, requestId);
       return { status: 200, headers, body };
     } catch (error) {
-      const rendered = renderError(error);
+      const rendered = renderError(error, { requestId });
       if (rendered.status >= 500) {
         this.options.log.error("request failed", { requestId, error: describe(error) });
       }
-      return {
-        status: rendered.status,
-        headers: { ...headers, "x-amzn-ErrorType": rendered.type },
-        body: rendered.body,
-      };
+      return rendered;
     }
   }
 

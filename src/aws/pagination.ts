@@ -1,4 +1,5 @@
 /** Opaque pagination tokens, as AWS hands them out: callers may only pass them back. */
+import type { AwsErrorCode } from "./error-codes.js";
 import { AwsError } from "./errors.js";
 
 export function encodeToken(position: Record<string, string | number>): string {
@@ -7,7 +8,7 @@ export function encodeToken(position: Record<string, string | number>): string {
 
 export function decodeToken<T extends Record<string, string | number>>(
   token: string | undefined,
-  errorCode = "InvalidParameterException",
+  errorCode: AwsErrorCode = "InvalidParameterException",
 ): T | undefined {
   if (token === undefined) return undefined;
   try {

@@ -4,7 +4,9 @@
  * against the model -> validate -> handle -> render XML. Failures render as the Query
  * protocol's `<ErrorResponse>`; nothing escapes as a crash.
  */
+import type { AwsErrorCode } from "./error-codes.js";
 import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
+import { AWS_ERROR_CODES, type AwsErrorSpec } from "./error-codes.js";
 import { AwsError } from "./errors.js";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
 import type { AnyHandler, RequestContext } from "./service.js";
@@ -19,7 +21,7 @@ export interface AwsQueryService {
   signingName: string;
   model: ServiceModel;
   /** The code this service answers constraint violations with (`ValidationError`). */
-  validationErrorCode: string;
+  validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
 }
 
@@ -37,22 +39,17 @@ export interface AwsQueryGatewayOptions {
   log: Logger;
 }
 
-/**
- * Query services answer authentication failures with their own codes and 403, where JSON
- * services use `...Exception` names and 400: the same check, the Query wire names.
- */
-const QUERY_AUTH_ERRORS: Record<string, string> = {
-  MissingAuthenticationTokenException: "MissingAuthenticationToken",
-  IncompleteSignatureException: "IncompleteSignature",
-  UnrecognizedClientException: "InvalidClientTokenId",
-  InvalidSignatureException: "SignatureDoesNotMatch",
-};
-const AUTH_CODES = new Set(Object.values(QUERY_AUTH_ERRORS));
+/** Query services answer the front door's authentication failures with their own names and 403. */
+const QUERY_AUTH_ERRORS = new Map(
+  Object.entries(AWS_ERROR_CODES).flatMap(([code, spec]: [string, AwsErrorSpec]) =>
+    spec.query === undefined ? [] : [[code, spec.query] as const],
+  ),
+);
 
 /** A value of the wrong type is a ValidationError on the Query protocol (JSON says Serialization). */
 function wireCode(code: string, validationCode: string): string {
   if (code === "SerializationException") return validationCode;
-  return QUERY_AUTH_ERRORS[code] ?? code;
+  return QUERY_AUTH_ERRORS.get(code)?.code ?? code;
 }
 
 export class AwsQueryGateway {
@@ -64,7 +61,6 @@ export class AwsQueryGateway {
   get services(): readonly AwsQueryService[] {
     return this.options.services;
   }
-
 
   /** Serves one Query request whose body has already been read (within the size limit). */
   async handle(request: SignedRequest): Promise<QueryResponse> {
@@ -88,7 +84,7 @@ export class AwsQueryGateway {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
         });
       const code = client ? wireCode(error.code, validationCode) : "InternalFailure";
-      const status = client ? (AUTH_CODES.has(code) ? 403 : error.status) : 500;
+      const status = client ? (QUERY_AUTH_ERRORS.get(error.code)?.status ?? error.status) : 500;
       const message = client ? error.message : "An internal error occurred.";
       return {
         status,

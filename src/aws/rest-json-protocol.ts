@@ -3,11 +3,13 @@
  * model's `http` binding (method + URI template), then authenticate -> gather the input from the
  * URI, query string, headers and JSON body as the model's `location`s say -> validate -> handle
  * -> render (output members bound to headers go there, the rest is the JSON body). Errors render
- * as REST-JSON does: the status the model gives the error shape, `x-amzn-ErrorType` and
- * `{"message"}`. Nothing escapes as a crash.
+ * through the one renderer as REST-JSON does: the service's status for the code (the registry's,
+ * which a unit test holds to the model's), `x-amzn-ErrorType` and `{"message"}`. Nothing escapes
+ * as a crash.
  */
-import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
-import { AwsError } from "./errors.js";
+import { newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
+import type { AwsErrorCode } from "./error-codes.js";
+import { AwsError, renderError } from "./errors.js";
 import { renderJson, type JsonResponse } from "./json-protocol.js";
 import type { Operation, ServiceModel, Shape } from "./model.js";
 import type { AnyHandler, RequestContext } from "./service.js";
@@ -19,7 +21,7 @@ export interface AwsRestJsonService {
   signingName: string;
   model: ServiceModel;
   /** The error code this service answers constraint violations with. */
-  validationErrorCode: string;
+  validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
 }
 
@@ -68,14 +70,6 @@ function compileRoute(service: AwsRestJsonService, name: string, operation: Oper
     literalQuery,
   };
 }
-
-/** REST-JSON services answer authentication failures with 403, as API Gateway fronts do. */
-const AUTH_ERRORS = new Set([
-  "MissingAuthenticationTokenException",
-  "IncompleteSignatureException",
-  "UnrecognizedClientException",
-  "InvalidSignatureException",
-]);
 
 /** A string from the URI, query or a header, as the member's shape types it (validation checks it). */
 function fromString(model: ServiceModel, shapeName: string, raw: string[]): unknown {
@@ -137,7 +131,7 @@ export class AwsRestJsonGateway {
         this.options.clock.now(),
         service?.signingName,
       );
-      if (route === undefined) throw new AwsError("UnknownOperationException", "", 404);
+      if (route === undefined) throw new AwsError("UnknownOperationException", "");
       const output = await this.#dispatch(route, request, url, requestId, caller.accessKeyId);
       const { body, extraHeaders } = this.#render(route, output);
       return {
@@ -146,7 +140,18 @@ export class AwsRestJsonGateway {
         body,
       };
     } catch (error) {
-      return this.#renderError(error, service, headers, requestId);
+      // A path no operation serves with this method still belongs to the (one) REST-JSON service.
+      const rendered = renderError(error, {
+        requestId,
+        service: service?.signingName ?? this.options.services[0]?.signingName,
+        protocol: "rest-json",
+      });
+      if (rendered.status >= 500)
+        this.options.log.error("request failed", {
+          requestId,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+      return rendered;
     }
   }
 
@@ -222,34 +227,6 @@ export class AwsRestJsonGateway {
           typeof value === "string" ? value : JSON.stringify(value);
     }
     return { body: renderJson(body), extraHeaders };
-  }
-
-  #renderError(
-    error: unknown,
-    service: AwsRestJsonService | undefined,
-    headers: Record<string, string>,
-    requestId: string,
-  ): JsonResponse {
-    if (error instanceof BerthError && error.fault === "client") {
-      const modelled = service?.model.shapes[error.code]?.error?.httpStatusCode;
-      const status = AUTH_ERRORS.has(error.code) ? 403 : (modelled ?? error.status);
-      const body: Record<string, string> = {};
-      if (error.message !== "") body.message = error.message;
-      return {
-        status,
-        headers: { ...headers, "x-amzn-ErrorType": error.code },
-        body: JSON.stringify(body),
-      };
-    }
-    this.options.log.error("request failed", {
-      requestId,
-      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-    });
-    return {
-      status: 500,
-      headers: { ...headers, "x-amzn-ErrorType": "ServerException" },
-      body: JSON.stringify({ message: "An internal error occurred." }),
-    };
   }
 }
 

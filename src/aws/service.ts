@@ -2,6 +2,7 @@
  * What an AWS-compatible service is here: its model, its target prefix, its validation error
  * code, and a table of `Action -> handler`. Adding an action is adding a row.
  */
+import type { AwsErrorCode } from "./error-codes.js";
 import type { Clock, Identity, Logger } from "../core/index.js";
 import type { ServiceModel } from "./model.js";
 
@@ -35,6 +36,6 @@ export interface AwsJsonService {
   signingName: string;
   model: ServiceModel;
   /** The `__type` this service answers constraint violations with. */
-  validationErrorCode: string;
+  validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
 }

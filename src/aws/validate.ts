@@ -5,6 +5,7 @@
  * "N validation errors detected: ..." form under the service's own validation error code.
  * Members the model does not know are dropped, as AWS ignores them.
  */
+import type { AwsErrorCode } from "./error-codes.js";
 import type { ServiceModel, Shape, ShapeRef } from "./model.js";
 import { AwsError } from "./errors.js";
 
@@ -217,7 +218,7 @@ export function validateInput(
   model: ServiceModel,
   action: string,
   body: unknown,
-  validationCode: string,
+  validationCode: AwsErrorCode,
 ): Record<string, unknown> {
   const inputRef = model.operations[action]?.input;
   if (inputRef === undefined) {

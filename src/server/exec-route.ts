@@ -48,9 +48,9 @@ export class ExecRoute {
         this.#wss.handleUpgrade(req, socket, head, (ws) => this.#bridge(ws, hostId, request)),
       (error: unknown) => {
         const rendered = renderError(error);
+        const headers = Object.entries(rendered.headers).map(([k, v]) => `${k}: ${v}\r\n`);
         socket.end(
-          `HTTP/1.1 ${rendered.status} Error\r\nContent-Type: application/json\r\n` +
-            `x-amzn-ErrorType: ${rendered.type}\r\nConnection: close\r\n` +
+          `HTTP/1.1 ${rendered.status} Error\r\n${headers.join("")}Connection: close\r\n` +
             `Content-Length: ${Buffer.byteLength(rendered.body)}\r\n\r\n${rendered.body}`,
         );
       },

@@ -1,20 +1,22 @@
 /**
  * The one HTTP listener: routes to the AWS front door (POST / with X-Amz-Target for JSON 1.1,
- * form-encoded POST / for Query, the REST-JSON services' URI templates), health, and
- * (later) the registry, console and agent channel. Bodies are read with a hard size limit.
- * Nothing a client sends can throw out of here.
+ * form-encoded POST / for Query, the REST-JSON services' URI templates), the registry (/v2/),
+ * Berth's own signed routes (/_berth/), health and metrics. Bodies are read with a hard size
+ * limit; every AWS-shaped error goes through the one renderer (`fail`). Nothing a client sends
+ * can throw out of here.
  */
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { BodyTooLarge, newRequestId, readBodyWithin, type Logger } from "../core/index.js";
+import { BodyTooLarge, readBodyWithin, type Logger } from "../core/index.js";
 import {
+  AwsError,
   FORM_CONTENT_TYPE,
-  JSON_CONTENT_TYPE,
   type AwsJsonGateway,
   type AwsQueryGateway,
   type AwsRestJsonGateway,
 } from "../aws/index.js";
 import { METRICS_PATH } from "./metrics-route.js";
+import { fail } from "./task-routes.js";
 
 /** AWS JSON APIs take at most a few MiB (PutLogEvents: 1 MiB); anything larger is refused. */
 export const MAX_JSON_BODY = 2 * 1024 * 1024;
@@ -48,26 +50,6 @@ function send(
   res.end(body);
 }
 
-function awsError(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  message: string,
-  close = false,
-): void {
-  send(
-    res,
-    status,
-    {
-      "Content-Type": JSON_CONTENT_TYPE,
-      "x-amzn-RequestId": newRequestId(),
-      "x-amzn-ErrorType": type,
-      ...(close ? { Connection: "close" } : {}),
-    },
-    JSON.stringify({ __type: type, message }),
-  );
-}
-
 /** An AWS API request's body, or undefined once a too-large one has been answered. */
 async function readAwsBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
   try {
@@ -75,11 +57,12 @@ async function readAwsBody(req: IncomingMessage, res: ServerResponse): Promise<B
   } catch (error) {
     if (!(error instanceof BodyTooLarge)) throw error;
     // AWS's front ends cut such requests off with 413 as well; the shape is the JSON error one.
-    awsError(
+    fail(
       res,
-      413,
-      "RequestEntityTooLargeException",
-      `Request body must be at most ${MAX_JSON_BODY} bytes.`,
+      new AwsError(
+        "RequestEntityTooLargeException",
+        `Request body must be at most ${MAX_JSON_BODY} bytes.`,
+      ),
       true,
     );
     return undefined;
@@ -154,7 +137,7 @@ async function route(
   if (path === "/" && req.method === "POST") {
     req.resume();
     // No X-Amz-Target: AWS answers UnknownOperationException.
-    awsError(res, 400, "UnknownOperationException", "");
+    fail(res, new AwsError("UnknownOperationException", ""));
     return;
   }
   req.resume();
@@ -224,7 +207,7 @@ export function createBerthServer(options: RouterOptions & { limits?: Connection
       options.log.error("unhandled request failure", {
         error: error instanceof Error ? error.stack : String(error),
       });
-      awsError(res, 500, "ServerException", "An internal error occurred.", true);
+      fail(res, error, true);
     });
   });
   limitConnections(server, options.limits ?? DEFAULT_CONNECTION_LIMITS, options.log);

@@ -21,11 +21,18 @@ export interface TaskLogsRouteOptions {
   clock: Clock;
 }
 
-export function fail(res: ServerResponse, error: unknown): void {
+/** Writes an AWS error answer (the one renderer's status, headers and body). */
+export function fail(res: ServerResponse, error: unknown, close = false): void {
+  // A failure after the answer began (a stream cut short) can only end the connection.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const rendered = renderError(error);
   res.writeHead(rendered.status, {
-    "Content-Type": "application/json",
-    "x-amzn-ErrorType": rendered.type,
+    ...rendered.headers,
+    "Content-Length": Buffer.byteLength(rendered.body),
+    ...(close ? { Connection: "close" } : {}),
   });
   res.end(rendered.body);
 }
@@ -152,11 +159,7 @@ export async function readSignedJson<T>(
     if (!(error instanceof BodyTooLarge)) throw error;
     fail(
       res,
-      new AwsError(
-        "RequestEntityTooLargeException",
-        "Request body must be at most 65536 bytes.",
-        413,
-      ),
+      new AwsError("RequestEntityTooLargeException", "Request body must be at most 65536 bytes."),
     );
     return undefined;
   }

@@ -1,20 +1,16 @@
-/** EKS's error codes and texts (statuses come from the model's error shapes at the edge). */
+/** EKS's error codes and texts (their EKS statuses are in the registry, src/aws/error-codes.ts). */
 import { AwsError } from "../../aws/index.js";
 
 export function clusterNotFound(name: string): AwsError {
-  return new AwsError("ResourceNotFoundException", `No cluster found for name: ${name}.`, 404);
+  return new AwsError("ResourceNotFoundException", `No cluster found for name: ${name}.`);
 }
 
 export function profileNotFound(name: string): AwsError {
-  return new AwsError(
-    "ResourceNotFoundException",
-    `No Fargate Profile found with name: ${name}.`,
-    404,
-  );
+  return new AwsError("ResourceNotFoundException", `No Fargate Profile found with name: ${name}.`);
 }
 
 export function resourceInUse(message: string): AwsError {
-  return new AwsError("ResourceInUseException", message, 409);
+  return new AwsError("ResourceInUseException", message);
 }
 
 export function invalidParameter(message: string): AwsError {

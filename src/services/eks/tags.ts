@@ -10,7 +10,7 @@ import type {
   UntagResourceRequest,
   UntagResourceResponse,
 } from "@aws-sdk/client-eks";
-import { AwsError } from "../../aws/index.js";
+import { AwsError, type AwsErrorCode } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 
 const MAX_TAGS = 50;
@@ -32,7 +32,7 @@ export async function writeTagMap(
   store: Store,
   resourceArn: string,
   tags: Record<string, string> | undefined,
-  errorCode = "InvalidParameterException",
+  errorCode: AwsErrorCode = "InvalidParameterException",
 ): Promise<void> {
   const entries = Object.entries(tags ?? {});
   if (entries.length === 0) return;
@@ -68,7 +68,7 @@ async function assertExists(store: Store, resourceArn: string): Promise<void> {
     .where("arn", "=", resourceArn)
     .executeTakeFirst();
   if (cluster === undefined && profile === undefined)
-    throw new AwsError("NotFoundException", `Resource ${resourceArn} was not found.`, 404);
+    throw new AwsError("NotFoundException", `Resource ${resourceArn} was not found.`);
 }
 
 export function tagHandlers(store: Store) {
