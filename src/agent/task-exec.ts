@@ -10,6 +10,9 @@ import type { AgentMessage, ServerMessage } from "../protocol/index.js";
 import type { ContainerRuntime } from "./runtime/index.js";
 import type { TaskManager } from "./tasks/task-manager.js";
 
+/** runc's exit code when it fails itself (script --return passes it on). */
+const RUNTIME_FAILED = 255;
+
 type ExecRequest = Extract<ServerMessage, { type: "exec" }>;
 type ExecMessage = Extract<AgentMessage, { type: "execOutput" | "execExit" }>;
 
@@ -83,8 +86,31 @@ export class TaskExecServer {
     const before = this.#sessions.get(requestId);
     this.#sessions.set(requestId, { child, tty: request.tty });
     this.log.debug("exec started", { requestId, container: container.id });
-    const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) =>
+    // The runtime's own line when it could not start the command is held back: if the runtime
+    // then fails (runc exits 255) with nothing else said, the session ends with that line as its
+    // error and a shell's code (127 not found, 126 not runnable), as docker exec does; otherwise
+    // it was the command's output after all, and goes on.
+    let output = false;
+    let held: { stream: "stdout" | "stderr"; chunk: Buffer; failure: string } | undefined;
+    const send = (stream: "stdout" | "stderr", chunk: Buffer): void =>
       this.send({ type: "execOutput", requestId, stream, data: chunk.toString("base64") });
+    const release = (): void => {
+      if (held !== undefined) send(held.stream, held.chunk);
+      held = undefined;
+    };
+    const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+      if (!output) {
+        const failure = runtimeStartFailure(chunk.toString("utf8"));
+        if (failure !== undefined) {
+          held = { stream, chunk, failure };
+          output = true;
+          return;
+        }
+      }
+      output = true;
+      release();
+      send(stream, chunk);
+    };
     child.stdout.on("data", forward("stdout"));
     child.stderr.on("data", forward("stderr"));
     // A process that ignores its input must not fail the session when the input closes.
@@ -100,6 +126,17 @@ export class TaskExecServer {
     // `close` comes after both output streams ended, so no output follows the exit.
     child.on("close", (code, signal) => {
       this.#sessions.delete(requestId);
+      if (held !== undefined && code === RUNTIME_FAILED) {
+        const notFound = /not found|no such file/i.test(held.failure);
+        this.send({
+          type: "execExit",
+          requestId,
+          exitCode: notFound ? 127 : 126,
+          error: held.failure,
+        });
+        return;
+      }
+      release();
       this.send({
         type: "execExit",
         requestId,
@@ -107,4 +144,19 @@ export class TaskExecServer {
       });
     });
   }
+}
+
+/**
+ * What the OCI runtime said when it could not start an exec'd command, from the first output of
+ * the session: runc logs one line, `time="..." level=error msg="exec failed: unable to start
+ * container process: exec: \"nosuch\": executable file not found in $PATH"`, or on a terminal
+ * `ERRO[0000] exec failed: ...` (in colour). Undefined for anything else (the command's output).
+ */
+export function runtimeStartFailure(text: string): string | undefined {
+  const logfmt = /^time="[^"]*" level=(?:error|fatal) msg="(.*)"\s*$/s.exec(text)?.[1];
+  // eslint-disable-next-line no-control-regex
+  const terminal = /^(?:\x1b\[\d+m)?(?:ERRO|FATA)(?:\x1b\[0m)?\[\d+\] (.*?)\s*$/s.exec(text)?.[1];
+  const message = logfmt?.replace(/\\"/g, '"') ?? terminal;
+  if (message === undefined || !message.includes("exec failed")) return undefined;
+  return /exec: (.*)$/s.exec(message)?.[1] ?? message;
 }

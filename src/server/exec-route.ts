@@ -4,7 +4,8 @@
  * host over the agent channel. The checks ECS's ExecuteCommand makes come first, answered as
  * AWS errors before the upgrade. Frames: binary from the client is stdin, text `{"eof":true}`
  * closes it; binary to the client is output with a first byte of 1 (stdout) or 2 (stderr); the
- * last frame is text `{"exitCode":N}` or `{"error":"..."}`.
+ * last frame is text `{"exitCode":N}` (with `"error"` when the command could not start) or
+ * `{"error":"..."}`.
  *
  * Deviation: ECS's ExecuteCommand answers an SSM Session Manager session for the AWS CLI's
  * session-manager-plugin; Berth has no SSM, so exec is Berth's own route and CLI command.
@@ -129,7 +130,7 @@ export class ExecRoute {
   }
 
   #bridge(ws: WebSocket, hostId: string, request: ExecRequest): void {
-    const finish = (last: { exitCode: number } | { error: string }): void => {
+    const finish = (last: { exitCode: number; error?: string } | { error: string }): void => {
       if (ws.readyState !== ws.OPEN) return;
       ws.send(JSON.stringify(last));
       ws.close(1000);
@@ -141,7 +142,11 @@ export class ExecRoute {
         ws.send(Buffer.concat([tag, data]));
       },
       exit: (exitCode, error) =>
-        finish(exitCode === undefined ? { error: error ?? "exec failed" } : { exitCode }),
+        finish(
+          exitCode === undefined
+            ? { error: error ?? "exec failed" }
+            : { exitCode, ...(error === undefined ? {} : { error }) },
+        ),
     });
     if (session === undefined) {
       finish({ error: "The task's host is not connected." });

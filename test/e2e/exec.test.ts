@@ -150,10 +150,40 @@ describe("berth exec", () => {
     assert.match(plain.stdout, /not a tty/);
   });
 
-  it("reports a command that cannot start", async () => {
-    const result = await berthExec([task, "--", "/no/such/binary"]);
-    assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /no such file|not found/i);
+  it("a command that does not exist exits 127 with one clean line, as a shell says it", async () => {
+    const missing = await berthExec([task, "--", "nosuch"]);
+    assert.equal(missing.code, 127);
+    assert.equal(missing.stdout, "");
+    assert.equal(missing.stderr, 'berth exec: "nosuch": executable file not found in $PATH\n');
+    const path = await berthExec([task, "--", "/no/such/binary"]);
+    assert.equal(path.code, 127);
+    assert.equal(
+      path.stderr,
+      'berth exec: "/no/such/binary": stat /no/such/binary: no such file or directory\n',
+    );
+    // On a terminal too (the runtime's line comes coloured there).
+    const tty = await berthExec(["-t", task, "--", "nosuch"]);
+    assert.equal(tty.code, 127);
+    assert.equal(tty.stdout, "");
+    assert.equal(tty.stderr, 'berth exec: "nosuch": executable file not found in $PATH\n');
+    // A command that prints what looks like the runtime's line later is the command's output.
+    const echoed = await berthExec([
+      task,
+      "--",
+      "sh",
+      "-c",
+      'echo hi; echo "ERRO[0000] exec failed: x" >&2; exit 5',
+    ]);
+    assert.equal(echoed.code, 5);
+    assert.equal(echoed.stderr, "ERRO[0000] exec failed: x\n");
+  });
+
+  it("-t sets TERM=xterm as docker exec does; without -t there is none", async () => {
+    const tty = await berthExec(["-t", task, "--", "sh", "-c", 'echo "TERM=$TERM"']);
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.match(tty.stdout, /^TERM=xterm\r?\n$/);
+    const plain = await berthExec([task, "--", "sh", "-c", 'echo "TERM=$TERM"']);
+    assert.equal(plain.stdout, "TERM=\n");
   });
 
   it("refuses a caller whose signature is wrong", async () => {

@@ -22,7 +22,8 @@ export interface OciRuntimeCli {
   /** Runs a process inside a running container; its exit code, or 124 when it timed out. */
   exec(id: string, args: string[], timeoutMs: number): Promise<number>;
   /** The command line that runs `args` inside a running container (`tty`: on a new terminal). */
-  execArgv(id: string, args: string[], tty: boolean): string[];
+  /** `env` (NAME=VALUE) is added to the container's own environment for this process. */
+  execArgv(id: string, args: string[], tty: boolean, env?: string[]): string[];
   /** True when a task's containers must share one sandbox (gVisor): see podSandbox. */
   readonly podSandbox?: boolean;
 }
@@ -60,8 +61,16 @@ export class CliOciRuntime implements OciRuntimeCli {
     });
   }
 
-  execArgv(id: string, args: string[], tty: boolean): string[] {
-    return [this.binary, ...this.globalArgs, "exec", ...(tty ? ["--tty"] : []), id, ...args];
+  execArgv(id: string, args: string[], tty: boolean, env: string[] = []): string[] {
+    return [
+      this.binary,
+      ...this.globalArgs,
+      "exec",
+      ...(tty ? ["--tty"] : []),
+      ...env.flatMap((pair) => ["--env", pair]),
+      id,
+      ...args,
+    ];
   }
 
   async kill(id: string, signal: string): Promise<void> {

@@ -443,7 +443,12 @@ export class OciContainerRuntime implements ContainerRuntime {
     const oci = await this.oci(id);
     if ((await oci.state(id)).status !== "running")
       throw new BerthError(RuntimeErrorCode.ContainerNotRunning, `container ${id} is not running`);
-    const argv = oci.execArgv(id, args, options.tty);
+    // As docker exec -t: a terminal gets TERM=xterm unless the container's environment says.
+    const env =
+      options.tty && !(await this.containerEnv(id)).some((pair) => pair.startsWith("TERM="))
+        ? ["TERM=xterm"]
+        : [];
+    const argv = oci.execArgv(id, args, options.tty, env);
     if (!options.tty) return spawn(argv[0] as string, argv.slice(1));
     // The OCI runtime makes the container's terminal only when its own stdin is one, so it
     // runs under script(1)'s terminal, set raw (the runtime copies bytes, the container's
@@ -455,6 +460,18 @@ export class OciContainerRuntime implements ContainerRuntime {
       "(for t in 0.05 0.1 0.2 0.4 0.8; do sleep $t; kill -WINCH $$ 2>/dev/null || exit 0; done) &";
     const line = `stty raw -echo ${size.join(" ")} && { ${nudge} } && exec ${argv.map(shellQuote).join(" ")}`;
     return spawn("script", ["--quiet", "--flush", "--return", "--command", line, "/dev/null"]);
+  }
+
+  /** The environment the container's process was started with (its OCI config). */
+  private async containerEnv(id: string): Promise<string[]> {
+    try {
+      const config = JSON.parse(
+        await readFile(join(this.records.containerDir(id), "config.json"), "utf8"),
+      ) as { process?: { env?: string[] } };
+      return config.process?.env ?? [];
+    } catch {
+      return [];
+    }
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
