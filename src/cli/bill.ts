@@ -2,7 +2,6 @@
  * `berth bill`: what Berth's compute cost over a period, as a table with a total (or CSV). It
  * asks the running Berth through the Cost Explorer API, like any other client would.
  */
-import { parseArgs } from "node:util";
 import {
   CostExplorerClient,
   GetCostAndUsageCommand,
@@ -11,14 +10,8 @@ import {
 import { parseAmount, renderBill, type BillRow } from "../billing/index.js";
 import { BerthError } from "../core/index.js";
 import { TAG_CLUSTER, TAG_FAMILY, TAG_SERVICE } from "../services/costexplorer/index.js";
-import { resolveClientConfig } from "./config.js";
-
-export const BILL_USAGE = `Usage: berth bill [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--by KEY] [--metric NAME] [--csv]
-  --since   first day, UTC (default: the first of this month)
-  --until   the day after the last, UTC; the period ends there (default: tomorrow)
-  --by      usage-type (default), service, cluster, family, purchase-type, tag:KEY
-  --metric  UnblendedCost (default), AmortizedCost (Savings Plans spread over covered usage),
-            NetUnblendedCost, NetAmortizedCost`;
+import { defineCommand } from "./command.js";
+import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
 
 const COST_METRICS = [
   "UnblendedCost",
@@ -80,85 +73,105 @@ function day(text: string | undefined, fallback: Date, flag: string): string {
   return text;
 }
 
-export async function bill(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      since: { type: "string" },
-      until: { type: "string" },
-      by: { type: "string", default: "usage-type" },
-      metric: { type: "string", default: "UnblendedCost" },
-      csv: { type: "boolean", default: false },
-      endpoint: { type: "string" },
-      "data-dir": { type: "string" },
-      region: { type: "string" },
+export const bill = defineCommand({
+  name: "bill",
+  summary: "what compute cost over a period, by usage type, service, cluster, family or tag",
+  usage: [
+    "berth bill [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--by KEY] [--metric NAME] [--csv]",
+  ],
+  description: "Asks the running Berth's Cost Explorer API, as any client would.",
+  flags: {
+    since: {
+      type: "string",
+      value: "YYYY-MM-DD",
+      help: "the first day, UTC (default: the first of this month)",
     },
-    strict: true,
-  });
-  const now = new Date();
-  const since = day(
-    values.since,
-    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
-    "--since",
-  );
-  const until = day(
-    values.until,
-    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)),
-    "--until",
-  );
-  if (since >= until)
-    throw new BerthError("InvalidArgument", `--since (${since}) must be before --until (${until})`);
-  if (!COST_METRICS.includes(values.metric))
-    throw new BerthError(
-      "InvalidArgument",
-      `--metric must be one of ${COST_METRICS.join(", ")}, not '${values.metric}'`,
+    until: {
+      type: "string",
+      value: "YYYY-MM-DD",
+      help: "the day after the last, UTC; the period ends there (default: tomorrow)",
+    },
+    by: {
+      type: "string",
+      value: "KEY",
+      default: "usage-type",
+      help: "usage-type, service, cluster, family, purchase-type or tag:KEY",
+    },
+    metric: {
+      type: "string",
+      value: "NAME",
+      default: "UnblendedCost",
+      help: "UnblendedCost, AmortizedCost (Savings Plans spread over covered usage), NetUnblendedCost or NetAmortizedCost",
+    },
+    csv: { type: "boolean", help: "CSV instead of a table" },
+    ...CLIENT_FLAGS,
+  },
+  run: async ({ flags: values }, env) => {
+    const now = new Date();
+    const since = day(
+      values.since,
+      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
+      "--since",
     );
-  const group = grouping(values.by);
-  const config = resolveClientConfig(
-    { endpoint: values.endpoint, dataDir: values["data-dir"], region: values.region },
-    env,
-  );
-  const client = new CostExplorerClient({
-    endpoint: config.endpoint,
-    region: config.region,
-    credentials: config.credentials,
-    maxAttempts: 1,
-  });
-  try {
-    const sums = new Map<string, bigint>();
-    let estimated = false;
-    let nextPageToken: string | undefined;
-    do {
-      const page = await client.send(
-        new GetCostAndUsageCommand({
-          TimePeriod: { Start: since, End: until },
-          Granularity: "MONTHLY",
-          Metrics: [values.metric],
-          GroupBy: [group.definition],
-          NextPageToken: nextPageToken,
-        }),
+    const until = day(
+      values.until,
+      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)),
+      "--until",
+    );
+    if (since >= until)
+      throw new BerthError(
+        "InvalidArgument",
+        `--since (${since}) must be before --until (${until})`,
       );
-      for (const result of page.ResultsByTime ?? []) {
-        estimated ||= result.Estimated === true;
-        for (const g of result.Groups ?? []) {
-          const key = g.Keys?.[0] ?? "";
-          const value = group.definition.Type === "TAG" ? key.slice(key.indexOf("$") + 1) : key;
-          const label = value === "" ? group.none : value;
-          const m = g.Metrics?.[values.metric];
-          sums.set(label, (sums.get(label) ?? 0n) + parseAmount(m?.Amount ?? "0"));
+    if (!COST_METRICS.includes(values.metric))
+      throw new BerthError(
+        "InvalidArgument",
+        `--metric must be one of ${COST_METRICS.join(", ")}, not '${values.metric}'`,
+      );
+    const group = grouping(values.by);
+    const config = clientConfigFrom(values, env);
+    const client = new CostExplorerClient({
+      endpoint: config.endpoint,
+      region: config.region,
+      credentials: config.credentials,
+      maxAttempts: 1,
+    });
+    try {
+      const sums = new Map<string, bigint>();
+      let estimated = false;
+      let nextPageToken: string | undefined;
+      do {
+        const page = await client.send(
+          new GetCostAndUsageCommand({
+            TimePeriod: { Start: since, End: until },
+            Granularity: "MONTHLY",
+            Metrics: [values.metric],
+            GroupBy: [group.definition],
+            NextPageToken: nextPageToken,
+          }),
+        );
+        for (const result of page.ResultsByTime ?? []) {
+          estimated ||= result.Estimated === true;
+          for (const g of result.Groups ?? []) {
+            const key = g.Keys?.[0] ?? "";
+            const value = group.definition.Type === "TAG" ? key.slice(key.indexOf("$") + 1) : key;
+            const label = value === "" ? group.none : value;
+            const m = g.Metrics?.[values.metric];
+            sums.set(label, (sums.get(label) ?? 0n) + parseAmount(m?.Amount ?? "0"));
+          }
         }
-      }
-      nextPageToken = page.NextPageToken;
-    } while (nextPageToken !== undefined);
-    const rows: BillRow[] = [...sums].map(([label, amount]) => ({ label, amount }));
-    const title =
-      `Berth bill ${since} to ${until} (UTC, end exclusive): ${values.metric} by ${values.by}` +
-      (estimated ? "; estimated, usage is still accruing" : "");
-    process.stdout.write(
-      renderBill(rows, { format: values.csv ? "csv" : "table", by: group.heading, title }),
-    );
-    return 0;
-  } finally {
-    client.destroy();
-  }
-}
+        nextPageToken = page.NextPageToken;
+      } while (nextPageToken !== undefined);
+      const rows: BillRow[] = [...sums].map(([label, amount]) => ({ label, amount }));
+      const title =
+        `Berth bill ${since} to ${until} (UTC, end exclusive): ${values.metric} by ${values.by}` +
+        (estimated ? "; estimated, usage is still accruing" : "");
+      process.stdout.write(
+        renderBill(rows, { format: values.csv ? "csv" : "table", by: group.heading, title }),
+      );
+      return 0;
+    } finally {
+      client.destroy();
+    }
+  },
+});

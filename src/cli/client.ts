@@ -112,7 +112,7 @@ export async function streamTaskLogs(
   const response = await signedGet(config, "/_berth/tasks/logs", query, options.signal);
   if (!response.ok || response.body === null) {
     const body = await response.text();
-    throw new Error(`logs unavailable (${response.status}): ${body}`);
+    throw new BerthError("LogsUnavailable", `logs unavailable (${response.status}): ${body}`);
   }
   const decoder = new TextDecoder();
   let pending = "";

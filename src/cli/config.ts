@@ -8,12 +8,32 @@ import { join } from "node:path";
 import { BerthError } from "../core/index.js";
 import { readKeptCredentials, DEFAULT_PORT } from "../server/index.js";
 import type { Credentials } from "../aws/index.js";
+import type { Flags } from "./command.js";
 
 export const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_PORT}`;
 
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return env.BERTH_DATA_DIR ?? join(homedir(), ".berth");
 }
+
+/** The flags every client command takes, documented once. */
+export const CLIENT_FLAGS = {
+  endpoint: {
+    type: "string",
+    value: "URL",
+    help: `the Berth to talk to (default: $BERTH_ENDPOINT, else ${DEFAULT_ENDPOINT})`,
+  },
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    help: "where that Berth keeps its keys, used when none are in the environment (default: ~/.berth)",
+  },
+  region: {
+    type: "string",
+    value: "REGION",
+    help: "the region requests are signed for (default: $AWS_REGION, else us-east-1)",
+  },
+} as const satisfies Flags;
 
 export interface ClientConfig {
   endpoint: string;
@@ -48,5 +68,20 @@ export function resolveClientConfig(
     "NoCredentials",
     `No credentials for ${endpoint}: set BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY (the keys \`berth up\` printed), ` +
       `or run this on the machine of that Berth (its keys are kept in ${join(dataDir, "credentials.json")}).`,
+  );
+}
+
+/** resolveClientConfig from a command's parsed CLIENT_FLAGS. */
+export function clientConfigFrom(
+  flags: {
+    endpoint?: string | undefined;
+    "data-dir"?: string | undefined;
+    region?: string | undefined;
+  },
+  env: NodeJS.ProcessEnv,
+): ClientConfig {
+  return resolveClientConfig(
+    { endpoint: flags.endpoint, dataDir: flags["data-dir"], region: flags.region },
+    env,
   );
 }

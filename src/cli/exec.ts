@@ -4,71 +4,70 @@
  * `-i` sends this terminal's input, `-t` gives the command a terminal. The task must have been
  * run with enableExecuteCommand (as ECS requires for ExecuteCommand).
  */
-import { parseArgs } from "node:util";
-import { DescribeTasksCommand } from "@aws-sdk/client-ecs";
 import WebSocket, { type RawData } from "ws";
 import { BerthError } from "../core/index.js";
 import { STDOUT_FRAME, TASK_EXEC_PATH } from "../server/index.js";
 import { ecsClient, signedHeaders } from "./client.js";
-import { resolveClientConfig, type ClientConfig } from "./config.js";
+import { defineCommand } from "./command.js";
+import { CLIENT_FLAGS, clientConfigFrom, type ClientConfig } from "./config.js";
+import { findTask } from "./task-lookup.js";
 
-export const EXEC_USAGE = `berth exec TASK [--cluster C] [--container NAME] [-i] [-t] -- CMD [ARG...]
-  Runs CMD inside a running task (started with enableExecuteCommand; berth run does that).
-  -i, --interactive   send standard input to CMD
-  -t, --tty           give CMD a terminal (with -i from a terminal: an interactive shell)
-  Exits with CMD's exit code.`;
-
-export async function exec(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      endpoint: { type: "string" },
-      "data-dir": { type: "string" },
-      region: { type: "string" },
-      cluster: { type: "string" },
-      container: { type: "string" },
-      interactive: { type: "boolean", short: "i", default: false },
-      tty: { type: "boolean", short: "t", default: false },
+export const exec = defineCommand({
+  name: "exec",
+  summary: "run a command in a running task's container, as docker exec does",
+  usage: ["berth exec [-i] [-t] [--container NAME] TASK -- CMD [ARG...]"],
+  description: [
+    "TASK is a task id (found in any cluster) or a task ARN; it must have been run with",
+    "enableExecuteCommand, as ECS requires (`berth run` does that). The output comes back and",
+    "berth exec exits with CMD's exit code (127 when CMD does not exist in the container).",
+  ].join("\n"),
+  flags: {
+    interactive: { type: "boolean", short: "i", help: "send this terminal's input to CMD" },
+    tty: {
+      type: "boolean",
+      short: "t",
+      help: "give CMD a terminal, and TERM as docker does (with -i: an interactive shell)",
     },
-    allowPositionals: true,
-    strict: true,
-  });
-  const [task, ...command] = positionals;
-  if (task === undefined || command.length === 0) {
-    process.stderr.write(`Usage: ${EXEC_USAGE}\n`);
-    return 2;
-  }
-  const config = resolveClientConfig(
-    { endpoint: values.endpoint, dataDir: values["data-dir"], region: values.region },
-    env,
-  );
-  const taskArn = await resolveTaskArn(config, values.cluster, task);
-  const url = new URL(TASK_EXEC_PATH, config.endpoint);
-  url.searchParams.set("task", taskArn);
-  if (values.container !== undefined) url.searchParams.set("container", values.container);
-  for (const arg of command) url.searchParams.append("arg", arg);
-  const terminal = values.tty && process.stdin.isTTY && process.stdout.isTTY;
-  if (values.tty) {
-    url.searchParams.set("tty", "1");
-    url.searchParams.set("cols", String(terminal ? process.stdout.columns : 80));
-    url.searchParams.set("rows", String(terminal ? process.stdout.rows : 24));
-  }
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const headers = await signedHeaders(config, "GET", url);
-  return session(new WebSocket(url, { headers }), values.interactive, values.tty, terminal);
-}
+    container: {
+      type: "string",
+      value: "NAME",
+      help: "the container, needed when the task has several (`berth run`'s is main)",
+    },
+    cluster: { type: "string", value: "CLUSTER", help: "the task's cluster (default: any)" },
+    ...CLIENT_FLAGS,
+  },
+  positionals: true,
+  run: async ({ flags, positionals }, env) => {
+    const [task, ...command] = positionals;
+    if (task === undefined || command.length === 0)
+      throw new BerthError("InvalidArgument", "name a task and a command: berth exec TASK -- CMD");
+    const config = clientConfigFrom(flags, env);
+    const taskArn = await resolveTaskArn(config, flags.cluster, task);
+    const url = new URL(TASK_EXEC_PATH, config.endpoint);
+    url.searchParams.set("task", taskArn);
+    if (flags.container !== undefined) url.searchParams.set("container", flags.container);
+    for (const arg of command) url.searchParams.append("arg", arg);
+    const terminal = flags.tty && process.stdin.isTTY && process.stdout.isTTY;
+    if (flags.tty) {
+      url.searchParams.set("tty", "1");
+      url.searchParams.set("cols", String(terminal ? process.stdout.columns : 80));
+      url.searchParams.set("rows", String(terminal ? process.stdout.rows : 24));
+    }
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const headers = await signedHeaders(config, "GET", url);
+    return session(new WebSocket(url, { headers }), flags.interactive, flags.tty, terminal);
+  },
+});
 
 async function resolveTaskArn(
   config: ClientConfig,
   cluster: string | undefined,
-  task: string,
+  reference: string,
 ): Promise<string> {
   const ecs = ecsClient(config);
   try {
-    const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [task] }));
-    const arn = tasks[0]?.taskArn;
-    if (arn === undefined) throw new BerthError("TaskNotFound", `Task ${task} was not found.`);
-    return arn;
+    const task = await findTask(ecs, cluster, reference);
+    return task.taskArn ?? reference;
   } finally {
     ecs.destroy();
   }
@@ -122,8 +121,11 @@ function session(
     });
     ws.on("close", () => {
       restore();
-      if (exitCode !== undefined) resolve(exitCode);
-      else
+      if (exitCode !== undefined) {
+        // The command could not start (not found: 127, not runnable: 126), as a shell says it.
+        if (failure !== undefined) process.stderr.write(`berth exec: ${failure}\n`);
+        resolve(exitCode);
+      } else
         reject(new BerthError("ExecFailed", failure ?? "the session ended without an exit code"));
     });
   });

@@ -1,121 +1,115 @@
-/** The `berth` command: one binary, a subcommand each. Errors say what, why, and how to fix. */
-import { BerthError } from "../core/index.js";
-import { bill, BILL_USAGE } from "./bill.js";
+/**
+ * The `berth` command: one binary, a subcommand each, each declared once (`defineCommand`) with
+ * its usage and flags. Here: `berth help [NAME]`, `NAME --help`, and one-line errors for all.
+ */
+import { agent } from "./agent.js";
+import { bill } from "./bill.js";
 import { clusters, status } from "./client-commands.js";
-import { prices, PRICES_USAGE } from "./prices.js";
-import { savingsPlans, SAVINGS_PLANS_USAGE } from "./savings-plans.js";
-import { agent, AGENT_USAGE } from "./agent.js";
-import { spot, SPOT_USAGE } from "./spot.js";
-import { exec, EXEC_USAGE } from "./exec.js";
-import { host, HOST_USAGE } from "./host.js";
-import { logs, ps, run, stop } from "./task-commands.js";
-import { tokens, TOKENS_USAGE } from "./tokens.js";
-import { top, TOP_USAGE } from "./top.js";
-import { up, UP_USAGE } from "./up.js";
+import { asksForHelp, type Command } from "./command.js";
+import { resolveEndpoint } from "./config.js";
+import { describeFailure } from "./errors.js";
+import { exec } from "./exec.js";
+import { host } from "./host.js";
+import { image } from "./image.js";
+import { prices } from "./prices.js";
+import { run } from "./run.js";
+import { savingsPlans } from "./savings-plans.js";
+import { spot } from "./spot.js";
+import { logs, ps, stop } from "./task-commands.js";
+import { tokens } from "./tokens.js";
+import { top } from "./top.js";
+import { up } from "./up.js";
 
-const USAGE = `berth — serverless containers on your own machines (ECS, Fargate and ECR compatible)
+/** Every command, in the order `berth help` lists them. */
+const COMMANDS: Command[] = [
+  up,
+  agent,
+  tokens,
+  status,
+  clusters,
+  image,
+  run,
+  ps,
+  logs,
+  exec,
+  stop,
+  top,
+  bill,
+  prices,
+  savingsPlans,
+  spot,
+  host,
+];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `berth — serverless containers on your own machines (ECS, Fargate and ECR compatible)
 
 Usage: berth <command> [options]
 
 Commands:
-  up          start the whole platform here, in the foreground
-  agent       offer this host's CPU and memory to a Berth: the join line \`berth up\` printed
-  tokens      list, create or revoke the join tokens agents join with
-  spot        reclaim Spot capacity: berth spot interrupt [--host H | --fraction F]
-  status      check that a Berth answers at --endpoint
-  clusters    list the clusters
-  bill        what compute cost, by usage type, service, cluster, family or tag
-  prices      list or change the price book (Fargate and Spot prices)
-  savings-plans  create, list or delete Compute Savings Plans
-  run         run an image as a task and stream its output: berth run IMAGE [-- CMD...]
-  ps          list tasks (-a: stopped ones too)
-  stop        stop tasks: berth stop TASK...
-  logs        a task's output: berth logs TASK [-f]
-  exec        run a command in a running task: berth exec TASK [-i] [-t] -- CMD...
-  top         services and tasks with CPU%, memory%, counts and requests/s, refreshing
-  host        host clean: remove what a stopped Berth left on this host (containers, mounts, ...)
-  help        show this text
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+  ${"help".padEnd(width)}  this text
+
+Run \`berth help COMMAND\` (or \`berth COMMAND --help\`) for a command's options.
 
 Client commands reach a Berth at --endpoint or $BERTH_ENDPOINT (default http://127.0.0.1:4566)
 with $BERTH_ACCESS_KEY_ID/$BERTH_SECRET_ACCESS_KEY, else $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY,
-else the keys kept in the local data dir.
-
-${UP_USAGE}
-
-${AGENT_USAGE}
-
-${TOKENS_USAGE}
-
-${SPOT_USAGE}
-
-${EXEC_USAGE}
-
-${BILL_USAGE}
-
-${PRICES_USAGE}
-
-${SAVINGS_PLANS_USAGE}
-
-${TOP_USAGE}
-
-${HOST_USAGE}
+else the keys kept in the local data dir (--data-dir, default ~/.berth).
 `;
+}
 
-type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+function find(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
 
-const COMMANDS: Record<string, Command> = {
-  bill,
-  prices,
-  "savings-plans": savingsPlans,
-  up,
-  agent,
-  spot,
-  tokens,
-  status,
-  clusters,
-  run,
-  ps,
-  stop,
-  logs,
-  exec,
-  top,
-  host,
-};
+function unknown(name: string): number {
+  process.stderr.write(`berth: unknown command '${name}'. Run \`berth help\` for the list.\n`);
+  return 2;
+}
+
+/** The endpoint a client command talks to, for an error that says it is not there. */
+function endpointIn(argv: string[], env: NodeJS.ProcessEnv): string {
+  let endpoint: string | undefined;
+  argv.forEach((arg, i) => {
+    if (arg === "--endpoint") endpoint = argv[i + 1];
+    else if (arg.startsWith("--endpoint=")) endpoint = arg.slice("--endpoint=".length);
+  });
+  return resolveEndpoint(endpoint === undefined ? {} : { endpoint }, env);
+}
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) {
-    process.stderr.write(`berth: unknown command '${name}'. Run \`berth help\` for the list.\n`);
+  if (name === undefined) {
+    process.stderr.write(overview());
     return 2;
   }
+  if (name === "help" || name === "--help" || name === "-h") {
+    const [topic] = rest;
+    if (topic === undefined) {
+      process.stdout.write(overview());
+      return 0;
+    }
+    const command = find(topic);
+    if (command === undefined) return unknown(topic);
+    process.stdout.write(command.help());
+    return 0;
+  }
+  const command = find(name);
+  if (command === undefined) return unknown(name);
+  if (asksForHelp(rest)) {
+    process.stdout.write(command.help());
+    return 0;
+  }
   try {
-    return await command(rest, env);
+    return await command.execute(rest, env);
   } catch (error) {
-    if (error instanceof BerthError) {
-      process.stderr.write(`berth ${name}: ${error.message}\n`);
-      return 1;
-    }
-    if (
-      error instanceof TypeError &&
-      "code" in error &&
-      String(error.code).startsWith("ERR_PARSE_ARGS")
-    ) {
-      process.stderr.write(`berth ${name}: ${error.message}. Run \`berth help\` for usage.\n`);
-      return 2;
-    }
-    if (error instanceof Error && "code" in error && error.code === "EADDRINUSE") {
-      process.stderr.write(
-        `berth ${name}: the port is already in use; is another Berth running? Pick another with --port.\n`,
-      );
-      return 1;
-    }
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`berth ${name}: ${text}\n`);
-    return 1;
+    const { line, exitCode } = describeFailure(error, {
+      command: name,
+      endpoint: endpointIn(rest, env),
+      debug: env.BERTH_DEBUG !== undefined && env.BERTH_DEBUG !== "" && env.BERTH_DEBUG !== "0",
+    });
+    process.stderr.write(`${line}\n`);
+    return exitCode;
   }
 }

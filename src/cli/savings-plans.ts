@@ -2,20 +2,11 @@
  * `berth savings-plans create|list|delete`: Compute Savings Plans of the running Berth, through
  * its billing endpoint; they apply from their start on.
  */
-import { parseArgs } from "node:util";
 import { SavingsPlans, YEAR_SECONDS, formatRate, planEnd, planState } from "../billing/index.js";
 import { BerthError } from "../core/index.js";
 import { berthJson } from "./client.js";
-import { resolveClientConfig } from "./config.js";
-
-export const SAVINGS_PLANS_USAGE = `Usage: berth savings-plans create --commitment USD_PER_HOUR [--term 1y|3y|Nd|Nh]
-                                   [--discount-rate 0.2] [--start TIME]
-       berth savings-plans list
-       berth savings-plans delete ID
-  The discount defaults to 0.2 for 1-year terms and 0.5 for 3 years (about Fargate's Compute
-  Savings Plan rates, No Upfront). A plan starts at the next hour unless --start (on the hour,
-  not in the past) says otherwise. Deleting a plan that has started retires it at the next
-  hour; the hours before keep their bill. All three reach the Berth at --endpoint.`;
+import { defineCommand } from "./command.js";
+import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
 
 function term(text: string): number {
   const match = /^(\d+)(y|d|h)$/.exec(text);
@@ -28,79 +19,89 @@ function term(text: string): number {
   return match[2] === "y" ? n * YEAR_SECONDS : match[2] === "d" ? n * 86_400 : n * 3600;
 }
 
-export async function savingsPlans(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      commitment: { type: "string" },
-      term: { type: "string", default: "1y" },
-      "discount-rate": { type: "string" },
-      start: { type: "string" },
-      endpoint: { type: "string" },
-      "data-dir": { type: "string" },
-      region: { type: "string" },
+export const savingsPlans = defineCommand({
+  name: "savings-plans",
+  summary: "create, list or delete Compute Savings Plans",
+  usage: [
+    "berth savings-plans create --commitment USD_PER_HOUR [--term 1y|3y|Nd|Nh] [--discount-rate F] [--start TIME]",
+    "berth savings-plans list",
+    "berth savings-plans delete ID",
+  ],
+  description: [
+    "A plan starts at the next hour unless --start (on the hour, not in the past) says otherwise.",
+    "Deleting a plan that has started retires it at the next hour; the hours before keep their",
+    "bill. All three reach the Berth at --endpoint.",
+  ].join("\n"),
+  flags: {
+    commitment: { type: "string", value: "USD", help: "create: the commitment, USD per hour" },
+    term: { type: "string", value: "TERM", default: "1y", help: "create: 1y, 3y, Nd or Nh" },
+    "discount-rate": {
+      type: "string",
+      value: "F",
+      help: "create: the discount (default: 0.2 for 1 year, 0.5 for 3; about Fargate's No Upfront rates)",
     },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (sub !== "create" && sub !== "list" && sub !== "delete") {
-    process.stderr.write(`${SAVINGS_PLANS_USAGE}\n`);
-    return 2;
-  }
-  const config = resolveClientConfig(
-    { endpoint: values.endpoint, dataDir: values["data-dir"], region: values.region },
-    env,
-  );
-  const path = "/_berth/billing/savings-plans";
-  if (sub === "create") {
-    if (values.commitment === undefined)
+    start: { type: "string", value: "TIME", help: "create: an ISO 8601 time on the hour" },
+    ...CLIENT_FLAGS,
+  },
+  positionals: true,
+  run: async ({ flags: values, positionals: words }, env) => {
+    const [sub, ...positionals] = words;
+    if (sub !== "create" && sub !== "list" && sub !== "delete")
       throw new BerthError(
         "InvalidArgument",
-        "--commitment is required: USD per hour, e.g. --commitment 0.05",
+        "the subcommands are create, list and delete: berth savings-plans list",
       );
-    const start = values.start === undefined ? undefined : new Date(values.start);
-    if (start !== undefined && Number.isNaN(start.getTime()))
-      throw new BerthError(
-        "InvalidArgument",
-        "--start must be an ISO 8601 time on the hour, e.g. 2026-12-01T00:00:00Z",
-      );
-    const plan = await berthJson<{ savingsPlanArn: string }>(config, path, {
-      commitment: values.commitment,
-      termSeconds: term(values.term),
-      ...(values["discount-rate"] === undefined ? {} : { discountRate: values["discount-rate"] }),
-      ...(start === undefined ? {} : { start: start.toISOString() }),
-    });
-    process.stdout.write(`${plan.savingsPlanArn}\n`);
-    return 0;
-  }
-  if (sub === "list") {
-    const plans = SavingsPlans.parse(
-      JSON.stringify(await berthJson<unknown>(config, path)),
-      config.endpoint,
-    ).plans;
-    const now = Date.now();
-    process.stdout.write(
-      "ID                                    STATE    COMMITMENT/H  DISCOUNT  START                 END\n",
-    );
-    for (const p of plans) {
-      process.stdout.write(
-        `${p.savingsPlanId.padEnd(36)}  ${planState(p, now).padEnd(7)}  ${formatRate(p.commitment).padStart(12)}  ${formatRate(p.discountRate).padStart(8)}  ${p.start.toISOString().slice(0, 19)}Z  ${new Date(planEnd(p)).toISOString().slice(0, 19)}Z\n`,
-      );
+    const config = clientConfigFrom(values, env);
+    const path = "/_berth/billing/savings-plans";
+    if (sub === "create") {
+      if (values.commitment === undefined)
+        throw new BerthError(
+          "InvalidArgument",
+          "--commitment is required: USD per hour, e.g. --commitment 0.05",
+        );
+      const start = values.start === undefined ? undefined : new Date(values.start);
+      if (start !== undefined && Number.isNaN(start.getTime()))
+        throw new BerthError(
+          "InvalidArgument",
+          "--start must be an ISO 8601 time on the hour, e.g. 2026-12-01T00:00:00Z",
+        );
+      const plan = await berthJson<{ savingsPlanArn: string }>(config, path, {
+        commitment: values.commitment,
+        termSeconds: term(values.term),
+        ...(values["discount-rate"] === undefined ? {} : { discountRate: values["discount-rate"] }),
+        ...(start === undefined ? {} : { start: start.toISOString() }),
+      });
+      process.stdout.write(`${plan.savingsPlanArn}\n`);
+      return 0;
     }
-    return 0;
-  }
-  const id = positionals[0];
-  if (id === undefined)
-    throw new BerthError(
-      "InvalidArgument",
-      "name the plan to delete: berth savings-plans delete ID",
+    if (sub === "list") {
+      const plans = SavingsPlans.parse(
+        JSON.stringify(await berthJson<unknown>(config, path)),
+        config.endpoint,
+      ).plans;
+      const now = Date.now();
+      process.stdout.write(
+        "ID                                    STATE    COMMITMENT/H  DISCOUNT  START                 END\n",
+      );
+      for (const p of plans) {
+        process.stdout.write(
+          `${p.savingsPlanId.padEnd(36)}  ${planState(p, now).padEnd(7)}  ${formatRate(p.commitment).padStart(12)}  ${formatRate(p.discountRate).padStart(8)}  ${p.start.toISOString().slice(0, 19)}Z  ${new Date(planEnd(p)).toISOString().slice(0, 19)}Z\n`,
+        );
+      }
+      return 0;
+    }
+    const id = positionals[0];
+    if (id === undefined)
+      throw new BerthError(
+        "InvalidArgument",
+        "name the plan to delete: berth savings-plans delete ID",
+      );
+    const { outcome } = await berthJson<{ outcome: string }>(config, `${path}/delete`, { id });
+    process.stdout.write(
+      outcome === "deleted"
+        ? `Deleted queued plan ${id}.\n`
+        : `Retired plan ${id} from the next hour.\n`,
     );
-  const { outcome } = await berthJson<{ outcome: string }>(config, `${path}/delete`, { id });
-  process.stdout.write(
-    outcome === "deleted"
-      ? `Deleted queued plan ${id}.\n`
-      : `Retired plan ${id} from the next hour.\n`,
-  );
-  return 0;
-}
+    return 0;
+  },
+});

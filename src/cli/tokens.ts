@@ -1,12 +1,9 @@
 /** `berth tokens list|create|revoke`: the join tokens agents show to join this Berth. */
-import { parseArgs } from "node:util";
+import { BerthError } from "../core/index.js";
 import { signedPost } from "./client.js";
-import { resolveClientConfig } from "./config.js";
+import { defineCommand } from "./command.js";
+import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
 import { parseDuration } from "./duration.js";
-
-export const TOKENS_USAGE = `Usage: berth tokens list
-       berth tokens create [--ttl 24h] [--uses N] [--description TEXT]
-       berth tokens revoke ID`;
 
 interface TokenFacts {
   id: string;
@@ -34,73 +31,84 @@ function row(t: TokenFacts): string {
   return line([t.id, t.status, t.expiresAt ?? "never", uses, t.description ?? ""]);
 }
 
-export async function tokens(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      endpoint: { type: "string" },
-      "data-dir": { type: "string" },
-      region: { type: "string" },
-      ttl: { type: "string", default: "24h" },
-      uses: { type: "string" },
-      description: { type: "string" },
+export const tokens = defineCommand({
+  name: "tokens",
+  summary: "list, create or revoke the join tokens agents join with",
+  usage: [
+    "berth tokens list",
+    "berth tokens create [--ttl 24h] [--uses N] [--description TEXT]",
+    "berth tokens revoke ID",
+  ],
+  description: [
+    "A token is needed only to join: a joined host reconnects with its own credential, so",
+    "revoking a token stops new joins, not the hosts that joined with it.",
+  ].join("\n"),
+  flags: {
+    ttl: {
+      type: "string",
+      value: "DURATION",
+      default: "24h",
+      help: "create: how long the token is good for, e.g. 24h, 30m, 1h30m (0: never expires)",
     },
-    allowPositionals: true,
-    strict: true,
-  });
-  const [action, id] = positionals;
-  const known =
-    action === "list" || action === "create" || (action === "revoke" && id !== undefined);
-  if (!known || positionals.length > (action === "revoke" ? 2 : 1)) {
-    process.stderr.write(`${TOKENS_USAGE}\n`);
-    return 2;
-  }
-  let body: Record<string, unknown> = {};
-  if (action === "create") {
-    const ttlSeconds = parseDuration(values.ttl);
-    if (ttlSeconds === undefined) {
-      process.stderr.write(
-        `berth tokens: --ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values.ttl}'.\n`,
+    uses: { type: "string", value: "N", help: "create: how many hosts may join with it" },
+    description: { type: "string", value: "TEXT", help: "create: what the token is for" },
+    ...CLIENT_FLAGS,
+  },
+  positionals: true,
+  run: async ({ flags: values, positionals }, env) => {
+    const [action, id] = positionals;
+    const known =
+      action === "list" || action === "create" || (action === "revoke" && id !== undefined);
+    if (!known || positionals.length > (action === "revoke" ? 2 : 1))
+      throw new BerthError(
+        "InvalidArgument",
+        "the subcommands are list, create and revoke ID. Run `berth help tokens` for their options.",
       );
-      return 2;
-    }
-    const uses = values.uses === undefined ? undefined : Number(values.uses);
-    if (uses !== undefined && !(Number.isInteger(uses) && uses >= 1)) {
-      process.stderr.write(
-        `berth tokens: --uses is a whole number of joins, at least 1, not '${values.uses}'.\n`,
-      );
-      return 2;
-    }
-    body = {
-      ttlSeconds,
-      ...(uses === undefined ? {} : { usageLimit: uses }),
-      ...(values.description === undefined ? {} : { description: values.description }),
-    };
-  } else if (action === "revoke") body = { id };
-  const config = resolveClientConfig(
-    { endpoint: values.endpoint, dataDir: values["data-dir"], region: values.region },
-    env,
-  );
-  const response = await signedPost(config, `/_berth/tokens/${action}`, body);
-  const text = await response.text();
-  if (!response.ok) {
-    const message = (JSON.parse(text) as { message?: string }).message ?? text;
-    process.stderr.write(`berth tokens: the server refused (${response.status}): ${message}\n`);
-    return 1;
-  }
-  if (action === "list") {
-    const { tokens: list } = JSON.parse(text) as { tokens: TokenFacts[] };
-    process.stdout.write(`${line(["ID", "STATUS", "EXPIRES", "USES", "DESCRIPTION"])}\n`);
-    for (const t of list) process.stdout.write(`${row(t)}\n`);
-  } else if (action === "revoke") {
-    process.stdout.write(
-      `join token ${(JSON.parse(text) as { revoked: string }).revoked} revoked\n`,
+    let body: Record<string, unknown> = {};
+    if (action === "create") {
+      const ttlSeconds = parseDuration(values.ttl);
+      if (ttlSeconds === undefined)
+        throw new BerthError(
+          "InvalidArgument",
+          `--ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values.ttl}'`,
+        );
+      const uses = values.uses === undefined ? undefined : Number(values.uses);
+      if (uses !== undefined && !(Number.isInteger(uses) && uses >= 1))
+        throw new BerthError(
+          "InvalidArgument",
+          `--uses is a whole number of joins, at least 1, not '${values.uses}'`,
+        );
+      body = {
+        ttlSeconds,
+        ...(uses === undefined ? {} : { usageLimit: uses }),
+        ...(values.description === undefined ? {} : { description: values.description }),
+      };
+    } else if (action === "revoke") body = { id };
+    const response = await signedPost(
+      clientConfigFrom(values, env),
+      `/_berth/tokens/${action}`,
+      body,
     );
-  } else {
-    const created = JSON.parse(text) as TokenFacts;
-    process.stdout.write(`${created.token ?? ""}\n`);
-    if (created.joinCommand !== undefined)
-      process.stdout.write(`Join a host with:\n  ${created.joinCommand}\n`);
-  }
-  return 0;
-}
+    const text = await response.text();
+    if (!response.ok) {
+      const message = (JSON.parse(text) as { message?: string }).message ?? text;
+      process.stderr.write(`berth tokens: the server refused (${response.status}): ${message}\n`);
+      return 1;
+    }
+    if (action === "list") {
+      const { tokens: list } = JSON.parse(text) as { tokens: TokenFacts[] };
+      process.stdout.write(`${line(["ID", "STATUS", "EXPIRES", "USES", "DESCRIPTION"])}\n`);
+      for (const t of list) process.stdout.write(`${row(t)}\n`);
+    } else if (action === "revoke") {
+      process.stdout.write(
+        `join token ${(JSON.parse(text) as { revoked: string }).revoked} revoked\n`,
+      );
+    } else {
+      const created = JSON.parse(text) as TokenFacts;
+      process.stdout.write(`${created.token ?? ""}\n`);
+      if (created.joinCommand !== undefined)
+        process.stdout.write(`Join a host with:\n  ${created.joinCommand}\n`);
+    }
+    return 0;
+  },
+});

@@ -3,11 +3,10 @@
  * requests per second, refreshed every few seconds — read from the Berth's `GET /metrics`
  * (the last metric period's datapoints).
  */
-import { parseArgs } from "node:util";
+import { BerthError } from "../core/index.js";
 import { METRICS_PATH } from "../server/index.js";
-import { resolveEndpoint } from "./config.js";
-
-export const TOP_USAGE = `Usage: berth top [--interval 2] [--once] [--endpoint URL]`;
+import { defineCommand } from "./command.js";
+import { CLIENT_FLAGS, resolveEndpoint } from "./config.js";
 
 interface Sample {
   name: string;
@@ -80,34 +79,73 @@ export function renderTop(samples: Sample[]): string {
   return lines.join("\n") + "\n";
 }
 
-export async function top(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      endpoint: { type: "string" },
-      interval: { type: "string", default: "2" },
-      once: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  const interval = Number(values.interval);
-  if (!(interval >= 0.5)) {
-    process.stderr.write("berth top: --interval takes seconds, at least 0.5.\n");
-    return 2;
-  }
-  const endpoint = resolveEndpoint({ endpoint: values.endpoint }, env);
-  const redraw = process.stdout.isTTY && !values.once;
-  for (;;) {
-    const res = await fetch(new URL(METRICS_PATH, endpoint)).catch(() => undefined);
-    if (res === undefined || !res.ok) {
-      process.stderr.write(
-        `berth top: Berth at ${endpoint} is not answering /metrics. Start it with \`berth up\`, or pass --endpoint.\n`,
-      );
-      return 1;
+export const top = defineCommand({
+  name: "top",
+  summary: "services and tasks with CPU%, memory%, counts and requests/s, refreshing",
+  usage: ["berth top [--interval SECONDS] [--once]"],
+  description:
+    "Reads the Berth's GET /metrics (the last metric period's datapoints; no credentials needed).\nPress q (or Ctrl-C) to quit.",
+  flags: {
+    interval: { type: "string", value: "SECONDS", default: "2", help: "time between refreshes" },
+    once: { type: "boolean", help: "print the table once and exit" },
+    endpoint: CLIENT_FLAGS.endpoint,
+  },
+  run: async ({ flags }, env) => {
+    const interval = Number(flags.interval);
+    if (!(interval >= 0.5))
+      throw new BerthError("InvalidArgument", "--interval takes seconds, at least 0.5");
+    const endpoint = resolveEndpoint({ endpoint: flags.endpoint }, env);
+    const redraw = process.stdout.isTTY && !flags.once;
+    const quit = flags.once ? undefined : quitKeys();
+    try {
+      for (;;) {
+        const res = await fetch(new URL(METRICS_PATH, endpoint)).catch(() => undefined);
+        if (res === undefined || !res.ok)
+          throw new BerthError(
+            "Unreachable",
+            `Berth at ${endpoint} is not answering /metrics. Start it with \`npm run up\`, or pass --endpoint.`,
+          );
+        const table = renderTop(parsePrometheusText(await res.text()));
+        process.stdout.write(redraw ? `\x1b[H\x1b[2J${table}` : table);
+        if (flags.once) return 0;
+        let timer: NodeJS.Timeout | undefined;
+        const next = await Promise.race([
+          quit?.pressed.then(() => "quit" as const),
+          new Promise<"tick">(
+            (resolve) => (timer = setTimeout(() => resolve("tick"), interval * 1000)),
+          ),
+        ]);
+        clearTimeout(timer);
+        if (next === "quit") return 0;
+      }
+    } finally {
+      quit?.release();
     }
-    const table = renderTop(parsePrometheusText(await res.text()));
-    process.stdout.write(redraw ? `\x1b[H\x1b[2J${table}` : table);
-    if (values.once) return 0;
-    await new Promise((resolve) => setTimeout(resolve, interval * 1000));
-  }
+  },
+});
+
+/**
+ * `q` (or Ctrl-C, which raw mode delivers as a byte) from a terminal ends `berth top`, as it ends
+ * top(1). Without a terminal on stdin, there is nothing to read: Ctrl-C's signal ends it.
+ */
+function quitKeys(): { pressed: Promise<void>; release: () => void } | undefined {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return undefined;
+  let onData: ((chunk: Buffer) => void) | undefined;
+  const pressed = new Promise<void>((resolve) => {
+    onData = (chunk: Buffer): void => {
+      if (chunk.includes(0x71) || chunk.includes(0x51) || chunk.includes(0x03)) resolve();
+    };
+  });
+  stdin.setRawMode(true);
+  if (onData !== undefined) stdin.on("data", onData);
+  stdin.resume();
+  return {
+    pressed,
+    release: () => {
+      if (onData !== undefined) stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    },
+  };
 }

@@ -1,6 +1,5 @@
 /** `berth up`: the whole platform on this machine, in the foreground, until Ctrl-C. */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { checkTaskCidr } from "../agent/index.js";
 import { createLogger } from "../core/index.js";
 import { parseTargetCidr } from "../services/elbv2/index.js";
@@ -10,17 +9,9 @@ import {
   type JoinTokenInfo,
   type RunningBerth,
 } from "../server/index.js";
-import { defaultDataDir } from "./config.js";
+import { defineCommand } from "./command.js";
+import { DEFAULT_ENDPOINT, defaultDataDir } from "./config.js";
 import { parseDuration } from "./duration.js";
-
-export const UP_USAGE = `Usage: berth up [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir ~/.berth]
-                [--store postgres://USER@HOST/DB]
-                [--region us-east-1] [--account-id 000000000000] [--log-level info]
-                [--registry-auto-create] [--no-local-agent] [--host-timeout-seconds 30]
-                [--spot-warning-seconds 120] [--spot-interruptions-per-hour 0]
-                [--task-cidr 100.64.0.0/10] [--elb-address 127.0.0.1]
-                [--elb-target-cidr CIDR ...] [--metric-period-seconds 60]
-                [--join-token-ttl 24h]`;
 
 function banner(
   berth: RunningBerth,
@@ -44,8 +35,10 @@ function banner(
     `  secret key      ${secretAccessKey}   (${where})`,
     `  data dir        ${dataDir}`,
     "",
-    "Use it with the AWS CLI:",
+    "Use it with the AWS CLI and `berth` (paste in another shell):",
     `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} AWS_DEFAULT_REGION=${region}`,
+    // `berth` finds the default endpoint by itself; any other must be told.
+    ...(berth.endpoint === DEFAULT_ENDPOINT ? [] : [`  export BERTH_ENDPOINT=${berth.endpoint}`]),
     `  aws --endpoint-url ${berth.endpoint} ecs create-cluster --cluster-name demo`,
     "",
     berth.localAgent === undefined
@@ -62,131 +55,209 @@ function banner(
   ].join("\n");
 }
 
-export async function up(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: String(DEFAULT_PORT) },
-      "data-dir": { type: "string" },
-      // Where state lives: a postgres:// URL (several servers share it), default SQLite.
-      store: { type: "string" },
-      region: { type: "string", default: "us-east-1" },
-      "account-id": { type: "string", default: "000000000000" },
-      "log-level": { type: "string", default: "info" },
-      "registry-auto-create": { type: "boolean", default: false },
-      // This machine runs tasks too unless told otherwise (then only `berth agent` hosts do).
-      "no-local-agent": { type: "boolean", default: false },
-      "host-timeout-seconds": { type: "string", default: "30" },
-      "spot-warning-seconds": { type: "string", default: "120" },
-      "spot-interruptions-per-hour": { type: "string", default: "0" },
-      // The pool each cluster's task subnet (/24) on this host is cut from.
-      "task-cidr": { type: "string" },
-      // Where load balancer listeners bind (their DNS names, *.elb.localhost, are loopback).
-      "elb-address": { type: "string", default: "127.0.0.1" },
-      // Ranges besides the task subnets that ELB ip targets may be in (e.g. 127.0.0.1/32).
-      "elb-target-cidr": { type: "string", multiple: true, default: [] },
-      "metric-period-seconds": { type: "string", default: "60" },
-      // How long the join token in the banner is good for (kubeadm's default; 0: never expires).
-      "join-token-ttl": { type: "string", default: "24h" },
+export const up = defineCommand({
+  name: "up",
+  summary: "start the whole platform here, in the foreground, until Ctrl-C",
+  usage: ["berth up [options]"],
+  description: [
+    "API, registry, control plane and this machine's agent on one port, state in the data dir.",
+    "It prints its endpoint, credentials and the line that joins more hosts.",
+  ].join("\n"),
+  flags: {
+    host: {
+      type: "string",
+      value: "ADDRESS",
+      default: "127.0.0.1",
+      help: "the address to listen on",
     },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(
-      `berth up: --port must be a number from 0 to 65535, not '${values.port}'.\n`,
-    );
-    return 2;
-  }
-  if (!/^\d{12}$/.test(values["account-id"])) {
-    process.stderr.write(
-      `berth up: --account-id must be 12 digits, not '${values["account-id"]}'.\n`,
-    );
-    return 2;
-  }
-  const hostTimeoutSeconds = Number(values["host-timeout-seconds"]);
-  if (!Number.isFinite(hostTimeoutSeconds) || hostTimeoutSeconds < 3) {
-    process.stderr.write("berth up: --host-timeout-seconds must be a number of at least 3.\n");
-    return 2;
-  }
-  const spotWarningSeconds = Number(values["spot-warning-seconds"]);
-  const spotInterruptionsPerHour = Number(values["spot-interruptions-per-hour"]);
-  if (!(spotWarningSeconds >= 0) || !(spotInterruptionsPerHour >= 0)) {
-    process.stderr.write(
-      "berth up: --spot-warning-seconds and --spot-interruptions-per-hour take numbers of at least 0.\n",
-    );
-    return 2;
-  }
-  const taskCidr = values["task-cidr"];
-  const cidrProblem = taskCidr === undefined ? undefined : checkTaskCidr(taskCidr);
-  if (cidrProblem !== undefined) {
-    process.stderr.write(`berth up: --task-cidr ${cidrProblem}.\n`);
-    return 2;
-  }
-  const elbTargetCidrs = values["elb-target-cidr"];
-  const badRange = elbTargetCidrs.find((cidr) => parseTargetCidr(cidr) === undefined);
-  if (badRange !== undefined) {
-    process.stderr.write(
-      `berth up: --elb-target-cidr takes an IPv4 CIDR such as 127.0.0.1/32, not '${badRange}'.\n`,
-    );
-    return 2;
-  }
-  const metricPeriodSeconds = Number(values["metric-period-seconds"]);
-  if (!Number.isInteger(metricPeriodSeconds) || metricPeriodSeconds < 1) {
-    process.stderr.write(
-      "berth up: --metric-period-seconds takes a whole number of seconds, at least 1 (CloudWatch uses 60).\n",
-    );
-    return 2;
-  }
-  const joinTokenTtl = parseDuration(values["join-token-ttl"]);
-  if (joinTokenTtl === undefined) {
-    process.stderr.write(
-      `berth up: --join-token-ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values["join-token-ttl"]}'.\n`,
-    );
-    return 2;
-  }
-  const level = values["log-level"];
-  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
-    process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
-    return 2;
-  }
-  const dataDir = resolve(values["data-dir"] ?? defaultDataDir(env));
-  const log = createLogger(level);
-  const store = values.store ?? env.BERTH_STORE;
-  const berth = await startBerth({
-    host: values.host,
-    port,
-    dataDir,
-    ...(store === undefined || store === "" ? {} : { store }),
-    identity: { region: values.region, accountId: values["account-id"] },
-    env,
-    log,
-    registryAutoCreate: values["registry-auto-create"],
-    localAgent: !values["no-local-agent"],
-    hostTimeoutSeconds,
-    spotWarningSeconds,
-    spotInterruptionsPerHour,
-    ...(taskCidr === undefined ? {} : { taskCidr }),
-    elbAddress: values["elb-address"],
-    elbTargetCidrs,
-    metricPeriodSeconds,
-  });
-  const join = await berth.createJoinToken({
-    ttlMs: joinTokenTtl * 1000,
-    description: "printed by berth up",
-  });
-  process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], join));
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string): void => {
-      log.info("shutting down", { signal });
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolveStop();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-  await berth.close();
-  return 0;
-}
+    port: {
+      type: "string",
+      value: "PORT",
+      default: String(DEFAULT_PORT),
+      help: "the port (0: any free one)",
+    },
+    "data-dir": {
+      type: "string",
+      value: "DIR",
+      help: "where everything Berth keeps lives (default: $BERTH_DATA_DIR, else ~/.berth)",
+    },
+    // Where state lives: a postgres:// URL (several servers share it), default SQLite.
+    store: {
+      type: "string",
+      value: "URL",
+      help: "postgres://USER@HOST/DB: state in PostgreSQL, shared by servers (default: $BERTH_STORE, else SQLite in the data dir)",
+    },
+    region: { type: "string", value: "REGION", default: "us-east-1", help: "the region in ARNs" },
+    "account-id": {
+      type: "string",
+      value: "ID",
+      default: "000000000000",
+      help: "the 12-digit account in ARNs",
+    },
+    "log-level": {
+      type: "string",
+      value: "LEVEL",
+      default: "info",
+      help: "debug, info, warn or error",
+    },
+    "registry-auto-create": {
+      type: "boolean",
+      help: "a push to a missing repository creates it (ECR refuses it)",
+    },
+    // This machine runs tasks too unless told otherwise (then only `berth agent` hosts do).
+    "no-local-agent": {
+      type: "boolean",
+      help: "run no tasks here; only hosts joined with `berth agent` do",
+    },
+    "host-timeout-seconds": {
+      type: "string",
+      value: "SECONDS",
+      default: "30",
+      help: "a host silent this long is lost; its tasks start elsewhere (at least 3)",
+    },
+    "spot-warning-seconds": {
+      type: "string",
+      value: "SECONDS",
+      default: "120",
+      help: "warning before a Spot task is interrupted",
+    },
+    "spot-interruptions-per-hour": {
+      type: "string",
+      value: "N",
+      default: "0",
+      help: "interrupt Spot tasks at random, this many an hour",
+    },
+    // The pool each cluster's task subnet (/24) on this host is cut from.
+    "task-cidr": {
+      type: "string",
+      value: "CIDR",
+      help: "the pool of task subnets, one /24 per cluster, inside 100.64.0.0/10 (default: all of it)",
+    },
+    // Where load balancer listeners bind (their DNS names, *.elb.localhost, are loopback).
+    "elb-address": {
+      type: "string",
+      value: "ADDRESS",
+      default: "127.0.0.1",
+      help: "where load balancer listeners listen",
+    },
+    // Ranges besides the task subnets that ELB ip targets may be in (e.g. 127.0.0.1/32).
+    "elb-target-cidr": {
+      type: "string",
+      multiple: true,
+      value: "CIDR",
+      help: "a range besides the task subnets that load balancer ip targets may be in",
+    },
+    "metric-period-seconds": {
+      type: "string",
+      value: "SECONDS",
+      default: "60",
+      help: "one metric datapoint per period; alarms and cooldowns follow it",
+    },
+    // How long the join token in the banner is good for (kubeadm's default; 0: never expires).
+    "join-token-ttl": {
+      type: "string",
+      value: "DURATION",
+      default: "24h",
+      help: "how long the join token in the banner is good for, e.g. 24h, 30m (0: never expires)",
+    },
+  },
+  run: async ({ flags: values }, env) => {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(
+        `berth up: --port must be a number from 0 to 65535, not '${values.port}'.\n`,
+      );
+      return 2;
+    }
+    if (!/^\d{12}$/.test(values["account-id"])) {
+      process.stderr.write(
+        `berth up: --account-id must be 12 digits, not '${values["account-id"]}'.\n`,
+      );
+      return 2;
+    }
+    const hostTimeoutSeconds = Number(values["host-timeout-seconds"]);
+    if (!Number.isFinite(hostTimeoutSeconds) || hostTimeoutSeconds < 3) {
+      process.stderr.write("berth up: --host-timeout-seconds must be a number of at least 3.\n");
+      return 2;
+    }
+    const spotWarningSeconds = Number(values["spot-warning-seconds"]);
+    const spotInterruptionsPerHour = Number(values["spot-interruptions-per-hour"]);
+    if (!(spotWarningSeconds >= 0) || !(spotInterruptionsPerHour >= 0)) {
+      process.stderr.write(
+        "berth up: --spot-warning-seconds and --spot-interruptions-per-hour take numbers of at least 0.\n",
+      );
+      return 2;
+    }
+    const taskCidr = values["task-cidr"];
+    const cidrProblem = taskCidr === undefined ? undefined : checkTaskCidr(taskCidr);
+    if (cidrProblem !== undefined) {
+      process.stderr.write(`berth up: --task-cidr ${cidrProblem}.\n`);
+      return 2;
+    }
+    const elbTargetCidrs = values["elb-target-cidr"] ?? [];
+    const badRange = elbTargetCidrs.find((cidr) => parseTargetCidr(cidr) === undefined);
+    if (badRange !== undefined) {
+      process.stderr.write(
+        `berth up: --elb-target-cidr takes an IPv4 CIDR such as 127.0.0.1/32, not '${badRange}'.\n`,
+      );
+      return 2;
+    }
+    const metricPeriodSeconds = Number(values["metric-period-seconds"]);
+    if (!Number.isInteger(metricPeriodSeconds) || metricPeriodSeconds < 1) {
+      process.stderr.write(
+        "berth up: --metric-period-seconds takes a whole number of seconds, at least 1 (CloudWatch uses 60).\n",
+      );
+      return 2;
+    }
+    const joinTokenTtl = parseDuration(values["join-token-ttl"]);
+    if (joinTokenTtl === undefined) {
+      process.stderr.write(
+        `berth up: --join-token-ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values["join-token-ttl"]}'.\n`,
+      );
+      return 2;
+    }
+    const level = values["log-level"];
+    if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+      process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
+      return 2;
+    }
+    const dataDir = resolve(values["data-dir"] ?? defaultDataDir(env));
+    const log = createLogger(level);
+    const store = values.store ?? env.BERTH_STORE;
+    const berth = await startBerth({
+      host: values.host,
+      port,
+      dataDir,
+      ...(store === undefined || store === "" ? {} : { store }),
+      identity: { region: values.region, accountId: values["account-id"] },
+      env,
+      log,
+      registryAutoCreate: values["registry-auto-create"],
+      localAgent: !values["no-local-agent"],
+      hostTimeoutSeconds,
+      spotWarningSeconds,
+      spotInterruptionsPerHour,
+      ...(taskCidr === undefined ? {} : { taskCidr }),
+      elbAddress: values["elb-address"],
+      elbTargetCidrs,
+      metricPeriodSeconds,
+    });
+    const join = await berth.createJoinToken({
+      ttlMs: joinTokenTtl * 1000,
+      description: "printed by berth up",
+    });
+    process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], join));
+    await new Promise<void>((resolveStop) => {
+      const stop = (signal: string): void => {
+        log.info("shutting down", { signal });
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        resolveStop();
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+    await berth.close();
+    return 0;
+  },
+});

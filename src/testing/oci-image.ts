@@ -62,6 +62,10 @@ export interface OciImageOptions {
   setuidBusybox?: string[];
   /** Device nodes in the layer, mode 0666, owner 0:0. */
   devices?: Array<{ path: string; type: "b" | "c"; major: number; minor: number }>;
+  /** The applets linked in /bin (default: the few tests use). */
+  applets?: readonly string[];
+  /** The history line saying what made the image. */
+  createdBy?: string;
 }
 
 function sha256(bytes: Buffer): string {
@@ -81,7 +85,8 @@ export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<
   try {
     mkdirSync(join(rootfs, "bin"));
     copyFileSync(BUSYBOX, join(rootfs, "bin", "busybox"));
-    for (const applet of APPLETS) symlinkSync("busybox", join(rootfs, "bin", applet));
+    for (const applet of options.applets ?? APPLETS)
+      symlinkSync("busybox", join(rootfs, "bin", applet));
     const entries = ["bin"];
     for (const [path, content] of Object.entries(options.files ?? {})) {
       const target = join(rootfs, path);
@@ -158,7 +163,12 @@ export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<
           : { Volumes: Object.fromEntries(options.volumes.map((v) => [v, {}])) }),
       },
       rootfs: { type: "layers", diff_ids: [diffId] },
-      history: [{ created: epoch.toISOString(), created_by: "berth testing: busybox rootfs" }],
+      history: [
+        {
+          created: epoch.toISOString(),
+          created_by: options.createdBy ?? "berth testing: busybox rootfs",
+        },
+      ],
     }),
   );
   const configDigest = sha256(config);
