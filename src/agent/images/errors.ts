@@ -16,6 +16,8 @@ export const ImageErrorCode = {
   PlatformMissing: "ImagePlatformMissing",
   UnsupportedLayer: "UnsupportedLayer",
   LayerUnpackFailed: "LayerUnpackFailed",
+  /** The registry did not answer (refused, unknown host, reset): worth retrying. */
+  Unreachable: "RegistryUnreachable",
   /** The registry failed or answered an unexpected status. */
   RegistryError: "RegistryError",
   /** `prepareRootfs` of an image this host has not pulled. */

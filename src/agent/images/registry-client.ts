@@ -27,6 +27,23 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
   return { scheme, params };
 }
 
+/**
+ * A registry that did not answer, named with the cause (fetch says only "fetch failed"; the
+ * system error is its cause): `registry-1.docker.io: cannot connect (ENOTFOUND ...)`.
+ */
+function unreachable(registry: string, error: unknown): unknown {
+  if (!(error instanceof Error) || error.name === "AbortError") return error;
+  const cause = error.cause instanceof Error ? error.cause : error;
+  const code = (cause as { code?: unknown }).code;
+  const detail =
+    typeof code === "string" && !cause.message.includes(code)
+      ? `${code} ${cause.message}`
+      : cause.message;
+  return new BerthError("RegistryUnreachable", `${registry}: cannot connect (${detail})`, {
+    cause: error,
+  });
+}
+
 export class RegistryClient {
   #authorization: string | undefined;
   #challenged = false;
@@ -54,6 +71,8 @@ export class RegistryClient {
         },
         redirect: "follow",
         ...(signal === undefined ? {} : { signal }),
+      }).catch((error: unknown) => {
+        throw unreachable(this.image.registry, error);
       });
     // With credentials, Basic goes along at once (ECR and Berth take it): no 401 round trip.
     // A registry that wants a Bearer token still answers 401 with its challenge.
@@ -105,6 +124,8 @@ export class RegistryClient {
     const response = await fetch(tokenUrl, {
       headers: basic === undefined ? {} : { authorization: basic },
       ...(signal === undefined ? {} : { signal }),
+    }).catch((error: unknown) => {
+      throw unreachable(tokenUrl.host, error);
     });
     if (!response.ok)
       throw new BerthError(
