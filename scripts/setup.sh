@@ -58,3 +58,6 @@ fi
 
 # Build only when a source changed since the last successful build (a quick no-op otherwise).
 bash scripts/build-if-stale.sh
+
+# `berth` on PATH, as the README's tour and `berth up`'s banner call it.
+bash scripts/link-berth.sh
