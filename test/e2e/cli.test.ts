@@ -2,6 +2,7 @@
 // one-line errors, `berth run`'s revisions, stops, capacity and pull failures, `berth top`'s q.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { cpus } from "node:os";
 import { after, before, describe, it } from "node:test";
 import {
@@ -308,12 +309,18 @@ describe("berth run", () => {
         `berth run: the task stopped before it ran: CannotPullContainerError: ${new URL(berth.endpoint).host.replace(/\./g, "\\.")}/cli/nothing/manifests/v1: 404 `,
       ),
     );
-    // Nothing listens on port 1: the registry is named with the system's error.
-    const refused = await berthCli(["run", "127.0.0.1:1/cli/nothing:v1"]);
+    // A port nothing listens on (one just freed): the registry is named with the system's error.
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    const refused = await berthCli(["run", `127.0.0.1:${port}/cli/nothing:v1`]);
     assert.equal(refused.code, 125);
     assert.match(
       refused.stderr,
-      /berth run: the task stopped before it ran: CannotPullContainerError: 127\.0\.0\.1:1: cannot connect \(ECONNREFUSED/,
+      new RegExp(
+        `berth run: the task stopped before it ran: CannotPullContainerError: 127\\.0\\.0\\.1:${port}: cannot connect \\(ECONNREFUSED`,
+      ),
     );
   });
 
