@@ -319,7 +319,7 @@ describe("berth run", () => {
     assert.match(
       refused.stderr,
       new RegExp(
-        `berth run: the task stopped before it ran: CannotPullContainerError: 127\\.0\\.0\\.1:${port}: cannot connect \\(ECONNREFUSED`,
+        `berth run: the task stopped before it ran: CannotPullContainerError: 127\\.0\\.0\\.1:${port}: cannot connect \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`,
       ),
     );
   });
