@@ -5,7 +5,15 @@ export * from "./runtime/index.js";
 export { startAgent, defaultCapacity, type AgentOptions, type RunningAgent } from "./agent.js";
 export { hostCredential, type HostCredential } from "./identity.js";
 export { purgeHost, startHostAgent, startLocalAgent, type HostAgentOptions } from "./host.js";
-export { ImageErrorCode, ImageStore, type ImageStoreOptions } from "./images/index.js";
+export {
+  buildBusyboxImage,
+  BUSYBOX,
+  ImageErrorCode,
+  ImageStore,
+  type ImageStoreOptions,
+  type OciImage,
+  type OciImageOptions,
+} from "./images/index.js";
 export type { ImagePuller, PulledImage, TaskHost } from "./tasks/ports.js";
 export {
   checkTaskCidr,

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError } from "../core/index.js";
-import { BUSYBOX, buildBusyboxImage } from "../testing/index.js";
+import { BUSYBOX, buildBusyboxImage } from "../agent/index.js";
 import { defineCommand } from "./command.js";
 
 /** Every applet this busybox has (`busybox --list`), but itself (the binary is /bin/busybox). */

@@ -12,7 +12,7 @@ export {
   type BerthProcess,
   type ProcessOptions,
 } from "./harness.js";
-export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "./oci-image.js";
+export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "../agent/index.js";
 export { pushBusyboxImage, type PushedImage } from "./push.js";
 export { startGoRegistry, type GoRegistry } from "./go-registry.js";
 export { recentWarnings, until, type UntilOptions } from "./wait.js";

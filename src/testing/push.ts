@@ -11,7 +11,7 @@ import {
   RepositoryAlreadyExistsException,
 } from "@aws-sdk/client-ecr";
 import type { TestBerth } from "./harness.js";
-import { buildBusyboxImage, type OciImageOptions } from "./oci-image.js";
+import { buildBusyboxImage, type OciImageOptions } from "../agent/index.js";
 
 const run = promisify(execFile);
 

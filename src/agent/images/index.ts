@@ -10,3 +10,9 @@ export {
 } from "./reference.js";
 export { RegistryClient, type RegistryCredentials } from "./registry-client.js";
 export { unpackLayer, LAYER_MEDIA_TYPES } from "./layers.js";
+export {
+  buildBusyboxImage,
+  BUSYBOX,
+  type OciImage,
+  type OciImageOptions,
+} from "./busybox-image.js";

@@ -1,5 +1,6 @@
 /**
- * Builds a tiny runnable image for tests, with no network: a root filesystem holding Debian's
+ * Builds a tiny runnable image, with no network (for tests, and for `berth image busybox` so the
+ * tour needs none): a root filesystem holding Debian's
  * static busybox as /bin/busybox plus a few applet links, as one gzip layer, with an OCI image
  * config and manifest, written as an OCI image layout (oci-layout, index.json, blobs/sha256).
  * `skopeo copy oci:DIR:TAG docker://...` pushes it. The same inputs give the same digests.
