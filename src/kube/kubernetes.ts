@@ -13,6 +13,8 @@ import { ResourceRoutes, type KindHooks } from "./rest.js";
 import { PodController } from "./pods/controller.js";
 import { podHooks } from "./pods/hooks.js";
 import type { PodTaskPort } from "./pods/port.js";
+import { DEPLOYMENTS, REPLICASETS, WorkloadController } from "./workloads/controller.js";
+import { workloadHooks } from "./workloads/hooks.js";
 
 export interface KubernetesOptions {
   store: Store;
@@ -34,6 +36,7 @@ export class Kubernetes {
   readonly server: KubeApiServer;
   readonly objects: KubeObjects;
   readonly podController: PodController;
+  readonly workloadController: WorkloadController;
   readonly #hooks: Record<string, KindHooks> = {};
 
   constructor(private readonly options: KubernetesOptions) {
@@ -47,7 +50,30 @@ export class Kubernetes {
       log: options.log,
       region: options.region,
     });
-    this.#hooks.pods = podHooks(this.objects, options.clock, () => this.podController.kick());
+    const pods = podHooks(this.objects, options.clock, () => this.podController.kick());
+    this.#hooks.pods = pods;
+    const podType = RESOURCES.find((r) => r.resource === "pods") as ResourceType;
+    this.workloadController = new WorkloadController({
+      store: options.store,
+      objects: this.objects,
+      clock: options.clock,
+      log: options.log,
+      createPod: async (cluster, pod) => {
+        await pods.beforeCreate?.(cluster, pod);
+        return this.objects.create(cluster, podType, pod);
+      },
+      deletePod: (cluster, pod) =>
+        pods.delete?.(cluster, pod) ??
+        this.objects.delete(
+          cluster,
+          podType,
+          pod.metadata.namespace ?? "",
+          pod.metadata.name ?? "",
+        ),
+    });
+    const kick = () => this.workloadController.kick();
+    this.#hooks["deployments.apps"] = workloadHooks(this.objects, DEPLOYMENTS, kick);
+    this.#hooks["replicasets.apps"] = workloadHooks(this.objects, REPLICASETS, kick);
     this.server.use(discoveryRoute);
     this.server.use(new ResourceRoutes(this.objects, options.clock, this.#hooks).route);
   }
@@ -65,9 +91,11 @@ export class Kubernetes {
   async start(): Promise<void> {
     await this.server.start();
     this.podController.start();
+    this.workloadController.start();
   }
 
   async close(): Promise<void> {
+    await this.workloadController.stop();
     await this.podController.stop();
     await this.server.close();
   }

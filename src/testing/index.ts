@@ -26,3 +26,4 @@ export {
   type EcsTestbed,
   type TaskWaitOptions,
 } from "./ecs.js";
+export { startEksCluster, KUBECTL, type EksTestCluster } from "./eks.js";

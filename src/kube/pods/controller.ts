@@ -9,6 +9,7 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import type { Clock, Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
+import { ControlLoop } from "../control-loop.js";
 import { recordEvent } from "../events.js";
 import type { KubeObject, KubeObjects } from "../objects.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
@@ -42,48 +43,35 @@ export interface PodControllerOptions {
 const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class PodController {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #loop: ControlLoop;
   #unsubscribe: (() => void) | undefined;
   /** Tasks asked to stop (so a stop is sent once per pod deletion). */
   readonly #stopping = new Set<string>();
 
-  constructor(private readonly options: PodControllerOptions) {}
+  constructor(private readonly options: PodControllerOptions) {
+    this.#loop = new ControlLoop(
+      "pod controller",
+      () => this.#pass(),
+      options.log,
+      options.intervalMs,
+    );
+  }
 
   start(): void {
-    this.#timer = setInterval(() => this.kick(), this.options.intervalMs ?? 1000);
     this.#unsubscribe = this.options.objects.subscribe((change) => {
       if (change.resource === "pods") this.kick();
     });
-    this.kick();
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
     this.#unsubscribe?.();
-    await this.#running;
+    await this.#loop.stop();
   }
 
   /** A pass now (or right after the one running). */
   kick(): void {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#pass()
-      .catch((error: unknown) =>
-        this.options.log.error("pod controller pass failed", {
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        }),
-      )
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
+    this.#loop.kick();
   }
 
   async #pass(): Promise<void> {
