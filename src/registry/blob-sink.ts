@@ -3,12 +3,21 @@
  * chunks to a file descriptor, batched with writev while a write is in flight. The hash is
  * computed once, while streaming, never by reading the file back. Memory stays bounded by the
  * high-water mark whatever the blob size: backpressure reaches the socket through pipeline().
+ *
+ * A full disk (ENOSPC, EDQUOT) does not fail the stream: the sink stops writing and reads the
+ * rest of the body to nowhere, so the pusher gets an answer instead of a connection reset (a
+ * close over unread bytes resets it), and streamToFile then throws diskFull.
  */
 import { fdatasync, writev } from "node:fs";
 import type { Hash } from "node:crypto";
 import { Writable } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { diskFull } from "./errors.js";
+
+function isDiskFull(error: NodeJS.ErrnoException): boolean {
+  return error.code === "ENOSPC" || error.code === "EDQUOT";
+}
 
 /** Big enough that the socket keeps flowing while one writev is in the thread pool. */
 const HIGH_WATER_MARK = 4 * 1024 * 1024;
@@ -23,6 +32,8 @@ export class HashingFileSink extends Writable {
   #unflushed = 0;
   #flushing: Promise<void> | undefined;
   written = 0;
+  /** The disk-full error that stopped the writes; what follows is read and dropped. */
+  full: NodeJS.ErrnoException | undefined;
 
   constructor(
     private readonly fd: number,
@@ -59,11 +70,16 @@ export class HashingFileSink extends Writable {
   }
 
   #writeAll(buffers: Buffer[], callback: (e?: Error | null) => void): void {
+    if (this.full !== undefined) return callback();
     for (const hash of this.hashes) for (const buffer of buffers) hash.update(buffer);
     let pending = buffers;
     const step = (): void => {
       writev(this.fd, pending, this.#position, (error, bytes) => {
-        if (error) return callback(error);
+        if (error) {
+          if (!isDiskFull(error)) return callback(error);
+          this.full = error;
+          return callback();
+        }
         this.#position += bytes;
         this.written += bytes;
         this.#unflushed += bytes;
@@ -104,5 +120,6 @@ export async function streamToFile(
 ): Promise<number> {
   const sink = new HashingFileSink(fd, position, hashes);
   await pipeline(source, sink);
+  if (sink.full !== undefined) throw diskFull(sink.written, sink.full);
   return sink.written;
 }

@@ -22,6 +22,8 @@ export const OCI_ERROR_STATUS = {
   TOOMANYREQUESTS: 429,
   // Not in the spec's table, but what ECR answers when an immutable tag would move.
   TAG_INVALID: 400,
+  // The reference registry answers a storage failure 500 UNKNOWN; Berth says 507 for a full disk.
+  UNKNOWN: 500,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERROR_STATUS;
@@ -58,3 +60,12 @@ export const uploadUnknown = (): RegistryError =>
 
 export const digestInvalid = (message: string, detail?: unknown): RegistryError =>
   new RegistryError("DIGEST_INVALID", message, detail);
+
+/** The registry's disk (or quota) is full: the push is refused whole, nothing of it is kept. */
+export const diskFull = (written: number, cause: NodeJS.ErrnoException): RegistryError =>
+  new RegistryError(
+    "UNKNOWN",
+    `the registry's disk is full (${cause.code ?? "ENOSPC"}: no space left on device); nothing of this upload was kept`,
+    { written },
+    507,
+  );

@@ -420,6 +420,13 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
     if (error instanceof RegistryError) {
       status = error.status;
       body = renderRegistryError(error);
+      // The registry's own failures (a full disk) are the operator's to see.
+      if (status >= 500)
+        log.error("registry request failed", {
+          method: req.method,
+          url: req.url,
+          error: `${error.code}: ${error.message}`,
+        });
       if (status === 401) headers["WWW-Authenticate"] = realm;
       const detail = error.detail as { size?: unknown } | undefined;
       if (status === 416 && typeof detail?.size === "number")

@@ -121,6 +121,9 @@ export class UploadSessions {
         } catch (error) {
           // Part of the chunk may be on disk: the size says how much, the hash is recomputed.
           session.hash = undefined;
+          // On a full disk the chunk is dropped whole (the space is given back), so the
+          // session holds what it held before and the pusher may retry the chunk later.
+          if (error instanceof RegistryError && error.status === 507) await handle.truncate(size);
           throw error;
         }
         return (await handle.stat()).size;
