@@ -17,8 +17,8 @@ import { TaskManager } from "./tasks/task-manager.js";
 import { UsageSampler } from "./usage-sampler.js";
 
 export interface AgentOptions {
-  /** The control plane's endpoint, e.g. http://127.0.0.1:4566. */
-  server: string;
+  /** The control plane's endpoint(s), e.g. http://127.0.0.1:4566; the agent fails over in order. */
+  server: string | readonly string[];
   /** Needed until the host has joined; afterwards its own credential (in `dataDir`) is enough. */
   joinToken?: string;
   dataDir: string;

@@ -1,8 +1,10 @@
 /**
- * The agent's end of the channel to the control plane: one WebSocket, reconnected with
- * exponential backoff when it drops. Every (re)connect starts with `hello` carrying the latest
- * state of every task the agent holds, so nothing reported while disconnected is lost; reports
- * are snapshots numbered from the server's last applied sequence and resent until acked.
+ * The agent's end of the channel to the control plane: one WebSocket to one of the servers it
+ * was given. When that channel drops or cannot be opened, the agent tries the next server at once;
+ * only after every server has failed in a row does it wait, with exponential backoff. Every
+ * (re)connect starts with `hello` carrying the latest state of every task the agent holds, so
+ * nothing reported while disconnected is lost; reports are snapshots numbered from the last
+ * sequence the (shared) store applied and resent until acked, so any server can take them.
  */
 import WebSocket from "ws";
 import type { Logger } from "../core/index.js";
@@ -54,6 +56,9 @@ export class AgentChannel {
   #ws: WebSocket | undefined;
   #closed = false;
   #backoff = BACKOFF_MIN_MS;
+  /** The server tried last, and how many in a row have failed since one welcomed us. */
+  #serverIndex = 0;
+  #failedInARow = 0;
   #nextSeq = 0;
   #ready = false;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -61,13 +66,24 @@ export class AgentChannel {
   /** Latest unacknowledged snapshot per task, and the seq it was last sent with. */
   readonly #pending = new Map<string, { state: TaskState; seq?: number }>();
 
+  readonly #servers: readonly string[];
+
+  /** `servers`: the control plane's endpoints (one or several, `http(s)://host:port`). */
   constructor(
-    private readonly server: string,
+    servers: string | readonly string[],
     private readonly credentials: ChannelCredentials,
     private readonly host: HostIdentity,
     private readonly handlers: ChannelHandlers,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#servers = typeof servers === "string" ? [servers] : servers;
+    if (this.#servers.length === 0) throw new Error("the agent needs at least one server");
+  }
+
+  /** The server the channel is on (or trying) now. */
+  get server(): string {
+    return this.#servers[this.#serverIndex] ?? "";
+  }
 
   start(): void {
     this.#connect();
@@ -145,13 +161,22 @@ export class AgentChannel {
     });
     ws.on("error", (error) => this.log.debug("agent channel error", { error: error.message }));
     ws.on("close", (code: number, why: Buffer) => {
+      const welcomed = this.#ready;
       this.#ready = false;
       // 4000-4999: the server closed the channel over who we are (protocol, host): for good.
       if (code >= 4000 && code < 5000) this.#refused(why.toString("utf8") || `closed (${code})`);
       clearInterval(this.#heartbeat);
       if (this.#closed) return;
-      const delay = Math.min(this.#backoff, BACKOFF_MAX_MS) * (0.5 + Math.random() / 2);
-      this.#backoff = Math.min(this.#backoff * 2, BACKOFF_MAX_MS);
+      // The next server at once; a pause only once every server has failed in a row.
+      this.#failedInARow = welcomed ? 1 : this.#failedInARow + 1;
+      this.#serverIndex = (this.#serverIndex + 1) % this.#servers.length;
+      let delay = 0;
+      if (this.#failedInARow >= this.#servers.length) {
+        delay = Math.min(this.#backoff, BACKOFF_MAX_MS) * (0.5 + Math.random() / 2);
+        this.#backoff = Math.min(this.#backoff * 2, BACKOFF_MAX_MS);
+      }
+      if (this.#servers.length > 1)
+        this.log.info("agent channel moves to another server", { server: this.server, delay });
       this.#reconnect = setTimeout(() => this.#connect(), delay);
     });
   }
@@ -167,8 +192,12 @@ export class AgentChannel {
       case "welcome":
         this.#ready = true;
         this.#backoff = BACKOFF_MIN_MS;
+        this.#failedInARow = 0;
         this.#nextSeq = Math.max(this.#nextSeq, message.lastSeq + 1);
-        this.log.info("agent connected to the control plane", { hostId: message.hostId });
+        this.log.info("agent connected to the control plane", {
+          hostId: message.hostId,
+          server: this.server,
+        });
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#send({ type: "heartbeat" }), HEARTBEAT_MS);
         for (const taskArn of this.#pending.keys()) this.#sendReport(taskArn);

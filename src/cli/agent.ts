@@ -19,11 +19,15 @@ function positiveInteger(name: string, value: string | undefined): number | unde
 export const agent = defineCommand({
   name: "agent",
   summary: "offer this host's CPU and memory to a Berth, which runs tasks here",
-  usage: ["berth agent --server URL [--token TOKEN] [options]"],
+  usage: ["berth agent --server URL[,URL...] [--token TOKEN] [options]"],
   description:
     "`berth up` prints the line with a fresh token. Tasks outlive the agent: a restarted agent\non the same data dir adopts them.",
   flags: {
-    server: { type: "string", value: "URL", help: "the Berth to join (default: $BERTH_SERVER)" },
+    server: {
+      type: "string",
+      value: "URL[,URL...]",
+      help: "the Berth to join; several servers of one store are tried in turn (default: $BERTH_SERVER)",
+    },
     token: {
       type: "string",
       value: "TOKEN",
@@ -80,6 +84,17 @@ export const agent = defineCommand({
         "--server is required (use the join line `berth up` printed)",
       );
     }
+    // Several servers (`--server A,B,C`): the agent stays on one and moves on when it fails.
+    const servers = server
+      .split(",")
+      .map((url) => url.trim())
+      .filter((url) => url !== "");
+    const badServer = servers.find((url) => !/^https?:\/\/[^/]+/.test(url));
+    if (servers.length === 0 || badServer !== undefined)
+      throw new BerthError(
+        "InvalidArgument",
+        `--server takes http(s)://HOST:PORT URLs separated by commas, not ${JSON.stringify(badServer ?? server)}`,
+      );
     const level = values["log-level"];
     if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
       process.stderr.write("berth agent: --log-level is one of debug, info, warn, error.\n");
@@ -106,7 +121,7 @@ export const agent = defineCommand({
     let refusal: ((reason: string) => void) | undefined;
     const refused = new Promise<string>((resolveRefused) => (refusal = resolveRefused));
     const running = await startHostAgent({
-      server,
+      server: servers,
       ...(token === undefined ? {} : { joinToken: token }),
       onRefused: (reason) => refusal?.(reason),
       dataDir: resolve(values["data-dir"] ?? `${defaultDataDir(env)}/agent`),
@@ -117,7 +132,7 @@ export const agent = defineCommand({
       ...(taskCidr === undefined ? {} : { taskCidr }),
       log,
     });
-    process.stdout.write(`berth agent ${running.hostId} is serving ${server}\n`);
+    process.stdout.write(`berth agent ${running.hostId} is serving ${servers.join(", ")}\n`);
     let stop = (): void => undefined;
     const stopped = new Promise<void>((resolveStop) => {
       stop = (): void => resolveStop();

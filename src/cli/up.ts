@@ -87,6 +87,11 @@ export const up = defineCommand({
       value: "URL",
       help: "postgres://USER@HOST/DB: state in PostgreSQL, shared by servers (default: $BERTH_STORE, else SQLite in the data dir)",
     },
+    "blob-dir": {
+      type: "string",
+      value: "DIR",
+      help: "registry blobs: a directory every server of one store shares (default: in the data dir)",
+    },
     region: { type: "string", value: "REGION", default: "us-east-1", help: "the region in ARNs" },
     "account-id": {
       type: "string",
@@ -229,6 +234,7 @@ export const up = defineCommand({
       port,
       dataDir,
       ...(store === undefined || store === "" ? {} : { store }),
+      ...(values["blob-dir"] === undefined ? {} : { blobDir: resolve(values["blob-dir"]) }),
       identity: { region: values.region, accountId: values["account-id"] },
       env,
       log,

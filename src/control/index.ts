@@ -11,6 +11,11 @@ export {
   type LogSink,
 } from "./channel.js";
 export {
+  AssignmentRelay,
+  type AssignmentRelayOptions,
+  type RelayChannel,
+} from "./assignment-relay.js";
+export {
   chooseHost,
   groupLoad,
   hostRoom,

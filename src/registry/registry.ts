@@ -99,20 +99,31 @@ export class Registry {
 
   async start(): Promise<void> {
     await this.blobs.init();
+  }
+
+  /**
+   * Runs lifecycle policies and GC every `gcIntervalMs`. Only one server may do it on a blob
+   * directory several servers share: the one holding the control plane's lease calls this.
+   */
+  startMaintenance(): void {
     const every = this.options.gcIntervalMs ?? 60 * MINUTE;
-    if (every > 0) {
-      this.#timer = setInterval(() => {
-        this.#background = this.maintain().catch((error: unknown) =>
-          this.options.log.warn("registry maintenance failed", { error: String(error) }),
-        );
-      }, every);
-      this.#timer.unref();
-    }
+    if (every <= 0 || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      this.#background = this.maintain().catch((error: unknown) =>
+        this.options.log.warn("registry maintenance failed", { error: String(error) }),
+      );
+    }, every);
+    this.#timer.unref();
+  }
+
+  async stopMaintenance(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#background;
   }
 
   async stop(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.#background;
+    await this.stopMaintenance();
   }
 
   /** The timer's work: every lifecycle policy, then garbage collection. */

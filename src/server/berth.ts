@@ -40,6 +40,7 @@ import {
 } from "../services/ecs/index.js";
 import {
   AgentChannelServer,
+  AssignmentRelay,
   Autoscaler,
   createJoinToken,
   enrollLocalHost,
@@ -73,7 +74,7 @@ import {
   Registry,
   REGISTRY_USER,
 } from "../registry/index.js";
-import { openStore } from "../store/index.js";
+import { dialectOf, openNotifier, openStore } from "../store/index.js";
 import { serverId } from "./server-id.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { ExecRoute, TASK_EXEC_PATH } from "./exec-route.js";
@@ -89,12 +90,18 @@ import {
 } from "./task-routes.js";
 import { serveMetrics } from "./metrics-route.js";
 import { serveTokens, TOKENS_PATH } from "./token-routes.js";
+import { Peers } from "./peers.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
   localAgent?: boolean;
   /** The local agent's pool of task subnets (`--task-cidr`); default 100.64.0.0/10. */
   taskCidr?: string;
+  /**
+   * Where registry blobs live: a directory every server of one store shares (a network
+   * filesystem in production); default `<dataDir>/registry`.
+   */
+  blobDir?: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -176,7 +183,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const lookupCredentials = (accessKeyId: string): Credentials | undefined =>
     accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined;
   const registry = new Registry({
-    root: join(options.dataDir, "registry"),
+    root: options.blobDir ?? join(options.dataDir, "registry"),
     store,
     identity: options.identity,
     clock,
@@ -254,19 +261,40 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         );
     },
   });
+  // Tasks go straight to their host when its agent is connected here, and through the store
+  // (with a notification) to the server it is connected to otherwise.
+  const notifier = openNotifier(store, options.store, log);
+  const relay = new AssignmentRelay({
+    store,
+    channel,
+    notifier,
+    log,
+    ...(dialectOf(store) === "postgres" ? { intervalMs: 1_000 } : {}),
+  });
+  relay.start();
   const dispatcher: TaskDispatcher = {
-    assign: (hostId, assignment) => channel.assign(hostId, assignment),
+    assign: (hostId, assignment) => relay.deliver(hostId, { type: "assign", task: assignment }),
     stop: (hostId, taskArn, stopCode, stoppedReason) =>
-      channel.send(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
+      relay.deliver(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
   };
 
-  const registryCredentials = (): TaskAssignment["registryCredentials"] => [
-    {
-      registry: registryHost,
+  // Every server of the store mints the same password (they share the account's keys), so a
+  // task gets it for each server's registry: its image may have been pushed through any.
+  const peers = new Peers({
+    store,
+    serverId: serverId(options.dataDir),
+    now: () => clock.now().getTime(),
+    log,
+  });
+  const registryCredentials = (): TaskAssignment["registryCredentials"] => {
+    const password = mintRegistryPassword(resolved.credentials, clock.now()).password;
+    const registries = peers.registries();
+    return (registries.length > 0 ? registries : [registryHost]).map((registry) => ({
+      registry,
       username: REGISTRY_USER,
-      password: mintRegistryPassword(resolved.credentials, clock.now()).password,
-    },
-  ];
+      password,
+    }));
+  };
   const targets = serviceTargets(store, loadBalancers, clock);
   // Services: the reconciler decides, the ECS layer's launcher starts and stops their tasks.
   const reconciler = new ServiceReconciler({
@@ -343,6 +371,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       name: "host liveness",
       start: () => (hostWatch = setInterval(watchHosts, 1000)),
       stop: () => clearInterval(hostWatch),
+    },
+    {
+      name: "registry maintenance",
+      start: () => registry.startMaintenance(),
+      stop: () => registry.stopMaintenance(),
     },
     {
       name: "log retention",
@@ -506,6 +539,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   const endpoint = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  await peers.start(endpoint, registryHost);
   // The local host speaks over the channel like any other, with a credential the server
   // records directly (it is this process), so no join token is minted for it.
   const localAgentDir = join(options.dataDir, "agent");
@@ -539,6 +573,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       await localAgent?.close();
       await exec.close();
       await kube.close();
+      peers.stop();
+      await relay.stop();
+      await notifier.close();
       await channel.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

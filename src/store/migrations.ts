@@ -10,6 +10,7 @@ import { elbAttributesMigration } from "./migrations/0011-elb-attributes.js";
 import { ecsAccountSettingsMigration } from "./migrations/0012-ecs-account-settings.js";
 import { agentIdentityMigration } from "./migrations/0013-agent-identity.js";
 import { leasesMigration } from "./migrations/0014-leases.js";
+import { serversMigration } from "./migrations/0015-servers.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -346,6 +347,7 @@ const migrations: Record<string, Migration> = {
   "0012-ecs-account-settings": ecsAccountSettingsMigration,
   "0013-agent-identity": agentIdentityMigration,
   "0014-leases": leasesMigration,
+  "0015-servers": serversMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -374,6 +374,16 @@ export interface EcsAccountSettingTable {
   value: string;
 }
 
+/** A server sharing the store (server/peers), as it last said it was. */
+export interface ServerTable {
+  id: string;
+  endpoint: string;
+  /** host:port of its registry, as image URIs name it. */
+  registry_host: string;
+  /** Milliseconds, this server's clock. */
+  seen_at: number;
+}
+
 /** A singleton role's leader (control/leases): who holds it, until when, the how-manieth. */
 export interface LeaseTable {
   role: string;
@@ -417,4 +427,5 @@ export interface Database {
   eks_fargate_profiles: EksFargateProfileTable;
   kube_objects: KubeObjectTable;
   leases: LeaseTable;
+  servers: ServerTable;
 }

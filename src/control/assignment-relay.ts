@@ -1,0 +1,149 @@
+/**
+ * Delivers the tasks placed on a host by any server to that host, wherever its agent is
+ * connected. The server that places a task sends it at once when the host's agent is connected
+ * to it; otherwise it publishes a notification, and the server the agent is connected to reads
+ * the host's tasks from the store and sends what its agent has not been sent yet (new tasks, and
+ * tasks whose desired status became STOPPED). The notification is only a hint: the same pass
+ * runs every `intervalMs`, so a lost notification delays a task, never loses it.
+ *
+ * Sending an assignment twice is harmless (the agent ignores one it holds unless it now asks to
+ * stop), so the pass errs on the side of sending.
+ */
+import type { Logger } from "../core/index.js";
+import type { ServerMessage, TaskAssignment } from "../protocol/index.js";
+import type { Notifier, Store } from "../store/index.js";
+
+export interface RelayChannel {
+  connectedHosts(): string[];
+  send(hostId: string, message: ServerMessage): boolean;
+}
+
+export interface AssignmentRelayOptions {
+  store: Store;
+  channel: RelayChannel;
+  notifier: Notifier;
+  log: Logger;
+  /**
+   * How often every connected host's tasks are looked at; none: only on notifications (one
+   * server on SQLite sends every assignment itself, so it need not poll).
+   */
+  intervalMs?: number;
+}
+
+const TOPIC = "berth_assignments";
+
+export class AssignmentRelay {
+  /** Per connected host: the desired status last sent for each of its tasks. */
+  readonly #sent = new Map<string, Map<string, string>>();
+  readonly #due = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(private readonly options: AssignmentRelayOptions) {}
+
+  start(): void {
+    this.options.notifier.subscribe(TOPIC, (hostId) => {
+      if (this.options.channel.connectedHosts().includes(hostId)) this.kick(hostId);
+    });
+    const every = this.options.intervalMs;
+    if (every === undefined) return;
+    const loop = (): void => {
+      this.#timer = setTimeout(() => {
+        for (const hostId of this.options.channel.connectedHosts()) this.#due.add(hostId);
+        void this.#run().finally(loop);
+      }, every);
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /**
+   * A task of `hostId` was placed or stopped here: sent directly when the host is connected to
+   * this server, announced to the others otherwise.
+   */
+  deliver(hostId: string, message: ServerMessage): void {
+    if (this.options.channel.send(hostId, message)) {
+      if (message.type === "assign")
+        this.#remember(hostId, message.task.taskArn, message.task.desiredStatus);
+      return;
+    }
+    void this.options.notifier.publish(TOPIC, hostId);
+  }
+
+  /** Looks at `hostId`'s tasks now (a notification said something changed). */
+  kick(hostId: string): void {
+    this.#due.add(hostId);
+    void this.#run();
+  }
+
+  /** One pass at a time; a kick during a pass makes another pass follow it. */
+  #run(): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        const hosts = [...this.#due];
+        this.#due.clear();
+        await this.#pass(hosts);
+      } while (this.#again || this.#due.size > 0);
+    })()
+      .catch((error: unknown) =>
+        this.options.log.error("relaying assignments failed", { error: String(error) }),
+      )
+      .finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  /** Sends each of `hosts`' tasks that its agent has not been sent in its current state. */
+  async #pass(hosts: string[]): Promise<void> {
+    const { store, channel } = this.options;
+    // Forget hosts that moved away: when one comes back, its hello sync sends everything.
+    const connected = new Set(channel.connectedHosts());
+    for (const known of this.#sent.keys()) if (!connected.has(known)) this.#sent.delete(known);
+    const here = hosts.filter((hostId) => connected.has(hostId));
+    if (here.length === 0) return;
+    const rows = await store
+      .selectFrom("tasks")
+      .select(["arn", "host_id", "desired_status"])
+      .where("host_id", "in", here)
+      .where("last_status", "!=", "STOPPED")
+      .execute();
+    const due: string[] = [];
+    for (const hostId of here) {
+      const mine = rows.filter((row) => row.host_id === hostId);
+      const sent = this.#sent.get(hostId) ?? new Map<string, string>();
+      const live = new Set(mine.map((row) => row.arn));
+      for (const arn of sent.keys()) if (!live.has(arn)) sent.delete(arn);
+      this.#sent.set(hostId, sent);
+      for (const row of mine) if (sent.get(row.arn) !== row.desired_status) due.push(row.arn);
+    }
+    for (let at = 0; at < due.length; at += 500) {
+      const batch = await store
+        .selectFrom("tasks")
+        .select(["host_id", "assignment"])
+        .where("arn", "in", due.slice(at, at + 500))
+        .execute();
+      for (const row of batch) {
+        if (row.host_id === null) continue;
+        const task = JSON.parse(row.assignment) as TaskAssignment;
+        if (channel.send(row.host_id, { type: "assign", task }))
+          this.#remember(row.host_id, task.taskArn, task.desiredStatus);
+      }
+    }
+  }
+
+  #remember(hostId: string, taskArn: string, desiredStatus: string): void {
+    const sent = this.#sent.get(hostId) ?? new Map<string, string>();
+    sent.set(taskArn, desiredStatus);
+    this.#sent.set(hostId, sent);
+  }
+}
