@@ -18,6 +18,9 @@ export class ExitWatcher {
   /** Resolves once `hasExited(id)` is true; checks at once, then on every change. */
   async wait(id: string, signal?: AbortSignal): Promise<void> {
     if (await this.hasExited(id)) return;
+    // The signal may have fired during that check (a loaded host takes longer than a short stop
+    // timeout): its abort event is gone then, and a listener added now would wait for ever.
+    if (signal?.aborted === true) throw abortReason(signal);
     await new Promise<void>((resolve, reject) => {
       const set = this.waiters.get(id) ?? new Set();
       const wake = (): void => {
@@ -29,7 +32,7 @@ export class ExitWatcher {
       };
       const onAbort = (): void => {
         cleanup();
-        reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
+        reject(abortReason(signal));
       };
       const cleanup = (): void => {
         set.delete(wake);
@@ -71,4 +74,8 @@ export class ExitWatcher {
     if (this.poll) clearInterval(this.poll);
     this.poll = undefined;
   }
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  return signal?.reason instanceof Error ? signal.reason : new Error("aborted");
 }
