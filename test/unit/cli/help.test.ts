@@ -43,7 +43,7 @@ const FLAG_CHECKS: Record<string, string[]> = {
   ps: ["-a, --all", "--cluster CLUSTER"],
   top: ["--interval SECONDS", "--once"],
   up: ["--port PORT", "--data-dir DIR", "--elb-address ADDRESS", "--task-cidr CIDR"],
-  agent: ["--server URL", "--token TOKEN", "--spot"],
+  agent: ["--server URL\\[,URL\\.\\.\\.\\]", "--token TOKEN", "--spot"],
 };
 const UNREACHED = [
   ["ps"],
