@@ -4,19 +4,15 @@
  * and old tasks without dropping under minimumHealthyPercent or going over maximumPercent,
  * completing and rolling back deployments (circuit breaker), and backing off a service whose
  * tasks keep failing. A missed event never leaves a service wrong: the next pass sees it.
- * Launching and stopping are delegated to a `ServiceLauncher` (the ECS layer knows how a task
- * is drafted); this module only decides.
+ * This is the thin shell: it reads the service and its tasks, asks the pure planner
+ * (service-plan.ts) what to do, and does it. Launching and stopping are delegated to a
+ * `ServiceLauncher` (the ECS layer knows how a task is drafted).
  */
 import type { Deployment, Service, Task } from "@aws-sdk/client-ecs";
 import type { Clock, Logger } from "../core/index.js";
 import type { Store, TaskTable } from "../store/index.js";
-import {
-  addEvent,
-  newDeploymentId,
-  readService,
-  writeService,
-  type StoredService,
-} from "./service-state.js";
+import { planService, serviceLabel } from "./service-plan.js";
+import { addEvent, readService, writeService, type StoredService } from "./service-state.js";
 import { protectedTaskArns } from "./task-protection.js";
 import {
   drainTask,
@@ -50,16 +46,9 @@ export interface ReconcilerOptions {
 
 /** Stop codes that count as a task failing (for the circuit breaker and backoff). */
 const FAILED_STOP_CODES = new Set(["TaskFailedToStart", "EssentialContainerExited"]);
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 60_000;
-
-/** ECS's circuit breaker threshold: half the desired count, at least 3, at most 200. */
-export function failureThreshold(desiredCount: number): number {
-  return Math.min(200, Math.max(3, Math.ceil(desiredCount * 0.5)));
-}
+export { failureThreshold } from "./service-plan.js";
 
 const idOf = (arn: string): string => arn.split("/").pop() ?? arn;
-const serviceLabel = (service: Service): string => `(service ${service.serviceName ?? ""})`;
 
 interface ServiceTasks {
   active: Task[];
@@ -146,7 +135,7 @@ export class ServiceReconciler {
   }
 
   async #reconcile(arn: string): Promise<void> {
-    const { store, clock, launcher, log } = this.options;
+    const { store, clock, launcher, log, targets } = this.options;
     const row = await store
       .selectFrom("services")
       .selectAll()
@@ -157,205 +146,42 @@ export class ServiceReconciler {
     const name = service.serviceName ?? "";
     const { active, stoppedFailures } = await this.#tasksOf(row.cluster_name, name);
     const now = clock.now();
-    const events: string[] = [];
-    const desired = row.status === "DRAINING" ? 0 : row.desired_count;
-    const config = service.deploymentConfiguration ?? {};
-    const maxTotal = Math.max(
-      desired,
-      Math.floor((desired * (config.maximumPercent ?? 200)) / 100),
-    );
-    const minHealthy = Math.ceil((desired * (config.minimumHealthyPercent ?? 100)) / 100);
-    const deployments = service.deployments ?? [];
-    const primary = deployments.find((d) => d.status === "PRIMARY");
-    // Behind a load balancer a task serves once its targets are healthy: only then does it
-    // count towards minimumHealthyPercent and the deployment's completion.
-    const balanced = this.options.targets !== undefined && (service.loadBalancers ?? []).length > 0;
-    const targetHealth: Map<string, TaskTargetHealth> =
-      balanced && this.options.targets !== undefined
-        ? await syncServiceTargets(this.options.targets, service, active)
-        : new Map<string, TaskTargetHealth>();
-    const serves = (t: Task): boolean =>
-      t.lastStatus === "RUNNING" && (!balanced || targetHealth.get(t.taskArn ?? "") === "healthy");
-    const running = active.filter(serves);
-    const others = active.filter((t) => primary === undefined || t.startedBy !== primary.id);
+    const balanced = targets !== undefined && (service.loadBalancers ?? []).length > 0;
+    const plan = planService({
+      service,
+      extras,
+      status: row.status,
+      desiredCount: row.desired_count,
+      active,
+      stoppedFailures,
+      balanced,
+      targetHealth: balanced
+        ? await syncServiceTargets(targets, service, active)
+        : new Map<string, TaskTargetHealth>(),
+      protectedArns:
+        row.status === "DRAINING" ? new Set() : await protectedTaskArns(store, now.getTime()),
+      now,
+    });
 
-    // Failures since the deployment began: the circuit breaker and the backoff feed on them.
-    for (const deployment of deployments)
-      deployment.failedTasks = stoppedFailures.get(deployment.id ?? "") ?? 0;
-
-    // Circuit breaker.
-    const breaker = config.deploymentCircuitBreaker;
-    if (
-      primary !== undefined &&
-      breaker?.enable === true &&
-      primary.rolloutState === "IN_PROGRESS" &&
-      (primary.failedTasks ?? 0) >= failureThreshold(desired)
-    ) {
-      primary.rolloutState = "FAILED";
-      primary.rolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.";
-      primary.updatedAt = now;
-      events.push(
-        `${serviceLabel(service)} (deployment ${primary.id ?? ""}) deployment failed: tasks failed to start.`,
-      );
-      if (breaker.rollback && extras.lastCompletedTaskDefinition !== undefined) {
-        primary.status = "ACTIVE";
-        const rollback: Deployment = {
-          ...primary,
-          id: newDeploymentId(),
-          status: "PRIMARY",
-          taskDefinition: extras.lastCompletedTaskDefinition,
-          desiredCount: desired,
-          pendingCount: 0,
-          runningCount: 0,
-          failedTasks: 0,
-          createdAt: now,
-          updatedAt: now,
-          rolloutState: "IN_PROGRESS",
-          rolloutStateReason: "ECS deployment detected failure.",
-        };
-        deployments.unshift(rollback);
-        service.taskDefinition = rollback.taskDefinition;
-        extras.consecutiveFailures = 0;
-        extras.backoffUntil = undefined;
-        events.push(`${serviceLabel(service)} rolling back to deployment ${rollback.id ?? ""}.`);
-      }
-    }
-
-    const current = deployments.find((d) => d.status === "PRIMARY");
-    const launching = current !== undefined && current.rolloutState !== "FAILED";
-
-    // Start what the PRIMARY deployment lacks, within maximumPercent, unless backing off.
-    const lacking =
-      desired - active.filter((t) => current !== undefined && t.startedBy === current.id).length;
-    const room = maxTotal - active.length;
-    if (launching && lacking > 0 && room > 0 && (extras.backoffUntil ?? 0) <= now.getTime()) {
+    const events = [...plan.events];
+    if (plan.launch !== undefined) {
       const { taskArns, failures } = await launcher.launch(
-        service,
-        current,
-        Math.min(lacking, room),
+        plan.service,
+        plan.launch.deployment,
+        plan.launch.count,
       );
+      const launched: string[] = [];
       if (taskArns.length > 0)
-        events.push(
+        launched.push(
           `${serviceLabel(service)} has started ${taskArns.length} tasks: ${taskArns.map((a) => `(task ${idOf(a)})`).join(" ")}.`,
         );
       if (failures.length > 0 && taskArns.length === 0)
-        events.push(
+        launched.push(
           `${serviceLabel(service)} was unable to place a task because no container instance met all of its requirements. Reason: ${failures[0] ?? ""}.`,
         );
+      events.splice(plan.launchEventsAt, 0, ...launched);
     }
-
-    // Tasks that failed their health checks, once past the grace period, are replaced.
-    const graceMs = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
-    const pastGrace = (t: Task): boolean =>
-      now.getTime() - (t.startedAt?.getTime() ?? now.getTime()) >= graceMs;
-    const unhealthy = active.filter((t) => t.healthStatus === "UNHEALTHY" && pastGrace(t));
-    for (const task of unhealthy) {
-      await this.#stop(service, task, "Task failed container health checks");
-      events.push(
-        `${serviceLabel(service)} (task ${idOf(task.taskArn ?? "")}) failed container health checks.`,
-      );
-    }
-    // So are tasks whose load balancer targets are unhealthy.
-    const groups = (service.loadBalancers ?? []).map((lb) => lb.targetGroupArn ?? "").join(", ");
-    for (const task of active) {
-      if (unhealthy.includes(task) || targetHealth.get(task.taskArn ?? "") !== "unhealthy")
-        continue;
-      if (!pastGrace(task)) continue;
-      unhealthy.push(task);
-      await this.#stop(service, task, `Task failed ELB health checks in (target-group ${groups})`);
-      events.push(
-        `${serviceLabel(service)} (task ${idOf(task.taskArn ?? "")}) is unhealthy in (target-group ${groups}).`,
-      );
-    }
-
-    // Tasks with scale-in protection (UpdateTaskProtection) are stopped neither to scale in
-    // nor by a deployment until it expires, as in ECS; a deleted (DRAINING) service stops all.
-    const guarded =
-      row.status === "DRAINING"
-        ? new Set<string>()
-        : await protectedTaskArns(this.options.store, now.getTime());
-
-    // Surplus of the PRIMARY deployment (scale-in): not yet running ones first.
-    const primaryActive =
-      current === undefined ? [] : active.filter((t) => t.startedBy === current.id);
-    const surplus = primaryActive.length - desired;
-    const stopped: string[] = unhealthy.map((t) => t.taskArn ?? "");
-    if (surplus > 0) {
-      const order = primaryActive
-        .filter((t) => !guarded.has(t.taskArn ?? ""))
-        .sort((a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"));
-      for (const task of order.slice(0, surplus)) {
-        await this.#stop(
-          service,
-          task,
-          `Scaling activity initiated by (deployment ${current?.id ?? ""})`,
-        );
-        stopped.push(task.taskArn ?? "");
-      }
-    }
-
-    // Old deployments drain as new tasks run, never under minimumHealthyPercent.
-    const old = current === undefined ? others : active.filter((t) => t.startedBy !== current.id);
-    let healthy = running.filter((t) => !stopped.includes(t.taskArn ?? "")).length;
-    for (const task of [...old].sort(
-      (a, b) => Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING"),
-    )) {
-      const isRunning = task.lastStatus === "RUNNING";
-      if (guarded.has(task.taskArn ?? "")) continue;
-      if (isRunning && healthy - 1 < minHealthy && desired > 0) continue;
-      await this.#stop(service, task, `Task stopped by deployment ${current?.id ?? ""}`);
-      stopped.push(task.taskArn ?? "");
-      if (isRunning) healthy--;
-    }
-    if (stopped.length > 0)
-      events.push(
-        `${serviceLabel(service)} has stopped ${stopped.length} running tasks: ${stopped.map((a) => `(task ${idOf(a)})`).join(" ")}.`,
-      );
-
-    // Counts, completion, steady state.
-    const stillActive = active.filter((t) => !stopped.includes(t.taskArn ?? ""));
-    for (const deployment of deployments) {
-      const mine = stillActive.filter((t) => t.startedBy === deployment.id);
-      deployment.runningCount = mine.filter((t) => t.lastStatus === "RUNNING").length;
-      deployment.pendingCount = mine.length - deployment.runningCount;
-      if (deployment.status === "PRIMARY") deployment.desiredCount = desired;
-    }
-    if (
-      current !== undefined &&
-      current.rolloutState === "IN_PROGRESS" &&
-      (current.runningCount ?? 0) === desired &&
-      stillActive.every((t) => t.startedBy === current.id && (!balanced || serves(t)))
-    ) {
-      current.rolloutState = "COMPLETED";
-      current.rolloutStateReason = "ECS deployment ecs-svc completed.";
-      current.updatedAt = now;
-      extras.lastCompletedTaskDefinition = current.taskDefinition;
-      events.push(
-        `${serviceLabel(service)} (deployment ${current.id ?? ""}) deployment completed.`,
-      );
-    }
-    // Deployments with no tasks left, other than the PRIMARY, are over.
-    service.deployments = deployments.filter(
-      (d) => d.status === "PRIMARY" || stillActive.some((t) => t.startedBy === d.id),
-    );
-
-    // Backoff: failures in a row space out launches (ECS throttles a service whose tasks keep failing).
-    const failedNow = current === undefined ? 0 : (current.failedTasks ?? 0);
-    const previousFailures = extras.consecutiveFailures ?? 0;
-    if (failedNow > previousFailures) {
-      extras.consecutiveFailures = failedNow;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failedNow - 2));
-      extras.backoffUntil = failedNow >= 2 ? now.getTime() + delay : undefined;
-    }
-
-    const steady =
-      service.deployments.length === 1 &&
-      (current?.runningCount ?? 0) === desired &&
-      stillActive.every((t) => !balanced || serves(t)) &&
-      row.status === "ACTIVE";
-    if (steady && extras.steady !== true)
-      events.push(`${serviceLabel(service)} has reached a steady state.`);
-    extras.steady = steady;
+    for (const { task, reason } of plan.stops) await this.#stop(service, task, reason);
 
     // Write back only what the reconciler owns, on the freshest row (the API may have changed it).
     await store.transaction().execute(async (trx) => {
@@ -370,7 +196,7 @@ export class ServiceReconciler {
       if (apiChanged) {
         // A new deployment or count arrived meanwhile: keep it; take only events and counts.
         for (const deployment of latest.service.deployments ?? []) {
-          const mine = service.deployments?.find((d) => d.id === deployment.id);
+          const mine = plan.service.deployments?.find((d) => d.id === deployment.id);
           if (mine !== undefined)
             Object.assign(deployment, {
               runningCount: mine.runningCount,
@@ -379,13 +205,13 @@ export class ServiceReconciler {
             });
         }
       } else {
-        latest.service.deployments = service.deployments;
-        latest.service.taskDefinition = service.taskDefinition;
-        latest.extras = extras;
+        latest.service.deployments = plan.service.deployments;
+        latest.service.taskDefinition = plan.service.taskDefinition;
+        latest.extras = plan.extras;
       }
       for (const message of events) addEvent(latest.service, message, now);
       let status = fresh.status;
-      if (fresh.status === "DRAINING" && stillActive.length === 0) status = "INACTIVE";
+      if (fresh.status === "DRAINING" && plan.remaining === 0) status = "INACTIVE";
       await trx
         .updateTable("services")
         .set({
