@@ -10,7 +10,13 @@ import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
 import { metadataPort } from "./metadata/index.js";
 import { CniTaskNetwork } from "./network/index.js";
-import { createHostRuntime, purgeNetns, purgeTaskStorage } from "./runtime/index.js";
+import {
+  createHostRuntime,
+  DEFAULT_CGROUP_PARENT,
+  purgeNetns,
+  purgeTaskStorage,
+  TaskCgroups,
+} from "./runtime/index.js";
 import type { TaskHost } from "./tasks/ports.js";
 
 export type HostAgentOptions = Omit<AgentOptions, "host"> & {
@@ -37,6 +43,8 @@ function hostParts(
 
 export async function startHostAgent(options: HostAgentOptions): Promise<RunningAgent> {
   const { taskCidr, ...rest } = options;
+  // Every task needs its cgroup: without them, refuse now rather than fail each task.
+  await new TaskCgroups(DEFAULT_CGROUP_PARENT).probe();
   return startAgent({ ...rest, host: hostParts(options.dataDir, options.log, taskCidr) });
 }
 

@@ -10,12 +10,24 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { BerthError } from "../../core/index.js";
+import { RuntimeErrorCode } from "./errors.js";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
+/** The parent of every task's cgroup: `/berth/<taskId>`. */
+export const DEFAULT_CGROUP_PARENT = "berth";
 /** The CFS period; 100 ms as Docker and ECS use. */
 export const CFS_PERIOD_US = 100_000;
 
 export type CgroupVersion = 1 | 2;
+
+function cgroupsUnavailable(why: string, cause?: unknown): BerthError {
+  return new BerthError(
+    RuntimeErrorCode.CgroupsUnavailable,
+    `this host's cgroups cannot be managed: ${why}. The agent runs as root with the cgroup hierarchies (cpu, memory, pids) mounted read-write under ${CGROUP_ROOT}.`,
+    { fault: "server", cause },
+  );
+}
 
 export function detectCgroupVersion(root = CGROUP_ROOT): CgroupVersion {
   return existsSync(join(root, "cgroup.controllers")) ? 2 : 1;
@@ -98,6 +110,30 @@ export class TaskCgroups {
     const pids = join(this.root, "pids", rel);
     await mkdir(pids, { recursive: true });
     await writeFile(join(pids, "pids.max"), String(limits.pidsLimit));
+  }
+
+  /**
+   * Makes and removes a probe cgroup wherever a task's cgroup goes, so that an agent that cannot
+   * manage cgroups (no hierarchy mounted, read-only, not root) refuses to start with the reason
+   * instead of failing every task's start, and retrying, for ever (issue 13 #17).
+   */
+  async probe(): Promise<void> {
+    const bases =
+      this.version === 2
+        ? [this.root]
+        : ["cpu", "memory", "pids"].map((controller) => join(this.root, controller));
+    for (const base of bases) {
+      // A hierarchy is there already; mkdir -p would make a plain directory where none is.
+      if (!existsSync(base))
+        throw cgroupsUnavailable(`${base} is not there (no cgroup hierarchy is mounted)`);
+      const probe = join(base, this.parent, `probe-${process.pid}`);
+      try {
+        await mkdir(probe, { recursive: true });
+        await rmdir(probe);
+      } catch (error) {
+        throw cgroupsUnavailable(`cannot make ${probe}: ${(error as Error).message}`, error);
+      }
+    }
   }
 
   private async enableV2Controllers(parentRel: string): Promise<void> {

@@ -13,6 +13,8 @@ export const RuntimeErrorCode = {
   UserNotFound: "ContainerUserNotFound",
   /** The OCI runtime or the monitor failed; the message carries their stderr. */
   RuntimeFailed: "ContainerRuntimeFailed",
+  /** The agent cannot make a task's cgroup here at all (it refuses to start). */
+  CgroupsUnavailable: "CgroupsUnavailable",
 } as const;
 
 export function invalidSpec(message: string): BerthError {

@@ -30,7 +30,13 @@ export {
 } from "./runtimes.js";
 
 // The pieces below are what the runtime is made of; exported for tests, tools and benchmarks.
-export { cpuQuotaUs, detectCgroupVersion, TaskCgroups, type CgroupVersion } from "./cgroups.js";
+export {
+  cpuQuotaUs,
+  DEFAULT_CGROUP_PARENT,
+  detectCgroupVersion,
+  TaskCgroups,
+  type CgroupVersion,
+} from "./cgroups.js";
 export { ALLOWED_CAPABILITIES, DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
 export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";

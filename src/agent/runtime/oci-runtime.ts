@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, open, readFile, readdir, stat, writeFile } from
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, PRIVATE_FILE, silentLogger, type Logger } from "../../core/index.js";
-import { TaskCgroups, type CgroupVersion } from "./cgroups.js";
+import { DEFAULT_CGROUP_PARENT, TaskCgroups, type CgroupVersion } from "./cgroups.js";
 import { startConmon } from "./conmon.js";
 import { RuntimeErrorCode, invalidSpec, runtimeFailed } from "./errors.js";
 import { ExitWatcher } from "./exit-watcher.js";
@@ -107,7 +107,10 @@ export class OciContainerRuntime implements ContainerRuntime {
     const dataDir = resolve(options.dataDir);
     this.runDir = resolve(options.runDir ?? join(dataDir, "run"));
     this.records = new RecordStore(dataDir);
-    this.cgroups = new TaskCgroups(options.cgroupParent ?? "berth", options.cgroupVersion);
+    this.cgroups = new TaskCgroups(
+      options.cgroupParent ?? DEFAULT_CGROUP_PARENT,
+      options.cgroupVersion,
+    );
     this.netns = new NetnsStore(join(this.runDir, "netns"));
     this.exits = new ExitWatcher(this.records.exitsDir, (id) => this.hasExited(id));
     this.log = options.logger ?? silentLogger;

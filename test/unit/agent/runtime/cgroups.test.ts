@@ -3,7 +3,7 @@
  * host) and v2 (unified), which this host cannot mount.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -81,6 +81,38 @@ describe("TaskCgroups", () => {
         "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
       );
       assert.equal(await cgroups.oomKills("/berth/t1"), 2);
+    }),
+  );
+
+  it(
+    "probe: makes and removes a cgroup in each v1 hierarchy a task needs, leaving none",
+    withRoot(async (root) => {
+      for (const controller of ["cpu", "memory", "pids"]) mkdirSync(join(root, controller));
+      await new TaskCgroups("berth", 1, root).probe();
+      for (const controller of ["cpu", "memory", "pids"])
+        assert.deepEqual(readdirSync(join(root, controller, "berth")), []);
+    }),
+  );
+
+  it(
+    "probe: refuses with CgroupsUnavailable when a hierarchy is not mounted or cannot take a cgroup",
+    withRoot(async (root) => {
+      mkdirSync(join(root, "cpu"));
+      mkdirSync(join(root, "memory"));
+      const cgroups = new TaskCgroups("berth", 1, root);
+      await assert.rejects(cgroups.probe(), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "CgroupsUnavailable");
+        assert.match(error.message, new RegExp(`${join(root, "pids")} is not there`));
+        return true;
+      });
+      // A hierarchy where nothing can be made (a file stands where the parent goes).
+      mkdirSync(join(root, "pids"));
+      writeFileSync(join(root, "pids", "berth"), "");
+      await assert.rejects(cgroups.probe(), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "CgroupsUnavailable");
+        assert.match(error.message, /cannot make .*pids\/berth\/probe-\d+: ENOTDIR/);
+        return true;
+      });
     }),
   );
 });
