@@ -63,16 +63,24 @@ function taskProcesses(arn: string): number[] {
   return [...own, ...nested];
 }
 
-/** What tasks leave on a host: mounts, cgroups, OCI runtime states, netns files, live monitors. */
-function footprint(agentDir: string): Record<string, number> {
+/**
+ * What this test's tasks leave on the host: mounts, cgroups, OCI runtime states, netns files,
+ * live monitors. Only its own: other Berths on the machine make and remove theirs meanwhile
+ * (counting every cgroup under /berth made this test fail under a loaded machine, issue 13 #16).
+ */
+function footprint(agentDir: string, taskArns: string[]): Record<string, number> {
   const mounts = readFileSync("/proc/mounts", "utf8")
     .split("\n")
     .filter((l) => l.includes(agentDir)).length;
+  // A task's cgroup is /berth/<taskId> in each hierarchy.
+  const ids = new Set(taskArns.map(idOf));
   let cgroups = 0;
   for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
     const dir = join("/sys/fs/cgroup", hierarchy, "berth");
     if (existsSync(dir))
-      cgroups += readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+      cgroups += readdirSync(dir, { withFileTypes: true }).filter(
+        (e) => e.isDirectory() && ids.has(e.name),
+      ).length;
   }
   const runcRoot = join(agentDir, "run", "runc");
   const states = existsSync(runcRoot) ? readdirSync(runcRoot).length : 0;
@@ -104,8 +112,9 @@ describe("resilience", () => {
         (await ecs.send(new RunTaskCommand({ taskDefinition: definition }))).tasks ?? [];
       await waitForTasksStopped(ecs, [first?.taskArn ?? ""]);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const before = footprint(agent.dataDir);
       const arns: string[] = [];
+      // The baseline: the agent's own state with the image cached, and none of these tasks' cgroups.
+      const before = footprint(agent.dataDir, []);
       for (let batch = 0; batch < 20; batch++) {
         const { tasks = [], failures = [] } = await ecs.send(
           new RunTaskCommand({ taskDefinition: definition, count: 10 }),
@@ -131,10 +140,11 @@ describe("resilience", () => {
       );
       // The agent tears down before it reports STOPPED; give its last deletes a moment.
       const deadline = Date.now() + 20_000;
-      let after = footprint(agent.dataDir);
+      const ours = [first?.taskArn ?? "", ...arns];
+      let after = footprint(agent.dataDir, ours);
       while (JSON.stringify(after) !== JSON.stringify(before) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 250));
-        after = footprint(agent.dataDir);
+        after = footprint(agent.dataDir, ours);
       }
       assert.deepEqual(after, before);
     } finally {
