@@ -283,7 +283,7 @@ describe("tasks on real containers", () => {
     assert.equal(unsigned.status, 400, "unsigned requests are refused like any API call");
   });
 
-  it("ships a container's output to CloudWatch Logs with the awslogs driver, every line in order", async () => {
+  it("ships a container's output to CloudWatch Logs with the awslogs driver, every line, each stream in order", async () => {
     const taskArn = await runTask("logged", [
       {
         name: "app",
@@ -332,11 +332,14 @@ describe("tasks on real containers", () => {
       3001,
       `got ${messages.length} lines, last: ${messages.slice(-2).join(" | ")}`,
     );
+    // Each stream keeps its order. Across stdout and stderr there is none to keep: they are two
+    // pipes, and the monitor reads whichever is ready (as Docker's does), so on a loaded host the
+    // stderr line may be read before the last stdout lines (issue 13 #16).
     assert.deepEqual(
-      messages.slice(0, 3000),
+      messages.filter((m) => m !== "oops"),
       Array.from({ length: 3000 }, (_, i) => `line-${i + 1}`),
     );
-    assert.equal(messages[3000], "oops");
+    assert.equal(messages.filter((m) => m === "oops").length, 1);
   });
 
   it("runs health checks: a failing one turns the task UNHEALTHY, dependsOn HEALTHY orders start-up", async () => {
