@@ -50,7 +50,12 @@ export class Kubernetes {
       log: options.log,
       region: options.region,
     });
-    const pods = podHooks(this.objects, options.clock, () => this.podController.kick());
+    const pods = podHooks(
+      this.objects,
+      options.clock,
+      () => this.podController.kick(),
+      options.pods,
+    );
     this.#hooks.pods = pods;
     const podType = RESOURCES.find((r) => r.resource === "pods") as ResourceType;
     this.workloadController = new WorkloadController({

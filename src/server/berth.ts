@@ -82,6 +82,7 @@ import { createBerthServer } from "./http.js";
 import {
   PullProgress,
   serveTaskLogs,
+  openTaskLogs,
   serveTaskProgress,
   TASK_LOGS_PATH,
   TASK_PROGRESS_PATH,
@@ -413,18 +414,23 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     port: options.kubePort ?? 0,
     region: options.identity.region,
     // A pod is one task, run through RegisterTaskDefinition and RunTask in the cluster's ECS cluster.
-    pods: podTaskLauncher({
-      store,
-      dispatcher,
-      registryCredentials,
-      ctx: () => ({
-        requestId: newRequestId(),
-        identity: options.identity,
-        clock,
-        log,
-        accessKeyId: "eks-fargate",
+    pods: {
+      ...podTaskLauncher({
+        store,
+        dispatcher,
+        registryCredentials,
+        ctx: () => ({
+          requestId: newRequestId(),
+          identity: options.identity,
+          clock,
+          log,
+          accessKeyId: "eks-fargate",
+        }),
       }),
-    }),
+      // `kubectl logs` reads a pod's task output the way `berth logs` does.
+      logs: (taskArn, request, onLines) =>
+        openTaskLogs({ store, channel }, taskArn, request, onLines),
+    },
   });
   await kube.start();
   kubeTaskChanged = () => kube.taskChanged();

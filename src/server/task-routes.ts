@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AwsError, renderError, verifySigV4, type CredentialLookup } from "../aws/index.js";
 import { BodyTooLarge, readBodyWithin, type Clock } from "../core/index.js";
-import type { AgentChannelServer } from "../control/index.js";
+import type { AgentChannelServer, LogSink } from "../control/index.js";
 import type { Store } from "../store/index.js";
 
 export const TASK_LOGS_PATH = "/_berth/tasks/logs";
@@ -110,37 +110,53 @@ export async function serveTaskLogs(
   const taskArn = url.searchParams.get("task") ?? "";
   const container = url.searchParams.get("container") ?? undefined;
   const follow = url.searchParams.get("follow") === "1";
-  const row = await options.store
-    .selectFrom("tasks")
-    .select(["host_id", "last_status"])
-    .where("arn", "=", taskArn)
-    .executeTakeFirst();
-  if (row === undefined) {
+  const opened = await openTaskLogs(
+    options,
+    taskArn,
+    { ...(container === undefined ? {} : { container }), follow },
+    (lines, done, error) => {
+      if (res.writableEnded) return;
+      const text = lines.map((line) => JSON.stringify(line)).join("\n");
+      if (text !== "") res.write(text + "\n");
+      if (done)
+        res.end(JSON.stringify({ done: true, ...(error === undefined ? {} : { error }) }) + "\n");
+    },
+    () =>
+      res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" }),
+  );
+  if (opened === "not-found") {
     fail(res, new AwsError("InvalidParameterException", "The referenced task was not found."));
     return;
   }
-  res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" });
-  const cancel =
-    row.host_id === null
-      ? undefined
-      : options.channel.streamLogs(
-          row.host_id,
-          { taskArn, ...(container === undefined ? {} : { container }), follow },
-          (lines, done, error) => {
-            if (res.writableEnded) return;
-            const text = lines.map((line) => JSON.stringify(line)).join("\n");
-            if (text !== "") res.write(text + "\n");
-            if (done)
-              res.end(
-                JSON.stringify({ done: true, ...(error === undefined ? {} : { error }) }) + "\n",
-              );
-          },
-        );
+  const cancel = opened;
   if (cancel === undefined) {
     res.end(JSON.stringify({ done: true, error: "The task's host is not connected." }) + "\n");
     return;
   }
   res.on("close", cancel);
+}
+
+/**
+ * Streams a task's container output from its host over the agent channel (the one path for
+ * `/_berth/tasks/logs` and `kubectl logs`). `beforeStream` runs once the task is known, before
+ * any line; "not-found" when there is no such task, undefined when its host is not connected.
+ */
+export async function openTaskLogs(
+  options: Pick<TaskLogsRouteOptions, "store" | "channel">,
+  taskArn: string,
+  request: { container?: string; follow: boolean },
+  onLines: LogSink,
+  beforeStream: () => void = () => undefined,
+): Promise<(() => void) | undefined | "not-found"> {
+  const row = await options.store
+    .selectFrom("tasks")
+    .select(["host_id"])
+    .where("arn", "=", taskArn)
+    .executeTakeFirst();
+  if (row === undefined) return "not-found";
+  beforeStream();
+  if (row.host_id === null) return undefined;
+  return options.channel.streamLogs(row.host_id, { taskArn, ...request }, onLines);
 }
 
 /**

@@ -50,7 +50,7 @@ function deployment(replicas: number, withImage: string) {
               command: [
                 "sh",
                 "-c",
-                "echo hello from $HOSTNAME; trap 'exit 0' TERM; while true; do sleep 1; done",
+                "echo hello from $HOSTNAME; trap 'echo got TERM; exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done",
               ],
               resources: { requests: { cpu: "250m", memory: "256Mi" } },
             },
@@ -156,6 +156,32 @@ describe("Deployments on EKS Fargate", () => {
     assert.match(invalid.stderr, /Scale "web" is invalid: spec.replicas: Invalid value: -1/);
   });
 
+  it("kubectl logs reads a pod's and a Deployment's output; logs -f streams new lines", async () => {
+    const name = (await pods())[0]?.metadata.name ?? "";
+    assert.match(await eks.kubectl(["logs", name]), /^hello from \S+\n(tick \d+\n)+$/);
+    assert.match(await eks.kubectl(["logs", "deploy/web"]), /^hello from \S+\ntick 1\n/);
+    const last = await eks.kubectl(["logs", name, "--tail=1", "--timestamps"]);
+    assert.match(last, /^\d{4}-\d\d-\d\dT\S+ tick \d+\n$/);
+    const seen = Number(/tick (\d+)/.exec(last)?.[1]);
+    const follower = eks.spawnKubectl(["logs", "-f", name]);
+    let out = "";
+    follower.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      // A tick printed after kubectl started proves the stream is live, not a dump.
+      await until(
+        "logs -f shows a later tick",
+        async () => out,
+        (text) => [...text.matchAll(/tick (\d+)/g)].some((m) => Number(m[1]) > seen + 2),
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      follower.kill();
+    }
+    assert.match(out, /^hello from /);
+    const missing = await eks.kubectlFailure(["logs", name, "-c", "nope"]);
+    assert.match(missing.stderr, /container nope is not valid for pod/);
+  });
+
   it("a new image rolls onto a new ReplicaSet and the old tasks stop", async () => {
     const before = (await pods()).map(taskOf);
     const file = eks.manifest("web", deployment(3, image2));
@@ -214,6 +240,19 @@ describe("Deployments on EKS Fargate", () => {
       { timeoutMs: 120_000 },
     );
     assert.deepEqual(await taskStatuses([...firstTasks, ...tasks]), Array(5).fill("STOPPED"));
+    // Graceful: each container got SIGTERM, ran its trap and exited 0 (not killed, 137).
+    const described = await eks.aws([
+      "ecs",
+      "describe-tasks",
+      "--cluster",
+      "demo",
+      "--tasks",
+      ...tasks,
+    ]);
+    const codes = (described.tasks as { containers: { exitCode?: number }[] }[]).map(
+      (t) => t.containers[0]?.exitCode,
+    );
+    assert.deepEqual(codes, [0, 0, 0]);
     assert.equal(
       (JSON.parse(await eks.kubectl(["get", "rs", "-o", "json"])) as { items: unknown[] }).items
         .length,

@@ -1,5 +1,5 @@
 /**
- * Pods' part of the REST verbs: defaults at create (EKS's Fargate scheduler, restart policy,
+ * Pods' part of the REST verbs: `log` (logs.ts), defaults at create (EKS's Fargate scheduler, restart policy,
  * grace period; status Pending), and graceful deletion — the pod gets its deletionTimestamp
  * (kubectl shows Terminating) and goes once its task is STOPPED; a pod with no task, or a
  * grace period of 0, goes at once.
@@ -9,9 +9,22 @@ import type { KubeObject, KubeObjects } from "../objects.js";
 import type { KindHooks } from "../rest.js";
 import { KubeError } from "../status.js";
 import { PODS, TASK_ANNOTATION } from "./controller.js";
+import { servePodLog } from "./logs.js";
+import type { PodTaskPort } from "./port.js";
 
-export function podHooks(objects: KubeObjects, clock: Clock, kick: () => void): KindHooks {
+export function podHooks(
+  objects: KubeObjects,
+  clock: Clock,
+  kick: () => void,
+  port: PodTaskPort,
+): KindHooks {
   return {
+    async subresource(request, target) {
+      if (target.subresource !== "log") return false;
+      await servePodLog(request, target, objects, port);
+      return true;
+    },
+
     beforeCreate(_cluster, pod) {
       const spec = (pod.spec ??= {});
       const containers = spec.containers;

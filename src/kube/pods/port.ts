@@ -11,6 +11,15 @@ export interface PodTaskPort {
     options: { subnets: string[]; startedBy: string; group: string },
   ): Promise<{ taskArn: string } | { failure: string }>;
   stop(cluster: string, taskArn: string, reason: string): Promise<void>;
+  /**
+   * A task's container output from its host, as `openTaskLogs` streams it: "not-found" when
+   * there is no such task, undefined when its host is not connected, else a cancel function.
+   */
+  logs(
+    taskArn: string,
+    request: { container: string; follow: boolean },
+    onLines: (lines: { time: string; text: string }[], done: boolean, error?: string) => void,
+  ): Promise<(() => void) | undefined | "not-found">;
   /** The tasks by ARN (missing ones are absent). */
   read(taskArns: string[]): Promise<Map<string, Task>>;
 }

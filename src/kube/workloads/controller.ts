@@ -260,7 +260,7 @@ export class WorkloadController {
     const step = planRollout(input);
     if (current === undefined) {
       const selector = (spec.selector ?? {}) as { matchLabels?: Record<string, string> };
-      const templateMeta = (template.metadata ?? {});
+      const templateMeta = template.metadata ?? {};
       const revision = String(maxRevision + 1);
       current = await objects.create(cluster, REPLICASETS, {
         metadata: {
@@ -494,7 +494,7 @@ export class WorkloadController {
 
   #podFrom(set: KubeObject): KubeObject {
     const template = (set.spec?.template ?? {}) as KubeObject;
-    const meta = (template.metadata ?? {});
+    const meta = template.metadata ?? {};
     const prefix = `${set.metadata.name ?? ""}-`;
     return {
       apiVersion: "v1",
