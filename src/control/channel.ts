@@ -198,6 +198,16 @@ export class AgentChannelServer {
         log.warn("dropped an invalid agent message", { hostId });
         return;
       }
+      // A heartbeat says the host is alive when it arrives, not when the messages queued before
+      // it are done: a backlog of reports (hundreds of tasks starting at once on a loaded
+      // server) would otherwise hold it back past the host timeout and get a live host declared
+      // lost. It changes nothing the ordered messages depend on.
+      if (message.type === "heartbeat" && hostId !== undefined) {
+        this.#heard(hostId).catch((error: unknown) =>
+          log.warn("recording a heartbeat failed", { hostId, error: String(error) }),
+        );
+        return;
+      }
       queue = queue
         .then(async () => {
           if (message.type === "hello") {
@@ -319,15 +329,20 @@ export class AgentChannelServer {
     return hello.hostId;
   }
 
+  async #heard(hostId: string): Promise<void> {
+    const { store, clock } = this.options;
+    await store
+      .updateTable("hosts")
+      .set({ last_seen_at: clock.now().getTime() })
+      .where("id", "=", hostId)
+      .execute();
+  }
+
   async #handle(ws: WebSocket, hostId: string, message: AgentMessage): Promise<void> {
     const { store, clock } = this.options;
     switch (message.type) {
       case "heartbeat":
-        await store
-          .updateTable("hosts")
-          .set({ last_seen_at: clock.now().getTime() })
-          .where("id", "=", hostId)
-          .execute();
+        await this.#heard(hostId);
         return;
       case "progress":
         this.options.onProgress?.(message);

@@ -22,7 +22,7 @@ export async function until<T>(
     if (Date.now() > deadline) {
       const context = options.context?.() ?? "";
       assert.fail(
-        `timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 800)}` +
+        `timed out waiting for ${what}: ${String(JSON.stringify(value)).slice(0, 800)}` +
           (context === "" ? "" : `\n${context}`),
       );
     }

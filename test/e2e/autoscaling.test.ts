@@ -187,7 +187,8 @@ function parsePrometheus(
 describe("target tracking on CPU", () => {
   it("scales a busy service out, and back in to its minimum once quiet", async () => {
     const resourceId = "service/default/busy";
-    await createService("busy", Math.floor(Date.now() / 1000) + 40, 1);
+    // Busy long enough to reach the maximum and be held there on a loaded machine.
+    await createService("busy", Math.floor(Date.now() / 1000) + 60, 1);
     await scaling.send(
       new RegisterScalableTargetCommand({
         ServiceNamespace: "ecs",
@@ -281,16 +282,17 @@ describe("target tracking on CPU", () => {
       ),
     );
 
-    // `berth top` shows the service from the same endpoint.
-    const { stdout: table } = await run(process.execPath, [
-      BERTH_BIN,
-      "top",
-      "--once",
-      "--endpoint",
-      berth.endpoint,
-    ]);
+    // `berth top` shows the service from the same endpoint, with figures once a metric period
+    // holds the service's samples (just after a scale-out the newest may not yet: then "-").
+    const table = await until(
+      "berth top showing the busy service's CPU and memory",
+      async () =>
+        (await run(process.execPath, [BERTH_BIN, "top", "--once", "--endpoint", berth.endpoint]))
+          .stdout,
+      (text) => /^default\/busy +[23] +\d+ +\d+ +\d+\.\d +\d+\.\d +-$/m.test(text),
+      30_000,
+    );
     assert.match(table, /^SERVICE +DESIRED +RUNNING +PENDING +CPU% +MEM% +REQ\/S$/m);
-    assert.match(table, /^default\/busy +[23] +\d+ +\d+ +\d+\.\d +\d+\.\d +-$/m);
 
     // Scale-in protection: the oldest task, the one scale-in would stop first, is protected.
     const [oldest] = (await runningTasks("busy")).sort(
@@ -321,7 +323,9 @@ describe("target tracking on CPU", () => {
     const blocked = await until(
       "a not scaled activity at the maximum",
       async () =>
-        (await activities(resourceId, true)).find((a) => a.NotScaledReasons !== undefined),
+        (await activities(resourceId, true)).find(
+          (a) => a.NotScaledReasons?.[0]?.Code === "AlreadyAtMaxCapacity",
+        ),
       (a) => a !== undefined,
       60_000,
     );
