@@ -20,7 +20,13 @@ if (files.length === 0) {
 }
 // Berth pins AWS SDK releases that support Node.js 20 (bin/berth.js says the same): the SDK's
 // notice that later releases will need Node.js 22 would otherwise repeat once per test process.
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+// Tests launch many 20 GiB tasks that write a few MB: their Berths may overcommit the disk
+// (an operator's default is 1, every GiB promised free); the disk-admission test sets its own.
+const env = {
+  ...process.env,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  BERTH_STORAGE_OVERCOMMIT: process.env.BERTH_STORAGE_OVERCOMMIT ?? "100",
+};
 // A test that hangs fails after TEST_TIMEOUT_MS with its name, instead of eating CI's whole budget
 // in silence (the longest test takes a few minutes on a loaded machine).
 const TEST_TIMEOUT_MS = 10 * 60 * 1000;

@@ -17,6 +17,7 @@ import {
   purgeTaskStorage,
   TaskCgroups,
 } from "./runtime/index.js";
+import { overcommitFrom } from "./runtime/storage-budget.js";
 import type { TaskHost } from "./tasks/ports.js";
 
 export type HostAgentOptions = Omit<AgentOptions, "host"> & {
@@ -30,7 +31,12 @@ function hostParts(
   taskCidr?: string,
 ): TaskHost & { network: CniTaskNetwork; images: ImageStore } {
   const images = new ImageStore({ root: join(dataDir, "images"), log });
-  const runtime = createHostRuntime({ dataDir, rootfsProvider: images, logger: log });
+  const runtime = createHostRuntime({
+    dataDir,
+    rootfsProvider: images,
+    logger: log,
+    storageOvercommit: overcommitFrom(process.env.BERTH_STORAGE_OVERCOMMIT),
+  });
   const network = new CniTaskNetwork({
     dataDir,
     log,

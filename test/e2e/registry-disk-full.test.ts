@@ -34,7 +34,7 @@ before(async () => {
 });
 after(async () => {
   await berth?.stop();
-  await run("umount", [dir]).catch(() => undefined);
+  await run("umount", ["-R", dir]).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -15,6 +15,8 @@ export const RuntimeErrorCode = {
   RuntimeFailed: "ContainerRuntimeFailed",
   /** The agent cannot make a task's cgroup here at all (it refuses to start). */
   CgroupsUnavailable: "CgroupsUnavailable",
+  /** The host's disk cannot honour the task's ephemeral storage (storage-budget.ts). */
+  StorageUnavailable: "EphemeralStorageUnavailable",
 } as const;
 
 export function invalidSpec(message: string): BerthError {

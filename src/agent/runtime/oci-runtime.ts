@@ -56,6 +56,8 @@ export interface OciRuntimeOptions {
   logger?: Logger;
   /** The host's tables and size, which tasks' pids and nofile limits are a share of. */
   hostTables?: HostTables;
+  /** How far task storage may overcommit the disk (storage-budget.ts); 1 by default. */
+  storageOvercommit?: number;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -115,7 +117,11 @@ export class OciContainerRuntime implements ContainerRuntime {
     this.exits = new ExitWatcher(this.records.exitsDir, (id) => this.hasExited(id));
     this.log = options.logger ?? silentLogger;
     this.hostTables = options.hostTables ?? readHostTables();
-    this.storage = new TaskFilesystems(join(dataDir, "storage"), this.log);
+    this.storage = new TaskFilesystems(
+      join(dataDir, "storage"),
+      this.log,
+      options.storageOvercommit ?? 1,
+    );
   }
 
   private cli(kind: string | undefined): OciRuntimeCli {

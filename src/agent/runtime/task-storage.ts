@@ -13,6 +13,10 @@
  * one) and only mounts it; the pool of that size is refilled in the background. Removal works
  * from paths alone (umount, detach any loop device still backed by the image, delete), so it
  * is idempotent and finishes what a killed agent left half done.
+ *
+ * A new task's image is admitted only if the host's disk can hold what every live task may
+ * still write (storage-budget.ts), one admission at a time; otherwise its launch fails with
+ * the numbers, and the log warns when the live tasks alone could already fill the disk.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -29,8 +33,16 @@ import {
   statfs,
 } from "node:fs/promises";
 import { join } from "node:path";
-import { PRIVATE_DIR, PRIVATE_FILE, silentLogger, type Logger } from "../../core/index.js";
+import {
+  BerthError,
+  PRIVATE_DIR,
+  PRIVATE_FILE,
+  silentLogger,
+  type Logger,
+} from "../../core/index.js";
 import { runCommand } from "./command.js";
+import { admitStorage, type DiskState } from "./storage-budget.js";
+import { RuntimeErrorCode } from "./errors.js";
 
 /** Formatted images kept ready per size. */
 const POOL_SIZE = 2;
@@ -41,10 +53,14 @@ export class TaskFilesystems {
   readonly #log: Logger;
   /** The refill under way per size (one at a time each). */
   readonly #refills = new Map<number, Promise<void>>();
+  readonly #overcommit: number;
+  /** Admissions run one at a time, so two launches never both count the same free space. */
+  #admission: Promise<unknown> = Promise.resolve();
 
-  constructor(root: string, log: Logger = silentLogger) {
+  constructor(root: string, log: Logger = silentLogger, overcommit = 1) {
     this.#root = root;
     this.#log = log;
+    this.#overcommit = overcommit;
   }
 
   path(taskId: string): string {
@@ -64,10 +80,7 @@ export class TaskFilesystems {
     await mkdir(dir, { recursive: true });
     if (sizeGiB !== undefined && !(await isMountPoint(dir))) {
       const image = this.#image(taskId);
-      if (!existsSync(image) && !(await this.#claim(sizeGiB, image))) {
-        await format(`${image}.tmp`, sizeGiB, false);
-        await rename(`${image}.tmp`, image);
-      }
+      if (!existsSync(image)) await this.#admit(sizeGiB, image);
       // nosuid,nodev: the host sees the containers' upper dirs here, with whatever setuid files
       // or device nodes a task made; inside the containers the overlay's own flags apply.
       await runCommand("mount", ["-t", "ext4", "-o", "loop,noatime,nosuid,nodev", image, dir]);
@@ -115,6 +128,49 @@ export class TaskFilesystems {
   /** Waits for background formatting to finish (before the data dir may be deleted). */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#refills.values()]);
+  }
+
+  /** Checks the disk can honour `sizeGiB` more, then gives the task its image. */
+  async #admit(sizeGiB: number, image: string): Promise<void> {
+    const turn = this.#admission.then(async () => {
+      const verdict = admitStorage(await this.#disk(), sizeGiB * GiB, this.#overcommit);
+      const numbers = {
+        usableGiB: +(verdict.usableBytes / GiB).toFixed(1),
+        promisedGiB: +(verdict.promisedBytes / GiB).toFixed(1),
+        overcommit: this.#overcommit,
+      };
+      if (verdict.overcommitted)
+        this.#log.warn(
+          "the host's disk cannot hold what its tasks may still write: their writes may be lost",
+          numbers,
+        );
+      if (!verdict.fits)
+        throw new BerthError(
+          RuntimeErrorCode.StorageUnavailable,
+          `the host's disk cannot honour ${sizeGiB} GiB of ephemeral storage: ` +
+            `${numbers.usableGiB} GiB free for tasks, ${numbers.promisedGiB} GiB already promised`,
+          { fault: "server" },
+        );
+      if (!(await this.#claim(sizeGiB, image))) {
+        await format(`${image}.tmp`, sizeGiB, false);
+        await rename(`${image}.tmp`, image);
+      }
+    });
+    this.#admission = turn.catch(() => undefined);
+    await turn;
+  }
+
+  /** The storage disk's free space and the live task images (the pool's are promised to none). */
+  async #disk(): Promise<DiskState> {
+    const fs = await statfs(this.#root);
+    const images: DiskState["images"] = [];
+    for (const name of await readdir(this.#root).catch(() => [] as string[])) {
+      if (!name.endsWith(".img") && !name.endsWith(".img.tmp")) continue;
+      const info = await stat(join(this.#root, name)).catch(() => undefined);
+      if (info?.isFile() === true)
+        images.push({ sizeBytes: info.size, allocatedBytes: info.blocks * 512 });
+    }
+    return { freeBytes: fs.bfree * fs.bsize, totalBytes: fs.blocks * fs.bsize, images };
   }
 
   /** Takes a formatted image of this size from the pool, if there is one. */
