@@ -23,6 +23,7 @@ import {
 import type { Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
 import { authenticateHost } from "./host-credentials.js";
+import { idleTimer } from "./idle-timer.js";
 import { JoinRefused } from "./tokens.js";
 
 /** How long an agent may stay silent before we close its channel (it heartbeats every 2 s). */
@@ -183,11 +184,8 @@ export class AgentChannelServer {
   #accept(ws: WebSocket, authenticated: string): void {
     const { log } = this.options;
     let hostId: string | undefined;
-    let idle: NodeJS.Timeout | undefined;
-    const resetIdle = (ms: number): void => {
-      clearTimeout(idle);
-      idle = setTimeout(() => ws.terminate(), ms);
-    };
+    const idle = idleTimer(() => ws.terminate());
+    const resetIdle = (ms: number): void => idle.touch(ms);
     resetIdle(HELLO_TIMEOUT_MS);
     // Messages of one channel are handled strictly in order.
     let queue: Promise<void> = Promise.resolve();
@@ -231,7 +229,7 @@ export class AgentChannelServer {
         });
     });
     ws.on("close", () => {
-      clearTimeout(idle);
+      idle.stop();
       if (hostId !== undefined && this.#sessions.get(hostId) === ws) {
         this.#sessions.delete(hostId);
         for (const [requestId, stream] of this.#logStreams) {
