@@ -14,11 +14,13 @@ const DEPENDS_ON = {
   billing: ["store", "core"],
   balancer: ["store", "core"],
   registry: ["aws", "store", "core"],
+  kube: ["aws", "store", "core"],
   control: ["protocol", "store", "core"],
   agent: ["protocol", "core"],
   services: ["aws", "control", "registry", "billing", "balancer", "protocol", "store", "core"],
   server: [
     "services",
+    "kube",
     "control",
     "agent",
     "registry",

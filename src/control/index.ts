@@ -75,6 +75,7 @@ export {
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
+export { TaskStopper, type TaskStopSender, type TaskStopperOptions } from "./task-stops.js";
 export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";
 export {
   ServiceMetrics,

@@ -15,12 +15,11 @@ import { planService, serviceLabel } from "./service-plan.js";
 import { addEvent, readService, writeService, type StoredService } from "./service-state.js";
 import { protectedTaskArns } from "./task-protection.js";
 import {
-  drainTask,
   syncServiceTargets,
-  taskAddress,
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
+import type { TaskStopper } from "./task-stops.js";
 import { readTask } from "./tasks.js";
 
 export interface ServiceLauncher {
@@ -30,8 +29,6 @@ export interface ServiceLauncher {
     deployment: Deployment,
     count: number,
   ): Promise<{ taskArns: string[]; failures: string[] }>;
-  /** Stops a task with stopCode ServiceSchedulerInitiated. */
-  stop(taskArn: string, reason: string): Promise<void>;
 }
 
 export interface ReconcilerOptions {
@@ -39,6 +36,8 @@ export interface ReconcilerOptions {
   clock: Clock;
   log: Logger;
   launcher: ServiceLauncher;
+  /** Stops tasks the one way every stop goes (their targets drained first). */
+  stopper: TaskStopper;
   /** Load balancers' target groups, for services with `loadBalancers`. */
   targets?: ServiceTargets;
   intervalMs?: number;
@@ -59,8 +58,6 @@ export class ServiceReconciler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
-  /** Tasks whose targets drain before they are told to stop: no longer counted as active. */
-  readonly #draining = new Set<string>();
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -120,12 +117,8 @@ export class ServiceReconciler {
     const stoppedFailures = new Map<string, number>();
     for (const row of rows) {
       const task = readTask(row);
-      if (
-        row.last_status !== "STOPPED" &&
-        row.desired_status !== "STOPPED" &&
-        !this.#draining.has(row.arn)
-      )
-        active.push(task);
+      // A task being stopped (its targets may still drain) no longer counts.
+      if (row.last_status !== "STOPPED" && row.desired_status !== "STOPPED") active.push(task);
       else if (row.last_status === "STOPPED" && FAILED_STOP_CODES.has(task.stopCode ?? "")) {
         const deployment = task.startedBy ?? "";
         stoppedFailures.set(deployment, (stoppedFailures.get(deployment) ?? 0) + 1);
@@ -181,7 +174,13 @@ export class ServiceReconciler {
         );
       events.splice(plan.launchEventsAt, 0, ...launched);
     }
-    for (const { task, reason } of plan.stops) await this.#stop(service, task, reason);
+    for (const { task, reason } of plan.stops)
+      await this.options.stopper.stop({
+        taskArn: task.taskArn ?? "",
+        stopCode: "ServiceSchedulerInitiated",
+        stoppedReason: reason,
+        now,
+      });
 
     // Write back only what the reconciler owns, on the freshest row (the API may have changed it).
     await store.transaction().execute(async (trx) => {
@@ -223,28 +222,5 @@ export class ServiceReconciler {
         .execute();
     });
     if (events.length > 0) log.debug("service reconciled", { service: name, events });
-  }
-
-  /**
-   * Stops a task; behind a load balancer its targets drain first (ECS deregisters a task and
-   * waits out the deregistration delay before stopping it), meanwhile it no longer counts.
-   */
-  async #stop(service: Service, task: Task, reason: string): Promise<void> {
-    const { launcher, targets, log } = this.options;
-    const arn = task.taskArn ?? "";
-    const balanced = targets !== undefined && (service.loadBalancers ?? []).length > 0;
-    if (!balanced || taskAddress(task) === undefined) {
-      await launcher.stop(arn, reason);
-      return;
-    }
-    this.#draining.add(arn);
-    drainTask(targets, service, task)
-      .catch((error: unknown) => log.error("draining a task failed", { arn, error: String(error) }))
-      .then(() => launcher.stop(arn, reason))
-      .catch((error: unknown) => log.error("stopping a task failed", { arn, error: String(error) }))
-      .finally(() => {
-        this.#draining.delete(arn);
-        this.kick();
-      });
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Spot interruptions: Spot capacity can be taken back. An interrupted task gets the warning
- * (two minutes on Fargate; shorter for tests), then is stopped like any other (SIGTERM, the
- * container's stopTimeout, SIGKILL) and ends STOPPED with stopCode SpotInterruption and ECS's
+ * (two minutes on Fargate; shorter for tests), then is stopped like any other (TaskStopper: its
+ * targets drained, then SIGTERM, the container's stopTimeout, SIGKILL) and ends STOPPED with stopCode SpotInterruption and ECS's
  * text; its service replaces it. Interruptions come on demand (`berth spot interrupt`) or, when
  * configured, at random at a rate per task-hour.
  */
 import type { Clock, Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
-import { requestStop, readTask } from "./tasks.js";
+import type { TaskStopper } from "./task-stops.js";
+import { readTask } from "./tasks.js";
 
 export const SPOT_STOP_CODE = "SpotInterruption";
 export const SPOT_REASON = "Your Spot Task was interrupted.";
@@ -20,8 +21,8 @@ export interface SpotOptions {
   warningMs: number;
   /** Interruptions per Spot task-hour at random; 0 for none. */
   randomRatePerHour?: number;
-  /** Sends the stop to the task's host (the channel). */
-  stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string): void;
+  /** Stops tasks the one way every stop goes (drained first behind a load balancer). */
+  stopper: TaskStopper;
   /** Called once an interrupted task's stop has been requested (services replace it). */
   onInterrupted?: () => void;
 }
@@ -95,22 +96,12 @@ export class SpotInterrupter {
   }
 
   async #stop(taskArn: string): Promise<void> {
-    const { store, clock } = this.options;
-    const row = await requestStop(store, {
+    await this.options.stopper.stop({
       taskArn,
       stopCode: SPOT_STOP_CODE,
       stoppedReason: SPOT_REASON,
-      now: clock.now(),
+      now: this.options.clock.now(),
     });
-    if (row?.host_id != null && row.last_status !== "STOPPED") {
-      const task = readTask(row);
-      this.options.stop(
-        row.host_id,
-        taskArn,
-        task.stopCode ?? SPOT_STOP_CODE,
-        task.stoppedReason ?? SPOT_REASON,
-      );
-    }
     this.options.onInterrupted?.();
   }
 }

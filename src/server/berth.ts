@@ -48,6 +48,7 @@ import {
   ServiceMetrics,
   ServiceReconciler,
   SpotInterrupter,
+  TaskStopper,
   UsageSeries,
   containerSeriesKey,
   type JoinTokenInfo,
@@ -297,11 +298,14 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     }));
   };
   const targets = serviceTargets(store, loadBalancers, clock);
-  // Services: the reconciler decides, the ECS layer's launcher starts and stops their tasks.
+  // Every stop (StopTask, pods, the reconciler, Spot) goes through this one object.
+  const stopper = new TaskStopper({ store, hosts: dispatcher, targets, log });
+  // Services: the reconciler decides, the ECS layer's launcher starts their tasks.
   const reconciler = new ServiceReconciler({
     store,
     clock,
     log,
+    stopper,
     launcher: serviceLauncher({
       store,
       dispatcher,
@@ -333,8 +337,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     warningMs: (options.spotWarningSeconds ?? 120) * 1000,
     randomRatePerHour: options.spotInterruptionsPerHour ?? 0,
-    stop: (hostId, taskArn, stopCode, stoppedReason) =>
-      dispatcher.stop(hostId, taskArn, stopCode, stoppedReason),
+    stopper,
     onInterrupted: () => kickReconciler(),
   });
   // Hosts that fall silent are LOST: their tasks stop, and services replace them elsewhere.
@@ -389,6 +392,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createEcsService({
         store,
         dispatcher,
+        stopper,
         registryCredentials,
         kickServices: () => kickReconciler(),
         serviceTargets: targets,
@@ -418,6 +422,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       ...podTaskLauncher({
         store,
         dispatcher,
+        stopper,
         registryCredentials,
         ctx: () => ({
           requestId: newRequestId(),

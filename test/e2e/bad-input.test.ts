@@ -289,7 +289,11 @@ describe("bad input", () => {
     const model = loadServiceModel("ecs");
     // Every action Berth answers, from its own table.
     const actions = Object.keys(
-      createEcsService({ store: undefined as never, dispatcher: undefined as never }).actions,
+      createEcsService({
+        store: undefined as never,
+        dispatcher: undefined as never,
+        stopper: undefined as never,
+      }).actions,
     );
     const probes = [...modelProbes(model, actions), ...hostileProbes()];
     assert.ok(probes.length >= 200, `only ${probes.length} probes`);

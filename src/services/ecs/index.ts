@@ -10,7 +10,7 @@ import {
   type RequestContext,
 } from "../../aws/index.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
-import { readTask, type ServiceTargets } from "../../control/index.js";
+import { readTask, type ServiceTargets, type TaskStopper } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { accountSettingHandlers } from "./account-settings.js";
 import { clusterHandlers } from "./clusters.js";
@@ -36,11 +36,12 @@ export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
 export function podTaskLauncher(deps: {
   store: Store;
   dispatcher: TaskDispatcher;
+  stopper: TaskStopper;
   registryCredentials: RegistryCredentialSource;
   ctx: () => RequestContext;
 }) {
   const definitions = taskDefinitionHandlers(deps.store);
-  const tasks = taskHandlers(deps.store, deps.dispatcher, deps.registryCredentials);
+  const tasks = taskHandlers(deps.store, deps.dispatcher, deps.registryCredentials, deps.stopper);
   return {
     sizes: FARGATE_SIZES,
     async run(
@@ -125,6 +126,8 @@ export function serviceDesiredCountSetter(deps: {
 export interface EcsDependencies {
   store: Store;
   dispatcher: TaskDispatcher;
+  /** The one way tasks stop (StopTask's). */
+  stopper: TaskStopper;
   registryCredentials?: RegistryCredentialSource;
   /** Asks the service reconciler for a pass now (desired state changed). */
   kickServices?: () => void;
@@ -135,6 +138,7 @@ export interface EcsDependencies {
 export function createEcsService({
   store,
   dispatcher,
+  stopper,
   registryCredentials,
   kickServices,
   serviceTargets,
@@ -144,7 +148,7 @@ export function createEcsService({
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
   const capacity = capacityProviderHandlers(store);
-  const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []), serviceTargets);
+  const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []), stopper);
   const services = serviceHandlers({
     store,
     kick: kickServices ?? (() => undefined),

@@ -25,8 +25,6 @@ import {
   createTasks,
   newDeploymentId,
   readService,
-  readTask,
-  requestStop,
   writeService,
   type ServiceLauncher,
   type ServiceTargets,
@@ -388,7 +386,7 @@ export function serviceHandlers({
   };
 }
 
-/** How the reconciler starts and stops a service's tasks: as RunTask and StopTask would. */
+/** How the reconciler starts a service's tasks: as RunTask would (stops go through TaskStopper). */
 export function serviceLauncher(
   deps: ServiceHandlerDeps & { identity: Identity; clock: Clock },
 ): ServiceLauncher {
@@ -491,23 +489,6 @@ export function serviceLauncher(
         if (!started) failures.push(reason);
       }
       return { taskArns, failures };
-    },
-    async stop(taskArn: string, reason: string) {
-      const row = await requestStop(store, {
-        taskArn,
-        stopCode: "ServiceSchedulerInitiated",
-        stoppedReason: reason,
-        now: clock.now(),
-      });
-      if (row?.host_id != null && row.last_status !== "STOPPED") {
-        const task = readTask(row);
-        dispatcher.stop(
-          row.host_id,
-          taskArn,
-          task.stopCode ?? "ServiceSchedulerInitiated",
-          task.stoppedReason ?? reason,
-        );
-      }
     },
   };
 }

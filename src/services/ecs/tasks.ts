@@ -14,14 +14,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { page, renderJson, type RequestContext } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
-import {
-  createTasks,
-  drainTask,
-  readService,
-  readTask,
-  requestStop,
-  type ServiceTargets,
-} from "../../control/index.js";
+import { createTasks, readTask, type TaskStopper } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
@@ -59,38 +52,8 @@ export function taskHandlers(
   store: Store,
   dispatcher: TaskDispatcher,
   registryCredentials: RegistryCredentialSource,
-  targets?: ServiceTargets,
+  stopper: TaskStopper,
 ) {
-  /**
-   * A service's task behind a load balancer drains first (ECS's DEACTIVATING: its targets are
-   * deregistered and the deregistration delay waited out), then is told to stop.
-   */
-  async function drainFirst(task: Task, stop: () => void): Promise<void> {
-    const serviceName = task.group?.startsWith("service:") ? task.group.slice(8) : undefined;
-    const row =
-      targets === undefined || serviceName === undefined
-        ? undefined
-        : await store
-            .selectFrom("services")
-            .selectAll()
-            .where("cluster_name", "=", clusterName(task.clusterArn ?? ""))
-            .where("name", "=", serviceName)
-            .executeTakeFirst();
-    const service = row === undefined ? undefined : readService(row).service;
-    if (
-      targets === undefined ||
-      service === undefined ||
-      (service.loadBalancers ?? []).length === 0
-    ) {
-      stop();
-      return;
-    }
-    // Draining is best effort: whatever it meets, the task is stopped after.
-    void drainTask(targets, service, task)
-      .catch(() => undefined)
-      .then(stop);
-  }
-
   async function withTags(task: Task, include: boolean): Promise<Task> {
     return include ? { ...task, tags: await readTags(store, task.taskArn ?? "") } : task;
   }
@@ -178,26 +141,21 @@ export function taskHandlers(
       const cluster = await findActiveCluster(store, input.cluster);
       const taskArn = taskArnFrom(ctx, cluster.name, input.task ?? "");
       const stoppedReason = input.reason ?? "Task stopped by user";
-      const row = await requestStop(store, {
+      // Another cluster's task (named by its full ARN) is not found, and not stopped either.
+      const found = await store
+        .selectFrom("tasks")
+        .select("cluster_name")
+        .where("arn", "=", taskArn)
+        .executeTakeFirst();
+      if (found?.cluster_name !== cluster.name)
+        throw invalidParameter("The referenced task was not found.");
+      const row = await stopper.stop({
         taskArn,
         stopCode: "UserInitiated",
         stoppedReason,
         now: ctx.clock.now(),
       });
-      if (row === undefined || row.cluster_name !== cluster.name)
-        throw invalidParameter("The referenced task was not found.");
-      const hostId = row.host_id;
-      if (hostId !== null && row.last_status !== "STOPPED") {
-        const task = readTask(row);
-        await drainFirst(task, () =>
-          dispatcher.stop(
-            hostId,
-            taskArn,
-            task.stopCode ?? "UserInitiated",
-            task.stoppedReason ?? stoppedReason,
-          ),
-        );
-      }
+      if (row === undefined) throw invalidParameter("The referenced task was not found.");
       return { task: readTask(row) };
     },
 
