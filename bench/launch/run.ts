@@ -129,7 +129,7 @@ class BerthSide {
     const berth = await startBerthProcess({ args: ["--no-local-agent"] });
     // Room for every concurrent task: the benchmark measures starts, not placement refusals.
     const agent = await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       cpu: 64 * 1024,
       memory: 256 * 1024,

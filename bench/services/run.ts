@@ -37,14 +37,14 @@ async function main(): Promise<void> {
   });
   const agents = [
     await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       availabilityZone: "us-east-1a",
       cpu: 16384,
       memory: 65536,
     }),
     await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       availabilityZone: "us-east-1b",
       cpu: 16384,

@@ -19,6 +19,8 @@ import { UsageSampler } from "./usage-sampler.js";
 export interface AgentOptions {
   /** The control plane's endpoint(s), e.g. http://127.0.0.1:4566; the agent fails over in order. */
   server: string | readonly string[];
+  /** PEM of the CA the server's TLS certificate must chain to (see server-trust.ts). */
+  serverCa?: string;
   /** Needed until the host has joined; afterwards its own credential (in `dataDir`) is enough. */
   joinToken?: string;
   dataDir: string;
@@ -113,6 +115,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       },
     },
     log,
+    options.serverCa,
   );
   const opened = channel;
   const logs = new TaskLogServer(

@@ -75,6 +75,8 @@ export class AgentChannel {
     private readonly host: HostIdentity,
     private readonly handlers: ChannelHandlers,
     private readonly log: Logger,
+    /** PEM of the CA an https:// server's certificate must chain to (see server-trust.ts). */
+    private readonly caPem?: string,
   ) {
     this.#servers = typeof servers === "string" ? [servers] : servers;
     if (this.#servers.length === 0) throw new Error("the agent needs at least one server");
@@ -119,6 +121,7 @@ export class AgentChannel {
   #connect(): void {
     if (this.#closed) return;
     const url = new URL(AGENT_CHANNEL_PATH, this.server.replace(/^http/, "ws"));
+    const caPem = url.protocol === "wss:" ? this.caPem : undefined;
     const { secret, joinToken } = this.credentials;
     const ws = new WebSocket(url, {
       headers: {
@@ -127,6 +130,14 @@ export class AgentChannel {
         ...(joinToken === undefined ? {} : { authorization: `Bearer ${joinToken}` }),
       },
       handshakeTimeout: 10_000,
+      ...(caPem === undefined
+        ? {}
+        : {
+            ca: caPem,
+            // The pinned CA is this server's own: it signs only the server's listeners, so a
+            // chain to it is the server whatever address reached it (NAT, another interface).
+            checkServerIdentity: () => undefined,
+          }),
     });
     this.#ws = ws;
     ws.on("open", () => {
@@ -159,7 +170,14 @@ export class AgentChannel {
       });
       res.on("error", () => ws.terminate());
     });
-    ws.on("error", (error) => this.log.debug("agent channel error", { error: error.message }));
+    ws.on("error", (error) => {
+      // A certificate that does not chain to the pinned CA: someone else answers at that address.
+      if (/certificate|self.signed|unable to verify/i.test(error.message))
+        this.log.warn("the server's certificate is not from the pinned CA", {
+          error: error.message,
+        });
+      else this.log.debug("agent channel error", { error: error.message });
+    });
     ws.on("close", (code: number, why: Buffer) => {
       const welcomed = this.#ready;
       this.#ready = false;

@@ -4,6 +4,12 @@
 export * from "./runtime/index.js";
 export { startAgent, defaultCapacity, type AgentOptions, type RunningAgent } from "./agent.js";
 export { hostCredential, type HostCredential } from "./identity.js";
+export {
+  requireTlsServer,
+  ServerNotTrusted,
+  trustServer,
+  type ServerTrust,
+} from "./server-trust.js";
 export { purgeHost, startHostAgent, startLocalAgent, type HostAgentOptions } from "./host.js";
 export {
   buildBusyboxImage,

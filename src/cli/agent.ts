@@ -1,6 +1,13 @@
 /** `berth agent`: this machine offers its CPU and memory to a Berth control plane. */
+import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { checkTaskCidr, startHostAgent } from "../agent/index.js";
+import {
+  checkTaskCidr,
+  requireTlsServer,
+  ServerNotTrusted,
+  startHostAgent,
+  trustServer,
+} from "../agent/index.js";
 import { BerthError, createLogger } from "../core/index.js";
 import { defineCommand } from "./command.js";
 import { defaultDataDir } from "./config.js";
@@ -19,19 +26,27 @@ function positiveInteger(name: string, value: string | undefined): number | unde
 export const agent = defineCommand({
   name: "agent",
   summary: "offer this host's CPU and memory to a Berth, which runs tasks here",
-  usage: ["berth agent --server URL[,URL...] [--token TOKEN] [options]"],
+  usage: [
+    "berth agent --server https://HOST:PORT[,...] [--token TOKEN --ca-cert-hash sha256:HEX] [options]",
+  ],
   description:
     "`berth up` prints the line with a fresh token. Tasks outlive the agent: a restarted agent\non the same data dir adopts them.",
   flags: {
     server: {
       type: "string",
       value: "URL[,URL...]",
-      help: "the Berth to join; several servers of one store are tried in turn (default: $BERTH_SERVER)",
+      help: "the Berth to join, https:// only; several servers of one store are tried in turn (default: $BERTH_SERVER)",
     },
     token: {
       type: "string",
       value: "TOKEN",
       help: "a join token from that Berth, needed to join only (default: $BERTH_AGENT_TOKEN)",
+    },
+    // The server's CA, pinned by the hash of its key (the join line carries it, as kubeadm's).
+    "ca-cert-hash": {
+      type: "string",
+      value: "sha256:HEX",
+      help: "the server's CA to trust, needed to join only (default: $BERTH_CA_CERT_HASH)",
     },
     "data-dir": {
       type: "string",
@@ -89,6 +104,25 @@ export const agent = defineCommand({
       .split(",")
       .map((url) => url.trim())
       .filter((url) => url !== "");
+    // Over TLS only, to the server whose CA the join line pins (see agent/server-trust.ts).
+    const dataDir = resolve(values["data-dir"] ?? `${defaultDataDir(env)}/agent`);
+    let serverCa: string;
+    try {
+      for (const url of servers) requireTlsServer(url);
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const caCertHash = values["ca-cert-hash"] ?? env.BERTH_CA_CERT_HASH;
+      serverCa = (
+        await trustServer({
+          server: servers[0] ?? server,
+          dataDir,
+          ...(caCertHash === undefined ? {} : { caCertHash }),
+        })
+      ).caPem;
+    } catch (error) {
+      if (!(error instanceof ServerNotTrusted)) throw error;
+      process.stderr.write(`berth agent: ${error.message}\n`);
+      return error.code === "ServerNotEncrypted" || error.code === "ServerUrlInvalid" ? 2 : 1;
+    }
     const badServer = servers.find((url) => !/^https?:\/\/[^/]+/.test(url));
     if (servers.length === 0 || badServer !== undefined)
       throw new BerthError(
@@ -122,9 +156,10 @@ export const agent = defineCommand({
     const refused = new Promise<string>((resolveRefused) => (refusal = resolveRefused));
     const running = await startHostAgent({
       server: servers,
+      serverCa,
       ...(token === undefined ? {} : { joinToken: token }),
       onRefused: (reason) => refusal?.(reason),
-      dataDir: resolve(values["data-dir"] ?? `${defaultDataDir(env)}/agent`),
+      dataDir,
       availabilityZone: values["availability-zone"],
       ...(cpu === undefined ? {} : { cpu }),
       ...(memory === undefined ? {} : { memory }),

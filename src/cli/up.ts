@@ -45,7 +45,7 @@ function banner(
       ? "This machine runs no tasks (--no-local-agent)."
       : `This machine runs tasks (host ${berth.localAgent.hostId}).`,
     "Add another host (the server must listen where it can reach, see --host):",
-    `  berth agent --server ${berth.endpoint} --token ${join.token}`,
+    `  ${berth.joinCommand(join.token)}`,
     join.info.expiresAt === undefined
       ? "  (the token never expires; `berth tokens` lists, creates and revokes tokens)"
       : `  (the token expires at ${join.info.expiresAt.toISOString()}; \`berth tokens create\` makes more)`,

@@ -44,6 +44,11 @@ export interface AgentChannelOptions {
   /** Receives the tasks' cgroup samples; agents send them every `usageIntervalMs`. */
   onUsage?: (usage: Extract<AgentMessage, { type: "usage" }>) => void;
   usageIntervalMs?: number;
+  /**
+   * Whether this host may use the channel without TLS (the local agent of `berth up`, over
+   * loopback); every other agent must come over TLS.
+   */
+  plainAllowed?: (hostId: string, remoteAddress: string | undefined) => boolean;
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -96,6 +101,14 @@ export class AgentChannelServer {
           `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
       );
     };
+    // The join token and the host's credential travel in this request: never in the clear.
+    const encrypted = (req.socket as Duplex & { encrypted?: boolean }).encrypted === true;
+    if (!encrypted && this.options.plainAllowed?.(hostId, req.socket.remoteAddress) !== true)
+      return refuse(
+        "403 Forbidden",
+        "ChannelNotEncrypted",
+        "the agent channel is served over TLS only: use the join line's https:// --server and --ca-cert-hash",
+      );
     authenticateHost(
       store,
       {

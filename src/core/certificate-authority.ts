@@ -5,6 +5,7 @@
  * (a well-kept tool instead of hand-written ASN.1); keys are 0600 in a 0700 directory.
  */
 import { execFile } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
@@ -136,4 +137,15 @@ export async function issueServingCertificate(
     certificatePem: await readFile(certPath, "utf8"),
     keyPem: await readFile(keyPath, "utf8"),
   };
+}
+
+/**
+ * What a joining agent pins: `sha256:` and the hex SHA-256 of the CA certificate's
+ * SubjectPublicKeyInfo (DER), the form of `kubeadm join --discovery-token-ca-cert-hash`.
+ */
+export function caCertHash(certificate: string | Buffer | X509Certificate): string {
+  const cert =
+    certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
+  const spki = cert.publicKey.export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
 }

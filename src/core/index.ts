@@ -5,6 +5,7 @@ export { createLogger, silentLogger, type Logger, type LogLevel } from "./log.js
 export { arn, parseArn, newRequestId, newHexId, type Identity, type ParsedArn } from "./ids.js";
 export { lockDataDir, LOCK_FILE, type DataDirLock } from "./data-dir-lock.js";
 export {
+  caCertHash,
   ensureCertificateAuthority,
   issueServingCertificate,
   type CertificateAuthority,

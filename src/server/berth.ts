@@ -3,7 +3,7 @@
  * `berth up` runs one; the test harness runs one per test file.
  */
 import { mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import {
   AwsJsonGateway,
@@ -14,9 +14,12 @@ import {
   type Credentials,
 } from "../aws/index.js";
 import {
+  caCertHash,
   createLogger,
+  ensureCertificateAuthority,
   ensurePrivateDir,
   newRequestId,
+  issueServingCertificate,
   lockDataDir,
   systemClock,
   type Clock,
@@ -80,6 +83,7 @@ import { serverId } from "./server-id.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
 import { ExecRoute, TASK_EXEC_PATH } from "./exec-route.js";
 import { createBerthServer } from "./http.js";
+import { listenBerth } from "./listener.js";
 import {
   PullProgress,
   serveTaskLogs,
@@ -145,6 +149,12 @@ export interface RunningBerth {
   /** The in-process agent of `berth up`, when there is one. */
   localAgent?: RunningAgent;
   endpoint: string;
+  /** Where agents on other machines join: the same port over TLS (`https://`). */
+  agentEndpoint: string;
+  /** The CA's pin for the join line (`--ca-cert-hash sha256:...`). */
+  caCertHash: string;
+  /** The `berth agent` line that joins with `token`. */
+  joinCommand(token: string): string;
   port: number;
   credentials: Credentials;
   credentialsSource: ResolvedCredentials["source"];
@@ -158,6 +168,30 @@ export interface RunningBerth {
 }
 
 export const DEFAULT_PORT = 4566;
+
+/** The names the serving certificate carries: the listen address, or every address it covers. */
+function servingNames(host: string): string[] {
+  const wildcard = host === "0.0.0.0" || host === "::";
+  const local = Object.values(networkInterfaces())
+    .flat()
+    .filter((address) => address !== undefined && (wildcard || address.internal))
+    .map((address) => address?.address ?? "");
+  return [
+    ...new Set([...(wildcard ? [] : [host]), "127.0.0.1", "localhost", hostname(), ...local]),
+  ];
+}
+
+/**
+ * Whether a connection comes from this machine (loopback, or one of its own addresses when the
+ * server listens on one): the local agent's path, which never crosses a network.
+ */
+function isThisMachine(address: string | undefined): boolean {
+  const plain = (address ?? "").replace(/^::ffff:/, "");
+  if (plain === "::1" || plain.startsWith("127.")) return true;
+  return Object.values(networkInterfaces()).some((list) =>
+    (list ?? []).some((own) => own.address === plain),
+  );
+}
 
 export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const log = options.log ?? createLogger("info");
@@ -221,10 +255,20 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const progress = new PullProgress();
   // Set once the Kubernetes API exists: pods follow their tasks at once.
   let kubeTaskChanged = (): void => undefined;
+  // The local agent of `berth up` is this process: it keeps the plain loopback path.
+  const localAgentDir = join(options.dataDir, "agent");
+  let localHostId: string | undefined;
+  if (options.localAgent) {
+    mkdirSync(localAgentDir, { recursive: true });
+    const local = hostCredential(localAgentDir);
+    await enrollLocalHost(store, local.hostId, local.secret, clock.now());
+    localHostId = local.hostId;
+  }
   const channel = new AgentChannelServer({
     store,
     clock,
     log,
+    plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
     usageIntervalMs: Math.min(10_000, Math.max(250, Math.floor(periodMs / 4))),
     // Samples are placed on the server's clock when they arrive: periods are the server's, and
     // a host's clock may be off by more than a period.
@@ -439,6 +483,16 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
   await kube.start();
   kubeTaskChanged = () => kube.taskChanged();
+  // The listener's TLS side (agents on other machines, registry clients): Berth's one CA, the
+  // one EKS's Kubernetes API uses too; agents pin it by the hash the join line prints.
+  const pki = join(options.dataDir, "pki");
+  const ca = await ensureCertificateAuthority(pki);
+  const serving = await issueServingCertificate(
+    ca,
+    pki,
+    "berth-server",
+    servingNames(options.host),
+  );
   const ecsClusters = ecsClusterLifecycle(store);
   const restGateway = new AwsRestJsonGateway({
     services: [
@@ -481,6 +535,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
   });
   let ready = false;
+  // Known once the listener is bound.
+  let joinCommand = (token: string): string => token;
   const server = createBerthServer({
     gateway,
     queryGateway,
@@ -519,7 +575,12 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         return true;
       }
       if (path.startsWith(TOKENS_PATH))
-        return serveTokens(req, res, path, { store, credentials: lookupCredentials, clock });
+        return serveTokens(req, res, path, {
+          store,
+          credentials: lookupCredentials,
+          clock,
+          joinCommand: (token) => joinCommand(token),
+        });
       if (req.method !== "GET") return false;
       if (path === TASK_LOGS_PATH)
         await serveTaskLogs(req, res, { store, channel, credentials: lookupCredentials, clock });
@@ -537,28 +598,26 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     else if (path === TASK_EXEC_PATH) exec.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
+  const front = await listenBerth(server, {
+    host: options.host,
+    port: options.port,
+    // The CA follows the serving certificate: a joining agent finds there the CA it pins.
+    tls: { cert: serving.certificatePem + ca.certificatePem, key: serving.keyPem },
+    log,
   });
   ready = true;
   const leader = leadRoles(leadership, leaderRoles, log);
-  const port = (server.address() as AddressInfo).port;
+  const port = front.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   registryHost = `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   const endpoint = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   await peers.start(endpoint, registryHost);
+  const agentEndpoint = endpoint.replace(/^http:/, "https:");
+  const pin = caCertHash(ca.certificatePem);
+  joinCommand = (token) =>
+    `berth agent --server ${agentEndpoint} --token ${token} --ca-cert-hash ${pin}`;
   // The local host speaks over the channel like any other, with a credential the server
   // records directly (it is this process), so no join token is minted for it.
-  const localAgentDir = join(options.dataDir, "agent");
-  if (options.localAgent) {
-    mkdirSync(localAgentDir, { recursive: true });
-    const local = hostCredential(localAgentDir);
-    await enrollLocalHost(store, local.hostId, local.secret, clock.now());
-  }
   const localAgent = options.localAgent
     ? await startLocalAgent({
         server: endpoint,
@@ -571,6 +630,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     createJoinToken: (spec) => createJoinToken(store, clock.now(), spec),
     ...(localAgent === undefined ? {} : { localAgent }),
     endpoint,
+    agentEndpoint,
+    caCertHash: pin,
+    joinCommand: (token) => joinCommand(token),
     port,
     credentials: resolved.credentials,
     credentialsSource: resolved.source,
@@ -588,10 +650,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       await relay.stop();
       await notifier.close();
       await channel.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await front.close();
       await registry.stop();
       await store.destroy();
       lock.release();

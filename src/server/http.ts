@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Server as NetServer } from "node:net";
 import { BodyTooLarge, readBodyWithin, type Logger } from "../core/index.js";
 import {
   AwsError,
@@ -176,8 +177,11 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   headersMs: 15_000,
 };
 
-function limitConnections(server: Server, limits: ConnectionLimits, log: Logger): void {
-  server.headersTimeout = limits.headersMs;
+/**
+ * Applies `limits` to the listening socket (the TLS-or-HTTP front, which sees every connection
+ * before its first byte is known).
+ */
+export function limitConnections(server: NetServer, limits: ConnectionLimits, log: Logger): void {
   server.maxConnections = limits.total;
   const open = new Map<string, number>();
   let warned = 0;
@@ -201,6 +205,7 @@ function limitConnections(server: Server, limits: ConnectionLimits, log: Logger)
   });
 }
 
+/** The HTTP side of the listener; `listenBerth` feeds it plain and TLS connections. */
 export function createBerthServer(options: RouterOptions & { limits?: ConnectionLimits }): Server {
   const server = createServer({ connectionsCheckingInterval: 2_000 }, (req, res) => {
     route(req, res, options).catch((error: unknown) => {
@@ -210,7 +215,7 @@ export function createBerthServer(options: RouterOptions & { limits?: Connection
       fail(res, error, true);
     });
   });
-  limitConnections(server, options.limits ?? DEFAULT_CONNECTION_LIMITS, options.log);
+  server.headersTimeout = (options.limits ?? DEFAULT_CONNECTION_LIMITS).headersMs;
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();

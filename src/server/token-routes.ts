@@ -33,6 +33,8 @@ export interface TokenRouteOptions {
   store: Store;
   credentials: CredentialLookup;
   clock: Clock;
+  /** The `berth agent` line a new token joins with (server URL and CA pin). */
+  joinCommand?: (token: string) => string;
 }
 
 /** A token's facts on the wire: dates as ISO 8601. */
@@ -101,6 +103,11 @@ export async function serveTokens(
     ...(usageLimit === undefined ? {} : { usageLimit }),
     ...(description === undefined ? {} : { description }),
   });
-  answerJson(res, { token, ...render(info) });
+  const joinCommand = options.joinCommand?.(token);
+  answerJson(res, {
+    token,
+    ...render(info),
+    ...(joinCommand === undefined ? {} : { joinCommand }),
+  });
   return true;
 }

@@ -30,6 +30,8 @@ export interface BerthProcess extends TestBerth {
   process: ChildProcess;
   /** A join token for `berth agent`, as the banner printed it. */
   joinToken: string;
+  /** Where agents join and the CA they pin, from the banner's join line. */
+  join: { server: string; caCertHash: string };
   /** Everything the process printed so far. */
   output(): string;
   /** SIGKILL, no cleanup: what a crash looks like. */
@@ -152,6 +154,10 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
     ...describeBerth(endpoint, dataDir, { accessKeyId, secretAccessKey }),
     process: child,
     joinToken: /--token (\S+)/.exec(output)?.[1] ?? "",
+    join: {
+      server: /berth agent --server (\S+)/.exec(output)?.[1] ?? "",
+      caCertHash: /--ca-cert-hash (\S+)/.exec(output)?.[1] ?? "",
+    },
     output: () => output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -185,7 +191,10 @@ export interface AgentProcess {
 }
 
 export interface AgentProcessOptions {
+  /** The join line's https:// URL (`berth.join.server`). */
   server: string;
+  /** The join line's CA pin (`berth.join.caCertHash`); a joined data dir has kept its CA. */
+  caCertHash?: string;
   /** Needed to join; a data dir whose host has joined reconnects without one. */
   token?: string;
   dataDir?: string;
@@ -199,6 +208,7 @@ export interface AgentProcessOptions {
 function spawnAgent(options: AgentProcessOptions, dataDir: string) {
   const args = [BERTH_BIN, "agent", "--server", options.server, "--data-dir", dataDir];
   if (options.token !== undefined) args.push("--token", options.token);
+  if (options.caCertHash !== undefined) args.push("--ca-cert-hash", options.caCertHash);
   if (options.cpu !== undefined) args.push("--cpu", String(options.cpu));
   if (options.memory !== undefined) args.push("--memory", String(options.memory));
   if (options.availabilityZone !== undefined)

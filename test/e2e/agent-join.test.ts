@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import {
   DescribeTasksCommand,
@@ -13,7 +15,14 @@ import {
   RunTaskCommand,
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
+import WebSocket from "ws";
 import { purgeHost } from "../../src/agent/index.js";
+import {
+  caCertHash as hashOf,
+  ensureCertificateAuthority,
+  issueServingCertificate,
+} from "../../src/core/index.js";
+import { HOST_ID_HEADER, HOST_SECRET_HEADER } from "../../src/protocol/index.js";
 import {
   agentRefusal,
   BERTH_BIN,
@@ -59,12 +68,94 @@ after(async () => {
 });
 
 describe("joining agents", () => {
+  it("joins only over TLS to the server whose CA the join line pins", async () => {
+    const { server, caCertHash } = berth.join;
+    assert.match(server, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(caCertHash, /^sha256:[0-9a-f]{64}$/);
+    // The pin is the SHA-256 of the CA's SubjectPublicKeyInfo, as kubeadm computes it.
+    const spki = execFileSync("sh", [
+      "-c",
+      `openssl x509 -in ${join(berth.dataDir, "pki", "ca.crt")} -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`,
+    ]);
+    assert.equal(caCertHash, `sha256:${spki.toString().split(" ")[0] ?? ""}`);
+    const probe = createToken("--description", "probe");
+
+    // A plain URL is refused by the agent before it sends anything.
+    for (const plain of [berth.endpoint, berth.endpoint.replace(/^http/, "ws")])
+      assert.match(
+        await agentRefusal({ server: plain, token: probe.token, caCertHash }),
+        new RegExp(
+          `^berth agent: --server ${plain} is not encrypted: the agent channel runs over TLS only`,
+        ),
+      );
+    // A wrong pin: the agent does not trust this server, and says which CA it found.
+    const wrong = `sha256:${"0".repeat(64)}`;
+    assert.equal(
+      await agentRefusal({ server, token: probe.token, caCertHash: wrong }),
+      `berth agent: the server at ${new URL(server).host} is not the one the join line names: its CA is ${caCertHash}, not ${wrong}`,
+    );
+    assert.match(
+      await agentRefusal({ server, token: probe.token }),
+      /--ca-cert-hash is required to join/,
+    );
+
+    // An impostor with a certificate from another CA, given the real pin: refused, and it
+    // never sees the join token.
+    const impostorDir = tempDataDir("berth-impostor-");
+    const impostorCa = await ensureCertificateAuthority(impostorDir);
+    const serving = await issueServingCertificate(impostorCa, impostorDir, "impostor", [
+      "127.0.0.1",
+    ]);
+    let received = "";
+    const impostor = createTlsServer(
+      { cert: serving.certificatePem + impostorCa.certificatePem, key: serving.keyPem },
+      (socket) => socket.on("data", (chunk: Buffer) => (received += chunk.toString())),
+    );
+    await new Promise<void>((resolve) => impostor.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (impostor.address() as AddressInfo).port;
+      assert.match(
+        await agentRefusal({ server: `https://127.0.0.1:${port}`, token: probe.token, caCertHash }),
+        new RegExp(`its CA is ${hashOf(impostorCa.certificatePem)}, not ${caCertHash}$`),
+      );
+      assert.equal(received, "");
+    } finally {
+      impostor.close();
+      rmSync(impostorDir, { recursive: true, force: true });
+    }
+
+    // A client that skips the agent's check and speaks the channel in the clear from another
+    // address: the server refuses before reading the token, and logs it.
+    const clear = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(`${berth.endpoint.replace(/^http/, "ws")}/_berth/agent`, {
+        localAddress: "127.0.0.2",
+        headers: {
+          [HOST_ID_HEADER]: "host-0123456789abcdef",
+          [HOST_SECRET_HEADER]: "s".repeat(43),
+          authorization: `Bearer ${probe.token}`,
+        },
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      ws.on("open", () => reject(new Error("the server opened a channel in the clear")));
+      ws.on("error", () => undefined);
+    });
+    assert.equal(clear.status, 403);
+    assert.match(clear.body, /^the agent channel is served over TLS only/);
+    assert.match(berth.output(), /agent refused .*code=ChannelNotEncrypted/);
+    // None of these used the token.
+    assert.match(listed(probe.id), /^\S+\s+valid\s+\S+\s+0\/-\s+probe$/);
+  });
+
   it("refuses an expired, a revoked, a used-up and an unknown token, saying why", async () => {
     const once = createToken("--uses", "1", "--description", "one host");
-    const first = await startAgentProcess({ server: berth.endpoint, token: once.token });
+    const first = await startAgentProcess({ ...berth.join, token: once.token });
     try {
       assert.match(listed(once.id), /exhausted\s.*\s1\/1\s+one host$/);
-      const usedUp = await agentRefusal({ server: berth.endpoint, token: once.token });
+      const usedUp = await agentRefusal({ ...berth.join, token: once.token });
       assert.match(usedUp, new RegExp(`join token ${once.id} has been used its limit of 1`));
     } finally {
       await first.stop();
@@ -74,7 +165,7 @@ describe("joining agents", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.match(listed(short.id), /expired/);
     assert.match(
-      await agentRefusal({ server: berth.endpoint, token: short.token }),
+      await agentRefusal({ ...berth.join, token: short.token }),
       new RegExp(
         `^berth agent: the server refused host host-[0-9a-f]+: join token ${short.id} expired at `,
       ),
@@ -84,16 +175,16 @@ describe("joining agents", () => {
     assert.match(tokens("revoke", revoked.id), new RegExp(`join token ${revoked.id} revoked`));
     assert.match(listed(revoked.id), /revoked/);
     assert.match(
-      await agentRefusal({ server: berth.endpoint, token: revoked.token }),
+      await agentRefusal({ ...berth.join, token: revoked.token }),
       new RegExp(`join token ${revoked.id} was revoked$`),
     );
 
     assert.match(
-      await agentRefusal({ server: berth.endpoint, token: `${revoked.id}.aaaaaaaaaaaaaaaa` }),
+      await agentRefusal({ ...berth.join, token: `${revoked.id}.aaaaaaaaaaaaaaaa` }),
       /the join token is not known to this server$/,
     );
     assert.match(
-      await agentRefusal({ server: berth.endpoint }),
+      await agentRefusal({ ...berth.join }),
       /has not joined this server: start the agent with the join line's --token/,
     );
     // The server logs each refusal with its code.
@@ -113,7 +204,7 @@ describe("joining agents", () => {
     const ecs = new ECSClient(berth.clientConfig);
     const dataDir = tempDataDir("berth-agent-");
     let legit: AgentProcess | undefined = await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       dataDir,
       keepDataDir: true,
@@ -156,7 +247,7 @@ describe("joining agents", () => {
       // The thief has the join token and the host's id, not its credential.
       cpSync(join(dataDir, "host-id"), join(thiefDir, "host-id"));
       const refusal = await agentRefusal({
-        server: berth.endpoint,
+        ...berth.join,
         token: berth.joinToken,
         dataDir: thiefDir,
       });
@@ -175,7 +266,8 @@ describe("joining agents", () => {
       // The legitimate host still runs its task, and restarts with its own credential alone.
       assert.equal(await status(), "RUNNING");
       await legit.kill();
-      legit = await startAgentProcess({ server: berth.endpoint, dataDir, keepDataDir: true });
+      // ...and the CA it pinned at its join: no --ca-cert-hash needed any more.
+      legit = await startAgentProcess({ server: berth.join.server, dataDir, keepDataDir: true });
       await ecs.send(new StopTaskCommand({ task: taskArn }));
       await until("the stop reaches the host", status, (s) => s === "STOPPED");
     } finally {

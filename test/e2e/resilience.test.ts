@@ -98,7 +98,7 @@ describe("resilience", () => {
   it("runs 200 tasks and leaves the host's counts where they started", async () => {
     const berth = await startBerthProcess({ args: ["--no-local-agent"] });
     const agent = await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       cpu: 64 * 1024,
       memory: 256 * 1024,
@@ -158,7 +158,7 @@ describe("resilience", () => {
     const berth = await startBerthProcess({ args: ["--no-local-agent"] });
     const dataDir = tempDataDir("berth-agent-");
     const first = await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       dataDir,
       keepDataDir: true,
@@ -191,7 +191,7 @@ describe("resilience", () => {
         await new Promise((r) => setTimeout(r, 200));
       assert.deepEqual(taskProcesses(quickArn), []);
 
-      second = await startAgentProcess({ server: berth.endpoint, token: berth.joinToken, dataDir });
+      second = await startAgentProcess({ ...berth.join, token: berth.joinToken, dataDir });
       const quickStopped = await waitForTask(ecs, quickArn, "STOPPED");
       assert.equal(
         quickStopped.containers?.[0]?.exitCode,
@@ -220,7 +220,7 @@ describe("resilience", () => {
       dataDir: tempDataDir(),
     });
     const agent = await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       cpu: 64 * 1024,
       memory: 256 * 1024,

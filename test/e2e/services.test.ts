@@ -52,7 +52,7 @@ before(async () => {
   for (const az of ["us-east-1a", "us-east-1b"])
     agents.push(
       await startAgentProcess({
-        server: berth.endpoint,
+        ...berth.join,
         token: berth.joinToken,
         availabilityZone: az,
         cpu: 8192,
@@ -265,7 +265,7 @@ describe("services", () => {
 
     // The lost agent comes back: its stale copy is stopped, the service stays at 2.
     agents[0] = await startAgentProcess({
-      server: berth.endpoint,
+      ...berth.join,
       token: berth.joinToken,
       dataDir: doomed.dataDir,
       availabilityZone: "us-east-1a",
@@ -292,7 +292,7 @@ describe("services", () => {
   it("interrupts Spot tasks with the warning, and the service replaces them on Spot", async () => {
     agents.push(
       await startAgentProcess({
-        server: berth.endpoint,
+        ...berth.join,
         token: berth.joinToken,
         availabilityZone: "us-east-1c",
         spot: true,

@@ -438,7 +438,7 @@ describe("task storage", () => {
     const remote = await startBerthProcess({ args: ["--no-local-agent"] });
     const dataDir = tempDataDir("berth-agent-");
     const first = await startAgentProcess({
-      server: remote.endpoint,
+      ...remote.join,
       token: remote.joinToken,
       dataDir,
       keepDataDir: true,
@@ -471,7 +471,7 @@ describe("task storage", () => {
         "the tasks keep their storage while no agent runs",
       );
       second = await startAgentProcess({
-        server: remote.endpoint,
+        ...remote.join,
         token: remote.joinToken,
         dataDir,
         keepDataDir: true,
