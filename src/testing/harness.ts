@@ -203,6 +203,8 @@ export interface AgentProcessOptions {
   availabilityZone?: string;
   spot?: boolean;
   keepDataDir?: boolean;
+  /** A command the agent runs under (e.g. `nsenter --net=...`): a test host's namespaces. */
+  under?: string[];
 }
 
 function spawnAgent(options: AgentProcessOptions, dataDir: string) {
@@ -214,7 +216,8 @@ function spawnAgent(options: AgentProcessOptions, dataDir: string) {
   if (options.availabilityZone !== undefined)
     args.push("--availability-zone", options.availabilityZone);
   if (options.spot === true) args.push("--spot");
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const [file, ...rest] = [...(options.under ?? []), process.execPath, ...args];
+  const child = spawn(file ?? process.execPath, rest, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
