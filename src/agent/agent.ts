@@ -108,7 +108,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         else tasks.handle(message);
       },
       onAcked: (taskArn, state) => tasks.acked(taskArn, state),
-      onWelcome: (welcome) => sampler.every(welcome.usageIntervalMs),
+      onWelcome: (welcome) => {
+        sampler.every(welcome.usageIntervalMs);
+        if (welcome.registryNames !== undefined)
+          options.host.images.useOwnRegistry?.({
+            names: welcome.registryNames,
+            origin: new URL(options.server).origin,
+            ...(options.serverCa === undefined ? {} : { caPem: options.serverCa }),
+          });
+      },
       onRefused: (reason) => {
         if (options.onRefused === undefined) log.error("the server refused this host", { reason });
         else options.onRefused(reason);

@@ -49,6 +49,8 @@ export interface AgentChannelOptions {
    * loopback); every other agent must come over TLS.
    */
   plainAllowed?: (hostId: string, remoteAddress: string | undefined) => boolean;
+  /** The names image URIs give the server's own registry (sent in `welcome`). */
+  registryNames?: () => string[];
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -329,6 +331,9 @@ export class AgentChannelServer {
         ...(this.options.onUsage === undefined
           ? {}
           : { usageIntervalMs: this.options.usageIntervalMs }),
+        ...(this.options.registryNames === undefined
+          ? {}
+          : { registryNames: this.options.registryNames() }),
       } satisfies ServerMessage),
     );
     ws.send(

@@ -269,6 +269,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
     plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
+    // An agent on another machine cannot reach 127.0.0.1:PORT: it pulls these from the server.
+    registryNames: () => [registryHost],
     usageIntervalMs: Math.min(10_000, Math.max(250, Math.floor(periodMs / 4))),
     // Samples are placed on the server's clock when they arrive: periods are the server's, and
     // a host's clock may be off by more than a period.

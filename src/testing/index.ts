@@ -27,3 +27,4 @@ export {
   type TaskWaitOptions,
 } from "./ecs.js";
 export { startEksCluster, KUBECTL, type EksTestCluster } from "./eks.js";
+export { Datacenter, type JoinLine, type TestHost, type TestHostOptions } from "./test-hosts.js";

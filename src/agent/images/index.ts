@@ -2,6 +2,7 @@
 export { ImageStore, type ImageStoreOptions } from "./store.js";
 export type { ImageRunConfig, PulledImage, PullOptions } from "./types.js";
 export { ImageErrorCode } from "./errors.js";
+export { type OwnRegistry } from "./own-registry.js";
 export {
   formatReference,
   isLoopbackRegistry,

@@ -4,6 +4,7 @@
  * others: 401 with `WWW-Authenticate: Bearer realm=...,service=...,scope=...`).
  */
 import { BerthError } from "../../core/index.js";
+import { fetchTrusting, type OwnRegistry } from "./own-registry.js";
 import { isLoopbackRegistry, type ImageReference } from "./reference.js";
 
 export interface RegistryCredentials {
@@ -52,9 +53,12 @@ export class RegistryClient {
     private readonly image: ImageReference,
     private readonly credentials?: RegistryCredentials,
     private readonly insecure: readonly string[] = [],
+    /** Berth's own registry, when this image is in it: reached at the agent's server. */
+    private readonly own?: OwnRegistry,
   ) {}
 
   get base(): string {
+    if (this.own !== undefined) return `${this.own.origin}/v2/${this.image.repository}`;
     const plain =
       isLoopbackRegistry(this.image.registry) || this.insecure.includes(this.image.registry);
     return `${plain ? "http" : "https"}://${this.image.registry}/v2/${this.image.repository}`;
@@ -63,16 +67,26 @@ export class RegistryClient {
   /** GETs a path under /v2/REPOSITORY, authenticating once if challenged. */
   async get(path: string, accept?: string, signal?: AbortSignal): Promise<Response> {
     const url = `${this.base}${path}`;
+    const caPem = this.own?.caPem;
+    const attempt = (): Promise<Response> => {
+      const headers = {
+        ...(accept === undefined ? {} : { accept }),
+        ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
+      };
+      const withSignal = signal === undefined ? {} : { signal };
+      return caPem !== undefined && url.startsWith("https:")
+        ? fetchTrusting(caPem, url, { headers, ...withSignal })
+        : fetch(url, { headers, redirect: "follow", ...withSignal });
+    };
+    // "fetch failed" alone says nothing: the error names the registry, where it was sought, why.
     const send = (): Promise<Response> =>
-      fetch(url, {
-        headers: {
-          ...(accept === undefined ? {} : { accept }),
-          ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
-        },
-        redirect: "follow",
-        ...(signal === undefined ? {} : { signal }),
-      }).catch((error: unknown) => {
-        throw unreachable(this.image.registry, error);
+      attempt().catch((error: unknown) => {
+        // Berth's own registry is named with where it was sought (the server, not the name).
+        const where =
+          this.own === undefined
+            ? this.image.registry
+            : `${this.image.registry} (at ${this.own.origin})`;
+        throw unreachable(where, error);
       });
     // With credentials, Basic goes along at once (ECR and Berth take it): no 401 round trip.
     // A registry that wants a Bearer token still answers 401 with its challenge.

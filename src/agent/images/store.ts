@@ -39,6 +39,7 @@ import type { RootfsProvider } from "../runtime/index.js";
 import type { ImageRunConfig, PullOptions, PulledImage } from "./types.js";
 import { unpackLayer } from "./layers.js";
 import { parseReference } from "./reference.js";
+import type { OwnRegistry } from "./own-registry.js";
 import { MANIFEST_ACCEPT, RegistryClient } from "./registry-client.js";
 
 const run = promisify(execFile);
@@ -109,11 +110,17 @@ export class ImageStore implements RootfsProvider {
   /** Layers (hex) of pulls under way, which collection must not remove. */
   readonly #pinned = new Map<string, number>();
   #guarded: Promise<void> | undefined;
+  #ownRegistry: OwnRegistry | undefined;
 
   constructor(private readonly options: ImageStoreOptions) {
     this.#root = options.root;
     for (const dir of ["blobs/sha256", "blobs/sha512", "snapshots", "images", "mounts"])
       mkdirSync(join(this.#root, dir), { recursive: true, mode: PRIVATE_DIR });
+  }
+
+  /** Berth's own registry, as the server named it (see own-registry.ts). */
+  useOwnRegistry(own: OwnRegistry): void {
+    this.#ownRegistry = own;
   }
 
   /** Mounts the snapshots directory nosuid,nodev over itself, once (see the header). */
@@ -174,10 +181,14 @@ export class ImageStore implements RootfsProvider {
       )
         return this.#used(cached);
     }
+    const own = this.#ownRegistry?.names.includes(reference.registry)
+      ? this.#ownRegistry
+      : undefined;
     const client = new RegistryClient(
       reference,
       options.credentials,
       this.options.insecureRegistries,
+      own,
     );
     let { digest, manifest } = await this.#manifest(client, wanted);
     if (

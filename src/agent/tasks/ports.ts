@@ -1,5 +1,5 @@
 /** What the task state machine needs from the host, as narrow interfaces. */
-import type { PulledImage, PullOptions } from "../images/index.js";
+import type { OwnRegistry, PulledImage, PullOptions } from "../images/index.js";
 import type { TaskNetwork } from "../network/index.js";
 import type { ContainerRuntime } from "../runtime/index.js";
 
@@ -9,6 +9,8 @@ export type { TaskAddress, TaskNetwork } from "../network/index.js";
 
 export interface ImagePuller {
   pull(reference: string, options: PullOptions): Promise<PulledImage>;
+  /** Where Berth's own registry is reached from this host (the server says, on welcome). */
+  useOwnRegistry?(own: OwnRegistry): void;
 }
 
 export interface TaskHost {
