@@ -113,7 +113,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         if (welcome.registryNames !== undefined)
           options.host.images.useOwnRegistry?.({
             names: welcome.registryNames,
-            origin: new URL(options.server).origin,
+            // The server that welcomed us: with several, the one the channel is on now.
+            origin: new URL(channel.server).origin,
             ...(options.serverCa === undefined ? {} : { caPem: options.serverCa }),
           });
       },

@@ -97,6 +97,7 @@ import {
 import { serveMetrics } from "./metrics-route.js";
 import { serveTokens, TOKENS_PATH } from "./token-routes.js";
 import { Peers } from "./peers.js";
+import { shareCertificateAuthority } from "./shared-ca.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
@@ -202,6 +203,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const lock = lockDataDir(options.dataDir);
   const resolved = resolveServerCredentials(options.dataDir, options.env ?? process.env);
   const store = await openStore(options.store, options.dataDir);
+  // Before the Kubernetes API and the TLS listener read <data-dir>/pki: the store's CA.
+  await shareCertificateAuthority(store, join(options.dataDir, "pki"));
   await ensureDefaultCluster(store, options.identity, clock.now());
 
   const billing = new Billing({
@@ -330,6 +333,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // task gets it for each server's registry: its image may have been pushed through any.
   const peers = new Peers({
     store,
+    notifier,
     serverId: serverId(options.dataDir),
     now: () => clock.now().getTime(),
     log,

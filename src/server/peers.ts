@@ -6,9 +6,10 @@
  * credentials: an image on any other registry never sees Berth's.
  */
 import type { Logger } from "../core/index.js";
-import type { Store } from "../store/index.js";
+import type { Notifier, Store } from "../store/index.js";
 
 const REFRESH_MS = 10_000;
+const TOPIC = "berth_servers";
 /** A server not heard of for this long is no longer offered credentials for. */
 const FORGET_MS = 5 * 60_000;
 
@@ -19,6 +20,8 @@ export class Peers {
   constructor(
     private readonly options: {
       store: Store;
+      /** A server that starts tells the others, who read the list again at once. */
+      notifier: Notifier;
       serverId: string;
       now: () => number;
       log: Logger;
@@ -44,11 +47,16 @@ export class Peers {
     };
     this.#registries = [registryHost];
     await refresh();
-    this.#timer = setInterval(() => {
+    const again = (): void => {
       refresh().catch((error: unknown) =>
         this.options.log.warn("refreshing the server list failed", { error: String(error) }),
       );
-    }, REFRESH_MS);
+    };
+    this.options.notifier.subscribe(TOPIC, (id) => {
+      if (id !== this.options.serverId) again();
+    });
+    await this.options.notifier.publish(TOPIC, this.options.serverId);
+    this.#timer = setInterval(again, REFRESH_MS);
     this.#timer.unref();
   }
 

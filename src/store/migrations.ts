@@ -11,6 +11,7 @@ import { ecsAccountSettingsMigration } from "./migrations/0012-ecs-account-setti
 import { agentIdentityMigration } from "./migrations/0013-agent-identity.js";
 import { leasesMigration } from "./migrations/0014-leases.js";
 import { serversMigration } from "./migrations/0015-servers.js";
+import { certificateAuthorityMigration } from "./migrations/0016-certificate-authority.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -348,6 +349,7 @@ const migrations: Record<string, Migration> = {
   "0013-agent-identity": agentIdentityMigration,
   "0014-leases": leasesMigration,
   "0015-servers": serversMigration,
+  "0016-certificate-authority": certificateAuthorityMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -374,6 +374,13 @@ export interface EcsAccountSettingTable {
   value: string;
 }
 
+/** Berth's CA (one row, id "berth"), shared by the servers of one store (server/shared-ca). */
+export interface CertificateAuthorityTable {
+  id: string;
+  certificate: string;
+  private_key: string;
+}
+
 /** A server sharing the store (server/peers), as it last said it was. */
 export interface ServerTable {
   id: string;
@@ -428,4 +435,5 @@ export interface Database {
   kube_objects: KubeObjectTable;
   leases: LeaseTable;
   servers: ServerTable;
+  certificate_authority: CertificateAuthorityTable;
 }

@@ -65,14 +65,18 @@ test("three servers share one store: tasks reach the host from any server, the a
     new ECSClient({ ...server.clientConfig, maxAttempts: 1 });
   const [ecsA, ecsB, ecsC] = [ecsOf(a), ecsOf(b), ecsOf(c)];
 
+  // The join line of A with every server's URL: they share one CA (the store's), so the hash
+  // pins all three.
   const agent = await startAgentProcess({
-    server: servers.map((server) => server.endpoint).join(","),
+    server: servers.map((server) => server.join.server).join(","),
+    caCertHash: a.join.caCertHash,
     token: a.joinToken,
   });
   agents.push(agent);
   const connectedTo = (): string | undefined =>
     [...agent.output().matchAll(/agent connected to the control plane.*server=(\S+)/g)].at(-1)?.[1];
-  assert.equal(connectedTo(), a.endpoint, "the agent starts on the first server it was given");
+  assert.equal(connectedTo(), a.join.server, "the agent starts on the first server it was given");
+  assert.equal(new Set(servers.map((server) => server.join.caCertHash)).size, 1, "one CA");
 
   // The image goes through C (which stays up): its blobs land in the shared directory.
   const image = (await pushBusyboxImage(c, "busybox")).uri;
@@ -135,7 +139,7 @@ test("three servers share one store: tasks reach the host from any server, the a
   await until(
     "the agent connected to another server",
     async () => connectedTo(),
-    (server) => server !== undefined && server !== a.endpoint,
+    (server) => server !== undefined && server !== a.join.server,
     { timeoutMs: 30_000, context: () => agent.output().slice(-3000) },
   );
   const after = await describeTask(ecsB, kept);
@@ -143,7 +147,7 @@ test("three servers share one store: tasks reach the host from any server, the a
   assert.equal(after.startedAt?.getTime(), keptTask.startedAt?.getTime());
 
   // Placed by C for the host now on B (or the other way round): it runs.
-  const other = connectedTo() === b.endpoint ? ecsC : ecsB;
+  const other = connectedTo() === b.join.server ? ecsC : ecsB;
   const late = await runOn(other);
   await waitForTask(ecsB, late, "RUNNING");
 
