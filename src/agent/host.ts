@@ -47,10 +47,14 @@ function hostParts(
   return { runtime, images, network };
 }
 
+/** Every task needs its cgroup: without them, refuse now rather than fail each task. */
+export async function checkHostCgroups(): Promise<void> {
+  await new TaskCgroups(DEFAULT_CGROUP_PARENT).probe();
+}
+
 export async function startHostAgent(options: HostAgentOptions): Promise<RunningAgent> {
   const { taskCidr, ...rest } = options;
-  // Every task needs its cgroup: without them, refuse now rather than fail each task.
-  await new TaskCgroups(DEFAULT_CGROUP_PARENT).probe();
+  await checkHostCgroups();
   return startAgent({ ...rest, host: hostParts(options.dataDir, options.log, taskCidr) });
 }
 

@@ -10,7 +10,13 @@ export {
   trustServer,
   type ServerTrust,
 } from "./server-trust.js";
-export { purgeHost, startHostAgent, startLocalAgent, type HostAgentOptions } from "./host.js";
+export {
+  checkHostCgroups,
+  purgeHost,
+  startHostAgent,
+  startLocalAgent,
+  type HostAgentOptions,
+} from "./host.js";
 export {
   buildBusyboxImage,
   BUSYBOX,

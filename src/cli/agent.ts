@@ -2,6 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import {
+  checkHostCgroups,
   checkTaskCidr,
   requireTlsServer,
   ServerNotTrusted,
@@ -104,6 +105,8 @@ export const agent = defineCommand({
       .split(",")
       .map((url) => url.trim())
       .filter((url) => url !== "");
+    // What this host lacks is said before any server is asked anything.
+    await checkHostCgroups();
     // Over TLS only, to the server whose CA the join line pins (see agent/server-trust.ts).
     const dataDir = resolve(values["data-dir"] ?? `${defaultDataDir(env)}/agent`);
     let serverCa: string;
