@@ -105,7 +105,9 @@ export class TaskLogServer {
               add(name, line);
               sent++;
             }
-            return;
+            // Still there: that was all. Deleted meanwhile (a task that exits at once is torn
+            // down while its first reader opens the log): the archive holds the rest.
+            if ((await this.runtime.inspectContainer(id)) !== undefined) return;
           } catch (error) {
             if (signal.aborted) return;
             this.log.debug("live logs ended; reading the archive", { id, error: String(error) });

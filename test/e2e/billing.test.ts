@@ -233,8 +233,9 @@ describe("billing end to end", () => {
   });
 
   it("refuses bad arguments, saying how to fix them", async () => {
+    // A usage error, as every command's bad flag value is (exit 2).
     const bad = await berthCli(["bill", "--by", "colour"]);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.err, /--by 'colour' is not one of/);
     const past = await berthCli([
       "prices",

@@ -43,7 +43,9 @@ describe("the data dir lock", () => {
       const agent = await berth([
         "agent",
         "--server",
-        first.endpoint,
+        first.join.server,
+        "--ca-cert-hash",
+        first.join.caCertHash,
         "--token",
         first.joinToken,
         "--data-dir",
