@@ -145,7 +145,13 @@ describe("joining agents", () => {
     });
     assert.equal(clear.status, 403);
     assert.match(clear.body, /^the agent channel is served over TLS only/);
-    assert.match(berth.output(), /agent refused .*code=ChannelNotEncrypted/);
+    // The log line comes through the server's stdout pipe, maybe after the answer.
+    await until(
+      "the server's log of the refusal",
+      async () => berth.output(),
+      (output) => /agent refused .*code=ChannelNotEncrypted/.test(output),
+      { timeoutMs: 10_000 },
+    );
     // None of these used the token.
     assert.match(listed(probe.id), /^\S+\s+valid\s+\S+\s+0\/-\s+probe$/);
   });
