@@ -37,5 +37,7 @@ export type {
   RepositoryRecord,
   RepositorySettings,
   TagMutability,
+  TagMutabilityExclusionFilter,
 } from "./metadata.js";
+export { isTagMutability, tagIsImmutable } from "./tag-mutability.js";
 export type { GcResult } from "./gc.js";

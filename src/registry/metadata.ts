@@ -5,12 +5,19 @@
  * for long, because manifests are only written after their blobs were checked.
  */
 import type { Store, RegistryManifestTable, RegistryRepositoryTable } from "../store/index.js";
+import {
+  isTagMutability,
+  type TagMutability,
+  type TagMutabilityExclusionFilter,
+} from "./tag-mutability.js";
 
-export type TagMutability = "MUTABLE" | "IMMUTABLE";
+export type { TagMutability, TagMutabilityExclusionFilter };
 
 export interface RepositorySettings {
   imageScanningConfiguration?: { scanOnPush?: boolean };
   encryptionConfiguration?: { encryptionType: string; kmsKey?: string };
+  /** The tags the mutability setting does not apply to (the *_WITH_EXCLUSION settings). */
+  imageTagMutabilityExclusionFilters?: TagMutabilityExclusionFilter[];
   /** The repository policy text, kept as SetRepositoryPolicy took it. */
   repositoryPolicy?: string;
 }
@@ -47,7 +54,7 @@ export function toRepository(row: RegistryRepositoryTable): RepositoryRecord {
     name: row.name,
     arn: row.arn,
     createdAt: new Date(row.created_at),
-    tagMutability: row.tag_mutability === "IMMUTABLE" ? "IMMUTABLE" : "MUTABLE",
+    tagMutability: isTagMutability(row.tag_mutability) ? row.tag_mutability : "MUTABLE",
     settings: JSON.parse(row.document) as RepositorySettings,
     lifecyclePolicy: row.lifecycle_policy ?? undefined,
     lifecycleEvaluatedAt:

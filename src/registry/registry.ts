@@ -39,6 +39,7 @@ import {
   type TagMutability,
 } from "./metadata.js";
 import { isDigest, isTag, parseDigest } from "./names.js";
+import { tagIsImmutable } from "./tag-mutability.js";
 import { UploadSessions } from "./uploads.js";
 
 export interface RegistryOptions {
@@ -198,6 +199,8 @@ export class Registry {
     name: string,
     changes: {
       tagMutability?: TagMutability;
+      /** Replaces the settings document in the same write (mutability with its filters). */
+      settings?: RepositorySettings;
       lifecyclePolicy?: string | null;
       lifecyclePreview?: string | null;
     },
@@ -206,6 +209,7 @@ export class Registry {
       .updateTable("registry_repositories")
       .set({
         ...(changes.tagMutability === undefined ? {} : { tag_mutability: changes.tagMutability }),
+        ...(changes.settings === undefined ? {} : { document: JSON.stringify(changes.settings) }),
         ...(changes.lifecyclePolicy === undefined
           ? {}
           : { lifecycle_policy: changes.lifecyclePolicy, lifecycle_evaluated_at: null }),
@@ -310,7 +314,14 @@ export class Registry {
         throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "blob unknown to registry", {
           digest: missing,
         });
-      if (!byDigest && repo.tagMutability === "IMMUTABLE") {
+      if (
+        !byDigest &&
+        tagIsImmutable(
+          repo.tagMutability,
+          repo.settings.imageTagMutabilityExclusionFilters ?? [],
+          reference,
+        )
+      ) {
         const current = await this.metadata.tagDigest(repository, reference);
         if (current !== undefined && current !== digest)
           throw new RegistryError(

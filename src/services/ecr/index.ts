@@ -8,6 +8,7 @@ import { encodeAuthorizationToken, mintRegistryPassword } from "../../registry/i
 import type { EcrDependencies } from "./context.js";
 import { imageHandlers } from "./images.js";
 import { lifecycleHandlers } from "./lifecycle.js";
+import { ecrModelSupplement } from "./model-supplement.js";
 import { policyHandlers } from "./policies.js";
 import { putImageHandler } from "./put-image.js";
 import { repositoryHandlers } from "./repositories.js";
@@ -22,7 +23,7 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
   return {
     targetPrefix: "AmazonEC2ContainerRegistry_V20150921",
     signingName: "ecr",
-    model: loadServiceModel("ecr"),
+    model: loadServiceModel("ecr", ecrModelSupplement),
     // ECR answers constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
     actions: {

@@ -1,7 +1,12 @@
 /** ECR repositories: create, describe, delete, tag mutability, tags, and the registry itself. */
 import type * as ecr from "@aws-sdk/client-ecr";
 import { page, type RequestContext } from "../../aws/index.js";
-import type { RepositoryRecord } from "../../registry/index.js";
+import {
+  isTagMutability,
+  type RepositoryRecord,
+  type TagMutability,
+  type TagMutabilityExclusionFilter,
+} from "../../registry/index.js";
 import { findRepository, type EcrDependencies } from "./context.js";
 import {
   invalidParameter,
@@ -18,6 +23,9 @@ export function toRepository(deps: EcrDependencies, record: RepositoryRecord): e
     repositoryUri: `${deps.registryHost()}/${record.name}`,
     createdAt: record.createdAt,
     imageTagMutability: record.tagMutability,
+    ...(record.settings.imageTagMutabilityExclusionFilters === undefined
+      ? {}
+      : { imageTagMutabilityExclusionFilters: record.settings.imageTagMutabilityExclusionFilters }),
     imageScanningConfiguration: {
       scanOnPush: record.settings.imageScanningConfiguration?.scanOnPush ?? false,
     },
@@ -25,6 +33,37 @@ export function toRepository(deps: EcrDependencies, record: RepositoryRecord): e
       encryptionType: "AES256",
     },
   } as ecr.Repository;
+}
+
+/**
+ * The mutability and its filters, as a pair: the *_WITH_EXCLUSION settings need filters and
+ * the plain ones take none. (ECR refuses both mismatches with InvalidParameterException; its
+ * texts are not recorded.)
+ */
+function tagMutability(
+  mutability: string | undefined,
+  filters: ecr.ImageTagMutabilityExclusionFilter[] | undefined,
+): { mutability: TagMutability; filters?: TagMutabilityExclusionFilter[] } {
+  const value = mutability ?? "MUTABLE";
+  if (!isTagMutability(value))
+    throw invalidParameter(
+      `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'`,
+    );
+  const withExclusion = value.endsWith("_WITH_EXCLUSION");
+  if (withExclusion && (filters === undefined || filters.length === 0))
+    throw invalidParameter(
+      `Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: 'exclusion filters are required when imageTagMutability is ${value}'`,
+    );
+  if (!withExclusion && filters !== undefined)
+    throw invalidParameter(
+      `Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: 'exclusion filters are only allowed when imageTagMutability is IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION'`,
+    );
+  return withExclusion
+    ? {
+        mutability: value,
+        filters: (filters ?? []).map((f) => ({ filterType: "WILDCARD", filter: f.filter ?? "" })),
+      }
+    : { mutability: value };
 }
 
 function checkTags(tags: ecr.Tag[] | undefined): void {
@@ -78,29 +117,32 @@ export function repositoryHandlers(deps: EcrDependencies) {
         throw invalidParameter(
           `Invalid parameter at 'registryId' failed to satisfy constraint: 'must be ${registryId}'`,
         );
+      const mutability = tagMutability(
+        input.imageTagMutability,
+        input.imageTagMutabilityExclusionFilters,
+      );
       const encryption = input.encryptionConfiguration ?? { encryptionType: "AES256" };
       // ECR encrypts with KMS when asked; Berth keeps the setting and stores blobs as they are.
-      const created = await deps.registry.createRepository(
-        name,
-        input.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE" : "MUTABLE",
-        {
-          imageScanningConfiguration: {
-            scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
-          },
-          encryptionConfiguration: {
-            encryptionType: encryption.encryptionType ?? "AES256",
-            // KMS without a key: ECR uses (and shows) the account's AWS managed key aws/ecr; here
-            // its alias ARN, as Berth has no KMS to give the key's own id.
-            ...(encryption.kmsKey !== undefined
-              ? { kmsKey: encryption.kmsKey }
-              : encryption.encryptionType === "KMS"
-                ? {
-                    kmsKey: `arn:aws:kms:${ctx.identity.region}:${ctx.identity.accountId}:alias/aws/ecr`,
-                  }
-                : {}),
-          },
+      const created = await deps.registry.createRepository(name, mutability.mutability, {
+        ...(mutability.filters === undefined
+          ? {}
+          : { imageTagMutabilityExclusionFilters: mutability.filters }),
+        imageScanningConfiguration: {
+          scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
         },
-      );
+        encryptionConfiguration: {
+          encryptionType: encryption.encryptionType ?? "AES256",
+          // KMS without a key: ECR uses (and shows) the account's AWS managed key aws/ecr; here
+          // its alias ARN, as Berth has no KMS to give the key's own id.
+          ...(encryption.kmsKey !== undefined
+            ? { kmsKey: encryption.kmsKey }
+            : encryption.encryptionType === "KMS"
+              ? {
+                  kmsKey: `arn:aws:kms:${ctx.identity.region}:${ctx.identity.accountId}:alias/aws/ecr`,
+                }
+              : {}),
+        },
+      });
       if (created === undefined) throw repositoryAlreadyExists(name, registryId);
       await writeTags(deps, created.arn, input.tags ?? []);
       return { repository: toRepository(deps, created) };
@@ -142,10 +184,21 @@ export function repositoryHandlers(deps: EcrDependencies) {
       input: ecr.PutImageTagMutabilityRequest,
     ): Promise<ecr.PutImageTagMutabilityResponse> => {
       const name = input.repositoryName ?? "";
-      await findRepository(deps, name, input.registryId);
-      const mutability = input.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE" : "MUTABLE";
-      await deps.registry.updateRepository(name, { tagMutability: mutability });
-      return { registryId, repositoryName: name, imageTagMutability: mutability };
+      const repo = await findRepository(deps, name, input.registryId);
+      const { mutability, filters } = tagMutability(
+        input.imageTagMutability,
+        input.imageTagMutabilityExclusionFilters,
+      );
+      await deps.registry.updateRepository(name, {
+        tagMutability: mutability,
+        settings: { ...repo.settings, imageTagMutabilityExclusionFilters: filters },
+      });
+      return {
+        registryId,
+        repositoryName: name,
+        imageTagMutability: mutability,
+        ...(filters === undefined ? {} : { imageTagMutabilityExclusionFilters: filters }),
+      };
     },
 
     describeRegistry: async (): Promise<ecr.DescribeRegistryResponse> => ({

@@ -394,6 +394,70 @@ describe("images", () => {
   });
 });
 
+describe("tag mutability with exclusion filters (issue 13 #24)", () => {
+  it("keeps IMMUTABLE_WITH_EXCLUSION's matching tags movable and the rest fixed", async () => {
+    const { repository } = await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: "excluded",
+        imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
+        imageTagMutabilityExclusionFilters: [{ filterType: "WILDCARD", filter: "dev-*" }],
+      }),
+    );
+    assert.equal(repository?.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+    assert.deepEqual(repository?.imageTagMutabilityExclusionFilters, [
+      { filterType: "WILDCARD", filter: "dev-*" },
+    ]);
+    await t.pushImage("excluded", "dev-1", "first");
+    await t.pushImage("excluded", "dev-1", "second");
+    await t.pushImage("excluded", "v1", "first");
+    await assert.rejects(t.pushImage("excluded", "v1", "second"), /TAG_INVALID/);
+    const described = await ecr.send(
+      new DescribeRepositoriesCommand({ repositoryNames: ["excluded"] }),
+    );
+    assert.deepEqual(described.repositories?.[0]?.imageTagMutabilityExclusionFilters, [
+      { filterType: "WILDCARD", filter: "dev-*" },
+    ]);
+  });
+
+  it("makes MUTABLE_WITH_EXCLUSION's matching tags fixed, and pairs filters with the setting", async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "pinned" }));
+    const set = await ecr.send(
+      new PutImageTagMutabilityCommand({
+        repositoryName: "pinned",
+        imageTagMutability: "MUTABLE_WITH_EXCLUSION",
+        imageTagMutabilityExclusionFilters: [{ filterType: "WILDCARD", filter: "release-*" }],
+      }),
+    );
+    assert.equal(set.imageTagMutability, "MUTABLE_WITH_EXCLUSION");
+    await t.pushImage("pinned", "latest", "first");
+    await t.pushImage("pinned", "latest", "second");
+    await t.pushImage("pinned", "release-1", "first");
+    await assert.rejects(t.pushImage("pinned", "release-1", "second"), /TAG_INVALID/);
+    // Filters without an exclusion setting, an exclusion setting without filters, a bad filter.
+    for (const input of [
+      {
+        imageTagMutability: "MUTABLE" as const,
+        imageTagMutabilityExclusionFilters: [{ filterType: "WILDCARD" as const, filter: "x*" }],
+      },
+      { imageTagMutability: "IMMUTABLE_WITH_EXCLUSION" as const },
+      {
+        imageTagMutability: "IMMUTABLE_WITH_EXCLUSION" as const,
+        imageTagMutabilityExclusionFilters: [{ filterType: "WILDCARD" as const, filter: "a b" }],
+      },
+    ])
+      await rejects(
+        ecr.send(new PutImageTagMutabilityCommand({ repositoryName: "pinned", ...input })),
+        "InvalidParameterException",
+      );
+    // Back to plain MUTABLE: the filters go with the setting.
+    const plain = await ecr.send(
+      new PutImageTagMutabilityCommand({ repositoryName: "pinned", imageTagMutability: "MUTABLE" }),
+    );
+    assert.equal(plain.imageTagMutabilityExclusionFilters, undefined);
+    await t.pushImage("pinned", "release-1", "third");
+  });
+});
+
 describe("lifecycle policies", () => {
   const repo = "cycled";
   const keepTwoProd = JSON.stringify({
