@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { silentLogger } from "../../src/core/index.js";
 import { ImageStore } from "../../src/agent/images/index.js";
 import { createRuncRuntime, TaskFilesystems } from "../../src/agent/runtime/index.js";
+import { CniTaskNetwork } from "../../src/agent/network/index.js";
 import {
   makeImage,
   makeLayer,
@@ -140,6 +141,29 @@ async function main(): Promise<void> {
   }
   await pool.close();
 
+  // The task network alone: its address attached in a sandbox's namespace (on the launch path
+  // beside creating the containers) and released (teardown), on a cluster bridge that exists.
+  const attached: number[] = [];
+  const detached: number[] = [];
+  const network = new CniTaskNetwork({ dataDir: join(dir, "agent") });
+  const clusterArn = "arn:aws:ecs:us-east-1:000000000000:cluster/bench";
+  for (let i = -1; i < N; i++) {
+    const taskId = `net-${i}`;
+    const { netnsPath } = await rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 });
+    const t0 = performance.now();
+    await network.attach({ taskId, clusterArn, netnsPath });
+    const t1 = performance.now();
+    await network.detach({ taskId, clusterArn, netnsPath });
+    const t2 = performance.now();
+    // The first makes the cluster's bridge and rules: not a launch's cost.
+    if (i >= 0) {
+      attached.push(t1 - t0);
+      detached.push(t2 - t1);
+    }
+    await rt.destroySandbox(taskId);
+  }
+  await network.purge(() => "");
+
   // The floor: bare runc on the same bundle (our config.json, a plain busybox rootfs).
   const bundle = join(dir, "bare");
   mkdirSync(join(bundle, "rootfs/bin"), { recursive: true });
@@ -194,6 +218,8 @@ async function main(): Promise<void> {
     ["  phase: sandbox + 20 GiB storage", summary(phases.storedSandbox)],
     ["  phase: 20 GiB storage from the pool (mount)", summary(pooled)],
     ["  phase: 20 GiB storage formatted inline (mkfs + mount)", summary(inline)],
+    ["  phase: network attach (address in the netns, rules)", summary(attached)],
+    ["  phase: network detach", summary(detached)],
     ["  phase: create (overlay, bundle, conmon, runc create)", summary(phases.create)],
     ["  phase: start (runc start)", summary(phases.start)],
     ["  phase: destroy sandbox", summary(phases.destroy)],
