@@ -80,7 +80,7 @@ it("purge removes every bridge, rule, address and claim of an agent", async () =
   assert.ok(!filter.includes(key) && !filter.includes(`${address.privateIPv4Address}/32`));
   assert.ok(!filter6.includes(key));
   assert.ok(!(await run("ebtables-nft", ["-t", "nat", "-L"])).stdout.includes(chain));
-  assert.ok(!nat.includes(`${address.privateIPv4Address}/32`));
+  assert.ok(!nat.includes(`${address.privateIPv4Address}/32`) && !nat.includes(key), nat);
   const claims = existsSync("/run/berth/task-subnets")
     ? readdirSync("/run/berth/task-subnets")
     : [];

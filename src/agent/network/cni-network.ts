@@ -16,6 +16,7 @@ import { BerthError, silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "../runtime/index.js";
 import { CniErrorCode, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
 import { buildConflist } from "./conflist.js";
+import { applyClusterFirewall, removeClusterFirewall } from "./cluster-firewall.js";
 import { applyHostGuard, removeHostGuard } from "./host-guard.js";
 import { applyPortGuard, portGuardChain, removePortGuard } from "./port-guard.js";
 import { deleteChain, deleteRules, ruleValue } from "./iptables.js";
@@ -242,6 +243,11 @@ export class CniTaskNetwork implements TaskNetwork {
         gateway: gatewayOf(record),
         tcpPorts: await this.#gatewayPorts(),
       });
+      await applyClusterFirewall({
+        key,
+        bridge: CniTaskNetwork.bridgeName(key),
+        subnet: record.subnet,
+      });
       this.#guarded.add(key);
     }
     return record;
@@ -280,11 +286,13 @@ export class CniTaskNetwork implements TaskNetwork {
     const subnet = parseCidr(cluster.subnet) as Cidr;
     await runCommand("ip", ["link", "del", bridge], { allowFailure: true });
     await removeHostGuard({ key: cluster.key, bridge });
+    await removeClusterFirewall({ key: cluster.key });
     this.#guarded.delete(cluster.key);
-    // The firewall plugin's isolation of this bridge from the others.
+    // What agents before the cluster firewall left (per-task rules of the CNI plugins): the
+    // firewall plugin's isolation of this bridge from the others ...
     await deleteRules("filter", "CNI-ISOLATION-STAGE-1", (r) => ruleValue(r, "-i") === bridge);
     await deleteRules("filter", "CNI-ISOLATION-STAGE-2", (r) => ruleValue(r, "-o") === bridge);
-    // Per-address rules a DEL could not undo (its namespace or ADD result was lost).
+    // ... and per-address rules a DEL could not undo (its namespace or ADD result was lost).
     const inSubnet = (value: string | undefined): boolean =>
       value !== undefined && contains(subnet, parseIpv4(value.split("/")[0] ?? "") ?? -1);
     await deleteRules(

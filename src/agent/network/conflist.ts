@@ -1,10 +1,9 @@
 /**
  * The CNI configuration list of one cluster's network on a host: a Linux bridge the host routes
- * for (its gateway address is the host's side), host-local IPAM handing out the cluster's
- * subnet, NAT to the outside (ipMasq), and the firewall plugin, which accepts the task's
- * traffic in the FORWARD chain and, with `ingressPolicy: same-bridge`, drops traffic that comes
- * from another bridge: tasks of other clusters (and other Berths on this machine) cannot reach
- * in, while the host itself can.
+ * for (its gateway address is the host's side) and host-local IPAM handing out the cluster's
+ * subnet. NAT to the outside and the isolation between bridges are not the plugins' (`ipMasq`,
+ * the firewall plugin: iptables rules per task) but the bridge's own, written once
+ * (`cluster-firewall.ts`).
  *
  * No portmap: in awsvpc mode a container's ports are reached on the task's own address, and
  * Fargate has no host ports to map.
@@ -32,7 +31,7 @@ export function buildConflist(spec: ClusterNetworkSpec): CniConflist {
         type: "bridge",
         bridge: spec.bridge,
         isGateway: true,
-        ipMasq: true,
+        ipMasq: false,
         // A task reaches its own address through the bridge (what a load balancer target may do).
         hairpinMode: true,
         ipam: {
@@ -42,7 +41,6 @@ export function buildConflist(spec: ClusterNetworkSpec): CniConflist {
           dataDir: spec.ipamDir,
         },
       },
-      { type: "firewall", backend: "iptables", ingressPolicy: "same-bridge" },
     ],
   };
 }

@@ -11,7 +11,7 @@ import {
 } from "../../../../src/agent/network/subnets.js";
 
 describe("cluster network conflist", () => {
-  it("is a bridge with host-local IPAM and NAT, then the firewall isolating bridges", () => {
+  it("is a bridge with host-local IPAM, no per-task iptables (NAT and isolation are the bridge's)", () => {
     const list = buildConflist({
       name: "berth-abc",
       bridge: "bthabc",
@@ -26,7 +26,7 @@ describe("cluster network conflist", () => {
           type: "bridge",
           bridge: "bthabc",
           isGateway: true,
-          ipMasq: true,
+          ipMasq: false,
           hairpinMode: true,
           ipam: {
             type: "host-local",
@@ -35,7 +35,6 @@ describe("cluster network conflist", () => {
             dataDir: "/data/network/ipam",
           },
         },
-        { type: "firewall", backend: "iptables", ingressPolicy: "same-bridge" },
       ],
     });
   });
