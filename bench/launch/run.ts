@@ -3,15 +3,23 @@
  * two peers measured in the same run on the same image:
  *   - the floor: bare `runc run` of a prepared bundle of the same busybox rootfs (/bin/true);
  *   - podman: `podman run -d` of the same image (what a developer would use instead).
- * Rows: warm image cache (p50/p90/p99 over BENCH_TASKS tasks, default 100), tasks started per
- * second with 20 concurrent callers, and cold cache with a ~10 MiB and a ~200 MiB image.
- * Berth's latency is the task's own `startedAt - createdAt` (RunTask accepted -> containers
- * started), read back from DescribeTasks; the peers' is the wall time of their command.
+ * Rows, all in one run:
+ *   - warm image cache, BENCH_TASKS tasks (default 200) one after another, p50/p90/p99, measured
+ *     twice: from the client's side (RunTask sent -> RUNNING seen through DescribeTasks, polled
+ *     every 5 ms), and from the task's own timestamps (`startedAt - createdAt`);
+ *   - where that time goes, from the same tasks: the RunTask call (store write, placement),
+ *     dispatch (createdAt -> pullStartedAt: the assignment reaching the agent), the host's work
+ *     (pullStartedAt -> startedAt), and the report back (startedAt -> RUNNING seen by the client);
+ *   - tasks started per second, sustained: 20 callers each running a task and waiting for it to
+ *     run, again and again, for BENCH_SECONDS (default 60; the peers for BENCH_PEER_SECONDS, 20);
+ *   - cold cache with a ~10 MiB image (and ~200 MiB with BENCH_COLD_BIG=1).
+ * Every Berth figure is also printed as a ratio to the floor. The machine's load average is
+ * printed before and after: on a shared VM the absolute figures move with it.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   DescribeTasksCommand,
@@ -30,7 +38,9 @@ import {
   type BerthProcess,
 } from "../../src/testing/index.js";
 
-const TASKS = Number(process.env.BENCH_TASKS ?? 100);
+const TASKS = Number(process.env.BENCH_TASKS ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const PEER_SECONDS = Number(process.env.BENCH_PEER_SECONDS ?? 20);
 const PEER_RUNS = Number(process.env.BENCH_PEER_RUNS ?? 20);
 const CONCURRENCY = 20;
 const MiB = 1024 * 1024;
@@ -118,6 +128,17 @@ function podmanCleanup(): void {
   spawnSync("podman", [...PODMAN, "rm", "-f", "--all"], { stdio: "ignore" });
 }
 
+interface Launch {
+  /** RunTask sent -> RUNNING seen through DescribeTasks. */
+  client: number;
+  /** The task's startedAt - createdAt. */
+  task: number;
+  runTask: number;
+  dispatch: number;
+  host: number;
+  report: number;
+}
+
 class BerthSide {
   private constructor(
     readonly berth: BerthProcess,
@@ -160,21 +181,38 @@ class BerthSide {
     return tasks[0].taskArn;
   }
 
-  /** Waits for the task to have started and returns it. */
-  async started(taskArn: string): Promise<Task> {
+  /** Waits until DescribeTasks says RUNNING (or the task already ran and stopped). */
+  async started(taskArn: string, pollMs = 10): Promise<Task> {
     for (;;) {
       const { tasks = [] } = await this.ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
       const task = tasks[0];
       if (task?.startedAt !== undefined) return task;
       if (task?.lastStatus === "STOPPED")
         throw new Error(`task failed: ${task.stoppedReason ?? ""}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }
 
+  /** One task, timed from the client's side and by its own timestamps. */
+  async launch(definition: string): Promise<Launch> {
+    const sent = Date.now();
+    const taskArn = await this.run(definition);
+    const answered = Date.now();
+    const task = await this.started(taskArn, 5);
+    const seen = Date.now();
+    const at = (date: Date | undefined): number => (date as Date).getTime();
+    return {
+      client: seen - sent,
+      task: at(task.startedAt) - at(task.createdAt),
+      runTask: answered - sent,
+      dispatch: at(task.pullStartedAt) - at(task.createdAt),
+      host: at(task.startedAt) - at(task.pullStartedAt),
+      report: seen - at(task.startedAt),
+    };
+  }
+
   async latency(definition: string): Promise<number> {
-    const task = await this.started(await this.run(definition));
-    return (task.startedAt as Date).getTime() - (task.createdAt as Date).getTime();
+    return (await this.launch(definition)).task;
   }
 
   async stop(): Promise<void> {
@@ -188,23 +226,53 @@ function row(
   name: string,
   berth: number,
   floor: number | undefined,
-  podman: number,
+  podman: number | undefined,
   unit = "ms",
 ): string {
   const f = (v: number | undefined): string =>
     v === undefined ? "n/a" : `${v.toFixed(1)} ${unit}`;
-  // Ratios over 1 mean Berth is faster (for rates: Berth's rate over the peer's).
-  const faster = (peer: number | undefined): string =>
-    peer === undefined
-      ? "   n/a"
-      : (unit === "tasks/s" ? berth / peer : peer / berth).toFixed(2).padStart(6);
-  return `${name.padEnd(34)} ${f(berth).padStart(14)} ${f(floor).padStart(14)} ${f(podman).padStart(14)}   ${faster(floor)}   ${faster(podman)}`;
+  // Berth over the peer: for latencies under 1 is faster, for rates over 1 is faster.
+  const ratio = (peer: number | undefined): string =>
+    (peer === undefined ? "n/a" : `x${(berth / peer).toFixed(2)}`).padStart(8);
+  return `${name.padEnd(44)} ${f(berth).padStart(14)} ${f(floor).padStart(14)} ${f(podman).padStart(14)} ${ratio(floor)} ${ratio(podman)}`;
 }
 
+/** Runs `once` from `callers` callers again and again for `seconds`; returns starts per second. */
+async function sustained(
+  callers: number,
+  seconds: number,
+  once: (i: number) => Promise<unknown>,
+): Promise<number> {
+  const start = process.hrtime.bigint();
+  const end = Date.now() + seconds * 1000;
+  let index = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (Date.now() < end) {
+        await once(index++);
+        done++;
+      }
+    }),
+  );
+  return (done * 1e9) / Number(process.hrtime.bigint() - start);
+}
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
 async function main(): Promise<void> {
+  const loadBefore = load();
   const side = await BerthSide.start();
   const bundle = runcBundle();
   const lines: string[] = [];
+  const quantiles = [
+    ["p50", 0.5],
+    ["p90", 0.9],
+    ["p99", 0.99],
+  ] as const;
   try {
     const warm = await pushBusyboxImage(side.berth, "bench", { tag: "warm" });
     const definition = await side.definition("bench-warm", warm.uri);
@@ -212,9 +280,9 @@ async function main(): Promise<void> {
     podmanLogin(new URL(side.berth.endpoint).host, await registryCreds(side.berth));
     spawnSync("podman", [...PODMAN, "pull", "--tls-verify=false", warm.uri], { stdio: "ignore" });
 
-    // Warm latency.
-    const berthWarm: number[] = [];
-    for (let i = 0; i < TASKS; i++) berthWarm.push(await side.latency(definition));
+    // Warm latency, one task after another (each runs /bin/true and stops by itself).
+    const launches: Launch[] = [];
+    for (let i = 0; i < TASKS; i++) launches.push(await side.launch(definition));
     const runcWarm: number[] = [];
     for (let i = 0; i < PEER_RUNS; i++)
       runcWarm.push(
@@ -224,61 +292,63 @@ async function main(): Promise<void> {
     for (let i = 0; i < PEER_RUNS; i++)
       podmanWarm.push(timeCommand("podman", [...PODMAN, ...PODMAN_RUN, warm.uri, "true"]));
     podmanCleanup();
-    for (const [label, q] of [
-      ["p50", 0.5],
-      ["p90", 0.9],
-      ["p99", 0.99],
-    ] as const)
+    for (const [label, q] of quantiles)
       lines.push(
         row(
-          `warm RunTask->RUNNING ${label}`,
-          quantile(berthWarm, q),
+          `warm RunTask->RUNNING ${label}, client`,
+          quantile(
+            launches.map((l) => l.client),
+            q,
+          ),
           quantile(runcWarm, q),
           quantile(podmanWarm, q),
         ),
       );
-
-    // Throughput: CONCURRENCY callers, TASKS tasks in all.
-    let next = 0;
-    const startedTasks: Task[] = [];
-    const callers = Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < TASKS) startedTasks.push(await side.started(await side.run(definition)));
-    });
-    await Promise.all(callers);
-    const first = Math.min(...startedTasks.map((t) => (t.createdAt as Date).getTime()));
-    const last = Math.max(...startedTasks.map((t) => (t.startedAt as Date).getTime()));
-    const berthRate = (startedTasks.length * 1000) / (last - first);
-    const peerRate = async (make: (i: number) => [string, string[]]): Promise<number> => {
-      let index = 0;
-      const start = process.hrtime.bigint();
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (index < PEER_RUNS * 2) {
-            const [command, args] = make(index++);
-            await runCommand(command, args);
-          }
-        }),
+    for (const [label, q] of quantiles)
+      lines.push(
+        row(
+          `warm RunTask->RUNNING ${label}, task's own`,
+          quantile(
+            launches.map((l) => l.task),
+            q,
+          ),
+          quantile(runcWarm, q),
+          quantile(podmanWarm, q),
+        ),
       );
-      return (PEER_RUNS * 2 * 1e9) / Number(process.hrtime.bigint() - start);
-    };
-    const runcRate = await peerRate((i) => [
-      "runc",
-      ["--root", bundle.root, "run", "--bundle", bundle.dir, `rate-${i}`],
-    ]);
-    const podmanRate = await peerRate(() => [
-      "podman",
-      [...PODMAN, ...PODMAN_RUN, warm.uri, "true"],
-    ]);
+    for (const [label, pick] of [
+      ["  RunTask call (write, placement)", (l: Launch) => l.runTask],
+      ["  dispatch (createdAt->pullStartedAt)", (l: Launch) => l.dispatch],
+      ["  host (pullStartedAt->startedAt)", (l: Launch) => l.host],
+      ["  report (startedAt->RUNNING seen)", (l: Launch) => l.report],
+    ] as const)
+      lines.push(row(`${label} p50`, quantile(launches.map(pick), 0.5), undefined, undefined));
+
+    // Sustained: CONCURRENCY callers, each running a task and waiting for it to run.
+    const berthRate = await sustained(CONCURRENCY, SECONDS, () =>
+      side.run(definition).then((arn) => side.started(arn)),
+    );
+    const runcRate = await sustained(CONCURRENCY, PEER_SECONDS, (i) =>
+      runCommand("runc", ["--root", bundle.root, "run", "--bundle", bundle.dir, `rate-${i}`]),
+    );
+    const podmanRate = await sustained(CONCURRENCY, PEER_SECONDS, () =>
+      runCommand("podman", [...PODMAN, ...PODMAN_RUN, warm.uri, "true"]),
+    );
     podmanCleanup();
     lines.push(
-      row(`tasks started/s, ${CONCURRENCY} callers`, berthRate, runcRate, podmanRate, "tasks/s"),
+      row(
+        `tasks started/s, ${CONCURRENCY} callers, sustained`,
+        berthRate,
+        runcRate,
+        podmanRate,
+        "tasks/s",
+      ),
     );
 
     // Cold cache: new random content each run, so nothing is cached on either side.
-    for (const [label, size, runs] of [
-      ["cold 10 MiB image", 10 * MiB, 3],
-      ["cold 200 MiB image", 200 * MiB, 2],
-    ] as const) {
+    const cold: Array<readonly [string, number, number]> = [["cold 10 MiB image", 10 * MiB, 3]];
+    if (process.env.BENCH_COLD_BIG === "1") cold.push(["cold 200 MiB image", 200 * MiB, 2]);
+    for (const [label, size, runs] of cold) {
       const berthCold: number[] = [];
       const podmanCold: number[] = [];
       for (let i = 0; i < runs; i++) {
@@ -287,7 +357,9 @@ async function main(): Promise<void> {
           tag: `cold-${size}-${i}`,
           files,
         });
-        berthCold.push(await side.latency(await side.definition(`bench-cold-${i}`, image.uri)));
+        berthCold.push(
+          (await side.launch(await side.definition(`bench-cold-${i}`, image.uri))).client,
+        );
         const other = await pushBusyboxImage(side.berth, "bench", {
           tag: `podman-${size}-${i}`,
           files: { "data/blob": randomBytes(size).toString("latin1") },
@@ -298,7 +370,7 @@ async function main(): Promise<void> {
       }
       lines.push(
         row(
-          `${label} RunTask->RUNNING p50`,
+          `${label} RunTask->RUNNING p50, client`,
           quantile(berthCold, 0.5),
           undefined,
           quantile(podmanCold, 0.5),
@@ -311,8 +383,9 @@ async function main(): Promise<void> {
     await side.stop();
   }
   process.stdout.write(
-    `\nbench/launch (${TASKS} Berth tasks, ${PEER_RUNS} peer runs; ratio > 1: Berth faster)\n` +
-      `${"".padEnd(34)} ${"Berth".padStart(14)} ${"runc (floor)".padStart(14)} ${"podman".padStart(14)}   ${"floor".padStart(6)}   ${"podman".padStart(6)}\n` +
+    `\nbench/launch (${TASKS} warm Berth tasks, ${PEER_RUNS} peer runs; sustained ${SECONDS} s, peers ${PEER_SECONDS} s)\n` +
+      `load average (1, 5, 15 min) before: ${loadBefore}, after: ${load()}\n` +
+      `${"".padEnd(44)} ${"Berth".padStart(14)} ${"runc (floor)".padStart(14)} ${"podman".padStart(14)} ${"/floor".padStart(8)} ${"/podman".padStart(8)}\n` +
       lines.join("\n") +
       "\n",
   );
