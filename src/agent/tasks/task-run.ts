@@ -190,9 +190,12 @@ export class TaskRun {
         await this.#failToStart(`CannotPullContainerError: ${message(error)}`);
         return;
       }
-      await this.#transition(undefined, { pullStoppedAt: this.#deps.now() });
-      if (this.#stopWanted) return;
-      await this.#transition("ACTIVATING");
+      // One write and one report for both: nobody reads the pull's end before ACTIVATING.
+      if (this.#stopWanted) {
+        await this.#transition(undefined, { pullStoppedAt: this.#deps.now() });
+        return;
+      }
+      await this.#transition("ACTIVATING", { pullStoppedAt: this.#deps.now() });
       let volumes: Record<string, string>;
       try {
         volumes = (await Promise.all([sandbox, storage]))[1].volumes;
