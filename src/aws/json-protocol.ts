@@ -48,10 +48,23 @@ export class AwsJsonGateway {
 
   /** Serves one JSON 1.1 request whose body has already been read (within the size limit). */
   async handle(request: SignedRequest): Promise<JsonResponse> {
+    return this.#answer((requestId) => this.#dispatch(request, requestId));
+  }
+
+  /**
+   * Serves one action for a caller authenticated another way (the console's session, which
+   * proved the same secret): the same target lookup, validation, handler and rendering as a
+   * signed request, so whatever authorizes a signed call authorizes this one.
+   */
+  async invoke(accessKeyId: string, target: string, body: Buffer): Promise<JsonResponse> {
+    return this.#answer((requestId) => this.#perform(target, body, accessKeyId, requestId));
+  }
+
+  async #answer(run: (requestId: string) => Promise<string>): Promise<JsonResponse> {
     const requestId = newRequestId();
     const headers = { "x-amzn-RequestId": requestId, "Content-Type": JSON_CONTENT_TYPE };
     try {
-      const body = await this.#dispatch(request, requestId);
+      const body = await run(requestId);
       return { status: 200, headers, body };
     } catch (error) {
       const rendered = renderError(error, { requestId });
@@ -64,7 +77,7 @@ export class AwsJsonGateway {
 
   async #dispatch(request: SignedRequest, requestId: string): Promise<string> {
     const target = request.headers["x-amz-target"];
-    const [prefix, actionName] = typeof target === "string" ? target.split(".", 2) : [];
+    const prefix = typeof target === "string" ? target.split(".", 1)[0] : undefined;
     const service = prefix === undefined ? undefined : this.#byPrefix.get(prefix);
     // Authenticate before saying anything about the target: an anonymous caller learns nothing.
     const caller = await verifySigV4(
@@ -74,6 +87,22 @@ export class AwsJsonGateway {
       service?.signingName,
       this.options.identity.region,
     );
+    return this.#perform(
+      typeof target === "string" ? target : "",
+      request.body,
+      caller.accessKeyId,
+      requestId,
+    );
+  }
+
+  async #perform(
+    target: string,
+    body: Buffer,
+    accessKeyId: string,
+    requestId: string,
+  ): Promise<string> {
+    const [prefix, actionName] = target.split(".", 2);
+    const service = prefix === undefined ? undefined : this.#byPrefix.get(prefix);
     const handler =
       service !== undefined &&
       actionName !== undefined &&
@@ -85,7 +114,7 @@ export class AwsJsonGateway {
     }
     let parsed: unknown;
     try {
-      parsed = request.body.length === 0 ? {} : JSON.parse(request.body.toString("utf8"));
+      parsed = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
     } catch {
       throw new AwsError("SerializationException", "");
     }
@@ -95,7 +124,7 @@ export class AwsJsonGateway {
       identity: this.options.identity,
       clock: this.options.clock,
       log: this.options.log,
-      accessKeyId: caller.accessKeyId,
+      accessKeyId,
     };
     const output = await handler(input as never, ctx);
     return renderJson(output);
