@@ -16,9 +16,11 @@ const DEPENDS_ON = {
   registry: ["aws", "store", "core"],
   kube: ["aws", "store", "core"],
   control: ["protocol", "store", "core"],
+  console: ["aws", "store", "core"],
   agent: ["protocol", "core"],
   services: ["aws", "control", "registry", "billing", "balancer", "protocol", "store", "core"],
   server: [
+    "console",
     "services",
     "kube",
     "control",

@@ -34,6 +34,7 @@ function banner(
     `  access key id   ${accessKeyId}`,
     `  secret key      ${secretAccessKey}   (${where})`,
     `  data dir        ${dataDir}`,
+    `  console         ${berth.endpoint}/console   (sign in with the key and secret above)`,
     "",
     "Use it with the AWS CLI and `berth` (paste in another shell):",
     `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} AWS_DEFAULT_REGION=${region}`,

@@ -98,6 +98,12 @@ import { serveMetrics } from "./metrics-route.js";
 import { serveTokens, TOKENS_PATH } from "./token-routes.js";
 import { Peers } from "./peers.js";
 import { shareCertificateAuthority } from "./shared-ca.js";
+import {
+  ConsoleChanges,
+  ConsoleRoutes,
+  ConsoleSessions,
+  type ConsoleAuthorizer,
+} from "../console/index.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
@@ -142,6 +148,8 @@ export interface BerthOptions {
   metricPeriodSeconds?: number;
   /** The EKS clusters' Kubernetes API (HTTPS); 0 reuses the last port if free, else any. */
   kubePort?: number;
+  /** Whether the console may let a signed-in key read what it reads from the store itself. */
+  consoleAuthorizer?: ConsoleAuthorizer;
 }
 
 export interface RunningBerth {
@@ -256,6 +264,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
 
   const progress = new PullProgress();
+  // What the console's live stream tells browsers: tasks reported, services reconciled.
+  const consoleChanges = new ConsoleChanges();
   // Set once the Kubernetes API exists: pods follow their tasks at once.
   let kubeTaskChanged = (): void => undefined;
   // The local agent of `berth up` is this process: it keeps the plain loopback path.
@@ -303,6 +313,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     // A task that reached STOPPED is metered at once (reports also catch any this misses).
     onTaskChanged: (taskArn) => {
       kubeTaskChanged();
+      consoleChanges.publish({ kind: "task", taskArn });
       taskBillingFacts(store, taskArn)
         .then((facts) =>
           facts?.stoppedAt === undefined ? undefined : billing.recordTaskUsage(facts),
@@ -416,6 +427,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
   const kickReconciler = (): void => {
     if (leadership.isHeld()) reconciler.kick();
+    consoleChanges.publish({ kind: "service" });
   };
   const leaderRoles: LeaderRole[] = [
     { name: "reconciler", start: () => reconciler.start(), stop: () => reconciler.stop() },
@@ -540,6 +552,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
   });
+  const consoleRoutes = new ConsoleRoutes({
+    store,
+    sessions: new ConsoleSessions({ store, credentials: lookupCredentials, clock }),
+    gateway,
+    changes: consoleChanges,
+    openLogs: (taskArn, request, onLines, beforeStream) =>
+      openTaskLogs({ store, channel }, taskArn, request, onLines, beforeStream),
+    clock,
+    log,
+    ...(options.consoleAuthorizer === undefined ? {} : { authorize: options.consoleAuthorizer }),
+  });
   let ready = false;
   // Known once the listener is bound.
   let joinCommand = (token: string): string => token;
@@ -561,6 +584,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       }
     },
     metrics: (res) => serveMetrics(res, metrics.latest, periodMs),
+    console: consoleRoutes,
     registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
     berthRoutes: async (req, res, path) => {
       if (

@@ -38,6 +38,11 @@ export interface RouterOptions {
   berthRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
   /** `GET /metrics` in Prometheus's text format. */
   metrics?: (res: ServerResponse) => void;
+  /** The web console under /console (pages, bundle, its API and streams). */
+  console?: {
+    owns(path: string): boolean;
+    handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+  };
 }
 
 function send(
@@ -98,6 +103,10 @@ async function route(
       { "Content-Type": "application/json" },
       JSON.stringify({ status }),
     );
+    return;
+  }
+  if (options.console?.owns(path) === true) {
+    await options.console.handle(req, res, path);
     return;
   }
   if (options.registry !== undefined && (path === "/v2" || path?.startsWith("/v2/") === true)) {

@@ -138,6 +138,16 @@ export interface HostCredentialTable {
   created_at: number;
 }
 
+/** The web console's sessions: the cookie's SHA-256, whose key signed in, and until when. */
+export interface ConsoleSessionTable {
+  token_hash: string;
+  access_key_id: string;
+  /** Sent back on every state-changing request (X-Berth-Csrf), besides the cookie. */
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
 /** ECS tasks: desired state (desired_status) and actual state (last_status) side by side. */
 export interface TaskTable {
   arn: string;
@@ -436,4 +446,5 @@ export interface Database {
   leases: LeaseTable;
   servers: ServerTable;
   certificate_authority: CertificateAuthorityTable;
+  console_sessions: ConsoleSessionTable;
 }

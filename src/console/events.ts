@@ -1,0 +1,78 @@
+/**
+ * The console's one live stream (server-sent events): what changed, not the data; a page
+ * re-reads what it shows when something it shows changed. Changes are coalesced per connection
+ * (a burst of 10,000 task reports is a handful of messages), and a comment every 15 s keeps
+ * proxies from closing an idle stream.
+ */
+import type { ServerResponse } from "node:http";
+import { SECURITY_HEADERS } from "./http-basics.js";
+
+export type ConsoleChange =
+  { kind: "task"; taskArn: string } | { kind: "service" } | { kind: "registry" } | { kind: "host" };
+
+/** Fed by the server (task reports, reconciler passes, the console's own writes). */
+export class ConsoleChanges {
+  readonly #listeners = new Set<(change: ConsoleChange) => void>();
+
+  publish(change: ConsoleChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  subscribe(listener: (change: ConsoleChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get subscribers(): number {
+    return this.#listeners.size;
+  }
+}
+
+export function openEventStream(res: ServerResponse): void {
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-store",
+    "X-Accel-Buffering": "no",
+  });
+  res.write("retry: 2000\n\n");
+}
+
+/** Streams coalesced changes until the client goes; `expiresAt` ends it with the session. */
+export function serveChanges(
+  res: ServerResponse,
+  changes: ConsoleChanges,
+  expiresAt: number,
+  flushMs = 250,
+): void {
+  openEventStream(res);
+  let tasks = new Set<string>();
+  let kinds = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    timer = undefined;
+    // Past a few hundred ARNs a page re-reads everything anyway.
+    const payload = {
+      kinds: [...kinds],
+      taskArns: tasks.size > 200 ? [] : [...tasks],
+      manyTasks: tasks.size > 200,
+    };
+    tasks = new Set();
+    kinds = new Set();
+    res.write(`event: change\ndata: ${JSON.stringify(payload)}\n\n`);
+  };
+  const unsubscribe = changes.subscribe((change) => {
+    kinds.add(change.kind);
+    if (change.kind === "task") tasks.add(change.taskArn);
+    timer ??= setTimeout(flush, flushMs);
+  });
+  const heartbeat = setInterval(() => {
+    if (Date.now() >= expiresAt) res.end();
+    else res.write(": keep-alive\n\n");
+  }, 15_000);
+  res.on("close", () => {
+    unsubscribe();
+    clearInterval(heartbeat);
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}

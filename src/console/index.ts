@@ -1,0 +1,6 @@
+/** The web console: its routes under /console, sessions, and the live change stream. */
+export { ConsoleRoutes, type ConsoleAuthorizer, type ConsoleOptions } from "./routes.js";
+export { ConsoleSessions, SESSION_TTL_MS, type Session } from "./sessions.js";
+export { ConsoleChanges, type ConsoleChange } from "./events.js";
+export { CONSOLE_PATH, SECURITY_HEADERS, SESSION_COOKIE } from "./http-basics.js";
+export type { OpenTaskLogs, ConsoleLogLine } from "./log-stream.js";

@@ -1,0 +1,323 @@
+/**
+ * `/console`: the web console's pages, bundle and API on the server's one port. Every page but
+ * sign-in, every API call and every stream needs a live session; every state change also needs
+ * the session's CSRF token in a header (which another site cannot set) and, when the browser
+ * names one, the console's own Origin. AWS actions run through the same gateway as signed
+ * calls (`AwsJsonGateway.invoke`), as the session's access key.
+ */
+import { readFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import type { AwsJsonGateway } from "../aws/index.js";
+import { BodyTooLarge, readBodyWithin, type Clock, type Logger } from "../core/index.js";
+import type { Store } from "../store/index.js";
+import { serveChanges, type ConsoleChanges } from "./events.js";
+import {
+  CONSOLE_PATH,
+  readCookie,
+  sameOrigin,
+  SECURITY_HEADERS,
+  sendError,
+  sendJson,
+  SESSION_COOKIE,
+  sessionCookie,
+} from "./http-basics.js";
+import { serveTaskLogStream, type OpenTaskLogs } from "./log-stream.js";
+import type { ConsoleSessions, Session } from "./sessions.js";
+import { hostRows, parseTaskFilter, taskPage } from "./task-table.js";
+
+/**
+ * The authorization hook: whether a signed-in key may perform an action (IAM's names, e.g.
+ * `ecs:ListTasks`) on a resource. AWS actions also pass the gateway's own checks; this one
+ * guards what the console reads from the store itself. Default: the account's key may do all.
+ */
+export type ConsoleAuthorizer = (
+  accessKeyId: string,
+  action: string,
+  resource: string,
+) => Promise<boolean>;
+
+export interface ConsoleOptions {
+  store: Store;
+  sessions: ConsoleSessions;
+  gateway: Pick<AwsJsonGateway, "invoke" | "services">;
+  changes: ConsoleChanges;
+  openLogs: OpenTaskLogs;
+  clock: Clock;
+  log: Logger;
+  authorize?: ConsoleAuthorizer;
+  /** Where the built bundle is (default: `dist/console-assets` of this package). */
+  assetsDir?: string;
+}
+
+const ASSETS_DIR = fileURLToPath(new URL("../../dist/console-assets/", import.meta.url));
+const ASSET_TYPES: Record<string, string> = {
+  "app.js": "text/javascript; charset=utf-8",
+  "app.js.map": "application/json",
+  "app.css": "text/css; charset=utf-8",
+};
+const MAX_API_BODY = 256 * 1024;
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Berth console</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${CONSOLE_PATH}/assets/app.css">
+<script type="module" src="${CONSOLE_PATH}/assets/app.js"></script>
+</head>
+<body><div id="app"></div><noscript>The Berth console needs JavaScript.</noscript></body>
+</html>
+`;
+
+export class ConsoleRoutes {
+  readonly #assets: string;
+
+  constructor(private readonly options: ConsoleOptions) {
+    this.#assets = options.assetsDir ?? ASSETS_DIR;
+  }
+
+  owns(path: string): boolean {
+    return path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
+  }
+
+  /** Serves one request under /console; nothing it is sent escapes as a throw. */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    try {
+      await this.#route(req, res, path);
+    } catch (error) {
+      this.options.log.error("console request failed", {
+        path,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      if (!res.headersSent) sendError(res, 500, "ServerError", "The console failed to answer.");
+      else res.destroy();
+    }
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? "GET";
+    if (path.startsWith(`${CONSOLE_PATH}/assets/`) && (method === "GET" || method === "HEAD"))
+      return this.#asset(res, path.slice(`${CONSOLE_PATH}/assets/`.length));
+    if (path === `${CONSOLE_PATH}/api/session`) return this.#sessionRoute(req, res, method);
+    if (path.startsWith(`${CONSOLE_PATH}/api/`)) return this.#api(req, res, path, method);
+    if (method !== "GET" && method !== "HEAD") {
+      req.resume();
+      return sendError(res, 405, "MethodNotAllowed", "Pages are read with GET.");
+    }
+    if (path === `${CONSOLE_PATH}/signin`) return this.#page(res);
+    // A page without a session goes to sign-in and comes back after.
+    const session = await this.#session(req);
+    if (session === undefined) {
+      const next = encodeURIComponent((req.url ?? CONSOLE_PATH).slice(0, 2000));
+      res.writeHead(303, {
+        ...SECURITY_HEADERS,
+        Location: `${CONSOLE_PATH}/signin?next=${next}`,
+        "Cache-Control": "no-store",
+        "Content-Length": 0,
+      });
+      res.end();
+      return;
+    }
+    return this.#page(res);
+  }
+
+  #page(res: ServerResponse): void {
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-store",
+      "Content-Length": Buffer.byteLength(PAGE),
+    });
+    res.end(PAGE);
+  }
+
+  async #asset(res: ServerResponse, name: string): Promise<void> {
+    const type = Object.hasOwn(ASSET_TYPES, name) ? ASSET_TYPES[name] : undefined;
+    if (type === undefined) return sendError(res, 404, "NotFound", "No such file.");
+    let body: Buffer;
+    try {
+      body = await readFile(join(this.#assets, name));
+    } catch {
+      return sendError(
+        res,
+        503,
+        "ConsoleNotBuilt",
+        "The console bundle is missing: run npm run build.",
+      );
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      "Content-Type": type,
+      "Cache-Control": "no-cache",
+      "Content-Length": body.length,
+    });
+    res.end(body);
+  }
+
+  async #session(req: IncomingMessage): Promise<Session | undefined> {
+    return this.options.sessions.find(readCookie(req, SESSION_COOKIE));
+  }
+
+  /** A state change must come from the console: its origin, and the session's CSRF token. */
+  #csrfOk(req: IncomingMessage, session: Session | undefined): boolean {
+    if (!sameOrigin(req)) return false;
+    if (session === undefined) return true;
+    return req.headers["x-berth-csrf"] === session.csrfToken;
+  }
+
+  async #readJson(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    // Only a script can send JSON cross-site, and then the browser asks first (CORS).
+    if (!(req.headers["content-type"] ?? "").startsWith("application/json")) {
+      req.resume();
+      sendError(res, 415, "UnsupportedMediaType", "Send application/json.");
+      return undefined;
+    }
+    try {
+      return await readBodyWithin(req, MAX_API_BODY);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      sendError(res, 413, "RequestEntityTooLarge", `At most ${MAX_API_BODY} bytes.`);
+      return undefined;
+    }
+  }
+
+  async #sessionRoute(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    const session = await this.#session(req);
+    if (method === "GET") {
+      req.resume();
+      if (session === undefined) return sendError(res, 401, "NoSession", "Sign in first.");
+      return sendJson(res, 200, {
+        accessKeyId: session.accessKeyId,
+        csrfToken: session.csrfToken,
+        expiresAt: session.expiresAt,
+      });
+    }
+    if (method === "POST") {
+      if (!sameOrigin(req)) {
+        req.resume();
+        return sendError(res, 403, "CrossOrigin", "Sign in from the console's own page.");
+      }
+      const body = await this.#readJson(req, res);
+      if (body === undefined) return;
+      let input: { accessKeyId?: unknown; secretAccessKey?: unknown };
+      try {
+        input = JSON.parse(body.toString("utf8")) as typeof input;
+      } catch {
+        return sendError(res, 400, "BadRequest", "The body is not JSON.");
+      }
+      if (typeof input?.accessKeyId !== "string" || typeof input.secretAccessKey !== "string")
+        return sendError(res, 400, "BadRequest", "accessKeyId and secretAccessKey are strings.");
+      const signed = await this.options.sessions.signIn(input.accessKeyId, input.secretAccessKey);
+      if (signed === undefined) {
+        this.options.log.warn("console sign-in refused", {
+          accessKeyId: input.accessKeyId.slice(0, 128),
+        });
+        return sendError(res, 401, "SignInFailed", "The access key or the secret is wrong.");
+      }
+      const maxAge = Math.floor(
+        (signed.session.expiresAt - this.options.clock.now().getTime()) / 1000,
+      );
+      return sendJson(
+        res,
+        200,
+        {
+          accessKeyId: signed.session.accessKeyId,
+          csrfToken: signed.session.csrfToken,
+          expiresAt: signed.session.expiresAt,
+        },
+        { "Set-Cookie": sessionCookie(req, signed.token, maxAge) },
+      );
+    }
+    if (method === "DELETE") {
+      req.resume();
+      if (session === undefined) return sendError(res, 401, "NoSession", "Sign in first.");
+      if (!this.#csrfOk(req, session))
+        return sendError(res, 403, "CsrfRefused", "The request did not come from the console.");
+      await this.options.sessions.signOut(readCookie(req, SESSION_COOKIE) ?? "");
+      return sendJson(res, 200, {}, { "Set-Cookie": sessionCookie(req, "", 0) });
+    }
+    req.resume();
+    return sendError(res, 405, "MethodNotAllowed", "GET, POST or DELETE.");
+  }
+
+  async #authorized(
+    res: ServerResponse,
+    session: Session,
+    action: string,
+    resource: string,
+  ): Promise<boolean> {
+    const allowed = (await this.options.authorize?.(session.accessKeyId, action, resource)) ?? true;
+    if (!allowed)
+      sendError(
+        res,
+        403,
+        "AccessDeniedException",
+        `Not authorized to perform ${action} on ${resource}.`,
+      );
+    return allowed;
+  }
+
+  async #api(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    method: string,
+  ): Promise<void> {
+    const session = await this.#session(req);
+    if (session === undefined) {
+      req.resume();
+      return sendError(res, 401, "NoSession", "Sign in first.");
+    }
+    const url = new URL(req.url ?? "/", "http://console");
+    const route = path.slice(`${CONSOLE_PATH}/api/`.length);
+    if (route.startsWith("aws/") && method === "POST") {
+      if (!this.#csrfOk(req, session)) {
+        req.resume();
+        return sendError(res, 403, "CsrfRefused", "The request did not come from the console.");
+      }
+      const body = await this.#readJson(req, res);
+      if (body === undefined) return;
+      const target = route.slice("aws/".length);
+      const prefix = target.split(".", 1)[0];
+      const service = this.options.gateway.services.find((s) => s.targetPrefix === prefix);
+      const action = `${service?.signingName ?? "unknown"}:${target.slice((prefix ?? "").length + 1)}`;
+      if (!(await this.#authorized(res, session, action, "*"))) return;
+      const answer = await this.options.gateway.invoke(session.accessKeyId, target, body);
+      if (answer.status === 200 && !/\.(Describe|List|Get|BatchGet)/.test(target))
+        this.options.changes.publish({ kind: "service" });
+      res.writeHead(answer.status, {
+        ...answer.headers,
+        ...SECURITY_HEADERS,
+        "Cache-Control": "no-store",
+        "Content-Length": Buffer.byteLength(answer.body),
+      });
+      res.end(answer.body);
+      return;
+    }
+    req.resume();
+    if (method !== "GET") return sendError(res, 405, "MethodNotAllowed", "Read with GET.");
+    if (route === "tasks") {
+      const filter = parseTaskFilter(url.searchParams);
+      if (!(await this.#authorized(res, session, "ecs:ListTasks", filter.cluster))) return;
+      return sendJson(res, 200, await taskPage(this.options.store, filter));
+    }
+    if (route === "hosts") {
+      if (!(await this.#authorized(res, session, "ecs:ListContainerInstances", "*"))) return;
+      return sendJson(res, 200, { hosts: await hostRows(this.options.store) });
+    }
+    if (route === "events") {
+      serveChanges(res, this.options.changes, session.expiresAt);
+      return;
+    }
+    if (route === "logs") {
+      const taskArn = url.searchParams.get("task") ?? "";
+      if (!(await this.#authorized(res, session, "ecs:DescribeTasks", taskArn))) return;
+      return serveTaskLogStream(res, this.options.openLogs, taskArn, session.expiresAt);
+    }
+    return sendError(res, 404, "NotFound", "No such console API.");
+  }
+}
