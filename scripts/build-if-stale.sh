@@ -9,7 +9,7 @@ set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
 stamp=dist/.build-stamp
-inputs=(src tsconfig.json tsconfig.build.json package.json package-lock.json)
+inputs=(src tsconfig.json tsconfig.build.json package.json package-lock.json scripts/build-console.js)
 existing=()
 for input in "${inputs[@]}"; do [ -e "$input" ] && existing+=("$input"); done
 if [ -f "$stamp" ] && [ -z "$(find "${existing[@]}" -newer "$stamp" -print -quit)" ]; then

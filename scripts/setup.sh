@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # ebtables-nft, for each task's bridge port guard); gVisor's runsc is the sandboxed runtime;
 # the rest are what the tests and benchmarks
 # drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer,
-# PostgreSQL 15 for the second store's tests, which start their own throw-away server).
+# PostgreSQL 15 for the second store's tests, which start their own throw-away server;
+# chromium, the browser the console's tests drive through playwright-core).
 declare -A WANT=(
   [/usr/sbin/runc]=runc
   [/usr/bin/conmon]=conmon
@@ -31,6 +32,7 @@ declare -A WANT=(
   [/sbin/mkfs.ext4]=e2fsprogs
   [/sbin/losetup]=mount
   [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
+  [/usr/bin/chromium]=chromium
 )
 missing=()
 for bin in "${!WANT[@]}"; do

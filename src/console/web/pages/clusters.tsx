@@ -1,0 +1,236 @@
+/** Clusters (counts), the hosts they share (capacity, AZ, health), and one cluster's services. */
+import { BASE, ECS, aws, getJson, useLive } from "../api.js";
+import { Failure, Loading, Page, Status } from "../components.js";
+import { tail, whenMs } from "../format.js";
+
+interface Cluster {
+  clusterName: string;
+  clusterArn: string;
+  status: string;
+  runningTasksCount: number;
+  pendingTasksCount: number;
+  activeServicesCount: number;
+}
+
+interface Host {
+  hostId: string;
+  availabilityZone: string;
+  status: string;
+  cpu: number;
+  memory: number;
+  reservedCpu: number;
+  reservedMemory: number;
+  tasks: number;
+  capacityProviders: string[];
+  lastSeenAt: number;
+}
+
+export interface Service {
+  serviceName: string;
+  serviceArn: string;
+  status: string;
+  desiredCount: number;
+  runningCount: number;
+  pendingCount: number;
+  taskDefinition: string;
+}
+
+async function clusters(names?: string[]): Promise<Cluster[]> {
+  const arns =
+    names ??
+    (await aws<{ clusterArns: string[] }>(`${ECS}.ListClusters`, { maxResults: 100 })).clusterArns;
+  if (arns.length === 0) return [];
+  return (await aws<{ clusters: Cluster[] }>(`${ECS}.DescribeClusters`, { clusters: arns }))
+    .clusters;
+}
+
+export async function services(cluster: string): Promise<Service[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await aws<{ serviceArns: string[]; nextToken?: string }>(`${ECS}.ListServices`, {
+      cluster,
+      maxResults: 100,
+      ...(nextToken === undefined ? {} : { nextToken }),
+    });
+    arns.push(...page.serviceArns);
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  const found: Service[] = [];
+  for (let i = 0; i < arns.length; i += 10) {
+    const page = await aws<{ services: Service[] }>(`${ECS}.DescribeServices`, {
+      cluster,
+      services: arns.slice(i, i + 10),
+    });
+    found.push(...page.services);
+  }
+  return found;
+}
+
+function HostsTable() {
+  const { data, error } = useLive(() => getJson<{ hosts: Host[] }>("hosts"), []);
+  return (
+    <section aria-labelledby="hosts-title">
+      <h2 id="hosts-title">Hosts</h2>
+      <Failure error={error} />
+      {data === undefined ? (
+        <Loading what="hosts" />
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Compute hosts and their capacity</caption>
+            <thead>
+              <tr>
+                <th scope="col">Host</th>
+                <th scope="col">AZ</th>
+                <th scope="col">Health</th>
+                <th scope="col">Tasks</th>
+                <th scope="col">vCPU used / offered</th>
+                <th scope="col">Memory used / offered</th>
+                <th scope="col">Capacity</th>
+                <th scope="col">Last seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.hosts.map((h) => (
+                <tr key={h.hostId}>
+                  <td class="mono">{h.hostId}</td>
+                  <td>{h.availabilityZone}</td>
+                  <td>
+                    <Status value={h.status} />
+                  </td>
+                  <td>{h.tasks}</td>
+                  <td>
+                    {h.reservedCpu / 1024} / {h.cpu / 1024}
+                  </td>
+                  <td>
+                    {h.reservedMemory} / {h.memory} MiB
+                  </td>
+                  <td>{h.capacityProviders.join(", ")}</td>
+                  <td>{whenMs(h.lastSeenAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function ClustersPage() {
+  const { data, error } = useLive(() => clusters(), []);
+  return (
+    <Page title="Clusters">
+      <Failure error={error} />
+      {data === undefined ? (
+        <Loading what="clusters" />
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Clusters</caption>
+            <thead>
+              <tr>
+                <th scope="col">Cluster</th>
+                <th scope="col">Status</th>
+                <th scope="col">Services</th>
+                <th scope="col">Running tasks</th>
+                <th scope="col">Pending tasks</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.map((c) => (
+                <tr key={c.clusterArn}>
+                  <td>
+                    <a href={`${BASE}/clusters/${encodeURIComponent(c.clusterName)}`}>
+                      {c.clusterName}
+                    </a>
+                  </td>
+                  <td>
+                    <Status value={c.status} />
+                  </td>
+                  <td>{c.activeServicesCount}</td>
+                  <td data-testid={`running-${c.clusterName}`}>{c.runningTasksCount}</td>
+                  <td>{c.pendingTasksCount}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <HostsTable />
+    </Page>
+  );
+}
+
+export function ClusterPage(props: { cluster: string }) {
+  const name = props.cluster;
+  const cluster = useLive(() => clusters([name]), [name]);
+  const list = useLive(() => services(name), [name]);
+  const c = cluster.data?.[0];
+  return (
+    <Page
+      title={`Cluster ${name}`}
+      actions={
+        <>
+          <a class="button" href={`${BASE}/clusters/${encodeURIComponent(name)}/tasks`}>
+            Tasks
+          </a>
+          <a class="button" href={`${BASE}/run?cluster=${encodeURIComponent(name)}`}>
+            Run task
+          </a>
+        </>
+      }
+    >
+      <Failure error={cluster.error ?? list.error} />
+      {c === undefined ? null : (
+        <p>
+          <Status value={c.status} /> {c.runningTasksCount} running, {c.pendingTasksCount} pending,{" "}
+          {c.activeServicesCount} services
+        </p>
+      )}
+      <h2>Services</h2>
+      {list.data === undefined ? (
+        <Loading what="services" />
+      ) : list.data.length === 0 ? (
+        <p class="muted">No services in this cluster.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Services of {name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Service</th>
+                <th scope="col">Status</th>
+                <th scope="col">Desired</th>
+                <th scope="col">Running</th>
+                <th scope="col">Pending</th>
+                <th scope="col">Task definition</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.map((s) => (
+                <tr key={s.serviceArn}>
+                  <td>
+                    <a
+                      href={`${BASE}/clusters/${encodeURIComponent(name)}/services/${encodeURIComponent(s.serviceName)}`}
+                    >
+                      {s.serviceName}
+                    </a>
+                  </td>
+                  <td>
+                    <Status value={s.status} />
+                  </td>
+                  <td>{s.desiredCount}</td>
+                  <td>{s.runningCount}</td>
+                  <td>{s.pendingCount}</td>
+                  <td>{tail(s.taskDefinition)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Page>
+  );
+}

@@ -1,0 +1,129 @@
+/** The registry: repositories, then one repository's images with tags, sizes and push times. */
+import { BASE, ECR, aws, useLive } from "../api.js";
+import { Failure, Loading, Page } from "../components.js";
+import { bytes, when } from "../format.js";
+
+interface Repository {
+  repositoryName: string;
+  repositoryUri: string;
+  createdAt: number;
+  imageTagMutability: string;
+}
+
+interface Image {
+  imageDigest: string;
+  imageTags?: string[];
+  imageSizeInBytes?: number;
+  imagePushedAt?: number;
+  lastRecordedPullTime?: number;
+  imageManifestMediaType?: string;
+}
+
+async function all<T>(target: string, input: object, key: string): Promise<T[]> {
+  const found: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await aws<Record<string, unknown> & { nextToken?: string }>(target, {
+      ...input,
+      maxResults: 100,
+      ...(nextToken === undefined ? {} : { nextToken }),
+    });
+    found.push(...((page[key] as T[] | undefined) ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  return found;
+}
+
+export function RegistryPage() {
+  const { data, error } = useLive(
+    () => all<Repository>(`${ECR}.DescribeRepositories`, {}, "repositories"),
+    [],
+    (change) => change.kinds.includes("registry"),
+  );
+  return (
+    <Page title="Registry">
+      <Failure error={error} />
+      {data === undefined ? (
+        <Loading what="repositories" />
+      ) : data.length === 0 ? (
+        <p class="muted">No repositories yet: push an image with podman or skopeo.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Repositories</caption>
+            <thead>
+              <tr>
+                <th scope="col">Repository</th>
+                <th scope="col">URI</th>
+                <th scope="col">Tags</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.map((r) => (
+                <tr key={r.repositoryName}>
+                  <td>
+                    <a href={`${BASE}/registry/${r.repositoryName}`}>{r.repositoryName}</a>
+                  </td>
+                  <td class="mono">{r.repositoryUri}</td>
+                  <td>{r.imageTagMutability}</td>
+                  <td>{when(r.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Page>
+  );
+}
+
+export function RepositoryPage(props: { repository: string }) {
+  const name = props.repository;
+  const images = useLive(
+    () => all<Image>(`${ECR}.DescribeImages`, { repositoryName: name }, "imageDetails"),
+    [name],
+    (change) => change.kinds.includes("registry"),
+  );
+  const sorted = [...(images.data ?? [])].sort(
+    (a, b) => (b.imagePushedAt ?? 0) - (a.imagePushedAt ?? 0),
+  );
+  return (
+    <Page title={`Repository ${name}`}>
+      <Failure error={images.error} />
+      {images.data === undefined ? (
+        <Loading what="images" />
+      ) : (
+        <div class="table-wrap">
+          <table data-testid="images">
+            <caption class="sr-only">Images of {name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Tags</th>
+                <th scope="col">Digest</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
+                <th scope="col">Pushed</th>
+                <th scope="col">Last pulled</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((i) => (
+                <tr key={i.imageDigest}>
+                  <td>{(i.imageTags ?? []).join(", ") || <span class="muted">untagged</span>}</td>
+                  <td class="mono" title={i.imageDigest}>
+                    {i.imageDigest.slice(0, 19)}…
+                  </td>
+                  <td class="num">{bytes(i.imageSizeInBytes)}</td>
+                  <td>{when(i.imagePushedAt)}</td>
+                  <td>{when(i.lastRecordedPullTime)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Page>
+  );
+}

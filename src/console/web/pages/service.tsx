@@ -1,0 +1,233 @@
+/**
+ * One service: its deployments and rollout state, counts, its tasks, its events, and the
+ * actions scale, force a new deployment and roll back (to the previous deployment's revision).
+ */
+import { useState } from "preact/hooks";
+import { BASE, ECS, aws, useLive } from "../api.js";
+import { Failure, Loading, Page, Status } from "../components.js";
+import { tail, taskDefinitionName, when } from "../format.js";
+import type { Task } from "./task.js";
+
+interface Deployment {
+  id: string;
+  status: string;
+  taskDefinition: string;
+  desiredCount: number;
+  pendingCount: number;
+  runningCount: number;
+  failedTasks?: number;
+  rolloutState?: string;
+  rolloutStateReason?: string;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+interface ServiceDetail {
+  serviceName: string;
+  serviceArn: string;
+  status: string;
+  desiredCount: number;
+  runningCount: number;
+  pendingCount: number;
+  taskDefinition: string;
+  deployments: Deployment[];
+  events: { id: string; createdAt: number; message: string }[];
+}
+
+async function load(
+  cluster: string,
+  name: string,
+): Promise<{ service?: ServiceDetail; tasks: Task[] }> {
+  const { services } = await aws<{ services: ServiceDetail[] }>(`${ECS}.DescribeServices`, {
+    cluster,
+    services: [name],
+  });
+  const service = services[0];
+  if (service === undefined) return { tasks: [] };
+  const arns: string[] = [];
+  for (const desiredStatus of ["RUNNING", "STOPPED"]) {
+    const page = await aws<{ taskArns: string[] }>(`${ECS}.ListTasks`, {
+      cluster,
+      serviceName: name,
+      desiredStatus,
+      maxResults: 100,
+    });
+    arns.push(...page.taskArns);
+  }
+  const tasks =
+    arns.length === 0
+      ? []
+      : (
+          await aws<{ tasks: Task[] }>(`${ECS}.DescribeTasks`, {
+            cluster,
+            tasks: arns.slice(0, 100),
+          })
+        ).tasks;
+  tasks.sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+  return { service, tasks };
+}
+
+export function ServicePage(props: { cluster: string; service: string }) {
+  const { cluster, service: name } = props;
+  const { data, error, reload } = useLive(() => load(cluster, name), [cluster, name]);
+  const [count, setCount] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string | undefined>(undefined);
+  const update = (input: object): void => {
+    setBusy(true);
+    setActionError(undefined);
+    aws(`${ECS}.UpdateService`, { cluster, service: name, ...input })
+      .catch((e: unknown) => setActionError(e instanceof Error ? e.message : String(e)))
+      .finally(() => {
+        setBusy(false);
+        reload();
+      });
+  };
+  const s = data?.service;
+  if (data === undefined)
+    return (
+      <Page title={`Service ${name}`}>
+        {error === undefined ? <Loading what="the service" /> : <Failure error={error} />}
+      </Page>
+    );
+  if (s === undefined)
+    return (
+      <Page title={`Service ${name}`}>
+        <p>No such service in {cluster}.</p>
+      </Page>
+    );
+  const previous = s.deployments.find(
+    (d) => d.status !== "PRIMARY" && d.taskDefinition !== s.taskDefinition,
+  );
+  return (
+    <Page
+      title={`Service ${name}`}
+      actions={
+        <>
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => update({ forceNewDeployment: true })}
+          >
+            Force new deployment
+          </button>
+          {previous === undefined ? null : (
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => update({ taskDefinition: previous.taskDefinition })}
+            >
+              Roll back to {taskDefinitionName(previous.taskDefinition)}
+            </button>
+          )}
+        </>
+      }
+    >
+      <Failure error={actionError ?? error} />
+      <p>
+        <Status value={s.status} /> desired <strong data-testid="desired">{s.desiredCount}</strong>,
+        running <strong data-testid="running">{s.runningCount}</strong>, pending{" "}
+        <strong>{s.pendingCount}</strong> · {taskDefinitionName(s.taskDefinition)}
+      </p>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const n = Number.parseInt(count, 10);
+          if (Number.isInteger(n) && n >= 0) update({ desiredCount: n });
+          else setActionError("The desired count is a whole number, 0 or more.");
+        }}
+      >
+        <label>
+          Desired tasks{" "}
+          <input
+            name="desiredCount"
+            type="number"
+            min={0}
+            inputMode="numeric"
+            value={count}
+            placeholder={String(s.desiredCount)}
+            onInput={(e) => setCount(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={busy}>
+          Scale
+        </button>
+      </form>
+      <h2>Deployments</h2>
+      <div class="table-wrap">
+        <table>
+          <caption class="sr-only">Deployments</caption>
+          <thead>
+            <tr>
+              <th scope="col">Deployment</th>
+              <th scope="col">Status</th>
+              <th scope="col">Rollout</th>
+              <th scope="col">Task definition</th>
+              <th scope="col">Desired / pending / running</th>
+              <th scope="col">Failed tasks</th>
+              <th scope="col">Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.deployments.map((d) => (
+              <tr key={d.id}>
+                <td class="mono">{d.id}</td>
+                <td>{d.status}</td>
+                <td title={d.rolloutStateReason}>
+                  <Status value={d.rolloutState} />
+                </td>
+                <td>{taskDefinitionName(d.taskDefinition)}</td>
+                <td>
+                  {d.desiredCount} / {d.pendingCount} / {d.runningCount}
+                </td>
+                <td>{d.failedTasks ?? 0}</td>
+                <td>{when(d.updatedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h2>Tasks</h2>
+      <div class="table-wrap">
+        <table data-testid="service-tasks">
+          <caption class="sr-only">Tasks of the service</caption>
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">Last status</th>
+              <th scope="col">Desired</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.tasks.map((t) => (
+              <tr key={t.taskArn}>
+                <td class="mono">
+                  <a
+                    href={`${BASE}/clusters/${encodeURIComponent(cluster)}/tasks/${tail(t.taskArn)}`}
+                  >
+                    {tail(t.taskArn)}
+                  </a>
+                </td>
+                <td>
+                  <Status value={t.lastStatus} />
+                </td>
+                <td>{t.desiredStatus}</td>
+                <td>{when(t.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h2>Events</h2>
+      <ul class="events">
+        {s.events.slice(0, 50).map((e) => (
+          <li key={e.id}>
+            <time>{when(e.createdAt)}</time> {e.message}
+          </li>
+        ))}
+      </ul>
+    </Page>
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * Sign-in with the account's access key and secret. The secret goes once to the server over
+ * this origin, which checks it and answers with an HttpOnly cookie; the page keeps nothing.
+ */
+import { useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
+import { BASE, signIn } from "../api.js";
+import { formText } from "../format.js";
+
+export function SignInPage() {
+  const { query, route } = useLocation();
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const submit = (event: Event): void => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    const key = formText(data, "accessKeyId").trim();
+    const secret = formText(data, "secretAccessKey");
+    // The secret leaves the form at once: nothing of it stays in the page.
+    (form.elements.namedItem("secretAccessKey") as HTMLInputElement).value = "";
+    setBusy(true);
+    setError(undefined);
+    signIn(key, secret)
+      .then(() => {
+        const next = query.next ?? "";
+        // Only a console path: an open redirect would hand the session's first page to anyone.
+        route(
+          next.startsWith(`${BASE}/`) && !next.startsWith(`${BASE}/signin`)
+            ? next
+            : `${BASE}/clusters`,
+        );
+      })
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <main id="main" class="signin">
+      <form onSubmit={submit} aria-labelledby="signin-title">
+        <h1 id="signin-title">Sign in to Berth</h1>
+        <p class="muted">With the access key and secret `berth up` printed.</p>
+        <label for="accessKeyId">Access key ID</label>
+        <input
+          id="accessKeyId"
+          name="accessKeyId"
+          autocomplete="username"
+          required
+          spellcheck={false}
+        />
+        <label for="secretAccessKey">Secret access key</label>
+        <input
+          id="secretAccessKey"
+          name="secretAccessKey"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        {error === undefined ? null : (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </main>
+  );
+}
