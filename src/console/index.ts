@@ -4,3 +4,4 @@ export { ConsoleSessions, SESSION_TTL_MS, type Session } from "./sessions.js";
 export { ConsoleChanges, type ConsoleChange } from "./events.js";
 export { CONSOLE_PATH, SECURITY_HEADERS, SESSION_COOKIE } from "./http-basics.js";
 export type { OpenTaskLogs, ConsoleLogLine } from "./log-stream.js";
+export { parseTaskFilter, taskPage, type TaskFilter, type TaskRow } from "./task-table.js";

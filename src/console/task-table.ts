@@ -2,6 +2,7 @@
  * The console's task list: one page of a cluster's tasks, filtered and counted in the store, so
  * a browser showing 10,000 tasks only ever holds the rows it draws.
  */
+import { sql } from "kysely";
 import type { Store } from "../store/index.js";
 
 export const MAX_PAGE = 500;
@@ -66,12 +67,11 @@ export async function taskPage(
   if (filter.lastStatus !== undefined) query = query.where("last_status", "=", filter.lastStatus);
   if (filter.search !== undefined) {
     const text = escapeLike(filter.search);
+    // ESCAPE spelled out: SQLite has no default escape character (PostgreSQL's is the same).
+    const like = (column: "id" | "family" | "group_name", pattern: string) =>
+      sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
     query = query.where((eb) =>
-      eb.or([
-        eb("id", "like", `${text}%`),
-        eb("family", "like", `%${text}%`),
-        eb("group_name", "like", `%${text}%`),
-      ]),
+      eb.or([like("id", `${text}%`), like("family", `%${text}%`), like("group_name", `%${text}%`)]),
     );
   }
   const counted = await query
