@@ -8,7 +8,11 @@ import type { ServerResponse } from "node:http";
 import { SECURITY_HEADERS } from "./http-basics.js";
 
 export type ConsoleChange =
-  { kind: "task"; taskArn: string } | { kind: "service" } | { kind: "registry" } | { kind: "host" };
+  | { kind: "task"; taskArn: string }
+  | { kind: "service" }
+  | { kind: "registry" }
+  | { kind: "host" }
+  | { kind: "metrics" };
 
 /** Fed by the server (task reports, reconciler passes, the console's own writes). */
 export class ConsoleChanges {

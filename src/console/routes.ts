@@ -25,6 +25,7 @@ import {
 } from "./http-basics.js";
 import { serveTaskLogStream, type OpenTaskLogs } from "./log-stream.js";
 import type { ConsoleSessions, Session } from "./sessions.js";
+import { HISTORY_MS, type MetricsHistory } from "./metrics-history.js";
 import { hostRows, parseTaskFilter, taskPage } from "./task-table.js";
 
 /**
@@ -44,6 +45,8 @@ export interface ConsoleOptions {
   gateway: Pick<AwsJsonGateway, "invoke" | "services">;
   changes: ConsoleChanges;
   openLogs: OpenTaskLogs;
+  /** Each metric period's datapoints, for the charts. */
+  metrics?: MetricsHistory;
   clock: Clock;
   log: Logger;
   authorize?: ConsoleAuthorizer;
@@ -308,6 +311,24 @@ export class ConsoleRoutes {
     if (route === "hosts") {
       if (!(await this.#authorized(res, session, "ecs:ListContainerInstances", "*"))) return;
       return sendJson(res, 200, { hosts: await hostRows(this.options.store) });
+    }
+    if (route === "metrics") {
+      const taskArn = url.searchParams.get("task");
+      const cluster = url.searchParams.get("cluster") ?? "default";
+      const service = url.searchParams.get("service") ?? "";
+      const resource = taskArn ?? `${cluster}/${service}`;
+      if (!(await this.#authorized(res, session, "cloudwatch:GetMetricData", resource))) return;
+      const minutes = Math.min(
+        Math.max(Number(url.searchParams.get("minutes")) || 60, 1),
+        HISTORY_MS / 60_000,
+      );
+      const since = this.options.clock.now().getTime() - minutes * 60_000;
+      const of = taskArn === null ? { cluster, service } : { taskArn };
+      return sendJson(
+        res,
+        200,
+        this.options.metrics?.points(of, since) ?? { periodMs: 60_000, points: [] },
+      );
     }
     if (route === "events") {
       serveChanges(res, this.options.changes, session.expiresAt);

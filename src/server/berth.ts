@@ -102,6 +102,7 @@ import {
   ConsoleChanges,
   ConsoleRoutes,
   ConsoleSessions,
+  MetricsHistory,
   type ConsoleAuthorizer,
 } from "../console/index.js";
 
@@ -552,7 +553,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
   });
+  // The console's charts: each period's datapoints, as the autoscaler's collection left them.
+  const metricsHistory = new MetricsHistory();
+  const metricsWatch = setInterval(
+    () => {
+      if (metricsHistory.record(metrics.latest)) consoleChanges.publish({ kind: "metrics" });
+    },
+    Math.min(periodMs, 5_000),
+  );
+  metricsWatch.unref();
   const consoleRoutes = new ConsoleRoutes({
+    metrics: metricsHistory,
     store,
     sessions: new ConsoleSessions({ store, credentials: lookupCredentials, clock }),
     gateway,
@@ -671,6 +682,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     awsServices: [...gateway.services, ...queryGateway.services],
     async close() {
       ready = false;
+      clearInterval(metricsWatch);
       await leader.stop();
       await loadBalancers.close();
       await localAgent?.close();

@@ -196,6 +196,32 @@ describe("console on a bill and 10,000 tasks", () => {
     await page.getByTestId("task-total").getByText("16 tasks").waitFor();
   });
 
+  it("works by keyboard alone: sign in, land where the link pointed, move between pages", async () => {
+    const context = await browser.newContext();
+    try {
+      const keys = await context.newPage();
+      await keys.goto(`${berth.endpoint}/console/costs?since=2026-01-10&until=2026-01-12`);
+      await keys.getByLabel("Access key ID").focus();
+      await keys.keyboard.type(berth.credentials.accessKeyId);
+      await keys.keyboard.press("Tab");
+      await keys.keyboard.type(berth.credentials.secretAccessKey);
+      await keys.keyboard.press("Enter");
+      await keys.getByRole("heading", { name: "Costs" }).waitFor();
+      await keys.getByTestId("cost-total").waitFor();
+      // Tab through the page to the Registry link and follow it with Enter.
+      let focused = "";
+      for (let i = 0; i < 40 && focused !== "Registry"; i++) {
+        await keys.keyboard.press("Tab");
+        focused = String(await keys.evaluate("document.activeElement?.textContent ?? ''"));
+      }
+      assert.equal(focused, "Registry");
+      await keys.keyboard.press("Enter");
+      await keys.getByRole("heading", { name: "Registry" }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it("is readable on a phone: the task table keeps to the screen's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${berth.endpoint}/console/clusters/big/tasks`);

@@ -12,7 +12,7 @@ import {
   type ContainerDefinition,
 } from "@aws-sdk/client-ecs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { describeTask, startEcsTestbed, type EcsTestbed } from "../../src/testing/index.js";
+import { describeTask, startEcsTestbed, until, type EcsTestbed } from "../../src/testing/index.js";
 import { consoleFetch, launchBrowser, screenshot, signIn } from "./console-browser.js";
 
 let bed: EcsTestbed;
@@ -37,7 +37,8 @@ async function register(
 }
 
 before(async () => {
-  bed = await startEcsTestbed();
+  // Short metric periods: the service's chart gets datapoints within seconds.
+  bed = await startEcsTestbed({ args: ["--metric-period-seconds", "2"] });
   await register("console-ticker", {
     name: "ticker",
     command: [
@@ -236,16 +237,37 @@ describe("console", () => {
     await page.getByLabel("Desired tasks").fill("3");
     await page.getByRole("button", { name: "Scale" }).click();
     await page.getByTestId("desired").getByText("3").waitFor({ timeout: 30_000 });
-    const rows = page
+    // Three tasks whose last status (the second column; desired is RUNNING for all) is RUNNING.
+    const running = page
       .getByTestId("service-tasks")
-      .locator("tbody tr")
+      .locator("tbody tr td:nth-child(2)")
       .filter({ hasText: "RUNNING" });
-    await rows.nth(2).waitFor({ timeout: 120_000 });
-    assert.equal(await rows.count(), 3);
+    await running.nth(2).waitFor({ timeout: 120_000 });
+    assert.equal(await running.count(), 3);
+    await page.getByTestId("running").getByText("3").waitFor({ timeout: 30_000 });
     const { services = [] } = await bed.ecs.send(
       new DescribeServicesCommand({ services: ["web"] }),
     );
     assert.equal(services[0]?.desiredCount, 3);
+    // Its metrics chart fills as periods close (live, through the change stream).
+    const chart = page.locator("figure.chart svg").first();
+    await until(
+      "the service's chart has datapoints",
+      async () => Number(await chart.getAttribute("data-points")),
+      (points) => points >= 3,
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
+    const cookie = `berth_console=${(await sessionCookie()).value}`;
+    const metrics = (await (
+      await consoleFetch(bed.berth.endpoint, "/console/api/metrics?cluster=default&service=web", {
+        cookie,
+      })
+    ).json()) as { points: { cpu?: number; memory?: number; running?: number }[] };
+    assert.ok(
+      metrics.points.some(
+        (p) => p.cpu !== undefined && p.memory !== undefined && (p.running ?? 0) > 0,
+      ),
+    );
     await screenshot(page, "service-scaled");
   });
 

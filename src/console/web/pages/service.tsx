@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import { BASE, ECS, aws, useLive } from "../api.js";
 import { Failure, Loading, Page, Status } from "../components.js";
 import { tail, taskDefinitionName, when } from "../format.js";
+import { MetricsCharts } from "../chart.js";
 import type { Task } from "./task.js";
 
 interface Deployment {
@@ -154,6 +155,7 @@ export function ServicePage(props: { cluster: string; service: string }) {
           Scale
         </button>
       </form>
+      <MetricsCharts cluster={cluster} service={name} />
       <h2>Deployments</h2>
       <div class="table-wrap">
         <table>

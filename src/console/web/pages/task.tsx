@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { BASE, ECS, aws, useLive } from "../api.js";
 import { Failure, Field, Loading, Page, Status } from "../components.js";
+import { MetricsCharts } from "../chart.js";
 import { taskDefinitionName, when } from "../format.js";
 
 interface Container {
@@ -315,6 +316,7 @@ export function TaskPage(props: { cluster: string; task: string }) {
           </tbody>
         </table>
       </div>
+      <MetricsCharts taskArn={t.taskArn} />
       <Logs
         taskArn={t.taskArn}
         started={!NOT_STARTED.has(t.lastStatus)}
