@@ -43,8 +43,9 @@ export function sendError(
   status: number,
   code: string,
   message: string,
+  headers: Record<string, string> = {},
 ): void {
-  sendJson(res, status, { code, message });
+  sendJson(res, status, { code, message }, headers);
 }
 
 export function readCookie(req: IncomingMessage, name: string): string | undefined {

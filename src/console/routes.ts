@@ -26,6 +26,7 @@ import {
 import { serveTaskLogStream, type OpenTaskLogs } from "./log-stream.js";
 import type { ConsoleSessions, Session } from "./sessions.js";
 import { HISTORY_MS, type MetricsHistory } from "./metrics-history.js";
+import { SignInThrottle } from "./sign-in-throttle.js";
 import { hostRows, parseTaskFilter, taskPage } from "./task-table.js";
 
 /**
@@ -78,9 +79,11 @@ const PAGE = `<!doctype html>
 
 export class ConsoleRoutes {
   readonly #assets: string;
+  readonly #throttle: SignInThrottle;
 
   constructor(private readonly options: ConsoleOptions) {
     this.#assets = options.assetsDir ?? ASSETS_DIR;
+    this.#throttle = new SignInThrottle(() => options.clock.now().getTime());
   }
 
   owns(path: string): boolean {
@@ -214,7 +217,19 @@ export class ConsoleRoutes {
       }
       if (typeof input?.accessKeyId !== "string" || typeof input.secretAccessKey !== "string")
         return sendError(res, 400, "BadRequest", "accessKeyId and secretAccessKey are strings.");
+      const address = req.socket.remoteAddress ?? "";
+      const wait = this.#throttle.retryAfter(address);
+      if (wait > 0)
+        return sendError(
+          res,
+          429,
+          "TooManySignInAttempts",
+          `Too many wrong secrets from this address: try again in ${Math.ceil(wait / 1000)} s.`,
+          { "Retry-After": String(Math.ceil(wait / 1000)) },
+        );
       const signed = await this.options.sessions.signIn(input.accessKeyId, input.secretAccessKey);
+      if (signed === undefined) this.#throttle.failed(address);
+      else this.#throttle.succeeded(address);
       if (signed === undefined) {
         this.options.log.warn("console sign-in refused", {
           accessKeyId: input.accessKeyId.slice(0, 128),

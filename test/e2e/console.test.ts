@@ -158,6 +158,8 @@ describe("console", () => {
     );
     assert.ok(!stored.includes(bed.berth.credentials.secretAccessKey));
     await page.getByRole("heading", { name: "Hosts" }).waitFor();
+    // The local host's zone, with its capacity.
+    await page.getByTestId("zones").locator("tbody tr").first().waitFor();
     await page.getByText("ACTIVE").first().waitFor();
     await screenshot(page, "clusters");
   });
@@ -237,6 +239,8 @@ describe("console", () => {
     await page.getByLabel("Desired tasks").fill("3");
     await page.getByRole("button", { name: "Scale" }).click();
     await page.getByTestId("desired").getByText("3").waitFor({ timeout: 30_000 });
+    // Its auto scaling section asked Application Auto Scaling through the same gateway.
+    await page.getByText("Not scaled automatically").waitFor();
     // Three tasks whose last status (the second column; desired is RUNNING for all) is RUNNING.
     const running = page
       .getByTestId("service-tasks")
@@ -302,5 +306,17 @@ describe("console", () => {
       (await consoleFetch(bed.berth.endpoint, "/console/clusters", { cookie: old })).status,
       303,
     );
+  });
+  it("throttles guessing: after five wrong secrets even the right one waits", async () => {
+    const attempt = (secretAccessKey: string) =>
+      consoleFetch(bed.berth.endpoint, "/console/api/session", {
+        method: "POST",
+        body: JSON.stringify({ accessKeyId: bed.berth.credentials.accessKeyId, secretAccessKey }),
+      });
+    for (let i = 0; i < 5; i++) assert.equal((await attempt(`guess-${i}`)).status, 401);
+    const refused = await attempt(bed.berth.credentials.secretAccessKey);
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    assert.equal(refused.headers.get("set-cookie"), null);
   });
 });

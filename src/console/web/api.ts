@@ -9,6 +9,7 @@ export const BASE = "/console";
 export const ECS = "AmazonEC2ContainerServiceV20141113";
 export const ECR = "AmazonEC2ContainerRegistry_V20150921";
 export const CE = "AWSInsightsIndexService";
+export const AUTOSCALING = "AnyScaleFrontendService";
 
 export interface SessionInfo {
   accessKeyId: string;

@@ -67,12 +67,84 @@ export async function services(cluster: string): Promise<Service[]> {
   return found;
 }
 
+/** Capacity per availability zone: what placement can spread a service's tasks over. */
+function byZone(
+  hosts: Host[],
+): {
+  zone: string;
+  hosts: number;
+  cpu: number;
+  reservedCpu: number;
+  memory: number;
+  reservedMemory: number;
+}[] {
+  const zones = new Map<
+    string,
+    {
+      zone: string;
+      hosts: number;
+      cpu: number;
+      reservedCpu: number;
+      memory: number;
+      reservedMemory: number;
+    }
+  >();
+  for (const h of hosts) {
+    if (h.status !== "ACTIVE") continue;
+    const z = zones.get(h.availabilityZone) ?? {
+      zone: h.availabilityZone,
+      hosts: 0,
+      cpu: 0,
+      reservedCpu: 0,
+      memory: 0,
+      reservedMemory: 0,
+    };
+    z.hosts++;
+    z.cpu += h.cpu;
+    z.reservedCpu += h.reservedCpu;
+    z.memory += h.memory;
+    z.reservedMemory += h.reservedMemory;
+    zones.set(h.availabilityZone, z);
+  }
+  return [...zones.values()].sort((a, b) => (a.zone < b.zone ? -1 : 1));
+}
+
 function HostsTable() {
   const { data, error } = useLive(() => getJson<{ hosts: Host[] }>("hosts"), []);
+  const zones = byZone(data?.hosts ?? []);
   return (
     <section aria-labelledby="hosts-title">
       <h2 id="hosts-title">Hosts</h2>
       <Failure error={error} />
+      {zones.length === 0 ? null : (
+        <div class="table-wrap">
+          <table data-testid="zones">
+            <caption class="sr-only">Capacity per availability zone (active hosts)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Availability zone</th>
+                <th scope="col">Active hosts</th>
+                <th scope="col">vCPU free / offered</th>
+                <th scope="col">Memory free / offered</th>
+              </tr>
+            </thead>
+            <tbody>
+              {zones.map((z) => (
+                <tr key={z.zone}>
+                  <td>{z.zone}</td>
+                  <td>{z.hosts}</td>
+                  <td>
+                    {(z.cpu - z.reservedCpu) / 1024} / {z.cpu / 1024}
+                  </td>
+                  <td>
+                    {z.memory - z.reservedMemory} / {z.memory} MiB
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {data === undefined ? (
         <Loading what="hosts" />
       ) : (

@@ -3,7 +3,7 @@
  * actions scale, force a new deployment and roll back (to the previous deployment's revision).
  */
 import { useState } from "preact/hooks";
-import { BASE, ECS, aws, useLive } from "../api.js";
+import { AUTOSCALING, BASE, ECS, aws, useLive } from "../api.js";
 import { Failure, Loading, Page, Status } from "../components.js";
 import { tail, taskDefinitionName, when } from "../format.js";
 import { MetricsCharts } from "../chart.js";
@@ -33,6 +33,84 @@ interface ServiceDetail {
   taskDefinition: string;
   deployments: Deployment[];
   events: { id: string; createdAt: number; message: string }[];
+}
+
+interface Scaling {
+  target?: { MinCapacity: number; MaxCapacity: number };
+  policies: {
+    PolicyName: string;
+    PolicyType: string;
+    TargetTrackingScalingPolicyConfiguration?: {
+      TargetValue: number;
+      PredefinedMetricSpecification?: { PredefinedMetricType: string };
+    };
+  }[];
+  activities: { ActivityId: string; StartTime: number; StatusCode: string; Description: string }[];
+}
+
+/** The service's Application Auto Scaling target, policies and latest activities. */
+async function scaling(cluster: string, name: string): Promise<Scaling> {
+  const id = { ServiceNamespace: "ecs", ResourceId: `service/${cluster}/${name}` };
+  const targets = await aws<{ ScalableTargets: NonNullable<Scaling["target"]>[] }>(
+    `${AUTOSCALING}.DescribeScalableTargets`,
+    { ServiceNamespace: "ecs", ResourceIds: [id.ResourceId] },
+  );
+  const target = targets.ScalableTargets[0];
+  if (target === undefined) return { policies: [], activities: [] };
+  const policies = await aws<{ ScalingPolicies: Scaling["policies"] }>(
+    `${AUTOSCALING}.DescribeScalingPolicies`,
+    id,
+  );
+  const activities = await aws<{ ScalingActivities: Scaling["activities"] }>(
+    `${AUTOSCALING}.DescribeScalingActivities`,
+    { ...id, MaxResults: 20 },
+  );
+  return { target, policies: policies.ScalingPolicies, activities: activities.ScalingActivities };
+}
+
+function metricOf(policy: Scaling["policies"][number]): string {
+  const config = policy.TargetTrackingScalingPolicyConfiguration;
+  if (config === undefined) return "";
+  const metric = config.PredefinedMetricSpecification?.PredefinedMetricType ?? "a metric";
+  return `, ${metric} at ${config.TargetValue}`;
+}
+
+function AutoScaling(props: { cluster: string; service: string }) {
+  const { data, error } = useLive(
+    () => scaling(props.cluster, props.service),
+    [props.cluster, props.service],
+    (change) => change.kinds.includes("service"),
+  );
+  return (
+    <section aria-labelledby="scaling-title">
+      <h2 id="scaling-title">Auto scaling</h2>
+      <Failure error={error} />
+      {data === undefined ? null : data.target === undefined ? (
+        <p class="muted">Not scaled automatically (no scalable target registered).</p>
+      ) : (
+        <>
+          <p>
+            Between {data.target.MinCapacity} and {data.target.MaxCapacity} tasks.
+          </p>
+          <ul>
+            {data.policies.map((p) => (
+              <li key={p.PolicyName}>
+                {p.PolicyName}: {p.PolicyType}
+                {metricOf(p)}
+              </li>
+            ))}
+          </ul>
+          <ul class="events">
+            {data.activities.map((a) => (
+              <li key={a.ActivityId}>
+                <time>{when(a.StartTime)}</time> {a.StatusCode}: {a.Description}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
 }
 
 async function load(
@@ -222,6 +300,7 @@ export function ServicePage(props: { cluster: string; service: string }) {
           </tbody>
         </table>
       </div>
+      <AutoScaling cluster={cluster} service={name} />
       <h2>Events</h2>
       <ul class="events">
         {s.events.slice(0, 50).map((e) => (
