@@ -28,6 +28,12 @@ export const ContainerAssignment = z.object({
   /** For the task metadata endpoint; optional: older assignments have none. */
   containerArn: z.string().optional(),
   image: z.string(),
+  /**
+   * The digest the image's tag named when the server dispatched the task (images of Berth's own
+   * registry): the agent pulls that digest, so an image already on the host needs no registry
+   * call. Optional: other registries' images, and older servers, have none.
+   */
+  imageDigest: z.string().optional(),
   essential: z.boolean(),
   /** Already merged: container definition + RunTask overrides (image config merged by the agent). */
   command: z.array(z.string()).optional(),

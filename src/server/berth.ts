@@ -63,6 +63,7 @@ import {
   type LeaderRole,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
+import { pinImages } from "./image-pins.js";
 import { hostCredential, startLocalAgent, type RunningAgent } from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
 import {
@@ -335,10 +336,29 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     ...(dialectOf(store) === "postgres" ? { intervalMs: 1_000 } : {}),
   });
   relay.start();
+  // Assignments go out with their own-registry images pinned (image-pins.ts); stops queue
+  // behind them, so a host never hears of a task's stop before its assignment.
+  let dispatched: Promise<unknown> = Promise.resolve();
+  const inTurn = (send: () => Promise<void> | void): void => {
+    dispatched = dispatched
+      .then(send)
+      .catch((error: unknown) =>
+        log.warn("dispatching to a host failed", { error: String(error) }),
+      );
+  };
   const dispatcher: TaskDispatcher = {
-    assign: (hostId, assignment) => relay.deliver(hostId, { type: "assign", task: assignment }),
+    assign: (hostId, assignment) => {
+      const hosts = peers.registries();
+      const pinned = pinImages(
+        assignment,
+        registry,
+        hosts.length > 0 ? hosts : [registryHost],
+        log,
+      );
+      inTurn(async () => relay.deliver(hostId, { type: "assign", task: await pinned }));
+    },
     stop: (hostId, taskArn, stopCode, stoppedReason) =>
-      relay.deliver(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
+      inTurn(() => relay.deliver(hostId, { type: "stop", taskArn, stopCode, stoppedReason })),
   };
 
   // Every server of the store mints the same password (they share the account's keys), so a

@@ -18,6 +18,7 @@ import type {
   TaskState,
 } from "../../protocol/index.js";
 import { statusRank } from "../../protocol/index.js";
+import { formatReference, parseReference } from "../images/index.js";
 import type { ContainerExit } from "../runtime/index.js";
 import { buildContainerSpec, containerId, metadataEnv } from "./container-spec.js";
 import type { MetadataEndpoint, PulledImage, TaskHost } from "./ports.js";
@@ -171,11 +172,13 @@ export class TaskRun {
           const credential = assignment.registryCredentials.find((r) =>
             image.startsWith(`${r.registry}/`),
           );
-          const owner = assignment.containers.find((c) => c.image === image)?.name ?? "";
+          const first = assignment.containers.find((c) => c.image === image);
+          const owner = first?.name ?? "";
+          const reference = pinnedReference(image, first?.imageDigest);
           images.set(
             image,
             await pullWithRetries(() =>
-              host.images.pull(image, {
+              host.images.pull(reference, {
                 ...(credential === undefined
                   ? {}
                   : {
@@ -621,6 +624,16 @@ const PULL_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
  * Pulls, retrying what may pass (the registry restarting, a dropped connection) with backoff
  * for about 15 s, as the ECS agent retries pulls before it reports CannotPullContainerError.
  */
+/** `REPO@DIGEST` when the server pinned the image's tag (an image on the host then needs no registry call). */
+function pinnedReference(image: string, digest: string | undefined): string {
+  if (digest === undefined) return image;
+  try {
+    return formatReference({ ...parseReference(image), tag: undefined, digest });
+  } catch {
+    return image; // the pull says what is wrong with it
+  }
+}
+
 async function pullWithRetries<T>(pull: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
