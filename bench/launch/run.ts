@@ -128,6 +128,21 @@ function podmanCleanup(): void {
   spawnSync("podman", [...PODMAN, "rm", "-f", "--all"], { stdio: "ignore" });
 }
 
+/**
+ * A call tried again (3 times in all) when the connection dropped: on a loaded machine a kept-
+ * alive socket can be closed by the server just as the client reuses it.
+ */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 3 || (code !== "ECONNRESET" && code !== "EPIPE")) throw error;
+    }
+  }
+}
+
 interface Launch {
   /** RunTask sent -> RUNNING seen through DescribeTasks. */
   client: number;
@@ -173,8 +188,10 @@ class BerthSide {
   }
 
   async run(definition: string): Promise<string> {
-    const { tasks = [], failures = [] } = await this.ecs.send(
-      new RunTaskCommand({ taskDefinition: definition }),
+    // A clientToken makes a retry after a dropped connection the same task.
+    const clientToken = randomBytes(16).toString("hex");
+    const { tasks = [], failures = [] } = await retried(() =>
+      this.ecs.send(new RunTaskCommand({ taskDefinition: definition, clientToken })),
     );
     if (tasks[0]?.taskArn === undefined)
       throw new Error(`RunTask failed: ${JSON.stringify(failures)}`);
@@ -184,7 +201,9 @@ class BerthSide {
   /** Waits until DescribeTasks says RUNNING (or the task already ran and stopped). */
   async started(taskArn: string, pollMs = 10): Promise<Task> {
     for (;;) {
-      const { tasks = [] } = await this.ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
+      const { tasks = [] } = await retried(() =>
+        this.ecs.send(new DescribeTasksCommand({ tasks: [taskArn] })),
+      );
       const task = tasks[0];
       if (task?.startedAt !== undefined) return task;
       if (task?.lastStatus === "STOPPED")
@@ -265,9 +284,16 @@ const load = (): string =>
 
 async function main(): Promise<void> {
   const loadBefore = load();
+  process.stderr.write(`bench/launch: load average (1, 5, 15 min) at start ${loadBefore}\n`);
   const side = await BerthSide.start();
   const bundle = runcBundle();
-  const lines: string[] = [];
+  // Each row is printed as soon as it is measured (a long run stopped midway keeps its rows).
+  const lines = {
+    push: (line: string): void => void process.stderr.write(`${line}\n`),
+  };
+  lines.push(
+    `${"".padEnd(44)} ${"Berth".padStart(14)} ${"runc (floor)".padStart(14)} ${"podman".padStart(14)} ${"/floor".padStart(8)} ${"/podman".padStart(8)}`,
+  );
   const quantiles = [
     ["p50", 0.5],
     ["p90", 0.9],
@@ -324,9 +350,10 @@ async function main(): Promise<void> {
     ] as const)
       lines.push(row(`${label} p50`, quantile(launches.map(pick), 0.5), undefined, undefined));
 
-    // Sustained: CONCURRENCY callers, each running a task and waiting for it to run.
+    // Sustained: CONCURRENCY callers, each running a task and waiting for it to run (polled every
+    // 25 ms: 20 callers polling faster would be most of the load on 2 cores).
     const berthRate = await sustained(CONCURRENCY, SECONDS, () =>
-      side.run(definition).then((arn) => side.started(arn)),
+      side.run(definition).then((arn) => side.started(arn, 25)),
     );
     const runcRate = await sustained(CONCURRENCY, PEER_SECONDS, (i) =>
       runCommand("runc", ["--root", bundle.root, "run", "--bundle", bundle.dir, `rate-${i}`]),
@@ -383,11 +410,8 @@ async function main(): Promise<void> {
     await side.stop();
   }
   process.stdout.write(
-    `\nbench/launch (${TASKS} warm Berth tasks, ${PEER_RUNS} peer runs; sustained ${SECONDS} s, peers ${PEER_SECONDS} s)\n` +
-      `load average (1, 5, 15 min) before: ${loadBefore}, after: ${load()}\n` +
-      `${"".padEnd(44)} ${"Berth".padStart(14)} ${"runc (floor)".padStart(14)} ${"podman".padStart(14)} ${"/floor".padStart(8)} ${"/podman".padStart(8)}\n` +
-      lines.join("\n") +
-      "\n",
+    `\nbench/launch (${TASKS} warm Berth tasks, ${PEER_RUNS} peer runs; sustained ${SECONDS} s, peers ${PEER_SECONDS} s; rows above)\n` +
+      `load average (1, 5, 15 min) before: ${loadBefore}, after: ${load()}\n`,
   );
 }
 
