@@ -42,14 +42,36 @@ export function openEventStream(res: ServerResponse): void {
   res.write("retry: 2000\n\n");
 }
 
-/** Streams coalesced changes until the client goes; `expiresAt` ends it with the session. */
+/** Whether the session a stream was opened with is still live (not signed out, not expired). */
+export type SessionCheck = () => Promise<boolean>;
+
+/** How often an open stream re-reads its session: a sign-out anywhere ends it within this. */
+export const SESSION_CHECK_MS = 2_000;
+
+/**
+ * Ends a stream once its session is gone, so signing out (on any server of the store) or the
+ * session's expiry also closes what that session had open.
+ */
+export function endWithSession(res: ServerResponse, live: SessionCheck): void {
+  const check = setInterval(() => {
+    live()
+      .then((ok) => {
+        if (!ok) res.end();
+      })
+      .catch(() => res.end());
+  }, SESSION_CHECK_MS);
+  res.on("close", () => clearInterval(check));
+}
+
+/** Streams coalesced changes until the client goes or its session ends. */
 export function serveChanges(
   res: ServerResponse,
   changes: ConsoleChanges,
-  expiresAt: number,
+  live: SessionCheck,
   flushMs = 250,
 ): void {
   openEventStream(res);
+  endWithSession(res, live);
   let tasks = new Set<string>();
   let kinds = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
@@ -70,10 +92,7 @@ export function serveChanges(
     if (change.kind === "task") tasks.add(change.taskArn);
     timer ??= setTimeout(flush, flushMs);
   });
-  const heartbeat = setInterval(() => {
-    if (Date.now() >= expiresAt) res.end();
-    else res.write(": keep-alive\n\n");
-  }, 15_000);
+  const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
   res.on("close", () => {
     unsubscribe();
     clearInterval(heartbeat);

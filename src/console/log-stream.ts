@@ -3,7 +3,7 @@
  * (the path `berth logs` and `kubectl logs` use) and followed until the task's output ends.
  */
 import type { ServerResponse } from "node:http";
-import { openEventStream } from "./events.js";
+import { endWithSession, openEventStream, type SessionCheck } from "./events.js";
 import { sendError } from "./http-basics.js";
 
 export interface ConsoleLogLine {
@@ -24,7 +24,7 @@ export async function serveTaskLogStream(
   res: ServerResponse,
   open: OpenTaskLogs,
   taskArn: string,
-  expiresAt: number,
+  live: SessionCheck,
 ): Promise<void> {
   const opened = await open(
     taskArn,
@@ -47,10 +47,6 @@ export async function serveTaskLogStream(
     res.end();
     return;
   }
-  const cancel = opened;
-  const expiry = setTimeout(() => res.end(), Math.max(0, expiresAt - Date.now()));
-  res.on("close", () => {
-    clearTimeout(expiry);
-    cancel();
-  });
+  endWithSession(res, live);
+  res.on("close", opened);
 }

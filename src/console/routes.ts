@@ -168,6 +168,12 @@ export class ConsoleRoutes {
     return this.options.sessions.find(readCookie(req, SESSION_COOKIE));
   }
 
+  /** For a stream: whether the session it was opened with still stands. */
+  #stillLive(req: IncomingMessage): () => Promise<boolean> {
+    const token = readCookie(req, SESSION_COOKIE);
+    return async () => (await this.options.sessions.find(token)) !== undefined;
+  }
+
   /** A state change must come from the console: its origin, and the session's CSRF token. */
   #csrfOk(req: IncomingMessage, session: Session | undefined): boolean {
     if (!sameOrigin(req)) return false;
@@ -346,13 +352,13 @@ export class ConsoleRoutes {
       );
     }
     if (route === "events") {
-      serveChanges(res, this.options.changes, session.expiresAt);
+      serveChanges(res, this.options.changes, this.#stillLive(req));
       return;
     }
     if (route === "logs") {
       const taskArn = url.searchParams.get("task") ?? "";
       if (!(await this.#authorized(res, session, "ecs:DescribeTasks", taskArn))) return;
-      return serveTaskLogStream(res, this.options.openLogs, taskArn, session.expiresAt);
+      return serveTaskLogStream(res, this.options.openLogs, taskArn, this.#stillLive(req));
     }
     return sendError(res, 404, "NotFound", "No such console API.");
   }

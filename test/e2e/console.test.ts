@@ -290,8 +290,23 @@ describe("console", () => {
       (await consoleFetch(bed.berth.endpoint, "/console/api/session", { cookie: old })).status,
       200,
     );
+    // A stream the session opened before it signed out must end with it.
+    const stream = await consoleFetch(bed.berth.endpoint, "/console/api/events", { cookie: old });
+    assert.equal(stream.status, 200);
+    const reader = stream.body?.getReader();
+    assert.ok(reader !== undefined);
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return true;
+    })();
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/console\/signin/);
+    let timer: NodeJS.Timeout | undefined;
+    const endedInTime = await Promise.race([
+      ended,
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
+    ]);
+    clearTimeout(timer);
+    assert.equal(endedInTime, true, "the open event stream ended with the session");
     assert.equal((await context.cookies()).filter((c) => c.value !== "").length, 0);
     // Replayed after sign-out: refused everywhere.
     assert.equal(

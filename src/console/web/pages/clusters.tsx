@@ -68,9 +68,7 @@ export async function services(cluster: string): Promise<Service[]> {
 }
 
 /** Capacity per availability zone: what placement can spread a service's tasks over. */
-function byZone(
-  hosts: Host[],
-): {
+function byZone(hosts: Host[]): {
   zone: string;
   hosts: number;
   cpu: number;
