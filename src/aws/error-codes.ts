@@ -73,6 +73,8 @@ export const AWS_ERROR_CODES = {
     services: FRONT_DOOR,
     message: "Request body too large",
   },
+  // More unverified request bodies in flight than the server buffers at once (a flood).
+  ThrottlingException: { status: 400, services: FRONT_DOOR, message: "Rate exceeded" },
   ServerException: { status: 500, services: FRONT_DOOR, message: "An internal error occurred." },
   // Validation: each service's own code for a constraint of the model or a semantic rule.
   InvalidParameterException: {

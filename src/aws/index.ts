@@ -7,6 +7,9 @@ export { loadServiceModel, type ServiceModel, type Shape, type Operation } from 
 export { validateInput } from "./validate.js";
 export {
   verifySigV4,
+  preauthenticate,
+  type Precheck,
+  type UnreadRequest,
   type Credentials,
   type CredentialLookup,
   type SignedRequest,

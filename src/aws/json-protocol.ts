@@ -6,7 +6,14 @@
 import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
 import { AwsError, renderError } from "./errors.js";
 import type { AwsJsonService, RequestContext } from "./service.js";
-import { verifySigV4, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import {
+  preauthenticate,
+  verifySigV4,
+  type CredentialLookup,
+  type Precheck,
+  type SignedRequest,
+  type UnreadRequest,
+} from "./sigv4.js";
 import { validateInput } from "./validate.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
@@ -46,6 +53,31 @@ export class AwsJsonGateway {
     return this.options.services;
   }
 
+  /**
+   * The signature check the router makes before it reads a body. A refusal is the answer
+   * `handle` gives the same request with no body: the header checks come first there too.
+   */
+  async precheck(request: UnreadRequest): Promise<Precheck> {
+    try {
+      const verified = await preauthenticate(
+        request,
+        this.options.credentials,
+        this.options.clock.now(),
+        this.#serviceOf(request)?.signingName,
+        this.options.identity.region,
+      );
+      return { verified };
+    } catch {
+      return { refused: await this.handle({ ...request, body: Buffer.alloc(0) }) };
+    }
+  }
+
+  #serviceOf(request: UnreadRequest): AwsJsonService | undefined {
+    const target = request.headers["x-amz-target"];
+    const prefix = typeof target === "string" ? target.split(".", 1)[0] : undefined;
+    return prefix === undefined ? undefined : this.#byPrefix.get(prefix);
+  }
+
   /** Serves one JSON 1.1 request whose body has already been read (within the size limit). */
   async handle(request: SignedRequest): Promise<JsonResponse> {
     return this.#answer((requestId) => this.#dispatch(request, requestId));
@@ -77,8 +109,7 @@ export class AwsJsonGateway {
 
   async #dispatch(request: SignedRequest, requestId: string): Promise<string> {
     const target = request.headers["x-amz-target"];
-    const prefix = typeof target === "string" ? target.split(".", 1)[0] : undefined;
-    const service = prefix === undefined ? undefined : this.#byPrefix.get(prefix);
+    const service = this.#serviceOf(request);
     // Authenticate before saying anything about the target: an anonymous caller learns nothing.
     const caller = await verifySigV4(
       request,

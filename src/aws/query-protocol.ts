@@ -11,7 +11,14 @@ import { AwsError } from "./errors.js";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
 import type { AnyHandler, RequestContext } from "./service.js";
 import type { ServiceModel } from "./model.js";
-import { verifySigV4, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import {
+  preauthenticate,
+  verifySigV4,
+  type CredentialLookup,
+  type Precheck,
+  type SignedRequest,
+  type UnreadRequest,
+} from "./sigv4.js";
 import { validateInput } from "./validate.js";
 
 export const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
@@ -60,6 +67,25 @@ export class AwsQueryGateway {
   }
   get services(): readonly AwsQueryService[] {
     return this.options.services;
+  }
+
+  /**
+   * The signature check the router makes before it reads a body. A refusal is the answer
+   * `handle` gives the same request with no body: it authenticates first too.
+   */
+  async precheck(request: UnreadRequest): Promise<Precheck> {
+    try {
+      const verified = await preauthenticate(
+        request,
+        this.options.credentials,
+        this.options.clock.now(),
+        undefined,
+        this.options.identity.region,
+      );
+      return { verified };
+    } catch {
+      return { refused: await this.handle({ ...request, body: Buffer.alloc(0) }) };
+    }
   }
 
   /** Serves one Query request whose body has already been read (within the size limit). */

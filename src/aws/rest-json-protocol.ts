@@ -13,7 +13,14 @@ import { AwsError, renderError } from "./errors.js";
 import { renderJson, type JsonResponse } from "./json-protocol.js";
 import type { Operation, ServiceModel, Shape } from "./model.js";
 import type { AnyHandler, RequestContext } from "./service.js";
-import { verifySigV4, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import {
+  preauthenticate,
+  verifySigV4,
+  type CredentialLookup,
+  type Precheck,
+  type SignedRequest,
+  type UnreadRequest,
+} from "./sigv4.js";
 import { validateInput } from "./validate.js";
 
 export interface AwsRestJsonService {
@@ -111,6 +118,25 @@ export class AwsRestJsonGateway {
   /** True when some operation's URI template names this path: the router asks before reading a body. */
   owns(path: string): boolean {
     return this.#routes.some((route) => route.pattern.test(path));
+  }
+
+  /**
+   * The signature check the router makes before it reads a body. A refusal is the answer
+   * `handle` gives the same request with no body: it authenticates first too.
+   */
+  async precheck(request: UnreadRequest): Promise<Precheck> {
+    try {
+      const url = new URL(request.url, "http://placeholder");
+      const verified = await preauthenticate(
+        request,
+        this.options.credentials,
+        this.options.clock.now(),
+        this.#find(request.method, url)?.service.signingName,
+      );
+      return { verified };
+    } catch {
+      return { refused: await this.handle({ ...request, body: Buffer.alloc(0) }) };
+    }
   }
 
   /** Serves one request whose body has already been read (within the size limit). */

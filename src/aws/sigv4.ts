@@ -28,6 +28,17 @@ export interface SignedRequest {
   body: Buffer;
 }
 
+/** A request whose body has not been read yet. */
+export type UnreadRequest = Omit<SignedRequest, "body">;
+
+/**
+ * A gateway's answer before the body is read: a refusal to send as it is, or how much of the
+ * signature it could verify ("headers": the body is needed for the rest).
+ */
+export type Precheck =
+  | { refused: { status: number; headers: Record<string, string>; body: string } }
+  | { verified: "signature" | "headers" };
+
 export interface VerifiedCaller {
   accessKeyId: string;
   region: string;
@@ -44,7 +55,7 @@ const SIGNATURE_MISMATCH =
 const AUTH_PATTERN =
   /^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request\s*,\s*SignedHeaders=([a-z0-9;\-_.]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/i;
 
-function header(request: SignedRequest, name: string): string | undefined {
+function header(request: UnreadRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value.join(",") : value;
 }
@@ -73,18 +84,27 @@ function amzDate(date: Date): string {
     .replace(/\.\d{3}/, "");
 }
 
+interface CheckedHeaders extends VerifiedCaller {
+  credentials: Credentials;
+  signingDate: Date;
+  signedHeaders: string[];
+  headers: Record<string, string>;
+  signature: string;
+}
+
 /**
- * Verifies the request's SigV4 signature. Throws the AWS error a real endpoint would give:
- * MissingAuthenticationTokenException, IncompleteSignatureException, UnrecognizedClientException
- * or InvalidSignatureException (all 400, as AWS JSON services answer them).
+ * Everything of a SigV4 check that needs no body: the Authorization header's form, a known
+ * key, scope, date and skew, and the headers that must be signed. The server runs it before it
+ * reads a body (issue 12, item 5), so a client without credentials cannot make it buffer one:
+ * a request that fails here fails verifySigV4 with the same error.
  */
-export async function verifySigV4(
-  request: SignedRequest,
+export function checkSignedHeaders(
+  request: UnreadRequest,
   lookup: CredentialLookup,
   now: Date,
   expectedService?: string,
   expectedRegion?: string,
-): Promise<VerifiedCaller> {
+): CheckedHeaders {
   const authorization = header(request, "authorization");
   if (authorization === undefined || authorization === "") {
     throw new AwsError("MissingAuthenticationTokenException", "Missing Authentication Token");
@@ -175,6 +195,31 @@ export async function verifySigV4(
       "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
     );
   }
+  return {
+    accessKeyId,
+    region,
+    service,
+    credentials,
+    signingDate,
+    signedHeaders,
+    headers,
+    signature,
+  };
+}
+
+/**
+ * Verifies the request's SigV4 signature. Throws the AWS error a real endpoint would give:
+ * MissingAuthenticationTokenException, IncompleteSignatureException, UnrecognizedClientException
+ * or InvalidSignatureException (all 400, as AWS JSON services answer them).
+ */
+export async function verifySigV4(
+  request: SignedRequest,
+  lookup: CredentialLookup,
+  now: Date,
+  expectedService?: string,
+  expectedRegion?: string,
+): Promise<VerifiedCaller> {
+  const checked = checkSignedHeaders(request, lookup, now, expectedService, expectedRegion);
   // The payload must be covered too. AWS's JSON and Query services hash the body themselves, so
   // a client that signed `UNSIGNED-PAYLOAD` (or a streaming form) gets the mismatch answer there;
   // a hash header, signed or not, must be the body's.
@@ -183,7 +228,20 @@ export async function verifySigV4(
     const actual = createHash("sha256").update(request.body).digest("hex");
     if (actual !== contentHash) throw new AwsError("InvalidSignatureException", SIGNATURE_MISMATCH);
   }
+  await checkSignature(request, checked, request.body);
+  return { accessKeyId: checked.accessKeyId, region: checked.region, service: checked.service };
+}
 
+/**
+ * Signs the request again with the secret we hold and compares in constant time. With `body`
+ * undefined the payload's hash is the signed `x-amz-content-sha256` header's, so the signature
+ * can be checked before the body is read.
+ */
+async function checkSignature(
+  request: UnreadRequest,
+  checked: Omit<CheckedHeaders, "accessKeyId">,
+  body: Buffer | undefined,
+): Promise<void> {
   const url = new URL(request.url, "http://placeholder");
   const query: Record<string, string | string[]> = {};
   for (const [key, value] of url.searchParams) {
@@ -192,9 +250,9 @@ export async function verifySigV4(
       prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }
   const signer = new SignatureV4({
-    credentials,
-    region,
-    service,
+    credentials: checked.credentials,
+    region: checked.region,
+    service: checked.service,
     sha256: Hash.bind(null, "sha256"),
     applyChecksum: false,
     uriEscapePath: true,
@@ -204,16 +262,36 @@ export async function verifySigV4(
       method: request.method,
       path: url.pathname,
       query,
-      headers,
-      body: request.body,
+      headers: checked.headers,
+      body,
     }),
-    { signingDate, signableHeaders: new Set(signedHeaders) },
+    { signingDate: checked.signingDate, signableHeaders: new Set(checked.signedHeaders) },
   );
   const expected =
     /Signature=([0-9a-f]{64})/.exec(String(resigned.headers.authorization))?.[1] ?? "";
-  const given = Buffer.from(signature.toLowerCase());
+  const given = Buffer.from(checked.signature.toLowerCase());
   if (expected.length !== given.length || !timingSafeEqual(Buffer.from(expected), given)) {
     throw new AwsError("InvalidSignatureException", SIGNATURE_MISMATCH);
   }
-  return { accessKeyId, region, service };
+}
+
+/**
+ * What a server can know of a request's signature before it reads the body (issue 12, item 5):
+ * checkSignedHeaders, then, when the client signed the body's hash in `x-amz-content-sha256`
+ * (the AWS SDKs do), the signature itself over that hash ("signature"; verifySigV4 later checks
+ * the body against it). Without that header only the headers could be checked ("headers").
+ * Throws the error verifySigV4 would throw for the same request.
+ */
+export async function preauthenticate(
+  request: UnreadRequest,
+  lookup: CredentialLookup,
+  now: Date,
+  expectedService?: string,
+  expectedRegion?: string,
+): Promise<"signature" | "headers"> {
+  const checked = checkSignedHeaders(request, lookup, now, expectedService, expectedRegion);
+  const hash = checked.headers["x-amz-content-sha256"];
+  if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash)) return "headers";
+  await checkSignature(request, checked, undefined);
+  return "signature";
 }

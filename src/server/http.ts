@@ -8,19 +8,35 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Server as NetServer } from "node:net";
-import { BodyTooLarge, readBodyWithin, type Logger } from "../core/index.js";
+import { BodyTooLarge, DRAIN_LIMIT, readBodyWithin, type Logger } from "../core/index.js";
 import {
   AwsError,
   FORM_CONTENT_TYPE,
   type AwsJsonGateway,
   type AwsQueryGateway,
   type AwsRestJsonGateway,
+  type Precheck,
+  type SignedRequest,
+  type UnreadRequest,
 } from "../aws/index.js";
 import { METRICS_PATH } from "./metrics-route.js";
 import { fail } from "./task-routes.js";
 
 /** AWS JSON APIs take at most a few MiB (PutLogEvents: 1 MiB); anything larger is refused. */
 export const MAX_JSON_BODY = 2 * 1024 * 1024;
+
+/**
+ * Most bytes of request bodies whose signature could not be checked before the body (a client
+ * that did not sign `x-amz-content-sha256`, as the AWS CLI) buffered at once; past it such a
+ * request is throttled, so a flood from one known access key id cannot grow the server.
+ */
+export const PREAUTH_BODY_BUDGET = 32 * 1024 * 1024;
+
+/** Bytes of unverified bodies being read now, per listener. */
+interface BodyBudget {
+  used: number;
+  readonly limit: number;
+}
 
 export interface RouterOptions {
   gateway: AwsJsonGateway;
@@ -75,10 +91,74 @@ async function readAwsBody(req: IncomingMessage, res: ServerResponse): Promise<B
   }
 }
 
+/**
+ * Answers a request refused from its headers alone, before any of its body is read (issue 12,
+ * item 5). A body of known, drainable size is then discarded by Node (nothing is buffered) so
+ * the connection lives on; a larger or unsized one closes the connection.
+ */
+function refuseUnread(
+  req: IncomingMessage,
+  res: ServerResponse,
+  answer: { status: number; headers: Record<string, string>; body: string },
+): void {
+  const declared = req.headers["content-length"];
+  const close =
+    declared === undefined
+      ? req.headers["transfer-encoding"] !== undefined
+      : !(Number(declared) <= DRAIN_LIMIT);
+  send(
+    res,
+    answer.status,
+    close ? { ...answer.headers, Connection: "close" } : answer.headers,
+    answer.body,
+  );
+}
+
+/**
+ * The signed request with its body, read only after the gateway's precheck accepted its
+ * headers; undefined once the request has been answered (refused, throttled, too large).
+ */
+async function readSignedRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  gateway: { precheck(request: UnreadRequest): Promise<Precheck> },
+  budget: BodyBudget,
+): Promise<SignedRequest | undefined> {
+  const unread = { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers };
+  const check = await gateway.precheck(unread);
+  if ("refused" in check) {
+    refuseUnread(req, res, check.refused);
+    return undefined;
+  }
+  let reserved = 0;
+  if (check.verified === "headers") {
+    const declared = Number(req.headers["content-length"] ?? Number.NaN);
+    reserved = Number.isFinite(declared) ? Math.min(declared, MAX_JSON_BODY) : MAX_JSON_BODY;
+    if (budget.used + reserved > budget.limit) {
+      // AWS throttles a caller's flood the same way (400 ThrottlingException, "Rate exceeded").
+      const error = new AwsError("ThrottlingException", "Rate exceeded");
+      refuseUnread(req, res, {
+        status: error.status,
+        headers: { "Content-Type": "application/x-amz-json-1.1" },
+        body: JSON.stringify({ __type: error.code, message: error.message }),
+      });
+      return undefined;
+    }
+    budget.used += reserved;
+  }
+  try {
+    const body = await readAwsBody(req, res);
+    return body === undefined ? undefined : { ...unread, body };
+  } finally {
+    budget.used -= reserved;
+  }
+}
+
 async function route(
   req: IncomingMessage,
   res: ServerResponse,
   options: RouterOptions,
+  budget: BodyBudget,
 ): Promise<void> {
   const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
   if (
@@ -114,14 +194,9 @@ async function route(
     return;
   }
   if (options.restGateway?.owns(path) === true) {
-    const body = await readAwsBody(req, res);
-    if (body === undefined) return;
-    const answer = await options.restGateway.handle({
-      method: req.method ?? "GET",
-      url: req.url ?? "/",
-      headers: req.headers,
-      body,
-    });
+    const signed = await readSignedRequest(req, res, options.restGateway, budget);
+    if (signed === undefined) return;
+    const answer = await options.restGateway.handle(signed);
     send(res, answer.status, answer.headers, answer.body);
     return;
   }
@@ -134,13 +209,11 @@ async function route(
     req.method === "POST" &&
     (query || req.headers["x-amz-target"] !== undefined)
   ) {
-    const body = await readAwsBody(req, res);
-    if (body === undefined) return;
-    const signed = { method: req.method, url: req.url ?? "/", headers: req.headers, body };
-    const answer =
-      query && options.queryGateway !== undefined
-        ? await options.queryGateway.handle(signed)
-        : await options.gateway.handle(signed);
+    const gateway =
+      query && options.queryGateway !== undefined ? options.queryGateway : options.gateway;
+    const signed = await readSignedRequest(req, res, gateway, budget);
+    if (signed === undefined) return;
+    const answer = await gateway.handle(signed);
     send(res, answer.status, answer.headers, answer.body);
     return;
   }
@@ -216,8 +289,9 @@ export function limitConnections(server: NetServer, limits: ConnectionLimits, lo
 
 /** The HTTP side of the listener; `listenBerth` feeds it plain and TLS connections. */
 export function createBerthServer(options: RouterOptions & { limits?: ConnectionLimits }): Server {
+  const budget: BodyBudget = { used: 0, limit: PREAUTH_BODY_BUDGET };
   const server = createServer({ connectionsCheckingInterval: 2_000 }, (req, res) => {
-    route(req, res, options).catch((error: unknown) => {
+    route(req, res, options, budget).catch((error: unknown) => {
       options.log.error("unhandled request failure", {
         error: error instanceof Error ? error.stack : String(error),
       });
