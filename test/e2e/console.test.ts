@@ -206,6 +206,7 @@ describe("console", () => {
     await page.getByRole("link", { name: "Run task" }).first().click();
     await page.getByRole("heading", { name: "Run a task" }).waitFor();
     await page.getByLabel("Task definition (family or family:revision)").fill("console-ticker");
+    await screenshot(page, "run-task");
     await page.getByRole("button", { name: "Run task" }).click();
     await page.waitForURL(/\/console\/clusters\/default\/tasks\/[0-9a-f]{32}$/, {
       timeout: 60_000,
@@ -234,7 +235,10 @@ describe("console", () => {
   });
 
   it("scales a service and shows its new tasks", async () => {
-    await page.goto(`${bed.berth.endpoint}/console/clusters/default/services/web`);
+    await page.goto(`${bed.berth.endpoint}/console/clusters/default`);
+    await page.getByRole("link", { name: "web" }).waitFor();
+    await screenshot(page, "cluster");
+    await page.getByRole("link", { name: "web" }).click();
     await page.getByRole("heading", { name: "Service web" }).waitFor();
     await page.getByLabel("Desired tasks").fill("3");
     await page.getByRole("button", { name: "Scale" }).click();
