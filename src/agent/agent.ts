@@ -16,6 +16,9 @@ import { TaskLogServer } from "./task-logs.js";
 import { TaskManager } from "./tasks/task-manager.js";
 import { UsageSampler } from "./usage-sampler.js";
 
+/** How often the agent measures the disk it offers to task storage. */
+const STORAGE_MEASURE_MS = 10_000;
+
 export interface AgentOptions {
   /** The control plane's endpoint(s), e.g. http://127.0.0.1:4566; the agent fails over in order. */
   server: string | readonly string[];
@@ -146,12 +149,28 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log,
   );
   await tasks.adoptAll();
+  // The disk offered to task storage, for placement (issue 12, item 10): before the hello,
+  // then as it changes (images and registry blobs share the disk).
+  const measureStorage = async (): Promise<void> => {
+    const gib = await options.host.runtime.offeredStorageGiB?.();
+    if (gib !== undefined) channel.setTaskStorage(gib);
+  };
+  await measureStorage().catch((error: unknown) =>
+    log.warn("measuring the disk offered to task storage failed", { error: String(error) }),
+  );
+  const storageTimer = setInterval(() => {
+    measureStorage().catch((error: unknown) =>
+      log.warn("measuring the disk offered to task storage failed", { error: String(error) }),
+    );
+  }, STORAGE_MEASURE_MS);
+  storageTimer.unref();
   channel.start();
   return {
     hostId,
     tasks,
     channel: opened,
     async close() {
+      clearInterval(storageTimer);
       logs.cancelAll();
       exec.cancelAll();
       shipper.close();

@@ -62,6 +62,9 @@ export class AgentChannel {
   #nextSeq = 0;
   #ready = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** GiB of disk offered to task storage: measured by the agent, sent in hello and on change. */
+  #taskStorageGiB: number | undefined;
+  #taskStorageSent: number | undefined;
   #reconnect: NodeJS.Timeout | undefined;
   /** Latest unacknowledged snapshot per task, and the seq it was last sent with. */
   readonly #pending = new Map<string, { state: TaskState; seq?: number }>();
@@ -93,6 +96,18 @@ export class AgentChannel {
 
   get connected(): boolean {
     return this.#ready;
+  }
+
+  /** The disk offered to task storage now; the next heartbeat carries it if it changed. */
+  setTaskStorage(gib: number): void {
+    this.#taskStorageGiB = gib;
+  }
+
+  #sendHeartbeat(): void {
+    const storage = this.#taskStorageGiB;
+    const changed = storage !== undefined && storage !== this.#taskStorageSent;
+    this.#send({ type: "heartbeat", ...(changed ? { taskStorageGiB: storage } : {}) });
+    if (changed) this.#taskStorageSent = storage;
   }
 
   /** Queues a task's latest state; sent now if connected, after the next hello otherwise. */
@@ -145,8 +160,10 @@ export class AgentChannel {
         type: "hello",
         protocolVersion: PROTOCOL_VERSION,
         ...this.host,
+        ...(this.#taskStorageGiB === undefined ? {} : { taskStorageGiB: this.#taskStorageGiB }),
         tasks: this.handlers.snapshot(),
       });
+      this.#taskStorageSent = this.#taskStorageGiB;
     });
     ws.on("message", (data: Buffer) => {
       const message = parseServerMessage(data.toString("utf8"));
@@ -217,7 +234,7 @@ export class AgentChannel {
           server: this.server,
         });
         clearInterval(this.#heartbeat);
-        this.#heartbeat = setInterval(() => this.#send({ type: "heartbeat" }), HEARTBEAT_MS);
+        this.#heartbeat = setInterval(() => this.#sendHeartbeat(), HEARTBEAT_MS);
         for (const taskArn of this.#pending.keys()) this.#sendReport(taskArn);
         this.handlers.onWelcome?.(message);
         return;

@@ -102,6 +102,8 @@ export function describePlacementFailure(reason: string, cpu: string, memory: st
     return `${what}: a host offers 1024 CPU units per core, and running tasks hold theirs until they stop. \`berth ps\` lists them; stop some, ask for less --cpu, or add a host with \`berth agent\`.`;
   if (reason === "RESOURCE:MEMORY")
     return `${what}: a host offers its memory less a reserve, and running tasks hold theirs until they stop. \`berth ps\` lists them; stop some, ask for less --memory, or add a host with \`berth agent\`.`;
+  if (reason === "RESOURCE:EPHEMERAL_STORAGE")
+    return `no host has disk for the task's ephemeral storage (${reason}): a host offers its free disk less a reserve (times BERTH_STORAGE_OVERCOMMIT), and running tasks hold their size until they stop. Stop some, free disk on a host, or add a host with \`berth agent\`.`;
   return what;
 }
 

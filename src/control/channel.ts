@@ -216,7 +216,7 @@ export class AgentChannelServer {
       // server) would otherwise hold it back past the host timeout and get a live host declared
       // lost. It changes nothing the ordered messages depend on.
       if (message.type === "heartbeat" && hostId !== undefined) {
-        this.#heard(hostId).catch((error: unknown) =>
+        this.#heard(hostId, message.taskStorageGiB).catch((error: unknown) =>
           log.warn("recording a heartbeat failed", { hostId, error: String(error) }),
         );
         return;
@@ -296,6 +296,7 @@ export class AgentChannelServer {
           last_seq: existing?.last_seq ?? -1,
           registered_at: now,
           capacity_providers: providers,
+          task_storage_gib: hello.taskStorageGiB ?? null,
         })
         .onConflict((oc) =>
           oc.column("id").doUpdateSet({
@@ -305,6 +306,7 @@ export class AgentChannelServer {
             status: "ACTIVE",
             last_seen_at: now,
             capacity_providers: providers,
+            task_storage_gib: hello.taskStorageGiB ?? null,
           }),
         )
         .execute();
@@ -345,11 +347,14 @@ export class AgentChannelServer {
     return hello.hostId;
   }
 
-  async #heard(hostId: string): Promise<void> {
+  async #heard(hostId: string, taskStorageGiB?: number): Promise<void> {
     const { store, clock } = this.options;
     await store
       .updateTable("hosts")
-      .set({ last_seen_at: clock.now().getTime() })
+      .set({
+        last_seen_at: clock.now().getTime(),
+        ...(taskStorageGiB === undefined ? {} : { task_storage_gib: taskStorageGiB }),
+      })
       .where("id", "=", hostId)
       .execute();
   }
@@ -358,7 +363,7 @@ export class AgentChannelServer {
     const { store, clock } = this.options;
     switch (message.type) {
       case "heartbeat":
-        await this.#heard(hostId);
+        await this.#heard(hostId, message.taskStorageGiB);
         return;
       case "progress":
         this.options.onProgress?.(message);

@@ -1,6 +1,7 @@
 /**
- * Placement v1: a task goes to an ACTIVE host with enough unreserved CPU and memory for its
- * size. Reservations are exact — the sum of the sizes of the host's tasks that are not STOPPED —
+ * Placement v1: a task goes to an ACTIVE host with enough unreserved CPU, memory and ephemeral
+ * storage for its size (storage only where the host's agent reports the disk it offers to
+ * tasks; the agent's own admission check stays behind it). Reservations are exact — the sum of the sizes of the host's tasks that are not STOPPED —
  * so they are released the moment a task reaches STOPPED. Among hosts that fit, the one with the
  * most free memory wins (spreading load). Runs inside the caller's transaction, so two
  * concurrent RunTasks can never book the same room.
@@ -9,7 +10,9 @@ import type { Kysely } from "kysely";
 import type { Database } from "../store/index.js";
 
 /** The reasons ECS puts in RunTask's failures[] when nothing has room. */
-export type PlacementFailure = "RESOURCE:CPU" | "RESOURCE:MEMORY";
+// ECS names no disk reason (Fargate's capacity is not per host); Berth's hosts have disks, so
+// a task that fits nowhere by storage says so in ECS's form.
+export type PlacementFailure = "RESOURCE:CPU" | "RESOURCE:MEMORY" | "RESOURCE:EPHEMERAL_STORAGE";
 
 export interface HostRoom {
   hostId: string;
@@ -18,6 +21,8 @@ export interface HostRoom {
   capacityProviders: string[];
   freeCpu: number;
   freeMemory: number;
+  /** GiB of task storage not promised to live tasks; undefined when the host does not report. */
+  freeStorageGiB?: number;
 }
 
 export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
@@ -25,7 +30,11 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
   const reserved = await db
     .selectFrom("tasks")
     .select(["host_id"])
-    .select((eb) => [eb.fn.sum<number>("cpu").as("cpu"), eb.fn.sum<number>("memory").as("memory")])
+    .select((eb) => [
+      eb.fn.sum<number>("cpu").as("cpu"),
+      eb.fn.sum<number>("memory").as("memory"),
+      eb.fn.sum<number>("ephemeral_storage_gib").as("storage"),
+    ])
     .where("host_id", "is not", null)
     .where("last_status", "!=", "STOPPED")
     .groupBy("host_id")
@@ -37,6 +46,9 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
     capacityProviders: JSON.parse(host.capacity_providers) as string[],
     freeCpu: host.cpu - Number(byHost.get(host.id)?.cpu ?? 0),
     freeMemory: host.memory - Number(byHost.get(host.id)?.memory ?? 0),
+    ...(host.task_storage_gib === null
+      ? {}
+      : { freeStorageGiB: host.task_storage_gib - Number(byHost.get(host.id)?.storage ?? 0) }),
   }));
 }
 
@@ -44,7 +56,8 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
 export type GroupLoad = ReadonlyMap<string, number>;
 
 /**
- * Picks a host for a task of `cpu` units and `memory` MiB, given the room left on each. With a
+ * Picks a host for a task of `cpu` units, `memory` MiB and `storageGiB` of ephemeral storage,
+ * given the room left on each. With a
  * group's load, tasks of the group spread across availability zones first, then hosts (as ECS
  * spreads a service's tasks); ties go to the host with the most free memory.
  */
@@ -54,12 +67,22 @@ export function chooseHost(
   memory: number,
   load?: GroupLoad,
   capacityProvider = "FARGATE",
+  storageGiB = 0,
 ): HostRoom | PlacementFailure {
   // Only hosts that offer the task's kind of capacity (on-demand or Spot) are candidates.
   const offering = rooms.filter((room) => room.capacityProviders.includes(capacityProvider));
-  const fitting = offering.filter((room) => room.freeCpu >= cpu && room.freeMemory >= memory);
-  if (fitting.length === 0)
-    return offering.some((room) => room.freeCpu >= cpu) ? "RESOURCE:MEMORY" : "RESOURCE:CPU";
+  const storageFits = (room: HostRoom): boolean =>
+    room.freeStorageGiB === undefined || room.freeStorageGiB >= storageGiB;
+  const fitting = offering.filter(
+    (room) => room.freeCpu >= cpu && room.freeMemory >= memory && storageFits(room),
+  );
+  if (fitting.length === 0) {
+    const cpuFits = offering.filter((room) => room.freeCpu >= cpu);
+    if (cpuFits.length === 0) return "RESOURCE:CPU";
+    return cpuFits.some((room) => room.freeMemory >= memory)
+      ? "RESOURCE:EPHEMERAL_STORAGE"
+      : "RESOURCE:MEMORY";
+  }
   const perZone = new Map<string, number>();
   for (const room of offering)
     perZone.set(

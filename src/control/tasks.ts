@@ -70,13 +70,15 @@ export async function createTasks(
         loads.set(key, load);
       }
       const provider = draft.task.capacityProviderName ?? "FARGATE";
-      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory, load, provider);
+      const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
+      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory, load, provider, storageGiB);
       if (typeof choice === "string") {
         placed.failures.push({ reason: choice });
         continue;
       }
       choice.freeCpu -= draft.row.cpu;
       choice.freeMemory -= draft.row.memory;
+      if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB -= storageGiB;
       load.set(choice.hostId, (load.get(choice.hostId) ?? 0) + 1);
       const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
       await trx
@@ -84,6 +86,7 @@ export async function createTasks(
         .values({
           ...draft.row,
           host_id: choice.hostId,
+          ephemeral_storage_gib: storageGiB,
           version: 1,
           document: JSON.stringify(task),
           assignment: JSON.stringify(draft.assignment),

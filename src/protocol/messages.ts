@@ -190,11 +190,17 @@ export const AgentMessage = z.discriminatedUnion("type", [
       .array(z.enum(["FARGATE", "FARGATE_SPOT"]))
       .min(1)
       .optional(),
+    /**
+     * GiB of disk the host offers to task storage (its tasks' sizes count against it, as their
+     * CPU and memory do); absent from agents that do not measure it.
+     */
+    taskStorageGiB: z.number().nonnegative().optional(),
     /** Every task the agent holds, with its latest state. */
     tasks: z.array(TaskState),
   }),
   z.object({ type: z.literal("report"), seq: z.number().int().nonnegative(), state: TaskState }),
-  z.object({ type: z.literal("heartbeat") }),
+  /** Alive; with the disk offered to task storage when it changed since the last report. */
+  z.object({ type: z.literal("heartbeat"), taskStorageGiB: z.number().nonnegative().optional() }),
   /** Lines of a task's container logs, answering a `logs` request; `done` ends the stream. */
   z.object({
     type: z.literal("logLines"),

@@ -12,6 +12,7 @@ import { agentIdentityMigration } from "./migrations/0013-agent-identity.js";
 import { leasesMigration } from "./migrations/0014-leases.js";
 import { serversMigration } from "./migrations/0015-servers.js";
 import { certificateAuthorityMigration } from "./migrations/0016-certificate-authority.js";
+import { hostTaskStorageMigration } from "./migrations/0022-host-task-storage.js";
 import { consoleSessionsMigration } from "./migrations/0021-console-sessions.js";
 
 const migrations: Record<string, Migration> = {
@@ -351,6 +352,7 @@ const migrations: Record<string, Migration> = {
   "0014-leases": leasesMigration,
   "0015-servers": serversMigration,
   "0016-certificate-authority": certificateAuthorityMigration,
+  "0022-host-task-storage": hostTaskStorageMigration,
   "0021-console-sessions": consoleSessionsMigration,
 };
 

@@ -111,6 +111,8 @@ export interface HostTable {
   /** JSON list of the capacity providers it offers: FARGATE (on-demand), FARGATE_SPOT. */
   capacity_providers: string;
   registered_at: number;
+  /** GiB of disk the host offers to task storage (agent-measured); null: not reported. */
+  task_storage_gib: number | null;
 }
 
 /** Join tokens for agents, kept as SHA-256 hashes. */
@@ -161,6 +163,11 @@ export interface TaskTable {
   host_id: string | null;
   cpu: number;
   memory: number;
+  /**
+   * Its ephemeral storage, GiB, reserved on its host with cpu and memory. Optional on insert:
+   * the column's default is Fargate's 20.
+   */
+  ephemeral_storage_gib?: number;
   started_by: string | null;
   group_name: string;
   created_at: number;

@@ -178,6 +178,10 @@ export class OciContainerRuntime implements ContainerRuntime {
     return this.toSandbox(record);
   }
 
+  async offeredStorageGiB(): Promise<number> {
+    return this.storage.offeredGiB();
+  }
+
   async prepareStorage(spec: TaskStorageSpec): Promise<TaskStorage> {
     checkId("task", spec.taskId, 64);
     await this.init();

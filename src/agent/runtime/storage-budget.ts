@@ -56,3 +56,14 @@ export function overcommitFrom(value: string | undefined): number {
   const ratio = Number(value);
   return value !== undefined && Number.isFinite(ratio) && ratio >= 1 ? ratio : 1;
 }
+
+/**
+ * The disk this host offers to task storage, in bytes, for placement to count task sizes
+ * against (as it counts CPU and memory): free space less the reserve, plus what live task
+ * images already hold (that counts against their own sizes), times the overcommit ratio.
+ */
+export function offeredStorageBytes(disk: DiskState, overcommit = 1): number {
+  const allocated = disk.images.reduce((sum, image) => sum + image.allocatedBytes, 0);
+  const usable = Math.max(0, disk.freeBytes - reserveBytes(disk.totalBytes));
+  return Math.floor((usable + allocated) * Math.max(1, overcommit));
+}

@@ -41,7 +41,7 @@ import {
   type Logger,
 } from "../../core/index.js";
 import { runCommand } from "./command.js";
-import { admitStorage, type DiskState } from "./storage-budget.js";
+import { admitStorage, offeredStorageBytes, type DiskState } from "./storage-budget.js";
 import { RuntimeErrorCode } from "./errors.js";
 
 /** Formatted images kept ready per size. */
@@ -158,6 +158,12 @@ export class TaskFilesystems {
     });
     this.#admission = turn.catch(() => undefined);
     await turn;
+  }
+
+  /** GiB of disk offered to task storage (what placement counts task sizes against). */
+  async offeredGiB(): Promise<number> {
+    await mkdir(this.#root, { recursive: true });
+    return +(offeredStorageBytes(await this.#disk(), this.#overcommit) / GiB).toFixed(1);
   }
 
   /** The storage disk's free space and the live task images (the pool's are promised to none). */

@@ -215,6 +215,11 @@ export interface ContainerRuntime {
    * for it); containers created afterwards keep their writes on it. Idempotent.
    */
   prepareStorage(spec: TaskStorageSpec): Promise<TaskStorage>;
+  /**
+   * GiB of disk the host offers to task storage, reported to the control plane so placement
+   * counts ephemeral storage; absent in runtimes without task storage of their own.
+   */
+  offeredStorageGiB?(): Promise<number>;
   /** Removes the netns, cgroups and storage of a task (deleting its containers first). */
   destroySandbox(taskId: string): Promise<void>;
   /** Builds the bundle and starts the monitor, which runs `<runtime> create`: status `created`. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   admitStorage,
+  offeredStorageBytes,
   overcommitFrom,
   reserveBytes,
 } from "../../../../src/agent/runtime/storage-budget.js";
@@ -50,5 +51,18 @@ describe("admitStorage", () => {
     assert.equal(overcommitFrom("abc"), 1);
     assert.equal(overcommitFrom("0.5"), 1);
     assert.equal(overcommitFrom("3"), 3);
+  });
+});
+
+describe("offeredStorageBytes", () => {
+  it("offers placement the free space less the reserve plus what task images already hold", () => {
+    // 50 free less 5 reserve, plus 10 the two tasks wrote: 55 GiB that task sizes count against.
+    const state = disk(50, [
+      [20, 2],
+      [20, 8],
+    ]);
+    assert.equal(offeredStorageBytes(state), 55 * GiB);
+    assert.equal(offeredStorageBytes(state, 2), 110 * GiB);
+    assert.equal(offeredStorageBytes(disk(0.5)), 0, "nothing below the reserve");
   });
 });
