@@ -104,6 +104,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       onMessage: (message) => {
         if (message.type === "exec") exec.serve(message);
         else if (message.type === "execInput") exec.input(message);
+        else if (message.type === "execResize") exec.resize(message);
         else if (message.type === "execCancel") exec.cancel(message.requestId);
         else if (message.type === "logs") logs.serve(message);
         else if (message.type === "logsCancel") logs.cancel(message.requestId);

@@ -19,7 +19,10 @@ type ExecMessage = Extract<AgentMessage, { type: "execOutput" | "execExit" }>;
 /** A session's process, or the input that came while it was being started. */
 type Session =
   | { child: ChildProcessWithoutNullStreams; tty: boolean }
-  | { pending: Array<Extract<ServerMessage, { type: "execInput" }>>; cancelled: boolean };
+  | {
+      pending: Array<Extract<ServerMessage, { type: "execInput" | "execResize" }>>;
+      cancelled: boolean;
+    };
 
 export class TaskExecServer {
   readonly #sessions = new Map<string, Session>();
@@ -55,6 +58,21 @@ export class TaskExecServer {
     if (message.eof === true)
       if (session.tty) session.child.stdin.write("\x04");
       else session.child.stdin.end();
+  }
+
+  resize(message: Extract<ServerMessage, { type: "execResize" }>): void {
+    const session = this.#sessions.get(message.requestId);
+    if (session === undefined) return;
+    if ("pending" in session) {
+      session.pending.push(message);
+      return;
+    }
+    if (!session.tty) return;
+    this.runtime
+      .resizeExec(session.child, message.cols, message.rows)
+      .catch((error: unknown) =>
+        this.log.debug("exec resize failed", { error: (error as Error).message }),
+      );
   }
 
   cancel(requestId: string): void {
@@ -121,7 +139,9 @@ export class TaskExecServer {
     });
     if (before !== undefined && "pending" in before) {
       if (before.cancelled) child.kill("SIGKILL");
-      for (const message of before.pending) this.input(message);
+      for (const message of before.pending)
+        if (message.type === "execInput") this.input(message);
+        else this.resize(message);
     }
     // `close` comes after both output streams ended, so no output follows the exit.
     child.on("close", (code, signal) => {

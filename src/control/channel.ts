@@ -64,6 +64,8 @@ export interface ExecSink {
 
 export interface ExecSession {
   input(data: Buffer, eof?: boolean): void;
+  /** A new terminal size (a session on a terminal). */
+  resize(cols: number, rows: number): void;
   /** Kills the process; no `exit` follows. */
   cancel(): void;
 }
@@ -178,6 +180,10 @@ export class AgentChannelServer {
             data: data.toString("base64"),
             ...(eof === true ? { eof } : {}),
           });
+      },
+      resize: (cols, rows) => {
+        if (this.#execs.has(requestId))
+          this.send(hostId, { type: "execResize", requestId, cols, rows });
       },
       cancel: () => {
         if (this.#execs.delete(requestId)) this.send(hostId, { type: "execCancel", requestId });

@@ -10,9 +10,9 @@ import type { CredentialLookup } from "../aws/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { authenticate, type KubeUser } from "./auth.js";
-import { sendJson, sendStatus } from "./http.js";
+import { refuseUpgrade, sendJson, sendStatus } from "./http.js";
 import { KubeListener } from "./listener.js";
-import { KubeError, statusBody } from "./status.js";
+import { KubeError } from "./status.js";
 import { versionInfo } from "./version.js";
 
 export const CLUSTER_PATH_PREFIX = "/clusters/";
@@ -165,21 +165,13 @@ export class KubeApiServer {
       .then(({ cluster, path, query, user }) => {
         const request = { req, cluster, path, query, user: user as KubeUser };
         for (const route of this.#upgrades) if (route(request, socket, head)) return;
-        refuse(
+        refuseUpgrade(
           socket,
           new KubeError("NotFound", "the server could not find the requested resource", 404),
         );
       })
-      .catch((error: unknown) => refuse(socket, error));
+      .catch((error: unknown) => refuseUpgrade(socket, error));
   }
-}
-
-function refuse(socket: Duplex, error: unknown): void {
-  const { status, body } = statusBody(error);
-  const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-  );
 }
 
 function describe(error: unknown): string {

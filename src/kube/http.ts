@@ -1,5 +1,6 @@
 /** Small HTTP helpers of the Kubernetes API: JSON answers, Status errors, bodies with a limit. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { BodyTooLarge, readBodyWithin } from "../core/index.js";
 import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import { badRequest, KubeError, statusBody } from "./status.js";
@@ -30,6 +31,15 @@ export function sendStatus(res: ServerResponse, error: unknown): void {
     return;
   }
   sendJson(res, status, body);
+}
+
+/** Answers an upgrade request (exec) that is refused with its Status, and closes the socket. */
+export function refuseUpgrade(socket: Duplex, error: unknown): void {
+  const { status, body } = statusBody(error);
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {

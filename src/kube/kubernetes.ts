@@ -11,6 +11,7 @@ import { KubeObjects } from "./objects.js";
 import { RESOURCES, type ResourceType } from "./resources.js";
 import { ResourceRoutes, type KindHooks } from "./rest.js";
 import { PodController } from "./pods/controller.js";
+import { podExecRoute } from "./pods/exec.js";
 import { podHooks } from "./pods/hooks.js";
 import type { PodTaskPort } from "./pods/port.js";
 import { DEPLOYMENTS, REPLICASETS, WorkloadController } from "./workloads/controller.js";
@@ -38,6 +39,7 @@ export class Kubernetes {
   readonly podController: PodController;
   readonly workloadController: WorkloadController;
   readonly #hooks: Record<string, KindHooks> = {};
+  readonly #exec: ReturnType<typeof podExecRoute>;
 
   constructor(private readonly options: KubernetesOptions) {
     this.server = new KubeApiServer(options);
@@ -79,6 +81,8 @@ export class Kubernetes {
     const kick = () => this.workloadController.kick();
     this.#hooks["deployments.apps"] = workloadHooks(this.objects, DEPLOYMENTS, kick);
     this.#hooks["replicasets.apps"] = workloadHooks(this.objects, REPLICASETS, kick);
+    this.#exec = podExecRoute(this.objects, options.pods);
+    this.server.useUpgrade(this.#exec.route);
     this.server.use(discoveryRoute);
     this.server.use(new ResourceRoutes(this.objects, options.clock, this.#hooks).route);
   }
@@ -102,6 +106,7 @@ export class Kubernetes {
   async close(): Promise<void> {
     await this.workloadController.stop();
     await this.podController.stop();
+    this.#exec.close();
     await this.server.close();
   }
 

@@ -325,6 +325,13 @@ export const ServerMessage = z.discriminatedUnion("type", [
     data: z.string(),
     eof: z.boolean().optional(),
   }),
+  /** A new terminal size for an `exec` session on a terminal (`kubectl exec -t` resizes). */
+  z.object({
+    type: z.literal("execResize"),
+    requestId: z.string(),
+    cols: z.number().int().min(1).max(1000),
+    rows: z.number().int().min(1).max(1000),
+  }),
   /** Ends an `exec` session: its process is killed. */
   z.object({ type: z.literal("execCancel"), requestId: z.string() }),
 ]);

@@ -82,7 +82,7 @@ import {
 import { dialectOf, openNotifier, openStore } from "../store/index.js";
 import { serverId } from "./server-id.js";
 import { resolveServerCredentials, type ResolvedCredentials } from "./credentials.js";
-import { ExecRoute, TASK_EXEC_PATH } from "./exec-route.js";
+import { ExecRoute, openTaskExec, TASK_EXEC_PATH } from "./exec-route.js";
 import { createBerthServer } from "./http.js";
 import { listenBerth } from "./listener.js";
 import {
@@ -518,6 +518,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       // `kubectl logs` reads a pod's task output the way `berth logs` does.
       logs: (taskArn, request, onLines) =>
         openTaskLogs({ store, channel }, taskArn, request, onLines),
+      // `kubectl exec` runs in the pod's task the way `berth exec` does.
+      exec: (taskArn, request, sink) => openTaskExec({ store, channel }, taskArn, request, sink),
     },
   });
   await kube.start();

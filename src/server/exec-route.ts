@@ -16,7 +16,13 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Task } from "@aws-sdk/client-ecs";
 import { AwsError, renderError, verifySigV4, type CredentialLookup } from "../aws/index.js";
 import type { Clock, Logger } from "../core/index.js";
-import { readTask, type AgentChannelServer, type ExecRequest } from "../control/index.js";
+import {
+  readTask,
+  type AgentChannelServer,
+  type ExecRequest,
+  type ExecSession,
+  type ExecSink,
+} from "../control/index.js";
 import type { Store } from "../store/index.js";
 
 export const TASK_EXEC_PATH = "/_berth/tasks/exec";
@@ -170,4 +176,25 @@ function parseEof(text: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Opens an exec session in a task on its host over the agent channel (`kubectl exec`'s way in;
+ * `berth exec` checks more first): "not-found" when there is no such task, undefined when its
+ * host is not connected.
+ */
+export async function openTaskExec(
+  options: Pick<ExecRouteOptions, "store" | "channel">,
+  taskArn: string,
+  request: Omit<ExecRequest, "taskArn">,
+  sink: ExecSink,
+): Promise<ExecSession | undefined | "not-found"> {
+  const row = await options.store
+    .selectFrom("tasks")
+    .select(["host_id"])
+    .where("arn", "=", taskArn)
+    .executeTakeFirst();
+  if (row === undefined) return "not-found";
+  if (row.host_id === null) return undefined;
+  return options.channel.openExec(row.host_id, { taskArn, ...request }, sink);
 }

@@ -13,6 +13,7 @@ import { BerthError, PRIVATE_FILE, silentLogger, type Logger } from "../../core/
 import { DEFAULT_CGROUP_PARENT, TaskCgroups, type CgroupVersion } from "./cgroups.js";
 import { startConmon } from "./conmon.js";
 import { RuntimeErrorCode, invalidSpec, runtimeFailed } from "./errors.js";
+import { resizeTerminal, spawnOnTerminal } from "./exec-terminal.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { readLogFile } from "./logs.js";
 import { NetnsStore } from "./netns.js";
@@ -463,16 +464,11 @@ export class OciContainerRuntime implements ContainerRuntime {
         : [];
     const argv = oci.execArgv(id, args, options.tty, env);
     if (!options.tty) return spawn(argv[0] as string, argv.slice(1));
-    // The OCI runtime makes the container's terminal only when its own stdin is one, so it
-    // runs under script(1)'s terminal, set raw (the runtime copies bytes, the container's
-    // terminal does the line discipline) and to the caller's size, which the runtime copies to
-    // the container's terminal — once at start, racing that terminal's arrival (runc 1.1), so
-    // a few SIGWINCHs over the first second make it copy again.
-    const size = ["cols", String(options.cols ?? 80), "rows", String(options.rows ?? 24)];
-    const nudge =
-      "(for t in 0.05 0.1 0.2 0.4 0.8; do sleep $t; kill -WINCH $$ 2>/dev/null || exit 0; done) &";
-    const line = `stty raw -echo ${size.join(" ")} && { ${nudge} } && exec ${argv.map(shellQuote).join(" ")}`;
-    return spawn("script", ["--quiet", "--flush", "--return", "--command", line, "/dev/null"]);
+    return spawnOnTerminal(argv, options.cols ?? 80, options.rows ?? 24);
+  }
+
+  resizeExec(exec: ChildProcessWithoutNullStreams, cols: number, rows: number): Promise<void> {
+    return resizeTerminal(exec, cols, rows);
   }
 
   /** The environment the container's process was started with (its OCI config). */
@@ -682,11 +678,6 @@ async function writeEtcFiles(
   // Bind-mounted into the container, where any of its users reads them (Berth's umask is 077).
   for (const file of Object.values(files)) await chmod(file, 0o644);
   return files;
-}
-
-/** `arg` as one word for sh. */
-function shellQuote(arg: string): string {
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
 /** conmon processes whose runtime root is under `runDir` (zombies excluded). */

@@ -241,6 +241,8 @@ export interface ContainerRuntime {
     args: string[],
     options: ExecOptions,
   ): Promise<ChildProcessWithoutNullStreams>;
+  /** Gives a `spawnExec` process on a terminal a new size (the container's terminal follows). */
+  resizeExec(exec: ChildProcessWithoutNullStreams, cols: number, rows: number): Promise<void>;
   /** Sends a signal to the container's first process. No-op once it has exited. */
   signalContainer(id: string, signal: NodeJS.Signals): Promise<void>;
   /** SIGTERM, then SIGKILL after `timeoutMs` (ECS stopTimeout), and waits for the exit. */
