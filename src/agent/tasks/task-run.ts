@@ -21,6 +21,8 @@ import { statusRank } from "../../protocol/index.js";
 import { formatReference, parseReference } from "../images/index.js";
 import type { ContainerExit } from "../runtime/index.js";
 import { buildContainerSpec, containerId, metadataEnv } from "./container-spec.js";
+import { dependencyOrder, dependencyVerdict } from "./depends-on.js";
+import { afterCheck, taskHealth, type HealthProgress } from "./health-check.js";
 import type { MetadataEndpoint, PulledImage, TaskHost } from "./ports.js";
 
 export interface TaskRecord {
@@ -293,7 +295,7 @@ export class TaskRun {
     for (const container of this.record.assignment.containers) {
       const state = this.#container(container.name);
       if (state.lastStatus !== "PENDING") continue;
-      const verdict = this.#dependencies(container);
+      const verdict = dependencyVerdict(container, (name) => this.#container(name));
       if (verdict === "wait") continue;
       if (verdict !== "ready") {
         await this.#failToStart(`CannotStartContainerError: ${verdict}`);
@@ -319,34 +321,6 @@ export class TaskRun {
     } else {
       await this.#transition(undefined);
     }
-  }
-
-  /** "ready", "wait", or why the container can never start. */
-  #dependencies(container: ContainerAssignment): string {
-    for (const dependency of container.dependsOn) {
-      const target = this.#container(dependency.containerName);
-      switch (dependency.condition) {
-        case "START":
-          if (target.lastStatus === "PENDING") return "wait";
-          break;
-        case "HEALTHY":
-          if (target.healthStatus !== "HEALTHY") {
-            if (target.lastStatus === "STOPPED")
-              return `dependency container ${target.name} stopped before it was healthy`;
-            return "wait";
-          }
-          break;
-        case "COMPLETE":
-          if (target.lastStatus !== "STOPPED") return "wait";
-          break;
-        case "SUCCESS":
-          if (target.lastStatus !== "STOPPED") return "wait";
-          if (target.exitCode !== 0)
-            return `dependency container ${target.name} exited with code ${String(target.exitCode)}; ${container.name} needs SUCCESS`;
-          break;
-      }
-    }
-    return "ready";
   }
 
   #watch(container: ContainerAssignment): void {
@@ -384,23 +358,15 @@ export class TaskRun {
     const state = this.#container(container.name);
     state.healthStatus ??= "UNKNOWN";
     const startedAt = Date.now();
-    let failures = 0;
+    let progress: HealthProgress = { status: state.healthStatus, failures: 0 };
     const tick = async (): Promise<void> => {
       if (state.lastStatus !== "RUNNING" || this.#stopping !== undefined) return;
       const code = await this.#deps.host.runtime
         .execInContainer(id, check.command, check.timeout * 1000)
         .catch(() => 126);
       if (state.lastStatus !== "RUNNING" || this.#stopping !== undefined) return;
-      let status = state.healthStatus;
-      if (code === 0) {
-        failures = 0;
-        status = "HEALTHY";
-      } else if (
-        Date.now() - startedAt >= check.startPeriod * 1000 &&
-        ++failures >= check.retries
-      ) {
-        status = "UNHEALTHY";
-      }
+      progress = afterCheck(progress, check, code, Date.now() - startedAt);
+      const status = progress.status;
       if (status !== state.healthStatus) {
         state.healthStatus = status;
         this.#rollUpHealth();
@@ -413,18 +379,13 @@ export class TaskRun {
   }
 
   #rollUpHealth(): void {
-    const checked = this.record.assignment.containers.filter(
-      (c) => c.essential && c.healthCheck !== undefined,
+    this.state.healthStatus = taskHealth(
+      this.record.assignment.containers.map((c) => ({
+        essential: c.essential,
+        checked: c.healthCheck !== undefined,
+        status: this.#container(c.name).healthStatus,
+      })),
     );
-    const states = checked.map((c) => this.#container(c.name).healthStatus);
-    this.state.healthStatus =
-      checked.length === 0
-        ? undefined
-        : states.some((s) => s === "UNHEALTHY")
-          ? "UNHEALTHY"
-          : states.every((s) => s === "HEALTHY")
-            ? "HEALTHY"
-            : "UNKNOWN";
   }
 
   #exited(container: ContainerAssignment, exit: ContainerExit): void {
@@ -646,24 +607,6 @@ async function pullWithRetries<T>(pull: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-}
-
-/** Containers ordered so that each comes after everything it depends on. */
-function dependencyOrder(containers: ContainerAssignment[]): ContainerAssignment[] {
-  const byName = new Map(containers.map((c) => [c.name, c]));
-  const ordered: ContainerAssignment[] = [];
-  const seen = new Set<string>();
-  const visit = (container: ContainerAssignment): void => {
-    if (seen.has(container.name)) return;
-    seen.add(container.name);
-    for (const dependency of container.dependsOn) {
-      const target = byName.get(dependency.containerName);
-      if (target !== undefined) visit(target);
-    }
-    ordered.push(container);
-  };
-  containers.forEach(visit);
-  return ordered;
 }
 
 function message(error: unknown): string {
