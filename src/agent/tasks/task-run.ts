@@ -250,8 +250,10 @@ export class TaskRun {
       this.#stopWanted = true;
     } finally {
       this.#starting = false;
+      // Here, not after: the early returns above (a stop asked for during the pull or the
+      // setup) skipped a check placed after the try, and such a task never stopped.
+      if (this.#stopWanted) await this.stop();
     }
-    if (this.#stopWanted) await this.stop();
   }
 
   /** The metadata endpoint's base URL on the task's network, if it can be served. */
