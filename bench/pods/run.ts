@@ -44,7 +44,7 @@ const pct = (values: number[], p: number) => {
 async function main(): Promise<void> {
   const berth = await startBerthProcess({ args: ["--no-local-agent"] });
   const agent = await startAgentProcess({
-    server: berth.endpoint,
+    ...berth.join,
     token: berth.joinToken,
     availabilityZone: "us-east-1a",
     cpu: 16384,
