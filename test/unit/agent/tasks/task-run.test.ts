@@ -6,10 +6,10 @@
  * restart that finds a container gone).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { BerthError, silentLogger } from "../../../../src/core/index.js";
 import type {
   ContainerAssignment,
@@ -44,6 +44,16 @@ function container(name: string, over: Partial<ContainerAssignment> = {}): Conta
   };
 }
 
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "berth-task-run-"));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 let tasks = 0;
 function assignment(containers: ContainerAssignment[]): TaskAssignment {
   tasks++;
@@ -76,7 +86,7 @@ function harness(
   containers: ContainerAssignment[],
   options: { network?: FakeTaskNetwork; record?: TaskRecord; dataDir?: string } = {},
 ): Harness {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-task-run-"));
+  const dataDir = options.dataDir ?? tempDir();
   const runtime = new FakeContainerRuntime({ dataDir });
   const images = new FakeImagePuller([IMAGE]);
   const reports: TaskState[] = [];
@@ -326,7 +336,7 @@ describe("task state machine", () => {
   });
 
   it("after an agent restart, stops a task whose essential container is gone", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "berth-task-run-"));
+    const dataDir = tempDir();
     const first = harness([container("app")], { dataDir });
     await first.run.start();
     await first.reached("RUNNING");
@@ -340,7 +350,7 @@ describe("task state machine", () => {
   });
 
   it("after an agent restart, watches a running container again and sees its exit", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "berth-task-run-"));
+    const dataDir = tempDir();
     const first = harness([container("app")], { dataDir });
     await first.run.start();
     const running = await first.reached("RUNNING");
