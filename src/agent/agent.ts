@@ -109,6 +109,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         else if (message.type === "logs") logs.serve(message);
         else if (message.type === "logsCancel") logs.cancel(message.requestId);
         else if (message.type === "logEventsAck") shipper.acked(message.batchId, message.error);
+        else if (message.type === "networks")
+          options.host.network.useNetworks?.(message).catch((error: unknown) =>
+            log.warn("setting up the cluster networks across hosts failed", {
+              error: String(error),
+            }),
+          );
         else tasks.handle(message);
       },
       onAcked: (taskArn, state) => tasks.acked(taskArn, state),

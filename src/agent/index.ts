@@ -29,8 +29,11 @@ export {
 export type { ImagePuller, PulledImage, TaskHost } from "./tasks/ports.js";
 export {
   checkTaskCidr,
+  claimFreeNetwork,
   CniTaskNetwork,
   DEFAULT_TASK_CIDR,
+  releaseSubnet,
+  SubnetRoutes,
   type TaskAddress,
   type TaskNetwork,
 } from "./network/index.js";

@@ -51,6 +51,8 @@ export interface AgentChannelOptions {
   plainAllowed?: (hostId: string, remoteAddress: string | undefined) => boolean;
   /** The names image URIs give the server's own registry (sent in `welcome`). */
   registryNames?: () => string[];
+  /** A host said hello (after its sync was sent). */
+  onHostConnected?: (hostId: string) => void;
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -125,7 +127,8 @@ export class AgentChannelServer {
       ({ joinedWith }) => {
         if (joinedWith !== undefined)
           log.info("host joined", { hostId, token: joinedWith, remote: req.socket.remoteAddress });
-        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, hostId));
+        const address = datacenterAddress(req.socket.remoteAddress);
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, hostId, address));
       },
       (error: unknown) => {
         if (error instanceof JoinRefused) return refuse("403 Forbidden", error.code, error.message);
@@ -202,7 +205,7 @@ export class AgentChannelServer {
   }
 
   /** `authenticated`: the host the upgrade proved; hello may speak for it alone. */
-  #accept(ws: WebSocket, authenticated: string): void {
+  #accept(ws: WebSocket, authenticated: string, address: string | null): void {
     const { log } = this.options;
     let hostId: string | undefined;
     const idle = idleTimer(() => ws.terminate());
@@ -239,7 +242,7 @@ export class AgentChannelServer {
               ws.close(4003, `this channel was authenticated as host ${authenticated}`);
               return;
             }
-            hostId = await this.#hello(ws, message);
+            hostId = await this.#hello(ws, message, address);
           } else if (hostId !== undefined) await this.#handle(ws, hostId, message);
         })
         .catch((error: unknown) => {
@@ -272,6 +275,7 @@ export class AgentChannelServer {
   async #hello(
     ws: WebSocket,
     hello: Extract<AgentMessage, { type: "hello" }>,
+    address: string | null,
   ): Promise<string | undefined> {
     const { store, clock, log } = this.options;
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
@@ -303,6 +307,7 @@ export class AgentChannelServer {
           registered_at: now,
           capacity_providers: providers,
           task_storage_gib: hello.taskStorageGiB ?? null,
+          address,
         })
         .onConflict((oc) =>
           oc.column("id").doUpdateSet({
@@ -313,6 +318,7 @@ export class AgentChannelServer {
             last_seen_at: now,
             capacity_providers: providers,
             task_storage_gib: hello.taskStorageGiB ?? null,
+            address,
           }),
         )
         .execute();
@@ -350,6 +356,7 @@ export class AgentChannelServer {
         tasks: await assignmentsForHost(store, hello.hostId),
       } satisfies ServerMessage),
     );
+    this.options.onHostConnected?.(hello.hostId);
     return hello.hostId;
   }
 
@@ -435,4 +442,14 @@ export class AgentChannelServer {
         return;
     }
   }
+}
+
+/**
+ * Where a host's peers and the server's host reach it: the address its channel came from, or
+ * null over loopback (the local host of `berth up`, whose tasks are on this machine's bridges).
+ */
+function datacenterAddress(remote: string | undefined): string | null {
+  const address = remote?.replace(/^::ffff:/, "");
+  if (address === undefined || address === "::1" || address.startsWith("127.")) return null;
+  return /^\d+\.\d+\.\d+\.\d+$/.test(address) ? address : null;
 }

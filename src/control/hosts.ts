@@ -5,6 +5,7 @@
  */
 import type { Store } from "../store/index.js";
 import { readTask } from "./tasks.js";
+import { releaseHostSubnets } from "./task-subnets.js";
 
 export interface LostHost {
   hostId: string;
@@ -30,6 +31,8 @@ export async function markLostHosts(
     if (connected.has(host.id)) continue;
     const taskArns = await store.transaction().execute(async (trx) => {
       await trx.updateTable("hosts").set({ status: "LOST" }).where("id", "=", host.id).execute();
+      // Its subnets go back to their clusters' blocks: a lost host's tasks are all stopped.
+      await releaseHostSubnets(trx, host.id);
       const rows = await trx
         .selectFrom("tasks")
         .selectAll()

@@ -46,6 +46,24 @@ export { authenticateHost, enrollLocalHost, type HostClaim } from "./host-creden
 export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
 export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
 export { markLostHosts, type LostHost } from "./hosts.js";
+export {
+  ClusterNetworks,
+  planNetworks,
+  type ClusterNetworksOptions,
+  type SubnetRoute,
+} from "./cluster-networks.js";
+export {
+  clusterBlocks,
+  defaultAddressSpace,
+  DEFAULT_TASK_CIDR,
+  hostSubnetFor,
+  hostSubnets,
+  nextFree,
+  releaseClusterBlock,
+  releaseHostSubnets,
+  vniOf,
+  type TaskAddressSpace,
+} from "./task-subnets.js";
 export { Lease, LeaseLost, leadRoles, type LeaderRole, type LeaseOptions } from "./leases.js";
 export {
   ServiceReconciler,

@@ -9,6 +9,12 @@ import { statusRank, type TaskAssignment, type TaskState } from "../protocol/ind
 import type { Database, Store, TaskTable } from "../store/index.js";
 import { chooseHost, groupLoad, hostRoom } from "./placement.js";
 import { applyNetworkState } from "./task-attachments.js";
+import {
+  defaultAddressSpace,
+  hostSubnetFor,
+  TaskSubnetsExhausted,
+  type TaskAddressSpace,
+} from "./task-subnets.js";
 
 const TIMESTAMPS = [
   "createdAt",
@@ -57,6 +63,7 @@ export async function createTasks(
   store: Store,
   drafts: TaskDraft[],
   beforeCommit?: (trx: Transaction<Database>, placed: Placed) => Promise<void>,
+  addresses: TaskAddressSpace = defaultAddressSpace,
 ): Promise<Placed> {
   return store.transaction().execute(async (trx) => {
     const rooms = await hostRoom(trx);
@@ -76,6 +83,22 @@ export async function createTasks(
         placed.failures.push({ reason: choice });
         continue;
       }
+      // The host's subnet of the cluster: the agent gives the task an address inside it.
+      let subnet: string;
+      try {
+        subnet = await hostSubnetFor(
+          trx,
+          addresses,
+          draft.assignment.clusterArn,
+          choice.hostId,
+          draft.row.created_at,
+        );
+      } catch (error) {
+        if (!(error instanceof TaskSubnetsExhausted)) throw error;
+        placed.failures.push({ reason: `RESOURCE:SUBNET (${error.message})` });
+        continue;
+      }
+      const assignment: TaskAssignment = { ...draft.assignment, subnet };
       choice.freeCpu -= draft.row.cpu;
       choice.freeMemory -= draft.row.memory;
       if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB -= storageGiB;
@@ -89,11 +112,11 @@ export async function createTasks(
           ephemeral_storage_gib: storageGiB,
           version: 1,
           document: JSON.stringify(task),
-          assignment: JSON.stringify(draft.assignment),
+          assignment: JSON.stringify(assignment),
         })
         .execute();
       placed.tasks.push(task);
-      placed.assignments.push({ hostId: choice.hostId, assignment: draft.assignment });
+      placed.assignments.push({ hostId: choice.hostId, assignment });
     }
     await beforeCommit?.(trx, placed);
     return placed;

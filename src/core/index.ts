@@ -2,6 +2,17 @@
 export { BerthError, hasCode, type Fault, type BerthErrorOptions } from "./errors.js";
 export { systemClock, ManualClock, type Clock } from "./clock.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./log.js";
+export {
+  cidrSize,
+  contains,
+  formatCidr,
+  formatIpv4,
+  overlaps,
+  parseCidr,
+  parseIpv4,
+  subnetsOf,
+  type Cidr,
+} from "./cidr.js";
 export { arn, parseArn, newRequestId, newHexId, type Identity, type ParsedArn } from "./ids.js";
 export { lockDataDir, LOCK_FILE, type DataDirLock } from "./data-dir-lock.js";
 export {

@@ -106,6 +106,11 @@ export const TaskAssignment = z.object({
   stoppedReason: z.string().optional(),
   containers: z.array(ContainerAssignment).min(1),
   registryCredentials: z.array(RegistryCredential),
+  /**
+   * The host's subnet of the cluster's block (CIDR), allocated by the control plane: the task's
+   * address is taken inside it. Absent (an older server), the agent picks a subnet itself.
+   */
+  subnet: z.string().optional(),
 });
 export type TaskAssignment = z.infer<typeof TaskAssignment>;
 
@@ -275,6 +280,19 @@ export const AgentMessage = z.discriminatedUnion("type", [
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
+/** A cluster's network as one host sees it: its subnet and every other host's (issue 15). */
+export const ClusterNetworkView = z.object({
+  clusterArn: z.string(),
+  /** The VXLAN network identifier of the cluster. */
+  vni: z.number().int().min(1).max(16_777_215),
+  /** The cluster's block and this host's subnet of it (CIDR). */
+  block: z.string(),
+  subnet: z.string(),
+  /** The other hosts with a subnet of the block, at their datacenter addresses. */
+  peers: z.array(z.object({ hostId: z.string(), address: z.string(), subnet: z.string() })),
+});
+export type ClusterNetworkView = z.infer<typeof ClusterNetworkView>;
+
 export const ServerMessage = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("welcome"),
@@ -289,6 +307,18 @@ export const ServerMessage = z.discriminatedUnion("type", [
     registryNames: z.array(z.string()).optional(),
   }),
   z.object({ type: z.literal("sync"), tasks: z.array(TaskAssignment) }),
+  /**
+   * Every cluster network the host has a subnet of, with its peers; sent at connect and
+   * whenever it changes (the whole list: what is not in it is gone).
+   */
+  z.object({
+    type: z.literal("networks"),
+    /** The whole task address space. */
+    taskCidr: z.string(),
+    /** This host's datacenter address as the server sees it; absent: it came over loopback. */
+    address: z.string().optional(),
+    networks: z.array(ClusterNetworkView),
+  }),
   z.object({ type: z.literal("assign"), task: TaskAssignment }),
   z.object({
     type: z.literal("stop"),

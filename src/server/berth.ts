@@ -61,10 +61,17 @@ import {
   Lease,
   leadRoles,
   type LeaderRole,
+  DEFAULT_TASK_CIDR,
+  ClusterNetworks,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { pinImages } from "./image-pins.js";
-import { hostCredential, startLocalAgent, type RunningAgent } from "../agent/index.js";
+import {
+  hostCredential,
+  startLocalAgent,
+  SubnetRoutes,
+  type RunningAgent,
+} from "../agent/index.js";
 import { createEcrService } from "../services/ecr/index.js";
 import {
   createElbv2Service,
@@ -106,11 +113,15 @@ import {
   MetricsHistory,
   type ConsoleAuthorizer,
 } from "../console/index.js";
+import { machineAddressSpace } from "./task-address-space.js";
 
 export interface BerthOptions {
   /** Run this machine's own compute agent inside the process (`berth up` does). */
   localAgent?: boolean;
-  /** The local agent's pool of task subnets (`--task-cidr`); default 100.64.0.0/10. */
+  /**
+   * The task address space (`--task-cidr`): a block per cluster, a subnet of it per host;
+   * default 100.64.0.0/10.
+   */
   taskCidr?: string;
   /**
    * Where registry blobs live: a directory every server of one store shares (a network
@@ -279,6 +290,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     await enrollLocalHost(store, local.hostId, local.secret, clock.now());
     localHostId = local.hostId;
   }
+  // The cluster networks across hosts: each host hears of its peers, this host routes to them.
+  const subnetRoutes = new SubnetRoutes(log);
+  const clusterNetworks: ClusterNetworks = new ClusterNetworks({
+    store,
+    get channel() {
+      return channel;
+    },
+    taskCidr: options.taskCidr ?? DEFAULT_TASK_CIDR,
+    log,
+    onRoutes: (routes) => subnetRoutes.sync(routes),
+  });
   const channel = new AgentChannelServer({
     store,
     clock,
@@ -286,6 +308,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
     // An agent on another machine cannot reach 127.0.0.1:PORT: it pulls these from the server.
     registryNames: () => [registryHost],
+    onHostConnected: (hostId) => clusterNetworks.connected(hostId),
     usageIntervalMs: Math.min(10_000, Math.max(250, Math.floor(periodMs / 4))),
     // Samples are placed on the server's clock when they arrive: periods are the server's, and
     // a host's clock may be off by more than a period.
@@ -336,6 +359,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     ...(dialectOf(store) === "postgres" ? { intervalMs: 1_000 } : {}),
   });
   relay.start();
+  clusterNetworks.start();
   // Assignments go out with their own-registry images pinned (image-pins.ts); stops queue
   // behind them, so a host never hears of a task's stop before its assignment.
   let dispatched: Promise<unknown> = Promise.resolve();
@@ -356,7 +380,10 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         log,
       );
       inTurn(async () => relay.deliver(hostId, { type: "assign", task: await pinned }));
+      // A first task of a cluster on a host gave it a subnet: its peers hear of it now.
+      void clusterNetworks.kick();
     },
+    addresses: machineAddressSpace(options.taskCidr ?? DEFAULT_TASK_CIDR, options.dataDir),
     stop: (hostId, taskArn, stopCode, stoppedReason) =>
       inTurn(() => relay.deliver(hostId, { type: "stop", taskArn, stopCode, stoppedReason })),
   };
@@ -686,7 +713,6 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         server: endpoint,
         dataDir: localAgentDir,
         log,
-        ...(options.taskCidr === undefined ? {} : { taskCidr: options.taskCidr }),
       })
     : undefined;
   return {
@@ -712,6 +738,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       await kube.close();
       peers.stop();
       await relay.stop();
+      await clusterNetworks.stop();
+      await subnetRoutes.clear();
       await notifier.close();
       await channel.close();
       await front.close();

@@ -14,6 +14,7 @@ import { serversMigration } from "./migrations/0015-servers.js";
 import { certificateAuthorityMigration } from "./migrations/0016-certificate-authority.js";
 import { hostTaskStorageMigration } from "./migrations/0022-host-task-storage.js";
 import { consoleSessionsMigration } from "./migrations/0021-console-sessions.js";
+import { taskSubnetsMigration } from "./migrations/0017-task-subnets.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -354,6 +355,7 @@ const migrations: Record<string, Migration> = {
   "0016-certificate-authority": certificateAuthorityMigration,
   "0022-host-task-storage": hostTaskStorageMigration,
   "0021-console-sessions": consoleSessionsMigration,
+  "0017-task-subnets": taskSubnetsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -113,6 +113,8 @@ export interface HostTable {
   registered_at: number;
   /** GiB of disk the host offers to task storage (agent-measured); null: not reported. */
   task_storage_gib: number | null;
+  /** Its address on the datacenter link, as the server saw its channel come (none: loopback). */
+  address: string | null;
 }
 
 /** Join tokens for agents, kept as SHA-256 hashes. */
@@ -417,6 +419,21 @@ export interface LeaseTable {
   expires_at: number;
 }
 
+/** A cluster's block of the task CIDR (migration 0017); its VNI derives from it. */
+export interface ClusterBlockTable {
+  cluster_arn: string;
+  block: string;
+  created_at: number;
+}
+
+/** A host's subnet of a cluster's block, from its first task of the cluster on. */
+export interface HostSubnetTable {
+  cluster_arn: string;
+  host_id: string;
+  subnet: string;
+  created_at: number;
+}
+
 export interface Database {
   ecs_account_settings: EcsAccountSettingTable;
   clusters: ClusterTable;
@@ -454,4 +471,6 @@ export interface Database {
   servers: ServerTable;
   certificate_authority: CertificateAuthorityTable;
   console_sessions: ConsoleSessionTable;
+  cluster_blocks: ClusterBlockTable;
+  host_subnets: HostSubnetTable;
 }

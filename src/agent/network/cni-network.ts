@@ -31,7 +31,14 @@ import {
   releaseSubnet,
   type Cidr,
 } from "./subnets.js";
-import type { TaskAddress, TaskAttachment, TaskNetwork, TaskNetworkTarget } from "./types.js";
+import { applyOverlay, overlayMtu, removeOverlay } from "./overlay.js";
+import type {
+  HostNetworks,
+  TaskAddress,
+  TaskAttachment,
+  TaskNetwork,
+  TaskNetworkTarget,
+} from "./types.js";
 
 export const DEFAULT_CNI_PATH = ["/usr/lib/cni", "/opt/cni/bin"];
 const IF_NAME = "eth0";
@@ -61,6 +68,8 @@ interface ClusterRecord {
   clusterArn: string;
   key: string;
   subnet: string;
+  /** The bridge's and tasks' MTU: the datacenter link's less VXLAN's (absent: older records). */
+  mtu?: number;
 }
 
 interface AttachmentRecord {
@@ -84,6 +93,8 @@ export class CniTaskNetwork implements TaskNetwork {
   readonly #gatewayPorts: () => Promise<number[]>;
   /** Clusters whose host guard this agent has (re)written since it started. */
   readonly #guarded = new Set<string>();
+  /** What the server last said of the cluster networks across hosts. */
+  #networks: HostNetworks | undefined;
 
   constructor(options: CniTaskNetworkOptions) {
     this.dir = join(resolve(options.dataDir), "network");
@@ -112,14 +123,14 @@ export class CniTaskNetwork implements TaskNetwork {
     const key = this.clusterKey(target.clusterArn);
     this.#keep(key);
     return this.#using(key, async () => {
-      const cluster = await this.#locked(key, () => this.#cluster(target.clusterArn, key)).catch(
-        (error: unknown) => {
-          // A cluster made but left unguarded goes like an idle one, unless a task comes.
-          const made = this.#readCluster(key);
-          if (made !== undefined) this.#removeWhenIdle(made);
-          throw error;
-        },
-      );
+      const cluster = await this.#locked(key, () =>
+        this.#cluster(target.clusterArn, key, target.subnet),
+      ).catch((error: unknown) => {
+        // A cluster made but left unguarded goes like an idle one, unless a task comes.
+        const made = this.#readCluster(key);
+        if (made !== undefined) this.#removeWhenIdle(made);
+        throw error;
+      });
       const existing = this.#readAttachment(target.taskId);
       if (existing !== undefined) return existing.address;
       const list = this.#conflist(cluster);
@@ -155,13 +166,14 @@ export class CniTaskNetwork implements TaskNetwork {
     });
   }
 
-  gateway(clusterArn: string): Promise<string> {
+  gateway(clusterArn: string, subnet?: string): Promise<string> {
     const key = this.clusterKey(clusterArn);
     this.#keep(key);
-    // A cluster's record does not change while it exists, so reading it needs no turn.
+    // A cluster's record changes only when the server moved its subnet, so reading it needs no turn.
     const existing = this.#readCluster(key);
-    if (existing !== undefined) return Promise.resolve(gatewayOf(existing));
-    return this.#locked(key, async () => gatewayOf(await this.#cluster(clusterArn, key)));
+    if (existing !== undefined && (subnet === undefined || existing.subnet === subnet))
+      return Promise.resolve(gatewayOf(existing));
+    return this.#locked(key, async () => gatewayOf(await this.#cluster(clusterArn, key, subnet)));
   }
 
   detach(target: TaskNetworkTarget): Promise<void> {
@@ -234,8 +246,21 @@ export class CniTaskNetwork implements TaskNetwork {
    * The cluster's network on this host, made (subnet claimed) on its first task, and guarded
    * before any task of it gets an address (again by a restarted agent: rules may be stale).
    */
-  async #cluster(clusterArn: string, key: string): Promise<ClusterRecord> {
-    const record = this.#readCluster(key) ?? (await this.#newCluster(clusterArn, key));
+  async #cluster(clusterArn: string, key: string, subnet?: string): Promise<ClusterRecord> {
+    let record = this.#readCluster(key);
+    if (record !== undefined && subnet !== undefined && record.subnet !== subnet) {
+      // The server gave this host another subnet (it was lost and came back): the old one goes
+      // with its bridge, which only an idle network may do.
+      if (this.#attachments().some((a) => a.clusterKey === key))
+        throw new BerthError(
+          CniErrorCode,
+          `this host's subnet of the cluster moved from ${record.subnet} to ${subnet} while tasks still use it`,
+          { fault: "server" },
+        );
+      await this.#removeCluster(record, true);
+      record = undefined;
+    }
+    record ??= await this.#newCluster(clusterArn, key, subnet);
     if (!this.#guarded.has(key)) {
       await applyHostGuard({
         key,
@@ -249,19 +274,66 @@ export class CniTaskNetwork implements TaskNetwork {
         subnet: record.subnet,
       });
       this.#guarded.add(key);
+      await this.#applyOverlay(record);
     }
     return record;
   }
 
-  async #newCluster(clusterArn: string, key: string): Promise<ClusterRecord> {
-    const subnet = await claimSubnet(this.#pool, this.dir);
+  /** Takes the server's view of the cluster networks and brings every overlay here up to it. */
+  async useNetworks(networks: HostNetworks): Promise<void> {
+    this.#networks = networks;
+    for (const cluster of this.#clusters())
+      await this.#locked(cluster.key, async () => {
+        const current = this.#readCluster(cluster.key);
+        if (current !== undefined) await this.#applyOverlay(current);
+      });
+  }
+
+  /** The cluster's overlay as the server's view says (none without peers or an address). */
+  async #applyOverlay(cluster: ClusterRecord): Promise<void> {
+    const networks = this.#networks;
+    // Nothing heard from the server yet (or an older one): each cluster stays on this host.
+    if (networks === undefined) return;
+    const found = networks.networks.find((n) => n.clusterArn === cluster.clusterArn);
+    const view = found?.subnet === cluster.subnet ? found : undefined;
+    // Peers only with an address of ours they can send to.
+    const peers = networks.address === undefined ? [] : (view?.peers ?? []);
+    await applyOverlay(
+      {
+        key: cluster.key,
+        bridge: CniTaskNetwork.bridgeName(cluster.key),
+        vni: view?.vni ?? 0,
+        subnet: cluster.subnet,
+        block: view?.block ?? cluster.subnet,
+        taskCidr: networks.taskCidr,
+        local: networks.address ?? "",
+        peers,
+      },
+      cluster.mtu ?? (await overlayMtu()),
+    );
+    if (peers.length > 0)
+      this.#log.info("cluster network across hosts", {
+        clusterArn: cluster.clusterArn,
+        vni: view?.vni,
+        peers: peers.length,
+      });
+  }
+
+  async #newCluster(clusterArn: string, key: string, given?: string): Promise<ClusterRecord> {
+    // The control plane's subnet when it gave one (it is unique across hosts); else our own pick.
+    const subnet = given === undefined ? await claimSubnet(this.#pool, this.dir) : parseCidr(given);
     if (subnet === undefined)
       throw new BerthError(
         CniErrorCode,
         `no free subnet left in the task CIDR ${formatCidr(this.#pool)} for another cluster on this host`,
         { fault: "server" },
       );
-    const record: ClusterRecord = { clusterArn, key, subnet: formatCidr(subnet) };
+    const record: ClusterRecord = {
+      clusterArn,
+      key,
+      subnet: formatCidr(subnet),
+      mtu: await overlayMtu(),
+    };
     this.#write(join(this.dir, "clusters", `${key}.json`), record);
     this.#log.info("cluster network created", {
       clusterArn,
@@ -284,6 +356,7 @@ export class CniTaskNetwork implements TaskNetwork {
     }
     const bridge = CniTaskNetwork.bridgeName(cluster.key);
     const subnet = parseCidr(cluster.subnet) as Cidr;
+    await removeOverlay(cluster.key);
     await runCommand("ip", ["link", "del", bridge], { allowFailure: true });
     await removeHostGuard({ key: cluster.key, bridge });
     await removeClusterFirewall({ key: cluster.key });
@@ -319,6 +392,7 @@ export class CniTaskNetwork implements TaskNetwork {
       bridge: CniTaskNetwork.bridgeName(cluster.key),
       subnet: cluster.subnet,
       ipamDir: join(this.dir, "ipam"),
+      ...(cluster.mtu === undefined ? {} : { mtu: cluster.mtu }),
     });
   }
 

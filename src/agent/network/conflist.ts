@@ -20,6 +20,8 @@ export interface ClusterNetworkSpec {
   /** The cluster's subnet in CIDR form; its first address is the bridge's (the gateway). */
   subnet: string;
   ipamDir: string;
+  /** The bridge's and tasks' MTU (the overlay's); the kernel's default when absent. */
+  mtu?: number;
 }
 
 export function buildConflist(spec: ClusterNetworkSpec): CniConflist {
@@ -34,6 +36,7 @@ export function buildConflist(spec: ClusterNetworkSpec): CniConflist {
         ipMasq: false,
         // A task reaches its own address through the bridge (what a load balancer target may do).
         hairpinMode: true,
+        ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }),
         ipam: {
           type: "host-local",
           ranges: [[{ subnet: spec.subnet }]],

@@ -1,66 +1,43 @@
 /**
- * Which subnet a cluster's tasks get on this host. The agent's pool (`--task-cidr`, default
- * 100.64.0.0/10, the shared address space no private network should be using) is cut into /24
+ * Claims of task networks on this machine, and the agent's own pick for a server that hands out
+ * no subnet (the control plane allocates them now: control/task-subnets.ts). The agent's pool
+ * (`--task-cidr`, default 100.64.0.0/10, the shared address space no private network should be
+ * using) is cut into /24
  * subnets (or is one subnet when smaller); a cluster takes the first that no route on this
  * host already covers and that no other Berth on this machine has claimed. Claims are
  * directories under /run, made with mkdir (atomic), naming the agent that holds them, so that
  * several Berths (and several test runs) on one machine never pick the same subnet; a claim
  * whose agent data dir is gone is stale and taken over.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import {
+  cidrSize,
+  contains,
+  formatCidr,
+  overlaps,
+  parseCidr,
+  parseIpv4,
+  type Cidr,
+} from "../../core/index.js";
 import { runCommand } from "../runtime/index.js";
 
 export const DEFAULT_TASK_CIDR = "100.64.0.0/10";
 export const SUBNET_CLAIMS_DIR = "/run/berth/task-subnets";
 const CLUSTER_PREFIX = 24;
 
-export interface Cidr {
-  /** The network address as an unsigned 32-bit number. */
-  base: number;
-  prefix: number;
-}
-
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-export function formatIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
-}
-
-/** Parses `a.b.c.d/n`; the address must be the network's own (no host bits set). */
-export function parseCidr(text: string): Cidr | undefined {
-  const [address, prefixText, ...rest] = text.split("/");
-  if (address === undefined || prefixText === undefined || rest.length > 0) return undefined;
-  const base = parseIpv4(address);
-  const prefix = Number(prefixText);
-  if (base === undefined || !/^\d{1,2}$/.test(prefixText) || prefix > 32) return undefined;
-  if (base % size(prefix) !== 0) return undefined;
-  return { base, prefix };
-}
-
-export function formatCidr(cidr: Cidr): string {
-  return `${formatIpv4(cidr.base)}/${cidr.prefix}`;
-}
+export {
+  contains,
+  formatCidr,
+  formatIpv4,
+  overlaps,
+  parseCidr,
+  parseIpv4,
+  type Cidr,
+} from "../../core/index.js";
 
 function size(prefix: number): number {
-  return 2 ** (32 - prefix);
-}
-
-export function overlaps(a: Cidr, b: Cidr): boolean {
-  return a.base < b.base + size(b.prefix) && b.base < a.base + size(a.prefix);
-}
-
-export function contains(cidr: Cidr, address: number): boolean {
-  return address >= cidr.base && address < cidr.base + size(cidr.prefix);
+  return cidrSize(prefix);
 }
 
 /**
@@ -108,29 +85,62 @@ function claimDir(subnet: Cidr): string {
 
 /** Claims the pool's first free subnet for `owner` (a directory that exists while the agent does). */
 export async function claimSubnet(pool: Cidr, owner: string): Promise<Cidr | undefined> {
-  mkdirSync(SUBNET_CLAIMS_DIR, { recursive: true });
   const routed = await routedNetworks();
   for (const subnet of clusterSubnets(pool)) {
     if (routed.some((network) => overlaps(network, subnet))) continue;
-    const dir = claimDir(subnet);
+    if (claimNetwork(subnet, owner)) return subnet;
+  }
+  return undefined;
+}
+
+/**
+ * Claims the first of `candidates` that no route on this machine covers and no other Berth
+ * here holds (the server's per-cluster blocks: every Berth on one machine routes its own).
+ */
+export async function claimFreeNetwork(
+  candidates: Iterable<Cidr>,
+  owner: string,
+): Promise<Cidr | undefined> {
+  const routed = await routedNetworks();
+  for (const network of candidates) {
+    if (routed.some((route) => overlaps(route, network))) continue;
+    if (claimNetwork(network, owner)) return network;
+  }
+  return undefined;
+}
+
+/**
+ * Claims `network` for `owner` unless a live claim of another owner overlaps it (claims of
+ * several sizes coexist: agents' /24s, servers' blocks). mkdir makes the claim atomic; the
+ * overlap check after it means two racing claimants may both back off, never both win.
+ */
+function claimNetwork(network: Cidr, owner: string): boolean {
+  mkdirSync(SUBNET_CLAIMS_DIR, { recursive: true });
+  const dir = claimDir(network);
+  try {
+    mkdirSync(dir);
+  } catch {
+    const holder = readOwner(dir);
+    if (holder === owner) return true;
+    if (holder === undefined || existsSync(holder)) return false;
+    // The Berth that claimed it is gone with its data dir: the claim is stale.
+    rmSync(dir, { recursive: true, force: true });
     try {
       mkdirSync(dir);
     } catch {
-      const holder = readOwner(dir);
-      if (holder === owner) return subnet;
-      if (holder === undefined || existsSync(holder)) continue;
-      // The agent that claimed it is gone with its data dir: the claim is stale.
-      rmSync(dir, { recursive: true, force: true });
-      try {
-        mkdirSync(dir);
-      } catch {
-        continue;
-      }
+      return false;
     }
-    writeFileSync(join(dir, "owner"), owner);
-    return subnet;
   }
-  return undefined;
+  writeFileSync(join(dir, "owner"), owner);
+  for (const name of readdirSync(SUBNET_CLAIMS_DIR)) {
+    const other = parseCidr(name.replace("_", "/"));
+    if (other === undefined || name === basename(dir) || !overlaps(other, network)) continue;
+    const holder = readOwner(join(SUBNET_CLAIMS_DIR, name));
+    if (holder === owner || holder === undefined || !existsSync(holder)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    return false;
+  }
+  return true;
 }
 
 export function releaseSubnet(subnet: Cidr, owner: string): void {

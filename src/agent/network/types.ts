@@ -14,6 +14,11 @@ export interface TaskNetworkTarget {
   clusterArn: string;
   /** The task sandbox's network namespace file. */
   netnsPath: string;
+  /**
+   * This host's subnet of the cluster, as the control plane allocated it (the task's address is
+   * taken inside it); absent (an older server), the network picks one on this host itself.
+   */
+  subnet?: string;
 }
 
 export interface TaskAttachment {
@@ -32,7 +37,7 @@ export interface TaskNetwork {
    * The gateway (the host's side) tasks of the cluster get on this host, known before their
    * attach finishes (the metadata endpoint's address is in a container's environment).
    */
-  gateway(clusterArn: string): Promise<string>;
+  gateway(clusterArn: string, subnet?: string): Promise<string>;
   /**
    * Releases the task's address and undoes its setup (before its namespace goes); what is
    * already gone is fine. The cluster's network is removed with its last task on this host.
@@ -40,4 +45,22 @@ export interface TaskNetwork {
   detach(target: TaskNetworkTarget): Promise<void>;
   /** Every task attached now (a restarted agent releases those it no longer holds). */
   attached(): Promise<TaskAttachment[]>;
+  /**
+   * The cluster networks across hosts as the server last said (the whole list); optional: a
+   * network without an overlay keeps each cluster to this host.
+   */
+  useNetworks?(networks: HostNetworks): Promise<void>;
+}
+
+/** What the server pushes: the task address space, this host's address, its clusters' views. */
+export interface HostNetworks {
+  taskCidr: string;
+  address?: string;
+  networks: Array<{
+    clusterArn: string;
+    vni: number;
+    block: string;
+    subnet: string;
+    peers: Array<{ hostId: string; address: string; subnet: string }>;
+  }>;
 }

@@ -164,6 +164,7 @@ export class TaskRun {
           taskId: assignment.taskId,
           clusterArn: assignment.clusterArn,
           netnsPath: made.netnsPath,
+          ...(assignment.subnet === undefined ? {} : { subnet: assignment.subnet }),
         });
       });
       this.#setup = Promise.allSettled([network, storage]);
@@ -210,7 +211,9 @@ export class TaskRun {
       }
       // Containers are created while the network is still being set up (they join its
       // namespace by path); only the metadata endpoint's address must be known first.
-      const gateway = await host.network.gateway(assignment.clusterArn).catch(() => undefined);
+      const gateway = await host.network
+        .gateway(assignment.clusterArn, assignment.subnet)
+        .catch(() => undefined);
       const metadata = gateway === undefined ? undefined : await this.#metadataUrl(gateway);
       // Unless the runtime takes the network over as it creates the first container (gVisor).
       if ((await sandbox).networkBeforeCreate) await network.catch(() => undefined);

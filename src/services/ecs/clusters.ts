@@ -14,6 +14,11 @@ import type {
   UpdateClusterResponse,
 } from "@aws-sdk/client-ecs";
 import { AwsError, page, type RequestContext } from "../../aws/index.js";
+import {
+  defaultAddressSpace,
+  releaseClusterBlock,
+  type TaskAddressSpace,
+} from "../../control/index.js";
 import type { Identity } from "../../core/index.js";
 import type { ClusterTable, Store } from "../../store/index.js";
 import { clusterNotFound, invalidParameter } from "./errors.js";
@@ -132,7 +137,7 @@ export async function findActiveCluster(
   return row;
 }
 
-export function clusterHandlers(store: Store) {
+export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
   return {
     createCluster: async (
       input: CreateClusterRequest,
@@ -308,6 +313,8 @@ export function clusterHandlers(store: Store) {
         .set({ status: "INACTIVE", updated_at: updated.updated_at })
         .where("name", "=", row.name)
         .execute();
+      // Its tasks are all stopped: its block of task addresses goes back to the pool.
+      await releaseClusterBlock(store, addresses ?? defaultAddressSpace, row.arn);
       return { cluster: toCluster(updated, new Set(["SETTINGS"])) };
     },
   };

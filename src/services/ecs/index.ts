@@ -143,7 +143,7 @@ export function createEcsService({
   kickServices,
   serviceTargets,
 }: EcsDependencies): AwsJsonService {
-  const clusters = clusterHandlers(store);
+  const clusters = clusterHandlers(store, dispatcher.addresses);
   const settings = accountSettingHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);

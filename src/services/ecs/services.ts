@@ -462,19 +462,24 @@ export function serviceLauncher(
             },
           );
           for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
-          const placed = await createTasks(store, drafts, async (trx, result) => {
-            for (const task of result.tasks)
-              for (const tag of tags)
-                await trx
-                  .insertInto("tags")
-                  .values({
-                    resource_arn: task.taskArn ?? "",
-                    key: tag.key ?? "",
-                    value: tag.value ?? "",
-                  })
-                  .onConflict((oc) => oc.columns(["resource_arn", "key"]).doNothing())
-                  .execute();
-          });
+          const placed = await createTasks(
+            store,
+            drafts,
+            async (trx, result) => {
+              for (const task of result.tasks)
+                for (const tag of tags)
+                  await trx
+                    .insertInto("tags")
+                    .values({
+                      resource_arn: task.taskArn ?? "",
+                      key: tag.key ?? "",
+                      value: tag.value ?? "",
+                    })
+                    .onConflict((oc) => oc.columns(["resource_arn", "key"]).doNothing())
+                    .execute();
+            },
+            dispatcher.addresses,
+          );
           const task = placed.tasks[0];
           if (task === undefined) {
             reason = placed.failures[0]?.reason ?? "RESOURCE";

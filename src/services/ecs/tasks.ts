@@ -14,7 +14,12 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { page, renderJson, type RequestContext } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
-import { createTasks, readTask, type TaskStopper } from "../../control/index.js";
+import {
+  createTasks,
+  readTask,
+  type TaskAddressSpace,
+  type TaskStopper,
+} from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
@@ -29,6 +34,8 @@ import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
 /** How the API tells hosts about new and stopping tasks (the agent channel implements it). */
 export interface TaskDispatcher {
   assign(hostId: string, assignment: TaskAssignment): void;
+  /** Where placed tasks' host subnets come from; the whole 100.64.0.0/10 when absent. */
+  addresses?: TaskAddressSpace;
   stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string): void;
 }
 
@@ -102,36 +109,41 @@ export function taskHandlers(
         ...(input.tags ?? []),
       ];
       for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
-      const placed = await createTasks(store, drafts, async (trx, result) => {
-        for (const task of result.tasks) {
-          for (const tag of tags)
+      const placed = await createTasks(
+        store,
+        drafts,
+        async (trx, result) => {
+          for (const task of result.tasks) {
+            for (const tag of tags)
+              await trx
+                .insertInto("tags")
+                .values({
+                  resource_arn: task.taskArn ?? "",
+                  key: tag.key ?? "",
+                  value: tag.value ?? "",
+                })
+                .onConflict((oc) =>
+                  oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.value ?? "" }),
+                )
+                .execute();
+          }
+          if (token !== undefined) {
+            const response: RunTaskResponse = { tasks: result.tasks, failures: result.failures };
             await trx
-              .insertInto("tags")
+              .insertInto("idempotency")
+              // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
               .values({
-                resource_arn: task.taskArn ?? "",
-                key: tag.key ?? "",
-                value: tag.value ?? "",
+                scope,
+                token,
+                request_hash: hash,
+                response: renderJson(response),
+                created_at: ctx.clock.now().getTime(),
               })
-              .onConflict((oc) =>
-                oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.value ?? "" }),
-              )
               .execute();
-        }
-        if (token !== undefined) {
-          const response: RunTaskResponse = { tasks: result.tasks, failures: result.failures };
-          await trx
-            .insertInto("idempotency")
-            // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
-            .values({
-              scope,
-              token,
-              request_hash: hash,
-              response: renderJson(response),
-              created_at: ctx.clock.now().getTime(),
-            })
-            .execute();
-        }
-      });
+          }
+        },
+        dispatcher.addresses,
+      );
       for (const { hostId, assignment } of placed.assignments)
         dispatcher.assign(hostId, assignment);
       return { tasks: placed.tasks, failures: placed.failures };

@@ -1,0 +1,160 @@
+/**
+ * Tells each connected host of the cluster networks it is part of: for every cluster it has a
+ * subnet of, the VNI, block, its subnet and the other hosts' subnets at their datacenter
+ * addresses, which its agent programs into the cluster's VXLAN device. Level-triggered: the
+ * whole list is computed from the store and sent when it differs from what that host was last
+ * sent (at connect, when kicked after a placement, and every `intervalMs`, which also covers
+ * hosts lost and subnets allocated by another server). The same pass gives the server's own
+ * host its routes to every remote host's subnets (the load balancer reaches targets there).
+ */
+import type { Logger } from "../core/index.js";
+import type { ServerMessage } from "../protocol/index.js";
+import type { Store } from "../store/index.js";
+import type { RelayChannel } from "./assignment-relay.js";
+import { vniOf } from "./task-subnets.js";
+
+type NetworksMessage = Extract<ServerMessage, { type: "networks" }>;
+
+/** A route the server's host needs: a remote host's subnet via its datacenter address. */
+export interface SubnetRoute {
+  subnet: string;
+  via: string;
+}
+
+export interface ClusterNetworksOptions {
+  store: Store;
+  channel: RelayChannel;
+  taskCidr: string;
+  log: Logger;
+  intervalMs?: number;
+  /** Receives the routes to every remote host's subnets after each pass. */
+  onRoutes?: (routes: SubnetRoute[]) => Promise<void>;
+}
+
+interface SubnetRow {
+  cluster_arn: string;
+  host_id: string;
+  subnet: string;
+  block: string;
+  address: string | null;
+}
+
+/** Each host's message from all subnets of active hosts (pure). */
+export function planNetworks(
+  rows: SubnetRow[],
+  taskCidr: string,
+  addresses: Map<string, string | null>,
+): Map<string, NetworksMessage> {
+  const messages = new Map<string, NetworksMessage>();
+  for (const [hostId, address] of addresses) {
+    const networks = rows
+      .filter((row) => row.host_id === hostId)
+      .map((own) => ({
+        clusterArn: own.cluster_arn,
+        vni: vniOf(own.block),
+        block: own.block,
+        subnet: own.subnet,
+        peers: rows
+          .filter((r) => r.cluster_arn === own.cluster_arn && r.host_id !== hostId)
+          .flatMap((r) =>
+            r.address === null ? [] : [{ hostId: r.host_id, address: r.address, subnet: r.subnet }],
+          )
+          .sort((a, b) => a.hostId.localeCompare(b.hostId)),
+      }))
+      .sort((a, b) => a.clusterArn.localeCompare(b.clusterArn));
+    messages.set(hostId, {
+      type: "networks",
+      taskCidr,
+      ...(address === null ? {} : { address }),
+      networks,
+    });
+  }
+  return messages;
+}
+
+export class ClusterNetworks {
+  readonly #sent = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(private readonly options: ClusterNetworksOptions) {}
+
+  start(): void {
+    const loop = (): void => {
+      this.#timer = setTimeout(
+        () => void this.kick().finally(loop),
+        this.options.intervalMs ?? 2_000,
+      );
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /** A host (re)connected: it is sent its list whatever it was sent before. */
+  connected(hostId: string): void {
+    this.#sent.delete(hostId);
+    void this.kick();
+  }
+
+  /** Runs a pass now (one at a time; a kick during a pass makes another follow it). */
+  kick(): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        await this.#pass();
+      } while (this.#again);
+    })()
+      .catch((error: unknown) =>
+        this.options.log.warn("publishing cluster networks failed", { error: String(error) }),
+      )
+      .finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #pass(): Promise<void> {
+    const { store, channel, taskCidr } = this.options;
+    const rows = await store
+      .selectFrom("host_subnets")
+      .innerJoin("hosts", "hosts.id", "host_subnets.host_id")
+      .innerJoin("cluster_blocks", "cluster_blocks.cluster_arn", "host_subnets.cluster_arn")
+      .select([
+        "host_subnets.cluster_arn",
+        "host_subnets.host_id",
+        "host_subnets.subnet",
+        "cluster_blocks.block",
+        "hosts.address",
+      ])
+      .where("hosts.status", "=", "ACTIVE")
+      .execute();
+    const connected = channel.connectedHosts();
+    for (const known of this.#sent.keys()) if (!connected.includes(known)) this.#sent.delete(known);
+    const addresses = new Map<string, string | null>();
+    if (connected.length > 0) {
+      const hosts = await store
+        .selectFrom("hosts")
+        .select(["id", "address"])
+        .where("id", "in", connected)
+        .execute();
+      for (const host of hosts) addresses.set(host.id, host.address);
+    }
+    for (const [hostId, message] of planNetworks(rows, taskCidr, addresses)) {
+      const text = JSON.stringify(message);
+      if (this.#sent.get(hostId) === text) continue;
+      if (channel.send(hostId, message)) this.#sent.set(hostId, text);
+    }
+    await this.options.onRoutes?.(
+      rows.flatMap((r) => (r.address === null ? [] : [{ subnet: r.subnet, via: r.address }])),
+    );
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Task addresses are the control plane's: the task CIDR (`berth up --task-cidr`, default
+ * 100.64.0.0/10) is cut into one block per cluster (a /18, or the whole CIDR when smaller), and
+ * a block into one subnet per host (a /24, or the whole block) that the host's first task of the
+ * cluster takes. The agent hands out addresses only inside the subnet it is given, so every task
+ * address is unique across hosts. Both are stored (a restarted server hands out the same), a
+ * host's go when it is lost, a cluster's when it is deleted.
+ *
+ * Choosing is pure (`nextFree`); the machine check a block needs (no route of this machine
+ * covers it, no other Berth here claimed it) is the server's, given as `claimBlock`.
+ */
+import type { Transaction } from "kysely";
+import {
+  BerthError,
+  formatCidr,
+  overlaps,
+  parseCidr,
+  subnetsOf,
+  type Cidr,
+} from "../core/index.js";
+import type { Database, Store } from "../store/index.js";
+
+export const DEFAULT_TASK_CIDR = "100.64.0.0/10";
+const BLOCK_PREFIX = 18;
+const HOST_SUBNET_PREFIX = 24;
+/** The shared address space: what every VNI is counted from. */
+const SHARED_BASE = (parseCidr(DEFAULT_TASK_CIDR) as Cidr).base;
+
+export interface TaskAddressSpace {
+  /** The task CIDR blocks are cut from. */
+  pool: string;
+  /**
+   * Claims a block on this machine (false: a route or another Berth here has it); absent, every
+   * block is free.
+   */
+  claimBlock?(block: string): Promise<boolean>;
+  /** Gives a block's machine claim back. */
+  releaseBlock?(block: string): void;
+}
+
+export const defaultAddressSpace: TaskAddressSpace = { pool: DEFAULT_TASK_CIDR };
+
+/** The first of `candidates` that overlaps none of `taken`. */
+export function nextFree(candidates: Iterable<Cidr>, taken: Cidr[]): Cidr | undefined {
+  for (const candidate of candidates)
+    if (!taken.some((used) => overlaps(used, candidate))) return candidate;
+  return undefined;
+}
+
+export function clusterBlocks(pool: Cidr): Generator<Cidr> {
+  return subnetsOf(pool, BLOCK_PREFIX);
+}
+
+export function hostSubnets(block: Cidr): Generator<Cidr> {
+  return subnetsOf(block, HOST_SUBNET_PREFIX);
+}
+
+/**
+ * A cluster's VXLAN network identifier: its block's place in 100.64.0.0/10 counted in /29s,
+ * unique on a machine because blocks are (and within the VNI's 24 bits).
+ */
+export function vniOf(block: string): number {
+  return Math.floor(((parseCidr(block) as Cidr).base - SHARED_BASE) / 8) + 1;
+}
+
+/** No room left for a cluster or for a host of it: the task cannot be placed with an address. */
+export class TaskSubnetsExhausted extends BerthError {
+  constructor(message: string) {
+    super("TaskSubnetsExhausted", message, { fault: "server" });
+  }
+}
+
+/** `hostId`'s subnet of `clusterArn`'s block, allocated (and the block) if it has none yet. */
+export async function hostSubnetFor(
+  trx: Transaction<Database>,
+  space: TaskAddressSpace,
+  clusterArn: string,
+  hostId: string,
+  now: number,
+): Promise<string> {
+  const held = await trx
+    .selectFrom("host_subnets")
+    .select("subnet")
+    .where("cluster_arn", "=", clusterArn)
+    .where("host_id", "=", hostId)
+    .executeTakeFirst();
+  if (held !== undefined) return held.subnet;
+  const block = parseCidr(await blockFor(trx, space, clusterArn, now)) as Cidr;
+  const taken = await trx
+    .selectFrom("host_subnets")
+    .select("subnet")
+    .where("cluster_arn", "=", clusterArn)
+    .execute();
+  const subnet = nextFree(hostSubnets(block), cidrs(taken.map((t) => t.subnet)));
+  if (subnet === undefined)
+    throw new TaskSubnetsExhausted(
+      `the cluster's block ${formatCidr(block)} has no subnet left for another host`,
+    );
+  await trx
+    .insertInto("host_subnets")
+    .values({
+      cluster_arn: clusterArn,
+      host_id: hostId,
+      subnet: formatCidr(subnet),
+      created_at: now,
+    })
+    .execute();
+  return formatCidr(subnet);
+}
+
+async function blockFor(
+  trx: Transaction<Database>,
+  space: TaskAddressSpace,
+  clusterArn: string,
+  now: number,
+): Promise<string> {
+  const held = await trx
+    .selectFrom("cluster_blocks")
+    .select("block")
+    .where("cluster_arn", "=", clusterArn)
+    .executeTakeFirst();
+  if (held !== undefined) return held.block;
+  const pool = parseCidr(space.pool);
+  if (pool === undefined)
+    throw new BerthError("InvalidTaskCidr", `invalid task CIDR ${space.pool}`);
+  const taken = cidrs(
+    (await trx.selectFrom("cluster_blocks").select("block").execute()).map((b) => b.block),
+  );
+  for (const candidate of clusterBlocks(pool)) {
+    if (nextFree([candidate], taken) === undefined) continue;
+    const block = formatCidr(candidate);
+    if (space.claimBlock !== undefined && !(await space.claimBlock(block))) continue;
+    await trx
+      .insertInto("cluster_blocks")
+      .values({ cluster_arn: clusterArn, block, created_at: now })
+      .execute();
+    return block;
+  }
+  throw new TaskSubnetsExhausted(
+    `no free block left in the task CIDR ${space.pool} for another cluster`,
+  );
+}
+
+/** A lost host's subnets go back to their blocks (it gets new ones if it comes back). */
+export async function releaseHostSubnets(
+  trx: Transaction<Database> | Store,
+  hostId: string,
+): Promise<void> {
+  await trx.deleteFrom("host_subnets").where("host_id", "=", hostId).execute();
+}
+
+/** A deleted cluster's block and subnets go, and the block's claim on this machine. */
+export async function releaseClusterBlock(
+  store: Store,
+  space: TaskAddressSpace,
+  clusterArn: string,
+): Promise<void> {
+  const block = await store.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom("cluster_blocks")
+      .select("block")
+      .where("cluster_arn", "=", clusterArn)
+      .executeTakeFirst();
+    await trx.deleteFrom("host_subnets").where("cluster_arn", "=", clusterArn).execute();
+    await trx.deleteFrom("cluster_blocks").where("cluster_arn", "=", clusterArn).execute();
+    return row?.block;
+  });
+  if (block !== undefined) space.releaseBlock?.(block);
+}
+
+function cidrs(texts: string[]): Cidr[] {
+  return texts.map((text) => parseCidr(text)).filter((c): c is Cidr => c !== undefined);
+}
