@@ -255,10 +255,11 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<A
   const dataDir = options.dataDir ?? tempDataDir("berth-agent-");
   const { child, output, exited } = spawnAgent(options, dataDir);
   await new Promise<void>((resolveUp, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`berth agent did not join in 30 s:\n${output()}`)),
-      30_000,
-    );
+    const timer = setTimeout(() => {
+      // An agent that did not join is not left running behind the failed test.
+      child.kill("SIGKILL");
+      reject(new Error(`berth agent did not join in 30 s:\n${output()}`));
+    }, 30_000);
     const check = (): void => {
       if (!output().includes("agent connected to the control plane")) return;
       clearTimeout(timer);

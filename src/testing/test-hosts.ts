@@ -180,7 +180,8 @@ export class Datacenter {
    */
   async close(): Promise<void> {
     for (const { host, holder, veth, netns } of this.#hosts.reverse()) {
-      await host.agent.stop().catch(() => undefined);
+      // A host whose agent never started has none to stop; its namespace goes all the same.
+      await (host.agent as AgentProcess | undefined)?.stop().catch(() => undefined);
       await host.exec(process.execPath, [BERTH_BIN, "host", "clean", "--data-dir", host.dataDir]);
       await stopHolder(holder);
       await ip(["link", "del", veth], true);
