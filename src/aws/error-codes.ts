@@ -56,6 +56,23 @@ export const AWS_ERROR_CODES = {
     message: "The request signature we calculated does not match the signature you provided. <...>",
     query: { code: "SignatureDoesNotMatch", status: 403 },
   },
+  // Temporary credentials (STS) past their expiry.
+  ExpiredTokenException: {
+    status: 400,
+    services: FRONT_DOOR,
+    statusIn: REST_JSON_AUTH,
+    message: "The security token included in the request is expired",
+    query: { code: "ExpiredToken", status: 403 },
+  },
+  // Authorization: the caller's policies do not allow the action on the resource.
+  AccessDeniedException: {
+    status: 400,
+    services: FRONT_DOOR,
+    statusIn: REST_JSON_AUTH,
+    message:
+      "User: <principal ARN> is not authorized to perform: <action> on resource: <ARN> because no identity-based policy allows the <action> action",
+    query: { code: "AccessDenied", status: 403 },
+  },
   // REST-JSON: no operation's URI template matched the path.
   UnknownOperationException: {
     status: 400,
@@ -89,7 +106,7 @@ export const AWS_ERROR_CODES = {
   },
   ValidationError: {
     status: 400,
-    services: ["elasticloadbalancing"],
+    services: ["elasticloadbalancing", "iam", "sts"],
     message: "<N> validation errors detected: <...>, or what is wrong",
   },
   ClientException: { status: 400, services: ["ecs"], message: "<what is wrong>" },
@@ -314,6 +331,33 @@ export const AWS_ERROR_CODES = {
     status: 400,
     services: ["elasticloadbalancing"],
     message: "<the action type Berth does not serve>",
+  },
+  // IAM and STS (Query protocol: the model's codes and statuses)
+  NoSuchEntity: {
+    status: 404,
+    services: ["iam", "sts"],
+    message: "The <user|role|policy> with name <name> cannot be found.",
+  },
+  EntityAlreadyExists: {
+    status: 409,
+    services: ["iam"],
+    message: "<User|Role|Policy> with name <name> already exists.",
+  },
+  MalformedPolicyDocument: {
+    status: 400,
+    services: ["iam", "sts"],
+    message: "<what is wrong with the policy, in IAM's words>",
+  },
+  DeleteConflict: {
+    status: 409,
+    services: ["iam"],
+    message: "Cannot delete entity, must <detach all policies|delete access keys> first.",
+  },
+  InvalidInput: { status: 400, services: ["iam"], message: "<what is wrong>" },
+  LimitExceeded: {
+    status: 409,
+    services: ["iam"],
+    message: "Cannot exceed quota for <AccessKeysPerUser|...>: <n>",
   },
 } as const satisfies Record<string, AwsErrorSpec>;
 

@@ -10,6 +10,7 @@ export {
   preauthenticate,
   type Precheck,
   type UnreadRequest,
+  checkSessionToken,
   type Credentials,
   type CredentialLookup,
   type SignedRequest,
@@ -47,3 +48,15 @@ export {
   type AwsErrorCode,
   type AwsErrorSpec,
 } from "./error-codes.js";
+export { rootPrincipal, type Principal, type PrincipalKind } from "./principal.js";
+export {
+  ANY_RESOURCE,
+  authorizeRequest,
+  requestedResources,
+  resources,
+  resourcesByMember,
+  resourcesByArnMembers,
+  type Authorizer,
+  type RequestedResource,
+  type ResourceResolver,
+} from "./authorization.js";

@@ -15,6 +15,8 @@ import {
   type UnreadRequest,
 } from "./sigv4.js";
 import { validateInput } from "./validate.js";
+import { authorizeRequest, type Authorizer } from "./authorization.js";
+import { rootPrincipal, type Principal } from "./principal.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
@@ -30,6 +32,8 @@ export interface AwsJsonGatewayOptions {
   identity: Identity;
   clock: Clock;
   log: Logger;
+  /** Decides whether a non-root caller may perform the action; absent: everything allowed. */
+  authorizer?: Authorizer;
 }
 
 /** JSON 1.1 writes timestamps as epoch seconds. */
@@ -89,7 +93,17 @@ export class AwsJsonGateway {
    * signed request, so whatever authorizes a signed call authorizes this one.
    */
   async invoke(accessKeyId: string, target: string, body: Buffer): Promise<JsonResponse> {
-    return this.#answer((requestId) => this.#perform(target, body, accessKeyId, requestId));
+    return this.#answer(async (requestId) => {
+      // The session speaks for the key's owner: its policies decide, as for a signed call.
+      const credentials = await this.options.credentials(accessKeyId);
+      if (credentials === undefined)
+        throw new AwsError(
+          "UnrecognizedClientException",
+          "The security token included in the request is invalid.",
+        );
+      const principal = credentials.principal ?? rootPrincipal(this.options.identity.accountId);
+      return this.#perform(target, body, accessKeyId, principal, requestId);
+    });
   }
 
   async #answer(run: (requestId: string) => Promise<string>): Promise<JsonResponse> {
@@ -122,6 +136,7 @@ export class AwsJsonGateway {
       typeof target === "string" ? target : "",
       request.body,
       caller.accessKeyId,
+      caller.principal ?? rootPrincipal(this.options.identity.accountId),
       requestId,
     );
   }
@@ -130,6 +145,7 @@ export class AwsJsonGateway {
     target: string,
     body: Buffer,
     accessKeyId: string,
+    principal: Principal,
     requestId: string,
   ): Promise<string> {
     const [prefix, actionName] = target.split(".", 2);
@@ -156,7 +172,9 @@ export class AwsJsonGateway {
       clock: this.options.clock,
       log: this.options.log,
       accessKeyId,
+      principal,
     };
+    await authorizeRequest(this.options.authorizer, service, actionName, input, ctx);
     const output = await handler(input as never, ctx);
     return renderJson(output);
   }

@@ -10,6 +10,8 @@ import { AWS_ERROR_CODES, type AwsErrorSpec } from "./error-codes.js";
 import { AwsError } from "./errors.js";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
 import type { AnyHandler, RequestContext } from "./service.js";
+import type { ResourceResolver } from "./authorization.js";
+import type { Principal } from "./principal.js";
 import type { ServiceModel } from "./model.js";
 import {
   preauthenticate,
@@ -20,6 +22,8 @@ import {
   type UnreadRequest,
 } from "./sigv4.js";
 import { validateInput } from "./validate.js";
+import { authorizeRequest, type Authorizer } from "./authorization.js";
+import { rootPrincipal } from "./principal.js";
 
 export const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
 
@@ -30,6 +34,10 @@ export interface AwsQueryService {
   /** The code this service answers constraint violations with (`ValidationError`). */
   validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
+  /** The resources each action acts on, for authorization (see AwsJsonService). */
+  resources?: Record<string, ResourceResolver>;
+  /** IAM and STS are global: their clients sign for us-east-1 whatever Berth's region is. */
+  global?: boolean;
 }
 
 export interface QueryResponse {
@@ -44,6 +52,8 @@ export interface AwsQueryGatewayOptions {
   identity: Identity;
   clock: Clock;
   log: Logger;
+  /** Decides whether a non-root caller may perform the action; absent: everything allowed. */
+  authorizer?: Authorizer;
 }
 
 /** Query services answer the front door's authentication failures with their own names and 403. */
@@ -100,7 +110,13 @@ export class AwsQueryGateway {
       const service = this.#bySigningName.get(caller.service);
       namespace = service?.model.metadata.xmlNamespace ?? "";
       validationCode = service?.validationErrorCode ?? validationCode;
-      const body = await this.#dispatch(service, request, requestId, caller.accessKeyId);
+      const body = await this.#dispatch(
+        service,
+        request,
+        requestId,
+        caller.accessKeyId,
+        caller.principal ?? rootPrincipal(this.options.identity.accountId),
+      );
       return { status: 200, headers, body };
     } catch (error) {
       const client = error instanceof BerthError && error.fault === "client";
@@ -121,12 +137,20 @@ export class AwsQueryGateway {
   }
 
   #authenticate(request: SignedRequest) {
+    const authorization = request.headers.authorization;
+    const scoped =
+      typeof authorization === "string"
+        ? /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(authorization)
+        : null;
+    // A global service's clients sign for us-east-1 (IAM's one region) whatever Berth's is.
+    const global =
+      scoped?.[1] === "us-east-1" && this.#bySigningName.get(scoped[2] ?? "")?.global === true;
     return verifySigV4(
       request,
       this.options.credentials,
       this.options.clock.now(),
       undefined,
-      this.options.identity.region,
+      global ? undefined : this.options.identity.region,
     );
   }
 
@@ -135,6 +159,7 @@ export class AwsQueryGateway {
     request: SignedRequest,
     requestId: string,
     accessKeyId: string,
+    principal: Principal,
   ): Promise<string> {
     const params = new URLSearchParams(request.body.toString("utf8"));
     const actionName = params.get("Action");
@@ -157,7 +182,9 @@ export class AwsQueryGateway {
       clock: this.options.clock,
       log: this.options.log,
       accessKeyId,
+      principal,
     };
+    await authorizeRequest(this.options.authorizer, service, actionName, input, ctx);
     const output = await handler(input as never, ctx);
     return encodeQueryOutput(service.model, actionName, output, requestId);
   }

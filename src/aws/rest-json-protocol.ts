@@ -21,7 +21,11 @@ import {
   type SignedRequest,
   type UnreadRequest,
 } from "./sigv4.js";
+import type { ResourceResolver } from "./authorization.js";
+import type { Principal } from "./principal.js";
 import { validateInput } from "./validate.js";
+import { authorizeRequest, type Authorizer } from "./authorization.js";
+import { rootPrincipal } from "./principal.js";
 
 export interface AwsRestJsonService {
   /** The SigV4 signing name clients scope their credentials to, e.g. `eks`. */
@@ -30,6 +34,8 @@ export interface AwsRestJsonService {
   /** The error code this service answers constraint violations with. */
   validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
+  /** The resources each action acts on, for authorization (see AwsJsonService). */
+  resources?: Record<string, ResourceResolver>;
 }
 
 export interface AwsRestJsonGatewayOptions {
@@ -38,6 +44,8 @@ export interface AwsRestJsonGatewayOptions {
   identity: Identity;
   clock: Clock;
   log: Logger;
+  /** Decides whether a non-root caller may perform the action; absent: everything allowed. */
+  authorizer?: Authorizer;
 }
 
 interface Route {
@@ -158,7 +166,14 @@ export class AwsRestJsonGateway {
         service?.signingName,
       );
       if (route === undefined) throw new AwsError("UnknownOperationException", "");
-      const output = await this.#dispatch(route, request, url, requestId, caller.accessKeyId);
+      const output = await this.#dispatch(
+        route,
+        request,
+        url,
+        requestId,
+        caller.accessKeyId,
+        caller.principal ?? rootPrincipal(this.options.identity.accountId),
+      );
       const { body, extraHeaders } = this.#render(route, output);
       return {
         status: route.operation.http?.responseCode ?? 200,
@@ -196,6 +211,7 @@ export class AwsRestJsonGateway {
     url: URL,
     requestId: string,
     accessKeyId: string,
+    principal: Principal,
   ): Promise<unknown> {
     const { model } = route.service;
     let parsed: unknown;
@@ -233,7 +249,9 @@ export class AwsRestJsonGateway {
       clock: this.options.clock,
       log: this.options.log,
       accessKeyId,
+      principal,
     };
+    await authorizeRequest(this.options.authorizer, route.service, route.name, validated, ctx);
     const handler = route.service.actions[route.name] as AnyHandler;
     return handler(validated as never, ctx);
   }

@@ -5,6 +5,8 @@
 import type { AwsErrorCode } from "./error-codes.js";
 import type { Clock, Identity, Logger } from "../core/index.js";
 import type { ServiceModel } from "./model.js";
+import type { ResourceResolver } from "./authorization.js";
+import type { Principal } from "./principal.js";
 
 /** Everything a handler may know about the request it serves. */
 export interface RequestContext {
@@ -14,6 +16,8 @@ export interface RequestContext {
   log: Logger;
   /** The verified caller's access key. */
   accessKeyId: string;
+  /** Who the key belongs to: the account's root, an IAM user or a role session. */
+  principal: Principal;
 }
 
 /**
@@ -38,4 +42,9 @@ export interface AwsJsonService {
   /** The `__type` this service answers constraint violations with. */
   validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
+  /**
+   * The resources each action acts on, for authorization (the IAM action is
+   * `signingName:Action`); an action without a row acts on `*`.
+   */
+  resources?: Record<string, ResourceResolver>;
 }

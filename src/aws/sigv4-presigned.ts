@@ -8,13 +8,16 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { BerthError } from "../core/index.js";
-import type { CredentialLookup } from "./sigv4.js";
+import { checkSessionToken, type CredentialLookup } from "./sigv4.js";
+import type { Principal } from "./principal.js";
 
 export interface PresignedCaller {
   accessKeyId: string;
   region: string;
   service: string;
   signedAt: Date;
+  /** The key's owner; undefined for the account's root. */
+  principal?: Principal;
 }
 
 /** Why a presigned URL was refused; callers map it to their own wire error. */
@@ -57,13 +60,13 @@ function parseAmzDate(value: string): Date | undefined {
  * values of signed headers other than `host` from `headers`. `maxAgeMs` bounds how long after
  * X-Amz-Date the URL is accepted, on top of its own X-Amz-Expires when `honourExpires`.
  */
-export function verifyPresignedUrl(
+export async function verifyPresignedUrl(
   url: URL,
   headers: Record<string, string>,
   lookup: CredentialLookup,
   now: Date,
   options: { maxAgeMs: number; honourExpires: boolean; service?: string },
-): PresignedCaller {
+): Promise<PresignedCaller> {
   const q = url.searchParams;
   const algorithm = q.get("X-Amz-Algorithm");
   const credential = q.get("X-Amz-Credential");
@@ -94,7 +97,7 @@ export function verifyPresignedUrl(
     if (!Number.isInteger(expires) || age > expires * 1000)
       throw new PresignedUrlRejected("the presigned URL has expired");
   }
-  const credentials = lookup(accessKeyId);
+  const credentials = await lookup(accessKeyId);
   if (credentials === undefined) throw new PresignedUrlRejected("unknown access key");
 
   const signedHeaders = signedList.toLowerCase().split(";");
@@ -136,5 +139,16 @@ export function verifyPresignedUrl(
     return expected.length === given.length && timingSafeEqual(expected, given);
   });
   if (!matches) throw new PresignedUrlRejected("the signature does not match");
-  return { accessKeyId, region, service, signedAt };
+  try {
+    checkSessionToken(credentials, q.get("X-Amz-Security-Token") ?? undefined, now);
+  } catch (error) {
+    throw new PresignedUrlRejected(error instanceof Error ? error.message : String(error));
+  }
+  return {
+    accessKeyId,
+    region,
+    service,
+    signedAt,
+    ...(credentials.principal === undefined ? {} : { principal: credentials.principal }),
+  };
 }

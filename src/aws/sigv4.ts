@@ -10,14 +10,22 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { AwsError } from "./errors.js";
+import type { Principal } from "./principal.js";
 
 export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
+  /** Temporary credentials (STS): the token every request must carry, and when it dies. */
+  sessionToken?: string;
+  expiresAt?: Date;
+  /** Whose key this is; absent means the account's root. */
+  principal?: Principal;
 }
 
 /** Looks up the secret for an access key id; undefined when the key is unknown. */
-export type CredentialLookup = (accessKeyId: string) => Credentials | undefined;
+export type CredentialLookup = (
+  accessKeyId: string,
+) => Credentials | undefined | Promise<Credentials | undefined>;
 
 export interface SignedRequest {
   method: string;
@@ -43,6 +51,36 @@ export interface VerifiedCaller {
   accessKeyId: string;
   region: string;
   service: string;
+  /** The key's owner; undefined for the account's root. */
+  principal?: Principal;
+}
+
+const INVALID_TOKEN = "The security token included in the request is invalid.";
+
+/**
+ * A session key needs its token, and a long-term key must not bring one; a session past its
+ * expiry is refused as AWS refuses it (ExpiredTokenException, ExpiredToken on Query).
+ */
+export function checkSessionToken(
+  credentials: Credentials,
+  token: string | undefined,
+  now: Date,
+): void {
+  const expected = credentials.sessionToken;
+  if (expected === undefined) {
+    if (token !== undefined && token !== "")
+      throw new AwsError("UnrecognizedClientException", INVALID_TOKEN);
+    return;
+  }
+  const given = Buffer.from(token ?? "");
+  const held = Buffer.from(expected);
+  if (given.length !== held.length || !timingSafeEqual(given, held))
+    throw new AwsError("UnrecognizedClientException", INVALID_TOKEN);
+  if (credentials.expiresAt !== undefined && credentials.expiresAt.getTime() <= now.getTime())
+    throw new AwsError(
+      "ExpiredTokenException",
+      "The security token included in the request is expired",
+    );
 }
 
 /** AWS allows a 15-minute skew between the signing date and its own clock. */
@@ -98,13 +136,13 @@ interface CheckedHeaders extends VerifiedCaller {
  * reads a body (issue 12, item 5), so a client without credentials cannot make it buffer one:
  * a request that fails here fails verifySigV4 with the same error.
  */
-export function checkSignedHeaders(
+export async function checkSignedHeaders(
   request: UnreadRequest,
   lookup: CredentialLookup,
   now: Date,
   expectedService?: string,
   expectedRegion?: string,
-): CheckedHeaders {
+): Promise<CheckedHeaders> {
   const authorization = header(request, "authorization");
   if (authorization === undefined || authorization === "") {
     throw new AwsError("MissingAuthenticationTokenException", "Missing Authentication Token");
@@ -125,7 +163,7 @@ export function checkSignedHeaders(
     string,
     string,
   ];
-  const credentials = lookup(accessKeyId);
+  const credentials = await lookup(accessKeyId);
   if (credentials === undefined) {
     throw new AwsError(
       "UnrecognizedClientException",
@@ -219,7 +257,7 @@ export async function verifySigV4(
   expectedService?: string,
   expectedRegion?: string,
 ): Promise<VerifiedCaller> {
-  const checked = checkSignedHeaders(request, lookup, now, expectedService, expectedRegion);
+  const checked = await checkSignedHeaders(request, lookup, now, expectedService, expectedRegion);
   // The payload must be covered too. AWS's JSON and Query services hash the body themselves, so
   // a client that signed `UNSIGNED-PAYLOAD` (or a streaming form) gets the mismatch answer there;
   // a hash header, signed or not, must be the body's.
@@ -229,7 +267,21 @@ export async function verifySigV4(
     if (actual !== contentHash) throw new AwsError("InvalidSignatureException", SIGNATURE_MISMATCH);
   }
   await checkSignature(request, checked, request.body);
-  return { accessKeyId: checked.accessKeyId, region: checked.region, service: checked.service };
+  // The token is checked once the signature is known good: a forged request learns nothing.
+  checkSessionToken(
+    checked.credentials,
+    header(request, "x-amz-security-token") ??
+      new URL(request.url, "http://placeholder").searchParams.get("X-Amz-Security-Token") ??
+      undefined,
+    now,
+  );
+  const { principal } = checked.credentials;
+  return {
+    accessKeyId: checked.accessKeyId,
+    region: checked.region,
+    service: checked.service,
+    ...(principal === undefined ? {} : { principal }),
+  };
 }
 
 /**
@@ -250,7 +302,11 @@ async function checkSignature(
       prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }
   const signer = new SignatureV4({
-    credentials: checked.credentials,
+    // Only the key pair: given a session token the signer would add (and sign) its own header.
+    credentials: {
+      accessKeyId: checked.credentials.accessKeyId,
+      secretAccessKey: checked.credentials.secretAccessKey,
+    },
     region: checked.region,
     service: checked.service,
     sha256: Hash.bind(null, "sha256"),
@@ -289,7 +345,7 @@ export async function preauthenticate(
   expectedService?: string,
   expectedRegion?: string,
 ): Promise<"signature" | "headers"> {
-  const checked = checkSignedHeaders(request, lookup, now, expectedService, expectedRegion);
+  const checked = await checkSignedHeaders(request, lookup, now, expectedService, expectedRegion);
   const hash = checked.headers["x-amz-content-sha256"];
   if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash)) return "headers";
   await checkSignature(request, checked, undefined);

@@ -36,10 +36,11 @@ export class ConsoleSessions {
     accessKeyId: string,
     secretAccessKey: string,
   ): Promise<{ token: string; session: Session } | undefined> {
-    const known = this.options.credentials(accessKeyId);
+    const known = await this.options.credentials(accessKeyId);
     // An unknown key is compared too, so the answer's time does not tell keys apart.
     const ok = sameSecret(secretAccessKey, known?.secretAccessKey ?? randomBytes(30).toString());
-    if (known === undefined || !ok) return undefined;
+    // A session key (STS) signs in nowhere without its token: the console takes none.
+    if (known === undefined || !ok || known.sessionToken !== undefined) return undefined;
     const now = this.options.clock.now().getTime();
     const token = randomBytes(32).toString("base64url");
     const session = {

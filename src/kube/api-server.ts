@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { CredentialLookup } from "../aws/index.js";
+import type { Authorizer, CredentialLookup } from "../aws/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { authenticate, type KubeUser } from "./auth.js";
@@ -38,6 +38,8 @@ export type KubeUpgradeRoute = (
 export interface KubeApiServerOptions {
   store: Store;
   credentials: CredentialLookup;
+  /** Decides whether an IAM principal other than root may use a cluster's API. */
+  authorizer?: Authorizer;
   clock: Clock;
   log: Logger;
   dataDir: string;
@@ -111,11 +113,12 @@ export class KubeApiServer {
     // An unknown cluster answers as a bad token does: no endpoint is there to talk to.
     if (row === undefined) throw new KubeError("Unauthorized", "Unauthorized", 401);
     if (PUBLIC_PATHS.has(path)) return { cluster, path, query: url.searchParams };
-    const user = authenticate(
+    const user = await authenticate(
       req.headers.authorization,
       cluster,
       this.options.credentials,
       this.options.clock.now(),
+      this.options.authorizer,
     );
     return { cluster, path, query: url.searchParams, user };
   }

@@ -3,7 +3,7 @@
  * `k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL), verified by Berth itself
  * against its own keys: signature, age, and the signed `x-k8s-aws-id` header = this cluster.
  */
-import { verifyPresignedUrl, type CredentialLookup } from "../aws/index.js";
+import { verifyPresignedUrl, type Authorizer, type CredentialLookup } from "../aws/index.js";
 import { KubeError } from "./status.js";
 
 const TOKEN_PREFIX = "k8s-aws-v1.";
@@ -21,12 +21,13 @@ function unauthorized(): KubeError {
   return new KubeError("Unauthorized", "Unauthorized", 401);
 }
 
-export function authenticate(
+export async function authenticate(
   authorization: string | undefined,
   clusterName: string,
   lookup: CredentialLookup,
   now: Date,
-): KubeUser {
+  authorizer?: Authorizer,
+): Promise<KubeUser> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
   const token = match?.[1];
   if (token === undefined || !token.startsWith(TOKEN_PREFIX)) throw unauthorized();
@@ -42,19 +43,34 @@ export function authenticate(
     url.searchParams.get("Action") !== "GetCallerIdentity"
   )
     throw unauthorized();
+  let caller;
   try {
-    const caller = verifyPresignedUrl(url, { "x-k8s-aws-id": clusterName }, lookup, now, {
+    caller = await verifyPresignedUrl(url, { "x-k8s-aws-id": clusterName }, lookup, now, {
       maxAgeMs: TOKEN_LIFETIME_MS,
       honourExpires: false,
       service: "sts",
     });
-    // Berth has one account and no RBAC: its key holder is the cluster's creator, an admin.
-    return {
-      username: "kubernetes-admin",
-      groups: ["system:masters", "system:authenticated"],
-      accessKeyId: caller.accessKeyId,
-    };
   } catch {
     throw unauthorized();
   }
+  if (caller.principal !== undefined && caller.principal.kind !== "root") {
+    // EKS maps IAM principals through access entries; Berth has none, so a principal other
+    // than root needs eks:AccessKubernetesApi on the cluster and is then its admin.
+    if (authorizer === undefined) throw unauthorized();
+    try {
+      await authorizer.authorize(caller.principal, "eks:AccessKubernetesApi", [
+        {
+          arn: `arn:aws:eks:${caller.region}:${caller.principal.accountId}:cluster/${clusterName}`,
+        },
+      ]);
+    } catch {
+      throw unauthorized();
+    }
+  }
+  // Berth has one account and no RBAC: its key holder is the cluster's creator, an admin.
+  return {
+    username: "kubernetes-admin",
+    groups: ["system:masters", "system:authenticated"],
+    accessKeyId: caller.accessKeyId,
+  };
 }

@@ -2,7 +2,7 @@
  * One Kubernetes control plane for all of Berth's EKS clusters: the API server, the object
  * store, the REST routes with each kind's hooks, and what a new or deleted cluster needs.
  */
-import type { CredentialLookup } from "../aws/index.js";
+import type { Authorizer, CredentialLookup } from "../aws/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { KubeApiServer } from "./api-server.js";
@@ -20,6 +20,8 @@ import { workloadHooks } from "./workloads/hooks.js";
 export interface KubernetesOptions {
   store: Store;
   credentials: CredentialLookup;
+  /** Decides whether an IAM principal other than root may use a cluster's API. */
+  authorizer?: Authorizer;
   clock: Clock;
   log: Logger;
   dataDir: string;

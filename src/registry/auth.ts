@@ -30,7 +30,13 @@ export function mintRegistryPassword(
   credentials: Credentials,
   now: Date,
 ): { password: string; expiresAt: Date } {
-  const expiresAt = new Date(now.getTime() + TOKEN_LIFETIME_MS);
+  // A session's password dies with the session (ECR's token does not outlive its credentials).
+  const expiresAt = new Date(
+    Math.min(
+      now.getTime() + TOKEN_LIFETIME_MS,
+      credentials.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    ),
+  );
   const body: TokenPayload = { k: credentials.accessKeyId, e: expiresAt.getTime() };
   const payload = Buffer.from(JSON.stringify(body)).toString("base64url");
   return { password: `${payload}.${sign(payload, credentials.secretAccessKey)}`, expiresAt };
@@ -43,28 +49,48 @@ export function encodeAuthorizationToken(password: string): string {
 
 export type PasswordCheck = "valid" | "invalid" | "expired";
 
-export function checkRegistryPassword(
+export interface PasswordOwner {
+  check: PasswordCheck;
+  /** The access key the password was minted for (when valid or expired). */
+  accessKeyId?: string;
+  credentials?: Credentials;
+}
+
+export async function checkRegistryPassword(
   password: string,
   credentials: CredentialLookup,
   now: Date,
-): PasswordCheck {
+): Promise<PasswordCheck> {
+  return (await registryPasswordOwner(password, credentials, now)).check;
+}
+
+/** Who minted `password`, and whether it still holds. */
+export async function registryPasswordOwner(
+  password: string,
+  credentials: CredentialLookup,
+  now: Date,
+): Promise<PasswordOwner> {
+  const invalid: PasswordOwner = { check: "invalid" };
   const dot = password.indexOf(".");
-  if (dot <= 0) return "invalid";
+  if (dot <= 0) return invalid;
   const payload = password.slice(0, dot);
   const signature = Buffer.from(password.slice(dot + 1));
   let body: Partial<TokenPayload>;
   try {
     body = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Partial<TokenPayload>;
   } catch {
-    return "invalid";
+    return invalid;
   }
-  if (typeof body.k !== "string" || typeof body.e !== "number") return "invalid";
-  const held = credentials(body.k);
-  if (held === undefined) return "invalid";
+  if (typeof body.k !== "string" || typeof body.e !== "number") return invalid;
+  const held = await credentials(body.k);
+  if (held === undefined) return invalid;
   const expected = Buffer.from(sign(payload, held.secretAccessKey));
-  if (expected.length !== signature.length || !timingSafeEqual(expected, signature))
-    return "invalid";
-  return body.e > now.getTime() ? "valid" : "expired";
+  if (expected.length !== signature.length || !timingSafeEqual(expected, signature)) return invalid;
+  return {
+    check: body.e > now.getTime() ? "valid" : "expired",
+    accessKeyId: body.k,
+    credentials: held,
+  };
 }
 
 /** `Authorization: Basic ...` -> the password when the user is `AWS`, else undefined. */

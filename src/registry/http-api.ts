@@ -5,9 +5,14 @@
  * nothing here buffers a blob.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CredentialLookup } from "../aws/index.js";
+import {
+  rootPrincipal,
+  type Authorizer,
+  type CredentialLookup,
+  type Principal,
+} from "../aws/index.js";
 import { BerthError, type Logger } from "../core/index.js";
-import { basicPassword, checkRegistryPassword } from "./auth.js";
+import { basicPassword, registryPasswordOwner } from "./auth.js";
 import { RegistryError, renderRegistryError } from "./errors.js";
 import { MAX_MANIFEST_BYTES, OCI_INDEX } from "./manifests.js";
 import {
@@ -24,6 +29,44 @@ export interface RegistryHttpOptions {
   registry: Registry;
   credentials: CredentialLookup;
   log: Logger;
+  /** Decides whether the password's owner may pull or push (ECR's IAM actions). */
+  authorizer?: Authorizer;
+}
+
+/**
+ * The ECR action a registry request is, as ECR's registry authorizes it: pulls are
+ * BatchGetImage and GetDownloadUrlForLayer, pushes the layer upload actions and PutImage.
+ */
+function ecrAction(method: string, target: Route): string {
+  const read = method === "GET" || method === "HEAD";
+  switch (target.kind) {
+    case "base":
+      return "ecr:GetAuthorizationToken";
+    case "catalog":
+      return "ecr:DescribeRepositories";
+    case "gc":
+      // Berth's own extension: deleting unreferenced blobs is a registry-wide delete.
+      return "ecr:BatchDeleteImage";
+    case "tags":
+      return "ecr:ListImages";
+    case "manifest":
+      return read
+        ? "ecr:BatchGetImage"
+        : method === "PUT"
+          ? "ecr:PutImage"
+          : "ecr:BatchDeleteImage";
+    case "blob":
+      if (method === "HEAD") return "ecr:BatchCheckLayerAvailability";
+      return read ? "ecr:GetDownloadUrlForLayer" : "ecr:BatchDeleteImage";
+    case "uploads":
+      return method === "POST"
+        ? "ecr:InitiateLayerUpload"
+        : method === "PUT"
+          ? "ecr:CompleteLayerUpload"
+          : "ecr:UploadLayerPart";
+    case "referrers":
+      return "ecr:BatchGetImage";
+  }
 }
 
 export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -134,11 +177,12 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
   const { registry, log } = options;
   const realm = `Basic realm="Berth registry",service="ecr.amazonaws.com"`;
 
-  function authenticate(req: IncomingMessage): void {
+  async function authenticate(req: IncomingMessage): Promise<Principal> {
     const password = basicPassword(req.headers.authorization);
     if (password === undefined)
       throw new RegistryError("UNAUTHORIZED", "authentication required", {});
-    const check = checkRegistryPassword(password, options.credentials, registry.clock.now());
+    const owner = await registryPasswordOwner(password, options.credentials, registry.clock.now());
+    const check = owner.check;
     if (check === "invalid") throw new RegistryError("UNAUTHORIZED", "authentication required", {});
     if (check === "expired")
       // ECR answers an expired token with 403 DENIED, not 401.
@@ -146,6 +190,24 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
         "DENIED",
         "Your authorization token has expired. Reauthenticate and try again.",
       );
+    return owner.credentials?.principal ?? rootPrincipal(registry.registryId);
+  }
+
+  /** ECR's registry answers a denied pull or push with 403 DENIED and IAM's sentence. */
+  async function authorize(req: IncomingMessage, principal: Principal): Promise<void> {
+    if (options.authorizer === undefined || principal.kind === "root") return;
+    const target = route(new URL(req.url ?? "/", "http://registry").pathname);
+    if (target === undefined) return;
+    const resource = "name" in target ? registry.repositoryArn(target.name) : "*";
+    try {
+      await options.authorizer.authorize(principal, ecrAction(req.method ?? "GET", target), [
+        { arn: resource },
+      ]);
+    } catch (error) {
+      if (error instanceof BerthError && error.code === "AccessDeniedException")
+        throw new RegistryError("DENIED", error.message, {});
+      throw error;
+    }
   }
 
   async function blob(req: IncomingMessage, res: ServerResponse, name: string, digest: string) {
@@ -458,7 +520,7 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
   return async (req, res) => {
     res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
     try {
-      authenticate(req);
+      await authorize(req, await authenticate(req));
       await dispatch(req, res);
     } catch (error) {
       fail(req, res, error);

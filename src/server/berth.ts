@@ -12,6 +12,7 @@ import {
   type AwsJsonService,
   type AwsQueryService,
   type Credentials,
+  rootPrincipal,
 } from "../aws/index.js";
 import {
   caCertHash,
@@ -79,6 +80,12 @@ import {
   serviceTargets,
 } from "../services/elbv2/index.js";
 import { LoadBalancerPlane } from "../balancer/index.js";
+import {
+  createIamService,
+  createStsService,
+  IamAuthorizer,
+  iamCredentialLookup,
+} from "../services/iam/index.js";
 import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
 import {
   createRegistryHandler,
@@ -240,8 +247,10 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     identity: options.identity,
   });
 
-  const lookupCredentials = (accessKeyId: string): Credentials | undefined =>
-    accessKeyId === resolved.credentials.accessKeyId ? resolved.credentials : undefined;
+  // The key `berth up` prints is the account's root; IAM users' keys and STS sessions are
+  // in the store. Every front door looks keys up and authorizes callers the same way.
+  const lookupCredentials = iamCredentialLookup(store, options.identity, resolved.credentials);
+  const authorizer = new IamAuthorizer(store);
   const registry = new Registry({
     root: options.blobDir ?? join(options.dataDir, "registry"),
     store,
@@ -513,6 +522,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createAutoscalingService({ store }),
     ],
     credentials: lookupCredentials,
+    authorizer,
     identity: options.identity,
     clock,
     log,
@@ -521,6 +531,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const kube = new Kubernetes({
     store,
     credentials: lookupCredentials,
+    authorizer,
     clock,
     log,
     dataDir: options.dataDir,
@@ -540,6 +551,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
           clock,
           log,
           accessKeyId: "eks-fargate",
+          principal: rootPrincipal(options.identity.accountId),
         }),
       }),
       // `kubectl logs` reads a pod's task output the way `berth logs` does.
@@ -582,6 +594,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       }),
     ],
     credentials: lookupCredentials,
+    authorizer,
     identity: options.identity,
     clock,
     log,
@@ -596,8 +609,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
           ...(options.elbTargetCidrs ?? []),
         ],
       }),
+      createIamService({ store }),
+      createStsService({ store }),
     ],
     credentials: lookupCredentials,
+    authorizer,
     identity: options.identity,
     clock,
     log,
@@ -645,13 +661,14 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     },
     metrics: (res) => serveMetrics(res, metrics.latest, periodMs),
     console: consoleRoutes,
-    registry: createRegistryHandler({ registry, credentials: lookupCredentials, log }),
+    registry: createRegistryHandler({ registry, credentials: lookupCredentials, authorizer, log }),
     berthRoutes: async (req, res, path) => {
       if (
         path.startsWith("/_berth/billing/") &&
         (await serveBillingRoute(req, res, path, {
           billing,
           credentials: lookupCredentials,
+          authorizer,
           clock,
         }))
       )
@@ -659,6 +676,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       if (path === SPOT_INTERRUPT_PATH && req.method === "POST") {
         await serveSpotInterrupt(req, res, {
           credentials: lookupCredentials,
+          authorizer,
           clock,
           interrupt: (selection) => spot.interrupt(selection),
         });
@@ -668,20 +686,39 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         return serveTokens(req, res, path, {
           store,
           credentials: lookupCredentials,
+          authorizer,
           clock,
           joinCommand: (token) => joinCommand(token),
         });
       if (req.method !== "GET") return false;
       if (path === TASK_LOGS_PATH)
-        await serveTaskLogs(req, res, { store, channel, credentials: lookupCredentials, clock });
+        await serveTaskLogs(req, res, {
+          store,
+          channel,
+          credentials: lookupCredentials,
+          authorizer,
+          clock,
+        });
       else if (path === TASK_PROGRESS_PATH)
-        await serveTaskProgress(req, res, { progress, credentials: lookupCredentials, clock });
+        await serveTaskProgress(req, res, {
+          progress,
+          credentials: lookupCredentials,
+          authorizer,
+          clock,
+        });
       else return false;
       return true;
     },
   });
   server.keepAliveTimeout = 65_000;
-  const exec = new ExecRoute({ store, channel, credentials: lookupCredentials, clock, log });
+  const exec = new ExecRoute({
+    store,
+    channel,
+    credentials: lookupCredentials,
+    authorizer,
+    clock,
+    log,
+  });
   server.on("upgrade", (req, socket, head: Buffer) => {
     const path = (req.url ?? "").split("?", 1)[0];
     if (path === AGENT_CHANNEL_PATH) channel.handleUpgrade(req, socket, head);

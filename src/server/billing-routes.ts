@@ -14,7 +14,7 @@
  * Berth's own routes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AwsError, type CredentialLookup } from "../aws/index.js";
+import { AwsError, type Authorizer, type CredentialLookup } from "../aws/index.js";
 import { formatRate, type Billing } from "../billing/index.js";
 import type { Clock } from "../core/index.js";
 import { authenticate, fail, readSignedJson } from "./task-routes.js";
@@ -26,6 +26,7 @@ export const BILLING_PLANS_DELETE_PATH = "/_berth/billing/savings-plans/delete";
 export interface BillingRouteOptions {
   billing: Billing;
   credentials: CredentialLookup;
+  authorizer?: Authorizer;
   clock: Clock;
 }
 
@@ -63,7 +64,8 @@ export async function serveBillingRoute(
 ): Promise<boolean> {
   const { billing } = options;
   if (req.method === "GET" && (path === BILLING_PRICES_PATH || path === BILLING_PLANS_PATH)) {
-    if (!(await authenticate(req, res, options))) return true;
+    if (!(await authenticate(req, res, options, { action: "berth:GetBillingConfiguration" })))
+      return true;
     answer(
       res,
       path === BILLING_PRICES_PATH ? billing.priceBook().toJSON() : billing.savingsPlans().toJSON(),
@@ -75,7 +77,9 @@ export async function serveBillingRoute(
     ![BILLING_PRICES_PATH, BILLING_PLANS_PATH, BILLING_PLANS_DELETE_PATH].includes(path)
   )
     return false;
-  const body = await readSignedJson<Record<string, unknown>>(req, res, options);
+  const body = await readSignedJson<Record<string, unknown>>(req, res, options, {
+    action: "berth:UpdateBillingConfiguration",
+  });
   if (body === undefined) return true;
   try {
     if (path === BILLING_PRICES_PATH) {

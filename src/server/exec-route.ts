@@ -14,7 +14,14 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Task } from "@aws-sdk/client-ecs";
-import { AwsError, renderError, verifySigV4, type CredentialLookup } from "../aws/index.js";
+import {
+  AwsError,
+  renderError,
+  verifySigV4,
+  type Authorizer,
+  type CredentialLookup,
+} from "../aws/index.js";
+import { checkRouteAccess, taskResource } from "./route-access.js";
 import type { Clock, Logger } from "../core/index.js";
 import {
   readTask,
@@ -34,6 +41,7 @@ export interface ExecRouteOptions {
   store: Store;
   channel: AgentChannelServer;
   credentials: CredentialLookup;
+  authorizer?: Authorizer;
   clock: Clock;
   log: Logger;
 }
@@ -72,7 +80,7 @@ export class ExecRoute {
   /** Authenticates and checks the request as ExecuteCommand would; the host and the request. */
   async #prepare(req: IncomingMessage): Promise<{ hostId: string; request: ExecRequest }> {
     const { store, credentials, clock } = this.options;
-    await verifySigV4(
+    const caller = await verifySigV4(
       {
         method: req.method ?? "GET",
         url: req.url ?? "/",
@@ -82,6 +90,12 @@ export class ExecRoute {
       credentials,
       clock.now(),
       "ecs",
+    );
+    await checkRouteAccess(
+      this.options.authorizer,
+      caller.principal,
+      { action: "ecs:ExecuteCommand", resource: taskResource },
+      req.url ?? "/",
     );
     const url = new URL(req.url ?? "/", "http://berth");
     const taskArn = url.searchParams.get("task") ?? "";

@@ -6,7 +6,14 @@
  * like any API call (service `ecs`). The last line is `{"done":true}` (with `error` if any).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AwsError, renderError, verifySigV4, type CredentialLookup } from "../aws/index.js";
+import {
+  AwsError,
+  renderError,
+  verifySigV4,
+  type Authorizer,
+  type CredentialLookup,
+} from "../aws/index.js";
+import { checkRouteAccess, taskResource, type RouteAccess } from "./route-access.js";
 import { BodyTooLarge, readBodyWithin, type Clock } from "../core/index.js";
 import type { AgentChannelServer, LogSink } from "../control/index.js";
 import type { Store } from "../store/index.js";
@@ -19,7 +26,14 @@ export interface TaskLogsRouteOptions {
   channel: AgentChannelServer;
   credentials: CredentialLookup;
   clock: Clock;
+  /** Decides what principals other than root may do here. */
+  authorizer?: Authorizer;
 }
+
+type SignedRouteOptions = Pick<TaskLogsRouteOptions, "credentials" | "clock" | "authorizer">;
+
+/** Reading a task's logs or pull progress is describing it, as far as IAM goes. */
+const DESCRIBE_TASK: RouteAccess = { action: "ecs:DescribeTasks", resource: taskResource };
 
 /** Writes an AWS error answer (the one renderer's status, headers and body). */
 export function fail(res: ServerResponse, error: unknown, close = false): void {
@@ -40,10 +54,11 @@ export function fail(res: ServerResponse, error: unknown, close = false): void {
 export async function authenticate(
   req: IncomingMessage,
   res: ServerResponse,
-  options: Pick<TaskLogsRouteOptions, "credentials" | "clock">,
+  options: SignedRouteOptions,
+  access: RouteAccess,
 ): Promise<boolean> {
   try {
-    await verifySigV4(
+    const caller = await verifySigV4(
       {
         method: req.method ?? "GET",
         url: req.url ?? "/",
@@ -54,6 +69,7 @@ export async function authenticate(
       options.clock.now(),
       "ecs",
     );
+    await checkRouteAccess(options.authorizer, caller.principal, access, req.url ?? "/");
     return true;
   } catch (error) {
     fail(res, error);
@@ -88,9 +104,9 @@ export class PullProgress {
 export async function serveTaskProgress(
   req: IncomingMessage,
   res: ServerResponse,
-  options: Pick<TaskLogsRouteOptions, "credentials" | "clock"> & { progress: PullProgress },
+  options: SignedRouteOptions & { progress: PullProgress },
 ): Promise<void> {
-  if (!(await authenticate(req, res, options))) return;
+  if (!(await authenticate(req, res, options, DESCRIBE_TASK))) return;
   const taskArn = new URL(req.url ?? "/", "http://berth").searchParams.get("task") ?? "";
   const body = JSON.stringify(options.progress.get(taskArn) ?? {});
   res.writeHead(200, {
@@ -105,7 +121,7 @@ export async function serveTaskLogs(
   res: ServerResponse,
   options: TaskLogsRouteOptions,
 ): Promise<void> {
-  if (!(await authenticate(req, res, options))) return;
+  if (!(await authenticate(req, res, options, DESCRIBE_TASK))) return;
   const url = new URL(req.url ?? "/", "http://berth");
   const taskArn = url.searchParams.get("task") ?? "";
   const container = url.searchParams.get("container") ?? undefined;
@@ -166,7 +182,8 @@ export async function openTaskLogs(
 export async function readSignedJson<T>(
   req: IncomingMessage,
   res: ServerResponse,
-  options: Pick<TaskLogsRouteOptions, "credentials" | "clock">,
+  options: SignedRouteOptions,
+  access: RouteAccess,
 ): Promise<T | undefined> {
   let body: Buffer;
   try {
@@ -180,12 +197,13 @@ export async function readSignedJson<T>(
     return undefined;
   }
   try {
-    await verifySigV4(
+    const caller = await verifySigV4(
       { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body },
       options.credentials,
       options.clock.now(),
       "ecs",
     );
+    await checkRouteAccess(options.authorizer, caller.principal, access, req.url ?? "/");
   } catch (error) {
     fail(res, error);
     return undefined;
@@ -210,7 +228,7 @@ export const SPOT_INTERRUPT_PATH = "/_berth/spot/interrupt";
 export async function serveSpotInterrupt(
   req: IncomingMessage,
   res: ServerResponse,
-  options: Pick<TaskLogsRouteOptions, "credentials" | "clock"> & {
+  options: SignedRouteOptions & {
     interrupt: (selection: { hostId?: string; fraction?: number }) => Promise<string[]>;
   },
 ): Promise<void> {
@@ -218,6 +236,7 @@ export async function serveSpotInterrupt(
     req,
     res,
     options,
+    { action: "berth:InterruptSpotCapacity" },
   );
   if (selection === undefined) return;
   const hostId = typeof selection.hostId === "string" ? selection.hostId : undefined;

@@ -5,7 +5,7 @@
  * `/_berth/tokens/revoke` `{id}`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AwsError, type CredentialLookup } from "../aws/index.js";
+import { AwsError, type Authorizer, type CredentialLookup } from "../aws/index.js";
 import type { Clock } from "../core/index.js";
 import {
   createJoinToken,
@@ -32,6 +32,7 @@ export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 export interface TokenRouteOptions {
   store: Store;
   credentials: CredentialLookup;
+  authorizer?: Authorizer;
   clock: Clock;
   /** The `berth agent` line a new token joins with (server URL and CA pin). */
   joinCommand?: (token: string) => string;
@@ -60,7 +61,9 @@ export async function serveTokens(
 ): Promise<boolean> {
   const action = path.slice(TOKENS_PATH.length);
   if (req.method !== "POST" || !["create", "list", "revoke"].includes(action)) return false;
-  const input = await readSignedJson<Record<string, unknown>>(req, res, options);
+  const input = await readSignedJson<Record<string, unknown>>(req, res, options, {
+    action: `berth:${{ create: "CreateJoinToken", list: "ListJoinTokens", revoke: "RevokeJoinToken" }[action as "create"]}`,
+  });
   if (input === undefined) return true;
   const now = options.clock.now();
   if (action === "list") {

@@ -13,6 +13,7 @@ import { leasesMigration } from "./migrations/0014-leases.js";
 import { serversMigration } from "./migrations/0015-servers.js";
 import { certificateAuthorityMigration } from "./migrations/0016-certificate-authority.js";
 import { hostTaskStorageMigration } from "./migrations/0022-host-task-storage.js";
+import { iamMigration } from "./migrations/0019-iam.js";
 import { consoleSessionsMigration } from "./migrations/0021-console-sessions.js";
 import { taskSubnetsMigration } from "./migrations/0017-task-subnets.js";
 
@@ -354,6 +355,7 @@ const migrations: Record<string, Migration> = {
   "0015-servers": serversMigration,
   "0016-certificate-authority": certificateAuthorityMigration,
   "0022-host-task-storage": hostTaskStorageMigration,
+  "0019-iam": iamMigration,
   "0021-console-sessions": consoleSessionsMigration,
   "0017-task-subnets": taskSubnetsMigration,
 };

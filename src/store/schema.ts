@@ -434,7 +434,80 @@ export interface HostSubnetTable {
   created_at: number;
 }
 
+/** An IAM user (migration 0019-iam). */
+export interface IamUserTable {
+  name: string;
+  /** AIDA...: GetCallerIdentity's UserId. */
+  id: string;
+  arn: string;
+  path: string;
+  created_at: number;
+}
+
+export interface IamAccessKeyTable {
+  access_key_id: string;
+  user_name: string;
+  secret: string;
+  /** Active or Inactive. */
+  status: string;
+  created_at: number;
+}
+
+export interface IamRoleTable {
+  name: string;
+  /** AROA... */
+  id: string;
+  arn: string;
+  path: string;
+  trust_policy: string;
+  description: string | null;
+  max_session_duration: number;
+  created_at: number;
+}
+
+/** A customer managed policy (one version, v1). */
+export interface IamPolicyTable {
+  arn: string;
+  name: string;
+  id: string;
+  path: string;
+  document: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface IamInlinePolicyTable {
+  /** `user` or `role`. */
+  principal_kind: string;
+  principal_name: string;
+  policy_name: string;
+  document: string;
+}
+
+export interface IamAttachedPolicyTable {
+  principal_kind: string;
+  principal_name: string;
+  policy_arn: string;
+}
+
+/** Temporary credentials of a role session (STS AssumeRole, task roles). */
+export interface StsSessionTable {
+  access_key_id: string;
+  secret: string;
+  session_token: string;
+  role_name: string;
+  session_name: string;
+  expires_at: number;
+}
+
 export interface Database {
+  iam_users: IamUserTable;
+  iam_access_keys: IamAccessKeyTable;
+  iam_roles: IamRoleTable;
+  iam_policies: IamPolicyTable;
+  iam_inline_policies: IamInlinePolicyTable;
+  iam_attached_policies: IamAttachedPolicyTable;
+  sts_sessions: StsSessionTable;
   ecs_account_settings: EcsAccountSettingTable;
   clusters: ClusterTable;
   task_definitions: TaskDefinitionTable;

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Credentials } from "../aws/index.js";
 import { purgeHost } from "../agent/index.js";
-import { silentLogger } from "../core/index.js";
+import { silentLogger, type Clock } from "../core/index.js";
 import { startBerth, type RunningBerth } from "../server/index.js";
 
 export interface TestBerth {
@@ -67,7 +67,7 @@ function describeBerth(endpoint: string, dataDir: string, credentials: Credentia
 }
 
 export async function startBerthInProcess(
-  options: { dataDir?: string; elbTargetCidrs?: string[] } = {},
+  options: { dataDir?: string; elbTargetCidrs?: string[]; clock?: Clock } = {},
 ): Promise<TestBerth & { berth: RunningBerth }> {
   const dataDir = options.dataDir ?? tempDataDir();
   const owned = options.dataDir === undefined;
@@ -79,6 +79,7 @@ export async function startBerthInProcess(
     env: {},
     log: silentLogger,
     ...(options.elbTargetCidrs === undefined ? {} : { elbTargetCidrs: options.elbTargetCidrs }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   return {
     ...describeBerth(berth.endpoint, dataDir, berth.credentials),

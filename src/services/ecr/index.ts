@@ -3,7 +3,13 @@
  * Adding an action is adding a row; the front door validates its input against the model.
  */
 import type * as ecr from "@aws-sdk/client-ecr";
-import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import {
+  action,
+  loadServiceModel,
+  type AwsJsonService,
+  resourcesByMember,
+} from "../../aws/index.js";
+import { arn } from "../../core/index.js";
 import { encodeAuthorizationToken, mintRegistryPassword } from "../../registry/index.js";
 import type { EcrDependencies } from "./context.js";
 import { imageHandlers } from "./images.js";
@@ -20,7 +26,7 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
   const images = imageHandlers(deps);
   const lifecycle = lifecycleHandlers(deps);
   const policies = policyHandlers(deps);
-  return {
+  const service: AwsJsonService = {
     targetPrefix: "AmazonEC2ContainerRegistry_V20150921",
     signingName: "ecr",
     model: loadServiceModel("ecr", ecrModelSupplement),
@@ -31,7 +37,7 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
         ecr.GetAuthorizationTokenRequest,
         ecr.GetAuthorizationTokenResponse
       >(async (input, ctx) => {
-        const credentials = deps.credentials(ctx.accessKeyId);
+        const credentials = await deps.credentials(ctx.accessKeyId);
         if (credentials === undefined) throw new Error("verified caller has no credentials");
         const { password, expiresAt } = mintRegistryPassword(credentials, ctx.clock.now());
         const data: ecr.AuthorizationData = {
@@ -116,5 +122,12 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
         ecr.GetLifecyclePolicyPreviewResponse
       >(lifecycle.getLifecyclePolicyPreview),
     },
+  };
+  // What each action acts on, for IAM: the resource its input names, else `*`.
+  return {
+    ...service,
+    resources: resourcesByMember(Object.keys(service.actions), ["repositoryName"], (name, ctx) =>
+      arn(ctx.identity, "ecr", `repository/${name}`),
+    ),
   };
 }

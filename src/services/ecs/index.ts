@@ -3,11 +3,13 @@
  * Adding an action is adding a row; the front door validates its input against the model.
  */
 import type * as ecs from "@aws-sdk/client-ecs";
+import { ecsResources } from "./authorization.js";
 import {
   action,
   loadServiceModel,
   type AwsJsonService,
   type RequestContext,
+  rootPrincipal,
 } from "../../aws/index.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
 import { readTask, type ServiceTargets, type TaskStopper } from "../../control/index.js";
@@ -118,6 +120,7 @@ export function serviceDesiredCountSetter(deps: {
         clock: deps.clock,
         log: deps.log,
         accessKeyId: "application-autoscaling",
+        principal: rootPrincipal(deps.identity.accountId),
       },
     );
   };
@@ -159,6 +162,7 @@ export function createEcsService({
     targetPrefix: "AmazonEC2ContainerServiceV20141113",
     signingName: "ecs",
     model: loadServiceModel("ecs", ecsModelSupplement),
+    resources: ecsResources,
     // ECS answers constraint violations with InvalidParameterException (it has no ValidationException).
     validationErrorCode: "InvalidParameterException",
     actions: {

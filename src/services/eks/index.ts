@@ -4,7 +4,13 @@
  * The Kubernetes API a cluster serves is src/kube.
  */
 import type * as eks from "@aws-sdk/client-eks";
-import { action, loadServiceModel, type AwsRestJsonService } from "../../aws/index.js";
+import {
+  action,
+  loadServiceModel,
+  type AwsRestJsonService,
+  resourcesByMember,
+} from "../../aws/index.js";
+import { arn } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { clusterHandlers, type EksClusterHooks } from "./clusters.js";
 import { fargateProfileHandlers } from "./fargate-profiles.js";
@@ -23,7 +29,7 @@ export function createEksService({
   const clusters = clusterHandlers(store, hooks);
   const profiles = fargateProfileHandlers(store);
   const tags = tagHandlers(store);
-  return {
+  const service: AwsRestJsonService = {
     signingName: "eks",
     model: loadServiceModel("eks"),
     validationErrorCode: "InvalidParameterException",
@@ -63,5 +69,14 @@ export function createEksService({
         tags.listTagsForResource,
       ),
     },
+  };
+  // What each action acts on, for IAM: the resource its input names, else `*`.
+  return {
+    ...service,
+    resources: resourcesByMember(
+      Object.keys(service.actions),
+      ["clusterName", "name"],
+      (name, ctx) => arn(ctx.identity, "eks", `cluster/${name}`),
+    ),
   };
 }

@@ -4,7 +4,12 @@
  * the store and nudges the data plane (`ElbDataPlane`), which listens and proxies on the host.
  */
 import type * as elb from "@aws-sdk/client-elastic-load-balancing-v2";
-import { action, loadServiceModel, type AwsQueryService } from "../../aws/index.js";
+import {
+  action,
+  loadServiceModel,
+  type AwsQueryService,
+  resourcesByArnMembers,
+} from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { listenerHandlers } from "./listeners.js";
 import { loadBalancerHandlers } from "./load-balancers.js";
@@ -40,7 +45,7 @@ export function createElbv2Service({
   const targets = targetHandlers(store, plane, new TargetRanges(targetCidrs));
   const tags = tagHandlers(store);
   const modify = modifyHandlers(store, plane);
-  return {
+  const service: AwsQueryService = {
     signingName: "elasticloadbalancing",
     model: loadServiceModel("elbv2"),
     validationErrorCode: "ValidationError",
@@ -106,4 +111,6 @@ export function createElbv2Service({
       DescribeTags: action<elb.DescribeTagsInput, elb.DescribeTagsOutput>(tags.describeTags),
     },
   };
+  // What each action acts on, for IAM: the resource its input names, else `*`.
+  return { ...service, resources: resourcesByArnMembers(Object.keys(service.actions)) };
 }

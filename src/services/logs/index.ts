@@ -27,7 +27,13 @@
  * `createGroup` a missing group throws ResourceNotFoundException, as the driver fails on AWS.
  */
 import type * as logs from "@aws-sdk/client-cloudwatch-logs";
-import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import {
+  action,
+  loadServiceModel,
+  type AwsJsonService,
+  resourcesByMember,
+} from "../../aws/index.js";
+import { arn } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { filterLogEventsHandler } from "./filter-log-events.js";
 import { getLogEventsHandler } from "./get-log-events.js";
@@ -52,7 +58,7 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
   const streams = streamHandlers(store);
   const ingest = ingestHandlers(store);
   const tags = tagHandlers(store);
-  return {
+  const service: AwsJsonService = {
     targetPrefix: "Logs_20140328",
     signingName: "logs",
     model: loadServiceModel("logs"),
@@ -94,5 +100,15 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
         tags.listTagsLogGroup,
       ),
     },
+  };
+  // What each action acts on, for IAM: the resource its input names, else `*`.
+  return {
+    ...service,
+    resources: resourcesByMember(
+      Object.keys(service.actions),
+      ["logGroupName", "logGroupIdentifier"],
+      (name, ctx) =>
+        name.startsWith("arn:") ? name : arn(ctx.identity, "logs", `log-group:${name}:*`),
+    ),
   };
 }
