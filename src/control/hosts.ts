@@ -4,6 +4,7 @@
  * If the agent comes back, its `sync` no longer lists those tasks and it stops the stale copies.
  */
 import type { Store } from "../store/index.js";
+import { releaseRoom } from "./placement.js";
 import { readTask } from "./tasks.js";
 import { releaseHostSubnets } from "./task-subnets.js";
 
@@ -62,6 +63,7 @@ export async function markLostHosts(
           })
           .where("arn", "=", row.arn)
           .execute();
+        await releaseRoom(trx, host.id, row);
       }
       return rows.map((r) => r.arn);
     });

@@ -1,12 +1,18 @@
 /**
- * Placement v1: a task goes to an ACTIVE host with enough unreserved CPU, memory and ephemeral
- * storage for its size (storage only where the host's agent reports the disk it offers to
- * tasks; the agent's own admission check stays behind it). Reservations are exact — the sum of the sizes of the host's tasks that are not STOPPED —
- * so they are released the moment a task reaches STOPPED. Among hosts that fit, the one with the
- * most free memory wins (spreading load). Runs inside the caller's transaction, so two
- * concurrent RunTasks can never book the same room.
+ * Placement: a task goes to an ACTIVE host with enough unreserved CPU, memory and ephemeral
+ * storage for its size (storage only where the host's agent reports the disk it offers to tasks;
+ * the agent's own admission check stays behind it).
+ * Each host's row carries what it has given out (`reserved_*`: the sizes of its tasks that have
+ * not STOPPED); a placement takes room by one conditional update that adds
+ * the task's size only if it still fits, and a task reaching STOPPED gives it back in the same
+ * transaction that records the stop. So servers placing at once on one database (each choosing
+ * from what it read a moment ago) can never book the same room: the loser of a race sees zero
+ * rows updated and chooses again. (PostgreSQL transactions are also serializable, so the loser
+ * is often rerun whole; the conditional update holds whatever the isolation.) Among hosts that fit, tasks of one group spread over zones,
+ * then hosts, then go where the most memory is free.
  */
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
+import { sql } from "kysely";
 import type { Database } from "../store/index.js";
 
 /** The reasons ECS puts in RunTask's failures[] when nothing has room. */
@@ -25,31 +31,104 @@ export interface HostRoom {
   freeStorageGiB?: number;
 }
 
-export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
-  const hosts = await db.selectFrom("hosts").selectAll().where("status", "=", "ACTIVE").execute();
-  const reserved = await db
-    .selectFrom("tasks")
-    .select(["host_id"])
-    .select((eb) => [
-      eb.fn.sum<number>("cpu").as("cpu"),
-      eb.fn.sum<number>("memory").as("memory"),
-      eb.fn.sum<number>("ephemeral_storage_gib").as("storage"),
-    ])
-    .where("host_id", "is not", null)
-    .where("last_status", "!=", "STOPPED")
-    .groupBy("host_id")
-    .execute();
-  const byHost = new Map(reserved.map((row) => [row.host_id, row]));
-  return hosts.map((host) => ({
+type HostRow = Pick<
+  Database["hosts"],
+  "id" | "availability_zone" | "capacity_providers" | "cpu" | "memory" | "task_storage_gib"
+> & { reserved_cpu: number; reserved_memory: number; reserved_storage_gib: number };
+
+function roomOf(host: HostRow): HostRoom {
+  return {
     hostId: host.id,
     availabilityZone: host.availability_zone,
     capacityProviders: JSON.parse(host.capacity_providers) as string[],
-    freeCpu: host.cpu - Number(byHost.get(host.id)?.cpu ?? 0),
-    freeMemory: host.memory - Number(byHost.get(host.id)?.memory ?? 0),
+    freeCpu: Number(host.cpu) - Number(host.reserved_cpu),
+    freeMemory: Number(host.memory) - Number(host.reserved_memory),
     ...(host.task_storage_gib === null
       ? {}
-      : { freeStorageGiB: host.task_storage_gib - Number(byHost.get(host.id)?.storage ?? 0) }),
-  }));
+      : { freeStorageGiB: Number(host.task_storage_gib) - Number(host.reserved_storage_gib) }),
+  };
+}
+
+const ROOM_COLUMNS = [
+  "id",
+  "availability_zone",
+  "capacity_providers",
+  "cpu",
+  "memory",
+  "task_storage_gib",
+  "reserved_cpu",
+  "reserved_memory",
+  "reserved_storage_gib",
+] as const;
+
+export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
+  const hosts = await db
+    .selectFrom("hosts")
+    .select(ROOM_COLUMNS)
+    .where("status", "=", "ACTIVE")
+    .execute();
+  return hosts.map(roomOf);
+}
+
+/**
+ * Takes `cpu` and `memory` on `room`'s host if they still fit (whatever other servers booked
+ * since `room` was read): true when taken. When not, `room` is brought up to date (zero room if
+ * the host is no longer ACTIVE) so the caller can choose again.
+ */
+export async function claimRoom(
+  trx: Transaction<Database>,
+  room: HostRoom,
+  cpu: number,
+  memory: number,
+  storageGiB: number,
+): Promise<boolean> {
+  const claimed = await trx
+    .updateTable("hosts")
+    .set({
+      reserved_cpu: sql<number>`reserved_cpu + ${cpu}`,
+      reserved_memory: sql<number>`reserved_memory + ${memory}`,
+      reserved_storage_gib: sql<number>`reserved_storage_gib + ${storageGiB}`,
+    })
+    .where("id", "=", room.hostId)
+    .where("status", "=", "ACTIVE")
+    .where(sql<boolean>`reserved_cpu + ${cpu} <= cpu`)
+    .where(sql<boolean>`reserved_memory + ${memory} <= memory`)
+    .where(
+      sql<boolean>`(task_storage_gib is null or reserved_storage_gib + ${storageGiB} <= task_storage_gib)`,
+    )
+    .returning(ROOM_COLUMNS)
+    .executeTakeFirst();
+  const fresh =
+    claimed ??
+    (await trx
+      .selectFrom("hosts")
+      .select(ROOM_COLUMNS)
+      .where("id", "=", room.hostId)
+      .where("status", "=", "ACTIVE")
+      .executeTakeFirst());
+  const now = fresh === undefined ? undefined : roomOf(fresh);
+  room.freeCpu = now?.freeCpu ?? 0;
+  room.freeMemory = now?.freeMemory ?? 0;
+  if (room.freeStorageGiB !== undefined || now?.freeStorageGiB !== undefined)
+    room.freeStorageGiB = now?.freeStorageGiB ?? 0;
+  return claimed !== undefined;
+}
+
+/** Gives a stopped task's room back to its host (in the transaction that records the stop). */
+export async function releaseRoom(
+  db: Kysely<Database>,
+  hostId: string,
+  task: { cpu: number; memory: number; ephemeral_storage_gib?: number },
+): Promise<void> {
+  await db
+    .updateTable("hosts")
+    .set({
+      reserved_cpu: sql<number>`reserved_cpu - ${task.cpu}`,
+      reserved_memory: sql<number>`reserved_memory - ${task.memory}`,
+      reserved_storage_gib: sql<number>`reserved_storage_gib - ${task.ephemeral_storage_gib ?? 20}`,
+    })
+    .where("id", "=", hostId)
+    .execute();
 }
 
 /** How many tasks of the same group (a service's, say) each host already runs. */

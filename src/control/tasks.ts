@@ -7,7 +7,7 @@ import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import type { Database, Store, TaskTable } from "../store/index.js";
-import { chooseHost, groupLoad, hostRoom } from "./placement.js";
+import { chooseHost, claimRoom, groupLoad, hostRoom, releaseRoom } from "./placement.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
   defaultAddressSpace,
@@ -77,8 +77,19 @@ export async function createTasks(
         loads.set(key, load);
       }
       const provider = draft.task.capacityProviderName ?? "FARGATE";
+      const { cpu, memory } = draft.row;
       const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
-      const choice = chooseHost(rooms, draft.row.cpu, draft.row.memory, load, provider, storageGiB);
+      // Chosen from what was read; taken only if still free (another server may have booked
+      // it since), else chosen again with that host's room brought up to date.
+      let choice = chooseHost(rooms, cpu, memory, load, provider, storageGiB);
+      for (let tries = 0; typeof choice !== "string"; tries++) {
+        if (await claimRoom(trx, choice, cpu, memory, storageGiB)) break;
+        // Raced by others on every host in turn: give up as a full cluster would.
+        choice =
+          tries > rooms.length
+            ? "RESOURCE:CPU"
+            : chooseHost(rooms, cpu, memory, load, provider, storageGiB);
+      }
       if (typeof choice === "string") {
         placed.failures.push({ reason: choice });
         continue;
@@ -95,13 +106,15 @@ export async function createTasks(
         );
       } catch (error) {
         if (!(error instanceof TaskSubnetsExhausted)) throw error;
+        // The room just booked goes back: this task is not placed.
+        await releaseRoom(trx, choice.hostId, { cpu, memory, ephemeral_storage_gib: storageGiB });
+        choice.freeCpu += cpu;
+        choice.freeMemory += memory;
+        if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB += storageGiB;
         placed.failures.push({ reason: `RESOURCE:SUBNET (${error.message})` });
         continue;
       }
       const assignment: TaskAssignment = { ...draft.assignment, subnet };
-      choice.freeCpu -= draft.row.cpu;
-      choice.freeMemory -= draft.row.memory;
-      if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB -= storageGiB;
       load.set(choice.hostId, (load.get(choice.hostId) ?? 0) + 1);
       const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
       await trx
@@ -129,6 +142,20 @@ export async function applyTaskState(
   hostId: string,
   state: TaskState,
 ): Promise<boolean> {
+  // Merging only moves a task forward, so a snapshot that lost a race to another (applied by
+  // another server meanwhile) is merged again onto the winner's result.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const applied = await mergeTaskState(db, hostId, state);
+    if (applied !== "raced") return applied;
+  }
+  throw new Error(`task ${state.taskArn} kept changing while its report was applied`);
+}
+
+async function mergeTaskState(
+  db: Kysely<Database>,
+  hostId: string,
+  state: TaskState,
+): Promise<boolean | "raced"> {
   const row = await db
     .selectFrom("tasks")
     .selectAll()
@@ -168,7 +195,10 @@ export async function applyTaskState(
   applyNetworkState(task, state);
   if (JSON.stringify(task) === before) return false;
   const version = row.version + 1;
-  await db
+  const stops = state.lastStatus === "STOPPED" && row.last_status !== "STOPPED";
+  // Only over the version read: a report applied meanwhile (another server's, the same task's
+  // resent snapshot) wins, and this one changes nothing — so a stop gives its room back once.
+  const updated = await db
     .updateTable("tasks")
     .set({
       last_status: state.lastStatus,
@@ -179,7 +209,10 @@ export async function applyTaskState(
         : {}),
     })
     .where("arn", "=", row.arn)
-    .execute();
+    .where("version", "=", row.version)
+    .executeTakeFirst();
+  if (updated.numUpdatedRows === 0n) return "raced";
+  if (stops) await releaseRoom(db, hostId, row);
   return true;
 }
 

@@ -4,6 +4,7 @@ export { openNotifier, type Notifier, type Topic } from "./notify.js";
 export {
   databaseNowMs,
   dialectOf,
+  isUniqueViolation,
   larger,
   smaller,
   positionOf,

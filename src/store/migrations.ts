@@ -16,6 +16,7 @@ import { hostTaskStorageMigration } from "./migrations/0022-host-task-storage.js
 import { iamMigration } from "./migrations/0019-iam.js";
 import { consoleSessionsMigration } from "./migrations/0021-console-sessions.js";
 import { taskSubnetsMigration } from "./migrations/0017-task-subnets.js";
+import { hostReservationsMigration } from "./migrations/0024-host-reservations.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -358,6 +359,7 @@ const migrations: Record<string, Migration> = {
   "0019-iam": iamMigration,
   "0021-console-sessions": consoleSessionsMigration,
   "0017-task-subnets": taskSubnetsMigration,
+  "0024-host-reservations": hostReservationsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

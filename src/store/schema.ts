@@ -115,6 +115,11 @@ export interface HostTable {
   task_storage_gib: number | null;
   /** Its address on the datacenter link, as the server saw its channel come (none: loopback). */
   address: string | null;
+  /** CPU units and MiB of its tasks that have not STOPPED (placement's booking). */
+  reserved_cpu: Generated<number>;
+  reserved_memory: Generated<number>;
+  /** GiB of ephemeral storage of those tasks. */
+  reserved_storage_gib: Generated<number>;
 }
 
 /** Join tokens for agents, kept as SHA-256 hashes. */

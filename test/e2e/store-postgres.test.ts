@@ -24,6 +24,7 @@ import {
 import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 import { storeContract } from "../unit/store/store-contract.js";
 import { leaseContract } from "../unit/control/lease-contract.js";
+import { placementContract } from "../unit/control/placement-contract.js";
 
 let postgres: TestPostgres;
 before(async () => {
@@ -41,6 +42,12 @@ storeContract("postgres", {
 leaseContract("postgres", async () =>
   openPostgresStore(await postgres.createDatabase(`lease${++n}`)),
 );
+
+// Three connection pools on one database: three servers placing at once.
+placementContract("postgres", async () => {
+  const url = await postgres.createDatabase(`placement${++n}`);
+  return { store: await openPostgresStore(url), openAgain: () => openPostgresStore(url) };
+});
 
 test("a database with a natural-language collation is refused with how to make one", async () => {
   const url = await postgres.createDatabase("plain");

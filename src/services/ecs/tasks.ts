@@ -21,7 +21,7 @@ import {
   type TaskStopper,
 } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
-import type { Store } from "../../store/index.js";
+import { isUniqueViolation, type Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { invalidParameter } from "./errors.js";
@@ -74,21 +74,23 @@ export function taskHandlers(
       const token = input.clientToken;
       const scope = `RunTask:${cluster.name}`;
       const hash = requestHash(input);
-      if (token !== undefined) {
+      // ECS answers a reused token with other parameters with an error; the same request gets
+      // the first answer again.
+      const earlierAnswer = async (): Promise<RunTaskResponse | undefined> => {
+        if (token === undefined) return undefined;
         const seen = await store
           .selectFrom("idempotency")
           .selectAll()
           .where("scope", "=", scope)
           .where("token", "=", token)
           .executeTakeFirst();
-        if (seen !== undefined) {
-          // ECS answers a reused token with other parameters with an error; the same request
-          // gets the first answer again.
-          if (seen.request_hash !== hash)
-            throw invalidParameter("The clientToken was already used with different parameters.");
-          return JSON.parse(seen.response) as RunTaskResponse;
-        }
-      }
+        if (seen === undefined) return undefined;
+        if (seen.request_hash !== hash)
+          throw invalidParameter("The clientToken was already used with different parameters.");
+        return JSON.parse(seen.response) as RunTaskResponse;
+      };
+      const earlier = await earlierAnswer();
+      if (earlier !== undefined) return earlier;
       const definition = await findTaskDefinition(store, input.taskDefinition ?? "");
       if (definition === undefined) throw invalidParameter("TaskDefinition not found.");
       const strategy = resolveStrategy(input, cluster.document);
@@ -109,7 +111,7 @@ export function taskHandlers(
         ...(input.tags ?? []),
       ];
       for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
-      const placed = await createTasks(
+      const placing = createTasks(
         store,
         drafts,
         async (trx, result) => {
@@ -144,6 +146,15 @@ export function taskHandlers(
         },
         dispatcher.addresses,
       );
+      const placed = await placing.catch(async (error: unknown) => {
+        // The same token sent to another server at the same moment: its request committed
+        // first (and this one's tasks were rolled back with the losing entry), so its answer
+        // is this one's too.
+        const winner = isUniqueViolation(error) ? await earlierAnswer() : undefined;
+        if (winner === undefined) throw error;
+        return winner;
+      });
+      if (!("assignments" in placed)) return placed;
       for (const { hostId, assignment } of placed.assignments)
         dispatcher.assign(hostId, assignment);
       return { tasks: placed.tasks, failures: placed.failures };

@@ -1,0 +1,195 @@
+/**
+ * Placement on a store engine, with the races several servers make: RunTasks placed at once
+ * (each transaction choosing from what it read) never book more than a host has, a stop gives
+ * its room back exactly once however often it is reported, and a lost host's room comes back.
+ * Run on SQLite by placement-store.test.ts and on a real PostgreSQL (with one connection pool
+ * per "server") by test/e2e/store-postgres.test.ts.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { test } from "node:test";
+import { applyTaskState, createTasks, type TaskDraft } from "../../../src/control/tasks.js";
+import { markLostHosts } from "../../../src/control/hosts.js";
+import type { Store } from "../../../src/store/index.js";
+
+const TASK = { cpu: 256, memory: 512 };
+
+async function addHost(store: Store, id: string, tasks: number, az = "us-east-1a"): Promise<void> {
+  await store
+    .insertInto("hosts")
+    .values({
+      id,
+      availability_zone: az,
+      cpu: TASK.cpu * tasks,
+      memory: TASK.memory * tasks,
+      status: "ACTIVE",
+      last_seen_at: Date.now(),
+      last_seq: -1,
+      capacity_providers: JSON.stringify(["FARGATE"]),
+      registered_at: Date.now(),
+    })
+    .execute();
+}
+
+function draft(cluster = "c"): TaskDraft {
+  const id = randomUUID().replaceAll("-", "");
+  const arn = `arn:aws:ecs:us-east-1:000000000000:task/${cluster}/${id}`;
+  return {
+    row: {
+      arn,
+      id,
+      cluster_name: cluster,
+      family: "f",
+      task_definition_arn: "arn:aws:ecs:us-east-1:000000000000:task-definition/f:1",
+      last_status: "PROVISIONING",
+      desired_status: "RUNNING",
+      cpu: TASK.cpu,
+      memory: TASK.memory,
+      started_by: null,
+      group_name: "family:f",
+      created_at: Date.now(),
+      stopped_at: null,
+    },
+    task: { taskArn: arn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] },
+    assignment: {
+      taskArn: arn,
+      taskId: id,
+      clusterArn: `arn:aws:ecs:us-east-1:000000000000:cluster/${cluster}`,
+      family: "f",
+      cpu: TASK.cpu,
+      memory: TASK.memory,
+      desiredStatus: "RUNNING",
+      containers: [
+        {
+          name: "app",
+          image: "busybox",
+          essential: true,
+          environment: [],
+          cpu: 0,
+          readonlyRootFilesystem: false,
+          initProcessEnabled: false,
+          capabilitiesAdd: [],
+          capabilitiesDrop: [],
+          ulimits: [],
+          dockerLabels: {},
+          dependsOn: [],
+          stopTimeout: 30,
+        },
+      ],
+      registryCredentials: [],
+    },
+  };
+}
+
+async function booked(store: Store): Promise<Map<string, { reserved: number; live: number }>> {
+  const hosts = await store.selectFrom("hosts").select(["id", "reserved_cpu"]).execute();
+  const live = await store
+    .selectFrom("tasks")
+    .select(["host_id"])
+    .select((eb) => eb.fn.sum<number>("cpu").as("cpu"))
+    .where("last_status", "!=", "STOPPED")
+    .groupBy("host_id")
+    .execute();
+  return new Map(
+    hosts.map((h) => [
+      h.id,
+      {
+        reserved: Number(h.reserved_cpu),
+        live: Number(live.find((row) => row.host_id === h.id)?.cpu ?? 0),
+      },
+    ]),
+  );
+}
+
+const stopped = (taskArn: string) => ({
+  taskArn,
+  lastStatus: "STOPPED" as const,
+  containers: [],
+  stoppedAt: Date.now(),
+});
+
+/**
+ * `open` gives a store for a fresh database; `openAgain` (where the engine allows several
+ * processes) another connection pool to the same database, standing for another server.
+ */
+export function placementContract(
+  engine: string,
+  open: () => Promise<{ store: Store; openAgain?: () => Promise<Store> }>,
+): void {
+  const withStores = (name: string, body: (stores: Store[], first: Store) => Promise<void>): void =>
+    void test(`${engine}: placement: ${name}`, async () => {
+      const { store, openAgain } = await open();
+      const stores = [store];
+      try {
+        if (openAgain !== undefined) stores.push(await openAgain(), await openAgain());
+        await body(stores, store);
+      } finally {
+        for (const s of stores.reverse()) await s.destroy();
+      }
+    });
+
+  withStores("tasks placed at once never book more than a host has", async (stores, store) => {
+    await addHost(store, "h1", 7);
+    await addHost(store, "h2", 5, "us-east-1b");
+    // 40 RunTasks of one task each, spread over the servers, all at once: 12 fit.
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        createTasks(stores[i % stores.length] as Store, [draft()]),
+      ),
+    );
+    const placed = results.flatMap((r) => r.tasks);
+    const failures = results.flatMap((r) => r.failures);
+    assert.equal(placed.length, 12, "exactly the room there was");
+    assert.equal(failures.length, 28);
+    assert.ok(failures.every((f) => f.reason === "RESOURCE:CPU" || f.reason === "RESOURCE:MEMORY"));
+    const perHost = await booked(store);
+    assert.deepEqual(perHost.get("h1"), { reserved: 7 * TASK.cpu, live: 7 * TASK.cpu });
+    assert.deepEqual(perHost.get("h2"), { reserved: 5 * TASK.cpu, live: 5 * TASK.cpu });
+  });
+
+  withStores("several tasks per RunTask, from every server at once", async (stores, store) => {
+    for (let i = 0; i < 4; i++) await addHost(store, `h${i}`, 6, `us-east-1${"abc"[i % 3]}`);
+    const results = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        createTasks(
+          stores[i % stores.length] as Store,
+          Array.from({ length: 4 }, () => draft()),
+        ),
+      ),
+    );
+    assert.equal(results.flatMap((r) => r.tasks).length, 24);
+    for (const [host, { reserved, live }] of await booked(store)) {
+      assert.equal(reserved, live, `${host}'s booking is its tasks'`);
+      assert.ok(reserved <= 6 * TASK.cpu, `${host} is over its capacity: ${reserved}`);
+    }
+  });
+
+  withStores("a stop reported twice at once gives its room back once", async (stores, store) => {
+    await addHost(store, "h1", 2);
+    const { tasks } = await createTasks(store, [draft(), draft()]);
+    const [a] = tasks;
+    assert.ok(a?.taskArn !== undefined);
+    await Promise.all(stores.map((s) => applyTaskState(s, "h1", stopped(a.taskArn ?? ""))));
+    await applyTaskState(store, "h1", stopped(a.taskArn ?? ""));
+    assert.deepEqual((await booked(store)).get("h1"), { reserved: TASK.cpu, live: TASK.cpu });
+    // The room given back is taken again; the host is then full.
+    const again = await createTasks(store, [draft(), draft()]);
+    assert.equal(again.tasks.length, 1);
+    assert.deepEqual((await booked(store)).get("h1"), {
+      reserved: 2 * TASK.cpu,
+      live: 2 * TASK.cpu,
+    });
+  });
+
+  withStores("a lost host's tasks give their room back", async (_stores, store) => {
+    await addHost(store, "h1", 3);
+    await createTasks(store, [draft(), draft(), draft()]);
+    await store.updateTable("hosts").set({ last_seen_at: 0 }).where("id", "=", "h1").execute();
+    const lost = await markLostHosts(store, new Date(), 1000, new Set());
+    assert.equal(lost[0]?.taskArns.length, 3);
+    assert.deepEqual((await booked(store)).get("h1"), { reserved: 0, live: 0 });
+    // Back (the agent says hello): the whole host is free again.
+    await store.updateTable("hosts").set({ status: "ACTIVE" }).where("id", "=", "h1").execute();
+    assert.equal((await createTasks(store, [draft(), draft(), draft(), draft()])).tasks.length, 3);
+  });
+}
