@@ -4,6 +4,7 @@
  * If the agent comes back, its `sync` no longer lists those tasks and it stops the stale copies.
  */
 import type { Store } from "../store/index.js";
+import type { Fence } from "./leases.js";
 import { releaseRoom } from "./placement.js";
 import { readTask } from "./tasks.js";
 import { releaseHostSubnets } from "./task-subnets.js";
@@ -18,6 +19,8 @@ export async function markLostHosts(
   now: Date,
   timeoutMs: number,
   connected: ReadonlySet<string>,
+  /** Host liveness is a leader role: its stops are recorded only while this server leads. */
+  fence?: Fence,
 ): Promise<LostHost[]> {
   const cutoff = now.getTime() - timeoutMs;
   const silent = await store
@@ -31,6 +34,7 @@ export async function markLostHosts(
     // A host with an open channel is alive even if its last heartbeat was slow to be written.
     if (connected.has(host.id)) continue;
     const taskArns = await store.transaction().execute(async (trx) => {
+      await fence?.(trx);
       await trx.updateTable("hosts").set({ status: "LOST" }).where("id", "=", host.id).execute();
       // Its subnets go back to their clusters' blocks: a lost host's tasks are all stopped.
       await releaseHostSubnets(trx, host.id);

@@ -64,7 +64,14 @@ export {
   vniOf,
   type TaskAddressSpace,
 } from "./task-subnets.js";
-export { Lease, LeaseLost, leadRoles, type LeaderRole, type LeaseOptions } from "./leases.js";
+export {
+  Lease,
+  LeaseLost,
+  leadRoles,
+  type Fence,
+  type LeaderRole,
+  type LeaseOptions,
+} from "./leases.js";
 export {
   ServiceReconciler,
   failureThreshold,

@@ -47,6 +47,12 @@ export interface LeaseOptions {
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 
+/**
+ * Called first inside a leader role's transaction (a lease's `fence`): throws, and so rolls the
+ * transaction back, when this server no longer leads in the epoch it acted for.
+ */
+export type Fence = (trx: Transaction<Database>) => Promise<void>;
+
 export class Lease {
   readonly role: string;
   readonly holder: string;

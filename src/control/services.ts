@@ -19,6 +19,7 @@ import {
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
+import type { Fence } from "./leases.js";
 import type { TaskStopper } from "./task-stops.js";
 import { readTask } from "./tasks.js";
 
@@ -28,6 +29,8 @@ export interface ServiceLauncher {
     service: Service,
     deployment: Deployment,
     count: number,
+    /** The reconciler's: the tasks are stored only while this server leads. */
+    fence?: Fence,
   ): Promise<{ taskArns: string[]; failures: string[] }>;
 }
 
@@ -41,6 +44,11 @@ export interface ReconcilerOptions {
   /** Load balancers' target groups, for services with `loadBalancers`. */
   targets?: ServiceTargets;
   intervalMs?: number;
+  /**
+   * The leader's lease: every write of a pass (launches, stops, the service's record) is made
+   * only while this server still leads, so a deposed leader waking mid-pass changes nothing.
+   */
+  fence?: Fence;
 }
 
 /** Stop codes that count as a task failing (for the circuit breaker and backoff). */
@@ -162,6 +170,7 @@ export class ServiceReconciler {
         plan.service,
         plan.launch.deployment,
         plan.launch.count,
+        this.options.fence,
       );
       const launched: string[] = [];
       if (taskArns.length > 0)
@@ -180,10 +189,12 @@ export class ServiceReconciler {
         stopCode: "ServiceSchedulerInitiated",
         stoppedReason: reason,
         now,
+        ...(this.options.fence === undefined ? {} : { fence: this.options.fence }),
       });
 
     // Write back only what the reconciler owns, on the freshest row (the API may have changed it).
     await store.transaction().execute(async (trx) => {
+      await this.options.fence?.(trx);
       const fresh = await trx
         .selectFrom("services")
         .selectAll()

@@ -7,6 +7,7 @@ import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import type { Database, Store, TaskTable } from "../store/index.js";
+import type { Fence } from "./leases.js";
 import { chooseHost, claimRoom, groupLoad, hostRoom, releaseRoom } from "./placement.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
@@ -221,6 +222,8 @@ export interface StopRequest {
   stopCode: string;
   stoppedReason: string;
   now: Date;
+  /** A leader role's stop: recorded only while this server still leads. */
+  fence?: Fence;
 }
 
 /** Sets desiredStatus STOPPED; a task that never reached a host stops at once. */
@@ -229,6 +232,7 @@ export async function requestStop(
   request: StopRequest,
 ): Promise<TaskTable | undefined> {
   return store.transaction().execute(async (trx) => {
+    await request.fence?.(trx);
     const row = await trx
       .selectFrom("tasks")
       .selectAll()

@@ -419,11 +419,20 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // Every stop (StopTask, pods, the reconciler, Spot) goes through this one object.
   const stopper = new TaskStopper({ store, hosts: dispatcher, targets, log });
   // Services: the reconciler decides, the ECS layer's launcher starts their tasks.
+  // The singleton roles run on one server at a time: the one holding the control plane's lease
+  // (with SQLite there is one server, which takes it at start).
+  const leadership = new Lease({
+    store,
+    role: "control-plane",
+    holder: serverId(options.dataDir),
+    log,
+  });
   const reconciler = new ServiceReconciler({
     store,
     clock,
     log,
     stopper,
+    fence: (trx) => leadership.fence(trx),
     launcher: serviceLauncher({
       store,
       dispatcher,
@@ -462,7 +471,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
   let hostWatch: NodeJS.Timeout | undefined;
   const watchHosts = (): void => {
-    markLostHosts(store, clock.now(), hostTimeoutMs, new Set(channel.connectedHosts()))
+    markLostHosts(store, clock.now(), hostTimeoutMs, new Set(channel.connectedHosts()), (trx) =>
+      leadership.fence(trx),
+    )
       .then((lost) => {
         for (const host of lost)
           log.warn("host lost", { hostId: host.hostId, tasks: host.taskArns.length });
@@ -474,14 +485,6 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // CloudWatch Logs retention: expired events are deleted in the background.
   let logRetention: { close(): Promise<void> } | undefined;
 
-  // The singleton roles run on one server at a time: the one holding the control plane's lease
-  // (with SQLite there is one server, which takes it at start).
-  const leadership = new Lease({
-    store,
-    role: "control-plane",
-    holder: serverId(options.dataDir),
-    log,
-  });
   const kickReconciler = (): void => {
     if (leadership.isHeld()) reconciler.kick();
     consoleChanges.publish({ kind: "service" });

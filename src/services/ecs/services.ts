@@ -29,6 +29,7 @@ import {
   type ServiceLauncher,
   type ServiceTargets,
   type StoredService,
+  type Fence,
 } from "../../control/index.js";
 import type { ServiceTable, Store } from "../../store/index.js";
 import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-providers.js";
@@ -392,7 +393,7 @@ export function serviceLauncher(
 ): ServiceLauncher {
   const { store, dispatcher, registryCredentials, identity, clock } = deps;
   return {
-    async launch(service: Service, deployment: Deployment, count: number) {
+    async launch(service: Service, deployment: Deployment, count: number, fence?: Fence) {
       const definitionRow = await findTaskDefinition(store, deployment.taskDefinition ?? "");
       if (definitionRow === undefined)
         return { taskArns: [], failures: ["TaskDefinition not found"] };
@@ -466,6 +467,7 @@ export function serviceLauncher(
             store,
             drafts,
             async (trx, result) => {
+              await fence?.(trx);
               for (const task of result.tasks)
                 for (const tag of tags)
                   await trx

@@ -14,7 +14,12 @@ import type { Store } from "../../../src/store/index.js";
 
 const TASK = { cpu: 256, memory: 512 };
 
-async function addHost(store: Store, id: string, tasks: number, az = "us-east-1a"): Promise<void> {
+export async function addHost(
+  store: Store,
+  id: string,
+  tasks: number,
+  az = "us-east-1a",
+): Promise<void> {
   await store
     .insertInto("hosts")
     .values({
@@ -31,7 +36,7 @@ async function addHost(store: Store, id: string, tasks: number, az = "us-east-1a
     .execute();
 }
 
-function draft(cluster = "c"): TaskDraft {
+export function draft(cluster = "c"): TaskDraft {
   const id = randomUUID().replaceAll("-", "");
   const arn = `arn:aws:ecs:us-east-1:000000000000:task/${cluster}/${id}`;
   return {
