@@ -34,7 +34,7 @@ const DEPENDS_ON = {
     "core",
   ],
   cli: ["server", "services", "agent", "billing", "aws", "core"],
-  testing: ["server", "agent", "aws", "core"],
+  testing: ["server", "agent", "aws", "core", "protocol"],
 };
 const SERVICES = readdirSync(new URL("./src/services", import.meta.url), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())

@@ -20,6 +20,7 @@ import {
 } from "../protocol/index.js";
 
 const HEARTBEAT_MS = 2_000;
+const RESEND_AFTER_MS = 10_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
 
@@ -66,8 +67,8 @@ export class AgentChannel {
   #taskStorageGiB: number | undefined;
   #taskStorageSent: number | undefined;
   #reconnect: NodeJS.Timeout | undefined;
-  /** Latest unacknowledged snapshot per task, and the seq it was last sent with. */
-  readonly #pending = new Map<string, { state: TaskState; seq?: number }>();
+  /** Latest unacknowledged snapshot per task, the seq it was last sent with, and when. */
+  readonly #pending = new Map<string, { state: TaskState; seq?: number; sentAt?: number }>();
 
   readonly #servers: readonly string[];
 
@@ -234,7 +235,10 @@ export class AgentChannel {
           server: this.server,
         });
         clearInterval(this.#heartbeat);
-        this.#heartbeat = setInterval(() => this.#sendHeartbeat(), HEARTBEAT_MS);
+        this.#heartbeat = setInterval(() => {
+          this.#sendHeartbeat();
+          this.#resendUnacked();
+        }, HEARTBEAT_MS);
         for (const taskArn of this.#pending.keys()) this.#sendReport(taskArn);
         this.handlers.onWelcome?.(message);
         return;
@@ -255,7 +259,19 @@ export class AgentChannel {
     const pending = this.#pending.get(taskArn);
     if (pending === undefined) return;
     pending.seq = this.#nextSeq++;
+    pending.sentAt = Date.now();
     this.#send({ type: "report", seq: pending.seq, state: pending.state });
+  }
+
+  /**
+   * A report the server took but could not apply (its database failed it) is never acked: sent
+   * again, with a new seq, once it has waited RESEND_AFTER_MS, so it is not lost until the next
+   * reconnect. A report applied twice changes nothing.
+   */
+  #resendUnacked(): void {
+    const due = Date.now() - RESEND_AFTER_MS;
+    for (const [taskArn, pending] of this.#pending)
+      if (pending.sentAt !== undefined && pending.sentAt < due) this.#sendReport(taskArn);
   }
 
   #send(message: AgentMessage): void {

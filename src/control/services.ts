@@ -19,7 +19,7 @@ import {
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
-import type { Fence } from "./leases.js";
+import { LeaseLost, type Fence } from "./leases.js";
 import type { TaskStopper } from "./task-stops.js";
 import { readTask } from "./tasks.js";
 
@@ -85,11 +85,15 @@ export class ServiceReconciler {
       return;
     }
     this.#running = this.reconcileAll()
-      .catch((error: unknown) =>
-        this.options.log.error("service reconciliation failed", {
-          error: error instanceof Error ? error.stack : String(error),
-        }),
-      )
+      .catch((error: unknown) => {
+        // Deposed mid-pass: its writes were refused, as they must be; the new leader goes on.
+        if (error instanceof LeaseLost)
+          this.options.log.warn("service reconciliation stopped: no longer leading");
+        else
+          this.options.log.error("service reconciliation failed", {
+            error: error instanceof Error ? error.stack : String(error),
+          });
+      })
       .finally(() => {
         this.#running = undefined;
         if (this.#again) {

@@ -92,7 +92,10 @@ class PostgresNotifier implements Notifier {
     client.on("notification", ({ channel, payload }) => this.#events.emit(channel, payload ?? ""));
     client
       .connect()
-      .then(() => Promise.all([...this.#topics].map((topic) => client.query(`LISTEN ${topic}`))))
+      .then(async () => {
+        // One query at a time on one client (pg queues them, but warns that it will stop).
+        for (const topic of this.#topics) await client.query(`LISTEN ${topic}`);
+      })
       .catch(again);
   }
 }

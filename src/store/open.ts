@@ -142,6 +142,12 @@ export async function openPostgresStore(url: string): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 10, types });
   // An idle client's error (the server restarted) must not end the process: the pool drops it.
   pool.on("error", () => {});
+  // Nor a checked-out one's: the pool listens only to idle clients, and a client in a
+  // transaction between two queries (or just acquired) when PostgreSQL ends its session (57P01,
+  // a restart) emits the error with nobody listening, which would crash the server. Its next
+  // query fails instead (the transaction is retried or the request answered with the error),
+  // and the pool discards it on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new PostgresStore({ dialect: new PostgresDialect({ pool }) });
   try {
     await checkCollation(db);

@@ -14,6 +14,7 @@ import {
   RunTaskCommand,
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
+import { sql } from "kysely";
 import { openPostgresStore } from "../../src/store/index.js";
 import {
   pushBusyboxImage,
@@ -47,6 +48,27 @@ leaseContract("postgres", async () =>
 placementContract("postgres", async () => {
   const url = await postgres.createDatabase(`placement${++n}`);
   return { store: await openPostgresStore(url), openAgain: () => openPostgresStore(url) };
+});
+
+test("a session PostgreSQL ends between two queries of a transaction fails the transaction, not the process", async () => {
+  const store = await openPostgresStore(await postgres.createDatabase(`terminated${++n}`));
+  const admin = await openPostgresStore(postgres.url);
+  try {
+    const attempt = store.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+      // Ended by the server (as a restart does) while this transaction waits between queries:
+      // the client hears FATAL 57P01 with no query running.
+      await sql`select pg_terminate_backend(${rows[0]?.pid ?? 0})`.execute(admin);
+      await new Promise((r) => setTimeout(r, 300));
+      await trx.selectFrom("clusters").select("name").execute();
+    });
+    await assert.rejects(attempt);
+    // The process is alive and the store answers on a new session.
+    assert.deepEqual(await store.selectFrom("clusters").select("name").execute(), []);
+  } finally {
+    await admin.destroy();
+    await store.destroy();
+  }
 });
 
 test("a database with a natural-language collation is refused with how to make one", async () => {
