@@ -1,0 +1,165 @@
+/**
+ * `npm run bench:placement`: the control plane alone, as Nomad's C2M measured its scheduler.
+ * Hollow hosts (src/testing/hollow-hosts.ts: the real agent channel, no containers) join; callers
+ * send RunTask (10 tasks each, clientTokens) for a fixed time; a task counts once its host has
+ * acknowledged it RUNNING and the server has acked that report. Printed per configuration: tasks
+ * placed and acknowledged per second, p50/p99 RunTask sent -> acknowledged by its host, and the
+ * ratio to Nomad's C2M (about 1,500 containers/s, the peer: its published figure, not measured
+ * here, since Nomad is not on this machine).
+ *
+ * Configurations (BENCH_PLACEMENT_HOSTS etc. shrink them for a small machine):
+ *   SQLite, one server, 1,000 hosts; PostgreSQL, one server, 5,000 hosts; PostgreSQL, three.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  CreateClusterCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from "@aws-sdk/client-ecs";
+import { startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+import { HollowHosts } from "../../src/testing/hollow-hosts.js";
+import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
+
+const NOMAD_C2M_PER_SECOND = 1500;
+const SECONDS = Number(process.env.BENCH_PLACEMENT_SECONDS ?? 20);
+const CALLERS = Number(process.env.BENCH_PLACEMENT_CALLERS ?? 20);
+const SCALE = Number(process.env.BENCH_PLACEMENT_SCALE ?? 1);
+
+interface Config {
+  name: string;
+  store: "sqlite" | "postgres";
+  servers: number;
+  hosts: number;
+}
+
+const CONFIGS: Config[] = [
+  { name: "SQLite, 1 server", store: "sqlite", servers: 1, hosts: Math.round(1000 * SCALE) },
+  { name: "PostgreSQL, 1 server", store: "postgres", servers: 1, hosts: Math.round(5000 * SCALE) },
+  { name: "PostgreSQL, 3 servers", store: "postgres", servers: 3, hosts: Math.round(5000 * SCALE) },
+];
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function run(config: Config, postgres: TestPostgres | undefined): Promise<string> {
+  const env = {
+    BERTH_ACCESS_KEY_ID: `AKIA${randomBytes(8).toString("hex").toUpperCase()}`,
+    BERTH_SECRET_ACCESS_KEY: randomBytes(20).toString("hex"),
+  };
+  const blobDir = mkdtempSync(join(tmpdir(), "berth-bench-blobs-"));
+  const args = ["--no-local-agent"];
+  if (postgres !== undefined)
+    args.push(
+      "--store",
+      await postgres.createDatabase(`bench${randomBytes(4).toString("hex")}`),
+      "--blob-dir",
+      blobDir,
+    );
+  const servers: BerthProcess[] = [];
+  let hosts: HollowHosts | undefined;
+  try {
+    for (let i = 0; i < config.servers; i++) servers.push(await startBerthProcess({ args, env }));
+    const first = servers[0] as BerthProcess;
+    hosts = await HollowHosts.start({
+      servers: servers.map((s) => s.join.server),
+      caCertHash: first.join.caCertHash,
+      joinToken: first.joinToken,
+      count: config.hosts,
+      // Room for every task the run can place: the bench measures placement, not a full fleet.
+      cpu: 256 * 1000,
+      memory: 512 * 1000,
+    });
+    const clients = servers.map((s) => new ECSClient({ ...s.clientConfig, maxAttempts: 1 }));
+    const ecs = clients[0] as ECSClient;
+    await ecs.send(new CreateClusterCommand({ clusterName: "bench" }));
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "hollow",
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: [{ name: "app", image: "busybox", essential: true }],
+      }),
+    );
+    const sentAt = new Map<string, number>();
+    let errors = 0;
+    const started = performance.now();
+    const end = started + SECONDS * 1000;
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        while (performance.now() < end) {
+          const client = clients[n++ % clients.length] as ECSClient;
+          const at = performance.now();
+          try {
+            const out = await client.send(
+              new RunTaskCommand({
+                cluster: "bench",
+                taskDefinition: "hollow",
+                count: 10,
+                clientToken: randomUUID(),
+              }),
+            );
+            for (const task of out.tasks ?? []) sentAt.set(task.taskArn ?? "", at);
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    );
+    const accepted = performance.now();
+    await hosts
+      .until(
+        () =>
+          [...sentAt.keys()].every((arn) => hosts?.tasks.get(arn)?.acknowledgedAt !== undefined),
+        60_000,
+      )
+      .catch(() => undefined);
+    const latencies: number[] = [];
+    let lastAck = started;
+    for (const [arn, at] of sentAt) {
+      const acked = hosts.tasks.get(arn)?.acknowledgedAt;
+      if (acked === undefined) continue;
+      latencies.push(acked - at);
+      lastAck = Math.max(lastAck, acked);
+    }
+    latencies.sort((a, b) => a - b);
+    const rate = latencies.length / ((lastAck - started) / 1000);
+    for (const client of clients) client.destroy();
+    return (
+      `${config.name.padEnd(24)} ${String(config.hosts).padStart(5)} hosts  ` +
+      `${rate.toFixed(0).padStart(6)} tasks/s acknowledged  ` +
+      `p50 ${percentile(latencies, 50).toFixed(0)} ms  p99 ${percentile(latencies, 99).toFixed(0)} ms  ` +
+      `(${latencies.length} of ${sentAt.size} placed acknowledged; ${errors} RunTask errors; ` +
+      `accepting took ${((accepted - started) / 1000).toFixed(1)} s)  ` +
+      `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`
+    );
+  } finally {
+    hosts?.close();
+    for (const server of servers) await server.stop();
+    rmSync(blobDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_PLACEMENT_ONLY;
+  const configs = CONFIGS.filter((c) => only === undefined || c.name.startsWith(only));
+  const postgres = configs.some((c) => c.store === "postgres") ? await startPostgres() : undefined;
+  try {
+    console.log(
+      `bench:placement: ${CALLERS} callers for ${SECONDS} s, RunTask count=10 with clientTokens`,
+    );
+    for (const config of configs)
+      console.log(await run(config, config.store === "postgres" ? postgres : undefined));
+  } finally {
+    await postgres?.stop();
+  }
+}
+
+await main();
