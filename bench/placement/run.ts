@@ -7,7 +7,8 @@
  * ratio to Nomad's C2M (about 1,500 containers/s, the peer: its published figure, not measured
  * here, since Nomad is not on this machine).
  *
- * Configurations (BENCH_PLACEMENT_HOSTS etc. shrink them for a small machine):
+ * Configurations (BENCH_PLACEMENT_SCALE, _SECONDS, _CALLERS, _ONLY shrink them for a small
+ * machine):
  *   SQLite, one server, 1,000 hosts; PostgreSQL, one server, 5,000 hosts; PostgreSQL, three.
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -76,7 +77,10 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     });
     const clients = servers.map((s) => new ECSClient({ ...s.clientConfig, maxAttempts: 1 }));
     const ecs = clients[0] as ECSClient;
-    await ecs.send(new CreateClusterCommand({ clusterName: "bench" }));
+    // A cluster's address block holds 64 host subnets (a /18 of /24s): the tasks go to as many
+    // clusters as it takes for every host to be reachable.
+    const clusters = Array.from({ length: Math.ceil(config.hosts / 64) }, (_, i) => `bench${i}`);
+    for (const clusterName of clusters) await ecs.send(new CreateClusterCommand({ clusterName }));
     await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: "hollow",
@@ -89,6 +93,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     );
     const sentAt = new Map<string, number>();
     let errors = 0;
+    const failures = new Map<string, number>();
     const started = performance.now();
     const end = started + SECONDS * 1000;
     let n = 0;
@@ -100,13 +105,15 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
           try {
             const out = await client.send(
               new RunTaskCommand({
-                cluster: "bench",
+                cluster: clusters[n % clusters.length],
                 taskDefinition: "hollow",
                 count: 10,
                 clientToken: randomUUID(),
               }),
             );
             for (const task of out.tasks ?? []) sentAt.set(task.taskArn ?? "", at);
+            for (const failure of out.failures ?? [])
+              failures.set(failure.reason ?? "", (failures.get(failure.reason ?? "") ?? 0) + 1);
           } catch {
             errors++;
           }
@@ -137,6 +144,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       `${rate.toFixed(0).padStart(6)} tasks/s acknowledged  ` +
       `p50 ${percentile(latencies, 50).toFixed(0)} ms  p99 ${percentile(latencies, 99).toFixed(0)} ms  ` +
       `(${latencies.length} of ${sentAt.size} placed acknowledged; ${errors} RunTask errors; ` +
+      `failures ${JSON.stringify(Object.fromEntries(failures))}; ` +
       `accepting took ${((accepted - started) / 1000).toFixed(1)} s)  ` +
       `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`
     );

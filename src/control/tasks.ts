@@ -8,7 +8,15 @@ import type { Kysely, Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import type { Database, Store, TaskTable } from "../store/index.js";
 import type { Fence } from "./leases.js";
-import { chooseHost, claimRoom, groupLoad, hostRoom, releaseRoom } from "./placement.js";
+import {
+  chooseHost,
+  claimRoom,
+  groupLoad,
+  hostRoom,
+  releaseRoom,
+  type HostRoom,
+  type PlacementFailure,
+} from "./placement.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
   defaultAddressSpace,
@@ -70,7 +78,9 @@ export async function createTasks(
     const rooms = await hostRoom(trx);
     const placed: Placed = { tasks: [], failures: [], assignments: [] };
     const loads = new Map<string, Map<string, number>>();
+    const noSubnet = new Map<string, Set<string>>();
     for (const draft of drafts) {
+      let subnetError: string | undefined;
       const key = `${draft.row.cluster_name}\n${draft.row.group_name}`;
       let load = loads.get(key);
       if (load === undefined) {
@@ -80,39 +90,68 @@ export async function createTasks(
       const provider = draft.task.capacityProviderName ?? "FARGATE";
       const { cpu, memory } = draft.row;
       const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
-      // Chosen from what was read; taken only if still free (another server may have booked
-      // it since), else chosen again with that host's room brought up to date.
-      let choice = chooseHost(rooms, cpu, memory, load, provider, storageGiB);
+      // Hosts this cluster's address block has no subnet left for (it is full on others), known
+      // in this transaction once a host was refused one.
+      const cluster = draft.assignment.clusterArn;
+      let excluded = noSubnet.get(cluster);
+      if (excluded === undefined) noSubnet.set(cluster, (excluded = new Set()));
+      const candidates = (): HostRoom[] =>
+        excluded.size === 0 ? rooms : rooms.filter((room) => !excluded.has(room.hostId));
+      // Chosen from what was read; taken only if still free (another server may have booked it
+      // since: then chosen again with that host's room brought up to date), and given its
+      // subnet of the cluster, in which the agent gives the task an address.
+      let choice: HostRoom | PlacementFailure = chooseHost(
+        candidates(),
+        cpu,
+        memory,
+        load,
+        provider,
+        storageGiB,
+      );
+      let subnet = "";
       for (let tries = 0; typeof choice !== "string"; tries++) {
-        if (await claimRoom(trx, choice, cpu, memory, storageGiB)) break;
+        if (await claimRoom(trx, choice, cpu, memory, storageGiB)) {
+          try {
+            subnet = await hostSubnetFor(
+              trx,
+              addresses,
+              cluster,
+              choice.hostId,
+              draft.row.created_at,
+            );
+            break;
+          } catch (error) {
+            if (!(error instanceof TaskSubnetsExhausted)) throw error;
+            // The room just booked goes back, and the cluster looks elsewhere.
+            await releaseRoom(trx, choice.hostId, {
+              cpu,
+              memory,
+              ephemeral_storage_gib: storageGiB,
+            });
+            choice.freeCpu += cpu;
+            choice.freeMemory += memory;
+            if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB += storageGiB;
+            // The block is full: only hosts that already hold one of its subnets can take the
+            // cluster's tasks (one query, not one refused claim per host).
+            const holders = await trx
+              .selectFrom("host_subnets")
+              .select("host_id")
+              .where("cluster_arn", "=", cluster)
+              .execute();
+            const holding = new Set(holders.map((row) => row.host_id));
+            for (const room of rooms) if (!holding.has(room.hostId)) excluded.add(room.hostId);
+            subnetError = `RESOURCE:SUBNET (${error.message})`;
+          }
+        }
         // Raced by others on every host in turn: give up as a full cluster would.
         choice =
           tries > rooms.length
             ? "RESOURCE:CPU"
-            : chooseHost(rooms, cpu, memory, load, provider, storageGiB);
+            : chooseHost(candidates(), cpu, memory, load, provider, storageGiB);
       }
       if (typeof choice === "string") {
-        placed.failures.push({ reason: choice });
-        continue;
-      }
-      // The host's subnet of the cluster: the agent gives the task an address inside it.
-      let subnet: string;
-      try {
-        subnet = await hostSubnetFor(
-          trx,
-          addresses,
-          draft.assignment.clusterArn,
-          choice.hostId,
-          draft.row.created_at,
-        );
-      } catch (error) {
-        if (!(error instanceof TaskSubnetsExhausted)) throw error;
-        // The room just booked goes back: this task is not placed.
-        await releaseRoom(trx, choice.hostId, { cpu, memory, ephemeral_storage_gib: storageGiB });
-        choice.freeCpu += cpu;
-        choice.freeMemory += memory;
-        if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB += storageGiB;
-        placed.failures.push({ reason: `RESOURCE:SUBNET (${error.message})` });
+        // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
+        placed.failures.push({ reason: subnetError ?? choice });
         continue;
       }
       const assignment: TaskAssignment = { ...draft.assignment, subnet };

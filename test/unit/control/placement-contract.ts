@@ -186,6 +186,33 @@ export function placementContract(
     });
   });
 
+  withStores(
+    "a task goes where its cluster's block has a subnet when another host has none",
+    async (_s, store) => {
+      // A /24 pool is one block of one host subnet: the first host placed on takes it.
+      const space = { pool: "100.90.0.0/24" };
+      await addHost(store, "roomy", 8, "us-east-1a");
+      await createTasks(store, [draft()], undefined, space);
+      await addHost(store, "emptier", 16, "us-east-1b");
+      // "emptier" has the most free memory but no subnet can be cut for it: the task goes to
+      // "roomy", which has one, instead of failing.
+      const second = await createTasks(store, [draft()], undefined, space);
+      assert.deepEqual(second.failures, []);
+      assert.equal(second.assignments[0]?.hostId, "roomy");
+      assert.deepEqual((await booked(store)).get("emptier"), { reserved: 0, live: 0 });
+      // With "roomy" full, the failure names the subnets, and no room stays booked.
+      await createTasks(
+        store,
+        Array.from({ length: 6 }, () => draft()),
+        undefined,
+        space,
+      );
+      const full = await createTasks(store, [draft()], undefined, space);
+      assert.match(full.failures[0]?.reason ?? "", /^RESOURCE:SUBNET/);
+      assert.deepEqual((await booked(store)).get("emptier"), { reserved: 0, live: 0 });
+    },
+  );
+
   withStores("a lost host's tasks give their room back", async (_stores, store) => {
     await addHost(store, "h1", 3);
     await createTasks(store, [draft(), draft(), draft()]);
