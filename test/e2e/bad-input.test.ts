@@ -291,7 +291,8 @@ describe("bad input", () => {
     const actions = Object.keys(
       createEcsService({
         store: undefined as never,
-        dispatcher: undefined as never,
+        // Only the action table is read; the service reads the dispatcher's address space.
+        dispatcher: {} as never,
         stopper: undefined as never,
       }).actions,
     );
