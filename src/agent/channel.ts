@@ -20,6 +20,13 @@ import {
 } from "../protocol/index.js";
 
 const HEARTBEAT_MS = 2_000;
+/**
+ * A server heard from in none of this (no message, no pong to the heartbeats' pings) is taken
+ * for dead even though its connection stays open (a frozen process, a half-open link): the
+ * channel moves to the next server well before the host timeout (30 s) would declare this
+ * host lost.
+ */
+const SERVER_SILENCE_MS = 15_000;
 const RESEND_AFTER_MS = 10_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
@@ -63,6 +70,8 @@ export class AgentChannel {
   #nextSeq = 0;
   #ready = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** When the server was last heard from (any message or pong). */
+  #heardAt = 0;
   /** GiB of disk offered to task storage: measured by the agent, sent in hello and on change. */
   #taskStorageGiB: number | undefined;
   #taskStorageSent: number | undefined;
@@ -156,7 +165,9 @@ export class AgentChannel {
           }),
     });
     this.#ws = ws;
+    ws.on("pong", () => (this.#heardAt = Date.now()));
     ws.on("open", () => {
+      this.#heardAt = Date.now();
       this.#send({
         type: "hello",
         protocolVersion: PROTOCOL_VERSION,
@@ -167,6 +178,7 @@ export class AgentChannel {
       this.#taskStorageSent = this.#taskStorageGiB;
     });
     ws.on("message", (data: Buffer) => {
+      this.#heardAt = Date.now();
       const message = parseServerMessage(data.toString("utf8"));
       if (message === undefined) {
         this.log.warn("dropped an invalid server message");
@@ -236,6 +248,12 @@ export class AgentChannel {
         });
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => {
+          if (Date.now() - this.#heardAt > SERVER_SILENCE_MS) {
+            this.log.warn("the server has not answered: moving on", { server: this.server });
+            this.#ws?.terminate();
+            return;
+          }
+          this.#ws?.ping();
           this.#sendHeartbeat();
           this.#resendUnacked();
         }, HEARTBEAT_MS);
