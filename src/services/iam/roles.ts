@@ -3,9 +3,10 @@ import type * as iam from "@aws-sdk/client-iam";
 import type { RequestContext } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import type { IamRoleTable } from "../../store/schema.js";
-import { alreadyExists, deleteConflict, roleNotFound } from "./errors.js";
+import { alreadyExists, roleNotFound } from "./errors.js";
 import { encodeDocument, newUniqueId, roleArn } from "./names.js";
 import { page } from "./pages.js";
+import { refuseWhilePoliciesHeld } from "./policy-holders.js";
 import { parsePolicy } from "./policy-document.js";
 
 function toRole(row: IamRoleTable): iam.Role {
@@ -95,22 +96,7 @@ export function roleHandlers(store: Store) {
     deleteRole: async (input: iam.DeleteRoleRequest): Promise<Record<string, never>> => {
       const name = input.RoleName as string;
       await requireRole(store, name);
-      const inline = await store
-        .selectFrom("iam_inline_policies")
-        .select("policy_name")
-        .where("principal_kind", "=", "role")
-        .where("principal_name", "=", name)
-        .executeTakeFirst();
-      if (inline !== undefined)
-        throw deleteConflict("Cannot delete entity, must delete policies first.");
-      const attached = await store
-        .selectFrom("iam_attached_policies")
-        .select("policy_arn")
-        .where("principal_kind", "=", "role")
-        .where("principal_name", "=", name)
-        .executeTakeFirst();
-      if (attached !== undefined)
-        throw deleteConflict("Cannot delete entity, must detach all policies first.");
+      await refuseWhilePoliciesHeld(store, "role", name);
       await store.transaction().execute(async (tx) => {
         await tx.deleteFrom("iam_roles").where("name", "=", name).execute();
         // Its sessions die with it: their credentials stop working at once.

@@ -6,6 +6,7 @@ import type { IamUserTable } from "../../store/schema.js";
 import { alreadyExists, deleteConflict, noSuchEntity, userNotFound } from "./errors.js";
 import { newAccessKeyId, newSecretAccessKey, newUniqueId, userArn } from "./names.js";
 import { page } from "./pages.js";
+import { refuseWhilePoliciesHeld } from "./policy-holders.js";
 
 const ACCESS_KEYS_PER_USER = 2;
 
@@ -104,22 +105,7 @@ export function userHandlers(store: Store) {
         .executeTakeFirst();
       if (keys !== undefined)
         throw deleteConflict("Cannot delete entity, must delete access keys first.");
-      const inline = await store
-        .selectFrom("iam_inline_policies")
-        .select("policy_name")
-        .where("principal_kind", "=", "user")
-        .where("principal_name", "=", name)
-        .executeTakeFirst();
-      if (inline !== undefined)
-        throw deleteConflict("Cannot delete entity, must delete policies first.");
-      const attached = await store
-        .selectFrom("iam_attached_policies")
-        .select("policy_arn")
-        .where("principal_kind", "=", "user")
-        .where("principal_name", "=", name)
-        .executeTakeFirst();
-      if (attached !== undefined)
-        throw deleteConflict("Cannot delete entity, must detach all policies first.");
+      await refuseWhilePoliciesHeld(store, "user", name);
       await store.deleteFrom("iam_users").where("name", "=", name).execute();
       return {};
     },
