@@ -28,6 +28,7 @@ declare -A WANT=(
   [/usr/bin/docker-registry]=docker-registry
   [/usr/sbin/nginx]=nginx
   [/usr/bin/wrk]=wrk
+  [/usr/bin/iperf3]=iperf3
   [/usr/bin/curl]=curl
   [/sbin/mkfs.ext4]=e2fsprogs
   [/sbin/losetup]=mount

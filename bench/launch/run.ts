@@ -101,6 +101,8 @@ const PODMAN_RUN = [
   "--ulimit",
   "nproc=1024:1024",
   "--tls-verify=false",
+  "--label",
+  "berth-bench=launch",
 ];
 
 /** `aws ecr get-login-password | podman login ...`, as a user would. */
@@ -124,8 +126,18 @@ async function registryCreds(berth: BerthProcess): Promise<string> {
   }
 }
 
+/** Removes this benchmark's podman containers (by its label): never another user's. */
 function podmanCleanup(): void {
-  spawnSync("podman", [...PODMAN, "rm", "-f", "--all"], { stdio: "ignore" });
+  const ids = spawnSync(
+    "podman",
+    [...PODMAN, "ps", "-aq", "--filter", "label=berth-bench=launch"],
+    {
+      encoding: "utf8",
+    },
+  )
+    .stdout.split("\n")
+    .filter(Boolean);
+  if (ids.length > 0) spawnSync("podman", [...PODMAN, "rm", "-f", ...ids], { stdio: "ignore" });
 }
 
 /**

@@ -93,6 +93,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     );
     const sentAt = new Map<string, number>();
     let errors = 0;
+    const errorKinds = new Map<string, number>();
     const failures = new Map<string, number>();
     const started = performance.now();
     const end = started + SECONDS * 1000;
@@ -114,8 +115,10 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
             for (const task of out.tasks ?? []) sentAt.set(task.taskArn ?? "", at);
             for (const failure of out.failures ?? [])
               failures.set(failure.reason ?? "", (failures.get(failure.reason ?? "") ?? 0) + 1);
-          } catch {
+          } catch (error) {
             errors++;
+            const name = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 120);
+            errorKinds.set(name, (errorKinds.get(name) ?? 0) + 1);
           }
         }
       }),
@@ -139,11 +142,22 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / ((lastAck - started) / 1000);
     for (const client of clients) client.destroy();
+    // What the servers said went wrong, when RunTask failed: the first few distinct errors.
+    if (errors > 0) {
+      const said = new Set(
+        servers
+          .flatMap((server) => server.output().split("\n"))
+          .filter((line) => / ERROR /.test(line))
+          .map((line) => line.replace(/^\S+ /, "").slice(0, 300)),
+      );
+      for (const line of [...said].slice(0, 5)) console.log(`  server: ${line}`);
+    }
     return (
       `${config.name.padEnd(24)} ${String(config.hosts).padStart(5)} hosts  ` +
       `${rate.toFixed(0).padStart(6)} tasks/s acknowledged  ` +
       `p50 ${percentile(latencies, 50).toFixed(0)} ms  p99 ${percentile(latencies, 99).toFixed(0)} ms  ` +
-      `(${latencies.length} of ${sentAt.size} placed acknowledged; ${errors} RunTask errors; ` +
+      `(${latencies.length} of ${sentAt.size} placed acknowledged; ${errors} RunTask errors` +
+      `${errors > 0 ? ` ${JSON.stringify(Object.fromEntries(errorKinds))}` : ""}; ` +
       `failures ${JSON.stringify(Object.fromEntries(failures))}; ` +
       `accepting took ${((accepted - started) / 1000).toFixed(1)} s)  ` +
       `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`

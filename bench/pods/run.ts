@@ -3,8 +3,12 @@
  * started through ECS in the same run.
  *   - one pod: `kubectl apply -f pod.json` then `kubectl wait --for=condition=Ready` (wall time,
  *     both kubectl processes included, as a user runs them), p50/p99 over BENCH_PODS pods of a
- *     cached image; the peer is the same container through ECS RunTask -> RUNNING (SDK, polled
- *     every 50 ms), interleaved one for one;
+ *     cached image, twice: with the kubeconfig `aws eks update-kubeconfig` writes (each kubectl
+ *     starts the Python `aws eks get-token`), and with a kubeconfig carrying the token (the same
+ *     kubectl, no credential plugin); the peer is the same container through ECS RunTask ->
+ *     RUNNING (SDK, polled every 50 ms), interleaved one for one;
+ *   - where a pod's time goes (p50 of each step), from a pod watch the bench holds open and the
+ *     task's createdAt/startedAt;
  *   - a Deployment of 20 replicas: `kubectl apply` then `kubectl rollout status`; the peer is
  *     an ECS service of 20 tasks: CreateService -> runningCount 20.
  * Ratio < 1 means the Kubernetes path is slower than the bare ECS one (its overhead).
@@ -22,6 +26,7 @@ import {
   UpdateServiceCommand,
   DeleteServiceCommand,
 } from "@aws-sdk/client-ecs";
+import { join } from "node:path";
 import {
   KUBECTL,
   pushBusyboxImage,
@@ -29,11 +34,22 @@ import {
   startBerthProcess,
   startEksCluster,
 } from "../../src/testing/index.js";
+import {
+  watchPods,
+  writeTokenKubeconfig,
+  type ClusterAccess,
+  type PodMarks,
+} from "./kube-client.js";
 
 const run = promisify(execFile);
 const PODS = Number(process.env.BENCH_PODS ?? 50);
 const REPLICAS = 20;
 const COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"];
+
+/** The pod controller's annotation naming a pod's task (src/kube/pods/controller.ts). */
+const TASK_ANNOTATION = "berth.dev/task-arn";
+/** A token kubeconfig is rewritten this often (EKS takes a token for 15 minutes). */
+const TOKEN_REFRESH_MS = 5 * 60 * 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pct = (values: number[], p: number) => {
@@ -56,6 +72,22 @@ async function main(): Promise<void> {
     const eks = await startEksCluster(berth, "bench");
     const env = { ...berth.awsEnv, KUBECONFIG: eks.kubeconfig };
     const kubectl = (args: string[]) => run(KUBECTL, args, { env });
+    const cluster = (await eks.aws(["eks", "describe-cluster", "--name", "bench"])).cluster as {
+      endpoint: string;
+      certificateAuthority: { data: string };
+    };
+    const access: ClusterAccess = {
+      endpoint: cluster.endpoint,
+      ca: cluster.certificateAuthority.data,
+      name: "bench",
+      credentials: berth.credentials,
+    };
+    const tokenConfig = join(berth.dataDir, "kubeconfig-token");
+    await writeTokenKubeconfig(tokenConfig, access);
+    let tokenWritten = Date.now();
+    const tokenEnv = { ...berth.awsEnv, KUBECONFIG: tokenConfig };
+    const kubectlToken = (args: string[]) => run(KUBECTL, args, { env: tokenEnv });
+    const watch = watchPods(access, TASK_ANNOTATION);
     const pod = (name: string) =>
       eks.manifest(name, {
         apiVersion: "v1",
@@ -94,17 +126,27 @@ async function main(): Promise<void> {
     await kubectl(["wait", "--for=condition=Ready", "pod/warm", "--timeout=120s"]);
     await kubectl(["delete", "pod", "warm", "--grace-period=0"]);
 
-    const podTimes: number[] = [];
+    /** One pod, as a user runs it: apply, then wait for Ready; the client's stamps. */
+    const timePod = async (name: string, client: typeof kubectl): Promise<ClientMarks> => {
+      const file = pod(name);
+      const start = Date.now();
+      await client(["apply", "-f", file]);
+      const applied = Date.now();
+      await client(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
+      return { name, start, applied, ready: Date.now() };
+    };
+    const userPods: ClientMarks[] = [];
+    const tokenPods: ClientMarks[] = [];
     const taskTimes: number[] = [];
     for (let i = 0; i < PODS; i++) {
-      const name = `p${i}`;
-      const file = pod(name);
-      let start = performance.now();
-      await kubectl(["apply", "-f", file]);
-      await kubectl(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
-      podTimes.push(performance.now() - start);
+      if (Date.now() - tokenWritten > TOKEN_REFRESH_MS) {
+        await writeTokenKubeconfig(tokenConfig, access);
+        tokenWritten = Date.now();
+      }
+      userPods.push(await timePod(`p${i}`, kubectl));
+      tokenPods.push(await timePod(`t${i}`, kubectlToken));
 
-      start = performance.now();
+      const start = performance.now();
       const ran = await ecs.send(
         new RunTaskCommand({
           cluster: "default",
@@ -124,9 +166,14 @@ async function main(): Promise<void> {
         await sleep(50);
       }
       taskTimes.push(performance.now() - start);
-      await kubectl(["delete", "pod", name, "--grace-period=0", "--wait=false"]);
+      await kubectlToken(["delete", "pod", `p${i}`, `t${i}`, "--grace-period=0", "--wait=false"]);
       await ecs.send(new StopTaskCommand({ cluster: "default", task: arn }));
     }
+    watch.close();
+    const steps = async (pods: ClientMarks[]) =>
+      podSteps(pods, watch.marks, await taskTimesOf(ecs, "bench", watch.marks));
+    const userSteps = await steps(userPods);
+    const tokenSteps = await steps(tokenPods);
     // Let the pods' tasks go before the Deployment needs the room.
     await sleep(5000);
 
@@ -182,25 +229,46 @@ async function main(): Promise<void> {
     );
 
     const row = (label: string, berthMs: number, peerMs: number) =>
-      `${label.padEnd(48)} ${berthMs.toFixed(0).padStart(7)} ms ${peerMs.toFixed(0).padStart(7)} ms   ${(peerMs / berthMs).toFixed(2)}\n`;
+      `${label.padEnd(52)} ${berthMs.toFixed(0).padStart(7)} ms ${peerMs.toFixed(0).padStart(7)} ms   ${(peerMs / berthMs).toFixed(2)}\n`;
+    const total = (pods: ClientMarks[]) => pods.map((p) => p.ready - p.start);
+    const stepRow = (label: string, key: keyof StepTimes) =>
+      `${label.padEnd(52)} ${pct(userSteps[key], 50).toFixed(0).padStart(7)} ms ${pct(tokenSteps[key], 50).toFixed(0).padStart(7)} ms\n`;
     process.stdout.write(
-      `\nbench/pods (${PODS} pods of a cached busybox image, interleaved with ${PODS} ECS tasks; one agent)\n` +
-        `${"row".padEnd(48)} ${"kubectl".padStart(10)} ${"ECS".padStart(10)}   ratio (ECS/kubectl)\n` +
+      `\nbench/pods (${PODS} pods of a cached busybox image twice, interleaved with ${PODS} ECS tasks; one agent)\n` +
+        `${"row".padEnd(52)} ${"kubectl".padStart(10)} ${"ECS".padStart(10)}   ratio (ECS/kubectl)\n` +
         row(
           "pod: apply -> Ready vs RunTask -> RUNNING, p50",
-          pct(podTimes, 50),
+          pct(total(userPods), 50),
           pct(taskTimes, 50),
         ) +
         row(
           "pod: apply -> Ready vs RunTask -> RUNNING, p99",
-          pct(podTimes, 99),
+          pct(total(userPods), 99),
+          pct(taskTimes, 99),
+        ) +
+        row(
+          "same, token in kubeconfig (no get-token), p50",
+          pct(total(tokenPods), 50),
+          pct(taskTimes, 50),
+        ) +
+        row(
+          "same, token in kubeconfig (no get-token), p99",
+          pct(total(tokenPods), 99),
           pct(taskTimes, 99),
         ) +
         row(
           `Deployment of ${REPLICAS} -> rolled out vs service -> ${REPLICAS} running`,
           deployTime,
           serviceTime,
-        ),
+        ) +
+        `\nwhere a pod's time goes (p50 of each step)       ${"get-token".padStart(10)} ${"token".padStart(10)}\n` +
+        stepRow("kubectl apply (process start -> exit)", "apply") +
+        stepRow("apply start -> pod created (watch ADDED)", "created") +
+        stepRow("pod created -> its task created (RunTask)", "scheduled") +
+        stepRow("task created -> task RUNNING (startedAt)", "started") +
+        stepRow("task RUNNING -> pod Ready (watch MODIFIED)", "mirrored") +
+        stepRow("pod Ready -> kubectl wait exits", "waitTail") +
+        stepRow("kubectl wait (process start -> exit)", "wait"),
     );
   } finally {
     ecs.destroy();
@@ -210,3 +278,69 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+interface ClientMarks {
+  name: string;
+  start: number;
+  applied: number;
+  ready: number;
+}
+
+interface StepTimes {
+  apply: number[];
+  created: number[];
+  scheduled: number[];
+  started: number[];
+  mirrored: number[];
+  waitTail: number[];
+  wait: number[];
+}
+
+/** The tasks' createdAt and startedAt (ms), by ARN, from DescribeTasks in the EKS cluster's ECS cluster. */
+async function taskTimesOf(
+  ecs: ECSClient,
+  cluster: string,
+  marks: Map<string, PodMarks>,
+): Promise<Map<string, { created: number; started: number }>> {
+  const arns = [...marks.values()].flatMap((m) => (m.taskArn === undefined ? [] : [m.taskArn]));
+  const times = new Map<string, { created: number; started: number }>();
+  for (let i = 0; i < arns.length; i += 100) {
+    const described = await ecs.send(
+      new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }),
+    );
+    for (const t of described.tasks ?? [])
+      if (t.taskArn !== undefined && t.createdAt !== undefined && t.startedAt !== undefined)
+        times.set(t.taskArn, { created: t.createdAt.getTime(), started: t.startedAt.getTime() });
+  }
+  return times;
+}
+
+/** Each pod's steps, from the client's stamps, the watch's and the task's. */
+function podSteps(
+  pods: ClientMarks[],
+  marks: Map<string, PodMarks>,
+  tasks: Map<string, { created: number; started: number }>,
+): StepTimes {
+  const steps: StepTimes = {
+    apply: [],
+    created: [],
+    scheduled: [],
+    started: [],
+    mirrored: [],
+    waitTail: [],
+    wait: [],
+  };
+  for (const p of pods) {
+    steps.apply.push(p.applied - p.start);
+    steps.wait.push(p.ready - p.applied);
+    const m = marks.get(p.name);
+    const task = m?.taskArn === undefined ? undefined : tasks.get(m.taskArn);
+    if (m?.added === undefined || m.ready === undefined || task === undefined) continue;
+    steps.created.push(m.added - p.start);
+    steps.scheduled.push(task.created - m.added);
+    steps.started.push(task.started - task.created);
+    steps.mirrored.push(m.ready - task.started);
+    steps.waitTail.push(p.ready - m.ready);
+  }
+  return steps;
+}

@@ -5,14 +5,16 @@
  * leaves containers running, and a new agent on the same data dir adopts them.
  */
 import { cpus, totalmem } from "node:os";
-import { ensurePrivateDir, lockDataDir, type Logger } from "../core/index.js";
+import { ensurePrivateDir, lockDataDir, raiseOpenFilesLimit, type Logger } from "../core/index.js";
 import { AgentChannel } from "./channel.js";
 import { hostCredential } from "./identity.js";
 import type { TaskHost } from "./tasks/ports.js";
 import { LogShipper } from "./log-shipper.js";
-import { TaskMetadataServer } from "./metadata/index.js";
+import { TaskMetadataServer, TaskRoleCredentialCache } from "./metadata/index.js";
 import { TaskExecServer } from "./task-exec.js";
+import { SecretsRequests } from "./task-secrets.js";
 import { TaskLogServer } from "./task-logs.js";
+import { SandboxPool } from "./tasks/sandbox-pool.js";
 import { TaskManager } from "./tasks/task-manager.js";
 import { UsageSampler } from "./usage-sampler.js";
 
@@ -37,13 +39,20 @@ export interface AgentOptions {
   log: Logger;
   /** The server refused this host for good; the agent has stopped trying (one-line reason). */
   onRefused?: (reason: string) => void;
+  /**
+   * Prepared sandboxes (sandbox-pool.ts); default on, off with BERTH_SANDBOX_POOL=0 (the launch
+   * benchmark's "pool off" run). Entries an earlier agent left are removed either way.
+   */
+  sandboxPool?: boolean;
 }
 
 export interface RunningAgent {
   hostId: string;
   tasks: TaskManager;
   channel: AgentChannel;
-  /** Disconnects; containers keep running. */
+  /** The prepared sandboxes, when the pool is on. */
+  pool: SandboxPool | undefined;
+  /** Disconnects; containers keep running, prepared sandboxes are removed. */
   close(): Promise<void>;
 }
 
@@ -56,6 +65,9 @@ export function defaultCapacity(): { cpu: number; memory: number } {
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   ensurePrivateDir(options.dataDir);
+  // The soft limit up to the hard one, before any listener sizes its connection limits from
+  // it: a flood of connections must leave the agent descriptors to read its own records.
+  raiseOpenFilesLimit(options.log);
   // Two agents on one dir would adopt each other's containers.
   const lock = lockDataDir(options.dataDir);
   const { hostId, secret } = hostCredential(options.dataDir);
@@ -71,16 +83,37 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     log,
   );
+  // Task role credentials: asked of the server over the channel, kept in memory only.
+  const credentials = new TaskRoleCredentialCache((message) => channel.send(message));
   const metadata = new TaskMetadataServer({
     dataDir: options.dataDir,
     availabilityZone: options.availabilityZone,
     runtime: options.host.runtime,
     tasks: { records: () => tasks.running().map((run) => run.record) },
     log,
+    credentials,
+    // Tasks reach Berth's API through the agent, at the server its channel is on now.
+    api: () => ({
+      origin: new URL(channel.server).origin,
+      ...(options.serverCa === undefined ? {} : { caPem: options.serverCa }),
+    }),
   });
+  const secrets = new SecretsRequests({
+    get connected() {
+      return channel.connected;
+    },
+    send: (m) => channel.send(m),
+  });
+  const prepared = SandboxPool.supported(options.host)
+    ? new SandboxPool({ host: options.host, log })
+    : undefined;
+  const poolOn = options.sandboxPool ?? process.env.BERTH_SANDBOX_POOL !== "0";
   const tasks: TaskManager = new TaskManager({
+    secrets: (taskArn) => secrets.fetch(taskArn),
+    ...(prepared !== undefined && poolOn ? { prepared } : {}),
     metadata,
     shipLogs: (containerId, target) => shipper.ship(containerId, target),
+    openLogStream: (target) => shipper.open(target),
     dataDir: options.dataDir,
     host: options.host,
     log,
@@ -109,6 +142,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         else if (message.type === "logs") logs.serve(message);
         else if (message.type === "logsCancel") logs.cancel(message.requestId);
         else if (message.type === "logEventsAck") shipper.acked(message.batchId, message.error);
+        else if (message.type === "credentials") credentials.answered(message);
+        else if (message.type === "secrets") secrets.answered(message);
         else if (message.type === "networks")
           options.host.network.useNetworks?.(message).catch((error: unknown) =>
             log.warn("setting up the cluster networks across hosts failed", {
@@ -155,6 +190,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     (message) => opened.send(message),
     log,
   );
+  // Before adoption: a task whose claim a kill cut short restarts from a namespace of its own.
+  await prepared?.reclaim();
   await tasks.adoptAll();
   // The disk offered to task storage, for placement (issue 12, item 10): before the hello,
   // then as it changes (images and registry blobs share the disk).
@@ -176,6 +213,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     hostId,
     tasks,
     channel: opened,
+    pool: poolOn ? prepared : undefined,
     async close() {
       clearInterval(storageTimer);
       logs.cancelAll();
@@ -183,7 +221,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       shipper.close();
       sampler.close();
       opened.close();
+      credentials.close();
       await metadata.close();
+      await prepared?.close();
       await options.host.runtime.close();
       lock.release();
     },

@@ -126,14 +126,29 @@ export class AgentChannel {
     if (this.#ready) this.#sendReport(state.taskArn);
   }
 
-  /** Sends a message that is only worth anything now (progress, log lines): dropped offline. */
+  /**
+   * Sends a message that is only worth anything now (progress, log lines, a credentials
+   * request): dropped offline. Says whether it went.
+   */
   send(
     message: Extract<
       AgentMessage,
-      { type: "progress" | "logLines" | "logEvents" | "execOutput" | "execExit" | "usage" }
+      {
+        type:
+          | "progress"
+          | "logLines"
+          | "logEvents"
+          | "execOutput"
+          | "execExit"
+          | "usage"
+          | "credentialsRequest"
+          | "secretsRequest";
+      }
     >,
-  ): void {
-    if (this.#ready) this.#send(message);
+  ): boolean {
+    if (!this.#ready) return false;
+    this.#send(message);
+    return true;
   }
 
   close(): void {

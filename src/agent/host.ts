@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
-import { metadataPort } from "./metadata/index.js";
+import { apiProxyPort, metadataPort } from "./metadata/index.js";
 import { CniTaskNetwork } from "./network/index.js";
 import {
   createHostRuntime,
@@ -40,8 +40,9 @@ function hostParts(
   const network = new CniTaskNetwork({
     dataDir,
     log,
-    // The metadata endpoint is all a task may reach on the host.
-    gatewayPorts: async () => [await metadataPort(dataDir)],
+    // The metadata endpoint and the way to Berth's API are all a task may reach on the host.
+    gatewayPorts: async () => [await metadataPort(dataDir), await apiProxyPort(dataDir)],
+    linkLocalPort: () => metadataPort(dataDir),
     ...(taskCidr === undefined ? {} : { taskCidr }),
   });
   return { runtime, images, network };

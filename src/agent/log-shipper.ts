@@ -15,6 +15,8 @@ const BATCH_LINES = 500;
 const QUEUE_LIMIT = 5000;
 const FLUSH_MS = 200;
 const ACK_TIMEOUT_MS = 5000;
+/** How long a start waits for its stream to be opened before it fails. */
+const OPEN_WAIT_MS = 30_000;
 
 type LogEvents = Extract<AgentMessage, { type: "logEvents" }>;
 
@@ -24,6 +26,8 @@ export interface ShipperChannel {
 }
 
 export interface LogTarget {
+  /** The task whose container this is: the server writes as its execution role. */
+  taskArn: string;
   group: string;
   stream: string;
   createGroup: boolean;
@@ -65,6 +69,23 @@ export class LogShipper {
         this.#running.delete(containerId);
       });
     return read;
+  }
+
+  /**
+   * Opens the stream before the container starts, as Docker's awslogs driver creates it when it
+   * creates the container: an empty batch the server authorizes as the task's execution role.
+   * Resolves to the server's refusal (`CODE: message`), or undefined once the stream exists.
+   */
+  async open(
+    target: LogTarget,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<string | undefined> {
+    const outcome = await this.#deliver(
+      { type: "logEvents", batchId: randomUUID(), ...target, events: [] },
+      signal,
+      Date.now() + OPEN_WAIT_MS,
+    );
+    return outcome === "acked" ? undefined : outcome;
   }
 
   close(): void {
@@ -113,9 +134,12 @@ export class LogShipper {
     await reader.catch(() => undefined);
   }
 
-  /** Sends until acknowledged: across disconnects the same batch goes again. */
-  async #deliver(message: LogEvents, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+  /**
+   * Sends until acknowledged (across disconnects the same batch goes again), or until
+   * `giveUpAt`; "acked", the server's refusal, or why it was given up.
+   */
+  async #deliver(message: LogEvents, signal: AbortSignal, giveUpAt = Infinity): Promise<string> {
+    while (!signal.aborted && Date.now() < giveUpAt) {
       if (!this.channel.connected) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;
@@ -130,16 +154,17 @@ export class LogShipper {
         this.channel.send(message);
       });
       this.#acks.delete(message.batchId);
-      if (outcome === "acked") return;
+      if (outcome === "acked") return outcome;
       if (outcome !== "timeout") {
-        // The server refused (no such log group, say): as the awslogs driver, drop and go on.
+        // The server refused (the role may not write, say): as the awslogs driver, drop and go on.
         this.log.warn("log events refused", {
           group: message.group,
           stream: message.stream,
           error: outcome,
         });
-        return;
+        return outcome;
       }
     }
+    return signal.aborted ? "the task stopped" : "the control plane did not answer";
   }
 }

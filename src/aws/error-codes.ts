@@ -24,7 +24,7 @@ export interface AwsErrorSpec {
 
 const FRONT_DOOR = ["*"];
 /** REST-JSON services answer authentication failures with 403, as API Gateway fronts do. */
-const REST_JSON_AUTH = { eks: 403 };
+const REST_JSON_AUTH = { eks: 403, scheduler: 403 };
 
 export const AWS_ERROR_CODES = {
   // The front door: signature, envelope, input against the model.
@@ -76,7 +76,7 @@ export const AWS_ERROR_CODES = {
   // REST-JSON: no operation's URI template matched the path.
   UnknownOperationException: {
     status: 400,
-    statusIn: { eks: 404 },
+    statusIn: { eks: 404, scheduler: 404 },
     services: FRONT_DOOR,
     message: "(none)",
   },
@@ -96,12 +96,12 @@ export const AWS_ERROR_CODES = {
   // Validation: each service's own code for a constraint of the model or a semantic rule.
   InvalidParameterException: {
     status: 400,
-    services: ["ecs", "ecr", "logs", "eks"],
+    services: ["ecs", "ecr", "logs", "eks", "secretsmanager"],
     message: "<N> validation errors detected: <...>, or what is wrong",
   },
   ValidationException: {
     status: 400,
-    services: ["application-autoscaling", "ce", "logs"],
+    services: ["application-autoscaling", "ce", "logs", "scheduler", "ssm"],
     message: "<N> validation errors detected: <...>, or what is wrong",
   },
   ValidationError: {
@@ -112,7 +112,7 @@ export const AWS_ERROR_CODES = {
   ClientException: { status: 400, services: ["ecs"], message: "<what is wrong>" },
   InvalidRequestException: {
     status: 400,
-    services: ["eks"],
+    services: ["eks", "secretsmanager"],
     message: "<why the request cannot be served in this state>",
   },
   // ECS
@@ -174,10 +174,10 @@ export const AWS_ERROR_CODES = {
   // CloudWatch Logs and EKS
   ResourceNotFoundException: {
     status: 400,
-    statusIn: { eks: 404 },
-    services: ["logs", "eks"],
+    statusIn: { eks: 404, scheduler: 404 },
+    services: ["logs", "eks", "scheduler", "secretsmanager"],
     message:
-      "The specified log group|stream does not exist. (EKS: No cluster|Fargate Profile found ...)",
+      "The specified log group|stream does not exist. (EKS: No cluster|Fargate Profile found ...; Secrets Manager: Secrets Manager can't find the specified secret[ value for ...].)",
   },
   ResourceAlreadyExistsException: {
     status: 400,
@@ -188,6 +188,12 @@ export const AWS_ERROR_CODES = {
     status: 400,
     services: ["logs"],
     message: "A resource can have at most <N> tags.",
+  },
+  // EventBridge Scheduler
+  ConflictException: {
+    status: 409,
+    services: ["scheduler"],
+    message: "Schedule <name> already exists. (or another conflicting change)",
   },
   // EKS
   ResourceInUseException: {
@@ -213,7 +219,7 @@ export const AWS_ERROR_CODES = {
   },
   InvalidNextTokenException: {
     status: 400,
-    services: ["application-autoscaling"],
+    services: ["application-autoscaling", "secretsmanager"],
     message: "Invalid token",
   },
   // Cost Explorer
@@ -332,6 +338,52 @@ export const AWS_ERROR_CODES = {
     services: ["elasticloadbalancing"],
     message: "<the action type Berth does not serve>",
   },
+  // Secrets Manager
+  ResourceExistsException: {
+    status: 400,
+    services: ["secretsmanager"],
+    message:
+      "The operation failed because the secret <name> already exists., or You can't modify an existing version, you can only create a new version.",
+  },
+  // Systems Manager Parameter Store
+  ParameterNotFound: {
+    status: 400,
+    services: ["ssm"],
+    message: "(none, from GetParameter), or Parameter <name> not found.",
+  },
+  ParameterAlreadyExists: {
+    status: 400,
+    services: ["ssm"],
+    message:
+      "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.",
+  },
+  ParameterVersionNotFound: {
+    status: 400,
+    services: ["ssm"],
+    message:
+      "Systems Manager could not find version <n> of <name>. Verify the version and try again.",
+  },
+  ParameterPatternMismatchException: {
+    status: 400,
+    services: ["ssm"],
+    message: "Parameter value, cannot be validated against allowedPattern: <pattern>",
+  },
+  InvalidAllowedPatternException: { status: 400, services: ["ssm"], message: "<why>" },
+  HierarchyLevelLimitExceededException: {
+    status: 400,
+    services: ["ssm"],
+    message: "A hierarchy can have a maximum of 15 levels. <...>",
+  },
+  InvalidResourceId: { status: 400, services: ["ssm"], message: "(none)" },
+  InvalidResourceType: { status: 400, services: ["ssm"], message: "(none)" },
+  InvalidFilterKey: { status: 400, services: ["ssm"], message: "<the key>" },
+  InvalidFilterOption: { status: 400, services: ["ssm"], message: "<the option>" },
+  InvalidNextToken: {
+    status: 400,
+    services: ["ssm"],
+    message: "The specified nextToken is invalid.",
+  },
+  TooManyTagsError: { status: 400, services: ["ssm"], message: "<the limit>" },
   // IAM and STS (Query protocol: the model's codes and statuses)
   NoSuchEntity: {
     status: 404,

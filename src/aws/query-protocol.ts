@@ -7,7 +7,8 @@
 import type { AwsErrorCode } from "./error-codes.js";
 import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
 import { AWS_ERROR_CODES, type AwsErrorSpec } from "./error-codes.js";
-import { AwsError } from "./errors.js";
+import { AwsError, renderError } from "./errors.js";
+import { JSON_CONTENT_TYPE, renderJson } from "./json-protocol.js";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
 import type { AnyHandler, RequestContext } from "./service.js";
 import type { ResourceResolver } from "./authorization.js";
@@ -133,6 +134,65 @@ export class AwsQueryGateway {
         headers,
         body: encodeQueryError(namespace, client ? "Sender" : "Receiver", code, message, requestId),
       };
+    }
+  }
+
+  /**
+   * Serves one action for a caller authenticated another way (the console's session), with the
+   * input as JSON: the same model validation, authorization and handler as a signed request.
+   */
+  // Deviation: the answer is JSON, not the Query protocol's XML (only the console reads it).
+  async invoke(
+    accessKeyId: string,
+    signingName: string,
+    actionName: string,
+    body: Buffer,
+  ): Promise<QueryResponse> {
+    const requestId = newRequestId();
+    try {
+      const credentials = await this.options.credentials(accessKeyId);
+      if (credentials === undefined)
+        throw new AwsError(
+          "UnrecognizedClientException",
+          "The security token included in the request is invalid.",
+        );
+      const service = this.#bySigningName.get(signingName);
+      const handler =
+        service !== undefined && Object.hasOwn(service.actions, actionName)
+          ? service.actions[actionName]
+          : undefined;
+      if (service === undefined || handler === undefined)
+        throw new AwsError("InvalidAction", `Could not find operation ${actionName}`);
+      let parsed: unknown;
+      try {
+        parsed = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
+      } catch {
+        throw new AwsError("SerializationException", "");
+      }
+      const input = validateInput(service.model, actionName, parsed, service.validationErrorCode);
+      const ctx: RequestContext = {
+        requestId,
+        identity: this.options.identity,
+        clock: this.options.clock,
+        log: this.options.log,
+        accessKeyId,
+        principal: credentials.principal ?? rootPrincipal(this.options.identity.accountId),
+      };
+      await authorizeRequest(this.options.authorizer, service, actionName, input, ctx);
+      const output = await handler(input as never, ctx);
+      return {
+        status: 200,
+        headers: { "x-amzn-RequestId": requestId, "Content-Type": JSON_CONTENT_TYPE },
+        body: renderJson(output),
+      };
+    } catch (error) {
+      const rendered = renderError(error, { requestId });
+      if (rendered.status >= 500)
+        this.options.log.error("request failed", {
+          requestId,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+      return rendered;
     }
   }
 

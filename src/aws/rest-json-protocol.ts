@@ -123,6 +123,11 @@ export class AwsRestJsonGateway {
     this.#routes.sort((a, b) => b.pattern.source.length - a.pattern.source.length);
   }
 
+  /** The services it answers (their tables, for tests that read them). */
+  get services(): readonly AwsRestJsonService[] {
+    return this.options.services;
+  }
+
   /** True when some operation's URI template names this path: the router asks before reading a body. */
   owns(path: string): boolean {
     return this.#routes.some((route) => route.pattern.test(path));
@@ -139,7 +144,7 @@ export class AwsRestJsonGateway {
         request,
         this.options.credentials,
         this.options.clock.now(),
-        this.#find(request.method, url)?.service.signingName,
+        this.#find(request.method, url, request.headers)?.service.signingName,
       );
       return { verified };
     } catch {
@@ -157,7 +162,7 @@ export class AwsRestJsonGateway {
     let service: AwsRestJsonService | undefined;
     try {
       const url = new URL(request.url, "http://placeholder");
-      const route = this.#find(request.method, url);
+      const route = this.#find(request.method, url, request.headers);
       service = route?.service;
       const caller = await verifySigV4(
         request,
@@ -196,13 +201,21 @@ export class AwsRestJsonGateway {
     }
   }
 
-  #find(method: string, url: URL): Route | undefined {
+  /**
+   * The route for a request. Two services may serve one template (EKS's and Scheduler's
+   * `/tags/{arn}`): the service the client scoped its signature to wins.
+   */
+  #find(method: string, url: URL, headers: SignedRequest["headers"]): Route | undefined {
+    const scope = signingScope(headers, url);
+    let fallback: Route | undefined;
     for (const route of this.#routes) {
       if (route.method !== method || !route.pattern.test(url.pathname)) continue;
-      if (route.literalQuery.every(([key, value]) => url.searchParams.get(key) === value))
-        return route;
+      if (!route.literalQuery.every(([key, value]) => url.searchParams.get(key) === value))
+        continue;
+      if (scope === undefined || route.service.signingName === scope) return route;
+      fallback ??= route;
     }
-    return undefined;
+    return fallback;
   }
 
   async #dispatch(
@@ -272,6 +285,18 @@ export class AwsRestJsonGateway {
     }
     return { body: renderJson(body), extraHeaders };
   }
+}
+
+/** The service a SigV4 signature is scoped to (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`). */
+function signingScope(headers: SignedRequest["headers"], url: URL): string | undefined {
+  const authorization = headers.authorization;
+  const credential =
+    (typeof authorization === "string"
+      ? /Credential=([^,\s]+)/.exec(authorization)?.[1]
+      : undefined) ??
+    url.searchParams.get("X-Amz-Credential") ??
+    undefined;
+  return credential?.split("/")[3];
 }
 
 /** A URI label as the client percent-encoded it; malformed escapes are taken literally. */

@@ -3,6 +3,7 @@
  * the thresholds in a row, with ELB's reason codes) and the HTTP probe that feeds it.
  */
 import { request } from "node:http";
+import { connect } from "node:net";
 import type { TargetGroup, TargetHealth } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { parseHttpCodes } from "./patterns.js";
 
@@ -97,5 +98,23 @@ export function probe(group: TargetGroup, host: string, trafficPort: number): Pr
     });
     req.on("error", () => resolve({ ok: false, reason: "Target.FailedHealthChecks" }));
     req.end();
+  });
+}
+
+/**
+ * Whether anything accepts a TCP connection at `host`:`port` within `timeoutMs`. A live
+ * machine's kernel answers a connect even when the process behind it is slow, so a failure says
+ * the target's machine or network is gone, not that it is busy.
+ */
+export function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
   });
 }

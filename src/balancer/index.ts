@@ -3,7 +3,11 @@
  * with active health checks, rules, routing algorithms and connection draining.
  */
 export { pathMatches, hostMatches, hostOf, parseHttpCodes } from "./patterns.js";
-export { LoadBalancerPlane, type LoadBalancerPlaneOptions } from "./plane.js";
+export {
+  balancerConnectionLimits,
+  LoadBalancerPlane,
+  type LoadBalancerPlaneOptions,
+} from "./plane.js";
 export {
   afterCheck,
   describeHealth,
@@ -12,3 +16,4 @@ export {
   type ProbeResult,
 } from "./health.js";
 export { pickRule, pickTarget, pickWeighted, pickListener } from "./routing.js";
+export { ResponseTimeHistogram, RESPONSE_TIME_BOUNDS } from "./response-times.js";

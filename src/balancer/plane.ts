@@ -13,11 +13,28 @@ import {
 } from "node:http";
 import type { Socket } from "node:net";
 import type { TargetHealth } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { Logger } from "../core/index.js";
+import {
+  connectionBudget,
+  defaultConnectionLimits,
+  limitConnections,
+  type ConnectionBudget,
+  type ConnectionLimits,
+  SerialPass,
+  type Logger,
+  type ResponseTimeTotals,
+} from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { actionGroups, loadPlaneConfig, type GroupConfig, type PlaneConfig } from "./config.js";
-import { afterCheck, describeHealth, INITIAL_HEALTH, probe, type HealthState } from "./health.js";
+import {
+  afterCheck,
+  describeHealth,
+  INITIAL_HEALTH,
+  probe,
+  reachable,
+  type HealthState,
+} from "./health.js";
 import { hostOf } from "./patterns.js";
+import { ResponseTimeHistogram } from "./response-times.js";
 import { answer, forward, forwardedHeaders, tunnel } from "./proxy.js";
 import { pickListener, pickRule, pickTarget, pickWeighted } from "./routing.js";
 
@@ -28,6 +45,19 @@ export interface LoadBalancerPlaneOptions {
   address?: string;
   /** How often the configuration is re-read without a nudge. */
   syncIntervalMs?: number;
+  /** Told when a target's health state changes (the console's live stream). */
+  onHealthChange?: (targetGroupArn: string) => void;
+  /** Default: balancerConnectionLimits(). */
+  limits?: ConnectionLimits;
+}
+
+/**
+ * A listener's clients are the world: 1,024 connections from one address, all listeners
+ * together half the descriptors left after the reserve (the API front and the in-process agent
+ * need the rest), and ALB's idle timeout for a client that sends no request.
+ */
+export function balancerConnectionLimits(): ConnectionLimits {
+  return defaultConnectionLimits(0.5, 1024, IDLE_TIMEOUT_MS);
 }
 
 /** ALB's idle timeout (60 s) bounds how long a target may take to answer, too. */
@@ -41,14 +71,21 @@ interface TargetRuntime {
   health: HealthState;
   inflight: number;
   drainingUntil?: number;
-  /** Routable: its health checks pass (or are off) and it has not refused a connection since. */
+  /** Routable: its health checks pass (or are off) and it has not been unreachable since. */
   healthy: boolean;
-  /** It refused a connection since its last passing health check. */
-  refused: boolean;
+  /** It refused a connection, or a sweep found it unreachable, since its last passing check. */
+  unreachable: boolean;
   agent: Agent;
   timer?: NodeJS.Timeout;
   checking: boolean;
 }
+
+/** A response not begun after this long starts a sweep of its group's targets. */
+const STALL_MS = 500;
+/** How long a sweep's connect may take: a live machine answers in a round trip. */
+const SWEEP_TIMEOUT_MS = 1_000;
+
+const newTargetAgent = (): Agent => new Agent({ keepAlive: true, keepAliveMsecs: 1000 });
 
 const targetKey = (group: string, id: string, port: number): string => `${group}|${id}:${port}`;
 
@@ -59,26 +96,36 @@ export class LoadBalancerPlane {
   >();
   readonly #targets = new Map<string, TargetRuntime>();
   readonly #counts = new Map<string, number>();
+  readonly #responseTimes = new Map<string, ResponseTimeHistogram>();
   readonly #cursors = new Map<string, number>();
+  /** Groups whose targets a sweep is connecting to now. */
+  readonly #sweeping = new Set<string>();
   #config: PlaneConfig = { listeners: [], groups: new Map() };
-  #syncing: Promise<void> | undefined;
-  #again = false;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #syncs: SerialPass;
   #closed = false;
 
-  constructor(private readonly options: LoadBalancerPlaneOptions) {}
+  readonly #limits: ConnectionLimits;
+  /** One count over every listener. */
+  readonly #budget: ConnectionBudget;
+
+  constructor(private readonly options: LoadBalancerPlaneOptions) {
+    this.#limits = options.limits ?? balancerConnectionLimits();
+    this.#budget = connectionBudget(this.#limits.total);
+    this.#syncs = new SerialPass(() => this.#sync(), options.log, {
+      failed: "load balancer sync failed",
+    });
+  }
 
   /** Reads the configuration and keeps re-reading it. */
   async start(): Promise<void> {
+    // The first sync is awaited apart: `berth up` fails when it does.
     await this.#sync();
-    this.#timer = setInterval(() => this.changed(), this.options.syncIntervalMs ?? 2000);
-    this.#timer.unref();
+    this.#syncs.start(this.options.syncIntervalMs ?? 2000);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#timer);
-    await this.#syncing;
+    await this.#syncs.stop();
     for (const target of this.#targets.values()) this.#forget(target);
     await Promise.all(
       [...this.#servers.values()].map(
@@ -98,6 +145,11 @@ export class LoadBalancerPlane {
     return new Map(this.#counts);
   }
 
+  /** Cumulative TargetResponseTime histograms per target group that has had an answer. */
+  responseTimes(): Map<string, ResponseTimeTotals> {
+    return new Map([...this.#responseTimes].map(([arn, h]) => [arn, h.reading()]));
+  }
+
   targetHealth(group: string, id: string, port: number): TargetHealth | undefined {
     const target = this.#targets.get(targetKey(group, id, port));
     if (target === undefined) return undefined;
@@ -113,8 +165,12 @@ export class LoadBalancerPlane {
 
   async reservePort(port: number): Promise<void> {
     if (this.#servers.has(port)) return;
-    const server = createServer((req, res) => this.#serve(port, req, res));
+    const server = createServer({ connectionsCheckingInterval: 2_000 }, (req, res) =>
+      this.#serve(port, req, res),
+    );
     server.keepAliveTimeout = IDLE_TIMEOUT_MS;
+    server.headersTimeout = this.#limits.headersMs;
+    limitConnections(server, this.#limits, this.options.log, this.#budget);
     server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#upgrade(port, req, socket, head),
     );
@@ -136,22 +192,7 @@ export class LoadBalancerPlane {
 
   /** The store changed: re-read it (once more after the sync under way, if one is). */
   changed(): void {
-    if (this.#closed) return;
-    if (this.#syncing !== undefined) {
-      this.#again = true;
-      return;
-    }
-    this.#syncing = this.#sync()
-      .catch((error: unknown) =>
-        this.options.log.error("load balancer sync failed", { error: String(error) }),
-      )
-      .finally(() => {
-        this.#syncing = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.changed();
-        }
-      });
+    void this.#syncs.kick();
   }
 
   async #sync(): Promise<void> {
@@ -172,8 +213,8 @@ export class LoadBalancerPlane {
             health: INITIAL_HEALTH,
             inflight: 0,
             healthy: false,
-            refused: false,
-            agent: new Agent({ keepAlive: true, keepAliveMsecs: 1000 }),
+            unreachable: false,
+            agent: newTargetAgent(),
             checking: false,
           };
           this.#targets.set(key, runtime);
@@ -211,7 +252,7 @@ export class LoadBalancerPlane {
 
   #refresh(target: TargetRuntime, group: GroupConfig): void {
     const enabled = group.group.HealthCheckEnabled !== false;
-    target.healthy = (!enabled || target.health.state === "healthy") && !target.refused;
+    target.healthy = (!enabled || target.health.state === "healthy") && !target.unreachable;
   }
 
   /** Runs the next health check of `target` after `delayMs` unless one is planned already. */
@@ -238,13 +279,15 @@ export class LoadBalancerPlane {
             current.group.HealthyThresholdCount ?? 5,
             current.group.UnhealthyThresholdCount ?? 2,
           );
-          if (target.health.state !== before)
+          if (target.health.state !== before) {
             this.options.log.info("target health changed", {
               target: `${target.host}:${target.port}`,
               from: before,
               to: target.health.state,
             });
-          if (result.ok) target.refused = false;
+            this.options.onHealthChange?.(target.group);
+          }
+          if (result.ok) target.unreachable = false;
           this.#refresh(target, current);
           if (current.inUse && target.drainingUntil === undefined)
             this.#schedule(
@@ -338,17 +381,72 @@ export class LoadBalancerPlane {
     }
     this.#counts.set(groupArn, (this.#counts.get(groupArn) ?? 0) + 1);
     target.inflight++;
-    void forward(req, res, target, target.agent, forwardedHeaders(req, port), IDLE_TIMEOUT_MS)
+    const stalled = setTimeout(() => this.#sweep(groupArn), STALL_MS);
+    stalled.unref();
+    const sent = performance.now();
+    void forward(
+      req,
+      res,
+      target,
+      target.agent,
+      forwardedHeaders(req, port),
+      IDLE_TIMEOUT_MS,
+      () => {
+        clearTimeout(stalled);
+        // ELB's TargetResponseTime: request sent to the target until its response headers begin
+        // (a target that never answered has none, as in ELB's access logs' -1).
+        this.#responseTime(groupArn).record((performance.now() - sent) / 1000);
+      },
+    )
       .then(({ refused }) => {
         // ALB keeps sending to a target until its health checks fail (interval x threshold);
         // Berth stops at once when nothing listens there, so that one retry by the client
         // finds a live target, until a health check passes again.
-        if (refused) {
-          target.refused = true;
-          target.healthy = false;
-        }
+        if (refused) this.#unreachable(target);
       })
-      .finally(() => this.#release(target));
+      .finally(() => {
+        clearTimeout(stalled);
+        this.#release(target);
+      });
+  }
+
+  /**
+   * A response is slow to begin: is every routable target of the group still there? A machine
+   * that died (or lost its network) refuses nothing, it just never answers, so neither its
+   * refusals nor a client's retry would tell; its targets' requests hang until the health
+   * checks fail (interval x threshold, 10 s at least). A TCP connect answers within a
+   * round trip from any live machine, however busy its process, so the sweep takes a dead
+   * machine's targets out in about a second, before a client's retry comes. A client cannot use
+   * it to take a live target out: only a connect that fails does. One sweep per group at once.
+   */
+  #sweep(groupArn: string): void {
+    if (this.#sweeping.has(groupArn) || this.#closed) return;
+    this.#sweeping.add(groupArn);
+    const routable = [...this.#targets.values()].filter(
+      (t) => t.group === groupArn && t.healthy && t.drainingUntil === undefined,
+    );
+    void Promise.all(
+      routable.map(async (target) => {
+        if (!(await reachable(target.host, target.port, SWEEP_TIMEOUT_MS)))
+          this.#unreachable(target, true);
+      }),
+    ).finally(() => this.#sweeping.delete(groupArn));
+  }
+
+  /**
+   * Out of routing until a health check passes. After a failed sweep its connections are dropped
+   * too, so that requests waiting on a dead machine get their 502 now instead of at the
+   * client's timeout (a target that only refused new connections may still finish its own).
+   */
+  #unreachable(target: TargetRuntime, dropConnections = false): void {
+    if (this.#targets.get(target.key) !== target) return;
+    if (!target.unreachable)
+      this.options.log.info("target unreachable", { target: `${target.host}:${target.port}` });
+    target.unreachable = true;
+    target.healthy = false;
+    if (!dropConnections) return;
+    target.agent.destroy();
+    target.agent = newTargetAgent();
   }
 
   #upgrade(port: number, req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -363,6 +461,13 @@ export class LoadBalancerPlane {
     this.#counts.set(route.group, (this.#counts.get(route.group) ?? 0) + 1);
     target.inflight++;
     void tunnel(req, socket, head, target, port).finally(() => this.#release(target));
+  }
+
+  #responseTime(groupArn: string): ResponseTimeHistogram {
+    let histogram = this.#responseTimes.get(groupArn);
+    if (histogram === undefined)
+      this.#responseTimes.set(groupArn, (histogram = new ResponseTimeHistogram()));
+    return histogram;
   }
 
   #release(target: TargetRuntime): void {

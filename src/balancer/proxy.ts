@@ -83,6 +83,8 @@ export function forward(
   agent: Agent,
   headers: OutgoingHttpHeaders,
   timeoutMs: number,
+  /** Told when the target's response begins. */
+  onResponse: () => void = () => undefined,
 ): Promise<{ refused: boolean }> {
   return new Promise((resolve) => {
     let done = false;
@@ -105,6 +107,7 @@ export function forward(
       finish();
     });
     upstream.on("response", (upstreamRes) => {
+      onResponse();
       res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders(upstreamRes.headers));
       upstreamRes.pipe(res);
       upstreamRes.on("end", finish);

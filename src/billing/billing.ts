@@ -56,6 +56,14 @@ export interface RatedWindow {
   planHours: PlanHour[];
 }
 
+/** Exact amounts (over MONEY_SCALE) for Billing.savings. */
+export interface Savings {
+  spotCost: bigint;
+  spotOnDemand: bigint;
+  plansCommitment: bigint;
+  plansOnDemand: bigint;
+}
+
 export class Billing {
   readonly meter: Meter;
   readonly identity: Identity;
@@ -138,6 +146,26 @@ export class Billing {
 
   now(): Date {
     return this.#clock.now();
+  }
+
+  /**
+   * What Spot and Savings Plans saved over the whole hours covering [from, to), exact amounts:
+   * Spot's usage priced on demand against what it cost; the usage the plans covered priced on
+   * demand against their commitment (waste included, as GetSavingsPlansUtilization's NetSavings).
+   */
+  async savings(from: Date, to: Date): Promise<Savings> {
+    const rated = await this.rate(from, to);
+    const out: Savings = { spotCost: 0n, spotOnDemand: 0n, plansCommitment: 0n, plansOnDemand: 0n };
+    for (const line of rated.lines)
+      if (line.onDemandRate !== undefined) {
+        out.spotCost += line.unblended;
+        out.spotOnDemand += line.onDemandRate * line.quantity;
+      }
+    for (const hour of rated.planHours) {
+      out.plansCommitment += hour.commitment;
+      out.plansOnDemand += hour.onDemandEquivalent;
+    }
+    return out;
   }
 
   /** Everything billed in the whole hours covering [from, to). */

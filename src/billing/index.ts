@@ -13,6 +13,7 @@ export {
   type BillingOptions,
   type BillingPaths,
   type RatedWindow,
+  type Savings,
 } from "./billing.js";
 export { Meter, type RecordOutcome, type MeterOptions } from "./meter.js";
 export { InMemoryTaskUsageSource } from "./memory-source.js";

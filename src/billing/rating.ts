@@ -59,6 +59,8 @@ export interface CostLine {
   amortized: bigint;
   /** The rate (1e-10 USD per unit-hour) the line's usage had on demand or on Spot. */
   rate: bigint;
+  /** A Spot line's on-demand rate at the same time (what Spot saved is measured against it). */
+  onDemandRate?: bigint;
 }
 
 /** One plan's hour: what it committed, what it used, and what that usage cost on demand. */
@@ -127,6 +129,7 @@ export function rateTask(
       const size = sizeOf(task, kind);
       if (size === 0n) continue;
       const rate = prices[priceName(task, kind)];
+      const onDemand = prices[priceName({ ...task, capacityProviderName: "FARGATE" }, kind)];
       const quantity = size * ms;
       lines.push({
         hour: floorHour(s),
@@ -141,6 +144,7 @@ export function rateTask(
         unblended: rate * quantity,
         amortized: rate * quantity,
         rate,
+        ...(spot && kind !== "storage" ? { onDemandRate: onDemand } : {}),
       });
     }
   }

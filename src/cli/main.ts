@@ -14,6 +14,7 @@ import { image } from "./image.js";
 import { prices } from "./prices.js";
 import { run } from "./run.js";
 import { savingsPlans } from "./savings-plans.js";
+import { consoleCommand } from "./console.js";
 import { spot } from "./spot.js";
 import { logs, ps, stop } from "./task-commands.js";
 import { tokens } from "./tokens.js";
@@ -38,6 +39,7 @@ const COMMANDS: Command[] = [
   prices,
   savingsPlans,
   spot,
+  consoleCommand,
   host,
 ];
 

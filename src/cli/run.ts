@@ -226,8 +226,14 @@ export const run = defineCommand({
           describePlacementFailure(reason, flags.cpu, flags.memory),
         );
       }
-      process.stderr.write(`task ${task.taskArn.split("/").pop() ?? task.taskArn}\n`);
-      if (flags.detach) return 0;
+      const taskId = task.taskArn.split("/").pop() ?? task.taskArn;
+      // Detached, the id is the answer (stdout, as `docker run -d`, so `WEB=$(berth run -d ...)`
+      // works); attached, stdout is the task's own output and the id is a note beside it.
+      if (flags.detach) {
+        process.stdout.write(`${taskId}\n`);
+        return 0;
+      }
+      process.stderr.write(`task ${taskId}\n`);
       const timeout = definition?.containerDefinitions?.[0]?.stopTimeout ?? 30;
       return await follow(ecs, client, task, image, timeout);
     } finally {

@@ -19,6 +19,7 @@ function banner(
   region: string,
   accountId: string,
   join: { token: string; info: JoinTokenInfo },
+  consoleLink: string,
 ): string {
   const { accessKeyId, secretAccessKey } = berth.credentials;
   const where =
@@ -35,6 +36,8 @@ function banner(
     `  secret key      ${secretAccessKey}   (${where})`,
     `  data dir        ${dataDir}`,
     `  console         ${berth.endpoint}/console   (sign in with the key and secret above)`,
+    `  sign-in link    ${consoleLink}`,
+    "                  (works once, for 5 minutes; `berth console` opens a new one)",
     "",
     "Use it with the AWS CLI and `berth` (paste in another shell):",
     `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} AWS_DEFAULT_REGION=${region}`,
@@ -253,7 +256,16 @@ export const up = defineCommand({
       ttlMs: joinTokenTtl * 1000,
       description: "printed by berth up",
     });
-    process.stdout.write(banner(berth, dataDir, values.region, values["account-id"], join));
+    process.stdout.write(
+      banner(
+        berth,
+        dataDir,
+        values.region,
+        values["account-id"],
+        join,
+        await berth.createConsoleLink(),
+      ),
+    );
     await new Promise<void>((resolveStop) => {
       const stop = (signal: string): void => {
         log.info("shutting down", { signal });

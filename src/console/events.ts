@@ -8,10 +8,12 @@ import type { ServerResponse } from "node:http";
 import { SECURITY_HEADERS } from "./http-basics.js";
 
 export type ConsoleChange =
-  | { kind: "task"; taskArn: string }
+  /** Without an ARN: many tasks changed (relayed from another server). */
+  | { kind: "task"; taskArn?: string }
   | { kind: "service" }
   | { kind: "registry" }
   | { kind: "host" }
+  | { kind: "targets" }
   | { kind: "metrics" };
 
 /** Fed by the server (task reports, reconciler passes, the console's own writes). */
@@ -74,22 +76,24 @@ export function serveChanges(
   endWithSession(res, live);
   let tasks = new Set<string>();
   let kinds = new Set<string>();
+  let many = false;
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     timer = undefined;
     // Past a few hundred ARNs a page re-reads everything anyway.
-    const payload = {
-      kinds: [...kinds],
-      taskArns: tasks.size > 200 ? [] : [...tasks],
-      manyTasks: tasks.size > 200,
-    };
+    many ||= tasks.size > 200;
+    const payload = { kinds: [...kinds], taskArns: many ? [] : [...tasks], manyTasks: many };
     tasks = new Set();
     kinds = new Set();
+    many = false;
     res.write(`event: change\ndata: ${JSON.stringify(payload)}\n\n`);
   };
   const unsubscribe = changes.subscribe((change) => {
     kinds.add(change.kind);
-    if (change.kind === "task") tasks.add(change.taskArn);
+    if (change.kind === "task") {
+      if (change.taskArn === undefined) many = true;
+      else tasks.add(change.taskArn);
+    }
     timer ??= setTimeout(flush, flushMs);
   });
   const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import type { AwsJsonGateway } from "../aws/index.js";
+import type { AwsJsonGateway, AwsQueryGateway } from "../aws/index.js";
 import { BodyTooLarge, readBodyWithin, type Clock, type Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { serveChanges, type ConsoleChanges } from "./events.js";
@@ -40,14 +40,24 @@ export type ConsoleAuthorizer = (
   resource: string,
 ) => Promise<boolean>;
 
+/** Amounts in USD as "12.34", each rounded once from the exact sums. */
+export interface ConsoleSavings {
+  spot: { cost: string; onDemand: string; saved: string };
+  savingsPlans: { commitment: string; onDemand: string; saved: string };
+}
+
 export interface ConsoleOptions {
   store: Store;
   sessions: ConsoleSessions;
   gateway: Pick<AwsJsonGateway, "invoke" | "services">;
+  /** The Query services (ELB), answered as JSON to the console. */
+  queryGateway?: Pick<AwsQueryGateway, "invoke" | "services">;
   changes: ConsoleChanges;
   openLogs: OpenTaskLogs;
   /** Each metric period's datapoints, for the charts. */
   metrics?: MetricsHistory;
+  /** What Spot and Savings Plans saved over [from, to), in USD rounded to cents. */
+  savings?: (from: Date, to: Date) => Promise<ConsoleSavings>;
   clock: Clock;
   log: Logger;
   authorize?: ConsoleAuthorizer;
@@ -215,14 +225,23 @@ export class ConsoleRoutes {
       }
       const body = await this.#readJson(req, res);
       if (body === undefined) return;
-      let input: { accessKeyId?: unknown; secretAccessKey?: unknown };
+      let input: { accessKeyId?: unknown; secretAccessKey?: unknown; linkToken?: unknown };
       try {
         input = JSON.parse(body.toString("utf8")) as typeof input;
       } catch {
         return sendError(res, 400, "BadRequest", "The body is not JSON.");
       }
-      if (typeof input?.accessKeyId !== "string" || typeof input.secretAccessKey !== "string")
-        return sendError(res, 400, "BadRequest", "accessKeyId and secretAccessKey are strings.");
+      const link = typeof input?.linkToken === "string" ? input.linkToken : undefined;
+      if (
+        link === undefined &&
+        (typeof input?.accessKeyId !== "string" || typeof input.secretAccessKey !== "string")
+      )
+        return sendError(
+          res,
+          400,
+          "BadRequest",
+          "accessKeyId and secretAccessKey are strings, or linkToken is.",
+        );
       const address = req.socket.remoteAddress ?? "";
       const wait = this.#throttle.retryAfter(address);
       if (wait > 0)
@@ -233,12 +252,27 @@ export class ConsoleRoutes {
           `Too many wrong secrets from this address: try again in ${Math.ceil(wait / 1000)} s.`,
           { "Retry-After": String(Math.ceil(wait / 1000)) },
         );
-      const signed = await this.options.sessions.signIn(input.accessKeyId, input.secretAccessKey);
+      const signed =
+        link !== undefined
+          ? await this.options.sessions.redeemLink(link)
+          : await this.options.sessions.signIn(
+              String(input.accessKeyId),
+              String(input.secretAccessKey),
+            );
       if (signed === undefined) this.#throttle.failed(address);
       else this.#throttle.succeeded(address);
+      if (signed === undefined && link !== undefined) {
+        this.options.log.warn("console sign-in link refused", {});
+        return sendError(
+          res,
+          401,
+          "SignInLinkInvalid",
+          "This sign-in link was used already or has expired: run berth console for a new one.",
+        );
+      }
       if (signed === undefined) {
         this.options.log.warn("console sign-in refused", {
-          accessKeyId: input.accessKeyId.slice(0, 128),
+          accessKeyId: String(input.accessKeyId).slice(0, 128),
         });
         return sendError(res, 401, "SignInFailed", "The access key or the secret is wrong.");
       }
@@ -298,20 +332,33 @@ export class ConsoleRoutes {
     }
     const url = new URL(req.url ?? "/", "http://console");
     const route = path.slice(`${CONSOLE_PATH}/api/`.length);
-    if (route.startsWith("aws/") && method === "POST") {
+    if ((route.startsWith("aws/") || route.startsWith("query/")) && method === "POST") {
       if (!this.#csrfOk(req, session)) {
         req.resume();
         return sendError(res, 403, "CsrfRefused", "The request did not come from the console.");
       }
       const body = await this.#readJson(req, res);
       if (body === undefined) return;
-      const target = route.slice("aws/".length);
-      const prefix = target.split(".", 1)[0];
-      const service = this.options.gateway.services.find((s) => s.targetPrefix === prefix);
-      const action = `${service?.signingName ?? "unknown"}:${target.slice((prefix ?? "").length + 1)}`;
-      if (!(await this.#authorized(res, session, action, "*"))) return;
-      const answer = await this.options.gateway.invoke(session.accessKeyId, target, body);
-      if (answer.status === 200 && !/\.(Describe|List|Get|BatchGet)/.test(target))
+      let answer: { status: number; headers: Record<string, string>; body: string };
+      let actionName: string;
+      if (route.startsWith("aws/")) {
+        const target = route.slice("aws/".length);
+        const prefix = target.split(".", 1)[0];
+        const service = this.options.gateway.services.find((s) => s.targetPrefix === prefix);
+        actionName = target.slice((prefix ?? "").length + 1);
+        const action = `${service?.signingName ?? "unknown"}:${actionName}`;
+        if (!(await this.#authorized(res, session, action, "*"))) return;
+        answer = await this.options.gateway.invoke(session.accessKeyId, target, body);
+      } else {
+        // query/<signing name>/<Action>, e.g. query/elasticloadbalancing/DescribeTargetHealth.
+        const [signingName = "", name = ""] = route.slice("query/".length).split("/", 2);
+        actionName = name;
+        const gateway = this.options.queryGateway;
+        if (gateway === undefined) return sendError(res, 404, "NotFound", "No Query services.");
+        if (!(await this.#authorized(res, session, `${signingName}:${name}`, "*"))) return;
+        answer = await gateway.invoke(session.accessKeyId, signingName, name, body);
+      }
+      if (answer.status === 200 && !/^(Describe|List|Get|BatchGet)/.test(actionName))
         this.options.changes.publish({ kind: "service" });
       res.writeHead(answer.status, {
         ...answer.headers,
@@ -335,21 +382,39 @@ export class ConsoleRoutes {
     }
     if (route === "metrics") {
       const taskArn = url.searchParams.get("task");
+      const targetGroupArn = url.searchParams.get("targetGroup");
       const cluster = url.searchParams.get("cluster") ?? "default";
       const service = url.searchParams.get("service") ?? "";
-      const resource = taskArn ?? `${cluster}/${service}`;
+      const resource = taskArn ?? targetGroupArn ?? `${cluster}/${service}`;
       if (!(await this.#authorized(res, session, "cloudwatch:GetMetricData", resource))) return;
       const minutes = Math.min(
         Math.max(Number(url.searchParams.get("minutes")) || 60, 1),
         HISTORY_MS / 60_000,
       );
       const since = this.options.clock.now().getTime() - minutes * 60_000;
-      const of = taskArn === null ? { cluster, service } : { taskArn };
+      const of =
+        taskArn !== null
+          ? { taskArn }
+          : targetGroupArn !== null
+            ? { targetGroupArn }
+            : { cluster, service };
       return sendJson(
         res,
         200,
-        this.options.metrics?.points(of, since) ?? { periodMs: 60_000, points: [] },
+        (await this.options.metrics?.points(of, since)) ?? { periodMs: 60_000, points: [] },
       );
+    }
+    if (route === "savings") {
+      if (!(await this.#authorized(res, session, "ce:GetCostAndUsage", "*"))) return;
+      const day = /^\d{4}-\d\d-\d\d$/;
+      const since = url.searchParams.get("since") ?? "";
+      const until = url.searchParams.get("until") ?? "";
+      const from = new Date(`${since}T00:00:00Z`);
+      const to = new Date(`${until}T00:00:00Z`);
+      if (!day.test(since) || !day.test(until) || !(from < to) || Number.isNaN(to.getTime()))
+        return sendError(res, 400, "ValidationException", "since and until are days, since first.");
+      if (this.options.savings === undefined) return sendError(res, 404, "NotFound", "No billing.");
+      return sendJson(res, 200, await this.options.savings(from, to));
     }
     if (route === "events") {
       serveChanges(res, this.options.changes, this.#stillLive(req));

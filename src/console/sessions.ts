@@ -10,6 +10,8 @@ import type { Store } from "../store/index.js";
 
 /** How long a session lasts from sign-in (the AWS console's default is 12 hours). */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** How long a one-time sign-in link can be used (once). */
+export const LINK_TTL_MS = 5 * 60 * 1000;
 
 export interface Session {
   accessKeyId: string;
@@ -41,6 +43,47 @@ export class ConsoleSessions {
     const ok = sameSecret(secretAccessKey, known?.secretAccessKey ?? randomBytes(30).toString());
     // A session key (STS) signs in nowhere without its token: the console takes none.
     if (known === undefined || !ok || known.sessionToken !== undefined) return undefined;
+    return this.#open(accessKeyId);
+  }
+
+  /**
+   * A one-time sign-in link's token for a key already proven (by `berth up`'s own key, or a
+   * signed request): random, kept only as its SHA-256, good once within LINK_TTL_MS.
+   */
+  async createLink(accessKeyId: string): Promise<string> {
+    const token = randomBytes(32).toString("base64url");
+    const now = this.options.clock.now().getTime();
+    await this.options.store
+      .insertInto("console_links")
+      .values({
+        token_hash: hash(token),
+        access_key_id: accessKeyId,
+        expires_at: now + LINK_TTL_MS,
+      })
+      .execute();
+    await this.options.store.deleteFrom("console_links").where("expires_at", "<=", now).execute();
+    return token;
+  }
+
+  /**
+   * Exchanges a link's token for a session. The row is deleted in the same statement that finds
+   * it, so of two servers redeeming one link at once only one gets a session: a replay gets none.
+   */
+  async redeemLink(token: string): Promise<{ token: string; session: Session } | undefined> {
+    if (token === "") return undefined;
+    const now = this.options.clock.now().getTime();
+    const row = await this.options.store
+      .deleteFrom("console_links")
+      .where("token_hash", "=", hash(token))
+      .returning(["access_key_id", "expires_at"])
+      .executeTakeFirst();
+    if (row === undefined || Number(row.expires_at) <= now) return undefined;
+    const known = await this.options.credentials(row.access_key_id);
+    if (known === undefined || known.sessionToken !== undefined) return undefined;
+    return this.#open(row.access_key_id);
+  }
+
+  async #open(accessKeyId: string): Promise<{ token: string; session: Session }> {
     const now = this.options.clock.now().getTime();
     const token = randomBytes(32).toString("base64url");
     const session = {
@@ -77,7 +120,7 @@ export class ConsoleSessions {
     if (row === undefined || Number(row.expires_at) <= this.options.clock.now().getTime())
       return undefined;
     // A key that no longer exists (rotated, or an IAM user deleted) ends its sessions.
-    if (this.options.credentials(row.access_key_id) === undefined) return undefined;
+    if ((await this.options.credentials(row.access_key_id)) === undefined) return undefined;
     return {
       accessKeyId: row.access_key_id,
       csrfToken: row.csrf_token,

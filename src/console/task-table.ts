@@ -133,7 +133,13 @@ export interface HostRow {
 
 /** Every host with what its placed tasks reserve (all clusters share the hosts, as Fargate). */
 export async function hostRows(store: Store): Promise<HostRow[]> {
-  const hosts = await store.selectFrom("hosts").selectAll().orderBy("id").execute();
+  const hosts = await store
+    .selectFrom("hosts")
+    .leftJoin("host_liveness", "host_liveness.host_id", "hosts.id")
+    .selectAll("hosts")
+    .select("host_liveness.last_seen_at")
+    .orderBy("hosts.id")
+    .execute();
   const reserved = await store
     .selectFrom("tasks")
     .where("host_id", "is not", null)
@@ -165,7 +171,7 @@ export async function hostRows(store: Store): Promise<HostRow[]> {
       reservedMemory: Number(used?.memory ?? 0),
       tasks: Number(used?.n ?? 0),
       capacityProviders: providers,
-      lastSeenAt: Number(host.last_seen_at),
+      lastSeenAt: Number(host.last_seen_at ?? 0),
     };
   });
 }

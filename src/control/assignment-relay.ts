@@ -7,11 +7,14 @@
  * runs every `intervalMs`, so a lost notification delays a task, never loses it.
  *
  * Sending an assignment twice is harmless (the agent ignores one it holds unless it now asks to
- * stop), so the pass errs on the side of sending.
+ * stop), so the pass errs on the side of sending. A stop is not sent while its task's load
+ * balancer targets drain (`drainingTasks`): a later pass sends it, so a drain outlives the
+ * server that began it.
  */
-import type { Logger } from "../core/index.js";
+import { SerialPass, type Logger } from "../core/index.js";
 import type { ServerMessage, TaskAssignment } from "../protocol/index.js";
 import type { Notifier, Store } from "../store/index.js";
+import { drainingTasks } from "./tasks.js";
 
 export interface RelayChannel {
   connectedHosts(): string[];
@@ -28,6 +31,11 @@ export interface AssignmentRelayOptions {
    * server on SQLite sends every assignment itself, so it need not poll).
    */
   intervalMs?: number;
+  /**
+   * What the timed pass looks for: everything (several servers), or only stops (one server,
+   * which sends every assignment itself: only a stop held by a drain is left for the pass).
+   */
+  poll?: "all" | "stops";
 }
 
 const TOPIC = "berth_assignments";
@@ -37,30 +45,43 @@ export class AssignmentRelay {
   readonly #sent = new Map<string, Map<string, string>>();
   readonly #due = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #passes: SerialPass;
 
-  constructor(private readonly options: AssignmentRelayOptions) {}
+  constructor(private readonly options: AssignmentRelayOptions) {
+    // A pass takes the hosts kicked since the last one began.
+    this.#passes = new SerialPass(
+      () => {
+        const hosts = [...this.#due];
+        this.#due.clear();
+        return this.#pass(hosts);
+      },
+      options.log,
+      { failed: "relaying assignments failed" },
+    );
+  }
 
   start(): void {
+    this.#passes.start();
     this.options.notifier.subscribe(TOPIC, (hostId) => {
       if (this.options.channel.connectedHosts().includes(hostId)) this.kick(hostId);
     });
     const every = this.options.intervalMs;
     if (every === undefined) return;
-    const loop = (): void => {
-      this.#timer = setTimeout(() => {
-        for (const hostId of this.options.channel.connectedHosts()) this.#due.add(hostId);
-        void this.#run().finally(loop);
-      }, every);
+    // Not SerialPass's fixed beat: a timed pass marks every connected host due, and the next one
+    // comes `every` after it ended, so a slow store is not read back to back.
+    const poll = (): void => {
+      for (const hostId of this.options.channel.connectedHosts()) this.#due.add(hostId);
+      void this.#passes.kick().finally(() => {
+        if (this.#timer !== undefined) this.#timer = setTimeout(poll, every);
+      });
     };
-    loop();
+    this.#timer = setTimeout(poll, every);
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    await this.#passes.stop();
   }
 
   /**
@@ -79,28 +100,7 @@ export class AssignmentRelay {
   /** Looks at `hostId`'s tasks now (a notification said something changed). */
   kick(hostId: string): void {
     this.#due.add(hostId);
-    void this.#run();
-  }
-
-  /** One pass at a time; a kick during a pass makes another pass follow it. */
-  #run(): Promise<void> {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        const hosts = [...this.#due];
-        this.#due.clear();
-        await this.#pass(hosts);
-      } while (this.#again || this.#due.size > 0);
-    })()
-      .catch((error: unknown) =>
-        this.options.log.error("relaying assignments failed", { error: String(error) }),
-      )
-      .finally(() => (this.#running = undefined));
-    return this.#running;
+    void this.#passes.kick();
   }
 
   /** Sends each of `hosts`' tasks that its agent has not been sent in its current state. */
@@ -117,15 +117,27 @@ export class AssignmentRelay {
       .where("host_id", "in", here)
       .where("last_status", "!=", "STOPPED")
       .execute();
-    const due: string[] = [];
+    const stopsOnly = this.options.poll === "stops";
+    let due: string[] = [];
     for (const hostId of here) {
       const mine = rows.filter((row) => row.host_id === hostId);
       const sent = this.#sent.get(hostId) ?? new Map<string, string>();
       const live = new Set(mine.map((row) => row.arn));
       for (const arn of sent.keys()) if (!live.has(arn)) sent.delete(arn);
       this.#sent.set(hostId, sent);
-      for (const row of mine) if (sent.get(row.arn) !== row.desired_status) due.push(row.arn);
+      for (const row of mine)
+        if (
+          sent.get(row.arn) !== row.desired_status &&
+          (!stopsOnly || row.desired_status === "STOPPED")
+        )
+          due.push(row.arn);
     }
+    // A stop waits for its task's targets to drain (the pass after they did sends it).
+    const held = await drainingTasks(
+      store,
+      rows.filter((row) => row.desired_status === "STOPPED").map((row) => row.arn),
+    );
+    if (held.size > 0) due = due.filter((arn) => !held.has(arn));
     for (let at = 0; at < due.length; at += 500) {
       const batch = await store
         .selectFrom("tasks")

@@ -16,9 +16,11 @@ import {
   PROTOCOL_VERSION,
   parseAgentMessage,
   type AgentMessage,
+  type ContainerSecrets,
   type ServerMessage,
   type LogLine,
   type TaskAssignment,
+  type TaskRoleCredentials,
 } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
@@ -38,7 +40,13 @@ export interface AgentChannelOptions {
   onTaskChanged?: (taskArn: string) => void;
   onProgress?: (progress: Extract<AgentMessage, { type: "progress" }>) => void;
   /** Stores container output for the awslogs driver; resolves to an error text if refused. */
+  /**
+   * The secrets of a task this host is starting (values in memory only: never stored, never
+   * logged). Throws with the reason the task cannot have them.
+   */
+  resolveSecrets?: (hostId: string, taskArn: string) => Promise<ContainerSecrets[]>;
   onLogEvents?: (
+    hostId: string,
     batch: Extract<AgentMessage, { type: "logEvents" }>,
   ) => Promise<string | undefined>;
   /** Receives the tasks' cgroup samples; agents send them every `usageIntervalMs`. */
@@ -51,6 +59,11 @@ export interface AgentChannelOptions {
   plainAllowed?: (hostId: string, remoteAddress: string | undefined) => boolean;
   /** The names image URIs give the server's own registry (sent in `welcome`). */
   registryNames?: () => string[];
+  /**
+   * Mints temporary credentials of a task's role for the host that runs it (the task role
+   * endpoint's source); absent, every request is refused.
+   */
+  onCredentialsRequest?: (hostId: string, taskArn: string) => Promise<TaskRoleCredentials>;
   /** A host said hello (after its sync was sent). */
   onHostConnected?: (hostId: string) => void;
 }
@@ -290,10 +303,15 @@ export class AgentChannelServer {
     const providers = JSON.stringify(hello.capacityProviders ?? ["FARGATE"]);
     const lastSeq = await store.transaction().execute(async (trx) => {
       const existing = await trx
-        .selectFrom("hosts")
+        .selectFrom("host_liveness")
         .select("last_seq")
-        .where("id", "=", hello.hostId)
+        .where("host_id", "=", hello.hostId)
         .executeTakeFirst();
+      await trx
+        .insertInto("host_liveness")
+        .values({ host_id: hello.hostId, last_seen_at: now, last_seq: -1 })
+        .onConflict((oc) => oc.column("host_id").doUpdateSet({ last_seen_at: now }))
+        .execute();
       await trx
         .insertInto("hosts")
         .values({
@@ -302,8 +320,6 @@ export class AgentChannelServer {
           cpu: hello.cpu,
           memory: hello.memory,
           status: "ACTIVE",
-          last_seen_at: now,
-          last_seq: existing?.last_seq ?? -1,
           registered_at: now,
           capacity_providers: providers,
           task_storage_gib: hello.taskStorageGiB ?? null,
@@ -315,7 +331,6 @@ export class AgentChannelServer {
             cpu: hello.cpu,
             memory: hello.memory,
             status: "ACTIVE",
-            last_seen_at: now,
             capacity_providers: providers,
             task_storage_gib: hello.taskStorageGiB ?? null,
             address,
@@ -363,13 +378,17 @@ export class AgentChannelServer {
   async #heard(hostId: string, taskStorageGiB?: number): Promise<void> {
     const { store, clock } = this.options;
     await store
-      .updateTable("hosts")
-      .set({
-        last_seen_at: clock.now().getTime(),
-        ...(taskStorageGiB === undefined ? {} : { task_storage_gib: taskStorageGiB }),
-      })
-      .where("id", "=", hostId)
+      .updateTable("host_liveness")
+      .set({ last_seen_at: clock.now().getTime() })
+      .where("host_id", "=", hostId)
       .execute();
+    // The disk offered rides a heartbeat only when it changed (the agent sends it then).
+    if (taskStorageGiB !== undefined)
+      await store
+        .updateTable("hosts")
+        .set({ task_storage_gib: taskStorageGiB })
+        .where("id", "=", hostId)
+        .execute();
   }
 
   async #handle(ws: WebSocket, hostId: string, message: AgentMessage): Promise<void> {
@@ -384,16 +403,52 @@ export class AgentChannelServer {
       case "usage":
         this.options.onUsage?.(message);
         return;
+      case "secretsRequest": {
+        let answer: ServerMessage;
+        try {
+          if (this.options.resolveSecrets === undefined)
+            throw new Error("secrets are not kept here");
+          const containers = await this.options.resolveSecrets(hostId, message.taskArn);
+          answer = { type: "secrets", requestId: message.requestId, containers };
+        } catch (error) {
+          answer = {
+            type: "secrets",
+            requestId: message.requestId,
+            error: error instanceof Error ? error.message : String(error),
+          };
+        }
+        ws.send(JSON.stringify(answer satisfies ServerMessage));
+        return;
+      }
       case "logEvents": {
         const error =
           this.options.onLogEvents === undefined
             ? "logs are not kept here"
-            : await this.options.onLogEvents(message);
+            : await this.options.onLogEvents(hostId, message);
         ws.send(
           JSON.stringify({
             type: "logEventsAck",
             batchId: message.batchId,
             ...(error === undefined ? {} : { error }),
+          } satisfies ServerMessage),
+        );
+        return;
+      }
+      case "credentialsRequest": {
+        const answer = await (
+          this.options.onCredentialsRequest?.(hostId, message.taskArn) ??
+          Promise.reject(new Error("task roles are not served here"))
+        ).then(
+          (credentials) => ({ credentials }),
+          (error: unknown) => ({
+            error: error instanceof Error ? error.message : "the credentials were refused",
+          }),
+        );
+        ws.send(
+          JSON.stringify({
+            type: "credentials",
+            requestId: message.requestId,
+            ...answer,
           } satisfies ServerMessage),
         );
         return;
@@ -421,16 +476,16 @@ export class AgentChannelServer {
       case "report": {
         const changed = await store.transaction().execute(async (trx) => {
           const host = await trx
-            .selectFrom("hosts")
+            .selectFrom("host_liveness")
             .select("last_seq")
-            .where("id", "=", hostId)
+            .where("host_id", "=", hostId)
             .executeTakeFirstOrThrow();
           if (message.seq <= Number(host.last_seq)) return false;
           const applied = await applyTaskState(trx, hostId, message.state);
           await trx
-            .updateTable("hosts")
+            .updateTable("host_liveness")
             .set({ last_seq: message.seq, last_seen_at: clock.now().getTime() })
-            .where("id", "=", hostId)
+            .where("host_id", "=", hostId)
             .execute();
           return applied;
         });

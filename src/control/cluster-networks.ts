@@ -7,7 +7,7 @@
  * hosts lost and subnets allocated by another server). The same pass gives the server's own
  * host its routes to every remote host's subnets (the load balancer reaches targets there).
  */
-import type { Logger } from "../core/index.js";
+import { SerialPass, type Logger } from "../core/index.js";
 import type { ServerMessage } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
 import type { RelayChannel } from "./assignment-relay.js";
@@ -75,26 +75,35 @@ export function planNetworks(
 export class ClusterNetworks {
   readonly #sent = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #passes: SerialPass;
 
-  constructor(private readonly options: ClusterNetworksOptions) {}
+  constructor(private readonly options: ClusterNetworksOptions) {
+    // A failed pass is a warning: the timer tries again within seconds.
+    this.#passes = new SerialPass(() => this.#pass(), options.log, {
+      failed: "publishing cluster networks failed",
+      level: "warn",
+    });
+  }
 
   start(): void {
-    const loop = (): void => {
-      this.#timer = setTimeout(
-        () => void this.kick().finally(loop),
-        this.options.intervalMs ?? 2_000,
-      );
-      this.#timer.unref();
+    this.#passes.start();
+    // Not SerialPass's fixed beat: the next timed pass comes `intervalMs` after the last one
+    // ended, so a slow store is not read back to back.
+    const poll = (): void => {
+      void this.kick().finally(() => {
+        if (this.#timer === undefined) return;
+        this.#timer = setTimeout(poll, this.options.intervalMs ?? 2_000);
+        this.#timer.unref();
+      });
     };
-    loop();
+    this.#timer = setTimeout(poll, this.options.intervalMs ?? 2_000);
+    this.#timer.unref();
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    await this.#passes.stop();
   }
 
   /** A host (re)connected: it is sent its list whatever it was sent before. */
@@ -105,21 +114,7 @@ export class ClusterNetworks {
 
   /** Runs a pass now (one at a time; a kick during a pass makes another follow it). */
   kick(): Promise<void> {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        await this.#pass();
-      } while (this.#again);
-    })()
-      .catch((error: unknown) =>
-        this.options.log.warn("publishing cluster networks failed", { error: String(error) }),
-      )
-      .finally(() => (this.#running = undefined));
-    return this.#running;
+    return this.#passes.kick();
   }
 
   async #pass(): Promise<void> {

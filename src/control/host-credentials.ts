@@ -5,7 +5,7 @@
  * then records the secret in the same transaction as the token's use. A join token therefore
  * never lets anyone speak for a host that already exists.
  */
-import type { Store } from "../store/index.js";
+import { readCommittedTransaction, type Store } from "../store/index.js";
 import { consumeJoinToken, hashSecret, JoinRefused, sameHash } from "./tokens.js";
 
 const HOST_ID_FORM = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -32,7 +32,9 @@ export async function authenticateHost(
       "HostCredentialInvalid",
       "the agent sent no valid host id and credential (is it an older berth agent?)",
     );
-  return store.transaction().execute(async (trx) => {
+  // At READ COMMITTED on PostgreSQL (the token's use is a conditional update); the same host
+  // joining twice at once: the loser runs again and finds the winner's credential.
+  return readCommittedTransaction(store, ["host_credentials"]).execute(async (trx) => {
     const credential = await trx
       .selectFrom("host_credentials")
       .select("secret_hash")

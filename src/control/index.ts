@@ -45,7 +45,18 @@ export {
 export { authenticateHost, enrollLocalHost, type HostClaim } from "./host-credentials.js";
 export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
 export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
-export { markLostHosts, type LostHost } from "./hosts.js";
+export {
+  taskRoleCredentials,
+  TASK_CREDENTIALS_REFUSED,
+  type RoleCredentialMinter,
+} from "./task-credentials.js";
+export {
+  markLostHosts,
+  planLostHosts,
+  type HostHeard,
+  type LivenessPass,
+  type LostHost,
+} from "./hosts.js";
 export {
   ClusterNetworks,
   planNetworks,
@@ -100,15 +111,24 @@ export {
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
-export { TaskStopper, type TaskStopSender, type TaskStopperOptions } from "./task-stops.js";
+export {
+  TaskCommands,
+  type StartRequest,
+  type TaskCommandsOptions,
+  type TaskDispatcher,
+} from "./task-commands.js";
 export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";
 export {
   ServiceMetrics,
   UsageSeries,
+  UsageShare,
   containerSeriesKey,
   serviceKey,
   type MetricsSnapshot,
   type RequestCountSource,
+  responseTimeStats,
+  type ResponseTimeStats,
+  type ResponseTimeTotals,
   type ServiceDatapoint,
   type TaskDatapoint,
   type UsageSample,

@@ -7,13 +7,19 @@
  * the task's size only if it still fits, and a task reaching STOPPED gives it back in the same
  * transaction that records the stop. So servers placing at once on one database (each choosing
  * from what it read a moment ago) can never book the same room: the loser of a race sees zero
- * rows updated and chooses again. (PostgreSQL transactions are also serializable, so the loser
- * is often rerun whole; the conditional update holds whatever the isolation.) Among hosts that fit, tasks of one group spread over zones,
- * then hosts, then go where the most memory is free.
+ * rows updated and chooses again. On PostgreSQL placement runs at READ COMMITTED
+ * (store/open.ts `readCommittedTransaction`): the conditional update waits for a host row
+ * another transaction is changing and checks the room again on what that one committed, so it
+ * holds alone; SERIALIZABLE made nearly every pair of concurrent RunTasks (each reading every
+ * host) abort one another. A host whose row another placement holds is passed over while
+ * others fit (`SKIP LOCKED`), so placements do not queue behind one another, nor deadlock.
+ * Among hosts that fit, tasks of one group spread over zones, then hosts, then go where the
+ * most memory is free; exact ties are broken at random, so servers choosing from the same
+ * picture at once do not all pick the same host.
  */
 import type { Kysely, Transaction } from "kysely";
 import { sql } from "kysely";
-import type { Database } from "../store/index.js";
+import { dialectOf, type Database } from "../store/index.js";
 
 /** The reasons ECS puts in RunTask's failures[] when nothing has room. */
 // ECS names no disk reason (Fargate's capacity is not per host); Berth's hosts have disks, so
@@ -73,7 +79,8 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
 /**
  * Takes `cpu` and `memory` on `room`'s host if they still fit (whatever other servers booked
  * since `room` was read): true when taken. When not, `room` is brought up to date (zero room if
- * the host is no longer ACTIVE) so the caller can choose again.
+ * the host is no longer ACTIVE) so the caller can choose again. With `skipBusy` (PostgreSQL), a
+ * host whose row another transaction holds is not waited for: "busy", `room` unchanged.
  */
 export async function claimRoom(
   trx: Transaction<Database>,
@@ -81,7 +88,9 @@ export async function claimRoom(
   cpu: number,
   memory: number,
   storageGiB: number,
-): Promise<boolean> {
+  skipBusy = false,
+): Promise<boolean | "busy"> {
+  const skipping = skipBusy && dialectOf(trx) === "postgres";
   const claimed = await trx
     .updateTable("hosts")
     .set({
@@ -89,7 +98,19 @@ export async function claimRoom(
       reserved_memory: sql<number>`reserved_memory + ${memory}`,
       reserved_storage_gib: sql<number>`reserved_storage_gib + ${storageGiB}`,
     })
-    .where("id", "=", room.hostId)
+    .where(
+      "id",
+      "=",
+      skipping
+        ? (eb) =>
+            eb
+              .selectFrom("hosts")
+              .select("id")
+              .where("id", "=", room.hostId)
+              .forUpdate()
+              .skipLocked()
+        : room.hostId,
+    )
     .where("status", "=", "ACTIVE")
     .where(sql<boolean>`reserved_cpu + ${cpu} <= cpu`)
     .where(sql<boolean>`reserved_memory + ${memory} <= memory`)
@@ -107,11 +128,22 @@ export async function claimRoom(
       .where("status", "=", "ACTIVE")
       .executeTakeFirst());
   const now = fresh === undefined ? undefined : roomOf(fresh);
+  // Not taken although the last committed room fits: another transaction holds the row.
+  if (claimed === undefined && skipping && now !== undefined && fits(now, cpu, memory, storageGiB))
+    return "busy";
   room.freeCpu = now?.freeCpu ?? 0;
   room.freeMemory = now?.freeMemory ?? 0;
   if (room.freeStorageGiB !== undefined || now?.freeStorageGiB !== undefined)
     room.freeStorageGiB = now?.freeStorageGiB ?? 0;
   return claimed !== undefined;
+}
+
+function fits(room: HostRoom, cpu: number, memory: number, storageGiB: number): boolean {
+  return (
+    room.freeCpu >= cpu &&
+    room.freeMemory >= memory &&
+    (room.freeStorageGiB === undefined || room.freeStorageGiB >= storageGiB)
+  );
 }
 
 /** Gives a stopped task's room back to its host (in the transaction that records the stop). */
@@ -138,7 +170,8 @@ export type GroupLoad = ReadonlyMap<string, number>;
  * Picks a host for a task of `cpu` units, `memory` MiB and `storageGiB` of ephemeral storage,
  * given the room left on each. With a
  * group's load, tasks of the group spread across availability zones first, then hosts (as ECS
- * spreads a service's tasks); ties go to the host with the most free memory.
+ * spreads a service's tasks); ties go to the host with the most free memory, and hosts equal in
+ * all of that to one of them at random (`random`, for tests).
  */
 export function chooseHost(
   rooms: HostRoom[],
@@ -147,14 +180,11 @@ export function chooseHost(
   load?: GroupLoad,
   capacityProvider = "FARGATE",
   storageGiB = 0,
+  random: () => number = Math.random,
 ): HostRoom | PlacementFailure {
   // Only hosts that offer the task's kind of capacity (on-demand or Spot) are candidates.
   const offering = rooms.filter((room) => room.capacityProviders.includes(capacityProvider));
-  const storageFits = (room: HostRoom): boolean =>
-    room.freeStorageGiB === undefined || room.freeStorageGiB >= storageGiB;
-  const fitting = offering.filter(
-    (room) => room.freeCpu >= cpu && room.freeMemory >= memory && storageFits(room),
-  );
+  const fitting = offering.filter((room) => fits(room, cpu, memory, storageGiB));
   if (fitting.length === 0) {
     const cpuFits = offering.filter((room) => room.freeCpu >= cpu);
     if (cpuFits.length === 0) return "RESOURCE:CPU";
@@ -178,7 +208,16 @@ export function chooseHost(
       if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
     return false;
   };
-  return fitting.reduce((best, room) => (better(rank(room), rank(best)) ? room : best));
+  // The best, and among equals one at random (each of k ties is kept with chance 1/k).
+  let best = fitting[0] as HostRoom;
+  let bestRank = rank(best);
+  let ties = 1;
+  for (const room of fitting.slice(1)) {
+    const r = rank(room);
+    if (better(r, bestRank)) [best, bestRank, ties] = [room, r, 1];
+    else if (!better(bestRank, r) && random() * ++ties < 1) best = room;
+  }
+  return best;
 }
 
 /** Per host, the tasks of `group` in `cluster` that have not stopped. */

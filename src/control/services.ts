@@ -5,12 +5,12 @@
  * completing and rolling back deployments (circuit breaker), and backing off a service whose
  * tasks keep failing. A missed event never leaves a service wrong: the next pass sees it.
  * This is the thin shell: it reads the service and its tasks, asks the pure planner
- * (service-plan.ts) what to do, and does it. Launching and stopping are delegated to a
- * `ServiceLauncher` (the ECS layer knows how a task is drafted).
+ * (service-plan.ts) what to do, and does it. Launches go through a `ServiceLauncher` (the ECS
+ * layer drafts the tasks, then starts them with TaskCommands); stops go through TaskCommands.
  */
 import type { Deployment, Service, Task } from "@aws-sdk/client-ecs";
-import type { Clock, Logger } from "../core/index.js";
-import type { Store, TaskTable } from "../store/index.js";
+import { SerialPass, type Clock, type Logger } from "../core/index.js";
+import { dialectOf, type Store, type TaskTable } from "../store/index.js";
 import { planService, serviceLabel } from "./service-plan.js";
 import { addEvent, readService, writeService, type StoredService } from "./service-state.js";
 import { protectedTaskArns } from "./task-protection.js";
@@ -19,8 +19,8 @@ import {
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
-import { LeaseLost, type Fence } from "./leases.js";
-import type { TaskStopper } from "./task-stops.js";
+import type { Fence } from "./leases.js";
+import type { TaskCommands } from "./task-commands.js";
 import { readTask } from "./tasks.js";
 
 export interface ServiceLauncher {
@@ -40,7 +40,7 @@ export interface ReconcilerOptions {
   log: Logger;
   launcher: ServiceLauncher;
   /** Stops tasks the one way every stop goes (their targets drained first). */
-  stopper: TaskStopper;
+  tasks: TaskCommands;
   /** Load balancers' target groups, for services with `loadBalancers`. */
   targets?: ServiceTargets;
   intervalMs?: number;
@@ -63,44 +63,26 @@ interface ServiceTasks {
 }
 
 export class ServiceReconciler {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #passes: SerialPass;
 
-  constructor(private readonly options: ReconcilerOptions) {}
+  constructor(private readonly options: ReconcilerOptions) {
+    this.#passes = new SerialPass(() => this.reconcileAll(), options.log, {
+      deposed: "service reconciliation stopped: no longer leading",
+      failed: "service reconciliation failed",
+    });
+  }
 
   start(): void {
-    this.#timer = setInterval(() => this.kick(), this.options.intervalMs ?? 1000);
+    this.#passes.start(this.options.intervalMs ?? 1000);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#running;
+    await this.#passes.stop();
   }
 
   /** Runs a pass now (or right after the one under way): one writer at a time. */
   kick(): void {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.reconcileAll()
-      .catch((error: unknown) => {
-        // Deposed mid-pass: its writes were refused, as they must be; the new leader goes on.
-        if (error instanceof LeaseLost)
-          this.options.log.warn("service reconciliation stopped: no longer leading");
-        else
-          this.options.log.error("service reconciliation failed", {
-            error: error instanceof Error ? error.stack : String(error),
-          });
-      })
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
+    void this.#passes.kick();
   }
 
   async reconcileAll(): Promise<void> {
@@ -188,7 +170,7 @@ export class ServiceReconciler {
       events.splice(plan.launchEventsAt, 0, ...launched);
     }
     for (const { task, reason } of plan.stops)
-      await this.options.stopper.stop({
+      await this.options.tasks.stopTask({
         taskArn: task.taskArn ?? "",
         stopCode: "ServiceSchedulerInitiated",
         stoppedReason: reason,
@@ -199,10 +181,13 @@ export class ServiceReconciler {
     // Write back only what the reconciler owns, on the freshest row (the API may have changed it).
     await store.transaction().execute(async (trx) => {
       await this.options.fence?.(trx);
+      // Locked on PostgreSQL, so an UpdateService on another server cannot commit between this
+      // read and the write below (SQLite runs one transaction at a time).
       const fresh = await trx
         .selectFrom("services")
         .selectAll()
         .where("arn", "=", arn)
+        .$if(dialectOf(trx) === "postgres", (q) => q.forUpdate())
         .executeTakeFirst();
       if (fresh === undefined) return;
       const latest: StoredService = readService(fresh);

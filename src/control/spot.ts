@@ -1,13 +1,14 @@
 /**
  * Spot interruptions: Spot capacity can be taken back. An interrupted task gets the warning
- * (two minutes on Fargate; shorter for tests), then is stopped like any other (TaskStopper: its
+ * (two minutes on Fargate; shorter for tests), then is stopped like any other (task-commands.ts: its
  * targets drained, then SIGTERM, the container's stopTimeout, SIGKILL) and ends STOPPED with stopCode SpotInterruption and ECS's
  * text; its service replaces it. Interruptions come on demand (`berth spot interrupt`) or, when
  * configured, at random at a rate per task-hour.
  */
 import type { Clock, Logger } from "../core/index.js";
 import type { Store } from "../store/index.js";
-import type { TaskStopper } from "./task-stops.js";
+import type { Fence } from "./leases.js";
+import type { TaskCommands } from "./task-commands.js";
 import { readTask } from "./tasks.js";
 
 export const SPOT_STOP_CODE = "SpotInterruption";
@@ -22,9 +23,15 @@ export interface SpotOptions {
   /** Interruptions per Spot task-hour at random; 0 for none. */
   randomRatePerHour?: number;
   /** Stops tasks the one way every stop goes (drained first behind a load balancer). */
-  stopper: TaskStopper;
+  tasks: TaskCommands;
   /** Called once an interrupted task's stop has been requested (services replace it). */
   onInterrupted?: () => void;
+  /**
+   * Fences the random interruptions, which run on the leader only: a deposed leader's stop
+   * changes nothing. On-demand interruptions (`berth spot interrupt`) are requests, not a role,
+   * and are served by whichever server receives them.
+   */
+  fence?: Fence;
 }
 
 export class SpotInterrupter {
@@ -41,7 +48,10 @@ export class SpotInterrupter {
       const probability = (rate * tickMs) / 3_600_000;
       this.#spotTasks()
         .then((tasks) =>
-          this.#interrupt(tasks.filter(() => Math.random() < probability).map((t) => t.arn)),
+          this.#interrupt(
+            tasks.filter(() => Math.random() < probability).map((t) => t.arn),
+            this.options.fence,
+          ),
         )
         .catch((error: unknown) =>
           this.options.log.error("random spot interruption failed", { error: String(error) }),
@@ -78,7 +88,7 @@ export class SpotInterrupter {
     );
   }
 
-  #interrupt(taskArns: string[]): string[] {
+  #interrupt(taskArns: string[], fence?: Fence): string[] {
     for (const taskArn of taskArns) {
       this.options.log.info("spot interruption warning", {
         taskArn,
@@ -86,7 +96,7 @@ export class SpotInterrupter {
       });
       const timer = setTimeout(() => {
         this.#pending.delete(taskArn);
-        this.#stop(taskArn).catch((error: unknown) =>
+        this.#stop(taskArn, fence).catch((error: unknown) =>
           this.options.log.error("spot interruption failed", { taskArn, error: String(error) }),
         );
       }, this.options.warningMs);
@@ -95,12 +105,13 @@ export class SpotInterrupter {
     return taskArns;
   }
 
-  async #stop(taskArn: string): Promise<void> {
-    await this.options.stopper.stop({
+  async #stop(taskArn: string, fence: Fence | undefined): Promise<void> {
+    await this.options.tasks.stopTask({
       taskArn,
       stopCode: SPOT_STOP_CODE,
       stoppedReason: SPOT_REASON,
       now: this.options.clock.now(),
+      ...(fence === undefined ? {} : { fence }),
     });
     this.options.onInterrupted?.();
   }

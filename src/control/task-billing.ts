@@ -6,7 +6,7 @@
  * hook when a task reaches STOPPED.
  */
 import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
-import type { Store, TaskTable } from "../store/index.js";
+import { readTags, type Store, type TaskTable } from "../store/index.js";
 import { readTask } from "./tasks.js";
 
 export interface TaskBillingFacts {
@@ -35,11 +35,7 @@ async function facts(store: Store, row: TaskTable, task: Task): Promise<TaskBill
     definition === undefined
       ? undefined
       : (JSON.parse(definition.document) as TaskDefinition).runtimePlatform;
-  const tags = await store
-    .selectFrom("tags")
-    .select(["key", "value"])
-    .where("resource_arn", "=", row.arn)
-    .execute();
+  const tags = await readTags(store, row.arn);
   return {
     taskArn: row.arn,
     clusterArn: task.clusterArn ?? "",

@@ -6,7 +6,12 @@
 import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
-import type { Database, Store, TaskTable } from "../store/index.js";
+import {
+  readCommittedTransaction,
+  type Database,
+  type Store,
+  type TaskTable,
+} from "../store/index.js";
 import type { Fence } from "./leases.js";
 import {
   chooseHost,
@@ -74,106 +79,113 @@ export async function createTasks(
   beforeCommit?: (trx: Transaction<Database>, placed: Placed) => Promise<void>,
   addresses: TaskAddressSpace = defaultAddressSpace,
 ): Promise<Placed> {
-  return store.transaction().execute(async (trx) => {
-    const rooms = await hostRoom(trx);
-    const placed: Placed = { tasks: [], failures: [], assignments: [] };
-    const loads = new Map<string, Map<string, number>>();
-    const noSubnet = new Map<string, Set<string>>();
-    for (const draft of drafts) {
-      let subnetError: string | undefined;
-      const key = `${draft.row.cluster_name}\n${draft.row.group_name}`;
-      let load = loads.get(key);
-      if (load === undefined) {
-        load = await groupLoad(trx, draft.row.cluster_name, draft.row.group_name);
-        loads.set(key, load);
-      }
-      const provider = draft.task.capacityProviderName ?? "FARGATE";
-      const { cpu, memory } = draft.row;
-      const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
-      // Hosts this cluster's address block has no subnet left for (it is full on others), known
-      // in this transaction once a host was refused one.
-      const cluster = draft.assignment.clusterArn;
-      let excluded = noSubnet.get(cluster);
-      if (excluded === undefined) noSubnet.set(cluster, (excluded = new Set()));
-      const candidates = (): HostRoom[] =>
-        excluded.size === 0 ? rooms : rooms.filter((room) => !excluded.has(room.hostId));
-      // Chosen from what was read; taken only if still free (another server may have booked it
-      // since: then chosen again with that host's room brought up to date), and given its
-      // subnet of the cluster, in which the agent gives the task an address.
-      let choice: HostRoom | PlacementFailure = chooseHost(
-        candidates(),
-        cpu,
-        memory,
-        load,
-        provider,
-        storageGiB,
-      );
-      let subnet = "";
-      for (let tries = 0; typeof choice !== "string"; tries++) {
-        if (await claimRoom(trx, choice, cpu, memory, storageGiB)) {
-          try {
-            subnet = await hostSubnetFor(
-              trx,
-              addresses,
-              cluster,
-              choice.hostId,
-              draft.row.created_at,
-            );
-            break;
-          } catch (error) {
-            if (!(error instanceof TaskSubnetsExhausted)) throw error;
-            // The room just booked goes back, and the cluster looks elsewhere.
-            await releaseRoom(trx, choice.hostId, {
-              cpu,
-              memory,
-              ephemeral_storage_gib: storageGiB,
-            });
-            choice.freeCpu += cpu;
-            choice.freeMemory += memory;
-            if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB += storageGiB;
-            // The block is full: only hosts that already hold one of its subnets can take the
-            // cluster's tasks (one query, not one refused claim per host).
-            const holders = await trx
-              .selectFrom("host_subnets")
-              .select("host_id")
-              .where("cluster_arn", "=", cluster)
-              .execute();
-            const holding = new Set(holders.map((row) => row.host_id));
-            for (const room of rooms) if (!holding.has(room.hostId)) excluded.add(room.hostId);
-            subnetError = `RESOURCE:SUBNET (${error.message})`;
-          }
+  // At READ COMMITTED on PostgreSQL (see placement.ts); two placements cutting the same subnet
+  // or block for a cluster at once: the loser runs again and finds it taken.
+  return readCommittedTransaction(store, ["host_subnets", "cluster_blocks"]).execute(
+    async (trx) => {
+      const rooms = await hostRoom(trx);
+      const placed: Placed = { tasks: [], failures: [], assignments: [] };
+      const loads = new Map<string, Map<string, number>>();
+      const noSubnet = new Map<string, Set<string>>();
+      for (const draft of drafts) {
+        let subnetError: string | undefined;
+        const key = `${draft.row.cluster_name}\n${draft.row.group_name}`;
+        let load = loads.get(key);
+        if (load === undefined) {
+          load = await groupLoad(trx, draft.row.cluster_name, draft.row.group_name);
+          loads.set(key, load);
         }
-        // Raced by others on every host in turn: give up as a full cluster would.
-        choice =
-          tries > rooms.length
-            ? "RESOURCE:CPU"
-            : chooseHost(candidates(), cpu, memory, load, provider, storageGiB);
+        const provider = draft.task.capacityProviderName ?? "FARGATE";
+        const { cpu, memory } = draft.row;
+        const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
+        // Hosts this cluster's address block has no subnet left for (it is full on others), known
+        // in this transaction once a host was refused one.
+        const cluster = draft.assignment.clusterArn;
+        let excluded = noSubnet.get(cluster);
+        if (excluded === undefined) noSubnet.set(cluster, (excluded = new Set()));
+        // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit.
+        const busy = new Set<string>();
+        let wait = false;
+        const choose = (): HostRoom | PlacementFailure => {
+          const open = rooms.filter((room) => !excluded.has(room.hostId) && !busy.has(room.hostId));
+          const found = chooseHost(open, cpu, memory, load, provider, storageGiB);
+          if (typeof found !== "string" || busy.size === 0) return found;
+          // Only hosts being claimed by others have room: wait for their rows from now on.
+          busy.clear();
+          wait = true;
+          return choose();
+        };
+        // Chosen from what was read; taken only if still free (another server may have booked it
+        // since: then chosen again with that host's room brought up to date), and given its
+        // subnet of the cluster, in which the agent gives the task an address.
+        let choice = choose();
+        let subnet = "";
+        for (let tries = 0; typeof choice !== "string"; tries++) {
+          const claimed = await claimRoom(trx, choice, cpu, memory, storageGiB, !wait);
+          if (claimed === "busy") busy.add(choice.hostId);
+          else if (claimed) {
+            try {
+              subnet = await hostSubnetFor(
+                trx,
+                addresses,
+                cluster,
+                choice.hostId,
+                draft.row.created_at,
+              );
+              break;
+            } catch (error) {
+              if (!(error instanceof TaskSubnetsExhausted)) throw error;
+              // The room just booked goes back, and the cluster looks elsewhere.
+              await releaseRoom(trx, choice.hostId, {
+                cpu,
+                memory,
+                ephemeral_storage_gib: storageGiB,
+              });
+              choice.freeCpu += cpu;
+              choice.freeMemory += memory;
+              if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB += storageGiB;
+              // The block is full: only hosts that already hold one of its subnets can take the
+              // cluster's tasks (one query, not one refused claim per host).
+              const holders = await trx
+                .selectFrom("host_subnets")
+                .select("host_id")
+                .where("cluster_arn", "=", cluster)
+                .execute();
+              const holding = new Set(holders.map((row) => row.host_id));
+              for (const room of rooms) if (!holding.has(room.hostId)) excluded.add(room.hostId);
+              subnetError = `RESOURCE:SUBNET (${error.message})`;
+            }
+          }
+          // Raced by others on every host in turn (each passed over once while busy, and once
+          // found full): give up as a full cluster would.
+          choice = tries > 2 * rooms.length ? "RESOURCE:CPU" : choose();
+        }
+        if (typeof choice === "string") {
+          // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
+          placed.failures.push({ reason: subnetError ?? choice });
+          continue;
+        }
+        const assignment: TaskAssignment = { ...draft.assignment, subnet };
+        load.set(choice.hostId, (load.get(choice.hostId) ?? 0) + 1);
+        const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
+        await trx
+          .insertInto("tasks")
+          .values({
+            ...draft.row,
+            host_id: choice.hostId,
+            ephemeral_storage_gib: storageGiB,
+            version: 1,
+            document: JSON.stringify(task),
+            assignment: JSON.stringify(assignment),
+          })
+          .execute();
+        placed.tasks.push(task);
+        placed.assignments.push({ hostId: choice.hostId, assignment });
       }
-      if (typeof choice === "string") {
-        // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
-        placed.failures.push({ reason: subnetError ?? choice });
-        continue;
-      }
-      const assignment: TaskAssignment = { ...draft.assignment, subnet };
-      load.set(choice.hostId, (load.get(choice.hostId) ?? 0) + 1);
-      const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
-      await trx
-        .insertInto("tasks")
-        .values({
-          ...draft.row,
-          host_id: choice.hostId,
-          ephemeral_storage_gib: storageGiB,
-          version: 1,
-          document: JSON.stringify(task),
-          assignment: JSON.stringify(assignment),
-        })
-        .execute();
-      placed.tasks.push(task);
-      placed.assignments.push({ hostId: choice.hostId, assignment });
-    }
-    await beforeCommit?.(trx, placed);
-    return placed;
-  });
+      await beforeCommit?.(trx, placed);
+      return placed;
+    },
+  );
 }
 
 /** Merges an agent's snapshot into the stored task; stale or repeated snapshots change nothing. */
@@ -306,13 +318,47 @@ export async function requestStop(
   });
 }
 
-/** Everything a host should know about: its tasks that have not STOPPED. */
+/**
+ * Of `taskArns`, those whose stop is held while their load balancer targets drain: a target row
+ * of the task's with a `draining_until` still ahead. The drain is in the store, so whichever
+ * server delivers a task's stop (the one that asked, or another after it died) waits the same;
+ * the bound in the row means a stop is never held longer than the deregistration delay.
+ */
+export async function drainingTasks(
+  db: Kysely<Database>,
+  taskArns: readonly string[],
+  now: number = Date.now(),
+): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (let at = 0; at < taskArns.length; at += 500) {
+    const rows = await db
+      .selectFrom("elb_targets")
+      .select("task_arn")
+      .where("task_arn", "in", taskArns.slice(at, at + 500))
+      .where("draining_until", ">", now)
+      .execute();
+    for (const row of rows) if (row.task_arn !== null) held.add(row.task_arn);
+  }
+  return held;
+}
+
+/**
+ * Everything a host should know about: its tasks that have not STOPPED. A task whose stop is
+ * held while it drains is still RUNNING to its host.
+ */
 export async function assignmentsForHost(store: Store, hostId: string): Promise<TaskAssignment[]> {
   const rows = await store
     .selectFrom("tasks")
-    .select("assignment")
+    .select(["arn", "desired_status", "assignment"])
     .where("host_id", "=", hostId)
     .where("last_status", "!=", "STOPPED")
     .execute();
-  return rows.map((row) => JSON.parse(row.assignment) as TaskAssignment);
+  const held = await drainingTasks(
+    store,
+    rows.filter((row) => row.desired_status === "STOPPED").map((row) => row.arn),
+  );
+  return rows.map((row) => {
+    const assignment = JSON.parse(row.assignment) as TaskAssignment;
+    return held.has(row.arn) ? { ...assignment, desiredStatus: "RUNNING" } : assignment;
+  });
 }

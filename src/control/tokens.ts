@@ -155,6 +155,25 @@ export async function revokeJoinToken(
   return row !== undefined;
 }
 
+function exhausted(row: Row): JoinRefused {
+  return new JoinRefused(
+    "JoinTokenExhausted",
+    `join token ${row.id} has been used its limit of ${String(row.usage_limit)} time(s)`,
+  );
+}
+
+function refuseUnlessValid(row: Row, now: Date): void {
+  const status = statusOf(row, now.getTime());
+  if (status === "revoked")
+    throw new JoinRefused("JoinTokenRevoked", `join token ${row.id} was revoked`);
+  if (status === "expired")
+    throw new JoinRefused(
+      "JoinTokenExpired",
+      `join token ${row.id} expired at ${new Date(Number(row.expires_at)).toISOString()}`,
+    );
+  if (status === "exhausted") throw exhausted(row);
+}
+
 /**
  * Checks a join token and takes one use of it, inside the caller's transaction (the one that
  * records the joining host's credential). Throws JoinRefused saying why it is refused.
@@ -175,30 +194,29 @@ export async function consumeJoinToken(
           .executeTakeFirst();
   if (row === undefined || !sameHash(row.secret_hash, hashSecret(token)))
     throw new JoinRefused("JoinTokenUnknown", "the join token is not known to this server");
-  const status = statusOf(row, now.getTime());
-  if (status === "revoked")
-    throw new JoinRefused("JoinTokenRevoked", `join token ${row.id} was revoked`);
-  if (status === "expired")
-    throw new JoinRefused(
-      "JoinTokenExpired",
-      `join token ${row.id} expired at ${new Date(Number(row.expires_at)).toISOString()}`,
-    );
-  if (status === "exhausted")
-    throw new JoinRefused(
-      "JoinTokenExhausted",
-      `join token ${row.id} has been used its limit of ${String(row.usage_limit)} time(s)`,
-    );
-  // Conditional, so that two joins racing for a token's last use cannot both have it.
+  refuseUnlessValid(row, now);
+  // Conditional on everything checked above, so that two joins racing for a token's last use
+  // cannot both have it, nor a join pass a revocation committed meanwhile (the caller's
+  // transaction runs at READ COMMITTED on PostgreSQL: a fleet joining with one token must not
+  // abort one another on its counter).
   const taken = await trx
     .updateTable("join_tokens")
     .set((eb) => ({ uses: eb("uses", "+", 1) }))
     .where("id", "=", row.id)
+    .where("revoked_at", "is", null)
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now.getTime())]))
     .where((eb) => eb.or([eb("usage_limit", "is", null), eb("uses", "<", eb.ref("usage_limit"))]))
     .executeTakeFirst();
-  if (Number(taken.numUpdatedRows) === 0)
-    throw new JoinRefused(
-      "JoinTokenExhausted",
-      `join token ${row.id} has been used its limit of ${String(row.usage_limit)} time(s)`,
-    );
+  if (Number(taken.numUpdatedRows) === 0) {
+    const changed = await trx
+      .selectFrom("join_tokens")
+      .selectAll()
+      .where("id", "=", row.id)
+      .executeTakeFirst();
+    if (changed === undefined)
+      throw new JoinRefused("JoinTokenUnknown", "the join token is not known to this server");
+    refuseUnlessValid(changed, now);
+    throw exhausted(row);
+  }
   return row.id;
 }

@@ -24,3 +24,16 @@ export {
 } from "./certificate-authority.js";
 export { ensurePrivateDir, PRIVATE_DIR, PRIVATE_FILE, PRIVATE_UMASK } from "./private-files.js";
 export { readBodyWithin, BodyTooLarge, DRAIN_LIMIT } from "./http-body.js";
+export { openMasterKey, MasterKey, MASTER_KEY_FILE, type ValueSealer } from "./sealed-values.js";
+export {
+  connectionBudget,
+  defaultConnectionLimits,
+  limitConnections,
+  openFilesLimit,
+  raiseOpenFilesLimit,
+  RESERVED_DESCRIPTORS,
+  type ConnectionBudget,
+  type ConnectionLimits,
+} from "./connection-limits.js";
+export { SerialPass, type SerialPassMessages } from "./serial-pass.js";
+export type { ResponseTimeTotals } from "./response-time-totals.js";

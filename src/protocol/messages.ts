@@ -76,8 +76,23 @@ export const ContainerAssignment = z.object({
   mountPoints: z
     .array(z.object({ sourceVolume: z.string(), containerPath: z.string(), readOnly: z.boolean() }))
     .optional(),
+  /**
+   * The container definition's `secrets`: references only. Their values are asked of the
+   * server when the task starts (`secretsRequest`) and never written down by either side.
+   */
+  secrets: z.array(z.object({ name: z.string(), valueFrom: z.string() })).optional(),
+  /** A private registry's credentials: a secret holding `{"username","password"}`. */
+  repositoryCredentials: z.object({ credentialsParameter: z.string() }).optional(),
 });
 export type ContainerAssignment = z.infer<typeof ContainerAssignment>;
+
+/** One container's resolved secrets: its secret environment and its registry credential. */
+export const ContainerSecrets = z.object({
+  name: z.string(),
+  environment: z.array(KeyValue),
+  registryCredential: z.object({ username: z.string(), password: z.string() }).optional(),
+});
+export type ContainerSecrets = z.infer<typeof ContainerSecrets>;
 
 export const RegistryCredential = z.object({
   /** host:port the credential is for. */
@@ -100,6 +115,8 @@ export const TaskAssignment = z.object({
   memory: z.number().int().positive(),
   /** The task's ephemeral storage, GiB; 20 (Fargate's default) when absent. */
   ephemeralStorageGiB: z.number().int().positive().optional(),
+  /** `task`: one PID namespace shared by all the task's containers (the definition's pidMode). */
+  pidMode: z.enum(["task"]).optional(),
   desiredStatus: z.enum(["RUNNING", "STOPPED"]),
   /** Why the task should stop, when desiredStatus is STOPPED. */
   stopCode: z.string().optional(),
@@ -111,6 +128,20 @@ export const TaskAssignment = z.object({
    * address is taken inside it. Absent (an older server), the agent picks a subnet itself.
    */
   subnet: z.string().optional(),
+  /** The Region the task runs in (AWS_REGION in its containers); absent from older servers. */
+  region: z.string().optional(),
+  /**
+   * The task definition's taskRoleArn and the id its containers' credentials endpoint
+   * (`/v2/credentials/<credentialsId>`) answers to; the credentials themselves are asked for
+   * over the channel (`credentialsRequest`) when a container first wants them.
+   */
+  taskRole: z.object({ roleArn: z.string(), credentialsId: z.string().uuid() }).optional(),
+  /**
+   * The task's execution role (the definition's, or RunTask's override). With one, the agent
+   * asks for the task's registry auth (made for that role) and secrets before the pull
+   * (`secretsRequest`), and `registryCredentials` is empty.
+   */
+  executionRoleArn: z.string().optional(),
 });
 export type TaskAssignment = z.infer<typeof TaskAssignment>;
 
@@ -206,6 +237,12 @@ export const AgentMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("report"), seq: z.number().int().nonnegative(), state: TaskState }),
   /** Alive; with the disk offered to task storage when it changed since the last report. */
   z.object({ type: z.literal("heartbeat"), taskStorageGiB: z.number().nonnegative().optional() }),
+  /** A task is starting and its containers name secrets: the server answers `secrets`. */
+  z.object({
+    type: z.literal("secretsRequest"),
+    requestId: z.string().max(64),
+    taskArn: z.string(),
+  }),
   /** Lines of a task's container logs, answering a `logs` request; `done` ends the stream. */
   z.object({
     type: z.literal("logLines"),
@@ -214,10 +251,15 @@ export const AgentMessage = z.discriminatedUnion("type", [
     done: z.boolean(),
     error: z.string().optional(),
   }),
-  /** A batch of a container's output for its awslogs log stream; acked by `logEventsAck`. */
+  /**
+   * A batch of a container's output for its awslogs log stream; acked by `logEventsAck`. An
+   * empty batch opens the stream (and the group, with createGroup) before the container starts.
+   */
   z.object({
     type: z.literal("logEvents"),
     batchId: z.string(),
+    /** The task whose container wrote them: the server writes as its execution role. */
+    taskArn: z.string(),
     group: z.string(),
     stream: z.string(),
     createGroup: z.boolean(),
@@ -269,6 +311,8 @@ export const AgentMessage = z.discriminatedUnion("type", [
       )
       .max(10_000),
   }),
+  /** Asks for temporary credentials of a task's role (its `taskRole`); answered by `credentials`. */
+  z.object({ type: z.literal("credentialsRequest"), requestId: z.string(), taskArn: z.string() }),
   /** Progress of an image pull, for clients that watch a task start. Not persisted. */
   z.object({
     type: z.literal("progress"),
@@ -292,6 +336,16 @@ export const ClusterNetworkView = z.object({
   peers: z.array(z.object({ hostId: z.string(), address: z.string(), subnet: z.string() })),
 });
 export type ClusterNetworkView = z.infer<typeof ClusterNetworkView>;
+
+export const TaskRoleCredentials = z.object({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string(),
+  /** Epoch milliseconds. */
+  expiration: z.number(),
+  roleArn: z.string(),
+});
+export type TaskRoleCredentials = z.infer<typeof TaskRoleCredentials>;
 
 export const ServerMessage = z.discriminatedUnion("type", [
   z.object({
@@ -337,6 +391,13 @@ export const ServerMessage = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("logsCancel"), requestId: z.string() }),
   z.object({ type: z.literal("logEventsAck"), batchId: z.string(), error: z.string().optional() }),
+  /** The answer to `secretsRequest`: the values, or why they cannot be had (ECS's wording). */
+  z.object({
+    type: z.literal("secrets"),
+    requestId: z.string(),
+    containers: z.array(ContainerSecrets).optional(),
+    error: z.string().optional(),
+  }),
   /** Runs `command` in a running container of a task (`berth exec`); with `tty`, on a terminal. */
   z.object({
     type: z.literal("exec"),
@@ -361,6 +422,16 @@ export const ServerMessage = z.discriminatedUnion("type", [
     requestId: z.string(),
     cols: z.number().int().min(1).max(1000),
     rows: z.number().int().min(1).max(1000),
+  }),
+  /**
+   * A task role's temporary credentials (an STS session of the role), answering a
+   * `credentialsRequest`; `error` when the server would not mint them. Never persisted.
+   */
+  z.object({
+    type: z.literal("credentials"),
+    requestId: z.string(),
+    credentials: TaskRoleCredentials.optional(),
+    error: z.string().optional(),
   }),
   /** Ends an `exec` session: its process is killed. */
   z.object({ type: z.literal("execCancel"), requestId: z.string() }),

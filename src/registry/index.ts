@@ -40,4 +40,4 @@ export type {
   TagMutabilityExclusionFilter,
 } from "./metadata.js";
 export { isTagMutability, tagIsImmutable } from "./tag-mutability.js";
-export type { GcResult } from "./gc.js";
+export type { GcResult, MaintenanceFence } from "./gc.js";

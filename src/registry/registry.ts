@@ -19,7 +19,7 @@ import {
   nameUnknown,
   RegistryError,
 } from "./errors.js";
-import { collectGarbage, type GcResult } from "./gc.js";
+import { collectGarbage, type GcResult, type MaintenanceFence } from "./gc.js";
 import { evaluateLifecycle, parseLifecyclePolicy, type Expiry } from "./lifecycle.js";
 import { ReadWriteLock } from "./lock.js";
 import {
@@ -104,13 +104,14 @@ export class Registry {
 
   /**
    * Runs lifecycle policies and GC every `gcIntervalMs`. Only one server may do it on a blob
-   * directory several servers share: the one holding the control plane's lease calls this.
+   * directory several servers share: the one holding the control plane's lease calls this,
+   * with the lease's fence, which every delete of the pass runs first.
    */
-  startMaintenance(): void {
+  startMaintenance(fence?: MaintenanceFence): void {
     const every = this.options.gcIntervalMs ?? 60 * MINUTE;
     if (every <= 0 || this.#timer !== undefined) return;
     this.#timer = setInterval(() => {
-      this.#background = this.maintain().catch((error: unknown) =>
+      this.#background = this.maintain(fence).catch((error: unknown) =>
         this.options.log.warn("registry maintenance failed", { error: String(error) }),
       );
     }, every);
@@ -128,12 +129,12 @@ export class Registry {
   }
 
   /** The timer's work: every lifecycle policy, then garbage collection. */
-  async maintain(): Promise<GcResult> {
+  async maintain(fence?: MaintenanceFence): Promise<GcResult> {
     for (const repository of await this.metadata.repositories()) {
       if (repository.lifecyclePolicy !== undefined)
-        await this.applyLifecycle(repository.name, { sinceMs: AFTER_PUSH_GRACE_MS });
+        await this.applyLifecycle(repository.name, { sinceMs: AFTER_PUSH_GRACE_MS, fence });
     }
-    return this.collectGarbage();
+    return this.collectGarbage(fence);
   }
 
   // Repositories ---------------------------------------------------------------------------
@@ -456,9 +457,14 @@ export class Registry {
     return { digest, mediaType: image.mediaType, bytes };
   }
 
-  /** Removes a manifest and its tags. */
-  async deleteManifest(repository: string, digest: string): Promise<void> {
+  /** Removes a manifest and its tags (only while `fence` passes, when given). */
+  async deleteManifest(
+    repository: string,
+    digest: string,
+    fence?: MaintenanceFence,
+  ): Promise<void> {
     await this.options.store.transaction().execute(async (tx) => {
+      await fence?.(tx);
       const removed = await tx
         .deleteFrom("registry_manifests")
         .where("repository", "=", repository)
@@ -499,9 +505,13 @@ export class Registry {
    * Applies the repository's lifecycle policy: deletes exactly the images it expires. Runs when
    * a policy is put (immediately, `sinceMs` 0), after every push and on the maintenance timer.
    * Those last two spare untagged images younger than `sinceMs`: a multi-platform push sends
-   * its untagged images before the index that will reference them.
+   * its untagged images before the index that will reference them. The timer's run is the
+   * leader's, fenced: a deposed leader's deletes roll back and the run ends there.
    */
-  async applyLifecycle(repository: string, { sinceMs = 0 } = {}): Promise<Expiry[]> {
+  async applyLifecycle(
+    repository: string,
+    { sinceMs = 0, fence }: { sinceMs?: number; fence?: MaintenanceFence } = {},
+  ): Promise<Expiry[]> {
     const repo = await this.metadata.repository(repository);
     if (repo?.lifecyclePolicy === undefined) return [];
     const now = this.clock.now();
@@ -510,13 +520,19 @@ export class Registry {
     );
     const expired = evaluateLifecycle(parseLifecyclePolicy(repo.lifecyclePolicy), images, now);
     for (const { image } of expired) {
-      await this.deleteManifest(repository, image.digest).catch(() => undefined);
+      // Deleted meanwhile (by hand, or by another run) is done; anything else ends the run.
+      await this.deleteManifest(repository, image.digest, fence).catch((error: unknown) => {
+        if (!(error instanceof RegistryError && error.code === "MANIFEST_UNKNOWN")) throw error;
+      });
     }
-    await this.options.store
-      .updateTable("registry_repositories")
-      .set({ lifecycle_evaluated_at: now.getTime() })
-      .where("name", "=", repository)
-      .execute();
+    await this.options.store.transaction().execute(async (tx) => {
+      await fence?.(tx);
+      await tx
+        .updateTable("registry_repositories")
+        .set({ lifecycle_evaluated_at: now.getTime() })
+        .where("name", "=", repository)
+        .execute();
+    });
     if (expired.length > 0)
       this.options.log.info("lifecycle policy expired images", {
         repository,
@@ -525,10 +541,11 @@ export class Registry {
     return expired;
   }
 
-  async collectGarbage(): Promise<GcResult> {
+  async collectGarbage(fence?: MaintenanceFence): Promise<GcResult> {
     return collectGarbage(this, {
       graceMs: this.options.gcGraceMs ?? 10 * MINUTE,
       uploadMaxAgeMs: this.options.uploadMaxAgeMs ?? 24 * 60 * MINUTE,
+      fence,
     });
   }
 

@@ -11,6 +11,7 @@ import {
   AwsRestJsonGateway,
   type AwsJsonService,
   type AwsQueryService,
+  type AwsRestJsonService,
   type Credentials,
   rootPrincipal,
 } from "../aws/index.js";
@@ -22,25 +23,33 @@ import {
   newRequestId,
   issueServingCertificate,
   lockDataDir,
+  openMasterKey,
   systemClock,
   type Clock,
   type Identity,
   type Logger,
 } from "../core/index.js";
-import { Billing, type TaskUsageSource } from "../billing/index.js";
+import { Billing, formatCents, type TaskUsageSource } from "../billing/index.js";
+import { CONSOLE_LINK_PATH, consoleLinkPath, serveConsoleLink } from "./console-link-route.js";
 import { serveBillingRoute } from "./billing-routes.js";
 import { createAutoscalingService } from "../services/autoscaling/index.js";
 import { createCostExplorerService } from "../services/costexplorer/index.js";
 import { createEksService } from "../services/eks/index.js";
+import {
+  createSchedulerService,
+  ensureDefaultScheduleGroup,
+  ScheduleRunner,
+  scheduleClockFrom,
+} from "../services/scheduler/index.js";
 import { Kubernetes } from "../kube/index.js";
 import {
   createEcsService,
   ecsClusterLifecycle,
   podTaskLauncher,
+  scheduledTaskRunner,
   ensureDefaultCluster,
   serviceDesiredCountSetter,
   serviceLauncher,
-  type TaskDispatcher,
 } from "../services/ecs/index.js";
 import {
   AgentChannelServer,
@@ -48,12 +57,13 @@ import {
   Autoscaler,
   createJoinToken,
   enrollLocalHost,
-  markLostHosts,
   ServiceMetrics,
   ServiceReconciler,
   SpotInterrupter,
-  TaskStopper,
+  TaskCommands,
   UsageSeries,
+  UsageShare,
+  type UsageSample,
   containerSeriesKey,
   type JoinTokenInfo,
   type JoinTokenSpec,
@@ -64,9 +74,12 @@ import {
   type LeaderRole,
   DEFAULT_TASK_CIDR,
   ClusterNetworks,
+  taskRoleCredentials,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
-import { pinImages } from "./image-pins.js";
+import { HostDispatcher } from "./host-dispatcher.js";
+import { shipTaskLogEvents } from "./task-log-access.js";
+import { resolveTaskSecrets } from "./task-secrets.js";
 import {
   hostCredential,
   startLocalAgent,
@@ -85,8 +98,14 @@ import {
   createStsService,
   IamAuthorizer,
   iamCredentialLookup,
+  roleCredentials,
+  roleSessionPrincipal,
+  SCHEDULER_SERVICE,
+  ecsRoleGate,
 } from "../services/iam/index.js";
-import { appendLogEvents, createLogsService, startLogRetention } from "../services/logs/index.js";
+import { createLogsService, startLogRetention } from "../services/logs/index.js";
+import { createSecretsManagerService } from "../services/secretsmanager/index.js";
+import { createSsmService } from "../services/ssm/index.js";
 import {
   createRegistryHandler,
   mintRegistryPassword,
@@ -114,6 +133,7 @@ import { serveTokens, TOKENS_PATH } from "./token-routes.js";
 import { Peers } from "./peers.js";
 import { shareCertificateAuthority } from "./shared-ca.js";
 import {
+  ConsoleChangeRelay,
   ConsoleChanges,
   ConsoleRoutes,
   ConsoleSessions,
@@ -144,6 +164,11 @@ export interface BerthOptions {
   identity: Identity;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
+  /**
+   * What schedules (EventBridge Scheduler) fire by; default `BERTH_SCHEDULE_CLOCK` from `env`
+   * (a start and a speed, for tests), else `clock`.
+   */
+  scheduleClock?: Clock;
   log?: Logger;
   /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
   registryAutoCreate?: boolean;
@@ -168,6 +193,11 @@ export interface BerthOptions {
   metricPeriodSeconds?: number;
   /** The EKS clusters' Kubernetes API (HTTPS); 0 reuses the last port if free, else any. */
   kubePort?: number;
+  /**
+   * How long task role sessions last (ECS: about six hours, rotated before they end); tests
+   * shorten it to see expiry and rotation (`BERTH_TASK_ROLE_SESSION_SECONDS`).
+   */
+  taskRoleSessionSeconds?: number;
   /** Whether the console may let a signed-in key read what it reads from the store itself. */
   consoleAuthorizer?: ConsoleAuthorizer;
 }
@@ -175,6 +205,8 @@ export interface BerthOptions {
 export interface RunningBerth {
   /** Creates a token a `berth agent` on another host joins with. */
   createJoinToken(spec?: JoinTokenSpec): Promise<{ token: string; info: JoinTokenInfo }>;
+  /** A one-time console sign-in URL for the server's own key (`berth up` prints one). */
+  createConsoleLink(): Promise<string>;
   /** The in-process agent of `berth up`, when there is one. */
   localAgent?: RunningAgent;
   endpoint: string;
@@ -192,7 +224,7 @@ export interface RunningBerth {
   /** The load balancers' data plane (request counts per target group, target health). */
   loadBalancers: LoadBalancerPlane;
   /** @internal Every AWS service it serves, JSON and Query (tests check the tables). */
-  awsServices: readonly (AwsJsonService | AwsQueryService)[];
+  awsServices: readonly (AwsJsonService | AwsQueryService | AwsRestJsonService)[];
   close(): Promise<void>;
 }
 
@@ -234,6 +266,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // Before the Kubernetes API and the TLS listener read <data-dir>/pki: the store's CA.
   await shareCertificateAuthority(store, join(options.dataDir, "pki"));
   await ensureDefaultCluster(store, options.identity, clock.now());
+  const scheduleClock =
+    options.scheduleClock ??
+    scheduleClockFrom((options.env ?? process.env).BERTH_SCHEDULE_CLOCK) ??
+    clock;
+  await ensureDefaultScheduleGroup(store, options.identity, scheduleClock.now().getTime());
 
   const billing = new Billing({
     store,
@@ -251,6 +288,17 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // in the store. Every front door looks keys up and authorizes callers the same way.
   const lookupCredentials = iamCredentialLookup(store, options.identity, resolved.credentials);
   const authorizer = new IamAuthorizer(store);
+  // Sessions of roles for ECS tasks (task roles; execution roles' pulls and secret reads).
+  const credentialsForRole = roleCredentials({
+    store,
+    identity: options.identity,
+    clock,
+    ...sessionSecondsOption(
+      options.taskRoleSessionSeconds ?? options.env?.BERTH_TASK_ROLE_SESSION_SECONDS,
+    ),
+  });
+  // Secrets and SecureStrings are sealed under the data dir's master key (envelope encryption).
+  const sealer = openMasterKey(options.dataDir);
   const registry = new Registry({
     root: options.blobDir ?? join(options.dataDir, "registry"),
     store,
@@ -271,13 +319,37 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     endpoint: () => `http://${registryHost}`,
   });
 
+  // What the console's live stream tells browsers: tasks reported, services reconciled.
+  const consoleChanges = new ConsoleChanges();
   // Load balancers: the API keeps their configuration, the data plane listens and proxies.
-  const loadBalancers = new LoadBalancerPlane({ store, log, address: options.elbAddress });
+  const loadBalancers = new LoadBalancerPlane({
+    store,
+    log,
+    address: options.elbAddress,
+    onHealthChange: () => consoleChanges.publish({ kind: "targets" }),
+  });
   await loadBalancers.start();
 
   // Metrics: agents sample their tasks' cgroups a few times per period; one datapoint per period.
   const periodMs = (options.metricPeriodSeconds ?? 60) * 1000;
-  const usage = new UsageSeries(Math.max(5 * periodMs, 60_000));
+  const usageWindowMs = Math.max(5 * periodMs, 60_000);
+  const usage = new UsageSeries(usageWindowMs);
+  const usageIntervalMs = Math.min(10_000, Math.max(250, Math.floor(periodMs / 4)));
+  // Several servers: samples reach the one an agent is connected to, and are shared through
+  // the store so the leader's auto scaling sees every host's tasks.
+  const usageShare =
+    dialectOf(store) === "postgres"
+      ? new UsageShare({
+          store,
+          series: usage,
+          serverId: serverId(options.dataDir),
+          intervalMs: usageIntervalMs,
+          windowMs: usageWindowMs,
+          now: () => clock.now().getTime(),
+          log,
+        })
+      : undefined;
+  usageShare?.start();
   const metrics = new ServiceMetrics({
     store,
     series: usage,
@@ -286,8 +358,6 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   });
 
   const progress = new PullProgress();
-  // What the console's live stream tells browsers: tasks reported, services reconciled.
-  const consoleChanges = new ConsoleChanges();
   // Set once the Kubernetes API exists: pods follow their tasks at once.
   let kubeTaskChanged = (): void => undefined;
   // The local agent of `berth up` is this process: it keeps the plain loopback path.
@@ -317,33 +387,79 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
     // An agent on another machine cannot reach 127.0.0.1:PORT: it pulls these from the server.
     registryNames: () => [registryHost],
+    // A starting task's secrets and registry login, as its execution role, over the channel only.
+    resolveSecrets: (hostId, taskArn) =>
+      resolveTaskSecrets(
+        {
+          store,
+          sealer,
+          authorizer,
+          identity: options.identity,
+          now: () => clock.now().getTime(),
+          registryHosts: () => registryHosts(),
+          registryAuth: async (roleArn, sessionName) => {
+            const session = await credentialsForRole(roleArn, sessionName);
+            const { password } = mintRegistryPassword(
+              {
+                accessKeyId: session.accessKeyId,
+                secretAccessKey: session.secretAccessKey,
+                expiresAt: session.expiration,
+              },
+              clock.now(),
+            );
+            return { username: REGISTRY_USER, password };
+          },
+        },
+        hostId,
+        taskArn,
+      ),
     onHostConnected: (hostId) => clusterNetworks.connected(hostId),
-    usageIntervalMs: Math.min(10_000, Math.max(250, Math.floor(periodMs / 4))),
+    // A task's role credentials, for the agent that runs it (its credentials endpoint).
+    onCredentialsRequest: (hostId, taskArn) =>
+      taskRoleCredentials(
+        store,
+        async (roleArn, sessionName) => {
+          const session = await credentialsForRole(roleArn, sessionName);
+          return {
+            accessKeyId: session.accessKeyId,
+            secretAccessKey: session.secretAccessKey,
+            sessionToken: session.sessionToken,
+            expiration: session.expiration.getTime(),
+          };
+        },
+        hostId,
+        taskArn,
+      ),
+    usageIntervalMs,
     // Samples are placed on the server's clock when they arrive: periods are the server's, and
     // a host's clock may be off by more than a period.
     onUsage: ({ tasks }) => {
       const at = clock.now().getTime();
+      const received: Array<{ key: string; sample: UsageSample }> = [];
       for (const { taskArn, cpuNanos, memoryBytes, containers = [] } of tasks) {
-        usage.record(taskArn, { at, cpuNanos, memoryBytes });
+        received.push({ key: taskArn, sample: { at, cpuNanos, memoryBytes } });
         for (const c of containers)
-          usage.record(containerSeriesKey(taskArn, c.name), {
-            at,
-            cpuNanos: c.cpuNanos,
-            memoryBytes: c.memoryBytes,
+          received.push({
+            key: containerSeriesKey(taskArn, c.name),
+            sample: { at, cpuNanos: c.cpuNanos, memoryBytes: c.memoryBytes },
           });
       }
+      for (const { key, sample } of received) usage.record(key, sample);
+      usageShare
+        ?.publish(received)
+        .catch((error: unknown) =>
+          log.warn("sharing usage samples failed", { error: String(error) }),
+        );
     },
     onProgress: ({ taskArn, container, bytesDone, bytesTotal }) =>
       progress.record(taskArn, { container, bytesDone, bytesTotal }),
-    // The awslogs driver's lines, exactly once by their offsets.
-    onLogEvents: async ({ group, stream, createGroup, events }) => {
-      try {
-        await appendLogEvents(store, { group, stream, createGroup, events });
-        return undefined;
-      } catch (error) {
-        return error instanceof Error ? error.message : String(error);
-      }
-    },
+    // The awslogs driver's lines, exactly once by their offsets, as the task's execution role.
+    onLogEvents: (hostId, batch) =>
+      shipTaskLogEvents(
+        { store, authorizer, identity: options.identity, now: () => clock.now() },
+        hostId,
+        batch,
+      ),
     // A task that reached STOPPED is metered at once (reports also catch any this misses).
     onTaskChanged: (taskArn) => {
       kubeTaskChanged();
@@ -365,38 +481,14 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     channel,
     notifier,
     log,
-    ...(dialectOf(store) === "postgres" ? { intervalMs: 1_000 } : {}),
+    // One server on SQLite sends its own assignments: it polls only for stops held by a drain
+    // (a restart during one forgets the wait; the stop goes out once drained).
+    ...(dialectOf(store) === "postgres"
+      ? { intervalMs: 1_000 }
+      : { intervalMs: 5_000, poll: "stops" as const }),
   });
   relay.start();
   clusterNetworks.start();
-  // Assignments go out with their own-registry images pinned (image-pins.ts); stops queue
-  // behind them, so a host never hears of a task's stop before its assignment.
-  let dispatched: Promise<unknown> = Promise.resolve();
-  const inTurn = (send: () => Promise<void> | void): void => {
-    dispatched = dispatched
-      .then(send)
-      .catch((error: unknown) =>
-        log.warn("dispatching to a host failed", { error: String(error) }),
-      );
-  };
-  const dispatcher: TaskDispatcher = {
-    assign: (hostId, assignment) => {
-      const hosts = peers.registries();
-      const pinned = pinImages(
-        assignment,
-        registry,
-        hosts.length > 0 ? hosts : [registryHost],
-        log,
-      );
-      inTurn(async () => relay.deliver(hostId, { type: "assign", task: await pinned }));
-      // A first task of a cluster on a host gave it a subnet: its peers hear of it now.
-      void clusterNetworks.kick();
-    },
-    addresses: machineAddressSpace(options.taskCidr ?? DEFAULT_TASK_CIDR, options.dataDir),
-    stop: (hostId, taskArn, stopCode, stoppedReason) =>
-      inTurn(() => relay.deliver(hostId, { type: "stop", taskArn, stopCode, stoppedReason })),
-  };
-
   // Every server of the store mints the same password (they share the account's keys), so a
   // task gets it for each server's registry: its image may have been pushed through any.
   const peers = new Peers({
@@ -406,18 +498,31 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     now: () => clock.now().getTime(),
     log,
   });
+  // Berth's own registry under every server's name: a task's image may have been pushed to any.
+  const registryHosts = (): string[] => {
+    const hosts = peers.registries();
+    return hosts.length > 0 ? hosts : [registryHost];
+  };
+  // Fargate pulls a private ECR image with the task's execution role and fails a task without
+  // one; a task with one pulls as that role here too (task-secrets.ts), one without pulls
+  // Berth's own registry with this platform password, so definitions registered without
+  // executionRoleArn (the tour, most tests) keep running.
   const registryCredentials = (): TaskAssignment["registryCredentials"] => {
     const password = mintRegistryPassword(resolved.credentials, clock.now()).password;
-    const registries = peers.registries();
-    return (registries.length > 0 ? registries : [registryHost]).map((registry) => ({
-      registry,
-      username: REGISTRY_USER,
-      password,
-    }));
+    return registryHosts().map((registry) => ({ registry, username: REGISTRY_USER, password }));
   };
   const targets = serviceTargets(store, loadBalancers, clock);
-  // Every stop (StopTask, pods, the reconciler, Spot) goes through this one object.
-  const stopper = new TaskStopper({ store, hosts: dispatcher, targets, log });
+  const dispatcher = new HostDispatcher({
+    relay,
+    registry,
+    registryHosts,
+    clusterNetworks,
+    addresses: machineAddressSpace(options.taskCidr ?? DEFAULT_TASK_CIDR, options.dataDir),
+    log,
+  });
+  // Every start (RunTask, pods, the service launcher) and every stop (StopTask, pods, the
+  // reconciler, Spot, lost hosts) goes through this one object.
+  const tasks = new TaskCommands({ store, hosts: dispatcher, targets, log });
   // Services: the reconciler decides, the ECS layer's launcher starts their tasks.
   // The singleton roles run on one server at a time: the one holding the control plane's lease
   // (with SQLite there is one server, which takes it at start).
@@ -431,11 +536,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     store,
     clock,
     log,
-    stopper,
+    tasks,
     fence: (trx) => leadership.fence(trx),
     launcher: serviceLauncher({
       store,
-      dispatcher,
+      tasks,
       registryCredentials,
       kick: () => kickReconciler(),
       identity: options.identity,
@@ -456,6 +561,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       identity: options.identity,
       clock,
       log,
+      fence: (trx) => leadership.fence(trx),
     }),
   });
   const spot = new SpotInterrupter({
@@ -464,16 +570,24 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     warningMs: (options.spotWarningSeconds ?? 120) * 1000,
     randomRatePerHour: options.spotInterruptionsPerHour ?? 0,
-    stopper,
+    tasks,
     onInterrupted: () => kickReconciler(),
+    fence: (trx) => leadership.fence(trx),
   });
   // Hosts that fall silent are LOST: their tasks stop, and services replace them elsewhere.
   const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
   let hostWatch: NodeJS.Timeout | undefined;
+  // Set when this server becomes the leader: hosts get one timeout from then to be heard from.
+  let watchingHostsSince = new Date(0);
   const watchHosts = (): void => {
-    markLostHosts(store, clock.now(), hostTimeoutMs, new Set(channel.connectedHosts()), (trx) =>
-      leadership.fence(trx),
-    )
+    const pass = {
+      now: clock.now(),
+      timeoutMs: hostTimeoutMs,
+      connected: new Set(channel.connectedHosts()),
+      watchingSince: watchingHostsSince,
+    };
+    tasks
+      .stopLostHosts(pass, (trx) => leadership.fence(trx))
       .then((lost) => {
         for (const host of lost)
           log.warn("host lost", { hostId: host.hostId, tasks: host.taskArns.length });
@@ -485,6 +599,45 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // CloudWatch Logs retention: expired events are deleted in the background.
   let logRetention: { close(): Promise<void> } | undefined;
 
+  // Sessions of a schedule's role, one per run, short: a run is one RunTask.
+  const schedulerSession = roleSessionPrincipal({
+    store,
+    identity: options.identity,
+    clock,
+    service: SCHEDULER_SERVICE,
+    sessionSeconds: 900,
+  });
+  // Scheduled tasks: due schedules fire through RunTask itself, on the leader alone.
+  const scheduleRunner = new ScheduleRunner({
+    store,
+    clock: scheduleClock,
+    log,
+    fence: (trx) => leadership.fence(trx),
+    runTask: scheduledTaskRunner({
+      store,
+      tasks,
+      registryCredentials,
+      roles: ecsRoleGate(store, options.identity, authorizer),
+      authorizer,
+      // As on AWS: Scheduler assumes the target's RoleArn (trust for scheduler.amazonaws.com)
+      // and calls RunTask as that session, whose policies limit what a schedule starts.
+      ctx: async (roleArn, sessionName) => {
+        const { accessKeyId, principal } = await schedulerSession(roleArn, sessionName);
+        return {
+          requestId: newRequestId(),
+          identity: options.identity,
+          clock,
+          log,
+          accessKeyId,
+          principal,
+        };
+      },
+    }),
+  });
+  const kickScheduleRunner = (): void => {
+    if (leadership.isHeld()) scheduleRunner.kick();
+  };
+
   const kickReconciler = (): void => {
     if (leadership.isHeld()) reconciler.kick();
     consoleChanges.publish({ kind: "service" });
@@ -495,17 +648,31 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     { name: "spot", start: () => spot.start(), stop: () => spot.close() },
     {
       name: "host liveness",
-      start: () => (hostWatch = setInterval(watchHosts, 1000)),
+      start: () => {
+        watchingHostsSince = clock.now();
+        hostWatch = setInterval(watchHosts, 1000);
+      },
       stop: () => clearInterval(hostWatch),
     },
     {
       name: "registry maintenance",
-      start: () => registry.startMaintenance(),
+      start: () => registry.startMaintenance((trx) => leadership.fence(trx)),
       stop: () => registry.stopMaintenance(),
     },
     {
+      name: "scheduled tasks",
+      start: () => scheduleRunner.start(),
+      stop: () => scheduleRunner.stop(),
+    },
+    {
       name: "log retention",
-      start: () => (logRetention = startLogRetention({ store, clock, log })),
+      start: () =>
+        (logRetention = startLogRetention({
+          store,
+          clock,
+          log,
+          fence: (trx) => leadership.fence(trx),
+        })),
       stop: () => logRetention?.close(),
     },
   ];
@@ -513,16 +680,19 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     services: [
       createEcsService({
         store,
-        dispatcher,
-        stopper,
+        tasks,
+        addresses: dispatcher.addresses,
         registryCredentials,
         kickServices: () => kickReconciler(),
         serviceTargets: targets,
+        roles: ecsRoleGate(store, options.identity, authorizer),
       }),
       createCostExplorerService({ billing }),
       ecr,
       createLogsService({ store }),
       createAutoscalingService({ store }),
+      createSecretsManagerService({ store, sealer }),
+      createSsmService({ store, sealer }),
     ],
     credentials: lookupCredentials,
     authorizer,
@@ -545,8 +715,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     pods: {
       ...podTaskLauncher({
         store,
-        dispatcher,
-        stopper,
+        tasks,
         registryCredentials,
         ctx: () => ({
           requestId: newRequestId(),
@@ -595,6 +764,11 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
           },
         },
       }),
+      createSchedulerService({
+        store,
+        clock: scheduleClock,
+        kickRunner: kickScheduleRunner,
+      }),
     ],
     credentials: lookupCredentials,
     authorizer,
@@ -621,20 +795,59 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
   });
-  // The console's charts: each period's datapoints, as the autoscaler's collection left them.
-  const metricsHistory = new MetricsHistory();
+  // The console's charts: each period's datapoints, as the autoscaler's collection (on the
+  // leader) left them, kept in the store for every server and across restarts.
+  const metricsHistory = new MetricsHistory(store);
+  let recording: Promise<void> = Promise.resolve();
   const metricsWatch = setInterval(
     () => {
-      if (metricsHistory.record(metrics.latest)) consoleChanges.publish({ kind: "metrics" });
+      recording = recording
+        .then(async () => {
+          if (await metricsHistory.record(metrics.latest))
+            consoleChanges.publish({ kind: "metrics" });
+        })
+        .catch((error: unknown) =>
+          log.warn("keeping the charts' datapoints failed", { error: String(error) }),
+        );
     },
     Math.min(periodMs, 5_000),
   );
   metricsWatch.unref();
+  // Several servers: each one's changes reach the browsers of the others.
+  const consoleRelay =
+    dialectOf(store) === "postgres"
+      ? new ConsoleChangeRelay({
+          store,
+          changes: consoleChanges,
+          serverId: serverId(options.dataDir),
+          notifier,
+          now: () => clock.now().getTime(),
+          log,
+        })
+      : undefined;
+  await consoleRelay?.start();
+  const consoleSessions = new ConsoleSessions({ store, credentials: lookupCredentials, clock });
   const consoleRoutes = new ConsoleRoutes({
     metrics: metricsHistory,
+    savings: async (from, to) => {
+      const s = await billing.savings(from, to);
+      return {
+        spot: {
+          cost: formatCents(s.spotCost),
+          onDemand: formatCents(s.spotOnDemand),
+          saved: formatCents(s.spotOnDemand - s.spotCost),
+        },
+        savingsPlans: {
+          commitment: formatCents(s.plansCommitment),
+          onDemand: formatCents(s.plansOnDemand),
+          saved: formatCents(s.plansOnDemand - s.plansCommitment),
+        },
+      };
+    },
     store,
-    sessions: new ConsoleSessions({ store, credentials: lookupCredentials, clock }),
+    sessions: consoleSessions,
     gateway,
+    queryGateway,
     changes: consoleChanges,
     openLogs: (taskArn, request, onLines, beforeStream) =>
       openTaskLogs({ store, channel }, taskArn, request, onLines, beforeStream),
@@ -676,6 +889,15 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         }))
       )
         return true;
+      if (path === CONSOLE_LINK_PATH && req.method === "POST") {
+        await serveConsoleLink(req, res, {
+          credentials: lookupCredentials,
+          authorizer,
+          clock,
+          sessions: consoleSessions,
+        });
+        return true;
+      }
       if (path === SPOT_INTERRUPT_PATH && req.method === "POST") {
         await serveSpotInterrupt(req, res, {
           credentials: lookupCredentials,
@@ -762,15 +984,19 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     agentEndpoint,
     caCertHash: pin,
     joinCommand: (token) => joinCommand(token),
+    createConsoleLink: async () =>
+      `${endpoint}${consoleLinkPath(await consoleSessions.createLink(resolved.credentials.accessKeyId))}`,
     port,
     credentials: resolved.credentials,
     credentialsSource: resolved.source,
     billing,
     loadBalancers,
-    awsServices: [...gateway.services, ...queryGateway.services],
+    awsServices: [...gateway.services, ...queryGateway.services, ...restGateway.services],
     async close() {
       ready = false;
       clearInterval(metricsWatch);
+      await recording;
+      await consoleRelay?.stop();
       await leader.stop();
       await loadBalancers.close();
       await localAgent?.close();
@@ -778,6 +1004,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       await kube.close();
       peers.stop();
       await relay.stop();
+      await usageShare?.stop();
       await clusterNetworks.stop();
       await subnetRoutes.clear();
       await notifier.close();
@@ -788,4 +1015,12 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       lock.release();
     },
   };
+}
+
+/** A positive whole number of seconds, or nothing (the default six hours). */
+function sessionSecondsOption(value: number | string | undefined): { sessionSeconds?: number } {
+  const seconds = Number(value);
+  return value !== undefined && Number.isInteger(seconds) && seconds > 0
+    ? { sessionSeconds: seconds }
+    : {};
 }

@@ -5,10 +5,15 @@
  * limit; every AWS-shaped error goes through the one renderer (`fail`). Nothing a client sends
  * can throw out of here.
  */
-import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Server as NetServer } from "node:net";
-import { BodyTooLarge, DRAIN_LIMIT, readBodyWithin, type Logger } from "../core/index.js";
+import {
+  BodyTooLarge,
+  DRAIN_LIMIT,
+  defaultConnectionLimits,
+  readBodyWithin,
+  type ConnectionLimits,
+  type Logger,
+} from "../core/index.js";
 import {
   AwsError,
   FORM_CONTENT_TYPE,
@@ -227,64 +232,12 @@ async function route(
   send(res, 404, { "Content-Type": "application/json" }, JSON.stringify({ message: "Not Found" }));
 }
 
-/**
- * Connection limits against unauthenticated exhaustion (issue 12, item 5): a client that opens
- * thousands of idle connections must not take the process's descriptors (which the in-process
- * agent, the store and the registry's files need too). Each address holds at most
- * `perAddress` connections and the listener at most `total`; a connection that has not sent
- * its headers within `headersMs` is closed.
- */
-export interface ConnectionLimits {
-  perAddress: number;
-  total: number;
-  headersMs: number;
-}
+export type { ConnectionLimits };
+export { limitConnections } from "../core/index.js";
 
-/** Descriptors kept for Berth itself (store, registry files, the in-process agent's tasks). */
-const RESERVED_DESCRIPTORS = 1024;
-
-/** The process's soft limit on open files, from /proc (Node has no getrlimit). */
-function openFilesLimit(): number {
-  try {
-    const line = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    return line?.[1] === undefined ? 65536 : Number(line[1]);
-  } catch {
-    return 65536;
-  }
-}
-
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
-  perAddress: 512,
-  total: Math.max(256, Math.min(16384, openFilesLimit() - RESERVED_DESCRIPTORS)),
-  headersMs: 15_000,
-};
-
-/**
- * Applies `limits` to the listening socket (the TLS-or-HTTP front, which sees every connection
- * before its first byte is known).
- */
-export function limitConnections(server: NetServer, limits: ConnectionLimits, log: Logger): void {
-  server.maxConnections = limits.total;
-  const open = new Map<string, number>();
-  let warned = 0;
-  server.on("connection", (socket) => {
-    const address = socket.remoteAddress ?? "";
-    const count = (open.get(address) ?? 0) + 1;
-    if (count > limits.perAddress) {
-      if (Date.now() - warned > 60_000) {
-        warned = Date.now();
-        log.warn("refusing connections over the per-address limit", { address });
-      }
-      socket.destroy();
-      return;
-    }
-    open.set(address, count);
-    socket.once("close", () => {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left <= 0) open.delete(address);
-      else open.set(address, left);
-    });
-  });
+/** The API front's limits: sized from the open files limit in force when it starts. */
+export function apiConnectionLimits(): ConnectionLimits {
+  return defaultConnectionLimits();
 }
 
 /** The HTTP side of the listener; `listenBerth` feeds it plain and TLS connections. */
@@ -298,7 +251,7 @@ export function createBerthServer(options: RouterOptions & { limits?: Connection
       fail(res, error, true);
     });
   });
-  server.headersTimeout = (options.limits ?? DEFAULT_CONNECTION_LIMITS).headersMs;
+  server.headersTimeout = (options.limits ?? apiConnectionLimits()).headersMs;
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();

@@ -8,8 +8,8 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import type { Logger } from "../core/index.js";
-import { DEFAULT_CONNECTION_LIMITS, limitConnections, type ConnectionLimits } from "./http.js";
+import { raiseOpenFilesLimit, type Logger } from "../core/index.js";
+import { apiConnectionLimits, limitConnections, type ConnectionLimits } from "./http.js";
 
 /** The first byte of a TLS record carrying a handshake. */
 const TLS_HANDSHAKE = 0x16;
@@ -34,7 +34,9 @@ export async function listenBerth(
   http: HttpServer,
   options: ListenOptions,
 ): Promise<BerthListener> {
-  const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
+  // The soft open files limit up to the hard one first: the limits below are sized from it.
+  raiseOpenFilesLimit(options.log);
+  const limits = options.limits ?? apiConnectionLimits();
   const tls = createTlsServer({
     cert: options.tls.cert,
     key: options.tls.key,

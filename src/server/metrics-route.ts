@@ -132,6 +132,17 @@ export function renderMetrics(snapshot: MetricsSnapshot | undefined, periodMs: n
     "ALBRequestCountPerTarget: requests over the last period per registered target.",
     (s) => s.requestCountPerTarget,
   );
+  gauge(
+    "berth_service_target_response_time_seconds",
+    "ELB TargetResponseTime (Average) over the service's target groups, last period.",
+    (s) => s.targetResponseTime?.average,
+  );
+  out.family(
+    "berth_target_group_target_response_time_seconds",
+    "gauge",
+    "ELB TargetResponseTime (Average) of a target group's answers over the last period.",
+    [...snapshot.targetGroups].map(([arn, g]) => [{ target_group: arn }, g.responseTime?.average]),
+  );
   out.family(
     "berth_target_group_requests_total",
     "counter",

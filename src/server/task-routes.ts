@@ -30,7 +30,7 @@ export interface TaskLogsRouteOptions {
   authorizer?: Authorizer;
 }
 
-type SignedRouteOptions = Pick<TaskLogsRouteOptions, "credentials" | "clock" | "authorizer">;
+export type SignedRouteOptions = Pick<TaskLogsRouteOptions, "credentials" | "clock" | "authorizer">;
 
 /** Reading a task's logs or pull progress is describing it, as far as IAM goes. */
 const DESCRIBE_TASK: RouteAccess = { action: "ecs:DescribeTasks", resource: taskResource };
@@ -185,6 +185,16 @@ export async function readSignedJson<T>(
   options: SignedRouteOptions,
   access: RouteAccess,
 ): Promise<T | undefined> {
+  return (await readSignedJsonFrom<T>(req, res, options, access))?.value;
+}
+
+/** readSignedJson, with the access key that signed it. */
+export async function readSignedJsonFrom<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: SignedRouteOptions,
+  access: RouteAccess,
+): Promise<{ value: T; accessKeyId: string } | undefined> {
   let body: Buffer;
   try {
     body = await readBodyWithin(req, 64 * 1024);
@@ -196,6 +206,7 @@ export async function readSignedJson<T>(
     );
     return undefined;
   }
+  let accessKeyId: string;
   try {
     const caller = await verifySigV4(
       { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body },
@@ -204,6 +215,7 @@ export async function readSignedJson<T>(
       "ecs",
     );
     await checkRouteAccess(options.authorizer, caller.principal, access, req.url ?? "/");
+    accessKeyId = caller.accessKeyId;
   } catch (error) {
     fail(res, error);
     return undefined;
@@ -212,7 +224,7 @@ export async function readSignedJson<T>(
     const value: unknown = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
     if (value === null || typeof value !== "object" || Array.isArray(value))
       throw new SyntaxError("not an object");
-    return value as T;
+    return { value: value as T, accessKeyId };
   } catch {
     fail(res, new AwsError("SerializationException", ""));
     return undefined;

@@ -1,5 +1,12 @@
 /** Desired and actual state, in one database: schema, migrations, and how to open it. */
-export { openPostgresStore, openSqliteStore, openStore, migrate, type Store } from "./open.js";
+export {
+  openPostgresStore,
+  openSqliteStore,
+  openStore,
+  migrate,
+  readCommittedTransaction,
+  type Store,
+} from "./open.js";
 export { openNotifier, type Notifier, type Topic } from "./notify.js";
 export {
   databaseNowMs,
@@ -10,4 +17,14 @@ export {
   positionOf,
   type StoreDialect,
 } from "./dialect.js";
+export {
+  dropTags,
+  fromKeyValue,
+  putTags,
+  readTags,
+  removeTags,
+  toKeyValue,
+  type KeyValueTag,
+  type TagEntry,
+} from "./tags.js";
 export type * from "./schema.js";

@@ -17,6 +17,14 @@ import { iamMigration } from "./migrations/0019-iam.js";
 import { consoleSessionsMigration } from "./migrations/0021-console-sessions.js";
 import { taskSubnetsMigration } from "./migrations/0017-task-subnets.js";
 import { hostReservationsMigration } from "./migrations/0024-host-reservations.js";
+import { schedulerMigration } from "./migrations/0025-scheduler.js";
+import { consoleLinksMigration } from "./migrations/0026-console-links.js";
+import { secretsMigration } from "./migrations/0018-secrets.js";
+import { usageSamplesMigration } from "./migrations/0027-usage-samples.js";
+import { hostLivenessMigration } from "./migrations/0028-host-liveness.js";
+import { metricDatapointsMigration } from "./migrations/0029-metric-datapoints.js";
+import { consoleChangesMigration } from "./migrations/0030-console-changes.js";
+import { responseTimesMigration } from "./migrations/0031-response-times.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -360,6 +368,14 @@ const migrations: Record<string, Migration> = {
   "0021-console-sessions": consoleSessionsMigration,
   "0017-task-subnets": taskSubnetsMigration,
   "0024-host-reservations": hostReservationsMigration,
+  "0025-scheduler": schedulerMigration,
+  "0026-console-links": consoleLinksMigration,
+  "0018-secrets": secretsMigration,
+  "0027-usage-samples": usageSamplesMigration,
+  "0028-host-liveness": hostLivenessMigration,
+  "0029-metric-datapoints": metricDatapointsMigration,
+  "0030-console-changes": consoleChangesMigration,
+  "0031-response-times": responseTimesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

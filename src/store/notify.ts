@@ -12,7 +12,7 @@ import { dialectOf } from "./dialect.js";
 import type { Store } from "./open.js";
 
 /** Channel names are identifiers: plain lowercase words, chosen by Berth, never by a tenant. */
-export type Topic = "berth_assignments" | "berth_servers";
+export type Topic = "berth_assignments" | "berth_servers" | "berth_console";
 
 export interface Notifier {
   /** Tells every server (this one too) about `payload`; best effort. */

@@ -19,6 +19,7 @@ import {
 import pg from "pg";
 import { BerthError, PRIVATE_DIR, PRIVATE_FILE } from "../core/index.js";
 import { migrationProvider } from "./migrations.js";
+import { withStatementCache } from "./statement-cache.js";
 import type { Database } from "./schema.js";
 
 export type Store = Kysely<Database>;
@@ -86,7 +87,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   const db = new Kysely<Database>({
-    dialect: new TransactionalDdlSqliteDialect({ database: sqlite }),
+    dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }),
   });
   await migrate(db);
   return db;
@@ -94,7 +95,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
 
 /** PostgreSQL's codes for "try the transaction again": serialization failure, deadlock. */
 const RETRYABLE = new Set(["40001", "40P01"]);
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 30;
 
 function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -109,21 +110,59 @@ function isRetryable(error: unknown): boolean {
  */
 class PostgresStore extends Kysely<Database> {
   override transaction(): TransactionBuilder<Database> {
-    const builder = super.transaction().setIsolationLevel("serializable");
-    const execute = builder.execute.bind(builder);
-    return Object.assign(builder, {
-      async execute<T>(callback: Parameters<typeof execute<T>>[0]): Promise<T> {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await execute(callback);
-          } catch (error) {
-            if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
-            await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-          }
-        }
-      },
-    });
+    return retrying(super.transaction().setIsolationLevel("serializable"), isRetryable);
   }
+
+  /** See `readCommittedTransaction`. */
+  readCommitted(racedOn: readonly string[]): TransactionBuilder<Database> {
+    return retrying(
+      super.transaction().setIsolationLevel("read committed"),
+      (error) =>
+        isRetryable(error) ||
+        ((error as { code?: unknown } | null)?.code === "23505" &&
+          racedOn.includes(String((error as { table?: unknown }).table))),
+    );
+  }
+}
+
+/** `builder`, whose execute runs the callback again (after a wait) while `retry` says so. */
+function retrying(
+  builder: TransactionBuilder<Database>,
+  retry: (error: unknown) => boolean,
+): TransactionBuilder<Database> {
+  const execute = builder.execute.bind(builder);
+  return Object.assign(builder, {
+    async execute<T>(callback: Parameters<typeof execute<T>>[0]): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await execute(callback);
+        } catch (error) {
+          if (!retry(error) || attempt >= MAX_ATTEMPTS) throw error;
+          // Full jitter, growing exponentially to 250 ms: transactions that lost on one hot
+          // row (a host many RunTasks chose at once) spread out instead of colliding again.
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(250, 4 * 2 ** attempt)));
+        }
+      }
+    },
+  });
+}
+
+/**
+ * A transaction for hot rows whose every write is a conditional update that re-checks its
+ * condition on the row's latest version (placement's `claimRoom`): on PostgreSQL it runs at
+ * READ COMMITTED, so transactions that read the same rows do not abort each other as
+ * SERIALIZABLE would (every RunTask reads every host and writes one: under SSI nearly all
+ * concurrent ones conflicted). A row another transaction is changing is waited for and its
+ * condition evaluated again on what committed. What serializable would have reported as a
+ * conflict on insert (two transactions taking the same subnet) arrives as a unique violation
+ * on one of the `racedOn` tables; the transaction is then run again, as after a deadlock.
+ * On SQLite, the ordinary (serial) transaction.
+ */
+export function readCommittedTransaction(
+  store: Store,
+  racedOn: readonly string[] = [],
+): TransactionBuilder<Database> {
+  return store instanceof PostgresStore ? store.readCommitted(racedOn) : store.transaction();
 }
 
 export async function openPostgresStore(url: string): Promise<Store> {

@@ -105,9 +105,6 @@ export interface HostTable {
   memory: number;
   /** ACTIVE while its agent heartbeats; LOST after the timeout. */
   status: string;
-  last_seen_at: number;
-  /** The highest report sequence number applied from this host (exactly-once in effect). */
-  last_seq: number;
   /** JSON list of the capacity providers it offers: FARGATE (on-demand), FARGATE_SPOT. */
   capacity_providers: string;
   registered_at: number;
@@ -120,6 +117,14 @@ export interface HostTable {
   reserved_memory: Generated<number>;
   /** GiB of ephemeral storage of those tasks. */
   reserved_storage_gib: Generated<number>;
+}
+
+/** What a host's channel last said (kept off `hosts`, which placement claims room on). */
+export interface HostLivenessTable {
+  host_id: string;
+  last_seen_at: number;
+  /** The highest report sequence number applied from this host (exactly-once in effect). */
+  last_seq: number;
 }
 
 /** Join tokens for agents, kept as SHA-256 hashes. */
@@ -154,6 +159,42 @@ export interface ConsoleSessionTable {
   /** Sent back on every state-changing request (X-Berth-Csrf), besides the cookie. */
   csrf_token: string;
   created_at: number;
+  expires_at: number;
+}
+
+/** One metric period's datapoint of a service (`service:cluster/name`) or task (`task:arn`). */
+export interface MetricDatapointTable {
+  series_key: string;
+  /** The end of the period, epoch ms. */
+  at: number;
+  period_ms: number;
+  /** Percent of the reservation used over the period. */
+  cpu: number | null;
+  memory: number | null;
+  /** Requests the service's target groups received over the period. */
+  requests: number | null;
+  /** A service's task counts at the period's end. */
+  running: number | null;
+  pending: number | null;
+  desired: number | null;
+  /** TargetResponseTime over the period, seconds: Average, p90, p99 (migration 0031). */
+  response_time: number | null;
+  response_time_p90: number | null;
+  response_time_p99: number | null;
+}
+
+/** The console stream's coalesced changes, for the other servers of the store. */
+export interface ConsoleChangeTable {
+  id: Generated<number>;
+  server_id: string;
+  at: number;
+  payload: string;
+}
+
+/** A one-time console sign-in link: its token's SHA-256; redeeming deletes the row. */
+export interface ConsoleLinkTable {
+  token_hash: string;
+  access_key_id: string;
   expires_at: number;
 }
 
@@ -405,6 +446,18 @@ export interface CertificateAuthorityTable {
   private_key: string;
 }
 
+/** A task's (or container's) usage sample as one server received it (control/metrics/usage-share). */
+export interface UsageSampleTable {
+  id: Generated<number>;
+  server_id: string;
+  /** A task ARN, or a container's `arn#name` (containerSeriesKey). */
+  series_key: string;
+  /** Milliseconds, the receiving server's clock. */
+  at: number;
+  cpu_nanos: number;
+  memory_bytes: number;
+}
+
 /** A server sharing the store (server/peers), as it last said it was. */
 export interface ServerTable {
   id: string;
@@ -505,7 +558,91 @@ export interface StsSessionTable {
   expires_at: number;
 }
 
+/** An EventBridge Scheduler schedule group (migration 0025); `default` is made at start. */
+export interface ScheduleGroupTable {
+  name: string;
+  arn: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An EventBridge Scheduler schedule and its runner's state (migration 0025). */
+export interface ScheduleTable {
+  group_name: string;
+  name: string;
+  arn: string;
+  /** ENABLED or DISABLED. */
+  state: string;
+  /** The schedule as GetSchedule answers it, less names, state and dates (JSON). */
+  document: string;
+  /** Counts updates: part of each run's RunTask clientToken. */
+  version: number;
+  created_at: number;
+  updated_at: number;
+  /** The fire time owed next, ms on the schedule clock; null when none is left. */
+  next_fire_at: number | null;
+  /** When to try it: the flexible window's offset, or a retry's back-off. */
+  due_at: number | null;
+  /** Failed attempts at `next_fire_at` so far. */
+  attempt: number;
+  last_fire_at: number | null;
+}
+
+/** A Secrets Manager secret (migration 0018-secrets). */
+export interface SmSecretTable {
+  arn: string;
+  name: string;
+  description: string | null;
+  kms_key_id: string | null;
+  created_at: number;
+  changed_at: number;
+  accessed_at: number | null;
+  deleted_at: number | null;
+  delete_after: number | null;
+}
+
+export interface SmSecretVersionTable {
+  secret_arn: string;
+  version_id: string;
+  /** JSON array of staging labels. */
+  stages: string;
+  /** `string` or `binary`. */
+  kind: string;
+  /** The value, sealed (core/sealed-values.ts). */
+  sealed: string;
+  created_at: number;
+  accessed_at: number | null;
+}
+
+/** A Parameter Store parameter: its current version; every version is in the next table. */
+export interface SsmParameterTable {
+  name: string;
+  arn: string;
+  version: number;
+}
+
+export interface SsmParameterVersionTable {
+  name: string;
+  version: number;
+  /** String, StringList or SecureString. */
+  type: string;
+  sealed: string;
+  description: string | null;
+  allowed_pattern: string | null;
+  key_id: string | null;
+  tier: string;
+  data_type: string;
+  /** JSON array of labels. */
+  labels: string;
+  modified_at: number;
+  modified_by: string;
+}
+
 export interface Database {
+  sm_secrets: SmSecretTable;
+  sm_secret_versions: SmSecretVersionTable;
+  ssm_parameters: SsmParameterTable;
+  ssm_parameter_versions: SsmParameterVersionTable;
   iam_users: IamUserTable;
   iam_access_keys: IamAccessKeyTable;
   iam_roles: IamRoleTable;
@@ -524,6 +661,7 @@ export interface Database {
   registry_manifest_refs: RegistryManifestRefTable;
   registry_blob_links: RegistryBlobLinkTable;
   hosts: HostTable;
+  host_liveness: HostLivenessTable;
   join_tokens: JoinTokenTable;
   host_credentials: HostCredentialTable;
   tasks: TaskTable;
@@ -537,6 +675,7 @@ export interface Database {
   elb_listeners: ElbListenerTable;
   elb_rules: ElbRuleTable;
   elb_targets: ElbTargetTable;
+  usage_samples: UsageSampleTable;
   scalable_targets: ScalableTargetTable;
   scaling_policies: ScalingPolicyTable;
   scheduled_actions: ScheduledActionTable;
@@ -549,6 +688,11 @@ export interface Database {
   servers: ServerTable;
   certificate_authority: CertificateAuthorityTable;
   console_sessions: ConsoleSessionTable;
+  console_links: ConsoleLinkTable;
+  console_changes: ConsoleChangeTable;
+  metric_datapoints: MetricDatapointTable;
   cluster_blocks: ClusterBlockTable;
   host_subnets: HostSubnetTable;
+  schedule_groups: ScheduleGroupTable;
+  schedules: ScheduleTable;
 }

@@ -3,7 +3,7 @@
  * free loopback port, storage in a temp dir: a peer for benchmarks and a plain registry for
  * tests of the image store. Stopped by its own PID; its directory goes with it.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
@@ -27,10 +27,48 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startGoRegistry(): Promise<GoRegistry> {
+/**
+ * A bcrypt hash for the registry's htpasswd file (it takes bcrypt only): Python's `crypt`
+ * module (Debian 12's Python 3.11 has it), since node:crypto has no bcrypt.
+ */
+async function bcryptHash(password: string): Promise<string> {
+  const { stdout } = await run(
+    "python3",
+    [
+      "-W",
+      "ignore",
+      "-c",
+      "import crypt,sys; print(crypt.crypt(sys.stdin.read(), crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+    ],
+    password,
+  );
+  return stdout.trim();
+}
+
+function run(command: string, args: string[], input: string): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, (error, stdout) => {
+      if (error) reject(new Error(`${command} failed: ${error.message}`));
+      else resolve({ stdout });
+    });
+    child.stdin?.end(input);
+  });
+}
+
+/** With `auth`, the registry asks for that user's password (HTTP Basic, an htpasswd file). */
+export async function startGoRegistry(
+  options: { auth?: { username: string; password: string } } = {},
+): Promise<GoRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "berth-go-registry-"));
   const port = await freePort();
   const config = join(dir, "config.yml");
+  const htpasswd = join(dir, "htpasswd");
+  if (options.auth !== undefined)
+    writeFileSync(
+      htpasswd,
+      `${options.auth.username}:${await bcryptHash(options.auth.password)}\n`,
+      { mode: 0o600 },
+    );
   writeFileSync(
     config,
     [
@@ -44,6 +82,9 @@ export async function startGoRegistry(): Promise<GoRegistry> {
       "    enabled: true",
       "http:",
       `  addr: 127.0.0.1:${port}`,
+      ...(options.auth === undefined
+        ? []
+        : ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${htpasswd}`]),
       "",
     ].join("\n"),
   );

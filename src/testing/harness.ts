@@ -125,10 +125,19 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
   const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
 
   const endpoint = await new Promise<string>((resolveUp, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`berth up did not start in 30 s:\n${output}`)),
-      30_000,
-    );
+    // A Berth that did not come up is not left running behind the failed test: it is asked to
+    // stop (so it removes what it made), then killed.
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      void exited.then(() => {
+        clearTimeout(killer);
+        if (!keep) rmSync(dataDir, { recursive: true, force: true });
+        reject(new Error(`berth up did not start in 60 s:\n${output}`));
+      });
+    }, 60_000);
     const check = (): void => {
       const match = /Berth is up at (http:\/\/\S+)/.exec(output);
       if (match?.[1] !== undefined) {
@@ -139,6 +148,7 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
     child.stdout.on("data", check);
     child.once("exit", (code) => {
       clearTimeout(timer);
+      if (late) return;
       reject(new Error(`berth up exited with ${String(code)} before it was up:\n${output}`));
     });
   });

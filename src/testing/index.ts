@@ -16,6 +16,9 @@ export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from 
 export { pushBusyboxImage, type PushedImage } from "./push.js";
 export { startGoRegistry, type GoRegistry } from "./go-registry.js";
 export { recentWarnings, until, type UntilOptions } from "./wait.js";
+export { rejectsWith } from "./errors.js";
+export { floodConnections, floodPastLimit, type Flood } from "./flood.js";
+export { taskNetns } from "./task-netns.js";
 export {
   startEcsTestbed,
   describeTask,
@@ -27,4 +30,10 @@ export {
   type TaskWaitOptions,
 } from "./ecs.js";
 export { startEksCluster, KUBECTL, type EksTestCluster } from "./eks.js";
-export { Datacenter, type JoinLine, type TestHost, type TestHostOptions } from "./test-hosts.js";
+export {
+  Datacenter,
+  freeDatacenterOctet,
+  type JoinLine,
+  type TestHost,
+  type TestHostOptions,
+} from "./test-hosts.js";

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join as joinPath } from "node:path";
 import { runCommand } from "../agent/index.js";
 import { BERTH_BIN, startAgentProcess, tempDataDir, type AgentProcess } from "./harness.js";
@@ -49,12 +49,37 @@ export interface TestHost {
   exec(file: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
 }
 
+/** Where a task runs: its test host and its network namespace's path there. */
+export interface TaskPlace {
+  host: TestHost;
+  netns: string;
+}
+
+/** The test host running the task with `address`, and the task's network namespace there. */
+export async function findTaskNetns(hosts: TestHost[], address: string): Promise<TaskPlace> {
+  for (const host of hosts) {
+    const dir = joinPath(host.dataDir, "run", "netns");
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const netns = joinPath(dir, name);
+      const shown = await host.exec("nsenter", [`--net=${netns}`, "ip", "-4", "-o", "addr"]);
+      if (shown.stdout.includes(` ${address}/`)) return { host, netns };
+    }
+  }
+  throw new Error(`no test host holds ${address}`);
+}
+
 async function ip(args: string[], allowFailure = false): Promise<void> {
   await runCommand("ip", args, { allowFailure });
 }
 
 /** A free 100.127.X.0/24: no route of this machine covers it and no bridge uses its name. */
-async function freeOctet(): Promise<number> {
+export async function freeDatacenterOctet(): Promise<number> {
   const routes = (await runCommand("ip", ["-4", "route", "show"])).stdout;
   for (let attempt = 0; attempt < 64; attempt++) {
     const octet = 1 + ((randomBytes(1)[0] ?? 0) % 254);
@@ -86,7 +111,7 @@ export class Datacenter {
   /** Makes the bridge (up, with the gateway address). */
   static async create(): Promise<Datacenter> {
     const tag = randomBytes(3).toString("hex");
-    const octet = await freeOctet();
+    const octet = await freeDatacenterOctet();
     const bridge = `bdc${tag}`;
     const gateway = `${DATACENTER_BASE}.${octet}.1`;
     await ip(["link", "add", bridge, "type", "bridge"]);

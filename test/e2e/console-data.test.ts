@@ -12,17 +12,17 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
 import type { Browser, Page } from "playwright-core";
+import { ManualClock } from "../../src/core/index.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { startBerthInProcess, tempDataDir, type TestBerth } from "../../src/testing/index.js";
 import type { RunningBerth } from "../../src/server/index.js";
 import { task } from "../unit/billing/fixtures.js";
-import { launchBrowser, screenshot, signIn } from "./console-browser.js";
+import { insertTasks, launchBrowser, screenshot, signIn, taskId as id } from "./console-browser.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = join(ROOT, "src", "cli", "main.ts");
 const TASKS = 10_000;
-const ACCOUNT = "000000000000";
 
 const dataDir = tempDataDir("berth-console-data-");
 const clientDir = tempDataDir("berth-console-client-");
@@ -31,52 +31,17 @@ let store: Store;
 let browser: Browser;
 let page: Page;
 
-const id = (n: number): string => n.toString(16).padStart(32, "0");
-
-/** 10,000 tasks of cluster "big": every fourth STOPPED, the rest RUNNING, newest last. */
-async function insertTasks(): Promise<void> {
-  const start = Date.UTC(2026, 0, 1);
-  for (let batch = 0; batch < TASKS; batch += 500) {
-    await store.transaction().execute(async (tx) => {
-      await tx
-        .insertInto("tasks")
-        .values(
-          Array.from({ length: 500 }, (_, k) => {
-            const n = batch + k;
-            const stopped = n % 4 === 0;
-            return {
-              arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/big/${id(n)}`,
-              id: id(n),
-              cluster_name: "big",
-              family: n % 2 === 0 ? "bulk-even" : "bulk-odd",
-              task_definition_arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/bulk:1`,
-              last_status: stopped ? "STOPPED" : "RUNNING",
-              desired_status: stopped ? "STOPPED" : "RUNNING",
-              host_id: null,
-              cpu: 256,
-              memory: 512,
-              started_by: null,
-              group_name: "family:bulk",
-              created_at: start + n * 1000,
-              stopped_at: stopped ? start + n * 1000 + 500 : null,
-              version: 1,
-              document: "{}",
-              assignment: "{}",
-            };
-          }),
-        )
-        .execute();
-    });
-  }
-}
-
 before(async () => {
   berth = await startBerthInProcess({ dataDir });
   const ecs = new ECSClient(berth.clientConfig);
   await ecs.send(new CreateClusterCommand({ clusterName: "big" }));
   ecs.destroy();
   for (const usage of [
-    task({ pull: "2026-01-10T10:00:00Z", stop: "2026-01-10T10:20:00.4Z" }),
+    task({
+      pull: "2026-01-10T10:00:00Z",
+      stop: "2026-01-10T10:20:00.4Z",
+      tags: { team: "blue" },
+    }),
     task({
       group: "service:web",
       cpu: 2048,
@@ -87,6 +52,7 @@ before(async () => {
     task({
       group: "service:web",
       capacityProviderName: "FARGATE_SPOT",
+      tags: { team: "red", owner: "ops" },
       pull: "2026-01-11T11:00:00Z",
       stop: "2026-01-11T15:00:10Z",
     }),
@@ -94,7 +60,7 @@ before(async () => {
   ])
     assert.equal(await berth.berth.billing.recordTaskUsage(usage), "recorded");
   store = await openStore(undefined, dataDir);
-  await insertTasks();
+  await insertTasks(store, "big", TASKS);
   browser = await launchBrowser();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await signIn(page, berth.endpoint, berth.credentials);
@@ -145,13 +111,16 @@ function billLines(text: string): Map<string, string> {
 }
 
 describe("console on a bill and 10,000 tasks", () => {
-  for (const by of ["usage-type", "service"]) {
+  for (const by of ["usage-type", "service", "cluster", "tag:team"]) {
     it(`the costs page by ${by} totals what berth bill totals, to the cent`, async () => {
       const period = ["--since", "2026-01-10", "--until", "2026-01-12", "--by", by];
       const bill = billLines(await berthBill(period));
       const total = bill.get("TOTAL");
       assert.ok(total !== undefined && total !== "0.00", `berth bill has a total: ${total}`);
-      await page.goto(`${berth.endpoint}/console/costs?since=2026-01-10&until=2026-01-12&by=${by}`);
+      const grouping = by.startsWith("tag:") ? `tag&tag=${by.slice(4)}` : by;
+      await page.goto(
+        `${berth.endpoint}/console/costs?since=2026-01-10&until=2026-01-12&by=${grouping}`,
+      );
       const shown = page.getByTestId("cost-total");
       await shown.waitFor();
       assert.equal(await shown.textContent(), total);
@@ -162,7 +131,31 @@ describe("console on a bill and 10,000 tasks", () => {
         const cells = await row.locator("td").allTextContents();
         assert.equal(bill.get(cells[0] ?? ""), cells[1], `row ${cells[0]}`);
       }
-      await screenshot(page, `costs-by-${by}`);
+      if (by.startsWith("tag:")) {
+        // Two tagged values and the untagged rest.
+        assert.deepEqual([...bill.keys()].sort(), ["(untagged)", "TOTAL", "blue", "red"]);
+        // The tag keys to choose from are the period's (GetTags): the tasks' own and the
+        // generated cost allocation tags.
+        const keys = await page.getByLabel("Tag key").locator("option").allTextContents();
+        for (const key of ["aws:ecs:clusterName", "aws:ecs:serviceName", "owner", "team"])
+          assert.ok(keys.includes(key), `${key} in ${keys.join(", ")}`);
+        // Choosing another key regroups (and goes into the URL).
+        await page.getByLabel("Tag key").selectOption("owner");
+        await page.getByTestId("cost-groups").getByText("ops").waitFor();
+        assert.match(page.url(), /tag=owner/);
+        assert.equal(await page.getByTestId("cost-total").textContent(), total);
+      }
+      // By day: each day of the period, adding up to the total to the cent.
+      const days = await page.getByTestId("cost-days").getByRole("listitem").all();
+      assert.equal(days.length, 2);
+      let cents = 0;
+      for (const [i, day] of days.entries()) {
+        assert.equal(await day.locator(".bar-label").textContent(), `2026-01-1${i}`);
+        cents += Math.round(Number(await day.locator(".num").textContent()) * 100);
+      }
+      // Each day is rounded to the cent on its own: two days are within a cent of the total.
+      assert.ok(Math.abs(cents - Math.round(Number(total) * 100)) <= 1, `${cents} vs ${total}`);
+      await screenshot(page, `costs-by-${by.replace(":", "-")}`);
     });
   }
 
@@ -219,6 +212,63 @@ describe("console on a bill and 10,000 tasks", () => {
       await keys.getByRole("heading", { name: "Registry" }).waitFor();
     } finally {
       await context.close();
+    }
+  });
+
+  it("shows what Spot saved against on-demand prices, and no Savings Plans", async () => {
+    const costs = `${berth.endpoint}/console/costs?since=2026-01-10&until=2026-01-12`;
+    await page.goto(costs);
+    // The Spot task: 1 vCPU and 2 GB for 4 h 10 s at the default prices, on demand against Spot.
+    const hours = (4 * 3600 + 10) / 3600;
+    const onDemand = (0.04048 + 2 * 0.004445) * hours;
+    const paid = (0.012144 + 2 * 0.0013335) * hours;
+    const spot = page.getByTestId("savings-spot");
+    await spot.waitFor();
+    assert.deepEqual(await spot.locator("td").allTextContents(), [
+      onDemand.toFixed(2),
+      paid.toFixed(2),
+      (onDemand - paid).toFixed(2),
+    ]);
+    assert.deepEqual(await page.getByTestId("savings-plans").locator("td").allTextContents(), [
+      "0.00",
+      "0.00",
+      "0.00",
+    ]);
+    await screenshot(page, "costs-savings");
+  });
+
+  it("shows what a Savings Plan saved, net of its commitment", async () => {
+    // A Berth of its own on a clock it moves: a plan starts at the next hour, never in the past.
+    const clock = new ManualClock(Date.now());
+    const planned = await startBerthInProcess({ clock });
+    const context = await browser.newContext();
+    try {
+      // $0.01 an hour for three years: 50% off, so it covers $0.02 an hour of on-demand usage.
+      const plan = planned.berth.billing.createSavingsPlan({
+        commitment: "0.01",
+        termSeconds: 3 * 365 * 86_400,
+      });
+      const start = plan.start.getTime();
+      // Half an hour into the plan's fourth hour, which has no usage: its commitment is waste.
+      clock.set(new Date(start + 3.5 * 3_600_000));
+      // 1 vCPU and 2 GB ($0.049 an hour on demand) through the plan's three hours: it is used up.
+      const usage = task({
+        pull: new Date(start).toISOString(),
+        stop: new Date(start + 3 * 3_600_000).toISOString(),
+      });
+      assert.equal(await planned.berth.billing.recordTaskUsage(usage), "recorded");
+      const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+      const costs = `/console/costs?since=${day(start)}&until=${day(start + 2 * 86_400_000)}`;
+      const mine = await context.newPage();
+      await signIn(mine, planned.endpoint, planned.credentials, costs);
+      const row = mine.getByTestId("savings-plans");
+      await row.waitFor();
+      // $0.06 of usage at on-demand rates for four started hours' commitment, $0.04.
+      assert.deepEqual(await row.locator("td").allTextContents(), ["0.06", "0.04", "0.02"]);
+      await screenshot(mine, "costs-savings-plan");
+    } finally {
+      await context.close();
+      await planned.stop();
     }
   });
 

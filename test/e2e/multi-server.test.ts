@@ -3,11 +3,15 @@
  * given all three (`--server A,B,C`): every server answers and its tasks reach the host wherever
  * the agent is connected; when the agent's server is killed with -9, the agent moves to another
  * and its task keeps running; when the leader is killed, another server takes the control
- * plane's lease and its reconciler heals a service.
+ * plane's lease and its reconciler heals a service. Every server serves every load balancer
+ * listener (each on its own loopback address, as each machine would on its own): a client that
+ * retries once on another server's address loses no request while a server is killed.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -21,6 +25,12 @@ import {
   RunTaskCommand,
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
   pushBusyboxImage,
   startAgentProcess,
@@ -41,6 +51,32 @@ after(async () => {
 });
 
 const CLUSTER = "multi";
+/** Each server's listeners bind its own loopback address, as each machine would its own. */
+const elbAddress = (i: number): string => `127.0.0.${i + 2}`;
+const HTTPD =
+  "mkdir -p /www && cat /proc/sys/kernel/random/uuid > /www/index.html && exec busybox httpd -f -p 8080 -h /www";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** One GET through a server's listener: true when it answered 200. */
+function get(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: address, port, path: "/", agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode === 200));
+      res.on("error", () => resolve(false));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+    req.end();
+  });
+}
 
 test("three servers share one store: tasks reach the host from any server, the agent and the lease fail over", async (t) => {
   const url = await postgres.createDatabase("multi");
@@ -59,7 +95,8 @@ test("three servers share one store: tasks reach the host from any server, the a
     rmSync(blobDir, { recursive: true, force: true });
   });
   // One after the other: the first takes the lease and makes the schema.
-  for (let i = 0; i < 3; i++) servers.push(await startBerthProcess({ args, env }));
+  for (let i = 0; i < 3; i++)
+    servers.push(await startBerthProcess({ args: [...args, "--elb-address", elbAddress(i)], env }));
   const [a, b, c] = servers as [BerthProcess, BerthProcess, BerthProcess];
   const ecsOf = (server: BerthProcess): ECSClient =>
     new ECSClient({ ...server.clientConfig, maxAttempts: 1 });
@@ -133,9 +170,95 @@ test("three servers share one store: tasks reach the host from any server, the a
   const kept = await runOn(ecsC);
   const keptTask = await waitForTask(ecsB, kept, "RUNNING");
 
+  // A listener, made through B, served by all three; a service's httpd tasks behind it.
+  const elb = new ElasticLoadBalancingV2Client({ ...b.clientConfig, maxAttempts: 1 });
+  const listenerPort = await freePort();
+  const { LoadBalancers } = await elb.send(new CreateLoadBalancerCommand({ Name: "web" }));
+  const { TargetGroups } = await elb.send(
+    new CreateTargetGroupCommand({
+      Name: "web",
+      Protocol: "HTTP",
+      Port: 8080,
+      TargetType: "ip",
+      HealthCheckIntervalSeconds: 5,
+      HealthCheckTimeoutSeconds: 2,
+      HealthyThresholdCount: 2,
+    }),
+  );
+  const targetGroupArn = TargetGroups?.[0]?.TargetGroupArn ?? "";
+  await elb.send(
+    new CreateListenerCommand({
+      Protocol: "HTTP",
+      LoadBalancerArn: LoadBalancers?.[0]?.LoadBalancerArn,
+      Port: listenerPort,
+      DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
+    }),
+  );
+  await ecsC.send(
+    new RegisterTaskDefinitionCommand({
+      family: "httpd",
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [
+        {
+          name: "web",
+          image,
+          command: ["sh", "-c", HTTPD],
+          portMappings: [{ containerPort: 8080 }],
+          essential: true,
+        },
+      ],
+    }),
+  );
+  await ecsA.send(
+    new CreateServiceCommand({
+      cluster: CLUSTER,
+      serviceName: "web",
+      taskDefinition: "httpd",
+      desiredCount: 2,
+      launchType: "FARGATE",
+      loadBalancers: [{ targetGroupArn, containerName: "web", containerPort: 8080 }],
+    }),
+  );
+  for (let i = 0; i < 3; i++)
+    await until(
+      `server ${i}'s listener serving`,
+      () => get(elbAddress(i), listenerPort),
+      (ok) => ok,
+      { timeoutMs: 90_000 },
+    );
+
+  // Clients spread over the three addresses and retry once on the next; A is killed meanwhile.
+  const outcomes: Array<{ ok: boolean; retried: boolean; afterKill: boolean }> = [];
+  let killed = false;
+  let stopLoad = false;
+  const load = (async () => {
+    for (let n = 0; !stopLoad; n++) {
+      const first = await get(elbAddress(n % 3), listenerPort);
+      const ok = first || (await get(elbAddress((n + 1) % 3), listenerPort));
+      outcomes.push({ ok, retried: !first, afterKill: killed });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+
   // A dies. The agent moves on to B; the task it runs is not touched.
   const leaderBefore = servers.find((server) => /leading role=control-plane/.test(server.output()));
   await a.kill();
+  killed = true;
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  stopLoad = true;
+  await load;
+  const lost = outcomes.filter((o) => !o.ok);
+  assert.equal(lost.length, 0, `requests lost across A's death: ${lost.length}/${outcomes.length}`);
+  assert.ok(
+    outcomes.filter((o) => o.afterKill && o.retried).length > 0,
+    "some requests went to A after it died and were served on retry",
+  );
+  assert.ok(outcomes.filter((o) => o.afterKill).length >= 10, "the load ran after the kill");
+  elb.destroy();
   await until(
     "the agent connected to another server",
     async () => connectedTo(),

@@ -6,7 +6,6 @@
 // through a load balancer. Traffic stays on loopback and task addresses in 100.64.0.0/10.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createConnection, createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -33,6 +32,7 @@ import {
   BERTH_BIN,
   type BerthProcess,
   startEcsTestbed,
+  taskNetns,
   until,
   waitForTask,
   type EcsTestbed,
@@ -120,9 +120,7 @@ async function logsOf(taskArn: string): Promise<string> {
 
 /** The task's network namespace as the host sees it (the agent's bind-mounted nsfs file). */
 function netnsOf(taskArn: string): string {
-  const path = join(berth.dataDir, "agent", "run", "netns", taskArn.split("/").pop() ?? "");
-  assert.ok(existsSync(path), `no netns file at ${path}`);
-  return path;
+  return taskNetns(join(berth.dataDir, "agent"), taskArn);
 }
 
 /** The host kernel's TCP sockets in a namespace (ss, as root). */

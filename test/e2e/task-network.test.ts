@@ -22,6 +22,7 @@ import {
   startBerthProcess,
   type BerthProcess,
   describeTask,
+  taskNetns,
   waitForTask,
 } from "../../src/testing/index.js";
 
@@ -337,13 +338,7 @@ describe("awsvpc task networking", () => {
     const gateway = addressOf(attacker).replace(/\.\d+$/, ".1");
     // What NET_ADMIN would let it do, or a gVisor sandbox's own network stack: the victim's
     // address on its interface, and the victim's address as its source towards the gateway.
-    const netns = join(
-      ctx.berth.dataDir,
-      "agent",
-      "run",
-      "netns",
-      attackerArn.split("/").pop() ?? "",
-    );
+    const netns = taskNetns(join(ctx.berth.dataDir, "agent"), attackerArn);
     await run("nsenter", [`--net=${netns}`, "ip", "addr", "add", `${victim}/32`, "dev", "eth0"]);
     await run("nsenter", [
       `--net=${netns}`,

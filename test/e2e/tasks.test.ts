@@ -42,6 +42,7 @@ async function runTask(
   containers: ContainerDefinition[],
   cpu = "256",
   memory = "512",
+  executionRoleArn?: string,
 ): Promise<string> {
   const { taskDefinition } = await ecs.send(
     new RegisterTaskDefinitionCommand({
@@ -50,6 +51,7 @@ async function runTask(
       networkMode: "awsvpc",
       cpu,
       memory,
+      ...(executionRoleArn === undefined ? {} : { executionRoleArn }),
       containerDefinitions: containers.map((c) => ({ image, ...c })),
     }),
   );
@@ -284,25 +286,71 @@ describe("tasks on real containers", () => {
   });
 
   it("ships a container's output to CloudWatch Logs with the awslogs driver, every line, each stream in order", async () => {
-    const taskArn = await runTask("logged", [
-      {
-        name: "app",
-        command: [
-          "sh",
-          "-c",
-          "i=1; while [ $i -le 3000 ]; do echo line-$i; i=$((i+1)); done; echo oops >&2",
+    // Fargate ships awslogs as the execution role: ECS's own managed policy is enough.
+    await awsCli(berth, [
+      "iam",
+      "create-role",
+      "--role-name",
+      "logged-exec",
+      "--assume-role-policy-document",
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "ecs-tasks.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
         ],
-        logConfiguration: {
-          logDriver: "awslogs",
-          options: {
-            "awslogs-group": "/ecs/logged",
-            "awslogs-region": "us-east-1",
-            "awslogs-stream-prefix": "web",
-            "awslogs-create-group": "true",
+      }),
+    ]);
+    await awsCli(berth, [
+      "iam",
+      "attach-role-policy",
+      "--role-name",
+      "logged-exec",
+      "--policy-arn",
+      "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+    ]);
+    // awslogs-create-group needs logs:CreateLogGroup besides, as on AWS.
+    await awsCli(berth, [
+      "iam",
+      "put-role-policy",
+      "--role-name",
+      "logged-exec",
+      "--policy-name",
+      "create-group",
+      "--policy-document",
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "logs:CreateLogGroup", Resource: "*" }],
+      }),
+    ]);
+    const taskArn = await runTask(
+      "logged",
+      [
+        {
+          name: "app",
+          command: [
+            "sh",
+            "-c",
+            "i=1; while [ $i -le 3000 ]; do echo line-$i; i=$((i+1)); done; echo oops >&2",
+          ],
+          logConfiguration: {
+            logDriver: "awslogs",
+            options: {
+              "awslogs-group": "/ecs/logged",
+              "awslogs-region": "us-east-1",
+              "awslogs-stream-prefix": "web",
+              "awslogs-create-group": "true",
+            },
           },
         },
-      },
-    ]);
+      ],
+      "256",
+      "512",
+      "arn:aws:iam::000000000000:role/logged-exec",
+    );
     await waitForTask(ecs, taskArn, "STOPPED");
     const stream = `web/app/${taskArn.split("/").pop() ?? ""}`;
     const messages: string[] = [];

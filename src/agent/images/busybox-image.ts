@@ -15,6 +15,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -55,6 +56,11 @@ export interface OciImageOptions {
   env?: string[];
   /** Extra files in the root filesystem, path (relative to /) -> content. */
   files?: Record<string, string>;
+  /**
+   * Files copied from the host, path in the image (relative to /) -> host path, mode kept
+   * (a test image with a program and its shared libraries).
+   */
+  hostFiles?: Record<string, string>;
   /** Any label: changes the config, so each value gives a distinct image. */
   labels?: Record<string, string>;
   /** VOLUME paths, as a Dockerfile declares them. */
@@ -93,6 +99,14 @@ export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<
       const target = join(rootfs, path);
       mkdirSync(join(target, ".."), { recursive: true });
       writeFileSync(target, content);
+      const top = path.replace(/^\/+/, "").split("/")[0] ?? path;
+      if (!entries.includes(top)) entries.push(top);
+    }
+    for (const [path, source] of Object.entries(options.hostFiles ?? {})) {
+      const target = join(rootfs, path);
+      mkdirSync(join(target, ".."), { recursive: true });
+      copyFileSync(source, target);
+      chmodSync(target, statSync(source).mode & 0o777);
       const top = path.replace(/^\/+/, "").split("/")[0] ?? path;
       if (!entries.includes(top)) entries.push(top);
     }

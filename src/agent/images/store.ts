@@ -172,15 +172,6 @@ export class ImageStore implements RootfsProvider {
     const reference = parseReference(text);
     const wanted = reference.digest ?? reference.tag ?? "latest";
     await this.#guardSnapshots();
-    // An image pinned by digest and already here needs no registry at all.
-    if (reference.digest !== undefined && existsSync(this.#imagePath(reference.digest))) {
-      const cached = this.#readImage(reference.digest);
-      if (
-        cached !== undefined &&
-        cached.layers.every((l) => existsSync(this.#snapshotPath(l.digest)))
-      )
-        return this.#used(cached);
-    }
     const own = this.#ownRegistry?.names.includes(reference.registry)
       ? this.#ownRegistry
       : undefined;
@@ -190,6 +181,18 @@ export class ImageStore implements RootfsProvider {
       this.options.insecureRegistries,
       own,
     );
+    // An image pinned by digest and already here needs no registry, unless the caller's right
+    // to it must be shown (one manifest request; the layers stay cached).
+    if (reference.digest !== undefined && existsSync(this.#imagePath(reference.digest))) {
+      const cached = this.#readImage(reference.digest);
+      if (
+        cached !== undefined &&
+        cached.layers.every((l) => existsSync(this.#snapshotPath(l.digest)))
+      ) {
+        if (options.recheck === true) await this.#manifest(client, reference.digest);
+        return this.#used(cached);
+      }
+    }
     let { digest, manifest } = await this.#manifest(client, wanted);
     if (
       (manifest.mediaType !== undefined && INDEX_TYPES.has(manifest.mediaType)) ||

@@ -22,6 +22,12 @@ export interface PulledImage {
 
 export interface PullOptions {
   credentials?: { username: string; password: string };
+  /**
+   * Ask the registry with these credentials even for an image pinned by digest and already
+   * here: a Fargate task pulls afresh, so its execution role's (or repositoryCredentials')
+   * right to the image is tested at each start, not only on the host's first pull.
+   */
+  recheck?: boolean;
   /** Bytes of layers present or downloaded so far, of all the image's layers. */
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }

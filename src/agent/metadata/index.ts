@@ -1,5 +1,7 @@
 /** The task metadata endpoint (v4, v3) the agent serves to its tasks. */
-export { metadataPort } from "./port.js";
-export { TaskMetadataServer, type MetadataTaskSource } from "./server.js";
+export { apiProxyPort, metadataPort } from "./port.js";
+export { TaskRoleCredentialCache, CredentialsRefused } from "./credentials.js";
+export type { ApiTarget } from "./api-proxy.js";
+export { metadataConnectionLimits, TaskMetadataServer, type MetadataTaskSource } from "./server.js";
 export { containerDocument, taskDocument, type TaskFacts } from "./documents.js";
 export { parseNetDev, StatsReader } from "./stats.js";

@@ -1,8 +1,9 @@
 /**
- * The TCP port an agent serves the task metadata endpoint on, on every cluster gateway: chosen
- * once (a free one), kept in `<data dir>/network/metadata-port` so that the URIs given to
- * running containers survive an agent restart. The endpoint listens on it, and the task
- * network opens it (and nothing else on the host) to tasks: both ask here, so they agree.
+ * The TCP ports an agent serves its tasks on, on every cluster gateway: the task metadata
+ * endpoint (and task role credentials) and the way through to Berth's API. Each is chosen once
+ * (a free one), kept in `<data dir>/network/<name>-port` so that the URIs given to running
+ * containers survive an agent restart. The servers listen on them, and the task network opens
+ * them (and nothing else on the host) to tasks: both ask here, so they agree.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,7 +12,16 @@ import { join, resolve } from "node:path";
 const chosen = new Map<string, Promise<number>>();
 
 export function metadataPort(dataDir: string): Promise<number> {
-  const file = join(resolve(dataDir), "network", "metadata-port");
+  return keptPort(dataDir, "metadata");
+}
+
+/** Where the agent passes tasks' requests on to Berth's API (`AWS_ENDPOINT_URL`). */
+export function apiProxyPort(dataDir: string): Promise<number> {
+  return keptPort(dataDir, "api");
+}
+
+function keptPort(dataDir: string, name: string): Promise<number> {
+  const file = join(resolve(dataDir), "network", `${name}-port`);
   let port = chosen.get(file);
   if (port === undefined) {
     port = readOrChoose(file);

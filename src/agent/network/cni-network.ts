@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { BerthError, silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "../runtime/index.js";
 import { CniErrorCode, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
@@ -31,7 +31,7 @@ import {
   releaseSubnet,
   type Cidr,
 } from "./subnets.js";
-import { applyOverlay, overlayMtu, removeOverlay } from "./overlay.js";
+import { applyOverlay, overlayMtu, overlaySpec, removeOverlay } from "./overlay.js";
 import type {
   HostNetworks,
   TaskAddress,
@@ -60,6 +60,11 @@ export interface CniTaskNetworkOptions {
    * only thing on the host a task may connect to. Default: none.
    */
   gatewayPorts?: () => Promise<number[]>;
+  /**
+   * The gateway port 169.254.170.2:80 leads to (the task metadata endpoint's, where task role
+   * credentials are served: the AWS SDKs take them over plain HTTP only from that address).
+   */
+  linkLocalPort?: () => Promise<number>;
 }
 
 const DEFAULT_IDLE_REMOVAL_MS = 10_000;
@@ -73,7 +78,10 @@ interface ClusterRecord {
 }
 
 interface AttachmentRecord {
+  /** The task's id: its file's name (a claimed prepared attachment keeps its old content). */
   taskId: string;
+  /** The id CNI knows it by (its ADD's container id, and the port guard's): the prepared sandbox's after a claim. */
+  cniId: string;
   clusterArn: string;
   clusterKey: string;
   result: CniResult;
@@ -91,6 +99,7 @@ export class CniTaskNetwork implements TaskNetwork {
   /** ADDs and DELs under way per cluster. */
   readonly #inUse = new Map<string, number>();
   readonly #gatewayPorts: () => Promise<number[]>;
+  readonly #linkLocalPort: (() => Promise<number>) | undefined;
   /** Clusters whose host guard this agent has (re)written since it started. */
   readonly #guarded = new Set<string>();
   /** What the server last said of the cluster networks across hosts. */
@@ -106,6 +115,7 @@ export class CniTaskNetwork implements TaskNetwork {
     this.#log = options.log ?? silentLogger;
     this.#idleRemovalMs = options.idleRemovalMs ?? DEFAULT_IDLE_REMOVAL_MS;
     this.#gatewayPorts = options.gatewayPorts ?? (() => Promise.resolve([]));
+    this.#linkLocalPort = options.linkLocalPort;
     // Networks an earlier agent left idle go after the same delay.
     for (const cluster of this.#clusters()) this.#removeWhenIdle(cluster);
   }
@@ -157,6 +167,7 @@ export class CniTaskNetwork implements TaskNetwork {
       }
       this.#write(join(this.dir, "attachments", `${target.taskId}.json`), {
         taskId: target.taskId,
+        cniId: target.taskId,
         clusterArn: target.clusterArn,
         clusterKey: key,
         result,
@@ -180,6 +191,26 @@ export class CniTaskNetwork implements TaskNetwork {
     const key =
       this.#readAttachment(target.taskId)?.clusterKey ?? this.clusterKey(target.clusterArn);
     return this.#using(key, () => this.#detach(target.taskId, key, target.netnsPath));
+  }
+
+  claim(preparedId: string, taskId: string, subnet?: string): Promise<TaskAddress | undefined> {
+    const prepared = this.#readAttachment(preparedId);
+    if (prepared === undefined) return Promise.resolve(undefined);
+    this.#keep(prepared.clusterKey);
+    const cluster = this.#readCluster(prepared.clusterKey);
+    if (cluster === undefined || (subnet !== undefined && cluster.subnet !== subnet))
+      return Promise.resolve(undefined);
+    if (this.#readAttachment(taskId) !== undefined)
+      throw new BerthError(CniErrorCode, `task ${taskId} already has an address`, {
+        fault: "server",
+      });
+    // One rename: the address is the prepared sandbox's or the task's, never both, whenever the
+    // agent is killed (the file's name is the task; CNI's id stays inside it).
+    renameSync(
+      join(this.dir, "attachments", `${preparedId}.json`),
+      join(this.dir, "attachments", `${taskId}.json`),
+    );
+    return Promise.resolve(prepared.address);
   }
 
   attached(): Promise<TaskAttachment[]> {
@@ -212,12 +243,13 @@ export class CniTaskNetwork implements TaskNetwork {
     const cluster = this.#readCluster(key);
     if (cluster === undefined) return;
     const attachment = this.#readAttachment(taskId);
+    const cniId = attachment?.cniId ?? taskId;
     await this.#plugins.del(
       this.#conflist(cluster),
-      { containerId: taskId, netns: netnsPath, ifName: IF_NAME },
+      { containerId: cniId, netns: netnsPath, ifName: IF_NAME },
       attachment?.result,
     );
-    await removePortGuard(portGuardChain(this.dir, taskId));
+    await removePortGuard(portGuardChain(this.dir, cniId));
     rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
     this.#removeWhenIdle(cluster);
   }
@@ -267,6 +299,9 @@ export class CniTaskNetwork implements TaskNetwork {
         bridge: CniTaskNetwork.bridgeName(key),
         gateway: gatewayOf(record),
         tcpPorts: await this.#gatewayPorts(),
+        ...(this.#linkLocalPort === undefined
+          ? {}
+          : { linkLocalPort: await this.#linkLocalPort() }),
       });
       await applyClusterFirewall({
         key,
@@ -291,31 +326,13 @@ export class CniTaskNetwork implements TaskNetwork {
 
   /** The cluster's overlay as the server's view says (none without peers or an address). */
   async #applyOverlay(cluster: ClusterRecord): Promise<void> {
-    const networks = this.#networks;
-    // Nothing heard from the server yet (or an older one): each cluster stays on this host.
-    if (networks === undefined) return;
-    const found = networks.networks.find((n) => n.clusterArn === cluster.clusterArn);
-    const view = found?.subnet === cluster.subnet ? found : undefined;
-    // Peers only with an address of ours they can send to.
-    const peers = networks.address === undefined ? [] : (view?.peers ?? []);
-    await applyOverlay(
-      {
-        key: cluster.key,
-        bridge: CniTaskNetwork.bridgeName(cluster.key),
-        vni: view?.vni ?? 0,
-        subnet: cluster.subnet,
-        block: view?.block ?? cluster.subnet,
-        taskCidr: networks.taskCidr,
-        local: networks.address ?? "",
-        peers,
-      },
-      cluster.mtu ?? (await overlayMtu()),
-    );
-    if (peers.length > 0)
+    const spec = overlaySpec(cluster, CniTaskNetwork.bridgeName(cluster.key), this.#networks);
+    await applyOverlay(spec, cluster.mtu ?? (await overlayMtu()));
+    if (spec.peers.length > 0)
       this.#log.info("cluster network across hosts", {
         clusterArn: cluster.clusterArn,
-        vni: view?.vni,
-        peers: peers.length,
+        vni: spec.vni,
+        peers: spec.peers.length,
       });
   }
 
@@ -351,7 +368,7 @@ export class CniTaskNetwork implements TaskNetwork {
     const attached = this.#attachments().filter((a) => a.clusterKey === cluster.key);
     if ((attached.length > 0 || (this.#inUse.get(cluster.key) ?? 0) > 0) && !force) return;
     for (const record of attached) {
-      await removePortGuard(portGuardChain(this.dir, record.taskId)).catch(() => undefined);
+      await removePortGuard(portGuardChain(this.dir, record.cniId)).catch(() => undefined);
       rmSync(join(this.dir, "attachments", `${record.taskId}.json`), { force: true });
     }
     const bridge = CniTaskNetwork.bridgeName(cluster.key);
@@ -431,13 +448,11 @@ export class CniTaskNetwork implements TaskNetwork {
   }
 
   #readAttachment(taskId: string): AttachmentRecord | undefined {
-    return readJson<AttachmentRecord>(join(this.dir, "attachments", `${taskId}.json`));
+    return attachmentAt(join(this.dir, "attachments", `${taskId}.json`));
   }
 
   #attachments(): AttachmentRecord[] {
-    return this.#list("attachments")
-      .map((file) => readJson<AttachmentRecord>(file))
-      .filter(isDefined);
+    return this.#list("attachments").map(attachmentAt).filter(isDefined);
   }
 
   #list(sub: string): string[] {
@@ -497,6 +512,13 @@ function hostPortOf(result: CniResult, key: string): string {
       fault: "server",
     });
   return port.name;
+}
+
+/** An attachment record: its task is its file's name, CNI's id what its ADD was made for. */
+function attachmentAt(file: string): AttachmentRecord | undefined {
+  const record = readJson<Omit<AttachmentRecord, "cniId"> & { cniId?: string }>(file);
+  if (record === undefined) return undefined;
+  return { ...record, taskId: basename(file, ".json"), cniId: record.cniId ?? record.taskId };
 }
 
 /** A record, or undefined when there is none; any other failure (EMFILE) is not "none". */

@@ -6,7 +6,11 @@
  * INPUT from the bridge jumps to a chain of the cluster's own that accepts only replies to
  * connections the host opened (a load balancer's, a health check's) and TCP to the agent's
  * ports on the cluster's own gateway (the task metadata endpoint), and drops everything else,
- * IPv6 included. The rules are keyed to the bridge, so several Berths on one machine (and
+ * IPv6 included. The AWS SDKs fetch task role credentials only from 169.254.170.2 (port 80),
+ * so TCP from the bridge to that address is rewritten (nat PREROUTING, DNAT) to the metadata
+ * port on the cluster's own gateway, which the chain accepts: each bridge leads to its own
+ * agent, so several Berths on a machine each serve their own tasks there, and the source
+ * address (what the endpoint answers by) is untouched. The rules are keyed to the bridge, so several Berths on one machine (and
  * their tests) never touch each other's, and no shared chain is ever flushed.
  */
 import { restoreRules, listRules, ruleValue, deleteRules, deleteChain } from "./iptables.js";
@@ -18,6 +22,29 @@ export interface HostGuardSpec {
   gateway: string;
   /** TCP ports the agent serves tasks on the gateway. */
   tcpPorts: number[];
+  /** The gateway port 169.254.170.2:80 is rewritten to (the metadata endpoint's). */
+  linkLocalPort?: number;
+}
+
+/** ECS's task metadata and credentials address, the same in every task. */
+export const TASK_METADATA_ADDRESS = "169.254.170.2";
+
+function linkLocalComment(key: string): string {
+  return `berth-md-${key}`;
+}
+
+/** The `iptables-restore --noflush` input of the DNAT of 169.254.170.2:80 to the gateway. */
+export function linkLocalRules(spec: HostGuardSpec & { linkLocalPort: number }): string {
+  return [
+    "*nat",
+    `-A PREROUTING -i ${spec.bridge} -d ${TASK_METADATA_ADDRESS}/32 -p tcp -m tcp --dport 80 -m comment --comment ${linkLocalComment(spec.key)} -j DNAT --to-destination ${spec.gateway}:${spec.linkLocalPort}`,
+    "COMMIT",
+    "",
+  ].join("\n");
+}
+
+function isLinkLocal(rule: string[], key: string): boolean {
+  return ruleValue(rule, "--comment") === linkLocalComment(key);
 }
 
 /** The chain INPUT jumps to for packets from the cluster's bridge (both IP families). */
@@ -64,6 +91,10 @@ export async function applyHostGuard(spec: HostGuardSpec): Promise<void> {
       hostGuardRules(spec, family, !jumped),
     );
   }
+  // Rewritten, not added twice: a restarted agent may have another gateway port.
+  await deleteRules("nat", "PREROUTING", (r) => isLinkLocal(r, spec.key));
+  if (spec.linkLocalPort !== undefined)
+    await restoreRules("iptables", linkLocalRules({ ...spec, linkLocalPort: spec.linkLocalPort }));
 }
 
 /** Removes the cluster's guard (what is already gone is fine). */
@@ -72,4 +103,5 @@ export async function removeHostGuard(spec: { key: string; bridge: string }): Pr
     await deleteRules("filter", "INPUT", (r) => isJump(r, spec), family);
     await deleteChain("filter", hostGuardChain(spec.key), family);
   }
+  await deleteRules("nat", "PREROUTING", (r) => isLinkLocal(r, spec.key));
 }

@@ -13,13 +13,16 @@
  * - a task may open connections into the task address space only on its own bridge or through
  *   its own overlay (another cluster's subnet routed over the datacenter link stays closed);
  * - the host accepts from the device only replies to what it opened;
+ * - the VNI's packets are taken only from the cluster's peers' addresses (VXLAN itself
+ *   authenticates nothing);
  * - task to task inside the cluster's block is not masqueraded (the peer sees the task's own
  *   address); everything else keeps the NAT of the cluster network.
  * The device's MTU is the datacenter link's less VXLAN's 50 bytes, as the bridge's is (set at
  * its creation), so TCP never sends a segment the overlay would have to fragment.
  */
 import { runCommand } from "../runtime/index.js";
-import { formatIpv4, parseCidr, type Cidr } from "./subnets.js";
+import { DEFAULT_TASK_CIDR, formatIpv4, parseCidr, type Cidr } from "./subnets.js";
+import type { HostNetworks } from "./types.js";
 import { deleteChain, deleteRules, listRules, restoreRules, ruleValue } from "./iptables.js";
 
 export const VXLAN_PORT = 4789;
@@ -67,11 +70,48 @@ function chains(key: string): { forward: string; input: string; nat: string } {
   return { forward: `BERTH-OV-${key}`, input: `BERTH-OVI-${key}`, nat: `BERTH-OVN-${key}` };
 }
 
+/**
+ * The xt_u32 match for a VXLAN packet of `vni`: from the IP header's length to the UDP header,
+ * then 12 bytes on (UDP's 8 and VXLAN's flags word) the 24-bit VNI above a reserved byte.
+ */
+export function vniU32(vni: number): string {
+  return `-m u32 --u32 0>>22&0x3C@12>>8=${vni}`;
+}
+
+/**
+ * The overlay of one cluster network on this host, as the server's last list says.
+ * Before any list (just started, or an older server), the cluster has no peers but is still
+ * kept off the whole shared space every task CIDR lies in: a task must not open connections
+ * into other clusters' subnets through routes on this host in the moments before the list
+ * arrives. Without an address of ours (we came over loopback) there are no peers either.
+ */
+export function overlaySpec(
+  cluster: { clusterArn: string; key: string; subnet: string },
+  bridge: string,
+  networks: HostNetworks | undefined,
+): OverlaySpec {
+  const found = networks?.networks.find((n) => n.clusterArn === cluster.clusterArn);
+  // A view of another subnet is stale (this host's subnet of the cluster moved).
+  const view = found?.subnet === cluster.subnet ? found : undefined;
+  const peers = networks?.address === undefined ? [] : (view?.peers ?? []);
+  return {
+    key: cluster.key,
+    bridge,
+    vni: view?.vni ?? 0,
+    subnet: cluster.subnet,
+    block: view?.block ?? cluster.subnet,
+    taskCidr: networks?.taskCidr ?? DEFAULT_TASK_CIDR,
+    local: networks?.address ?? "",
+    peers,
+  };
+}
+
 /** The `iptables-restore --noflush` input for the overlay's chains (and their jumps if new). */
 export function overlayRules(spec: OverlaySpec, jumps: { filter: boolean; nat: boolean }): string {
   const { forward, input, nat } = chains(spec.key);
   const vx = vxlanName(spec.key);
   const br = spec.bridge;
+  const vniMatch = vniU32(spec.vni);
   return [
     "*filter",
     `:${forward} - [0:0]`,
@@ -82,6 +122,13 @@ export function overlayRules(spec: OverlaySpec, jumps: { filter: boolean; nat: b
     `-A ${forward} -o ${vx} -j DROP`,
     `-A ${forward} -i ${br} -o ${br} -j RETURN`,
     `-A ${forward} -i ${br} -d ${spec.taskCidr} -m conntrack --ctstate NEW -j DROP`,
+    // VXLAN has no authentication: only the cluster's peers may send this VNI's packets here.
+    // Any other machine on the datacenter network could otherwise put frames into the bridge.
+    ...spec.peers.map(
+      (peer) =>
+        `-A ${input} -s ${peer.address}/32 -p udp --dport ${VXLAN_PORT} ${vniMatch} -j ACCEPT`,
+    ),
+    `-A ${input} -p udp --dport ${VXLAN_PORT} ${vniMatch} -j DROP`,
     `-A ${input} -i ${vx} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`,
     `-A ${input} -i ${vx} -j DROP`,
     ...(jumps.filter ? [`-I FORWARD 1 -j ${forward}`, `-I INPUT 1 -j ${input}`] : []),

@@ -46,6 +46,12 @@ export interface TaskNetwork {
   /** Every task attached now (a restarted agent releases those it no longer holds). */
   attached(): Promise<TaskAttachment[]>;
   /**
+   * Hands the address attached for `preparedId` (a prepared sandbox's) to task `taskId`, which
+   * then detaches it as its own. Undefined, and nothing changed, when there is no such
+   * attachment or its cluster is no longer on `subnet`. Optional: no prepared sandboxes without.
+   */
+  claim?(preparedId: string, taskId: string, subnet?: string): Promise<TaskAddress | undefined>;
+  /**
    * The cluster networks across hosts as the server last said (the whole list); optional: a
    * network without an overlay keeps each cluster to this host.
    */

@@ -165,18 +165,40 @@ export class OciContainerRuntime implements ContainerRuntime {
       memoryMiB: spec.memoryMiB,
       pidsLimit: spec.pidsLimit ?? tables.pidsLimit,
       nofileLimit: tables.nofile,
-      netnsPath: this.netns.path(spec.taskId),
+      netnsPath: spec.netnsPath ?? this.netns.path(spec.taskId),
       cgroupPath: this.cgroups.taskPath(spec.taskId),
+      ...(spec.pidMode === undefined ? {} : { pidMode: spec.pidMode }),
       createdAt: new Date().toISOString(),
     };
     try {
-      await Promise.all([this.cgroups.create(spec.taskId, record), this.netns.create(spec.taskId)]);
-      await this.records.putSandbox(record);
+      // The record first when the namespace was made ahead: from then on it is the task's to remove.
+      if (spec.netnsPath !== undefined) await this.records.putSandbox(record);
+      await Promise.all([
+        this.cgroups.create(spec.taskId, record),
+        spec.netnsPath === undefined ? this.netns.create(spec.taskId) : undefined,
+      ]);
+      if (spec.netnsPath === undefined) await this.records.putSandbox(record);
     } catch (error) {
       await this.destroySandbox(spec.taskId).catch(() => undefined);
       throw error;
     }
     return this.toSandbox(record);
+  }
+
+  async prepareNamespace(id: string, options: { background?: boolean } = {}): Promise<string> {
+    checkId("namespace", id, 64);
+    await this.init();
+    return this.netns.create(id, options.background === true);
+  }
+
+  async removeNamespace(path: string): Promise<void> {
+    if (resolve(path, "..") !== this.netns.dir)
+      throw invalidSpec(`${path} is no namespace of this runtime`);
+    await this.netns.removePath(path);
+  }
+
+  async namespaces(): Promise<string[]> {
+    return this.netns.list();
   }
 
   async offeredStorageGiB(): Promise<number> {
@@ -203,7 +225,14 @@ export class OciContainerRuntime implements ContainerRuntime {
       .sort((a, b) => Number(a.id === pause) - Number(b.id === pause));
     for (const container of containers) await this.deleteContainer(container.id);
     this.pods.delete(taskId);
-    await this.netns.remove(taskId);
+    const netnsPath = (await this.records.getSandbox(taskId))?.netnsPath;
+    // A prepared sandbox's namespace has its own name (it is one of ours: checked); a sandbox
+    // made at launch has the task's (so has one whose record is gone).
+    await this.netns.removePath(
+      netnsPath !== undefined && resolve(netnsPath, "..") === this.netns.dir
+        ? netnsPath
+        : this.netns.path(taskId),
+    );
     await this.cgroups.remove(this.cgroups.taskPath(taskId));
     await this.storage.remove(taskId);
     await this.records.removeSandbox(taskId);
@@ -236,12 +265,18 @@ export class OciContainerRuntime implements ContainerRuntime {
     try {
       // Written first, so that a crash from here on leaves something delete can clean.
       await this.records.putContainer(record);
+      const isPause = spec.id === pauseIdOf(spec.taskId);
       const pod =
         oci.podSandbox !== true
           ? undefined
-          : spec.id === pauseIdOf(spec.taskId)
+          : isPause
             ? { [CRI_CONTAINER_TYPE]: "sandbox" }
             : await this.podSandbox(spec.taskId);
+      // pidMode task: every container joins the pause process's PID namespace by path, as
+      // each joins the task's network namespace. gVisor does not open the path: the
+      // subcontainers that name the same path share one PID namespace of its own kernel.
+      const pidnsPath =
+        sandbox.pidMode === "task" && !isPause ? await this.sharedPidns(spec.taskId) : undefined;
       // On the task's storage when it has some (tasks of older agents and tests may not).
       const storage = this.storage.path(spec.taskId);
       const writableDir = existsSync(storage) ? join(storage, "containers", spec.id) : undefined;
@@ -261,6 +296,7 @@ export class OciContainerRuntime implements ContainerRuntime {
       const config = buildOciSpec(spec, {
         rootfsPath,
         netnsPath: sandbox.netnsPath,
+        ...(pidnsPath === undefined ? {} : { pidnsPath }),
         cgroupsPath: record.cgroupPath,
         cgroupVersion: this.cgroups.version,
         user: await resolveUser(rootfsPath, spec.user),
@@ -287,6 +323,16 @@ export class OciContainerRuntime implements ContainerRuntime {
         containerPidFile: join(dir, "pidfile"),
         conmonBinary: this.options.conmonBinary,
       });
+      // runc has read the bundle: the secrets' values leave the file (a later `runc exec`, a
+      // health check or ECS Exec, runs with the plain environment; Docker's would have them).
+      const secretNames = Object.keys(spec.secretEnv ?? {});
+      if (secretNames.length > 0) {
+        const process = config.process as { env?: string[] };
+        process.env = (process.env ?? []).filter(
+          (pair) => !secretNames.some((name) => pair.startsWith(`${name}=`)),
+        );
+        await writeFile(join(dir, "config.json"), JSON.stringify(config), { mode: PRIVATE_FILE });
+      }
       this.log.debug("container created", { id: spec.id, pid });
       return { ...this.toInfo(record, "created"), pid };
     } catch (error) {
@@ -302,16 +348,36 @@ export class OciContainerRuntime implements ContainerRuntime {
    * the annotations CRI runtimes use. Returns those annotations.
    */
   private podSandbox(taskId: string): Promise<Record<string, string>> {
+    return this.pause(taskId).then((pauseId) => ({
+      [CRI_CONTAINER_TYPE]: "container",
+      [CRI_SANDBOX_ID]: pauseId,
+    }));
+  }
+
+  /**
+   * The PID namespace a pidMode task's containers share: the pause process's, made with the
+   * task's first container. It is the namespace's init, so a container's exit (even the
+   * first's) never takes the others down with the namespace, and it reaps their orphans.
+   */
+  private async sharedPidns(taskId: string): Promise<string> {
+    const pauseId = await this.pause(taskId);
+    const info = await this.inspectContainer(pauseId);
+    if (info?.status !== "running" || info.pid === undefined)
+      throw runtimeFailed(
+        `the task's pause process (which holds its PID namespace) is not running`,
+      );
+    return `/proc/${info.pid}/ns/pid`;
+  }
+
+  /** The task's pause container, started once (and found again after an agent restart). */
+  private pause(taskId: string): Promise<string> {
     let ready = this.pods.get(taskId);
     if (ready === undefined) {
       ready = this.startPause(taskId);
       this.pods.set(taskId, ready);
       ready.catch(() => this.pods.delete(taskId));
     }
-    return ready.then((pauseId) => ({
-      [CRI_CONTAINER_TYPE]: "container",
-      [CRI_SANDBOX_ID]: pauseId,
-    }));
+    return ready;
   }
 
   private async startPause(taskId: string): Promise<string> {
@@ -618,7 +684,9 @@ export class OciContainerRuntime implements ContainerRuntime {
     let exitCode = await this.records.readExitCode(id);
     if (exitCode === undefined) {
       if (!(await this.hasExited(id))) return undefined;
-      exitCode = 255; // the monitor is gone without a word: the code is lost
+      // Read again: conmon writes the file, then exits, and may have done both since the first
+      // read (an inspect racing the exit, as a task's metadata request, read 255 for a 0).
+      exitCode = (await this.records.readExitCode(id)) ?? 255; // none: the monitor died without a word
     }
     const kills = await this.cgroups.oomKills(record.cgroupPath);
     const dir = this.records.containerDir(id);

@@ -74,6 +74,8 @@ function defaultNofile(): ContainerUlimit {
 export interface SpecContext {
   rootfsPath: string;
   netnsPath: string;
+  /** The PID namespace to join (the task's pause process's); absent: a new one. */
+  pidnsPath?: string;
   cgroupsPath: string;
   cgroupVersion: CgroupVersion;
   user: ResolvedUser;
@@ -116,6 +118,7 @@ function environment(spec: ContainerSpec, user: ResolvedUser, hostname: string):
     HOSTNAME: hostname,
     HOME: user.home,
     ...spec.env,
+    ...spec.secretEnv,
   };
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
@@ -145,7 +148,7 @@ export function buildOciSpec(spec: ContainerSpec, ctx: SpecContext): Record<stri
   const capabilities = resolveCapabilities(spec.capabilities?.add, spec.capabilities?.drop);
   const args = spec.initProcessEnabled ? [INIT_PATH, "-g", "--", ...spec.args] : spec.args;
   const namespaces: { type: string; path?: string }[] = [
-    { type: "pid" },
+    ctx.pidnsPath === undefined ? { type: "pid" } : { type: "pid", path: ctx.pidnsPath },
     { type: "mount" },
     { type: "ipc" },
     { type: "uts" },

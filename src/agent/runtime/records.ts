@@ -25,6 +25,8 @@ export interface SandboxRecord {
   nofileLimit?: number;
   netnsPath: string;
   cgroupPath: string;
+  /** `task`: the containers share the pause container's PID namespace. */
+  pidMode?: "task";
   createdAt: string;
 }
 

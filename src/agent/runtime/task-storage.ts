@@ -151,13 +151,18 @@ export class TaskFilesystems {
             `${numbers.usableGiB} GiB free for tasks, ${numbers.promisedGiB} GiB already promised`,
           { fault: "server" },
         );
-      if (!(await this.#claim(sizeGiB, image))) {
-        await format(`${image}.tmp`, sizeGiB, false);
-        await rename(`${image}.tmp`, image);
-      }
+      if (await this.#claim(sizeGiB, image)) return false;
+      // The sparse file, at its full size, is what later admissions count as promised.
+      await reserve(`${image}.tmp`, sizeGiB);
+      return true;
     });
     this.#admission = turn.catch(() => undefined);
-    await turn;
+    // Formatted after the turn: launches admitted together format side by side, rather than
+    // each waiting for every mkfs queued before it.
+    if (await turn) {
+      await format(`${image}.tmp`, sizeGiB, false);
+      await rename(`${image}.tmp`, image);
+    }
   }
 
   /** GiB of disk offered to task storage (what placement counts task sizes against). */
@@ -226,13 +231,18 @@ export class TaskFilesystems {
  * discards the file first (it reads as zeros), so it marks the inode tables zeroed and the
  * kernel writes no lazy init: the image stays ~4 MB until the task writes.
  */
-async function format(file: string, sizeGiB: number, background: boolean): Promise<void> {
+async function reserve(file: string, sizeGiB: number): Promise<void> {
   const handle = await open(file, "w", PRIVATE_FILE);
   try {
     await handle.truncate(sizeGiB * GiB);
   } finally {
     await handle.close();
   }
+}
+
+/** Formats `file` (made by `reserve`, or here when absent). */
+async function format(file: string, sizeGiB: number, background: boolean): Promise<void> {
+  if (!existsSync(file)) await reserve(file, sizeGiB);
   const command = [
     "mkfs.ext4",
     "-q",
@@ -245,8 +255,10 @@ async function format(file: string, sizeGiB: number, background: boolean): Promi
     "lazy_itable_init=1",
     file,
   ];
-  // Formatting ahead yields to launches: it runs at the lowest CPU priority.
-  const [program, ...args] = background ? ["nice", "-n", "19", ...command] : command;
+  // Formatting ahead yields to launches: it runs at the lowest CPU and I/O priority.
+  const [program, ...args] = background
+    ? ["nice", "-n", "19", "ionice", "-c", "3", ...command]
+    : command;
   try {
     await runCommand(program as string, args);
   } catch (error) {

@@ -31,6 +31,16 @@ export interface TaskSandboxSpec {
    * the host's pid_max (host-tables.ts), at most 4096.
    */
   pidsLimit?: number;
+  /**
+   * `task`: the task's containers share one PID namespace, held by a pause process made with
+   * the first container (ECS's pidMode task). Absent: each container has its own.
+   */
+  pidMode?: "task";
+  /**
+   * A network namespace made ahead by `prepareNamespace` (a prepared sandbox's, its address
+   * already attached): the sandbox takes it over instead of making one, and removes it.
+   */
+  netnsPath?: string;
 }
 
 /** A task's storage: where its containers' writes and its scratch volumes live. */
@@ -108,6 +118,11 @@ export interface ContainerSpec {
   args: string[];
   /** Environment; PATH, HOSTNAME and HOME get defaults when absent. */
   env?: Record<string, string>;
+  /**
+   * Environment from the task's secrets: given to the process like `env`, but taken out of the
+   * bundle's config.json once the runtime has read it, so no file keeps it.
+   */
+  secretEnv?: Record<string, string>;
   /** Working directory; default `/`. */
   cwd?: string;
   /** `uid`, `uid:gid`, `name` or `name:group`, resolved in the container's /etc. Default root. */
@@ -222,6 +237,16 @@ export interface ContainerRuntime {
   offeredStorageGiB?(): Promise<number>;
   /** Removes the netns, cgroups and storage of a task (deleting its containers first). */
   destroySandbox(taskId: string): Promise<void>;
+  /**
+   * Makes a network namespace ahead of any task (a prepared sandbox's), its processes at the
+   * lowest CPU priority when `background`; returns its path. Optional: runtimes without
+   * namespaces of their own get no prepared sandboxes.
+   */
+  prepareNamespace?(id: string, options?: { background?: boolean }): Promise<string>;
+  /** Removes a namespace `prepareNamespace` made that no sandbox took; gone already is fine. */
+  removeNamespace?(path: string): Promise<void>;
+  /** Every namespace file of this runtime (those of sandboxes and those made ahead). */
+  namespaces?(): Promise<string[]>;
   /** Builds the bundle and starts the monitor, which runs `<runtime> create`: status `created`. */
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
   /** `<runtime> start`: the process runs. */

@@ -4,7 +4,7 @@
  * ENTRYPOINT and drops its CMD; a `command` replaces CMD; environment adds to the image's.
  */
 import { posix } from "node:path";
-import type { ContainerAssignment } from "../../protocol/index.js";
+import type { ContainerAssignment, TaskAssignment } from "../../protocol/index.js";
 import type { BindMount, ContainerSpec } from "../runtime/index.js";
 import type { ImageRunConfig } from "./ports.js";
 
@@ -44,6 +44,32 @@ export function metadataEnv(base: string, taskId: string, index: number): Record
   };
 }
 
+/** The ECS task credentials endpoint's path, relative to 169.254.170.2 (as the SDKs want it). */
+export function credentialsRelativeUri(credentialsId: string): string {
+  return `/v2/credentials/${credentialsId}`;
+}
+
+/**
+ * What the AWS SDKs in a task read, as Fargate sets it: the Region, the task role's credentials
+ * endpoint when the task has a role, and (Berth's own) the endpoint of Berth's API, so the SDK
+ * and CLI in a task call Berth and not AWS.
+ */
+export function awsEnv(assignment: TaskAssignment, apiUrl: string | undefined): Record<string, string> {
+  return {
+    ...(assignment.region === undefined
+      ? {}
+      : { AWS_REGION: assignment.region, AWS_DEFAULT_REGION: assignment.region }),
+    ...(apiUrl === undefined ? {} : { AWS_ENDPOINT_URL: apiUrl }),
+    ...(assignment.taskRole === undefined
+      ? {}
+      : {
+          AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: credentialsRelativeUri(
+            assignment.taskRole.credentialsId,
+          ),
+        }),
+  };
+}
+
 /**
  * The task's volumes a container mounts, as bind mounts of their host directories. As on
  * Fargate, a mount at a path the image declares as a VOLUME starts with the image's content
@@ -77,6 +103,8 @@ export function buildContainerSpec(
   volumes: Record<string, string>,
   /** What the platform sets besides (the task metadata endpoint's URIs). */
   platformEnv: Record<string, string> = {},
+  /** The container's resolved `secrets`: in its environment, never in a file. */
+  secretEnv: Record<string, string> = {},
 ): ContainerSpec {
   return {
     id: containerId(taskId, container.name, index),
@@ -85,6 +113,7 @@ export function buildContainerSpec(
     rootfs: { imageDigest: image.digest },
     args: containerArgs(container, image.config),
     env: containerEnv(container, image.config, platformEnv),
+    ...(Object.keys(secretEnv).length === 0 ? {} : { secretEnv }),
     cwd: container.workingDirectory ?? (image.config.workingDir || "/"),
     ...((container.user ?? image.config.user) ? { user: container.user ?? image.config.user } : {}),
     readonlyRootfs: container.readonlyRootFilesystem,

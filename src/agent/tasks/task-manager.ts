@@ -22,7 +22,10 @@ export interface TaskManagerOptions {
   report: (state: TaskState) => void;
   progress: (taskArn: string, container: string, bytesDone: number, bytesTotal: number) => void;
   shipLogs?: TaskRunDeps["shipLogs"];
+  openLogStream?: TaskRunDeps["openLogStream"];
   metadata?: TaskRunDeps["metadata"];
+  secrets?: TaskRunDeps["secrets"];
+  prepared?: TaskRunDeps["prepared"];
 }
 
 export class TaskManager {
@@ -188,7 +191,12 @@ export class TaskManager {
         this.options.progress(record.assignment.taskArn, container, done, total),
       logArchiveDir: this.logArchiveDir(record.assignment.taskId),
       ...(this.options.shipLogs === undefined ? {} : { shipLogs: this.options.shipLogs }),
+      ...(this.options.openLogStream === undefined
+        ? {}
+        : { openLogStream: this.options.openLogStream }),
       ...(this.options.metadata === undefined ? {} : { metadata: this.options.metadata }),
+      ...(this.options.secrets === undefined ? {} : { secrets: this.options.secrets }),
+      ...(this.options.prepared === undefined ? {} : { prepared: this.options.prepared }),
     });
     this.#runs.set(record.assignment.taskArn, run);
     return run;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { PRIVATE_DIR, PRIVATE_FILE, type Logger } from "../../core/index.js";
 import type {
   ContainerAssignment,
+  ContainerSecrets,
   ContainerState,
   LastStatus,
   TaskAssignment,
@@ -20,10 +21,11 @@ import type {
 import { statusRank } from "../../protocol/index.js";
 import { formatReference, parseReference } from "../images/index.js";
 import type { ContainerExit } from "../runtime/index.js";
-import { buildContainerSpec, containerId, metadataEnv } from "./container-spec.js";
+import { awsEnv, buildContainerSpec, containerId, metadataEnv } from "./container-spec.js";
 import { dependencyOrder, dependencyVerdict } from "./depends-on.js";
 import { afterCheck, taskHealth, type HealthProgress } from "./health-check.js";
-import type { MetadataEndpoint, PulledImage, TaskHost } from "./ports.js";
+import { hostStep } from "./host-step.js";
+import type { MetadataEndpoint, PreparedSandboxes, PulledImage, TaskHost } from "./ports.js";
 
 export interface TaskRecord {
   assignment: TaskAssignment;
@@ -45,17 +47,35 @@ export interface TaskRunDeps {
   progress: (container: string, bytesDone: number, bytesTotal: number) => void;
   /** Where a container's log is kept once the container is gone: `<dir>/<name>.jsonl`. */
   logArchiveDir: string;
+  /**
+   * Asks the server for the values of the task's `secrets` and `repositoryCredentials` (kept in
+   * memory for the start only); absent, a task naming any fails to start.
+   */
+  secrets?: (taskArn: string) => Promise<ContainerSecrets[]>;
   /** The task metadata endpoint; without it containers get no ECS_CONTAINER_METADATA_URI*. */
   metadata?: MetadataEndpoint;
+  /** Prepared sandboxes (namespace and address made ahead); without: each launch makes its own. */
+  prepared?: PreparedSandboxes;
   /**
    * Ships a started container's output (the awslogs driver) when its definition asks; resolves
    * once the container's whole log has been read (it may then be deleted).
    */
-  shipLogs?: (
-    containerId: string,
-    target: NonNullable<ContainerAssignment["awslogs"]>,
-  ) => Promise<void>;
+  shipLogs?: (containerId: string, target: LogShipTarget) => Promise<void>;
+  /**
+   * Opens a container's log stream before it is created (the server authorizes it as the
+   * execution role); resolves to the refusal, or undefined. Absent, streams open with the first
+   * lines.
+   */
+  openLogStream?: (target: LogShipTarget) => Promise<string | undefined>;
+  /** The waits between tries of a failing host step (host-step.ts); shorter in tests. */
+  backoffMs?: readonly number[];
 }
+
+/** Where a container's awslogs output goes, and whose it is. */
+export type LogShipTarget = NonNullable<ContainerAssignment["awslogs"]> & { taskArn: string };
+
+/** The waits before a failed container watch is armed again; the last repeats. */
+const WATCH_BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 
 export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
 /** Fargate's ephemeral storage when the task definition names none. */
@@ -121,13 +141,35 @@ export class TaskRun {
     return found;
   }
 
-  async #transition(status: LastStatus | undefined, patch: Partial<TaskState> = {}): Promise<void> {
+  /**
+   * Records, then reports. On the way down (`stopping`) a record that cannot be written after
+   * the back-off does not hold the task up: it is reported all the same, so that it reaches
+   * STOPPED (a restarted agent that finds the older record only stops it again).
+   */
+  async #transition(
+    status: LastStatus | undefined,
+    patch: Partial<TaskState> = {},
+    stopping = false,
+  ): Promise<void> {
     const state = this.state;
     if (status !== undefined && statusRank(status) > statusRank(state.lastStatus))
       state.lastStatus = status;
     Object.assign(state, patch);
-    await this.#deps.persist(this.record, status === "RUNNING" || status === "STOPPED");
+    const durable = status === "RUNNING" || status === "STOPPED";
+    if (stopping)
+      await this.#step("recording the task's state", () =>
+        this.#deps.persist(this.record, durable),
+      ).catch(() => undefined);
+    else await this.#deps.persist(this.record, durable);
     this.#deps.report(structuredClone(state));
+  }
+
+  /** A host step of this task, tried again with back-off (host-step.ts). */
+  #step<T>(what: string, step: () => Promise<T>): Promise<T> {
+    return hostStep(what, step, {
+      log: this.#deps.log,
+      ...(this.#deps.backoffMs === undefined ? {} : { backoffMs: this.#deps.backoffMs }),
+    });
   }
 
   /** Runs the task from the beginning (a new task, or one whose start an agent crash cut short). */
@@ -139,14 +181,23 @@ export class TaskRun {
       await this.#transition("PENDING", {
         pullStartedAt: this.state.pullStartedAt ?? this.#deps.now(),
       });
+      // A prepared sandbox's namespace and address, if its pool has one ready.
+      const prepared = await this.#deps.prepared?.take(assignment).catch((error: unknown) => {
+        log.warn("taking a prepared sandbox failed", { error: message(error) });
+        return undefined;
+      });
       // The sandbox (cgroup, network namespace) and the storage are made while the image is
       // pulled.
-      const sandbox = host.runtime.prepareSandbox({
-        taskId: assignment.taskId,
-        ...(assignment.runtime === undefined ? {} : { runtime: assignment.runtime }),
-        cpu: assignment.cpu,
-        memoryMiB: assignment.memory,
-      });
+      const sandbox = this.#step("making the task's cgroup and namespaces", () =>
+        host.runtime.prepareSandbox({
+          taskId: assignment.taskId,
+          ...(assignment.runtime === undefined ? {} : { runtime: assignment.runtime }),
+          cpu: assignment.cpu,
+          memoryMiB: assignment.memory,
+          ...(assignment.pidMode === undefined ? {} : { pidMode: assignment.pidMode }),
+          ...(prepared === undefined ? {} : { netnsPath: prepared.netnsPath }),
+        }),
+      );
       sandbox.catch(() => undefined);
       const storage = host.runtime.prepareStorage({
         taskId: assignment.taskId,
@@ -160,6 +211,7 @@ export class TaskRun {
       // ... and the task's address on its cluster's network set up in it (CNI ADD).
       const network = sandbox.then((made) => {
         this.record.netnsPath = made.netnsPath;
+        if (prepared !== undefined) return prepared.address;
         return host.network.attach({
           taskId: assignment.taskId,
           clusterArn: assignment.clusterArn,
@@ -168,14 +220,33 @@ export class TaskRun {
         });
       });
       this.#setup = Promise.allSettled([network, storage]);
+      // Secrets are fetched just in time, before the pull (a private registry's credentials
+      // and the execution role's registry auth are among them), and live in this start's
+      // memory only.
+      let secrets: ContainerSecrets[] = [];
+      if (
+        assignment.executionRoleArn !== undefined ||
+        assignment.containers.some((c) => (c.secrets ?? []).length > 0 || c.repositoryCredentials)
+      )
+        try {
+          if (this.#deps.secrets === undefined) throw new Error("this agent cannot fetch secrets");
+          secrets = await this.#deps.secrets(this.taskArn);
+        } catch (error) {
+          await this.#failToStart(
+            `ResourceInitializationError: unable to pull secrets or registry auth: ${message(error)}`,
+          );
+          return;
+        }
+      const secretsOf = (name: string): ContainerSecrets | undefined =>
+        secrets.find((s) => s.name === name);
       const images = new Map<string, PulledImage>();
       try {
         for (const image of new Set(assignment.containers.map((c) => c.image))) {
           if (this.#stopWanted) break;
-          const credential = assignment.registryCredentials.find((r) =>
-            image.startsWith(`${r.registry}/`),
-          );
           const first = assignment.containers.find((c) => c.image === image);
+          const own = secretsOf(first?.name ?? "")?.registryCredential;
+          const credential =
+            own ?? assignment.registryCredentials.find((r) => image.startsWith(`${r.registry}/`));
           const owner = first?.name ?? "";
           const reference = pinnedReference(image, first?.imageDigest);
           images.set(
@@ -187,6 +258,8 @@ export class TaskRun {
                   : {
                       credentials: { username: credential.username, password: credential.password },
                     }),
+                // The task's own credentials are shown to the registry even for a cached image.
+                ...(own === undefined ? {} : { recheck: true }),
                 onProgress: (done, total) => this.#deps.progress(owner, done, total),
               }),
             ),
@@ -209,21 +282,54 @@ export class TaskRun {
         await this.#failToStart(`CannotStartContainerError: ${message(error)}`);
         return;
       }
+      // Docker's awslogs driver creates the stream as it creates the container, as the execution
+      // role on Fargate: a role that may not fails the task with ECS's text, before any starts.
+      for (const container of assignment.containers) {
+        if (container.awslogs === undefined || this.#deps.openLogStream === undefined) continue;
+        const refused = await this.#deps.openLogStream({
+          taskArn: this.taskArn,
+          ...container.awslogs,
+        });
+        if (refused !== undefined) {
+          // The ECS agent (aws-sdk-go) also appends "status code: 400, request id: ..." here.
+          await this.#failToStart(
+            `ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ${refused} : exit status 1`,
+          );
+          return;
+        }
+      }
       // Containers are created while the network is still being set up (they join its
       // namespace by path); only the metadata endpoint's address must be known first.
       const gateway = await host.network
         .gateway(assignment.clusterArn, assignment.subnet)
         .catch(() => undefined);
       const metadata = gateway === undefined ? undefined : await this.#metadataUrl(gateway);
+      const apiUrl =
+        gateway === undefined || metadata === undefined
+          ? undefined
+          : await this.#deps.metadata?.apiUrl?.(gateway);
       // Unless the runtime takes the network over as it creates the first container (gVisor).
       if ((await sandbox).networkBeforeCreate) await network.catch(() => undefined);
       try {
         for (const [index, container] of assignment.containers.entries()) {
           const image = images.get(container.image) as PulledImage;
-          const platformEnv =
-            metadata === undefined ? {} : metadataEnv(metadata, assignment.taskId, index);
+          const platformEnv = {
+            ...awsEnv(assignment, apiUrl),
+            ...(metadata === undefined ? {} : metadataEnv(metadata, assignment.taskId, index)),
+          };
+          const secretEnv = Object.fromEntries(
+            (secretsOf(container.name)?.environment ?? []).map((e) => [e.name, e.value]),
+          );
           await host.runtime.createContainer(
-            buildContainerSpec(assignment.taskId, index, container, image, volumes, platformEnv),
+            buildContainerSpec(
+              assignment.taskId,
+              index,
+              container,
+              image,
+              volumes,
+              platformEnv,
+              secretEnv,
+            ),
           );
           this.#container(container.name).imageDigest = image.digest;
           this.#container(container.name).runtimeId = this.#id(container);
@@ -333,22 +439,39 @@ export class TaskRun {
     if (this.#watching.has(id)) return;
     this.#watching.add(id);
     const shipping =
-      container.awslogs === undefined ? undefined : this.#deps.shipLogs?.(id, container.awslogs);
+      container.awslogs === undefined
+        ? undefined
+        : this.#deps.shipLogs?.(id, { taskArn: this.taskArn, ...container.awslogs });
     if (shipping !== undefined) this.#shipping.push(shipping);
     if (container.healthCheck !== undefined) this.#checkHealth(container, id);
     this.#deps.log.debug("watching container", { id });
-    this.#deps.host.runtime.waitContainer(id).then(
-      (exit) => {
-        this.#deps.log.debug("container exited", {
-          id,
-          exitCode: exit.exitCode,
-          oomKilled: exit.oomKilled,
-        });
-        this.#exited(container, exit);
-      },
-      (error: unknown) =>
-        this.#deps.log.warn("lost sight of a container", { id, error: message(error) }),
-    );
+    // A wait that fails (descriptors exhausted by a flood, a record unreadable for a moment) is
+    // armed again with back-off for as long as the container runs: a watcher that gave up left
+    // a killed container's task RUNNING until the agent restarted (issue 12 #5).
+    const arm = (attempt: number): void => {
+      this.#deps.host.runtime.waitContainer(id).then(
+        (exit) => {
+          this.#deps.log.debug("container exited", {
+            id,
+            exitCode: exit.exitCode,
+            oomKilled: exit.oomKilled,
+          });
+          this.#exited(container, exit);
+        },
+        (error: unknown) => {
+          if (this.#container(container.name).lastStatus !== "RUNNING") return;
+          const backoff = this.#deps.backoffMs ?? WATCH_BACKOFF_MS;
+          const delay = backoff[Math.min(attempt, backoff.length - 1)] ?? 1000;
+          this.#deps.log.warn("lost sight of a container; watching it again", {
+            id,
+            error: message(error),
+            retryInMs: delay,
+          });
+          setTimeout(() => arm(attempt + 1), delay).unref();
+        },
+      );
+    };
+    arm(0);
   }
 
   /**
@@ -442,10 +565,12 @@ export class TaskRun {
     const { runtime } = this.#deps.host;
     const { assignment } = this.record;
     if (this.stopped) return;
-    await this.#transition("DEACTIVATING", {
-      stoppingAt: this.state.stoppingAt ?? this.#deps.now(),
-    });
-    await this.#transition("STOPPING");
+    await this.#transition(
+      "DEACTIVATING",
+      { stoppingAt: this.state.stoppingAt ?? this.#deps.now() },
+      true,
+    );
+    await this.#transition("STOPPING", {}, true);
     // Dependents stop before what they depend on.
     for (const container of [...dependencyOrder(assignment.containers)].reverse()) {
       const state = this.#container(container.name);
@@ -462,10 +587,10 @@ export class TaskRun {
         });
       }
     }
-    await this.#transition("DEPROVISIONING", { executionStoppedAt: this.#deps.now() });
+    await this.#transition("DEPROVISIONING", { executionStoppedAt: this.#deps.now() }, true);
     await this.teardown();
     for (const state of this.state.containers) state.lastStatus = "STOPPED";
-    await this.#transition("STOPPED", { stoppedAt: this.#deps.now() });
+    await this.#transition("STOPPED", { stoppedAt: this.#deps.now() }, true);
   }
 
   /** Removes every container and the sandbox of this task; what is already gone is fine. */
@@ -481,38 +606,34 @@ export class TaskRun {
       clearTimeout(timer);
     }
     for (const container of this.record.assignment.containers) {
-      await this.#archiveLog(container);
-      try {
-        await runtime.deleteContainer(this.#id(container));
-      } catch (error) {
-        this.#deps.log.warn("deleting a container failed", {
-          id: this.#id(container),
-          error: message(error),
-        });
-      }
+      await this.#archiveLog(container).catch((error: unknown) =>
+        this.#deps.log.warn("archiving a container log failed", { error: message(error) }),
+      );
+      // Each step gives up after its back-off (logged there): the task still reaches STOPPED.
+      await this.#step(`deleting container ${this.#id(container)}`, () =>
+        runtime.deleteContainer(this.#id(container)),
+      ).catch(() => undefined);
     }
     const { taskId, clusterArn } = this.record.assignment;
     await this.#setup;
-    try {
-      // Before the namespace goes: the DEL finds the task's interface there.
-      await this.#deps.host.network.detach({
+    // Before the namespace goes: the DEL finds the task's interface there.
+    await this.#step("releasing the task's network", () =>
+      this.#deps.host.network.detach({
         taskId,
         clusterArn,
         netnsPath: this.record.netnsPath ?? "",
-      });
-    } catch (error) {
-      this.#deps.log.warn("releasing the task's network failed", { taskId, error: message(error) });
-    }
+      }),
+    ).catch(() => undefined);
     const gateway = this.state.network?.gateway;
-    if (gateway !== undefined) await this.#deps.metadata?.release(gateway, taskId);
-    try {
-      await runtime.destroySandbox(this.record.assignment.taskId);
-    } catch (error) {
-      this.#deps.log.warn("destroying a sandbox failed", {
-        taskId: this.record.assignment.taskId,
-        error: message(error),
-      });
-    }
+    if (gateway !== undefined)
+      await this.#deps.metadata
+        ?.release(gateway, taskId)
+        .catch((error: unknown) =>
+          this.#deps.log.warn("releasing the metadata endpoint failed", { error: message(error) }),
+        );
+    await this.#step("removing the task's cgroup and namespaces", () =>
+      runtime.destroySandbox(taskId),
+    ).catch(() => undefined);
   }
 
   /** Keeps what the container printed after the container itself is deleted. */

@@ -24,7 +24,11 @@ export function currentSession(): SessionInfo | undefined {
   return session;
 }
 
+/** Counts session changes, so that a load answered after a sign-in does not undo it. */
+let sessionChanges = 0;
+
 function setSession(next: SessionInfo | undefined): void {
+  sessionChanges++;
   session = next;
   for (const listener of sessionListeners) listener(next);
   if (next === undefined) closeChanges();
@@ -66,12 +70,17 @@ async function parse(res: Response): Promise<unknown> {
 }
 
 export async function loadSession(): Promise<SessionInfo | undefined> {
+  // The page loads the session while a sign-in link is being exchanged: whichever answer comes
+  // last, a session set meanwhile stands (the load asked before the cookie existed).
+  const asked = sessionChanges;
+  let loaded: SessionInfo | undefined;
   try {
     const res = await fetch(`${BASE}/api/session`, { credentials: "same-origin" });
-    setSession(res.ok ? ((await res.json()) as SessionInfo) : undefined);
+    loaded = res.ok ? ((await res.json()) as SessionInfo) : undefined;
   } catch {
-    setSession(undefined);
+    loaded = undefined;
   }
+  if (sessionChanges === asked) setSession(loaded);
   return session;
 }
 
@@ -81,6 +90,17 @@ export async function signIn(accessKeyId: string, secretAccessKey: string): Prom
     credentials: "same-origin",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ accessKeyId, secretAccessKey }),
+  });
+  setSession((await parse(res)) as SessionInfo);
+}
+
+/** Exchanges a one-time sign-in link's token (from the URL's fragment) for a session. */
+export async function signInWithLink(linkToken: string): Promise<void> {
+  const res = await fetch(`${BASE}/api/session`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ linkToken }),
   });
   setSession((await parse(res)) as SessionInfo);
 }
@@ -97,6 +117,21 @@ export async function signOut(): Promise<void> {
 /** One AWS action as the signed-in key (the server runs it through the same gateway). */
 export async function aws<T>(target: string, input: object = {}): Promise<T> {
   const res = await fetch(`${BASE}/api/aws/${target}`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Berth-Csrf": session?.csrfToken ?? "" },
+    body: JSON.stringify(input),
+  });
+  return (await parse(res)) as T;
+}
+
+/** One action of a Query service (ELB) as the signed-in key; the console gets it as JSON. */
+export async function query<T>(
+  signingName: string,
+  action: string,
+  input: object = {},
+): Promise<T> {
+  const res = await fetch(`${BASE}/api/query/${signingName}/${action}`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-Berth-Csrf": session?.csrfToken ?? "" },

@@ -7,6 +7,7 @@ import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { BASE, loadSession, onSession, signOut, type SessionInfo } from "./api.js";
 import { ClustersPage, ClusterPage } from "./pages/clusters.js";
 import { CostsPage } from "./pages/costs.js";
+import { LoadBalancersPage } from "./pages/load-balancers.js";
 import { RegistryPage, RepositoryPage } from "./pages/registry.js";
 import { RunTaskPage } from "./pages/run-task.js";
 import { ServicePage } from "./pages/service.js";
@@ -32,6 +33,7 @@ function Nav(props: { session: SessionInfo }) {
         <ul>
           {link(`${BASE}/clusters`, "Clusters")}
           {link(`${BASE}/run`, "Run task")}
+          {link(`${BASE}/load-balancers`, "Load balancers")}
           {link(`${BASE}/registry`, "Registry")}
           {link(`${BASE}/costs`, "Costs")}
         </ul>
@@ -100,6 +102,7 @@ function Shell() {
           <Route path={`${BASE}/clusters/:cluster/tasks`} component={TasksPage} />
           <Route path={`${BASE}/clusters/:cluster/tasks/:task`} component={TaskPage} />
           <Route path={`${BASE}/clusters/:cluster/services/:service`} component={ServicePage} />
+          <Route path={`${BASE}/load-balancers`} component={LoadBalancersPage} />
           <Route path={`${BASE}/registry`} component={RegistryPage} />
           <Route path={`${BASE}/registry/:repository*`} component={RepositoryPage} />
           <Route path={`${BASE}/costs`} component={CostsPage} />

@@ -1,6 +1,8 @@
 /**
  * Metrics as charts (inline SVG: no script or style the CSP would refuse): CPU and memory
- * utilization, and requests where a load balancer counts them, over a window the reader picks.
+ * utilization, a service's desired, pending and running tasks, and requests and
+ * TargetResponseTime where a load balancer serves them (a service's or one target group's),
+ * over a window the reader picks.
  */
 import { useState } from "preact/hooks";
 import { getJson, useLive } from "./api.js";
@@ -12,6 +14,12 @@ interface Point {
   memory?: number;
   requests?: number;
   running?: number;
+  pending?: number;
+  desired?: number;
+  /** TargetResponseTime in milliseconds here (the API's are seconds, as CloudWatch's). */
+  latency?: number;
+  latencyP90?: number;
+  latencyP99?: number;
 }
 
 const WINDOWS: [number, string][] = [
@@ -54,7 +62,10 @@ function Line(props: {
         viewBox={`0 0 ${W} ${H}`}
         role="img"
         aria-label={`${props.title}; latest ${summary}`}
-        data-points={props.points.length}
+        data-points={
+          props.points.filter((p) => p[props.series[0]?.key ?? "at"] !== undefined).length
+        }
+        data-latest={last?.[props.series[0]?.key ?? "at"]}
       >
         <line x1={PAD} y1={y(0)} x2={W - 5} y2={y(0)} class="axis" />
         <line x1={PAD} y1={y(max)} x2={W - 5} y2={y(max)} class="grid" />
@@ -94,20 +105,45 @@ function Line(props: {
   );
 }
 
-/** A service's (cluster and service) or a task's (taskArn) metrics, live. */
-export function MetricsCharts(props: { cluster?: string; service?: string; taskArn?: string }) {
+const toMs = (seconds: number | undefined): number | undefined =>
+  seconds === undefined ? undefined : seconds * 1000;
+
+/**
+ * A service's (cluster and service), a task's (taskArn) or a target group's (targetGroupArn,
+ * requests and response time only) metrics, live.
+ */
+export function MetricsCharts(props: {
+  cluster?: string;
+  service?: string;
+  taskArn?: string;
+  targetGroupArn?: string;
+  /** The section's heading (default "Metrics"); a target group's is one of several. */
+  title?: string;
+}) {
   const [minutes, setMinutes] = useState(60);
   const query =
     props.taskArn !== undefined
       ? `task=${encodeURIComponent(props.taskArn)}`
-      : `cluster=${encodeURIComponent(props.cluster ?? "")}&service=${encodeURIComponent(props.service ?? "")}`;
+      : props.targetGroupArn !== undefined
+        ? `targetGroup=${encodeURIComponent(props.targetGroupArn)}`
+        : `cluster=${encodeURIComponent(props.cluster ?? "")}&service=${encodeURIComponent(props.service ?? "")}`;
+  const headingId = `metrics-${query.replace(/[^A-Za-z0-9]/g, "-")}`;
   const { data, error } = useLive(
-    async () => ({
-      ...(await getJson<{ periodMs: number; points: Point[] }>(
+    async () => {
+      const answer = await getJson<{ periodMs: number; points: Point[] }>(
         `metrics?${query}&minutes=${minutes}`,
-      )),
-      now: Date.now(),
-    }),
+      );
+      const points = answer.points.map((p) => {
+        const ms: Point = { ...p };
+        for (const key of ["latency", "latencyP90", "latencyP99"] as const) {
+          const value = toMs(p[key]);
+          if (value === undefined) delete ms[key];
+          else ms[key] = value;
+        }
+        return ms;
+      });
+      return { periodMs: answer.periodMs, points, now: Date.now() };
+    },
     [query, minutes],
     (change) => change.kinds.includes("metrics"),
   );
@@ -116,9 +152,13 @@ export function MetricsCharts(props: { cluster?: string; service?: string; taskA
   const to = data?.now ?? Date.now();
   const from = Math.max(to - minutes * 60_000, points[0]?.at ?? 0);
   const hasRequests = points.some((p) => p.requests !== undefined);
+  const hasCounts = points.some((p) => p.running !== undefined);
+  const hasLatency = points.some((p) => p.latency !== undefined);
+  const ofTargetGroup = props.targetGroupArn !== undefined;
+  const Heading = ofTargetGroup ? "h3" : "h2";
   return (
-    <section aria-labelledby="metrics-title">
-      <h2 id="metrics-title">Metrics</h2>
+    <section aria-labelledby={headingId} class="metrics">
+      <Heading id={headingId}>{props.title ?? "Metrics"}</Heading>
       <div class="filters">
         <label>
           Window{" "}
@@ -137,17 +177,33 @@ export function MetricsCharts(props: { cluster?: string; service?: string; taskA
       </div>
       <Failure error={error} />
       <div class="charts">
-        <Line
-          title="Utilization"
-          unit="%"
-          points={points}
-          from={from}
-          to={to}
-          series={[
-            { key: "cpu", label: "CPU", className: "s-cpu" },
-            { key: "memory", label: "Memory", className: "s-mem" },
-          ]}
-        />
+        {ofTargetGroup ? null : (
+          <Line
+            title="Utilization"
+            unit="%"
+            points={points}
+            from={from}
+            to={to}
+            series={[
+              { key: "cpu", label: "CPU", className: "s-cpu" },
+              { key: "memory", label: "Memory", className: "s-mem" },
+            ]}
+          />
+        )}
+        {hasCounts ? (
+          <Line
+            title="Tasks"
+            unit=""
+            points={points}
+            from={from}
+            to={to}
+            series={[
+              { key: "desired", label: "Desired", className: "s-desired" },
+              { key: "pending", label: "Pending", className: "s-pending" },
+              { key: "running", label: "Running", className: "s-running" },
+            ]}
+          />
+        ) : null}
         {hasRequests ? (
           <Line
             title="Requests per period"
@@ -156,6 +212,20 @@ export function MetricsCharts(props: { cluster?: string; service?: string; taskA
             from={from}
             to={to}
             series={[{ key: "requests", label: "Requests", className: "s-req" }]}
+          />
+        ) : null}
+        {hasLatency || ofTargetGroup ? (
+          <Line
+            title="Target response time"
+            unit=" ms"
+            points={points}
+            from={from}
+            to={to}
+            series={[
+              { key: "latency", label: "Average", className: "s-latency" },
+              { key: "latencyP90", label: "p90", className: "s-latency-p90" },
+              { key: "latencyP99", label: "p99", className: "s-latency-p99" },
+            ]}
           />
         ) : null}
       </div>

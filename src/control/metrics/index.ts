@@ -1,5 +1,6 @@
 /** The tasks' measured use and CloudWatch's ECS metrics computed from it, one period at a time. */
 export { UsageSeries, containerSeriesKey, type TaskUse, type UsageSample } from "./usage-series.js";
+export { UsageShare } from "./usage-share.js";
 export {
   ServiceMetrics,
   serviceKey,
@@ -9,3 +10,8 @@ export {
   type TargetGroupDatapoint,
   type TaskDatapoint,
 } from "./service-metrics.js";
+export {
+  responseTimeStats,
+  type ResponseTimeStats,
+  type ResponseTimeTotals,
+} from "./response-times.js";

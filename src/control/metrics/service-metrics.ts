@@ -5,15 +5,24 @@
  * reserve, x 100; MemoryUtilization likewise. Tasks with no samples in the period count in
  * neither sum (CloudWatch has no data from them); a service with none has no datapoint.
  * Requests per target group come from the load balancer as cumulative counters; per target,
- * they are divided by the group's registered targets that are not draining.
+ * they are divided by the group's registered targets that are not draining. TargetResponseTime
+ * per target group (and over a service's groups) comes from the load balancer's cumulative
+ * histograms the same way: the period's share is the difference of two readings.
  */
 import type { Store } from "../../store/index.js";
 import { readService } from "../service-state.js";
+import {
+  responseTimeStats,
+  type ResponseTimeStats,
+  type ResponseTimeTotals,
+} from "./response-times.js";
 import { containerSeriesKey, type TaskUse, type UsageSeries } from "./usage-series.js";
 
 /** What the load balancer tells: requests so far per target group ARN (cumulative). */
 export interface RequestCountSource {
   requestCounts(): Map<string, number>;
+  /** TargetResponseTime so far per target group ARN (cumulative histograms). */
+  responseTimes?(): Map<string, ResponseTimeTotals>;
 }
 
 export interface TaskDatapoint {
@@ -43,6 +52,8 @@ export interface ServiceDatapoint {
   /** Requests its target groups received over the period, and per registered target. */
   requestCount?: number;
   requestCountPerTarget?: number;
+  /** TargetResponseTime over its target groups' answers in the period; none without answers. */
+  targetResponseTime?: ResponseTimeStats;
 }
 
 export interface TargetGroupDatapoint {
@@ -50,6 +61,8 @@ export interface TargetGroupDatapoint {
   inPeriod: number;
   /** Targets registered and not draining at the end of the period. */
   targets: number;
+  /** TargetResponseTime over the period's answers; none without answers. */
+  responseTime?: ResponseTimeStats;
 }
 
 export interface MetricsSnapshot {
@@ -66,6 +79,9 @@ export const serviceKey = (cluster: string, service: string): string => `${clust
 
 export class ServiceMetrics {
   #previousCounts = new Map<string, number>();
+  #previousTimes = new Map<string, ResponseTimeTotals>();
+  /** This period's pairs of readings per target group, for the services' own statistics. */
+  #timePairs = new Map<string, { before?: ResponseTimeTotals; after: ResponseTimeTotals }>();
   #latest: MetricsSnapshot | undefined;
 
   constructor(
@@ -143,6 +159,9 @@ export class ServiceMetrics {
       const requests =
         measured.length === 0 ? undefined : measured.reduce((n, g) => n + g.inPeriod, 0);
       const targets = measured.reduce((n, g) => n + g.targets, 0);
+      const responseTime = responseTimeStats(
+        groups.flatMap((arn) => this.#timePairs.get(arn) ?? []),
+      );
       return {
         cluster: row.cluster_name,
         service: row.name,
@@ -161,6 +180,7 @@ export class ServiceMetrics {
               requestCount: requests,
               ...(targets > 0 ? { requestCountPerTarget: requests / targets } : {}),
             }),
+        ...(responseTime === undefined ? {} : { targetResponseTime: responseTime }),
       };
     });
     this.#latest = { at: now, periodMs, tasks, services, targetGroups };
@@ -173,6 +193,11 @@ export class ServiceMetrics {
    */
   async #requestsInPeriod(): Promise<Map<string, TargetGroupDatapoint>> {
     const counts = this.options.requests?.requestCounts() ?? new Map<string, number>();
+    const times = this.options.requests?.responseTimes?.() ?? new Map<string, ResponseTimeTotals>();
+    this.#timePairs = new Map(
+      [...times].map(([arn, after]) => [arn, { before: this.#previousTimes.get(arn), after }]),
+    );
+    this.#previousTimes = times;
     const out = new Map<string, TargetGroupDatapoint>();
     const rows =
       counts.size === 0
@@ -187,10 +212,13 @@ export class ServiceMetrics {
     const targets = new Map(rows.map((r) => [r.target_group_arn, Number(r.targets)]));
     for (const [arn, total] of counts) {
       const before = this.#previousCounts.get(arn) ?? 0;
+      const pair = this.#timePairs.get(arn);
+      const responseTime = pair === undefined ? undefined : responseTimeStats([pair]);
       out.set(arn, {
         total,
         inPeriod: total >= before ? total - before : total,
         targets: targets.get(arn) ?? 0,
+        ...(responseTime === undefined ? {} : { responseTime }),
       });
     }
     this.#previousCounts = new Map(counts);

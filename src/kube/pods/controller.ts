@@ -7,9 +7,8 @@
  * once the task is STOPPED.
  */
 import type { Task } from "@aws-sdk/client-ecs";
-import type { Clock, Logger } from "../../core/index.js";
+import { SerialPass, type Clock, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
-import { ControlLoop } from "../control-loop.js";
 import { recordEvent } from "../events.js";
 import type { KubeObject, KubeObjects } from "../objects.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
@@ -21,7 +20,13 @@ import {
   unschedulableReason,
   type FargateProfileView,
 } from "./fargate.js";
-import { nodeNameOf, podStatusFromTask, taskAddress, unschedulableStatus } from "./pod-status.js";
+import {
+  mirrorTask,
+  nodeNameOf,
+  podStatusFromTask,
+  taskAddress,
+  unschedulableStatus,
+} from "./pod-status.js";
 import type { PodTaskPort } from "./port.js";
 import { podTaskDefinition } from "./task-spec.js";
 
@@ -42,26 +47,32 @@ export interface PodControllerOptions {
 
 const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
+/**
+ * Lets the event loop run once. A watch's response is flushed on the next tick, and a chain of
+ * store calls (SQLite's run synchronously, as microtasks) holds every tick back to its end:
+ * without this, a pod's Ready reached kubectl only after the Started event was written too, and
+ * a new pod's first events only after the whole pass (0.5 s later at load average 16).
+ */
+const letWatchersSee = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class PodController {
-  readonly #loop: ControlLoop;
+  readonly #loop: SerialPass;
   #unsubscribe: (() => void) | undefined;
   /** Tasks asked to stop (so a stop is sent once per pod deletion). */
   readonly #stopping = new Set<string>();
 
   constructor(private readonly options: PodControllerOptions) {
-    this.#loop = new ControlLoop(
-      "pod controller",
-      () => this.#pass(),
-      options.log,
-      options.intervalMs,
-    );
+    this.#loop = new SerialPass(() => this.#pass(), options.log, {
+      failed: "pod controller pass failed",
+    });
   }
 
   start(): void {
     this.#unsubscribe = this.options.objects.subscribe((change) => {
       if (change.resource === "pods") this.kick();
     });
-    this.#loop.start();
+    this.#loop.start(this.options.intervalMs ?? 1000);
+    this.kick();
   }
 
   async stop(): Promise<void> {
@@ -71,10 +82,12 @@ export class PodController {
 
   /** A pass now (or right after the one running). */
   kick(): void {
-    this.#loop.kick();
+    void this.#loop.kick();
   }
 
   async #pass(): Promise<void> {
+    // Passes kicked while one ran follow it at once: the last one's writes go out first.
+    await letWatchersSee();
     const clusters = await this.options.store.selectFrom("eks_clusters").select("name").execute();
     for (const { name: cluster } of clusters) {
       const { items } = await this.options.objects.list(cluster, PODS);
@@ -171,19 +184,18 @@ export class PodController {
       now: stamp(now),
     });
     const address = taskAddress(task);
+    const nodeName = address === undefined ? undefined : nodeNameOf(address, this.options.region);
+    // Most passes change nothing for most pods: those cost no write transaction.
+    if (mirrorTask(pod, status, nodeName) === undefined) return;
     const wasReady = isReady(pod);
     const updated = await objects.update(cluster, PODS, namespace, name, (current) => {
-      current.status = status;
-      if (
-        address !== undefined &&
-        current.spec !== undefined &&
-        current.spec.nodeName === undefined
-      )
-        current.spec.nodeName = nodeNameOf(address, this.options.region);
-      current.metadata.resourceVersion = undefined;
-      return current;
+      const next = mirrorTask(current, status, nodeName) ?? current;
+      next.metadata.resourceVersion = undefined;
+      return next;
     });
-    if (!wasReady && isReady(updated))
+    if (!wasReady && isReady(updated)) {
+      // The Ready pod goes out to the watchers (`kubectl wait`) before the events are written.
+      await letWatchersSee();
       for (const c of spec.containers)
         await recordEvent(
           objects,
@@ -197,6 +209,7 @@ export class PodController {
           },
           now,
         );
+    }
   }
 
   async #schedule(
@@ -296,6 +309,7 @@ export class PodController {
         return current;
       },
     );
+    await letWatchersSee();
     if (restartCount === 0)
       await recordEvent(
         objects,

@@ -163,3 +163,22 @@ export function unschedulableStatus(message: string, now: string): Record<string
     qosClass: "BestEffort",
   };
 }
+
+/**
+ * The pod as its task leaves it: the status, and the node (the task's address) once there is
+ * one; undefined when that is the pod as it is, so an unchanged pod costs the controller no
+ * write (and its watchers no event).
+ */
+export function mirrorTask(
+  pod: KubeObject,
+  status: Record<string, unknown>,
+  nodeName: string | undefined,
+): KubeObject | undefined {
+  const setsNode =
+    nodeName !== undefined && pod.spec !== undefined && pod.spec.nodeName === undefined;
+  if (!setsNode && JSON.stringify(pod.status ?? null) === JSON.stringify(status)) return undefined;
+  const next = structuredClone(pod);
+  next.status = status;
+  if (setsNode && next.spec !== undefined) next.spec.nodeName = nodeName;
+  return next;
+}

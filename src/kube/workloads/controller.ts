@@ -8,9 +8,8 @@
  * deleted gracefully, unready and newest first); statuses are written from the pods counted.
  */
 import { randomBytes } from "node:crypto";
-import type { Clock, Logger } from "../../core/index.js";
+import { SerialPass, type Clock, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
-import { ControlLoop } from "../control-loop.js";
 import { recordEvent } from "../events.js";
 import type { KubeObject, KubeObjects, ObjectMeta } from "../objects.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
@@ -65,16 +64,13 @@ function ownerReference(owner: KubeObject): Owner {
 }
 
 export class WorkloadController {
-  readonly #loop: ControlLoop;
+  readonly #loop: SerialPass;
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: WorkloadControllerOptions) {
-    this.#loop = new ControlLoop(
-      "workload controller",
-      () => this.#pass(),
-      options.log,
-      options.intervalMs,
-    );
+    this.#loop = new SerialPass(() => this.#pass(), options.log, {
+      failed: "workload controller pass failed",
+    });
   }
 
   start(): void {
@@ -86,7 +82,8 @@ export class WorkloadController {
       )
         this.kick();
     });
-    this.#loop.start();
+    this.#loop.start(this.options.intervalMs ?? 1000);
+    this.kick();
   }
 
   async stop(): Promise<void> {
@@ -95,7 +92,7 @@ export class WorkloadController {
   }
 
   kick(): void {
-    this.#loop.kick();
+    void this.#loop.kick();
   }
 
   async #pass(): Promise<void> {

@@ -7,6 +7,7 @@ import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.j
 import type { Billing } from "../../billing/index.js";
 import { costAndUsageHandler } from "./cost-and-usage.js";
 import { savingsPlansUtilizationHandler } from "./savings-plans-utilization.js";
+import { tagsHandler } from "./tags.js";
 
 export { TAG_CLUSTER, TAG_SERVICE, TAG_FAMILY, COST_DIMENSIONS } from "./lines.js";
 
@@ -26,6 +27,7 @@ export function createCostExplorerService({ billing }: CostExplorerDependencies)
       GetCostAndUsage: action<ce.GetCostAndUsageRequest, ce.GetCostAndUsageResponse>(
         costAndUsageHandler(billing),
       ),
+      GetTags: action<ce.GetTagsRequest, ce.GetTagsResponse>(tagsHandler(billing)),
       GetSavingsPlansUtilization: action<
         ce.GetSavingsPlansUtilizationRequest,
         ce.GetSavingsPlansUtilizationResponse

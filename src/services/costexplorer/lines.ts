@@ -24,7 +24,8 @@ export const COST_DIMENSIONS = [
   "SAVINGS_PLAN_ARN",
 ] as const;
 
-function managedTags(line: CostLine): Record<string, string> {
+/** Every tag a line carries: the task's own and the generated cost allocation tags. */
+export function managedTags(line: CostLine): Record<string, string> {
   const task = line.task;
   if (task === undefined) return {};
   const tags: Record<string, string> = { ...task.tags };

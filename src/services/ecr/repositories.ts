@@ -1,4 +1,5 @@
 /** ECR repositories: create, describe, delete, tag mutability, tags, and the registry itself. */
+import { createHash } from "node:crypto";
 import type * as ecr from "@aws-sdk/client-ecr";
 import { page, type RequestContext } from "../../aws/index.js";
 import {
@@ -7,6 +8,14 @@ import {
   type TagMutability,
   type TagMutabilityExclusionFilter,
 } from "../../registry/index.js";
+import {
+  dropTags,
+  fromKeyValue,
+  putTags,
+  readTags,
+  removeTags,
+  toKeyValue,
+} from "../../store/index.js";
 import { findRepository, type EcrDependencies } from "./context.js";
 import {
   invalidParameter,
@@ -79,17 +88,6 @@ function checkTags(tags: ecr.Tag[] | undefined): void {
   }
 }
 
-async function writeTags(deps: EcrDependencies, arn: string, tags: ecr.Tag[]): Promise<void> {
-  for (const tag of tags)
-    await deps.store
-      .insertInto("tags")
-      .values({ resource_arn: arn, key: tag.Key ?? "", value: tag.Value ?? "" })
-      .onConflict((oc) =>
-        oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.Value ?? "" }),
-      )
-      .execute();
-}
-
 /** `arn:aws:ecr:REGION:ACCOUNT:repository/NAME` -> the repository. */
 async function repositoryByArn(deps: EcrDependencies, arn: string): Promise<RepositoryRecord> {
   const match = /^arn:aws:ecr:[^:]*:(\d{12}):repository\/(.+)$/.exec(arn);
@@ -132,19 +130,16 @@ export function repositoryHandlers(deps: EcrDependencies) {
         },
         encryptionConfiguration: {
           encryptionType: encryption.encryptionType ?? "AES256",
-          // KMS without a key: ECR uses (and shows) the account's AWS managed key aws/ecr; here
-          // its alias ARN, as Berth has no KMS to give the key's own id.
+          // KMS without a key: ECR uses (and shows) the account's AWS managed key aws/ecr.
           ...(encryption.kmsKey !== undefined
             ? { kmsKey: encryption.kmsKey }
             : encryption.encryptionType === "KMS"
-              ? {
-                  kmsKey: `arn:aws:kms:${ctx.identity.region}:${ctx.identity.accountId}:alias/aws/ecr`,
-                }
+              ? { kmsKey: managedKeyArn(ctx.identity.region, ctx.identity.accountId) }
               : {}),
         },
       });
       if (created === undefined) throw repositoryAlreadyExists(name, registryId);
-      await writeTags(deps, created.arn, input.tags ?? []);
+      await putTags(deps.store, created.arn, fromKeyValue(input.tags ?? []));
       return { repository: toRepository(deps, created) };
     },
 
@@ -176,7 +171,7 @@ export function repositoryHandlers(deps: EcrDependencies) {
       const images = await deps.registry.images(name);
       if (images.length > 0 && input.force !== true) throw repositoryNotEmpty(name, registryId);
       await deps.registry.deleteRepository(name);
-      await deps.store.deleteFrom("tags").where("resource_arn", "=", record.arn).execute();
+      await dropTags(deps.store, [record.arn]);
       return { repository: toRepository(deps, record) };
     },
 
@@ -209,19 +204,13 @@ export function repositoryHandlers(deps: EcrDependencies) {
     tagResource: async (input: ecr.TagResourceRequest): Promise<ecr.TagResourceResponse> => {
       const record = await repositoryByArn(deps, input.resourceArn ?? "");
       checkTags(input.tags);
-      await writeTags(deps, record.arn, input.tags ?? []);
+      await putTags(deps.store, record.arn, fromKeyValue(input.tags ?? []));
       return {};
     },
 
     untagResource: async (input: ecr.UntagResourceRequest): Promise<ecr.UntagResourceResponse> => {
       const record = await repositoryByArn(deps, input.resourceArn ?? "");
-      const keys = input.tagKeys ?? [];
-      if (keys.length > 0)
-        await deps.store
-          .deleteFrom("tags")
-          .where("resource_arn", "=", record.arn)
-          .where("key", "in", keys)
-          .execute();
+      await removeTags(deps.store, record.arn, input.tagKeys ?? []);
       return {};
     },
 
@@ -229,13 +218,19 @@ export function repositoryHandlers(deps: EcrDependencies) {
       input: ecr.ListTagsForResourceRequest,
     ): Promise<ecr.ListTagsForResourceResponse> => {
       const record = await repositoryByArn(deps, input.resourceArn ?? "");
-      const rows = await deps.store
-        .selectFrom("tags")
-        .select(["key", "value"])
-        .where("resource_arn", "=", record.arn)
-        .orderBy("key")
-        .execute();
-      return { tags: rows.map((r) => ({ Key: r.key, Value: r.value })) };
+      return { tags: toKeyValue(await readTags(deps.store, record.arn)) };
     },
   };
+}
+
+/**
+ * The key ARN of the account's AWS managed key `aws/ecr` in `region`. Berth has no KMS, so its
+ * id is a UUID derived from the region and account: the same key for every repository there,
+ * as on AWS, shaped as KMS shows key ids.
+ */
+export function managedKeyArn(region: string, accountId: string): string {
+  const hex = createHash("sha256").update(`aws/ecr:${region}:${accountId}`).digest("hex");
+  const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return `arn:aws:kms:${region}:${accountId}:key/${id}`;
 }

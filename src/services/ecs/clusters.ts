@@ -20,10 +20,10 @@ import {
   type TaskAddressSpace,
 } from "../../control/index.js";
 import type { Identity } from "../../core/index.js";
-import type { ClusterTable, Store } from "../../store/index.js";
+import { dropTags, readTags, type ClusterTable, type Store } from "../../store/index.js";
 import { clusterNotFound, invalidParameter } from "./errors.js";
 import { clusterArn, clusterName, DEFAULT_CLUSTER } from "./resources.js";
-import { readTags, writeTags } from "./tags.js";
+import { writeTags } from "./tags.js";
 
 /** What a cluster row's JSON document holds: the parts of `Cluster` a caller sets. */
 type ClusterDocument = Pick<
@@ -194,7 +194,7 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
           )
           .execute();
         // A cluster re-created under an old name starts without the old one's tags.
-        await trx.deleteFrom("tags").where("resource_arn", "=", arn).execute();
+        await dropTags(trx, [arn]);
       });
       await writeTags(store, arn, input.tags);
       return {

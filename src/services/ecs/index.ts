@@ -3,16 +3,25 @@
  * Adding an action is adding a row; the front door validates its input against the model.
  */
 import type * as ecs from "@aws-sdk/client-ecs";
+import { checkLaunchRoles, checkRegisteredRoles, type RoleGate } from "./task-roles.js";
 import { ecsResources } from "./authorization.js";
 import {
   action,
+  authorizeRequest,
   loadServiceModel,
+  type Authorizer,
   type AwsJsonService,
   type RequestContext,
   rootPrincipal,
 } from "../../aws/index.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
-import { readTask, type ServiceTargets, type TaskStopper } from "../../control/index.js";
+import {
+  readTask,
+  type Fence,
+  type ServiceTargets,
+  type TaskAddressSpace,
+  type TaskCommands,
+} from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { accountSettingHandlers } from "./account-settings.js";
 import { clusterHandlers } from "./clusters.js";
@@ -22,13 +31,14 @@ import { taskDefinitionHandlers } from "./task-definitions.js";
 import { capacityProviderHandlers } from "./capacity-providers.js";
 import { serviceHandlers } from "./services.js";
 import { taskProtectionHandlers } from "./task-protection.js";
-import { taskHandlers, type RegistryCredentialSource, type TaskDispatcher } from "./tasks.js";
+import { taskHandlers, type RegistryCredentialSource } from "./tasks.js";
 import { FARGATE_SIZES } from "./fargate.js";
 
 export { ensureDefaultCluster } from "./clusters.js";
 export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
-export type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
+export type { RegistryCredentialSource } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
+export { roleArnOf, type RoleGate } from "./task-roles.js";
 export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
 
 /**
@@ -37,13 +47,12 @@ export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
  */
 export function podTaskLauncher(deps: {
   store: Store;
-  dispatcher: TaskDispatcher;
-  stopper: TaskStopper;
+  tasks: TaskCommands;
   registryCredentials: RegistryCredentialSource;
   ctx: () => RequestContext;
 }) {
   const definitions = taskDefinitionHandlers(deps.store);
-  const tasks = taskHandlers(deps.store, deps.dispatcher, deps.registryCredentials, deps.stopper);
+  const tasks = taskHandlers(deps.store, deps.tasks, deps.registryCredentials);
   return {
     sizes: FARGATE_SIZES,
     async run(
@@ -88,6 +97,53 @@ export function podTaskLauncher(deps: {
   };
 }
 
+/** RunTask after the caller has passed the roles the tasks will have (the action's one body). */
+function runTaskAsCaller(
+  store: Store,
+  tasks: ReturnType<typeof taskHandlers>,
+  roles: RoleGate | undefined,
+) {
+  return async (input: ecs.RunTaskRequest, ctx: RequestContext): Promise<ecs.RunTaskResponse> => {
+    if (roles !== undefined)
+      await checkLaunchRoles(roles, store, ctx, input.taskDefinition, input.overrides ?? {}, true);
+    return tasks.runTask(input, ctx);
+  };
+}
+
+/**
+ * Scheduled tasks (EventBridge Scheduler): each fire is one RunTask through the RunTask action
+ * itself, clientToken and all, as a session of the schedule's RoleArn: that role must be
+ * allowed ecs:RunTask (IAM's step every gateway runs) and iam:PassRole on the task's roles,
+ * as on AWS, so a schedule starts nothing its role may not.
+ */
+export function scheduledTaskRunner(deps: {
+  store: Store;
+  tasks: TaskCommands;
+  registryCredentials: RegistryCredentialSource;
+  roles?: RoleGate;
+  authorizer?: Authorizer;
+  /** The run's context, as a session of `roleArn` (throws AccessDenied if it cannot be assumed). */
+  ctx: (roleArn: string, sessionName: string) => Promise<RequestContext>;
+}): (
+  request: ecs.RunTaskRequest & { clientToken: string },
+  roleArn: string,
+) => Promise<ecs.RunTaskResponse> {
+  const tasks = taskHandlers(deps.store, deps.tasks, deps.registryCredentials);
+  const runTask = runTaskAsCaller(deps.store, tasks, deps.roles);
+  return async (request, roleArn) => {
+    // AWS does not document the session name Scheduler uses; the run's token names the run.
+    const ctx = await deps.ctx(roleArn, request.clientToken.slice(0, 32));
+    await authorizeRequest(
+      deps.authorizer,
+      { signingName: "ecs", resources: ecsResources },
+      "RunTask",
+      request,
+      ctx,
+    );
+    return runTask(request, ctx);
+  };
+}
+
 /** ECS clusters as another service makes them (EKS: the cluster whose tasks are its pods). */
 export function ecsClusterLifecycle(store: Store) {
   const clusters = clusterHandlers(store);
@@ -109,6 +165,8 @@ export function serviceDesiredCountSetter(deps: {
   identity: Identity;
   clock: Clock;
   log: Logger;
+  /** The auto scaling role's fence: a deposed leader's new desired count is never written. */
+  fence?: Fence;
 }): (cluster: string, service: string, desiredCount: number) => Promise<void> {
   const { updateService } = serviceHandlers(deps);
   return async (cluster, service, desiredCount) => {
@@ -122,36 +180,41 @@ export function serviceDesiredCountSetter(deps: {
         accessKeyId: "application-autoscaling",
         principal: rootPrincipal(deps.identity.accountId),
       },
+      deps.fence,
     );
   };
 }
 
 export interface EcsDependencies {
   store: Store;
-  dispatcher: TaskDispatcher;
-  /** The one way tasks stop (StopTask's). */
-  stopper: TaskStopper;
+  /** The one way tasks start and stop (RunTask's, StopTask's). */
+  tasks: TaskCommands;
+  /** The task address space, whose cluster blocks DeleteCluster gives back. */
+  addresses?: TaskAddressSpace;
   registryCredentials?: RegistryCredentialSource;
   /** Asks the service reconciler for a pass now (desired state changed). */
   kickServices?: () => void;
   /** Load balancers' target groups, for services with `loadBalancers`. */
   serviceTargets?: ServiceTargets;
+  /** IAM's side of passing roles to tasks; without it roles are taken unchecked. */
+  roles?: RoleGate;
 }
 
 export function createEcsService({
   store,
-  dispatcher,
-  stopper,
+  tasks: commands,
+  addresses,
   registryCredentials,
   kickServices,
   serviceTargets,
+  roles,
 }: EcsDependencies): AwsJsonService {
-  const clusters = clusterHandlers(store, dispatcher.addresses);
+  const clusters = clusterHandlers(store, addresses);
   const settings = accountSettingHandlers(store);
   const definitions = taskDefinitionHandlers(store);
   const tags = tagHandlers(store);
   const capacity = capacityProviderHandlers(store);
-  const tasks = taskHandlers(store, dispatcher, registryCredentials ?? (() => []), stopper);
+  const tasks = taskHandlers(store, commands, registryCredentials ?? (() => []));
   const services = serviceHandlers({
     store,
     kick: kickServices ?? (() => undefined),
@@ -198,7 +261,10 @@ export function createEcsService({
       RegisterTaskDefinition: action<
         ecs.RegisterTaskDefinitionRequest,
         ecs.RegisterTaskDefinitionResponse
-      >(definitions.registerTaskDefinition),
+      >(async (input, ctx) => {
+        if (roles !== undefined) await checkRegisteredRoles(roles, ctx, input);
+        return definitions.registerTaskDefinition(input, ctx);
+      }),
       DescribeTaskDefinition: action<
         ecs.DescribeTaskDefinitionRequest,
         ecs.DescribeTaskDefinitionResponse
@@ -218,7 +284,9 @@ export function createEcsService({
         ecs.DeleteTaskDefinitionsRequest,
         ecs.DeleteTaskDefinitionsResponse
       >(definitions.deleteTaskDefinitions),
-      RunTask: action<ecs.RunTaskRequest, ecs.RunTaskResponse>(tasks.runTask),
+      RunTask: action<ecs.RunTaskRequest, ecs.RunTaskResponse>(
+        runTaskAsCaller(store, tasks, roles),
+      ),
       StopTask: action<ecs.StopTaskRequest, ecs.StopTaskResponse>(tasks.stopTask),
       DescribeTasks: action<ecs.DescribeTasksRequest, ecs.DescribeTasksResponse>(
         tasks.describeTasks,
@@ -233,10 +301,20 @@ export function createEcsService({
         ecs.PutClusterCapacityProvidersResponse
       >(capacity.putClusterCapacityProviders),
       CreateService: action<ecs.CreateServiceRequest, ecs.CreateServiceResponse>(
-        services.createService,
+        async (input, ctx) => {
+          // ECS reports a role it cannot assume in the service's events, not here.
+          if (roles !== undefined)
+            await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
+          return services.createService(input, ctx);
+        },
       ),
       UpdateService: action<ecs.UpdateServiceRequest, ecs.UpdateServiceResponse>(
-        services.updateService,
+        async (input, ctx) => {
+          // A new definition hands its roles to the next tasks: passed as at CreateService.
+          if (roles !== undefined && input.taskDefinition !== undefined)
+            await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
+          return services.updateService(input, ctx);
+        },
       ),
       DeleteService: action<ecs.DeleteServiceRequest, ecs.DeleteServiceResponse>(
         services.deleteService,

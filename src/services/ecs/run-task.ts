@@ -3,6 +3,7 @@
  * and merged, the ECS `Task` document as DescribeTasks will show it, and the assignment the
  * agent will run.
  */
+import { roleArnOf } from "./task-roles.js";
 import type {
   Container,
   ContainerDefinition,
@@ -96,6 +97,22 @@ function assignContainer(
     mountPoints: mountPointsOf(container, byName),
     ...awslogsOf(container, taskId),
     ...healthCheckOf(container),
+    // References only: the host asks for the values when it starts the task.
+    ...((container.secrets ?? []).length === 0
+      ? {}
+      : {
+          secrets: (container.secrets ?? []).map((x) => ({
+            name: x.name ?? "",
+            valueFrom: x.valueFrom ?? "",
+          })),
+        }),
+    ...(container.repositoryCredentials?.credentialsParameter === undefined
+      ? {}
+      : {
+          repositoryCredentials: {
+            credentialsParameter: container.repositoryCredentials.credentialsParameter,
+          },
+        }),
   };
 }
 
@@ -182,6 +199,14 @@ export function draftTasks(
   const group = request.group ?? `family:${family}`;
   const containers = definition.containerDefinitions ?? [];
   const byName = new Map(containers.map((c) => [c.name ?? "", c]));
+  const taskRole = request.overrides?.taskRoleArn ?? definition.taskRoleArn;
+  const taskRoleArn =
+    taskRole === undefined || taskRole === "" ? undefined : roleArnOf(ctx.identity, taskRole);
+  const executionRole = request.overrides?.executionRoleArn ?? definition.executionRoleArn;
+  const executionRoleArn =
+    executionRole === undefined || executionRole === ""
+      ? undefined
+      : roleArnOf(ctx.identity, executionRole);
 
   return Array.from({ length: count }, (_, index): TaskDraft => {
     const id = newHexId();
@@ -248,9 +273,17 @@ export function draftTasks(
       cpu,
       memory,
       ephemeralStorageGiB,
+      ...(definition.pidMode === "task" ? { pidMode: "task" as const } : {}),
       desiredStatus: "RUNNING",
       containers: assigned.map((c, i) => ({ ...c, containerArn: taskContainers[i]?.containerArn })),
-      registryCredentials: ctx.registryCredentials,
+      // With an execution role, pulls are that role's (asked for at start); without one, the
+      // platform's password (Fargate would fail the pull of a private ECR image instead).
+      registryCredentials: executionRoleArn === undefined ? ctx.registryCredentials : [],
+      ...(executionRoleArn === undefined ? {} : { executionRoleArn }),
+      region: ctx.identity.region,
+      ...(taskRoleArn === undefined
+        ? {}
+        : { taskRole: { roleArn: taskRoleArn, credentialsId: randomUUID() } }),
     };
     return {
       row: {
@@ -281,5 +314,7 @@ function pickTaskOverrides(request: RunTaskRequest): Partial<NonNullable<Task["o
     ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
     ...(o.memory === undefined ? {} : { memory: o.memory }),
     ...(o.ephemeralStorage === undefined ? {} : { ephemeralStorage: o.ephemeralStorage }),
+    ...(o.taskRoleArn === undefined ? {} : { taskRoleArn: o.taskRoleArn }),
+    ...(o.executionRoleArn === undefined ? {} : { executionRoleArn: o.executionRoleArn }),
   };
 }

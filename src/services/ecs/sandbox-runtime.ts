@@ -4,9 +4,8 @@
  * such setting, so Berth reads a tag, `berth:runtime` = `runc` | `runsc`: on the task
  * definition, else on the cluster. Tags pass through every ECS client unchanged.
  */
-import type { Store } from "../../store/index.js";
+import { readTags, type Store } from "../../store/index.js";
 import { invalidParameter } from "./errors.js";
-import { readTags } from "./tags.js";
 
 export const RUNTIME_TAG = "berth:runtime";
 export const SANDBOX_RUNTIMES = ["runc", "runsc"] as const;

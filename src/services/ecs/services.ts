@@ -1,6 +1,6 @@
 /**
  * ECS services: CreateService, UpdateService, DeleteService, DescribeServices, ListServices,
- * and the launcher the reconciler (src/control) uses to start and stop a service's tasks.
+ * and the launcher the reconciler (src/control) uses to draft and start a service's tasks.
  * The API writes desired state (count, task definition, deployments); the reconciler does the rest.
  */
 import type {
@@ -20,18 +20,18 @@ import type {
   UpdateServiceResponse,
 } from "@aws-sdk/client-ecs";
 import { AwsError, page, type RequestContext } from "../../aws/index.js";
-import { arn, parseArn, type Clock, type Identity } from "../../core/index.js";
+import { arn, BerthError, parseArn, type Clock, type Identity } from "../../core/index.js";
 import {
-  createTasks,
   newDeploymentId,
   readService,
   writeService,
   type ServiceLauncher,
   type ServiceTargets,
   type StoredService,
+  type TaskCommands,
   type Fence,
 } from "../../control/index.js";
-import type { ServiceTable, Store } from "../../store/index.js";
+import { dropTags, readTags, type ServiceTable, type Store } from "../../store/index.js";
 import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { checkLoadBalancers } from "./load-balancers.js";
@@ -39,9 +39,9 @@ import { clientException, invalidParameter } from "./errors.js";
 import { checkRunsOnFargate } from "./fargate-containers.js";
 import { draftTasks } from "./run-task.js";
 import { sandboxRuntime } from "./sandbox-runtime.js";
-import { readTags, writeTags } from "./tags.js";
+import { tagEntries, writeTags } from "./tags.js";
 import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
-import type { RegistryCredentialSource, TaskDispatcher } from "./tasks.js";
+import type { RegistryCredentialSource } from "./tasks.js";
 
 const NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 
@@ -111,9 +111,19 @@ function newDeployment(service: Service, taskDefinition: string, now: Date): Dep
   };
 }
 
+/** The service's row changed between a handler's read and its write: read it again. */
+class RowChanged extends BerthError {
+  constructor() {
+    super("ServiceChanged", "the service kept changing while this request was applied", {
+      fault: "server",
+    });
+  }
+}
+
 export interface ServiceHandlerDeps {
   store: Store;
-  dispatcher: TaskDispatcher;
+  /** Where the launcher's drafted tasks start, as RunTask's do. */
+  tasks: TaskCommands;
   registryCredentials: RegistryCredentialSource;
   /** Asks the reconciler for a pass now. */
   kick: () => void;
@@ -155,7 +165,17 @@ export function serviceHandlers({
     return service;
   }
 
-  async function save(row: ServiceTable, stored: StoredService, now: Date): Promise<ServiceTable> {
+  /**
+   * Writes `stored` over `row` only if nobody changed the row since it was read (another
+   * server's UpdateService, the reconciler's pass): otherwise throws `RowChanged` and the caller
+   * starts again from the fresh row, so no accepted change is overwritten by a stale copy.
+   */
+  async function save(
+    row: ServiceTable,
+    stored: StoredService,
+    now: Date,
+    fence?: Fence,
+  ): Promise<ServiceTable> {
     const updated: ServiceTable = {
       ...row,
       desired_count: stored.service.desiredCount ?? row.desired_count,
@@ -164,8 +184,109 @@ export function serviceHandlers({
       // Always moves, so the reconciler knows desired state changed under it.
       updated_at: Math.max(now.getTime(), row.updated_at + 1),
     };
-    await store.updateTable("services").set(updated).where("arn", "=", row.arn).execute();
+    const result = await store.transaction().execute(async (trx) => {
+      await fence?.(trx);
+      return (
+        trx
+          .updateTable("services")
+          .set(updated)
+          .where("arn", "=", row.arn)
+          .where("updated_at", "=", row.updated_at)
+          // The reconciler writes counts and events without moving updated_at.
+          .where("document", "=", row.document)
+          .executeTakeFirst()
+      );
+    });
+    if (result.numUpdatedRows === 0n) throw new RowChanged();
     return updated;
+  }
+
+  /** Runs a read-modify-save of one service again while its row changed underneath. */
+  async function retryOnChange<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof RowChanged) || tries >= 20) throw error;
+      }
+    }
+  }
+
+  async function updateOnce(
+    input: UpdateServiceRequest,
+    ctx: RequestContext,
+    fence: Fence | undefined,
+  ): Promise<UpdateServiceResponse> {
+    const cluster = await findActiveCluster(store, input.cluster);
+    const row = await findService(cluster.name, input.service ?? "");
+    if (row === undefined) throw serviceNotFound();
+    if (row.status !== "ACTIVE") throw serviceNotActive();
+    const now = ctx.clock.now();
+    const stored = readService(row);
+    const { service } = stored;
+    if (input.desiredCount !== undefined) {
+      if (input.desiredCount < 0) throw invalidParameter("desiredCount can not be negative.");
+      service.desiredCount = input.desiredCount;
+    }
+    if (input.deploymentConfiguration !== undefined)
+      service.deploymentConfiguration = deploymentConfiguration(
+        input.deploymentConfiguration,
+        service.deploymentConfiguration,
+      );
+    if (input.healthCheckGracePeriodSeconds !== undefined)
+      service.healthCheckGracePeriodSeconds = input.healthCheckGracePeriodSeconds;
+    if (input.capacityProviderStrategy !== undefined) {
+      checkStrategy(input.capacityProviderStrategy);
+      service.capacityProviderStrategy = input.capacityProviderStrategy;
+    }
+    let redeploy = input.forceNewDeployment === true;
+    if (input.networkConfiguration !== undefined) {
+      service.networkConfiguration = input.networkConfiguration;
+      redeploy = true;
+    }
+    if (input.taskDefinition !== undefined) {
+      const next = await fargateTaskDefinition(store, input.taskDefinition);
+      if (next !== service.taskDefinition) redeploy = true;
+      service.taskDefinition = next;
+    }
+    if (redeploy) {
+      for (const deployment of service.deployments ?? [])
+        if (deployment.status === "PRIMARY") deployment.status = "ACTIVE";
+      service.deployments = [
+        newDeployment(service, service.taskDefinition ?? "", now),
+        ...(service.deployments ?? []),
+      ];
+      // A new deployment starts afresh: earlier failures no longer hold launches back.
+      stored.extras.consecutiveFailures = 0;
+      stored.extras.backoffUntil = undefined;
+    }
+    for (const deployment of service.deployments ?? []) {
+      if (deployment.status === "PRIMARY") {
+        deployment.desiredCount = service.desiredCount;
+        deployment.updatedAt = now;
+      }
+    }
+    const saved = await save(row, stored, now, fence);
+    kick();
+    return { service: await present(saved, false) };
+  }
+
+  async function deleteOnce(
+    input: DeleteServiceRequest,
+    ctx: RequestContext,
+  ): Promise<DeleteServiceResponse> {
+    const cluster = await findActiveCluster(store, input.cluster);
+    const row = await findService(cluster.name, input.service ?? "");
+    if (row === undefined || row.status === "INACTIVE") throw serviceNotFound();
+    if (row.status === "DRAINING") return { service: await present(row, false) };
+    if (row.desired_count > 0 && input.force !== true)
+      throw invalidParameter("The service cannot be stopped while it is scaled above 0.");
+    const stored = readService(row);
+    stored.service.status = "DRAINING";
+    stored.service.desiredCount = 0;
+    const saved = await save(row, stored, ctx.clock.now());
+    kick();
+    return { service: await present(saved, false) };
   }
 
   return {
@@ -254,7 +375,7 @@ export function serviceHandlers({
       await store.transaction().execute(async (trx) => {
         // A name whose service is INACTIVE may be used again.
         await trx.deleteFrom("services").where("arn", "=", serviceArn).execute();
-        await trx.deleteFrom("tags").where("resource_arn", "=", serviceArn).execute();
+        await dropTags(trx, [serviceArn]);
         await trx.insertInto("services").values(row).execute();
       });
       await writeTags(store, serviceArn, input.tags);
@@ -262,81 +383,16 @@ export function serviceHandlers({
       return { service: await present(row, true) };
     },
 
-    updateService: async (
+    updateService: (
       input: UpdateServiceRequest,
       ctx: RequestContext,
-    ): Promise<UpdateServiceResponse> => {
-      const cluster = await findActiveCluster(store, input.cluster);
-      const row = await findService(cluster.name, input.service ?? "");
-      if (row === undefined) throw serviceNotFound();
-      if (row.status !== "ACTIVE") throw serviceNotActive();
-      const now = ctx.clock.now();
-      const stored = readService(row);
-      const { service } = stored;
-      if (input.desiredCount !== undefined) {
-        if (input.desiredCount < 0) throw invalidParameter("desiredCount can not be negative.");
-        service.desiredCount = input.desiredCount;
-      }
-      if (input.deploymentConfiguration !== undefined)
-        service.deploymentConfiguration = deploymentConfiguration(
-          input.deploymentConfiguration,
-          service.deploymentConfiguration,
-        );
-      if (input.healthCheckGracePeriodSeconds !== undefined)
-        service.healthCheckGracePeriodSeconds = input.healthCheckGracePeriodSeconds;
-      if (input.capacityProviderStrategy !== undefined) {
-        checkStrategy(input.capacityProviderStrategy);
-        service.capacityProviderStrategy = input.capacityProviderStrategy;
-      }
-      let redeploy = input.forceNewDeployment === true;
-      if (input.networkConfiguration !== undefined) {
-        service.networkConfiguration = input.networkConfiguration;
-        redeploy = true;
-      }
-      if (input.taskDefinition !== undefined) {
-        const next = await fargateTaskDefinition(store, input.taskDefinition);
-        if (next !== service.taskDefinition) redeploy = true;
-        service.taskDefinition = next;
-      }
-      if (redeploy) {
-        for (const deployment of service.deployments ?? [])
-          if (deployment.status === "PRIMARY") deployment.status = "ACTIVE";
-        service.deployments = [
-          newDeployment(service, service.taskDefinition ?? "", now),
-          ...(service.deployments ?? []),
-        ];
-        // A new deployment starts afresh: earlier failures no longer hold launches back.
-        stored.extras.consecutiveFailures = 0;
-        stored.extras.backoffUntil = undefined;
-      }
-      for (const deployment of service.deployments ?? []) {
-        if (deployment.status === "PRIMARY") {
-          deployment.desiredCount = service.desiredCount;
-          deployment.updatedAt = now;
-        }
-      }
-      const saved = await save(row, stored, now);
-      kick();
-      return { service: await present(saved, false) };
-    },
+      fence?: Fence,
+    ): Promise<UpdateServiceResponse> => retryOnChange(() => updateOnce(input, ctx, fence)),
 
-    deleteService: async (
+    deleteService: (
       input: DeleteServiceRequest,
       ctx: RequestContext,
-    ): Promise<DeleteServiceResponse> => {
-      const cluster = await findActiveCluster(store, input.cluster);
-      const row = await findService(cluster.name, input.service ?? "");
-      if (row === undefined || row.status === "INACTIVE") throw serviceNotFound();
-      if (row.status === "DRAINING") return { service: await present(row, false) };
-      if (row.desired_count > 0 && input.force !== true)
-        throw invalidParameter("The service cannot be stopped while it is scaled above 0.");
-      const stored = readService(row);
-      stored.service.status = "DRAINING";
-      stored.service.desiredCount = 0;
-      const saved = await save(row, stored, ctx.clock.now());
-      kick();
-      return { service: await present(saved, false) };
-    },
+    ): Promise<DeleteServiceResponse> => retryOnChange(() => deleteOnce(input, ctx)),
 
     describeServices: async (
       input: DescribeServicesRequest,
@@ -387,11 +443,11 @@ export function serviceHandlers({
   };
 }
 
-/** How the reconciler starts a service's tasks: as RunTask would (stops go through TaskStopper). */
+/** How the reconciler starts a service's tasks: drafted and started as RunTask's are. */
 export function serviceLauncher(
   deps: ServiceHandlerDeps & { identity: Identity; clock: Clock },
 ): ServiceLauncher {
-  const { store, dispatcher, registryCredentials, identity, clock } = deps;
+  const { store, tasks, registryCredentials, identity, clock } = deps;
   return {
     async launch(service: Service, deployment: Deployment, count: number, fence?: Fence) {
       const definitionRow = await findTaskDefinition(store, deployment.taskDefinition ?? "");
@@ -462,33 +518,12 @@ export function serviceLauncher(
               ...(runtime === undefined ? {} : { runtime }),
             },
           );
-          for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
-          const placed = await createTasks(
-            store,
-            drafts,
-            async (trx, result) => {
-              await fence?.(trx);
-              for (const task of result.tasks)
-                for (const tag of tags)
-                  await trx
-                    .insertInto("tags")
-                    .values({
-                      resource_arn: task.taskArn ?? "",
-                      key: tag.key ?? "",
-                      value: tag.value ?? "",
-                    })
-                    .onConflict((oc) => oc.columns(["resource_arn", "key"]).doNothing())
-                    .execute();
-            },
-            dispatcher.addresses,
-          );
+          const placed = await tasks.startTasks({ drafts, tags: tagEntries(tags), fence });
           const task = placed.tasks[0];
           if (task === undefined) {
             reason = placed.failures[0]?.reason ?? "RESOURCE";
             continue;
           }
-          for (const { hostId, assignment } of placed.assignments)
-            dispatcher.assign(hostId, assignment);
           taskArns.push(task.taskArn ?? "");
           started = true;
           break;

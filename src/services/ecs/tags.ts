@@ -13,20 +13,24 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { AwsError } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
-import type { Store } from "../../store/index.js";
+import { putTags, readTags, removeTags, type Store, type TagEntry } from "../../store/index.js";
 import { invalidParameter } from "./errors.js";
 
 const MAX_TAGS = 50;
+const tooManyTags = () => invalidParameter(`The resource can have at most ${MAX_TAGS} tags.`);
 
-export async function readTags(store: Store, resourceArn: string): Promise<Tag[]> {
-  const rows = await store
-    .selectFrom("tags")
-    .select(["key", "value"])
-    .where("resource_arn", "=", resourceArn)
-    .orderBy("key")
-    .execute();
-  return rows.map((row) => ({ key: row.key, value: row.value }));
+/** ECS's rules for tags a caller gives (TagResource, RunTask, CreateService...). */
+export function checkTags(tags: readonly Tag[]): void {
+  for (const tag of tags) {
+    if (tag.key?.toLowerCase().startsWith("aws:"))
+      throw invalidParameter("Tag keys beginning with 'aws:' are reserved for AWS use.");
+  }
+  if (new Set(tags.map((tag) => tag.key)).size > MAX_TAGS) throw tooManyTags();
 }
+
+/** `tags` as the store keeps them. */
+export const tagEntries = (tags: readonly Tag[]): TagEntry[] =>
+  tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" }));
 
 export async function writeTags(
   store: Store,
@@ -34,28 +38,10 @@ export async function writeTags(
   tags: Tag[] | undefined,
 ): Promise<void> {
   if (tags === undefined || tags.length === 0) return;
-  for (const tag of tags) {
-    if (tag.key?.toLowerCase().startsWith("aws:"))
-      throw invalidParameter("Tag keys beginning with 'aws:' are reserved for AWS use.");
-  }
+  checkTags(tags);
   await store.transaction().execute(async (trx) => {
-    for (const tag of tags) {
-      await trx
-        .insertInto("tags")
-        .values({ resource_arn: resourceArn, key: tag.key ?? "", value: tag.value ?? "" })
-        .onConflict((oc) =>
-          oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.value ?? "" }),
-        )
-        .execute();
-    }
-    const { count } = await trx
-      .selectFrom("tags")
-      .select((eb) => eb.fn.countAll<number>().as("count"))
-      .where("resource_arn", "=", resourceArn)
-      .executeTakeFirstOrThrow();
-    if (Number(count) > MAX_TAGS)
-      // Throwing inside the transaction rolls the whole TagResource back.
-      throw invalidParameter(`The resource can have at most ${MAX_TAGS} tags.`);
+    // Throwing inside the transaction rolls the whole TagResource back.
+    if ((await putTags(trx, resourceArn, tagEntries(tags))) > MAX_TAGS) throw tooManyTags();
   });
 }
 
@@ -121,13 +107,7 @@ export function tagHandlers(store: Store) {
     untagResource: async (input: UntagResourceRequest): Promise<UntagResourceResponse> => {
       const resourceArn = input.resourceArn ?? "";
       await assertTaggable(store, resourceArn);
-      const keys = input.tagKeys ?? [];
-      if (keys.length > 0)
-        await store
-          .deleteFrom("tags")
-          .where("resource_arn", "=", resourceArn)
-          .where("key", "in", keys)
-          .execute();
+      await removeTags(store, resourceArn, input.tagKeys ?? []);
       return {};
     },
     listTagsForResource: async (

@@ -132,6 +132,28 @@ function checkResources(
 const INVALID_CPU =
   "Invalid 'cpu' setting for task. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.";
 
+const hasExecutionRole = (request: RegisterTaskDefinitionRequest): boolean =>
+  request.executionRoleArn !== undefined && request.executionRoleArn !== "";
+
+/**
+ * What only the execution role can fetch needs one, with ECS's texts: `secrets` (an empty list
+ * too, as ECS answers it) and `repositoryCredentials`.
+ */
+function checkExecutionRoleNeeded(
+  request: RegisterTaskDefinitionRequest,
+  containers: ContainerDefinition[],
+): void {
+  if (hasExecutionRole(request)) return;
+  if (containers.some((c) => c.secrets !== undefined))
+    throw clientException(
+      "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+    );
+  if (containers.some((c) => c.repositoryCredentials !== undefined))
+    throw clientException(
+      "Private repository authentication requires that the task definition specify a value for executionRoleArn.",
+    );
+}
+
 /** Throws the ClientException ECS would; returns the task's size in plain units. */
 export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): NormalizedSize {
   checkFamily(request.family ?? "");
@@ -174,6 +196,7 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
       );
   }
   checkEphemeralStorage(request.ephemeralStorage?.sizeInGiB);
+  checkExecutionRoleNeeded(request, containers);
   const volumesOnFargate = checkVolumes(request.volumes ?? [], containers, fargate);
   for (const container of containers) {
     checkPortMappings(container, networkMode);
@@ -197,11 +220,15 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
         );
     }
     const logging = container.logConfiguration;
-    // Fargate also wants an executionRoleArn for awslogs; Berth has no IAM, so it does not ask.
     if (logging?.logDriver === "awslogs") {
       const missing = ["awslogs-region", "awslogs-group"].filter((key) => !logging.options?.[key]);
       if (missing.length > 0)
         throw clientException(`Log driver awslogs requires options: ${missing.join(", ")}`);
+      // Fargate ships awslogs as the execution role (log-access.ts), so it needs one.
+      if (fargate && !hasExecutionRole(request))
+        throw clientException(
+          "Fargate requires task definition to have execution role ARN to support log driver awslogs.",
+        );
     } else if (fargate && logging?.logDriver !== undefined)
       // Fargate also takes splunk and awsfirelens; Berth ships only to its own Logs. Any other
       // driver (json-file, syslog ...) registers as EC2-only, and RunTask refuses it.
@@ -221,6 +248,9 @@ export function checkTaskDefinition(request: RegisterTaskDefinitionRequest): Nor
       request.ipcMode === undefined &&
       request.pidMode !== "host" &&
       containers.every((c) => (c.logConfiguration?.logDriver ?? "awslogs") === "awslogs") &&
+      // The rule above, for a definition that does not ask for FARGATE: it registers EC2-only.
+      (hasExecutionRole(request) ||
+        !containers.some((c) => c.logConfiguration?.logDriver === "awslogs")) &&
       volumesOnFargate &&
       containers.every((c) => fargateContainerProblem(c) === undefined),
   };

@@ -17,10 +17,10 @@ import type {
   TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { page, type RequestContext } from "../../aws/index.js";
-import type { Store, TaskDefinitionTable } from "../../store/index.js";
+import { readTags, type Store, type TaskDefinitionTable } from "../../store/index.js";
 import { clientException, invalidParameter, taskDefinitionNotFound } from "./errors.js";
 import { parseTaskDefinitionRef, taskDefinitionArn } from "./resources.js";
-import { readTags, writeTags } from "./tags.js";
+import { writeTags } from "./tags.js";
 import { checkTaskDefinition, normalizeContainer } from "./task-definition-rules.js";
 
 export function toTaskDefinition(row: TaskDefinitionTable): TaskDefinition {

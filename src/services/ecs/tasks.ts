@@ -14,30 +14,18 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { page, renderJson, type RequestContext } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
-import {
-  createTasks,
-  readTask,
-  type TaskAddressSpace,
-  type TaskStopper,
-} from "../../control/index.js";
+import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
-import { isUniqueViolation, type Store } from "../../store/index.js";
+import type { Transaction } from "kysely";
+import { isUniqueViolation, readTags, type Database, type Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { invalidParameter } from "./errors.js";
 import { clusterName } from "./resources.js";
 import { draftTasks, taskArnOf } from "./run-task.js";
 import { sandboxRuntime } from "./sandbox-runtime.js";
-import { readTags } from "./tags.js";
+import { checkTags, tagEntries } from "./tags.js";
 import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
-
-/** How the API tells hosts about new and stopping tasks (the agent channel implements it). */
-export interface TaskDispatcher {
-  assign(hostId: string, assignment: TaskAssignment): void;
-  /** Where placed tasks' host subnets come from; the whole 100.64.0.0/10 when absent. */
-  addresses?: TaskAddressSpace;
-  stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string): void;
-}
 
 /** A task's ARN from its ARN or its id within `cluster`. */
 export function taskArnFrom(ctx: RequestContext, cluster: string, identifier: string): string {
@@ -57,9 +45,8 @@ export type RegistryCredentialSource = () => TaskAssignment["registryCredentials
 
 export function taskHandlers(
   store: Store,
-  dispatcher: TaskDispatcher,
+  commands: TaskCommands,
   registryCredentials: RegistryCredentialSource,
-  stopper: TaskStopper,
 ) {
   async function withTags(task: Task, include: boolean): Promise<Task> {
     return include ? { ...task, tags: await readTags(store, task.taskArn ?? "") } : task;
@@ -110,54 +97,33 @@ export function taskHandlers(
         ...(input.propagateTags === "TASK_DEFINITION" ? await readTags(store, definition.arn) : []),
         ...(input.tags ?? []),
       ];
-      for (const draft of drafts) if (tags.length > 0) draft.task.tags = tags;
-      const placing = createTasks(
-        store,
-        drafts,
-        async (trx, result) => {
-          for (const task of result.tasks) {
-            for (const tag of tags)
-              await trx
-                .insertInto("tags")
-                .values({
-                  resource_arn: task.taskArn ?? "",
-                  key: tag.key ?? "",
-                  value: tag.value ?? "",
-                })
-                .onConflict((oc) =>
-                  oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.value ?? "" }),
-                )
-                .execute();
-          }
-          if (token !== undefined) {
-            const response: RunTaskResponse = { tasks: result.tasks, failures: result.failures };
-            await trx
-              .insertInto("idempotency")
-              // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
-              .values({
-                scope,
-                token,
-                request_hash: hash,
-                response: renderJson(response),
-                created_at: ctx.clock.now().getTime(),
-              })
-              .execute();
-          }
-        },
-        dispatcher.addresses,
-      );
-      const placed = await placing.catch(async (error: unknown) => {
-        // The same token sent to another server at the same moment: its request committed
-        // first (and this one's tasks were rolled back with the losing entry), so its answer
-        // is this one's too.
-        const winner = isUniqueViolation(error) ? await earlierAnswer() : undefined;
-        if (winner === undefined) throw error;
-        return winner;
-      });
-      if (!("assignments" in placed)) return placed;
-      for (const { hostId, assignment } of placed.assignments)
-        dispatcher.assign(hostId, assignment);
-      return { tasks: placed.tasks, failures: placed.failures };
+      checkTags(tags);
+      // The clientToken's answer is recorded with the tasks, so a crash leaves both or neither.
+      const recordAnswer = async (trx: Transaction<Database>, result: Placed): Promise<void> => {
+        if (token === undefined) return;
+        const response: RunTaskResponse = { tasks: result.tasks, failures: result.failures };
+        await trx
+          .insertInto("idempotency")
+          // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
+          .values({
+            scope,
+            token,
+            request_hash: hash,
+            response: renderJson(response),
+            created_at: ctx.clock.now().getTime(),
+          })
+          .execute();
+      };
+      return commands
+        .startTasks({ drafts, tags: tagEntries(tags), beforeCommit: recordAnswer })
+        .catch(async (error: unknown) => {
+          // The same token sent to another server at the same moment: its request committed
+          // first (and this one's tasks were rolled back with the losing entry), so its answer
+          // is this one's too.
+          const winner = isUniqueViolation(error) ? await earlierAnswer() : undefined;
+          if (winner === undefined) throw error;
+          return winner;
+        });
     },
 
     stopTask: async (input: StopTaskRequest, ctx: RequestContext): Promise<StopTaskResponse> => {
@@ -172,7 +138,7 @@ export function taskHandlers(
         .executeTakeFirst();
       if (found?.cluster_name !== cluster.name)
         throw invalidParameter("The referenced task was not found.");
-      const row = await stopper.stop({
+      const row = await commands.stopTask({
         taskArn,
         stopCode: "UserInitiated",
         stoppedReason,

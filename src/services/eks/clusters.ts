@@ -12,7 +12,7 @@ import type {
   ListClustersResponse,
 } from "@aws-sdk/client-eks";
 import { page, type RequestContext } from "../../aws/index.js";
-import type { EksClusterTable, Store } from "../../store/index.js";
+import { dropTags, type EksClusterTable, type Store } from "../../store/index.js";
 import { clusterNotFound, invalidParameter, resourceInUse } from "./errors.js";
 import { clusterArnOf, KUBERNETES_VERSION } from "./resources.js";
 import { readTagMap, writeTagMap } from "./tags.js";
@@ -126,7 +126,7 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
       };
       await store.transaction().execute(async (trx) => {
         await trx.insertInto("eks_clusters").values(row).execute();
-        await trx.deleteFrom("tags").where("resource_arn", "=", arn).execute();
+        await dropTags(trx, [arn]);
       });
       await writeTagMap(store, arn, input.tags);
       await hooks.createClusterWorkloads(name, ctx);
@@ -167,7 +167,7 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
       await hooks.deleteClusterWorkloads(row.name, ctx);
       await store.transaction().execute(async (trx) => {
         await trx.deleteFrom("eks_clusters").where("name", "=", row.name).execute();
-        await trx.deleteFrom("tags").where("resource_arn", "=", row.arn).execute();
+        await dropTags(trx, [row.arn]);
       });
       // EKS keeps a deleted cluster describable in DELETING for minutes; Berth removes it at once.
       return { cluster: toCluster(row, hooks, tags, "DELETING") };

@@ -15,7 +15,7 @@ import type {
   ListFargateProfilesResponse,
 } from "@aws-sdk/client-eks";
 import { page, type RequestContext } from "../../aws/index.js";
-import type { EksFargateProfileTable, Store } from "../../store/index.js";
+import { dropTags, type EksFargateProfileTable, type Store } from "../../store/index.js";
 import { findCluster } from "./clusters.js";
 import { invalidParameter, invalidRequest, profileNotFound, resourceInUse } from "./errors.js";
 import { profileArnOf } from "./resources.js";
@@ -160,7 +160,7 @@ export function fargateProfileHandlers(store: Store) {
           .where("cluster_name", "=", cluster.name)
           .where("name", "=", row.name)
           .execute();
-        await trx.deleteFrom("tags").where("resource_arn", "=", row.arn).execute();
+        await dropTags(trx, [row.arn]);
       });
       // EKS keeps it DELETING for minutes and then stops the pods it ran; Berth's pods keep running.
       return { fargateProfile: toProfile(row, tags, "DELETING") };

@@ -11,7 +11,7 @@ import type {
   UntagResourceResponse,
 } from "@aws-sdk/client-eks";
 import { AwsError, type AwsErrorCode } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { putTags, readTags, removeTags, type Store } from "../../store/index.js";
 
 const MAX_TAGS = 50;
 
@@ -19,13 +19,8 @@ export async function readTagMap(
   store: Store,
   resourceArn: string,
 ): Promise<Record<string, string>> {
-  const rows = await store
-    .selectFrom("tags")
-    .select(["key", "value"])
-    .where("resource_arn", "=", resourceArn)
-    .orderBy("key")
-    .execute();
-  return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+  const tags = await readTags(store, resourceArn);
+  return Object.fromEntries(tags.map((tag) => [tag.key, tag.value]));
 }
 
 export async function writeTagMap(
@@ -40,18 +35,12 @@ export async function writeTagMap(
     if (key.toLowerCase().startsWith("aws:"))
       throw new AwsError(errorCode, "Tag keys beginning with 'aws:' are reserved for AWS use.");
   await store.transaction().execute(async (trx) => {
-    for (const [key, value] of entries)
-      await trx
-        .insertInto("tags")
-        .values({ resource_arn: resourceArn, key, value })
-        .onConflict((oc) => oc.columns(["resource_arn", "key"]).doUpdateSet({ value }))
-        .execute();
-    const { count } = await trx
-      .selectFrom("tags")
-      .select((eb) => eb.fn.countAll<number>().as("count"))
-      .where("resource_arn", "=", resourceArn)
-      .executeTakeFirstOrThrow();
-    if (Number(count) > MAX_TAGS)
+    const count = await putTags(
+      trx,
+      resourceArn,
+      entries.map(([key, value]) => ({ key, value })),
+    );
+    if (count > MAX_TAGS)
       throw new AwsError(errorCode, `The resource can have at most ${MAX_TAGS} tags.`);
   });
 }
@@ -80,13 +69,7 @@ export function tagHandlers(store: Store) {
     },
     untagResource: async (input: UntagResourceRequest): Promise<UntagResourceResponse> => {
       await assertExists(store, input.resourceArn ?? "");
-      const keys = input.tagKeys ?? [];
-      if (keys.length > 0)
-        await store
-          .deleteFrom("tags")
-          .where("resource_arn", "=", input.resourceArn ?? "")
-          .where("key", "in", keys)
-          .execute();
+      await removeTags(store, input.resourceArn ?? "", input.tagKeys ?? []);
       return {};
     },
     listTagsForResource: async (

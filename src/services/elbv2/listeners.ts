@@ -13,7 +13,7 @@ import type {
   Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsError, type RequestContext } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import {
   invalidConfiguration,
@@ -23,7 +23,7 @@ import {
 } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import { DEFAULT_RULE_PRIORITY, elbPage, listenerArn, readListener, ruleArn } from "./resources.js";
-import { deleteTags, writeTags } from "./tags.js";
+import { writeTags } from "./tags.js";
 
 type Empty = Record<string, never>;
 
@@ -161,7 +161,7 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
         return [arn, ...rules.map((r) => r.arn)];
       });
       if (removed === undefined) throw listenerNotFound();
-      await deleteTags(store, removed);
+      await dropTags(store, removed);
       plane.changed();
       return {};
     },

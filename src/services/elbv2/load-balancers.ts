@@ -9,12 +9,12 @@ import type {
   LoadBalancer,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsError, type RequestContext } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { dropTags, type Store } from "../../store/index.js";
 import { loadBalancerNotFound, validationError } from "./errors.js";
 import { loadBalancerAttributes } from "./modify.js";
 import type { ElbDataPlane } from "./plane.js";
 import { checkName, dnsName, elbPage, loadBalancerArn, readLoadBalancer } from "./resources.js";
-import { deleteTags, writeTags } from "./tags.js";
+import { writeTags } from "./tags.js";
 
 type Empty = Record<string, never>;
 
@@ -163,7 +163,7 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
       });
       // "If the load balancer does not exist or has already been deleted, the call succeeds."
       if (deleted === undefined) return {};
-      await deleteTags(store, deleted);
+      await dropTags(store, deleted);
       plane.changed();
       return {};
     },

@@ -12,12 +12,12 @@ import type {
   RuleCondition,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsError } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import { listenerNotFound, ruleNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import { elbPage, readRule, ruleArn } from "./resources.js";
-import { deleteTags, writeTags } from "./tags.js";
+import { writeTags } from "./tags.js";
 
 type Empty = Record<string, never>;
 
@@ -152,7 +152,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       if (readRule(row).IsDefault === true)
         throw new AwsError("OperationNotPermitted", "Default rules cannot be deleted");
       await store.deleteFrom("elb_rules").where("arn", "=", arn).execute();
-      await deleteTags(store, [arn]);
+      await dropTags(store, [arn]);
       plane.changed();
       return {};
     },

@@ -10,7 +10,14 @@ import type {
   Tag,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsError } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import {
+  fromKeyValue,
+  putTags,
+  readTags as readStoredTags,
+  removeTags,
+  toKeyValue,
+  type Store,
+} from "../../store/index.js";
 import {
   listenerNotFound,
   loadBalancerNotFound,
@@ -62,29 +69,11 @@ export async function writeTags(
   const existing = new Set((await readTags(store, resourceArn)).map((t) => t.Key));
   const total = existing.size + [...keys].filter((key) => !existing.has(key)).length;
   if (total > MAX_TAGS) throw tooManyTags();
-  for (const tag of tags)
-    await store
-      .insertInto("tags")
-      .values({ resource_arn: resourceArn, key: tag.Key ?? "", value: tag.Value ?? "" })
-      .onConflict((oc) =>
-        oc.columns(["resource_arn", "key"]).doUpdateSet({ value: tag.Value ?? "" }),
-      )
-      .execute();
+  await putTags(store, resourceArn, fromKeyValue(tags));
 }
 
 export async function readTags(store: Store, resourceArn: string): Promise<Tag[]> {
-  const rows = await store
-    .selectFrom("tags")
-    .select(["key", "value"])
-    .where("resource_arn", "=", resourceArn)
-    .orderBy("key")
-    .execute();
-  return rows.map((row) => ({ Key: row.key, Value: row.value }));
-}
-
-export async function deleteTags(store: Store, resourceArns: string[]): Promise<void> {
-  if (resourceArns.length === 0) return;
-  await store.deleteFrom("tags").where("resource_arn", "in", resourceArns).execute();
+  return toKeyValue(await readStoredTags(store, resourceArn));
 }
 
 export function tagHandlers(store: Store) {
@@ -99,13 +88,7 @@ export function tagHandlers(store: Store) {
     removeTags: async (input: RemoveTagsInput): Promise<Empty> => {
       for (const resourceArn of input.ResourceArns ?? []) {
         await requireResource(store, resourceArn);
-        const keys = input.TagKeys ?? [];
-        if (keys.length > 0)
-          await store
-            .deleteFrom("tags")
-            .where("resource_arn", "=", resourceArn)
-            .where("key", "in", keys)
-            .execute();
+        await removeTags(store, resourceArn, input.TagKeys ?? []);
       }
       return {};
     },

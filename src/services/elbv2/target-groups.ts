@@ -19,7 +19,7 @@ import type {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsError, type RequestContext } from "../../aws/index.js";
 import { parseHttpCodes } from "../../balancer/index.js";
-import type { ElbTargetGroupTable, Store } from "../../store/index.js";
+import { dropTags, type ElbTargetGroupTable, type Store } from "../../store/index.js";
 import { targetGroupNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import {
@@ -32,7 +32,7 @@ import {
   readTargetGroup,
   targetGroupArn,
 } from "./resources.js";
-import { deleteTags, writeTags } from "./tags.js";
+import { writeTags } from "./tags.js";
 
 type Empty = Record<string, never>;
 
@@ -256,7 +256,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
         await trx.deleteFrom("elb_targets").where("target_group_arn", "=", arn).execute();
         await trx.deleteFrom("elb_target_groups").where("arn", "=", arn).execute();
       });
-      await deleteTags(store, [arn]);
+      await dropTags(store, [arn]);
       plane.changed();
       return {};
     },

@@ -10,7 +10,7 @@ import {
   type Principal,
   type RequestedResource,
 } from "../../aws/index.js";
-import type { Store } from "../../store/index.js";
+import { readTags, type Store } from "../../store/index.js";
 import { evaluatePolicies, type Decision } from "./evaluate.js";
 import { policiesOf } from "./identities.js";
 import type { PolicyDocument } from "./policy-document.js";
@@ -76,13 +76,11 @@ export class IamAuthorizer implements Authorizer {
 
   /** `aws:resourcetag/KEY` for each tag the store keeps on the resource. */
   async tagContext(arn: string): Promise<Record<string, string[]>> {
-    const rows = await this.store
-      .selectFrom("tags")
-      .select(["key", "value"])
-      .where("resource_arn", "=", arn)
-      .execute();
     return Object.fromEntries(
-      rows.map((row) => [`aws:resourcetag/${row.key.toLowerCase()}`, [row.value]]),
+      (await readTags(this.store, arn)).map((row) => [
+        `aws:resourcetag/${row.key.toLowerCase()}`,
+        [row.value],
+      ]),
     );
   }
 }

@@ -26,6 +26,15 @@ import { userHandlers } from "./users.js";
 export { IamAuthorizer, accessDenied } from "./authorizer.js";
 export { iamCredentialLookup, sessionPrincipal } from "./identities.js";
 export { assumeRoleSession, type RoleSession } from "./sts.js";
+export {
+  roleCredentials,
+  roleSessionPrincipal,
+  ecsRoleGate,
+  ECS_TASKS_SERVICE,
+  SCHEDULER_SERVICE,
+  TASK_ROLE_SESSION_SECONDS,
+  type CredentialsForRole,
+} from "./role-credentials.js";
 export { parsePolicy, type PolicyDocument } from "./policy-document.js";
 export { evaluatePolicies, trustAllows, wildcardMatch, type Decision } from "./evaluate.js";
 

@@ -42,6 +42,11 @@ export interface AssumeRoleSpec {
   /** Denials name this principal (the caller); a service caller names the role ARN. */
   principal?: Principal;
   chained?: boolean;
+  /**
+   * A session for a service acting for the account (ECS tasks): STS's DurationSeconds bounds
+   * and the role's MaxSessionDuration do not apply, as they do not to ECS's task credentials.
+   */
+  service?: boolean;
 }
 
 /**
@@ -74,12 +79,14 @@ export async function assumeRoleSession(
     throw denied();
   const max = spec.chained === true ? CHAINED_MAX_S : role.max_session_duration;
   const duration = spec.durationSeconds ?? Math.min(3600, max);
-  if (duration < MIN_DURATION_S)
+  // A service session is not bound by STS's limits (see AssumeRoleSpec.service).
+  const bounded = spec.service !== true;
+  if (bounded && duration < MIN_DURATION_S)
     throw new AwsError(
       "ValidationError",
       `1 validation error detected: Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to ${MIN_DURATION_S}`,
     );
-  if (duration > max)
+  if (bounded && duration > max)
     throw new AwsError(
       "ValidationError",
       spec.chained === true

@@ -9,6 +9,7 @@ import type {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
 import type { RequestContext } from "../../aws/index.js";
+import type { Identity } from "../../core/index.js";
 import { larger, smaller, type Store } from "../../store/index.js";
 import { invalidParameter, logGroupNotFound } from "./errors.js";
 import { insertGroup } from "./groups.js";
@@ -16,6 +17,7 @@ import {
   DAY_MS,
   findGroup,
   findStream,
+  groupArn,
   requireGroup,
   requireStream,
   retentionCutoff,
@@ -192,6 +194,12 @@ export interface AppendLogEventsRequest {
    * offset is not above the stream's last applied offset is skipped.
    */
   events: ReadonlyArray<{ timestamp: number; message: string; offset?: number }>;
+  /**
+   * Asked before the writes the append will make, with AWS's action and resource ARN
+   * (logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents); throws to refuse them all.
+   * The awslogs driver's caller acts as the task's execution role through it.
+   */
+  authorize?: { identity: Identity; check: (action: string, resourceArn: string) => Promise<void> };
 }
 
 export interface AppendLogEventsResult {
@@ -214,6 +222,9 @@ export async function appendLogEvents(
   request: AppendLogEventsRequest,
   now: Date = new Date(),
 ): Promise<AppendLogEventsResult> {
+  // Asked outside the transaction (the evaluator reads the store): a group or stream made in
+  // between costs at most a permission asked for nothing.
+  if (request.authorize !== undefined) await authorizeAppend(store, request, request.authorize);
   return store.transaction().execute(async (trx) => {
     let group = await findGroup(trx, request.group);
     if (group === undefined) {
@@ -252,6 +263,21 @@ export async function appendLogEvents(
         .execute();
     return { appended: events.length, skipped, appendOffset: applied };
   });
+}
+
+async function authorizeAppend(
+  store: Store,
+  request: AppendLogEventsRequest,
+  { identity, check }: NonNullable<AppendLogEventsRequest["authorize"]>,
+): Promise<void> {
+  const group = await findGroup(store, request.group);
+  const streamArn = `${groupArn(identity, request.group)}:log-stream:${request.stream}`;
+  // The group's ARN as the Logs API authorizes CreateLogGroup (index.ts), so one policy serves both.
+  if (group === undefined && request.createGroup === true)
+    await check("logs:CreateLogGroup", `${groupArn(identity, request.group)}:*`);
+  if (group === undefined || (await findStream(store, group.id, request.stream)) === undefined)
+    await check("logs:CreateLogStream", streamArn);
+  if (request.events.length > 0) await check("logs:PutLogEvents", streamArn);
 }
 
 /** The stream's last applied offset, where a shipper resumes after a restart (null: none). */

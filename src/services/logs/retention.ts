@@ -3,15 +3,25 @@
  * chunk at a time so writers are never held up long. Reads already hide such events, so the
  * sweep's timing changes how much disk is used, never what a caller sees.
  */
-import { sql } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Clock, Logger } from "../../core/index.js";
-import { larger, type Store } from "../../store/index.js";
+import { larger, type Database, type Store } from "../../store/index.js";
 import { retentionCutoff } from "./resources.js";
 
 const DELETE_CHUNK = 5000;
 
+/**
+ * Called first in each chunk's transaction: with several servers the sweep is the leader's,
+ * and a deposed leader's chunk rolls back.
+ */
+type SweepFence = (trx: Transaction<Database>) => Promise<void>;
+
 /** Deletes every event past its group's retention at `now`; returns how many went. */
-export async function sweepExpiredLogEvents(store: Store, now: Date): Promise<number> {
+export async function sweepExpiredLogEvents(
+  store: Store,
+  now: Date,
+  fence?: SweepFence,
+): Promise<number> {
   const groups = await store
     .selectFrom("log_groups")
     .select(["id", "retention_days"])
@@ -22,6 +32,7 @@ export async function sweepExpiredLogEvents(store: Store, now: Date): Promise<nu
     const cutoff = retentionCutoff(group, now);
     for (;;) {
       const removed = await store.transaction().execute(async (trx) => {
+        await fence?.(trx);
         const chunk = trx
           .selectFrom("log_events")
           .select("seq")
@@ -65,13 +76,16 @@ export function startLogRetention(options: {
   clock: Clock;
   log: Logger;
   intervalMs?: number;
+  fence?: SweepFence;
 }): LogRetention {
   let running: Promise<number> = Promise.resolve(0);
   let closed = false;
   const sweep = (): Promise<number> => {
     running = running
       .catch(() => 0)
-      .then(() => (closed ? 0 : sweepExpiredLogEvents(options.store, options.clock.now())));
+      .then(() =>
+        closed ? 0 : sweepExpiredLogEvents(options.store, options.clock.now(), options.fence),
+      );
     return running;
   };
   const tick = (): void => {

@@ -189,6 +189,19 @@ describe("Spot at changing prices", () => {
     assert.equal(formatAmount(total(now)), "0.0074055"); // 0.014811 × 0.5
   });
 
+  it("keeps each Spot line's on-demand rate of its time, for what Spot saved", () => {
+    const { lines } = rate([spanning], ["2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"], { book });
+    const onDemand = lines.reduce((sum, l) => sum + (l.onDemandRate ?? 0n) * l.quantity, 0n);
+    // The hour at on-demand prices (0.04048 + 2 × 0.004445 = 0.04937 $/h), whatever Spot cost.
+    assert.equal(formatAmount(onDemand), "0.04937");
+    assert.ok(lines.length > 0);
+    assert.ok(lines.filter((l) => l.kind !== "storage").every((l) => l.onDemandRate !== undefined));
+    const od = task({ pull: "2026-03-02T11:30:00Z", stop: "2026-03-02T12:30:00Z" });
+    const own = rate([od], ["2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"]).lines;
+    assert.ok(own.length > 0);
+    assert.equal(own.filter((l) => l.onDemandRate !== undefined).length, 0, "on demand: none");
+  });
+
   it("leaves on-demand tasks alone when only Spot prices change", () => {
     const od = task({ pull: "2026-03-02T11:30:00Z", stop: "2026-03-02T12:30:00Z" });
     const { lines } = rate([od], ["2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"], { book });

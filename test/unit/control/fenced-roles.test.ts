@@ -12,8 +12,9 @@ import { after, test } from "node:test";
 import { Lease, LeaseLost } from "../../../src/control/leases.js";
 import { markLostHosts } from "../../../src/control/hosts.js";
 import { createTasks, requestStop } from "../../../src/control/tasks.js";
+import { appendLogEvents, sweepExpiredLogEvents } from "../../../src/services/logs/index.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
-import { addHost, draft } from "./placement-contract.js";
+import { addHost, draft, longWatched } from "./placement-contract.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-fence-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,16 +36,20 @@ test("a deposed leader's host-liveness pass marks nothing lost", async () => {
   const { store, old, current } = await deposed();
   await addHost(store, "h1", 2);
   await createTasks(store, [draft()]);
-  await store.updateTable("hosts").set({ last_seen_at: 0 }).where("id", "=", "h1").execute();
+  await store
+    .updateTable("host_liveness")
+    .set({ last_seen_at: 0 })
+    .where("host_id", "=", "h1")
+    .execute();
   await assert.rejects(
-    markLostHosts(store, new Date(), 1000, new Set(), (trx) => old.fence(trx)),
+    markLostHosts(store, longWatched(), (trx) => old.fence(trx)),
     LeaseLost,
   );
   const host = await store.selectFrom("hosts").selectAll().executeTakeFirstOrThrow();
   assert.equal(host.status, "ACTIVE");
   assert.equal(Number(host.reserved_cpu), 256);
   // The leader that holds the lease does it.
-  const lost = await markLostHosts(store, new Date(), 1000, new Set(), (trx) => current.fence(trx));
+  const lost = await markLostHosts(store, longWatched(), (trx) => current.fence(trx));
   assert.equal(lost[0]?.taskArns.length, 1);
   await store.destroy();
 });
@@ -76,5 +81,25 @@ test("a deposed leader's stop and launch change nothing", async () => {
     fence: (trx) => current.fence(trx),
   });
   assert.equal(stopped?.desired_status, "STOPPED");
+  await store.destroy();
+});
+
+test("a deposed leader's log retention sweep deletes nothing", async () => {
+  const { store, old, current } = await deposed();
+  const day = 86_400_000;
+  await appendLogEvents(store, {
+    group: "/ecs/web",
+    stream: "s",
+    createGroup: true,
+    events: [{ timestamp: Date.now() - 10 * day, message: "old line" }],
+  });
+  await store.updateTable("log_groups").set({ retention_days: 1 }).execute();
+  await assert.rejects(
+    sweepExpiredLogEvents(store, new Date(), (trx) => old.fence(trx)),
+    LeaseLost,
+  );
+  const kept = await store.selectFrom("log_events").select("seq").execute();
+  assert.equal(kept.length, 1, "the old leader's sweep rolled back");
+  assert.equal(await sweepExpiredLogEvents(store, new Date(), (trx) => current.fence(trx)), 1);
   await store.destroy();
 });

@@ -158,8 +158,6 @@ describe("join tokens", () => {
         cpu: 1024,
         memory: 1024,
         status: "ACTIVE",
-        last_seen_at: 0,
-        last_seq: -1,
         registered_at: 0,
         capacity_providers: "[]",
       })

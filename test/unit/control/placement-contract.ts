@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { applyTaskState, createTasks, type TaskDraft } from "../../../src/control/tasks.js";
-import { markLostHosts } from "../../../src/control/hosts.js";
+import { markLostHosts, type LivenessPass } from "../../../src/control/hosts.js";
 import type { Store } from "../../../src/store/index.js";
+import { containerAssignment, taskAssignment } from "../protocol/assignments.js";
 
 const TASK = { cpu: 256, memory: 512 };
 
@@ -28,12 +29,19 @@ export async function addHost(
       cpu: TASK.cpu * tasks,
       memory: TASK.memory * tasks,
       status: "ACTIVE",
-      last_seen_at: Date.now(),
-      last_seq: -1,
       capacity_providers: JSON.stringify(["FARGATE"]),
       registered_at: Date.now(),
     })
     .execute();
+  await store
+    .insertInto("host_liveness")
+    .values({ host_id: id, last_seen_at: Date.now(), last_seq: -1 })
+    .execute();
+}
+
+/** A liveness pass of a 1 s timeout by a leader that has watched for ever. */
+export function longWatched(): LivenessPass {
+  return { now: new Date(), timeoutMs: 1000, connected: new Set(), watchingSince: new Date(0) };
 }
 
 export function draft(cluster = "c"): TaskDraft {
@@ -56,33 +64,15 @@ export function draft(cluster = "c"): TaskDraft {
       stopped_at: null,
     },
     task: { taskArn: arn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] },
-    assignment: {
+    assignment: taskAssignment({
       taskArn: arn,
       taskId: id,
       clusterArn: `arn:aws:ecs:us-east-1:000000000000:cluster/${cluster}`,
       family: "f",
       cpu: TASK.cpu,
       memory: TASK.memory,
-      desiredStatus: "RUNNING",
-      containers: [
-        {
-          name: "app",
-          image: "busybox",
-          essential: true,
-          environment: [],
-          cpu: 0,
-          readonlyRootFilesystem: false,
-          initProcessEnabled: false,
-          capabilitiesAdd: [],
-          capabilitiesDrop: [],
-          ulimits: [],
-          dockerLabels: {},
-          dependsOn: [],
-          stopTimeout: 30,
-        },
-      ],
-      registryCredentials: [],
-    },
+      containers: [containerAssignment({ image: "busybox" })],
+    }),
   };
 }
 
@@ -169,6 +159,43 @@ export function placementContract(
     }
   });
 
+  withStores(
+    "a crowd of RunTasks from every server fills every host exactly, never over",
+    async (stores, store) => {
+      // Uneven hosts (1 to 8 tasks each, 54 in all) and 90 RunTasks of 1 to 4 tasks (225 asked
+      // for) sent at once over the servers: placements pass over rows others hold, wait when
+      // nothing else fits, and race for the same subnets of three clusters.
+      const room = new Map<string, number>();
+      for (let i = 0; i < 12; i++) {
+        room.set(`h${i}`, 1 + ((i * 5) % 8));
+        await addHost(store, `h${i}`, room.get(`h${i}`) ?? 0, `us-east-1${"abc"[i % 3]}`);
+      }
+      const capacity = [...room.values()].reduce((a, b) => a + b, 0);
+      const results = await Promise.all(
+        Array.from({ length: 90 }, (_, i) =>
+          createTasks(
+            stores[i % stores.length] as Store,
+            Array.from({ length: 1 + (i % 4) }, () => draft(`c${i % 3}`)),
+          ),
+        ),
+      );
+      assert.equal(results.flatMap((r) => r.tasks).length, capacity, "every room taken, no more");
+      const perHost = await booked(store);
+      assert.equal(perHost.size, room.size);
+      for (const [host, { reserved, live }] of perHost) {
+        assert.equal(reserved, live, `${host}'s booking is its tasks'`);
+        assert.equal(reserved, (room.get(host) ?? 0) * TASK.cpu, `${host} is full, not over`);
+      }
+      // Each placed task was given the subnet its host holds in its cluster, and no two hosts
+      // hold the same one.
+      const subnets = await store.selectFrom("host_subnets").selectAll().execute();
+      const held = new Map(subnets.map((s) => [`${s.cluster_arn} ${s.host_id}`, s.subnet]));
+      assert.equal(new Set(held.values()).size, subnets.length);
+      for (const { hostId, assignment } of results.flatMap((r) => r.assignments))
+        assert.equal(assignment.subnet, held.get(`${assignment.clusterArn} ${hostId}`));
+    },
+  );
+
   withStores("a stop reported twice at once gives its room back once", async (stores, store) => {
     await addHost(store, "h1", 2);
     const { tasks } = await createTasks(store, [draft(), draft()]);
@@ -216,8 +243,12 @@ export function placementContract(
   withStores("a lost host's tasks give their room back", async (_stores, store) => {
     await addHost(store, "h1", 3);
     await createTasks(store, [draft(), draft(), draft()]);
-    await store.updateTable("hosts").set({ last_seen_at: 0 }).where("id", "=", "h1").execute();
-    const lost = await markLostHosts(store, new Date(), 1000, new Set());
+    await store
+      .updateTable("host_liveness")
+      .set({ last_seen_at: 0 })
+      .where("host_id", "=", "h1")
+      .execute();
+    const lost = await markLostHosts(store, longWatched());
     assert.equal(lost[0]?.taskArns.length, 3);
     assert.deepEqual((await booked(store)).get("h1"), { reserved: 0, live: 0 });
     // Back (the agent says hello): the whole host is free again.

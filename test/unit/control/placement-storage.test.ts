@@ -73,8 +73,6 @@ describe("a host's free task storage, from the store", () => {
           cpu: 4096,
           memory,
           status: "ACTIVE",
-          last_seen_at: 0,
-          last_seq: -1,
           capacity_providers: JSON.stringify(["FARGATE"]),
           registered_at: 0,
           task_storage_gib: storage,

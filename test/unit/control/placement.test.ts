@@ -25,6 +25,22 @@ describe("placement", () => {
     assert.equal(typeof choice === "string" ? choice : choice.hostId, "a");
   });
 
+  it("breaks exact ties at random, so servers choosing at once spread out", () => {
+    const rooms = [room("a", 1024, 2048), room("b", 1024, 2048), room("c", 1024, 2048)];
+    const pick = (...draws: number[]) => {
+      const random = () => draws.shift() ?? 0;
+      const choice = chooseHost(rooms, 256, 512, undefined, "FARGATE", 0, random);
+      return typeof choice === "string" ? choice : choice.hostId;
+    };
+    // The second of k equals replaces the one kept with chance 1/2, the third with 1/3.
+    assert.equal(pick(0.9, 0.9), "a");
+    assert.equal(pick(0.4, 0.9), "b");
+    assert.equal(pick(0.9, 0.3), "c");
+    // Never a worse host, whatever the draw.
+    rooms.push(room("d", 1024, 4096));
+    assert.equal(pick(0), "d");
+  });
+
   it("says which resource is short when nothing fits", () => {
     assert.equal(chooseHost([room("a", 4096, 256)], 256, 512), "RESOURCE:MEMORY");
     assert.equal(chooseHost([room("a", 128, 8192)], 256, 512), "RESOURCE:CPU");

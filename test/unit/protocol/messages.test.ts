@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseAgentMessage, parseServerMessage, statusRank } from "../../../src/protocol/index.js";
+import { containerAssignment, taskAssignment } from "./assignments.js";
 
 describe("protocol messages", () => {
   it("parses valid messages and refuses anything else", () => {
@@ -23,32 +24,14 @@ describe("protocol messages", () => {
   });
 
   it("reads assignments persisted before task storage, and checks the new fields", () => {
-    const container = {
-      name: "app",
-      image: "img",
-      essential: true,
-      environment: [],
-      cpu: 0,
-      readonlyRootFilesystem: false,
-      initProcessEnabled: false,
-      capabilitiesAdd: [],
-      capabilitiesDrop: [],
-      ulimits: [],
-      dockerLabels: {},
-      dependsOn: [],
-      stopTimeout: 30,
-    };
-    const task = {
+    const container = containerAssignment({ image: "img" });
+    const task = taskAssignment({
       taskArn: "arn",
       taskId: "id",
       clusterArn: "c",
       family: "f",
-      cpu: 256,
-      memory: 512,
-      desiredStatus: "RUNNING",
       containers: [container],
-      registryCredentials: [],
-    };
+    });
     const sync = (t: unknown): unknown =>
       parseServerMessage(JSON.stringify({ type: "sync", tasks: [t] }));
     assert.ok(sync(task) !== undefined, "no ephemeralStorageGiB, no mountPoints");

@@ -1,9 +1,15 @@
-/** Garbage collection: unreferenced blobs go; referenced, freshly linked or in-flight ones stay. */
+/**
+ * Garbage collection: unreferenced blobs go; referenced, freshly linked or in-flight ones stay;
+ * a deposed leader's maintenance pass (lifecycle and GC) deletes nothing.
+ */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Lease, LeaseLost } from "../../../src/control/leases.js";
 import { sha256, startTestRegistry } from "./test-registry.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("garbage collection", () => {
   it("removes only blobs no manifest references", async () => {
@@ -72,6 +78,59 @@ describe("garbage collection", () => {
       const result = await t.registry.collectGarbage();
       assert.deepEqual(result.removedBlobs, []);
       assert.equal((await t.request(`/v2/app/blobs/${fresh}`)).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("deletes nothing, manifests nor blobs, in a pass of a leader deposed meanwhile", async () => {
+    const t = await startTestRegistry({ gcGraceMs: 0 });
+    try {
+      await t.createRepository("app");
+      const path = (digest: string) =>
+        join(t.dir, "registry", "blobs", "sha256", digest.slice(7, 9), digest.slice(7));
+      const orphan = await t.pushBlob("app", Buffer.from("nobody references me"));
+      await t.pushImage("app", "v1", "older");
+      await t.pushImage("app", "v2", "newer");
+      // Set without applying it: the maintenance pass is what would expire one of the two.
+      await t.registry.updateRepository("app", {
+        lifecyclePolicy: JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 1 },
+              action: { type: "expire" },
+            },
+          ],
+        }),
+      });
+      // "old" led, was paused past its lease, and "new" leads now.
+      const old = new Lease({ store: t.store, role: "control-plane", holder: "old", ttlMs: 200 });
+      const current = new Lease({ store: t.store, role: "control-plane", holder: "new" });
+      assert.equal(await old.tryAcquire(), true);
+      await sleep(300);
+      assert.equal(await current.tryAcquire(), true);
+      const images = async () =>
+        (await t.registry.images("app")).map((image) => image.digest).length;
+
+      await assert.rejects(
+        t.registry.maintain((trx) => old.fence(trx)),
+        LeaseLost,
+      );
+      await assert.rejects(
+        t.registry.collectGarbage((trx) => old.fence(trx)),
+        LeaseLost,
+      );
+      assert.equal(await images(), 2, "no image expired");
+      assert.equal(existsSync(path(orphan)), true, "no blob removed");
+      assert.equal((await t.request(`/v2/app/blobs/${orphan}`)).status, 200);
+      assert.equal(old.isHeld(), false, "it stepped down");
+
+      // The leader's pass does both.
+      const result = await t.registry.maintain((trx) => current.fence(trx));
+      assert.equal(await images(), 1);
+      assert.ok(result.removedBlobs.includes(orphan));
+      assert.equal(existsSync(path(orphan)), false);
     } finally {
       await t.close();
     }

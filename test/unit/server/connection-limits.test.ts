@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { DEFAULT_CONNECTION_LIMITS } from "../../../src/server/http.js";
+import { apiConnectionLimits } from "../../../src/server/http.js";
 import { startBerthInProcess, until, type TestBerth } from "../../../src/testing/index.js";
 
 let berth: TestBerth;
@@ -24,7 +24,7 @@ after(async () => {
 describe("connection limits", () => {
   it("caps one address's idle connections and still serves others", async () => {
     const port = Number(new URL(berth.endpoint).port);
-    const attempts = DEFAULT_CONNECTION_LIMITS.perAddress + 100;
+    const attempts = apiConnectionLimits().perAddress + 100;
     let closed = 0;
     await Promise.all(
       Array.from(

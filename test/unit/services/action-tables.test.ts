@@ -13,15 +13,18 @@ before(async () => {
 after(() => berth.stop());
 
 describe("action tables", () => {
-  it("serve the six AWS services", () => {
+  it("serve the six AWS services, and IAM, STS and EKS", () => {
     const names = berth.berth.awsServices.map((service) => service.signingName).sort();
     for (const name of [
       "application-autoscaling",
       "ce",
       "ecr",
       "ecs",
+      "eks",
       "elasticloadbalancing",
+      "iam",
       "logs",
+      "sts",
     ])
       assert.ok(names.includes(name), `${name} is served (${names.join(", ")})`);
   });

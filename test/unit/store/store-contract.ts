@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Migrator, sql, type Kysely, type Migration } from "kysely";
-import { larger, migrate, positionOf, smaller, type Store } from "../../../src/store/index.js";
+import { MasterKey } from "../../../src/core/index.js";
+import {
+  isUniqueViolation,
+  larger,
+  migrate,
+  positionOf,
+  smaller,
+  type Store,
+} from "../../../src/store/index.js";
 
 export interface StoreUnderTest {
   /** A new, empty, migrated store. */
@@ -212,5 +220,94 @@ export function storeContract(engine: string, subject: StoreUnderTest): void {
       name: string;
     }>`select name from kysely_migration where name = '9999-failing'`.execute(store);
     assert.deepEqual(done.rows, []);
+  });
+
+  withStore("sealed values of secrets and parameters come back byte-exact", async (store) => {
+    const key = MasterKey.generate();
+    // Secrets Manager's largest value (64 KiB) in non-ASCII text, sealed as the service does.
+    const value = "ü€☃".repeat(65_536 / 8);
+    const sealed = key.seal(value, "ctx");
+    await store
+      .insertInto("sm_secrets")
+      .values({
+        arn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:s-AbCdEf",
+        name: "s",
+        description: null,
+        kms_key_id: null,
+        created_at: 1_733_390_000_123,
+        changed_at: 1_733_390_000_123,
+        accessed_at: null,
+        deleted_at: null,
+        delete_after: null,
+      })
+      .execute();
+    await store
+      .insertInto("sm_secret_versions")
+      .values({
+        secret_arn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:s-AbCdEf",
+        version_id: "v1",
+        stages: '["AWSCURRENT"]',
+        kind: "string",
+        sealed,
+        created_at: 1,
+        accessed_at: null,
+      })
+      .execute();
+    const row = await store
+      .selectFrom("sm_secret_versions")
+      .selectAll()
+      .where("version_id", "=", "v1")
+      .executeTakeFirstOrThrow();
+    assert.equal(key.open(row.sealed, "ctx").toString("utf8"), value);
+    await assert.rejects(
+      store
+        .insertInto("sm_secrets")
+        .values({
+          arn: "arn:other",
+          name: "s",
+          description: null,
+          kms_key_id: null,
+          created_at: 1,
+          changed_at: 1,
+          accessed_at: null,
+          deleted_at: null,
+          delete_after: null,
+        })
+        .execute(),
+      (error) => isUniqueViolation(error),
+    );
+    await store
+      .insertInto("ssm_parameters")
+      .values({ name: "/a", arn: "arn:aws:ssm:us-east-1:000000000000:parameter/a", version: 2 })
+      .execute();
+    for (const version of [1, 2])
+      await store
+        .insertInto("ssm_parameter_versions")
+        .values({
+          name: "/a",
+          version,
+          type: "SecureString",
+          sealed: key.seal(`v${version}`, `p${version}`),
+          description: null,
+          allowed_pattern: null,
+          key_id: "alias/aws/ssm",
+          tier: "Standard",
+          data_type: "text",
+          labels: "[]",
+          modified_at: 1_733_390_000_123,
+          modified_by: "arn:aws:iam::000000000000:root",
+        })
+        .execute();
+    const current = await store
+      .selectFrom("ssm_parameters")
+      .innerJoin("ssm_parameter_versions", (join) =>
+        join
+          .onRef("ssm_parameter_versions.name", "=", "ssm_parameters.name")
+          .onRef("ssm_parameter_versions.version", "=", "ssm_parameters.version"),
+      )
+      .select(["ssm_parameter_versions.sealed", "ssm_parameter_versions.version"])
+      .executeTakeFirstOrThrow();
+    assert.equal(current.version, 2);
+    assert.equal(key.open(current.sealed, "p2").toString(), "v2");
   });
 }

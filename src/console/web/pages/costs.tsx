@@ -1,10 +1,13 @@
 /**
  * Costs from the Cost Explorer API, as `berth bill` asks it: a period, a grouping (usage type,
  * service, cluster, family, purchase type, tag), totals summed exactly; and the cost per day.
+ * Any cost allocation tag too (`by=tag&tag=KEY`, its keys from GetTags over the period).
+ * What Spot and Savings Plans saved over the period comes from the console's own savings API
+ * (Cost Explorer has no Spot savings).
  * The period and grouping live in the URL.
  */
 import { useLocation } from "preact-iso";
-import { CE, aws, useLive } from "../api.js";
+import { CE, aws, getJson, useLive } from "../api.js";
 import { Failure, Loading, Page } from "../components.js";
 import { formatCents, parseAmount } from "./money.js";
 
@@ -44,6 +47,8 @@ const GROUPS: Record<
     definition: { Type: "TAG", Key: "berth:taskDefinitionFamily" },
     none: "(none)",
   },
+  // Its key is chosen from the period's tag keys (the `tag` parameter).
+  tag: { label: "Tag", definition: { Type: "TAG", Key: "" }, none: "(untagged)" },
 };
 const METRICS = ["UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost"];
 
@@ -68,6 +73,64 @@ async function pages(input: object): Promise<Result[]> {
   return results;
 }
 
+interface SavingsAnswer {
+  spot: { cost: string; onDemand: string; saved: string };
+  savingsPlans: { commitment: string; onDemand: string; saved: string };
+}
+
+/** What Spot and Savings Plans saved against on-demand prices over the period. */
+function Savings(props: { since: string; until: string }) {
+  const { data, error } = useLive(
+    () =>
+      getJson<SavingsAnswer>(
+        `savings?since=${encodeURIComponent(props.since)}&until=${encodeURIComponent(props.until)}`,
+      ),
+    [props.since, props.until],
+    (change) => change.kinds.includes("task"),
+  );
+  return (
+    <section aria-labelledby="savings-title">
+      <h2 id="savings-title">Savings</h2>
+      <Failure error={error} />
+      {data === undefined ? null : (
+        <div class="table-wrap">
+          <table data-testid="savings">
+            <caption class="sr-only">What Spot and Savings Plans saved</caption>
+            <thead>
+              <tr>
+                <th scope="col">Purchase</th>
+                <th scope="col" class="num">
+                  On demand (USD)
+                </th>
+                <th scope="col" class="num">
+                  Paid (USD)
+                </th>
+                <th scope="col" class="num">
+                  Saved (USD)
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr data-testid="savings-spot">
+                <th scope="row">Spot</th>
+                <td class="num">{data.spot.onDemand}</td>
+                <td class="num">{data.spot.cost}</td>
+                <td class="num">{data.spot.saved}</td>
+              </tr>
+              <tr data-testid="savings-plans">
+                <th scope="row">Savings Plans (net of commitment)</th>
+                <td class="num">{data.savingsPlans.onDemand}</td>
+                <td class="num">{data.savingsPlans.commitment}</td>
+                <td class="num">{data.savingsPlans.saved}</td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export function CostsPage() {
   const { query, path, route } = useLocation();
   const now = new Date();
@@ -81,10 +144,23 @@ export function CostsPage() {
   const { data, error } = useLive(
     async () => {
       const period = { TimePeriod: { Start: since, End: until }, Metrics: [metric] };
+      // The tag keys of the period (for the tag grouping's choice).
+      const tagKeys =
+        by === "tag"
+          ? (
+              await aws<{ Tags: string[] }>(`${CE}.GetTags`, {
+                TimePeriod: { Start: since, End: until },
+              })
+            ).Tags
+          : [];
+      const tagKey = by === "tag" ? (query.tag ?? tagKeys[0] ?? "") : "";
+      if (by === "tag" && tagKey === "")
+        return { rows: [], total: 0n, days: [], estimated: false, tagKeys, tagKey };
+      const definition = by === "tag" ? { Type: "TAG", Key: tagKey } : group.definition;
       const grouped = await pages({
         ...period,
         Granularity: "MONTHLY",
-        GroupBy: [group.definition],
+        GroupBy: [definition],
       });
       const daily = await pages({ ...period, Granularity: "DAILY" });
       const sums = new Map<string, bigint>();
@@ -106,14 +182,16 @@ export function CostsPage() {
         day: r.TimePeriod.Start,
         amount: parseAmount(r.Total?.[metric]?.Amount ?? "0"),
       }));
-      return { rows, total, days, estimated };
+      return { rows, total, days, estimated, tagKeys, tagKey };
     },
-    [since, until, by, metric],
+    [since, until, by, metric, query.tag],
     (change) => change.kinds.includes("task"),
   );
   const set = (name: string, value: string): void => {
     const next = new URLSearchParams({ since, until, by, metric });
+    if (by === "tag" && query.tag !== undefined) next.set("tag", query.tag);
     next.set(name, value);
+    if (name === "by") next.delete("tag");
     route(`${path}?${next.toString()}`, true);
   };
   return (
@@ -135,6 +213,19 @@ export function CostsPage() {
             ))}
           </select>
         </label>
+        {by !== "tag" ? null : (
+          <label>
+            Tag key{" "}
+            <select
+              value={data?.tagKey ?? query.tag ?? ""}
+              onChange={(e) => set("tag", e.currentTarget.value)}
+            >
+              {(data?.tagKeys ?? []).map((k) => (
+                <option value={k}>{k}</option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           Metric{" "}
           <select value={metric} onChange={(e) => set("metric", e.currentTarget.value)}>
@@ -154,7 +245,12 @@ export function CostsPage() {
             to {until} (UTC, end exclusive)
             {data.estimated ? "; estimated, usage is still accruing" : ""}
           </p>
-          <h2>By {group.label.toLowerCase()}</h2>
+          <h2>
+            By{" "}
+            {by === "tag"
+              ? `tag ${data.tagKey || "(no tags in this period)"}`
+              : group.label.toLowerCase()}
+          </h2>
           <div class="table-wrap">
             <table data-testid="cost-groups">
               <caption class="sr-only">Cost by {group.label}</caption>
@@ -185,7 +281,7 @@ export function CostsPage() {
             </table>
           </div>
           <h2>By day</h2>
-          <div class="bars" role="list" aria-label="Cost per day">
+          <div class="bars" role="list" aria-label="Cost per day" data-testid="cost-days">
             {data.days.map((d) => {
               const max = data.days.reduce((m, x) => (x.amount > m ? x.amount : m), 1n);
               return (
@@ -197,6 +293,7 @@ export function CostsPage() {
               );
             })}
           </div>
+          <Savings since={since} until={until} />
         </>
       )}
     </Page>

@@ -1,5 +1,9 @@
-/** The registry: repositories, then one repository's images with tags, sizes and push times. */
+/**
+ * The registry: repositories, then one repository's images with tags, sizes and push times, and
+ * its lifecycle policy's result (what it would expire now, as GetLifecyclePolicyPreview says).
+ */
 import { BASE, ECR, aws, useLive } from "../api.js";
+import { LifecyclePolicy } from "./lifecycle.js";
 import { Failure, Loading, Page } from "../components.js";
 import { bytes, when } from "../format.js";
 
@@ -124,6 +128,7 @@ export function RepositoryPage(props: { repository: string }) {
           </table>
         </div>
       )}
+      <LifecyclePolicy repository={name} />
     </Page>
   );
 }

@@ -95,7 +95,11 @@ export function RunTaskPage() {
       <Failure error={lists.error ?? error} />
       <form class="form" onSubmit={submit}>
         <label for="run-cluster">Cluster</label>
-        <select id="run-cluster" name="cluster" value={query.cluster ?? clusters[0] ?? "default"}>
+        <select
+          id="run-cluster"
+          name="cluster"
+          defaultValue={query.cluster ?? clusters[0] ?? "default"}
+        >
           {(clusters.length === 0 ? ["default"] : clusters).map((c) => (
             <option value={c}>{c}</option>
           ))}
@@ -106,7 +110,7 @@ export function RunTaskPage() {
           name="taskDefinition"
           list="run-families"
           required
-          value={query.taskDefinition ?? ""}
+          defaultValue={query.taskDefinition ?? ""}
         />
         <datalist id="run-families">
           {families.map((f) => (
@@ -120,7 +124,7 @@ export function RunTaskPage() {
           type="number"
           min={1}
           max={10}
-          value="1"
+          defaultValue="1"
           inputMode="numeric"
         />
         <label for="run-capacity">Capacity</label>

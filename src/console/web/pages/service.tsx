@@ -4,6 +4,7 @@
  */
 import { useState } from "preact/hooks";
 import { AUTOSCALING, BASE, ECS, aws, useLive } from "../api.js";
+import { LoadBalancerTargets, type ServiceLoadBalancer } from "./targets.js";
 import { Failure, Loading, Page, Status } from "../components.js";
 import { tail, taskDefinitionName, when } from "../format.js";
 import { MetricsCharts } from "../chart.js";
@@ -33,6 +34,7 @@ interface ServiceDetail {
   taskDefinition: string;
   deployments: Deployment[];
   events: { id: string; createdAt: number; message: string }[];
+  loadBalancers?: ServiceLoadBalancer[];
 }
 
 interface Scaling {
@@ -92,7 +94,7 @@ function AutoScaling(props: { cluster: string; service: string }) {
           <p>
             Between {data.target.MinCapacity} and {data.target.MaxCapacity} tasks.
           </p>
-          <ul>
+          <ul data-testid="scaling-policies">
             {data.policies.map((p) => (
               <li key={p.PolicyName}>
                 {p.PolicyName}: {p.PolicyType}
@@ -236,7 +238,7 @@ export function ServicePage(props: { cluster: string; service: string }) {
       <MetricsCharts cluster={cluster} service={name} />
       <h2>Deployments</h2>
       <div class="table-wrap">
-        <table>
+        <table data-testid="deployments">
           <caption class="sr-only">Deployments</caption>
           <thead>
             <tr>
@@ -300,9 +302,10 @@ export function ServicePage(props: { cluster: string; service: string }) {
           </tbody>
         </table>
       </div>
+      <LoadBalancerTargets loadBalancers={s.loadBalancers ?? []} />
       <AutoScaling cluster={cluster} service={name} />
       <h2>Events</h2>
-      <ul class="events">
+      <ul class="events" data-testid="service-events">
         {s.events.slice(0, 50).map((e) => (
           <li key={e.id}>
             <time>{when(e.createdAt)}</time> {e.message}

@@ -1,16 +1,37 @@
 /**
  * Sign-in with the account's access key and secret. The secret goes once to the server over
  * this origin, which checks it and answers with an HttpOnly cookie; the page keeps nothing.
+ * Or with a one-time link (`berth up` prints one, `berth console` opens one): its token is in
+ * the URL's fragment, which the browser never sends anywhere; the page takes it out of the
+ * address bar at once and exchanges it, once, for the same cookie.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { BASE, signIn } from "../api.js";
+import { BASE, signIn, signInWithLink } from "../api.js";
 import { formText } from "../format.js";
 
 export function SignInPage() {
   const { query, route } = useLocation();
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const enter = (): void => {
+    const next = query.next ?? "";
+    // Only a console path: an open redirect would hand the session's first page to anyone.
+    route(
+      next.startsWith(`${BASE}/`) && !next.startsWith(`${BASE}/signin`) ? next : `${BASE}/clusters`,
+    );
+  };
+  useEffect(() => {
+    const link = /^#link=([A-Za-z0-9_-]{1,100})$/.exec(window.location.hash)?.[1];
+    if (link === undefined) return;
+    // Out of the address bar and the history at once, used or not.
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    setBusy(true);
+    signInWithLink(link)
+      .then(enter)
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
+      .finally(() => setBusy(false));
+  }, []);
   const submit = (event: Event): void => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
@@ -22,15 +43,7 @@ export function SignInPage() {
     setBusy(true);
     setError(undefined);
     signIn(key, secret)
-      .then(() => {
-        const next = query.next ?? "";
-        // Only a console path: an open redirect would hand the session's first page to anyone.
-        route(
-          next.startsWith(`${BASE}/`) && !next.startsWith(`${BASE}/signin`)
-            ? next
-            : `${BASE}/clusters`,
-        );
-      })
+      .then(enter)
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
       .finally(() => setBusy(false));
   };

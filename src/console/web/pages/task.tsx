@@ -1,10 +1,11 @@
 /**
- * One task: its lifecycle timeline, containers (exit codes, health, limits), address, output
- * streaming live (follow, search, download), and the actions stop and run again.
+ * One task: its lifecycle timeline, containers (exit codes, health, limits), the CPU and memory
+ * it reserves against what it used in the last metric period, address, output streaming live
+ * (follow, search, download), and the actions stop and run again.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { BASE, ECS, aws, useLive } from "../api.js";
+import { BASE, ECS, aws, getJson, useLive } from "../api.js";
 import { Failure, Field, Loading, Page, Status } from "../components.js";
 import { MetricsCharts } from "../chart.js";
 import { taskDefinitionName, when } from "../format.js";
@@ -167,6 +168,55 @@ function Logs(props: { taskArn: string; started: boolean; stopped: boolean }) {
   );
 }
 
+/**
+ * What the task reserves (its size, as Fargate bills it) against what it used in the last
+ * metric period with samples: the utilization datapoints times the reservation.
+ */
+function Limits(props: { taskArn: string; cpu?: string; memory?: string }) {
+  const { data } = useLive(
+    async () => {
+      const { points } = await getJson<{ points: { cpu?: number; memory?: number }[] }>(
+        `metrics?task=${encodeURIComponent(props.taskArn)}&minutes=15`,
+      );
+      return points.filter((p) => p.cpu !== undefined || p.memory !== undefined).at(-1) ?? null;
+    },
+    [props.taskArn],
+    (change) => change.kinds.includes("metrics"),
+  );
+  const cpu = Number(props.cpu);
+  const memory = Number(props.memory);
+  const used = (percent: number | undefined, of: number, unit: string): string =>
+    percent === undefined || !Number.isFinite(of)
+      ? "no datapoint yet"
+      : `${((percent / 100) * of).toFixed(1)} ${unit} (${percent.toFixed(1)}%)`;
+  return (
+    <div class="table-wrap">
+      <table data-testid="task-limits">
+        <caption>Reserved and used (last metric period)</caption>
+        <thead>
+          <tr>
+            <th scope="col">Resource</th>
+            <th scope="col">Reserved</th>
+            <th scope="col">Used</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr>
+            <th scope="row">vCPU</th>
+            <td>{Number.isFinite(cpu) ? `${(cpu / 1024).toFixed(2)} vCPU (${cpu} units)` : "—"}</td>
+            <td data-testid="used-cpu">{used(data?.cpu, cpu, "units")}</td>
+          </tr>
+          <tr>
+            <th scope="row">Memory</th>
+            <td>{Number.isFinite(memory) ? `${memory} MiB` : "—"}</td>
+            <td data-testid="used-memory">{used(data?.memory, memory, "MiB")}</td>
+          </tr>
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function TaskPage(props: { cluster: string; task: string }) {
   const { cluster, task: id } = props;
   const { route } = useLocation();
@@ -273,8 +323,9 @@ export function TaskPage(props: { cluster: string; task: string }) {
           </Field>
         )}
       </dl>
+      <Limits taskArn={t.taskArn} cpu={t.cpu} memory={t.memory} />
       <h2>Timeline</h2>
-      <ol class="timeline">
+      <ol class="timeline" data-testid="timeline">
         {TIMELINE.map(([key, label]) => (
           <li key={key} class={t[key] === undefined ? "pending" : "done"}>
             <span>{label}</span> <time>{when(t[key] as number | undefined)}</time>
@@ -306,7 +357,7 @@ export function TaskPage(props: { cluster: string; task: string }) {
                   {c.exitCode ?? "—"}
                   {c.reason === undefined ? "" : ` (${c.reason})`}
                 </td>
-                <td>{c.healthStatus ?? "—"}</td>
+                <td data-testid={`health-${c.name}`}>{c.healthStatus ?? "—"}</td>
                 <td>
                   {c.cpu ?? "—"} CPU, {c.memory ?? c.memoryReservation ?? "—"} MiB
                 </td>

@@ -1,7 +1,11 @@
 /** The host guard's rules: what a cluster's tasks may reach on the host, as iptables input. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { hostGuardChain, hostGuardRules } from "../../../../src/agent/network/host-guard.js";
+import {
+  hostGuardChain,
+  hostGuardRules,
+  linkLocalRules,
+} from "../../../../src/agent/network/host-guard.js";
 
 const spec = {
   key: "0123abcdef",
@@ -11,6 +15,18 @@ const spec = {
 };
 
 describe("host guard", () => {
+  it("leads 169.254.170.2:80 from the bridge to the metadata port on its own gateway", () => {
+    assert.equal(
+      linkLocalRules({ ...spec, linkLocalPort: 4321 }),
+      [
+        "*nat",
+        "-A PREROUTING -i bth0123abcdef -d 169.254.170.2/32 -p tcp -m tcp --dport 80 -m comment --comment berth-md-0123abcdef -j DNAT --to-destination 100.64.3.1:4321",
+        "COMMIT",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("accepts replies and the agent's ports on the own gateway, drops the rest, and jumps first", () => {
     assert.equal(hostGuardChain(spec.key), "BERTH-IN-0123abcdef");
     assert.equal(

@@ -13,6 +13,7 @@ import {
 } from "../../../../src/agent/runtime/index.js";
 import { buildContainerSpec } from "../../../../src/agent/tasks/container-spec.js";
 import { parseServerMessage, type TaskAssignment } from "../../../../src/protocol/index.js";
+import { containerAssignment } from "../../protocol/assignments.js";
 
 const ctx = {
   rootfsPath: "/r",
@@ -39,24 +40,7 @@ function hostileAssignment(container: Record<string, unknown>): TaskAssignment {
           memory: 512,
           desiredStatus: "RUNNING",
           registryCredentials: [],
-          containers: [
-            {
-              name: "app",
-              image: "img",
-              essential: true,
-              environment: [],
-              cpu: 0,
-              readonlyRootFilesystem: false,
-              initProcessEnabled: false,
-              capabilitiesAdd: [],
-              capabilitiesDrop: [],
-              ulimits: [],
-              dockerLabels: {},
-              dependsOn: [],
-              stopTimeout: 30,
-              ...container,
-            },
-          ],
+          containers: [{ ...containerAssignment({ image: "img" }), ...container }],
         },
       ],
     }),

@@ -52,6 +52,14 @@ export class FakeContainerRuntime implements ContainerRuntime {
   createFault: ((spec: ContainerSpec) => Error | undefined) | undefined;
   /** A test's way to make `startContainer` fail for a container. */
   startFault: ((spec: ContainerSpec) => Error | undefined) | undefined;
+  /** A test's way to make `prepareSandbox` fail (a cgroup that cannot be made). */
+  sandboxFault: ((spec: TaskSandboxSpec) => Error | undefined) | undefined;
+  /** A test's way to make `destroySandbox` fail (a cgroup that cannot be removed). */
+  destroyFault: ((taskId: string) => Error | undefined) | undefined;
+  /** A test's way to make `waitContainer` fail (descriptors exhausted while reading a record). */
+  waitFault: ((id: string) => Error | undefined) | undefined;
+  /** How often each was called, faults included. */
+  readonly calls = { prepareSandbox: 0, destroySandbox: 0 };
   /** A test's health check results: the exit code of `execInContainer`, else the program's. */
   execResult: ((id: string, args: string[]) => number | undefined) | undefined;
 
@@ -65,6 +73,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
   }
 
   prepareSandbox(spec: TaskSandboxSpec): Promise<TaskSandbox> {
+    this.calls.prepareSandbox++;
+    const fault = this.sandboxFault?.(spec);
+    if (fault !== undefined) return Promise.reject(fault);
     const existing = this.#host.sandboxes.get(spec.taskId);
     if (existing !== undefined) return Promise.resolve(existing);
     const sandbox: TaskSandbox = {
@@ -91,6 +102,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
   }
 
   async destroySandbox(taskId: string): Promise<void> {
+    this.calls.destroySandbox++;
+    const fault = this.destroyFault?.(taskId);
+    if (fault !== undefined) throw fault;
     for (const [id, container] of this.#host.containers)
       if (container.spec.taskId === taskId) await this.deleteContainer(id);
     this.#host.sandboxes.delete(taskId);
@@ -219,6 +233,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
   }
 
   waitContainer(id: string, signal?: AbortSignal): Promise<ContainerExit> {
+    const fault = this.waitFault?.(id);
+    if (fault !== undefined) return Promise.reject(fault);
     const container = this.#host.containers.get(id);
     if (container === undefined) return Promise.reject(notFound(id));
     return new Promise((resolve, reject) => {

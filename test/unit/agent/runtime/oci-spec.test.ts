@@ -69,6 +69,12 @@ describe("buildOciSpec", () => {
     assert.ok(spec.linux.maskedPaths.includes("/proc/kcore"));
   });
 
+  it("joins the task's PID namespace by path under pidMode task", () => {
+    const spec = buildOciSpec(base, { ...ctx, pidnsPath: "/proc/42/ns/pid" }) as unknown as Spec;
+    assert.deepEqual(spec.linux.namespaces[0], { type: "pid", path: "/proc/42/ns/pid" });
+    assert.deepEqual(spec.linux.namespaces[4], { type: "network", path: "/run/netns/t1" });
+  });
+
   it("sets the process: args, env defaults, cwd, user, hostname, labels", () => {
     const spec = build({
       env: { A: "1", PATH: "/custom" },

@@ -10,13 +10,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { BerthError, silentLogger } from "../../../../src/core/index.js";
+import { BerthError, silentLogger, type Logger } from "../../../../src/core/index.js";
 import type {
   ContainerAssignment,
   TaskAssignment,
   TaskState,
 } from "../../../../src/protocol/index.js";
 import { OOM_REASON, TaskRun, type TaskRecord } from "../../../../src/agent/tasks/task-run.js";
+import { containerAssignment, taskAssignment } from "../../protocol/assignments.js";
 import { FakeImagePuller } from "../images/fake-puller.js";
 import { FakeTaskNetwork } from "../network/fake-network.js";
 import { FakeContainerRuntime } from "../runtime/fake-runtime.js";
@@ -25,23 +26,7 @@ const IMAGE = "registry.test/busybox:latest";
 const FOREVER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"];
 
 function container(name: string, over: Partial<ContainerAssignment> = {}): ContainerAssignment {
-  return {
-    name,
-    image: IMAGE,
-    essential: true,
-    command: FOREVER,
-    environment: [],
-    cpu: 0,
-    readonlyRootFilesystem: false,
-    initProcessEnabled: false,
-    capabilitiesAdd: [],
-    capabilitiesDrop: [],
-    ulimits: [],
-    dockerLabels: {},
-    dependsOn: [],
-    stopTimeout: 30,
-    ...over,
-  };
+  return containerAssignment({ name, image: IMAGE, command: FOREVER, ...over });
 }
 
 const dirs: string[] = [];
@@ -58,15 +43,8 @@ let tasks = 0;
 function assignment(containers: ContainerAssignment[]): TaskAssignment {
   tasks++;
   return {
+    ...taskAssignment({ taskId: `t${process.pid}-${tasks}`, containers }),
     taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/t${tasks}`,
-    taskId: `t${process.pid}-${tasks}`,
-    clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/default",
-    family: "app",
-    cpu: 256,
-    memory: 512,
-    desiredStatus: "RUNNING",
-    containers,
-    registryCredentials: [],
   };
 }
 
@@ -80,12 +58,33 @@ interface Harness {
   durable: string[];
   /** Resolves when a report says `status`. */
   reached(status: string): Promise<TaskState>;
+  /** What the run logged at error level, with its fields. */
+  errors: Array<Record<string, unknown>>;
 }
+
+/** A logger that keeps what is logged at error level (message as `msg`), and drops the rest. */
+function errorsInto(errors: Array<Record<string, unknown>>): Logger {
+  const log: Logger = {
+    ...silentLogger,
+    error: (msg, fields) => void errors.push({ msg, ...fields }),
+    child: () => log,
+  };
+  return log;
+}
+
+/** The back-off of a failing host step in these tests: 3 more tries, milliseconds apart. */
+const BACKOFF_MS = [1, 2, 4];
 
 function harness(
   containers: ContainerAssignment[],
-  options: { network?: FakeTaskNetwork; record?: TaskRecord; dataDir?: string } = {},
+  options: {
+    network?: FakeTaskNetwork;
+    record?: TaskRecord;
+    dataDir?: string;
+    persist?: (record: TaskRecord) => Promise<void>;
+  } = {},
 ): Harness {
+  const errors: Array<Record<string, unknown>> = [];
   const dataDir = options.dataDir ?? tempDir();
   const runtime = new FakeContainerRuntime({ dataDir });
   const images = new FakeImagePuller([IMAGE]);
@@ -95,9 +94,11 @@ function harness(
   let clock = 1_000;
   const run = new TaskRun(options.record ?? TaskRun.fresh(assignment(containers)), {
     host: { runtime, images, network: options.network ?? new FakeTaskNetwork() },
-    log: silentLogger,
+    log: errorsInto(errors),
     now: () => ++clock,
+    backoffMs: BACKOFF_MS,
     persist: (record, isDurable) => {
+      if (options.persist !== undefined) return options.persist(record);
       if (isDurable) durable.push(record.state.lastStatus);
       return Promise.resolve();
     },
@@ -118,6 +119,7 @@ function harness(
     images,
     reports,
     durable,
+    errors,
     statuses: () =>
       reports.map((r) => r.lastStatus).filter((s, i, all) => i === 0 || all[i - 1] !== s),
     reached: (status) => {
@@ -161,6 +163,20 @@ describe("task state machine", () => {
     assert.deepEqual(h.durable, ["RUNNING", "STOPPED"]);
     const left = await h.runtime.list();
     assert.equal(left.containers.length + left.sandboxes.length, 0);
+  });
+
+  it("watches a container again after a failed wait, and sees its exit (issue 12 #5)", async () => {
+    const h = harness([container("app", { command: ["sh", "-c", "sleep 0.3; exit 3"] })]);
+    let failures = 0;
+    h.runtime.waitFault = () =>
+      failures++ < 3
+        ? Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" })
+        : undefined;
+    await h.run.start();
+    const stopped = await h.reached("STOPPED");
+    assert.equal(stopped.stopCode, "EssentialContainerExited");
+    assert.equal(stopped.containers[0]?.exitCode, 3);
+    assert.ok(failures > 3);
   });
 
   it("keeps the first stop reason", async () => {
@@ -318,6 +334,51 @@ describe("task state machine", () => {
     await until(() => h.reports.at(-1)?.healthStatus === "UNHEALTHY");
     await h.run.requestStop("UserInitiated", "Task stopped by user");
     await h.reached("STOPPED");
+  });
+
+  it("backs off a cgroup it cannot make, gives up, and stops the task with that reason (issue 13 #17)", async () => {
+    const h = harness([container("app")]);
+    const mkdir = "mkdir /sys/fs/cgroup/cpu/berth/t1: permission denied";
+    h.runtime.sandboxFault = () => new Error(mkdir);
+    await h.run.start();
+    const stopped = await h.reached("STOPPED");
+    assert.equal(stopped.stopCode, "TaskFailedToStart");
+    assert.equal(stopped.stoppedReason, `CannotStartContainerError: ${mkdir}`);
+    // Tried once and once again per back-off step: bounded, not a spin.
+    assert.equal(h.runtime.calls.prepareSandbox, 1 + BACKOFF_MS.length);
+    assert.equal((await h.runtime.list()).containers.length, 0);
+    // The cause is surfaced in the agent's log, not only swallowed into a retry.
+    const gaveUp = h.errors.find((e) =>
+      /cgroup and namespaces failed; giving up/.test(String(e.msg)),
+    );
+    assert.ok(gaveUp, JSON.stringify(h.errors));
+    assert.equal(gaveUp.error, mkdir);
+    assert.equal(gaveUp.attempts, 1 + BACKOFF_MS.length);
+  });
+
+  it("reaches STOPPED when its cgroup cannot be removed nor its record written", async () => {
+    let failWrites = false;
+    const h = harness([container("app")], {
+      persist: () =>
+        failWrites ? Promise.reject(new Error("EMFILE: too many open files")) : Promise.resolve(),
+    });
+    h.runtime.destroyFault = () =>
+      new Error("rmdir /sys/fs/cgroup/cpu/berth/t2: device or resource busy");
+    await h.run.start();
+    await h.reached("RUNNING");
+    failWrites = true;
+    await h.run.requestStop("UserInitiated", "Task stopped by user");
+    const stopped = await h.reached("STOPPED");
+    assert.equal(stopped.stoppedReason, "Task stopped by user");
+    assert.deepEqual(h.statuses(), LIFECYCLE);
+    assert.equal(h.runtime.calls.destroySandbox, 1 + BACKOFF_MS.length);
+    assert.ok(
+      h.errors.some(
+        (e) => e.error === "rmdir /sys/fs/cgroup/cpu/berth/t2: device or resource busy",
+      ),
+      JSON.stringify(h.errors),
+    );
+    assert.ok(h.errors.some((e) => e.error === "EMFILE: too many open files"));
   });
 
   it("stops without starting anything when the stop comes during the pull", async () => {

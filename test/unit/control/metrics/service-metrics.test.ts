@@ -10,8 +10,10 @@ import {
   ServiceMetrics,
   UsageSeries,
   containerSeriesKey,
+  responseTimeStats,
   type RequestCountSource,
 } from "../../../../src/control/index.js";
+import { RESPONSE_TIME_BOUNDS, ResponseTimeHistogram } from "../../../../src/balancer/index.js";
 import { openSqliteStore, type Store } from "../../../../src/store/index.js";
 
 const MIB = 1024 * 1024;
@@ -179,5 +181,89 @@ describe("ServiceMetrics", () => {
     // A counter that went back (the load balancer restarted) counts from zero.
     counts.set(TG, 10);
     assert.equal((await metrics.collect(3000)).targetGroups.get(TG)?.inPeriod, 10);
+  });
+
+  it("takes TargetResponseTime per period from the load balancer's cumulative histograms", async () => {
+    // The load balancer's own histogram, as the plane records each answer's time.
+    const histogram = new ResponseTimeHistogram();
+    let count = 0;
+    const requests: RequestCountSource = {
+      requestCounts: () => new Map([[TG, count]]),
+      responseTimes: () => new Map([[TG, histogram.reading()]]),
+    };
+    const metrics = new ServiceMetrics({
+      store,
+      series: new UsageSeries(60_000),
+      periodMs: 1000,
+      requests,
+    });
+    // Before the first period: answers that are not this period's.
+    const answer = (seconds: number, times: number): void => {
+      for (let i = 0; i < times; i++) {
+        histogram.record(seconds);
+        count++;
+      }
+    };
+    answer(5, 50);
+    await metrics.collect(1000);
+    // This period: 90 answers of 10 ms and 10 of 200 ms.
+    answer(0.01, 90);
+    answer(0.2, 10);
+    const snapshot = await metrics.collect(2000);
+    const stats = snapshot.targetGroups.get(TG)?.responseTime;
+    assert.ok(stats !== undefined);
+    assert.equal(stats.count, 100);
+    assert.ok(Math.abs(stats.average - 0.029) < 1e-9, `average ${stats.average}`);
+    // Percentiles are the upper bound of their bucket: within 19% above the true value.
+    assert.ok(stats.p50 >= 0.01 && stats.p50 < 0.0119, `p50 ${stats.p50}`);
+    assert.ok(stats.p90 >= 0.01 && stats.p90 < 0.0119, `p90 ${stats.p90}`);
+    assert.ok(stats.p99 >= 0.2 && stats.p99 < 0.238, `p99 ${stats.p99}`);
+    const web = snapshot.services.find((s) => s.service === "web");
+    assert.deepEqual(web?.targetResponseTime, stats);
+    // A period without answers has no TargetResponseTime (CloudWatch has no datapoint).
+    const quiet = await metrics.collect(3000);
+    assert.equal(quiet.targetGroups.get(TG)?.responseTime, undefined);
+    assert.equal(quiet.services.find((s) => s.service === "web")?.targetResponseTime, undefined);
+  });
+});
+
+describe("response time histogram", () => {
+  it("puts each time in the first bucket whose bound is at or above it", () => {
+    const histogram = new ResponseTimeHistogram();
+    for (const seconds of [0, 0.00005, 0.0001, 0.00011, 0.001, 1, 1000]) histogram.record(seconds);
+    // Not a time: not counted.
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) histogram.record(bad);
+    const reading = histogram.reading();
+    assert.equal(reading.count, 7);
+    const filled = reading.buckets.flatMap((n, i) => (n > 0 ? [[i, n]] : []));
+    const at = (seconds: number): number =>
+      RESPONSE_TIME_BOUNDS.findIndex((bound) => bound >= seconds - 1e-12);
+    assert.deepEqual(filled, [
+      [0, 3],
+      [1, 1],
+      [at(0.001), 1],
+      [at(1), 1],
+      // Slower than the last bound: the last bucket.
+      [RESPONSE_TIME_BOUNDS.length - 1, 1],
+    ]);
+    assert.ok((RESPONSE_TIME_BOUNDS[at(1)] ?? 0) >= 1);
+    assert.ok((RESPONSE_TIME_BOUNDS[at(1) - 1] ?? 2) < 1);
+  });
+
+  it("reads a restarted counter whole, and several groups together", () => {
+    const a = new ResponseTimeHistogram();
+    const b = new ResponseTimeHistogram();
+    for (let i = 0; i < 10; i++) a.record(0.1);
+    const earlier = a.reading();
+    const restarted = new ResponseTimeHistogram();
+    restarted.record(0.3);
+    b.record(0.5);
+    const stats = responseTimeStats([
+      { before: earlier, after: restarted.reading() },
+      { after: b.reading() },
+    ]);
+    assert.equal(stats?.count, 2);
+    assert.ok(Math.abs((stats?.average ?? 0) - 0.4) < 1e-9);
+    assert.equal(responseTimeStats([{ before: earlier, after: earlier }]), undefined);
   });
 });

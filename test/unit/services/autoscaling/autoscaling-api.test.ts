@@ -19,7 +19,7 @@ import {
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
-import { startBerthInProcess, type TestBerth } from "../../../../src/testing/index.js";
+import { startBerthInProcess, type TestBerth, rejectsWith } from "../../../../src/testing/index.js";
 
 let berth: TestBerth;
 let scaling: ApplicationAutoScalingClient;
@@ -58,14 +58,6 @@ after(async () => {
   scaling.destroy();
   await berth.stop();
 });
-
-async function rejects(promise: Promise<unknown>, name: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: Error) => {
-    assert.equal(error.name, name);
-    assert.match(error.message, message);
-    return true;
-  });
-}
 
 const tracking = (name: string, config: object): PutScalingPolicyCommandInput => ({
   ...ID,
@@ -108,12 +100,12 @@ describe("scalable targets", () => {
   });
 
   it("refuses what AWS refuses", async () => {
-    await rejects(
+    await rejectsWith(
       scaling.send(new RegisterScalableTargetCommand({ ...ID, MinCapacity: 5, MaxCapacity: 2 })),
       "ValidationException",
       /^Minimum capacity cannot be greater than maximum capacity$/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new RegisterScalableTargetCommand({
           ...ID,
@@ -125,12 +117,12 @@ describe("scalable targets", () => {
       "ValidationException",
       /^ECS service doesn't exist: service\/default\/nope$/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(new RegisterScalableTargetCommand({ ...ID, ResourceId: "service/default/api" })),
       "ValidationException",
       /MinCapacity and MaxCapacity are required/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new RegisterScalableTargetCommand({
           ServiceNamespace: "dynamodb",
@@ -143,7 +135,7 @@ describe("scalable targets", () => {
       "ValidationException",
       /ecs service namespace only/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: "ecs", MaxResults: 51 })),
       "ValidationException",
       /Member must have value less than or equal to 50/,
@@ -231,19 +223,19 @@ describe("scaling policies", () => {
         PredefinedMetricType: "ECSServiceAverageCPUUtilization" as const,
       },
     };
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new PutScalingPolicyCommand({ ...tracking("x", cpu), ResourceId: "service/default/api" }),
       ),
       "ObjectNotFoundException",
       /^No scalable target registered for service namespace: ecs, resource ID: service\/default\/api, scalable dimension: ecs:service:DesiredCount$/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(new PutScalingPolicyCommand(tracking("bad\u0001name", cpu))),
       "ValidationException",
       /at 'PolicyName' failed to satisfy constraint: Member must satisfy regular expression pattern/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new PutScalingPolicyCommand(
           tracking("alb", {
@@ -254,7 +246,7 @@ describe("scaling policies", () => {
       "ValidationException",
       /ResourceLabel/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new PutScalingPolicyCommand(
           tracking("ddb", {
@@ -267,7 +259,7 @@ describe("scaling policies", () => {
       "ValidationException",
       /Unsupported predefined metric type DynamoDBReadCapacityUtilization/,
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new PutScalingPolicyCommand({
           ...ID,
@@ -317,7 +309,7 @@ describe("scheduled actions", () => {
       ["at(2026-02-30T25:00:00)", undefined, /Invalid at expression/],
       ["rate(5 minutes)", "Mars/Olympus", /Invalid timezone: Mars\/Olympus/],
     ] as const)
-      await rejects(
+      await rejectsWith(
         scaling.send(
           new PutScheduledActionCommand({ ...ID, ScheduledActionName: "bad", Schedule, Timezone }),
         ),
@@ -327,7 +319,7 @@ describe("scheduled actions", () => {
     await scaling.send(
       new DeleteScheduledActionCommand({ ...ID, ScheduledActionName: "weekday-morning" }),
     );
-    await rejects(
+    await rejectsWith(
       scaling.send(
         new DeleteScheduledActionCommand({ ...ID, ScheduledActionName: "weekday-morning" }),
       ),

@@ -29,6 +29,7 @@ import {
   UntagResourceCommand,
 } from "@aws-sdk/client-ecr";
 import { errorCode, startTestRegistry, type TestRegistry } from "../../registry/test-registry.js";
+import { rejectsWith } from "../../../../src/testing/index.js";
 
 let t: TestRegistry;
 let ecr: ECRClient;
@@ -42,13 +43,6 @@ after(async () => {
   ecr.destroy();
   await t.close();
 });
-
-async function rejects(promise: Promise<unknown>, name: string): Promise<void> {
-  await assert.rejects(promise, (error: Error) => {
-    assert.equal(error.name, name);
-    return true;
-  });
-}
 
 /** Sets when an image was pushed, so age-based rules have something to act on. */
 async function pushedDaysAgo(repository: string, digest: string, days: number): Promise<void> {
@@ -82,11 +76,11 @@ describe("repositories", () => {
       kmsKey: "alias/mine",
     });
     assert.ok(repo?.createdAt instanceof Date);
-    await rejects(
+    await rejectsWith(
       ecr.send(new CreateRepositoryCommand({ repositoryName: "team/web" })),
       "RepositoryAlreadyExistsException",
     );
-    await rejects(
+    await rejectsWith(
       ecr.send(new CreateRepositoryCommand({ repositoryName: "Bad_Name" })),
       "InvalidParameterException",
     );
@@ -109,7 +103,7 @@ describe("repositories", () => {
       named.repositories?.map((r) => r.repositoryName),
       ["list-b"],
     );
-    await rejects(
+    await rejectsWith(
       ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["absent"] })),
       "RepositoryNotFoundException",
     );
@@ -125,7 +119,7 @@ describe("repositories", () => {
 
   it("keeps repository policies and the scanning setting", async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: "policed" }));
-    await rejects(
+    await rejectsWith(
       ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policed" })),
       "RepositoryPolicyNotFoundException",
     );
@@ -139,7 +133,7 @@ describe("repositories", () => {
     assert.equal(set.policyText, policyText);
     const got = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policed" }));
     assert.equal(got.policyText, policyText);
-    await rejects(
+    await rejectsWith(
       ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policed", policyText: "nope" })),
       "InvalidParameterException",
     );
@@ -158,7 +152,7 @@ describe("repositories", () => {
       new DeleteRepositoryPolicyCommand({ repositoryName: "policed" }),
     );
     assert.equal(deleted.policyText, policyText);
-    await rejects(
+    await rejectsWith(
       ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policed" })),
       "RepositoryPolicyNotFoundException",
     );
@@ -173,7 +167,7 @@ describe("repositories", () => {
   it("deletes an empty repository, refuses a full one unless forced", async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: "doomed" }));
     await t.pushImage("doomed", "v1", "doomed");
-    await rejects(
+    await rejectsWith(
       ecr.send(new DeleteRepositoryCommand({ repositoryName: "doomed" })),
       "RepositoryNotEmptyException",
     );
@@ -182,7 +176,7 @@ describe("repositories", () => {
     );
     assert.equal(deleted.repository?.repositoryName, "doomed");
     assert.equal(await errorCode(await t.request("/v2/doomed/tags/list")), "NAME_UNKNOWN");
-    await rejects(
+    await rejectsWith(
       ecr.send(new DeleteRepositoryCommand({ repositoryName: "doomed" })),
       "RepositoryNotFoundException",
     );
@@ -253,13 +247,13 @@ describe("images", () => {
       new DescribeImagesCommand({ repositoryName: repo, imageIds: [{ imageTag: "v1" }] }),
     );
     assert.equal(byId.imageDetails?.[0]?.imageDigest, tagged);
-    await rejects(
+    await rejectsWith(
       ecr.send(
         new DescribeImagesCommand({ repositoryName: repo, imageIds: [{ imageTag: "nope" }] }),
       ),
       "ImageNotFoundException",
     );
-    await rejects(
+    await rejectsWith(
       ecr.send(new ListImagesCommand({ repositoryName: "absent" })),
       "RepositoryNotFoundException",
     );
@@ -335,7 +329,7 @@ describe("images", () => {
     assert.deepEqual(put.image?.imageId, { imageDigest: digest, imageTag: "stable" });
     const head = await t.request("/v2/retag/manifests/stable", { method: "HEAD" });
     assert.equal(head.headers.get("docker-content-digest"), digest);
-    await rejects(
+    await rejectsWith(
       ecr.send(
         new PutImageCommand({
           repositoryName: "retag",
@@ -345,7 +339,7 @@ describe("images", () => {
       ),
       "ImageAlreadyExistsException",
     );
-    await rejects(
+    await rejectsWith(
       ecr.send(
         new PutImageCommand({
           repositoryName: "retag",
@@ -365,7 +359,7 @@ describe("images", () => {
         },
       ],
     });
-    await rejects(
+    await rejectsWith(
       ecr.send(
         new PutImageCommand({
           repositoryName: "retag",
@@ -445,7 +439,7 @@ describe("tag mutability with exclusion filters (issue 13 #24)", () => {
         imageTagMutabilityExclusionFilters: [{ filterType: "WILDCARD" as const, filter: "a b" }],
       },
     ])
-      await rejects(
+      await rejectsWith(
         ecr.send(new PutImageTagMutabilityCommand({ repositoryName: "pinned", ...input })),
         "InvalidParameterException",
       );
@@ -511,7 +505,7 @@ describe("lifecycle policies", () => {
   }
 
   it("previews what a policy would expire, once a preview was started", async () => {
-    await rejects(
+    await rejectsWith(
       ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: repo })),
       "LifecyclePolicyPreviewNotFoundException",
     );
@@ -541,7 +535,7 @@ describe("lifecycle policies", () => {
   });
 
   it("deletes exactly what the rules say as soon as the policy is put, and after every push", async () => {
-    await rejects(
+    await rejectsWith(
       ecr.send(new GetLifecyclePolicyCommand({ repositoryName: repo })),
       "LifecyclePolicyNotFoundException",
     );
@@ -567,7 +561,7 @@ describe("lifecycle policies", () => {
         },
       ],
     });
-    await rejects(
+    await rejectsWith(
       ecr.send(
         new PutLifecyclePolicyCommand({ repositoryName: repo, lifecyclePolicyText: invalid }),
       ),
@@ -575,7 +569,7 @@ describe("lifecycle policies", () => {
     );
     const deleted = await ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: repo }));
     assert.equal(deleted.lifecyclePolicyText, keepTwoProd);
-    await rejects(
+    await rejectsWith(
       ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: repo })),
       "LifecyclePolicyNotFoundException",
     );
@@ -592,10 +586,19 @@ describe("ECR fidelity (issue 13 #24)", () => {
         encryptionConfiguration: { encryptionType: "KMS" },
       }),
     );
-    assert.equal(
-      repository?.encryptionConfiguration?.kmsKey,
-      "arn:aws:kms:us-east-1:000000000000:alias/aws/ecr",
+    // The aws/ecr key's own ARN (a key id, not the alias), one key for the account's region.
+    const key = repository?.encryptionConfiguration?.kmsKey ?? "";
+    assert.match(
+      key,
+      /^arn:aws:kms:us-east-1:000000000000:key\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
+    const { repository: second } = await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: "fidelity-two",
+        encryptionConfiguration: { encryptionType: "KMS" },
+      }),
+    );
+    assert.equal(second?.encryptionConfiguration?.kmsKey, key);
     // An index whose child image is not in the repository.
     const index = JSON.stringify({
       schemaVersion: 2,
@@ -609,7 +612,7 @@ describe("ECR fidelity (issue 13 #24)", () => {
         },
       ],
     });
-    await rejects(
+    await rejectsWith(
       ecr.send(new PutImageCommand({ repositoryName: "fidelity", imageManifest: index })),
       "ReferencedImagesNotFoundException",
     );
@@ -619,7 +622,7 @@ describe("ECR fidelity (issue 13 #24)", () => {
       config: { digest: `sha256:${"b".repeat(64)}`, size: 2 },
       layers: [],
     });
-    await rejects(
+    await rejectsWith(
       ecr.send(new PutImageCommand({ repositoryName: "fidelity", imageManifest: bare })),
       "InvalidParameterException",
     );
@@ -628,7 +631,7 @@ describe("ECR fidelity (issue 13 #24)", () => {
       { Effect: "Allow", Action: ["ecr:BatchGetImage"] },
       { Effect: "Allow", Principal: "*" },
     ])
-      await rejects(
+      await rejectsWith(
         ecr.send(
           new SetRepositoryPolicyCommand({
             repositoryName: "fidelity",

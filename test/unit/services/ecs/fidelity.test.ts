@@ -76,6 +76,21 @@ describe("service tags (#20)", () => {
   });
 });
 
+describe("RunTask's tags take TagResource's checks (issue 14 #1)", () => {
+  it("refuses an aws: key with ECS's text and starts nothing", async () => {
+    await ecs.send(new RegisterTaskDefinitionCommand(fargate("run-tags")));
+    const refused = await errorOf(
+      ecs.send(
+        new RunTaskCommand({ taskDefinition: "run-tags", tags: [{ key: "aws:x", value: "1" }] }),
+      ),
+    );
+    assert.deepEqual(refused, {
+      name: "InvalidParameterException",
+      message: "Tag keys beginning with 'aws:' are reserved for AWS use.",
+    });
+  });
+});
+
 describe("EC2-compatible task definitions (#22)", () => {
   it("registers them EC2-only and refuses them at RunTask, CreateService and UpdateService", async () => {
     const { taskDefinition } = await ecs.send(

@@ -228,4 +228,70 @@ describe("retention sweep", () => {
     }
     assert.equal(await retention.sweep(), 0);
   });
+
+  it("asks the caller's authorize for each write it will make, and writes nothing refused", async () => {
+    const identity = { accountId: "000000000000", region: "us-east-1" };
+    const asked: string[] = [];
+    const allowing = (refuse?: string) => ({
+      identity,
+      check: async (action: string, resource: string): Promise<void> => {
+        asked.push(`${action} ${resource}`);
+        if (action === refuse) throw new Error(`refused ${action}`);
+      },
+    });
+    const line = { timestamp: Date.now(), message: "secret-looking line" };
+    const groupArn = "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/authz";
+    // A new group with createGroup: group, stream, events.
+    await appendLogEvents(store, {
+      group: "/ecs/authz",
+      stream: "a",
+      createGroup: true,
+      events: [line],
+      authorize: allowing(),
+    });
+    assert.deepEqual(asked.splice(0), [
+      `logs:CreateLogGroup ${groupArn}:*`,
+      `logs:CreateLogStream ${groupArn}:log-stream:a`,
+      `logs:PutLogEvents ${groupArn}:log-stream:a`,
+    ]);
+    // Both exist now: only the events; opening (no events) asks nothing.
+    await appendLogEvents(store, {
+      group: "/ecs/authz",
+      stream: "a",
+      events: [line],
+      authorize: allowing(),
+    });
+    await appendLogEvents(store, {
+      group: "/ecs/authz",
+      stream: "a",
+      events: [],
+      authorize: allowing(),
+    });
+    assert.deepEqual(asked.splice(0), [`logs:PutLogEvents ${groupArn}:log-stream:a`]);
+    // Refused: neither the stream nor its lines are written.
+    await assert.rejects(
+      appendLogEvents(store, {
+        group: "/ecs/authz",
+        stream: "b",
+        events: [line],
+        authorize: allowing("logs:CreateLogStream"),
+      }),
+      /refused logs:CreateLogStream/,
+    );
+    const streams = await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/ecs/authz" }));
+    assert.deepEqual(
+      streams.logStreams?.map((s) => s.logStreamName),
+      ["a"],
+    );
+    await assert.rejects(
+      appendLogEvents(store, {
+        group: "/ecs/authz",
+        stream: "a",
+        events: [{ ...line, message: "not written" }],
+        authorize: allowing("logs:PutLogEvents"),
+      }),
+      /refused logs:PutLogEvents/,
+    );
+    assert.deepEqual(await messages("/ecs/authz", "a"), [line.message, line.message]);
+  });
 });

@@ -22,7 +22,7 @@ import {
   UntagResourceCommand,
   type InputLogEvent,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { startBerthInProcess, type TestBerth } from "../../../../src/testing/index.js";
+import { startBerthInProcess, type TestBerth, rejectsWith } from "../../../../src/testing/index.js";
 
 let berth: TestBerth;
 let logs: CloudWatchLogsClient;
@@ -36,15 +36,6 @@ after(async () => {
   logs.destroy();
   await berth.stop();
 });
-
-async function rejects(promise: Promise<unknown>, name: string, message?: string | RegExp) {
-  await assert.rejects(promise, (error: Error) => {
-    assert.equal(error.name, name);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else if (message !== undefined) assert.match(error.message, message);
-    return true;
-  });
-}
 
 async function stream(group: string, name: string, events: InputLogEvent[] = []) {
   await logs.send(new CreateLogGroupCommand({ logGroupName: group })).catch((error: Error) => {
@@ -60,7 +51,7 @@ async function stream(group: string, name: string, events: InputLogEvent[] = [])
 describe("log groups", () => {
   it("creates, describes with AWS's fields, refuses a duplicate, deletes", async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: "/ecs/web", tags: { team: "a" } }));
-    await rejects(
+    await rejectsWith(
       logs.send(new CreateLogGroupCommand({ logGroupName: "/ecs/web" })),
       "ResourceAlreadyExistsException",
       "The specified log group already exists",
@@ -79,7 +70,7 @@ describe("log groups", () => {
     assert.ok(Math.abs((group?.creationTime ?? 0) - Date.now()) < 60_000);
 
     await logs.send(new DeleteLogGroupCommand({ logGroupName: "/ecs/web" }));
-    await rejects(
+    await rejectsWith(
       logs.send(new DeleteLogGroupCommand({ logGroupName: "/ecs/web" })),
       "ResourceNotFoundException",
       "The specified log group does not exist.",
@@ -87,7 +78,7 @@ describe("log groups", () => {
   });
 
   it("validates names against the model in Coral's form", async () => {
-    await rejects(
+    await rejectsWith(
       logs.send(new CreateLogGroupCommand({ logGroupName: "bad name!" })),
       "InvalidParameterException",
       /^1 validation error detected: Value 'bad name!' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern/,
@@ -117,7 +108,7 @@ describe("log groups", () => {
       byPattern.logGroups?.map((g) => g.logGroupName),
       ["/other/g9"],
     );
-    await rejects(
+    await rejectsWith(
       logs.send(
         new DescribeLogGroupsCommand({ logGroupNamePrefix: "/a", logGroupNamePattern: "b" }),
       ),
@@ -132,12 +123,12 @@ describe("log groups", () => {
 
   it("sets and removes retention, only to AWS's values", async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: "kept" }));
-    await rejects(
+    await rejectsWith(
       logs.send(new PutRetentionPolicyCommand({ logGroupName: "kept", retentionInDays: 2 })),
       "InvalidParameterException",
       "1 validation error detected: Value '2' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]",
     );
-    await rejects(
+    await rejectsWith(
       logs.send(new PutRetentionPolicyCommand({ logGroupName: "nope", retentionInDays: 7 })),
       "ResourceNotFoundException",
       "The specified log group does not exist.",
@@ -157,12 +148,12 @@ describe("log streams", () => {
     await stream("streams", "b", [{ timestamp: now - 3000, message: "b" }]);
     await stream("streams", "a", [{ timestamp: now - 1000, message: "a" }]);
     await stream("streams", "c");
-    await rejects(
+    await rejectsWith(
       logs.send(new CreateLogStreamCommand({ logGroupName: "streams", logStreamName: "a" })),
       "ResourceAlreadyExistsException",
       "The specified log stream already exists",
     );
-    await rejects(
+    await rejectsWith(
       logs.send(new CreateLogStreamCommand({ logGroupName: "nogroup", logStreamName: "a" })),
       "ResourceNotFoundException",
       "The specified log group does not exist.",
@@ -203,7 +194,7 @@ describe("log streams", () => {
       prefixed.logStreams?.map((s) => s.logStreamName),
       ["b"],
     );
-    await rejects(
+    await rejectsWith(
       logs.send(
         new DescribeLogStreamsCommand({
           logGroupName: "streams",
@@ -214,7 +205,7 @@ describe("log streams", () => {
       "InvalidParameterException",
       "Cannot order by LastEventTime with a logStreamNamePrefix.",
     );
-    await rejects(
+    await rejectsWith(
       logs.send(
         new DescribeLogStreamsCommand({ logGroupName: "streams", logGroupIdentifier: "streams" }),
       ),
@@ -222,7 +213,7 @@ describe("log streams", () => {
       "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
     );
     await logs.send(new DeleteLogStreamCommand({ logGroupName: "streams", logStreamName: "c" }));
-    await rejects(
+    await rejectsWith(
       logs.send(new DeleteLogStreamCommand({ logGroupName: "streams", logStreamName: "c" })),
       "ResourceNotFoundException",
       "The specified log stream does not exist.",
@@ -234,7 +225,7 @@ describe("PutLogEvents", () => {
   it("refuses a missing stream, unordered batches, batches over 1 MiB or 24 hours", async () => {
     await stream("put", "s");
     const now = Date.now();
-    await rejects(
+    await rejectsWith(
       logs.send(
         new PutLogEventsCommand({
           logGroupName: "put",
@@ -247,7 +238,7 @@ describe("PutLogEvents", () => {
     );
     const put = (logEvents: InputLogEvent[]) =>
       logs.send(new PutLogEventsCommand({ logGroupName: "put", logStreamName: "s", logEvents }));
-    await rejects(
+    await rejectsWith(
       put([
         { timestamp: now, message: "2" },
         { timestamp: now - 1, message: "1" },
@@ -255,7 +246,7 @@ describe("PutLogEvents", () => {
       "InvalidParameterException",
       "Log events in a single PutLogEvents request must be in chronological order.",
     );
-    await rejects(
+    await rejectsWith(
       put([
         { timestamp: now - DAY - 1, message: "old" },
         { timestamp: now, message: "new" },
@@ -265,7 +256,7 @@ describe("PutLogEvents", () => {
     );
     // 26 bytes per event count: 2 events of 524,263 bytes are 1,048,578 bytes.
     const half = "x".repeat(524_263);
-    await rejects(
+    await rejectsWith(
       put([
         { timestamp: now, message: half },
         { timestamp: now, message: half },
@@ -417,7 +408,7 @@ describe("GetLogEvents", () => {
   });
 
   it("refuses tokens that are not its own, and unknown streams", async () => {
-    await rejects(
+    await rejectsWith(
       get({ nextToken: "f/123" }),
       "InvalidParameterException",
       "The specified nextToken is invalid.",
@@ -426,17 +417,17 @@ describe("GetLogEvents", () => {
     const other = await logs.send(
       new GetLogEventsCommand({ logGroupName: "get", logStreamName: "other" }),
     );
-    await rejects(
+    await rejectsWith(
       get({ nextToken: other.nextForwardToken }),
       "InvalidParameterException",
       "The specified nextToken is invalid.",
     );
-    await rejects(
+    await rejectsWith(
       logs.send(new GetLogEventsCommand({ logGroupName: "get", logStreamName: "nope" })),
       "ResourceNotFoundException",
       "The specified log stream does not exist.",
     );
-    await rejects(
+    await rejectsWith(
       logs.send(new GetLogEventsCommand({ logGroupName: "nope", logStreamName: "nope" })),
       "ResourceNotFoundException",
       "The specified log group does not exist.",
@@ -533,11 +524,11 @@ describe("FilterLogEvents", () => {
     );
     const window = await filter({ startTime: base + 1, endTime: base + 3 });
     assert.equal(window.events?.length, 3);
-    await rejects(
+    await rejectsWith(
       filter({ logStreamNames: ["db/1"], logStreamNamePrefix: "db" }),
       "InvalidParameterException",
     );
-    await rejects(
+    await rejectsWith(
       filter({ filterPattern: "{ $.x = " }),
       "InvalidParameterException",
       /^Invalid filter pattern/,
@@ -555,7 +546,7 @@ describe("FilterLogEvents", () => {
     } while (nextToken !== undefined);
     assert.equal(seen.length, 6);
     assert.equal(new Set(seen).size, 6);
-    await rejects(
+    await rejectsWith(
       filter({ nextToken: "nope" }),
       "InvalidParameterException",
       "The specified nextToken is invalid.",
@@ -619,13 +610,13 @@ describe("tags", () => {
     assert.deepEqual((await logs.send(new ListTagsForResourceCommand({ resourceArn }))).tags, {
       owner: "ops",
     });
-    await rejects(
+    await rejectsWith(
       logs.send(new TagLogGroupCommand({ logGroupName: "absent", tags: { a: "b" } })),
       "ResourceNotFoundException",
     );
     await logs.send(new UntagLogGroupCommand({ logGroupName: "tagged", tags: ["owner"] }));
     await logs.send(new TagResourceCommand({ resourceArn, tags: { env: "dev" } }));
-    await rejects(
+    await rejectsWith(
       logs.send(
         new ListTagsForResourceCommand({
           resourceArn: "arn:aws:logs:us-east-1:000000000000:log-group:absent",
@@ -634,7 +625,7 @@ describe("tags", () => {
       "ResourceNotFoundException",
     );
     const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"]));
-    await rejects(
+    await rejectsWith(
       logs.send(new TagResourceCommand({ resourceArn, tags: many })),
       "TooManyTagsException",
     );

@@ -1,4 +1,4 @@
-// The one stop path (TaskStopper) against a real SQLite store, with a recording host link and a
+// The one start and stop path (TaskCommands) against a real SQLite store, with a recording host link and a
 // recording ServiceTargets: the stop is recorded with the first stop's code, a service's task
 // behind a load balancer is deregistered and drained before its host hears of it, a task never
 // placed stops at once without a message, and Spot interruptions take the same path.
@@ -9,12 +9,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   SpotInterrupter,
-  TaskStopper,
+  TaskCommands,
   readTask,
   type ServiceTargets,
 } from "../../../src/control/index.js";
 import { silentLogger, systemClock } from "../../../src/core/index.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
+import { addHost, draft } from "./placement-contract.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef";
 const arnOf = (id: string): string => `arn:aws:ecs:us-east-1:000000000000:task/default/${id}`;
@@ -95,13 +96,17 @@ function recorder() {
     },
     state: () => Promise.resolve(undefined),
   };
+  const assigned: Array<{ hostId: string; taskArn: string }> = [];
   const hosts = {
+    assign(hostId: string, assignment: { taskArn: string }) {
+      assigned.push({ hostId, taskArn: assignment.taskArn });
+    },
     stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string) {
       calls.push(`stop ${taskArn.split("/").pop() ?? ""}`);
       sent.push({ hostId, taskArn, stopCode, stoppedReason });
     },
   };
-  return { sent, calls, targets, hosts, release };
+  return { sent, calls, targets, hosts, release, assigned };
 }
 
 before(async () => {
@@ -132,12 +137,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("TaskStopper", () => {
+describe("TaskCommands", () => {
   it("records the stop, keeps the first stop's code, and tells the task's host", async () => {
     await addTask("plain");
     const { sent, targets, hosts } = recorder();
-    const stopper = new TaskStopper({ store, hosts, targets, log });
-    const row = await stopper.stop({
+    const commands = new TaskCommands({ store, hosts, targets, log });
+    const row = await commands.stopTask({
       taskArn: arnOf("plain"),
       stopCode: "UserInitiated",
       stoppedReason: "by hand",
@@ -152,7 +157,7 @@ describe("TaskStopper", () => {
         stoppedReason: "by hand",
       },
     ]);
-    await stopper.stop({
+    await commands.stopTask({
       taskArn: arnOf("plain"),
       stopCode: "ServiceSchedulerInitiated",
       stoppedReason: "later",
@@ -167,10 +172,67 @@ describe("TaskStopper", () => {
     assert.equal(readTask(stored).stoppedReason, "by hand");
   });
 
+  it("starts tasks: placed, stored with their tags, and their host told", async () => {
+    await addHost(store, "start-host", 2);
+    const { assigned, hosts } = recorder();
+    const commands = new TaskCommands({ store, hosts, log });
+    let inside = 0;
+    const drafts = [draft("s"), draft("s"), draft("s")];
+    const started = await commands.startTasks({
+      drafts,
+      tags: [
+        { key: "team", value: "a" },
+        { key: "team", value: "b" },
+      ],
+      beforeCommit: (_trx, placed) => {
+        inside = placed.tasks.length;
+        return Promise.resolve();
+      },
+    });
+    assert.equal(started.tasks.length, 2, "two fit on the host");
+    assert.deepEqual(
+      started.failures.map((f) => f.reason),
+      ["RESOURCE:CPU"],
+    );
+    assert.equal(inside, 2, "beforeCommit saw the placed tasks");
+    assert.deepEqual(
+      assigned,
+      started.tasks.map((t) => ({ hostId: "start-host", taskArn: t.taskArn })),
+    );
+    for (const task of started.tasks) {
+      const tags = await store
+        .selectFrom("tags")
+        .select(["key", "value"])
+        .where("resource_arn", "=", task.taskArn ?? "")
+        .execute();
+      assert.deepEqual(tags, [{ key: "team", value: "b" }], "one row a key, the last value");
+      assert.deepEqual(task.tags, [
+        { key: "team", value: "a" },
+        { key: "team", value: "b" },
+      ]);
+    }
+  });
+
+  it("a start refused by its fence stores nothing and tells no host", async () => {
+    const { assigned, hosts } = recorder();
+    const commands = new TaskCommands({ store, hosts, log });
+    const before = await store.selectFrom("tasks").select("arn").execute();
+    await assert.rejects(
+      commands.startTasks({
+        drafts: [draft("f")],
+        tags: [{ key: "k", value: "v" }],
+        fence: () => Promise.reject(new Error("deposed")),
+      }),
+      /deposed/,
+    );
+    assert.equal((await store.selectFrom("tasks").select("arn").execute()).length, before.length);
+    assert.equal(assigned.length, 0);
+  });
+
   it("stops a task never placed at once, without a message to any host", async () => {
     await addTask("unplaced", { host: null });
     const { sent, hosts } = recorder();
-    const row = await new TaskStopper({ store, hosts, log }).stop({
+    const row = await new TaskCommands({ store, hosts, log }).stopTask({
       taskArn: arnOf("unplaced"),
       stopCode: "UserInitiated",
       stoppedReason: "x",
@@ -179,7 +241,7 @@ describe("TaskStopper", () => {
     assert.equal(row?.last_status, "STOPPED");
     assert.equal(sent.length, 0);
     assert.equal(
-      await new TaskStopper({ store, hosts, log }).stop({
+      await new TaskCommands({ store, hosts, log }).stopTask({
         taskArn: arnOf("nope"),
         stopCode: "UserInitiated",
         stoppedReason: "x",
@@ -192,7 +254,7 @@ describe("TaskStopper", () => {
   it("drains a balanced service's task before its host hears of the stop", async () => {
     await addTask("web1", { group: "service:web", address: "100.64.0.9" });
     const { sent, calls, targets, hosts, release } = recorder();
-    const row = await new TaskStopper({ store, hosts, targets, log }).stop({
+    const row = await new TaskCommands({ store, hosts, targets, log }).stopTask({
       taskArn: arnOf("web1"),
       stopCode: "ServiceSchedulerInitiated",
       stoppedReason: "scale in",
@@ -209,14 +271,14 @@ describe("TaskStopper", () => {
   it("Spot interruptions go the same way, draining too", async () => {
     await addTask("spot1", { group: "service:web", address: "100.64.0.10", spot: true });
     const { sent, calls, targets, hosts, release } = recorder();
-    const stopper = new TaskStopper({ store, hosts, targets, log });
+    const commands = new TaskCommands({ store, hosts, targets, log });
     let interrupted = 0;
     const spot = new SpotInterrupter({
       store,
       clock: systemClock,
       log,
       warningMs: 0,
-      stopper,
+      tasks: commands,
       onInterrupted: () => interrupted++,
     });
     assert.deepEqual(await spot.interrupt({ hostId: "host-1" }), [arnOf("spot1")]);

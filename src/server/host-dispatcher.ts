@@ -1,0 +1,58 @@
+/**
+ * How hosts hear of their tasks (TaskCommands' TaskDispatcher): an assignment goes out with its
+ * own-registry images pinned to their digests (image-pins.ts) through the AssignmentRelay (straight
+ * to the host's channel here, or through the store to the server it is connected to), and a
+ * first task of a cluster on a host makes the cluster networks tell its peers. Stops queue
+ * behind assignments, so a host never hears of a task's stop before its assignment.
+ */
+import type {
+  AssignmentRelay,
+  ClusterNetworks,
+  TaskAddressSpace,
+  TaskDispatcher,
+} from "../control/index.js";
+import type { Logger } from "../core/index.js";
+import type { TaskAssignment } from "../protocol/index.js";
+import type { Registry } from "../registry/index.js";
+import { pinImages } from "./image-pins.js";
+
+export interface HostDispatcherOptions {
+  relay: AssignmentRelay;
+  registry: Pick<Registry, "resolve">;
+  /** The names Berth's own registry answers to (every server's), known once listening. */
+  registryHosts: () => string[];
+  clusterNetworks: Pick<ClusterNetworks, "kick">;
+  addresses: TaskAddressSpace;
+  log: Logger;
+}
+
+export class HostDispatcher implements TaskDispatcher {
+  readonly addresses: TaskAddressSpace;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: HostDispatcherOptions) {
+    this.addresses = options.addresses;
+  }
+
+  assign(hostId: string, assignment: TaskAssignment): void {
+    const { registry, registryHosts, relay, clusterNetworks, log } = this.options;
+    const pinned = pinImages(assignment, registry, registryHosts(), log);
+    this.#inTurn(async () => relay.deliver(hostId, { type: "assign", task: await pinned }));
+    // A first task of a cluster on a host gave it a subnet: its peers hear of it now.
+    void clusterNetworks.kick();
+  }
+
+  stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string): void {
+    this.#inTurn(() =>
+      this.options.relay.deliver(hostId, { type: "stop", taskArn, stopCode, stoppedReason }),
+    );
+  }
+
+  #inTurn(send: () => Promise<void> | void): void {
+    this.#queue = this.#queue
+      .then(send)
+      .catch((error: unknown) =>
+        this.options.log.warn("dispatching to a host failed", { error: String(error) }),
+      );
+  }
+}

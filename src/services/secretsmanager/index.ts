@@ -1,0 +1,85 @@
+/**
+ * AWS Secrets Manager (`secretsmanager`, JSON 1.1, signing name `secretsmanager`): secrets with
+ * versions and staging labels, values sealed at rest under the data dir's master key
+ * (core/sealed-values.ts). `readSecretValue` is the read a task's `secrets` take.
+ */
+import type * as sm from "@aws-sdk/client-secrets-manager";
+import {
+  action,
+  loadServiceModel,
+  resources,
+  type AwsJsonService,
+  type ResourceResolver,
+} from "../../aws/index.js";
+import { arn, type ValueSealer } from "../../core/index.js";
+import type { Store } from "../../store/index.js";
+import { findSecret } from "./records.js";
+import { secretHandlers } from "./secrets.js";
+import { valueHandlers } from "./values.js";
+
+export { readSecretValue, type SecretRead } from "./values.js";
+
+type Empty = Record<string, never>;
+
+export function createSecretsManagerService({
+  store,
+  sealer,
+}: {
+  store: Store;
+  sealer: ValueSealer;
+}): AwsJsonService {
+  const secrets = secretHandlers(store, sealer);
+  const values = valueHandlers(store, sealer);
+  const service: AwsJsonService = {
+    targetPrefix: "secretsmanager",
+    signingName: "secretsmanager",
+    model: loadServiceModel("secretsmanager"),
+    // Secrets Manager answers the model's constraint violations with InvalidParameterException.
+    validationErrorCode: "InvalidParameterException",
+    actions: {
+      CreateSecret: action<sm.CreateSecretRequest, sm.CreateSecretResponse>(secrets.createSecret),
+      DescribeSecret: action<sm.DescribeSecretRequest, sm.DescribeSecretResponse>(
+        secrets.describeSecret,
+      ),
+      ListSecrets: action<sm.ListSecretsRequest, sm.ListSecretsResponse>(secrets.listSecrets),
+      UpdateSecret: action<sm.UpdateSecretRequest, sm.UpdateSecretResponse>(secrets.updateSecret),
+      DeleteSecret: action<sm.DeleteSecretRequest, sm.DeleteSecretResponse>(secrets.deleteSecret),
+      RestoreSecret: action<sm.RestoreSecretRequest, sm.RestoreSecretResponse>(
+        secrets.restoreSecret,
+      ),
+      TagResource: action<sm.TagResourceRequest, Empty>(secrets.tagResource),
+      UntagResource: action<sm.UntagResourceRequest, Empty>(secrets.untagResource),
+      PutSecretValue: action<sm.PutSecretValueRequest, sm.PutSecretValueResponse>(
+        values.putSecretValue,
+      ),
+      GetSecretValue: action<sm.GetSecretValueRequest, sm.GetSecretValueResponse>(
+        values.getSecretValue,
+      ),
+      ListSecretVersionIds: action<sm.ListSecretVersionIdsRequest, sm.ListSecretVersionIdsResponse>(
+        values.listSecretVersionIds,
+      ),
+      UpdateSecretVersionStage: action<
+        sm.UpdateSecretVersionStageRequest,
+        sm.UpdateSecretVersionStageResponse
+      >(values.updateSecretVersionStage),
+    },
+  };
+  return { ...service, resources: secretResources(store, Object.keys(service.actions)) };
+}
+
+/**
+ * For IAM, an action acts on the secret its SecretId names, by its full ARN (suffix included,
+ * as AWS evaluates it); CreateSecret and a secret not found yet on `secret:NAME`.
+ */
+function secretResources(store: Store, actions: string[]): Record<string, ResourceResolver> {
+  const resolver = resources<{ SecretId?: string; Name?: string }>(async (input, ctx) => {
+    const id = input.SecretId ?? input.Name;
+    if (id === undefined) return [];
+    const found = await findSecret(store, id);
+    if (found !== undefined) return [{ arn: found.arn }];
+    return [
+      { arn: id.startsWith("arn:") ? id : arn(ctx.identity, "secretsmanager", `secret:${id}`) },
+    ];
+  });
+  return Object.fromEntries(actions.map((name) => [name, resolver]));
+}

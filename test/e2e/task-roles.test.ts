@@ -1,0 +1,441 @@
+// Task roles through real clients: a task whose definition names a taskRoleArn calls Berth from
+// inside with the AWS SDK's default credential chain (container credentials at 169.254.170.2,
+// AWS_ENDPOINT_URL), can list its own cluster's tasks and is refused another's; its credentials
+// endpoint answers no other task (attacked from a neighbour on the same bridge) and no wrong
+// id; the credentials are short-lived STS sessions (shortened here) refused once expired and
+// renewed by the agent; none of them shows in DescribeTasks or Berth's output.
+//
+// The image: the issue asks for the AWS CLI inside the task, but the machine has no internet
+// and Debian's awscli is python3 plus some 100 MB of botocore with its libraries; the host's
+// node binary with its few shared libraries (ldd) plus an esbuild bundle of
+// @aws-sdk/client-ecs (half a MB) is smaller, built from files already here, and uses the same
+// default credential chain the CLI does (container credentials, then the endpoint variable).
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+} from "@aws-sdk/client-ecs";
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
+import { build } from "esbuild";
+import {
+  BERTH_BIN,
+  pushBusyboxImage,
+  startBerthProcess,
+  waitForTask,
+  type BerthProcess,
+} from "../../src/testing/index.js";
+
+const ACCOUNT = "000000000000";
+const REGION = "us-east-1";
+const HOME = "roles-home";
+const AWAY = "roles-away";
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/home-lister`;
+const clusterArn = (name: string): string => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`;
+/** Task role sessions last this long here (ECS: hours), so expiry and renewal can be seen. */
+const SESSION_SECONDS = 20;
+
+/** Lists each cluster named on the command line with the default credential chain. */
+const PROBE = `
+const { ECSClient, ListTasksCommand } = require("@aws-sdk/client-ecs");
+(async () => {
+  const ecs = new ECSClient({});
+  for (const cluster of process.argv.slice(2)) {
+    try {
+      const { taskArns } = await ecs.send(new ListTasksCommand({ cluster }));
+      console.log(JSON.stringify({ cluster, taskArns }));
+    } catch (error) {
+      console.log(JSON.stringify({ cluster, error: error.name, message: error.message }));
+    }
+  }
+})();
+`;
+
+let berth: BerthProcess;
+let ecs: ECSClient;
+let iam: IAMClient;
+let image: string;
+const started: string[] = [];
+
+/** The host's node and the shared libraries it loads, as image path -> host path. */
+function nodeFiles(): Record<string, string> {
+  const files: Record<string, string> = { "usr/bin/node": process.execPath };
+  const ldd = execFileSync("ldd", [process.execPath], { encoding: "utf8" });
+  for (const line of ldd.split("\n")) {
+    const path = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line)?.[1];
+    if (path !== undefined) files[path.slice(1)] = path;
+  }
+  return files;
+}
+
+async function buildSdkImage(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-sdk-"));
+  try {
+    const bundle = join(dir, "ecs.cjs");
+    await build({
+      stdin: { contents: PROBE, resolveDir: process.cwd(), loader: "js" },
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      minify: true,
+      outfile: bundle,
+      logLevel: "warning",
+    });
+    const pushed = await pushBusyboxImage(berth, "roles/sdk", {
+      hostFiles: { ...nodeFiles(), "app/ecs.cjs": bundle },
+      applets: ["sh", "sleep", "wget", "cat", "env", "echo"],
+    });
+    return pushed.uri;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runSleeper(cluster: string, family: string, taskRoleArn?: string) {
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
+      containerDefinitions: [
+        { name: "app", image, command: ["sleep", "600"], stopTimeout: 1, essential: true },
+      ],
+    }),
+  );
+  const { tasks = [], failures = [] } = await ecs.send(
+    new RunTaskCommand({
+      cluster,
+      taskDefinition: family,
+      enableExecuteCommand: true,
+      networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0123456789abcdef0"] } },
+    }),
+  );
+  assert.deepEqual(failures, []);
+  const taskArn = tasks[0]?.taskArn ?? "";
+  started.push(taskArn);
+  return waitForTask(ecs, taskArn, "RUNNING");
+}
+
+/** `berth exec TASK -- sh -c SCRIPT`: the script's stdout, stderr and exit code. */
+function exec(taskArn: string, script: string) {
+  const child = spawn(process.execPath, [BERTH_BIN, "exec", taskArn, "--", "sh", "-c", script], {
+    env: {
+      ...process.env,
+      BERTH_ENDPOINT: berth.endpoint,
+      BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
+      BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
+    },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdin.end();
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface EcsCredentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  Token: string;
+  Expiration: string;
+  RoleArn: string;
+}
+
+/** The task's own credentials, fetched inside it the way the SDKs do. */
+async function fetchOwnCredentials(taskArn: string): Promise<EcsCredentials> {
+  const got = await exec(taskArn, 'wget -qO- "http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"');
+  assert.equal(got.code, 0, got.stderr);
+  return JSON.parse(got.stdout) as EcsCredentials;
+}
+
+function clientWith(credentials: EcsCredentials): ECSClient {
+  return new ECSClient({
+    ...berth.clientConfig,
+    credentials: {
+      accessKeyId: credentials.AccessKeyId,
+      secretAccessKey: credentials.SecretAccessKey,
+      sessionToken: credentials.Token,
+    },
+  });
+}
+
+describe("task roles", { timeout: 600_000 }, () => {
+  before(async () => {
+    berth = await startBerthProcess({
+      env: { BERTH_TASK_ROLE_SESSION_SECONDS: String(SESSION_SECONDS) },
+    });
+    ecs = new ECSClient(berth.clientConfig);
+    iam = new IAMClient(berth.clientConfig);
+    image = await buildSdkImage();
+    for (const clusterName of [HOME, AWAY])
+      await ecs.send(new CreateClusterCommand({ clusterName }));
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: "home-lister",
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "ecs-tasks.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
+          ],
+        }),
+      }),
+    );
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: "home-lister",
+        PolicyName: "list-home",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "ecs:ListTasks", Resource: clusterArn(HOME) }],
+        }),
+      }),
+    );
+  });
+
+  after(async () => {
+    for (const taskArn of started)
+      await ecs
+        ?.send(new StopTaskCommand({ cluster: taskArn.split("/")[1], task: taskArn }))
+        .catch(() => undefined);
+    ecs?.destroy();
+    iam?.destroy();
+    await berth?.stop();
+  });
+
+  it("lets the SDK inside the task list its own cluster's tasks and refuses another's", async () => {
+    const task = await runSleeper(HOME, "roles-lister", ROLE);
+    const taskArn = task.taskArn ?? "";
+    const taskId = taskArn.split("/").pop() ?? "";
+    const env = await exec(taskArn, "env");
+    assert.match(env.stdout, /^AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=\/v2\/credentials\/[0-9a-f-]{36}$/m);
+    assert.match(env.stdout, /^AWS_ENDPOINT_URL=http:\/\/100\.\d+\.\d+\.\d+:\d+$/m);
+    const listed = await exec(taskArn, `node /app/ecs.cjs ${HOME} ${AWAY}`);
+    assert.equal(listed.code, 0, listed.stderr);
+    const [home, away] = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as {
+      taskArns?: string[];
+      error?: string;
+      message?: string;
+    });
+    assert.deepEqual(home?.taskArns, [taskArn]);
+    assert.equal(away?.error, "AccessDeniedException", listed.stdout);
+    assert.equal(
+      away?.message,
+      `User: arn:aws:sts::${ACCOUNT}:assumed-role/home-lister/${taskId} is not authorized to perform: ecs:ListTasks on resource: ${clusterArn(AWAY)} because no identity-based policy allows the ecs:ListTasks action`,
+    );
+  });
+
+  it("serves a task's credentials to it alone, never to a neighbour or for a wrong id", async () => {
+    const victim = await runSleeper(HOME, "roles-victim", ROLE);
+    const neighbour = await runSleeper(HOME, "roles-neighbour");
+    const victimArn = victim.taskArn ?? "";
+    const uri = (await exec(victimArn, "echo $AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")).stdout.trim();
+    assert.match(uri, /^\/v2\/credentials\/[0-9a-f-]{36}$/);
+    // The neighbour, on the same bridge, knows the victim's id: refused.
+    const stolen = await exec(neighbour.taskArn ?? "", `wget -qO- http://169.254.170.2${uri}`);
+    assert.notEqual(stolen.code, 0, `the neighbour read the victim's credentials: ${stolen.stdout}`);
+    assert.match(stolen.stderr, /403/);
+    assert.doesNotMatch(stolen.stdout, /AccessKeyId/);
+    // Through the gateway's own address and port as well.
+    const direct = await exec(
+      neighbour.taskArn ?? "",
+      `wget -qO- "\${ECS_CONTAINER_METADATA_URI_V4%/v4/*}${uri}"`,
+    );
+    assert.notEqual(direct.code, 0, direct.stdout);
+    assert.doesNotMatch(direct.stdout, /AccessKeyId/);
+    // The victim itself, for an id that is not its own: refused.
+    const wrong = await exec(
+      victimArn,
+      "wget -qO- http://169.254.170.2/v2/credentials/00000000-0000-4000-8000-000000000000",
+    );
+    assert.notEqual(wrong.code, 0, wrong.stdout);
+    assert.match(wrong.stderr, /400/);
+    // And its own: ECS's shape, a session of its role.
+    const own = await fetchOwnCredentials(victimArn);
+    assert.match(own.AccessKeyId, /^ASIA/);
+    assert.equal(own.RoleArn, ROLE);
+    assert.ok(own.SecretAccessKey.length > 20 && own.Token.length > 20);
+    assert.match(own.Expiration, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // None of it in DescribeTasks or in Berth's own output.
+    const described = JSON.stringify(
+      await ecs.send(new DescribeTasksCommand({ cluster: HOME, tasks: [victimArn] })),
+    );
+    for (const secret of [own.SecretAccessKey, own.Token]) {
+      assert.ok(!described.includes(secret), "DescribeTasks shows a credential");
+      assert.ok(!berth.output().includes(secret), "Berth's output shows a credential");
+    }
+  });
+
+  it("asks iam:PassRole of a user handing a role to tasks, and a role ECS can assume", async () => {
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: "untrusted",
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { AWS: ACCOUNT }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      }),
+    );
+    await iam.send(new CreateUserCommand({ UserName: "deployer" }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: "deployer" }));
+    const allow = async (statements: object[]): Promise<void> => {
+      await iam.send(
+        new PutUserPolicyCommand({
+          UserName: "deployer",
+          PolicyName: "deploy",
+          PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: statements }),
+        }),
+      );
+    };
+    const ecsActions = {
+      Effect: "Allow",
+      Action: ["ecs:RegisterTaskDefinition", "ecs:RunTask", "ecs:CreateService", "ecs:StopTask"],
+      Resource: "*",
+    };
+    await allow([ecsActions]);
+    const deployer = new ECSClient({
+      ...berth.clientConfig,
+      credentials: {
+        accessKeyId: AccessKey?.AccessKeyId ?? "",
+        secretAccessKey: AccessKey?.SecretAccessKey ?? "",
+      },
+    });
+    const definition = (family: string, taskRoleArn: string) =>
+      new RegisterTaskDefinitionCommand({
+        family,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: "256",
+        memory: "512",
+        taskRoleArn,
+        containerDefinitions: [{ name: "app", image, command: ["sleep", "600"], stopTimeout: 1 }],
+      });
+    const passDenied = (role: string): RegExp =>
+      new RegExp(
+        `^User: arn:aws:iam::${ACCOUNT}:user/deployer is not authorized to perform: iam:PassRole on resource: ${role.replaceAll("/", "\\/")} because no identity-based policy allows the iam:PassRole action$`,
+      );
+    const network = {
+      awsvpcConfiguration: { subnets: ["subnet-0123456789abcdef0"] },
+    };
+    try {
+      await assert.rejects(deployer.send(definition("roles-passed", ROLE)), {
+        name: "AccessDeniedException",
+        message: passDenied(ROLE),
+      });
+      // Root registers it; the user may still not run it, nor make a service of it.
+      await ecs.send(definition("roles-passed", ROLE));
+      await assert.rejects(
+        deployer.send(
+          new RunTaskCommand({
+            cluster: HOME,
+            taskDefinition: "roles-passed",
+            networkConfiguration: network,
+          }),
+        ),
+        { name: "AccessDeniedException", message: passDenied(ROLE) },
+      );
+      await assert.rejects(
+        deployer.send(
+          new CreateServiceCommand({
+            cluster: HOME,
+            serviceName: "roles-passed",
+            taskDefinition: "roles-passed",
+            desiredCount: 0,
+            networkConfiguration: network,
+          }),
+        ),
+        { name: "AccessDeniedException", message: passDenied(ROLE) },
+      );
+      // With iam:PassRole on that role (and only that one) it may.
+      await allow([ecsActions, { Effect: "Allow", Action: "iam:PassRole", Resource: ROLE }]);
+      await deployer.send(definition("roles-passed", ROLE));
+      const ghost = `arn:aws:iam::${ACCOUNT}:role/ghost`;
+      await assert.rejects(deployer.send(definition("roles-ghost", ghost)), {
+        name: "AccessDeniedException",
+        message: passDenied(ghost),
+      });
+      const { tasks = [] } = await deployer.send(
+        new RunTaskCommand({
+          cluster: HOME,
+          taskDefinition: "roles-passed",
+          networkConfiguration: network,
+        }),
+      );
+      assert.equal(tasks.length, 1);
+      started.push(tasks[0]?.taskArn ?? "");
+    } finally {
+      deployer.destroy();
+    }
+    // A role that does not exist, and one whose trust leaves ECS tasks out: ECS's texts.
+    await assert.rejects(ecs.send(definition("roles-ghost", `arn:aws:iam::${ACCOUNT}:role/ghost`)), {
+      name: "ClientException",
+      message: "Role is not valid",
+    });
+    const untrusted = `arn:aws:iam::${ACCOUNT}:role/untrusted`;
+    await ecs.send(definition("roles-untrusted", untrusted));
+    await assert.rejects(
+      ecs.send(
+        new RunTaskCommand({
+          cluster: HOME,
+          taskDefinition: "roles-untrusted",
+          networkConfiguration: network,
+        }),
+      ),
+      {
+        name: "ClientException",
+        message: `ECS was unable to assume the role '${untrusted}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.`,
+      },
+    );
+  });
+
+  it("refuses expired credentials, and the agent hands out renewed ones", async () => {
+    const task = await runSleeper(HOME, "roles-expiry", ROLE);
+    const taskArn = task.taskArn ?? "";
+    const first = await fetchOwnCredentials(taskArn);
+    const client = clientWith(first);
+    const { taskArns } = await client.send(new ListTasksCommand({ cluster: HOME }));
+    assert.ok(taskArns?.includes(taskArn));
+    const wait = Date.parse(first.Expiration) - Date.now() + 1500;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+    await assert.rejects(client.send(new ListTasksCommand({ cluster: HOME })), {
+      name: "ExpiredTokenException",
+    });
+    client.destroy();
+    const renewed = await fetchOwnCredentials(taskArn);
+    assert.notEqual(renewed.AccessKeyId, first.AccessKeyId);
+    assert.ok(Date.parse(renewed.Expiration) > Date.now());
+    const fresh = clientWith(renewed);
+    const again = await fresh.send(new ListTasksCommand({ cluster: HOME }));
+    assert.ok(again.taskArns?.includes(taskArn));
+    fresh.destroy();
+  });
+});

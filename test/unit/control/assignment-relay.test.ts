@@ -1,0 +1,76 @@
+/**
+ * The relay holds a task's stop while its load balancer targets drain (the drain is a row in the
+ * store, so the wait outlives the server that began it) and sends it once they have drained; a
+ * host that says hello meanwhile is told the task still runs.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { AssignmentRelay } from "../../../src/control/assignment-relay.js";
+import { assignmentsForHost, createTasks, requestStop } from "../../../src/control/tasks.js";
+import { silentLogger } from "../../../src/core/index.js";
+import type { ServerMessage } from "../../../src/protocol/index.js";
+import { openNotifier, openSqliteStore } from "../../../src/store/index.js";
+import { addHost, draft } from "./placement-contract.js";
+
+const dir = mkdtempSync(join(tmpdir(), "berth-relay-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("a stop waits for its task's targets to drain, then goes out", async () => {
+  const store = await openSqliteStore(join(dir, "relay.db"));
+  await addHost(store, "h1", 4);
+  const { tasks } = await createTasks(store, [draft(), draft()]);
+  const [drained, plain] = tasks.map((t) => t.taskArn ?? "") as [string, string];
+  const now = new Date();
+  await store
+    .insertInto("elb_targets")
+    .values({
+      target_group_arn: "arn:tg",
+      id: "100.64.0.9",
+      port: 8080,
+      availability_zone: null,
+      task_arn: drained,
+      registered_at: now.getTime(),
+      draining_until: now.getTime() + 60_000,
+    })
+    .execute();
+  for (const taskArn of [drained, plain])
+    await requestStop(store, { taskArn, stopCode: "UserInitiated", stoppedReason: "x", now });
+
+  const sent: ServerMessage[] = [];
+  const relay = new AssignmentRelay({
+    store,
+    channel: {
+      connectedHosts: () => ["h1"],
+      send: (_hostId, message) => (sent.push(message), true),
+    },
+    notifier: openNotifier(store, undefined, silentLogger),
+    log: silentLogger,
+    intervalMs: 20,
+    poll: "stops",
+  });
+  relay.start();
+  const stopsSent = () =>
+    sent.flatMap((m) =>
+      m.type === "assign" && m.task.desiredStatus === "STOPPED" ? [m.task.taskArn] : [],
+    );
+  await sleep(300);
+  assert.deepEqual(stopsSent(), [plain], "only the task with nothing to drain is stopped");
+  const hello = await assignmentsForHost(store, "h1");
+  assert.equal(hello.find((a) => a.taskArn === drained)?.desiredStatus, "RUNNING");
+  assert.equal(hello.find((a) => a.taskArn === plain)?.desiredStatus, "STOPPED");
+
+  // Drained (the load balancer removed the row): the next pass sends the stop.
+  await store.deleteFrom("elb_targets").execute();
+  await sleep(300);
+  await relay.stop();
+  assert.ok(stopsSent().includes(drained), "the drained task's stop went out");
+  assert.equal(
+    (await assignmentsForHost(store, "h1")).find((a) => a.taskArn === drained)?.desiredStatus,
+    "STOPPED",
+  );
+  await store.destroy();
+});
