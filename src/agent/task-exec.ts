@@ -18,7 +18,12 @@ type ExecMessage = Extract<AgentMessage, { type: "execOutput" | "execExit" }>;
 
 /** A session's process, or the input that came while it was being started. */
 type Session =
-  | { child: ChildProcessWithoutNullStreams; tty: boolean }
+  | {
+      child: ChildProcessWithoutNullStreams;
+      tty: boolean;
+      /** The resize under way: each waits for the one before, so the last size asked wins. */
+      resized: Promise<void>;
+    }
   | {
       pending: Array<Extract<ServerMessage, { type: "execInput" | "execResize" }>>;
       cancelled: boolean;
@@ -68,8 +73,11 @@ export class TaskExecServer {
       return;
     }
     if (!session.tty) return;
-    this.runtime
-      .resizeExec(session.child, message.cols, message.rows)
+    // Two resizes close together (a terminal's cols, then its rows) must apply in order: run side
+    // by side, the first could land last and leave the terminal at the older size.
+    const { child } = session;
+    session.resized = session.resized
+      .then(() => this.runtime.resizeExec(child, message.cols, message.rows))
       .catch((error: unknown) =>
         this.log.debug("exec resize failed", { error: (error as Error).message }),
       );
@@ -102,7 +110,7 @@ export class TaskExecServer {
     });
     const { requestId } = request;
     const before = this.#sessions.get(requestId);
-    this.#sessions.set(requestId, { child, tty: request.tty });
+    this.#sessions.set(requestId, { child, tty: request.tty, resized: Promise.resolve() });
     this.log.debug("exec started", { requestId, container: container.id });
     // The runtime's own line when it could not start the command is held back: if the runtime
     // then fails (runc exits 255) with nothing else said, the session ends with that line as its

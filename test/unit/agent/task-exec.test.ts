@@ -1,7 +1,7 @@
 // The runtime's own "could not start" line, told apart from a command's output.
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { runtimeStartFailure } from "../../../src/agent/task-exec.js";
+import { runtimeStartFailure, TaskExecServer } from "../../../src/agent/task-exec.js";
 
 it("reads runc's log line for a command not found, or not there", () => {
   assert.equal(
@@ -36,4 +36,55 @@ it("leaves anything else to be the command's output", () => {
     "",
   ])
     assert.equal(runtimeStartFailure(text), undefined, JSON.stringify(text));
+});
+
+it("applies a session's resizes in the order asked, even when the first is slow", async () => {
+  const { EventEmitter } = await import("node:events");
+  const { PassThrough } = await import("node:stream");
+  const child = Object.assign(new EventEmitter(), {
+    stdin: new PassThrough(),
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    kill: () => true,
+  });
+  const applied: string[] = [];
+  const runtime = {
+    spawnExec: async () => child,
+    // The first resize takes longer than the second: run side by side, it would land last.
+    resizeExec: async (_child: unknown, cols: number, rows: number) => {
+      await new Promise((resolve) => setTimeout(resolve, cols === 90 && rows === 45 ? 50 : 1));
+      applied.push(`${cols}x${rows}`);
+    },
+  };
+  const tasks = {
+    get: () => ({
+      containerIds: () => [{ name: "app", id: "c1" }],
+      state: { containers: [{ name: "app", lastStatus: "RUNNING" }] },
+    }),
+  };
+  const log = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+  };
+  const server = new TaskExecServer(
+    tasks as unknown as ConstructorParameters<typeof TaskExecServer>[0],
+    runtime as unknown as ConstructorParameters<typeof TaskExecServer>[1],
+    () => undefined,
+    log as unknown as ConstructorParameters<typeof TaskExecServer>[3],
+  );
+  server.serve({
+    type: "exec",
+    requestId: "r1",
+    taskArn: "t",
+    container: "app",
+    command: ["sh"],
+    tty: true,
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  server.resize({ type: "execResize", requestId: "r1", cols: 90, rows: 45 });
+  server.resize({ type: "execResize", requestId: "r1", cols: 90, rows: 20 });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.deepEqual(applied, ["90x45", "90x20"]);
 });
