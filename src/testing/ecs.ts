@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { DescribeTasksCommand, ECSClient, type Task } from "@aws-sdk/client-ecs";
 import {
+  BERTH_BIN,
   startBerthProcess,
   type BerthProcess,
   type ProcessOptions,
@@ -118,4 +119,23 @@ export async function awsCli(berth: TestBerth, args: string[]): Promise<unknown>
     { env: berth.awsEnv },
   );
   return stdout.trim() === "" ? undefined : (JSON.parse(stdout) as unknown);
+}
+
+/** A task's logs as `berth logs` prints them, run with the Berth's credentials. */
+export async function taskLogs(
+  berth: TestBerth,
+  taskArn: string,
+  options: { cluster?: string; container?: string } = {},
+): Promise<string> {
+  const args = [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint];
+  if (options.cluster !== undefined) args.push("--cluster", options.cluster);
+  if (options.container !== undefined) args.push("--container", options.container);
+  const { stdout } = await run(process.execPath, args, {
+    env: {
+      ...process.env,
+      BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
+      BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
+    },
+  });
+  return stdout;
 }

@@ -26,6 +26,7 @@ export {
   waitForTask,
   waitForTasksStopped,
   awsCli,
+  taskLogs,
   type EcsTestbed,
   type TaskWaitOptions,
 } from "./ecs.js";

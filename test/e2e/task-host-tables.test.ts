@@ -2,62 +2,30 @@
 // limit come from the host's pid_max and file-max in proportion to its size, and a task that
 // asks for more descriptors (ECS lets a Fargate task ask for 1048576) cannot exceed its share.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
-import {
-  DescribeTasksCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-  type Task,
-} from "@aws-sdk/client-ecs";
+import { type ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { readHostTables, taskTableLimits } from "../../src/agent/runtime/host-tables.js";
 import {
-  BERTH_BIN,
-  pushBusyboxImage,
-  startBerthProcess,
+  describeTask,
+  startEcsTestbed,
+  taskLogs,
   until,
   type BerthProcess,
+  type EcsTestbed,
 } from "../../src/testing/index.js";
 
-const run = promisify(execFile);
-
+let bed: EcsTestbed;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  bed = await startEcsTestbed();
+  ({ berth, ecs, image } = bed);
 });
-after(async () => {
-  ecs.destroy();
-  await berth.stop();
-});
-
-async function describeTask(taskArn: string): Promise<Task> {
-  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-  return tasks[0] ?? {};
-}
-
-async function logsOf(taskArn: string): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint],
-    {
-      env: {
-        ...process.env,
-        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-      },
-    },
-  );
-  return stdout;
-}
+after(() => bed.stop());
 
 describe("a task's share of the host's pid and file tables (issue 12, item 7)", () => {
   it("cannot raise its open files past its share, and its pids limit is its share", async () => {
@@ -95,20 +63,20 @@ describe("a task's share of the host's pid and file tables (issue 12, item 7)", 
     // Logs exist only once the task's host has started it.
     const started = await until(
       "the task to start",
-      () => describeTask(taskArn),
+      () => describeTask(ecs, taskArn),
       (task) => task.lastStatus === "RUNNING" || task.lastStatus === "STOPPED",
     );
     assert.equal(started.lastStatus, "RUNNING", JSON.stringify(started.stoppedReason));
     const output = await until(
       "the task's output",
-      () => logsOf(taskArn),
+      () => taskLogs(berth, taskArn),
       (out) => /held|over/.test(out),
     );
     assert.match(output, new RegExp(`^hard=${expected.nofile}$`, "m"));
     assert.match(output, /^refused$/m, "the task cannot take a million descriptors");
     assert.match(output, /^held$/m, "nor one past its limit");
 
-    assert.equal((await describeTask(taskArn)).lastStatus, "RUNNING");
+    assert.equal((await describeTask(ecs, taskArn)).lastStatus, "RUNNING");
     const taskId = taskArn.split("/").pop() ?? "";
     const pids = readdirSync("/sys/fs/cgroup/pids")
       .map((parent) => join("/sys/fs/cgroup/pids", parent, taskId, "pids.max"))

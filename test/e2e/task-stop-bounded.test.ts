@@ -7,41 +7,25 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
-  DescribeTasksCommand,
-  ECSClient,
+  type ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
-  type Task,
 } from "@aws-sdk/client-ecs";
-import {
-  pushBusyboxImage,
-  startBerthProcess,
-  until,
-  type BerthProcess,
-} from "../../src/testing/index.js";
+import { describeTask, startEcsTestbed, until, type EcsTestbed } from "../../src/testing/index.js";
 
 const STOP_TIMEOUT = 2;
 const PIDS = "/sys/fs/cgroup/pids";
 
-let berth: BerthProcess;
+let bed: EcsTestbed;
 let ecs: ECSClient;
 let image: string;
 
 before(async () => {
-  berth = await startBerthProcess();
-  ecs = new ECSClient(berth.clientConfig);
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  bed = await startEcsTestbed();
+  ({ ecs, image } = bed);
 });
-after(async () => {
-  ecs.destroy();
-  await berth.stop();
-});
-
-async function describeTask(taskArn: string): Promise<Task> {
-  const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ tasks: [taskArn] }));
-  return tasks[0] ?? {};
-}
+after(() => bed.stop());
 
 /** The task's cgroup in the pids hierarchy (its parent is Berth's, whatever it is named). */
 function taskCgroup(taskId: string): string | undefined {
@@ -102,7 +86,7 @@ describe("StopTask after a fork bomb (issue 12, item 6)", () => {
     const taskId = taskArn.split("/").pop() ?? "";
     await until(
       "the task to run",
-      () => describeTask(taskArn),
+      () => describeTask(ecs, taskArn),
       (task) => task.lastStatus === "RUNNING",
     );
     const cgroup = taskCgroup(taskId);
@@ -121,7 +105,7 @@ describe("StopTask after a fork bomb (issue 12, item 6)", () => {
     await ecs.send(new StopTaskCommand({ task: taskArn, reason: "defusing" }));
     const stopped = await until(
       "the task to stop",
-      () => describeTask(taskArn),
+      () => describeTask(ecs, taskArn),
       (task) => task.lastStatus === "STOPPED",
       { timeoutMs: (STOP_TIMEOUT + 15) * 1000, everyMs: 200 },
     );
