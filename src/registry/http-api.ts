@@ -451,7 +451,7 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
     if (target.kind === "gc") {
       // Berth's own extension: garbage collection on demand (it also runs on a timer).
       if (req.method !== "POST") throw unsupported();
-      const result = await registry.collectGarbage();
+      const result = await registry.collectGarbageOnDemand();
       return json(req, res, 200, result);
     }
     checkRepositoryName(target.name);

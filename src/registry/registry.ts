@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { CredentialLookup } from "../aws/index.js";
-import { arn, PRIVATE_FILE, type Clock, type Identity, type Logger } from "../core/index.js";
+import {
+  arn,
+  hasCode,
+  PRIVATE_FILE,
+  type Clock,
+  type Identity,
+  type Logger,
+} from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { BlobStore } from "./blob-store.js";
 import {
@@ -59,6 +66,11 @@ export interface RegistryOptions {
   gcIntervalMs?: number;
   /** Upload sessions untouched this long are dropped. */
   uploadMaxAgeMs?: number;
+  /**
+   * Maintenance is the control plane leader's (several servers may share the blob directory):
+   * on demand GC runs only while `startMaintenance` has given this registry the lease's fence.
+   */
+  maintainedByLeader?: boolean;
 }
 
 export interface StoredManifest {
@@ -84,6 +96,8 @@ export class Registry {
   readonly registryId: string;
   #timer: NodeJS.Timeout | undefined;
   #background: Promise<unknown> = Promise.resolve();
+  /** The lease's fence while this server leads maintenance (see `maintainedByLeader`). */
+  #fence: MaintenanceFence | undefined;
 
   constructor(readonly options: RegistryOptions) {
     this.blobs = new BlobStore(options.root);
@@ -108,6 +122,7 @@ export class Registry {
    * with the lease's fence, which every delete of the pass runs first.
    */
   startMaintenance(fence?: MaintenanceFence): void {
+    this.#fence = fence;
     const every = this.options.gcIntervalMs ?? 60 * MINUTE;
     if (every <= 0 || this.#timer !== undefined) return;
     this.#timer = setInterval(() => {
@@ -119,6 +134,7 @@ export class Registry {
   }
 
   async stopMaintenance(): Promise<void> {
+    this.#fence = undefined;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#background;
@@ -539,6 +555,27 @@ export class Registry {
         digests: expired.map((e) => e.image.digest),
       });
     return expired;
+  }
+
+  /**
+   * `POST /v2/_berth/gc`: GC now, fenced as the timer's runs are. A server that does not lead
+   * maintenance refuses (503), as does a leader deposed during the run: its deletes were refused.
+   */
+  async collectGarbageOnDemand(): Promise<GcResult> {
+    const refused = (): RegistryError =>
+      new RegistryError(
+        "UNSUPPORTED",
+        "garbage collection runs on the server that leads the control plane, and this server does not lead it now: send the request to another server",
+        undefined,
+        503,
+      );
+    if (this.options.maintainedByLeader === true && this.#fence === undefined) throw refused();
+    try {
+      return await this.collectGarbage(this.#fence);
+    } catch (error) {
+      if (hasCode(error, "LeaseLost")) throw refused();
+      throw error;
+    }
   }
 
   async collectGarbage(fence?: MaintenanceFence): Promise<GcResult> {

@@ -307,6 +307,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     credentials: lookupCredentials,
     autoCreate: options.registryAutoCreate,
+    maintainedByLeader: true,
   });
   await registry.start();
   // Known once the listener is bound (port 0 picks one): what repositoryUri advertises.

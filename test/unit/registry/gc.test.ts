@@ -135,4 +135,37 @@ describe("garbage collection", () => {
       await t.close();
     }
   });
+
+  it("on demand, runs only on the server leading maintenance, and fenced", async () => {
+    const t = await startTestRegistry({ gcGraceMs: 0, maintainedByLeader: true });
+    try {
+      await t.createRepository("app");
+      const orphan = await t.pushBlob("app", Buffer.from("collect me on the leader only"));
+      const onDemand = () => t.request("/v2/_berth/gc", { method: "POST" });
+      // Not leading (maintenance never started here): refused, nothing removed.
+      const follower = await onDemand();
+      assert.equal(follower.status, 503);
+      assert.match(await follower.text(), /does not lead it now/);
+      assert.equal((await t.request(`/v2/app/blobs/${orphan}`)).status, 200);
+      // Leading, then deposed (another holder took the lease): the fence refuses the deletes.
+      const old = new Lease({ store: t.store, role: "control-plane", holder: "old", ttlMs: 200 });
+      assert.equal(await old.tryAcquire(), true);
+      t.registry.startMaintenance((trx) => old.fence(trx));
+      await sleep(300);
+      const current = new Lease({ store: t.store, role: "control-plane", holder: "new" });
+      assert.equal(await current.tryAcquire(), true);
+      assert.equal((await onDemand()).status, 503);
+      assert.equal((await t.request(`/v2/app/blobs/${orphan}`)).status, 200);
+      await t.registry.stopMaintenance();
+      // The leader's on-demand run collects.
+      t.registry.startMaintenance((trx) => current.fence(trx));
+      const leader = await onDemand();
+      assert.equal(leader.status, 200);
+      const result = (await leader.json()) as { removedBlobs: string[] };
+      assert.deepEqual(result.removedBlobs, [orphan]);
+      await t.registry.stopMaintenance();
+    } finally {
+      await t.close();
+    }
+  });
 });

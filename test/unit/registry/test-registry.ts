@@ -57,6 +57,7 @@ export async function startTestRegistry(
     clock?: Clock;
     gcGraceMs?: number;
     credentials?: () => Credentials;
+    maintainedByLeader?: boolean;
   } = {},
 ): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "berth-registry-test-"));
@@ -77,6 +78,7 @@ export async function startTestRegistry(
     maxConcurrentWrites: options.maxConcurrentWrites,
     gcGraceMs: options.gcGraceMs,
     gcIntervalMs: 0,
+    maintainedByLeader: options.maintainedByLeader,
   });
   await registry.start();
   let host = "";
