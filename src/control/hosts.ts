@@ -8,7 +8,7 @@
  * watching when that is later than the last heartbeat: every host gets one whole timeout to
  * reconnect, as the Kubernetes node controller gives nodes it starts watching.
  */
-import type { Store } from "../store/index.js";
+import { dialectOf, type Store } from "../store/index.js";
 import type { Fence } from "./leases.js";
 import { releaseRoom } from "./placement.js";
 import { readTask } from "./tasks.js";
@@ -78,7 +78,23 @@ export async function markLostHosts(
   )) {
     const taskArns = await store.transaction().execute(async (trx) => {
       await fence?.(trx);
-      await trx.updateTable("hosts").set({ status: "LOST" }).where("id", "=", hostId).execute();
+      // Read again inside the transaction that stops its tasks: the agent may have reconnected
+      // (to this server or another, which writes host_liveness) since the read above. On
+      // PostgreSQL the row is locked, so a heartbeat landing now waits for this decision.
+      const heard = await trx
+        .selectFrom("host_liveness")
+        .select("last_seen_at")
+        .where("host_id", "=", hostId)
+        .$if(dialectOf(trx) === "postgres", (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (heard?.last_seen_at != null && Number(heard.last_seen_at) >= cutoff) return undefined;
+      const marked = await trx
+        .updateTable("hosts")
+        .set({ status: "LOST" })
+        .where("id", "=", hostId)
+        .where("status", "=", "ACTIVE")
+        .executeTakeFirst();
+      if (Number(marked.numUpdatedRows) === 0) return undefined;
       // Its subnets go back to their clusters' blocks: a lost host's tasks are all stopped.
       await releaseHostSubnets(trx, hostId);
       const rows = await trx
@@ -114,7 +130,7 @@ export async function markLostHosts(
       }
       return rows.map((r) => r.arn);
     });
-    lost.push({ hostId, taskArns });
+    if (taskArns !== undefined) lost.push({ hostId, taskArns });
   }
   return lost;
 }

@@ -92,4 +92,40 @@ describe("markLostHosts", () => {
       await store.destroy();
     }
   });
+
+  it("leaves a host heard from between the read and its transaction", async () => {
+    const store = await openSqliteStore(join(dir, "recheck.db"));
+    try {
+      await addHost(store, "h1", 2);
+      await createTasks(store, [draft()]);
+      const now = new Date();
+      await store
+        .updateTable("host_liveness")
+        .set({ last_seen_at: now.getTime() - 3_600_000 })
+        .where("host_id", "=", "h1")
+        .execute();
+      const pass = {
+        now,
+        timeoutMs: 30_000,
+        connected: new Set<string>(),
+        watchingSince: new Date(0),
+      };
+      // The agent reconnects (to another server, which records it) just as the transaction
+      // that would mark it lost begins: the fence runs first in it, so it stands in for that.
+      const lost = await markLostHosts(store, pass, async (trx) => {
+        await trx
+          .updateTable("host_liveness")
+          .set({ last_seen_at: now.getTime() })
+          .where("host_id", "=", "h1")
+          .execute();
+      });
+      assert.deepEqual(lost, []);
+      const host = await store.selectFrom("hosts").selectAll().executeTakeFirstOrThrow();
+      assert.equal(host.status, "ACTIVE");
+      const task = await store.selectFrom("tasks").selectAll().executeTakeFirstOrThrow();
+      assert.equal(task.last_status, "PROVISIONING");
+    } finally {
+      await store.destroy();
+    }
+  });
 });
