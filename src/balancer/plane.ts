@@ -460,7 +460,13 @@ export class LoadBalancerPlane {
     }
     this.#counts.set(route.group, (this.#counts.get(route.group) ?? 0) + 1);
     target.inflight++;
-    void tunnel(req, socket, head, target, port).finally(() => this.#release(target));
+    const groupArn = route.group;
+    // ALB times an upgrade like any request (its access logs' target_processing_time, type
+    // ws): from the handshake sent to the target until its answer (the 101, or a refusal)
+    // begins; the connection's life after that is not a response time.
+    void tunnel(req, socket, head, target, port, (seconds) =>
+      this.#responseTime(groupArn).record(seconds),
+    ).finally(() => this.#release(target));
   }
 
   #responseTime(groupArn: string): ResponseTimeHistogram {

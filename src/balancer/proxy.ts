@@ -148,6 +148,11 @@ export function tunnel(
   head: Buffer,
   target: TargetAddress,
   listenerPort: number,
+  /**
+   * Told, in seconds, how long the target took from the handshake being sent until the first
+   * byte of its answer (a 101, or a refusal such as 400 or 426): its response headers begin.
+   */
+  onResponse: (seconds: number) => void = () => undefined,
 ): Promise<void> {
   return new Promise((resolve) => {
     const upstream = connect(target.port, target.host);
@@ -164,7 +169,11 @@ export function tunnel(
           handshake += `${name}: ${String(item)}\r\n`;
       handshake += `connection: Upgrade\r\nupgrade: ${req.headers.upgrade ?? ""}\r\n\r\n`;
       upstream.write(handshake);
+      const sent = performance.now();
       if (head.length > 0) upstream.write(head);
+      // Beside the pipe, which reads the same chunks: the status line begins the first one, and
+      // this listener, added first, runs before the pipe passes that chunk to the client.
+      upstream.once("data", () => onResponse((performance.now() - sent) / 1000));
       upstream.pipe(client);
       client.pipe(upstream);
     });

@@ -261,6 +261,12 @@ describe("ELB data plane", () => {
     };
     assert.equal(echoed.body.length, 100_000);
 
+    // The upgrade is a request like any other: counted, and timed to the target's 101.
+    const timed = (): number => berth.berth.loadBalancers.responseTimes().get(webTg)?.count ?? 0;
+    const before = {
+      timed: timed(),
+      counted: berth.berth.loadBalancers.requestCounts().get(webTg),
+    };
     const socket = connect(listenerPort, "127.0.0.1");
     const received = await new Promise<string>((resolve, reject) => {
       let data = "";
@@ -278,6 +284,8 @@ describe("ELB data plane", () => {
     socket.destroy();
     assert.match(received, /HTTP\/1\.1 101 Switching Protocols/);
     assert.match(received, /[abc]:HELLO/);
+    assert.equal(timed(), before.timed + 1);
+    assert.equal(berth.berth.loadBalancers.requestCounts().get(webTg), (before.counted ?? 0) + 1);
   });
 
   it("takes an unhealthy target out, and fails open when all are unhealthy", async () => {
