@@ -7,7 +7,6 @@ import { release } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
-  CreateClusterCommand,
   type ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -15,38 +14,21 @@ import {
   type ContainerDefinition,
   type Tag,
 } from "@aws-sdk/client-ecs";
-import {
-  BERTH_BIN,
-  type BerthProcess,
-  startEcsTestbed,
-  waitForTask,
-  type EcsTestbed,
-} from "../../src/testing/index.js";
+import { BERTH_BIN, type BerthProcess, taskLogs, waitForTask } from "../../src/testing/index.js";
+import { startRuntimeClusters, type RuntimeClusters } from "./runtime-clusters.js";
 
 const run = promisify(execFile);
 
-let bed: EcsTestbed;
+let bed: RuntimeClusters;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
-const started: Array<{ cluster: string; task: string }> = [];
 
 before(async () => {
-  bed = await startEcsTestbed();
+  bed = await startRuntimeClusters();
   ({ berth, ecs, image } = bed);
-  await ecs.send(new CreateClusterCommand({ clusterName: "plain" }));
-  await ecs.send(
-    new CreateClusterCommand({
-      clusterName: "gvisor",
-      tags: [{ key: "berth:runtime", value: "runsc" }],
-    }),
-  );
 });
-after(async () => {
-  for (const { cluster, task } of started)
-    await ecs.send(new StopTaskCommand({ cluster, task })).catch(() => undefined);
-  await bed.stop();
-});
+after(() => bed.stop());
 
 async function runTask(
   cluster: string,
@@ -74,7 +56,7 @@ async function runTask(
   );
   assert.deepEqual(failures, []);
   const task = tasks[0]?.taskArn ?? "";
-  started.push({ cluster, task });
+  bed.started(cluster, task);
   return task;
 }
 
@@ -86,14 +68,7 @@ function berthEnv(): NodeJS.ProcessEnv {
   };
 }
 
-async function logsOf(cluster: string, taskArn: string): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [BERTH_BIN, "logs", taskArn, "--cluster", cluster, "--endpoint", berth.endpoint],
-    { env: berthEnv() },
-  );
-  return stdout;
-}
+const logsOf = (cluster: string, taskArn: string) => taskLogs(berth, taskArn, { cluster });
 
 /** What a TCP server at `host:port` says first (retried while it does not listen yet). */
 async function readFrom(host: string, port: number): Promise<string> {

@@ -2,49 +2,21 @@
 // other's processes; without it each container sees only its own. Under runc the task's pause
 // process holds the namespace and every container joins it by path, as the network namespace.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
-import {
-  CreateClusterCommand,
-  type ECSClient,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-  StopTaskCommand,
-} from "@aws-sdk/client-ecs";
-import {
-  BERTH_BIN,
-  type BerthProcess,
-  startEcsTestbed,
-  until,
-  waitForTask,
-  type EcsTestbed,
-} from "../../src/testing/index.js";
+import { type ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { type BerthProcess, taskLogs, until, waitForTask } from "../../src/testing/index.js";
+import { startRuntimeClusters, type RuntimeClusters } from "./runtime-clusters.js";
 
-const run = promisify(execFile);
-
-let bed: EcsTestbed;
+let bed: RuntimeClusters;
 let berth: BerthProcess;
 let ecs: ECSClient;
 let image: string;
-const started: Array<{ cluster: string; task: string }> = [];
 
 before(async () => {
-  bed = await startEcsTestbed();
+  bed = await startRuntimeClusters();
   ({ berth, ecs, image } = bed);
-  await ecs.send(new CreateClusterCommand({ clusterName: "plain" }));
-  await ecs.send(
-    new CreateClusterCommand({
-      clusterName: "gvisor",
-      tags: [{ key: "berth:runtime", value: "runsc" }],
-    }),
-  );
 });
-after(async () => {
-  for (const { cluster, task } of started)
-    await ecs.send(new StopTaskCommand({ cluster, task })).catch(() => undefined);
-  await bed.stop();
-});
+after(() => bed.stop());
 
 /** A task whose `holder` sleeps as `sleep 7777` and whose `looker` then lists the processes it sees. */
 async function runPair(cluster: string, family: string, pidMode?: "task"): Promise<string> {
@@ -73,38 +45,16 @@ async function runPair(cluster: string, family: string, pidMode?: "task"): Promi
   );
   assert.deepEqual(failures, []);
   const task = tasks[0]?.taskArn ?? "";
-  started.push({ cluster, task });
+  bed.started(cluster, task);
   await waitForTask(ecs, task, "RUNNING");
   return task;
 }
 
 /** What `looker` printed between PS-BEGIN and PS-END. */
 async function psOf(cluster: string, task: string): Promise<string> {
-  const env = {
-    ...process.env,
-    BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-    BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-  };
   const logs = await until(
     "the looker's process list",
-    async () =>
-      (
-        await run(
-          process.execPath,
-          [
-            BERTH_BIN,
-            "logs",
-            task,
-            "--cluster",
-            cluster,
-            "--container",
-            "looker",
-            "--endpoint",
-            berth.endpoint,
-          ],
-          { env },
-        )
-      ).stdout,
+    () => taskLogs(berth, task, { cluster, container: "looker" }),
     (stdout) => stdout.includes("PS-END"),
     { timeoutMs: 60_000 },
   );
