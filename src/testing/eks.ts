@@ -7,6 +7,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { awsCli } from "./ecs.js";
 import type { TestBerth } from "./harness.js";
 
 const run = promisify(execFile);
@@ -29,14 +30,8 @@ export interface EksTestCluster {
 export async function startEksCluster(berth: TestBerth, name = "demo"): Promise<EksTestCluster> {
   const kubeconfig = join(berth.dataDir, `kubeconfig-${name}`);
   const env = () => ({ ...berth.awsEnv, KUBECONFIG: kubeconfig });
-  const aws = async (args: string[]) => {
-    const { stdout } = await run(
-      AWS,
-      ["--endpoint-url", berth.endpoint, "--output", "json", ...args],
-      { env: berth.awsEnv },
-    );
-    return stdout.trim() === "" ? {} : (JSON.parse(stdout) as Record<string, unknown>);
-  };
+  const aws = async (args: string[]) =>
+    ((await awsCli(berth, args)) ?? {}) as Record<string, unknown>;
   const kubectl = async (args: string[]) => (await run(KUBECTL, args, { env: env() })).stdout;
   await aws([
     "eks",

@@ -20,25 +20,17 @@ import {
   EKSClient,
   ListClustersCommand,
 } from "@aws-sdk/client-eks";
-import { startBerthInProcess, type TestBerth } from "../../src/testing/index.js";
+import { awsCli, KUBECTL, startBerthInProcess, type TestBerth } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 const AWS = "/usr/bin/aws";
-const KUBECTL = "/usr/bin/kubectl";
 
 let berth: TestBerth;
 let eks: EKSClient;
 let kubeconfig: string;
 
 async function aws(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(
-    AWS,
-    ["--endpoint-url", berth.endpoint, "--output", "json", ...args],
-    {
-      env: berth.awsEnv,
-    },
-  );
-  return stdout.trim() === "" ? {} : (JSON.parse(stdout) as Record<string, unknown>);
+  return ((await awsCli(berth, args)) ?? {}) as Record<string, unknown>;
 }
 
 async function awsFailure(args: string[]): Promise<string> {

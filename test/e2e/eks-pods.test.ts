@@ -6,60 +6,19 @@
  * Pods Fargate cannot run stay Pending with FailedScheduling; unserved kinds fail as on Kubernetes.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import {
   pushBusyboxImage,
   startBerthProcess,
+  startEksCluster,
   until,
   type BerthProcess,
+  type EksTestCluster,
 } from "../../src/testing/index.js";
 
-const run = promisify(execFile);
-const AWS = "/usr/bin/aws";
-const KUBECTL = "/usr/bin/kubectl";
-
 let berth: BerthProcess;
+let eks: EksTestCluster;
 let image: string;
-let kubeconfig: string;
-
-async function aws(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(
-    AWS,
-    ["--endpoint-url", berth.endpoint, "--output", "json", ...args],
-    {
-      env: berth.awsEnv,
-    },
-  );
-  return stdout.trim() === "" ? {} : (JSON.parse(stdout) as Record<string, unknown>);
-}
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const child = run(KUBECTL, args, { env: { ...berth.awsEnv, KUBECONFIG: kubeconfig } });
-  if (input !== undefined) {
-    child.child.stdin?.end(input);
-  }
-  return (await child).stdout;
-}
-
-async function kubectlFailure(args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await kubectl(args);
-  } catch (error) {
-    const e = error as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-  throw new Error(`kubectl ${args.join(" ")} succeeded`);
-}
-
-function manifest(name: string, body: Record<string, unknown>): string {
-  const file = join(berth.dataDir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(body));
-  return file;
-}
 
 function pod(
   name: string,
@@ -92,43 +51,7 @@ function pod(
 before(async () => {
   berth = await startBerthProcess();
   image = (await pushBusyboxImage(berth, "busybox")).uri;
-  kubeconfig = join(berth.dataDir, "kubeconfig-test");
-  await aws([
-    "eks",
-    "create-cluster",
-    "--name",
-    "demo",
-    "--role-arn",
-    "arn:aws:iam::000000000000:role/eks",
-    "--resources-vpc-config",
-    "subnetIds=subnet-a",
-  ]);
-  await aws([
-    "eks",
-    "create-fargate-profile",
-    "--cluster-name",
-    "demo",
-    "--fargate-profile-name",
-    "default",
-    "--pod-execution-role-arn",
-    "arn:aws:iam::000000000000:role/pods",
-    "--selectors",
-    "namespace=default",
-  ]);
-  await run(
-    AWS,
-    [
-      "--endpoint-url",
-      berth.endpoint,
-      "eks",
-      "update-kubeconfig",
-      "--name",
-      "demo",
-      "--kubeconfig",
-      kubeconfig,
-    ],
-    { env: berth.awsEnv },
-  );
+  eks = await startEksCluster(berth);
 });
 
 after(async () => {
@@ -139,24 +62,31 @@ describe("pods on EKS Fargate", () => {
   let taskArn = "";
 
   it("kubectl apply creates a pod that becomes Ready as one Fargate task", async () => {
-    const file = manifest("web", pod("web"));
-    assert.match(await kubectl(["apply", "-f", file]), /^pod\/web created/m);
-    await kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=120s"]);
-    const wide = await kubectl(["get", "pods", "-o", "wide"]);
+    const file = eks.manifest("web", pod("web"));
+    assert.match(await eks.kubectl(["apply", "-f", file]), /^pod\/web created/m);
+    await eks.kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=120s"]);
+    const wide = await eks.kubectl(["get", "pods", "-o", "wide"]);
     const row = wide.split("\n").find((line) => line.startsWith("web "));
     assert.ok(row !== undefined, wide);
     assert.match(
       row,
       /web\s+1\/1\s+Running\s+0\s+\S+\s+(100\.\d+\.\d+\.\d+)\s+fargate-ip-100-\S+\.us-east-1\.compute\.internal/,
     );
-    const object = JSON.parse(await kubectl(["get", "pod", "web", "-o", "json"])) as {
+    const object = JSON.parse(await eks.kubectl(["get", "pod", "web", "-o", "json"])) as {
       metadata: { annotations: Record<string, string> };
       status: { podIP: string };
     };
     // 1 vCPU + 8 GiB requested + 256 MB runs as 2 vCPU / 9 GB, as EKS sizes it.
     assert.equal(object.metadata.annotations.CapacityProvisioned, "2vCPU 9GB");
     taskArn = object.metadata.annotations["berth.dev/task-arn"] ?? "";
-    const described = await aws(["ecs", "describe-tasks", "--cluster", "demo", "--tasks", taskArn]);
+    const described = await eks.aws([
+      "ecs",
+      "describe-tasks",
+      "--cluster",
+      "demo",
+      "--tasks",
+      taskArn,
+    ]);
     const task = (described.tasks as Record<string, unknown>[])[0] ?? {};
     assert.equal(task.lastStatus, "RUNNING");
     assert.equal(task.cpu, "2048");
@@ -168,42 +98,53 @@ describe("pods on EKS Fargate", () => {
   });
 
   it("apply again is unchanged, a changed label is configured; describe shows the annotation and events", async () => {
-    const file = manifest("web", pod("web"));
-    assert.match(await kubectl(["apply", "-f", file]), /^pod\/web unchanged/m);
-    const relabelled = manifest("web", pod("web", {}, { tier: "front" }));
-    assert.match(await kubectl(["apply", "-f", relabelled]), /^pod\/web configured/m);
-    assert.match(await kubectl(["get", "pods", "-l", "tier=front", "-o", "name"]), /pod\/web/);
-    const described = await kubectl(["describe", "pod", "web"]);
+    const file = eks.manifest("web", pod("web"));
+    assert.match(await eks.kubectl(["apply", "-f", file]), /^pod\/web unchanged/m);
+    const relabelled = eks.manifest("web", pod("web", {}, { tier: "front" }));
+    assert.match(await eks.kubectl(["apply", "-f", relabelled]), /^pod\/web configured/m);
+    assert.match(await eks.kubectl(["get", "pods", "-l", "tier=front", "-o", "name"]), /pod\/web/);
+    const described = await eks.kubectl(["describe", "pod", "web"]);
     assert.match(described, /CapacityProvisioned:\s+2vCPU 9GB/);
     assert.match(described, /Scheduled/);
   });
 
   it("kubectl delete pod returns once the task is STOPPED", async () => {
-    assert.match(await kubectl(["delete", "pod", "web", "--timeout=90s"]), /pod "web" deleted/);
-    const described = await aws(["ecs", "describe-tasks", "--cluster", "demo", "--tasks", taskArn]);
+    assert.match(await eks.kubectl(["delete", "pod", "web", "--timeout=90s"]), /pod "web" deleted/);
+    const described = await eks.aws([
+      "ecs",
+      "describe-tasks",
+      "--cluster",
+      "demo",
+      "--tasks",
+      taskArn,
+    ]);
     assert.equal((described.tasks as { lastStatus: string }[])[0]?.lastStatus, "STOPPED");
-    const missing = await kubectlFailure(["get", "pod", "web"]);
+    const missing = await eks.kubectlFailure(["get", "pod", "web"]);
     assert.match(missing.stderr, /pods "web" not found/);
   });
 
   it("a pod no profile selects, or with hostNetwork, stays Pending with FailedScheduling", async () => {
-    await kubectl(["create", "namespace", "other"]);
+    await eks.kubectl(["create", "namespace", "other"]);
     const elsewhere = { ...pod("lost"), metadata: { name: "lost", namespace: "other" } };
-    await kubectl(["apply", "-f", manifest("lost", elsewhere)]);
-    await kubectl(["apply", "-f", manifest("hostnet", pod("hostnet", { hostNetwork: true }))]);
+    await eks.kubectl(["apply", "-f", eks.manifest("lost", elsewhere)]);
+    await eks.kubectl([
+      "apply",
+      "-f",
+      eks.manifest("hostnet", pod("hostnet", { hostNetwork: true })),
+    ]);
     await until(
       "FailedScheduling in other",
-      () => kubectl(["get", "events", "-n", "other"]),
+      () => eks.kubectl(["get", "events", "-n", "other"]),
       (out) => out.includes("FailedScheduling"),
       { timeoutMs: 60_000 },
     );
     await until(
       "FailedScheduling for hostNetwork",
-      () => kubectl(["get", "events"]),
+      () => eks.kubectl(["get", "events"]),
       (out) => out.includes("hostNetwork is not supported"),
       { timeoutMs: 60_000 },
     );
-    const phases = await kubectl([
+    const phases = await eks.kubectl([
       "get",
       "pods",
       "-A",
@@ -213,12 +154,12 @@ describe("pods on EKS Fargate", () => {
     assert.match(phases, /lost=Pending/);
     assert.match(phases, /hostnet=Pending/);
     // Unscheduled pods have no task, so they go at once.
-    await kubectl(["delete", "pod", "hostnet"]);
-    await kubectl(["delete", "pod", "lost", "-n", "other"]);
+    await eks.kubectl(["delete", "pod", "hostnet"]);
+    await eks.kubectl(["delete", "pod", "lost", "-n", "other"]);
   });
 
   it("unserved kinds and unknown objects fail as Kubernetes fails them", async () => {
-    const daemonSet = manifest("ds", {
+    const daemonSet = eks.manifest("ds", {
       apiVersion: "apps/v1",
       kind: "DaemonSet",
       metadata: { name: "agent" },
@@ -230,10 +171,10 @@ describe("pods on EKS Fargate", () => {
         },
       },
     });
-    const failed = await kubectlFailure(["apply", "-f", daemonSet]);
+    const failed = await eks.kubectlFailure(["apply", "-f", daemonSet]);
     assert.match(failed.stderr, /no matches for kind "DaemonSet" in version "apps\/v1"/);
     assert.match(
-      (await kubectlFailure(["get", "pod", "nope"])).stderr,
+      (await eks.kubectlFailure(["get", "pod", "nope"])).stderr,
       /Error from server \(NotFound\): pods "nope" not found/,
     );
   });
