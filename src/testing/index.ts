@@ -19,6 +19,7 @@ export { recentWarnings, until, type UntilOptions } from "./wait.js";
 export { rejectsWith } from "./errors.js";
 export { floodConnections, floodPastLimit, type Flood } from "./flood.js";
 export { taskNetns } from "./task-netns.js";
+export { freePort } from "./ports.js";
 export {
   startEcsTestbed,
   describeTask,

@@ -3,8 +3,7 @@
 // once they stop. The request counts are the load balancer's own (its RequestCountSource),
 // divided by the target group's registered targets, which the service keeps.
 import assert from "node:assert/strict";
-import { createServer, request, type Agent } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request, type Agent } from "node:http";
 import { after, before, describe, it } from "node:test";
 import {
   ApplicationAutoScalingClient,
@@ -28,6 +27,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
+  freePort,
   pushBusyboxImage,
   startBerthProcess,
   type BerthProcess,
@@ -51,14 +51,6 @@ after(async () => {
   scaling.destroy();
   await berth.stop();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function get(port: number, host: string, agent: Agent | false): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -21,7 +21,7 @@ import {
   RegisterTargetsCommand,
   type TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { startBerthInProcess, type TestBerth } from "../../src/testing/index.js";
+import { freePort, startBerthInProcess, type TestBerth } from "../../src/testing/index.js";
 import type { RunningBerth } from "../../src/server/index.js";
 
 let berth: TestBerth & { berth: RunningBerth };
@@ -88,14 +88,6 @@ async function startBackend(name: string): Promise<Backend> {
   await new Promise<void>((resolve) => backend.server.listen(0, "127.0.0.1", resolve));
   backend.port = (backend.server.address() as AddressInfo).port;
   return backend;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** One request through the listener, with `host` as the Host header. */

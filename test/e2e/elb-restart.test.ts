@@ -1,25 +1,16 @@
 /** A listener kept in the store listens again when Berth restarts on the same data dir. */
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { startBerthInProcess, tempDataDir } from "../../src/testing/index.js";
+import { freePort, startBerthInProcess, tempDataDir } from "../../src/testing/index.js";
 
 const dataDir = tempDataDir();
 after(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("load balancers across a restart", () => {
   it("listen on their ports again", async () => {

@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
@@ -29,7 +28,12 @@ import {
   ElasticLoadBalancingV2Client,
   ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { pushBusyboxImage, startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
+import {
+  freePort,
+  pushBusyboxImage,
+  startBerthProcess,
+  type BerthProcess,
+} from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 /** Each task writes its version and a random id into its page. */
@@ -43,14 +47,6 @@ let image = "";
 let tgArn = "";
 let dnsName = "";
 let listenerPort = 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function register(version: string): Promise<string> {
   const { taskDefinition } = await ecs.send(
