@@ -1,20 +1,14 @@
 // Task roles through real clients: a task whose definition names a taskRoleArn calls Berth from
-// inside with the AWS SDK's default credential chain (container credentials at 169.254.170.2,
-// AWS_ENDPOINT_URL), can list its own cluster's tasks and is refused another's; its credentials
-// endpoint answers no other task (attacked from a neighbour on the same bridge) and no wrong
-// id; the credentials are short-lived STS sessions (shortened here) refused once expired and
-// renewed by the agent; none of them shows in DescribeTasks or Berth's output.
+// inside with the AWS CLI v2 (credentials from the container endpoint at 169.254.170.2, the
+// endpoint from AWS_ENDPOINT_URL), can list its own cluster's tasks and is refused another's; its
+// credentials endpoint answers no other task (attacked from a neighbour on the same bridge) and
+// no wrong id; the credentials are short-lived STS sessions (shortened here) refused once expired
+// and renewed by the agent; none of them shows in DescribeTasks or Berth's output.
 //
-// The image: the issue asks for the AWS CLI inside the task, but the machine has no internet
-// and Debian's awscli is python3 plus some 100 MB of botocore with its libraries; the host's
-// node binary with its few shared libraries (ldd) plus an esbuild bundle of
-// @aws-sdk/client-ecs (half a MB) is smaller, built from files already here, and uses the same
-// default credential chain the CLI does (container credentials, then the endpoint variable).
+// The image holds the machine's own Debian AWS CLI and what it loads (./aws-cli-image.ts), with
+// busybox for the shell, wget and sleep the other tests use.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import {
   CreateClusterCommand,
@@ -34,14 +28,13 @@ import {
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
-import { build } from "esbuild";
 import {
   BERTH_BIN,
-  pushBusyboxImage,
   startBerthProcess,
   waitForTask,
   type BerthProcess,
 } from "../../src/testing/index.js";
+import { AWS_CLI, pushAwsCliImage } from "./aws-cli-image.js";
 
 const ACCOUNT = "000000000000";
 const REGION = "us-east-1";
@@ -52,61 +45,11 @@ const clusterArn = (name: string): string => `arn:aws:ecs:${REGION}:${ACCOUNT}:c
 /** Task role sessions last this long here (ECS: hours), so expiry and renewal can be seen. */
 const SESSION_SECONDS = 20;
 
-/** Lists each cluster named on the command line with the default credential chain. */
-const PROBE = `
-const { ECSClient, ListTasksCommand } = require("@aws-sdk/client-ecs");
-(async () => {
-  const ecs = new ECSClient({});
-  for (const cluster of process.argv.slice(2)) {
-    try {
-      const { taskArns } = await ecs.send(new ListTasksCommand({ cluster }));
-      console.log(JSON.stringify({ cluster, taskArns }));
-    } catch (error) {
-      console.log(JSON.stringify({ cluster, error: error.name, message: error.message }));
-    }
-  }
-})();
-`;
-
 let berth: BerthProcess;
 let ecs: ECSClient;
 let iam: IAMClient;
 let image: string;
 const started: string[] = [];
-
-/** The host's node and the shared libraries it loads, as image path -> host path. */
-function nodeFiles(): Record<string, string> {
-  const files: Record<string, string> = { "usr/bin/node": process.execPath };
-  const ldd = execFileSync("ldd", [process.execPath], { encoding: "utf8" });
-  for (const line of ldd.split("\n")) {
-    const path = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line)?.[1];
-    if (path !== undefined) files[path.slice(1)] = path;
-  }
-  return files;
-}
-
-async function buildSdkImage(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "berth-sdk-"));
-  try {
-    const bundle = join(dir, "ecs.cjs");
-    await build({
-      stdin: { contents: PROBE, resolveDir: process.cwd(), loader: "js" },
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      minify: true,
-      outfile: bundle,
-      logLevel: "warning",
-    });
-    const pushed = await pushBusyboxImage(berth, "roles/sdk", {
-      hostFiles: { ...nodeFiles(), "app/ecs.cjs": bundle },
-      applets: ["sh", "sleep", "wget", "cat", "env", "echo"],
-    });
-    return pushed.uri;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function runSleeper(cluster: string, family: string, taskRoleArn?: string) {
   await ecs.send(
@@ -190,9 +133,22 @@ describe("task roles", { timeout: 600_000 }, () => {
     });
     ecs = new ECSClient(berth.clientConfig);
     iam = new IAMClient(berth.clientConfig);
-    image = await buildSdkImage();
     for (const clusterName of [HOME, AWAY])
       await ecs.send(new CreateClusterCommand({ clusterName }));
+    // Traced with a call that answers and one that fails (no such cluster).
+    const traced = await pushAwsCliImage(
+      berth,
+      "roles/aws-cli",
+      [HOME, "roles-nowhere"].map((cluster) => [
+        "ecs",
+        "list-tasks",
+        "--cluster",
+        cluster,
+        "--endpoint-url",
+        berth.endpoint,
+      ]),
+    );
+    image = traced.uri;
     await iam.send(
       new CreateRoleCommand({
         RoleName: "home-lister",
@@ -230,25 +186,31 @@ describe("task roles", { timeout: 600_000 }, () => {
     await berth?.stop();
   });
 
-  it("lets the SDK inside the task list its own cluster's tasks and refuses another's", async () => {
+  it("lets the AWS CLI inside the task list its own cluster's tasks and refuses another's", async () => {
     const task = await runSleeper(HOME, "roles-lister", ROLE);
     const taskArn = task.taskArn ?? "";
     const taskId = taskArn.split("/").pop() ?? "";
     const env = await exec(taskArn, "env");
     assert.match(env.stdout, /^AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=\/v2\/credentials\/[0-9a-f-]{36}$/m);
     assert.match(env.stdout, /^AWS_ENDPOINT_URL=http:\/\/100\.\d+\.\d+\.\d+:\d+$/m);
-    const listed = await exec(taskArn, `node /app/ecs.cjs ${HOME} ${AWAY}`);
-    assert.equal(listed.code, 0, listed.stderr);
-    const [home, away] = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as {
-      taskArns?: string[];
-      error?: string;
-      message?: string;
-    });
-    assert.deepEqual(home?.taskArns, [taskArn]);
-    assert.equal(away?.error, "AccessDeniedException", listed.stdout);
+    // No key of any sort in the task but the one the credentials endpoint hands out.
+    assert.doesNotMatch(env.stdout, /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)=/m);
+    // Debian's CLI (2.9) predates AWS_ENDPOINT_URL (read from CLI 2.13 on), so the task passes
+    // it on as --endpoint-url; the credentials it finds alone.
+    const listTasks = (cluster: string) =>
+      exec(
+        taskArn,
+        `${AWS_CLI} ecs list-tasks --cluster ${cluster} --endpoint-url "$AWS_ENDPOINT_URL" --output json`,
+      );
+    const home = await listTasks(HOME);
+    assert.equal(home.code, 0, home.stderr);
+    assert.deepEqual(JSON.parse(home.stdout), { taskArns: [taskArn] });
+    const away = await listTasks(AWAY);
+    assert.equal(away.code, 254, `${away.stdout}${away.stderr}`);
+    assert.equal(away.stdout, "");
     assert.equal(
-      away?.message,
-      `User: arn:aws:sts::${ACCOUNT}:assumed-role/home-lister/${taskId} is not authorized to perform: ecs:ListTasks on resource: ${clusterArn(AWAY)} because no identity-based policy allows the ecs:ListTasks action`,
+      away.stderr.trim(),
+      `An error occurred (AccessDeniedException) when calling the ListTasks operation: User: arn:aws:sts::${ACCOUNT}:assumed-role/home-lister/${taskId} is not authorized to perform: ecs:ListTasks on resource: ${clusterArn(AWAY)} because no identity-based policy allows the ecs:ListTasks action`,
     );
   });
 
