@@ -8,8 +8,6 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   CreateServiceCommand,
@@ -33,6 +31,7 @@ import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
   describeTask,
+  freePort,
   pushBusyboxImage,
   startEcsTestbed,
   until,
@@ -47,14 +46,6 @@ let page: Page;
 let elb: ElasticLoadBalancingV2Client;
 let listenerPort = 0;
 let targetGroupArn = "";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function register(
   family: string,

@@ -5,7 +5,6 @@
  * protocol, an unknown fixed-response content type and several legacy condition Values.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   CreateListenerCommand,
@@ -23,7 +22,7 @@ import {
   SetRulePrioritiesCommand,
   type Action,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { startBerthInProcess, type TestBerth } from "../../src/testing/index.js";
+import { freePort, startBerthInProcess, type TestBerth } from "../../src/testing/index.js";
 
 let berth: TestBerth;
 let elb: ElasticLoadBalancingV2Client;
@@ -35,14 +34,6 @@ after(async () => {
   elb.destroy();
   await berth.stop();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {

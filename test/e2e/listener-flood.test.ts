@@ -4,7 +4,6 @@
  * as does the API. What is asserted is connections closed and answers, never time.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   CreateListenerCommand,
@@ -15,6 +14,7 @@ import {
 import { balancerConnectionLimits } from "../../src/balancer/index.js";
 import {
   floodPastLimit,
+  freePort,
   startBerthInProcess,
   until,
   type Flood,
@@ -33,14 +33,6 @@ after(async () => {
   elb.destroy();
   await berth.stop();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function get(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/`);

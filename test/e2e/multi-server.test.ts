@@ -11,7 +11,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -32,6 +31,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
+  freePort,
   pushBusyboxImage,
   startAgentProcess,
   startBerthProcess,
@@ -55,14 +55,6 @@ const CLUSTER = "multi";
 const elbAddress = (i: number): string => `127.0.0.${i + 2}`;
 const HTTPD =
   "mkdir -p /www && cat /proc/sys/kernel/random/uuid > /www/index.html && exec busybox httpd -f -p 8080 -h /www";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** One GET through a server's listener: true when it answered 200. */
 function get(address: string, port: number): Promise<boolean> {

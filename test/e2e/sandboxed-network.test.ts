@@ -6,7 +6,7 @@
 // through a load balancer. Traffic stays on loopback and task addresses in 100.64.0.0/10.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createConnection, createServer, type AddressInfo } from "node:net";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -31,6 +31,7 @@ import {
 import {
   BERTH_BIN,
   type BerthProcess,
+  freePort,
   startEcsTestbed,
   taskNetns,
   until,
@@ -233,11 +234,3 @@ describe("a gVisor task's network (issue 12, item 12)", () => {
     assert.equal(stdout, "hello-from-gvisor\n");
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
