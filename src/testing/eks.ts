@@ -8,7 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { awsCli } from "./ecs.js";
-import type { TestBerth } from "./harness.js";
+import { startBerthProcess, type BerthProcess, type TestBerth } from "./harness.js";
+import { pushBusyboxImage } from "./push.js";
 
 const run = promisify(execFile);
 const AWS = "/usr/bin/aws";
@@ -89,4 +90,27 @@ export async function startEksCluster(berth: TestBerth, name = "demo"): Promise<
       return path;
     },
   };
+}
+
+export interface EksTestbed {
+  berth: BerthProcess;
+  eks: EksTestCluster;
+  /** The busybox image, pushed as `busybox:latest`. */
+  image: string;
+}
+
+/**
+ * The EKS files' preamble: a Berth process, busybox pushed, the cluster `demo` on it. The caller
+ * stops `berth` (which stops its tasks); a failed start stops it here.
+ */
+export async function startEksTestbed(): Promise<EksTestbed> {
+  const berth = await startBerthProcess();
+  try {
+    const image = (await pushBusyboxImage(berth, "busybox")).uri;
+    const eks = await startEksCluster(berth);
+    return { berth, eks, image };
+  } catch (error) {
+    await berth.stop();
+    throw error;
+  }
 }

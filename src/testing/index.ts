@@ -31,7 +31,13 @@ export {
   type EcsTestbed,
   type TaskWaitOptions,
 } from "./ecs.js";
-export { startEksCluster, KUBECTL, type EksTestCluster } from "./eks.js";
+export {
+  startEksCluster,
+  startEksTestbed,
+  KUBECTL,
+  type EksTestCluster,
+  type EksTestbed,
+} from "./eks.js";
 export {
   Datacenter,
   freeDatacenterOctet,

@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   pushBusyboxImage,
-  startBerthProcess,
-  startEksCluster,
+  startEksTestbed,
   until,
   type BerthProcess,
   type EksTestCluster,
@@ -84,10 +83,8 @@ async function taskStatuses(arns: string[]): Promise<string[]> {
 const taskOf = (pod: Pod) => pod.metadata.annotations?.["berth.dev/task-arn"] ?? "";
 
 before(async () => {
-  berth = await startBerthProcess();
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
+  ({ berth, eks, image } = await startEksTestbed());
   image2 = (await pushBusyboxImage(berth, "busybox", { tag: "v2" })).uri;
-  eks = await startEksCluster(berth);
 });
 
 after(async () => {

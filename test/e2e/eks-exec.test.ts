@@ -10,9 +10,7 @@ import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import {
   KUBECTL,
-  pushBusyboxImage,
-  startBerthProcess,
-  startEksCluster,
+  startEksTestbed,
   until,
   type BerthProcess,
   type EksTestCluster,
@@ -61,9 +59,7 @@ function kubectlRun(
 }
 
 before(async () => {
-  berth = await startBerthProcess();
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
-  eks = await startEksCluster(berth);
+  ({ berth, eks, image } = await startEksTestbed());
 });
 
 after(async () => {

@@ -8,9 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  pushBusyboxImage,
-  startBerthProcess,
-  startEksCluster,
+  startEksTestbed,
   until,
   type BerthProcess,
   type EksTestCluster,
@@ -49,9 +47,7 @@ function pod(
 }
 
 before(async () => {
-  berth = await startBerthProcess();
-  image = (await pushBusyboxImage(berth, "busybox")).uri;
-  eks = await startEksCluster(berth);
+  ({ berth, eks, image } = await startEksTestbed());
 });
 
 after(async () => {
