@@ -23,7 +23,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import {
@@ -40,6 +39,7 @@ import {
   waitForTask,
   describeTask,
   describeTasks,
+  freePort,
   startBerthProcess,
   tempDataDir,
   until,
@@ -457,17 +457,6 @@ async function berthOut(args: string[]): Promise<string> {
 
 function quote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // One test per block, in the README's order; after a failure the rest is skipped, since each

@@ -5,27 +5,20 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LoadBalancerPlane } from "../../../src/balancer/index.js";
 import { silentLogger } from "../../../src/core/index.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
+import { freePort } from "../../../src/testing/index.js";
 
 const LB = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/ws/1";
 const GROUP = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ws/1";
 const LISTENER = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/ws/1/1";
 /** How long the target takes to answer a handshake. */
 const DELAY_MS = 150;
-
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Sends a raw upgrade request and resolves with the status line of the answer. */
 function upgrade(port: number, path: string): Promise<string> {
