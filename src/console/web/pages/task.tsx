@@ -154,10 +154,13 @@ function Logs(props: { taskArn: string; started: boolean; stopped: boolean }) {
           {ended === undefined ? "" : ` · ${ended}`}
         </span>
       </div>
+      {/* A log a screen reader names and can be moved into (focusable, it scrolls by keyboard);
+          not read out line by line as lines arrive (aria-live off). */}
       <pre
         class="logs"
         ref={box}
         tabIndex={0}
+        role="log"
         aria-label="Task output"
         aria-live="off"
         data-testid="logs"

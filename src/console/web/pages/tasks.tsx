@@ -184,14 +184,17 @@ export function TasksPage(props: { cluster: string }) {
             Created
           </span>
         </div>
+        {/* The scrolling box is the rows' group: the keyboard stops on it (to scroll) and a
+            screen reader hears what it is, inside the table. */}
         <div
           class="viewport"
           ref={viewport}
           tabIndex={0}
+          role="rowgroup"
           aria-label="Task rows, scroll for more"
           onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
         >
-          <div role="rowgroup" style={{ height: `${(total ?? 0) * ROW}px`, position: "relative" }}>
+          <div role="none" style={{ height: `${(total ?? 0) * ROW}px`, position: "relative" }}>
             {rows.map(({ index, row }) => (
               <div
                 key={index}
