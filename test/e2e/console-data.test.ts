@@ -2,26 +2,47 @@
 // the meter's own hook, as billing.test.ts does) whose totals must equal `berth bill`'s to the
 // cent, and 10,000 tasks of one cluster, inserted through the store directly (RunTask of 10,000
 // real containers would take this machine most of an hour), which the task page must page,
-// filter and draw as a virtual list. In a real browser (Debian's chromium).
+// filter and draw as a virtual list; every page as a screen reader gets it. In a real browser
+// (Debian's chromium).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from "@aws-sdk/client-ecs";
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Browser, Page } from "playwright-core";
 import { ManualClock } from "../../src/core/index.js";
 import { openStore, type Store } from "../../src/store/index.js";
-import { startBerthInProcess, tempDataDir, type TestBerth } from "../../src/testing/index.js";
+import {
+  freePort,
+  pushBusyboxImage,
+  startBerthInProcess,
+  tempDataDir,
+  until,
+  type TestBerth,
+} from "../../src/testing/index.js";
 import type { RunningBerth } from "../../src/server/index.js";
 import { task } from "../unit/billing/fixtures.js";
+import { screenReaderGaps } from "./console-a11y.js";
 import { insertTasks, launchBrowser, screenshot, signIn, taskId as id } from "./console-browser.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = join(ROOT, "src", "cli", "main.ts");
+const APP = join(ROOT, "src", "console", "web", "app.tsx");
 const TASKS = 10_000;
 
 const dataDir = tempDataDir("berth-console-data-");
@@ -282,5 +303,157 @@ describe("console on a bill and 10,000 tasks", () => {
     assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
     await screenshot(page, "tasks-phone");
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("labels every page for a screen reader: names, tables, charts, one main, one h1, labels", async () => {
+    // What the bill and the inserted tasks leave empty: a repository with an image, a service
+    // (desired 0: no containers) behind a load balancer with a listener and a target group.
+    const image = await pushBusyboxImage(berth, "a11y");
+    const ecs = new ECSClient(berth.clientConfig);
+    const elb = new ElasticLoadBalancingV2Client(berth.clientConfig);
+    try {
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "a11y",
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: "256",
+          memory: "512",
+          containerDefinitions: [
+            { name: "web", image: image.uri, portMappings: [{ containerPort: 8080 }] },
+          ],
+        }),
+      );
+      const { LoadBalancers } = await elb.send(new CreateLoadBalancerCommand({ Name: "a11y" }));
+      const { TargetGroups } = await elb.send(
+        new CreateTargetGroupCommand({
+          Name: "a11y-web",
+          Protocol: "HTTP",
+          Port: 8080,
+          TargetType: "ip",
+        }),
+      );
+      const targetGroupArn = TargetGroups?.[0]?.TargetGroupArn;
+      await elb.send(
+        new CreateListenerCommand({
+          Protocol: "HTTP",
+          LoadBalancerArn: LoadBalancers?.[0]?.LoadBalancerArn,
+          Port: await freePort(),
+          DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
+        }),
+      );
+      await ecs.send(
+        new CreateServiceCommand({
+          cluster: "big",
+          serviceName: "a11y",
+          taskDefinition: "a11y",
+          desiredCount: 0,
+          loadBalancers: [{ targetGroupArn, containerName: "web", containerPort: 8080 }],
+          networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-1"] } },
+        }),
+      );
+    } finally {
+      ecs.destroy();
+      elb.destroy();
+    }
+    // The newest inserted task as DescribeTasks would tell of a real one: a timeline, a
+    // container with its exit code and health, an address.
+    const arn = `arn:aws:ecs:us-east-1:000000000000:task/big/${id(TASKS - 1)}`;
+    const at = Date.UTC(2026, 0, 2);
+    await store
+      .updateTable("tasks")
+      .set({
+        document: JSON.stringify({
+          taskArn: arn,
+          clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/big",
+          taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/bulk:1",
+          cpu: "256",
+          memory: "512",
+          launchType: "FARGATE",
+          group: "family:bulk",
+          availabilityZone: "us-east-1a",
+          createdAt: at,
+          pullStartedAt: at + 1000,
+          pullStoppedAt: at + 2000,
+          startedAt: at + 3000,
+          containers: [
+            {
+              containerArn: `${arn.replace(":task/", ":container/")}/app`,
+              taskArn: arn,
+              name: "app",
+              image: "busybox",
+              lastStatus: "RUNNING",
+              healthStatus: "HEALTHY",
+              networkInterfaces: [{ privateIpv4Address: "100.64.0.9" }],
+            },
+          ],
+        }),
+      })
+      .where("id", "=", id(TASKS - 1))
+      .execute();
+    const pages: [string, string][] = [
+      ["home", "/console"],
+      ["home/", "/console/"],
+      ["clusters", "/console/clusters"],
+      ["cluster", "/console/clusters/big"],
+      ["tasks", "/console/clusters/big/tasks"],
+      ["task", `/console/clusters/big/tasks/${id(TASKS - 1)}`],
+      ["service", "/console/clusters/big/services/a11y"],
+      ["load balancers", "/console/load-balancers"],
+      ["registry", "/console/registry"],
+      ["repository", "/console/registry/a11y"],
+      ["costs", "/console/costs?since=2026-01-10&until=2026-01-12&by=tag&tag=team"],
+      ["run task", "/console/run"],
+      ["not found", "/console/no-such-page"],
+    ];
+    // Every route of the console's (app.tsx) is among them: a new page is checked too.
+    const routes = [...readFileSync(APP, "utf8").matchAll(/path=\{`\$\{BASE\}([^`]*)`\}/g)].map(
+      (m) => m[1] ?? "",
+    );
+    assert.ok(routes.length >= 10, `routes read from app.tsx: ${routes.join(" ")}`);
+    for (const route of routes) {
+      const pattern = new RegExp(
+        `^/console${route.replace(/:\w+\*/g, ".+").replace(/:\w+/g, "[^/]+")}$`,
+      );
+      assert.ok(
+        pages.some(([, path]) => pattern.test(path.split("?")[0] ?? "")),
+        `no page visited for the route ${route}`,
+      );
+    }
+    const gaps: string[] = [];
+    const settle = async (on: Page): Promise<void> => {
+      await on.locator("h1").first().waitFor();
+      // Until nothing is still loading.
+      const loading = on.getByRole("status").filter({ hasText: /^Loading/ });
+      await until(
+        `${on.url()} loaded`,
+        () => loading.count(),
+        (n) => n === 0,
+        {
+          timeoutMs: 20_000,
+          everyMs: 100,
+        },
+      );
+    };
+    for (const [name, path] of pages) {
+      await page.goto(`${berth.endpoint}${path}`);
+      await settle(page);
+      gaps.push(...(await screenReaderGaps(page, `${name} (${path})`)));
+    }
+    // The sign-in page, without a session.
+    const context = await browser.newContext();
+    try {
+      const signin = await context.newPage();
+      await signin.goto(`${berth.endpoint}/console/signin`);
+      await settle(signin);
+      gaps.push(...(await screenReaderGaps(signin, "sign-in (/console/signin)")));
+    } finally {
+      await context.close();
+    }
+    const more = gaps.length > 50 ? `\n… and ${gaps.length - 50} more` : "";
+    assert.ok(
+      gaps.length === 0,
+      `${gaps.length} gaps a screen reader meets:\n${gaps.slice(0, 50).join("\n")}${more}`,
+    );
   });
 });
