@@ -1,5 +1,5 @@
 // Runs the node:test suites (TypeScript through tsx) in the given files and folders, default all of test/.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -30,12 +30,33 @@ const env = {
 // A test that hangs fails after TEST_TIMEOUT_MS with its name, instead of eating CI's whole budget
 // in silence (the longest test takes a few minutes on a loaded machine).
 const TEST_TIMEOUT_MS = 10 * 60 * 1000;
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
-  {
-    stdio: "inherit",
-    env,
-  },
-);
-process.exit(result.status ?? 1);
+const args = (group) => [
+  "--import",
+  "tsx",
+  "--test",
+  `--test-timeout=${TEST_TIMEOUT_MS}`,
+  ...group,
+];
+
+// The whole suite: the unit files (hermetic, about 4 minutes of which most is starting a process
+// per file) run beside the end-to-end files, which run one at a time as before; the unit run's
+// report is printed after the end-to-end one so neither is interleaved.
+const units =
+  roots.length === 0 ? files.filter((file) => file.startsWith(join("test", "unit"))) : [];
+if (units.length === 0) {
+  const result = spawnSync(process.execPath, args(files), { stdio: "inherit", env });
+  process.exit(result.status ?? 1);
+}
+const others = files.filter((file) => !units.includes(file));
+const unitRun = new Promise((resolveRun) => {
+  const child = spawn(process.execPath, args(units), { stdio: ["ignore", "pipe", "pipe"], env });
+  const output = [];
+  child.stdout.on("data", (chunk) => output.push(chunk));
+  child.stderr.on("data", (chunk) => output.push(chunk));
+  child.on("close", (code) => resolveRun({ code: code ?? 1, output: Buffer.concat(output) }));
+});
+const e2e = spawn(process.execPath, args(others), { stdio: "inherit", env });
+const e2eCode = await new Promise((resolveRun) => e2e.on("close", (code) => resolveRun(code ?? 1)));
+const unit = await unitRun;
+process.stdout.write(unit.output);
+process.exit(e2eCode !== 0 ? e2eCode : unit.code);
