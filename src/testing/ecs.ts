@@ -130,12 +130,6 @@ export async function taskLogs(
   const args = [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint];
   if (options.cluster !== undefined) args.push("--cluster", options.cluster);
   if (options.container !== undefined) args.push("--container", options.container);
-  const { stdout } = await run(process.execPath, args, {
-    env: {
-      ...process.env,
-      BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-      BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-    },
-  });
+  const { stdout } = await run(process.execPath, args, { env: berth.berthEnv });
   return stdout;
 }

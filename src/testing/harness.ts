@@ -23,6 +23,11 @@ export interface TestBerth {
   clientConfig: { endpoint: string; region: string; credentials: Credentials; maxAttempts: number };
   /** Environment for the AWS CLI and other child processes. */
   awsEnv: NodeJS.ProcessEnv;
+  /**
+   * Environment for the `berth` CLI: this Berth's credentials. The endpoint stays the caller's
+   * to give (`--endpoint`, or BERTH_ENDPOINT added), so a test of the flag can still fail.
+   */
+  berthEnv: NodeJS.ProcessEnv;
   stop(): Promise<void>;
 }
 
@@ -62,6 +67,11 @@ function describeBerth(endpoint: string, dataDir: string, credentials: Credentia
       AWS_DEFAULT_REGION: REGION,
       AWS_PAGER: "",
       AWS_EC2_METADATA_DISABLED: "true",
+    },
+    berthEnv: {
+      ...process.env,
+      BERTH_ACCESS_KEY_ID: credentials.accessKeyId,
+      BERTH_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     },
   };
 }

@@ -126,10 +126,8 @@ const MAIN = join(ROOT, "src", "cli", "main.ts");
 /** Runs the `berth` CLI (its TypeScript, through tsx) as a child process against the test Berth. */
 async function berthCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const env = {
-    ...process.env,
+    ...berth.berthEnv,
     BERTH_ENDPOINT: berth.endpoint,
-    BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-    BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
     // The client's own data dir: the commands must reach the running Berth, never write here.
     BERTH_DATA_DIR: clientDir,
   };

@@ -57,10 +57,8 @@ interface Running {
 function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   const child = spawn(process.execPath, [BERTH_BIN, ...args], {
     env: {
-      ...process.env,
+      ...berth.berthEnv,
       BERTH_ENDPOINT: berth.endpoint,
-      BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-      BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
       ...env,
     },
   });

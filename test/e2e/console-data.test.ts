@@ -110,10 +110,8 @@ async function berthBill(args: string[]): Promise<string> {
     {
       cwd: ROOT,
       env: {
-        ...process.env,
+        ...berth.berthEnv,
         BERTH_ENDPOINT: berth.endpoint,
-        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
         BERTH_DATA_DIR: clientDir,
       },
     },

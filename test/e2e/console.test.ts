@@ -747,10 +747,8 @@ describe("console", () => {
       [fileURLToPath(new URL("../../bin/berth.js", import.meta.url)), "console", "--print"],
       {
         env: {
-          ...process.env,
+          ...bed.berth.berthEnv,
           BERTH_ENDPOINT: bed.berth.endpoint,
-          BERTH_ACCESS_KEY_ID: bed.berth.credentials.accessKeyId,
-          BERTH_SECRET_ACCESS_KEY: bed.berth.credentials.secretAccessKey,
           DISPLAY: "",
         },
       },

@@ -46,11 +46,10 @@ function berthExec(args: string[], input = "", secret?: string): Promise<Result>
       process.execPath,
       [BERTH_BIN, "exec", "--endpoint", berth.endpoint, ...args],
       {
-        env: {
-          ...process.env,
-          BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-          BERTH_SECRET_ACCESS_KEY: secret ?? berth.credentials.secretAccessKey,
-        },
+        env:
+          secret === undefined
+            ? berth.berthEnv
+            : { ...berth.berthEnv, BERTH_SECRET_ACCESS_KEY: secret },
       },
     );
     let stdout = "";

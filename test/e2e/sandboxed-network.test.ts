@@ -29,7 +29,6 @@ import {
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
-  BERTH_BIN,
   type BerthProcess,
   freePort,
   startEcsTestbed,
@@ -37,6 +36,7 @@ import {
   until,
   waitForTask,
   type EcsTestbed,
+  taskLogs,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -104,20 +104,7 @@ function addressOf(task: Task): string {
   return address;
 }
 
-async function logsOf(taskArn: string): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [BERTH_BIN, "logs", taskArn, "--cluster", "gvisor", "--endpoint", berth.endpoint],
-    {
-      env: {
-        ...process.env,
-        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-      },
-    },
-  );
-  return stdout;
-}
+const logsOf = (taskArn: string) => taskLogs(berth, taskArn, { cluster: "gvisor" });
 
 /** The task's network namespace as the host sees it (the agent's bind-mounted nsfs file). */
 function netnsOf(taskArn: string): string {

@@ -60,14 +60,6 @@ async function runTask(
   return task;
 }
 
-function berthEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-    BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-  };
-}
-
 const logsOf = (cluster: string, taskArn: string) => taskLogs(berth, taskArn, { cluster });
 
 /** What a TCP server at `host:port` says first (retried while it does not listen yet). */
@@ -211,7 +203,7 @@ for (const [runtime, cluster] of [
           "cat",
           "/proc/version",
         ],
-        { env: berthEnv() },
+        { env: berth.berthEnv },
       );
       assert.match(stdout, KERNELS[runtime]);
       await ecs.send(new StopTaskCommand({ cluster, task: taskArn }));

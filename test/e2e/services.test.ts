@@ -321,11 +321,7 @@ describe("services", () => {
       process.execPath,
       [BERTH_BIN, "spot", "interrupt", "--fraction", "1", "--endpoint", berth.endpoint],
       {
-        env: {
-          ...process.env,
-          BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-          BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-        },
+        env: berth.berthEnv,
       },
     );
     assert.match(stdout, /^2 Spot task\(s\) interrupted:/);

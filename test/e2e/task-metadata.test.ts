@@ -2,9 +2,7 @@
 // the task, the JSON shapes ECS documents, stats from the real cgroups; no other task (nor the
 // host) reads it.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import {
   ECSClient,
   RegisterTaskDefinitionCommand,
@@ -12,13 +10,11 @@ import {
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
 import {
-  BERTH_BIN,
   type BerthProcess,
   describeTask,
   startEcsTestbed,
+  taskLogs,
 } from "../../src/testing/index.js";
-
-const run = promisify(execFile);
 
 let berth: BerthProcess;
 let ecs: ECSClient;
@@ -57,17 +53,7 @@ async function runTask(family: string, command: string): Promise<string> {
 async function logsUntil(taskArn: string, marker: string): Promise<string[]> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const { stdout } = await run(
-      process.execPath,
-      [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint],
-      {
-        env: {
-          ...process.env,
-          BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-          BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-        },
-      },
-    );
+    const stdout = await taskLogs(berth, taskArn);
     if (stdout.includes(marker)) return stdout.split("\n");
     if (Date.now() > deadline) assert.fail(`no ${marker} in the task's logs:\n${stdout}`);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -83,10 +83,8 @@ async function runSleeper(cluster: string, family: string, taskRoleArn?: string)
 function exec(taskArn: string, script: string) {
   const child = spawn(process.execPath, [BERTH_BIN, "exec", taskArn, "--", "sh", "-c", script], {
     env: {
-      ...process.env,
+      ...berth.berthEnv,
       BERTH_ENDPOINT: berth.endpoint,
-      BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-      BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
     },
   });
   let stdout = "";

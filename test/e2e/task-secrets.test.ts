@@ -21,11 +21,11 @@ import {
   type Secret,
 } from "@aws-sdk/client-ecs";
 import {
-  BERTH_BIN,
   startEcsTestbed,
   waitForTask,
   type BerthProcess,
   type EcsTestbed,
+  taskLogs,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -183,17 +183,7 @@ async function runWithSecrets(
 }
 
 async function logsOf(taskArn: string): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint],
-    {
-      env: {
-        ...process.env,
-        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-      },
-    },
-  );
+  const stdout = await taskLogs(berth, taskArn);
   answers.push(stdout);
   return stdout;
 }

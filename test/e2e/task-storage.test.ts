@@ -2,11 +2,9 @@
 // inside, the host untouched), scratch volumes shared through mountPoints and volumesFrom, ECS's
 // validation through the SDK, and nothing left on the host after a stop or an agent's kill -9.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import {
   DescribeTaskDefinitionCommand,
   ECSClient,
@@ -18,7 +16,6 @@ import {
 } from "@aws-sdk/client-ecs";
 import { purgeHost } from "../../src/agent/index.js";
 import {
-  BERTH_BIN,
   pushBusyboxImage,
   startAgentProcess,
   startBerthProcess,
@@ -27,9 +24,9 @@ import {
   type EcsTestbed,
   tempDataDir,
   type BerthProcess,
+  taskLogs,
 } from "../../src/testing/index.js";
 
-const run = promisify(execFile);
 const GiB = 1024 ** 3;
 
 let bed: EcsTestbed;
@@ -72,20 +69,7 @@ async function runTask(request: RegisterTaskDefinitionRequest, ecsClient = ecs):
   return tasks[0]?.taskArn ?? "";
 }
 
-async function logsOf(taskArn: string, container: string): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [BERTH_BIN, "logs", taskArn, "--container", container, "--endpoint", berth.endpoint],
-    {
-      env: {
-        ...process.env,
-        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-      },
-    },
-  );
-  return stdout;
-}
+const logsOf = (taskArn: string, container: string) => taskLogs(berth, taskArn, { container });
 
 /** Polls a container's log until it has a line matching `pattern`. */
 async function waitForLog(taskArn: string, container: string, pattern: RegExp): Promise<string> {

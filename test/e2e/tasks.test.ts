@@ -1,9 +1,7 @@
 // Fargate compute, part 1: real containers under runc, driven through the AWS CLI and SDK.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { signedGet } from "../../src/cli/client.js";
 import {
   type ECSClient,
@@ -14,7 +12,6 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import {
-  BERTH_BIN,
   awsCli,
   describeTask,
   pushBusyboxImage,
@@ -22,9 +19,8 @@ import {
   waitForTask,
   type EcsTestbed,
   type BerthProcess,
+  taskLogs,
 } from "../../src/testing/index.js";
-
-const run = promisify(execFile);
 
 let bed: EcsTestbed;
 let berth: BerthProcess;
@@ -65,20 +61,7 @@ async function runTask(
   return tasks[0]?.taskArn ?? "";
 }
 
-async function logsOf(taskArn: string): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [BERTH_BIN, "logs", taskArn, "--endpoint", berth.endpoint],
-    {
-      env: {
-        ...process.env,
-        BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-        BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-      },
-    },
-  );
-  return stdout;
-}
+const logsOf = (taskArn: string) => taskLogs(berth, taskArn);
 
 describe("tasks on real containers", () => {
   it("runs with the AWS CLI to RUNNING, isolated, and stops with the exit code and 'Task stopped by user'", async () => {

@@ -90,11 +90,7 @@ async function describeTask(arn: string): Promise<Task> {
 function berthLogs(arn: string): string {
   const out = spawnSync(process.execPath, [BERTH_BIN, "logs", arn, "--endpoint", berth.endpoint], {
     encoding: "utf8",
-    env: {
-      ...process.env,
-      BERTH_ACCESS_KEY_ID: berth.credentials.accessKeyId,
-      BERTH_SECRET_ACCESS_KEY: berth.credentials.secretAccessKey,
-    },
+    env: berth.berthEnv,
   });
   return out.stdout;
 }
