@@ -201,6 +201,10 @@ describe("console on a bill and 10,000 tasks", () => {
     assert.match(page.url(), /lastStatus=STOPPED/);
     await page.getByLabel("Last status").selectOption("");
     await page.getByLabel("Search").fill(id(4321).slice(0, 31));
+    // The page draws again before Enter (rows arriving, here a scroll): what was typed stays.
+    await page.evaluate("document.querySelector('.viewport').scrollTo(0, 4000)");
+    await page.getByRole("link", { name: id(TASKS - 101) }).waitFor();
+    assert.equal(await page.getByLabel("Search").inputValue(), id(4321).slice(0, 31));
     await page.getByLabel("Search").press("Enter");
     await page.getByTestId("task-total").getByText("16 tasks").waitFor();
     // The same URL, opened fresh, shows the same page (a stable, shareable URL).

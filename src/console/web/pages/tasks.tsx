@@ -52,6 +52,11 @@ export function TasksPage(props: { cluster: string }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const viewport = useRef<HTMLDivElement>(null);
   const generation = useRef(0);
+  // What is typed in the search box until it is applied (Enter or leaving the box). Bound to the
+  // URL's value instead, any re-render meanwhile (a page of rows arriving) put the URL's value
+  // back into the box and the typing was lost.
+  const [typed, setTyped] = useState(search);
+  useEffect(() => setTyped(search), [search]);
 
   const start = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
   const end = Math.min(total ?? 0, Math.ceil((scrollTop + height) / ROW) + OVERSCAN);
@@ -154,8 +159,9 @@ export function TasksPage(props: { cluster: string }) {
           Search{" "}
           <input
             type="search"
-            value={search}
+            value={typed}
             placeholder="task id, family, group"
+            onInput={(e) => setTyped(e.currentTarget.value)}
             onChange={(e) => setFilter("search", e.currentTarget.value.trim())}
           />
         </label>
