@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { markLostHosts, planLostHosts, type HostHeard } from "../../../src/control/index.js";
 import { createTasks } from "../../../src/control/tasks.js";
-import { openSqliteStore } from "../../../src/store/index.js";
+import { openSqliteStore, type Store } from "../../../src/store/index.js";
 import { addHost, draft } from "./placement-contract.js";
 
 const T = Date.UTC(2026, 11, 6, 2, 0, 0);
@@ -56,17 +56,23 @@ describe("markLostHosts", () => {
   const dir = mkdtempSync(join(tmpdir(), "berth-liveness-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** A store with host h1, one task placed on it, and h1 last heard from an hour ago. */
+  async function hostSilentForAnHour(file: string): Promise<{ store: Store; now: Date }> {
+    const store = await openSqliteStore(join(dir, file));
+    await addHost(store, "h1", 2);
+    await createTasks(store, [draft()]);
+    const now = new Date();
+    await store
+      .updateTable("host_liveness")
+      .set({ last_seen_at: now.getTime() - 3_600_000 })
+      .where("host_id", "=", "h1")
+      .execute();
+    return { store, now };
+  }
+
   it("a leader that has just started stops no task of a host silent for an hour", async () => {
-    const store = await openSqliteStore(join(dir, "grace.db"));
+    const { store, now } = await hostSilentForAnHour("grace.db");
     try {
-      await addHost(store, "h1", 2);
-      await createTasks(store, [draft()]);
-      const now = new Date();
-      await store
-        .updateTable("host_liveness")
-        .set({ last_seen_at: now.getTime() - 3_600_000 })
-        .where("host_id", "=", "h1")
-        .execute();
       const fresh = { now, timeoutMs: 30_000, connected: new Set<string>() };
       const early = await markLostHosts(store, {
         ...fresh,
@@ -94,16 +100,8 @@ describe("markLostHosts", () => {
   });
 
   it("leaves a host heard from between the read and its transaction", async () => {
-    const store = await openSqliteStore(join(dir, "recheck.db"));
+    const { store, now } = await hostSilentForAnHour("recheck.db");
     try {
-      await addHost(store, "h1", 2);
-      await createTasks(store, [draft()]);
-      const now = new Date();
-      await store
-        .updateTable("host_liveness")
-        .set({ last_seen_at: now.getTime() - 3_600_000 })
-        .where("host_id", "=", "h1")
-        .execute();
       const pass = {
         now,
         timeoutMs: 30_000,
