@@ -10,6 +10,7 @@
  * Configurations (BENCH_PLACEMENT_SCALE, _SECONDS, _CALLERS, _ONLY shrink them for a small
  * machine):
  *   SQLite, one server, 1,000 hosts; PostgreSQL, one server, 5,000 hosts; PostgreSQL, three.
+ * BENCH_PLACEMENT_PG_STATS=1 also prints what PostgreSQL's sessions waited on (pg-stats.ts).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -25,11 +26,14 @@ import {
 import { startBerthProcess, type BerthProcess } from "../../src/testing/index.js";
 import { HollowHosts } from "../../src/testing/hollow-hosts.js";
 import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
+import { PgStats } from "./pg-stats.js";
 
 const NOMAD_C2M_PER_SECOND = 1500;
 const SECONDS = Number(process.env.BENCH_PLACEMENT_SECONDS ?? 20);
 const CALLERS = Number(process.env.BENCH_PLACEMENT_CALLERS ?? 20);
 const SCALE = Number(process.env.BENCH_PLACEMENT_SCALE ?? 1);
+/** Prints what PostgreSQL's sessions waited on during the run (pg-stats.ts). */
+const PG_STATS = process.env.BENCH_PLACEMENT_PG_STATS === "1";
 
 interface Config {
   name: string;
@@ -54,13 +58,12 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
   };
   const blobDir = mkdtempSync(join(tmpdir(), "berth-bench-blobs-"));
   const args = ["--no-local-agent"];
-  if (postgres !== undefined)
-    args.push(
-      "--store",
-      await postgres.createDatabase(`bench${randomBytes(4).toString("hex")}`),
-      "--blob-dir",
-      blobDir,
-    );
+  let pgStats: PgStats | undefined;
+  if (postgres !== undefined) {
+    const url = await postgres.createDatabase(`bench${randomBytes(4).toString("hex")}`);
+    args.push("--store", url, "--blob-dir", blobDir);
+    if (PG_STATS) pgStats = await PgStats.start(url, postgres);
+  }
   const servers: BerthProcess[] = [];
   let hosts: HollowHosts | undefined;
   try {
@@ -95,6 +98,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     let errors = 0;
     const errorKinds = new Map<string, number>();
     const failures = new Map<string, number>();
+    await pgStats?.begin();
     const started = performance.now();
     const end = started + SECONDS * 1000;
     let n = 0;
@@ -131,6 +135,8 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
         60_000,
       )
       .catch(() => undefined);
+    await pgStats?.end();
+    pgStats = undefined;
     const latencies: number[] = [];
     let lastAck = started;
     for (const [arn, at] of sentAt) {
@@ -163,6 +169,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`
     );
   } finally {
+    await pgStats?.end().catch(() => undefined);
     hosts?.close();
     for (const server of servers) await server.stop();
     rmSync(blobDir, { recursive: true, force: true });

@@ -19,6 +19,8 @@ export interface TestPostgres {
   port: number;
   /** Makes another empty database on the same server and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** What the server has written to its log (stderr) so far: errors, lock waits, slow statements. */
+  log(): string;
   /** Stops the server (fast shutdown) and starts it again on the same port and data. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -137,6 +139,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     port,
     createDatabase,
+    log: () => logs.join(""),
     restart: async () => {
       await halt();
       await start();
