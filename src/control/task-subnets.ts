@@ -4,7 +4,9 @@
  * a block into one subnet per host (a /24, or the whole block) that the host's first task of the
  * cluster takes. The agent hands out addresses only inside the subnet it is given, so every task
  * address is unique across hosts. Both are stored (a restarted server hands out the same), a
- * host's go when it is lost, a cluster's when it is deleted.
+ * host's go when it is lost, a cluster's when it is deleted. Placements running at once on
+ * PostgreSQL pass over a block or subnet another transaction is cutting (`claimFree`) rather
+ * than wait on it and fail.
  *
  * Choosing is pure (`nextFree`); the machine check a block needs (no route of this machine
  * covers it, no other Berth here claimed it) is the server's, given as `claimBlock`.
@@ -18,7 +20,7 @@ import {
   subnetsOf,
   type Cidr,
 } from "../core/index.js";
-import type { Database, Store } from "../store/index.js";
+import { tryClaimKey, type Database, type Store } from "../store/index.js";
 
 export const DEFAULT_TASK_CIDR = "100.64.0.0/10";
 const BLOCK_PREFIX = 18;
@@ -91,7 +93,12 @@ export async function hostSubnetFor(
     .select("subnet")
     .where("cluster_arn", "=", clusterArn)
     .execute();
-  const subnet = nextFree(hostSubnets(block), cidrs(taken.map((t) => t.subnet)));
+  const subnet = await claimFree(
+    trx,
+    SUBNET_CLAIMS,
+    hostSubnets(block),
+    cidrs(taken.map((t) => t.subnet)),
+  );
   if (subnet === undefined)
     throw new TaskSubnetsExhausted(
       `the cluster's block ${formatCidr(block)} has no subnet left for another host`,
@@ -126,19 +133,64 @@ async function blockFor(
   const taken = cidrs(
     (await trx.selectFrom("cluster_blocks").select("block").execute()).map((b) => b.block),
   );
+  // Blocks other transactions are cutting now come last (see claimFree).
+  const cutElsewhere: Cidr[] = [];
+  const usable = async (candidate: Cidr): Promise<boolean> =>
+    space.claimBlock === undefined || (await space.claimBlock(formatCidr(candidate)));
   for (const candidate of clusterBlocks(pool)) {
     if (nextFree([candidate], taken) === undefined) continue;
-    const block = formatCidr(candidate);
-    if (space.claimBlock !== undefined && !(await space.claimBlock(block))) continue;
-    await trx
-      .insertInto("cluster_blocks")
-      .values({ cluster_arn: clusterArn, block, created_at: now })
-      .execute();
-    return block;
+    if (!(await tryClaimKey(trx, BLOCK_CLAIMS, candidate.base))) cutElsewhere.push(candidate);
+    else if (await usable(candidate)) return insertBlock(trx, clusterArn, candidate, now);
   }
+  for (const candidate of cutElsewhere)
+    if (await usable(candidate)) return insertBlock(trx, clusterArn, candidate, now);
   throw new TaskSubnetsExhausted(
     `no free block left in the task CIDR ${space.pool} for another cluster`,
   );
+}
+
+async function insertBlock(
+  trx: Transaction<Database>,
+  clusterArn: string,
+  candidate: Cidr,
+  now: number,
+): Promise<string> {
+  const block = formatCidr(candidate);
+  await trx
+    .insertInto("cluster_blocks")
+    .values({ cluster_arn: clusterArn, block, created_at: now })
+    .execute();
+  return block;
+}
+
+/**
+ * Claim spaces (store `tryClaimKey`) of the subnets and blocks transactions are cutting now,
+ * keyed by base address: "BRTS" and "BRTB".
+ */
+const SUBNET_CLAIMS = 0x42525453;
+const BLOCK_CLAIMS = 0x42525442;
+
+/**
+ * The first of `candidates` that overlaps none of `taken` (what has committed) and that no other
+ * transaction is cutting now: claimed for the rest of this one. Placements at once on PostgreSQL
+ * all read the same `taken`; each taking the first free one, all but one would wait on the
+ * unique subnet for the first to end, fail, and be run again from the start, so that one
+ * cluster's placements went one after another. When every free one is being cut, the first
+ * (its unique constraint decides, as before).
+ */
+async function claimFree(
+  trx: Transaction<Database>,
+  space: number,
+  candidates: Iterable<Cidr>,
+  taken: Cidr[],
+): Promise<Cidr | undefined> {
+  let first: Cidr | undefined;
+  for (const candidate of candidates) {
+    if (taken.some((used) => overlaps(used, candidate))) continue;
+    first ??= candidate;
+    if (await tryClaimKey(trx, space, candidate.base)) return candidate;
+  }
+  return first;
 }
 
 /** A lost host's subnets go back to their blocks (it gets new ones if it comes back). */

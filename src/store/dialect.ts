@@ -75,6 +75,24 @@ export function databaseNowMs(db: AnyDb): RawBuilder<number> {
     : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
 }
 
+/**
+ * Claims `key` of `space` (two 32-bit numbers) for the rest of the transaction without waiting:
+ * false when another transaction holds it (PostgreSQL's transaction-level advisory lock, let go
+ * at commit or rollback). On SQLite a transaction runs alone: always true. A claim only steers
+ * concurrent transactions apart; what they write is still guarded by the table's constraints.
+ */
+export async function tryClaimKey(
+  db: Parameters<RawBuilder<unknown>["execute"]>[0],
+  space: number,
+  key: number,
+): Promise<boolean> {
+  if (dialectOf(db) !== "postgres") return true;
+  const { rows } = await sql<{
+    claimed: boolean;
+  }>`select pg_try_advisory_xact_lock(${space | 0}, ${key | 0}) as claimed`.execute(db);
+  return rows[0]?.claimed === true;
+}
+
 /** A unique or primary key was violated (PostgreSQL 23505; SQLite's constraint codes). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -15,6 +15,7 @@ export {
   larger,
   smaller,
   positionOf,
+  tryClaimKey,
   type StoreDialect,
 } from "./dialect.js";
 export {

@@ -10,10 +10,18 @@ import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { applyTaskState, createTasks, type TaskDraft } from "../../../src/control/tasks.js";
 import { markLostHosts, type LivenessPass } from "../../../src/control/hosts.js";
-import type { Store } from "../../../src/store/index.js";
+import type { Transaction } from "kysely";
+import { defaultAddressSpace, hostSubnetFor } from "../../../src/control/task-subnets.js";
+import { readCommittedTransaction, type Database, type Store } from "../../../src/store/index.js";
 import { containerAssignment, taskAssignment } from "../protocol/assignments.js";
 
 const TASK = { cpu: 256, memory: 512 };
+
+/** The /18 block a /24 host subnet of the default task CIDR lies in. */
+const blockOf = (subnet: string): string => {
+  const [a, b, c] = subnet.split(".").map(Number);
+  return `${a}.${b}.${Math.floor((c ?? 0) / 64) * 64}`;
+};
 
 export async function addHost(
   store: Store,
@@ -193,6 +201,53 @@ export function placementContract(
       assert.equal(new Set(held.values()).size, subnets.length);
       for (const { hostId, assignment } of results.flatMap((r) => r.assignments))
         assert.equal(assignment.subnet, held.get(`${assignment.clusterArn} ${hostId}`));
+    },
+  );
+
+  withStores(
+    "servers cutting a cluster's block and subnets at once do not wait for one another",
+    async (stores) => {
+      // SQLite runs one transaction at a time: nothing to race.
+      if (stores.length < 2) return;
+      const [one, two] = stores as [Store, Store];
+      const cluster = (name: string) => `arn:aws:ecs:us-east-1:000000000000:cluster/${name}`;
+      const cut = (clusterName: string, hostId: string) => (trx: Transaction<Database>) =>
+        hostSubnetFor(trx, defaultAddressSpace, cluster(clusterName), hostId, Date.now());
+      // One server cuts a subnet (and its cluster's block) and has not committed yet; another
+      // cuts one at the same moment. Both read the same committed picture, so both would take
+      // the same first free one: the second must pass over the one being cut, not wait on it.
+      const whileOpen = async (
+        first: (trx: Transaction<Database>) => Promise<string>,
+        second: (trx: Transaction<Database>) => Promise<string>,
+      ): Promise<[string, string]> => {
+        let release = (): void => undefined;
+        const held = new Promise<void>((r) => (release = r));
+        let cutFirst = (_subnet: string): void => undefined;
+        const firstCut = new Promise<string>((r) => (cutFirst = r));
+        const opened = readCommittedTransaction(one).execute(async (trx) => {
+          cutFirst(await first(trx));
+          await held;
+        });
+        try {
+          const a = await firstCut;
+          const b = await Promise.race([
+            readCommittedTransaction(two).execute(second),
+            new Promise<string>((_, reject) =>
+              setTimeout(() => reject(new Error("waited for the other transaction")), 5_000),
+            ),
+          ]);
+          return [a, b];
+        } finally {
+          release();
+          await opened;
+        }
+      };
+      const [first, other] = await whileOpen(cut("c1", "h1"), cut("c2", "h1"));
+      assert.notEqual(blockOf(first), blockOf(other), "each cluster its own block");
+      const [a, b] = await whileOpen(cut("c1", "h2"), cut("c1", "h3"));
+      assert.equal(blockOf(a), blockOf(first));
+      assert.equal(blockOf(b), blockOf(first));
+      assert.equal(new Set([first, a, b]).size, 3, "no two hosts one subnet");
     },
   );
 
