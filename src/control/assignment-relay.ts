@@ -119,8 +119,15 @@ export class AssignmentRelay {
       .execute();
     const stopsOnly = this.options.poll === "stops";
     let due: string[] = [];
+    // Grouped once: filtering every host's out of all rows was hosts x tasks each pass.
+    const byHost = new Map<string, typeof rows>();
+    for (const row of rows) {
+      const list = byHost.get(row.host_id ?? "");
+      if (list === undefined) byHost.set(row.host_id ?? "", [row]);
+      else list.push(row);
+    }
     for (const hostId of here) {
-      const mine = rows.filter((row) => row.host_id === hostId);
+      const mine = byHost.get(hostId) ?? [];
       const sent = this.#sent.get(hostId) ?? new Map<string, string>();
       const live = new Set(mine.map((row) => row.arn));
       for (const arn of sent.keys()) if (!live.has(arn)) sent.delete(arn);

@@ -46,16 +46,27 @@ export function planNetworks(
   addresses: Map<string, string | null>,
 ): Map<string, NetworksMessage> {
   const messages = new Map<string, NetworksMessage>();
+  // Grouped once by host and by cluster: filtering all rows for each host was hosts x subnets.
+  const group = (key: (row: SubnetRow) => string): Map<string, SubnetRow[]> => {
+    const groups = new Map<string, SubnetRow[]>();
+    for (const row of rows) {
+      const list = groups.get(key(row));
+      if (list === undefined) groups.set(key(row), [row]);
+      else list.push(row);
+    }
+    return groups;
+  };
+  const byHost = group((row) => row.host_id);
+  const byCluster = group((row) => row.cluster_arn);
   for (const [hostId, address] of addresses) {
-    const networks = rows
-      .filter((row) => row.host_id === hostId)
+    const networks = (byHost.get(hostId) ?? [])
       .map((own) => ({
         clusterArn: own.cluster_arn,
         vni: vniOf(own.block),
         block: own.block,
         subnet: own.subnet,
-        peers: rows
-          .filter((r) => r.cluster_arn === own.cluster_arn && r.host_id !== hostId)
+        peers: (byCluster.get(own.cluster_arn) ?? [])
+          .filter((r) => r.host_id !== hostId)
           .flatMap((r) =>
             r.address === null ? [] : [{ hostId: r.host_id, address: r.address, subnet: r.subnet }],
           )

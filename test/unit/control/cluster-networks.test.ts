@@ -1,0 +1,47 @@
+/** What each connected host is told of its cluster networks (pure planNetworks). */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { planNetworks } from "../../../src/control/cluster-networks.js";
+
+const row = (cluster: string, hostId: string, subnet: string, address: string | null) => ({
+  cluster_arn: `arn:aws:ecs:us-east-1:000000000000:cluster/${cluster}`,
+  host_id: hostId,
+  subnet,
+  block: cluster === "a" ? "100.64.0.0/18" : "100.64.64.0/18",
+  address,
+});
+
+test("each host hears of its own clusters only, with the other hosts of each as peers", () => {
+  const rows = [
+    row("a", "h2", "100.64.1.0/24", "10.0.0.2"),
+    row("b", "h1", "100.64.64.0/24", "10.0.0.1"),
+    row("a", "h1", "100.64.0.0/24", "10.0.0.1"),
+    row("a", "h3", "100.64.2.0/24", null),
+    row("b", "h3", "100.64.65.0/24", null),
+  ];
+  const addresses = new Map<string, string | null>([
+    ["h1", "10.0.0.1"],
+    ["h3", null],
+    ["h4", "10.0.0.4"],
+  ]);
+  const plan = planNetworks(rows, "100.64.0.0/10", addresses);
+  // Only connected hosts are planned for; h2 (not connected) is still h1's peer.
+  assert.deepEqual([...plan.keys()], ["h1", "h3", "h4"]);
+  const h1 = plan.get("h1");
+  assert.equal(h1?.address, "10.0.0.1");
+  assert.deepEqual(
+    h1?.networks.map((n) => [n.clusterArn.split("/")[1], n.subnet, n.vni, n.peers]),
+    [
+      // A peer with no datacenter address (the server's own host, over loopback) is left out.
+      ["a", "100.64.0.0/24", 1, [{ hostId: "h2", address: "10.0.0.2", subnet: "100.64.1.0/24" }]],
+      ["b", "100.64.64.0/24", 2049, []],
+    ],
+  );
+  const h3 = plan.get("h3");
+  assert.equal(h3?.address, undefined);
+  assert.deepEqual(
+    h3?.networks.map((n) => n.peers.map((p) => p.hostId)),
+    [["h1", "h2"], ["h1"]],
+  );
+  assert.deepEqual(plan.get("h4")?.networks, []);
+});
