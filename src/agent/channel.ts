@@ -90,6 +90,11 @@ export class AgentChannel {
     private readonly log: Logger,
     /** PEM of the CA an https:// server's certificate must chain to (see server-trust.ts). */
     private readonly caPem?: string,
+    /**
+     * The local address to connect from (the hollow hosts of the placement bench: thousands of
+     * hosts in one process stand for as many machines, and the server admits 512 per address).
+     */
+    private readonly localAddress?: string,
   ) {
     this.#servers = typeof servers === "string" ? [servers] : servers;
     if (this.#servers.length === 0) throw new Error("the agent needs at least one server");
@@ -170,6 +175,7 @@ export class AgentChannel {
         ...(joinToken === undefined ? {} : { authorization: `Bearer ${joinToken}` }),
       },
       handshakeTimeout: 10_000,
+      ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }),
       ...(caPem === undefined
         ? {}
         : {

@@ -48,6 +48,7 @@ class HollowHost {
     zone: string,
     capacity: { cpu: number; memory: number },
     private readonly fleet: HollowHosts,
+    localAddress: string,
   ) {
     this.channel = new AgentChannel(
       servers,
@@ -61,6 +62,7 @@ class HollowHost {
       },
       silentLogger,
       caPem,
+      localAddress,
     );
   }
 
@@ -155,6 +157,10 @@ export class HollowHosts {
           zones[i % zones.length] ?? "us-east-1a",
           { cpu: options.cpu, memory: options.memory },
           fleet,
+          // Each 256 from their own loopback address, as machines would: the server admits at
+          // most 512 connections per address (core/connection-limits.ts), and the clients of a
+          // bench or test on 127.0.0.1 need their share.
+          `127.0.${1 + Math.floor(i / 256 / 254)}.${2 + (Math.floor(i / 256) % 254)}`,
         ),
       );
     }
