@@ -22,7 +22,7 @@ import {
   type TaskAssignment,
   type TaskRoleCredentials,
 } from "../protocol/index.js";
-import type { Store } from "../store/index.js";
+import { dialectOf, readCommittedTransaction, type Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
 import { authenticateHost } from "./host-credentials.js";
 import { idleTimer } from "./idle-timer.js";
@@ -474,12 +474,19 @@ export class AgentChannelServer {
         return;
       }
       case "report": {
-        const changed = await store.transaction().execute(async (trx) => {
-          const host = await trx
+        // At READ COMMITTED on PostgreSQL, with the host's liveness row locked first: its
+        // reports apply one at a time whichever server takes them, so the sequence check holds
+        // alone, and the merge re-checks the task's version as it writes. SERIALIZABLE made
+        // reports of different hosts abort one another (their task rows share index pages) and
+        // a heartbeat landing on the row between its read and write abort the report.
+        const changed = await readCommittedTransaction(store).execute(async (trx) => {
+          const read = trx
             .selectFrom("host_liveness")
             .select("last_seq")
-            .where("host_id", "=", hostId)
-            .executeTakeFirstOrThrow();
+            .where("host_id", "=", hostId);
+          const host = await (
+            dialectOf(trx) === "postgres" ? read.forUpdate() : read
+          ).executeTakeFirstOrThrow();
           if (message.seq <= Number(host.last_seq)) return false;
           const applied = await applyTaskState(trx, hostId, message.state);
           await trx
