@@ -102,7 +102,11 @@ test("berth up --store postgres:// runs tasks and keeps its state across kill -9
       networkMode: "awsvpc",
       cpu: "256",
       memory: "512",
-      containerDefinitions: [{ name: "app", image, command: ["sleep", "600"], essential: true }],
+      // sleep as PID 1 ignores SIGTERM: without a short stopTimeout, StopTask waits 30 s for
+      // the SIGKILL, half of the wait for STOPPED below.
+      containerDefinitions: [
+        { name: "app", image, command: ["sleep", "600"], essential: true, stopTimeout: 2 },
+      ],
     }),
   );
   const run = await ecs.send(
@@ -140,6 +144,6 @@ test("berth up --store postgres:// runs tasks and keeps its state across kill -9
     "the task STOPPED",
     () => status(ecs2),
     (task) => task?.lastStatus === "STOPPED",
-    { timeoutMs: 60_000 },
+    { timeoutMs: 60_000, context: () => again.output().slice(-4000) },
   );
 });
