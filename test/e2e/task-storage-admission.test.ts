@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { purgeHost } from "../../src/agent/index.js";
 import { promisify } from "node:util";
 import {
   ECSClient,
@@ -61,6 +62,9 @@ after(async () => {
   for (const task of started) await waitForTask(ecs, task, "STOPPED").catch(() => undefined);
   ecs?.destroy();
   await berth?.stop();
+  // The data dir is ours, so stop() leaves the host's side to us: the cluster's bridge and its
+  // iptables chains, and anything else the agent made (a whole-suite run found its bridge left).
+  await purgeHost(join(dir, "data", "agent"));
   // Recursively: the image store's nosuid guard mount lives under the data dir too.
   await run("umount", ["-R", dir]).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
