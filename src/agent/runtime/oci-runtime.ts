@@ -17,7 +17,7 @@ import { resizeTerminal, spawnOnTerminal } from "./exec-terminal.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { readLogFile } from "./logs.js";
 import { NetnsStore } from "./netns.js";
-import { buildOciSpec } from "./oci-spec.js";
+import { buildOciSpec, INIT_PATH } from "./oci-spec.js";
 import { processMatches, type OciRuntimeCli } from "./oci-cli.js";
 import { readTaskResolvConf } from "./resolv-conf.js";
 import { RecordStore, toExit, type ContainerRecord, type SandboxRecord } from "./records.js";
@@ -470,6 +470,7 @@ export class OciContainerRuntime implements ContainerRuntime {
   }
 
   async stopContainer(id: string, timeoutMs: number): Promise<ContainerExit> {
+    await this.untilInitCatchesSigterm(id);
     await this.signalContainer(id, "SIGTERM");
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -482,6 +483,39 @@ export class OciContainerRuntime implements ContainerRuntime {
     }
     await this.killContainer(id);
     return this.waitContainer(id);
+  }
+
+  /**
+   * With initProcessEnabled, a stop right after start could reach PID 1 before catatonit had
+   * blocked signals (it does so first): the kernel drops a signal with no handler sent to a
+   * namespace's init, so the SIGTERM was lost and the task waited out stopTimeout for SIGKILL
+   * (137, not 143). Waits, briefly and bounded, until PID 1 holds SIGTERM blocked or caught.
+   * Not under gVisor: a gVisor container's PID 1 lives in its sandbox's kernel.
+   */
+  private async untilInitCatchesSigterm(id: string): Promise<void> {
+    const oci = await this.oci(id);
+    if (oci.podSandbox === true) return;
+    const config = await readFile(join(this.records.containerDir(id), "config.json"), "utf8")
+      .then((text) => JSON.parse(text) as { process?: { args?: string[] } })
+      .catch(() => undefined);
+    if (config?.process?.args?.[0] !== INIT_PATH) return;
+    const { pid } = await oci.state(id);
+    if (pid === undefined || pid <= 0) return;
+    const SIGTERM_BIT = 1n << 14n;
+    for (let waited = 0; waited < 2000; waited += 10) {
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      if (status === "") return;
+      // Still runc's init, before its exec of catatonit (runc start returns before that):
+      // its handlers are Go's, and the exec resets them.
+      if (/^Name:\s*runc:/m.test(status)) {
+        await sleep(10);
+        continue;
+      }
+      const mask = (name: string): bigint =>
+        BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)$`, "m").exec(status)?.[1] ?? "0"}`);
+      if (((mask("SigBlk") | mask("SigCgt")) & SIGTERM_BIT) !== 0n) return;
+      await sleep(10);
+    }
   }
 
   /**
