@@ -14,7 +14,7 @@ import {
   type SignedRequest,
   type UnreadRequest,
 } from "./sigv4.js";
-import { validateInput } from "./validate.js";
+import { parseJsonBody, validateInput } from "./validate.js";
 import { authorizeRequest, type Authorizer } from "./authorization.js";
 import { rootPrincipal, type Principal } from "./principal.js";
 
@@ -159,12 +159,7 @@ export class AwsJsonGateway {
     if (service === undefined || actionName === undefined || handler === undefined) {
       throw new AwsError("UnknownOperationException", "");
     }
-    let parsed: unknown;
-    try {
-      parsed = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
-    } catch {
-      throw new AwsError("SerializationException", "");
-    }
+    const parsed = parseJsonBody(body);
     const input = validateInput(service.model, actionName, parsed, service.validationErrorCode);
     const ctx: RequestContext = {
       requestId,

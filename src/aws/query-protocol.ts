@@ -22,7 +22,7 @@ import {
   type SignedRequest,
   type UnreadRequest,
 } from "./sigv4.js";
-import { validateInput } from "./validate.js";
+import { parseJsonBody, validateInput } from "./validate.js";
 import { authorizeRequest, type Authorizer } from "./authorization.js";
 import { rootPrincipal } from "./principal.js";
 
@@ -163,12 +163,7 @@ export class AwsQueryGateway {
           : undefined;
       if (service === undefined || handler === undefined)
         throw new AwsError("InvalidAction", `Could not find operation ${actionName}`);
-      let parsed: unknown;
-      try {
-        parsed = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
-      } catch {
-        throw new AwsError("SerializationException", "");
-      }
+      const parsed = parseJsonBody(body);
       const input = validateInput(service.model, actionName, parsed, service.validationErrorCode);
       const ctx: RequestContext = {
         requestId,

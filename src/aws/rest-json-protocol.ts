@@ -23,7 +23,7 @@ import {
 } from "./sigv4.js";
 import type { ResourceResolver } from "./authorization.js";
 import type { Principal } from "./principal.js";
-import { validateInput } from "./validate.js";
+import { parseJsonBody, validateInput } from "./validate.js";
 import { authorizeRequest, type Authorizer } from "./authorization.js";
 import { rootPrincipal } from "./principal.js";
 
@@ -227,12 +227,7 @@ export class AwsRestJsonGateway {
     principal: Principal,
   ): Promise<unknown> {
     const { model } = route.service;
-    let parsed: unknown;
-    try {
-      parsed = request.body.length === 0 ? {} : JSON.parse(request.body.toString("utf8"));
-    } catch {
-      throw new AwsError("SerializationException", "");
-    }
+    const parsed = parseJsonBody(request.body);
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
       throw new AwsError("SerializationException", "Start of structure or map expected.");
     const input: Record<string, unknown> = { ...(parsed as Record<string, unknown>) };

@@ -210,6 +210,15 @@ class Walker {
   }
 }
 
+/** A request's JSON body (empty: `{}`); unreadable JSON is a SerializationException, as on AWS. */
+export function parseJsonBody(body: Buffer): unknown {
+  try {
+    return body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new AwsError("SerializationException", "");
+  }
+}
+
 /**
  * Checks `body` against the input shape of `action` and returns it cleaned.
  * Throws SerializationException for JSON of the wrong type, `validationCode` for constraints.
