@@ -15,18 +15,8 @@ export {
   type CredentialLookup,
   type SignedRequest,
 } from "./sigv4.js";
-export {
-  AwsJsonGateway,
-  JSON_CONTENT_TYPE,
-  renderJson,
-  type JsonResponse,
-} from "./json-protocol.js";
-export {
-  AwsQueryGateway,
-  FORM_CONTENT_TYPE,
-  type AwsQueryService,
-  type QueryResponse,
-} from "./query-protocol.js";
+export { AwsJsonGateway, JSON_CONTENT_TYPE, renderJson } from "./json-protocol.js";
+export { AwsQueryGateway, FORM_CONTENT_TYPE, type AwsQueryService } from "./query-protocol.js";
 export { decodeQueryInput, encodeQueryOutput, encodeQueryError } from "./query-codec.js";
 export {
   action,

@@ -3,38 +3,28 @@
  * parse target -> authenticate -> parse JSON -> validate -> handle -> render.
  * Any failure at any step renders through `renderError`; nothing escapes as a crash.
  */
-import { BerthError, newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
+import { BerthError, newRequestId } from "../core/index.js";
 import { AwsError, renderError } from "./errors.js";
-import type { AwsJsonService, RequestContext } from "./service.js";
+import {
+  performAction,
+  precheckRequest,
+  servesAction,
+  sessionPrincipal,
+  type Caller,
+  type GatewayOptions,
+  type GatewayResponse,
+} from "./gateway.js";
+import type { AwsJsonService } from "./service.js";
 import {
   preauthenticate,
   verifySigV4,
-  type CredentialLookup,
   type Precheck,
   type SignedRequest,
   type UnreadRequest,
 } from "./sigv4.js";
-import { parseJsonBody, validateInput } from "./validate.js";
-import { authorizeRequest, type Authorizer } from "./authorization.js";
-import { rootPrincipal, type Principal } from "./principal.js";
+import { parseJsonBody } from "./validate.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
-
-export interface JsonResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface AwsJsonGatewayOptions {
-  services: AwsJsonService[];
-  credentials: CredentialLookup;
-  identity: Identity;
-  clock: Clock;
-  log: Logger;
-  /** Decides whether a non-root caller may perform the action; absent: everything allowed. */
-  authorizer?: Authorizer;
-}
 
 /** JSON 1.1 writes timestamps as epoch seconds. */
 function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
@@ -50,30 +40,27 @@ export function renderJson(value: unknown): string {
 export class AwsJsonGateway {
   readonly #byPrefix = new Map<string, AwsJsonService>();
 
-  constructor(private readonly options: AwsJsonGatewayOptions) {
+  constructor(private readonly options: GatewayOptions<AwsJsonService>) {
     for (const service of options.services) this.#byPrefix.set(service.targetPrefix, service);
   }
   get services(): readonly AwsJsonService[] {
     return this.options.services;
   }
 
-  /**
-   * The signature check the router makes before it reads a body. A refusal is the answer
-   * `handle` gives the same request with no body: the header checks come first there too.
-   */
+  /** The signature check the router makes before it reads a body (see `precheckRequest`). */
   async precheck(request: UnreadRequest): Promise<Precheck> {
-    try {
-      const verified = await preauthenticate(
-        request,
-        this.options.credentials,
-        this.options.clock.now(),
-        this.#serviceOf(request)?.signingName,
-        this.options.identity.region,
-      );
-      return { verified };
-    } catch {
-      return { refused: await this.handle({ ...request, body: Buffer.alloc(0) }) };
-    }
+    return precheckRequest(
+      request,
+      () =>
+        preauthenticate(
+          request,
+          this.options.credentials,
+          this.options.clock.now(),
+          this.#serviceOf(request)?.signingName,
+          this.options.identity.region,
+        ),
+      (signed) => this.handle(signed),
+    );
   }
 
   #serviceOf(request: UnreadRequest): AwsJsonService | undefined {
@@ -83,7 +70,7 @@ export class AwsJsonGateway {
   }
 
   /** Serves one JSON 1.1 request whose body has already been read (within the size limit). */
-  async handle(request: SignedRequest): Promise<JsonResponse> {
+  async handle(request: SignedRequest): Promise<GatewayResponse> {
     return this.#answer((requestId) => this.#dispatch(request, requestId));
   }
 
@@ -92,21 +79,17 @@ export class AwsJsonGateway {
    * proved the same secret): the same target lookup, validation, handler and rendering as a
    * signed request, so whatever authorizes a signed call authorizes this one.
    */
-  async invoke(accessKeyId: string, target: string, body: Buffer): Promise<JsonResponse> {
-    return this.#answer(async (requestId) => {
-      // The session speaks for the key's owner: its policies decide, as for a signed call.
-      const credentials = await this.options.credentials(accessKeyId);
-      if (credentials === undefined)
-        throw new AwsError(
-          "UnrecognizedClientException",
-          "The security token included in the request is invalid.",
-        );
-      const principal = credentials.principal ?? rootPrincipal(this.options.identity.accountId);
-      return this.#perform(target, body, accessKeyId, principal, requestId);
-    });
+  async invoke(accessKeyId: string, target: string, body: Buffer): Promise<GatewayResponse> {
+    return this.#answer(async (requestId) =>
+      this.#perform(target, body, {
+        requestId,
+        accessKeyId,
+        principal: await sessionPrincipal(this.options, accessKeyId),
+      }),
+    );
   }
 
-  async #answer(run: (requestId: string) => Promise<string>): Promise<JsonResponse> {
+  async #answer(run: (requestId: string) => Promise<string>): Promise<GatewayResponse> {
     const requestId = newRequestId();
     const headers = { "x-amzn-RequestId": requestId, "Content-Type": JSON_CONTENT_TYPE };
     try {
@@ -132,45 +115,25 @@ export class AwsJsonGateway {
       service?.signingName,
       this.options.identity.region,
     );
-    return this.#perform(
-      typeof target === "string" ? target : "",
-      request.body,
-      caller.accessKeyId,
-      caller.principal ?? rootPrincipal(this.options.identity.accountId),
+    return this.#perform(typeof target === "string" ? target : "", request.body, {
       requestId,
-    );
+      accessKeyId: caller.accessKeyId,
+      principal: caller.principal,
+    });
   }
 
-  async #perform(
-    target: string,
-    body: Buffer,
-    accessKeyId: string,
-    principal: Principal,
-    requestId: string,
-  ): Promise<string> {
+  async #perform(target: string, body: Buffer, caller: Caller): Promise<string> {
     const [prefix, actionName] = target.split(".", 2);
     const service = prefix === undefined ? undefined : this.#byPrefix.get(prefix);
-    const handler =
-      service !== undefined &&
-      actionName !== undefined &&
-      Object.hasOwn(service.actions, actionName)
-        ? service.actions[actionName]
-        : undefined;
-    if (service === undefined || actionName === undefined || handler === undefined) {
+    if (service === undefined || actionName === undefined || !servesAction(service, actionName))
       throw new AwsError("UnknownOperationException", "");
-    }
-    const parsed = parseJsonBody(body);
-    const input = validateInput(service.model, actionName, parsed, service.validationErrorCode);
-    const ctx: RequestContext = {
-      requestId,
-      identity: this.options.identity,
-      clock: this.options.clock,
-      log: this.options.log,
-      accessKeyId,
-      principal,
-    };
-    await authorizeRequest(this.options.authorizer, service, actionName, input, ctx);
-    const output = await handler(input as never, ctx);
+    const output = await performAction(
+      this.options,
+      service,
+      actionName,
+      parseJsonBody(body),
+      caller,
+    );
     return renderJson(output);
   }
 }

@@ -7,46 +7,29 @@
  * which a unit test holds to the model's), `x-amzn-ErrorType` and `{"message"}`. Nothing escapes
  * as a crash.
  */
-import { newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
-import type { AwsErrorCode } from "./error-codes.js";
+import { newRequestId } from "../core/index.js";
 import { AwsError, renderError } from "./errors.js";
-import { renderJson, type JsonResponse } from "./json-protocol.js";
+import {
+  logFailure,
+  performAction,
+  precheckRequest,
+  type Caller,
+  type GatewayOptions,
+  type GatewayResponse,
+} from "./gateway.js";
+import { renderJson } from "./json-protocol.js";
 import type { Operation, ServiceModel, Shape } from "./model.js";
-import type { AnyHandler, RequestContext } from "./service.js";
+import type { AwsService } from "./service.js";
 import {
   preauthenticate,
   verifySigV4,
-  type CredentialLookup,
   type Precheck,
   type SignedRequest,
   type UnreadRequest,
 } from "./sigv4.js";
-import type { ResourceResolver } from "./authorization.js";
-import type { Principal } from "./principal.js";
-import { parseJsonBody, validateInput } from "./validate.js";
-import { authorizeRequest, type Authorizer } from "./authorization.js";
-import { rootPrincipal } from "./principal.js";
+import { parseJsonBody } from "./validate.js";
 
-export interface AwsRestJsonService {
-  /** The SigV4 signing name clients scope their credentials to, e.g. `eks`. */
-  signingName: string;
-  model: ServiceModel;
-  /** The error code this service answers constraint violations with. */
-  validationErrorCode: AwsErrorCode;
-  actions: Record<string, AnyHandler>;
-  /** The resources each action acts on, for authorization (see AwsJsonService). */
-  resources?: Record<string, ResourceResolver>;
-}
-
-export interface AwsRestJsonGatewayOptions {
-  services: AwsRestJsonService[];
-  credentials: CredentialLookup;
-  identity: Identity;
-  clock: Clock;
-  log: Logger;
-  /** Decides whether a non-root caller may perform the action; absent: everything allowed. */
-  authorizer?: Authorizer;
-}
+export type AwsRestJsonService = AwsService;
 
 interface Route {
   service: AwsRestJsonService;
@@ -111,7 +94,7 @@ function fromString(model: ServiceModel, shapeName: string, raw: string[]): unkn
 export class AwsRestJsonGateway {
   readonly #routes: Route[] = [];
 
-  constructor(private readonly options: AwsRestJsonGatewayOptions) {
+  constructor(private readonly options: GatewayOptions<AwsRestJsonService>) {
     for (const service of options.services)
       for (const name of Object.keys(service.actions)) {
         const operation = service.model.operations[name];
@@ -133,27 +116,24 @@ export class AwsRestJsonGateway {
     return this.#routes.some((route) => route.pattern.test(path));
   }
 
-  /**
-   * The signature check the router makes before it reads a body. A refusal is the answer
-   * `handle` gives the same request with no body: it authenticates first too.
-   */
+  /** The signature check the router makes before it reads a body (see `precheckRequest`). */
   async precheck(request: UnreadRequest): Promise<Precheck> {
-    try {
-      const url = new URL(request.url, "http://placeholder");
-      const verified = await preauthenticate(
-        request,
-        this.options.credentials,
-        this.options.clock.now(),
-        this.#find(request.method, url, request.headers)?.service.signingName,
-      );
-      return { verified };
-    } catch {
-      return { refused: await this.handle({ ...request, body: Buffer.alloc(0) }) };
-    }
+    return precheckRequest(
+      request,
+      () =>
+        preauthenticate(
+          request,
+          this.options.credentials,
+          this.options.clock.now(),
+          this.#find(request.method, new URL(request.url, "http://placeholder"), request.headers)
+            ?.service.signingName,
+        ),
+      (signed) => this.handle(signed),
+    );
   }
 
   /** Serves one request whose body has already been read (within the size limit). */
-  async handle(request: SignedRequest): Promise<JsonResponse> {
+  async handle(request: SignedRequest): Promise<GatewayResponse> {
     const requestId = newRequestId();
     const headers: Record<string, string> = {
       "x-amzn-RequestId": requestId,
@@ -171,14 +151,11 @@ export class AwsRestJsonGateway {
         service?.signingName,
       );
       if (route === undefined) throw new AwsError("UnknownOperationException", "");
-      const output = await this.#dispatch(
-        route,
-        request,
-        url,
+      const output = await this.#dispatch(route, request, url, {
         requestId,
-        caller.accessKeyId,
-        caller.principal ?? rootPrincipal(this.options.identity.accountId),
-      );
+        accessKeyId: caller.accessKeyId,
+        principal: caller.principal,
+      });
       const { body, extraHeaders } = this.#render(route, output);
       return {
         status: route.operation.http?.responseCode ?? 200,
@@ -192,11 +169,7 @@ export class AwsRestJsonGateway {
         service: service?.signingName ?? this.options.services[0]?.signingName,
         protocol: "rest-json",
       });
-      if (rendered.status >= 500)
-        this.options.log.error("request failed", {
-          requestId,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
+      if (rendered.status >= 500) logFailure(this.options.log, requestId, error);
       return rendered;
     }
   }
@@ -222,9 +195,7 @@ export class AwsRestJsonGateway {
     route: Route,
     request: SignedRequest,
     url: URL,
-    requestId: string,
-    accessKeyId: string,
-    principal: Principal,
+    caller: Caller,
   ): Promise<unknown> {
     const { model } = route.service;
     const parsed = parseJsonBody(request.body);
@@ -250,18 +221,7 @@ export class AwsRestJsonGateway {
         if (typeof value === "string") input[memberName] = fromString(model, ref.shape, [value]);
       }
     }
-    const validated = validateInput(model, route.name, input, route.service.validationErrorCode);
-    const ctx: RequestContext = {
-      requestId,
-      identity: this.options.identity,
-      clock: this.options.clock,
-      log: this.options.log,
-      accessKeyId,
-      principal,
-    };
-    await authorizeRequest(this.options.authorizer, route.service, route.name, validated, ctx);
-    const handler = route.service.actions[route.name] as AnyHandler;
-    return handler(validated as never, ctx);
+    return performAction(this.options, route.service, route.name, input, caller);
   }
 
   #render(route: Route, output: unknown): { body: string; extraHeaders: Record<string, string> } {

@@ -33,13 +33,12 @@ export function action<Input, Output>(handler: Handler<Input, Output>): AnyHandl
   return handler;
 }
 
-export interface AwsJsonService {
-  /** `X-Amz-Target` prefix, e.g. `AmazonEC2ContainerServiceV20141113`. */
-  targetPrefix: string;
+/** What every front door needs of a service to run its actions, whatever its protocol. */
+export interface AwsService {
   /** The SigV4 signing name clients scope their credentials to, e.g. `ecs`. */
   signingName: string;
   model: ServiceModel;
-  /** The `__type` this service answers constraint violations with. */
+  /** The error code this service answers constraint violations with. */
   validationErrorCode: AwsErrorCode;
   actions: Record<string, AnyHandler>;
   /**
@@ -47,4 +46,9 @@ export interface AwsJsonService {
    * `signingName:Action`); an action without a row acts on `*`.
    */
   resources?: Record<string, ResourceResolver>;
+}
+
+export interface AwsJsonService extends AwsService {
+  /** `X-Amz-Target` prefix, e.g. `AmazonEC2ContainerServiceV20141113`. */
+  targetPrefix: string;
 }
