@@ -18,7 +18,6 @@ export {
 export { Meter, type RecordOutcome, type MeterOptions } from "./meter.js";
 export { InMemoryTaskUsageSource } from "./memory-source.js";
 export {
-  NO_TASKS,
   billedSeconds,
   billedUntil,
   FREE_EPHEMERAL_STORAGE_GIB,

@@ -48,9 +48,6 @@ export interface TaskUsageSource {
   tasksPulledBefore(before: Date, stoppedAtOrAfter: Date): Promise<TaskUsage[]>;
 }
 
-/** A source with no tasks: what a Berth without compute wiring bills from. */
-export const NO_TASKS: TaskUsageSource = { tasksPulledBefore: async () => [] };
-
 /** Ephemeral storage Fargate includes at no charge, GiB. */
 export const FREE_EPHEMERAL_STORAGE_GIB = 20;
 export const MINIMUM_BILLED_SECONDS = 60;

@@ -22,7 +22,7 @@ export {
   type CertificateAuthority,
   type ServingCertificate,
 } from "./certificate-authority.js";
-export { ensurePrivateDir, PRIVATE_DIR, PRIVATE_FILE, PRIVATE_UMASK } from "./private-files.js";
+export { ensurePrivateDir, PRIVATE_DIR, PRIVATE_FILE } from "./private-files.js";
 export { readBodyWithin, BodyTooLarge, DRAIN_LIMIT } from "./http-body.js";
 export { openMasterKey, MasterKey, MASTER_KEY_FILE, type ValueSealer } from "./sealed-values.js";
 export {

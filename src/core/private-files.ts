@@ -11,8 +11,6 @@ import { chmodSync, mkdirSync, statSync } from "node:fs";
 export const PRIVATE_FILE = 0o600;
 /** Owner only: the mode of Berth's directories. */
 export const PRIVATE_DIR = 0o700;
-/** The umask the `berth` process runs under. */
-export const PRIVATE_UMASK = 0o077;
 
 /**
  * Makes `dir` (and missing parents) 0700, and tightens it when it exists with a wider mode:

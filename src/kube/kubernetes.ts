@@ -43,7 +43,7 @@ export class Kubernetes {
   readonly #hooks: Record<string, KindHooks> = {};
   readonly #exec: ReturnType<typeof podExecRoute>;
 
-  constructor(private readonly options: KubernetesOptions) {
+  constructor(options: KubernetesOptions) {
     this.server = new KubeApiServer(options);
     this.objects = new KubeObjects(options.store, options.clock);
     this.podController = new PodController({

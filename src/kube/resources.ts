@@ -146,10 +146,6 @@ export function findResource(
   );
 }
 
-export function resourceByKey(key: string): ResourceType | undefined {
-  return RESOURCES.find((r) => storageKey(r) === key);
-}
-
 /** The groups served, each with its one version. */
 export function servedGroups(): { group: string; version: string }[] {
   const seen = new Map<string, string>();

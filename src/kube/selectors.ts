@@ -70,27 +70,3 @@ export function parseFieldSelector(selector: string | null): (object: KubeObject
   });
   return (object) => requirements.every((r) => r(object));
 }
-
-/** A Deployment's or ReplicaSet's `spec.selector` (matchLabels and matchExpressions). */
-export function matchesSelector(
-  selector:
-    | {
-        matchLabels?: Record<string, string>;
-        matchExpressions?: { key: string; operator: string; values?: string[] }[];
-      }
-    | undefined,
-  labels: Record<string, string>,
-): boolean {
-  if (selector === undefined) return false;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
-    if (labels[key] !== value) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = labels[e.key] !== undefined;
-    const inValues = (e.values ?? []).includes(labels[e.key] ?? "");
-    if (e.operator === "In" && !(has && inValues)) return false;
-    if (e.operator === "NotIn" && has && inValues) return false;
-    if (e.operator === "Exists" && !has) return false;
-    if (e.operator === "DoesNotExist" && has) return false;
-  }
-  return true;
-}

@@ -20,10 +20,6 @@ export interface SessionInfo {
 let session: SessionInfo | undefined;
 const sessionListeners = new Set<(s: SessionInfo | undefined) => void>();
 
-export function currentSession(): SessionInfo | undefined {
-  return session;
-}
-
 /** Counts session changes, so that a load answered after a sign-in does not undo it. */
 let sessionChanges = 0;
 

@@ -21,7 +21,7 @@ import { targetGroupHandlers } from "./target-groups.js";
 import { TargetRanges } from "./target-ranges.js";
 import { targetHandlers } from "./targets.js";
 
-export { detachedDataPlane, type ElbDataPlane } from "./plane.js";
+export type { ElbDataPlane } from "./plane.js";
 export { registerTargets, deregisterTargets, type TargetKey } from "./targets.js";
 export { serviceTargets } from "./service-targets.js";
 export { DEFAULT_TARGET_CIDRS, parseTargetCidr } from "./target-ranges.js";

@@ -13,10 +13,3 @@ export interface ElbDataPlane {
   /** The target's health as the data plane sees it; undefined when it holds no opinion yet. */
   targetHealth(targetGroupArn: string, id: string, port: number): TargetHealth | undefined;
 }
-
-/** For a Berth (or a unit test) without listeners: ports are free, health stays initial. */
-export const detachedDataPlane: ElbDataPlane = {
-  reservePort: () => Promise.resolve(),
-  changed: () => undefined,
-  targetHealth: () => undefined,
-};
