@@ -9,7 +9,13 @@ import { AwsError } from "./errors.js";
 import { authorizeRequest, type Authorizer } from "./authorization.js";
 import { rootPrincipal, type Principal } from "./principal.js";
 import type { AnyHandler, AwsService, RequestContext } from "./service.js";
-import type { CredentialLookup, Precheck, SignedRequest, UnreadRequest } from "./sigv4.js";
+import {
+  preauthenticate,
+  type CredentialLookup,
+  type Precheck,
+  type SignedRequest,
+  type UnreadRequest,
+} from "./sigv4.js";
 import { validateInput } from "./validate.js";
 
 export interface GatewayOptions<Service> {
@@ -29,16 +35,20 @@ export interface GatewayResponse {
 }
 
 /**
- * The signature check the router makes before it reads a body. A refusal is the answer
- * `handle` gives the same request with no body: it authenticates first too.
+ * The signature check the router makes before it reads a body, against the signing name and
+ * region `expected` names. A refusal is the answer `handle` gives the same request with no body:
+ * it authenticates first too.
  */
 export async function precheckRequest(
+  options: GatewayOptions<unknown>,
   request: UnreadRequest,
-  verify: () => Promise<"signature" | "headers">,
   handle: (request: SignedRequest) => Promise<GatewayResponse>,
+  expected: () => { service?: string; region?: string },
 ): Promise<Precheck> {
   try {
-    return { verified: await verify() };
+    const { service, region } = expected();
+    const now = options.clock.now();
+    return { verified: await preauthenticate(request, options.credentials, now, service, region) };
   } catch {
     return { refused: await handle({ ...request, body: Buffer.alloc(0) }) };
   }

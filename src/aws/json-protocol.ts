@@ -15,13 +15,7 @@ import {
   type GatewayResponse,
 } from "./gateway.js";
 import type { AwsJsonService } from "./service.js";
-import {
-  preauthenticate,
-  verifySigV4,
-  type Precheck,
-  type SignedRequest,
-  type UnreadRequest,
-} from "./sigv4.js";
+import { verifySigV4, type Precheck, type SignedRequest, type UnreadRequest } from "./sigv4.js";
 import { parseJsonBody } from "./validate.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
@@ -50,16 +44,13 @@ export class AwsJsonGateway {
   /** The signature check the router makes before it reads a body (see `precheckRequest`). */
   async precheck(request: UnreadRequest): Promise<Precheck> {
     return precheckRequest(
+      this.options,
       request,
-      () =>
-        preauthenticate(
-          request,
-          this.options.credentials,
-          this.options.clock.now(),
-          this.#serviceOf(request)?.signingName,
-          this.options.identity.region,
-        ),
       (signed) => this.handle(signed),
+      () => ({
+        service: this.#serviceOf(request)?.signingName,
+        region: this.options.identity.region,
+      }),
     );
   }
 

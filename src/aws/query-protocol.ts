@@ -19,13 +19,7 @@ import {
 } from "./gateway.js";
 import { JSON_CONTENT_TYPE, renderJson } from "./json-protocol.js";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
-import {
-  preauthenticate,
-  verifySigV4,
-  type Precheck,
-  type SignedRequest,
-  type UnreadRequest,
-} from "./sigv4.js";
+import { verifySigV4, type Precheck, type SignedRequest, type UnreadRequest } from "./sigv4.js";
 import type { AwsService } from "./service.js";
 import { parseJsonBody } from "./validate.js";
 
@@ -63,16 +57,12 @@ export class AwsQueryGateway {
   /** The signature check the router makes before it reads a body (see `precheckRequest`). */
   async precheck(request: UnreadRequest): Promise<Precheck> {
     return precheckRequest(
+      this.options,
       request,
-      () =>
-        preauthenticate(
-          request,
-          this.options.credentials,
-          this.options.clock.now(),
-          undefined,
-          this.options.identity.region,
-        ),
       (signed) => this.handle(signed),
+      () => ({
+        region: this.options.identity.region,
+      }),
     );
   }
 

@@ -20,13 +20,7 @@ import {
 import { renderJson } from "./json-protocol.js";
 import type { Operation, ServiceModel, Shape } from "./model.js";
 import type { AwsService } from "./service.js";
-import {
-  preauthenticate,
-  verifySigV4,
-  type Precheck,
-  type SignedRequest,
-  type UnreadRequest,
-} from "./sigv4.js";
+import { verifySigV4, type Precheck, type SignedRequest, type UnreadRequest } from "./sigv4.js";
 import { parseJsonBody } from "./validate.js";
 
 export type AwsRestJsonService = AwsService;
@@ -119,16 +113,13 @@ export class AwsRestJsonGateway {
   /** The signature check the router makes before it reads a body (see `precheckRequest`). */
   async precheck(request: UnreadRequest): Promise<Precheck> {
     return precheckRequest(
+      this.options,
       request,
-      () =>
-        preauthenticate(
-          request,
-          this.options.credentials,
-          this.options.clock.now(),
-          this.#find(request.method, new URL(request.url, "http://placeholder"), request.headers)
-            ?.service.signingName,
-        ),
       (signed) => this.handle(signed),
+      () => {
+        const url = new URL(request.url, "http://placeholder");
+        return { service: this.#find(request.method, url, request.headers)?.service.signingName };
+      },
     );
   }
 
