@@ -8,7 +8,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { BerthError } from "../core/index.js";
-import { checkSessionToken, type CredentialLookup } from "./sigv4.js";
+import { checkSessionToken, parseAmzDate, type CredentialLookup } from "./sigv4.js";
 import type { Principal } from "./principal.js";
 
 export interface PresignedCaller {
@@ -38,21 +38,6 @@ function rfc3986(value: string): string {
 
 function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac("sha256", key).update(data, "utf8").digest();
-}
-
-function parseAmzDate(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  if (m === null) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
 }
 
 /**

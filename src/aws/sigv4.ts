@@ -99,7 +99,7 @@ function header(request: UnreadRequest, name: string): string | undefined {
 }
 
 /** `20260101T000000Z` -> Date, or undefined when it is not that form. */
-function parseAmzDate(value: string): Date | undefined {
+export function parseAmzDate(value: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (match === null) return undefined;
   const [, y, mo, d, h, mi, s] = match.map(Number) as [
