@@ -11,6 +11,11 @@ import type { Database, Store } from "../store/index.js";
 import { storageKey, type ResourceType } from "./resources.js";
 import { alreadyExists, conflict, KubeError, notFound } from "./status.js";
 
+/** The columns that name one object's row. */
+function objectKey(cluster: string, type: ResourceType, namespace: string, name: string) {
+  return { cluster_name: cluster, resource: storageKey(type), namespace, name };
+}
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -85,10 +90,7 @@ export class KubeObjects {
     const row = await this.store
       .selectFrom("kube_objects")
       .select("document")
-      .where("cluster_name", "=", cluster)
-      .where("resource", "=", storageKey(type))
-      .where("namespace", "=", type.namespaced ? namespace : "")
-      .where("name", "=", name)
+      .where((eb) => eb.and(objectKey(cluster, type, type.namespaced ? namespace : "", name)))
       .executeTakeFirst();
     if (row === undefined) throw notFound(type.resource, name, type.group, type.kind);
     return JSON.parse(row.document) as KubeObject;
@@ -138,10 +140,7 @@ export class KubeObjects {
       const existing = await trx
         .selectFrom("kube_objects")
         .select("name")
-        .where("cluster_name", "=", cluster)
-        .where("resource", "=", storageKey(type))
-        .where("namespace", "=", namespace)
-        .where("name", "=", name)
+        .where((eb) => eb.and(objectKey(cluster, type, namespace, name)))
         .executeTakeFirst();
       if (existing !== undefined) throw alreadyExists(type.resource, name, type.group);
       const created: KubeObject = {
@@ -192,10 +191,7 @@ export class KubeObjects {
       const row = await trx
         .selectFrom("kube_objects")
         .select(["document", "resource_version"])
-        .where("cluster_name", "=", cluster)
-        .where("resource", "=", storageKey(type))
-        .where("namespace", "=", ns)
-        .where("name", "=", name)
+        .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
         .executeTakeFirst();
       if (row === undefined) throw notFound(type.resource, name, type.group, type.kind);
       const current = JSON.parse(row.document) as KubeObject;
@@ -232,10 +228,7 @@ export class KubeObjects {
       await trx
         .updateTable("kube_objects")
         .set({ document: JSON.stringify(updated), resource_version: rv })
-        .where("cluster_name", "=", cluster)
-        .where("resource", "=", storageKey(type))
-        .where("namespace", "=", ns)
-        .where("name", "=", name)
+        .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
         .execute();
       return { object: updated, type: "MODIFIED" };
     });
@@ -252,18 +245,12 @@ export class KubeObjects {
       const row = await trx
         .selectFrom("kube_objects")
         .select("document")
-        .where("cluster_name", "=", cluster)
-        .where("resource", "=", storageKey(type))
-        .where("namespace", "=", ns)
-        .where("name", "=", name)
+        .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
         .executeTakeFirst();
       if (row === undefined) throw notFound(type.resource, name, type.group, type.kind);
       await trx
         .deleteFrom("kube_objects")
-        .where("cluster_name", "=", cluster)
-        .where("resource", "=", storageKey(type))
-        .where("namespace", "=", ns)
-        .where("name", "=", name)
+        .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
         .execute();
       const object = JSON.parse(row.document) as KubeObject;
       object.metadata.resourceVersion = String(rv);
