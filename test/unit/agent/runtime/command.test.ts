@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { runCommand } from "../../../../src/agent/runtime/command.js";
+
+const parentOf = async (): Promise<number> =>
+  Number((await runCommand("sh", ["-c", "echo $PPID"])).stdout.trim());
+
+test("host commands are started by the spawner process, not by the agent's own", async () => {
+  const parent = await parentOf();
+  assert.ok(parent > 0);
+  assert.notEqual(parent, process.pid);
+  // One spawner serves every command.
+  assert.equal(await parentOf(), parent);
+});
+
+test("a command's output, exit code, input and environment come back as they were", async () => {
+  const ok = await runCommand("sh", ["-c", "cat; echo out; echo err >&2; echo $GREETING"], {
+    input: "in\n",
+    env: { PATH: process.env.PATH, GREETING: "hello" },
+  });
+  assert.deepEqual(ok, { stdout: "in\nout\nhello\n", stderr: "err\n", code: 0 });
+  const failed = await runCommand("sh", ["-c", "echo why >&2; exit 3"], { allowFailure: true });
+  assert.deepEqual(failed, { stdout: "", stderr: "why\n", code: 3 });
+  await assert.rejects(runCommand("sh", ["-c", "echo why >&2; exit 3"]), /failed \(exit 3\): why/);
+  await assert.rejects(
+    runCommand("/nonexistent/berth-command", []),
+    /\/nonexistent\/berth-command could not be started: .*ENOENT/,
+  );
+});
+
+test("a lost spawner fails the command it had, and the next command gets a new one", async () => {
+  const first = await parentOf();
+  const inFlight = runCommand("sleep", ["5"]);
+  process.kill(first, "SIGKILL");
+  await assert.rejects(inFlight, /the spawner exited \(SIGKILL\)/);
+  const second = await parentOf();
+  assert.notEqual(second, first);
+  assert.notEqual(second, process.pid);
+});
