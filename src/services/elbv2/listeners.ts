@@ -137,11 +137,8 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
       }
       const rows = await query.execute();
       if (rows.length < new Set(arns).size) throw listenerNotFound();
-      const page = elbPage(rows.map(readListener), input.Marker, input.PageSize);
-      return {
-        Listeners: page.items,
-        ...(page.NextMarker === undefined ? {} : { NextMarker: page.NextMarker }),
-      };
+      const { items, ...next } = elbPage(rows.map(readListener), input.Marker, input.PageSize);
+      return { Listeners: items, ...next };
     },
 
     deleteListener: async (input: DeleteListenerInput): Promise<Empty> => {

@@ -119,11 +119,8 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
       if (names.length > 0) query = query.where("name", "in", names);
       const rows = await query.execute();
       if (rows.length < new Set([...arns, ...names]).size) throw loadBalancerNotFound();
-      const page = elbPage(rows.map(readLoadBalancer), input.Marker, input.PageSize);
-      return {
-        LoadBalancers: page.items,
-        ...(page.NextMarker === undefined ? {} : { NextMarker: page.NextMarker }),
-      };
+      const { items, ...next } = elbPage(rows.map(readLoadBalancer), input.Marker, input.PageSize);
+      return { LoadBalancers: items, ...next };
     },
 
     deleteLoadBalancer: async (input: DeleteLoadBalancerInput): Promise<Empty> => {

@@ -139,11 +139,8 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       }
       const rows = await query.execute();
       if (rows.length < new Set(arns).size) throw ruleNotFound();
-      const page = elbPage(rows.map(readRule), input.Marker, input.PageSize);
-      return {
-        Rules: page.items,
-        ...(page.NextMarker === undefined ? {} : { NextMarker: page.NextMarker }),
-      };
+      const { items, ...next } = elbPage(rows.map(readRule), input.Marker, input.PageSize);
+      return { Rules: items, ...next };
     },
 
     deleteRule: async (input: DeleteRuleInput): Promise<Empty> => {

@@ -224,11 +224,8 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
           throw new AwsError("LoadBalancerNotFound", "One or more load balancers not found");
         groups = groups.filter((g) => g.LoadBalancerArns?.includes(input.LoadBalancerArn ?? ""));
       }
-      const page = elbPage(groups, input.Marker, input.PageSize);
-      return {
-        TargetGroups: page.items,
-        ...(page.NextMarker === undefined ? {} : { NextMarker: page.NextMarker }),
-      };
+      const { items, ...next } = elbPage(groups, input.Marker, input.PageSize);
+      return { TargetGroups: items, ...next };
     },
 
     modifyTargetGroup: async (input: ModifyTargetGroupInput): Promise<ModifyTargetGroupOutput> => {
