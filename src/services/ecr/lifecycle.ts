@@ -19,6 +19,21 @@ function parse(text: string): void {
 
 export function lifecycleHandlers(deps: EcrDependencies) {
   const registryId = deps.registry.registryId;
+  /** The repository's policy as Get and Delete answer it; LifecyclePolicyNotFound without one. */
+  const currentPolicy = async (input: { repositoryName?: string; registryId?: string }) => {
+    const name = input.repositoryName ?? "";
+    const repo = await findRepository(deps, name, input.registryId);
+    if (repo.lifecyclePolicy === undefined) throw lifecyclePolicyNotFound(name, registryId);
+    const answer = {
+      registryId,
+      repositoryName: name,
+      lifecyclePolicyText: repo.lifecyclePolicy,
+      ...(repo.lifecycleEvaluatedAt === undefined
+        ? {}
+        : { lastEvaluatedAt: repo.lifecycleEvaluatedAt }),
+    };
+    return { name, answer };
+  };
   return {
     putLifecyclePolicy: async (
       input: ecr.PutLifecyclePolicyRequest,
@@ -35,35 +50,14 @@ export function lifecycleHandlers(deps: EcrDependencies) {
 
     getLifecyclePolicy: async (
       input: ecr.GetLifecyclePolicyRequest,
-    ): Promise<ecr.GetLifecyclePolicyResponse> => {
-      const name = input.repositoryName ?? "";
-      const repo = await findRepository(deps, name, input.registryId);
-      if (repo.lifecyclePolicy === undefined) throw lifecyclePolicyNotFound(name, registryId);
-      return {
-        registryId,
-        repositoryName: name,
-        lifecyclePolicyText: repo.lifecyclePolicy,
-        ...(repo.lifecycleEvaluatedAt === undefined
-          ? {}
-          : { lastEvaluatedAt: repo.lifecycleEvaluatedAt }),
-      };
-    },
+    ): Promise<ecr.GetLifecyclePolicyResponse> => (await currentPolicy(input)).answer,
 
     deleteLifecyclePolicy: async (
       input: ecr.DeleteLifecyclePolicyRequest,
     ): Promise<ecr.DeleteLifecyclePolicyResponse> => {
-      const name = input.repositoryName ?? "";
-      const repo = await findRepository(deps, name, input.registryId);
-      if (repo.lifecyclePolicy === undefined) throw lifecyclePolicyNotFound(name, registryId);
+      const { name, answer } = await currentPolicy(input);
       await deps.registry.updateRepository(name, { lifecyclePolicy: null });
-      return {
-        registryId,
-        repositoryName: name,
-        lifecyclePolicyText: repo.lifecyclePolicy,
-        ...(repo.lifecycleEvaluatedAt === undefined
-          ? {}
-          : { lastEvaluatedAt: repo.lifecycleEvaluatedAt }),
-      };
+      return answer;
     },
 
     startLifecyclePolicyPreview: async (
