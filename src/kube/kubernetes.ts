@@ -2,10 +2,7 @@
  * One Kubernetes control plane for all of Berth's EKS clusters: the API server, the object
  * store, the REST routes with each kind's hooks, and what a new or deleted cluster needs.
  */
-import type { Authorizer, CredentialLookup } from "../aws/index.js";
-import type { Clock, Logger } from "../core/index.js";
-import type { Store } from "../store/index.js";
-import { KubeApiServer } from "./api-server.js";
+import { KubeApiServer, type KubeApiServerOptions } from "./api-server.js";
 import { discoveryRoute } from "./discovery-route.js";
 import { KubeObjects } from "./objects.js";
 import { RESOURCES, type ResourceType } from "./resources.js";
@@ -17,16 +14,7 @@ import type { PodTaskPort } from "./pods/port.js";
 import { DEPLOYMENTS, REPLICASETS, WorkloadController } from "./workloads/controller.js";
 import { workloadHooks } from "./workloads/hooks.js";
 
-export interface KubernetesOptions {
-  store: Store;
-  credentials: CredentialLookup;
-  /** Decides whether an IAM principal other than root may use a cluster's API. */
-  authorizer?: Authorizer;
-  clock: Clock;
-  log: Logger;
-  dataDir: string;
-  host: string;
-  port: number;
+export interface KubernetesOptions extends KubeApiServerOptions {
   region: string;
   /** How pods become tasks (the ECS task path). */
   pods: PodTaskPort;
