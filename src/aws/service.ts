@@ -26,7 +26,9 @@ export interface RequestContext {
  */
 export type Handler<Input, Output> = (input: Input, ctx: RequestContext) => Promise<Output>;
 
-// The table erases each row's types; `action()` keeps them checked where the row is written.
+// The table erases each row's types; `action()` keeps them checked where the row is written:
+// the handler declares its SDK request and response types (an inline one takes them as
+// `action<Input, Output>(...)`), and a row names the handler of its own action.
 export type AnyHandler = (input: never, ctx: RequestContext) => Promise<unknown>;
 
 export function action<Input, Output>(handler: Handler<Input, Output>): AnyHandler {

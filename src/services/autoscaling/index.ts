@@ -3,7 +3,6 @@
  * for ECS services' desired count. Adding an action is adding a row; the front door validates
  * input against the model. The autoscaler that acts on these records is in src/control.
  */
-import type * as aas from "@aws-sdk/client-application-auto-scaling";
 import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { activityHandlers } from "./activities.js";
@@ -22,43 +21,16 @@ export function createAutoscalingService({ store }: { store: Store }): AwsJsonSe
     model: loadServiceModel("application-autoscaling"),
     validationErrorCode: "ValidationException",
     actions: {
-      RegisterScalableTarget: action<
-        aas.RegisterScalableTargetRequest,
-        aas.RegisterScalableTargetResponse
-      >(targets.registerScalableTarget),
-      DescribeScalableTargets: action<
-        aas.DescribeScalableTargetsRequest,
-        aas.DescribeScalableTargetsResponse
-      >(targets.describeScalableTargets),
-      DeregisterScalableTarget: action<
-        aas.DeregisterScalableTargetRequest,
-        aas.DeregisterScalableTargetResponse
-      >(targets.deregisterScalableTarget),
-      PutScalingPolicy: action<aas.PutScalingPolicyRequest, aas.PutScalingPolicyResponse>(
-        policies.putScalingPolicy,
-      ),
-      DescribeScalingPolicies: action<
-        aas.DescribeScalingPoliciesRequest,
-        aas.DescribeScalingPoliciesResponse
-      >(policies.describeScalingPolicies),
-      DeleteScalingPolicy: action<aas.DeleteScalingPolicyRequest, aas.DeleteScalingPolicyResponse>(
-        policies.deleteScalingPolicy,
-      ),
-      DescribeScalingActivities: action<
-        aas.DescribeScalingActivitiesRequest,
-        aas.DescribeScalingActivitiesResponse
-      >(activities.describeScalingActivities),
-      PutScheduledAction: action<aas.PutScheduledActionRequest, aas.PutScheduledActionResponse>(
-        scheduled.putScheduledAction,
-      ),
-      DescribeScheduledActions: action<
-        aas.DescribeScheduledActionsRequest,
-        aas.DescribeScheduledActionsResponse
-      >(scheduled.describeScheduledActions),
-      DeleteScheduledAction: action<
-        aas.DeleteScheduledActionRequest,
-        aas.DeleteScheduledActionResponse
-      >(scheduled.deleteScheduledAction),
+      RegisterScalableTarget: action(targets.registerScalableTarget),
+      DescribeScalableTargets: action(targets.describeScalableTargets),
+      DeregisterScalableTarget: action(targets.deregisterScalableTarget),
+      PutScalingPolicy: action(policies.putScalingPolicy),
+      DescribeScalingPolicies: action(policies.describeScalingPolicies),
+      DeleteScalingPolicy: action(policies.deleteScalingPolicy),
+      DescribeScalingActivities: action(activities.describeScalingActivities),
+      PutScheduledAction: action(scheduled.putScheduledAction),
+      DescribeScheduledActions: action(scheduled.describeScheduledActions),
+      DeleteScheduledAction: action(scheduled.deleteScheduledAction),
     },
   };
 }

@@ -2,7 +2,6 @@
  * AWS Cost Explorer (`AWSInsightsIndexService`): the subset that reports Berth's bill.
  * Adding an action is adding a row; the front door validates its input against the model.
  */
-import type * as ce from "@aws-sdk/client-cost-explorer";
 import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import type { Billing } from "../../billing/index.js";
 import { costAndUsageHandler } from "./cost-and-usage.js";
@@ -24,14 +23,9 @@ export function createCostExplorerService({ billing }: CostExplorerDependencies)
     // ValidationException (e.g. "Start date (and hour) should be before end date (and hour)").
     validationErrorCode: "ValidationException",
     actions: {
-      GetCostAndUsage: action<ce.GetCostAndUsageRequest, ce.GetCostAndUsageResponse>(
-        costAndUsageHandler(billing),
-      ),
-      GetTags: action<ce.GetTagsRequest, ce.GetTagsResponse>(tagsHandler(billing)),
-      GetSavingsPlansUtilization: action<
-        ce.GetSavingsPlansUtilizationRequest,
-        ce.GetSavingsPlansUtilizationResponse
-      >(savingsPlansUtilizationHandler(billing)),
+      GetCostAndUsage: action(costAndUsageHandler(billing)),
+      GetTags: action(tagsHandler(billing)),
+      GetSavingsPlansUtilization: action(savingsPlansUtilizationHandler(billing)),
     },
   };
 }

@@ -48,79 +48,31 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
         // ECR gives one entry per registryId asked for; all of Berth's are the one registry.
         return { authorizationData: (input.registryIds ?? [undefined]).map(() => data) };
       }),
-      CreateRepository: action<ecr.CreateRepositoryRequest, ecr.CreateRepositoryResponse>(
-        repositories.createRepository,
-      ),
-      DescribeRepositories: action<
-        ecr.DescribeRepositoriesRequest,
-        ecr.DescribeRepositoriesResponse
-      >(repositories.describeRepositories),
-      DeleteRepository: action<ecr.DeleteRepositoryRequest, ecr.DeleteRepositoryResponse>(
-        repositories.deleteRepository,
-      ),
-      PutImageTagMutability: action<
-        ecr.PutImageTagMutabilityRequest,
-        ecr.PutImageTagMutabilityResponse
-      >(repositories.putImageTagMutability),
+      CreateRepository: action(repositories.createRepository),
+      DescribeRepositories: action(repositories.describeRepositories),
+      DeleteRepository: action(repositories.deleteRepository),
+      PutImageTagMutability: action(repositories.putImageTagMutability),
       DescribeRegistry: action<ecr.DescribeRegistryRequest, ecr.DescribeRegistryResponse>(
         repositories.describeRegistry,
       ),
-      TagResource: action<ecr.TagResourceRequest, ecr.TagResourceResponse>(
-        repositories.tagResource,
-      ),
-      UntagResource: action<ecr.UntagResourceRequest, ecr.UntagResourceResponse>(
-        repositories.untagResource,
-      ),
-      ListTagsForResource: action<ecr.ListTagsForResourceRequest, ecr.ListTagsForResourceResponse>(
-        repositories.listTagsForResource,
-      ),
-      ListImages: action<ecr.ListImagesRequest, ecr.ListImagesResponse>(images.listImages),
-      DescribeImages: action<ecr.DescribeImagesRequest, ecr.DescribeImagesResponse>(
-        images.describeImages,
-      ),
-      BatchGetImage: action<ecr.BatchGetImageRequest, ecr.BatchGetImageResponse>(
-        images.batchGetImage,
-      ),
-      BatchDeleteImage: action<ecr.BatchDeleteImageRequest, ecr.BatchDeleteImageResponse>(
-        images.batchDeleteImage,
-      ),
-      SetRepositoryPolicy: action<ecr.SetRepositoryPolicyRequest, ecr.SetRepositoryPolicyResponse>(
-        policies.setRepositoryPolicy,
-      ),
-      GetRepositoryPolicy: action<ecr.GetRepositoryPolicyRequest, ecr.GetRepositoryPolicyResponse>(
-        policies.getRepositoryPolicy,
-      ),
-      DeleteRepositoryPolicy: action<
-        ecr.DeleteRepositoryPolicyRequest,
-        ecr.DeleteRepositoryPolicyResponse
-      >(policies.deleteRepositoryPolicy),
-      PutImageScanningConfiguration: action<
-        ecr.PutImageScanningConfigurationRequest,
-        ecr.PutImageScanningConfigurationResponse
-      >(policies.putImageScanningConfiguration),
-      PutImage: action<ecr.PutImageRequest, ecr.PutImageResponse>(putImageHandler(deps)),
-      BatchCheckLayerAvailability: action<
-        ecr.BatchCheckLayerAvailabilityRequest,
-        ecr.BatchCheckLayerAvailabilityResponse
-      >(images.batchCheckLayerAvailability),
-      PutLifecyclePolicy: action<ecr.PutLifecyclePolicyRequest, ecr.PutLifecyclePolicyResponse>(
-        lifecycle.putLifecyclePolicy,
-      ),
-      GetLifecyclePolicy: action<ecr.GetLifecyclePolicyRequest, ecr.GetLifecyclePolicyResponse>(
-        lifecycle.getLifecyclePolicy,
-      ),
-      DeleteLifecyclePolicy: action<
-        ecr.DeleteLifecyclePolicyRequest,
-        ecr.DeleteLifecyclePolicyResponse
-      >(lifecycle.deleteLifecyclePolicy),
-      StartLifecyclePolicyPreview: action<
-        ecr.StartLifecyclePolicyPreviewRequest,
-        ecr.StartLifecyclePolicyPreviewResponse
-      >(lifecycle.startLifecyclePolicyPreview),
-      GetLifecyclePolicyPreview: action<
-        ecr.GetLifecyclePolicyPreviewRequest,
-        ecr.GetLifecyclePolicyPreviewResponse
-      >(lifecycle.getLifecyclePolicyPreview),
+      TagResource: action(repositories.tagResource),
+      UntagResource: action(repositories.untagResource),
+      ListTagsForResource: action(repositories.listTagsForResource),
+      ListImages: action(images.listImages),
+      DescribeImages: action(images.describeImages),
+      BatchGetImage: action(images.batchGetImage),
+      BatchDeleteImage: action(images.batchDeleteImage),
+      SetRepositoryPolicy: action(policies.setRepositoryPolicy),
+      GetRepositoryPolicy: action(policies.getRepositoryPolicy),
+      DeleteRepositoryPolicy: action(policies.deleteRepositoryPolicy),
+      PutImageScanningConfiguration: action(policies.putImageScanningConfiguration),
+      PutImage: action(putImageHandler(deps)),
+      BatchCheckLayerAvailability: action(images.batchCheckLayerAvailability),
+      PutLifecyclePolicy: action(lifecycle.putLifecyclePolicy),
+      GetLifecyclePolicy: action(lifecycle.getLifecyclePolicy),
+      DeleteLifecyclePolicy: action(lifecycle.deleteLifecyclePolicy),
+      StartLifecyclePolicyPreview: action(lifecycle.startLifecyclePolicyPreview),
+      GetLifecyclePolicyPreview: action(lifecycle.getLifecyclePolicyPreview),
     },
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.

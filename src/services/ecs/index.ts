@@ -229,35 +229,15 @@ export function createEcsService({
     // ECS answers constraint violations with InvalidParameterException (it has no ValidationException).
     validationErrorCode: "InvalidParameterException",
     actions: {
-      PutAccountSetting: action<ecs.PutAccountSettingRequest, ecs.PutAccountSettingResponse>(
-        settings.putAccountSetting,
-      ),
-      PutAccountSettingDefault: action<
-        ecs.PutAccountSettingDefaultRequest,
-        ecs.PutAccountSettingDefaultResponse
-      >(settings.putAccountSettingDefault),
-      ListAccountSettings: action<ecs.ListAccountSettingsRequest, ecs.ListAccountSettingsResponse>(
-        settings.listAccountSettings,
-      ),
-      DeleteAccountSetting: action<
-        ecs.DeleteAccountSettingRequest,
-        ecs.DeleteAccountSettingResponse
-      >(settings.deleteAccountSetting),
-      CreateCluster: action<ecs.CreateClusterRequest, ecs.CreateClusterResponse>(
-        clusters.createCluster,
-      ),
-      DescribeClusters: action<ecs.DescribeClustersRequest, ecs.DescribeClustersResponse>(
-        clusters.describeClusters,
-      ),
-      ListClusters: action<ecs.ListClustersRequest, ecs.ListClustersResponse>(
-        clusters.listClusters,
-      ),
-      UpdateCluster: action<ecs.UpdateClusterRequest, ecs.UpdateClusterResponse>(
-        clusters.updateCluster,
-      ),
-      DeleteCluster: action<ecs.DeleteClusterRequest, ecs.DeleteClusterResponse>(
-        clusters.deleteCluster,
-      ),
+      PutAccountSetting: action(settings.putAccountSetting),
+      PutAccountSettingDefault: action(settings.putAccountSettingDefault),
+      ListAccountSettings: action(settings.listAccountSettings),
+      DeleteAccountSetting: action(settings.deleteAccountSetting),
+      CreateCluster: action(clusters.createCluster),
+      DescribeClusters: action(clusters.describeClusters),
+      ListClusters: action(clusters.listClusters),
+      UpdateCluster: action(clusters.updateCluster),
+      DeleteCluster: action(clusters.deleteCluster),
       RegisterTaskDefinition: action<
         ecs.RegisterTaskDefinitionRequest,
         ecs.RegisterTaskDefinitionResponse
@@ -265,41 +245,19 @@ export function createEcsService({
         if (roles !== undefined) await checkRegisteredRoles(roles, ctx, input);
         return definitions.registerTaskDefinition(input, ctx);
       }),
-      DescribeTaskDefinition: action<
-        ecs.DescribeTaskDefinitionRequest,
-        ecs.DescribeTaskDefinitionResponse
-      >(definitions.describeTaskDefinition),
-      ListTaskDefinitions: action<ecs.ListTaskDefinitionsRequest, ecs.ListTaskDefinitionsResponse>(
-        definitions.listTaskDefinitions,
-      ),
-      ListTaskDefinitionFamilies: action<
-        ecs.ListTaskDefinitionFamiliesRequest,
-        ecs.ListTaskDefinitionFamiliesResponse
-      >(definitions.listTaskDefinitionFamilies),
-      DeregisterTaskDefinition: action<
-        ecs.DeregisterTaskDefinitionRequest,
-        ecs.DeregisterTaskDefinitionResponse
-      >(definitions.deregisterTaskDefinition),
-      DeleteTaskDefinitions: action<
-        ecs.DeleteTaskDefinitionsRequest,
-        ecs.DeleteTaskDefinitionsResponse
-      >(definitions.deleteTaskDefinitions),
+      DescribeTaskDefinition: action(definitions.describeTaskDefinition),
+      ListTaskDefinitions: action(definitions.listTaskDefinitions),
+      ListTaskDefinitionFamilies: action(definitions.listTaskDefinitionFamilies),
+      DeregisterTaskDefinition: action(definitions.deregisterTaskDefinition),
+      DeleteTaskDefinitions: action(definitions.deleteTaskDefinitions),
       RunTask: action<ecs.RunTaskRequest, ecs.RunTaskResponse>(
         runTaskAsCaller(store, tasks, roles),
       ),
-      StopTask: action<ecs.StopTaskRequest, ecs.StopTaskResponse>(tasks.stopTask),
-      DescribeTasks: action<ecs.DescribeTasksRequest, ecs.DescribeTasksResponse>(
-        tasks.describeTasks,
-      ),
-      ListTasks: action<ecs.ListTasksRequest, ecs.ListTasksResponse>(tasks.listTasks),
-      DescribeCapacityProviders: action<
-        ecs.DescribeCapacityProvidersRequest,
-        ecs.DescribeCapacityProvidersResponse
-      >(capacity.describeCapacityProviders),
-      PutClusterCapacityProviders: action<
-        ecs.PutClusterCapacityProvidersRequest,
-        ecs.PutClusterCapacityProvidersResponse
-      >(capacity.putClusterCapacityProviders),
+      StopTask: action(tasks.stopTask),
+      DescribeTasks: action(tasks.describeTasks),
+      ListTasks: action(tasks.listTasks),
+      DescribeCapacityProviders: action(capacity.describeCapacityProviders),
+      PutClusterCapacityProviders: action(capacity.putClusterCapacityProviders),
       CreateService: action<ecs.CreateServiceRequest, ecs.CreateServiceResponse>(
         async (input, ctx) => {
           // ECS reports a role it cannot assume in the service's events, not here.
@@ -316,29 +274,14 @@ export function createEcsService({
           return services.updateService(input, ctx);
         },
       ),
-      DeleteService: action<ecs.DeleteServiceRequest, ecs.DeleteServiceResponse>(
-        services.deleteService,
-      ),
-      DescribeServices: action<ecs.DescribeServicesRequest, ecs.DescribeServicesResponse>(
-        services.describeServices,
-      ),
-      ListServices: action<ecs.ListServicesRequest, ecs.ListServicesResponse>(
-        services.listServices,
-      ),
-      UpdateTaskProtection: action<
-        ecs.UpdateTaskProtectionRequest,
-        ecs.UpdateTaskProtectionResponse
-      >(protection.updateTaskProtection),
-      GetTaskProtection: action<ecs.GetTaskProtectionRequest, ecs.GetTaskProtectionResponse>(
-        protection.getTaskProtection,
-      ),
-      TagResource: action<ecs.TagResourceRequest, ecs.TagResourceResponse>(tags.tagResource),
-      UntagResource: action<ecs.UntagResourceRequest, ecs.UntagResourceResponse>(
-        tags.untagResource,
-      ),
-      ListTagsForResource: action<ecs.ListTagsForResourceRequest, ecs.ListTagsForResourceResponse>(
-        tags.listTagsForResource,
-      ),
+      DeleteService: action(services.deleteService),
+      DescribeServices: action(services.describeServices),
+      ListServices: action(services.listServices),
+      UpdateTaskProtection: action(protection.updateTaskProtection),
+      GetTaskProtection: action(protection.getTaskProtection),
+      TagResource: action(tags.tagResource),
+      UntagResource: action(tags.untagResource),
+      ListTagsForResource: action(tags.listTagsForResource),
     },
   };
 }

@@ -3,7 +3,6 @@
  * picks each action by the model's method and URI template; adding an action is adding a row.
  * The Kubernetes API a cluster serves is src/kube.
  */
-import type * as eks from "@aws-sdk/client-eks";
 import {
   action,
   loadServiceModel,
@@ -34,40 +33,17 @@ export function createEksService({
     model: loadServiceModel("eks"),
     validationErrorCode: "InvalidParameterException",
     actions: {
-      CreateCluster: action<eks.CreateClusterRequest, eks.CreateClusterResponse>(
-        clusters.createCluster,
-      ),
-      DescribeCluster: action<eks.DescribeClusterRequest, eks.DescribeClusterResponse>(
-        clusters.describeCluster,
-      ),
-      ListClusters: action<eks.ListClustersRequest, eks.ListClustersResponse>(
-        clusters.listClusters,
-      ),
-      DeleteCluster: action<eks.DeleteClusterRequest, eks.DeleteClusterResponse>(
-        clusters.deleteCluster,
-      ),
-      CreateFargateProfile: action<
-        eks.CreateFargateProfileRequest,
-        eks.CreateFargateProfileResponse
-      >(profiles.createFargateProfile),
-      DescribeFargateProfile: action<
-        eks.DescribeFargateProfileRequest,
-        eks.DescribeFargateProfileResponse
-      >(profiles.describeFargateProfile),
-      ListFargateProfiles: action<eks.ListFargateProfilesRequest, eks.ListFargateProfilesResponse>(
-        profiles.listFargateProfiles,
-      ),
-      DeleteFargateProfile: action<
-        eks.DeleteFargateProfileRequest,
-        eks.DeleteFargateProfileResponse
-      >(profiles.deleteFargateProfile),
-      TagResource: action<eks.TagResourceRequest, eks.TagResourceResponse>(tags.tagResource),
-      UntagResource: action<eks.UntagResourceRequest, eks.UntagResourceResponse>(
-        tags.untagResource,
-      ),
-      ListTagsForResource: action<eks.ListTagsForResourceRequest, eks.ListTagsForResourceResponse>(
-        tags.listTagsForResource,
-      ),
+      CreateCluster: action(clusters.createCluster),
+      DescribeCluster: action(clusters.describeCluster),
+      ListClusters: action(clusters.listClusters),
+      DeleteCluster: action(clusters.deleteCluster),
+      CreateFargateProfile: action(profiles.createFargateProfile),
+      DescribeFargateProfile: action(profiles.describeFargateProfile),
+      ListFargateProfiles: action(profiles.listFargateProfiles),
+      DeleteFargateProfile: action(profiles.deleteFargateProfile),
+      TagResource: action(tags.tagResource),
+      UntagResource: action(tags.untagResource),
+      ListTagsForResource: action(tags.listTagsForResource),
     },
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.

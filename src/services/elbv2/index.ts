@@ -3,7 +3,6 @@
  * of actions Berth answers for application load balancers. The API keeps the configuration in
  * the store and nudges the data plane (`ElbDataPlane`), which listens and proxies on the host.
  */
-import type * as elb from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
   action,
   loadServiceModel,
@@ -25,8 +24,6 @@ export type { ElbDataPlane } from "./plane.js";
 export { registerTargets, deregisterTargets, type TargetKey } from "./targets.js";
 export { serviceTargets } from "./service-targets.js";
 export { DEFAULT_TARGET_CIDRS, parseTargetCidr } from "./target-ranges.js";
-
-type Empty = Record<string, never>;
 
 export function createElbv2Service({
   store,
@@ -50,65 +47,32 @@ export function createElbv2Service({
     model: loadServiceModel("elbv2"),
     validationErrorCode: "ValidationError",
     actions: {
-      CreateLoadBalancer: action<elb.CreateLoadBalancerInput, elb.CreateLoadBalancerOutput>(
-        lbs.createLoadBalancer,
-      ),
-      DescribeLoadBalancers: action<
-        elb.DescribeLoadBalancersInput,
-        elb.DescribeLoadBalancersOutput
-      >(lbs.describeLoadBalancers),
-      DeleteLoadBalancer: action<elb.DeleteLoadBalancerInput, Empty>(lbs.deleteLoadBalancer),
-      CreateTargetGroup: action<elb.CreateTargetGroupInput, elb.CreateTargetGroupOutput>(
-        groups.createTargetGroup,
-      ),
-      DescribeTargetGroups: action<elb.DescribeTargetGroupsInput, elb.DescribeTargetGroupsOutput>(
-        groups.describeTargetGroups,
-      ),
-      ModifyTargetGroup: action<elb.ModifyTargetGroupInput, elb.ModifyTargetGroupOutput>(
-        groups.modifyTargetGroup,
-      ),
-      DeleteTargetGroup: action<elb.DeleteTargetGroupInput, Empty>(groups.deleteTargetGroup),
-      DescribeTargetGroupAttributes: action<
-        elb.DescribeTargetGroupAttributesInput,
-        elb.DescribeTargetGroupAttributesOutput
-      >(groups.describeTargetGroupAttributes),
-      ModifyTargetGroupAttributes: action<
-        elb.ModifyTargetGroupAttributesInput,
-        elb.ModifyTargetGroupAttributesOutput
-      >(groups.modifyTargetGroupAttributes),
-      CreateListener: action<elb.CreateListenerInput, elb.CreateListenerOutput>(
-        listeners.createListener,
-      ),
-      DescribeListeners: action<elb.DescribeListenersInput, elb.DescribeListenersOutput>(
-        listeners.describeListeners,
-      ),
-      DeleteListener: action<elb.DeleteListenerInput, Empty>(listeners.deleteListener),
-      CreateRule: action<elb.CreateRuleInput, elb.CreateRuleOutput>(rules.createRule),
-      DescribeRules: action<elb.DescribeRulesInput, elb.DescribeRulesOutput>(rules.describeRules),
-      DeleteRule: action<elb.DeleteRuleInput, Empty>(rules.deleteRule),
-      RegisterTargets: action<elb.RegisterTargetsInput, Empty>(targets.registerTargets),
-      DeregisterTargets: action<elb.DeregisterTargetsInput, Empty>(targets.deregisterTargets),
-      DescribeTargetHealth: action<elb.DescribeTargetHealthInput, elb.DescribeTargetHealthOutput>(
-        targets.describeTargetHealth,
-      ),
-      DescribeLoadBalancerAttributes: action<
-        elb.DescribeLoadBalancerAttributesInput,
-        elb.DescribeLoadBalancerAttributesOutput
-      >(modify.describeLoadBalancerAttributes),
-      ModifyLoadBalancerAttributes: action<
-        elb.ModifyLoadBalancerAttributesInput,
-        elb.ModifyLoadBalancerAttributesOutput
-      >(modify.modifyLoadBalancerAttributes),
-      ModifyListener: action<elb.ModifyListenerInput, elb.ModifyListenerOutput>(
-        modify.modifyListener,
-      ),
-      ModifyRule: action<elb.ModifyRuleInput, elb.ModifyRuleOutput>(modify.modifyRule),
-      SetRulePriorities: action<elb.SetRulePrioritiesInput, elb.SetRulePrioritiesOutput>(
-        modify.setRulePriorities,
-      ),
-      AddTags: action<elb.AddTagsInput, Empty>(tags.addTags),
-      RemoveTags: action<elb.RemoveTagsInput, Empty>(tags.removeTags),
-      DescribeTags: action<elb.DescribeTagsInput, elb.DescribeTagsOutput>(tags.describeTags),
+      CreateLoadBalancer: action(lbs.createLoadBalancer),
+      DescribeLoadBalancers: action(lbs.describeLoadBalancers),
+      DeleteLoadBalancer: action(lbs.deleteLoadBalancer),
+      CreateTargetGroup: action(groups.createTargetGroup),
+      DescribeTargetGroups: action(groups.describeTargetGroups),
+      ModifyTargetGroup: action(groups.modifyTargetGroup),
+      DeleteTargetGroup: action(groups.deleteTargetGroup),
+      DescribeTargetGroupAttributes: action(groups.describeTargetGroupAttributes),
+      ModifyTargetGroupAttributes: action(groups.modifyTargetGroupAttributes),
+      CreateListener: action(listeners.createListener),
+      DescribeListeners: action(listeners.describeListeners),
+      DeleteListener: action(listeners.deleteListener),
+      CreateRule: action(rules.createRule),
+      DescribeRules: action(rules.describeRules),
+      DeleteRule: action(rules.deleteRule),
+      RegisterTargets: action(targets.registerTargets),
+      DeregisterTargets: action(targets.deregisterTargets),
+      DescribeTargetHealth: action(targets.describeTargetHealth),
+      DescribeLoadBalancerAttributes: action(modify.describeLoadBalancerAttributes),
+      ModifyLoadBalancerAttributes: action(modify.modifyLoadBalancerAttributes),
+      ModifyListener: action(modify.modifyListener),
+      ModifyRule: action(modify.modifyRule),
+      SetRulePriorities: action(modify.setRulePriorities),
+      AddTags: action(tags.addTags),
+      RemoveTags: action(tags.removeTags),
+      DescribeTags: action(tags.describeTags),
     },
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.

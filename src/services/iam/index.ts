@@ -5,8 +5,6 @@
  * sessions) and the `Authorizer` that evaluates a caller's policies. STS lives here with IAM:
  * it assumes IAM's roles and is judged by IAM's policies.
  */
-import type * as iam from "@aws-sdk/client-iam";
-import type * as sts from "@aws-sdk/client-sts";
 import {
   action,
   loadServiceModel,
@@ -38,8 +36,6 @@ export {
 export { parsePolicy, type PolicyDocument } from "./policy-document.js";
 export { evaluatePolicies, trustAllows, wildcardMatch, type Decision } from "./evaluate.js";
 
-type Empty = Record<string, never>;
-
 /** IAM ARNs a request names: the user (the caller when it names none), role or policy. */
 const user = resources<{ UserName?: string }>((input, ctx: RequestContext): RequestedResource[] => [
   {
@@ -65,60 +61,38 @@ export function createIamService({ store }: { store: Store }): AwsQueryService {
     model: loadServiceModel("iam"),
     validationErrorCode: "ValidationError",
     actions: {
-      CreateUser: action<iam.CreateUserRequest, iam.CreateUserResponse>(users.createUser),
-      GetUser: action<iam.GetUserRequest, iam.GetUserResponse>(users.getUser),
-      ListUsers: action<iam.ListUsersRequest, iam.ListUsersResponse>(users.listUsers),
-      DeleteUser: action<iam.DeleteUserRequest, Empty>(users.deleteUser),
-      CreateAccessKey: action<iam.CreateAccessKeyRequest, iam.CreateAccessKeyResponse>(
-        users.createAccessKey,
-      ),
-      ListAccessKeys: action<iam.ListAccessKeysRequest, iam.ListAccessKeysResponse>(
-        users.listAccessKeys,
-      ),
-      UpdateAccessKey: action<iam.UpdateAccessKeyRequest, Empty>(users.updateAccessKey),
-      DeleteAccessKey: action<iam.DeleteAccessKeyRequest, Empty>(users.deleteAccessKey),
-      CreateRole: action<iam.CreateRoleRequest, iam.CreateRoleResponse>(roles.createRole),
-      GetRole: action<iam.GetRoleRequest, iam.GetRoleResponse>(roles.getRole),
-      ListRoles: action<iam.ListRolesRequest, iam.ListRolesResponse>(roles.listRoles),
-      UpdateAssumeRolePolicy: action<iam.UpdateAssumeRolePolicyRequest, Empty>(
-        roles.updateAssumeRolePolicy,
-      ),
-      DeleteRole: action<iam.DeleteRoleRequest, Empty>(roles.deleteRole),
-      PutUserPolicy: action<iam.PutUserPolicyRequest, Empty>(inline.putUserPolicy),
-      GetUserPolicy: action<iam.GetUserPolicyRequest, iam.GetUserPolicyResponse>(
-        inline.getUserPolicy,
-      ),
-      ListUserPolicies: action<iam.ListUserPoliciesRequest, iam.ListUserPoliciesResponse>(
-        inline.listUserPolicies,
-      ),
-      DeleteUserPolicy: action<iam.DeleteUserPolicyRequest, Empty>(inline.deleteUserPolicy),
-      PutRolePolicy: action<iam.PutRolePolicyRequest, Empty>(inline.putRolePolicy),
-      GetRolePolicy: action<iam.GetRolePolicyRequest, iam.GetRolePolicyResponse>(
-        inline.getRolePolicy,
-      ),
-      ListRolePolicies: action<iam.ListRolePoliciesRequest, iam.ListRolePoliciesResponse>(
-        inline.listRolePolicies,
-      ),
-      DeleteRolePolicy: action<iam.DeleteRolePolicyRequest, Empty>(inline.deleteRolePolicy),
-      CreatePolicy: action<iam.CreatePolicyRequest, iam.CreatePolicyResponse>(managed.createPolicy),
-      GetPolicy: action<iam.GetPolicyRequest, iam.GetPolicyResponse>(managed.getPolicy),
-      GetPolicyVersion: action<iam.GetPolicyVersionRequest, iam.GetPolicyVersionResponse>(
-        managed.getPolicyVersion,
-      ),
-      ListPolicies: action<iam.ListPoliciesRequest, iam.ListPoliciesResponse>(managed.listPolicies),
-      DeletePolicy: action<iam.DeletePolicyRequest, Empty>(managed.deletePolicy),
-      AttachUserPolicy: action<iam.AttachUserPolicyRequest, Empty>(managed.attachUserPolicy),
-      DetachUserPolicy: action<iam.DetachUserPolicyRequest, Empty>(managed.detachUserPolicy),
-      ListAttachedUserPolicies: action<
-        iam.ListAttachedUserPoliciesRequest,
-        iam.ListAttachedUserPoliciesResponse
-      >(managed.listAttachedUserPolicies),
-      AttachRolePolicy: action<iam.AttachRolePolicyRequest, Empty>(managed.attachRolePolicy),
-      DetachRolePolicy: action<iam.DetachRolePolicyRequest, Empty>(managed.detachRolePolicy),
-      ListAttachedRolePolicies: action<
-        iam.ListAttachedRolePoliciesRequest,
-        iam.ListAttachedRolePoliciesResponse
-      >(managed.listAttachedRolePolicies),
+      CreateUser: action(users.createUser),
+      GetUser: action(users.getUser),
+      ListUsers: action(users.listUsers),
+      DeleteUser: action(users.deleteUser),
+      CreateAccessKey: action(users.createAccessKey),
+      ListAccessKeys: action(users.listAccessKeys),
+      UpdateAccessKey: action(users.updateAccessKey),
+      DeleteAccessKey: action(users.deleteAccessKey),
+      CreateRole: action(roles.createRole),
+      GetRole: action(roles.getRole),
+      ListRoles: action(roles.listRoles),
+      UpdateAssumeRolePolicy: action(roles.updateAssumeRolePolicy),
+      DeleteRole: action(roles.deleteRole),
+      PutUserPolicy: action(inline.putUserPolicy),
+      GetUserPolicy: action(inline.getUserPolicy),
+      ListUserPolicies: action(inline.listUserPolicies),
+      DeleteUserPolicy: action(inline.deleteUserPolicy),
+      PutRolePolicy: action(inline.putRolePolicy),
+      GetRolePolicy: action(inline.getRolePolicy),
+      ListRolePolicies: action(inline.listRolePolicies),
+      DeleteRolePolicy: action(inline.deleteRolePolicy),
+      CreatePolicy: action(managed.createPolicy),
+      GetPolicy: action(managed.getPolicy),
+      GetPolicyVersion: action(managed.getPolicyVersion),
+      ListPolicies: action(managed.listPolicies),
+      DeletePolicy: action(managed.deletePolicy),
+      AttachUserPolicy: action(managed.attachUserPolicy),
+      DetachUserPolicy: action(managed.detachUserPolicy),
+      ListAttachedUserPolicies: action(managed.listAttachedUserPolicies),
+      AttachRolePolicy: action(managed.attachRolePolicy),
+      DetachRolePolicy: action(managed.detachRolePolicy),
+      ListAttachedRolePolicies: action(managed.listAttachedRolePolicies),
     },
     resources: {
       CreateUser: user,
@@ -164,10 +138,8 @@ export function createStsService({ store }: { store: Store }): AwsQueryService {
     model: loadServiceModel("sts"),
     validationErrorCode: "ValidationError",
     actions: {
-      GetCallerIdentity: action<sts.GetCallerIdentityRequest, sts.GetCallerIdentityResponse>(
-        handlers.getCallerIdentity,
-      ),
-      AssumeRole: action<sts.AssumeRoleRequest, sts.AssumeRoleResponse>(handlers.assumeRole),
+      GetCallerIdentity: action(handlers.getCallerIdentity),
+      AssumeRole: action(handlers.assumeRole),
     },
     resources: {
       AssumeRole: resources<{ RoleArn?: string }>((input) => [{ arn: input.RoleArn ?? "*" }]),

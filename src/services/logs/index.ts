@@ -26,7 +26,6 @@
  * lines are dropped and lines over 256 KiB split, as Docker's awslogs driver does. Without
  * `createGroup` a missing group throws ResourceNotFoundException, as the driver fails on AWS.
  */
-import type * as logs from "@aws-sdk/client-cloudwatch-logs";
 import {
   action,
   loadServiceModel,
@@ -51,8 +50,6 @@ export {
 export { sweepExpiredLogEvents, startLogRetention, type LogRetention } from "./retention.js";
 export { compileFilterPattern, type MessageMatcher } from "./filter-pattern.js";
 
-type Empty = Record<string, never>;
-
 export function createLogsService({ store }: { store: Store }): AwsJsonService {
   const groups = groupHandlers(store);
   const streams = streamHandlers(store);
@@ -65,40 +62,23 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
     // Logs answers constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
     actions: {
-      CreateLogGroup: action<logs.CreateLogGroupRequest, Empty>(groups.createLogGroup),
-      DeleteLogGroup: action<logs.DeleteLogGroupRequest, Empty>(groups.deleteLogGroup),
-      DescribeLogGroups: action<logs.DescribeLogGroupsRequest, logs.DescribeLogGroupsResponse>(
-        groups.describeLogGroups,
-      ),
-      PutRetentionPolicy: action<logs.PutRetentionPolicyRequest, Empty>(groups.putRetentionPolicy),
-      DeleteRetentionPolicy: action<logs.DeleteRetentionPolicyRequest, Empty>(
-        groups.deleteRetentionPolicy,
-      ),
-      CreateLogStream: action<logs.CreateLogStreamRequest, Empty>(streams.createLogStream),
-      DeleteLogStream: action<logs.DeleteLogStreamRequest, Empty>(streams.deleteLogStream),
-      DescribeLogStreams: action<logs.DescribeLogStreamsRequest, logs.DescribeLogStreamsResponse>(
-        streams.describeLogStreams,
-      ),
-      PutLogEvents: action<logs.PutLogEventsRequest, logs.PutLogEventsResponse>(
-        ingest.putLogEvents,
-      ),
-      GetLogEvents: action<logs.GetLogEventsRequest, logs.GetLogEventsResponse>(
-        getLogEventsHandler(store),
-      ),
-      FilterLogEvents: action<logs.FilterLogEventsRequest, logs.FilterLogEventsResponse>(
-        filterLogEventsHandler(store),
-      ),
-      TagResource: action<logs.TagResourceRequest, Empty>(tags.tagResource),
-      UntagResource: action<logs.UntagResourceRequest, Empty>(tags.untagResource),
-      ListTagsForResource: action<
-        logs.ListTagsForResourceRequest,
-        logs.ListTagsForResourceResponse
-      >(tags.listTagsForResource),
-      TagLogGroup: action<logs.TagLogGroupRequest, Empty>(tags.tagLogGroup),
-      UntagLogGroup: action<logs.UntagLogGroupRequest, Empty>(tags.untagLogGroup),
-      ListTagsLogGroup: action<logs.ListTagsLogGroupRequest, logs.ListTagsLogGroupResponse>(
-        tags.listTagsLogGroup,
-      ),
+      CreateLogGroup: action(groups.createLogGroup),
+      DeleteLogGroup: action(groups.deleteLogGroup),
+      DescribeLogGroups: action(groups.describeLogGroups),
+      PutRetentionPolicy: action(groups.putRetentionPolicy),
+      DeleteRetentionPolicy: action(groups.deleteRetentionPolicy),
+      CreateLogStream: action(streams.createLogStream),
+      DeleteLogStream: action(streams.deleteLogStream),
+      DescribeLogStreams: action(streams.describeLogStreams),
+      PutLogEvents: action(ingest.putLogEvents),
+      GetLogEvents: action(getLogEventsHandler(store)),
+      FilterLogEvents: action(filterLogEventsHandler(store)),
+      TagResource: action(tags.tagResource),
+      UntagResource: action(tags.untagResource),
+      ListTagsForResource: action(tags.listTagsForResource),
+      TagLogGroup: action(tags.tagLogGroup),
+      UntagLogGroup: action(tags.untagLogGroup),
+      ListTagsLogGroup: action(tags.listTagsLogGroup),
     },
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.

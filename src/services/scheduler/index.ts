@@ -45,43 +45,19 @@ export function createSchedulerService({
       CreateSchedule: action<scheduler.CreateScheduleInput, scheduler.CreateScheduleOutput>(
         schedules.createSchedule,
       ),
-      GetSchedule: action<scheduler.GetScheduleInput, scheduler.GetScheduleOutput>(
-        schedules.getSchedule,
-      ),
+      GetSchedule: action(schedules.getSchedule),
       UpdateSchedule: action<scheduler.UpdateScheduleInput, scheduler.UpdateScheduleOutput>(
         schedules.updateSchedule,
       ),
-      DeleteSchedule: action<scheduler.DeleteScheduleInput, scheduler.DeleteScheduleOutput>(
-        schedules.deleteSchedule,
-      ),
-      ListSchedules: action<scheduler.ListSchedulesInput, scheduler.ListSchedulesOutput>(
-        schedules.listSchedules,
-      ),
-      CreateScheduleGroup: action<
-        scheduler.CreateScheduleGroupInput,
-        scheduler.CreateScheduleGroupOutput
-      >(groups.createScheduleGroup),
-      GetScheduleGroup: action<scheduler.GetScheduleGroupInput, scheduler.GetScheduleGroupOutput>(
-        groups.getScheduleGroup,
-      ),
-      DeleteScheduleGroup: action<
-        scheduler.DeleteScheduleGroupInput,
-        scheduler.DeleteScheduleGroupOutput
-      >(groups.deleteScheduleGroup),
-      ListScheduleGroups: action<
-        scheduler.ListScheduleGroupsInput,
-        scheduler.ListScheduleGroupsOutput
-      >(groups.listScheduleGroups),
-      TagResource: action<scheduler.TagResourceInput, scheduler.TagResourceOutput>(
-        tags.tagResource,
-      ),
-      UntagResource: action<scheduler.UntagResourceInput, scheduler.UntagResourceOutput>(
-        tags.untagResource,
-      ),
-      ListTagsForResource: action<
-        scheduler.ListTagsForResourceInput,
-        scheduler.ListTagsForResourceOutput
-      >(tags.listTagsForResource),
+      DeleteSchedule: action(schedules.deleteSchedule),
+      ListSchedules: action(schedules.listSchedules),
+      CreateScheduleGroup: action(groups.createScheduleGroup),
+      GetScheduleGroup: action(groups.getScheduleGroup),
+      DeleteScheduleGroup: action(groups.deleteScheduleGroup),
+      ListScheduleGroups: action(groups.listScheduleGroups),
+      TagResource: action(tags.tagResource),
+      UntagResource: action(tags.untagResource),
+      ListTagsForResource: action(tags.listTagsForResource),
     },
   };
   // What each action acts on, for IAM (`scheduler:Action` on the schedule's or group's ARN;

@@ -3,7 +3,6 @@
  * versions and staging labels, values sealed at rest under the data dir's master key
  * (core/sealed-values.ts). `readSecretValue` is the read a task's `secrets` take.
  */
-import type * as sm from "@aws-sdk/client-secrets-manager";
 import {
   action,
   loadServiceModel,
@@ -18,8 +17,6 @@ import { secretHandlers } from "./secrets.js";
 import { valueHandlers } from "./values.js";
 
 export { readSecretValue, type SecretRead } from "./values.js";
-
-type Empty = Record<string, never>;
 
 export function createSecretsManagerService({
   store,
@@ -37,31 +34,18 @@ export function createSecretsManagerService({
     // Secrets Manager answers the model's constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
     actions: {
-      CreateSecret: action<sm.CreateSecretRequest, sm.CreateSecretResponse>(secrets.createSecret),
-      DescribeSecret: action<sm.DescribeSecretRequest, sm.DescribeSecretResponse>(
-        secrets.describeSecret,
-      ),
-      ListSecrets: action<sm.ListSecretsRequest, sm.ListSecretsResponse>(secrets.listSecrets),
-      UpdateSecret: action<sm.UpdateSecretRequest, sm.UpdateSecretResponse>(secrets.updateSecret),
-      DeleteSecret: action<sm.DeleteSecretRequest, sm.DeleteSecretResponse>(secrets.deleteSecret),
-      RestoreSecret: action<sm.RestoreSecretRequest, sm.RestoreSecretResponse>(
-        secrets.restoreSecret,
-      ),
-      TagResource: action<sm.TagResourceRequest, Empty>(secrets.tagResource),
-      UntagResource: action<sm.UntagResourceRequest, Empty>(secrets.untagResource),
-      PutSecretValue: action<sm.PutSecretValueRequest, sm.PutSecretValueResponse>(
-        values.putSecretValue,
-      ),
-      GetSecretValue: action<sm.GetSecretValueRequest, sm.GetSecretValueResponse>(
-        values.getSecretValue,
-      ),
-      ListSecretVersionIds: action<sm.ListSecretVersionIdsRequest, sm.ListSecretVersionIdsResponse>(
-        values.listSecretVersionIds,
-      ),
-      UpdateSecretVersionStage: action<
-        sm.UpdateSecretVersionStageRequest,
-        sm.UpdateSecretVersionStageResponse
-      >(values.updateSecretVersionStage),
+      CreateSecret: action(secrets.createSecret),
+      DescribeSecret: action(secrets.describeSecret),
+      ListSecrets: action(secrets.listSecrets),
+      UpdateSecret: action(secrets.updateSecret),
+      DeleteSecret: action(secrets.deleteSecret),
+      RestoreSecret: action(secrets.restoreSecret),
+      TagResource: action(secrets.tagResource),
+      UntagResource: action(secrets.untagResource),
+      PutSecretValue: action(values.putSecretValue),
+      GetSecretValue: action(values.getSecretValue),
+      ListSecretVersionIds: action(values.listSecretVersionIds),
+      UpdateSecretVersionStage: action(values.updateSecretVersionStage),
     },
   };
   return { ...service, resources: secretResources(store, Object.keys(service.actions)) };

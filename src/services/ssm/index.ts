@@ -4,7 +4,6 @@
  * key (core/sealed-values.ts), SecureString or not. `readParameterValue` is the read a task's
  * `secrets` take.
  */
-import type * as ssm from "@aws-sdk/client-ssm";
 import {
   action,
   loadServiceModel,
@@ -17,8 +16,6 @@ import type { Store } from "../../store/index.js";
 import { parameterHandlers } from "./parameters.js";
 import { openParameter, parameterArn, parameterName, selectVersion } from "./records.js";
 import { tagHandlers } from "./tags.js";
-
-type Empty = Record<string, never>;
 
 export function createSsmService({
   store,
@@ -35,35 +32,17 @@ export function createSsmService({
     model: loadServiceModel("ssm"),
     validationErrorCode: "ValidationException",
     actions: {
-      PutParameter: action<ssm.PutParameterRequest, ssm.PutParameterResult>(
-        parameters.putParameter,
-      ),
-      GetParameter: action<ssm.GetParameterRequest, ssm.GetParameterResult>(
-        parameters.getParameter,
-      ),
-      GetParameters: action<ssm.GetParametersRequest, ssm.GetParametersResult>(
-        parameters.getParameters,
-      ),
-      GetParametersByPath: action<ssm.GetParametersByPathRequest, ssm.GetParametersByPathResult>(
-        parameters.getParametersByPath,
-      ),
-      DescribeParameters: action<ssm.DescribeParametersRequest, ssm.DescribeParametersResult>(
-        parameters.describeParameters,
-      ),
-      DeleteParameter: action<ssm.DeleteParameterRequest, Empty>(parameters.deleteParameter),
-      DeleteParameters: action<ssm.DeleteParametersRequest, ssm.DeleteParametersResult>(
-        parameters.deleteParameters,
-      ),
-      GetParameterHistory: action<ssm.GetParameterHistoryRequest, ssm.GetParameterHistoryResult>(
-        parameters.getParameterHistory,
-      ),
-      AddTagsToResource: action<ssm.AddTagsToResourceRequest, Empty>(tags.addTagsToResource),
-      ListTagsForResource: action<ssm.ListTagsForResourceRequest, ssm.ListTagsForResourceResult>(
-        tags.listTagsForResource,
-      ),
-      RemoveTagsFromResource: action<ssm.RemoveTagsFromResourceRequest, Empty>(
-        tags.removeTagsFromResource,
-      ),
+      PutParameter: action(parameters.putParameter),
+      GetParameter: action(parameters.getParameter),
+      GetParameters: action(parameters.getParameters),
+      GetParametersByPath: action(parameters.getParametersByPath),
+      DescribeParameters: action(parameters.describeParameters),
+      DeleteParameter: action(parameters.deleteParameter),
+      DeleteParameters: action(parameters.deleteParameters),
+      GetParameterHistory: action(parameters.getParameterHistory),
+      AddTagsToResource: action(tags.addTagsToResource),
+      ListTagsForResource: action(tags.listTagsForResource),
+      RemoveTagsFromResource: action(tags.removeTagsFromResource),
     },
   };
   return { ...service, resources: parameterResources(Object.keys(service.actions)) };
