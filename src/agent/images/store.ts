@@ -15,7 +15,6 @@
  * filesystem is an overlay mount of the image's snapshots with its own upper directory, so a
  * cached image costs no copying. Unused images are collected least recently used first.
  */
-import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import {
   chmodSync,
@@ -33,16 +32,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { promisify } from "node:util";
 import { BerthError, PRIVATE_DIR, PRIVATE_FILE, type Logger } from "../../core/index.js";
-import type { RootfsProvider } from "../runtime/index.js";
+import { runCommand, type RootfsProvider } from "../runtime/index.js";
 import type { ImageRunConfig, PullOptions, PulledImage } from "./types.js";
 import { unpackLayer } from "./layers.js";
 import { parseReference } from "./reference.js";
 import type { OwnRegistry } from "./own-registry.js";
 import { MANIFEST_ACCEPT, RegistryClient } from "./registry-client.js";
-
-const run = promisify(execFile);
 
 interface Descriptor {
   mediaType?: string;
@@ -127,7 +123,7 @@ export class ImageStore implements RootfsProvider {
   #guardSnapshots(): Promise<void> {
     const dir = join(this.#root, "snapshots");
     this.#guarded ??= (async () => {
-      if (!isMounted(dir)) await run("mount", ["--bind", "-o", "nosuid,nodev", dir, dir]);
+      if (!isMounted(dir)) await runCommand("mount", ["--bind", "-o", "nosuid,nodev", dir, dir]);
     })().catch((error: unknown) => {
       this.#guarded = undefined;
       throw new BerthError(
@@ -146,7 +142,7 @@ export class ImageStore implements RootfsProvider {
   async unmountSnapshots(): Promise<void> {
     const dir = join(this.#root, "snapshots");
     this.#guarded = undefined;
-    while (isMounted(dir)) await run("umount", ["-l", dir]);
+    while (isMounted(dir)) await runCommand("umount", ["-l", dir]);
   }
 
   /** A strictly increasing use time, so that uses within one millisecond still order. */
@@ -410,7 +406,7 @@ export class ImageStore implements RootfsProvider {
       .reverse()
       .map((l) => splitDigest(l.digest).hex)
       .join(":");
-    await run(
+    await runCommand(
       "mount",
       [
         "-t",
@@ -430,7 +426,7 @@ export class ImageStore implements RootfsProvider {
   async releaseRootfs(containerId: string): Promise<void> {
     const dir = join(this.#root, "mounts", containerId);
     const merged = join(dir, "merged");
-    if (isMounted(merged)) await run("umount", [merged]);
+    if (isMounted(merged)) await runCommand("umount", [merged]);
     rmSync(dir, { recursive: true, force: true });
   }
 

@@ -1,12 +1,13 @@
 /**
  * Runs a host command (runc, ip, mount) and collects its output; rejects with its stderr. The
  * command is started by the agent's spawner process (spawner-process.ts), so the fork it takes
- * to start a process is paid there, not on the agent's event loop; when no spawner can be had,
- * it is started here.
+ * to start a process is paid there, not on the agent's event loop; when no spawner can be had
+ * (BERTH_SPAWNER=0 turns it off), it is started here.
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { runtimeFailed } from "./errors.js";
-import type { SpawnReply, SpawnRequest } from "./spawner-process.js";
+import { spawnCommand, type SpawnOutcome, type SpawnRequest } from "./spawn-command.js";
+import type { SpawnerReply, SpawnerRequest } from "./spawner-process.js";
 
 export interface CommandResult {
   stdout: string;
@@ -18,48 +19,46 @@ export interface CommandOptions {
   allowFailure?: boolean;
   input?: string;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
-export function runCommand(
+export async function runCommand(
   file: string,
   args: string[],
   options: CommandOptions = {},
 ): Promise<CommandResult> {
-  const spawner = Spawner.get();
-  const outcome =
-    spawner === undefined ? runHere(file, args, options) : spawner.run(file, args, options);
-  return outcome.then((reply) => {
-    if (reply.error !== undefined)
-      throw runtimeFailed(`${file} could not be started: ${reply.error}`);
-    const result = { stdout: reply.stdout, stderr: reply.stderr, code: reply.code ?? 128 };
-    if (reply.code === 0 || options.allowFailure) return result;
-    throw runtimeFailed(
-      `${file} ${args.join(" ")} failed (${reply.signal ?? `exit ${reply.code}`}): ${reply.stderr.trim() || reply.stdout.trim()}`,
-    );
-  });
+  const { allowFailure, ...rest } = options;
+  const outcome = await spawned({ file, args, ...rest });
+  if (outcome.error !== undefined)
+    throw runtimeFailed(`${file} could not be started: ${outcome.error}`);
+  const result = { stdout: outcome.stdout, stderr: outcome.stderr, code: outcome.code ?? 128 };
+  if (outcome.code === 0 || allowFailure) return result;
+  throw runtimeFailed(
+    `${file} ${args.join(" ")} failed (${outcome.signal ?? `exit ${outcome.code}`}): ${outcome.stderr.trim() || outcome.stdout.trim()}`,
+  );
 }
 
-type Outcome = Omit<SpawnReply, "id">;
-
-/** Starts the command from this process. */
-function runHere(file: string, args: string[], options: CommandOptions): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {
-      ...(options.env === undefined ? {} : { env: options.env }),
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let failed: string | undefined;
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.stdin?.on("error", () => undefined);
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    child.on("error", (error) => (failed = error.message));
-    child.on("close", (code, signal) =>
-      resolve({ stdout, stderr, code, signal, ...(failed === undefined ? {} : { error: failed }) }),
+/**
+ * Starts a daemon that answers on a sync pipe (fd 3, conmon's protocol): resolves with the first
+ * line it writes there, or undefined when the pipe ended without one; rejects when it could not
+ * be started or exited with a failure.
+ */
+export async function startDaemon(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ line: string | undefined; stderr: string }> {
+  const outcome = await spawned({ file, args, env, syncPipe: true });
+  if (outcome.error !== undefined) throw runtimeFailed(`${file} could not start: ${outcome.error}`);
+  if (outcome.syncLine === undefined && outcome.code !== 0)
+    throw runtimeFailed(
+      `${file} exited with ${outcome.signal ?? outcome.code}: ${outcome.stderr.trim()}`,
     );
-  });
+  return { line: outcome.syncLine, stderr: outcome.stderr };
+}
+
+function spawned(request: SpawnRequest): Promise<SpawnOutcome> {
+  return Spawner.get()?.run(request) ?? spawnCommand(request);
 }
 
 // The spawner's module beside this one: .ts when run from source (tsx), .js when built.
@@ -84,7 +83,7 @@ class Spawner {
   }
 
   readonly #child: ChildProcess;
-  readonly #pending = new Map<number, (outcome: Outcome) => void>();
+  readonly #pending = new Map<number, (outcome: SpawnOutcome) => void>();
   #next = 0;
 
   private constructor() {
@@ -92,11 +91,11 @@ class Spawner {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
-    this.#child.on("message", (reply: SpawnReply) => {
-      const settle = this.#pending.get(reply.id);
-      this.#pending.delete(reply.id);
+    this.#child.on("message", ({ id, ...outcome }: SpawnerReply) => {
+      const settle = this.#pending.get(id);
+      this.#pending.delete(id);
       this.#idle();
-      settle?.(reply);
+      settle?.(outcome);
     });
     const lost = (why: string): void => {
       if (Spawner.#current === this) Spawner.#current = undefined;
@@ -112,15 +111,8 @@ class Spawner {
     this.#idle();
   }
 
-  run(file: string, args: string[], options: CommandOptions): Promise<Outcome> {
+  run(request: SpawnRequest): Promise<SpawnOutcome> {
     const id = this.#next++;
-    const request: SpawnRequest = {
-      id,
-      file,
-      args,
-      ...(options.input === undefined ? {} : { input: options.input }),
-      ...(options.env === undefined ? {} : { env: options.env }),
-    };
     return new Promise((resolve) => {
       this.#pending.set(id, resolve);
       this.#busy();
@@ -128,10 +120,11 @@ class Spawner {
         // Not sent (the spawner is going): started here instead.
         if (!this.#pending.delete(id)) return;
         this.#idle();
-        resolve(runHere(file, args, options));
+        resolve(spawnCommand(request));
       };
       if (!this.#child.connected) here();
-      else this.#child.send(request, (error) => error && here());
+      else
+        this.#child.send({ id, ...request } satisfies SpawnerRequest, (error) => error && here());
     });
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runCommand } from "../../../../src/agent/runtime/command.js";
+import { runCommand, startDaemon } from "../../../../src/agent/runtime/command.js";
 
 const parentOf = async (): Promise<number> =>
   Number((await runCommand("sh", ["-c", "echo $PPID"])).stdout.trim());
@@ -30,10 +30,32 @@ test("a command's output, exit code, input and environment come back as they wer
 
 test("a lost spawner fails the command it had, and the next command gets a new one", async () => {
   const first = await parentOf();
+  assert.notEqual(first, process.pid);
   const inFlight = runCommand("sleep", ["5"]);
   process.kill(first, "SIGKILL");
   await assert.rejects(inFlight, /the spawner exited \(SIGKILL\)/);
   const second = await parentOf();
   assert.notEqual(second, first);
   assert.notEqual(second, process.pid);
+});
+
+test("a daemon's first line on its sync pipe is its answer, while it keeps running", async () => {
+  const { line } = await startDaemon("sh", ["-c", "echo $$ >&3; exec 3>&- 2>&-; exec sleep 30"], {
+    PATH: process.env.PATH,
+  });
+  const pid = Number(line);
+  assert.ok(pid > 0);
+  // Still running: the answer did not wait for it to end.
+  process.kill(pid, 0);
+  process.kill(pid, "SIGKILL");
+  // A pipe closed without a line, and a failed exit, are told apart.
+  assert.deepEqual(await startDaemon("sh", ["-c", "echo why >&2; exec 3>&-; sleep 0.1"], {}), {
+    line: undefined,
+    stderr: "why\n",
+  });
+  await assert.rejects(
+    startDaemon("sh", ["-c", "echo why >&2; exit 4"], {}),
+    /sh exited with 4: why/,
+  );
+  await assert.rejects(startDaemon("/nonexistent/daemon", [], {}), /could not start: .*ENOENT/);
 });
