@@ -1,6 +1,6 @@
 /** Kubernetes Events about an object (`kubectl describe` and `get events` show them). */
 import { randomBytes } from "node:crypto";
-import type { KubeObject, KubeObjects } from "./objects.js";
+import { kubeTime, type KubeObject, type KubeObjects } from "./objects.js";
 import { RESOURCES, type ResourceType } from "./resources.js";
 
 const EVENTS = RESOURCES.find((r) => r.resource === "events") as ResourceType;
@@ -12,7 +12,7 @@ export async function recordEvent(
   event: { type: "Normal" | "Warning"; reason: string; message: string; component: string },
   now: Date,
 ): Promise<void> {
-  const at = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const at = kubeTime(now);
   const namespace = involved.metadata.namespace ?? "default";
   await objects.create(cluster, EVENTS, {
     metadata: {

@@ -5,7 +5,7 @@
  * the fields they changed for their manager. Not covered: ownership of list items without a
  * merge key (whole lists are one field), and removing fields an applier stops applying.
  */
-import type { KubeObject } from "./objects.js";
+import { kubeTime, type KubeObject } from "./objects.js";
 import { KubeError } from "./status.js";
 
 type Obj = Record<string, unknown>;
@@ -116,10 +116,6 @@ function entriesOf(object: KubeObject): ManagedFieldsEntry[] {
   );
 }
 
-function timeOf(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 function withoutFields(
   entry: ManagedFieldsEntry,
   drop: Set<string>,
@@ -158,7 +154,7 @@ export function recordUpdateManager(
       manager,
       operation,
       apiVersion,
-      time: timeOf(now),
+      time: kubeTime(now),
       fieldsType: "FieldsV1",
       fieldsV1: toFieldsV1(ownPaths),
     },
@@ -213,7 +209,7 @@ export function applyManagedFields(
       manager,
       operation: "Apply",
       apiVersion,
-      time: timeOf(now),
+      time: kubeTime(now),
       fieldsType: "FieldsV1",
       fieldsV1: toFieldsV1(appliedPaths),
     },

@@ -11,6 +11,9 @@ import type { Database, Store } from "../store/index.js";
 import { storageKey, type ResourceType } from "./resources.js";
 import { alreadyExists, conflict, KubeError, notFound } from "./status.js";
 
+/** A time as Kubernetes writes it (metav1.Time): RFC 3339 in whole seconds, UTC. */
+export const kubeTime = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
 /** The columns that name one object's row. */
 function objectKey(cluster: string, type: ResourceType, namespace: string, name: string) {
   return { cluster_name: cluster, resource: storageKey(type), namespace, name };
@@ -313,10 +316,7 @@ export class KubeObjects {
   }
 
   #now(): string {
-    return this.clock
-      .now()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, "Z");
+    return kubeTime(this.clock.now());
   }
 
   async #write(

@@ -6,6 +6,7 @@
  * protobuf, so a 415 would fail the command: Berth decodes the kinds kubectl creates through a
  * typed client into the same JSON shape a JSON body has. Other kinds get the API server's 415.
  */
+import { kubeTime } from "./objects.js";
 import { KubeError } from "./status.js";
 
 export const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -166,9 +167,7 @@ function decode(bytes: Buffer, schema: Schema): Record<string, unknown> {
         const time = decode(chunk, {
           1: { name: "seconds", type: "int64" },
         }) as { seconds?: number };
-        out[field.name] = new Date((time.seconds ?? 0) * 1000)
-          .toISOString()
-          .replace(/\.\d{3}Z$/, "Z");
+        out[field.name] = kubeTime(new Date((time.seconds ?? 0) * 1000));
         break;
       }
       case "map": {

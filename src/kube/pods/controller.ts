@@ -10,7 +10,7 @@ import type { Task } from "@aws-sdk/client-ecs";
 import { SerialPass, type Clock, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { recordEvent } from "../events.js";
-import type { KubeObject, KubeObjects } from "../objects.js";
+import { kubeTime, type KubeObject, type KubeObjects } from "../objects.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
 import {
   CAPACITY_ANNOTATION,
@@ -44,8 +44,6 @@ export interface PodControllerOptions {
   region: string;
   intervalMs?: number;
 }
-
-const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /**
  * Lets the event loop run once. A watch's response is flushed on the next tick, and a chain of
@@ -181,7 +179,7 @@ export class PodController {
       task,
       restartCount,
       region: this.options.region,
-      now: stamp(now),
+      now: kubeTime(now),
     });
     const address = taskAddress(task);
     const nodeName = address === undefined ? undefined : nodeNameOf(address, this.options.region);
@@ -245,7 +243,7 @@ export class PodController {
       pod.metadata.namespace ?? "default",
       pod.metadata.name ?? "",
       (current) => {
-        current.status = unschedulableStatus(message, stamp(now));
+        current.status = unschedulableStatus(message, kubeTime(now));
         current.metadata.resourceVersion = undefined;
         return current;
       },

@@ -5,7 +5,7 @@
  * grace period of 0, goes at once.
  */
 import type { Clock } from "../../core/index.js";
-import type { KubeObject, KubeObjects } from "../objects.js";
+import { kubeTime, type KubeObject, type KubeObjects } from "../objects.js";
 import type { KindHooks } from "../rest.js";
 import { KubeError } from "../status.js";
 import { PODS, TASK_ANNOTATION } from "./controller.js";
@@ -68,10 +68,7 @@ export function podHooks(
         gracePeriodSeconds ?? (pod.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30;
       if (!hasTask) return objects.delete(cluster, PODS, namespace, name);
       const updated = await objects.update(cluster, PODS, namespace, name, (current) => {
-        current.metadata.deletionTimestamp ??= clock
-          .now()
-          .toISOString()
-          .replace(/\.\d{3}Z$/, "Z");
+        current.metadata.deletionTimestamp ??= kubeTime(clock.now());
         current.metadata.deletionGracePeriodSeconds = grace;
         current.metadata.resourceVersion = undefined;
         return current;

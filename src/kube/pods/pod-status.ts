@@ -4,13 +4,13 @@
  * Readiness probes are not run: a running container counts as ready.
  */
 import type { Container as TaskContainer, Task } from "@aws-sdk/client-ecs";
-import type { KubeObject } from "../objects.js";
+import { kubeTime, type KubeObject } from "../objects.js";
 import { podSpec, type Container } from "./fargate.js";
 
 const PENDING_STATES = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
 
 function time(date: Date | undefined, fallback: string): string {
-  return date === undefined ? fallback : new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return date === undefined ? fallback : kubeTime(new Date(date));
 }
 
 export function taskAddress(task: Task): string | undefined {

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { SerialPass, type Clock, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { recordEvent } from "../events.js";
-import type { KubeObject, KubeObjects, ObjectMeta } from "../objects.js";
+import { kubeTime, type KubeObject, type KubeObjects, type ObjectMeta } from "../objects.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
 import { planRollout, surgeAndUnavailable, templateHash } from "./rollout.js";
 
@@ -42,7 +42,6 @@ type Owner = NonNullable<ObjectMeta["ownerReferences"]>[number];
 const controllerOf = (o: KubeObject): Owner | undefined =>
   o.metadata.ownerReferences?.find((r) => r.controller === true);
 const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
-const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 const revisionOf = (o: KubeObject) => Number(o.metadata.annotations?.[REVISION] ?? "0");
 const replicasOf = (o: KubeObject) => Number(o.spec?.replicas ?? 1);
 
@@ -353,7 +352,7 @@ export class WorkloadController {
     const available = all.reduce((n, c) => n + c.available, 0);
     const { unavailable } = surgeAndUnavailable(input);
     const complete = mine.pods === desired && replicas === desired && mine.available === desired;
-    const now = stamp(this.options.clock.now());
+    const now = kubeTime(this.options.clock.now());
     const previous =
       (deployment.status?.conditions as { type: string; status: string; reason: string }[]) ?? [];
     const condition = (type: string, status: string, reason: string, message: string) => {
