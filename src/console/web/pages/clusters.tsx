@@ -2,6 +2,7 @@
 import { BASE, ECS, aws, getJson, useLive } from "../api.js";
 import { Failure, Loading, Page, Status } from "../components.js";
 import { tail, whenMs } from "../format.js";
+import type { HostRow } from "../../task-table.js";
 
 interface Cluster {
   clusterName: string;
@@ -10,19 +11,6 @@ interface Cluster {
   runningTasksCount: number;
   pendingTasksCount: number;
   activeServicesCount: number;
-}
-
-interface Host {
-  hostId: string;
-  availabilityZone: string;
-  status: string;
-  cpu: number;
-  memory: number;
-  reservedCpu: number;
-  reservedMemory: number;
-  tasks: number;
-  capacityProviders: string[];
-  lastSeenAt: number;
 }
 
 export interface Service {
@@ -68,7 +56,7 @@ export async function services(cluster: string): Promise<Service[]> {
 }
 
 /** Capacity per availability zone: what placement can spread a service's tasks over. */
-function byZone(hosts: Host[]): {
+function byZone(hosts: HostRow[]): {
   zone: string;
   hosts: number;
   cpu: number;
@@ -108,7 +96,7 @@ function byZone(hosts: Host[]): {
 }
 
 function HostsTable() {
-  const { data, error } = useLive(() => getJson<{ hosts: Host[] }>("hosts"), []);
+  const { data, error } = useLive(() => getJson<{ hosts: HostRow[] }>("hosts"), []);
   const zones = byZone(data?.hosts ?? []);
   return (
     <section aria-labelledby="hosts-title">

@@ -8,6 +8,7 @@ import { LoadBalancerTargets, type ServiceLoadBalancer } from "./targets.js";
 import { Failure, Loading, Page, Status } from "../components.js";
 import { tail, taskDefinitionName, when } from "../format.js";
 import { MetricsCharts } from "../chart.js";
+import type { Service } from "./clusters.js";
 import type { Task } from "./task.js";
 
 interface Deployment {
@@ -24,14 +25,7 @@ interface Deployment {
   updatedAt?: number;
 }
 
-interface ServiceDetail {
-  serviceName: string;
-  serviceArn: string;
-  status: string;
-  desiredCount: number;
-  runningCount: number;
-  pendingCount: number;
-  taskDefinition: string;
+interface ServiceDetail extends Service {
   deployments: Deployment[];
   events: { id: string; createdAt: number; message: string }[];
   loadBalancers?: ServiceLoadBalancer[];

@@ -7,20 +7,7 @@ import { useLocation } from "preact-iso";
 import { BASE, getJson, useLive } from "../api.js";
 import { Failure, Page, Status } from "../components.js";
 import { taskDefinitionName, whenMs } from "../format.js";
-
-interface TaskRow {
-  taskArn: string;
-  id: string;
-  taskDefinitionArn: string;
-  lastStatus: string;
-  desiredStatus: string;
-  group: string;
-  startedBy: string | null;
-  hostId: string | null;
-  cpu: number;
-  memory: number;
-  createdAt: number;
-}
+import type { TaskRow } from "../../task-table.js";
 
 const ROW = 40;
 const CHUNK = 200;
