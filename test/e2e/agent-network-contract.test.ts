@@ -97,8 +97,12 @@ it("keeps an idle cluster's network for the next task, at the same gateway, unti
   try {
     const target = { taskId: "idle-a", clusterArn: cluster, netnsPath: `/run/netns/${netns}` };
     const first = await network.attach(target);
+    const guard = portGuardChain(network.dir, "idle-a");
+    assert.match((await run("ebtables-nft", ["-t", "nat", "-L"])).stdout, new RegExp(guard));
     await network.detach(target);
     await run("ip", ["link", "show", bridge]);
+    // The task's port guard went with it (its chain and the jump to it), the cluster's stays.
+    assert.ok(!(await run("ebtables-nft", ["-t", "nat", "-L"])).stdout.includes(guard));
     assert.equal(await network.gateway(cluster), first.gateway);
     const again = await network.attach({ ...target, taskId: "idle-b" });
     assert.equal(again.subnet, first.subnet);

@@ -249,7 +249,7 @@ export class CniTaskNetwork implements TaskNetwork {
       { containerId: cniId, netns: netnsPath, ifName: IF_NAME },
       attachment?.result,
     );
-    await removePortGuard(portGuardChain(this.dir, cniId));
+    await removePortGuard(portGuardChain(this.dir, cniId), portOf(attachment, key));
     rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
     this.#removeWhenIdle(cluster);
   }
@@ -368,7 +368,10 @@ export class CniTaskNetwork implements TaskNetwork {
     const attached = this.#attachments().filter((a) => a.clusterKey === cluster.key);
     if ((attached.length > 0 || (this.#inUse.get(cluster.key) ?? 0) > 0) && !force) return;
     for (const record of attached) {
-      await removePortGuard(portGuardChain(this.dir, record.cniId)).catch(() => undefined);
+      await removePortGuard(
+        portGuardChain(this.dir, record.cniId),
+        portOf(record, cluster.key),
+      ).catch(() => undefined);
       rmSync(join(this.dir, "attachments", `${record.taskId}.json`), { force: true });
     }
     const bridge = CniTaskNetwork.bridgeName(cluster.key);
@@ -503,6 +506,15 @@ function addressOf(result: CniResult, subnet: string): TaskAddress {
 }
 
 /** The host side of the task's veth (its port on the bridge), as the bridge plugin reports it. */
+/** The task's bridge port from its attachment record, if that says. */
+function portOf(attachment: AttachmentRecord | undefined, key: string): string | undefined {
+  try {
+    return attachment?.result === undefined ? undefined : hostPortOf(attachment.result, key);
+  } catch {
+    return undefined;
+  }
+}
+
 function hostPortOf(result: CniResult, key: string): string {
   const port = (result.interfaces ?? []).find(
     (i) => i.sandbox === undefined && i.name !== CniTaskNetwork.bridgeName(key),

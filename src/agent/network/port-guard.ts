@@ -49,8 +49,27 @@ export async function applyPortGuard(spec: PortGuardSpec): Promise<void> {
   await restoreRules("ebtables-nft", portGuardRules(spec));
 }
 
-/** Removes a task's chain and whatever jumps to it (what is already gone is fine). */
-export async function removePortGuard(chain: string): Promise<void> {
+/**
+ * Removes a task's chain and whatever jumps to it (what is already gone is fine). With the
+ * task's port known, as it is from the task's attachment record, both go in one commit without
+ * listing every task's rules first; if that commit fails (part of it already gone), the rules
+ * are listed and what is left is removed.
+ */
+export async function removePortGuard(chain: string, port?: string): Promise<void> {
+  if (port !== undefined) {
+    const { code } = await runCommand("ebtables-nft-restore", ["--noflush"], {
+      input: [
+        "*nat",
+        `-D PREROUTING -i ${port} -j ${chain}`,
+        `-F ${chain}`,
+        `-X ${chain}`,
+        "COMMIT",
+        "",
+      ].join("\n"),
+      allowFailure: true,
+    });
+    if (code === 0) return;
+  }
   const { stdout, code } = await runCommand("ebtables-nft", ["-t", "nat", "-L"], {
     allowFailure: true,
   });
