@@ -20,3 +20,7 @@ process.on("message", (request: SpawnerRequest) => {
 });
 // The agent is gone (exited, or killed): so is the reason to be here.
 process.on("disconnect", () => process.exit(0));
+// A terminal's Ctrl-C (or a service manager's stop) reaches the agent's whole process group:
+// the agent's shutdown still runs commands, so the spawner outlives the signal and goes with
+// the agent.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => undefined);

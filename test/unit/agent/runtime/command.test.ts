@@ -59,3 +59,10 @@ test("a daemon's first line on its sync pipe is its answer, while it keeps runni
   );
   await assert.rejects(startDaemon("/nonexistent/daemon", [], {}), /could not start: .*ENOENT/);
 });
+
+test("the spawner outlives a Ctrl-C to the agent's process group, for the agent's shutdown", async () => {
+  const spawner = await parentOf();
+  assert.notEqual(spawner, process.pid);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.kill(spawner, signal);
+  assert.equal(await parentOf(), spawner);
+});
