@@ -21,6 +21,7 @@ import {
   type FargateProfileView,
 } from "./fargate.js";
 import {
+  isReady,
   mirrorTask,
   nodeNameOf,
   podStatusFromTask,
@@ -322,10 +323,4 @@ export class PodController {
         now,
       );
   }
-}
-
-function isReady(pod: KubeObject): boolean {
-  const conditions =
-    (pod.status?.conditions as { type: string; status: string }[] | undefined) ?? [];
-  return conditions.some((c) => c.type === "Ready" && c.status === "True");
 }

@@ -182,3 +182,10 @@ export function mirrorTask(
   if (setsNode && next.spec !== undefined) next.spec.nodeName = nodeName;
   return next;
 }
+
+/** Whether the pod's Ready condition is True. */
+export function isReady(pod: KubeObject): boolean {
+  const conditions =
+    (pod.status?.conditions as { type: string; status: string }[] | undefined) ?? [];
+  return conditions.some((c) => c.type === "Ready" && c.status === "True");
+}

@@ -12,6 +12,7 @@ import { SerialPass, type Clock, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { recordEvent } from "../events.js";
 import { kubeTime, type KubeObject, type KubeObjects, type ObjectMeta } from "../objects.js";
+import { isReady } from "../pods/pod-status.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
 import { planRollout, surgeAndUnavailable, templateHash } from "./rollout.js";
 
@@ -44,12 +45,6 @@ const controllerOf = (o: KubeObject): Owner | undefined =>
 const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
 const revisionOf = (o: KubeObject) => Number(o.metadata.annotations?.[REVISION] ?? "0");
 const replicasOf = (o: KubeObject) => Number(o.spec?.replicas ?? 1);
-
-function isReady(pod: KubeObject): boolean {
-  const conditions =
-    (pod.status?.conditions as { type: string; status: string }[] | undefined) ?? [];
-  return conditions.some((c) => c.type === "Ready" && c.status === "True");
-}
 
 function ownerReference(owner: KubeObject): Owner {
   return {
