@@ -55,3 +55,38 @@ export function Field(props: { label: string; children: ComponentChildren }) {
     </div>
   );
 }
+
+/** A column heading: its text, or its text and class (`num`: a column of figures). */
+type Column = string | { label: string; class: string };
+
+/** A data table: its caption for screen readers, one heading per column, then its rows. */
+export function Table(props: {
+  caption: string;
+  columns: Column[];
+  testid?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={props.testid}>
+        <caption class="sr-only">{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((column) =>
+              typeof column === "string" ? (
+                <th scope="col" key={column}>
+                  {column}
+                </th>
+              ) : (
+                <th scope="col" class={column.class} key={column.label}>
+                  {column.label}
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

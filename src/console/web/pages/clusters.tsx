@@ -1,6 +1,6 @@
 /** Clusters (counts), the hosts they share (capacity, AZ, health), and one cluster's services. */
 import { BASE, ECS, aws, getJson, useLive } from "../api.js";
-import { Failure, Loading, Page, Status } from "../components.js";
+import { Failure, Loading, Page, Status, Table } from "../components.js";
 import { tail, whenMs } from "../format.js";
 import type { HostRow } from "../../task-table.js";
 
@@ -103,74 +103,65 @@ function HostsTable() {
       <h2 id="hosts-title">Hosts</h2>
       <Failure error={error} />
       {zones.length === 0 ? null : (
-        <div class="table-wrap">
-          <table data-testid="zones">
-            <caption class="sr-only">Capacity per availability zone (active hosts)</caption>
-            <thead>
-              <tr>
-                <th scope="col">Availability zone</th>
-                <th scope="col">Active hosts</th>
-                <th scope="col">vCPU free / offered</th>
-                <th scope="col">Memory free / offered</th>
-              </tr>
-            </thead>
-            <tbody>
-              {zones.map((z) => (
-                <tr key={z.zone}>
-                  <td>{z.zone}</td>
-                  <td>{z.hosts}</td>
-                  <td>
-                    {(z.cpu - z.reservedCpu) / 1024} / {z.cpu / 1024}
-                  </td>
-                  <td>
-                    {z.memory - z.reservedMemory} / {z.memory} MiB
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Capacity per availability zone (active hosts)"
+          columns={[
+            "Availability zone",
+            "Active hosts",
+            "vCPU free / offered",
+            "Memory free / offered",
+          ]}
+          testid="zones"
+        >
+          {zones.map((z) => (
+            <tr key={z.zone}>
+              <td>{z.zone}</td>
+              <td>{z.hosts}</td>
+              <td>
+                {(z.cpu - z.reservedCpu) / 1024} / {z.cpu / 1024}
+              </td>
+              <td>
+                {z.memory - z.reservedMemory} / {z.memory} MiB
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       {data === undefined ? (
         <Loading what="hosts" />
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Compute hosts and their capacity</caption>
-            <thead>
-              <tr>
-                <th scope="col">Host</th>
-                <th scope="col">AZ</th>
-                <th scope="col">Health</th>
-                <th scope="col">Tasks</th>
-                <th scope="col">vCPU used / offered</th>
-                <th scope="col">Memory used / offered</th>
-                <th scope="col">Capacity</th>
-                <th scope="col">Last seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.hosts.map((h) => (
-                <tr key={h.hostId}>
-                  <td class="mono">{h.hostId}</td>
-                  <td>{h.availabilityZone}</td>
-                  <td>
-                    <Status value={h.status} />
-                  </td>
-                  <td>{h.tasks}</td>
-                  <td>
-                    {h.reservedCpu / 1024} / {h.cpu / 1024}
-                  </td>
-                  <td>
-                    {h.reservedMemory} / {h.memory} MiB
-                  </td>
-                  <td>{h.capacityProviders.join(", ")}</td>
-                  <td>{whenMs(h.lastSeenAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Compute hosts and their capacity"
+          columns={[
+            "Host",
+            "AZ",
+            "Health",
+            "Tasks",
+            "vCPU used / offered",
+            "Memory used / offered",
+            "Capacity",
+            "Last seen",
+          ]}
+        >
+          {data.hosts.map((h) => (
+            <tr key={h.hostId}>
+              <td class="mono">{h.hostId}</td>
+              <td>{h.availabilityZone}</td>
+              <td>
+                <Status value={h.status} />
+              </td>
+              <td>{h.tasks}</td>
+              <td>
+                {h.reservedCpu / 1024} / {h.cpu / 1024}
+              </td>
+              <td>
+                {h.reservedMemory} / {h.memory} MiB
+              </td>
+              <td>{h.capacityProviders.join(", ")}</td>
+              <td>{whenMs(h.lastSeenAt)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );
@@ -184,37 +175,26 @@ export function ClustersPage() {
       {data === undefined ? (
         <Loading what="clusters" />
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Clusters</caption>
-            <thead>
-              <tr>
-                <th scope="col">Cluster</th>
-                <th scope="col">Status</th>
-                <th scope="col">Services</th>
-                <th scope="col">Running tasks</th>
-                <th scope="col">Pending tasks</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((c) => (
-                <tr key={c.clusterArn}>
-                  <td>
-                    <a href={`${BASE}/clusters/${encodeURIComponent(c.clusterName)}`}>
-                      {c.clusterName}
-                    </a>
-                  </td>
-                  <td>
-                    <Status value={c.status} />
-                  </td>
-                  <td>{c.activeServicesCount}</td>
-                  <td data-testid={`running-${c.clusterName}`}>{c.runningTasksCount}</td>
-                  <td>{c.pendingTasksCount}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Clusters"
+          columns={["Cluster", "Status", "Services", "Running tasks", "Pending tasks"]}
+        >
+          {data.map((c) => (
+            <tr key={c.clusterArn}>
+              <td>
+                <a href={`${BASE}/clusters/${encodeURIComponent(c.clusterName)}`}>
+                  {c.clusterName}
+                </a>
+              </td>
+              <td>
+                <Status value={c.status} />
+              </td>
+              <td>{c.activeServicesCount}</td>
+              <td data-testid={`running-${c.clusterName}`}>{c.runningTasksCount}</td>
+              <td>{c.pendingTasksCount}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <HostsTable />
     </Page>
@@ -253,41 +233,29 @@ export function ClusterPage(props: { cluster: string }) {
       ) : list.data.length === 0 ? (
         <p class="muted">No services in this cluster.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Services of {name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col">Status</th>
-                <th scope="col">Desired</th>
-                <th scope="col">Running</th>
-                <th scope="col">Pending</th>
-                <th scope="col">Task definition</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((s) => (
-                <tr key={s.serviceArn}>
-                  <td>
-                    <a
-                      href={`${BASE}/clusters/${encodeURIComponent(name)}/services/${encodeURIComponent(s.serviceName)}`}
-                    >
-                      {s.serviceName}
-                    </a>
-                  </td>
-                  <td>
-                    <Status value={s.status} />
-                  </td>
-                  <td>{s.desiredCount}</td>
-                  <td>{s.runningCount}</td>
-                  <td>{s.pendingCount}</td>
-                  <td>{tail(s.taskDefinition)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption={`Services of ${name}`}
+          columns={["Service", "Status", "Desired", "Running", "Pending", "Task definition"]}
+        >
+          {list.data.map((s) => (
+            <tr key={s.serviceArn}>
+              <td>
+                <a
+                  href={`${BASE}/clusters/${encodeURIComponent(name)}/services/${encodeURIComponent(s.serviceName)}`}
+                >
+                  {s.serviceName}
+                </a>
+              </td>
+              <td>
+                <Status value={s.status} />
+              </td>
+              <td>{s.desiredCount}</td>
+              <td>{s.runningCount}</td>
+              <td>{s.pendingCount}</td>
+              <td>{tail(s.taskDefinition)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </Page>
   );

@@ -8,7 +8,7 @@
  */
 import { useLocation } from "preact-iso";
 import { CE, aws, getJson, useLive } from "../api.js";
-import { Failure, Loading, Page } from "../components.js";
+import { Failure, Loading, Page, Table } from "../components.js";
 import { formatCents, parseAmount } from "./money.js";
 
 interface Result {
@@ -93,39 +93,29 @@ function Savings(props: { since: string; until: string }) {
       <h2 id="savings-title">Savings</h2>
       <Failure error={error} />
       {data === undefined ? null : (
-        <div class="table-wrap">
-          <table data-testid="savings">
-            <caption class="sr-only">What Spot and Savings Plans saved</caption>
-            <thead>
-              <tr>
-                <th scope="col">Purchase</th>
-                <th scope="col" class="num">
-                  On demand (USD)
-                </th>
-                <th scope="col" class="num">
-                  Paid (USD)
-                </th>
-                <th scope="col" class="num">
-                  Saved (USD)
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <tr data-testid="savings-spot">
-                <th scope="row">Spot</th>
-                <td class="num">{data.spot.onDemand}</td>
-                <td class="num">{data.spot.cost}</td>
-                <td class="num">{data.spot.saved}</td>
-              </tr>
-              <tr data-testid="savings-plans">
-                <th scope="row">Savings Plans (net of commitment)</th>
-                <td class="num">{data.savingsPlans.onDemand}</td>
-                <td class="num">{data.savingsPlans.commitment}</td>
-                <td class="num">{data.savingsPlans.saved}</td>
-              </tr>
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="What Spot and Savings Plans saved"
+          columns={[
+            "Purchase",
+            { label: "On demand (USD)", class: "num" },
+            { label: "Paid (USD)", class: "num" },
+            { label: "Saved (USD)", class: "num" },
+          ]}
+          testid="savings"
+        >
+          <tr data-testid="savings-spot">
+            <th scope="row">Spot</th>
+            <td class="num">{data.spot.onDemand}</td>
+            <td class="num">{data.spot.cost}</td>
+            <td class="num">{data.spot.saved}</td>
+          </tr>
+          <tr data-testid="savings-plans">
+            <th scope="row">Savings Plans (net of commitment)</th>
+            <td class="num">{data.savingsPlans.onDemand}</td>
+            <td class="num">{data.savingsPlans.commitment}</td>
+            <td class="num">{data.savingsPlans.saved}</td>
+          </tr>
+        </Table>
       )}
     </section>
   );
@@ -251,35 +241,27 @@ export function CostsPage() {
               ? `tag ${data.tagKey || "(no tags in this period)"}`
               : group.label.toLowerCase()}
           </h2>
-          <div class="table-wrap">
-            <table data-testid="cost-groups">
-              <caption class="sr-only">Cost by {group.label}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{group.label}</th>
-                  <th scope="col" class="num">
-                    Cost (USD)
-                  </th>
-                  <th scope="col" class="num">
-                    Share
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.rows.map(([label, amount]) => (
-                  <tr key={label}>
-                    <td>{label}</td>
-                    <td class="num">{formatCents(amount)}</td>
-                    <td class="num">
-                      {data.total === 0n
-                        ? "—"
-                        : `${(Number((amount * 2000n + data.total) / (data.total * 2n)) / 10).toFixed(1)}%`}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption={`Cost by ${group.label}`}
+            columns={[
+              group.label,
+              { label: "Cost (USD)", class: "num" },
+              { label: "Share", class: "num" },
+            ]}
+            testid="cost-groups"
+          >
+            {data.rows.map(([label, amount]) => (
+              <tr key={label}>
+                <td>{label}</td>
+                <td class="num">{formatCents(amount)}</td>
+                <td class="num">
+                  {data.total === 0n
+                    ? "—"
+                    : `${(Number((amount * 2000n + data.total) / (data.total * 2n)) / 10).toFixed(1)}%`}
+                </td>
+              </tr>
+            ))}
+          </Table>
           <h2>By day</h2>
           <div class="bars" role="list" aria-label="Cost per day" data-testid="cost-days">
             {data.days.map((d) => {

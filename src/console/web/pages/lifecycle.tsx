@@ -5,7 +5,7 @@
  */
 import { useState } from "preact/hooks";
 import { ApiError, ECR, aws, useLive } from "../api.js";
-import { Failure } from "../components.js";
+import { Failure, Table } from "../components.js";
 import { when } from "../format.js";
 
 interface Policy {
@@ -119,33 +119,23 @@ export function LifecyclePolicy(props: { repository: string }) {
               : " under the previewed rules"}
             .
           </p>
-          <div class="table-wrap">
-            <table data-testid="lifecycle-preview">
-              <caption class="sr-only">Images the policy would expire</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Tags</th>
-                  <th scope="col">Digest</th>
-                  <th scope="col">Pushed</th>
-                  <th scope="col">Rule</th>
-                  <th scope="col">Action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.previewResults.map((r) => (
-                  <tr key={r.imageDigest}>
-                    <td>{(r.imageTags ?? []).join(", ") || <span class="muted">untagged</span>}</td>
-                    <td class="mono" title={r.imageDigest}>
-                      {r.imageDigest.slice(0, 19)}…
-                    </td>
-                    <td>{when(r.imagePushedAt)}</td>
-                    <td>{r.appliedRulePriority ?? ""}</td>
-                    <td>{r.action?.type ?? ""}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Images the policy would expire"
+            columns={["Tags", "Digest", "Pushed", "Rule", "Action"]}
+            testid="lifecycle-preview"
+          >
+            {p.previewResults.map((r) => (
+              <tr key={r.imageDigest}>
+                <td>{(r.imageTags ?? []).join(", ") || <span class="muted">untagged</span>}</td>
+                <td class="mono" title={r.imageDigest}>
+                  {r.imageDigest.slice(0, 19)}…
+                </td>
+                <td>{when(r.imagePushedAt)}</td>
+                <td>{r.appliedRulePriority ?? ""}</td>
+                <td>{r.action?.type ?? ""}</td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
     </section>

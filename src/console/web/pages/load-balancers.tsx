@@ -4,7 +4,7 @@
  * load balancer's own measurements, kept per metric period like the other datapoints).
  */
 import { query, useLive } from "../api.js";
-import { Failure, Loading, Page, Status } from "../components.js";
+import { Failure, Loading, Page, Status, Table } from "../components.js";
 import { MetricsCharts } from "../chart.js";
 
 const ELB = "elasticloadbalancing";
@@ -96,27 +96,19 @@ export function LoadBalancersPage() {
               {balancer.LoadBalancerName} <Status value={balancer.State?.Code} />
             </h2>
             <p class="mono">{balancer.DNSName ?? ""}</p>
-            <div class="table-wrap">
-              <table>
-                <caption class="sr-only">Listeners of {balancer.LoadBalancerName}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Listener</th>
-                    <th scope="col">Default action</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {listeners.map((l) => (
-                    <tr key={l.ListenerArn}>
-                      <td>
-                        {l.Protocol ?? "HTTP"}:{l.Port ?? ""}
-                      </td>
-                      <td>{forwardsTo(l, groups)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              caption={`Listeners of ${balancer.LoadBalancerName}`}
+              columns={["Listener", "Default action"]}
+            >
+              {listeners.map((l) => (
+                <tr key={l.ListenerArn}>
+                  <td>
+                    {l.Protocol ?? "HTTP"}:{l.Port ?? ""}
+                  </td>
+                  <td>{forwardsTo(l, groups)}</td>
+                </tr>
+              ))}
+            </Table>
             {groups.map((g) => (
               <div key={g.TargetGroupArn} data-testid={`tg-metrics-${g.TargetGroupName}`}>
                 <MetricsCharts

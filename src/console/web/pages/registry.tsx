@@ -4,7 +4,7 @@
  */
 import { BASE, ECR, aws, useLive } from "../api.js";
 import { LifecyclePolicy } from "./lifecycle.js";
-import { Failure, Loading, Page } from "../components.js";
+import { Failure, Loading, Page, Table } from "../components.js";
 import { bytes, when } from "../format.js";
 
 interface Repository {
@@ -52,31 +52,18 @@ export function RegistryPage() {
       ) : data.length === 0 ? (
         <p class="muted">No repositories yet: push an image with podman or skopeo.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Repositories</caption>
-            <thead>
-              <tr>
-                <th scope="col">Repository</th>
-                <th scope="col">URI</th>
-                <th scope="col">Tags</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((r) => (
-                <tr key={r.repositoryName}>
-                  <td>
-                    <a href={`${BASE}/registry/${r.repositoryName}`}>{r.repositoryName}</a>
-                  </td>
-                  <td class="mono">{r.repositoryUri}</td>
-                  <td>{r.imageTagMutability}</td>
-                  <td>{when(r.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Repositories" columns={["Repository", "URI", "Tags", "Created"]}>
+          {data.map((r) => (
+            <tr key={r.repositoryName}>
+              <td>
+                <a href={`${BASE}/registry/${r.repositoryName}`}>{r.repositoryName}</a>
+              </td>
+              <td class="mono">{r.repositoryUri}</td>
+              <td>{r.imageTagMutability}</td>
+              <td>{when(r.createdAt)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </Page>
   );
@@ -98,35 +85,23 @@ export function RepositoryPage(props: { repository: string }) {
       {images.data === undefined ? (
         <Loading what="images" />
       ) : (
-        <div class="table-wrap">
-          <table data-testid="images">
-            <caption class="sr-only">Images of {name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Tags</th>
-                <th scope="col">Digest</th>
-                <th scope="col" class="num">
-                  Size
-                </th>
-                <th scope="col">Pushed</th>
-                <th scope="col">Last pulled</th>
-              </tr>
-            </thead>
-            <tbody>
-              {sorted.map((i) => (
-                <tr key={i.imageDigest}>
-                  <td>{(i.imageTags ?? []).join(", ") || <span class="muted">untagged</span>}</td>
-                  <td class="mono" title={i.imageDigest}>
-                    {i.imageDigest.slice(0, 19)}…
-                  </td>
-                  <td class="num">{bytes(i.imageSizeInBytes)}</td>
-                  <td>{when(i.imagePushedAt)}</td>
-                  <td>{when(i.lastRecordedPullTime)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption={`Images of ${name}`}
+          columns={["Tags", "Digest", { label: "Size", class: "num" }, "Pushed", "Last pulled"]}
+          testid="images"
+        >
+          {sorted.map((i) => (
+            <tr key={i.imageDigest}>
+              <td>{(i.imageTags ?? []).join(", ") || <span class="muted">untagged</span>}</td>
+              <td class="mono" title={i.imageDigest}>
+                {i.imageDigest.slice(0, 19)}…
+              </td>
+              <td class="num">{bytes(i.imageSizeInBytes)}</td>
+              <td>{when(i.imagePushedAt)}</td>
+              <td>{when(i.lastRecordedPullTime)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <LifecyclePolicy repository={name} />
     </Page>

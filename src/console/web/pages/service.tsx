@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { AUTOSCALING, BASE, ECS, aws, useLive } from "../api.js";
 import { LoadBalancerTargets, type ServiceLoadBalancer } from "./targets.js";
-import { Failure, Loading, Page, Status } from "../components.js";
+import { Failure, Loading, Page, Status, Table } from "../components.js";
 import { tail, taskDefinitionName, when } from "../format.js";
 import { MetricsCharts } from "../chart.js";
 import type { Service } from "./clusters.js";
@@ -231,71 +231,56 @@ export function ServicePage(props: { cluster: string; service: string }) {
       </form>
       <MetricsCharts cluster={cluster} service={name} />
       <h2>Deployments</h2>
-      <div class="table-wrap">
-        <table data-testid="deployments">
-          <caption class="sr-only">Deployments</caption>
-          <thead>
-            <tr>
-              <th scope="col">Deployment</th>
-              <th scope="col">Status</th>
-              <th scope="col">Rollout</th>
-              <th scope="col">Task definition</th>
-              <th scope="col">Desired / pending / running</th>
-              <th scope="col">Failed tasks</th>
-              <th scope="col">Updated</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.deployments.map((d) => (
-              <tr key={d.id}>
-                <td class="mono">{d.id}</td>
-                <td>{d.status}</td>
-                <td title={d.rolloutStateReason}>
-                  <Status value={d.rolloutState} />
-                </td>
-                <td>{taskDefinitionName(d.taskDefinition)}</td>
-                <td>
-                  {d.desiredCount} / {d.pendingCount} / {d.runningCount}
-                </td>
-                <td>{d.failedTasks ?? 0}</td>
-                <td>{when(d.updatedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        caption="Deployments"
+        columns={[
+          "Deployment",
+          "Status",
+          "Rollout",
+          "Task definition",
+          "Desired / pending / running",
+          "Failed tasks",
+          "Updated",
+        ]}
+        testid="deployments"
+      >
+        {s.deployments.map((d) => (
+          <tr key={d.id}>
+            <td class="mono">{d.id}</td>
+            <td>{d.status}</td>
+            <td title={d.rolloutStateReason}>
+              <Status value={d.rolloutState} />
+            </td>
+            <td>{taskDefinitionName(d.taskDefinition)}</td>
+            <td>
+              {d.desiredCount} / {d.pendingCount} / {d.runningCount}
+            </td>
+            <td>{d.failedTasks ?? 0}</td>
+            <td>{when(d.updatedAt)}</td>
+          </tr>
+        ))}
+      </Table>
       <h2>Tasks</h2>
-      <div class="table-wrap">
-        <table data-testid="service-tasks">
-          <caption class="sr-only">Tasks of the service</caption>
-          <thead>
-            <tr>
-              <th scope="col">Task</th>
-              <th scope="col">Last status</th>
-              <th scope="col">Desired</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.tasks.map((t) => (
-              <tr key={t.taskArn}>
-                <td class="mono">
-                  <a
-                    href={`${BASE}/clusters/${encodeURIComponent(cluster)}/tasks/${tail(t.taskArn)}`}
-                  >
-                    {tail(t.taskArn)}
-                  </a>
-                </td>
-                <td>
-                  <Status value={t.lastStatus} />
-                </td>
-                <td>{t.desiredStatus}</td>
-                <td>{when(t.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        caption="Tasks of the service"
+        columns={["Task", "Last status", "Desired", "Created"]}
+        testid="service-tasks"
+      >
+        {data.tasks.map((t) => (
+          <tr key={t.taskArn}>
+            <td class="mono">
+              <a href={`${BASE}/clusters/${encodeURIComponent(cluster)}/tasks/${tail(t.taskArn)}`}>
+                {tail(t.taskArn)}
+              </a>
+            </td>
+            <td>
+              <Status value={t.lastStatus} />
+            </td>
+            <td>{t.desiredStatus}</td>
+            <td>{when(t.createdAt)}</td>
+          </tr>
+        ))}
+      </Table>
       <LoadBalancerTargets loadBalancers={s.loadBalancers ?? []} />
       <AutoScaling cluster={cluster} service={name} />
       <h2>Events</h2>

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { BASE, ECS, aws, getJson, useLive } from "../api.js";
-import { Failure, Field, Loading, Page, Status } from "../components.js";
+import { Failure, Field, Loading, Page, Status, Table } from "../components.js";
 import { MetricsCharts } from "../chart.js";
 import { taskDefinitionName, when } from "../format.js";
 
@@ -336,40 +336,28 @@ export function TaskPage(props: { cluster: string; task: string }) {
         ))}
       </ol>
       <h2>Containers</h2>
-      <div class="table-wrap">
-        <table>
-          <caption class="sr-only">Containers of the task</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Exit code</th>
-              <th scope="col">Health</th>
-              <th scope="col">Limits</th>
-              <th scope="col">Image</th>
-            </tr>
-          </thead>
-          <tbody>
-            {t.containers.map((c) => (
-              <tr key={c.name}>
-                <td>{c.name}</td>
-                <td>
-                  <Status value={c.lastStatus} />
-                </td>
-                <td data-testid={`exit-${c.name}`}>
-                  {c.exitCode ?? "—"}
-                  {c.reason === undefined ? "" : ` (${c.reason})`}
-                </td>
-                <td data-testid={`health-${c.name}`}>{c.healthStatus ?? "—"}</td>
-                <td>
-                  {c.cpu ?? "—"} CPU, {c.memory ?? c.memoryReservation ?? "—"} MiB
-                </td>
-                <td class="mono">{c.image ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        caption="Containers of the task"
+        columns={["Name", "Status", "Exit code", "Health", "Limits", "Image"]}
+      >
+        {t.containers.map((c) => (
+          <tr key={c.name}>
+            <td>{c.name}</td>
+            <td>
+              <Status value={c.lastStatus} />
+            </td>
+            <td data-testid={`exit-${c.name}`}>
+              {c.exitCode ?? "—"}
+              {c.reason === undefined ? "" : ` (${c.reason})`}
+            </td>
+            <td data-testid={`health-${c.name}`}>{c.healthStatus ?? "—"}</td>
+            <td>
+              {c.cpu ?? "—"} CPU, {c.memory ?? c.memoryReservation ?? "—"} MiB
+            </td>
+            <td class="mono">{c.image ?? ""}</td>
+          </tr>
+        ))}
+      </Table>
       <MetricsCharts taskArn={t.taskArn} />
       <Logs
         taskArn={t.taskArn}
