@@ -438,8 +438,7 @@ export class ResourceRoutes {
       target.namespace ?? "",
       target.name,
       (current) => {
-        const base = target.subresource === "status" ? current : current;
-        const next = merge(base, patch) as KubeObject;
+        const next = merge(current, patch) as KubeObject;
         if (target.subresource === "status") {
           const only = { ...current, status: next.status };
           recordUpdateManager(only, current, manager, "Update", now, apiVersionOf(target.type));
