@@ -4,7 +4,7 @@
  * the change, as etcd's revision is), and a watch cache in memory: the last changes of each
  * cluster, from which a watch resumes at a resourceVersion, or learns it is too old (410).
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Clock } from "../core/index.js";
 import type { Transaction } from "kysely";
 import type { Database, Store } from "../store/index.js";
@@ -13,6 +13,12 @@ import { alreadyExists, conflict, KubeError, notFound } from "./status.js";
 
 /** A time as Kubernetes writes it (metav1.Time): RFC 3339 in whole seconds, UTC. */
 export const kubeTime = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** kube's five-character name suffix (rand.String: no vowels, no look-alikes). */
+export function nameSuffix(): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join("");
+}
 
 /** The columns that name one object's row. */
 function objectKey(cluster: string, type: ResourceType, namespace: string, name: string) {

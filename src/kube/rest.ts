@@ -4,13 +4,12 @@
  * create, update, patch (strategic, merge, JSON, apply) and delete. What is special to a kind
  * (pods' scheduling and graceful deletion, a Deployment's scale) comes in through `KindHooks`.
  */
-import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { Clock } from "../core/index.js";
 import type { KubeRequest } from "./api-server.js";
 import { parseObject, readBody, sendJson } from "./http.js";
 import { applyManagedFields, recordUpdateManager } from "./managed-fields.js";
-import type { Change, KubeObject, KubeObjects } from "./objects.js";
+import { nameSuffix, type Change, type KubeObject, type KubeObjects } from "./objects.js";
 import { jsonMergePatch, jsonPatch, strategicMerge } from "./patch.js";
 import {
   apiVersionOf,
@@ -263,7 +262,7 @@ export class ResourceRoutes {
     checkKind(target.type, object);
     object.metadata = { ...(object.metadata ?? {}) };
     if ((object.metadata.name ?? "") === "" && object.metadata.generateName !== undefined)
-      object.metadata.name = `${object.metadata.generateName}${randomSuffix()}`;
+      object.metadata.name = `${object.metadata.generateName}${nameSuffix()}`;
     const name = object.metadata.name ?? "";
     if (name === "")
       throw new KubeError(
@@ -527,9 +526,4 @@ function checkKind(type: ResourceType, object: KubeObject): void {
 /** The API server names an unnamed manager after the client's user agent, up to the first `/`. */
 function userAgentManager(agent: string | undefined): string {
   return (agent ?? "unknown").split("/")[0] ?? "unknown";
-}
-
-function randomSuffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join("");
 }

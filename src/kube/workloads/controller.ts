@@ -7,11 +7,16 @@
  * (rollout.ts); each ReplicaSet gets as many live pods as it wants (created from its template,
  * deleted gracefully, unready and newest first); statuses are written from the pods counted.
  */
-import { randomBytes } from "node:crypto";
 import { SerialPass, type Clock, type Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { recordEvent } from "../events.js";
-import { kubeTime, type KubeObject, type KubeObjects, type ObjectMeta } from "../objects.js";
+import {
+  kubeTime,
+  nameSuffix,
+  type KubeObject,
+  type KubeObjects,
+  type ObjectMeta,
+} from "../objects.js";
 import { isReady } from "../pods/pod-status.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
 import { planRollout, surgeAndUnavailable, templateHash } from "./rollout.js";
@@ -491,7 +496,7 @@ export class WorkloadController {
       apiVersion: "v1",
       kind: "Pod",
       metadata: {
-        name: `${prefix}${suffix()}`,
+        name: `${prefix}${nameSuffix()}`,
         generateName: prefix,
         namespace: set.metadata.namespace,
         labels: { ...meta.labels },
@@ -501,10 +506,4 @@ export class WorkloadController {
       spec: structuredClone(template.spec ?? {}),
     };
   }
-}
-
-/** kube's five-character name suffix (rand.String: no vowels, no look-alikes). */
-function suffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join("");
 }
