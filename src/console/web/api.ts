@@ -112,13 +112,7 @@ export async function signOut(): Promise<void> {
 
 /** One AWS action as the signed-in key (the server runs it through the same gateway). */
 export async function aws<T>(target: string, input: object = {}): Promise<T> {
-  const res = await fetch(`${BASE}/api/aws/${target}`, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-Berth-Csrf": session?.csrfToken ?? "" },
-    body: JSON.stringify(input),
-  });
-  return (await parse(res)) as T;
+  return postAction<T>(`aws/${target}`, input);
 }
 
 /** One action of a Query service (ELB) as the signed-in key; the console gets it as JSON. */
@@ -127,7 +121,12 @@ export async function query<T>(
   action: string,
   input: object = {},
 ): Promise<T> {
-  const res = await fetch(`${BASE}/api/query/${signingName}/${action}`, {
+  return postAction<T>(`query/${signingName}/${action}`, input);
+}
+
+/** POSTs `input` as JSON to the console's API `path`, with the session's CSRF token. */
+async function postAction<T>(path: string, input: object): Promise<T> {
+  const res = await fetch(`${BASE}/api/${path}`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-Berth-Csrf": session?.csrfToken ?? "" },

@@ -151,6 +151,8 @@ export function MetricsCharts(props: {
   // The time axis spans the data when it covers less than the window (a young service).
   const to = data?.now ?? Date.now();
   const from = Math.max(to - minutes * 60_000, points[0]?.at ?? 0);
+  // What every chart draws over: the same points and time axis.
+  const span = { points, from, to };
   const hasRequests = points.some((p) => p.requests !== undefined);
   const hasCounts = points.some((p) => p.running !== undefined);
   const hasLatency = points.some((p) => p.latency !== undefined);
@@ -181,9 +183,7 @@ export function MetricsCharts(props: {
           <Line
             title="Utilization"
             unit="%"
-            points={points}
-            from={from}
-            to={to}
+            {...span}
             series={[
               { key: "cpu", label: "CPU", className: "s-cpu" },
               { key: "memory", label: "Memory", className: "s-mem" },
@@ -194,9 +194,7 @@ export function MetricsCharts(props: {
           <Line
             title="Tasks"
             unit=""
-            points={points}
-            from={from}
-            to={to}
+            {...span}
             series={[
               { key: "desired", label: "Desired", className: "s-desired" },
               { key: "pending", label: "Pending", className: "s-pending" },
@@ -208,9 +206,7 @@ export function MetricsCharts(props: {
           <Line
             title="Requests per period"
             unit=""
-            points={points}
-            from={from}
-            to={to}
+            {...span}
             series={[{ key: "requests", label: "Requests", className: "s-req" }]}
           />
         ) : null}
@@ -218,9 +214,7 @@ export function MetricsCharts(props: {
           <Line
             title="Target response time"
             unit=" ms"
-            points={points}
-            from={from}
-            to={to}
+            {...span}
             series={[
               { key: "latency", label: "Average", className: "s-latency" },
               { key: "latencyP90", label: "p90", className: "s-latency-p90" },

@@ -55,26 +55,18 @@ export async function services(cluster: string): Promise<Service[]> {
   return found;
 }
 
-/** Capacity per availability zone: what placement can spread a service's tasks over. */
-function byZone(hosts: HostRow[]): {
+interface ZoneCapacity {
   zone: string;
   hosts: number;
   cpu: number;
   reservedCpu: number;
   memory: number;
   reservedMemory: number;
-}[] {
-  const zones = new Map<
-    string,
-    {
-      zone: string;
-      hosts: number;
-      cpu: number;
-      reservedCpu: number;
-      memory: number;
-      reservedMemory: number;
-    }
-  >();
+}
+
+/** Capacity per availability zone: what placement can spread a service's tasks over. */
+function byZone(hosts: HostRow[]): ZoneCapacity[] {
+  const zones = new Map<string, ZoneCapacity>();
   for (const h of hosts) {
     if (h.status !== "ACTIVE") continue;
     const z = zones.get(h.availabilityZone) ?? {
