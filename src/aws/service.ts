@@ -3,10 +3,10 @@
  * code, and a table of `Action -> handler`. Adding an action is adding a row.
  */
 import type { AwsErrorCode } from "./error-codes.js";
-import type { Clock, Identity, Logger } from "../core/index.js";
+import { newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
 import type { ServiceModel } from "./model.js";
 import type { ResourceResolver } from "./authorization.js";
-import type { Principal } from "./principal.js";
+import { rootPrincipal, type Principal } from "./principal.js";
 
 /** Everything a handler may know about the request it serves. */
 export interface RequestContext {
@@ -18,6 +18,19 @@ export interface RequestContext {
   accessKeyId: string;
   /** Who the key belongs to: the account's root, an IAM user or a role session. */
   principal: Principal;
+}
+
+/**
+ * The context of a call Berth makes itself, not through a front door (a scaling change, a
+ * pod's task, a schedule's run): as `accessKeyId`, for `principal` (the account's root).
+ */
+export function internalContext(
+  env: { identity: Identity; clock: Clock; log: Logger },
+  accessKeyId: string,
+  principal: Principal = rootPrincipal(env.identity.accountId),
+): RequestContext {
+  const { identity, clock, log } = env;
+  return { requestId: newRequestId(), identity, clock, log, accessKeyId, principal };
 }
 
 /**

@@ -13,14 +13,13 @@ import {
   type AwsQueryService,
   type AwsRestJsonService,
   type Credentials,
-  rootPrincipal,
+  internalContext,
 } from "../aws/index.js";
 import {
   caCertHash,
   createLogger,
   ensureCertificateAuthority,
   ensurePrivateDir,
-  newRequestId,
   issueServingCertificate,
   lockDataDir,
   openMasterKey,
@@ -624,14 +623,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       // and calls RunTask as that session, whose policies limit what a schedule starts.
       ctx: async (roleArn, sessionName) => {
         const { accessKeyId, principal } = await schedulerSession(roleArn, sessionName);
-        return {
-          requestId: newRequestId(),
-          identity: options.identity,
-          clock,
-          log,
-          accessKeyId,
-          principal,
-        };
+        return internalContext({ identity: options.identity, clock, log }, accessKeyId, principal);
       },
     }),
   });
@@ -718,14 +710,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         store,
         tasks,
         registryCredentials,
-        ctx: () => ({
-          requestId: newRequestId(),
-          identity: options.identity,
-          clock,
-          log,
-          accessKeyId: "eks-fargate",
-          principal: rootPrincipal(options.identity.accountId),
-        }),
+        ctx: () => internalContext({ identity: options.identity, clock, log }, "eks-fargate"),
       }),
       // `kubectl logs` reads a pod's task output the way `berth logs` does.
       logs: (taskArn, request, onLines) =>

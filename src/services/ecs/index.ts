@@ -12,9 +12,9 @@ import {
   type Authorizer,
   type AwsJsonService,
   type RequestContext,
-  rootPrincipal,
+  internalContext,
 } from "../../aws/index.js";
-import { newRequestId, type Clock, type Identity, type Logger } from "../../core/index.js";
+import type { Clock, Identity, Logger } from "../../core/index.js";
 import {
   readTask,
   type Fence,
@@ -170,18 +170,8 @@ export function serviceDesiredCountSetter(deps: {
 }): (cluster: string, service: string, desiredCount: number) => Promise<void> {
   const { updateService } = serviceHandlers(deps);
   return async (cluster, service, desiredCount) => {
-    await updateService(
-      { cluster, service, desiredCount },
-      {
-        requestId: newRequestId(),
-        identity: deps.identity,
-        clock: deps.clock,
-        log: deps.log,
-        accessKeyId: "application-autoscaling",
-        principal: rootPrincipal(deps.identity.accountId),
-      },
-      deps.fence,
-    );
+    const ctx = internalContext(deps, "application-autoscaling");
+    await updateService({ cluster, service, desiredCount }, ctx, deps.fence);
   };
 }
 
