@@ -41,9 +41,7 @@ export {
 } from "./error-codes.js";
 export { rootPrincipal, type Principal, type PrincipalKind } from "./principal.js";
 export {
-  ANY_RESOURCE,
   authorizeRequest,
-  requestedResources,
   resources,
   resourcesByMember,
   resourcesByArnMembers,

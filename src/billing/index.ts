@@ -33,7 +33,6 @@ export {
   PRICE_NAMES,
   PRICE_DESCRIPTIONS,
   DEFAULT_PRICES,
-  isPriceName,
   priceBookFile,
   priceChange,
   type PriceChangeRequest,
@@ -52,17 +51,9 @@ export {
   type SavingsPlan,
   type SavingsPlanState,
 } from "./savings-plans.js";
-export {
-  rateUsage,
-  rateTask,
-  applySavingsPlans,
-  floorHour,
-  type CostLine,
-  type PlanHour,
-} from "./rating.js";
+export { rateUsage, floorHour, type CostLine, type PlanHour } from "./rating.js";
 export {
   QUANTITY_SCALE,
-  RATE_SCALE,
   MONEY_SCALE,
   parseRate,
   formatRate,

@@ -117,7 +117,7 @@ export {
   type TaskCommandsOptions,
   type TaskDispatcher,
 } from "./task-commands.js";
-export { SpotInterrupter, SPOT_REASON, SPOT_STOP_CODE, type SpotOptions } from "./spot.js";
+export { SpotInterrupter, type SpotOptions } from "./spot.js";
 export {
   ServiceMetrics,
   UsageSeries,

@@ -29,9 +29,7 @@ export {
   connectionBudget,
   defaultConnectionLimits,
   limitConnections,
-  openFilesLimit,
   raiseOpenFilesLimit,
-  RESERVED_DESCRIPTORS,
   type ConnectionBudget,
   type ConnectionLimits,
 } from "./connection-limits.js";

@@ -23,15 +23,9 @@ export {
   type LifecycleRule,
   type Expiry,
 } from "./lifecycle.js";
-export { RegistryError, OCI_ERROR_STATUS, type OciErrorCode } from "./errors.js";
-export { isRepositoryName, isDigest, isTag } from "./names.js";
-export {
-  OCI_MANIFEST,
-  OCI_INDEX,
-  DOCKER_MANIFEST,
-  DOCKER_LIST,
-  MANIFEST_TYPES,
-} from "./manifests.js";
+export { RegistryError, type OciErrorCode } from "./errors.js";
+export { isDigest, isTag } from "./names.js";
+export { OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST } from "./manifests.js";
 export type {
   ImageRecord,
   RepositoryRecord,

@@ -39,7 +39,7 @@ export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargat
 export type { RegistryCredentialSource } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
 export { roleArnOf, type RoleGate } from "./task-roles.js";
-export { splitStrategy, FARGATE_PROVIDERS } from "./capacity-providers.js";
+export { splitStrategy } from "./capacity-providers.js";
 
 /**
  * Pods' tasks (EKS on Fargate): a pod's task definition registered and one task run through

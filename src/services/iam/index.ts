@@ -28,9 +28,7 @@ export {
   roleCredentials,
   roleSessionPrincipal,
   ecsRoleGate,
-  ECS_TASKS_SERVICE,
   SCHEDULER_SERVICE,
-  TASK_ROLE_SESSION_SECONDS,
   type CredentialsForRole,
 } from "./role-credentials.js";
 export { parsePolicy, type PolicyDocument } from "./policy-document.js";

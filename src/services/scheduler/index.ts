@@ -20,7 +20,6 @@ import { tagHandlers } from "./tags.js";
 
 export { ensureDefaultScheduleGroup } from "./groups.js";
 export { ScheduleRunner, type ScheduledTaskPort } from "./runner.js";
-export { startedByOf } from "./run-target.js";
 export { scheduleClockFrom } from "./schedule-clock.js";
 
 export function createSchedulerService({
