@@ -14,14 +14,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Task } from "@aws-sdk/client-ecs";
-import {
-  AwsError,
-  renderError,
-  verifySigV4,
-  type Authorizer,
-  type CredentialLookup,
-} from "../aws/index.js";
-import { checkRouteAccess, taskResource } from "./route-access.js";
+import { AwsError, renderError, type Authorizer, type CredentialLookup } from "../aws/index.js";
+import { taskResource, verifyRouteCaller } from "./route-access.js";
 import type { Clock, Logger } from "../core/index.js";
 import {
   readTask,
@@ -79,24 +73,11 @@ export class ExecRoute {
 
   /** Authenticates and checks the request as ExecuteCommand would; the host and the request. */
   async #prepare(req: IncomingMessage): Promise<{ hostId: string; request: ExecRequest }> {
-    const { store, credentials, clock } = this.options;
-    const caller = await verifySigV4(
-      {
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        headers: req.headers,
-        body: Buffer.alloc(0),
-      },
-      credentials,
-      clock.now(),
-      "ecs",
-    );
-    await checkRouteAccess(
-      this.options.authorizer,
-      caller.principal,
-      { action: "ecs:ExecuteCommand", resource: taskResource },
-      req.url ?? "/",
-    );
+    const { store } = this.options;
+    await verifyRouteCaller(req, Buffer.alloc(0), this.options, {
+      action: "ecs:ExecuteCommand",
+      resource: taskResource,
+    });
     const url = new URL(req.url ?? "/", "http://berth");
     const taskArn = url.searchParams.get("task") ?? "";
     const command = url.searchParams.getAll("arg");

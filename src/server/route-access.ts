@@ -3,8 +3,16 @@
  * Spot): the account's root always; any other principal when its policies allow the route's
  * IAM action (the ECS action it mirrors, or a `berth:` action of Berth's own) on its resource.
  */
-import { AwsError, type Authorizer, type Principal, type RequestedResource } from "../aws/index.js";
-import { parseArn } from "../core/index.js";
+import type { IncomingMessage } from "node:http";
+import {
+  AwsError,
+  verifySigV4,
+  type Authorizer,
+  type CredentialLookup,
+  type Principal,
+  type RequestedResource,
+} from "../aws/index.js";
+import { parseArn, type Clock } from "../core/index.js";
 
 export interface RouteAccess {
   /** `ecs:DescribeTasks`, `berth:CreateJoinToken`, ... */
@@ -45,4 +53,26 @@ export async function checkRouteAccess(
       `User: ${principal.arn} is not authorized to perform: ${access.action} on resource: ${resource.arn}`,
     );
   await authorizer.authorize(principal, access.action, [resource]);
+}
+
+/**
+ * A signed route's caller: its SigV4 signature over `body` (scoped to `ecs`, as the ECS
+ * actions the routes mirror), then its permission for `access`. Throws the AWS error; answers
+ * the caller's access key.
+ */
+export async function verifyRouteCaller(
+  req: IncomingMessage,
+  body: Buffer,
+  options: { credentials: CredentialLookup; clock: Clock; authorizer?: Authorizer },
+  access: RouteAccess,
+): Promise<string> {
+  const url = req.url ?? "/";
+  const caller = await verifySigV4(
+    { method: req.method ?? "GET", url, headers: req.headers, body },
+    options.credentials,
+    options.clock.now(),
+    "ecs",
+  );
+  await checkRouteAccess(options.authorizer, caller.principal, access, url);
+  return caller.accessKeyId;
 }

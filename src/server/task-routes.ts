@@ -6,14 +6,8 @@
  * like any API call (service `ecs`). The last line is `{"done":true}` (with `error` if any).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  AwsError,
-  renderError,
-  verifySigV4,
-  type Authorizer,
-  type CredentialLookup,
-} from "../aws/index.js";
-import { checkRouteAccess, taskResource, type RouteAccess } from "./route-access.js";
+import { AwsError, renderError, type Authorizer, type CredentialLookup } from "../aws/index.js";
+import { taskResource, verifyRouteCaller, type RouteAccess } from "./route-access.js";
 import { BodyTooLarge, readBodyWithin, type Clock } from "../core/index.js";
 import type { AgentChannelServer, LogSink } from "../control/index.js";
 import type { Store } from "../store/index.js";
@@ -58,18 +52,7 @@ export async function authenticate(
   access: RouteAccess,
 ): Promise<boolean> {
   try {
-    const caller = await verifySigV4(
-      {
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        headers: req.headers,
-        body: Buffer.alloc(0),
-      },
-      options.credentials,
-      options.clock.now(),
-      "ecs",
-    );
-    await checkRouteAccess(options.authorizer, caller.principal, access, req.url ?? "/");
+    await verifyRouteCaller(req, Buffer.alloc(0), options, access);
     return true;
   } catch (error) {
     fail(res, error);
@@ -208,14 +191,7 @@ export async function readSignedJsonFrom<T>(
   }
   let accessKeyId: string;
   try {
-    const caller = await verifySigV4(
-      { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body },
-      options.credentials,
-      options.clock.now(),
-      "ecs",
-    );
-    await checkRouteAccess(options.authorizer, caller.principal, access, req.url ?? "/");
-    accessKeyId = caller.accessKeyId;
+    accessKeyId = await verifyRouteCaller(req, body, options, access);
   } catch (error) {
     fail(res, error);
     return undefined;
