@@ -59,9 +59,10 @@ export function Field(props: { label: string; children: ComponentChildren }) {
 /** A column heading: its text, or its text and class (`num`: a column of figures). */
 type Column = string | { label: string; class: string };
 
-/** A data table: its caption for screen readers, one heading per column, then its rows. */
+/** A data table: its caption (for screen readers unless `shown`), one heading per column, rows. */
 export function Table(props: {
-  caption: string;
+  caption: ComponentChildren;
+  shown?: boolean;
   columns: Column[];
   testid?: string;
   children: ComponentChildren;
@@ -69,7 +70,7 @@ export function Table(props: {
   return (
     <div class="table-wrap">
       <table data-testid={props.testid}>
-        <caption class="sr-only">{props.caption}</caption>
+        <caption class={props.shown === true ? undefined : "sr-only"}>{props.caption}</caption>
         <thead>
           <tr>
             {props.columns.map((column) =>

@@ -4,7 +4,7 @@
  * Re-read when a target's health changes, a task changes or the service does.
  */
 import { query, useLive } from "../api.js";
-import { Failure, Status } from "../components.js";
+import { Failure, Status, Table } from "../components.js";
 
 export interface ServiceLoadBalancer {
   targetGroupArn?: string;
@@ -68,36 +68,31 @@ export function LoadBalancerTargets(props: { loadBalancers: ServiceLoadBalancer[
         <p class="muted">Not behind a load balancer.</p>
       ) : (
         (data ?? []).map(({ group, targets }) => (
-          <div class="table-wrap" key={group.TargetGroupArn}>
-            <table data-testid={`targets-${group.TargetGroupName}`}>
-              <caption>
+          <Table
+            key={group.TargetGroupArn}
+            caption={
+              <>
                 Target group {group.TargetGroupName} ({group.Protocol ?? "HTTP"}:{group.Port ?? 80}
                 {(group.LoadBalancerArns ?? []).length === 0 ? ", no load balancer uses it" : ""})
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Target</th>
-                  <th scope="col">Zone</th>
-                  <th scope="col">Health</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {targets.map((t) => (
-                  <tr key={`${t.Target.Id}:${t.Target.Port ?? ""}`}>
-                    <td class="mono">
-                      {t.Target.Id}:{t.Target.Port}
-                    </td>
-                    <td>{t.Target.AvailabilityZone ?? ""}</td>
-                    <td>
-                      <Status value={t.TargetHealth.State} />
-                    </td>
-                    <td title={t.TargetHealth.Description}>{t.TargetHealth.Reason ?? ""}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              </>
+            }
+            shown
+            columns={["Target", "Zone", "Health", "Reason"]}
+            testid={`targets-${group.TargetGroupName}`}
+          >
+            {targets.map((t) => (
+              <tr key={`${t.Target.Id}:${t.Target.Port ?? ""}`}>
+                <td class="mono">
+                  {t.Target.Id}:{t.Target.Port}
+                </td>
+                <td>{t.Target.AvailabilityZone ?? ""}</td>
+                <td>
+                  <Status value={t.TargetHealth.State} />
+                </td>
+                <td title={t.TargetHealth.Description}>{t.TargetHealth.Reason ?? ""}</td>
+              </tr>
+            ))}
+          </Table>
         ))
       )}
     </section>

@@ -193,30 +193,23 @@ function Limits(props: { taskArn: string; cpu?: string; memory?: string }) {
       ? "no datapoint yet"
       : `${((percent / 100) * of).toFixed(1)} ${unit} (${percent.toFixed(1)}%)`;
   return (
-    <div class="table-wrap">
-      <table data-testid="task-limits">
-        <caption>Reserved and used (last metric period)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Resource</th>
-            <th scope="col">Reserved</th>
-            <th scope="col">Used</th>
-          </tr>
-        </thead>
-        <tbody>
-          <tr>
-            <th scope="row">vCPU</th>
-            <td>{Number.isFinite(cpu) ? `${(cpu / 1024).toFixed(2)} vCPU (${cpu} units)` : "—"}</td>
-            <td data-testid="used-cpu">{used(data?.cpu, cpu, "units")}</td>
-          </tr>
-          <tr>
-            <th scope="row">Memory</th>
-            <td>{Number.isFinite(memory) ? `${memory} MiB` : "—"}</td>
-            <td data-testid="used-memory">{used(data?.memory, memory, "MiB")}</td>
-          </tr>
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption="Reserved and used (last metric period)"
+      shown
+      columns={["Resource", "Reserved", "Used"]}
+      testid="task-limits"
+    >
+      <tr>
+        <th scope="row">vCPU</th>
+        <td>{Number.isFinite(cpu) ? `${(cpu / 1024).toFixed(2)} vCPU (${cpu} units)` : "—"}</td>
+        <td data-testid="used-cpu">{used(data?.cpu, cpu, "units")}</td>
+      </tr>
+      <tr>
+        <th scope="row">Memory</th>
+        <td>{Number.isFinite(memory) ? `${memory} MiB` : "—"}</td>
+        <td data-testid="used-memory">{used(data?.memory, memory, "MiB")}</td>
+      </tr>
+    </Table>
   );
 }
 
