@@ -22,6 +22,7 @@ export {
   action,
   internalContext,
   type AwsJsonService,
+  type Empty,
   type Handler,
   type AnyHandler,
   type RequestContext,

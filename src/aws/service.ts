@@ -8,6 +8,9 @@ import type { ServiceModel } from "./model.js";
 import type { ResourceResolver } from "./authorization.js";
 import { rootPrincipal, type Principal } from "./principal.js";
 
+/** The answer of an action whose output has no members (`{}` on the wire). */
+export type Empty = Record<string, never>;
+
 /** Everything a handler may know about the request it serves. */
 export interface RequestContext {
   requestId: string;

@@ -12,7 +12,7 @@ import type {
   Listener,
   Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext } from "../../aws/index.js";
+import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import {
@@ -24,8 +24,6 @@ import {
 import type { ElbDataPlane } from "./plane.js";
 import { DEFAULT_RULE_PRIORITY, elbPage, listenerArn, readListener, ruleArn } from "./resources.js";
 import { writeTags } from "./tags.js";
-
-type Empty = Record<string, never>;
 
 /** ELB's quota of listeners per application load balancer. */
 const MAX_LISTENERS = 50;

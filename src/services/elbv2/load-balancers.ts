@@ -8,15 +8,13 @@ import type {
   DescribeLoadBalancersOutput,
   LoadBalancer,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext } from "../../aws/index.js";
+import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { loadBalancerNotFound, validationError } from "./errors.js";
 import { loadBalancerAttributes } from "./modify.js";
 import type { ElbDataPlane } from "./plane.js";
 import { checkName, dnsName, elbPage, loadBalancerArn, readLoadBalancer } from "./resources.js";
 import { writeTags } from "./tags.js";
-
-type Empty = Record<string, never>;
 
 /** ELB's default quota of load balancers per region. */
 const MAX_LOAD_BALANCERS = 50;

@@ -11,15 +11,13 @@ import type {
   Rule,
   RuleCondition,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError } from "../../aws/index.js";
+import { AwsError, type Empty } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import { listenerNotFound, ruleNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import { elbPage, readRule, ruleArn } from "./resources.js";
 import { writeTags } from "./tags.js";
-
-type Empty = Record<string, never>;
 
 /** ELB's quotas: rules per listener (the default one not counted), condition values per rule. */
 const MAX_RULES = 100;

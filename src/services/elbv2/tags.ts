@@ -9,7 +9,7 @@ import type {
   RemoveTagsInput,
   Tag,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError } from "../../aws/index.js";
+import { AwsError, type Empty } from "../../aws/index.js";
 import {
   fromKeyValue,
   putTags,
@@ -25,8 +25,6 @@ import {
   targetGroupNotFound,
   tooManyTags,
 } from "./errors.js";
-
-type Empty = Record<string, never>;
 
 const MAX_TAGS = 50;
 

@@ -17,7 +17,7 @@ import type {
   ModifyTargetGroupOutput,
   TargetGroup,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext } from "../../aws/index.js";
+import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
 import { parseHttpCodes } from "../../balancer/index.js";
 import { dropTags, type ElbTargetGroupTable, type Store } from "../../store/index.js";
 import { targetGroupNotFound, validationError } from "./errors.js";
@@ -33,8 +33,6 @@ import {
   targetGroupArn,
 } from "./resources.js";
 import { writeTags } from "./tags.js";
-
-type Empty = Record<string, never>;
 
 /** ELB's default quota of target groups per region. */
 const MAX_TARGET_GROUPS = 3000;

@@ -14,14 +14,12 @@ import type {
   TargetHealth,
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext } from "../../aws/index.js";
+import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
 import type { ElbTargetTable, Store } from "../../store/index.js";
 import { invalidTarget, targetGroupNotFound } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import { TargetRanges } from "./target-ranges.js";
 import { loadBalancersByTargetGroup, readAttributes, readTargetGroup } from "./resources.js";
-
-type Empty = Record<string, never>;
 
 /** ELB's quota of targets per target group. */
 const MAX_TARGETS = 1000;

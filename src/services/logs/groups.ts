@@ -8,12 +8,10 @@ import type {
   PutRetentionPolicyRequest,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
-import { decodeToken, encodeToken, type RequestContext } from "../../aws/index.js";
+import { decodeToken, encodeToken, type RequestContext, type Empty } from "../../aws/index.js";
 import { positionOf, type Store } from "../../store/index.js";
 import { invalidParameter, logGroupAlreadyExists } from "./errors.js";
 import { RETENTION_DAYS, requireGroup, toLogGroup } from "./resources.js";
-
-type Empty = Record<string, never>;
 
 const DEFAULT_LIMIT = 50;
 

@@ -6,7 +6,7 @@ import type {
   DescribeLogStreamsResponse,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
-import { decodeToken, encodeToken, type RequestContext } from "../../aws/index.js";
+import { decodeToken, encodeToken, type RequestContext, type Empty } from "../../aws/index.js";
 import { larger, type Store } from "../../store/index.js";
 import { invalidNextToken, invalidParameter, logStreamAlreadyExists } from "./errors.js";
 import {
@@ -16,8 +16,6 @@ import {
   toLogStream,
   type StreamRow,
 } from "./resources.js";
-
-type Empty = Record<string, never>;
 
 const DEFAULT_LIMIT = 50;
 

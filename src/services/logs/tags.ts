@@ -12,11 +12,9 @@ import type {
   UntagLogGroupRequest,
   UntagResourceRequest,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { AwsError, type RequestContext } from "../../aws/index.js";
+import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { requireGroup, requireGroupByIdentifier, type GroupRow } from "./resources.js";
-
-type Empty = Record<string, never>;
 
 const MAX_TAGS = 50;
 

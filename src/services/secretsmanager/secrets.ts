@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as sm from "@aws-sdk/client-secrets-manager";
-import { page, type Handler, type RequestContext } from "../../aws/index.js";
+import { page, type Handler, type RequestContext, type Empty } from "../../aws/index.js";
 import type { ValueSealer } from "../../core/index.js";
 import {
   fromKeyValue,
@@ -39,7 +39,6 @@ import {
 } from "./records.js";
 import { putValue } from "./values.js";
 
-type Empty = Record<string, never>;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_TAGS = 50;
 

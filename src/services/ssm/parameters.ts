@@ -4,7 +4,7 @@
  * DeleteParameter(s) and GetParameterHistory.
  */
 import type * as ssm from "@aws-sdk/client-ssm";
-import { AwsError, decodeToken, encodeToken, type Handler } from "../../aws/index.js";
+import { AwsError, decodeToken, encodeToken, type Handler, type Empty } from "../../aws/index.js";
 import type { Identity, ValueSealer } from "../../core/index.js";
 import {
   dropTags,
@@ -33,7 +33,6 @@ import {
   type VersionRow,
 } from "./records.js";
 
-type Empty = Record<string, never>;
 const STANDARD_MAX_VALUE = 4096;
 const ADVANCED_MAX_VALUE = 8192;
 

@@ -1,6 +1,6 @@
 /** Tags on parameters (AddTagsToResource, ListTagsForResource, RemoveTagsFromResource). */
 import type * as ssm from "@aws-sdk/client-ssm";
-import { AwsError, type Handler, type RequestContext } from "../../aws/index.js";
+import { AwsError, type Handler, type RequestContext, type Empty } from "../../aws/index.js";
 import {
   fromKeyValue,
   putTags,
@@ -12,7 +12,6 @@ import {
 import { invalidResourceId, invalidResourceType } from "./errors.js";
 import { parameterName } from "./records.js";
 
-type Empty = Record<string, never>;
 const MAX_TAGS = 50;
 
 export function tagHandlers(store: Store) {
