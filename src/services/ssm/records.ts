@@ -50,31 +50,24 @@ export const sealParameter = (sealer: ValueSealer, name: string, version: number
 export const openParameter = (sealer: ValueSealer, row: VersionRow): string =>
   sealer.open(row.sealed, sealContext(row.name, row.version)).toString("utf8");
 
-export async function currentVersion(db: Db, name: string): Promise<VersionRow | undefined> {
-  return db
+/** Parameters joined to their current version's row. */
+const currentVersions = (db: Db) =>
+  db
     .selectFrom("ssm_parameters")
     .innerJoin("ssm_parameter_versions", (join) =>
       join
         .onRef("ssm_parameter_versions.name", "=", "ssm_parameters.name")
         .onRef("ssm_parameter_versions.version", "=", "ssm_parameters.version"),
     )
-    .selectAll("ssm_parameter_versions")
-    .where("ssm_parameters.name", "=", name)
-    .executeTakeFirst();
+    .selectAll("ssm_parameter_versions");
+
+export async function currentVersion(db: Db, name: string): Promise<VersionRow | undefined> {
+  return currentVersions(db).where("ssm_parameters.name", "=", name).executeTakeFirst();
 }
 
 /** Every parameter's current version, by name. */
 export async function allCurrent(db: Db): Promise<VersionRow[]> {
-  return db
-    .selectFrom("ssm_parameters")
-    .innerJoin("ssm_parameter_versions", (join) =>
-      join
-        .onRef("ssm_parameter_versions.name", "=", "ssm_parameters.name")
-        .onRef("ssm_parameter_versions.version", "=", "ssm_parameters.version"),
-    )
-    .selectAll("ssm_parameter_versions")
-    .orderBy("ssm_parameters.name")
-    .execute();
+  return currentVersions(db).orderBy("ssm_parameters.name").execute();
 }
 
 /**
