@@ -140,16 +140,13 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
 
     listClusters: async (input: ListClustersRequest): Promise<ListClustersResponse> => {
       const rows = await store.selectFrom("eks_clusters").select("name").orderBy("name").execute();
-      const result = page(
+      const { items, ...next } = page(
         rows.map((r) => r.name),
         input.nextToken,
         input.maxResults,
         100,
       );
-      return {
-        clusters: result.items,
-        ...(result.nextToken === undefined ? {} : { nextToken: result.nextToken }),
-      };
+      return { clusters: items, ...next };
     },
 
     deleteCluster: async (

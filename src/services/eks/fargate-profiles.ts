@@ -136,16 +136,13 @@ export function fargateProfileHandlers(store: Store) {
         .where("cluster_name", "=", cluster.name)
         .orderBy("name")
         .execute();
-      const result = page(
+      const { items, ...next } = page(
         rows.map((r) => r.name),
         input.nextToken,
         input.maxResults,
         100,
       );
-      return {
-        fargateProfileNames: result.items,
-        ...(result.nextToken === undefined ? {} : { nextToken: result.nextToken }),
-      };
+      return { fargateProfileNames: items, ...next };
     },
 
     deleteFargateProfile: async (
