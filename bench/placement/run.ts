@@ -10,7 +10,8 @@
  * Configurations (BENCH_PLACEMENT_SCALE, _SECONDS, _CALLERS, _ONLY shrink them for a small
  * machine):
  *   SQLite, one server, 1,000 hosts; PostgreSQL, one server, 5,000 hosts; PostgreSQL, three.
- * BENCH_PLACEMENT_PG_STATS=1 also prints what PostgreSQL's sessions waited on (pg-stats.ts).
+ * BENCH_PLACEMENT_PG_STATS=1 also prints what PostgreSQL's sessions waited on (pg-stats.ts);
+ * BENCH_PLACEMENT_CPU_PROF=DIR has each server write a V8 CPU profile there (node --cpu-prof).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,6 +35,8 @@ const CALLERS = Number(process.env.BENCH_PLACEMENT_CALLERS ?? 20);
 const SCALE = Number(process.env.BENCH_PLACEMENT_SCALE ?? 1);
 /** Prints what PostgreSQL's sessions waited on during the run (pg-stats.ts). */
 const PG_STATS = process.env.BENCH_PLACEMENT_PG_STATS === "1";
+/** A directory: each server writes a V8 CPU profile of its run there (node --cpu-prof). */
+const CPU_PROF = process.env.BENCH_PLACEMENT_CPU_PROF;
 
 interface Config {
   name: string;
@@ -67,7 +70,9 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
   const servers: BerthProcess[] = [];
   let hosts: HollowHosts | undefined;
   try {
-    for (let i = 0; i < config.servers; i++) servers.push(await startBerthProcess({ args, env }));
+    const nodeArgs = CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`];
+    for (let i = 0; i < config.servers; i++)
+      servers.push(await startBerthProcess({ args, env, nodeArgs }));
     const first = servers[0] as BerthProcess;
     hosts = await HollowHosts.start({
       servers: servers.map((s) => s.join.server),

@@ -110,6 +110,8 @@ export interface ProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep the data dir after stop (the caller owns it). */
   keepDataDir?: boolean;
+  /** Options for node itself (`--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
 }
 
 /** Starts `berth up` as a child process and resolves once it prints its endpoint. */
@@ -119,6 +121,7 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       BERTH_BIN,
       "up",
       "--port",
