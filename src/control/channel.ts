@@ -25,6 +25,7 @@ import {
 import { dialectOf, readCommittedTransaction, type Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
 import { authenticateHost } from "./host-credentials.js";
+import { hostRoomView } from "./host-room-view.js";
 import { idleTimer } from "./idle-timer.js";
 import { JoinRefused } from "./tokens.js";
 
@@ -343,6 +344,8 @@ export class AgentChannelServer {
       }
       return Number(existing?.last_seq ?? -1);
     });
+    // A host joined, came back or changed its size: placement reads every host again.
+    hostRoomView(store).forget();
     const previous = this.#sessions.get(hello.hostId);
     if (previous !== undefined && previous !== ws) previous.terminate();
     this.#sessions.set(hello.hostId, ws);

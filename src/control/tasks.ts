@@ -17,11 +17,11 @@ import {
   chooseHost,
   claimRoom,
   groupLoad,
-  hostRoom,
   releaseRoom,
   type HostRoom,
   type PlacementFailure,
 } from "./placement.js";
+import { hostRoomView } from "./host-room-view.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
   defaultAddressSpace,
@@ -83,7 +83,10 @@ export async function createTasks(
   // or block for a cluster at once: the loser runs again and finds it taken.
   return readCommittedTransaction(store, ["host_subnets", "cluster_blocks"]).execute(
     async (trx) => {
-      const rooms = await hostRoom(trx);
+      // Chosen from this server's picture of the hosts (host-room-view.ts), read again before
+      // any task is refused for want of room.
+      const view = hostRoomView(store);
+      let { rooms, read } = await view.rooms(trx);
       const placed: Placed = { tasks: [], failures: [], assignments: [] };
       const loads = new Map<string, Map<string, number>>();
       const noSubnet = new Map<string, Set<string>>();
@@ -112,7 +115,10 @@ export async function createTasks(
         const busy = new Set<string>();
         let wait = false;
         const choose = (): HostRoom | PlacementFailure => {
-          const open = rooms.filter((room) => !excluded.has(room.hostId) && !busy.has(room.hostId));
+          const open =
+            excluded.size === 0 && busy.size === 0
+              ? rooms
+              : rooms.filter((room) => !excluded.has(room.hostId) && !busy.has(room.hostId));
           const found = chooseHost(open, cpu, memory, load, provider, storageGiB);
           if (typeof found !== "string" || busy.size === 0) return found;
           // Only hosts being claimed by others have room: wait for their rows from now on.
@@ -125,7 +131,14 @@ export async function createTasks(
         // subnet of the cluster, in which the agent gives the task an address.
         let choice = choose();
         let subnet = "";
-        for (let tries = 0; typeof choice !== "string"; tries++) {
+        for (let tries = 0; typeof choice !== "string" || !read; tries++) {
+          if (typeof choice === "string") {
+            // Nothing has room in the picture: not refused before every host is read again.
+            rooms = await view.read(trx);
+            read = true;
+            choice = choose();
+            continue;
+          }
           const claimed = await claimRoom(trx, choice, cpu, memory, storageGiB, !wait);
           if (claimed === "busy") busy.add(choice.hostId);
           else if (claimed) {

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { applyTaskState, createTasks, type TaskDraft } from "../../../src/control/tasks.js";
 import { markLostHosts, type LivenessPass } from "../../../src/control/hosts.js";
+import { hostRoomView } from "../../../src/control/host-room-view.js";
 import type { Transaction } from "kysely";
 import { defaultAddressSpace, hostSubnetFor } from "../../../src/control/task-subnets.js";
 import { readCommittedTransaction, type Database, type Store } from "../../../src/store/index.js";
@@ -45,6 +46,8 @@ export async function addHost(
     .insertInto("host_liveness")
     .values({ host_id: id, last_seen_at: Date.now(), last_seq: -1 })
     .execute();
+  // As the agent's hello does on the server it reaches.
+  hostRoomView(store).forget();
 }
 
 /** A liveness pass of a 1 s timeout by a leader that has watched for ever. */

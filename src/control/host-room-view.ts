@@ -1,0 +1,76 @@
+/**
+ * What each host has free, as one server last read it: placement chooses from this picture
+ * instead of reading every host's row for every RunTask (a profile of `bench:placement` on
+ * SQLite with 1,000 hosts put that read, and turning its rows into rooms, at 15% of the
+ * server's time). The picture is only a hint: the conditional update that takes room
+ * (`claimRoom`) stays the arbiter and brings a host it was wrong about up to date, so a stale
+ * picture costs a retry, never an overbooked host; and placement reads every host again before
+ * it reports that nothing has room, so a stale picture never refuses a task either.
+ * The picture is read again once it is `maxAgeMs` old (another server's claims, stopped tasks'
+ * room given back), and at once after this server heard a host say hello (joined, back, or
+ * resized) or marked one lost.
+ */
+import { performance } from "node:perf_hooks";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/index.js";
+import { hostRoom, type HostRoom } from "./placement.js";
+
+/** How long a server places from the rooms it read before reading every host again. */
+export const HOST_ROOM_MAX_AGE_MS = 1000;
+
+export class HostRoomView {
+  #rooms: HostRoom[] | undefined;
+  #readAt = 0;
+  #reading = false;
+  /** Bumped by `forget`: a read begun before it is not kept. */
+  #generation = 0;
+
+  constructor(
+    private readonly maxAgeMs = HOST_ROOM_MAX_AGE_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * The rooms to choose from, read through `db` when there is no picture yet or it is too
+   * old; `read` says whether they were read now. While one caller reads, others place from
+   * the picture they have rather than read the same rows at once.
+   */
+  async rooms(db: Kysely<Database>): Promise<{ rooms: HostRoom[]; read: boolean }> {
+    const rooms = this.#rooms;
+    if (rooms !== undefined && (this.#reading || this.now() - this.#readAt < this.maxAgeMs))
+      return { rooms, read: false };
+    return { rooms: await this.read(db), read: true };
+  }
+
+  /** Reads every host's room now (the picture's age counts from when the read began). */
+  async read(db: Kysely<Database>): Promise<HostRoom[]> {
+    const startedAt = this.now();
+    const generation = this.#generation;
+    this.#reading = true;
+    try {
+      const rooms = await hostRoom(db);
+      if (generation === this.#generation) {
+        this.#rooms = rooms;
+        this.#readAt = startedAt;
+      }
+      return rooms;
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** The hosts changed in a way a claim would not reveal (a new host): read them next time. */
+  forget(): void {
+    this.#rooms = undefined;
+    this.#generation++;
+  }
+}
+
+const views = new WeakMap<object, HostRoomView>();
+
+/** The view of the server that owns `store` (one per store, so one per server). */
+export function hostRoomView(store: object): HostRoomView {
+  let view = views.get(store);
+  if (view === undefined) views.set(store, (view = new HostRoomView()));
+  return view;
+}

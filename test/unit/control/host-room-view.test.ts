@@ -1,0 +1,121 @@
+// A server's picture of its hosts' free room (host-room-view.ts): placement chooses from it
+// instead of reading every host per RunTask, reads it again once it is old or a host said hello,
+// and never lets it overbook a host or refuse a task that fits.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { HostRoomView, hostRoomView } from "../../../src/control/host-room-view.js";
+import { createTasks } from "../../../src/control/tasks.js";
+import { openSqliteStore, type Store } from "../../../src/store/index.js";
+import { addHost, draft } from "./placement-contract.js";
+
+const dir = mkdtempSync(join(tmpdir(), "berth-host-room-view-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+async function withStore(body: (store: Store) => Promise<void>): Promise<void> {
+  const store = await openSqliteStore(join(dir, `v${++n}.db`));
+  try {
+    await body(store);
+  } finally {
+    await store.destroy();
+  }
+}
+
+const reserve = (store: Store, id: string, cpu: number, memory: number) =>
+  store
+    .updateTable("hosts")
+    .set({ reserved_cpu: cpu, reserved_memory: memory })
+    .where("id", "=", id)
+    .execute();
+
+describe("a server's picture of its hosts' room", () => {
+  it("is read once per max age, again once forgotten, and a read begun before forget is not kept", () =>
+    withStore(async (store) => {
+      await addHost(store, "h1", 4);
+      let now = 0;
+      const view = new HostRoomView(1000, () => now);
+      const first = await view.rooms(store);
+      assert.equal(first.read, true);
+      assert.equal(first.rooms[0]?.freeCpu, 4 * 256);
+      await reserve(store, "h1", 256, 512);
+      now = 999;
+      const cached = await view.rooms(store);
+      assert.equal(cached.read, false, "younger than its max age: not read");
+      assert.equal(cached.rooms[0]?.freeCpu, 4 * 256);
+      now = 1000;
+      const aged = await view.rooms(store);
+      assert.equal(aged.read, true);
+      assert.equal(aged.rooms[0]?.freeCpu, 3 * 256);
+      await addHost(store, "h2", 4);
+      view.forget();
+      assert.equal((await view.rooms(store)).rooms.length, 2, "forgotten: read again");
+      // A read that began before a forget answers its caller but is not kept.
+      const reading = view.read(store);
+      view.forget();
+      await reading;
+      assert.equal((await view.rooms(store)).read, true);
+    }));
+
+  it("is one per store: each server keeps its own", () =>
+    withStore(async (store) => {
+      assert.equal(hostRoomView(store), hostRoomView(store));
+      assert.notEqual(hostRoomView(store), hostRoomView({}));
+    }));
+});
+
+describe("placement from the picture", () => {
+  it("does not read every host for each RunTask", () =>
+    withStore(async (store) => {
+      for (let i = 0; i < 3; i++) await addHost(store, `h${i}`, 10);
+      await createTasks(store, [draft()]);
+      // A host added behind the server's back (no hello on this server) is not in the picture
+      // yet, though it has the most room: the next placements choose from what was read.
+      await store
+        .insertInto("hosts")
+        .values({
+          id: "unseen",
+          availability_zone: "us-east-1a",
+          cpu: 256 * 100,
+          memory: 512 * 100,
+          status: "ACTIVE",
+          capacity_providers: JSON.stringify(["FARGATE"]),
+          registered_at: Date.now(),
+        })
+        .execute();
+      const { assignments } = await createTasks(store, [draft(), draft()]);
+      assert.equal(assignments.length, 2);
+      assert.ok(assignments.every((a) => a.hostId !== "unseen"));
+    }));
+
+  it("never overbooks a host the picture thinks has room", () =>
+    withStore(async (store) => {
+      await addHost(store, "h1", 2);
+      await createTasks(store, [draft()]);
+      // Another server filled the host since this one read it: its claim is refused, the host
+      // read again, and the task refused for want of room.
+      await reserve(store, "h1", 512, 1024);
+      const { tasks, failures } = await createTasks(store, [draft()]);
+      assert.equal(tasks.length, 0);
+      assert.equal(failures[0]?.reason, "RESOURCE:CPU");
+      const host = await store
+        .selectFrom("hosts")
+        .select("reserved_cpu")
+        .where("id", "=", "h1")
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(host.reserved_cpu), 512);
+    }));
+
+  it("never refuses a task the picture thinks has no room for", () =>
+    withStore(async (store) => {
+      await addHost(store, "h1", 1);
+      await createTasks(store, [draft()]);
+      // The host is full in the picture; its task stopped (room given back) on another server.
+      await reserve(store, "h1", 0, 0);
+      const { tasks, failures } = await createTasks(store, [draft()]);
+      assert.deepEqual(failures, []);
+      assert.equal(tasks.length, 1);
+    }));
+});
