@@ -14,7 +14,7 @@
  * BENCH_PLACEMENT_CPU_PROF=DIR has each server write a V8 CPU profile there (node --cpu-prof).
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -50,6 +50,21 @@ const CONFIGS: Config[] = [
   { name: "PostgreSQL, 1 server", store: "postgres", servers: 1, hosts: Math.round(5000 * SCALE) },
   { name: "PostgreSQL, 3 servers", store: "postgres", servers: 3, hosts: Math.round(5000 * SCALE) },
 ];
+
+/**
+ * CPU seconds (user + system) the servers have used so far, from /proc: on a shared machine the
+ * rate moves with the load, the servers' CPU per task much less.
+ */
+function cpuSeconds(servers: BerthProcess[]): number {
+  let ticks = 0;
+  for (const server of servers) {
+    const stat = readFileSync(`/proc/${server.process.pid}/stat`, "utf8");
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -104,6 +119,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     const errorKinds = new Map<string, number>();
     const failures = new Map<string, number>();
     await pgStats?.begin();
+    const cpuBefore = cpuSeconds(servers);
     const started = performance.now();
     const end = started + SECONDS * 1000;
     let n = 0;
@@ -140,6 +156,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
         60_000,
       )
       .catch(() => undefined);
+    const cpuUsed = cpuSeconds(servers) - cpuBefore;
     await pgStats?.end();
     pgStats = undefined;
     const latencies: number[] = [];
@@ -170,7 +187,8 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       `(${latencies.length} of ${sentAt.size} placed acknowledged; ${errors} RunTask errors` +
       `${errors > 0 ? ` ${JSON.stringify(Object.fromEntries(errorKinds))}` : ""}; ` +
       `failures ${JSON.stringify(Object.fromEntries(failures))}; ` +
-      `accepting took ${((accepted - started) / 1000).toFixed(1)} s)  ` +
+      `accepting took ${((accepted - started) / 1000).toFixed(1)} s; ` +
+      `servers' CPU ${((cpuUsed * 1e6) / Math.max(1, latencies.length)).toFixed(0)} µs per task)  ` +
       `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`
     );
   } finally {
