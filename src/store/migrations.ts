@@ -25,6 +25,7 @@ import { hostLivenessMigration } from "./migrations/0028-host-liveness.js";
 import { metricDatapointsMigration } from "./migrations/0029-metric-datapoints.js";
 import { consoleChangesMigration } from "./migrations/0030-console-changes.js";
 import { responseTimesMigration } from "./migrations/0031-response-times.js";
+import { taskGroupHostsMigration } from "./migrations/0032-task-group-hosts.js";
 
 const migrations: Record<string, Migration> = {
   "0001-ecs-foundation": {
@@ -376,6 +377,7 @@ const migrations: Record<string, Migration> = {
   "0029-metric-datapoints": metricDatapointsMigration,
   "0030-console-changes": consoleChangesMigration,
   "0031-response-times": responseTimesMigration,
+  "0032-task-group-hosts": taskGroupHostsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
