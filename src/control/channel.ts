@@ -22,11 +22,12 @@ import {
   type TaskAssignment,
   type TaskRoleCredentials,
 } from "../protocol/index.js";
-import { dialectOf, readCommittedTransaction, type Store } from "../store/index.js";
+import type { Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
 import { authenticateHost } from "./host-credentials.js";
 import { hostRoomView } from "./host-room-view.js";
 import { idleTimer } from "./idle-timer.js";
+import { ReportBatcher } from "./report-batch.js";
 import { JoinRefused } from "./tokens.js";
 
 /** How long an agent may stay silent before we close its channel (it heartbeats every 2 s). */
@@ -37,8 +38,8 @@ export interface AgentChannelOptions {
   store: Store;
   clock: Clock;
   log: Logger;
-  /** Called after a report changed a task (for watchers and, later, the meter). */
-  onTaskChanged?: (taskArn: string) => void;
+  /** Called after a report changed a task (for watchers and the meter), with its new status. */
+  onTaskChanged?: (taskArn: string, lastStatus: string) => void;
   onProgress?: (progress: Extract<AgentMessage, { type: "progress" }>) => void;
   /** Stores container output for the awslogs driver; resolves to an error text if refused. */
   /**
@@ -94,7 +95,11 @@ export class AgentChannelServer {
   readonly #logStreams = new Map<string, { hostId: string; onLines: LogSink }>();
   readonly #execs = new Map<string, { hostId: string; sink: ExecSink }>();
 
-  constructor(private readonly options: AgentChannelOptions) {}
+  readonly #reports: ReportBatcher;
+
+  constructor(private readonly options: AgentChannelOptions) {
+    this.#reports = new ReportBatcher(options.store, options.clock);
+  }
 
   /** Hosts with an open channel now. */
   connectedHosts(): string[] {
@@ -340,7 +345,7 @@ export class AgentChannelServer {
         .execute();
       for (const state of hello.tasks) {
         if (await applyTaskState(trx, hello.hostId, state))
-          this.options.onTaskChanged?.(state.taskArn);
+          this.options.onTaskChanged?.(state.taskArn, state.lastStatus);
       }
       return Number(existing?.last_seq ?? -1);
     });
@@ -395,7 +400,6 @@ export class AgentChannelServer {
   }
 
   async #handle(ws: WebSocket, hostId: string, message: AgentMessage): Promise<void> {
-    const { store, clock } = this.options;
     switch (message.type) {
       case "heartbeat":
         await this.#heard(hostId, message.taskStorageGiB);
@@ -477,30 +481,15 @@ export class AgentChannelServer {
         return;
       }
       case "report": {
-        // At READ COMMITTED on PostgreSQL, with the host's liveness row locked first: its
-        // reports apply one at a time whichever server takes them, so the sequence check holds
-        // alone, and the merge re-checks the task's version as it writes. SERIALIZABLE made
-        // reports of different hosts abort one another (their task rows share index pages) and
-        // a heartbeat landing on the row between its read and write abort the report.
-        const changed = await readCommittedTransaction(store).execute(async (trx) => {
-          const read = trx
-            .selectFrom("host_liveness")
-            .select("last_seq")
-            .where("host_id", "=", hostId);
-          const host = await (
-            dialectOf(trx) === "postgres" ? read.forUpdate() : read
-          ).executeTakeFirstOrThrow();
-          if (message.seq <= Number(host.last_seq)) return false;
-          const applied = await applyTaskState(trx, hostId, message.state);
-          await trx
-            .updateTable("host_liveness")
-            .set({ last_seq: message.seq, last_seen_at: clock.now().getTime() })
-            .where("host_id", "=", hostId)
-            .execute();
-          return applied;
+        // With the reports of other hosts that arrive meanwhile, in one transaction
+        // (report-batch.ts): applied only if its sequence number is new, and always acked.
+        const changed = await this.#reports.apply({
+          hostId,
+          seq: message.seq,
+          state: message.state,
         });
         ws.send(JSON.stringify({ type: "ack", seq: message.seq } satisfies ServerMessage));
-        if (changed) this.options.onTaskChanged?.(message.state.taskArn);
+        if (changed) this.options.onTaskChanged?.(message.state.taskArn, message.state.lastStatus);
         return;
       }
       case "hello":

@@ -461,9 +461,12 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         batch,
       ),
     // A task that reached STOPPED is metered at once (reports also catch any this misses).
-    onTaskChanged: (taskArn) => {
+    onTaskChanged: (taskArn, lastStatus) => {
       kubeTaskChanged();
       consoleChanges.publish({ kind: "task", taskArn });
+      // Only a stop is metered: its billing facts (three queries) are not read for the reports
+      // before it.
+      if (lastStatus !== "STOPPED") return;
       taskBillingFacts(store, taskArn)
         .then((facts) =>
           facts?.stoppedAt === undefined ? undefined : billing.recordTaskUsage(facts),

@@ -1,0 +1,153 @@
+// Agents' reports applied in batches (report-batch.ts): many hosts' reports in one transaction,
+// each applied only if its sequence number is new and stored with it, in order, and a report
+// that cannot be applied failing alone.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { applyReports, ReportBatcher, type HostReport } from "../../../src/control/report-batch.js";
+import { createTasks } from "../../../src/control/tasks.js";
+import { systemClock } from "../../../src/core/index.js";
+import type { TaskState } from "../../../src/protocol/index.js";
+import { openSqliteStore, type Store } from "../../../src/store/index.js";
+import { addHost, draft } from "./placement-contract.js";
+
+const dir = mkdtempSync(join(tmpdir(), "berth-report-batch-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+/** A store with `hosts` hosts of one task each, placed: each host's task ARN. */
+async function withTasks(
+  hosts: number,
+  body: (store: Store, arns: Map<string, string>) => Promise<void>,
+): Promise<void> {
+  const store = await openSqliteStore(join(dir, `r${++n}.db`));
+  try {
+    for (let i = 0; i < hosts; i++) await addHost(store, `h${i}`, 1);
+    const { assignments } = await createTasks(
+      store,
+      Array.from({ length: hosts }, () => draft()),
+    );
+    await body(store, new Map(assignments.map((a) => [a.hostId, a.assignment.taskArn])));
+  } finally {
+    await store.destroy();
+  }
+}
+
+const state = (taskArn: string, lastStatus: TaskState["lastStatus"]): TaskState => ({
+  taskArn,
+  lastStatus,
+  containers: [],
+  ...(lastStatus === "STOPPED" ? { stoppedAt: Date.now() } : {}),
+});
+
+async function stored(
+  store: Store,
+): Promise<{ status: Record<string, string>; seq: Record<string, number> }> {
+  const tasks = await store.selectFrom("tasks").select(["host_id", "last_status"]).execute();
+  const seqs = await store.selectFrom("host_liveness").select(["host_id", "last_seq"]).execute();
+  return {
+    status: Object.fromEntries(
+      tasks.map((t): [string, string] => [t.host_id ?? "", t.last_status]),
+    ),
+    seq: Object.fromEntries(seqs.map((s) => [s.host_id, Number(s.last_seq)])),
+  };
+}
+
+describe("reports applied in one transaction", () => {
+  it("applies each new report and stores each host's sequence number with it", () =>
+    withTasks(3, async (store, arns) => {
+      const report = (hostId: string, seq: number, status: TaskState["lastStatus"]) => ({
+        hostId,
+        seq,
+        state: state(arns.get(hostId) ?? "", status),
+      });
+      const first = await store
+        .transaction()
+        .execute((trx) =>
+          applyReports(
+            trx,
+            [report("h0", 0, "RUNNING"), report("h1", 0, "RUNNING"), report("h2", 4, "PENDING")],
+            Date.now(),
+          ),
+        );
+      assert.deepEqual(first, [true, true, true]);
+      assert.deepEqual(await stored(store), {
+        status: { h0: "RUNNING", h1: "RUNNING", h2: "PENDING" },
+        seq: { h0: 0, h1: 0, h2: 4 },
+      });
+      // A resent report (seq already applied) changes nothing, though it says STOPPED; a host's
+      // two reports in one batch apply in order.
+      const second = await store
+        .transaction()
+        .execute((trx) =>
+          applyReports(
+            trx,
+            [
+              report("h0", 0, "STOPPED"),
+              report("h2", 5, "RUNNING"),
+              report("h2", 6, "STOPPED"),
+              report("h2", 5, "RUNNING"),
+            ],
+            Date.now(),
+          ),
+        );
+      assert.deepEqual(second, [false, true, true, false]);
+      assert.deepEqual(await stored(store), {
+        status: { h0: "RUNNING", h1: "RUNNING", h2: "STOPPED" },
+        seq: { h0: 0, h1: 0, h2: 6 },
+      });
+      // The stop gave its room back, once.
+      const h2 = await store
+        .selectFrom("hosts")
+        .select("reserved_cpu")
+        .where("id", "=", "h2")
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(h2.reserved_cpu), 0);
+    }));
+});
+
+describe("the report batcher", () => {
+  it("applies reports that arrive together in as few transactions, and fails a bad one alone", () =>
+    withTasks(20, async (store, arns) => {
+      let transactions = 0;
+      const transaction = store.transaction.bind(store);
+      store.transaction = () => {
+        transactions++;
+        return transaction();
+      };
+      const batcher = new ReportBatcher(store, systemClock);
+      const reports: HostReport[] = [...arns].map(([hostId, arn]) => ({
+        hostId,
+        seq: 1,
+        state: state(arn, "RUNNING"),
+      }));
+      const results = await Promise.all(reports.map((r) => batcher.apply(r)));
+      assert.deepEqual(
+        results,
+        reports.map(() => true),
+      );
+      assert.equal(transactions, 1, "20 hosts' reports, one transaction");
+      assert.deepEqual(
+        Object.values((await stored(store)).seq),
+        reports.map(() => 1),
+      );
+      // A host never heard from (no liveness row) among others: its report fails (not acked,
+      // so sent again), the others apply.
+      const mixed = [
+        { hostId: "h0", seq: 2, state: state(arns.get("h0") ?? "", "STOPPED") },
+        { hostId: "nobody", seq: 1, state: state("arn:unknown", "RUNNING") },
+        { hostId: "h1", seq: 2, state: state(arns.get("h1") ?? "", "STOPPED") },
+      ];
+      const settled = await Promise.allSettled(mixed.map((r) => batcher.apply(r)));
+      assert.deepEqual(
+        settled.map((s) => s.status),
+        ["fulfilled", "rejected", "fulfilled"],
+      );
+      const after = await stored(store);
+      assert.equal(after.status.h0, "STOPPED");
+      assert.equal(after.seq.h0, 2);
+      assert.equal(after.status.h1, "STOPPED");
+    }));
+});
