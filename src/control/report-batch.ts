@@ -49,6 +49,16 @@ export async function applyReports(
     .orderBy("host_id");
   const rows = await (dialectOf(trx) === "postgres" ? read.forUpdate() : read).execute();
   const lastSeq = new Map(rows.map((row) => [row.host_id, Number(row.last_seq)]));
+  // Every task of the batch read at once (one round trip, not one per report); a task changed
+  // meanwhile is caught by the merge's version check and read again.
+  const arns = [...new Set(reports.map((r) => r.state.taskArn))];
+  const tasks = new Map(
+    (await trx.selectFrom("tasks").selectAll().where("arn", "in", arns).execute()).map((row) => [
+      row.arn,
+      row,
+    ]),
+  );
+  const merged = new Set<string>();
   const changed: boolean[] = [];
   const stored = new Map<string, number>();
   for (const report of reports) {
@@ -58,7 +68,11 @@ export async function applyReports(
       changed.push(false);
       continue;
     }
-    changed.push(await applyTaskState(trx, report.hostId, report.state));
+    // A task's second report in the batch reads the row the first one wrote.
+    const arn = report.state.taskArn;
+    const known = merged.has(arn) ? undefined : (tasks.get(arn) ?? null);
+    merged.add(arn);
+    changed.push(await applyTaskState(trx, report.hostId, report.state, known));
     stored.set(report.hostId, report.seq);
   }
   if (stored.size > 0) {
@@ -85,33 +99,51 @@ interface Pending extends HostReport {
 
 export class ReportBatcher {
   #queue: Pending[] = [];
-  #writing = false;
+  #writing = 0;
+  #scheduled = false;
+  /**
+   * Batches written at once: on PostgreSQL several (each waits on round trips, and the pool
+   * has connections for them); on SQLite one (its one connection runs one at a time).
+   */
+  readonly #parallel: number;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.#parallel = dialectOf(store) === "postgres" ? 4 : 1;
+  }
 
   /** Applies one report with whatever others arrive meanwhile: whether it changed its task. */
   apply(report: HostReport): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#queue.push({ ...report, resolve, reject });
-      if (!this.#writing) this.#flushSoon();
+      this.#schedule();
     });
   }
 
-  #flushSoon(): void {
-    this.#writing = true;
+  #schedule(): void {
+    if (this.#scheduled || this.#writing >= this.#parallel || this.#queue.length === 0) return;
+    this.#scheduled = true;
     // After the messages already read from the sockets have been handed over.
-    setImmediate(() => void this.#flush());
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#start();
+    });
   }
 
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH);
-      await this.#write(batch);
+  #start(): void {
+    // What is queued, shared over the batches that may start now.
+    const free = this.#parallel - this.#writing;
+    const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / Math.max(1, free)));
+    while (this.#queue.length > 0 && this.#writing < this.#parallel) {
+      const batch = this.#queue.splice(0, size);
+      this.#writing++;
+      void this.#write(batch).finally(() => {
+        this.#writing--;
+        this.#schedule();
+      });
     }
-    this.#writing = false;
   }
 
   async #write(batch: Pending[]): Promise<void> {

@@ -212,11 +212,13 @@ export async function applyTaskState(
   db: Kysely<Database>,
   hostId: string,
   state: TaskState,
+  /** The task's row as just read (a batch of reports reads its tasks at once); null: none. */
+  read?: TaskTable | null,
 ): Promise<boolean> {
   // Merging only moves a task forward, so a snapshot that lost a race to another (applied by
   // another server meanwhile) is merged again onto the winner's result.
   for (let attempt = 0; attempt < 10; attempt++) {
-    const applied = await mergeTaskState(db, hostId, state);
+    const applied = await mergeTaskState(db, hostId, state, attempt === 0 ? read : undefined);
     if (applied !== "raced") return applied;
   }
   throw new Error(`task ${state.taskArn} kept changing while its report was applied`);
@@ -226,12 +228,12 @@ async function mergeTaskState(
   db: Kysely<Database>,
   hostId: string,
   state: TaskState,
+  read?: TaskTable | null,
 ): Promise<boolean | "raced"> {
-  const row = await db
-    .selectFrom("tasks")
-    .selectAll()
-    .where("arn", "=", state.taskArn)
-    .executeTakeFirst();
+  const row =
+    read === undefined
+      ? await db.selectFrom("tasks").selectAll().where("arn", "=", state.taskArn).executeTakeFirst()
+      : (read ?? undefined);
   if (row === undefined || row.host_id !== hostId) return false;
   if (statusRank(state.lastStatus) < statusRank(row.last_status)) return false;
   const task = readTask(row);
