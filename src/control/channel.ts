@@ -24,6 +24,7 @@ import {
 } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
 import { applyTaskState, assignmentsForHost } from "./tasks.js";
+import { HeartbeatWriter } from "./heartbeats.js";
 import { authenticateHost } from "./host-credentials.js";
 import { hostRoomView } from "./host-room-view.js";
 import { idleTimer } from "./idle-timer.js";
@@ -68,6 +69,11 @@ export interface AgentChannelOptions {
   onCredentialsRequest?: (hostId: string, taskArn: string) => Promise<TaskRoleCredentials>;
   /** A host said hello (after its sync was sent). */
   onHostConnected?: (hostId: string) => void;
+  /**
+   * How long a host's recorded heartbeat may stand before the next is written (heartbeats.ts
+   * `writeEveryFor` the host timeout); 0, every heartbeat (in batches).
+   */
+  heartbeatWriteEveryMs?: number;
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -96,9 +102,13 @@ export class AgentChannelServer {
   readonly #execs = new Map<string, { hostId: string; sink: ExecSink }>();
 
   readonly #reports: ReportBatcher;
+  readonly #heartbeats: HeartbeatWriter;
 
   constructor(private readonly options: AgentChannelOptions) {
     this.#reports = new ReportBatcher(options.store, options.clock);
+    this.#heartbeats = new HeartbeatWriter(options.store, options.clock, options.log, {
+      writeEveryMs: options.heartbeatWriteEveryMs ?? 0,
+    });
   }
 
   /** Hosts with an open channel now. */
@@ -218,6 +228,7 @@ export class AgentChannelServer {
   }
 
   async close(): Promise<void> {
+    this.#heartbeats.close();
     for (const ws of this.#sessions.values()) ws.terminate();
     this.#sessions.clear();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
@@ -275,6 +286,7 @@ export class AgentChannelServer {
       idle.stop();
       if (hostId !== undefined && this.#sessions.get(hostId) === ws) {
         this.#sessions.delete(hostId);
+        this.#heartbeats.forget(hostId);
         for (const [requestId, stream] of this.#logStreams) {
           if (stream.hostId !== hostId) continue;
           this.#logStreams.delete(requestId);
@@ -351,6 +363,7 @@ export class AgentChannelServer {
     });
     // A host joined, came back or changed its size: placement reads every host again.
     hostRoomView(store).forget();
+    this.#heartbeats.wrote(hello.hostId, now);
     const previous = this.#sessions.get(hello.hostId);
     if (previous !== undefined && previous !== ws) previous.terminate();
     this.#sessions.set(hello.hostId, ws);
@@ -384,12 +397,9 @@ export class AgentChannelServer {
   }
 
   async #heard(hostId: string, taskStorageGiB?: number): Promise<void> {
-    const { store, clock } = this.options;
-    await store
-      .updateTable("host_liveness")
-      .set({ last_seen_at: clock.now().getTime() })
-      .where("host_id", "=", hostId)
-      .execute();
+    const { store } = this.options;
+    // Written with other hosts' heartbeats, in one statement (heartbeats.ts).
+    this.#heartbeats.heard(hostId);
     // The disk offered rides a heartbeat only when it changed (the agent sends it then).
     if (taskStorageGiB !== undefined)
       await store

@@ -10,6 +10,7 @@ export {
   type ExecSink,
   type LogSink,
 } from "./channel.js";
+export { writeEveryFor } from "./heartbeats.js";
 export {
   AssignmentRelay,
   type AssignmentRelayOptions,

@@ -74,6 +74,7 @@ import {
   DEFAULT_TASK_CIDR,
   ClusterNetworks,
   taskRoleCredentials,
+  writeEveryFor,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
 import { HostDispatcher } from "./host-dispatcher.js";
@@ -384,6 +385,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     store,
     clock,
     log,
+    heartbeatWriteEveryMs: writeEveryFor((options.hostTimeoutSeconds ?? 30) * 1000),
     plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
     // An agent on another machine cannot reach 127.0.0.1:PORT: it pulls these from the server.
     registryNames: () => [registryHost],
