@@ -8,7 +8,8 @@
  * it reports that nothing has room, so a stale picture never refuses a task either.
  * The picture is read again once it is `maxAgeMs` old (another server's claims, stopped tasks'
  * room given back), and at once after this server heard a host say hello (joined, back, or
- * resized) or marked one lost.
+ * resized). It also remembers which clusters' address blocks were found full (only the hosts
+ * holding their subnets can take their tasks) for as long as it is kept.
  */
 import { performance } from "node:perf_hooks";
 import type { Kysely } from "kysely";
@@ -20,6 +21,8 @@ export const HOST_ROOM_MAX_AGE_MS = 1000;
 
 export class HostRoomView {
   #rooms: HostRoom[] | undefined;
+  /** Clusters whose address block was found full, and the hosts holding its subnets. */
+  #fullBlocks = new Map<string, ReadonlySet<string>>();
   #readAt = 0;
   #reading = false;
   /** Bumped by `forget`: a read begun before it is not kept. */
@@ -52,6 +55,7 @@ export class HostRoomView {
       if (generation === this.#generation) {
         this.#rooms = rooms;
         this.#readAt = startedAt;
+        this.#fullBlocks = new Map();
       }
       return rooms;
     } finally {
@@ -62,7 +66,22 @@ export class HostRoomView {
   /** The hosts changed in a way a claim would not reveal (a new host): read them next time. */
   forget(): void {
     this.#rooms = undefined;
+    this.#fullBlocks = new Map();
     this.#generation++;
+  }
+
+  /**
+   * `cluster`'s block had no subnet left for another host: only `holders` can take its tasks
+   * (kept as long as the picture, so each RunTask does not find it out again by claiming room on
+   * a host without one, and giving it back).
+   */
+  blockFull(cluster: string, holders: ReadonlySet<string>): void {
+    this.#fullBlocks.set(cluster, holders);
+  }
+
+  /** The hosts that hold `cluster`'s subnets, if its block was found full. */
+  blockHolders(cluster: string): ReadonlySet<string> | undefined {
+    return this.#fullBlocks.get(cluster);
   }
 }
 

@@ -90,6 +90,8 @@ export async function createTasks(
       const placed: Placed = { tasks: [], failures: [], assignments: [] };
       const loads = new Map<string, Map<string, number>>();
       const noSubnet = new Map<string, Set<string>>();
+      // Clusters whose exclusions came from the picture, not from this transaction.
+      const hinted = new Set<string>();
       // The subnet each host was found or given in a cluster, in this transaction: a host's
       // second task of the cluster needs no round trip for it (a host losing its subnets is
       // marked LOST in the same transaction, and then no claim on it succeeds).
@@ -110,7 +112,17 @@ export async function createTasks(
         // in this transaction once a host was refused one.
         const cluster = draft.assignment.clusterArn;
         let excluded = noSubnet.get(cluster);
-        if (excluded === undefined) noSubnet.set(cluster, (excluded = new Set()));
+        if (excluded === undefined) {
+          // Or known to this server's picture: passed over from the start (until it is read
+          // again, before any refusal).
+          const holders = view.blockHolders(cluster);
+          excluded = new Set();
+          if (holders !== undefined) {
+            for (const room of rooms) if (!holders.has(room.hostId)) excluded.add(room.hostId);
+            hinted.add(cluster);
+          }
+          noSubnet.set(cluster, excluded);
+        }
         // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit.
         const busy = new Set<string>();
         let wait = false;
@@ -136,6 +148,8 @@ export async function createTasks(
             // Nothing has room in the picture: not refused before every host is read again.
             rooms = await view.read(trx);
             read = true;
+            for (const known of hinted) noSubnet.get(known)?.clear();
+            hinted.clear();
             choice = choose();
             continue;
           }
@@ -168,6 +182,7 @@ export async function createTasks(
                 .where("cluster_arn", "=", cluster)
                 .execute();
               const holding = new Set(holders.map((row) => row.host_id));
+              view.blockFull(cluster, holding);
               for (const room of rooms) if (!holding.has(room.hostId)) excluded.add(room.hostId);
               subnetError = `RESOURCE:SUBNET (${error.message})`;
             }

@@ -9,7 +9,8 @@ import { after, describe, it } from "node:test";
 import { HostRoomView, hostRoomView } from "../../../src/control/host-room-view.js";
 import { createTasks } from "../../../src/control/tasks.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
-import { addHost, draft } from "./placement-contract.js";
+import { addHost, draft, longWatched } from "./placement-contract.js";
+import { markLostHosts } from "../../../src/control/hosts.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-host-room-view-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,5 +118,30 @@ describe("placement from the picture", () => {
       const { tasks, failures } = await createTasks(store, [draft()]);
       assert.deepEqual(failures, []);
       assert.equal(tasks.length, 1);
+    }));
+
+  it("remembers a cluster's full block, and forgets it before refusing a task", () =>
+    withStore(async (store) => {
+      // A /24 pool is one block of one host subnet: the first host placed on takes it.
+      const space = { pool: "100.90.0.0/24" };
+      const cluster = draft().assignment.clusterArn;
+      await addHost(store, "holder", 1, "us-east-1a");
+      await createTasks(store, [draft()], undefined, space);
+      await addHost(store, "other", 4, "us-east-1b");
+      // "other" has more room but no subnet can be cut for it: found out once...
+      const full = await createTasks(store, [draft()], undefined, space);
+      assert.match(full.failures[0]?.reason ?? "", /^RESOURCE:SUBNET/);
+      assert.deepEqual([...(hostRoomView(store).blockHolders(cluster) ?? [])], ["holder"]);
+      // ...and when the holder is lost, its subnet goes back: the remembered block is wrong now,
+      // and the task still goes to the other host rather than being refused.
+      await store
+        .updateTable("host_liveness")
+        .set({ last_seen_at: 0 })
+        .where("host_id", "=", "holder")
+        .execute();
+      await markLostHosts(store, longWatched());
+      const placed = await createTasks(store, [draft()], undefined, space);
+      assert.deepEqual(placed.failures, []);
+      assert.equal(placed.assignments[0]?.hostId, "other");
     }));
 });
