@@ -89,9 +89,24 @@ export async function createTasks(
       let { rooms, read } = await view.rooms(trx);
       const placed: Placed = { tasks: [], failures: [], assignments: [] };
       const loads = new Map<string, Map<string, number>>();
-      const noSubnet = new Map<string, Set<string>>();
-      // Clusters whose exclusions came from the picture, not from this transaction.
+      // Clusters whose address block has no subnet left for another host: only the hosts that
+      // hold one of its subnets can take their tasks. Found in this transaction once a host was
+      // refused one, or known to this server's picture (`hinted`, until it is read again, which
+      // it is before any refusal).
+      const holdersOf = new Map<string, ReadonlySet<string>>();
       const hinted = new Set<string>();
+      const reachable = new Map<string, { from: HostRoom[]; rooms: HostRoom[] }>();
+      /** The hosts that can take `cluster`'s tasks, from the rooms read. */
+      const reachableRooms = (cluster: string): HostRoom[] => {
+        const holders = holdersOf.get(cluster);
+        if (holders === undefined) return rooms;
+        let known = reachable.get(cluster);
+        if (known?.from !== rooms) {
+          known = { from: rooms, rooms: rooms.filter((room) => holders.has(room.hostId)) };
+          reachable.set(cluster, known);
+        }
+        return known.rooms;
+      };
       // The subnet each host was found or given in a cluster, in this transaction: a host's
       // second task of the cluster needs no round trip for it (a host losing its subnets is
       // marked LOST in the same transaction, and then no claim on it succeeds).
@@ -108,29 +123,19 @@ export async function createTasks(
         const provider = draft.task.capacityProviderName ?? "FARGATE";
         const { cpu, memory } = draft.row;
         const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
-        // Hosts this cluster's address block has no subnet left for (it is full on others), known
-        // in this transaction once a host was refused one.
         const cluster = draft.assignment.clusterArn;
-        let excluded = noSubnet.get(cluster);
-        if (excluded === undefined) {
-          // Or known to this server's picture: passed over from the start (until it is read
-          // again, before any refusal).
-          const holders = view.blockHolders(cluster);
-          excluded = new Set();
-          if (holders !== undefined) {
-            for (const room of rooms) if (!holders.has(room.hostId)) excluded.add(room.hostId);
-            hinted.add(cluster);
-          }
-          noSubnet.set(cluster, excluded);
+        const known = holdersOf.has(cluster) ? undefined : view.blockHolders(cluster);
+        if (known !== undefined) {
+          holdersOf.set(cluster, known);
+          hinted.add(cluster);
         }
         // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit.
         const busy = new Set<string>();
         let wait = false;
         const choose = (): HostRoom | PlacementFailure => {
+          const candidates = reachableRooms(cluster);
           const open =
-            excluded.size === 0 && busy.size === 0
-              ? rooms
-              : rooms.filter((room) => !excluded.has(room.hostId) && !busy.has(room.hostId));
+            busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
           const found = chooseHost(open, cpu, memory, load, provider, storageGiB);
           if (typeof found !== "string" || busy.size === 0) return found;
           // Only hosts being claimed by others have room: wait for their rows from now on.
@@ -148,7 +153,7 @@ export async function createTasks(
             // Nothing has room in the picture: not refused before every host is read again.
             rooms = await view.read(trx);
             read = true;
-            for (const known of hinted) noSubnet.get(known)?.clear();
+            for (const full of hinted) holdersOf.delete(full);
             hinted.clear();
             choice = choose();
             continue;
@@ -183,7 +188,8 @@ export async function createTasks(
                 .execute();
               const holding = new Set(holders.map((row) => row.host_id));
               view.blockFull(cluster, holding);
-              for (const room of rooms) if (!holding.has(room.hostId)) excluded.add(room.hostId);
+              holdersOf.set(cluster, holding);
+              hinted.delete(cluster);
               subnetError = `RESOURCE:SUBNET (${error.message})`;
             }
           }
