@@ -41,11 +41,11 @@ describe("heartbeats written in batches", () => {
   it("writes every host heard within a flush in one statement, as heard no later than it was", () =>
     withHosts(3, async (store, clock) => {
       let statements = 0;
-      const transaction = store.transaction.bind(store);
-      store.transaction = () => {
+      const updateTable = store.updateTable.bind(store);
+      store.updateTable = ((table: "host_liveness") => {
         statements++;
-        return transaction();
-      };
+        return updateTable(table);
+      }) as typeof store.updateTable;
       const writer = new HeartbeatWriter(store, clock, silentLogger, { flushMs: 60_000 });
       try {
         writer.heard("h0");
