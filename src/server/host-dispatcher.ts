@@ -21,7 +21,7 @@ export interface HostDispatcherOptions {
   registry: Pick<Registry, "resolve">;
   /** The names Berth's own registry answers to (every server's), known once listening. */
   registryHosts: () => string[];
-  clusterNetworks: Pick<ClusterNetworks, "kick">;
+  clusterNetworks: Pick<ClusterNetworks, "kickSoon">;
   addresses: TaskAddressSpace;
   log: Logger;
 }
@@ -40,14 +40,14 @@ export class HostDispatcher implements TaskDispatcher {
     const { registry, registryHosts, relay, clusterNetworks, log } = this.options;
     const pinned = pinImages(assignment, registry, registryHosts(), log);
     this.#inTurn(async () => relay.deliver(hostId, { type: "assign", task: await pinned }));
-    // A first task of a cluster on a host gave it a subnet: its peers hear of it now. Only
+    // A first task of a cluster on a host gave it a subnet: its peers hear of it soon. Only
     // then: a pass reads every host's subnets (bench:placement's CPU profile had passes kicked
     // by every placement, back to back, at a tenth of the server). One this server has not
-    // seen placed is told at once; the timed pass (every 2 s) covers the rest.
+    // seen placed is told of; the timed pass (every 2 s) covers the rest.
     const subnet = `${assignment.clusterArn} ${hostId} ${assignment.subnet ?? ""}`;
     if (this.#subnets.has(subnet)) return;
     this.#subnets.add(subnet);
-    void clusterNetworks.kick();
+    clusterNetworks.kickSoon();
   }
 
   stop(hostId: string, taskArn: string, stopCode: string, stoppedReason: string): void {

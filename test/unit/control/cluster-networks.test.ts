@@ -1,7 +1,12 @@
-/** What each connected host is told of its cluster networks (pure planNetworks). */
+/** What each connected host is told of its cluster networks (pure planNetworks), and when. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { planNetworks } from "../../../src/control/cluster-networks.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClusterNetworks, planNetworks } from "../../../src/control/cluster-networks.js";
+import { silentLogger } from "../../../src/core/index.js";
+import { openSqliteStore } from "../../../src/store/index.js";
 
 const row = (cluster: string, hostId: string, subnet: string, address: string | null) => ({
   cluster_arn: `arn:aws:ecs:us-east-1:000000000000:cluster/${cluster}`,
@@ -44,4 +49,35 @@ test("each host hears of its own clusters only, with the other hosts of each as 
     [["h1", "h2"], ["h1"]],
   );
   assert.deepEqual(plan.get("h4")?.networks, []);
+});
+
+test("new subnets placed close together are published by one pass", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-cluster-networks-"));
+  const store = await openSqliteStore(join(dir, "berth.db"));
+  let passes = 0;
+  const networks = new ClusterNetworks({
+    store,
+    channel: { connectedHosts: () => [], send: () => false },
+    taskCidr: "100.64.0.0/10",
+    log: silentLogger,
+    intervalMs: 60_000,
+    onRoutes: () => {
+      passes++;
+      return Promise.resolve();
+    },
+  });
+  try {
+    networks.start();
+    for (let i = 0; i < 5; i++) networks.kickSoon();
+    assert.equal(passes, 0, "not at once");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(passes, 1, "five new subnets, one pass");
+    networks.kickSoon();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(passes, 2);
+  } finally {
+    await networks.stop();
+    await store.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
