@@ -1,19 +1,20 @@
 /**
  * Agents' reports applied in batches: the reports of every host that arrive while one batch is
  * being written go into the next, and each batch is one transaction (one commit, its hosts'
- * liveness rows locked and updated in one statement each) instead of one per report. A CPU
- * profile of bench:placement (SQLite, 1,000 hosts) put the per-report commits at 17% of the
- * server's time; on PostgreSQL a report was six round trips.
+ * liveness rows locked and updated in one statement each, its tasks read in one) instead of
+ * one per report. A CPU profile of bench:placement (SQLite, 1,000 hosts) put commits at 17% of
+ * the server's time, four in five of them one report's; on PostgreSQL a report was six round
+ * trips. On PostgreSQL up to four batches are written at once (each waits on round trips).
  *
  * What one report's transaction guaranteed holds for each report in a batch: a report is
  * applied only if its sequence number is higher than the last stored for its host, and that
  * number is stored in the same transaction as the change; a host's reports apply in order (its
  * channel hands over the next only when the last is settled, so a batch holds at most one of a
  * host's, and one host's reports never race each other). On PostgreSQL the batch runs at READ
- * COMMITTED with its hosts' liveness rows locked first, in host order (so two servers' batches
- * cannot deadlock), as the single report's transaction locked its host's row. If a batch fails,
- * each of its reports is applied again alone, so one report that cannot be applied fails only
- * itself.
+ * COMMITTED with its hosts' liveness rows locked first, in host order (so two batches cannot
+ * deadlock; heartbeats pass over rows held, heartbeats.ts), as the single report's transaction
+ * locked its host's row. If a batch fails, each of its reports is applied again alone, so one
+ * report that cannot be applied fails only itself.
  */
 import { sql, type Transaction } from "kysely";
 import type { Clock } from "../core/index.js";
