@@ -11,7 +11,8 @@
  * machine):
  *   SQLite, one server, 1,000 hosts; PostgreSQL, one server, 5,000 hosts; PostgreSQL, three.
  * BENCH_PLACEMENT_PG_STATS=1 also prints what PostgreSQL's sessions waited on (pg-stats.ts);
- * BENCH_PLACEMENT_CPU_PROF=DIR has each server write a V8 CPU profile there (node --cpu-prof).
+ * BENCH_PLACEMENT_CPU_PROF=DIR has each server write a V8 CPU profile there (node --cpu-prof);
+ * BENCH_PLACEMENT_TIMELINE=1 prints p50/p99 per 2 s of the run.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -35,6 +36,8 @@ const CALLERS = Number(process.env.BENCH_PLACEMENT_CALLERS ?? 20);
 const SCALE = Number(process.env.BENCH_PLACEMENT_SCALE ?? 1);
 /** Prints what PostgreSQL's sessions waited on during the run (pg-stats.ts). */
 const PG_STATS = process.env.BENCH_PLACEMENT_PG_STATS === "1";
+/** Prints p50/p99 per 2 s of the run (by when RunTask was sent): a slow start, or a stall. */
+const TIMELINE = process.env.BENCH_PLACEMENT_TIMELINE === "1";
 /** A directory: each server writes a V8 CPU profile of its run there (node --cpu-prof). */
 const CPU_PROF = process.env.BENCH_PLACEMENT_CPU_PROF;
 
@@ -166,6 +169,22 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       if (acked === undefined) continue;
       latencies.push(acked - at);
       lastAck = Math.max(lastAck, acked);
+    }
+    if (TIMELINE) {
+      const buckets = new Map<number, number[]>();
+      for (const [arn, at] of sentAt) {
+        const acked = hosts.tasks.get(arn)?.acknowledgedAt;
+        if (acked === undefined) continue;
+        const bucket = Math.floor((at - started) / 2000) * 2;
+        buckets.set(bucket, [...(buckets.get(bucket) ?? []), acked - at]);
+      }
+      for (const [from, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
+        list.sort((a, b) => a - b);
+        console.log(
+          `  sent at ${from}-${from + 2} s: ${list.length} tasks, ` +
+            `p50 ${percentile(list, 50).toFixed(0)} ms, p99 ${percentile(list, 99).toFixed(0)} ms`,
+        );
+      }
     }
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / ((lastAck - started) / 1000);
