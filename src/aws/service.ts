@@ -42,14 +42,23 @@ export function internalContext(
  */
 export type Handler<Input, Output> = (input: Input, ctx: RequestContext) => Promise<Output>;
 
-// The table erases each row's types; `action()` keeps them checked where the row is written:
-// the handler declares its SDK request and response types (an inline one takes them as
-// `action<Input, Output>(...)`), and a row names the handler of its own action.
-export type AnyHandler = (input: never, ctx: RequestContext) => Promise<unknown>;
+/**
+ * A service's table typed by its AWS SDK client (`ecs.ECS`): the row `RunTask` must hold a
+ * handler taking `runTask`'s request and answering its response, so a row wired to another
+ * action's handler fails to compile (`{ ... } satisfies ActionTable<ecs.ECS>`).
+ */
+export type ActionTable<Client> = {
+  [Op in keyof Client & string as Capitalize<Op>]?: Client[Op] extends (
+    input: infer Input,
+    options: never,
+    callback: (err: never, data?: infer Output) => void,
+  ) => void
+    ? Handler<Input, Omit<Output, "$metadata">>
+    : never;
+};
 
-export function action<Input, Output>(handler: Handler<Input, Output>): AnyHandler {
-  return handler;
-}
+/** Any row of a table, its types erased once the table has been checked. */
+export type AnyHandler = (input: never, ctx: RequestContext) => Promise<unknown>;
 
 /** What every front door needs of a service to run its actions, whatever its protocol. */
 export interface AwsService {

@@ -3,7 +3,8 @@
  * for ECS services' desired count. Adding an action is adding a row; the front door validates
  * input against the model. The autoscaler that acts on these records is in src/control.
  */
-import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import type { ApplicationAutoScaling } from "@aws-sdk/client-application-auto-scaling";
+import { type ActionTable, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { activityHandlers } from "./activities.js";
 import { policyHandlers } from "./policies.js";
@@ -21,16 +22,16 @@ export function createAutoscalingService({ store }: { store: Store }): AwsJsonSe
     model: loadServiceModel("application-autoscaling"),
     validationErrorCode: "ValidationException",
     actions: {
-      RegisterScalableTarget: action(targets.registerScalableTarget),
-      DescribeScalableTargets: action(targets.describeScalableTargets),
-      DeregisterScalableTarget: action(targets.deregisterScalableTarget),
-      PutScalingPolicy: action(policies.putScalingPolicy),
-      DescribeScalingPolicies: action(policies.describeScalingPolicies),
-      DeleteScalingPolicy: action(policies.deleteScalingPolicy),
-      DescribeScalingActivities: action(activities.describeScalingActivities),
-      PutScheduledAction: action(scheduled.putScheduledAction),
-      DescribeScheduledActions: action(scheduled.describeScheduledActions),
-      DeleteScheduledAction: action(scheduled.deleteScheduledAction),
-    },
+      RegisterScalableTarget: targets.registerScalableTarget,
+      DescribeScalableTargets: targets.describeScalableTargets,
+      DeregisterScalableTarget: targets.deregisterScalableTarget,
+      PutScalingPolicy: policies.putScalingPolicy,
+      DescribeScalingPolicies: policies.describeScalingPolicies,
+      DeleteScalingPolicy: policies.deleteScalingPolicy,
+      DescribeScalingActivities: activities.describeScalingActivities,
+      PutScheduledAction: scheduled.putScheduledAction,
+      DescribeScheduledActions: scheduled.describeScheduledActions,
+      DeleteScheduledAction: scheduled.deleteScheduledAction,
+    } satisfies ActionTable<ApplicationAutoScaling>,
   };
 }

@@ -2,7 +2,8 @@
  * AWS Cost Explorer (`AWSInsightsIndexService`): the subset that reports Berth's bill.
  * Adding an action is adding a row; the front door validates its input against the model.
  */
-import { action, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import type { CostExplorer } from "@aws-sdk/client-cost-explorer";
+import { type ActionTable, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import type { Billing } from "../../billing/index.js";
 import { costAndUsageHandler } from "./cost-and-usage.js";
 import { savingsPlansUtilizationHandler } from "./savings-plans-utilization.js";
@@ -23,10 +24,10 @@ export function createCostExplorerService({ billing }: CostExplorerDependencies)
     // ValidationException (e.g. "Start date (and hour) should be before end date (and hour)").
     validationErrorCode: "ValidationException",
     actions: {
-      GetCostAndUsage: action(costAndUsageHandler(billing)),
-      GetTags: action(tagsHandler(billing)),
-      GetSavingsPlansUtilization: action(savingsPlansUtilizationHandler(billing)),
-    },
+      GetCostAndUsage: costAndUsageHandler(billing),
+      GetTags: tagsHandler(billing),
+      GetSavingsPlansUtilization: savingsPlansUtilizationHandler(billing),
+    } satisfies ActionTable<CostExplorer>,
   };
 }
 export { summarize, type Sum, type GroupSum } from "./cost-and-usage.js";

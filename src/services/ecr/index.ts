@@ -4,7 +4,7 @@
  */
 import type * as ecr from "@aws-sdk/client-ecr";
 import {
-  action,
+  type ActionTable,
   loadServiceModel,
   type AwsJsonService,
   resourcesByMember,
@@ -33,10 +33,7 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
     // ECR answers constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
     actions: {
-      GetAuthorizationToken: action<
-        ecr.GetAuthorizationTokenRequest,
-        ecr.GetAuthorizationTokenResponse
-      >(async (input, ctx) => {
+      GetAuthorizationToken: async (input, ctx) => {
         const credentials = await deps.credentials(ctx.accessKeyId);
         if (credentials === undefined) throw new Error("verified caller has no credentials");
         const { password, expiresAt } = mintRegistryPassword(credentials, ctx.clock.now());
@@ -47,33 +44,31 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
         };
         // ECR gives one entry per registryId asked for; all of Berth's are the one registry.
         return { authorizationData: (input.registryIds ?? [undefined]).map(() => data) };
-      }),
-      CreateRepository: action(repositories.createRepository),
-      DescribeRepositories: action(repositories.describeRepositories),
-      DeleteRepository: action(repositories.deleteRepository),
-      PutImageTagMutability: action(repositories.putImageTagMutability),
-      DescribeRegistry: action<ecr.DescribeRegistryRequest, ecr.DescribeRegistryResponse>(
-        repositories.describeRegistry,
-      ),
-      TagResource: action(repositories.tagResource),
-      UntagResource: action(repositories.untagResource),
-      ListTagsForResource: action(repositories.listTagsForResource),
-      ListImages: action(images.listImages),
-      DescribeImages: action(images.describeImages),
-      BatchGetImage: action(images.batchGetImage),
-      BatchDeleteImage: action(images.batchDeleteImage),
-      SetRepositoryPolicy: action(policies.setRepositoryPolicy),
-      GetRepositoryPolicy: action(policies.getRepositoryPolicy),
-      DeleteRepositoryPolicy: action(policies.deleteRepositoryPolicy),
-      PutImageScanningConfiguration: action(policies.putImageScanningConfiguration),
-      PutImage: action(putImageHandler(deps)),
-      BatchCheckLayerAvailability: action(images.batchCheckLayerAvailability),
-      PutLifecyclePolicy: action(lifecycle.putLifecyclePolicy),
-      GetLifecyclePolicy: action(lifecycle.getLifecyclePolicy),
-      DeleteLifecyclePolicy: action(lifecycle.deleteLifecyclePolicy),
-      StartLifecyclePolicyPreview: action(lifecycle.startLifecyclePolicyPreview),
-      GetLifecyclePolicyPreview: action(lifecycle.getLifecyclePolicyPreview),
-    },
+      },
+      CreateRepository: repositories.createRepository,
+      DescribeRepositories: repositories.describeRepositories,
+      DeleteRepository: repositories.deleteRepository,
+      PutImageTagMutability: repositories.putImageTagMutability,
+      DescribeRegistry: repositories.describeRegistry,
+      TagResource: repositories.tagResource,
+      UntagResource: repositories.untagResource,
+      ListTagsForResource: repositories.listTagsForResource,
+      ListImages: images.listImages,
+      DescribeImages: images.describeImages,
+      BatchGetImage: images.batchGetImage,
+      BatchDeleteImage: images.batchDeleteImage,
+      SetRepositoryPolicy: policies.setRepositoryPolicy,
+      GetRepositoryPolicy: policies.getRepositoryPolicy,
+      DeleteRepositoryPolicy: policies.deleteRepositoryPolicy,
+      PutImageScanningConfiguration: policies.putImageScanningConfiguration,
+      PutImage: putImageHandler(deps),
+      BatchCheckLayerAvailability: images.batchCheckLayerAvailability,
+      PutLifecyclePolicy: lifecycle.putLifecyclePolicy,
+      GetLifecyclePolicy: lifecycle.getLifecyclePolicy,
+      DeleteLifecyclePolicy: lifecycle.deleteLifecyclePolicy,
+      StartLifecyclePolicyPreview: lifecycle.startLifecyclePolicyPreview,
+      GetLifecyclePolicyPreview: lifecycle.getLifecyclePolicyPreview,
+    } satisfies ActionTable<ecr.ECR>,
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return {

@@ -6,7 +6,7 @@ import type * as ecs from "@aws-sdk/client-ecs";
 import { checkLaunchRoles, checkRegisteredRoles, type RoleGate } from "./task-roles.js";
 import { ecsResources } from "./authorization.js";
 import {
-  action,
+  type ActionTable,
   authorizeRequest,
   loadServiceModel,
   type Authorizer,
@@ -219,59 +219,50 @@ export function createEcsService({
     // ECS answers constraint violations with InvalidParameterException (it has no ValidationException).
     validationErrorCode: "InvalidParameterException",
     actions: {
-      PutAccountSetting: action(settings.putAccountSetting),
-      PutAccountSettingDefault: action(settings.putAccountSettingDefault),
-      ListAccountSettings: action(settings.listAccountSettings),
-      DeleteAccountSetting: action(settings.deleteAccountSetting),
-      CreateCluster: action(clusters.createCluster),
-      DescribeClusters: action(clusters.describeClusters),
-      ListClusters: action(clusters.listClusters),
-      UpdateCluster: action(clusters.updateCluster),
-      DeleteCluster: action(clusters.deleteCluster),
-      RegisterTaskDefinition: action<
-        ecs.RegisterTaskDefinitionRequest,
-        ecs.RegisterTaskDefinitionResponse
-      >(async (input, ctx) => {
+      PutAccountSetting: settings.putAccountSetting,
+      PutAccountSettingDefault: settings.putAccountSettingDefault,
+      ListAccountSettings: settings.listAccountSettings,
+      DeleteAccountSetting: settings.deleteAccountSetting,
+      CreateCluster: clusters.createCluster,
+      DescribeClusters: clusters.describeClusters,
+      ListClusters: clusters.listClusters,
+      UpdateCluster: clusters.updateCluster,
+      DeleteCluster: clusters.deleteCluster,
+      RegisterTaskDefinition: async (input, ctx) => {
         if (roles !== undefined) await checkRegisteredRoles(roles, ctx, input);
         return definitions.registerTaskDefinition(input, ctx);
-      }),
-      DescribeTaskDefinition: action(definitions.describeTaskDefinition),
-      ListTaskDefinitions: action(definitions.listTaskDefinitions),
-      ListTaskDefinitionFamilies: action(definitions.listTaskDefinitionFamilies),
-      DeregisterTaskDefinition: action(definitions.deregisterTaskDefinition),
-      DeleteTaskDefinitions: action(definitions.deleteTaskDefinitions),
-      RunTask: action<ecs.RunTaskRequest, ecs.RunTaskResponse>(
-        runTaskAsCaller(store, tasks, roles),
-      ),
-      StopTask: action(tasks.stopTask),
-      DescribeTasks: action(tasks.describeTasks),
-      ListTasks: action(tasks.listTasks),
-      DescribeCapacityProviders: action(capacity.describeCapacityProviders),
-      PutClusterCapacityProviders: action(capacity.putClusterCapacityProviders),
-      CreateService: action<ecs.CreateServiceRequest, ecs.CreateServiceResponse>(
-        async (input, ctx) => {
-          // ECS reports a role it cannot assume in the service's events, not here.
-          if (roles !== undefined)
-            await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
-          return services.createService(input, ctx);
-        },
-      ),
-      UpdateService: action<ecs.UpdateServiceRequest, ecs.UpdateServiceResponse>(
-        async (input, ctx) => {
-          // A new definition hands its roles to the next tasks: passed as at CreateService.
-          if (roles !== undefined && input.taskDefinition !== undefined)
-            await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
-          return services.updateService(input, ctx);
-        },
-      ),
-      DeleteService: action(services.deleteService),
-      DescribeServices: action(services.describeServices),
-      ListServices: action(services.listServices),
-      UpdateTaskProtection: action(protection.updateTaskProtection),
-      GetTaskProtection: action(protection.getTaskProtection),
-      TagResource: action(tags.tagResource),
-      UntagResource: action(tags.untagResource),
-      ListTagsForResource: action(tags.listTagsForResource),
-    },
+      },
+      DescribeTaskDefinition: definitions.describeTaskDefinition,
+      ListTaskDefinitions: definitions.listTaskDefinitions,
+      ListTaskDefinitionFamilies: definitions.listTaskDefinitionFamilies,
+      DeregisterTaskDefinition: definitions.deregisterTaskDefinition,
+      DeleteTaskDefinitions: definitions.deleteTaskDefinitions,
+      RunTask: runTaskAsCaller(store, tasks, roles),
+      StopTask: tasks.stopTask,
+      DescribeTasks: tasks.describeTasks,
+      ListTasks: tasks.listTasks,
+      DescribeCapacityProviders: capacity.describeCapacityProviders,
+      PutClusterCapacityProviders: capacity.putClusterCapacityProviders,
+      CreateService: async (input, ctx) => {
+        // ECS reports a role it cannot assume in the service's events, not here.
+        if (roles !== undefined)
+          await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
+        return services.createService(input, ctx);
+      },
+      UpdateService: async (input, ctx) => {
+        // A new definition hands its roles to the next tasks: passed as at CreateService.
+        if (roles !== undefined && input.taskDefinition !== undefined)
+          await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
+        return services.updateService(input, ctx);
+      },
+      DeleteService: services.deleteService,
+      DescribeServices: services.describeServices,
+      ListServices: services.listServices,
+      UpdateTaskProtection: protection.updateTaskProtection,
+      GetTaskProtection: protection.getTaskProtection,
+      TagResource: tags.tagResource,
+      UntagResource: tags.untagResource,
+      ListTagsForResource: tags.listTagsForResource,
+    } satisfies ActionTable<ecs.ECS>,
   };
 }

@@ -3,8 +3,9 @@
  * picks each action by the model's method and URI template; adding an action is adding a row.
  * The Kubernetes API a cluster serves is src/kube.
  */
+import type { EKS } from "@aws-sdk/client-eks";
 import {
-  action,
+  type ActionTable,
   loadServiceModel,
   type AwsRestJsonService,
   resourcesByMember,
@@ -33,18 +34,18 @@ export function createEksService({
     model: loadServiceModel("eks"),
     validationErrorCode: "InvalidParameterException",
     actions: {
-      CreateCluster: action(clusters.createCluster),
-      DescribeCluster: action(clusters.describeCluster),
-      ListClusters: action(clusters.listClusters),
-      DeleteCluster: action(clusters.deleteCluster),
-      CreateFargateProfile: action(profiles.createFargateProfile),
-      DescribeFargateProfile: action(profiles.describeFargateProfile),
-      ListFargateProfiles: action(profiles.listFargateProfiles),
-      DeleteFargateProfile: action(profiles.deleteFargateProfile),
-      TagResource: action(tags.tagResource),
-      UntagResource: action(tags.untagResource),
-      ListTagsForResource: action(tags.listTagsForResource),
-    },
+      CreateCluster: clusters.createCluster,
+      DescribeCluster: clusters.describeCluster,
+      ListClusters: clusters.listClusters,
+      DeleteCluster: clusters.deleteCluster,
+      CreateFargateProfile: profiles.createFargateProfile,
+      DescribeFargateProfile: profiles.describeFargateProfile,
+      ListFargateProfiles: profiles.listFargateProfiles,
+      DeleteFargateProfile: profiles.deleteFargateProfile,
+      TagResource: tags.tagResource,
+      UntagResource: tags.untagResource,
+      ListTagsForResource: tags.listTagsForResource,
+    } satisfies ActionTable<EKS>,
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return {

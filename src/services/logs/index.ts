@@ -26,8 +26,9 @@
  * lines are dropped and lines over 256 KiB split, as Docker's awslogs driver does. Without
  * `createGroup` a missing group throws ResourceNotFoundException, as the driver fails on AWS.
  */
+import type { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
 import {
-  action,
+  type ActionTable,
   loadServiceModel,
   type AwsJsonService,
   resourcesByMember,
@@ -62,24 +63,24 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
     // Logs answers constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
     actions: {
-      CreateLogGroup: action(groups.createLogGroup),
-      DeleteLogGroup: action(groups.deleteLogGroup),
-      DescribeLogGroups: action(groups.describeLogGroups),
-      PutRetentionPolicy: action(groups.putRetentionPolicy),
-      DeleteRetentionPolicy: action(groups.deleteRetentionPolicy),
-      CreateLogStream: action(streams.createLogStream),
-      DeleteLogStream: action(streams.deleteLogStream),
-      DescribeLogStreams: action(streams.describeLogStreams),
-      PutLogEvents: action(ingest.putLogEvents),
-      GetLogEvents: action(getLogEventsHandler(store)),
-      FilterLogEvents: action(filterLogEventsHandler(store)),
-      TagResource: action(tags.tagResource),
-      UntagResource: action(tags.untagResource),
-      ListTagsForResource: action(tags.listTagsForResource),
-      TagLogGroup: action(tags.tagLogGroup),
-      UntagLogGroup: action(tags.untagLogGroup),
-      ListTagsLogGroup: action(tags.listTagsLogGroup),
-    },
+      CreateLogGroup: groups.createLogGroup,
+      DeleteLogGroup: groups.deleteLogGroup,
+      DescribeLogGroups: groups.describeLogGroups,
+      PutRetentionPolicy: groups.putRetentionPolicy,
+      DeleteRetentionPolicy: groups.deleteRetentionPolicy,
+      CreateLogStream: streams.createLogStream,
+      DeleteLogStream: streams.deleteLogStream,
+      DescribeLogStreams: streams.describeLogStreams,
+      PutLogEvents: ingest.putLogEvents,
+      GetLogEvents: getLogEventsHandler(store),
+      FilterLogEvents: filterLogEventsHandler(store),
+      TagResource: tags.tagResource,
+      UntagResource: tags.untagResource,
+      ListTagsForResource: tags.listTagsForResource,
+      TagLogGroup: tags.tagLogGroup,
+      UntagLogGroup: tags.untagLogGroup,
+      ListTagsLogGroup: tags.listTagsLogGroup,
+    } satisfies ActionTable<CloudWatchLogs>,
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return {

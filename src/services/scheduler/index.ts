@@ -5,7 +5,7 @@
  */
 import type * as scheduler from "@aws-sdk/client-scheduler";
 import {
-  action,
+  type ActionTable,
   loadServiceModel,
   resources,
   type AwsRestJsonService,
@@ -41,23 +41,19 @@ export function createSchedulerService({
     model: loadServiceModel("scheduler", schedulerModelSupplement),
     validationErrorCode: "ValidationException",
     actions: {
-      CreateSchedule: action<scheduler.CreateScheduleInput, scheduler.CreateScheduleOutput>(
-        schedules.createSchedule,
-      ),
-      GetSchedule: action(schedules.getSchedule),
-      UpdateSchedule: action<scheduler.UpdateScheduleInput, scheduler.UpdateScheduleOutput>(
-        schedules.updateSchedule,
-      ),
-      DeleteSchedule: action(schedules.deleteSchedule),
-      ListSchedules: action(schedules.listSchedules),
-      CreateScheduleGroup: action(groups.createScheduleGroup),
-      GetScheduleGroup: action(groups.getScheduleGroup),
-      DeleteScheduleGroup: action(groups.deleteScheduleGroup),
-      ListScheduleGroups: action(groups.listScheduleGroups),
-      TagResource: action(tags.tagResource),
-      UntagResource: action(tags.untagResource),
-      ListTagsForResource: action(tags.listTagsForResource),
-    },
+      CreateSchedule: schedules.createSchedule,
+      GetSchedule: schedules.getSchedule,
+      UpdateSchedule: schedules.updateSchedule,
+      DeleteSchedule: schedules.deleteSchedule,
+      ListSchedules: schedules.listSchedules,
+      CreateScheduleGroup: groups.createScheduleGroup,
+      GetScheduleGroup: groups.getScheduleGroup,
+      DeleteScheduleGroup: groups.deleteScheduleGroup,
+      ListScheduleGroups: groups.listScheduleGroups,
+      TagResource: tags.tagResource,
+      UntagResource: tags.untagResource,
+      ListTagsForResource: tags.listTagsForResource,
+    } satisfies ActionTable<scheduler.Scheduler>,
   };
   // What each action acts on, for IAM (`scheduler:Action` on the schedule's or group's ARN;
   // the List actions act on `*`). AWS also asks iam:PassRole for the target's RoleArn; Berth

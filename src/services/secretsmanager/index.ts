@@ -3,8 +3,9 @@
  * versions and staging labels, values sealed at rest under the data dir's master key
  * (core/sealed-values.ts). `readSecretValue` is the read a task's `secrets` take.
  */
+import type { SecretsManager } from "@aws-sdk/client-secrets-manager";
 import {
-  action,
+  type ActionTable,
   loadServiceModel,
   resources,
   type AwsJsonService,
@@ -34,19 +35,19 @@ export function createSecretsManagerService({
     // Secrets Manager answers the model's constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
     actions: {
-      CreateSecret: action(secrets.createSecret),
-      DescribeSecret: action(secrets.describeSecret),
-      ListSecrets: action(secrets.listSecrets),
-      UpdateSecret: action(secrets.updateSecret),
-      DeleteSecret: action(secrets.deleteSecret),
-      RestoreSecret: action(secrets.restoreSecret),
-      TagResource: action(secrets.tagResource),
-      UntagResource: action(secrets.untagResource),
-      PutSecretValue: action(values.putSecretValue),
-      GetSecretValue: action(values.getSecretValue),
-      ListSecretVersionIds: action(values.listSecretVersionIds),
-      UpdateSecretVersionStage: action(values.updateSecretVersionStage),
-    },
+      CreateSecret: secrets.createSecret,
+      DescribeSecret: secrets.describeSecret,
+      ListSecrets: secrets.listSecrets,
+      UpdateSecret: secrets.updateSecret,
+      DeleteSecret: secrets.deleteSecret,
+      RestoreSecret: secrets.restoreSecret,
+      TagResource: secrets.tagResource,
+      UntagResource: secrets.untagResource,
+      PutSecretValue: values.putSecretValue,
+      GetSecretValue: values.getSecretValue,
+      ListSecretVersionIds: values.listSecretVersionIds,
+      UpdateSecretVersionStage: values.updateSecretVersionStage,
+    } satisfies ActionTable<SecretsManager>,
   };
   return { ...service, resources: secretResources(store, Object.keys(service.actions)) };
 }

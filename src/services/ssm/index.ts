@@ -4,8 +4,9 @@
  * key (core/sealed-values.ts), SecureString or not. `readParameterValue` is the read a task's
  * `secrets` take.
  */
+import type { SSM } from "@aws-sdk/client-ssm";
 import {
-  action,
+  type ActionTable,
   loadServiceModel,
   resources,
   type AwsJsonService,
@@ -32,18 +33,18 @@ export function createSsmService({
     model: loadServiceModel("ssm"),
     validationErrorCode: "ValidationException",
     actions: {
-      PutParameter: action(parameters.putParameter),
-      GetParameter: action(parameters.getParameter),
-      GetParameters: action(parameters.getParameters),
-      GetParametersByPath: action(parameters.getParametersByPath),
-      DescribeParameters: action(parameters.describeParameters),
-      DeleteParameter: action(parameters.deleteParameter),
-      DeleteParameters: action(parameters.deleteParameters),
-      GetParameterHistory: action(parameters.getParameterHistory),
-      AddTagsToResource: action(tags.addTagsToResource),
-      ListTagsForResource: action(tags.listTagsForResource),
-      RemoveTagsFromResource: action(tags.removeTagsFromResource),
-    },
+      PutParameter: parameters.putParameter,
+      GetParameter: parameters.getParameter,
+      GetParameters: parameters.getParameters,
+      GetParametersByPath: parameters.getParametersByPath,
+      DescribeParameters: parameters.describeParameters,
+      DeleteParameter: parameters.deleteParameter,
+      DeleteParameters: parameters.deleteParameters,
+      GetParameterHistory: parameters.getParameterHistory,
+      AddTagsToResource: tags.addTagsToResource,
+      ListTagsForResource: tags.listTagsForResource,
+      RemoveTagsFromResource: tags.removeTagsFromResource,
+    } satisfies ActionTable<SSM>,
   };
   return { ...service, resources: parameterResources(Object.keys(service.actions)) };
 }

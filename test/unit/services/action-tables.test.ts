@@ -1,8 +1,12 @@
 // Every row of every action table names an operation of its service's model (with its
 // supplement): a mistyped row would answer, yet skip the model's validation of its input.
+// And a row holds the handler of its own action: `tsc` (npm run typecheck) checks this file.
+import type { ECS } from "@aws-sdk/client-ecs";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { ActionTable } from "../../../src/aws/index.js";
 import type { RunningBerth } from "../../../src/server/index.js";
+import type { taskHandlers } from "../../../src/services/ecs/tasks.js";
 import { startBerthInProcess, type TestBerth } from "../../../src/testing/index.js";
 
 let berth: TestBerth & { berth: RunningBerth };
@@ -43,5 +47,16 @@ describe("action tables", () => {
       }
     }
     assert.ok(rows >= 6, "the tables were read");
+  });
+
+  it("hold each the handler of its own action, by the SDK's request and response types", () => {
+    const tasks: Pick<ReturnType<typeof taskHandlers>, "runTask" | "stopTask"> = {
+      runTask: () => Promise.resolve({ tasks: [] }),
+      stopTask: () => Promise.resolve({}),
+    };
+    const wired = { RunTask: tasks.runTask, StopTask: tasks.stopTask } satisfies ActionTable<ECS>;
+    // @ts-expect-error RunTask's handler in StopTask's row: RunTask's request and response.
+    const miswired = { StopTask: tasks.runTask } satisfies ActionTable<ECS>;
+    assert.notEqual(wired.StopTask, miswired.StopTask);
   });
 });
