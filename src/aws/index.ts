@@ -20,6 +20,7 @@ export { AwsQueryGateway, FORM_CONTENT_TYPE, type AwsQueryService } from "./quer
 export { decodeQueryInput, encodeQueryOutput, encodeQueryError } from "./query-codec.js";
 export {
   type ActionTable,
+  type Handlers,
   internalContext,
   type AwsJsonService,
   type Empty,

@@ -42,19 +42,23 @@ export function internalContext(
  */
 export type Handler<Input, Output> = (input: Input, ctx: RequestContext) => Promise<Output>;
 
+/** The handler of an SDK client's method (`ecs.ECS["runTask"]`): its request, its response. */
+type HandlerOf<Method> = Method extends (
+  input: infer Input,
+  options: never,
+  callback: (err: never, data?: infer Output) => void,
+) => void
+  ? Handler<Input, Omit<Output, "$metadata">>
+  : never;
+
 /**
- * A service's table typed by its AWS SDK client (`ecs.ECS`): the row `RunTask` must hold a
- * handler taking `runTask`'s request and answering its response, so a row wired to another
- * action's handler fails to compile (`{ ... } satisfies ActionTable<ecs.ECS>`).
+ * Handlers by the SDK client's method names (`{ runTask } satisfies Handlers<ecs.ECS>`), each
+ * typed by its operation; and a service's table by action name (`RunTask`), so a row wired to
+ * another action's handler fails to compile (`{ ... } satisfies ActionTable<ecs.ECS>`).
  */
+export type Handlers<Client> = { [Op in keyof Client & string]?: HandlerOf<Client[Op]> };
 export type ActionTable<Client> = {
-  [Op in keyof Client & string as Capitalize<Op>]?: Client[Op] extends (
-    input: infer Input,
-    options: never,
-    callback: (err: never, data?: infer Output) => void,
-  ) => void
-    ? Handler<Input, Omit<Output, "$metadata">>
-    : never;
+  [Op in keyof Client & string as Capitalize<Op>]?: HandlerOf<Client[Op]>;
 };
 
 /** Any row of a table, its types erased once the table has been checked. */

@@ -1,17 +1,13 @@
 /** DescribeScalingActivities: what the autoscaler did (or could not do) and why, newest first. */
-import type {
-  DescribeScalingActivitiesRequest,
-  DescribeScalingActivitiesResponse,
-} from "@aws-sdk/client-application-auto-scaling";
+import type { Handlers } from "../../aws/index.js";
+import type { ApplicationAutoScaling } from "@aws-sdk/client-application-auto-scaling";
 import { readActivity } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { checkNamespace, pageOf } from "./scope.js";
 
 export function activityHandlers(store: Store) {
   return {
-    describeScalingActivities: async (
-      input: DescribeScalingActivitiesRequest,
-    ): Promise<DescribeScalingActivitiesResponse> => {
+    describeScalingActivities: async (input) => {
       checkNamespace(input.ServiceNamespace, input.ScalableDimension);
       let query = store
         .selectFrom("scaling_activities")
@@ -32,5 +28,5 @@ export function activityHandlers(store: Store) {
         ...(NextToken === undefined ? {} : { NextToken }),
       };
     },
-  };
+  } satisfies Handlers<ApplicationAutoScaling>;
 }

@@ -4,20 +4,15 @@
  * DeleteScalingPolicy. A target tracking policy answers with the two alarms AWS would create
  * for it; the autoscaler evaluates them itself.
  */
-import { randomUUID } from "node:crypto";
 import type {
+  ApplicationAutoScaling,
   Alarm,
-  DeleteScalingPolicyRequest,
-  DeleteScalingPolicyResponse,
-  DescribeScalingPoliciesRequest,
-  DescribeScalingPoliciesResponse,
-  PutScalingPolicyRequest,
-  PutScalingPolicyResponse,
   ScalingPolicy,
   StepScalingPolicyConfiguration,
   TargetTrackingScalingPolicyConfiguration,
 } from "@aws-sdk/client-application-auto-scaling";
-import type { RequestContext } from "../../aws/index.js";
+import { randomUUID } from "node:crypto";
+import type { Handlers } from "../../aws/index.js";
 import { arn, type Identity } from "../../core/index.js";
 import { findTarget, readPolicy } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
@@ -95,10 +90,7 @@ function trackingAlarms(identity: Identity, resourceId: string): Alarm[] {
 
 export function policyHandlers(store: Store) {
   return {
-    putScalingPolicy: async (
-      input: PutScalingPolicyRequest,
-      ctx: RequestContext,
-    ): Promise<PutScalingPolicyResponse> => {
+    putScalingPolicy: async (input, ctx) => {
       const resource = await resourceOf(store, input, false);
       if ((await findTarget(store, resource)) === undefined) throw targetNotRegistered(resource);
       const type = input.PolicyType ?? "StepScaling";
@@ -149,9 +141,7 @@ export function policyHandlers(store: Store) {
       return { PolicyARN: policyArn, Alarms: alarms };
     },
 
-    describeScalingPolicies: async (
-      input: DescribeScalingPoliciesRequest,
-    ): Promise<DescribeScalingPoliciesResponse> => {
+    describeScalingPolicies: async (input) => {
       checkNamespace(input.ServiceNamespace, input.ScalableDimension);
       const { items, NextToken } = await describeNamed(
         store,
@@ -170,9 +160,7 @@ export function policyHandlers(store: Store) {
       };
     },
 
-    deleteScalingPolicy: async (
-      input: DeleteScalingPolicyRequest,
-    ): Promise<DeleteScalingPolicyResponse> => {
+    deleteScalingPolicy: async (input) => {
       const resource = await resourceOf(store, input, false);
       const existing = await findNamed(store, "scaling_policies", resource, input.PolicyName ?? "");
       if (existing === undefined)
@@ -182,5 +170,5 @@ export function policyHandlers(store: Store) {
       await store.deleteFrom("scaling_policies").where("arn", "=", existing.arn).execute();
       return {};
     },
-  };
+  } satisfies Handlers<ApplicationAutoScaling>;
 }

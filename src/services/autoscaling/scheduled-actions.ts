@@ -1,15 +1,10 @@
 /** Scheduled actions: PutScheduledAction (at, rate, cron with Timezone), Describe, Delete. */
-import { randomUUID } from "node:crypto";
 import type {
-  DeleteScheduledActionRequest,
-  DeleteScheduledActionResponse,
-  DescribeScheduledActionsRequest,
-  DescribeScheduledActionsResponse,
-  PutScheduledActionRequest,
-  PutScheduledActionResponse,
+  ApplicationAutoScaling,
   ScheduledAction,
 } from "@aws-sdk/client-application-auto-scaling";
-import type { RequestContext } from "../../aws/index.js";
+import { randomUUID } from "node:crypto";
+import type { Handlers } from "../../aws/index.js";
 import { arn } from "../../core/index.js";
 import {
   ScheduleError,
@@ -35,10 +30,7 @@ function checkSchedule(schedule: string | undefined, timezone: string | undefine
 
 export function scheduledActionHandlers(store: Store) {
   return {
-    putScheduledAction: async (
-      input: PutScheduledActionRequest,
-      ctx: RequestContext,
-    ): Promise<PutScheduledActionResponse> => {
+    putScheduledAction: async (input, ctx) => {
       const resource = await resourceOf(store, input, false);
       if ((await findTarget(store, resource)) === undefined) throw targetNotRegistered(resource);
       const name = input.ScheduledActionName ?? "";
@@ -89,9 +81,7 @@ export function scheduledActionHandlers(store: Store) {
       return {};
     },
 
-    describeScheduledActions: async (
-      input: DescribeScheduledActionsRequest,
-    ): Promise<DescribeScheduledActionsResponse> => {
+    describeScheduledActions: async (input) => {
       checkNamespace(input.ServiceNamespace, input.ScalableDimension);
       const { items, NextToken } = await describeNamed(
         store,
@@ -110,9 +100,7 @@ export function scheduledActionHandlers(store: Store) {
       };
     },
 
-    deleteScheduledAction: async (
-      input: DeleteScheduledActionRequest,
-    ): Promise<DeleteScheduledActionResponse> => {
+    deleteScheduledAction: async (input) => {
       const resource = await resourceOf(store, input, false);
       const existing = await findNamed(
         store,
@@ -127,5 +115,5 @@ export function scheduledActionHandlers(store: Store) {
       await store.deleteFrom("scheduled_actions").where("arn", "=", existing.arn).execute();
       return {};
     },
-  };
+  } satisfies Handlers<ApplicationAutoScaling>;
 }

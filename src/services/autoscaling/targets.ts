@@ -1,15 +1,10 @@
 /** Scalable targets: RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget. */
-import { randomBytes } from "node:crypto";
 import type {
-  DeregisterScalableTargetRequest,
-  DeregisterScalableTargetResponse,
-  DescribeScalableTargetsRequest,
-  DescribeScalableTargetsResponse,
-  RegisterScalableTargetRequest,
-  RegisterScalableTargetResponse,
+  ApplicationAutoScaling,
   ScalableTarget,
 } from "@aws-sdk/client-application-auto-scaling";
-import type { RequestContext } from "../../aws/index.js";
+import { randomBytes } from "node:crypto";
+import type { Handlers } from "../../aws/index.js";
 import { arn } from "../../core/index.js";
 import {
   findTarget,
@@ -28,10 +23,7 @@ const ecsRole = (accountId: string): string =>
 
 export function targetHandlers(store: Store) {
   return {
-    registerScalableTarget: async (
-      input: RegisterScalableTargetRequest,
-      ctx: RequestContext,
-    ): Promise<RegisterScalableTargetResponse> => {
+    registerScalableTarget: async (input, ctx) => {
       const resource = await resourceOf(store, input, true);
       const existing = await findTarget(store, resource);
       if (
@@ -84,9 +76,7 @@ export function targetHandlers(store: Store) {
       return { ScalableTargetARN: targetArn };
     },
 
-    describeScalableTargets: async (
-      input: DescribeScalableTargetsRequest,
-    ): Promise<DescribeScalableTargetsResponse> => {
+    describeScalableTargets: async (input) => {
       checkNamespace(input.ServiceNamespace, input.ScalableDimension);
       let query = store
         .selectFrom("scalable_targets")
@@ -107,9 +97,7 @@ export function targetHandlers(store: Store) {
       };
     },
 
-    deregisterScalableTarget: async (
-      input: DeregisterScalableTargetRequest,
-    ): Promise<DeregisterScalableTargetResponse> => {
+    deregisterScalableTarget: async (input) => {
       const resource = await resourceOf(store, input, false);
       const existing = await findTarget(store, resource);
       if (existing === undefined)
@@ -126,5 +114,5 @@ export function targetHandlers(store: Store) {
       });
       return {};
     },
-  };
+  } satisfies Handlers<ApplicationAutoScaling>;
 }

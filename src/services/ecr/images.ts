@@ -1,6 +1,6 @@
 /** ECR images: list, describe, get manifests, delete, and layer availability. */
 import type * as ecr from "@aws-sdk/client-ecr";
-import { page } from "../../aws/index.js";
+import { page, type Handlers } from "../../aws/index.js";
 import { isDigest, type ImageRecord } from "../../registry/index.js";
 import { findRepository, type EcrDependencies } from "./context.js";
 import { imageNotFound } from "./errors.js";
@@ -67,7 +67,7 @@ function findImage(
 export function imageHandlers(deps: EcrDependencies) {
   const registryId = deps.registry.registryId;
   return {
-    listImages: async (input: ecr.ListImagesRequest): Promise<ecr.ListImagesResponse> => {
+    listImages: async (input) => {
       const name = input.repositoryName ?? "";
       await findRepository(deps, name, input.registryId);
       const images = byTagStatus(await deps.registry.images(name), input.filter?.tagStatus);
@@ -80,9 +80,7 @@ export function imageHandlers(deps: EcrDependencies) {
       return { imageIds: items, nextToken };
     },
 
-    describeImages: async (
-      input: ecr.DescribeImagesRequest,
-    ): Promise<ecr.DescribeImagesResponse> => {
+    describeImages: async (input) => {
       const name = input.repositoryName ?? "";
       await findRepository(deps, name, input.registryId);
       const images = await deps.registry.images(name);
@@ -101,7 +99,7 @@ export function imageHandlers(deps: EcrDependencies) {
       return { imageDetails: items.map((i) => toImageDetail(registryId, i)), nextToken };
     },
 
-    batchGetImage: async (input: ecr.BatchGetImageRequest): Promise<ecr.BatchGetImageResponse> => {
+    batchGetImage: async (input) => {
       const name = input.repositoryName ?? "";
       await findRepository(deps, name, input.registryId);
       const images = await deps.registry.images(name);
@@ -130,9 +128,7 @@ export function imageHandlers(deps: EcrDependencies) {
       return { images: result, failures };
     },
 
-    batchDeleteImage: async (
-      input: ecr.BatchDeleteImageRequest,
-    ): Promise<ecr.BatchDeleteImageResponse> => {
+    batchDeleteImage: async (input) => {
       const name = input.repositoryName ?? "";
       await findRepository(deps, name, input.registryId);
       const deleted: ecr.ImageIdentifier[] = [];
@@ -165,9 +161,7 @@ export function imageHandlers(deps: EcrDependencies) {
       return { imageIds: deleted, failures };
     },
 
-    batchCheckLayerAvailability: async (
-      input: ecr.BatchCheckLayerAvailabilityRequest,
-    ): Promise<ecr.BatchCheckLayerAvailabilityResponse> => {
+    batchCheckLayerAvailability: async (input) => {
       const name = input.repositoryName ?? "";
       await findRepository(deps, name, input.registryId);
       const layers: ecr.Layer[] = [];
@@ -198,5 +192,5 @@ export function imageHandlers(deps: EcrDependencies) {
       }
       return { layers, failures };
     },
-  };
+  } satisfies Handlers<ecr.ECR>;
 }

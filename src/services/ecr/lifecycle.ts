@@ -3,7 +3,7 @@
  * new policy within 24 hours; Berth applies it right away and after every push.
  */
 import type * as ecr from "@aws-sdk/client-ecr";
-import { page } from "../../aws/index.js";
+import { page, type Handlers } from "../../aws/index.js";
 import { LifecyclePolicyInvalid, parseLifecyclePolicy } from "../../registry/index.js";
 import { findRepository, type EcrDependencies } from "./context.js";
 import { invalidParameter, lifecyclePolicyNotFound, lifecyclePreviewNotFound } from "./errors.js";
@@ -35,9 +35,7 @@ export function lifecycleHandlers(deps: EcrDependencies) {
     return { name, answer };
   };
   return {
-    putLifecyclePolicy: async (
-      input: ecr.PutLifecyclePolicyRequest,
-    ): Promise<ecr.PutLifecyclePolicyResponse> => {
+    putLifecyclePolicy: async (input) => {
       const name = input.repositoryName ?? "";
       await findRepository(deps, name, input.registryId);
       const text = input.lifecyclePolicyText ?? "";
@@ -48,21 +46,15 @@ export function lifecycleHandlers(deps: EcrDependencies) {
       return { registryId, repositoryName: name, lifecyclePolicyText: text };
     },
 
-    getLifecyclePolicy: async (
-      input: ecr.GetLifecyclePolicyRequest,
-    ): Promise<ecr.GetLifecyclePolicyResponse> => (await currentPolicy(input)).answer,
+    getLifecyclePolicy: async (input) => (await currentPolicy(input)).answer,
 
-    deleteLifecyclePolicy: async (
-      input: ecr.DeleteLifecyclePolicyRequest,
-    ): Promise<ecr.DeleteLifecyclePolicyResponse> => {
+    deleteLifecyclePolicy: async (input) => {
       const { name, answer } = await currentPolicy(input);
       await deps.registry.updateRepository(name, { lifecyclePolicy: null });
       return answer;
     },
 
-    startLifecyclePolicyPreview: async (
-      input: ecr.StartLifecyclePolicyPreviewRequest,
-    ): Promise<ecr.StartLifecyclePolicyPreviewResponse> => {
+    startLifecyclePolicyPreview: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       const text = input.lifecyclePolicyText ?? repo.lifecyclePolicy;
@@ -72,9 +64,7 @@ export function lifecycleHandlers(deps: EcrDependencies) {
       return { registryId, repositoryName: name, lifecyclePolicyText: text, status: "IN_PROGRESS" };
     },
 
-    getLifecyclePolicyPreview: async (
-      input: ecr.GetLifecyclePolicyPreviewRequest,
-    ): Promise<ecr.GetLifecyclePolicyPreviewResponse> => {
+    getLifecyclePolicyPreview: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       if (repo.lifecyclePreview === undefined) throw lifecyclePreviewNotFound(name, registryId);
@@ -110,5 +100,5 @@ export function lifecycleHandlers(deps: EcrDependencies) {
         nextToken,
       };
     },
-  };
+  } satisfies Handlers<ecr.ECR>;
 }

@@ -4,7 +4,7 @@
  * and one key, so there is no other principal to allow or deny).
  */
 import type * as ecr from "@aws-sdk/client-ecr";
-import { AwsError } from "../../aws/index.js";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import { findRepository, type EcrDependencies } from "./context.js";
 import { invalidParameter } from "./errors.js";
 
@@ -16,9 +16,7 @@ export function policyHandlers(deps: EcrDependencies) {
       `Repository policy does not exist for the repository with name '${name}' in the registry with id '${registryId}'`,
     );
   return {
-    setRepositoryPolicy: async (
-      input: ecr.SetRepositoryPolicyRequest,
-    ): Promise<ecr.SetRepositoryPolicyResponse> => {
+    setRepositoryPolicy: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       const text = input.policyText ?? "";
@@ -54,9 +52,7 @@ export function policyHandlers(deps: EcrDependencies) {
       return { registryId, repositoryName: name, policyText: text };
     },
 
-    getRepositoryPolicy: async (
-      input: ecr.GetRepositoryPolicyRequest,
-    ): Promise<ecr.GetRepositoryPolicyResponse> => {
+    getRepositoryPolicy: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       const text = repo.settings.repositoryPolicy;
@@ -64,9 +60,7 @@ export function policyHandlers(deps: EcrDependencies) {
       return { registryId, repositoryName: name, policyText: text };
     },
 
-    deleteRepositoryPolicy: async (
-      input: ecr.DeleteRepositoryPolicyRequest,
-    ): Promise<ecr.DeleteRepositoryPolicyResponse> => {
+    deleteRepositoryPolicy: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       const text = repo.settings.repositoryPolicy;
@@ -75,9 +69,7 @@ export function policyHandlers(deps: EcrDependencies) {
       return { registryId, repositoryName: name, policyText: text };
     },
 
-    putImageScanningConfiguration: async (
-      input: ecr.PutImageScanningConfigurationRequest,
-    ): Promise<ecr.PutImageScanningConfigurationResponse> => {
+    putImageScanningConfiguration: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       // ECR scans on push when asked; Berth keeps the setting but has no scanner.
@@ -88,5 +80,5 @@ export function policyHandlers(deps: EcrDependencies) {
       });
       return { registryId, repositoryName: name, imageScanningConfiguration: { scanOnPush } };
     },
-  };
+  } satisfies Handlers<ecr.ECR>;
 }

@@ -1,7 +1,7 @@
 /** ECR repositories: create, describe, delete, tag mutability, tags, and the registry itself. */
 import { createHash } from "node:crypto";
 import type * as ecr from "@aws-sdk/client-ecr";
-import { page, type RequestContext } from "../../aws/index.js";
+import { page, type Handlers } from "../../aws/index.js";
 import {
   isTagMutability,
   type RepositoryRecord,
@@ -104,10 +104,7 @@ async function repositoryByArn(deps: EcrDependencies, arn: string): Promise<Repo
 export function repositoryHandlers(deps: EcrDependencies) {
   const registryId = deps.registry.registryId;
   return {
-    createRepository: async (
-      input: ecr.CreateRepositoryRequest,
-      ctx: RequestContext,
-    ): Promise<ecr.CreateRepositoryResponse> => {
+    createRepository: async (input, ctx) => {
       const name = input.repositoryName ?? "";
       checkTags(input.tags);
       if (input.registryId !== undefined && input.registryId !== registryId)
@@ -143,9 +140,7 @@ export function repositoryHandlers(deps: EcrDependencies) {
       return { repository: toRepository(deps, created) };
     },
 
-    describeRepositories: async (
-      input: ecr.DescribeRepositoriesRequest,
-    ): Promise<ecr.DescribeRepositoriesResponse> => {
+    describeRepositories: async (input) => {
       if (input.repositoryNames !== undefined) {
         if (input.nextToken !== undefined || input.maxResults !== undefined)
           throw invalidParameter(
@@ -163,9 +158,7 @@ export function repositoryHandlers(deps: EcrDependencies) {
       return { repositories: items.map((r) => toRepository(deps, r)), nextToken };
     },
 
-    deleteRepository: async (
-      input: ecr.DeleteRepositoryRequest,
-    ): Promise<ecr.DeleteRepositoryResponse> => {
+    deleteRepository: async (input) => {
       const name = input.repositoryName ?? "";
       const record = await findRepository(deps, name, input.registryId);
       const images = await deps.registry.images(name);
@@ -175,9 +168,7 @@ export function repositoryHandlers(deps: EcrDependencies) {
       return { repository: toRepository(deps, record) };
     },
 
-    putImageTagMutability: async (
-      input: ecr.PutImageTagMutabilityRequest,
-    ): Promise<ecr.PutImageTagMutabilityResponse> => {
+    putImageTagMutability: async (input) => {
       const name = input.repositoryName ?? "";
       const repo = await findRepository(deps, name, input.registryId);
       const { mutability, filters } = tagMutability(
@@ -196,31 +187,29 @@ export function repositoryHandlers(deps: EcrDependencies) {
       };
     },
 
-    describeRegistry: async (): Promise<ecr.DescribeRegistryResponse> => ({
+    describeRegistry: async () => ({
       registryId,
       replicationConfiguration: { rules: [] },
     }),
 
-    tagResource: async (input: ecr.TagResourceRequest): Promise<ecr.TagResourceResponse> => {
+    tagResource: async (input) => {
       const record = await repositoryByArn(deps, input.resourceArn ?? "");
       checkTags(input.tags);
       await putTags(deps.store, record.arn, fromKeyValue(input.tags ?? []));
       return {};
     },
 
-    untagResource: async (input: ecr.UntagResourceRequest): Promise<ecr.UntagResourceResponse> => {
+    untagResource: async (input) => {
       const record = await repositoryByArn(deps, input.resourceArn ?? "");
       await removeTags(deps.store, record.arn, input.tagKeys ?? []);
       return {};
     },
 
-    listTagsForResource: async (
-      input: ecr.ListTagsForResourceRequest,
-    ): Promise<ecr.ListTagsForResourceResponse> => {
+    listTagsForResource: async (input) => {
       const record = await repositoryByArn(deps, input.resourceArn ?? "");
       return { tags: toKeyValue(await readTags(deps.store, record.arn)) };
     },
-  };
+  } satisfies Handlers<ecr.ECR>;
 }
 
 /**

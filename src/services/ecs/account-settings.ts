@@ -4,18 +4,8 @@
  * ECS does, but acts on none (its ARNs are always the long format; it has no trunking or
  * Container Insights). Berth has one principal: the account's root.
  */
-import type {
-  DeleteAccountSettingRequest,
-  DeleteAccountSettingResponse,
-  ListAccountSettingsRequest,
-  ListAccountSettingsResponse,
-  PutAccountSettingDefaultRequest,
-  PutAccountSettingDefaultResponse,
-  PutAccountSettingRequest,
-  PutAccountSettingResponse,
-  Setting,
-} from "@aws-sdk/client-ecs";
-import type { RequestContext } from "../../aws/index.js";
+import type { ECS, Setting } from "@aws-sdk/client-ecs";
+import type { RequestContext, Handlers } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { invalidParameter } from "./errors.js";
 
@@ -52,10 +42,7 @@ async function put(store: Store, principal: string, name: string, value: string)
 
 export function accountSettingHandlers(store: Store) {
   return {
-    putAccountSetting: async (
-      input: PutAccountSettingRequest,
-      ctx: RequestContext,
-    ): Promise<PutAccountSettingResponse> => ({
+    putAccountSetting: async (input, ctx) => ({
       setting: await put(
         store,
         input.principalArn ?? root(ctx),
@@ -64,17 +51,11 @@ export function accountSettingHandlers(store: Store) {
       ),
     }),
 
-    putAccountSettingDefault: async (
-      input: PutAccountSettingDefaultRequest,
-      ctx: RequestContext,
-    ): Promise<PutAccountSettingDefaultResponse> => ({
+    putAccountSettingDefault: async (input, ctx) => ({
       setting: await put(store, root(ctx), input.name ?? "", input.value ?? ""),
     }),
 
-    deleteAccountSetting: async (
-      input: DeleteAccountSettingRequest,
-      ctx: RequestContext,
-    ): Promise<DeleteAccountSettingResponse> => {
+    deleteAccountSetting: async (input, ctx) => {
       const principal = input.principalArn ?? root(ctx);
       const name = input.name ?? "";
       const row = await store
@@ -97,10 +78,7 @@ export function accountSettingHandlers(store: Store) {
       };
     },
 
-    listAccountSettings: async (
-      input: ListAccountSettingsRequest,
-      ctx: RequestContext,
-    ): Promise<ListAccountSettingsResponse> => {
+    listAccountSettings: async (input, ctx) => {
       if (input.value !== undefined && input.name === undefined)
         throw invalidParameter("The value parameter requires the name parameter.");
       const principal = input.principalArn ?? root(ctx);
@@ -122,5 +100,5 @@ export function accountSettingHandlers(store: Store) {
         .filter((s) => input.value === undefined || s.value === input.value);
       return { settings };
     },
-  };
+  } satisfies Handlers<ECS>;
 }

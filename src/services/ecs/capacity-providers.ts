@@ -4,15 +4,8 @@
  * between them as ECS splits it: `base` tasks go first to the one provider that has a base,
  * the rest follow the weights.
  */
-import type {
-  CapacityProvider,
-  CapacityProviderStrategyItem,
-  DescribeCapacityProvidersRequest,
-  DescribeCapacityProvidersResponse,
-  PutClusterCapacityProvidersRequest,
-  PutClusterCapacityProvidersResponse,
-} from "@aws-sdk/client-ecs";
-import type { RequestContext } from "../../aws/index.js";
+import type { ECS, CapacityProvider, CapacityProviderStrategyItem } from "@aws-sdk/client-ecs";
+import type { Handlers } from "../../aws/index.js";
 import { arn, type Identity } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { findActiveCluster } from "./clusters.js";
@@ -119,10 +112,7 @@ export function splitStrategy(
 
 export function capacityProviderHandlers(store: Store) {
   return {
-    describeCapacityProviders: async (
-      input: DescribeCapacityProvidersRequest,
-      ctx: RequestContext,
-    ): Promise<DescribeCapacityProvidersResponse> => {
+    describeCapacityProviders: async (input, ctx) => {
       const wanted = input.capacityProviders ?? [...FARGATE_PROVIDERS];
       const names = wanted.map((name) => name.split("/").pop() ?? name);
       return {
@@ -138,10 +128,7 @@ export function capacityProviderHandlers(store: Store) {
       };
     },
 
-    putClusterCapacityProviders: async (
-      input: PutClusterCapacityProvidersRequest,
-      ctx: RequestContext,
-    ): Promise<PutClusterCapacityProvidersResponse> => {
+    putClusterCapacityProviders: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const providers = input.capacityProviders ?? [];
       for (const name of providers)
@@ -173,5 +160,5 @@ export function capacityProviderHandlers(store: Store) {
         },
       };
     },
-  };
+  } satisfies Handlers<ECS>;
 }

@@ -1,19 +1,12 @@
 /** ECS clusters: create (idempotent by name), describe, list, update, delete. */
 import type {
+  ECS,
   Cluster,
   ClusterField,
   CreateClusterRequest,
-  CreateClusterResponse,
-  DeleteClusterRequest,
-  DeleteClusterResponse,
-  DescribeClustersRequest,
   DescribeClustersResponse,
-  ListClustersRequest,
-  ListClustersResponse,
-  UpdateClusterRequest,
-  UpdateClusterResponse,
 } from "@aws-sdk/client-ecs";
-import { AwsError, page, type RequestContext } from "../../aws/index.js";
+import { AwsError, page, type Handlers } from "../../aws/index.js";
 import {
   defaultAddressSpace,
   releaseClusterBlock,
@@ -139,10 +132,7 @@ export async function findActiveCluster(
 
 export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
   return {
-    createCluster: async (
-      input: CreateClusterRequest,
-      ctx: RequestContext,
-    ): Promise<CreateClusterResponse> => {
+    createCluster: async (input, ctx) => {
       const name = input.clusterName ?? DEFAULT_CLUSTER;
       if (!/^[a-zA-Z0-9_-]{1,255}$/.test(name))
         throw invalidParameter(
@@ -206,10 +196,7 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
       };
     },
 
-    describeClusters: async (
-      input: DescribeClustersRequest,
-      ctx: RequestContext,
-    ): Promise<DescribeClustersResponse> => {
+    describeClusters: async (input, ctx) => {
       const identifiers = input.clusters?.length ? input.clusters : [DEFAULT_CLUSTER];
       const include = new Set(input.include ?? []);
       const clusters: Cluster[] = [];
@@ -234,7 +221,7 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
       return { clusters, failures };
     },
 
-    listClusters: async (input: ListClustersRequest): Promise<ListClustersResponse> => {
+    listClusters: async (input) => {
       const rows = await store
         .selectFrom("clusters")
         .select("arn")
@@ -250,10 +237,7 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
       return { clusterArns: result.items, nextToken: result.nextToken };
     },
 
-    updateCluster: async (
-      input: UpdateClusterRequest,
-      ctx: RequestContext,
-    ): Promise<UpdateClusterResponse> => {
+    updateCluster: async (input, ctx) => {
       const row = await findActiveCluster(store, input.cluster);
       const document = JSON.parse(row.document) as ClusterDocument;
       if (input.settings !== undefined) {
@@ -280,10 +264,7 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
       return { cluster: toCluster(updated, new Set(["SETTINGS", "CONFIGURATIONS"])) };
     },
 
-    deleteCluster: async (
-      input: DeleteClusterRequest,
-      ctx: RequestContext,
-    ): Promise<DeleteClusterResponse> => {
+    deleteCluster: async (input, ctx) => {
       const row = await findActiveCluster(store, input.cluster);
       const services = await store
         .selectFrom("services")
@@ -317,5 +298,5 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
       await releaseClusterBlock(store, addresses ?? defaultAddressSpace, row.arn);
       return { cluster: toCluster(updated, new Set(["SETTINGS"])) };
     },
-  };
+  } satisfies Handlers<ECS>;
 }

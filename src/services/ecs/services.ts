@@ -4,22 +4,17 @@
  * The API writes desired state (count, task definition, deployments); the reconciler does the rest.
  */
 import type {
-  CreateServiceRequest,
-  CreateServiceResponse,
+  ECS,
   DeleteServiceRequest,
   DeleteServiceResponse,
   Deployment,
   DeploymentConfiguration,
-  DescribeServicesRequest,
-  DescribeServicesResponse,
   Failure,
-  ListServicesRequest,
-  ListServicesResponse,
   Service,
   UpdateServiceRequest,
   UpdateServiceResponse,
 } from "@aws-sdk/client-ecs";
-import { AwsError, page, type RequestContext } from "../../aws/index.js";
+import { AwsError, page, type RequestContext, type Handlers } from "../../aws/index.js";
 import { arn, BerthError, parseArn, type Clock, type Identity } from "../../core/index.js";
 import {
   newDeploymentId,
@@ -290,10 +285,7 @@ export function serviceHandlers({
   }
 
   return {
-    createService: async (
-      input: CreateServiceRequest,
-      ctx: RequestContext,
-    ): Promise<CreateServiceResponse> => {
+    createService: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const name = input.serviceName ?? "";
       if (!NAME.test(name))
@@ -389,15 +381,9 @@ export function serviceHandlers({
       fence?: Fence,
     ): Promise<UpdateServiceResponse> => retryOnChange(() => updateOnce(input, ctx, fence)),
 
-    deleteService: (
-      input: DeleteServiceRequest,
-      ctx: RequestContext,
-    ): Promise<DeleteServiceResponse> => retryOnChange(() => deleteOnce(input, ctx)),
+    deleteService: (input, ctx) => retryOnChange(() => deleteOnce(input, ctx)),
 
-    describeServices: async (
-      input: DescribeServicesRequest,
-      ctx: RequestContext,
-    ): Promise<DescribeServicesResponse> => {
+    describeServices: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const identifiers = input.services ?? [];
       if (identifiers.length > 10) throw invalidParameter("services can have at most 10 items.");
@@ -417,7 +403,7 @@ export function serviceHandlers({
       return { services, failures };
     },
 
-    listServices: async (input: ListServicesRequest): Promise<ListServicesResponse> => {
+    listServices: async (input) => {
       const cluster = await findActiveCluster(store, input.cluster);
       if (
         (input.launchType ?? "FARGATE") !== "FARGATE" ||
@@ -440,7 +426,7 @@ export function serviceHandlers({
       );
       return { serviceArns: result.items, nextToken: result.nextToken };
     },
-  };
+  } satisfies Handlers<ECS>;
 }
 
 /** How the reconciler starts a service's tasks: drafted and started as RunTask's are. */

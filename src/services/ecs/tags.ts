@@ -2,16 +2,8 @@
  * Tags on ECS resources (clusters, services, task definitions, tasks), kept in one table keyed
  * by resource ARN. ECS allows 50 per resource.
  */
-import type {
-  ListTagsForResourceRequest,
-  ListTagsForResourceResponse,
-  Tag,
-  TagResourceRequest,
-  TagResourceResponse,
-  UntagResourceRequest,
-  UntagResourceResponse,
-} from "@aws-sdk/client-ecs";
-import { AwsError } from "../../aws/index.js";
+import type { ECS, Tag } from "@aws-sdk/client-ecs";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
 import { putTags, readTags, removeTags, type Store, type TagEntry } from "../../store/index.js";
 import { invalidParameter } from "./errors.js";
@@ -98,24 +90,22 @@ async function assertTaggable(store: Store, resourceArn: string): Promise<void> 
 
 export function tagHandlers(store: Store) {
   return {
-    tagResource: async (input: TagResourceRequest): Promise<TagResourceResponse> => {
+    tagResource: async (input) => {
       const resourceArn = input.resourceArn ?? "";
       await assertTaggable(store, resourceArn);
       await writeTags(store, resourceArn, input.tags);
       return {};
     },
-    untagResource: async (input: UntagResourceRequest): Promise<UntagResourceResponse> => {
+    untagResource: async (input) => {
       const resourceArn = input.resourceArn ?? "";
       await assertTaggable(store, resourceArn);
       await removeTags(store, resourceArn, input.tagKeys ?? []);
       return {};
     },
-    listTagsForResource: async (
-      input: ListTagsForResourceRequest,
-    ): Promise<ListTagsForResourceResponse> => {
+    listTagsForResource: async (input) => {
       const resourceArn = input.resourceArn ?? "";
       await assertTaggable(store, resourceArn);
       return { tags: await readTags(store, resourceArn) };
     },
-  };
+  } satisfies Handlers<ECS>;
 }

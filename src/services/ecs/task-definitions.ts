@@ -1,22 +1,6 @@
 /** ECS task definitions: register (revisions count up per family), describe, list, retire. */
-import type {
-  Compatibility,
-  DeleteTaskDefinitionsRequest,
-  DeleteTaskDefinitionsResponse,
-  DeregisterTaskDefinitionRequest,
-  DeregisterTaskDefinitionResponse,
-  DescribeTaskDefinitionRequest,
-  DescribeTaskDefinitionResponse,
-  Failure,
-  ListTaskDefinitionFamiliesRequest,
-  ListTaskDefinitionFamiliesResponse,
-  ListTaskDefinitionsRequest,
-  ListTaskDefinitionsResponse,
-  RegisterTaskDefinitionRequest,
-  RegisterTaskDefinitionResponse,
-  TaskDefinition,
-} from "@aws-sdk/client-ecs";
-import { page, type RequestContext } from "../../aws/index.js";
+import type { ECS, Compatibility, Failure, TaskDefinition } from "@aws-sdk/client-ecs";
+import { page, type Handlers } from "../../aws/index.js";
 import { readTags, type Store, type TaskDefinitionTable } from "../../store/index.js";
 import { clientException, invalidParameter, taskDefinitionNotFound } from "./errors.js";
 import { parseTaskDefinitionRef, taskDefinitionArn } from "./resources.js";
@@ -54,10 +38,7 @@ export async function findTaskDefinition(
 
 export function taskDefinitionHandlers(store: Store) {
   return {
-    registerTaskDefinition: async (
-      input: RegisterTaskDefinitionRequest,
-      ctx: RequestContext,
-    ): Promise<RegisterTaskDefinitionResponse> => {
+    registerTaskDefinition: async (input, ctx) => {
       const size = checkTaskDefinition(input);
       const family = input.family as string;
       const fargate = input.requiresCompatibilities?.includes("FARGATE") ?? false;
@@ -120,18 +101,14 @@ export function taskDefinitionHandlers(store: Store) {
       return { taskDefinition: toTaskDefinition(row), tags: await readTags(store, row.arn) };
     },
 
-    describeTaskDefinition: async (
-      input: DescribeTaskDefinitionRequest,
-    ): Promise<DescribeTaskDefinitionResponse> => {
+    describeTaskDefinition: async (input) => {
       const row = await findTaskDefinition(store, input.taskDefinition ?? "");
       if (row === undefined) throw taskDefinitionNotFound();
       const tags = input.include?.includes("TAGS") ? await readTags(store, row.arn) : undefined;
       return { taskDefinition: toTaskDefinition(row), ...(tags === undefined ? {} : { tags }) };
     },
 
-    listTaskDefinitions: async (
-      input: ListTaskDefinitionsRequest,
-    ): Promise<ListTaskDefinitionsResponse> => {
+    listTaskDefinitions: async (input) => {
       let query = store
         .selectFrom("task_definitions")
         .select("arn")
@@ -152,9 +129,7 @@ export function taskDefinitionHandlers(store: Store) {
       return { taskDefinitionArns: result.items, nextToken: result.nextToken };
     },
 
-    listTaskDefinitionFamilies: async (
-      input: ListTaskDefinitionFamiliesRequest,
-    ): Promise<ListTaskDefinitionFamiliesResponse> => {
+    listTaskDefinitionFamilies: async (input) => {
       const rows = await store
         .selectFrom("task_definitions")
         .select("family")
@@ -183,10 +158,7 @@ export function taskDefinitionHandlers(store: Store) {
       return { families: result.items, nextToken: result.nextToken };
     },
 
-    deregisterTaskDefinition: async (
-      input: DeregisterTaskDefinitionRequest,
-      ctx: RequestContext,
-    ): Promise<DeregisterTaskDefinitionResponse> => {
+    deregisterTaskDefinition: async (input, ctx) => {
       const identifier = input.taskDefinition ?? "";
       const ref = parseTaskDefinitionRef(identifier);
       if (ref !== undefined && ref.revision === undefined)
@@ -205,9 +177,7 @@ export function taskDefinitionHandlers(store: Store) {
       return { taskDefinition: toTaskDefinition(row) };
     },
 
-    deleteTaskDefinitions: async (
-      input: DeleteTaskDefinitionsRequest,
-    ): Promise<DeleteTaskDefinitionsResponse> => {
+    deleteTaskDefinitions: async (input) => {
       const identifiers = input.taskDefinitions ?? [];
       if (identifiers.length === 0)
         throw invalidParameter("size of TaskDefinition references list must be greater than 0");
@@ -254,5 +224,5 @@ export function taskDefinitionHandlers(store: Store) {
       }
       return { taskDefinitions: deleted, failures };
     },
-  };
+  } satisfies Handlers<ECS>;
 }

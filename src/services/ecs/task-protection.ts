@@ -1,13 +1,6 @@
 /** ECS task scale-in protection: UpdateTaskProtection and GetTaskProtection. */
-import type {
-  Failure,
-  GetTaskProtectionRequest,
-  GetTaskProtectionResponse,
-  ProtectedTask,
-  UpdateTaskProtectionRequest,
-  UpdateTaskProtectionResponse,
-} from "@aws-sdk/client-ecs";
-import type { RequestContext } from "../../aws/index.js";
+import type { ECS, Failure, ProtectedTask } from "@aws-sdk/client-ecs";
+import type { RequestContext, Handlers } from "../../aws/index.js";
 import {
   DEFAULT_PROTECTION_MINUTES,
   setTaskProtection,
@@ -44,10 +37,7 @@ async function resolveTasks(
 
 export function taskProtectionHandlers(store: Store) {
   return {
-    updateTaskProtection: async (
-      input: UpdateTaskProtectionRequest,
-      ctx: RequestContext,
-    ): Promise<UpdateTaskProtectionResponse> => {
+    updateTaskProtection: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const minutes = input.expiresInMinutes ?? DEFAULT_PROTECTION_MINUTES;
       if (minutes < 1 || minutes > 2880)
@@ -68,10 +58,7 @@ export function taskProtectionHandlers(store: Store) {
       return { protectedTasks, failures };
     },
 
-    getTaskProtection: async (
-      input: GetTaskProtectionRequest,
-      ctx: RequestContext,
-    ): Promise<GetTaskProtectionResponse> => {
+    getTaskProtection: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const { taskArns, failures } = await resolveTasks(
         store,
@@ -86,7 +73,7 @@ export function taskProtectionHandlers(store: Store) {
       }
       return { protectedTasks, failures };
     },
-  };
+  } satisfies Handlers<ECS>;
 }
 
 /** A task's protection as ECS answers it: enabled until `expiresAt` (epoch ms), or not. */

@@ -1,18 +1,7 @@
 /** ECS tasks: RunTask (placed at once, idempotent by clientToken), StopTask, DescribeTasks, ListTasks. */
+import type { ECS, Failure, RunTaskRequest, RunTaskResponse, Task } from "@aws-sdk/client-ecs";
 import { createHash } from "node:crypto";
-import type {
-  DescribeTasksRequest,
-  DescribeTasksResponse,
-  Failure,
-  ListTasksRequest,
-  ListTasksResponse,
-  RunTaskRequest,
-  RunTaskResponse,
-  StopTaskRequest,
-  StopTaskResponse,
-  Task,
-} from "@aws-sdk/client-ecs";
-import { page, renderJson, type RequestContext } from "../../aws/index.js";
+import { page, renderJson, type RequestContext, type Handlers } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
 import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
@@ -53,10 +42,7 @@ export function taskHandlers(
   }
 
   return {
-    runTask: async (
-      input: RunTaskRequest & { clientToken?: string },
-      ctx: RequestContext,
-    ): Promise<RunTaskResponse> => {
+    runTask: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const token = input.clientToken;
       const scope = `RunTask:${cluster.name}`;
@@ -126,7 +112,7 @@ export function taskHandlers(
         });
     },
 
-    stopTask: async (input: StopTaskRequest, ctx: RequestContext): Promise<StopTaskResponse> => {
+    stopTask: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const taskArn = taskArnFrom(ctx, cluster.name, input.task ?? "");
       const stoppedReason = input.reason ?? "Task stopped by user";
@@ -148,10 +134,7 @@ export function taskHandlers(
       return { task: readTask(row) };
     },
 
-    describeTasks: async (
-      input: DescribeTasksRequest,
-      ctx: RequestContext,
-    ): Promise<DescribeTasksResponse> => {
+    describeTasks: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
       const identifiers = input.tasks ?? [];
       // ECS's text, as moto records it from AWS; the model allows an empty list.
@@ -176,7 +159,7 @@ export function taskHandlers(
       return { tasks, failures };
     },
 
-    listTasks: async (input: ListTasksRequest): Promise<ListTasksResponse> => {
+    listTasks: async (input) => {
       const cluster = await findActiveCluster(store, input.cluster);
       if (input.launchType !== undefined && input.launchType !== "FARGATE") return { taskArns: [] };
       let query = store
@@ -200,5 +183,5 @@ export function taskHandlers(
       );
       return { taskArns: result.items, nextToken: result.nextToken };
     },
-  };
+  } satisfies Handlers<ECS>;
 }

@@ -1,17 +1,7 @@
 /** EKS clusters: create, describe, list, delete. Each has an ECS cluster of the same name for its pods. */
+import type { EKS, Cluster } from "@aws-sdk/client-eks";
 import { randomUUID } from "node:crypto";
-import type {
-  Cluster,
-  CreateClusterRequest,
-  CreateClusterResponse,
-  DeleteClusterRequest,
-  DeleteClusterResponse,
-  DescribeClusterRequest,
-  DescribeClusterResponse,
-  ListClustersRequest,
-  ListClustersResponse,
-} from "@aws-sdk/client-eks";
-import { page, type RequestContext } from "../../aws/index.js";
+import { page, type RequestContext, type Handlers } from "../../aws/index.js";
 import { dropTags, type EksClusterTable, type Store } from "../../store/index.js";
 import { clusterNotFound, invalidParameter, resourceInUse } from "./errors.js";
 import { clusterArnOf, KUBERNETES_VERSION } from "./resources.js";
@@ -62,10 +52,7 @@ export async function findCluster(store: Store, name: string): Promise<EksCluste
 
 export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
   return {
-    createCluster: async (
-      input: CreateClusterRequest,
-      ctx: RequestContext,
-    ): Promise<CreateClusterResponse> => {
+    createCluster: async (input, ctx) => {
       const name = input.name ?? "";
       if (!NAME.test(name) || name.length > 100)
         throw invalidParameter(
@@ -133,12 +120,12 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
       return { cluster: toCluster(row, hooks, await readTagMap(store, arn), "CREATING") };
     },
 
-    describeCluster: async (input: DescribeClusterRequest): Promise<DescribeClusterResponse> => {
+    describeCluster: async (input) => {
       const row = await findCluster(store, input.name ?? "");
       return { cluster: toCluster(row, hooks, await readTagMap(store, row.arn)) };
     },
 
-    listClusters: async (input: ListClustersRequest): Promise<ListClustersResponse> => {
+    listClusters: async (input) => {
       const rows = await store.selectFrom("eks_clusters").select("name").orderBy("name").execute();
       const { items, ...next } = page(
         rows.map((r) => r.name),
@@ -149,10 +136,7 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
       return { clusters: items, ...next };
     },
 
-    deleteCluster: async (
-      input: DeleteClusterRequest,
-      ctx: RequestContext,
-    ): Promise<DeleteClusterResponse> => {
+    deleteCluster: async (input, ctx) => {
       const row = await findCluster(store, input.name ?? "");
       const profiles = await store
         .selectFrom("eks_fargate_profiles")
@@ -169,5 +153,5 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
       // EKS keeps a deleted cluster describable in DELETING for minutes; Berth removes it at once.
       return { cluster: toCluster(row, hooks, tags, "DELETING") };
     },
-  };
+  } satisfies Handlers<EKS>;
 }

@@ -2,19 +2,9 @@
  * EKS Fargate profiles: which pods run on Fargate (namespace and labels). Kept as EKS documents;
  * src/kube matches pods against them.
  */
+import type { EKS, CreateFargateProfileRequest, FargateProfile } from "@aws-sdk/client-eks";
 import { randomUUID } from "node:crypto";
-import type {
-  CreateFargateProfileRequest,
-  CreateFargateProfileResponse,
-  DeleteFargateProfileRequest,
-  DeleteFargateProfileResponse,
-  DescribeFargateProfileRequest,
-  DescribeFargateProfileResponse,
-  FargateProfile,
-  ListFargateProfilesRequest,
-  ListFargateProfilesResponse,
-} from "@aws-sdk/client-eks";
-import { page, type RequestContext } from "../../aws/index.js";
+import { page, type Handlers } from "../../aws/index.js";
 import { dropTags, type EksFargateProfileTable, type Store } from "../../store/index.js";
 import { findCluster } from "./clusters.js";
 import { invalidParameter, invalidRequest, profileNotFound, resourceInUse } from "./errors.js";
@@ -71,10 +61,7 @@ function checkSelectors(selectors: CreateFargateProfileRequest["selectors"]): vo
 
 export function fargateProfileHandlers(store: Store) {
   return {
-    createFargateProfile: async (
-      input: CreateFargateProfileRequest,
-      ctx: RequestContext,
-    ): Promise<CreateFargateProfileResponse> => {
+    createFargateProfile: async (input, ctx) => {
       const cluster = await findCluster(store, input.clusterName ?? "");
       const name = input.fargateProfileName ?? "";
       if (!NAME.test(name) || name.length > 100)
@@ -118,17 +105,13 @@ export function fargateProfileHandlers(store: Store) {
       return { fargateProfile: toProfile(row, await readTagMap(store, arn), "CREATING") };
     },
 
-    describeFargateProfile: async (
-      input: DescribeFargateProfileRequest,
-    ): Promise<DescribeFargateProfileResponse> => {
+    describeFargateProfile: async (input) => {
       const cluster = await findCluster(store, input.clusterName ?? "");
       const row = await findProfile(store, cluster.name, input.fargateProfileName ?? "");
       return { fargateProfile: toProfile(row, await readTagMap(store, row.arn)) };
     },
 
-    listFargateProfiles: async (
-      input: ListFargateProfilesRequest,
-    ): Promise<ListFargateProfilesResponse> => {
+    listFargateProfiles: async (input) => {
       const cluster = await findCluster(store, input.clusterName ?? "");
       const rows = await store
         .selectFrom("eks_fargate_profiles")
@@ -145,9 +128,7 @@ export function fargateProfileHandlers(store: Store) {
       return { fargateProfileNames: items, ...next };
     },
 
-    deleteFargateProfile: async (
-      input: DeleteFargateProfileRequest,
-    ): Promise<DeleteFargateProfileResponse> => {
+    deleteFargateProfile: async (input) => {
       const cluster = await findCluster(store, input.clusterName ?? "");
       const row = await findProfile(store, cluster.name, input.fargateProfileName ?? "");
       const tags = await readTagMap(store, row.arn);
@@ -162,5 +143,5 @@ export function fargateProfileHandlers(store: Store) {
       // EKS keeps it DELETING for minutes and then stops the pods it ran; Berth's pods keep running.
       return { fargateProfile: toProfile(row, tags, "DELETING") };
     },
-  };
+  } satisfies Handlers<EKS>;
 }

@@ -2,15 +2,8 @@
  * Tags on EKS clusters and Fargate profiles: EKS's map form over the shared `tags` table.
  * EKS allows 50 per resource and reserves the `aws:` prefix.
  */
-import type {
-  ListTagsForResourceRequest,
-  ListTagsForResourceResponse,
-  TagResourceRequest,
-  TagResourceResponse,
-  UntagResourceRequest,
-  UntagResourceResponse,
-} from "@aws-sdk/client-eks";
-import { AwsError, type AwsErrorCode } from "../../aws/index.js";
+import type { EKS } from "@aws-sdk/client-eks";
+import { AwsError, type AwsErrorCode, type Handlers } from "../../aws/index.js";
 import { putTags, readTags, removeTags, type Store } from "../../store/index.js";
 
 const MAX_TAGS = 50;
@@ -62,21 +55,19 @@ async function assertExists(store: Store, resourceArn: string): Promise<void> {
 
 export function tagHandlers(store: Store) {
   return {
-    tagResource: async (input: TagResourceRequest): Promise<TagResourceResponse> => {
+    tagResource: async (input) => {
       await assertExists(store, input.resourceArn ?? "");
       await writeTagMap(store, input.resourceArn ?? "", input.tags, "BadRequestException");
       return {};
     },
-    untagResource: async (input: UntagResourceRequest): Promise<UntagResourceResponse> => {
+    untagResource: async (input) => {
       await assertExists(store, input.resourceArn ?? "");
       await removeTags(store, input.resourceArn ?? "", input.tagKeys ?? []);
       return {};
     },
-    listTagsForResource: async (
-      input: ListTagsForResourceRequest,
-    ): Promise<ListTagsForResourceResponse> => {
+    listTagsForResource: async (input) => {
       await assertExists(store, input.resourceArn ?? "");
       return { tags: await readTagMap(store, input.resourceArn ?? "") };
     },
-  };
+  } satisfies Handlers<EKS>;
 }

@@ -4,15 +4,11 @@
  * host before the listener is promised.
  */
 import type {
-  CreateListenerInput,
-  CreateListenerOutput,
-  DeleteListenerInput,
-  DescribeListenersInput,
-  DescribeListenersOutput,
+  ElasticLoadBalancingV2,
   Listener,
   Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import {
@@ -30,10 +26,7 @@ const MAX_LISTENERS = 50;
 
 export function listenerHandlers(store: Store, plane: ElbDataPlane) {
   return {
-    createListener: async (
-      input: CreateListenerInput,
-      ctx: RequestContext,
-    ): Promise<CreateListenerOutput> => {
+    createListener: async (input, ctx) => {
       const lbArn = input.LoadBalancerArn ?? "";
       const lb = await store
         .selectFrom("elb_load_balancers")
@@ -118,7 +111,7 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
       return { Listeners: [listener] };
     },
 
-    describeListeners: async (input: DescribeListenersInput): Promise<DescribeListenersOutput> => {
+    describeListeners: async (input) => {
       const arns = input.ListenerArns ?? [];
       if (arns.length === 0 && input.LoadBalancerArn === undefined)
         throw validationError("You must specify either listener ARNs or a load balancer ARN");
@@ -139,7 +132,7 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
       return { Listeners: items, ...next };
     },
 
-    deleteListener: async (input: DeleteListenerInput): Promise<Empty> => {
+    deleteListener: async (input) => {
       const arn = input.ListenerArn ?? "";
       const removed = await store.transaction().execute(async (trx) => {
         const rules = await trx
@@ -160,5 +153,5 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
       plane.changed();
       return {};
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }

@@ -1,14 +1,11 @@
 /** CreateLoadBalancer, DescribeLoadBalancers and DeleteLoadBalancer (application only). */
 import type {
+  ElasticLoadBalancingV2,
   AvailabilityZone,
   CreateLoadBalancerInput,
-  CreateLoadBalancerOutput,
-  DeleteLoadBalancerInput,
-  DescribeLoadBalancersInput,
-  DescribeLoadBalancersOutput,
   LoadBalancer,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { loadBalancerNotFound, validationError } from "./errors.js";
 import { loadBalancerAttributes } from "./modify.js";
@@ -39,10 +36,7 @@ function zonesOf(region: string, input: CreateLoadBalancerInput): AvailabilityZo
 
 export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
   return {
-    createLoadBalancer: async (
-      input: CreateLoadBalancerInput,
-      ctx: RequestContext,
-    ): Promise<CreateLoadBalancerOutput> => {
+    createLoadBalancer: async (input, ctx) => {
       const name = input.Name ?? "";
       checkName("Load balancer", name);
       if (name.toLowerCase().startsWith("internal-"))
@@ -103,9 +97,7 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
       return { LoadBalancers: [lb] };
     },
 
-    describeLoadBalancers: async (
-      input: DescribeLoadBalancersInput,
-    ): Promise<DescribeLoadBalancersOutput> => {
+    describeLoadBalancers: async (input) => {
       const arns = input.LoadBalancerArns ?? [];
       const names = input.Names ?? [];
       if (arns.length > 0 && names.length > 0)
@@ -121,7 +113,7 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
       return { LoadBalancers: items, ...next };
     },
 
-    deleteLoadBalancer: async (input: DeleteLoadBalancerInput): Promise<Empty> => {
+    deleteLoadBalancer: async (input) => {
       const lbArn = input.LoadBalancerArn ?? "";
       const deleted = await store.transaction().execute(async (trx) => {
         const row = await trx
@@ -162,5 +154,5 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
       plane.changed();
       return {};
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }

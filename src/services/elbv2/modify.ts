@@ -3,20 +3,11 @@
  * (Terraform's aws_lb reads them), ModifyListener, ModifyRule and SetRulePriorities.
  */
 import type {
-  DescribeLoadBalancerAttributesInput,
-  DescribeLoadBalancerAttributesOutput,
+  ElasticLoadBalancingV2,
   Listener,
-  ModifyListenerInput,
-  ModifyListenerOutput,
-  ModifyLoadBalancerAttributesInput,
-  ModifyLoadBalancerAttributesOutput,
-  ModifyRuleInput,
-  ModifyRuleOutput,
   Rule,
-  SetRulePrioritiesInput,
-  SetRulePrioritiesOutput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError } from "../../aws/index.js";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import type { ElbLoadBalancerTable, Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import {
@@ -87,16 +78,12 @@ async function requireLoadBalancer(store: Store, arn: string): Promise<ElbLoadBa
 
 export function modifyHandlers(store: Store, plane: ElbDataPlane) {
   return {
-    describeLoadBalancerAttributes: async (
-      input: DescribeLoadBalancerAttributesInput,
-    ): Promise<DescribeLoadBalancerAttributesOutput> => {
+    describeLoadBalancerAttributes: async (input) => {
       const row = await requireLoadBalancer(store, input.LoadBalancerArn ?? "");
       return { Attributes: asList(loadBalancerAttributes(row)) };
     },
 
-    modifyLoadBalancerAttributes: async (
-      input: ModifyLoadBalancerAttributesInput,
-    ): Promise<ModifyLoadBalancerAttributesOutput> => {
+    modifyLoadBalancerAttributes: async (input) => {
       const row = await requireLoadBalancer(store, input.LoadBalancerArn ?? "");
       const attributes = loadBalancerAttributes(row);
       for (const { Key, Value } of input.Attributes ?? []) {
@@ -120,7 +107,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
       return { Attributes: asList(attributes) };
     },
 
-    modifyListener: async (input: ModifyListenerInput): Promise<ModifyListenerOutput> => {
+    modifyListener: async (input) => {
       const arn = input.ListenerArn ?? "";
       const row = await store
         .selectFrom("elb_listeners")
@@ -184,7 +171,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
       return { Listeners: [updated] };
     },
 
-    modifyRule: async (input: ModifyRuleInput): Promise<ModifyRuleOutput> => {
+    modifyRule: async (input) => {
       const arn = input.RuleArn ?? "";
       const row = await requireRule(store, arn);
       const rule: Rule = readRule(row);
@@ -230,7 +217,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
       return { Rules: [updated] };
     },
 
-    setRulePriorities: async (input: SetRulePrioritiesInput): Promise<SetRulePrioritiesOutput> => {
+    setRulePriorities: async (input) => {
       const wanted = input.RulePriorities ?? [];
       const rules = await store.transaction().execute(async (trx) => {
         const rows: Array<{ row: Awaited<ReturnType<typeof requireRule>>; priority: number }> = [];
@@ -283,5 +270,5 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
       plane.changed();
       return { Rules: rules };
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }

@@ -3,15 +3,11 @@
  * DescribeRules (the default rule last, as "default"), DeleteRule.
  */
 import type {
-  CreateRuleInput,
-  CreateRuleOutput,
-  DeleteRuleInput,
-  DescribeRulesInput,
-  DescribeRulesOutput,
+  ElasticLoadBalancingV2,
   Rule,
   RuleCondition,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type Empty } from "../../aws/index.js";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
 import { listenerNotFound, ruleNotFound, validationError } from "./errors.js";
@@ -76,7 +72,7 @@ export function checkConditions(conditions: RuleCondition[]): RuleCondition[] {
 
 export function ruleHandlers(store: Store, plane: ElbDataPlane) {
   return {
-    createRule: async (input: CreateRuleInput): Promise<CreateRuleOutput> => {
+    createRule: async (input) => {
       const listenerArn = input.ListenerArn ?? "";
       const listener = await store
         .selectFrom("elb_listeners")
@@ -120,7 +116,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       return { Rules: [rule] };
     },
 
-    describeRules: async (input: DescribeRulesInput): Promise<DescribeRulesOutput> => {
+    describeRules: async (input) => {
       const arns = input.RuleArns ?? [];
       if (arns.length === 0 && input.ListenerArn === undefined)
         throw validationError("You must specify either listener rule ARNs or a listener ARN");
@@ -141,7 +137,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       return { Rules: items, ...next };
     },
 
-    deleteRule: async (input: DeleteRuleInput): Promise<Empty> => {
+    deleteRule: async (input) => {
       const arn = input.RuleArn ?? "";
       const row = await requireRule(store, arn);
       if (readRule(row).IsDefault === true)
@@ -151,7 +147,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       plane.changed();
       return {};
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }
 
 /** The rule named by `arn`, or ELBv2's RuleNotFound. */

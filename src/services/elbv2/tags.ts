@@ -2,14 +2,8 @@
  * Tags on load balancers, target groups, listeners and rules (AddTags, RemoveTags,
  * DescribeTags, and Tags on the Create calls), kept in the shared `tags` table.
  */
-import type {
-  AddTagsInput,
-  DescribeTagsInput,
-  DescribeTagsOutput,
-  RemoveTagsInput,
-  Tag,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type Empty } from "../../aws/index.js";
+import type { ElasticLoadBalancingV2, Tag } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import {
   fromKeyValue,
   putTags,
@@ -76,14 +70,14 @@ export async function readTags(store: Store, resourceArn: string): Promise<Tag[]
 
 export function tagHandlers(store: Store) {
   return {
-    addTags: async (input: AddTagsInput): Promise<Empty> => {
+    addTags: async (input) => {
       for (const resourceArn of input.ResourceArns ?? []) await requireResource(store, resourceArn);
       for (const resourceArn of input.ResourceArns ?? [])
         await writeTags(store, resourceArn, input.Tags);
       return {};
     },
 
-    removeTags: async (input: RemoveTagsInput): Promise<Empty> => {
+    removeTags: async (input) => {
       for (const resourceArn of input.ResourceArns ?? []) {
         await requireResource(store, resourceArn);
         await removeTags(store, resourceArn, input.TagKeys ?? []);
@@ -91,7 +85,7 @@ export function tagHandlers(store: Store) {
       return {};
     },
 
-    describeTags: async (input: DescribeTagsInput): Promise<DescribeTagsOutput> => {
+    describeTags: async (input) => {
       const descriptions = [];
       for (const resourceArn of input.ResourceArns ?? []) {
         await requireResource(store, resourceArn);
@@ -99,5 +93,5 @@ export function tagHandlers(store: Store) {
       }
       return { TagDescriptions: descriptions };
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }

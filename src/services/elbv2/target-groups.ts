@@ -4,20 +4,12 @@
  * algorithm, ...) with ELB's defaults for an ip target group of an application load balancer.
  */
 import type {
+  ElasticLoadBalancingV2,
   CreateTargetGroupInput,
-  CreateTargetGroupOutput,
-  DeleteTargetGroupInput,
-  DescribeTargetGroupAttributesInput,
-  DescribeTargetGroupAttributesOutput,
-  DescribeTargetGroupsInput,
-  DescribeTargetGroupsOutput,
-  ModifyTargetGroupAttributesInput,
-  ModifyTargetGroupAttributesOutput,
   ModifyTargetGroupInput,
-  ModifyTargetGroupOutput,
   TargetGroup,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import { parseHttpCodes } from "../../balancer/index.js";
 import { dropTags, type ElbTargetGroupTable, type Store } from "../../store/index.js";
 import { targetGroupNotFound, validationError } from "./errors.js";
@@ -123,10 +115,7 @@ async function withLoadBalancers(store: Store, groups: TargetGroup[]): Promise<T
 
 export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
   return {
-    createTargetGroup: async (
-      input: CreateTargetGroupInput,
-      ctx: RequestContext,
-    ): Promise<CreateTargetGroupOutput> => {
+    createTargetGroup: async (input, ctx) => {
       const name = input.Name ?? "";
       checkName("Target group", name);
       const targetType = input.TargetType ?? "instance";
@@ -200,9 +189,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
       return { TargetGroups: [{ ...group, LoadBalancerArns: [] }] };
     },
 
-    describeTargetGroups: async (
-      input: DescribeTargetGroupsInput,
-    ): Promise<DescribeTargetGroupsOutput> => {
+    describeTargetGroups: async (input) => {
       const arns = input.TargetGroupArns ?? [];
       const names = input.Names ?? [];
       // ELB lists target groups by name.
@@ -226,7 +213,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
       return { TargetGroups: items, ...next };
     },
 
-    modifyTargetGroup: async (input: ModifyTargetGroupInput): Promise<ModifyTargetGroupOutput> => {
+    modifyTargetGroup: async (input) => {
       const row = await requireGroupRow(store, input.TargetGroupArn ?? "");
       const group = readTargetGroup(row);
       applyHealthCheck(group, input);
@@ -239,7 +226,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
       return { TargetGroups: await withLoadBalancers(store, [group]) };
     },
 
-    deleteTargetGroup: async (input: DeleteTargetGroupInput): Promise<Empty> => {
+    deleteTargetGroup: async (input) => {
       const arn = input.TargetGroupArn ?? "";
       const rules = await store.selectFrom("elb_rules").select("document").execute();
       if (rules.some((row) => forwardedGroups(readRule(row).Actions).includes(arn)))
@@ -256,18 +243,14 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
       return {};
     },
 
-    describeTargetGroupAttributes: async (
-      input: DescribeTargetGroupAttributesInput,
-    ): Promise<DescribeTargetGroupAttributesOutput> => {
+    describeTargetGroupAttributes: async (input) => {
       const row = await requireGroupRow(store, input.TargetGroupArn ?? "");
       return {
         Attributes: Object.entries(readAttributes(row)).map(([Key, Value]) => ({ Key, Value })),
       };
     },
 
-    modifyTargetGroupAttributes: async (
-      input: ModifyTargetGroupAttributesInput,
-    ): Promise<ModifyTargetGroupAttributesOutput> => {
+    modifyTargetGroupAttributes: async (input) => {
       const row = await requireGroupRow(store, input.TargetGroupArn ?? "");
       const attributes = readAttributes(row);
       for (const { Key, Value } of input.Attributes ?? []) {
@@ -292,5 +275,5 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
         Attributes: Object.entries(attributes).map(([Key, Value]) => ({ Key, Value })),
       };
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }

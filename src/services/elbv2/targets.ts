@@ -4,17 +4,14 @@
  * with the states and reason codes ELB reports. ECS services register their tasks through the
  * same functions.
  */
-import { isIPv4 } from "node:net";
 import type {
-  DeregisterTargetsInput,
-  DescribeTargetHealthInput,
-  DescribeTargetHealthOutput,
-  RegisterTargetsInput,
+  ElasticLoadBalancingV2,
   TargetDescription,
   TargetHealth,
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
+import { isIPv4 } from "node:net";
+import { AwsError, type Handlers } from "../../aws/index.js";
 import type { ElbTargetTable, Store } from "../../store/index.js";
 import { invalidTarget, targetGroupNotFound } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
@@ -149,7 +146,7 @@ export function targetHandlers(
   ranges: TargetRanges = new TargetRanges(),
 ) {
   return {
-    registerTargets: async (input: RegisterTargetsInput, ctx: RequestContext): Promise<Empty> => {
+    registerTargets: async (input, ctx) => {
       const { group } = await requireGroup(store, input.TargetGroupArn ?? "");
       const keys = keysOf(input.Targets ?? [], group.Port ?? 80);
       for (const { id } of keys)
@@ -163,10 +160,7 @@ export function targetHandlers(
       return {};
     },
 
-    deregisterTargets: async (
-      input: DeregisterTargetsInput,
-      ctx: RequestContext,
-    ): Promise<Empty> => {
+    deregisterTargets: async (input, ctx) => {
       const { group } = await requireGroup(store, input.TargetGroupArn ?? "");
       const keys = keysOf(input.Targets ?? [], group.Port ?? 80);
       const registered = await store
@@ -186,9 +180,7 @@ export function targetHandlers(
       return {};
     },
 
-    describeTargetHealth: async (
-      input: DescribeTargetHealthInput,
-    ): Promise<DescribeTargetHealthOutput> => {
+    describeTargetHealth: async (input) => {
       const { group } = await requireGroup(store, input.TargetGroupArn ?? "");
       const arn = group.TargetGroupArn ?? "";
       const rows = await store
@@ -225,5 +217,5 @@ export function targetHandlers(
         }),
       };
     },
-  };
+  } satisfies Handlers<ElasticLoadBalancingV2>;
 }

@@ -1,4 +1,5 @@
 /** Inline policies of users and roles: Put (create or replace), Get, List, Delete. */
+import type { Handlers } from "../../aws/index.js";
 import type * as iam from "@aws-sdk/client-iam";
 import type { Store } from "../../store/index.js";
 import { noSuchEntity } from "./errors.js";
@@ -82,25 +83,21 @@ export function inlinePolicyHandlers(store: Store) {
   const users = inlineHandlers(store, "user");
   const roles = inlineHandlers(store, "role");
   return {
-    putUserPolicy: (i: iam.PutUserPolicyRequest) =>
+    putUserPolicy: (i) =>
       users.put(i.UserName as string, i.PolicyName as string, i.PolicyDocument as string),
-    getUserPolicy: async (i: iam.GetUserPolicyRequest): Promise<iam.GetUserPolicyResponse> => {
+    getUserPolicy: async (i) => {
       const document = await users.get(i.UserName as string, i.PolicyName as string);
       return { UserName: i.UserName, PolicyName: i.PolicyName, PolicyDocument: document };
     },
-    listUserPolicies: (i: iam.ListUserPoliciesRequest): Promise<iam.ListUserPoliciesResponse> =>
-      users.list(i.UserName as string, i.Marker, i.MaxItems),
-    deleteUserPolicy: (i: iam.DeleteUserPolicyRequest) =>
-      users.delete(i.UserName as string, i.PolicyName as string),
-    putRolePolicy: (i: iam.PutRolePolicyRequest) =>
+    listUserPolicies: (i) => users.list(i.UserName as string, i.Marker, i.MaxItems),
+    deleteUserPolicy: (i) => users.delete(i.UserName as string, i.PolicyName as string),
+    putRolePolicy: (i) =>
       roles.put(i.RoleName as string, i.PolicyName as string, i.PolicyDocument as string),
-    getRolePolicy: async (i: iam.GetRolePolicyRequest): Promise<iam.GetRolePolicyResponse> => {
+    getRolePolicy: async (i) => {
       const document = await roles.get(i.RoleName as string, i.PolicyName as string);
       return { RoleName: i.RoleName, PolicyName: i.PolicyName, PolicyDocument: document };
     },
-    listRolePolicies: (i: iam.ListRolePoliciesRequest): Promise<iam.ListRolePoliciesResponse> =>
-      roles.list(i.RoleName as string, i.Marker, i.MaxItems),
-    deleteRolePolicy: (i: iam.DeleteRolePolicyRequest) =>
-      roles.delete(i.RoleName as string, i.PolicyName as string),
-  };
+    listRolePolicies: (i) => roles.list(i.RoleName as string, i.Marker, i.MaxItems),
+    deleteRolePolicy: (i) => roles.delete(i.RoleName as string, i.PolicyName as string),
+  } satisfies Handlers<iam.IAM>;
 }

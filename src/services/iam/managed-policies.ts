@@ -3,7 +3,7 @@
  * served) and the AWS managed ones Berth knows (`aws-managed.ts`), attached to users and roles.
  */
 import type * as iam from "@aws-sdk/client-iam";
-import type { RequestContext } from "../../aws/index.js";
+import type { Handlers } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { AWS_MANAGED_POLICIES, awsManagedPolicy } from "./aws-managed.js";
 import {
@@ -151,10 +151,7 @@ export function managedPolicyHandlers(store: Store) {
   const users = attachments(store, "user");
   const roles = attachments(store, "role");
   return {
-    createPolicy: async (
-      input: iam.CreatePolicyRequest,
-      ctx: RequestContext,
-    ): Promise<iam.CreatePolicyResponse> => {
+    createPolicy: async (input, ctx) => {
       const name = input.PolicyName as string;
       const path = input.Path ?? "/";
       const document = input.PolicyDocument as string;
@@ -181,15 +178,13 @@ export function managedPolicyHandlers(store: Store) {
       return { Policy: await toPolicy(store, (await findPolicy(store, row.arn)) as ManagedPolicy) };
     },
 
-    getPolicy: async (input: iam.GetPolicyRequest): Promise<iam.GetPolicyResponse> => {
+    getPolicy: async (input) => {
       return {
         Policy: await toPolicy(store, await requirePolicy(store, input.PolicyArn as string)),
       };
     },
 
-    getPolicyVersion: async (
-      input: iam.GetPolicyVersionRequest,
-    ): Promise<iam.GetPolicyVersionResponse> => {
+    getPolicyVersion: async (input) => {
       const policy = await requirePolicy(store, input.PolicyArn as string);
       if (input.VersionId !== "v1")
         throw noSuchEntity(
@@ -205,7 +200,7 @@ export function managedPolicyHandlers(store: Store) {
       };
     },
 
-    listPolicies: async (input: iam.ListPoliciesRequest): Promise<iam.ListPoliciesResponse> => {
+    listPolicies: async (input) => {
       const scope = input.Scope ?? "All";
       const prefix = input.PathPrefix ?? "/";
       const local =
@@ -227,7 +222,7 @@ export function managedPolicyHandlers(store: Store) {
       return { Policies: items, ...rest };
     },
 
-    deletePolicy: async (input: iam.DeletePolicyRequest): Promise<Record<string, never>> => {
+    deletePolicy: async (input) => {
       const policy = await requirePolicy(store, input.PolicyArn as string);
       // IAM refuses to delete AWS managed policies; it says the caller may not.
       if (!policy.local) throw invalidInput(`ARN ${policy.arn} is not valid.`);
@@ -237,21 +232,11 @@ export function managedPolicyHandlers(store: Store) {
       return {};
     },
 
-    attachUserPolicy: (i: iam.AttachUserPolicyRequest) =>
-      users.attach(i.UserName as string, i.PolicyArn as string),
-    detachUserPolicy: (i: iam.DetachUserPolicyRequest) =>
-      users.detach(i.UserName as string, i.PolicyArn as string),
-    listAttachedUserPolicies: (
-      i: iam.ListAttachedUserPoliciesRequest,
-    ): Promise<iam.ListAttachedUserPoliciesResponse> =>
-      users.list(i.UserName as string, i.Marker, i.MaxItems),
-    attachRolePolicy: (i: iam.AttachRolePolicyRequest) =>
-      roles.attach(i.RoleName as string, i.PolicyArn as string),
-    detachRolePolicy: (i: iam.DetachRolePolicyRequest) =>
-      roles.detach(i.RoleName as string, i.PolicyArn as string),
-    listAttachedRolePolicies: (
-      i: iam.ListAttachedRolePoliciesRequest,
-    ): Promise<iam.ListAttachedRolePoliciesResponse> =>
-      roles.list(i.RoleName as string, i.Marker, i.MaxItems),
-  };
+    attachUserPolicy: (i) => users.attach(i.UserName as string, i.PolicyArn as string),
+    detachUserPolicy: (i) => users.detach(i.UserName as string, i.PolicyArn as string),
+    listAttachedUserPolicies: (i) => users.list(i.UserName as string, i.Marker, i.MaxItems),
+    attachRolePolicy: (i) => roles.attach(i.RoleName as string, i.PolicyArn as string),
+    detachRolePolicy: (i) => roles.detach(i.RoleName as string, i.PolicyArn as string),
+    listAttachedRolePolicies: (i) => roles.list(i.RoleName as string, i.Marker, i.MaxItems),
+  } satisfies Handlers<iam.IAM>;
 }

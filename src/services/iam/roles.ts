@@ -1,6 +1,6 @@
 /** IAM roles: a trust policy (who may assume it) and a maximum session length. */
 import type * as iam from "@aws-sdk/client-iam";
-import type { RequestContext } from "../../aws/index.js";
+import type { Handlers } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import type { IamRoleTable } from "../../store/schema.js";
 import { alreadyExists, roleNotFound } from "./errors.js";
@@ -34,10 +34,7 @@ export async function requireRole(store: Store, name: string): Promise<IamRoleTa
 
 export function roleHandlers(store: Store) {
   return {
-    createRole: async (
-      input: iam.CreateRoleRequest,
-      ctx: RequestContext,
-    ): Promise<iam.CreateRoleResponse> => {
+    createRole: async (input, ctx) => {
       const name = input.RoleName as string;
       const path = input.Path ?? "/";
       const trust = input.AssumeRolePolicyDocument as string;
@@ -62,11 +59,11 @@ export function roleHandlers(store: Store) {
       return { Role: toRole(row) };
     },
 
-    getRole: async (input: iam.GetRoleRequest): Promise<iam.GetRoleResponse> => {
+    getRole: async (input) => {
       return { Role: toRole(await requireRole(store, input.RoleName as string)) };
     },
 
-    listRoles: async (input: iam.ListRolesRequest): Promise<iam.ListRolesResponse> => {
+    listRoles: async (input) => {
       const prefix = input.PathPrefix ?? "/";
       const rows = await store.selectFrom("iam_roles").selectAll().orderBy("name").execute();
       const { items, ...rest } = page(
@@ -78,9 +75,7 @@ export function roleHandlers(store: Store) {
       return { Roles: items.map(toRole), ...rest };
     },
 
-    updateAssumeRolePolicy: async (
-      input: iam.UpdateAssumeRolePolicyRequest,
-    ): Promise<Record<string, never>> => {
+    updateAssumeRolePolicy: async (input) => {
       const name = input.RoleName as string;
       const trust = input.PolicyDocument as string;
       parsePolicy(trust, "trust");
@@ -93,7 +88,7 @@ export function roleHandlers(store: Store) {
       return {};
     },
 
-    deleteRole: async (input: iam.DeleteRoleRequest): Promise<Record<string, never>> => {
+    deleteRole: async (input) => {
       const name = input.RoleName as string;
       await requireRole(store, name);
       await refuseWhilePoliciesHeld(store, "role", name);
@@ -104,5 +99,5 @@ export function roleHandlers(store: Store) {
       });
       return {};
     },
-  };
+  } satisfies Handlers<iam.IAM>;
 }

@@ -5,7 +5,7 @@
  * service as the caller (`assumeRoleSession`).
  */
 import type * as sts from "@aws-sdk/client-sts";
-import { AwsError, type Principal, type RequestContext } from "../../aws/index.js";
+import { AwsError, type Principal, type Handlers } from "../../aws/index.js";
 import type { Identity } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import { accessDenied } from "./authorizer.js";
@@ -120,10 +120,7 @@ export async function assumeRoleSession(
 
 export function stsHandlers(store: Store) {
   return {
-    getCallerIdentity: (
-      _input: sts.GetCallerIdentityRequest,
-      ctx: RequestContext,
-    ): Promise<sts.GetCallerIdentityResponse> => {
+    getCallerIdentity: (_input, ctx) => {
       return Promise.resolve({
         UserId: ctx.principal.userId,
         Account: ctx.principal.accountId,
@@ -131,10 +128,7 @@ export function stsHandlers(store: Store) {
       });
     },
 
-    assumeRole: async (
-      input: sts.AssumeRoleRequest,
-      ctx: RequestContext,
-    ): Promise<sts.AssumeRoleResponse> => {
+    assumeRole: async (input, ctx) => {
       const principal = ctx.principal;
       if (principal.kind === "root")
         throw new AwsError("AccessDeniedException", "Roles may not be assumed by root accounts.");
@@ -163,5 +157,5 @@ export function stsHandlers(store: Store) {
         },
       };
     },
-  };
+  } satisfies Handlers<sts.STS>;
 }

@@ -1,6 +1,6 @@
 /** IAM users and their access keys (at most two per user, as IAM allows). */
 import type * as iam from "@aws-sdk/client-iam";
-import { AwsError, type RequestContext } from "../../aws/index.js";
+import { AwsError, type RequestContext, type Handlers } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import type { IamUserTable } from "../../store/schema.js";
 import { alreadyExists, deleteConflict, noSuchEntity, userNotFound } from "./errors.js";
@@ -43,10 +43,7 @@ function namedOrCaller(name: string | undefined, ctx: RequestContext): string {
 
 export function userHandlers(store: Store) {
   return {
-    createUser: async (
-      input: iam.CreateUserRequest,
-      ctx: RequestContext,
-    ): Promise<iam.CreateUserResponse> => {
+    createUser: async (input, ctx) => {
       const name = input.UserName as string;
       const path = input.Path ?? "/";
       const existing = await store
@@ -66,10 +63,7 @@ export function userHandlers(store: Store) {
       return { User: toUser(row) };
     },
 
-    getUser: async (
-      input: iam.GetUserRequest,
-      ctx: RequestContext,
-    ): Promise<iam.GetUserResponse> => {
+    getUser: async (input, ctx) => {
       if (input.UserName === undefined && ctx.principal.kind === "root")
         return {
           User: {
@@ -83,7 +77,7 @@ export function userHandlers(store: Store) {
       return { User: toUser(await requireUser(store, namedOrCaller(input.UserName, ctx))) };
     },
 
-    listUsers: async (input: iam.ListUsersRequest): Promise<iam.ListUsersResponse> => {
+    listUsers: async (input) => {
       const prefix = input.PathPrefix ?? "/";
       const rows = await store.selectFrom("iam_users").selectAll().orderBy("name").execute();
       const { items, ...rest } = page(
@@ -95,7 +89,7 @@ export function userHandlers(store: Store) {
       return { Users: items.map(toUser), ...rest };
     },
 
-    deleteUser: async (input: iam.DeleteUserRequest): Promise<Record<string, never>> => {
+    deleteUser: async (input) => {
       const name = input.UserName as string;
       await requireUser(store, name);
       const keys = await store
@@ -110,10 +104,7 @@ export function userHandlers(store: Store) {
       return {};
     },
 
-    createAccessKey: async (
-      input: iam.CreateAccessKeyRequest,
-      ctx: RequestContext,
-    ): Promise<iam.CreateAccessKeyResponse> => {
+    createAccessKey: async (input, ctx) => {
       const name = namedOrCaller(input.UserName, ctx);
       await requireUser(store, name);
       const count = await store
@@ -145,10 +136,7 @@ export function userHandlers(store: Store) {
       };
     },
 
-    listAccessKeys: async (
-      input: iam.ListAccessKeysRequest,
-      ctx: RequestContext,
-    ): Promise<iam.ListAccessKeysResponse> => {
+    listAccessKeys: async (input, ctx) => {
       const name = namedOrCaller(input.UserName, ctx);
       await requireUser(store, name);
       const rows = await store
@@ -174,10 +162,7 @@ export function userHandlers(store: Store) {
       };
     },
 
-    updateAccessKey: async (
-      input: iam.UpdateAccessKeyRequest,
-      ctx: RequestContext,
-    ): Promise<Record<string, never>> => {
+    updateAccessKey: async (input, ctx) => {
       const name = namedOrCaller(input.UserName, ctx);
       const result = await store
         .updateTable("iam_access_keys")
@@ -190,10 +175,7 @@ export function userHandlers(store: Store) {
       return {};
     },
 
-    deleteAccessKey: async (
-      input: iam.DeleteAccessKeyRequest,
-      ctx: RequestContext,
-    ): Promise<Record<string, never>> => {
+    deleteAccessKey: async (input, ctx) => {
       const name = namedOrCaller(input.UserName, ctx);
       const result = await store
         .deleteFrom("iam_access_keys")
@@ -204,5 +186,5 @@ export function userHandlers(store: Store) {
         throw noSuchEntity(`The Access Key with id ${input.AccessKeyId ?? ""} cannot be found.`);
       return {};
     },
-  };
+  } satisfies Handlers<iam.IAM>;
 }

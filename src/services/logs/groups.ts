@@ -1,14 +1,7 @@
 /** Log groups: create, delete (with everything in them), describe (paged), retention. */
-import type {
-  CreateLogGroupRequest,
-  DeleteLogGroupRequest,
-  DeleteRetentionPolicyRequest,
-  DescribeLogGroupsRequest,
-  DescribeLogGroupsResponse,
-  PutRetentionPolicyRequest,
-} from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
-import { decodeToken, encodeToken, type RequestContext, type Empty } from "../../aws/index.js";
+import { decodeToken, encodeToken, type Handlers } from "../../aws/index.js";
 import { positionOf, type Store } from "../../store/index.js";
 import { invalidParameter, logGroupAlreadyExists } from "./errors.js";
 import { RETENTION_DAYS, requireGroup, toLogGroup } from "./resources.js";
@@ -46,7 +39,7 @@ function retentionProblem(days: number): string {
 
 export function groupHandlers(store: Store) {
   return {
-    createLogGroup: async (input: CreateLogGroupRequest, ctx: RequestContext): Promise<Empty> => {
+    createLogGroup: async (input, ctx) => {
       const name = input.logGroupName as string;
       const created = await insertGroup(store, name, ctx.clock.now(), {
         ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId }),
@@ -56,7 +49,7 @@ export function groupHandlers(store: Store) {
       return {};
     },
 
-    deleteLogGroup: async (input: DeleteLogGroupRequest): Promise<Empty> => {
+    deleteLogGroup: async (input) => {
       const group = await requireGroup(store, input.logGroupName as string);
       await store.transaction().execute(async (trx) => {
         await trx.deleteFrom("log_events").where("group_id", "=", group.id).execute();
@@ -66,10 +59,7 @@ export function groupHandlers(store: Store) {
       return {};
     },
 
-    describeLogGroups: async (
-      input: DescribeLogGroupsRequest,
-      ctx: RequestContext,
-    ): Promise<DescribeLogGroupsResponse> => {
+    describeLogGroups: async (input, ctx) => {
       const prefix = input.logGroupNamePrefix;
       const pattern = input.logGroupNamePattern;
       if (prefix !== undefined && pattern !== undefined)
@@ -109,7 +99,7 @@ export function groupHandlers(store: Store) {
       };
     },
 
-    putRetentionPolicy: async (input: PutRetentionPolicyRequest): Promise<Empty> => {
+    putRetentionPolicy: async (input) => {
       const days = input.retentionInDays as number;
       if (!(RETENTION_DAYS as readonly number[]).includes(days))
         throw invalidParameter(retentionProblem(days));
@@ -122,7 +112,7 @@ export function groupHandlers(store: Store) {
       return {};
     },
 
-    deleteRetentionPolicy: async (input: DeleteRetentionPolicyRequest): Promise<Empty> => {
+    deleteRetentionPolicy: async (input) => {
       const group = await requireGroup(store, input.logGroupName as string);
       await store
         .updateTable("log_groups")
@@ -131,5 +121,5 @@ export function groupHandlers(store: Store) {
         .execute();
       return {};
     },
-  };
+  } satisfies Handlers<CloudWatchLogs>;
 }

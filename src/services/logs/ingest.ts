@@ -2,13 +2,9 @@
  * Writing events: PutLogEvents with AWS's batch rules, and `appendLogEvents`, the direct path
  * the awslogs driver uses to ship container output without going through HTTP.
  */
-import type {
-  PutLogEventsRequest,
-  PutLogEventsResponse,
-  RejectedLogEventsInfo,
-} from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchLogs, RejectedLogEventsInfo } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
-import type { RequestContext } from "../../aws/index.js";
+import type { Handlers } from "../../aws/index.js";
 import type { Identity } from "../../core/index.js";
 import { larger, smaller, type Store } from "../../store/index.js";
 import { invalidParameter, logGroupNotFound } from "./errors.js";
@@ -140,10 +136,7 @@ export function checkBatch(
 
 export function ingestHandlers(store: Store) {
   return {
-    putLogEvents: async (
-      input: PutLogEventsRequest,
-      ctx: RequestContext,
-    ): Promise<PutLogEventsResponse> => {
+    putLogEvents: async (input, ctx) => {
       // The sequence token is accepted and ignored, as AWS has done since January 2023.
       const now = ctx.clock.now();
       const events = (input.logEvents ?? []).map((event) => ({
@@ -163,7 +156,7 @@ export function ingestHandlers(store: Store) {
         ...(rejected === undefined ? {} : { rejectedLogEventsInfo: rejected }),
       };
     },
-  };
+  } satisfies Handlers<CloudWatchLogs>;
 }
 
 /** `message` cut into pieces of at most `maxBytes` UTF-8 bytes, never inside a character. */

@@ -1,12 +1,7 @@
 /** Log streams: create, delete, and describe (by name or by last event time, paged). */
-import type {
-  CreateLogStreamRequest,
-  DeleteLogStreamRequest,
-  DescribeLogStreamsRequest,
-  DescribeLogStreamsResponse,
-} from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
 import { sql } from "kysely";
-import { decodeToken, encodeToken, type RequestContext, type Empty } from "../../aws/index.js";
+import { decodeToken, encodeToken, type Handlers } from "../../aws/index.js";
 import { larger, type Store } from "../../store/index.js";
 import { invalidNextToken, invalidParameter, logStreamAlreadyExists } from "./errors.js";
 import {
@@ -63,7 +58,7 @@ const lastEventKey = sql<number>`coalesce(last_event_at, -1)`;
 
 export function streamHandlers(store: Store) {
   return {
-    createLogStream: async (input: CreateLogStreamRequest, ctx: RequestContext): Promise<Empty> => {
+    createLogStream: async (input, ctx) => {
       const group = await requireGroup(store, input.logGroupName as string);
       const created = await insertStream(
         store,
@@ -75,7 +70,7 @@ export function streamHandlers(store: Store) {
       return {};
     },
 
-    deleteLogStream: async (input: DeleteLogStreamRequest): Promise<Empty> => {
+    deleteLogStream: async (input) => {
       const group = await requireGroup(store, input.logGroupName as string);
       const stream = await requireStream(store, group.id, input.logStreamName as string);
       await store.transaction().execute(async (trx) => {
@@ -100,10 +95,7 @@ export function streamHandlers(store: Store) {
       return {};
     },
 
-    describeLogStreams: async (
-      input: DescribeLogStreamsRequest,
-      ctx: RequestContext,
-    ): Promise<DescribeLogStreamsResponse> => {
+    describeLogStreams: async (input, ctx) => {
       const group = await requireGroupByIdentifier(store, ctx.identity, input);
       const byTime = input.orderBy === "LastEventTime";
       const prefix = input.logStreamNamePrefix;
@@ -148,5 +140,5 @@ export function streamHandlers(store: Store) {
         ...(next === undefined ? {} : { nextToken: encodeToken(next) }),
       };
     },
-  };
+  } satisfies Handlers<CloudWatchLogs>;
 }

@@ -2,17 +2,8 @@
  * Tags on log groups: TagResource, UntagResource and ListTagsForResource by the group's ARN,
  * and the older TagLogGroup, UntagLogGroup and ListTagsLogGroup by name. Kept and returned; nothing is enforced by them.
  */
-import type {
-  ListTagsForResourceRequest,
-  ListTagsForResourceResponse,
-  ListTagsLogGroupRequest,
-  ListTagsLogGroupResponse,
-  TagLogGroupRequest,
-  TagResourceRequest,
-  UntagLogGroupRequest,
-  UntagResourceRequest,
-} from "@aws-sdk/client-cloudwatch-logs";
-import { AwsError, type RequestContext, type Empty } from "../../aws/index.js";
+import type { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
+import { AwsError, type RequestContext, type Empty, type Handlers } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { requireGroup, requireGroupByIdentifier, type GroupRow } from "./resources.js";
 
@@ -57,7 +48,7 @@ async function removeTags(store: Store, group: GroupRow, keys: string[] | undefi
 
 export function tagHandlers(store: Store) {
   return {
-    tagResource: async (input: TagResourceRequest, ctx: RequestContext): Promise<Empty> =>
+    tagResource: async (input, ctx) =>
       // AWS's text for this case is not recorded; the code is the model's.
       addTags(
         store,
@@ -66,11 +57,11 @@ export function tagHandlers(store: Store) {
         (message) => new AwsError("TooManyTagsException", message),
       ),
 
-    untagResource: async (input: UntagResourceRequest, ctx: RequestContext): Promise<Empty> =>
+    untagResource: async (input, ctx) =>
       removeTags(store, await groupOf(store, ctx, input.resourceArn as string), input.tagKeys),
 
     /** The older form by group name (deprecated by AWS, still used by tools). */
-    tagLogGroup: async (input: TagLogGroupRequest): Promise<Empty> =>
+    tagLogGroup: async (input) =>
       // The model lists no TooManyTagsException for TagLogGroup: InvalidParameterException.
       addTags(
         store,
@@ -79,20 +70,17 @@ export function tagHandlers(store: Store) {
         (message) => new AwsError("InvalidParameterException", message),
       ),
 
-    untagLogGroup: async (input: UntagLogGroupRequest): Promise<Empty> =>
+    untagLogGroup: async (input) =>
       removeTags(store, await requireGroup(store, input.logGroupName as string), input.tags),
 
-    listTagsForResource: async (
-      input: ListTagsForResourceRequest,
-      ctx: RequestContext,
-    ): Promise<ListTagsForResourceResponse> => {
+    listTagsForResource: async (input, ctx) => {
       const group = await groupOf(store, ctx, input.resourceArn as string);
       return { tags: tagsOf(group) };
     },
 
-    listTagsLogGroup: async (input: ListTagsLogGroupRequest): Promise<ListTagsLogGroupResponse> => {
+    listTagsLogGroup: async (input) => {
       const group = await requireGroup(store, input.logGroupName as string);
       return { tags: tagsOf(group) };
     },
-  };
+  } satisfies Handlers<CloudWatchLogs>;
 }

@@ -3,18 +3,8 @@
  * deleted; deleting a group deletes its schedules with it (AWS does so asynchronously, through
  * a DELETING state; here it is one transaction, so DELETING is never seen).
  */
-import type {
-  CreateScheduleGroupInput,
-  CreateScheduleGroupOutput,
-  DeleteScheduleGroupInput,
-  DeleteScheduleGroupOutput,
-  GetScheduleGroupInput,
-  GetScheduleGroupOutput,
-  ListScheduleGroupsInput,
-  ListScheduleGroupsOutput,
-  ScheduleGroupSummary,
-} from "@aws-sdk/client-scheduler";
-import type { RequestContext } from "../../aws/index.js";
+import type { Scheduler, ScheduleGroupSummary } from "@aws-sdk/client-scheduler";
+import type { Handlers } from "../../aws/index.js";
 import { arn, type Identity } from "../../core/index.js";
 import {
   dropTags,
@@ -72,10 +62,7 @@ function summary(row: ScheduleGroupTable): ScheduleGroupSummary {
 
 export function groupHandlers(store: Store, clock: Clock) {
   return {
-    createScheduleGroup: async (
-      input: CreateScheduleGroupInput,
-      ctx: RequestContext,
-    ): Promise<CreateScheduleGroupOutput> => {
+    createScheduleGroup: async (input, ctx) => {
       const name = input.Name ?? "";
       const groupArn = groupArnOf(ctx.identity, name);
       const now = clock.now().getTime();
@@ -94,12 +81,9 @@ export function groupHandlers(store: Store, clock: Clock) {
       return { ScheduleGroupArn: groupArn };
     },
 
-    getScheduleGroup: async (input: GetScheduleGroupInput): Promise<GetScheduleGroupOutput> =>
-      summary(await findGroup(store, input.Name ?? "")),
+    getScheduleGroup: async (input) => summary(await findGroup(store, input.Name ?? "")),
 
-    deleteScheduleGroup: async (
-      input: DeleteScheduleGroupInput,
-    ): Promise<DeleteScheduleGroupOutput> => {
+    deleteScheduleGroup: async (input) => {
       const name = input.Name ?? "";
       if (name === DEFAULT_GROUP) throw invalid("Cannot delete the default schedule group.");
       const group = await findGroup(store, name);
@@ -117,9 +101,7 @@ export function groupHandlers(store: Store, clock: Clock) {
       return {};
     },
 
-    listScheduleGroups: async (
-      input: ListScheduleGroupsInput,
-    ): Promise<ListScheduleGroupsOutput> => {
+    listScheduleGroups: async (input) => {
       let query = store.selectFrom("schedule_groups").selectAll().orderBy("name");
       if (input.NamePrefix !== undefined)
         query = query
@@ -132,5 +114,5 @@ export function groupHandlers(store: Store, clock: Clock) {
         ...(nextToken === undefined ? {} : { NextToken: nextToken }),
       };
     },
-  };
+  } satisfies Handlers<Scheduler>;
 }

@@ -3,27 +3,15 @@
  * stores its definition with the first fire it owes (fire-plan.ts), and kicks the runner. An
  * update replaces the whole definition, as AWS's does, and counts from the update again.
  */
-import type {
-  CreateScheduleOutput,
-  DeleteScheduleInput,
-  DeleteScheduleOutput,
-  GetScheduleInput,
-  GetScheduleOutput,
-  ListSchedulesInput,
-  ListSchedulesOutput,
-  ScheduleSummary,
-  UpdateScheduleOutput,
-} from "@aws-sdk/client-scheduler";
-import type { RequestContext } from "../../aws/index.js";
+import type { Scheduler, GetScheduleOutput, ScheduleSummary } from "@aws-sdk/client-scheduler";
+import type { Handlers } from "../../aws/index.js";
 import { arn, type Clock } from "../../core/index.js";
 import { isUniqueViolation, type ScheduleTable, type Store } from "../../store/index.js";
 import { conflict, scheduleNotFound } from "./errors.js";
 import { firstFire } from "./fire-plan.js";
 import { DEFAULT_GROUP, findGroup } from "./groups.js";
 import { pageOf } from "./paging.js";
-import { checkSchedule, type ScheduleDefinition, type ScheduleInput } from "./schedule-rules.js";
-
-type WriteInput = ScheduleInput & { Name?: string };
+import { checkSchedule, type ScheduleDefinition } from "./schedule-rules.js";
 
 export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
   async function find(group: string, name: string): Promise<ScheduleTable> {
@@ -38,10 +26,7 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
   }
 
   return {
-    createSchedule: async (
-      input: WriteInput,
-      ctx: RequestContext,
-    ): Promise<CreateScheduleOutput> => {
+    createSchedule: async (input, ctx) => {
       const name = input.Name ?? "";
       const group = input.GroupName ?? DEFAULT_GROUP;
       await findGroup(store, group);
@@ -77,7 +62,7 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
       return { ScheduleArn: scheduleArn };
     },
 
-    getSchedule: async (input: GetScheduleInput): Promise<GetScheduleOutput> => {
+    getSchedule: async (input) => {
       const row = await find(input.GroupName ?? DEFAULT_GROUP, input.Name ?? "");
       const definition = JSON.parse(row.document) as ScheduleDefinition;
       return {
@@ -93,7 +78,7 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
       } as GetScheduleOutput;
     },
 
-    updateSchedule: async (input: WriteInput): Promise<UpdateScheduleOutput> => {
+    updateSchedule: async (input) => {
       const name = input.Name ?? "";
       const group = input.GroupName ?? DEFAULT_GROUP;
       const row = await find(group, name);
@@ -120,13 +105,13 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
       return { ScheduleArn: row.arn };
     },
 
-    deleteSchedule: async (input: DeleteScheduleInput): Promise<DeleteScheduleOutput> => {
+    deleteSchedule: async (input) => {
       const row = await find(input.GroupName ?? DEFAULT_GROUP, input.Name ?? "");
       await store.deleteFrom("schedules").where("arn", "=", row.arn).execute();
       return {};
     },
 
-    listSchedules: async (input: ListSchedulesInput): Promise<ListSchedulesOutput> => {
+    listSchedules: async (input) => {
       if (input.GroupName !== undefined) await findGroup(store, input.GroupName);
       let query = store.selectFrom("schedules").selectAll().orderBy("group_name").orderBy("name");
       if (input.GroupName !== undefined) query = query.where("group_name", "=", input.GroupName);
@@ -150,5 +135,5 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
         ...(nextToken === undefined ? {} : { NextToken: nextToken }),
       };
     },
-  };
+  } satisfies Handlers<Scheduler>;
 }

@@ -2,15 +2,8 @@
  * Tags on schedule groups (the only resource Scheduler tags: its model's TagResourceArn names
  * schedule groups alone), as Key/Value pairs over the shared `tags` table.
  */
-import type {
-  ListTagsForResourceInput,
-  ListTagsForResourceOutput,
-  Tag,
-  TagResourceInput,
-  TagResourceOutput,
-  UntagResourceInput,
-  UntagResourceOutput,
-} from "@aws-sdk/client-scheduler";
+import type { Handlers } from "../../aws/index.js";
+import type { Scheduler, Tag } from "@aws-sdk/client-scheduler";
 import type { Kysely } from "kysely";
 import {
   fromKeyValue,
@@ -45,24 +38,22 @@ async function assertGroup(store: Store, resourceArn: string): Promise<void> {
 
 export function tagHandlers(store: Store) {
   return {
-    tagResource: async (input: TagResourceInput): Promise<TagResourceOutput> => {
+    tagResource: async (input) => {
       const resourceArn = input.ResourceArn ?? "";
       await assertGroup(store, resourceArn);
       await store.transaction().execute((trx) => writeTags(trx, resourceArn, input.Tags ?? []));
       return {};
     },
-    untagResource: async (input: UntagResourceInput): Promise<UntagResourceOutput> => {
+    untagResource: async (input) => {
       const resourceArn = input.ResourceArn ?? "";
       await assertGroup(store, resourceArn);
       await removeTags(store, resourceArn, input.TagKeys ?? []);
       return {};
     },
-    listTagsForResource: async (
-      input: ListTagsForResourceInput,
-    ): Promise<ListTagsForResourceOutput> => {
+    listTagsForResource: async (input) => {
       const resourceArn = input.ResourceArn ?? "";
       await assertGroup(store, resourceArn);
       return { Tags: toKeyValue(await readTags(store, resourceArn)) };
     },
-  };
+  } satisfies Handlers<Scheduler>;
 }

@@ -4,7 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as sm from "@aws-sdk/client-secrets-manager";
-import { page, type Handler, type RequestContext, type Empty } from "../../aws/index.js";
+import {
+  page,
+  type Handler,
+  type RequestContext,
+  type Empty,
+  type Handlers,
+} from "../../aws/index.js";
 import type { ValueSealer } from "../../core/index.js";
 import {
   fromKeyValue,
@@ -223,7 +229,7 @@ export function secretHandlers(store: Store, sealer: ValueSealer) {
     restoreSecret,
     tagResource,
     untagResource,
-  };
+  } satisfies Handlers<sm.SecretsManager>;
 }
 
 function checkTags(tags: readonly sm.Tag[], total = tags.length): void {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as sm from "@aws-sdk/client-secrets-manager";
-import { page, type Handler, type RequestContext } from "../../aws/index.js";
+import { page, type Handler, type RequestContext, type Handlers } from "../../aws/index.js";
 import type { ValueSealer } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import {
@@ -230,5 +230,10 @@ export function valueHandlers(store: Store, sealer: ValueSealer) {
     return { ARN: secret.arn, Name: secret.name };
   };
 
-  return { putSecretValue, getSecretValue, listSecretVersionIds, updateSecretVersionStage };
+  return {
+    putSecretValue,
+    getSecretValue,
+    listSecretVersionIds,
+    updateSecretVersionStage,
+  } satisfies Handlers<sm.SecretsManager>;
 }

@@ -4,7 +4,14 @@
  * DeleteParameter(s) and GetParameterHistory.
  */
 import type * as ssm from "@aws-sdk/client-ssm";
-import { AwsError, decodeToken, encodeToken, type Handler, type Empty } from "../../aws/index.js";
+import {
+  AwsError,
+  decodeToken,
+  encodeToken,
+  type Handler,
+  type Empty,
+  type Handlers,
+} from "../../aws/index.js";
 import type { Identity, ValueSealer } from "../../core/index.js";
 import {
   dropTags,
@@ -309,7 +316,7 @@ export function parameterHandlers(store: Store, sealer: ValueSealer) {
     deleteParameter,
     deleteParameters,
     getParameterHistory,
-  };
+  } satisfies Handlers<ssm.SSM>;
 }
 
 async function tagIndex(store: Store): Promise<Map<string, Record<string, string>>> {

@@ -1,6 +1,12 @@
 /** Tags on parameters (AddTagsToResource, ListTagsForResource, RemoveTagsFromResource). */
 import type * as ssm from "@aws-sdk/client-ssm";
-import { AwsError, type Handler, type RequestContext, type Empty } from "../../aws/index.js";
+import {
+  AwsError,
+  type Handler,
+  type RequestContext,
+  type Empty,
+  type Handlers,
+} from "../../aws/index.js";
 import {
   fromKeyValue,
   putTags,
@@ -60,5 +66,9 @@ export function tagHandlers(store: Store) {
     return {};
   };
 
-  return { addTagsToResource, listTagsForResource, removeTagsFromResource };
+  return {
+    addTagsToResource,
+    listTagsForResource,
+    removeTagsFromResource,
+  } satisfies Handlers<ssm.SSM>;
 }

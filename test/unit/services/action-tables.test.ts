@@ -52,7 +52,7 @@ describe("action tables", () => {
   it("hold each the handler of its own action, by the SDK's request and response types", () => {
     const tasks: Pick<ReturnType<typeof taskHandlers>, "runTask" | "stopTask"> = {
       runTask: () => Promise.resolve({ tasks: [] }),
-      stopTask: () => Promise.resolve({}),
+      stopTask: () => Promise.resolve({ task: {} }),
     };
     const wired = { RunTask: tasks.runTask, StopTask: tasks.stopTask } satisfies ActionTable<ECS>;
     // @ts-expect-error RunTask's handler in StopTask's row: RunTask's request and response.
