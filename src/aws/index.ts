@@ -24,7 +24,6 @@ export {
   internalContext,
   type AwsJsonService,
   type Empty,
-  type Handler,
   type AnyHandler,
   type RequestContext,
 } from "./service.js";

@@ -4,13 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as sm from "@aws-sdk/client-secrets-manager";
-import {
-  page,
-  type Handler,
-  type RequestContext,
-  type Empty,
-  type Handlers,
-} from "../../aws/index.js";
+import { page, type RequestContext, type Handlers } from "../../aws/index.js";
 import type { ValueSealer } from "../../core/index.js";
 import {
   fromKeyValue,
@@ -51,184 +45,157 @@ const MAX_TAGS = 50;
 export function secretHandlers(store: Store, sealer: ValueSealer) {
   const now = (ctx: RequestContext): number => ctx.clock.now().getTime();
 
-  const createSecret: Handler<sm.CreateSecretRequest, sm.CreateSecretResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    if (input.SecretString !== undefined && input.SecretBinary !== undefined) throw bothValues();
-    checkTags(input.Tags ?? []);
-    const name = input.Name ?? "";
-    const existing = await findSecret(store, name);
-    if (existing !== undefined)
-      throw existing.deleted_at !== null ? nameScheduledForDeletion() : secretExists(name);
-    const at = now(ctx);
-    const arn = secretArn(ctx.identity, name);
-    const hasValue = input.SecretString !== undefined || input.SecretBinary !== undefined;
-    const versionId = input.ClientRequestToken ?? randomUUID();
-    try {
-      await store.transaction().execute(async (trx) => {
-        const row: SecretRow = {
-          arn,
-          name,
-          description: input.Description ?? null,
-          kms_key_id: input.KmsKeyId ?? null,
-          created_at: at,
-          changed_at: at,
-          accessed_at: null,
-          deleted_at: null,
-          delete_after: null,
-        };
-        await trx.insertInto("sm_secrets").values(row).execute();
-        await putTags(trx, arn, fromKeyValue(input.Tags ?? []));
-        if (hasValue)
-          await addVersion(trx, row, {
-            id: versionId,
-            ...sealValue(sealer, arn, versionId, input),
-            stages: [CURRENT],
-            at,
-          });
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw secretExists(name);
-      throw error;
-    }
-    return { ARN: arn, Name: name, ...(hasValue ? { VersionId: versionId } : {}) };
-  };
-
-  const describeSecret: Handler<sm.DescribeSecretRequest, sm.DescribeSecretResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    const secret = await requireSecret(store, input.SecretId ?? "");
-    return {
-      ...(await secretEntry(store, secret)),
-      VersionIdsToStages: await versionsToStages(store, secret.arn),
-    };
-  };
-
-  const listSecrets: Handler<sm.ListSecretsRequest, sm.ListSecretsResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    const rows = await store
-      .selectFrom("sm_secrets")
-      .selectAll()
-      .orderBy("created_at")
-      .orderBy("name")
-      .execute();
-    const entries = await Promise.all(
-      rows
-        .filter((row) => input.IncludePlannedDeletion === true || row.deleted_at === null)
-        .map(async (row) => ({
-          ...(await secretEntry(store, row)),
-          SecretVersionsToStages: await versionsToStages(store, row.arn),
-        })),
-    );
-    const matching = entries.filter((entry) =>
-      (input.Filters ?? []).every((filter) => matchesFilter(entry, filter)),
-    );
-    if (input.SortOrder === "desc") matching.reverse();
-    const { items, nextToken } = page(matching, input.NextToken, input.MaxResults, 100);
-    return { SecretList: items, ...(nextToken === undefined ? {} : { NextToken: nextToken }) };
-  };
-
-  const updateSecret: Handler<sm.UpdateSecretRequest, sm.UpdateSecretResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    if (input.SecretString !== undefined && input.SecretBinary !== undefined) throw bothValues();
-    const secret = await requireLiveSecret(store, input.SecretId ?? "");
-    await store
-      .updateTable("sm_secrets")
-      .set({
-        ...(input.Description === undefined ? {} : { description: input.Description }),
-        ...(input.KmsKeyId === undefined ? {} : { kms_key_id: input.KmsKeyId }),
-        changed_at: now(ctx),
-      })
-      .where("arn", "=", secret.arn)
-      .execute();
-    if (input.SecretString === undefined && input.SecretBinary === undefined)
-      return { ARN: secret.arn, Name: secret.name };
-    const put = await putValue(store, sealer, secret, input, [CURRENT], now(ctx));
-    return { ARN: secret.arn, Name: secret.name, VersionId: put.VersionId };
-  };
-
-  const deleteSecret: Handler<sm.DeleteSecretRequest, sm.DeleteSecretResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    const force = input.ForceDeleteWithoutRecovery === true;
-    if (force && input.RecoveryWindowInDays !== undefined)
-      throw invalidParameter(
-        "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
-      );
-    const days = input.RecoveryWindowInDays ?? 30;
-    if (days < 7 || days > 30)
-      throw invalidParameter(
-        "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
-      );
-    const secret = await requireSecret(store, input.SecretId ?? "");
-    const at = now(ctx);
-    if (force) {
-      await store.transaction().execute((trx) => deleteSecretNow(trx, secret.arn));
-      return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(at) };
-    }
-    if (secret.deleted_at !== null) throw markedForDeletion();
-    const deleteAfter = at + days * DAY_MS;
-    await store
-      .updateTable("sm_secrets")
-      .set({ deleted_at: at, delete_after: deleteAfter })
-      .where("arn", "=", secret.arn)
-      .execute();
-    return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(deleteAfter) };
-  };
-
-  const restoreSecret: Handler<sm.RestoreSecretRequest, sm.RestoreSecretResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    const secret = await requireSecret(store, input.SecretId ?? "");
-    await store
-      .updateTable("sm_secrets")
-      .set({ deleted_at: null, delete_after: null })
-      .where("arn", "=", secret.arn)
-      .execute();
-    return { ARN: secret.arn, Name: secret.name };
-  };
-
-  const tagResource: Handler<sm.TagResourceRequest, Empty> = async (input, ctx) => {
-    await purgeExpired(store, now(ctx));
-    const secret = await requireLiveSecret(store, input.SecretId ?? "");
-    const tags = input.Tags ?? [];
-    const held = await tagsOf(store, secret.arn);
-    const keys = new Set([...held.map((t) => t.Key), ...tags.map((t) => t.Key)]);
-    checkTags(tags, keys.size);
-    await store.transaction().execute((trx) => putTags(trx, secret.arn, fromKeyValue(tags)));
-    return {};
-  };
-
-  const untagResource: Handler<sm.UntagResourceRequest, Empty> = async (input, ctx) => {
-    await purgeExpired(store, now(ctx));
-    const secret = await requireLiveSecret(store, input.SecretId ?? "");
-    await removeTags(store, secret.arn, input.TagKeys ?? []);
-    return {};
-  };
-
   return {
-    createSecret,
-    describeSecret,
-    listSecrets,
-    updateSecret,
-    deleteSecret,
-    restoreSecret,
-    tagResource,
-    untagResource,
+    createSecret: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      if (input.SecretString !== undefined && input.SecretBinary !== undefined) throw bothValues();
+      checkTags(input.Tags ?? []);
+      const name = input.Name ?? "";
+      const existing = await findSecret(store, name);
+      if (existing !== undefined)
+        throw existing.deleted_at !== null ? nameScheduledForDeletion() : secretExists(name);
+      const at = now(ctx);
+      const arn = secretArn(ctx.identity, name);
+      const hasValue = input.SecretString !== undefined || input.SecretBinary !== undefined;
+      const versionId = input.ClientRequestToken ?? randomUUID();
+      try {
+        await store.transaction().execute(async (trx) => {
+          const row: SecretRow = {
+            arn,
+            name,
+            description: input.Description ?? null,
+            kms_key_id: input.KmsKeyId ?? null,
+            created_at: at,
+            changed_at: at,
+            accessed_at: null,
+            deleted_at: null,
+            delete_after: null,
+          };
+          await trx.insertInto("sm_secrets").values(row).execute();
+          await putTags(trx, arn, fromKeyValue(input.Tags ?? []));
+          if (hasValue)
+            await addVersion(trx, row, {
+              id: versionId,
+              ...sealValue(sealer, arn, versionId, input),
+              stages: [CURRENT],
+              at,
+            });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw secretExists(name);
+        throw error;
+      }
+      return { ARN: arn, Name: name, ...(hasValue ? { VersionId: versionId } : {}) };
+    },
+
+    describeSecret: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const secret = await requireSecret(store, input.SecretId ?? "");
+      return {
+        ...(await secretEntry(store, secret)),
+        VersionIdsToStages: await versionsToStages(store, secret.arn),
+      };
+    },
+
+    listSecrets: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const rows = await store
+        .selectFrom("sm_secrets")
+        .selectAll()
+        .orderBy("created_at")
+        .orderBy("name")
+        .execute();
+      const entries = await Promise.all(
+        rows
+          .filter((row) => input.IncludePlannedDeletion === true || row.deleted_at === null)
+          .map(async (row) => ({
+            ...(await secretEntry(store, row)),
+            SecretVersionsToStages: await versionsToStages(store, row.arn),
+          })),
+      );
+      const matching = entries.filter((entry) =>
+        (input.Filters ?? []).every((filter) => matchesFilter(entry, filter)),
+      );
+      if (input.SortOrder === "desc") matching.reverse();
+      const { items, nextToken } = page(matching, input.NextToken, input.MaxResults, 100);
+      return { SecretList: items, ...(nextToken === undefined ? {} : { NextToken: nextToken }) };
+    },
+
+    updateSecret: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      if (input.SecretString !== undefined && input.SecretBinary !== undefined) throw bothValues();
+      const secret = await requireLiveSecret(store, input.SecretId ?? "");
+      await store
+        .updateTable("sm_secrets")
+        .set({
+          ...(input.Description === undefined ? {} : { description: input.Description }),
+          ...(input.KmsKeyId === undefined ? {} : { kms_key_id: input.KmsKeyId }),
+          changed_at: now(ctx),
+        })
+        .where("arn", "=", secret.arn)
+        .execute();
+      if (input.SecretString === undefined && input.SecretBinary === undefined)
+        return { ARN: secret.arn, Name: secret.name };
+      const put = await putValue(store, sealer, secret, input, [CURRENT], now(ctx));
+      return { ARN: secret.arn, Name: secret.name, VersionId: put.VersionId };
+    },
+
+    deleteSecret: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const force = input.ForceDeleteWithoutRecovery === true;
+      if (force && input.RecoveryWindowInDays !== undefined)
+        throw invalidParameter(
+          "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+        );
+      const days = input.RecoveryWindowInDays ?? 30;
+      if (days < 7 || days > 30)
+        throw invalidParameter(
+          "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+        );
+      const secret = await requireSecret(store, input.SecretId ?? "");
+      const at = now(ctx);
+      if (force) {
+        await store.transaction().execute((trx) => deleteSecretNow(trx, secret.arn));
+        return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(at) };
+      }
+      if (secret.deleted_at !== null) throw markedForDeletion();
+      const deleteAfter = at + days * DAY_MS;
+      await store
+        .updateTable("sm_secrets")
+        .set({ deleted_at: at, delete_after: deleteAfter })
+        .where("arn", "=", secret.arn)
+        .execute();
+      return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(deleteAfter) };
+    },
+
+    restoreSecret: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const secret = await requireSecret(store, input.SecretId ?? "");
+      await store
+        .updateTable("sm_secrets")
+        .set({ deleted_at: null, delete_after: null })
+        .where("arn", "=", secret.arn)
+        .execute();
+      return { ARN: secret.arn, Name: secret.name };
+    },
+
+    tagResource: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const secret = await requireLiveSecret(store, input.SecretId ?? "");
+      const tags = input.Tags ?? [];
+      const held = await tagsOf(store, secret.arn);
+      const keys = new Set([...held.map((t) => t.Key), ...tags.map((t) => t.Key)]);
+      checkTags(tags, keys.size);
+      await store.transaction().execute((trx) => putTags(trx, secret.arn, fromKeyValue(tags)));
+      return {};
+    },
+
+    untagResource: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const secret = await requireLiveSecret(store, input.SecretId ?? "");
+      await removeTags(store, secret.arn, input.TagKeys ?? []);
+      return {};
+    },
   } satisfies Handlers<sm.SecretsManager>;
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as sm from "@aws-sdk/client-secrets-manager";
-import { page, type Handler, type RequestContext, type Handlers } from "../../aws/index.js";
+import { page, type RequestContext, type Handlers } from "../../aws/index.js";
 import type { ValueSealer } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
 import {
@@ -118,122 +118,105 @@ export async function readSecretValue(
 export function valueHandlers(store: Store, sealer: ValueSealer) {
   const now = (ctx: RequestContext): number => ctx.clock.now().getTime();
 
-  const putSecretValue: Handler<sm.PutSecretValueRequest, sm.PutSecretValueResponse> = async (
-    input,
-    ctx,
-  ) => {
-    await purgeExpired(store, now(ctx));
-    if (input.SecretString !== undefined && input.SecretBinary !== undefined) throw bothValues();
-    if (input.SecretString === undefined && input.SecretBinary === undefined)
-      throw invalidRequest("You must provide either SecretString or SecretBinary.");
-    const secret = await requireLiveSecret(store, input.SecretId ?? "");
-    const stages = input.VersionStages ?? ["AWSCURRENT"];
-    const put = await putValue(store, sealer, secret, input, stages, now(ctx));
-    return { ARN: secret.arn, Name: secret.name, ...put };
-  };
-
-  const getSecretValue: Handler<sm.GetSecretValueRequest, sm.GetSecretValueResponse> = async (
-    input,
-    ctx,
-  ) => {
-    const read = await readSecretValue(
-      store,
-      sealer,
-      {
-        SecretId: input.SecretId ?? "",
-        ...(input.VersionId === undefined ? {} : { VersionId: input.VersionId }),
-        ...(input.VersionStage === undefined ? {} : { VersionStage: input.VersionStage }),
-      },
-      now(ctx),
-    );
-    return {
-      ARN: read.ARN,
-      Name: read.Name,
-      VersionId: read.VersionId,
-      // The SDK types a blob as bytes; on the JSON wire it is base64, which is what this is.
-      ...(read.value as Pick<sm.GetSecretValueResponse, "SecretString" | "SecretBinary">),
-      VersionStages: read.VersionStages,
-      CreatedDate: read.CreatedDate,
-    };
-  };
-
-  const listSecretVersionIds: Handler<
-    sm.ListSecretVersionIdsRequest,
-    sm.ListSecretVersionIdsResponse
-  > = async (input, ctx) => {
-    await purgeExpired(store, now(ctx));
-    const secret = await requireLiveSecret(store, input.SecretId ?? "");
-    const versions = (await versionsOf(store, secret.arn)).filter(
-      (v) => input.IncludeDeprecated === true || stagesOf(v).length > 0,
-    );
-    const entries: sm.SecretVersionsListEntry[] = versions.map((v) => ({
-      VersionId: v.version_id,
-      VersionStages: stagesOf(v),
-      ...(v.accessed_at === null ? {} : { LastAccessedDate: new Date(v.accessed_at) }),
-      CreatedDate: new Date(v.created_at),
-    }));
-    const { items, nextToken } = page(entries, input.NextToken, input.MaxResults, 100);
-    return {
-      Versions: items,
-      ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-      ARN: secret.arn,
-      Name: secret.name,
-    };
-  };
-
-  const updateSecretVersionStage: Handler<
-    sm.UpdateSecretVersionStageRequest,
-    sm.UpdateSecretVersionStageResponse
-  > = async (input, ctx) => {
-    await purgeExpired(store, now(ctx));
-    const secret = await requireLiveSecret(store, input.SecretId ?? "");
-    const stage = input.VersionStage ?? "";
-    await store.transaction().execute(async (trx) => {
-      const versions = await versionsOf(trx, secret.arn);
-      const holder = versions.find((v) => stagesOf(v).includes(stage));
-      if (
-        input.MoveToVersionId !== undefined &&
-        !versions.some((v) => v.version_id === input.MoveToVersionId)
-      )
-        throw versionNotFound("VersionId", input.MoveToVersionId);
-      if (holder !== undefined && holder.version_id !== input.MoveToVersionId) {
-        if (input.RemoveFromVersionId !== holder.version_id)
-          throw invalidParameter(
-            `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.version_id}, so you must explicitly reference that version in RemoveFromVersionId.`,
-          );
-      }
-      let stages = new Map(versions.map((v) => [v.version_id, stagesOf(v)]));
-      if (input.MoveToVersionId !== undefined)
-        stages = moveStages(stages, input.MoveToVersionId, [stage]);
-      else if (input.RemoveFromVersionId !== undefined) {
-        if (stage === "AWSCURRENT")
-          throw invalidParameter(
-            "You can only move staging label AWSCURRENT to a different secret version. It can't be completely removed.",
-          );
-        const held = stages.get(input.RemoveFromVersionId) ?? [];
-        stages.set(
-          input.RemoveFromVersionId,
-          held.filter((s) => s !== stage),
-        );
-      }
-      for (const v of versions) {
-        const next = JSON.stringify(stages.get(v.version_id) ?? []);
-        if (next !== v.stages)
-          await trx
-            .updateTable("sm_secret_versions")
-            .set({ stages: next })
-            .where("secret_arn", "=", secret.arn)
-            .where("version_id", "=", v.version_id)
-            .execute();
-      }
-    });
-    return { ARN: secret.arn, Name: secret.name };
-  };
-
   return {
-    putSecretValue,
-    getSecretValue,
-    listSecretVersionIds,
-    updateSecretVersionStage,
+    putSecretValue: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      if (input.SecretString !== undefined && input.SecretBinary !== undefined) throw bothValues();
+      if (input.SecretString === undefined && input.SecretBinary === undefined)
+        throw invalidRequest("You must provide either SecretString or SecretBinary.");
+      const secret = await requireLiveSecret(store, input.SecretId ?? "");
+      const stages = input.VersionStages ?? ["AWSCURRENT"];
+      const put = await putValue(store, sealer, secret, input, stages, now(ctx));
+      return { ARN: secret.arn, Name: secret.name, ...put };
+    },
+
+    getSecretValue: async (input, ctx) => {
+      const read = await readSecretValue(
+        store,
+        sealer,
+        {
+          SecretId: input.SecretId ?? "",
+          ...(input.VersionId === undefined ? {} : { VersionId: input.VersionId }),
+          ...(input.VersionStage === undefined ? {} : { VersionStage: input.VersionStage }),
+        },
+        now(ctx),
+      );
+      return {
+        ARN: read.ARN,
+        Name: read.Name,
+        VersionId: read.VersionId,
+        // The SDK types a blob as bytes; on the JSON wire it is base64, which is what this is.
+        ...(read.value as Pick<sm.GetSecretValueResponse, "SecretString" | "SecretBinary">),
+        VersionStages: read.VersionStages,
+        CreatedDate: read.CreatedDate,
+      };
+    },
+
+    listSecretVersionIds: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const secret = await requireLiveSecret(store, input.SecretId ?? "");
+      const versions = (await versionsOf(store, secret.arn)).filter(
+        (v) => input.IncludeDeprecated === true || stagesOf(v).length > 0,
+      );
+      const entries: sm.SecretVersionsListEntry[] = versions.map((v) => ({
+        VersionId: v.version_id,
+        VersionStages: stagesOf(v),
+        ...(v.accessed_at === null ? {} : { LastAccessedDate: new Date(v.accessed_at) }),
+        CreatedDate: new Date(v.created_at),
+      }));
+      const { items, nextToken } = page(entries, input.NextToken, input.MaxResults, 100);
+      return {
+        Versions: items,
+        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+        ARN: secret.arn,
+        Name: secret.name,
+      };
+    },
+
+    updateSecretVersionStage: async (input, ctx) => {
+      await purgeExpired(store, now(ctx));
+      const secret = await requireLiveSecret(store, input.SecretId ?? "");
+      const stage = input.VersionStage ?? "";
+      await store.transaction().execute(async (trx) => {
+        const versions = await versionsOf(trx, secret.arn);
+        const holder = versions.find((v) => stagesOf(v).includes(stage));
+        if (
+          input.MoveToVersionId !== undefined &&
+          !versions.some((v) => v.version_id === input.MoveToVersionId)
+        )
+          throw versionNotFound("VersionId", input.MoveToVersionId);
+        if (holder !== undefined && holder.version_id !== input.MoveToVersionId) {
+          if (input.RemoveFromVersionId !== holder.version_id)
+            throw invalidParameter(
+              `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.version_id}, so you must explicitly reference that version in RemoveFromVersionId.`,
+            );
+        }
+        let stages = new Map(versions.map((v) => [v.version_id, stagesOf(v)]));
+        if (input.MoveToVersionId !== undefined)
+          stages = moveStages(stages, input.MoveToVersionId, [stage]);
+        else if (input.RemoveFromVersionId !== undefined) {
+          if (stage === "AWSCURRENT")
+            throw invalidParameter(
+              "You can only move staging label AWSCURRENT to a different secret version. It can't be completely removed.",
+            );
+          const held = stages.get(input.RemoveFromVersionId) ?? [];
+          stages.set(
+            input.RemoveFromVersionId,
+            held.filter((s) => s !== stage),
+          );
+        }
+        for (const v of versions) {
+          const next = JSON.stringify(stages.get(v.version_id) ?? []);
+          if (next !== v.stages)
+            await trx
+              .updateTable("sm_secret_versions")
+              .set({ stages: next })
+              .where("secret_arn", "=", secret.arn)
+              .where("version_id", "=", v.version_id)
+              .execute();
+        }
+      });
+      return { ARN: secret.arn, Name: secret.name };
+    },
   } satisfies Handlers<sm.SecretsManager>;
 }

@@ -1,12 +1,6 @@
 /** Tags on parameters (AddTagsToResource, ListTagsForResource, RemoveTagsFromResource). */
 import type * as ssm from "@aws-sdk/client-ssm";
-import {
-  AwsError,
-  type Handler,
-  type RequestContext,
-  type Empty,
-  type Handlers,
-} from "../../aws/index.js";
+import { AwsError, type RequestContext, type Handlers } from "../../aws/index.js";
 import {
   fromKeyValue,
   putTags,
@@ -37,38 +31,31 @@ export function tagHandlers(store: Store) {
     return row.arn;
   };
 
-  const addTagsToResource: Handler<ssm.AddTagsToResourceRequest, Empty> = async (input, ctx) => {
-    const arn = await resourceArn(input, ctx);
-    const held = await readTags(store, arn);
-    const keys = new Set([
-      ...held.map((t) => t.key),
-      ...(input.Tags ?? []).map((t) => t.Key ?? ""),
-    ]);
-    if (keys.size > MAX_TAGS)
-      throw new AwsError("TooManyTagsError", `You can add at most ${MAX_TAGS} tags to a resource.`);
-    await store.transaction().execute((trx) => putTags(trx, arn, fromKeyValue(input.Tags ?? [])));
-    return {};
-  };
-
-  const listTagsForResource: Handler<
-    ssm.ListTagsForResourceRequest,
-    ssm.ListTagsForResourceResult
-  > = async (input, ctx) => {
-    const arn = await resourceArn(input, ctx);
-    return { TagList: toKeyValue(await readTags(store, arn)) };
-  };
-
-  const removeTagsFromResource: Handler<ssm.RemoveTagsFromResourceRequest, Empty> = async (
-    input,
-    ctx,
-  ) => {
-    await removeTags(store, await resourceArn(input, ctx), input.TagKeys ?? []);
-    return {};
-  };
-
   return {
-    addTagsToResource,
-    listTagsForResource,
-    removeTagsFromResource,
+    addTagsToResource: async (input, ctx) => {
+      const arn = await resourceArn(input, ctx);
+      const held = await readTags(store, arn);
+      const keys = new Set([
+        ...held.map((t) => t.key),
+        ...(input.Tags ?? []).map((t) => t.Key ?? ""),
+      ]);
+      if (keys.size > MAX_TAGS)
+        throw new AwsError(
+          "TooManyTagsError",
+          `You can add at most ${MAX_TAGS} tags to a resource.`,
+        );
+      await store.transaction().execute((trx) => putTags(trx, arn, fromKeyValue(input.Tags ?? [])));
+      return {};
+    },
+
+    listTagsForResource: async (input, ctx) => {
+      const arn = await resourceArn(input, ctx);
+      return { TagList: toKeyValue(await readTags(store, arn)) };
+    },
+
+    removeTagsFromResource: async (input, ctx) => {
+      await removeTags(store, await resourceArn(input, ctx), input.TagKeys ?? []);
+      return {};
+    },
   } satisfies Handlers<ssm.SSM>;
 }
