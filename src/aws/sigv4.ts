@@ -11,6 +11,7 @@ import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { AwsError } from "./errors.js";
 import type { Principal } from "./principal.js";
+import type { Tuple } from "../core/index.js";
 
 export interface Credentials {
   accessKeyId: string;
@@ -102,15 +103,7 @@ function header(request: UnreadRequest, name: string): string | undefined {
 export function parseAmzDate(value: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (match === null) return undefined;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [, y, mo, d, h, mi, s] = match.map(Number) as Tuple<number, 7>;
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
@@ -154,15 +147,8 @@ export async function checkSignedHeaders(
       `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization=${authorization.slice(0, 200)}`,
     );
   }
-  const [, accessKeyId, scopeDate, region, service, signedList, signature] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [, accessKeyId, scopeDate, region, service, signedList, signature] =
+    match as unknown as Tuple<string, 7>;
   const credentials = await lookup(accessKeyId);
   if (credentials === undefined) {
     throw new AwsError(

@@ -19,16 +19,15 @@ export interface ParsedArn {
   resource: string;
 }
 
+/** `N` values of `T`, to destructure a checked match or split (`as Tuple<string, 5>`). */
+export type Tuple<T, N extends number, Acc extends T[] = []> = Acc["length"] extends N
+  ? Acc
+  : Tuple<T, N, [...Acc, T]>;
+
 export function parseArn(value: string): ParsedArn | undefined {
   const parts = value.split(":");
   if (parts.length < 6 || parts[0] !== "arn") return undefined;
-  const [, partition, service, region, accountId] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [, partition, service, region, accountId] = parts as Tuple<string, 5>;
   return { partition, service, region, accountId, resource: parts.slice(5).join(":") };
 }
 

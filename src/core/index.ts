@@ -13,7 +13,15 @@ export {
   subnetsOf,
   type Cidr,
 } from "./cidr.js";
-export { arn, parseArn, newRequestId, newHexId, type Identity, type ParsedArn } from "./ids.js";
+export {
+  arn,
+  parseArn,
+  newRequestId,
+  newHexId,
+  type Identity,
+  type ParsedArn,
+  type Tuple,
+} from "./ids.js";
 export { lockDataDir, LOCK_FILE, type DataDirLock } from "./data-dir-lock.js";
 export {
   caCertHash,

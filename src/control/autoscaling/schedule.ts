@@ -5,6 +5,7 @@
  * `Timezone` (an IANA name, UTC by default). Pure: the autoscaler asks which firing falls in the
  * time since it last looked.
  */
+import type { Tuple } from "../../core/index.js";
 
 export type Schedule =
   | { kind: "at"; local: LocalTime }
@@ -40,14 +41,7 @@ const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 export function parseSchedule(expression: string): Schedule {
   const at = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/.exec(expression);
   if (at !== null) {
-    const [year, month, day, hour, minute, second] = at.slice(1).map(Number) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [year, month, day, hour, minute, second] = at.slice(1).map(Number) as Tuple<number, 6>;
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
       throw new ScheduleError(`Invalid at expression: ${expression}`);
     return { kind: "at", local: { year, month, day, hour, minute, second } };
@@ -67,14 +61,7 @@ function parseCron(body: string, expression: string): CronFields {
   const parts = body.trim().split(/\s+/);
   if (parts.length !== 6)
     throw new ScheduleError(`Cron expression must have 6 fields: ${expression}`);
-  const [min, hour, dom, month, dow, year] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [min, hour, dom, month, dow, year] = parts as Tuple<string, 6>;
   const field = (text: string, lo: number, hi: number, names?: string[], base = 0): Set<number> =>
     parseField(text, lo, hi, expression, names, base);
   const daysOfMonth = dom === "?" ? "any" : field(dom, 1, 31);

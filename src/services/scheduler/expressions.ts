@@ -5,6 +5,7 @@
  */
 import { nextCronTime, parseCron, type CronSchedule } from "./cron.js";
 import { instantOf, type WallTime } from "./zoned-time.js";
+import type { Tuple } from "../../core/index.js";
 
 export type ScheduleExpression =
   | { kind: "cron"; cron: CronSchedule }
@@ -36,14 +37,7 @@ export function parseScheduleExpression(text: string): ScheduleExpression | unde
   }
   const at = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/.exec(text);
   if (at !== null) {
-    const [year, month, day, hour, minute, second] = at.slice(1).map(Number) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [year, month, day, hour, minute, second] = at.slice(1).map(Number) as Tuple<number, 6>;
     const valid =
       month >= 1 &&
       month <= 12 &&
