@@ -179,7 +179,10 @@ export class ClusterNetworks {
       .where("hosts.status", "=", "ACTIVE")
       .execute();
     const connected = channel.connectedHosts();
-    for (const known of this.#sent.keys()) if (!connected.includes(known)) this.#sent.delete(known);
+    // A set, not the list: looking each host up in the list was hosts x hosts per pass (a tenth
+    // of the server in bench:placement at 5,000 hosts).
+    const open = new Set(connected);
+    for (const known of this.#sent.keys()) if (!open.has(known)) this.#sent.delete(known);
     const addresses = new Map<string, string | null>();
     if (connected.length > 0) {
       const hosts = await store
