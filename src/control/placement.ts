@@ -76,66 +76,76 @@ export async function hostRoom(db: Kysely<Database>): Promise<HostRoom[]> {
   return hosts.map(roomOf);
 }
 
+/** Room to take on one host: the sum of the sizes of the tasks placed on it. */
+export interface RoomClaim {
+  room: HostRoom;
+  cpu: number;
+  memory: number;
+  storageGiB: number;
+}
+
 /**
- * Takes `cpu` and `memory` on `room`'s host if they still fit (whatever other servers booked
- * since `room` was read): true when taken. When not, `room` is brought up to date (zero room if
- * the host is no longer ACTIVE) so the caller can choose again. With `skipBusy` (PostgreSQL), a
- * host whose row another transaction holds is not waited for: "busy", `room` unchanged.
+ * Takes each claim's room on its host if it still fits (whatever other servers booked since the
+ * room was read), all in one statement: true when taken. When not, the claim's `room` is brought
+ * up to date (zero room if the host is no longer ACTIVE) so the caller can choose again. With
+ * `skipBusy` (PostgreSQL), a host whose row another transaction holds is not waited for:
+ * "busy", its `room` unchanged. One host per claim. A RunTask's tasks go to several hosts, and
+ * a statement per task was ten round trips on PostgreSQL for a RunTask of ten.
  */
-export async function claimRoom(
+export async function claimRooms(
   trx: Transaction<Database>,
-  room: HostRoom,
-  cpu: number,
-  memory: number,
-  storageGiB: number,
+  claims: readonly RoomClaim[],
   skipBusy = false,
-): Promise<boolean | "busy"> {
-  const skipping = skipBusy && dialectOf(trx) === "postgres";
-  const claimed = await trx
-    .updateTable("hosts")
-    .set({
-      reserved_cpu: sql<number>`reserved_cpu + ${cpu}`,
-      reserved_memory: sql<number>`reserved_memory + ${memory}`,
-      reserved_storage_gib: sql<number>`reserved_storage_gib + ${storageGiB}`,
-    })
-    .where(
-      "id",
-      "=",
-      skipping
-        ? (eb) =>
-            eb
-              .selectFrom("hosts")
-              .select("id")
-              .where("id", "=", room.hostId)
-              .forUpdate()
-              .skipLocked()
-        : room.hostId,
-    )
-    .where("status", "=", "ACTIVE")
-    .where(sql<boolean>`reserved_cpu + ${cpu} <= cpu`)
-    .where(sql<boolean>`reserved_memory + ${memory} <= memory`)
-    .where(
-      sql<boolean>`(task_storage_gib is null or reserved_storage_gib + ${storageGiB} <= task_storage_gib)`,
-    )
-    .returning(ROOM_COLUMNS)
-    .executeTakeFirst();
-  const fresh =
-    claimed ??
-    (await trx
+): Promise<Array<boolean | "busy">> {
+  if (claims.length === 0) return [];
+  const postgres = dialectOf(trx) === "postgres";
+  const skipping = skipBusy && postgres;
+  const ids = claims.map((claim) => claim.room.hostId);
+  const asked = sql.join(
+    claims.map(
+      (claim) =>
+        sql`(${claim.room.hostId}, cast(${claim.cpu} as bigint), cast(${claim.memory} as bigint), cast(${claim.storageGiB} as bigint))`,
+    ),
+  );
+  // On PostgreSQL the rows are locked in host order first (a batch waiting on another's rows
+  // in another order could deadlock), or passed over while another transaction holds them.
+  const locked = postgres
+    ? sql`and hosts.id in (select id from hosts where id in (${sql.join(ids)}) order by id for update${skipping ? sql` skip locked` : sql``})`
+    : sql``;
+  const { rows: claimed } = await sql<HostRow>`update hosts set
+      reserved_cpu = reserved_cpu + ask.column2,
+      reserved_memory = reserved_memory + ask.column3,
+      reserved_storage_gib = reserved_storage_gib + ask.column4
+    from (values ${asked}) as ask
+    where hosts.id = ask.column1 and hosts.status = 'ACTIVE'
+      and reserved_cpu + ask.column2 <= cpu
+      and reserved_memory + ask.column3 <= memory
+      and (task_storage_gib is null or reserved_storage_gib + ask.column4 <= task_storage_gib)
+      ${locked}
+    returning ${sql.join(ROOM_COLUMNS.map((column) => sql.ref(`hosts.${column}`)))}`.execute(trx);
+  const taken = new Map(claimed.map((row) => [row.id, row]));
+  const missed = ids.filter((id) => !taken.has(id));
+  const fresh = new Map<string, HostRow>();
+  if (missed.length > 0)
+    for (const row of await trx
       .selectFrom("hosts")
       .select(ROOM_COLUMNS)
-      .where("id", "=", room.hostId)
+      .where("id", "in", missed)
       .where("status", "=", "ACTIVE")
-      .executeTakeFirst());
-  const now = fresh === undefined ? undefined : roomOf(fresh);
-  // Not taken although the last committed room fits: another transaction holds the row.
-  if (claimed === undefined && skipping && now !== undefined && fits(now, cpu, memory, storageGiB))
-    return "busy";
-  room.freeCpu = now?.freeCpu ?? 0;
-  room.freeMemory = now?.freeMemory ?? 0;
-  if (room.freeStorageGiB !== undefined || now?.freeStorageGiB !== undefined)
-    room.freeStorageGiB = now?.freeStorageGiB ?? 0;
-  return claimed !== undefined;
+      .execute())
+      fresh.set(row.id, row);
+  return claims.map(({ room, cpu, memory, storageGiB }) => {
+    const row = taken.get(room.hostId) ?? fresh.get(room.hostId);
+    const now = row === undefined ? undefined : roomOf(row);
+    // Not taken although the last committed room fits: another transaction holds the row.
+    const won = taken.has(room.hostId);
+    if (!won && skipping && now !== undefined && fits(now, cpu, memory, storageGiB)) return "busy";
+    room.freeCpu = now?.freeCpu ?? 0;
+    room.freeMemory = now?.freeMemory ?? 0;
+    if (room.freeStorageGiB !== undefined || now?.freeStorageGiB !== undefined)
+      room.freeStorageGiB = now?.freeStorageGiB ?? 0;
+    return won;
+  });
 }
 
 function fits(room: HostRoom, cpu: number, memory: number, storageGiB: number): boolean {

@@ -86,7 +86,38 @@ export async function hostSubnetFor(
     .where("cluster_arn", "=", clusterArn)
     .where("host_id", "=", hostId)
     .executeTakeFirst();
-  if (held !== undefined) return held.subnet;
+  return held?.subnet ?? cutHostSubnet(trx, space, clusterArn, hostId, now);
+}
+
+/**
+ * Of `hostIds`, the subnets those holding one in `clusterArn`'s block hold: one query for the
+ * hosts a RunTask's tasks went to, not one per task.
+ */
+export async function heldSubnets(
+  trx: Transaction<Database>,
+  clusterArn: string,
+  hostIds: readonly string[],
+): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  for (let at = 0; at < hostIds.length; at += 500)
+    for (const row of await trx
+      .selectFrom("host_subnets")
+      .select(["host_id", "subnet"])
+      .where("cluster_arn", "=", clusterArn)
+      .where("host_id", "in", hostIds.slice(at, at + 500))
+      .execute())
+      held.set(row.host_id, row.subnet);
+  return held;
+}
+
+/** A new subnet of `clusterArn`'s block (and the block, if it has none) for `hostId`, which holds none. */
+export async function cutHostSubnet(
+  trx: Transaction<Database>,
+  space: TaskAddressSpace,
+  clusterArn: string,
+  hostId: string,
+  now: number,
+): Promise<string> {
   const block = parseCidr(await blockFor(trx, space, clusterArn, now)) as Cidr;
   const taken = await trx
     .selectFrom("host_subnets")

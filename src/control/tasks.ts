@@ -15,7 +15,7 @@ import {
 import type { Fence } from "./leases.js";
 import {
   chooseHost,
-  claimRoom,
+  claimRooms,
   groupLoad,
   releaseRoom,
   type HostRoom,
@@ -24,8 +24,9 @@ import {
 import { hostRoomView } from "./host-room-view.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
+  cutHostSubnet,
   defaultAddressSpace,
-  hostSubnetFor,
+  heldSubnets,
   TaskSubnetsExhausted,
   type TaskAddressSpace,
 } from "./task-subnets.js";
@@ -72,6 +73,12 @@ export interface Placed {
 /**
  * Places and stores `drafts` in one transaction. `beforeCommit` runs inside it too (RunTask
  * records its idempotency entry there, so a crash leaves either both or neither).
+ *
+ * Every draft is chosen a host from the picture first (booking it there as it goes), then the
+ * room is claimed on all those hosts in one statement (`claimRooms`), their subnets read in one
+ * per cluster and the rows inserted together: a RunTask of ten tasks is a handful of statements,
+ * not a claim and a subnet per task (25 round trips on PostgreSQL). Drafts whose host was lost
+ * to another placement are chosen again, with that host's room brought up to date.
  */
 export async function createTasks(
   store: Store,
@@ -87,7 +94,6 @@ export async function createTasks(
       // any task is refused for want of room.
       const view = hostRoomView(store);
       let { rooms, read } = await view.rooms(trx);
-      const placed: Placed = { tasks: [], failures: [], assignments: [] };
       const loads = new Map<string, Map<string, number>>();
       // Clusters whose address block has no subnet left for another host: only the hosts that
       // hold one of its subnets can take their tasks. Found in this transaction once a host was
@@ -107,114 +113,216 @@ export async function createTasks(
         }
         return known.rooms;
       };
-      // The subnet each host was found or given in a cluster, in this transaction: a host's
-      // second task of the cluster needs no round trip for it (a host losing its subnets is
-      // marked LOST in the same transaction, and then no claim on it succeeds).
+      // The subnet each host was found or given in a cluster, in this transaction (a host losing
+      // its subnets is marked LOST in the same transaction, and then no claim on it succeeds).
       const subnets = new Map<string, string>();
-      const rows: Insertable<TaskTable>[] = [];
-      for (const draft of drafts) {
-        let subnetError: string | undefined;
-        const key = `${draft.row.cluster_name}\n${draft.row.group_name}`;
+      // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit; once
+      // only they have room, waited for (`wait`).
+      const busy = new Set<string>();
+      let wait = false;
+
+      const asks = drafts.map((draft) => ({
+        draft,
+        cluster: draft.assignment.clusterArn,
+        provider: draft.task.capacityProviderName ?? "FARGATE",
+        storageGiB: draft.task.ephemeralStorage?.sizeInGiB ?? 20,
+        load: new Map<string, number>(),
+        tries: 0,
+        subnetError: undefined as string | undefined,
+        outcome: undefined as { room: HostRoom; subnet: string } | { reason: string } | undefined,
+      }));
+      for (const ask of asks) {
+        const key = `${ask.draft.row.cluster_name}\n${ask.draft.row.group_name}`;
         let load = loads.get(key);
         if (load === undefined) {
-          load = await groupLoad(trx, draft.row.cluster_name, draft.row.group_name);
+          load = await groupLoad(trx, ask.draft.row.cluster_name, ask.draft.row.group_name);
           loads.set(key, load);
         }
-        const provider = draft.task.capacityProviderName ?? "FARGATE";
-        const { cpu, memory } = draft.row;
-        const storageGiB = draft.task.ephemeralStorage?.sizeInGiB ?? 20;
-        const cluster = draft.assignment.clusterArn;
+        ask.load = load;
+      }
+      for (const { cluster } of asks) {
         const known = holdersOf.has(cluster) ? undefined : view.blockHolders(cluster);
         if (known !== undefined) {
           holdersOf.set(cluster, known);
           hinted.add(cluster);
         }
-        // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit.
-        const busy = new Set<string>();
-        let wait = false;
-        const choose = (): HostRoom | PlacementFailure => {
-          const candidates = reachableRooms(cluster);
-          const open =
-            busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
-          const found = chooseHost(open, cpu, memory, load, provider, storageGiB);
-          if (typeof found !== "string" || busy.size === 0) return found;
-          // Only hosts being claimed by others have room: wait for their rows from now on.
-          busy.clear();
-          wait = true;
-          return choose();
-        };
-        // Chosen from what was read; taken only if still free (another server may have booked it
-        // since: then chosen again with that host's room brought up to date), and given its
-        // subnet of the cluster, in which the agent gives the task an address.
-        let choice = choose();
-        let subnet = "";
-        for (let tries = 0; typeof choice !== "string" || !read; tries++) {
+      }
+      /** Why each cluster found full in this transaction had no subnet for another host. */
+      const fullBecause = new Map<string, string>();
+      type Ask = (typeof asks)[number];
+      const choose = (ask: Ask): HostRoom | PlacementFailure => {
+        const candidates = reachableRooms(ask.cluster);
+        const open =
+          busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
+        const { cpu, memory } = ask.draft.row;
+        const found = chooseHost(open, cpu, memory, ask.load, ask.provider, ask.storageGiB);
+        if (typeof found !== "string" || busy.size === 0) return found;
+        // Only hosts being claimed by others have room: wait for their rows from now on.
+        busy.clear();
+        wait = true;
+        return choose(ask);
+      };
+      /** Books (or with -1 gives back) `asks`' room in the picture and their group's load. */
+      const book = (room: HostRoom, on: readonly Ask[], sign: 1 | -1): void => {
+        for (const ask of on) {
+          room.freeCpu -= sign * ask.draft.row.cpu;
+          room.freeMemory -= sign * ask.draft.row.memory;
+          if (room.freeStorageGiB !== undefined) room.freeStorageGiB -= sign * ask.storageGiB;
+          ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) + sign);
+        }
+      };
+      const given = (room: HostRoom, on: readonly Ask[]): void => {
+        for (const ask of on) ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) - 1);
+      };
+
+      let pending = asks;
+      while (pending.length > 0) {
+        // Chosen from what was read, each draft booked in the picture before the next chooses.
+        const perHost = new Map<string, { room: HostRoom; asks: Ask[] }>();
+        let reread = false;
+        for (const ask of pending) {
+          const choice = choose(ask);
           if (typeof choice === "string") {
-            // Nothing has room in the picture: not refused before every host is read again.
-            rooms = await view.read(trx);
-            read = true;
-            for (const full of hinted) holdersOf.delete(full);
-            hinted.clear();
-            choice = choose();
+            if (read) {
+              // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
+              ask.outcome = { reason: ask.subnetError ?? choice };
+              continue;
+            }
+            reread = true;
+            break;
+          }
+          book(choice, [ask], 1);
+          const onHost = perHost.get(choice.hostId);
+          if (onHost === undefined) perHost.set(choice.hostId, { room: choice, asks: [ask] });
+          else onHost.asks.push(ask);
+        }
+        if (reread) {
+          // Nothing has room in the picture: not refused before every host is read again (the
+          // round's bookings in the picture given back first).
+          for (const { room, asks: on } of perHost.values()) book(room, on, -1);
+          rooms = await view.read(trx);
+          read = true;
+          for (const full of hinted) holdersOf.delete(full);
+          hinted.clear();
+          continue;
+        }
+        // Taken only if still free (another server may have booked it since: then chosen again
+        // with that host's room brought up to date).
+        const onHosts = [...perHost.values()];
+        const claimed = await claimRooms(
+          trx,
+          onHosts.map(({ room, asks: on }) => ({
+            room,
+            cpu: on.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
+            memory: on.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
+            storageGiB: on.reduce((sum, ask) => sum + ask.storageGiB, 0),
+          })),
+          !wait,
+        );
+        const won: Array<{ room: HostRoom; asks: Ask[] }> = [];
+        for (const [at, onHost] of onHosts.entries()) {
+          const result = claimed[at];
+          if (result === true) {
+            won.push(onHost);
             continue;
           }
-          const claimed = await claimRoom(trx, choice, cpu, memory, storageGiB, !wait);
-          if (claimed === "busy") busy.add(choice.hostId);
-          else if (claimed) {
+          for (const ask of onHost.asks) ask.tries++;
+          if (result === "busy") {
+            busy.add(onHost.room.hostId);
+            book(onHost.room, onHost.asks, -1);
+          } else given(onHost.room, onHost.asks);
+        }
+        // Each host given its subnet of the cluster, in which the agent gives the task an
+        // address: those it holds read in one query per cluster, the others cut.
+        const missing = new Map<string, string[]>();
+        for (const { room, asks: on } of won)
+          for (const ask of on)
+            if (!subnets.has(`${ask.cluster}\n${room.hostId}`)) {
+              const hosts = missing.get(ask.cluster) ?? [];
+              if (!hosts.includes(room.hostId)) hosts.push(room.hostId);
+              missing.set(ask.cluster, hosts);
+            }
+        for (const [cluster, hostIds] of missing)
+          for (const [hostId, subnet] of await heldSubnets(trx, cluster, hostIds))
+            subnets.set(`${cluster}\n${hostId}`, subnet);
+        for (const { room, asks: on } of won) {
+          const clusters = [...new Set(on.map((ask) => ask.cluster))];
+          for (const cluster of clusters) {
+            const ofCluster = on.filter((ask) => ask.cluster === cluster);
+            const held = `${cluster}\n${room.hostId}`;
             try {
-              const held = `${cluster}\n${choice.hostId}`;
-              subnet =
+              // Another host of this round already found the block full.
+              const full = fullBecause.get(cluster);
+              if (full !== undefined && !subnets.has(held)) throw new TaskSubnetsExhausted(full);
+              const subnet =
                 subnets.get(held) ??
-                (await hostSubnetFor(trx, addresses, cluster, choice.hostId, draft.row.created_at));
+                (await cutHostSubnet(
+                  trx,
+                  addresses,
+                  cluster,
+                  room.hostId,
+                  ofCluster[0]?.draft.row.created_at ?? Date.now(),
+                ));
               subnets.set(held, subnet);
-              break;
+              for (const ask of ofCluster) ask.outcome = { room, subnet };
             } catch (error) {
               if (!(error instanceof TaskSubnetsExhausted)) throw error;
               // The room just booked goes back, and the cluster looks elsewhere.
-              await releaseRoom(trx, choice.hostId, {
-                cpu,
-                memory,
-                ephemeral_storage_gib: storageGiB,
+              await releaseRoom(trx, room.hostId, {
+                cpu: ofCluster.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
+                memory: ofCluster.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
+                ephemeral_storage_gib: ofCluster.reduce((sum, ask) => sum + ask.storageGiB, 0),
               });
-              choice.freeCpu += cpu;
-              choice.freeMemory += memory;
-              if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB += storageGiB;
+              book(room, ofCluster, -1);
               // The block is full: only hosts that already hold one of its subnets can take the
               // cluster's tasks (one query, not one refused claim per host).
-              const holders = await trx
-                .selectFrom("host_subnets")
-                .select("host_id")
-                .where("cluster_arn", "=", cluster)
-                .execute();
-              const holding = new Set(holders.map((row) => row.host_id));
-              view.blockFull(cluster, holding);
-              holdersOf.set(cluster, holding);
-              hinted.delete(cluster);
-              subnetError = `RESOURCE:SUBNET (${error.message})`;
+              if (!fullBecause.has(cluster)) {
+                const holders = await trx
+                  .selectFrom("host_subnets")
+                  .select("host_id")
+                  .where("cluster_arn", "=", cluster)
+                  .execute();
+                const holding = new Set(holders.map((row) => row.host_id));
+                view.blockFull(cluster, holding);
+                holdersOf.set(cluster, holding);
+                hinted.delete(cluster);
+                fullBecause.set(cluster, error.message);
+              }
+              for (const ask of ofCluster) {
+                ask.tries++;
+                ask.subnetError = `RESOURCE:SUBNET (${error.message})`;
+              }
             }
           }
-          // Raced by others on every host in turn (each passed over once while busy, and once
-          // found full): give up as a full cluster would.
-          choice = tries > 2 * rooms.length ? "RESOURCE:CPU" : choose();
         }
-        if (typeof choice === "string") {
-          // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
-          placed.failures.push({ reason: subnetError ?? choice });
+        // Raced by others on every host in turn (each passed over once while busy, and once
+        // found full): give up as a full cluster would.
+        for (const ask of pending)
+          if (ask.outcome === undefined && ask.tries > 2 * rooms.length)
+            ask.outcome = { reason: ask.subnetError ?? "RESOURCE:CPU" };
+        pending = pending.filter((ask) => ask.outcome === undefined);
+      }
+
+      const placed: Placed = { tasks: [], failures: [], assignments: [] };
+      const rows: Insertable<TaskTable>[] = [];
+      for (const { draft, storageGiB, outcome } of asks) {
+        if (outcome === undefined || "reason" in outcome) {
+          placed.failures.push({ reason: outcome?.reason ?? "RESOURCE:CPU" });
           continue;
         }
+        const { room, subnet } = outcome;
         const assignment: TaskAssignment = { ...draft.assignment, subnet };
-        load.set(choice.hostId, (load.get(choice.hostId) ?? 0) + 1);
-        const task: Task = { ...draft.task, availabilityZone: choice.availabilityZone, version: 1 };
+        const task: Task = { ...draft.task, availabilityZone: room.availabilityZone, version: 1 };
         rows.push({
           ...draft.row,
-          host_id: choice.hostId,
+          host_id: room.hostId,
           ephemeral_storage_gib: storageGiB,
           version: 1,
           document: JSON.stringify(task),
           assignment: JSON.stringify(assignment),
         });
         placed.tasks.push(task);
-        placed.assignments.push({ hostId: choice.hostId, assignment });
+        placed.assignments.push({ hostId: room.hostId, assignment });
       }
       // A statement per 500 (a round trip each on PostgreSQL), well under its 65,535 parameters.
       for (let at = 0; at < rows.length; at += 500)

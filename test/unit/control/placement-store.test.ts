@@ -2,9 +2,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after } from "node:test";
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { createTasks } from "../../../src/control/tasks.js";
 import { openSqliteStore } from "../../../src/store/index.js";
-import { placementContract } from "./placement-contract.js";
+import { addHost, draft, placementContract } from "./placement-contract.js";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-placement-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,3 +15,29 @@ let n = 0;
 placementContract("sqlite", async () => ({
   store: await openSqliteStore(join(dir, `p${++n}.db`)),
 }));
+
+void test("sqlite: placement: a RunTask of ten tasks on ten hosts is a handful of statements", async () => {
+  const store = await openSqliteStore(join(dir, `p${++n}.db`));
+  try {
+    for (let i = 0; i < 10; i++) await addHost(store, `h${i}`, 4);
+    let statements = 0;
+    const counted = store.withPlugin({
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    });
+    // The first RunTask cuts each host its subnet; the second finds them held.
+    await createTasks(counted, Array.from({ length: 10 }, () => draft()));
+    statements = 0;
+    const second = await createTasks(counted, Array.from({ length: 10 }, () => draft()));
+    assert.equal(second.tasks.length, 10);
+    assert.equal(new Set(second.assignments.map((a) => a.hostId)).size, 10, "spread over hosts");
+    // The group's load, one claim for every host, their subnets, the rows (a claim and a subnet
+    // per task was 22).
+    assert.ok(statements <= 5, `${statements} statements`);
+  } finally {
+    await store.destroy();
+  }
+});
