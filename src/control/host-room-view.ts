@@ -3,7 +3,7 @@
  * instead of reading every host's row for every RunTask (a profile of `bench:placement` on
  * SQLite with 1,000 hosts put that read, and turning its rows into rooms, at 15% of the
  * server's time). The picture is only a hint: the conditional update that takes room
- * (`claimRoom`) stays the arbiter and brings a host it was wrong about up to date, so a stale
+ * (`claimRooms`) stays the arbiter and brings a host it was wrong about up to date, so a stale
  * picture costs a retry, never an overbooked host; and placement reads every host again before
  * it reports that nothing has room, so a stale picture never refuses a task either.
  * The picture is read again once it is `maxAgeMs` old (another server's claims, stopped tasks'

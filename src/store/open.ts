@@ -149,7 +149,7 @@ function retrying(
 
 /**
  * A transaction for hot rows whose every write is a conditional update that re-checks its
- * condition on the row's latest version (placement's `claimRoom`): on PostgreSQL it runs at
+ * condition on the row's latest version (placement's `claimRooms`): on PostgreSQL it runs at
  * READ COMMITTED, so transactions that read the same rows do not abort each other as
  * SERIALIZABLE would (every RunTask reads every host and writes one: under SSI nearly all
  * concurrent ones conflicted). A row another transaction is changing is waited for and its

@@ -29,9 +29,15 @@ void test("sqlite: placement: a RunTask of ten tasks on ten hosts is a handful o
       transformResult: (args) => Promise.resolve(args.result),
     });
     // The first RunTask cuts each host its subnet; the second finds them held.
-    await createTasks(counted, Array.from({ length: 10 }, () => draft()));
+    await createTasks(
+      counted,
+      Array.from({ length: 10 }, () => draft()),
+    );
     statements = 0;
-    const second = await createTasks(counted, Array.from({ length: 10 }, () => draft()));
+    const second = await createTasks(
+      counted,
+      Array.from({ length: 10 }, () => draft()),
+    );
     assert.equal(second.tasks.length, 10);
     assert.equal(new Set(second.assignments.map((a) => a.hostId)).size, 10, "spread over hosts");
     // The group's load, one claim for every host, their subnets, the rows (a claim and a subnet
