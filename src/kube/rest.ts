@@ -39,6 +39,10 @@ export interface Target {
   subresource: string | undefined;
 }
 
+/** What `objects` keys an object by: its cluster, type, namespace and name. */
+const targetKey = (cluster: string, { type, namespace, name }: Target) =>
+  [cluster, type, namespace ?? "", name ?? ""] as const;
+
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** `/api/v1/namespaces/default/pods/web/log` -> what it names; undefined when not a resource path. */
@@ -155,12 +159,7 @@ export class ResourceRoutes {
   }
 
   async #get({ req, res, cluster, query }: KubeRequest, target: Target): Promise<void> {
-    const object = await this.objects.get(
-      cluster,
-      target.type,
-      target.namespace ?? "",
-      target.name ?? "",
-    );
+    const object = await this.objects.get(...targetKey(cluster, target));
     if (wantsTable(req.headers.accept)) {
       sendJson(
         res,
@@ -311,35 +310,29 @@ export class ResourceRoutes {
     ) as unknown as KubeObject;
     checkKind(target.type, body);
     const manager = query.get("fieldManager") ?? userAgentManager(req.headers["user-agent"]);
-    const updated = await this.objects.update(
-      cluster,
-      target.type,
-      target.namespace ?? "",
-      target.name,
-      (current) => {
-        const next: KubeObject =
-          target.subresource === "status"
-            ? {
-                ...current,
-                status: body.status ?? {},
-                metadata: { ...current.metadata, resourceVersion: body.metadata?.resourceVersion },
-              }
-            : {
-                ...body,
-                status: current.status,
-                metadata: { ...current.metadata, ...body.metadata },
-              };
-        recordUpdateManager(
-          next,
-          current,
-          manager,
-          "Update",
-          this.clock.now(),
-          apiVersionOf(target.type),
-        );
-        return next;
-      },
-    );
+    const updated = await this.objects.update(...targetKey(cluster, target), (current) => {
+      const next: KubeObject =
+        target.subresource === "status"
+          ? {
+              ...current,
+              status: body.status ?? {},
+              metadata: { ...current.metadata, resourceVersion: body.metadata?.resourceVersion },
+            }
+          : {
+              ...body,
+              status: current.status,
+              metadata: { ...current.metadata, ...body.metadata },
+            };
+      recordUpdateManager(
+        next,
+        current,
+        manager,
+        "Update",
+        this.clock.now(),
+        apiVersionOf(target.type),
+      );
+      return next;
+    });
     sendJson(res, 200, updated);
   }
 
@@ -366,12 +359,7 @@ export class ResourceRoutes {
         );
       const applied = patch as KubeObject;
       checkKind(target.type, applied);
-      const existing = await this.objects.find(
-        cluster,
-        target.type,
-        target.namespace ?? "",
-        target.name,
-      );
+      const existing = await this.objects.find(...targetKey(cluster, target));
       if (existing === undefined) {
         const object: KubeObject = {
           ...applied,
@@ -391,29 +379,23 @@ export class ResourceRoutes {
         sendJson(res, 201, await this.objects.create(cluster, target.type, object));
         return;
       }
-      const updated = await this.objects.update(
-        cluster,
-        target.type,
-        target.namespace ?? "",
-        target.name,
-        (current) => {
-          const next = strategicMerge(current, {
-            ...applied,
-            metadata: { ...applied.metadata, resourceVersion: undefined },
-          }) as KubeObject;
-          next.metadata.resourceVersion = undefined;
-          applyManagedFields(
-            next,
-            current,
-            applied,
-            manager,
-            now,
-            apiVersionOf(target.type),
-            query.get("force") === "true",
-          );
-          return next;
-        },
-      );
+      const updated = await this.objects.update(...targetKey(cluster, target), (current) => {
+        const next = strategicMerge(current, {
+          ...applied,
+          metadata: { ...applied.metadata, resourceVersion: undefined },
+        }) as KubeObject;
+        next.metadata.resourceVersion = undefined;
+        applyManagedFields(
+          next,
+          current,
+          applied,
+          manager,
+          now,
+          apiVersionOf(target.type),
+          query.get("force") === "true",
+        );
+        return next;
+      });
       sendJson(res, 200, updated);
       return;
     }
@@ -431,27 +413,21 @@ export class ResourceRoutes {
         `the server does not support the media type '${contentType}'`,
         415,
       );
-    const updated = await this.objects.update(
-      cluster,
-      target.type,
-      target.namespace ?? "",
-      target.name,
-      (current) => {
-        const next = merge(current, patch) as KubeObject;
-        if (target.subresource === "status") {
-          const only = { ...current, status: next.status };
-          recordUpdateManager(only, current, manager, "Update", now, apiVersionOf(target.type));
-          return only;
-        }
-        // A patch that names no resourceVersion does not take part in optimistic concurrency.
-        const asked = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata
-          ?.resourceVersion;
-        next.metadata = { ...next.metadata, resourceVersion: asked };
-        next.status = current.status;
-        recordUpdateManager(next, current, manager, "Update", now, apiVersionOf(target.type));
-        return next;
-      },
-    );
+    const updated = await this.objects.update(...targetKey(cluster, target), (current) => {
+      const next = merge(current, patch) as KubeObject;
+      if (target.subresource === "status") {
+        const only = { ...current, status: next.status };
+        recordUpdateManager(only, current, manager, "Update", now, apiVersionOf(target.type));
+        return only;
+      }
+      // A patch that names no resourceVersion does not take part in optimistic concurrency.
+      const asked = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata
+        ?.resourceVersion;
+      next.metadata = { ...next.metadata, resourceVersion: asked };
+      next.status = current.status;
+      recordUpdateManager(next, current, manager, "Update", now, apiVersionOf(target.type));
+      return next;
+    });
     sendJson(res, 200, updated);
   }
 
@@ -466,22 +442,12 @@ export class ResourceRoutes {
         : query.get("gracePeriodSeconds") !== null
           ? Number(query.get("gracePeriodSeconds"))
           : undefined;
-    const object = await this.objects.get(
-      cluster,
-      target.type,
-      target.namespace ?? "",
-      target.name,
-    );
+    const object = await this.objects.get(...targetKey(cluster, target));
     if (hooks.delete !== undefined) {
       sendJson(res, 200, await hooks.delete(cluster, object, grace));
       return;
     }
-    const deleted = await this.objects.delete(
-      cluster,
-      target.type,
-      target.namespace ?? "",
-      target.name,
-    );
+    const deleted = await this.objects.delete(...targetKey(cluster, target));
     sendJson(
       res,
       200,
