@@ -7,20 +7,10 @@
 import { useState } from "preact/hooks";
 import { getJson, useLive } from "./api.js";
 import { Failure } from "./components.js";
+import type { MetricsPoint } from "../metrics-history.js";
 
-interface Point {
-  at: number;
-  cpu?: number;
-  memory?: number;
-  requests?: number;
-  running?: number;
-  pending?: number;
-  desired?: number;
-  /** TargetResponseTime in milliseconds here (the API's are seconds, as CloudWatch's). */
-  latency?: number;
-  latencyP90?: number;
-  latencyP99?: number;
-}
+/** TargetResponseTime (`latency`) is in milliseconds here (the API's are seconds, as CloudWatch's). */
+type Point = MetricsPoint;
 
 const WINDOWS: [number, string][] = [
   [15, "15 minutes"],
