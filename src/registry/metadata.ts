@@ -267,22 +267,22 @@ export class RegistryMetadata {
   }
 
   /** Of `digests`, those not linked into the repository. */
-  async missingBlobs(repository: string, digests: string[]): Promise<string[]> {
-    if (digests.length === 0) return [];
-    const rows = await this.store
-      .selectFrom("registry_blob_links")
-      .select("digest")
-      .where("repository", "=", repository)
-      .where("digest", "in", digests)
-      .execute();
-    const found = new Set(rows.map((r) => r.digest));
-    return digests.filter((d) => !found.has(d));
+  missingBlobs(repository: string, digests: string[]): Promise<string[]> {
+    return this.#missing("registry_blob_links", repository, digests);
   }
 
-  async missingManifests(repository: string, digests: string[]): Promise<string[]> {
+  missingManifests(repository: string, digests: string[]): Promise<string[]> {
+    return this.#missing("registry_manifests", repository, digests);
+  }
+
+  async #missing(
+    table: "registry_blob_links" | "registry_manifests",
+    repository: string,
+    digests: string[],
+  ): Promise<string[]> {
     if (digests.length === 0) return [];
     const rows = await this.store
-      .selectFrom("registry_manifests")
+      .selectFrom(table)
       .select("digest")
       .where("repository", "=", repository)
       .where("digest", "in", digests)
