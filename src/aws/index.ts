@@ -19,7 +19,7 @@ export { AwsJsonGateway, JSON_CONTENT_TYPE, renderJson } from "./json-protocol.j
 export { AwsQueryGateway, FORM_CONTENT_TYPE, type AwsQueryService } from "./query-protocol.js";
 export { decodeQueryInput, encodeQueryOutput, encodeQueryError } from "./query-codec.js";
 export {
-  type ActionTable,
+  actionTable,
   type Handlers,
   internalContext,
   type AwsJsonService,

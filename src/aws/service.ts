@@ -1,6 +1,6 @@
 /**
  * What an AWS-compatible service is here: its model, its target prefix, its validation error
- * code, and a table of `Action -> handler`. Adding an action is adding a row.
+ * code, and a table of `Action -> handler`, made of handler groups (`actionTable`).
  */
 import type { AwsErrorCode } from "./error-codes.js";
 import { newRequestId, type Clock, type Identity, type Logger } from "../core/index.js";
@@ -53,13 +53,21 @@ type HandlerOf<Method> = Method extends (
 
 /**
  * Handlers by the SDK client's method names (`{ runTask } satisfies Handlers<ecs.ECS>`), each
- * typed by its operation; and a service's table by action name (`RunTask`), so a row wired to
- * another action's handler fails to compile (`{ ... } satisfies ActionTable<ecs.ECS>`).
+ * typed by its operation, so a handler under another action's name fails to compile.
  */
 export type Handlers<Client> = { [Op in keyof Client & string]?: HandlerOf<Client[Op]> };
-export type ActionTable<Client> = {
-  [Op in keyof Client & string as Capitalize<Op>]?: HandlerOf<Client[Op]>;
-};
+
+/**
+ * A service's table from its handler groups: each handler serves the action its name
+ * capitalizes (`runTask` -> `RunTask`), a later group's replacing an earlier one's.
+ */
+export function actionTable<Client>(...groups: Handlers<Client>[]): Record<string, AnyHandler> {
+  const table: Record<string, AnyHandler> = {};
+  for (const group of groups)
+    for (const [name, handler] of Object.entries(group as Record<string, AnyHandler>))
+      table[name.charAt(0).toUpperCase() + name.slice(1)] = handler;
+  return table;
+}
 
 /** Any row of a table, its types erased once the table has been checked. */
 export type AnyHandler = (input: never, ctx: RequestContext) => Promise<unknown>;

@@ -1,10 +1,11 @@
 /**
  * Application Auto Scaling (`AnyScaleFrontendService`, signing name `application-autoscaling`)
- * for ECS services' desired count. Adding an action is adding a row; the front door validates
- * input against the model. The autoscaler that acts on these records is in src/control.
+ * for ECS services' desired count. Adding an action is adding its handler (`putScalingPolicy`
+ * serves PutScalingPolicy) to a group of the table; the front door validates input against
+ * the model. The autoscaler that acts on these records is in src/control.
  */
 import type { ApplicationAutoScaling } from "@aws-sdk/client-application-auto-scaling";
-import { type ActionTable, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import { actionTable, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import type { Store } from "../../store/index.js";
 import { activityHandlers } from "./activities.js";
 import { policyHandlers } from "./policies.js";
@@ -21,17 +22,6 @@ export function createAutoscalingService({ store }: { store: Store }): AwsJsonSe
     signingName: "application-autoscaling",
     model: loadServiceModel("application-autoscaling"),
     validationErrorCode: "ValidationException",
-    actions: {
-      RegisterScalableTarget: targets.registerScalableTarget,
-      DescribeScalableTargets: targets.describeScalableTargets,
-      DeregisterScalableTarget: targets.deregisterScalableTarget,
-      PutScalingPolicy: policies.putScalingPolicy,
-      DescribeScalingPolicies: policies.describeScalingPolicies,
-      DeleteScalingPolicy: policies.deleteScalingPolicy,
-      DescribeScalingActivities: activities.describeScalingActivities,
-      PutScheduledAction: scheduled.putScheduledAction,
-      DescribeScheduledActions: scheduled.describeScheduledActions,
-      DeleteScheduledAction: scheduled.deleteScheduledAction,
-    } satisfies ActionTable<ApplicationAutoScaling>,
+    actions: actionTable<ApplicationAutoScaling>(targets, policies, activities, scheduled),
   };
 }

@@ -1,9 +1,10 @@
 /**
  * AWS Cost Explorer (`AWSInsightsIndexService`): the subset that reports Berth's bill.
- * Adding an action is adding a row; the front door validates its input against the model.
+ * Adding an action is adding its handler to the table; the front door validates its input
+ * against the model.
  */
 import type { CostExplorer } from "@aws-sdk/client-cost-explorer";
-import { type ActionTable, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
+import { actionTable, loadServiceModel, type AwsJsonService } from "../../aws/index.js";
 import type { Billing } from "../../billing/index.js";
 import { costAndUsageHandler } from "./cost-and-usage.js";
 import { savingsPlansUtilizationHandler } from "./savings-plans-utilization.js";
@@ -23,11 +24,11 @@ export function createCostExplorerService({ billing }: CostExplorerDependencies)
     // The model lists no validation shape, but Cost Explorer answers bad input with
     // ValidationException (e.g. "Start date (and hour) should be before end date (and hour)").
     validationErrorCode: "ValidationException",
-    actions: {
-      GetCostAndUsage: costAndUsageHandler(billing),
-      GetTags: tagsHandler(billing),
-      GetSavingsPlansUtilization: savingsPlansUtilizationHandler(billing),
-    } satisfies ActionTable<CostExplorer>,
+    actions: actionTable<CostExplorer>({
+      getCostAndUsage: costAndUsageHandler(billing),
+      getTags: tagsHandler(billing),
+      getSavingsPlansUtilization: savingsPlansUtilizationHandler(billing),
+    }),
   };
 }
 export { summarize, type Sum, type GroupSum } from "./cost-and-usage.js";

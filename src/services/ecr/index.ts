@@ -1,10 +1,11 @@
 /**
  * Amazon ECR (`AmazonEC2ContainerRegistry_V20150921`): the table of actions Berth answers.
- * Adding an action is adding a row; the front door validates its input against the model.
+ * Adding an action is adding its handler to a group of the table; the front door validates
+ * its input against the model.
  */
 import type * as ecr from "@aws-sdk/client-ecr";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   type AwsJsonService,
   resourcesByMember,
@@ -32,8 +33,8 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
     model: loadServiceModel("ecr", ecrModelSupplement),
     // ECR answers constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
-    actions: {
-      GetAuthorizationToken: async (input, ctx) => {
+    actions: actionTable<ecr.ECR>(repositories, images, policies, lifecycle, {
+      getAuthorizationToken: async (input, ctx) => {
         const credentials = await deps.credentials(ctx.accessKeyId);
         if (credentials === undefined) throw new Error("verified caller has no credentials");
         const { password, expiresAt } = mintRegistryPassword(credentials, ctx.clock.now());
@@ -45,30 +46,8 @@ export function createEcrService(deps: EcrDependencies): AwsJsonService {
         // ECR gives one entry per registryId asked for; all of Berth's are the one registry.
         return { authorizationData: (input.registryIds ?? [undefined]).map(() => data) };
       },
-      CreateRepository: repositories.createRepository,
-      DescribeRepositories: repositories.describeRepositories,
-      DeleteRepository: repositories.deleteRepository,
-      PutImageTagMutability: repositories.putImageTagMutability,
-      DescribeRegistry: repositories.describeRegistry,
-      TagResource: repositories.tagResource,
-      UntagResource: repositories.untagResource,
-      ListTagsForResource: repositories.listTagsForResource,
-      ListImages: images.listImages,
-      DescribeImages: images.describeImages,
-      BatchGetImage: images.batchGetImage,
-      BatchDeleteImage: images.batchDeleteImage,
-      SetRepositoryPolicy: policies.setRepositoryPolicy,
-      GetRepositoryPolicy: policies.getRepositoryPolicy,
-      DeleteRepositoryPolicy: policies.deleteRepositoryPolicy,
-      PutImageScanningConfiguration: policies.putImageScanningConfiguration,
-      PutImage: putImageHandler(deps),
-      BatchCheckLayerAvailability: images.batchCheckLayerAvailability,
-      PutLifecyclePolicy: lifecycle.putLifecyclePolicy,
-      GetLifecyclePolicy: lifecycle.getLifecyclePolicy,
-      DeleteLifecyclePolicy: lifecycle.deleteLifecyclePolicy,
-      StartLifecyclePolicyPreview: lifecycle.startLifecyclePolicyPreview,
-      GetLifecyclePolicyPreview: lifecycle.getLifecyclePolicyPreview,
-    } satisfies ActionTable<ecr.ECR>,
+      putImage: putImageHandler(deps),
+    }),
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return {

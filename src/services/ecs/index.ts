@@ -1,12 +1,13 @@
 /**
  * Amazon ECS (`AmazonEC2ContainerServiceV20141113`): the table of actions Berth answers.
- * Adding an action is adding a row; the front door validates its input against the model.
+ * Adding an action is adding its handler to a group of the table; the front door validates
+ * its input against the model.
  */
 import type * as ecs from "@aws-sdk/client-ecs";
 import { checkLaunchRoles, checkRegisteredRoles, type RoleGate } from "./task-roles.js";
 import { ecsResources } from "./authorization.js";
 import {
-  type ActionTable,
+  actionTable,
   authorizeRequest,
   loadServiceModel,
   type Authorizer,
@@ -218,51 +219,34 @@ export function createEcsService({
     resources: ecsResources,
     // ECS answers constraint violations with InvalidParameterException (it has no ValidationException).
     validationErrorCode: "InvalidParameterException",
-    actions: {
-      PutAccountSetting: settings.putAccountSetting,
-      PutAccountSettingDefault: settings.putAccountSettingDefault,
-      ListAccountSettings: settings.listAccountSettings,
-      DeleteAccountSetting: settings.deleteAccountSetting,
-      CreateCluster: clusters.createCluster,
-      DescribeClusters: clusters.describeClusters,
-      ListClusters: clusters.listClusters,
-      UpdateCluster: clusters.updateCluster,
-      DeleteCluster: clusters.deleteCluster,
-      RegisterTaskDefinition: async (input, ctx) => {
-        if (roles !== undefined) await checkRegisteredRoles(roles, ctx, input);
-        return definitions.registerTaskDefinition(input, ctx);
+    actions: actionTable<ecs.ECS>(
+      settings,
+      clusters,
+      definitions,
+      tasks,
+      capacity,
+      services,
+      protection,
+      tags,
+      {
+        registerTaskDefinition: async (input, ctx) => {
+          if (roles !== undefined) await checkRegisteredRoles(roles, ctx, input);
+          return definitions.registerTaskDefinition(input, ctx);
+        },
+        runTask: runTaskAsCaller(store, tasks, roles),
+        createService: async (input, ctx) => {
+          // ECS reports a role it cannot assume in the service's events, not here.
+          if (roles !== undefined)
+            await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
+          return services.createService(input, ctx);
+        },
+        updateService: async (input, ctx) => {
+          // A new definition hands its roles to the next tasks: passed as at CreateService.
+          if (roles !== undefined && input.taskDefinition !== undefined)
+            await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
+          return services.updateService(input, ctx);
+        },
       },
-      DescribeTaskDefinition: definitions.describeTaskDefinition,
-      ListTaskDefinitions: definitions.listTaskDefinitions,
-      ListTaskDefinitionFamilies: definitions.listTaskDefinitionFamilies,
-      DeregisterTaskDefinition: definitions.deregisterTaskDefinition,
-      DeleteTaskDefinitions: definitions.deleteTaskDefinitions,
-      RunTask: runTaskAsCaller(store, tasks, roles),
-      StopTask: tasks.stopTask,
-      DescribeTasks: tasks.describeTasks,
-      ListTasks: tasks.listTasks,
-      DescribeCapacityProviders: capacity.describeCapacityProviders,
-      PutClusterCapacityProviders: capacity.putClusterCapacityProviders,
-      CreateService: async (input, ctx) => {
-        // ECS reports a role it cannot assume in the service's events, not here.
-        if (roles !== undefined)
-          await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
-        return services.createService(input, ctx);
-      },
-      UpdateService: async (input, ctx) => {
-        // A new definition hands its roles to the next tasks: passed as at CreateService.
-        if (roles !== undefined && input.taskDefinition !== undefined)
-          await checkLaunchRoles(roles, store, ctx, input.taskDefinition, {}, false);
-        return services.updateService(input, ctx);
-      },
-      DeleteService: services.deleteService,
-      DescribeServices: services.describeServices,
-      ListServices: services.listServices,
-      UpdateTaskProtection: protection.updateTaskProtection,
-      GetTaskProtection: protection.getTaskProtection,
-      TagResource: tags.tagResource,
-      UntagResource: tags.untagResource,
-      ListTagsForResource: tags.listTagsForResource,
-    } satisfies ActionTable<ecs.ECS>,
+    ),
   };
 }

@@ -1,11 +1,11 @@
 /**
  * Amazon EKS (REST-JSON, signing name `eks`): clusters, Fargate profiles and tags. The front door
- * picks each action by the model's method and URI template; adding an action is adding a row.
+ * picks each action by the model's method and URI template; adding an action is adding a handler.
  * The Kubernetes API a cluster serves is src/kube.
  */
 import type { EKS } from "@aws-sdk/client-eks";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   type AwsRestJsonService,
   resourcesByMember,
@@ -33,19 +33,7 @@ export function createEksService({
     signingName: "eks",
     model: loadServiceModel("eks"),
     validationErrorCode: "InvalidParameterException",
-    actions: {
-      CreateCluster: clusters.createCluster,
-      DescribeCluster: clusters.describeCluster,
-      ListClusters: clusters.listClusters,
-      DeleteCluster: clusters.deleteCluster,
-      CreateFargateProfile: profiles.createFargateProfile,
-      DescribeFargateProfile: profiles.describeFargateProfile,
-      ListFargateProfiles: profiles.listFargateProfiles,
-      DeleteFargateProfile: profiles.deleteFargateProfile,
-      TagResource: tags.tagResource,
-      UntagResource: tags.untagResource,
-      ListTagsForResource: tags.listTagsForResource,
-    } satisfies ActionTable<EKS>,
+    actions: actionTable<EKS>(clusters, profiles, tags),
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return {

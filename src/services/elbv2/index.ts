@@ -5,7 +5,7 @@
  */
 import type { ElasticLoadBalancingV2 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   type AwsQueryService,
   resourcesByArnMembers,
@@ -47,34 +47,15 @@ export function createElbv2Service({
     signingName: "elasticloadbalancing",
     model: loadServiceModel("elbv2"),
     validationErrorCode: "ValidationError",
-    actions: {
-      CreateLoadBalancer: lbs.createLoadBalancer,
-      DescribeLoadBalancers: lbs.describeLoadBalancers,
-      DeleteLoadBalancer: lbs.deleteLoadBalancer,
-      CreateTargetGroup: groups.createTargetGroup,
-      DescribeTargetGroups: groups.describeTargetGroups,
-      ModifyTargetGroup: groups.modifyTargetGroup,
-      DeleteTargetGroup: groups.deleteTargetGroup,
-      DescribeTargetGroupAttributes: groups.describeTargetGroupAttributes,
-      ModifyTargetGroupAttributes: groups.modifyTargetGroupAttributes,
-      CreateListener: listeners.createListener,
-      DescribeListeners: listeners.describeListeners,
-      DeleteListener: listeners.deleteListener,
-      CreateRule: rules.createRule,
-      DescribeRules: rules.describeRules,
-      DeleteRule: rules.deleteRule,
-      RegisterTargets: targets.registerTargets,
-      DeregisterTargets: targets.deregisterTargets,
-      DescribeTargetHealth: targets.describeTargetHealth,
-      DescribeLoadBalancerAttributes: modify.describeLoadBalancerAttributes,
-      ModifyLoadBalancerAttributes: modify.modifyLoadBalancerAttributes,
-      ModifyListener: modify.modifyListener,
-      ModifyRule: modify.modifyRule,
-      SetRulePriorities: modify.setRulePriorities,
-      AddTags: tags.addTags,
-      RemoveTags: tags.removeTags,
-      DescribeTags: tags.describeTags,
-    } satisfies ActionTable<ElasticLoadBalancingV2>,
+    actions: actionTable<ElasticLoadBalancingV2>(
+      lbs,
+      groups,
+      listeners,
+      rules,
+      targets,
+      modify,
+      tags,
+    ),
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return { ...service, resources: resourcesByArnMembers(Object.keys(service.actions)) };

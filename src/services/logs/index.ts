@@ -28,7 +28,7 @@
  */
 import type { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   type AwsJsonService,
   resourcesByMember,
@@ -62,25 +62,10 @@ export function createLogsService({ store }: { store: Store }): AwsJsonService {
     model: loadServiceModel("logs"),
     // Logs answers constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
-    actions: {
-      CreateLogGroup: groups.createLogGroup,
-      DeleteLogGroup: groups.deleteLogGroup,
-      DescribeLogGroups: groups.describeLogGroups,
-      PutRetentionPolicy: groups.putRetentionPolicy,
-      DeleteRetentionPolicy: groups.deleteRetentionPolicy,
-      CreateLogStream: streams.createLogStream,
-      DeleteLogStream: streams.deleteLogStream,
-      DescribeLogStreams: streams.describeLogStreams,
-      PutLogEvents: ingest.putLogEvents,
-      GetLogEvents: getLogEventsHandler(store),
-      FilterLogEvents: filterLogEventsHandler(store),
-      TagResource: tags.tagResource,
-      UntagResource: tags.untagResource,
-      ListTagsForResource: tags.listTagsForResource,
-      TagLogGroup: tags.tagLogGroup,
-      UntagLogGroup: tags.untagLogGroup,
-      ListTagsLogGroup: tags.listTagsLogGroup,
-    } satisfies ActionTable<CloudWatchLogs>,
+    actions: actionTable<CloudWatchLogs>(groups, streams, ingest, tags, {
+      getLogEvents: getLogEventsHandler(store),
+      filterLogEvents: filterLogEventsHandler(store),
+    }),
   };
   // What each action acts on, for IAM: the resource its input names, else `*`.
   return {

@@ -1,11 +1,11 @@
 /**
  * Amazon EventBridge Scheduler (REST-JSON, signing name `scheduler`): schedules and schedule
  * groups whose targets are ECS RunTask, and the runner that fires them. The front door picks
- * each action by the model's method and URI template; adding an action is adding a row.
+ * each action by the model's method and URI template; adding an action is adding a handler.
  */
 import type * as scheduler from "@aws-sdk/client-scheduler";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   resources,
   type AwsRestJsonService,
@@ -40,20 +40,7 @@ export function createSchedulerService({
     signingName: "scheduler",
     model: loadServiceModel("scheduler", schedulerModelSupplement),
     validationErrorCode: "ValidationException",
-    actions: {
-      CreateSchedule: schedules.createSchedule,
-      GetSchedule: schedules.getSchedule,
-      UpdateSchedule: schedules.updateSchedule,
-      DeleteSchedule: schedules.deleteSchedule,
-      ListSchedules: schedules.listSchedules,
-      CreateScheduleGroup: groups.createScheduleGroup,
-      GetScheduleGroup: groups.getScheduleGroup,
-      DeleteScheduleGroup: groups.deleteScheduleGroup,
-      ListScheduleGroups: groups.listScheduleGroups,
-      TagResource: tags.tagResource,
-      UntagResource: tags.untagResource,
-      ListTagsForResource: tags.listTagsForResource,
-    } satisfies ActionTable<scheduler.Scheduler>,
+    actions: actionTable<scheduler.Scheduler>(schedules, groups, tags),
   };
   // What each action acts on, for IAM (`scheduler:Action` on the schedule's or group's ARN;
   // the List actions act on `*`). AWS also asks iam:PassRole for the target's RoleArn; Berth

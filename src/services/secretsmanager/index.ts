@@ -5,7 +5,7 @@
  */
 import type { SecretsManager } from "@aws-sdk/client-secrets-manager";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   resources,
   type AwsJsonService,
@@ -34,20 +34,7 @@ export function createSecretsManagerService({
     model: loadServiceModel("secretsmanager"),
     // Secrets Manager answers the model's constraint violations with InvalidParameterException.
     validationErrorCode: "InvalidParameterException",
-    actions: {
-      CreateSecret: secrets.createSecret,
-      DescribeSecret: secrets.describeSecret,
-      ListSecrets: secrets.listSecrets,
-      UpdateSecret: secrets.updateSecret,
-      DeleteSecret: secrets.deleteSecret,
-      RestoreSecret: secrets.restoreSecret,
-      TagResource: secrets.tagResource,
-      UntagResource: secrets.untagResource,
-      PutSecretValue: values.putSecretValue,
-      GetSecretValue: values.getSecretValue,
-      ListSecretVersionIds: values.listSecretVersionIds,
-      UpdateSecretVersionStage: values.updateSecretVersionStage,
-    } satisfies ActionTable<SecretsManager>,
+    actions: actionTable<SecretsManager>(secrets, values),
   };
   return { ...service, resources: secretResources(store, Object.keys(service.actions)) };
 }

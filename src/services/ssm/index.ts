@@ -6,7 +6,7 @@
  */
 import type { SSM } from "@aws-sdk/client-ssm";
 import {
-  type ActionTable,
+  actionTable,
   loadServiceModel,
   resources,
   type AwsJsonService,
@@ -32,19 +32,7 @@ export function createSsmService({
     signingName: "ssm",
     model: loadServiceModel("ssm"),
     validationErrorCode: "ValidationException",
-    actions: {
-      PutParameter: parameters.putParameter,
-      GetParameter: parameters.getParameter,
-      GetParameters: parameters.getParameters,
-      GetParametersByPath: parameters.getParametersByPath,
-      DescribeParameters: parameters.describeParameters,
-      DeleteParameter: parameters.deleteParameter,
-      DeleteParameters: parameters.deleteParameters,
-      GetParameterHistory: parameters.getParameterHistory,
-      AddTagsToResource: tags.addTagsToResource,
-      ListTagsForResource: tags.listTagsForResource,
-      RemoveTagsFromResource: tags.removeTagsFromResource,
-    } satisfies ActionTable<SSM>,
+    actions: actionTable<SSM>(parameters, tags),
   };
   return { ...service, resources: parameterResources(Object.keys(service.actions)) };
 }

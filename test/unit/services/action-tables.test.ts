@@ -1,10 +1,10 @@
 // Every row of every action table names an operation of its service's model (with its
 // supplement): a mistyped row would answer, yet skip the model's validation of its input.
-// And a row holds the handler of its own action: `tsc` (npm run typecheck) checks this file.
+// And a handler serves the action it is named for: `tsc` (npm run typecheck) checks this file.
 import type { ECS } from "@aws-sdk/client-ecs";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { ActionTable } from "../../../src/aws/index.js";
+import type { Handlers } from "../../../src/aws/index.js";
 import type { RunningBerth } from "../../../src/server/index.js";
 import type { taskHandlers } from "../../../src/services/ecs/tasks.js";
 import { startBerthInProcess, type TestBerth } from "../../../src/testing/index.js";
@@ -54,9 +54,9 @@ describe("action tables", () => {
       runTask: () => Promise.resolve({ tasks: [] }),
       stopTask: () => Promise.resolve({ task: {} }),
     };
-    const wired = { RunTask: tasks.runTask, StopTask: tasks.stopTask } satisfies ActionTable<ECS>;
-    // @ts-expect-error RunTask's handler in StopTask's row: RunTask's request and response.
-    const miswired = { StopTask: tasks.runTask } satisfies ActionTable<ECS>;
-    assert.notEqual(wired.StopTask, miswired.StopTask);
+    const wired = { runTask: tasks.runTask, stopTask: tasks.stopTask } satisfies Handlers<ECS>;
+    // @ts-expect-error RunTask's handler as StopTask's: RunTask's request and response.
+    const miswired = { stopTask: tasks.runTask } satisfies Handlers<ECS>;
+    assert.notEqual(wired.stopTask, miswired.stopTask);
   });
 });
