@@ -34,23 +34,35 @@ export interface GatewayResponse {
   body: string;
 }
 
-/**
- * The signature check the router makes before it reads a body, against the signing name and
- * region `expected` names. A refusal is the answer `handle` gives the same request with no body:
- * it authenticates first too.
- */
-export async function precheckRequest(
-  options: GatewayOptions<unknown>,
-  request: UnreadRequest,
-  handle: (request: SignedRequest) => Promise<GatewayResponse>,
-  expected: () => { service?: string; region?: string },
-): Promise<Precheck> {
-  try {
-    const { service, region } = expected();
-    const now = options.clock.now();
-    return { verified: await preauthenticate(request, options.credentials, now, service, region) };
-  } catch {
-    return { refused: await handle({ ...request, body: Buffer.alloc(0) }) };
+/** A front door: its options and services, and the signature check made before a body is read. */
+export abstract class AwsGateway<Service> {
+  constructor(protected readonly options: GatewayOptions<Service>) {}
+
+  /** The services it answers (their tables, for tests that read them). */
+  get services(): readonly Service[] {
+    return this.options.services;
+  }
+
+  /** Serves one request whose body has already been read (within the size limit). */
+  abstract handle(request: SignedRequest): Promise<GatewayResponse>;
+
+  /** The signing name and region a request must be signed for, known before its body. */
+  protected abstract expected(request: UnreadRequest): { service?: string; region?: string };
+
+  /**
+   * The signature check the router makes before it reads a body. A refusal is the answer
+   * `handle` gives the same request with no body: it authenticates first too.
+   */
+  async precheck(request: UnreadRequest): Promise<Precheck> {
+    try {
+      const { service, region } = this.expected(request);
+      const { credentials, clock } = this.options;
+      return {
+        verified: await preauthenticate(request, credentials, clock.now(), service, region),
+      };
+    } catch {
+      return { refused: await this.handle({ ...request, body: Buffer.alloc(0) }) };
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { BerthError, newRequestId } from "../core/index.js";
 import { AwsError, renderError } from "./errors.js";
 import {
   performAction,
-  precheckRequest,
+  AwsGateway,
   servesAction,
   sessionPrincipal,
   type Caller,
@@ -15,7 +15,7 @@ import {
   type GatewayResponse,
 } from "./gateway.js";
 import type { AwsJsonService } from "./service.js";
-import { verifySigV4, type Precheck, type SignedRequest, type UnreadRequest } from "./sigv4.js";
+import { verifySigV4, type SignedRequest, type UnreadRequest } from "./sigv4.js";
 import { parseJsonBody } from "./validate.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
@@ -31,27 +31,16 @@ export function renderJson(value: unknown): string {
   return JSON.stringify(value ?? {}, replacer);
 }
 
-export class AwsJsonGateway {
+export class AwsJsonGateway extends AwsGateway<AwsJsonService> {
   readonly #byPrefix = new Map<string, AwsJsonService>();
 
-  constructor(private readonly options: GatewayOptions<AwsJsonService>) {
+  constructor(options: GatewayOptions<AwsJsonService>) {
+    super(options);
     for (const service of options.services) this.#byPrefix.set(service.targetPrefix, service);
   }
-  get services(): readonly AwsJsonService[] {
-    return this.options.services;
-  }
 
-  /** The signature check the router makes before it reads a body (see `precheckRequest`). */
-  async precheck(request: UnreadRequest): Promise<Precheck> {
-    return precheckRequest(
-      this.options,
-      request,
-      (signed) => this.handle(signed),
-      () => ({
-        service: this.#serviceOf(request)?.signingName,
-        region: this.options.identity.region,
-      }),
-    );
+  protected expected(request: UnreadRequest) {
+    return { service: this.#serviceOf(request)?.signingName, region: this.options.identity.region };
   }
 
   #serviceOf(request: UnreadRequest): AwsJsonService | undefined {

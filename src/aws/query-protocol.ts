@@ -10,7 +10,7 @@ import { AwsError, renderError } from "./errors.js";
 import {
   logFailure,
   performAction,
-  precheckRequest,
+  AwsGateway,
   servesAction,
   sessionPrincipal,
   type Caller,
@@ -19,7 +19,7 @@ import {
 } from "./gateway.js";
 import { JSON_CONTENT_TYPE, renderJson } from "./json-protocol.js";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query-codec.js";
-import { verifySigV4, type Precheck, type SignedRequest, type UnreadRequest } from "./sigv4.js";
+import { verifySigV4, type SignedRequest } from "./sigv4.js";
 import type { AwsService } from "./service.js";
 import { parseJsonBody } from "./validate.js";
 
@@ -44,26 +44,16 @@ function wireCode(code: string, validationCode: string): string {
   return QUERY_AUTH_ERRORS.get(code)?.code ?? code;
 }
 
-export class AwsQueryGateway {
+export class AwsQueryGateway extends AwsGateway<AwsQueryService> {
   readonly #bySigningName = new Map<string, AwsQueryService>();
 
-  constructor(private readonly options: GatewayOptions<AwsQueryService>) {
+  constructor(options: GatewayOptions<AwsQueryService>) {
+    super(options);
     for (const service of options.services) this.#bySigningName.set(service.signingName, service);
   }
-  get services(): readonly AwsQueryService[] {
-    return this.options.services;
-  }
 
-  /** The signature check the router makes before it reads a body (see `precheckRequest`). */
-  async precheck(request: UnreadRequest): Promise<Precheck> {
-    return precheckRequest(
-      this.options,
-      request,
-      (signed) => this.handle(signed),
-      () => ({
-        region: this.options.identity.region,
-      }),
-    );
+  protected expected() {
+    return { region: this.options.identity.region };
   }
 
   /** Serves one Query request whose body has already been read (within the size limit). */

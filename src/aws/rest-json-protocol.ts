@@ -12,7 +12,7 @@ import { AwsError, renderError } from "./errors.js";
 import {
   logFailure,
   performAction,
-  precheckRequest,
+  AwsGateway,
   type Caller,
   type GatewayOptions,
   type GatewayResponse,
@@ -20,7 +20,7 @@ import {
 import { renderJson } from "./json-protocol.js";
 import type { Operation, ServiceModel, Shape } from "./model.js";
 import type { AwsService } from "./service.js";
-import { verifySigV4, type Precheck, type SignedRequest, type UnreadRequest } from "./sigv4.js";
+import { verifySigV4, type SignedRequest, type UnreadRequest } from "./sigv4.js";
 import { parseJsonBody } from "./validate.js";
 
 export type AwsRestJsonService = AwsService;
@@ -85,10 +85,11 @@ function fromString(model: ServiceModel, shapeName: string, raw: string[]): unkn
   }
 }
 
-export class AwsRestJsonGateway {
+export class AwsRestJsonGateway extends AwsGateway<AwsRestJsonService> {
   readonly #routes: Route[] = [];
 
-  constructor(private readonly options: GatewayOptions<AwsRestJsonService>) {
+  constructor(options: GatewayOptions<AwsRestJsonService>) {
+    super(options);
     for (const service of options.services)
       for (const name of Object.keys(service.actions)) {
         const operation = service.model.operations[name];
@@ -100,27 +101,14 @@ export class AwsRestJsonGateway {
     this.#routes.sort((a, b) => b.pattern.source.length - a.pattern.source.length);
   }
 
-  /** The services it answers (their tables, for tests that read them). */
-  get services(): readonly AwsRestJsonService[] {
-    return this.options.services;
-  }
-
   /** True when some operation's URI template names this path: the router asks before reading a body. */
   owns(path: string): boolean {
     return this.#routes.some((route) => route.pattern.test(path));
   }
 
-  /** The signature check the router makes before it reads a body (see `precheckRequest`). */
-  async precheck(request: UnreadRequest): Promise<Precheck> {
-    return precheckRequest(
-      this.options,
-      request,
-      (signed) => this.handle(signed),
-      () => {
-        const url = new URL(request.url, "http://placeholder");
-        return { service: this.#find(request.method, url, request.headers)?.service.signingName };
-      },
-    );
+  protected expected(request: UnreadRequest) {
+    const url = new URL(request.url, "http://placeholder");
+    return { service: this.#find(request.method, url, request.headers)?.service.signingName };
   }
 
   /** Serves one request whose body has already been read (within the size limit). */
