@@ -47,6 +47,23 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
+/** A new P-256 key and its certificate for `commonName`: signed by `ca`, or self-signed. */
+function newCertificate(
+  keyPath: string,
+  certPath: string,
+  days: number,
+  commonName: string,
+  extensions: string[],
+  ca?: CertificateAuthority,
+): Promise<void> {
+  return openssl([
+    ...["req", "-x509", ...(ca === undefined ? [] : ["-CA", ca.certPath, "-CAkey", ca.keyPath])],
+    ...["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+    ...["-keyout", keyPath, "-out", certPath, "-days", String(days), "-subj", `/CN=${commonName}`],
+    ...extensions.flatMap((extension) => ["-addext", extension]),
+  ]);
+}
+
 /** The CA under `dir` (`ca.crt`, `ca.key`), made on first use. */
 export async function ensureCertificateAuthority(
   dir: string,
@@ -57,25 +74,8 @@ export async function ensureCertificateAuthority(
   const certPath = join(dir, "ca.crt");
   const keyPath = join(dir, "ca.key");
   if (!(await exists(certPath)) || !(await exists(keyPath))) {
-    await openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-      "-days",
-      "3650",
-      "-subj",
-      `/CN=${commonName}`,
-      "-addext",
+    await newCertificate(keyPath, certPath, 3650, commonName, [
       "basicConstraints=critical,CA:TRUE",
-      "-addext",
       "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
     ]);
   }
@@ -101,35 +101,19 @@ export async function issueServingCertificate(
   const sanPath = join(dir, `${file}.san`);
   const current = (await exists(sanPath)) ? await readFile(sanPath, "utf8") : "";
   if (current !== san || !(await exists(certPath)) || !(await exists(keyPath))) {
-    await openssl([
-      "req",
-      "-x509",
-      "-CA",
-      ca.certPath,
-      "-CAkey",
-      ca.keyPath,
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
+    await newCertificate(
       keyPath,
-      "-out",
       certPath,
-      "-days",
-      "825",
-      "-subj",
-      `/CN=${names[0] ?? "berth"}`,
-      "-addext",
-      `subjectAltName=${san}`,
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-addext",
-      "keyUsage=critical,digitalSignature,keyEncipherment",
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    ]);
+      825,
+      names[0] ?? "berth",
+      [
+        `subjectAltName=${san}`,
+        "basicConstraints=critical,CA:FALSE",
+        "keyUsage=critical,digitalSignature,keyEncipherment",
+        "extendedKeyUsage=serverAuth",
+      ],
+      ca,
+    );
     await writeFile(sanPath, san, { mode: 0o600 });
   }
   await chmod(keyPath, 0o600);
