@@ -1,7 +1,8 @@
 /**
- * Task storage on the host, below the task layer: a sized task gets a mounted ext4 image from
- * the pool, the pool refills, and removal is idempotent and finishes what a crash left (a loop
- * device attached but never mounted, a mount no sandbox record knows).
+ * Task storage on the host, below the task layer: a sized task gets an ext4 image from the pool,
+ * formatted and mounted ahead; the pool refills, and is unmounted when the runtime stops; removal
+ * is idempotent and finishes what a crash left (a loop device attached but never mounted, a
+ * mount no sandbox record knows).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -46,28 +47,40 @@ describe("task storage on the host", () => {
     assert.equal(await storage.create("sized", 21, ["a", "b"]), path);
     assert.equal(await storage.loopDevices(), 1);
 
-    await storage.close(); // the pool's background formatting
-    const pool = readdirSync(join(root, "pool")).filter((n) => n.endsWith(".img"));
+    await storage.settled(); // the pool's background formatting
+    const pool = readdirSync(join(root, "pool")).filter((n) => !n.endsWith(".tmp"));
     assert.equal(pool.length, 2, "two images of this size formatted ahead");
-    assert.ok(pool.every((n) => n.startsWith("21-")));
+    for (const name of pool) {
+      assert.ok(name.startsWith("21-"), name);
+      assert.equal(mountedAt(join(root, "pool", name, "fs")), "ext4", `${name} is mounted ahead`);
+    }
+    assert.equal(await storage.loopDevices(), 1, "the pool's loop devices are not a task's");
 
     await storage.remove("sized");
     await storage.remove("sized");
     assert.equal(mountedAt(path), undefined);
     assert.equal(existsSync(path), false);
-    assert.equal(existsSync(join(root, "sized.img")), false);
+    assert.equal(existsSync(join(root, "sized")), false);
     assert.equal(await storage.loopDevices(), 0);
   });
 
-  it("claims a formatted image from the pool instead of formatting one", async () => {
-    await storage.close();
+  it("claims a formatted and mounted entry from the pool instead of making one", async () => {
+    await storage.settled();
     const before = readdirSync(join(root, "pool")).filter((n) => n.startsWith("21-"));
-    await storage.create("pooled", 21, []);
+    const mounted = readFileSync("/proc/self/mounts", "utf8");
+    const path = await storage.create("pooled", 21, []);
     const after = readdirSync(join(root, "pool")).filter((n) => n.startsWith("21-"));
-    assert.ok(
-      before.some((name) => !after.includes(name)),
-      "one of the pool's images was taken",
-    );
+    const taken = before.filter((name) => !after.includes(name));
+    assert.equal(taken.length, 1, "one of the pool's entries was taken");
+    // Its mount went with it: the same filesystem (device) now at the task's path.
+    const device = (at: string, mounts: string): string | undefined =>
+      mounts
+        .split("\n")
+        .map((line) => line.split(" "))
+        .find((fields) => fields[1] === at)?.[0];
+    const pooledDevice = device(join(root, "pool", taken[0] ?? "", "fs"), mounted);
+    assert.ok(pooledDevice?.startsWith("/dev/loop"), `pooled at ${pooledDevice}`);
+    assert.equal(device(path, readFileSync("/proc/self/mounts", "utf8")), pooledDevice);
     await storage.remove("pooled");
   });
 
@@ -86,7 +99,7 @@ describe("task storage on the host", () => {
       await storage.remove("busy");
       assert.equal(mountedAt(path), undefined);
       assert.equal(existsSync(path), false);
-      assert.equal(existsSync(join(root, "busy.img")), false);
+      assert.equal(existsSync(join(root, "busy")), false);
     } finally {
       await held.close();
     }
@@ -99,8 +112,8 @@ describe("task storage on the host", () => {
 
   it("detaches a loop device a crash left attached, and purges mounts no record knows", async () => {
     await storage.create("crashed", 21, []);
-    const image = join(root, "crashed.img");
-    execFileSync("umount", [join(root, "crashed")]);
+    const image = join(root, "crashed", "image");
+    execFileSync("umount", [join(root, "crashed", "fs")]);
     // What a crash between losetup and mount leaves.
     execFileSync("losetup", ["-f", image]);
     assert.equal(await storage.loopDevices(), 1);
@@ -110,11 +123,33 @@ describe("task storage on the host", () => {
 
     await storage.create("orphan", 21, []);
     await purgeTaskStorage(root);
-    assert.equal(mountedAt(join(root, "orphan")), undefined);
+    assert.equal(mountedAt(join(root, "orphan", "fs")), undefined);
     assert.equal(await storage.loopDevices(), 0);
     assert.deepEqual(
       readdirSync(root).filter((n) => n !== "pool"),
       [],
     );
+  });
+
+  it("unmounts the pool when the runtime stops; a later claim mounts its entry", async () => {
+    const stopping = new TaskFilesystems(root);
+    await stopping.create("first", 21, []);
+    await stopping.settled();
+    const entries = readdirSync(join(root, "pool")).filter((n) => n.startsWith("21-"));
+    assert.ok(entries.length > 0);
+    await stopping.close();
+    assert.deepEqual(
+      entries.filter((name) => mountedAt(join(root, "pool", name, "fs")) !== undefined),
+      [],
+      "no pool entry is left mounted",
+    );
+    const again = new TaskFilesystems(root);
+    const path = await again.create("later", 21, []);
+    assert.equal(mountedAt(path), "ext4");
+    await again.settled();
+    await again.close();
+    await again.remove("later");
+    await stopping.remove("first");
+    assert.equal(await again.loopDevices(), 0);
   });
 });

@@ -59,7 +59,7 @@ function footprint(agentDir: string): Record<string, number> {
   const netns = list(join(agentDir, "run", "netns"));
   const mounts = readFileSync("/proc/mounts", "utf8")
     .split("\n")
-    .filter((l) => l.includes(agentDir) && !l.includes(`/netns/${PREFIX}`)).length;
+    .filter((l) => l.includes(agentDir) && !inPool(l)).length;
   let cgroups = 0;
   for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
     const dir = join("/sys/fs/cgroup", hierarchy, "berth");
@@ -76,7 +76,8 @@ function footprint(agentDir: string): Record<string, number> {
   let loops = 0;
   for (const device of list("/sys/block").filter((d) => d.startsWith("loop"))) {
     const file = join("/sys/block", device, "loop", "backing_file");
-    if (existsSync(file) && readFileSync(file, "utf8").startsWith(agentDir)) loops++;
+    const backing = existsSync(file) ? readFileSync(file, "utf8") : "";
+    if (backing.startsWith(agentDir) && !inPool(backing)) loops++;
   }
   return {
     netns: netns.filter((n) => !n.startsWith(PREFIX)).length,
@@ -88,7 +89,14 @@ function footprint(agentDir: string): Record<string, number> {
   };
 }
 
-/** Everything the pool holds: namespace files, their mounts, attachments and addresses. */
+/** A mount (or loop device's file) of the pools': a prepared namespace, or storage made ahead. */
+const inPool = (line: string): boolean =>
+  line.includes(`/netns/${PREFIX}`) || line.includes("/storage/pool/");
+
+/**
+ * Everything the pools hold: namespace files, their mounts and the storage pool's, attachments
+ * and addresses.
+ */
 function poolEntries(agentDir: string): {
   netns: number;
   mounts: number;
@@ -101,7 +109,7 @@ function poolEntries(agentDir: string): {
     netns: list(join(agentDir, "run", "netns")).filter((n) => n.startsWith(PREFIX)).length,
     mounts: readFileSync("/proc/mounts", "utf8")
       .split("\n")
-      .filter((l) => l.includes(agentDir) && l.includes(`/netns/${PREFIX}`)).length,
+      .filter((l) => l.includes(agentDir) && inPool(l)).length,
     attachments: prepared(agentDir).size,
     addresses: list(ipam)
       .flatMap((network) => list(join(ipam, network)))

@@ -82,19 +82,24 @@ async function waitForLog(taskArn: string, container: string, pattern: RegExp): 
   }
 }
 
-/** Mounts and loop devices of task storage under an agent's data dir. */
+/**
+ * Mounts, loop devices and images of tasks' storage under an agent's data dir (the storage
+ * pool's entries, made ahead for no task, apart).
+ */
 function storageFootprint(dir: string): { mounts: number; loopDevices: number; images: number } {
   const root = join(dir, "storage");
+  const pool = join(root, "pool") + "/";
+  const tasks = (path: string): boolean => path.startsWith(root + "/") && !path.startsWith(pool);
   const mounts = readFileSync("/proc/self/mounts", "utf8")
     .split("\n")
-    .filter((line) => (line.split(" ")[1] ?? "").startsWith(root + "/")).length;
+    .filter((line) => tasks(line.split(" ")[1] ?? "")).length;
   let loopDevices = 0;
   for (const device of readdirSync("/sys/block").filter((d) => d.startsWith("loop"))) {
     const file = join("/sys/block", device, "loop", "backing_file");
-    if (existsSync(file) && readFileSync(file, "utf8").startsWith(root + "/")) loopDevices++;
+    if (existsSync(file) && tasks(readFileSync(file, "utf8"))) loopDevices++;
   }
   const images = existsSync(root)
-    ? readdirSync(root).filter((name) => name.endsWith(".img")).length
+    ? readdirSync(root).filter((name) => existsSync(join(root, name, "image"))).length
     : 0;
   return { mounts, loopDevices, images };
 }
@@ -151,7 +156,7 @@ describe("task storage", () => {
     assert.match(output, /^volume-write=1$/m, "the volume's writes hit the same limit");
 
     // The task holds ~20 GiB; the host's image file holds only what was really written.
-    const imageFile = join(agentDir, "storage", `${idOf(taskArn)}.img`);
+    const imageFile = join(agentDir, "storage", idOf(taskArn), "image");
     const allocated = statSync(imageFile).blocks * 512;
     assert.ok(allocated < 256 * 1024 * 1024, `the image file holds ${allocated} bytes`);
     const hostDrop = hostFreeBefore - freeBytes(agentDir);

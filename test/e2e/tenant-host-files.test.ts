@@ -231,7 +231,7 @@ describe("a hostile image's setuid files and device nodes (issue 12, item 2)", (
 
     // The task's storage (its containers' upper dirs) is nosuid,nodev too.
     const taskId = taskArn.split("/").pop() ?? "";
-    const storage = mountOptions(join(agentDir, "storage", taskId));
+    const storage = mountOptions(join(agentDir, "storage", taskId, "fs"));
     assert.ok(storage?.includes("nosuid") && storage.includes("nodev"), String(storage));
   });
 });
@@ -241,7 +241,7 @@ describe("files with tenant data are root's alone (issue 12, item 3)", () => {
   const tenantContent = (path: string): boolean =>
     /\/images\/snapshots\/[0-9a-f]{64}$/.test(path) ||
     /\/images\/mounts\/[^/]+\/merged$/.test(path) ||
-    /\/storage\/[^/]+\/(containers|volumes)$/.test(path);
+    /\/storage\/[^/]+\/fs\/(containers|volumes)$/.test(path);
   /** Open by design, and holding no tenant data (each says why). */
   const allowed = [
     // bind-mounted into the container, for any of its users to read

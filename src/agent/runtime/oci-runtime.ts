@@ -662,7 +662,9 @@ export class OciContainerRuntime implements ContainerRuntime {
     const mounts = mountsText
       .split("\n")
       .map((line) => line.split(" ")[1] ?? "")
-      .filter((point) => roots.some((root) => point.startsWith(root + "/"))).length;
+      .filter((point) => roots.some((root) => point.startsWith(root + "/")))
+      // The storage pool's entries are held ahead, for no task (as its loop devices are).
+      .filter((point) => !this.storage.inPool(point)).length;
     return {
       mounts,
       loopDevices: await this.storage.loopDevices(),
