@@ -168,7 +168,7 @@ export class TaskFilesystems {
           { fault: "server" },
         );
       // What a crash mid-format left is ours to redo.
-      await removeEntry(dir);
+      if (existsSync(dir)) await removeEntry(dir);
       if (await this.#claim(sizeGiB, dir)) return false;
       // The sparse file, at its full size, is what later admissions count as promised.
       await mkdir(dir, { mode: PRIVATE_DIR });
