@@ -5,7 +5,7 @@
  * cluster takes. The agent hands out addresses only inside the subnet it is given, so every task
  * address is unique across hosts. Both are stored (a restarted server hands out the same), a
  * host's go when it is lost, a cluster's when it is deleted. Placements running at once on
- * PostgreSQL pass over a block or subnet another transaction is cutting (`claimFree`) rather
+ * PostgreSQL pass over a block or subnet another transaction is cutting (`claimFreeMany`) rather
  * than wait on it and fail.
  *
  * Choosing is pure (`nextFree`); the machine check a block needs (no route of this machine
@@ -20,7 +20,7 @@ import {
   subnetsOf,
   type Cidr,
 } from "../core/index.js";
-import { tryClaimKey, type Database, type Store } from "../store/index.js";
+import { tryClaimKey, tryClaimKeys, type Database, type Store } from "../store/index.js";
 
 export const DEFAULT_TASK_CIDR = "100.64.0.0/10";
 const BLOCK_PREFIX = 18;
@@ -86,7 +86,11 @@ export async function hostSubnetFor(
     .where("cluster_arn", "=", clusterArn)
     .where("host_id", "=", hostId)
     .executeTakeFirst();
-  return held?.subnet ?? cutHostSubnet(trx, space, clusterArn, hostId, now);
+  if (held !== undefined) return held.subnet;
+  const { cut, full } = await cutHostSubnets(trx, space, clusterArn, [hostId], now);
+  const subnet = cut.get(hostId);
+  if (subnet === undefined) throw new TaskSubnetsExhausted(full ?? "no subnet left");
+  return subnet;
 }
 
 /**
@@ -110,40 +114,85 @@ export async function heldSubnets(
   return held;
 }
 
-/** A new subnet of `clusterArn`'s block (and the block, if it has none) for `hostId`, which holds none. */
-export async function cutHostSubnet(
+/**
+ * New subnets of `clusterArn`'s block (and the block, if it has none) for `hostIds`, which hold
+ * none: the block read, what is taken read and the subnets claimed and inserted once for all of
+ * them, not once per host. Those the block has no subnet left for are not in `cut`; `full` says
+ * why. Throws TaskSubnetsExhausted when the cluster has no block and none is left.
+ */
+export async function cutHostSubnets(
   trx: Transaction<Database>,
   space: TaskAddressSpace,
   clusterArn: string,
-  hostId: string,
+  hostIds: readonly string[],
   now: number,
-): Promise<string> {
+): Promise<{ cut: Map<string, string>; full?: string }> {
   const block = parseCidr(await blockFor(trx, space, clusterArn, now)) as Cidr;
   const taken = await trx
     .selectFrom("host_subnets")
     .select("subnet")
     .where("cluster_arn", "=", clusterArn)
     .execute();
-  const subnet = await claimFree(
+  const chosen = await claimFreeMany(
     trx,
     SUBNET_CLAIMS,
     hostSubnets(block),
     cidrs(taken.map((t) => t.subnet)),
+    hostIds.length,
   );
-  if (subnet === undefined)
-    throw new TaskSubnetsExhausted(
-      `the cluster's block ${formatCidr(block)} has no subnet left for another host`,
+  const cut = new Map(chosen.map((subnet, at) => [hostIds[at] as string, formatCidr(subnet)]));
+  for (let at = 0; at < chosen.length; at += 500)
+    await trx
+      .insertInto("host_subnets")
+      .values(
+        [...cut].slice(at, at + 500).map(([hostId, subnet]) => ({
+          cluster_arn: clusterArn,
+          host_id: hostId,
+          subnet,
+          created_at: now,
+        })),
+      )
+      .execute();
+  return chosen.length < hostIds.length
+    ? {
+        cut,
+        full: `the cluster's block ${formatCidr(block)} has no subnet left for another host`,
+      }
+    : { cut };
+}
+
+/**
+ * Up to `count` of `candidates` that overlap none of `taken` (what has committed), those no other
+ * transaction is cutting now first: claimed for the rest of this one (in a statement per try of
+ * as many as are still wanted). Placements at once on PostgreSQL all read the same `taken`; each
+ * taking the first free ones, all but one would wait on the unique subnet for the first to end,
+ * fail, and be run again from the start, so that one cluster's placements went one after
+ * another. When every free one is being cut, those (their unique constraint decides).
+ */
+async function claimFreeMany(
+  trx: Transaction<Database>,
+  space: number,
+  candidates: Iterable<Cidr>,
+  taken: Cidr[],
+  count: number,
+): Promise<Cidr[]> {
+  const free: Cidr[] = [];
+  for (const candidate of candidates)
+    if (!taken.some((used) => overlaps(used, candidate))) free.push(candidate);
+  const claimed: Cidr[] = [];
+  const cutElsewhere: Cidr[] = [];
+  for (let at = 0; at < free.length && claimed.length < count;) {
+    const trying = free.slice(at, at + count - claimed.length);
+    at += trying.length;
+    const won = await tryClaimKeys(
+      trx,
+      space,
+      trying.map((candidate) => candidate.base),
     );
-  await trx
-    .insertInto("host_subnets")
-    .values({
-      cluster_arn: clusterArn,
-      host_id: hostId,
-      subnet: formatCidr(subnet),
-      created_at: now,
-    })
-    .execute();
-  return formatCidr(subnet);
+    for (const [i, candidate] of trying.entries())
+      (won[i] === true ? claimed : cutElsewhere).push(candidate);
+  }
+  return [...claimed, ...cutElsewhere].slice(0, count);
 }
 
 async function blockFor(
@@ -164,7 +213,7 @@ async function blockFor(
   const taken = cidrs(
     (await trx.selectFrom("cluster_blocks").select("block").execute()).map((b) => b.block),
   );
-  // Blocks other transactions are cutting now come last (see claimFree).
+  // Blocks other transactions are cutting now come last (see claimFreeMany).
   const cutElsewhere: Cidr[] = [];
   const usable = async (candidate: Cidr): Promise<boolean> =>
     space.claimBlock === undefined || (await space.claimBlock(formatCidr(candidate)));
@@ -200,29 +249,6 @@ async function insertBlock(
  */
 const SUBNET_CLAIMS = 0x42525453;
 const BLOCK_CLAIMS = 0x42525442;
-
-/**
- * The first of `candidates` that overlaps none of `taken` (what has committed) and that no other
- * transaction is cutting now: claimed for the rest of this one. Placements at once on PostgreSQL
- * all read the same `taken`; each taking the first free one, all but one would wait on the
- * unique subnet for the first to end, fail, and be run again from the start, so that one
- * cluster's placements went one after another. When every free one is being cut, the first
- * (its unique constraint decides, as before).
- */
-async function claimFree(
-  trx: Transaction<Database>,
-  space: number,
-  candidates: Iterable<Cidr>,
-  taken: Cidr[],
-): Promise<Cidr | undefined> {
-  let first: Cidr | undefined;
-  for (const candidate of candidates) {
-    if (taken.some((used) => overlaps(used, candidate))) continue;
-    first ??= candidate;
-    if (await tryClaimKey(trx, space, candidate.base)) return candidate;
-  }
-  return first;
-}
 
 /** A lost host's subnets go back to their blocks (it gets new ones if it comes back). */
 export async function releaseHostSubnets(

@@ -24,7 +24,7 @@ import {
 import { hostRoomView } from "./host-room-view.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
-  cutHostSubnet,
+  cutHostSubnets,
   defaultAddressSpace,
   heldSubnets,
   TaskSubnetsExhausted,
@@ -233,7 +233,7 @@ export async function createTasks(
           } else given(onHost.room, onHost.asks);
         }
         // Each host given its subnet of the cluster, in which the agent gives the task an
-        // address: those it holds read in one query per cluster, the others cut.
+        // address: those it holds read, the others cut, each once per cluster for all its hosts.
         const missing = new Map<string, string[]>();
         for (const { room, asks: on } of won)
           for (const ask of on)
@@ -242,59 +242,56 @@ export async function createTasks(
               if (!hosts.includes(room.hostId)) hosts.push(room.hostId);
               missing.set(ask.cluster, hosts);
             }
-        for (const [cluster, hostIds] of missing)
+        for (const [cluster, hostIds] of missing) {
           for (const [hostId, subnet] of await heldSubnets(trx, cluster, hostIds))
             subnets.set(`${cluster}\n${hostId}`, subnet);
-        for (const { room, asks: on } of won) {
-          const clusters = [...new Set(on.map((ask) => ask.cluster))];
-          for (const cluster of clusters) {
+          const lacking = hostIds.filter((hostId) => !subnets.has(`${cluster}\n${hostId}`));
+          if (lacking.length === 0 || fullBecause.has(cluster)) continue;
+          let full: string | undefined;
+          try {
+            const now = asks.find((ask) => ask.cluster === cluster)?.draft.row.created_at;
+            const cut = await cutHostSubnets(trx, addresses, cluster, lacking, now ?? Date.now());
+            for (const [hostId, subnet] of cut.cut) subnets.set(`${cluster}\n${hostId}`, subnet);
+            full = cut.full;
+          } catch (error) {
+            if (!(error instanceof TaskSubnetsExhausted)) throw error;
+            full = error.message;
+          }
+          if (full === undefined) continue;
+          // The block is full: only hosts that already hold one of its subnets can take the
+          // cluster's tasks (one query, not one refused claim per host).
+          const holders = await trx
+            .selectFrom("host_subnets")
+            .select("host_id")
+            .where("cluster_arn", "=", cluster)
+            .execute();
+          const holding = new Set(holders.map((row) => row.host_id));
+          view.blockFull(cluster, holding);
+          holdersOf.set(cluster, holding);
+          hinted.delete(cluster);
+          fullBecause.set(cluster, full);
+        }
+        for (const { room, asks: on } of won)
+          for (const cluster of new Set(on.map((ask) => ask.cluster))) {
             const ofCluster = on.filter((ask) => ask.cluster === cluster);
-            const held = `${cluster}\n${room.hostId}`;
-            try {
-              // Another host of this round already found the block full.
-              const full = fullBecause.get(cluster);
-              if (full !== undefined && !subnets.has(held)) throw new TaskSubnetsExhausted(full);
-              const subnet =
-                subnets.get(held) ??
-                (await cutHostSubnet(
-                  trx,
-                  addresses,
-                  cluster,
-                  room.hostId,
-                  ofCluster[0]?.draft.row.created_at ?? Date.now(),
-                ));
-              subnets.set(held, subnet);
+            const subnet = subnets.get(`${cluster}\n${room.hostId}`);
+            if (subnet !== undefined) {
               for (const ask of ofCluster) ask.outcome = { room, subnet };
-            } catch (error) {
-              if (!(error instanceof TaskSubnetsExhausted)) throw error;
-              // The room just booked goes back, and the cluster looks elsewhere.
-              await releaseRoom(trx, room.hostId, {
-                cpu: ofCluster.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
-                memory: ofCluster.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
-                ephemeral_storage_gib: ofCluster.reduce((sum, ask) => sum + ask.storageGiB, 0),
-              });
-              book(room, ofCluster, -1);
-              // The block is full: only hosts that already hold one of its subnets can take the
-              // cluster's tasks (one query, not one refused claim per host).
-              if (!fullBecause.has(cluster)) {
-                const holders = await trx
-                  .selectFrom("host_subnets")
-                  .select("host_id")
-                  .where("cluster_arn", "=", cluster)
-                  .execute();
-                const holding = new Set(holders.map((row) => row.host_id));
-                view.blockFull(cluster, holding);
-                holdersOf.set(cluster, holding);
-                hinted.delete(cluster);
-                fullBecause.set(cluster, error.message);
-              }
-              for (const ask of ofCluster) {
-                ask.tries++;
-                ask.subnetError = `RESOURCE:SUBNET (${error.message})`;
-              }
+              continue;
+            }
+            // No subnet for this host: the room just booked goes back, and the cluster looks
+            // elsewhere.
+            await releaseRoom(trx, room.hostId, {
+              cpu: ofCluster.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
+              memory: ofCluster.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
+              ephemeral_storage_gib: ofCluster.reduce((sum, ask) => sum + ask.storageGiB, 0),
+            });
+            book(room, ofCluster, -1);
+            for (const ask of ofCluster) {
+              ask.tries++;
+              ask.subnetError = `RESOURCE:SUBNET (${fullBecause.get(cluster) ?? "no subnet"})`;
             }
           }
-        }
         // Raced by others on every host in turn (each passed over once while busy, and once
         // found full): give up as a full cluster would.
         for (const ask of pending)

@@ -93,6 +93,21 @@ export async function tryClaimKey(
   return rows[0]?.claimed === true;
 }
 
+/** `tryClaimKey` for several keys of `space` in one statement: whether each was claimed. */
+export async function tryClaimKeys(
+  db: Parameters<RawBuilder<unknown>["execute"]>[0],
+  space: number,
+  keys: readonly number[],
+): Promise<boolean[]> {
+  if (dialectOf(db) !== "postgres" || keys.length === 0) return keys.map(() => true);
+  const { rows } = await sql<{
+    claimed: boolean;
+  }>`select pg_try_advisory_xact_lock(${space | 0}, key) as claimed
+    from unnest(cast(${keys.map((key) => key | 0)} as integer[])) with ordinality as keys(key, at)
+    order by at`.execute(db);
+  return keys.map((_, at) => rows[at]?.claimed === true);
+}
+
 /** A unique or primary key was violated (PostgreSQL 23505; SQLite's constraint codes). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -16,6 +16,7 @@ export {
   smaller,
   positionOf,
   tryClaimKey,
+  tryClaimKeys,
   type StoreDialect,
 } from "./dialect.js";
 export {
