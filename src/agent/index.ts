@@ -2,27 +2,15 @@
  * The agent: everything that touches a compute host. Other components import only this file.
  */
 export * from "./runtime/index.js";
-export { startAgent, defaultCapacity, type AgentOptions, type RunningAgent } from "./agent.js";
-export { hostCredential, type HostCredential } from "./identity.js";
-export {
-  requireTlsServer,
-  ServerNotTrusted,
-  trustServer,
-  type ServerTrust,
-} from "./server-trust.js";
-export {
-  checkHostCgroups,
-  purgeHost,
-  startHostAgent,
-  startLocalAgent,
-  type HostAgentOptions,
-} from "./host.js";
+export { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
+export { hostCredential } from "./identity.js";
+export { requireTlsServer, ServerNotTrusted, trustServer } from "./server-trust.js";
+export { checkHostCgroups, purgeHost, startHostAgent, startLocalAgent } from "./host.js";
 export {
   buildBusyboxImage,
   BUSYBOX,
   ImageErrorCode,
   ImageStore,
-  type ImageStoreOptions,
   type OciImage,
   type OciImageOptions,
 } from "./images/index.js";

@@ -29,18 +29,14 @@ export {
 } from "./service.js";
 export { encodeToken, decodeToken, page } from "./pagination.js";
 export { AwsRestJsonGateway, type AwsRestJsonService } from "./rest-json-protocol.js";
-export {
-  verifyPresignedUrl,
-  PresignedUrlRejected,
-  type PresignedCaller,
-} from "./sigv4-presigned.js";
+export { verifyPresignedUrl } from "./sigv4-presigned.js";
 export {
   AWS_ERROR_CODES,
   errorStatus,
   type AwsErrorCode,
   type AwsErrorSpec,
 } from "./error-codes.js";
-export { rootPrincipal, type Principal, type PrincipalKind } from "./principal.js";
+export { rootPrincipal, type Principal } from "./principal.js";
 export {
   authorizeRequest,
   resources,

@@ -3,11 +3,7 @@
  * with active health checks, rules, routing algorithms and connection draining.
  */
 export { pathMatches, hostMatches, hostOf, parseHttpCodes } from "./patterns.js";
-export {
-  balancerConnectionLimits,
-  LoadBalancerPlane,
-  type LoadBalancerPlaneOptions,
-} from "./plane.js";
+export { balancerConnectionLimits, LoadBalancerPlane } from "./plane.js";
 export {
   afterCheck,
   describeHealth,

@@ -7,15 +7,8 @@
  * usage.ts. The contract every TaskUsageSource must pass is
  * test/unit/billing/task-usage-source-contract.ts (`runTaskUsageSourceContract`).
  */
-export {
-  Billing,
-  billingPaths,
-  type BillingOptions,
-  type BillingPaths,
-  type RatedWindow,
-  type Savings,
-} from "./billing.js";
-export { Meter, type RecordOutcome, type MeterOptions } from "./meter.js";
+export { Billing, billingPaths } from "./billing.js";
+export { Meter, type RecordOutcome } from "./meter.js";
 export { InMemoryTaskUsageSource } from "./memory-source.js";
 export {
   billedSeconds,
@@ -49,7 +42,6 @@ export {
   HOUR_MS,
   YEAR_SECONDS,
   type SavingsPlan,
-  type SavingsPlanState,
 } from "./savings-plans.js";
 export { rateUsage, floorHour, type CostLine, type PlanHour } from "./rating.js";
 export {
@@ -65,4 +57,4 @@ export {
   discountedRate,
 } from "./money.js";
 export * from "./usage-types.js";
-export { renderBill, type BillRow, type BillFormat } from "./present.js";
+export { renderBill, type BillRow } from "./present.js";

@@ -4,23 +4,17 @@
  */
 export {
   AgentChannelServer,
-  type AgentChannelOptions,
   type ExecRequest,
   type ExecSession,
   type ExecSink,
   type LogSink,
 } from "./channel.js";
 export { writeEveryFor } from "./heartbeats.js";
-export {
-  AssignmentRelay,
-  type AssignmentRelayOptions,
-  type RelayChannel,
-} from "./assignment-relay.js";
+export { AssignmentRelay, type RelayChannel } from "./assignment-relay.js";
 export {
   chooseHost,
   groupLoad,
   hostRoom,
-  type GroupLoad,
   type HostRoom,
   type PlacementFailure,
 } from "./placement.js";
@@ -41,16 +35,11 @@ export {
   revokeJoinToken,
   type JoinTokenInfo,
   type JoinTokenSpec,
-  type JoinTokenStatus,
 } from "./tokens.js";
-export { authenticateHost, enrollLocalHost, type HostClaim } from "./host-credentials.js";
+export { authenticateHost, enrollLocalHost } from "./host-credentials.js";
 export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
-export { taskBillingFacts, tasksPulledBefore, type TaskBillingFacts } from "./task-billing.js";
-export {
-  taskRoleCredentials,
-  TASK_CREDENTIALS_REFUSED,
-  type RoleCredentialMinter,
-} from "./task-credentials.js";
+export { taskBillingFacts, tasksPulledBefore } from "./task-billing.js";
+export { taskRoleCredentials, TASK_CREDENTIALS_REFUSED } from "./task-credentials.js";
 export {
   markLostHosts,
   planLostHosts,
@@ -58,12 +47,7 @@ export {
   type LivenessPass,
   type LostHost,
 } from "./hosts.js";
-export {
-  ClusterNetworks,
-  planNetworks,
-  type ClusterNetworksOptions,
-  type SubnetRoute,
-} from "./cluster-networks.js";
+export { ClusterNetworks, planNetworks } from "./cluster-networks.js";
 export {
   clusterBlocks,
   defaultAddressSpace,
@@ -76,20 +60,8 @@ export {
   vniOf,
   type TaskAddressSpace,
 } from "./task-subnets.js";
-export {
-  Lease,
-  LeaseLost,
-  leadRoles,
-  type Fence,
-  type LeaderRole,
-  type LeaseOptions,
-} from "./leases.js";
-export {
-  ServiceReconciler,
-  failureThreshold,
-  type ReconcilerOptions,
-  type ServiceLauncher,
-} from "./services.js";
+export { Lease, LeaseLost, leadRoles, type Fence, type LeaderRole } from "./leases.js";
+export { ServiceReconciler, failureThreshold, type ServiceLauncher } from "./services.js";
 export {
   addEvent,
   newDeploymentId,
@@ -107,31 +79,23 @@ export {
 export {
   drainTask,
   syncServiceTargets,
-  taskAddress,
   type RegisteredTarget,
   type ServiceTargets,
   type TaskTargetHealth,
 } from "./service-targets.js";
-export {
-  TaskCommands,
-  type StartRequest,
-  type TaskCommandsOptions,
-  type TaskDispatcher,
-} from "./task-commands.js";
-export { SpotInterrupter, type SpotOptions } from "./spot.js";
+export { TaskCommands, type TaskDispatcher } from "./task-commands.js";
+export { SpotInterrupter } from "./spot.js";
 export {
   ServiceMetrics,
   UsageSeries,
   UsageShare,
   containerSeriesKey,
-  serviceKey,
   type MetricsSnapshot,
   type RequestCountSource,
   responseTimeStats,
   type ResponseTimeStats,
   type ResponseTimeTotals,
   type ServiceDatapoint,
-  type TaskDatapoint,
   type UsageSample,
 } from "./metrics/index.js";
 export {
@@ -161,7 +125,6 @@ export {
   recordActivity,
   resourceColumns,
   saveTarget,
-  type DesiredCountSetter,
   type ScalableResource,
   type StoredTarget,
 } from "./autoscaling/index.js";

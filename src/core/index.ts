@@ -1,7 +1,7 @@
 /** What every component shares: the error base, ids and ARNs, the clock, logging. */
-export { BerthError, hasCode, type Fault, type BerthErrorOptions } from "./errors.js";
+export { BerthError, hasCode } from "./errors.js";
 export { systemClock, ManualClock, type Clock } from "./clock.js";
-export { createLogger, silentLogger, type Logger, type LogLevel } from "./log.js";
+export { createLogger, silentLogger, type Logger } from "./log.js";
 export {
   cidrSize,
   contains,
@@ -13,22 +13,13 @@ export {
   subnetsOf,
   type Cidr,
 } from "./cidr.js";
-export {
-  arn,
-  parseArn,
-  newRequestId,
-  newHexId,
-  type Identity,
-  type ParsedArn,
-  type Tuple,
-} from "./ids.js";
+export { arn, parseArn, newRequestId, newHexId, type Identity, type Tuple } from "./ids.js";
 export { lockDataDir, LOCK_FILE, type DataDirLock } from "./data-dir-lock.js";
 export {
   caCertHash,
   ensureCertificateAuthority,
   issueServingCertificate,
   type CertificateAuthority,
-  type ServingCertificate,
 } from "./certificate-authority.js";
 export { ensurePrivateDir, PRIVATE_DIR, PRIVATE_FILE } from "./private-files.js";
 export { readBodyWithin, BodyTooLarge, DRAIN_LIMIT } from "./http-body.js";
@@ -41,5 +32,5 @@ export {
   type ConnectionBudget,
   type ConnectionLimits,
 } from "./connection-limits.js";
-export { SerialPass, type SerialPassMessages } from "./serial-pass.js";
+export { SerialPass } from "./serial-pass.js";
 export type { ResponseTimeTotals } from "./response-time-totals.js";

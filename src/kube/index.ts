@@ -3,6 +3,6 @@
  * authentication, discovery, the served resources and their controllers. Pods run as ECS tasks
  * through the task path the composition root hands in.
  */
-export { Kubernetes, type KubernetesOptions } from "./kubernetes.js";
+export { Kubernetes } from "./kubernetes.js";
 export { authenticate, type KubeUser } from "./auth.js";
 export { KubeError } from "./status.js";

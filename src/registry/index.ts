@@ -2,12 +2,8 @@
  * The OCI registry: content-addressed blob store, uploads, manifests, tags, referrers, catalog,
  * lifecycle policies and garbage collection, served under `/v2/` with ECR-style passwords.
  */
-export { Registry, type RegistryOptions, type StoredManifest } from "./registry.js";
-export {
-  createRegistryHandler,
-  type RegistryHandler,
-  type RegistryHttpOptions,
-} from "./http-api.js";
+export { Registry } from "./registry.js";
+export { createRegistryHandler } from "./http-api.js";
 export {
   mintRegistryPassword,
   encodeAuthorizationToken,
@@ -19,11 +15,9 @@ export {
   parseLifecyclePolicy,
   evaluateLifecycle,
   LifecyclePolicyInvalid,
-  type LifecyclePolicy,
-  type LifecycleRule,
   type Expiry,
 } from "./lifecycle.js";
-export { RegistryError, type OciErrorCode } from "./errors.js";
+export { RegistryError } from "./errors.js";
 export { isDigest, isTag } from "./names.js";
 export { OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST } from "./manifests.js";
 export type {

@@ -7,7 +7,7 @@ export {
   readCommittedTransaction,
   type Store,
 } from "./open.js";
-export { openNotifier, type Notifier, type Topic } from "./notify.js";
+export { openNotifier, type Notifier } from "./notify.js";
 export {
   databaseNowMs,
   dialectOf,
@@ -17,7 +17,6 @@ export {
   positionOf,
   tryClaimKey,
   tryClaimKeys,
-  type StoreDialect,
 } from "./dialect.js";
 export {
   dropTags,
@@ -26,7 +25,6 @@ export {
   readTags,
   removeTags,
   toKeyValue,
-  type KeyValueTag,
   type TagEntry,
 } from "./tags.js";
 export type * from "./schema.js";

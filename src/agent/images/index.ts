@@ -1,5 +1,5 @@
 /** Images on the host: pull, verify, unpack once, overlay per container, collect. */
-export { ImageStore, type ImageStoreOptions } from "./store.js";
+export { ImageStore } from "./store.js";
 export type { ImageRunConfig, PulledImage, PullOptions } from "./types.js";
 export { ImageErrorCode } from "./errors.js";
 export { type OwnRegistry } from "./own-registry.js";
@@ -9,8 +9,8 @@ export {
   parseReference,
   type ImageReference,
 } from "./reference.js";
-export { RegistryClient, type RegistryCredentials } from "./registry-client.js";
-export { unpackLayer, LAYER_MEDIA_TYPES } from "./layers.js";
+export { RegistryClient } from "./registry-client.js";
+export { unpackLayer } from "./layers.js";
 export {
   buildBusyboxImage,
   BUSYBOX,

@@ -2,6 +2,6 @@
 export { apiProxyPort, metadataPort } from "./port.js";
 export { TaskRoleCredentialCache, CredentialsRefused } from "./credentials.js";
 export type { ApiTarget } from "./api-proxy.js";
-export { metadataConnectionLimits, TaskMetadataServer, type MetadataTaskSource } from "./server.js";
+export { metadataConnectionLimits, TaskMetadataServer } from "./server.js";
 export { containerDocument, taskDocument, type TaskFacts } from "./documents.js";
 export { parseNetDev, StatsReader } from "./stats.js";

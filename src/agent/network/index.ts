@@ -9,9 +9,9 @@ export type {
   TaskNetwork,
   TaskNetworkTarget,
 } from "./types.js";
-export { vtepAddress, vtepMac, vxlanName, VXLAN_OVERHEAD } from "./overlay.js";
-export { CniTaskNetwork, DEFAULT_CNI_PATH, type CniTaskNetworkOptions } from "./cni-network.js";
+export { vtepAddress, vtepMac } from "./overlay.js";
+export { CniTaskNetwork } from "./cni-network.js";
 export { CniError, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
-export { buildConflist, CNI_VERSION, type ClusterNetworkSpec } from "./conflist.js";
+export { buildConflist } from "./conflist.js";
 export { checkTaskCidr, claimFreeNetwork, DEFAULT_TASK_CIDR, releaseSubnet } from "./subnets.js";
-export { SubnetRoutes, type SubnetRoute } from "./host-routes.js";
+export { SubnetRoutes } from "./host-routes.js";

@@ -8,7 +8,6 @@ export type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
-  ContainerStatus,
   ContainerUlimit,
   HostFootprint,
   LogLine,
@@ -38,10 +37,10 @@ export {
   type CgroupVersion,
 } from "./cgroups.js";
 export { ALLOWED_CAPABILITIES, DEFAULT_CAPABILITIES, resolveCapabilities } from "./capabilities.js";
-export { buildOciSpec, MASKED_PATHS, READONLY_PATHS } from "./oci-spec.js";
+export { buildOciSpec, MASKED_PATHS } from "./oci-spec.js";
 export { defaultSeccompProfile } from "./seccomp-profile.js";
 export { LogParser } from "./logs.js";
 export { purgeTaskStorage, TaskFilesystems } from "./task-storage.js";
 export { purgeNetns } from "./netns.js";
-export { runCommand, type CommandResult } from "./command.js";
+export { runCommand } from "./command.js";
 export { taskResolvConf } from "./resolv-conf.js";

@@ -1,8 +1,7 @@
 /** Application Auto Scaling's engine: records, schedules, policies' arithmetic and the loop. */
-export { Autoscaler, type AutoscalerOptions, type DesiredCountSetter } from "./autoscaler.js";
-export { clamp, decideScaling, type Decision, type PolicyProposal } from "./decision.js";
+export { Autoscaler } from "./autoscaler.js";
+export { clamp, decideScaling, type PolicyProposal } from "./decision.js";
 export { checkTimezone, latestFiring, parseSchedule, ScheduleError } from "./schedule.js";
-export type { Schedule } from "./schedule.js";
 export { stepScalingCapacity } from "./step-scaling.js";
 export {
   HIGH_DATAPOINTS,
@@ -27,5 +26,4 @@ export {
   saveTarget,
   type ScalableResource,
   type StoredTarget,
-  type TargetExtras,
 } from "./state.js";

@@ -3,12 +3,9 @@ export { UsageSeries, containerSeriesKey, type TaskUse, type UsageSample } from 
 export { UsageShare } from "./usage-share.js";
 export {
   ServiceMetrics,
-  serviceKey,
   type MetricsSnapshot,
   type RequestCountSource,
   type ServiceDatapoint,
-  type TargetGroupDatapoint,
-  type TaskDatapoint,
 } from "./service-metrics.js";
 export {
   responseTimeStats,

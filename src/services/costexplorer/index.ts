@@ -31,5 +31,5 @@ export function createCostExplorerService({ billing }: CostExplorerDependencies)
     }),
   };
 }
-export { summarize, type Sum, type GroupSum } from "./cost-and-usage.js";
+export { summarize } from "./cost-and-usage.js";
 export { periods, parseInterval, type Period } from "./periods.js";

@@ -31,7 +31,6 @@ export {
   roleSessionPrincipal,
   ecsRoleGate,
   SCHEDULER_SERVICE,
-  type CredentialsForRole,
 } from "./role-credentials.js";
 export { parsePolicy, type PolicyDocument } from "./policy-document.js";
 export { evaluatePolicies, trustAllows, wildcardMatch, type Decision } from "./evaluate.js";

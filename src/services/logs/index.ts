@@ -42,14 +42,9 @@ import { ingestHandlers } from "./ingest.js";
 import { streamHandlers } from "./streams.js";
 import { tagHandlers } from "./tags.js";
 
-export {
-  appendLogEvents,
-  lastAppendedOffset,
-  type AppendLogEventsRequest,
-  type AppendLogEventsResult,
-} from "./ingest.js";
-export { sweepExpiredLogEvents, startLogRetention, type LogRetention } from "./retention.js";
-export { compileFilterPattern, type MessageMatcher } from "./filter-pattern.js";
+export { appendLogEvents, lastAppendedOffset } from "./ingest.js";
+export { sweepExpiredLogEvents, startLogRetention } from "./retention.js";
+export { compileFilterPattern } from "./filter-pattern.js";
 
 export function createLogsService({ store }: { store: Store }): AwsJsonService {
   const groups = groupHandlers(store);

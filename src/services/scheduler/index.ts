@@ -19,7 +19,7 @@ import { scheduleHandlers } from "./schedules.js";
 import { tagHandlers } from "./tags.js";
 
 export { ensureDefaultScheduleGroup } from "./groups.js";
-export { ScheduleRunner, type ScheduledTaskPort } from "./runner.js";
+export { ScheduleRunner } from "./runner.js";
 export { scheduleClockFrom } from "./schedule-clock.js";
 
 export function createSchedulerService({

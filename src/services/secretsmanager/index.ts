@@ -17,7 +17,7 @@ import { findSecret } from "./records.js";
 import { secretHandlers } from "./secrets.js";
 import { valueHandlers } from "./values.js";
 
-export { readSecretValue, type SecretRead } from "./values.js";
+export { readSecretValue } from "./values.js";
 
 export function createSecretsManagerService({
   store,
