@@ -5,7 +5,7 @@
  * itself belongs to IAM (`services/iam`), plugged in as an `Authorizer` when Berth is composed.
  */
 import type { Principal } from "./principal.js";
-import type { RequestContext } from "./service.js";
+import type { OperationOf, RequestContext } from "./service.js";
 
 /** One resource a request acts on, with the condition keys it brings (`ecs:cluster`, ...). */
 export interface RequestedResource {
@@ -20,6 +20,14 @@ export type ResourceResolver = (
   input: never,
   ctx: RequestContext,
 ) => RequestedResource[] | Promise<RequestedResource[]>;
+
+/** Resolvers by action name, each typed by its operation's request (`ResourceTable<ecs.ECS>`). */
+export type ResourceTable<Client> = {
+  [Op in keyof Client & string as Capitalize<Op>]?: (
+    input: OperationOf<Client[Op]>["input"],
+    ctx: RequestContext,
+  ) => RequestedResource[] | Promise<RequestedResource[]>;
+};
 
 export interface Authorizer {
   /**

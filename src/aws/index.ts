@@ -45,4 +45,5 @@ export {
   type Authorizer,
   type RequestedResource,
   type ResourceResolver,
+  type ResourceTable,
 } from "./authorization.js";

@@ -42,14 +42,16 @@ export function internalContext(
  */
 export type Handler<Input, Output> = (input: Input, ctx: RequestContext) => Promise<Output>;
 
-/** The handler of an SDK client's method (`ecs.ECS["runTask"]`): its request, its response. */
-type HandlerOf<Method> = Method extends (
+/** The request and response of an SDK client's method (`ecs.ECS["runTask"]`). */
+export type OperationOf<Method> = Method extends (
   input: infer Input,
   options: never,
   callback: (err: never, data?: infer Output) => void,
 ) => void
-  ? Handler<Input, Omit<Output, "$metadata">>
+  ? { input: Input; output: Omit<Output, "$metadata"> }
   : never;
+type HandlerOf<M> =
+  OperationOf<M> extends { input: infer I; output: infer O } ? Handler<I, O> : never;
 
 /**
  * Handlers by the SDK client's method names (`{ runTask } satisfies Handlers<ecs.ECS>`), each

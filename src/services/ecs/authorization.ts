@@ -5,10 +5,9 @@
  */
 import type * as ecs from "@aws-sdk/client-ecs";
 import {
-  resources,
   type RequestContext,
   type RequestedResource,
-  type ResourceResolver,
+  type ResourceTable,
 } from "../../aws/index.js";
 import { arn, parseArn } from "../../core/index.js";
 import { clusterArn, clusterName, parseTaskDefinitionRef } from "./resources.js";
@@ -69,17 +68,14 @@ function onTaskDefinition(
   return inCluster(ctx, cluster, resource);
 }
 
-type ClusterInput = { cluster?: string };
+const cluster = (input: { cluster?: string }, ctx: RequestContext) => [
+  onCluster(ctx, input.cluster),
+];
 
-const cluster = resources<ClusterInput>((input, ctx) => [onCluster(ctx, input.cluster)]);
-
-export const ecsResources: Record<string, ResourceResolver> = {
-  CreateCluster: resources<ecs.CreateClusterRequest>((input, ctx) => [
-    onCluster(ctx, input.clusterName),
-  ]),
-  DescribeClusters: resources<ecs.DescribeClustersRequest>((input, ctx) =>
+export const ecsResources = {
+  CreateCluster: (input, ctx) => [onCluster(ctx, input.clusterName)],
+  DescribeClusters: (input, ctx) =>
     (input.clusters ?? [undefined]).map((name) => onCluster(ctx, name)),
-  ),
   DeleteCluster: cluster,
   UpdateCluster: cluster,
   UpdateClusterSettings: cluster,
@@ -87,40 +83,20 @@ export const ecsResources: Record<string, ResourceResolver> = {
   ListServices: cluster,
   ListTasks: cluster,
   ListContainerInstances: cluster,
-  RunTask: resources<ecs.RunTaskRequest>((input, ctx) => [
-    onTaskDefinition(ctx, input.cluster, input.taskDefinition ?? ""),
-  ]),
-  StartTask: resources<ecs.StartTaskRequest>((input, ctx) => [
-    onTaskDefinition(ctx, input.cluster, input.taskDefinition ?? ""),
-  ]),
-  StopTask: resources<ecs.StopTaskRequest>((input, ctx) => [
-    onTask(ctx, input.cluster, input.task ?? ""),
-  ]),
-  DescribeTasks: resources<ecs.DescribeTasksRequest>((input, ctx) =>
+  RunTask: (input, ctx) => [onTaskDefinition(ctx, input.cluster, input.taskDefinition ?? "")],
+  StartTask: (input, ctx) => [onTaskDefinition(ctx, input.cluster, input.taskDefinition ?? "")],
+  StopTask: (input, ctx) => [onTask(ctx, input.cluster, input.task ?? "")],
+  DescribeTasks: (input, ctx) =>
     (input.tasks ?? []).map((task) => onTask(ctx, input.cluster, task)),
-  ),
-  ExecuteCommand: resources<ecs.ExecuteCommandRequest>((input, ctx) => [
-    onTask(ctx, input.cluster, input.task ?? ""),
-  ]),
+  ExecuteCommand: (input, ctx) => [onTask(ctx, input.cluster, input.task ?? "")],
   GetTaskProtection: cluster,
   UpdateTaskProtection: cluster,
-  CreateService: resources<ecs.CreateServiceRequest>((input, ctx) => [
-    onService(ctx, input.cluster, input.serviceName ?? ""),
-  ]),
-  UpdateService: resources<ecs.UpdateServiceRequest>((input, ctx) => [
-    onService(ctx, input.cluster, input.service ?? ""),
-  ]),
-  DeleteService: resources<ecs.DeleteServiceRequest>((input, ctx) => [
-    onService(ctx, input.cluster, input.service ?? ""),
-  ]),
-  DescribeServices: resources<ecs.DescribeServicesRequest>((input, ctx) =>
+  CreateService: (input, ctx) => [onService(ctx, input.cluster, input.serviceName ?? "")],
+  UpdateService: (input, ctx) => [onService(ctx, input.cluster, input.service ?? "")],
+  DeleteService: (input, ctx) => [onService(ctx, input.cluster, input.service ?? "")],
+  DescribeServices: (input, ctx) =>
     (input.services ?? []).map((service) => onService(ctx, input.cluster, service)),
-  ),
-  TagResource: resources<ecs.TagResourceRequest>((input) => [{ arn: input.resourceArn ?? "*" }]),
-  UntagResource: resources<ecs.UntagResourceRequest>((input) => [
-    { arn: input.resourceArn ?? "*" },
-  ]),
-  ListTagsForResource: resources<ecs.ListTagsForResourceRequest>((input) => [
-    { arn: input.resourceArn ?? "*" },
-  ]),
-};
+  TagResource: (input) => [{ arn: input.resourceArn ?? "*" }],
+  UntagResource: (input) => [{ arn: input.resourceArn ?? "*" }],
+  ListTagsForResource: (input) => [{ arn: input.resourceArn ?? "*" }],
+} satisfies ResourceTable<ecs.ECS>;
