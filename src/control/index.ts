@@ -13,6 +13,7 @@ export { writeEveryFor } from "./heartbeats.js";
 export { AssignmentRelay, type RelayChannel } from "./assignment-relay.js";
 export {
   chooseHost,
+  chooseHosts,
   groupLoad,
   hostRoom,
   type HostRoom,

@@ -148,7 +148,12 @@ export async function claimRooms(
   });
 }
 
-function fits(room: HostRoom, cpu: number, memory: number, storageGiB: number): boolean {
+function fits(
+  room: Pick<HostRoom, "freeCpu" | "freeMemory" | "freeStorageGiB">,
+  cpu: number,
+  memory: number,
+  storageGiB: number,
+): boolean {
   return (
     room.freeCpu >= cpu &&
     room.freeMemory >= memory &&
@@ -237,6 +242,95 @@ export function chooseHost(
   return cpuFits.some((room) => room.freeMemory >= memory)
     ? "RESOURCE:EPHEMERAL_STORAGE"
     : "RESOURCE:MEMORY";
+}
+
+/**
+ * Hosts for `count` tasks of one size and group, as `chooseHost` would choose them one after
+ * another with each booked before the next (its room taken, its and its zone's load one more),
+ * from one pass over the hosts rather than one per task: a pass over 5,000 hosts for each of a
+ * RunTask's ten tasks was an eighth of the server in bench:placement on PostgreSQL. The pass
+ * keeps, per zone, the best `count` hosts by (the group's load on the host, most free memory, a
+ * random draw that breaks ties); the tasks are then chosen among those alone, since each booking
+ * makes only the booked host worse, so a host outside them never beats all of a zone's unbooked
+ * ones. Fewer than `count` when nothing else fits; the rooms are not changed.
+ */
+export function chooseHosts(
+  rooms: readonly HostRoom[],
+  count: number,
+  cpu: number,
+  memory: number,
+  load?: GroupLoad,
+  capacityProvider = "FARGATE",
+  storageGiB = 0,
+  random: () => number = Math.random,
+): HostRoom[] {
+  // With a group (even one without tasks yet: the first task booked starts its spread).
+  const spread = load !== undefined;
+  interface Candidate {
+    room: HostRoom;
+    host: number;
+    freeCpu: number;
+    freeMemory: number;
+    freeStorageGiB?: number;
+    draw: number;
+  }
+  // Lower is better: the host's load, then the most free memory, then the draw.
+  const order = (a: Candidate, b: Candidate): number =>
+    a.host - b.host || b.freeMemory - a.freeMemory || a.draw - b.draw;
+  const perZone = new Map<string, number>();
+  const best = new Map<string, Candidate[]>();
+  for (const room of rooms) {
+    if (!room.capacityProviders.includes(capacityProvider)) continue;
+    const zone = spread ? room.availabilityZone : "";
+    const host = spread ? (load.get(room.hostId) ?? 0) : 0;
+    if (spread) perZone.set(zone, (perZone.get(zone) ?? 0) + host);
+    if (!fits(room, cpu, memory, storageGiB)) continue;
+    let kept = best.get(zone);
+    if (kept === undefined) best.set(zone, (kept = []));
+    if (kept.length === count) {
+      const worst = kept[count - 1] as Candidate;
+      // Cheap rejections first: most hosts lose on load or memory without a draw.
+      if (host > worst.host || (host === worst.host && room.freeMemory < worst.freeMemory))
+        continue;
+    }
+    const candidate: Candidate = {
+      room,
+      host,
+      freeCpu: room.freeCpu,
+      freeMemory: room.freeMemory,
+      ...(room.freeStorageGiB === undefined ? {} : { freeStorageGiB: room.freeStorageGiB }),
+      draw: random(),
+    };
+    let at = kept.length;
+    while (at > 0 && order(candidate, kept[at - 1] as Candidate) < 0) at--;
+    if (at === count) continue;
+    kept.splice(at, 0, candidate);
+    if (kept.length > count) kept.pop();
+  }
+  const zoneLoad = (zone: string): number => perZone.get(zone) ?? 0;
+  const chosen: HostRoom[] = [];
+  while (chosen.length < count) {
+    let pick: { zone: string; candidate: Candidate } | undefined;
+    for (const [zone, kept] of best)
+      for (const candidate of kept) {
+        if (!fits(candidate, cpu, memory, storageGiB)) continue;
+        if (
+          pick === undefined ||
+          zoneLoad(zone) < zoneLoad(pick.zone) ||
+          (zoneLoad(zone) === zoneLoad(pick.zone) && order(candidate, pick.candidate) < 0)
+        )
+          pick = { zone, candidate };
+      }
+    if (pick === undefined) break;
+    const { zone, candidate } = pick;
+    chosen.push(candidate.room);
+    candidate.freeCpu -= cpu;
+    candidate.freeMemory -= memory;
+    if (candidate.freeStorageGiB !== undefined) candidate.freeStorageGiB -= storageGiB;
+    candidate.host++;
+    if (spread) perZone.set(zone, (perZone.get(zone) ?? 0) + 1);
+  }
+  return chosen;
 }
 
 /** Per host, the tasks of `group` in `cluster` that have not stopped. */

@@ -15,6 +15,7 @@ import {
 import type { Fence } from "./leases.js";
 import {
   chooseHost,
+  chooseHosts,
   claimRooms,
   groupLoad,
   releaseRoom,
@@ -180,21 +181,55 @@ export async function createTasks(
         // Chosen from what was read, each draft booked in the picture before the next chooses.
         const perHost = new Map<string, { room: HostRoom; asks: Ask[] }>();
         let reread = false;
+        // Tasks alike (a RunTask's) are chosen hosts in one pass over them (chooseHosts), as
+        // one after another would be; those it finds nothing for, one by one.
+        const alike = new Map<string, Ask[]>();
         for (const ask of pending) {
-          const choice = choose(ask);
-          if (typeof choice === "string") {
-            if (read) {
-              // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
-              ask.outcome = { reason: ask.subnetError ?? choice };
-              continue;
+          const { cluster_name, group_name, cpu, memory } = ask.draft.row;
+          const key = [
+            ask.cluster,
+            cluster_name,
+            group_name,
+            cpu,
+            memory,
+            ask.provider,
+            ask.storageGiB,
+          ];
+          const same = alike.get(key.join("\n"));
+          if (same === undefined) alike.set(key.join("\n"), [ask]);
+          else same.push(ask);
+        }
+        choosing: for (const same of alike.values()) {
+          const first = same[0] as Ask;
+          const candidates = reachableRooms(first.cluster);
+          const open =
+            busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
+          const { cpu, memory } = first.draft.row;
+          const hosts = chooseHosts(
+            open,
+            same.length,
+            cpu,
+            memory,
+            first.load,
+            first.provider,
+            first.storageGiB,
+          );
+          for (const [at, ask] of same.entries()) {
+            const choice = hosts[at] ?? choose(ask);
+            if (typeof choice === "string") {
+              if (read) {
+                // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
+                ask.outcome = { reason: ask.subnetError ?? choice };
+                continue;
+              }
+              reread = true;
+              break choosing;
             }
-            reread = true;
-            break;
+            book(choice, [ask], 1);
+            const onHost = perHost.get(choice.hostId);
+            if (onHost === undefined) perHost.set(choice.hostId, { room: choice, asks: [ask] });
+            else onHost.asks.push(ask);
           }
-          book(choice, [ask], 1);
-          const onHost = perHost.get(choice.hostId);
-          if (onHost === undefined) perHost.set(choice.hostId, { room: choice, asks: [ask] });
-          else onHost.asks.push(ask);
         }
         if (reread) {
           // Nothing has room in the picture: not refused before every host is read again (the

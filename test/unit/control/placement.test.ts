@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { chooseHost, type HostRoom } from "../../../src/control/index.js";
+import { chooseHost, chooseHosts, type HostRoom } from "../../../src/control/index.js";
 
 const room = (hostId: string, freeCpu: number, freeMemory: number): HostRoom => ({
   hostId,
@@ -98,5 +98,62 @@ describe("placement by capacity provider", () => {
     const onDemand = chooseHost(rooms, 256, 512, undefined, "FARGATE");
     assert.equal(typeof onDemand === "string" ? onDemand : onDemand.hostId, "od");
     assert.equal(chooseHost(rooms, 2048, 512, undefined, "FARGATE_SPOT"), "RESOURCE:CPU");
+  });
+});
+
+describe("placement of several tasks at once", () => {
+  it("chooses as chooseHost would, one task after another with each booked", () => {
+    // Seeded scenarios without exact ties (each host's free memory distinct modulo the task's
+    // memory), so one after another is one answer.
+    let seed = 7;
+    // mulberry32: a small seeded generator.
+    const next = (n: number): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    let compared = 0;
+    for (let scenario = 0; scenario < 300; scenario++) {
+      const rooms: HostRoom[] = Array.from({ length: 1 + next(40) }, (_, i) => ({
+        hostId: `h${i}`,
+        availabilityZone: `us-east-1${"abc"[next(3)]}`,
+        capacityProviders: next(5) === 0 ? ["FARGATE_SPOT"] : ["FARGATE"],
+        freeCpu: 256 * next(6),
+        freeMemory: 512 * next(8) + i,
+        ...(next(3) === 0 ? { freeStorageGiB: 20 * next(4) } : {}),
+      }));
+      const load = new Map(rooms.filter(() => next(3) === 0).map((r) => [r.hostId, next(4)]));
+      const count = 1 + next(10);
+      const storage = next(2) * 20;
+      const copies = rooms.map((room) => ({ ...room }));
+      const oneByOne: string[] = [];
+      const booked = new Map(load);
+      for (let i = 0; i < count; i++) {
+        const choice = chooseHost(copies, 256, 512, booked, "FARGATE", storage);
+        if (typeof choice === "string") break;
+        oneByOne.push(choice.hostId);
+        choice.freeCpu -= 256;
+        choice.freeMemory -= 512;
+        if (choice.freeStorageGiB !== undefined) choice.freeStorageGiB -= storage;
+        booked.set(choice.hostId, (booked.get(choice.hostId) ?? 0) + 1);
+      }
+      const atOnce = chooseHosts(rooms, count, 256, 512, load, "FARGATE", storage);
+      assert.deepEqual(
+        atOnce.map((room) => room.hostId),
+        oneByOne,
+        `scenario ${scenario}`,
+      );
+      if (oneByOne.length > 1 && load.size > 0) compared++;
+    }
+    assert.ok(compared > 100, `${compared} scenarios placed several tasks of a group`);
+  });
+
+  it("breaks ties at random", () => {
+    const rooms = Array.from({ length: 100 }, (_, i) => room(`h${i}`, 1024, 2048));
+    const chosen = new Set<string>();
+    for (let i = 0; i < 20; i++)
+      for (const r of chooseHosts(rooms, 3, 256, 512)) chosen.add(r.hostId);
+    assert.ok(chosen.size > 20, `${chosen.size} hosts chosen`);
   });
 });
