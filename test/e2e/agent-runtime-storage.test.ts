@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "node:fs/promises";
@@ -84,6 +92,22 @@ describe("task storage on the host", () => {
     await storage.remove("pooled");
   });
 
+  it("passes over a pool directory without an image, and leaves it nowhere", async () => {
+    const own = mkdtempSync(join(tmpdir(), "berth-storage-"));
+    const fresh = new TaskFilesystems(own);
+    try {
+      // The pool's only entry, so the one claimed.
+      mkdirSync(join(own, "pool", "21-stray", "fs"), { recursive: true });
+      const path = await fresh.create("strayed", 21, []);
+      assert.equal(mountedAt(path), "ext4");
+      assert.equal(existsSync(join(own, "pool", "21-stray")), false);
+    } finally {
+      await fresh.close();
+      await purgeTaskStorage(own);
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it("gives a task without a size a plain directory", async () => {
     const path = await storage.create("unsized", undefined, ["v"]);
     assert.equal(mountedAt(path), undefined);
@@ -131,25 +155,33 @@ describe("task storage on the host", () => {
     );
   });
 
-  it("unmounts the pool when the runtime stops; a later claim mounts its entry", async () => {
+  it("removes the pool when the runtime stops; an entry a restart unmounted is mounted by its claim", async () => {
     const stopping = new TaskFilesystems(root);
     await stopping.create("first", 21, []);
     await stopping.settled();
     const entries = readdirSync(join(root, "pool")).filter((n) => n.startsWith("21-"));
     assert.ok(entries.length > 0);
-    await stopping.close();
-    assert.deepEqual(
-      entries.filter((name) => mountedAt(join(root, "pool", name, "fs")) !== undefined),
-      [],
-      "no pool entry is left mounted",
-    );
+    // What a host restart leaves: the entries formatted, none mounted.
+    for (const name of entries) execFileSync("umount", [join(root, "pool", name, "fs")]);
     const again = new TaskFilesystems(root);
     const path = await again.create("later", 21, []);
     assert.equal(mountedAt(path), "ext4");
+    assert.equal(
+      readdirSync(join(root, "pool")).filter((n) => entries.includes(n)).length,
+      entries.length - 1,
+      "one of them was claimed",
+    );
     await again.settled();
     await again.close();
+    await stopping.close();
+    assert.deepEqual(
+      readdirSync(join(root, "pool")),
+      [],
+      "the runtime's stop leaves no pool entry",
+    );
     await again.remove("later");
     await stopping.remove("first");
     assert.equal(await again.loopDevices(), 0);
+    assert.equal(readFileSync("/proc/self/mounts", "utf8").includes(join(root, "pool")), false);
   });
 });

@@ -14,7 +14,8 @@
  * two claims never share one; the mount and its loop device go with the directory), so an
  * entry costs a launch no `mount` process and no filesystem mount on the way (~20-30 ms under
  * load); the pool of that size is refilled in the background, at the lowest CPU and I/O
- * priority. Stopping the runtime unmounts the pool's entries (a later claim of one mounts it).
+ * priority. Stopping the runtime removes the pool's entries; one a host restart unmounted is
+ * mounted by the launch that claims it.
  * Removal works from paths alone (umount, detach any loop device still backed by the image,
  * delete), so it is idempotent and finishes what a killed agent left half done; it also removes
  * the layout before this one (`<root>/<taskId>.img` mounted at `<root>/<taskId>`).
@@ -134,15 +135,12 @@ export class TaskFilesystems {
     await Promise.allSettled([...this.#refills.values()]);
   }
 
-  /** Stops refilling and unmounts the pool's entries (before the data dir may be deleted). */
+  /** Stops refilling and removes the pool's entries (before the data dir may be deleted). */
   async close(): Promise<void> {
     this.#closed = true;
     await this.settled();
-    for (const name of await readdir(this.#pool).catch(() => [] as string[])) {
-      const fs = join(this.#pool, name, "fs");
-      if (await isMountPoint(fs)) await unmount(fs);
-      await detachLoops(join(this.#pool, name, "image"));
-    }
+    for (const name of await readdir(this.#pool).catch(() => [] as string[]))
+      await removeEntry(join(this.#pool, name));
   }
 
   /** Checks the disk can honour `sizeGiB` more, then gives the task its image in `dir`. */
@@ -209,16 +207,20 @@ export class TaskFilesystems {
     return { freeBytes: fs.bfree * fs.bsize, totalBytes: fs.blocks * fs.bsize, images };
   }
 
-  /** Takes a pool entry of this size (formatted, mounted unless stopped since), if any. */
+  /**
+   * Takes a pool entry of this size, if any: formatted, and mounted unless the host restarted
+   * since (the caller mounts it then).
+   */
   async #claim(sizeGiB: number, target: string): Promise<boolean> {
     const names = await readdir(this.#pool).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.startsWith(`${sizeGiB}-`) && !n.endsWith(".tmp"))) {
       try {
         await rename(join(this.#pool, name), target);
-        return true;
       } catch {
-        // Claimed by someone else meanwhile: try the next.
+        continue; // claimed by someone else meanwhile: try the next
       }
+      if (existsSync(join(target, "image"))) return true;
+      await removeEntry(target); // not an entry of ours after all
     }
     return false;
   }
@@ -232,16 +234,7 @@ export class TaskFilesystems {
         if (name.endsWith(".tmp")) await removeEntry(join(this.#pool, name));
       for (;;) {
         const ready = (await readdir(this.#pool)).filter((n) => n.startsWith(`${sizeGiB}-`));
-        // Entries the runtime's last stop unmounted are mounted again, one a pass.
-        const unmounted = [];
-        for (const name of ready)
-          if (!(await isMountPoint(join(this.#pool, name, "fs")))) unmounted.push(name);
-        if (this.#closed) return;
-        if (unmounted[0] !== undefined) {
-          await mountImage(join(this.#pool, unmounted[0]), true);
-          continue;
-        }
-        if (ready.length >= POOL_SIZE) return;
+        if (ready.length >= POOL_SIZE || this.#closed) return;
         const entry = join(this.#pool, `${sizeGiB}-${randomUUID()}.tmp`);
         await mkdir(entry, { mode: PRIVATE_DIR });
         await format(join(entry, "image"), sizeGiB, true);
@@ -267,7 +260,10 @@ export class TaskFilesystems {
  */
 async function mountImage(dir: string, background: boolean): Promise<void> {
   const fs = join(dir, "fs");
-  await mkdir(fs, { recursive: true });
+  // Not recursive: an entry claimed away meanwhile is not made again here.
+  await mkdir(fs).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
   const command = [
     "mount",
     "-t",
