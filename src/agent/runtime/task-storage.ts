@@ -147,6 +147,7 @@ export class TaskFilesystems {
   async #admit(sizeGiB: number, dir: string): Promise<void> {
     const image = join(dir, "image");
     const turn = this.#admission.then(async () => {
+      await mkdir(this.#root, { recursive: true });
       const verdict = admitStorage(await this.#disk(), sizeGiB * GiB, this.#overcommit);
       const numbers = {
         usableGiB: +(verdict.usableBytes / GiB).toFixed(1),
