@@ -22,11 +22,8 @@ export function activityHandlers(store: Store) {
         .filter(
           (a) => input.IncludeNotScaledActivities === true || a.NotScaledReasons === undefined,
         );
-      const { items, NextToken } = pageOf(activities, input.NextToken, input.MaxResults);
-      return {
-        ScalingActivities: items,
-        ...(NextToken === undefined ? {} : { NextToken }),
-      };
+      const { items, ...next } = pageOf(activities, input);
+      return { ScalingActivities: items, ...next };
     },
   } satisfies Handlers<ApplicationAutoScaling>;
 }

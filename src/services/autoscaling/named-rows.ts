@@ -3,9 +3,10 @@
  * resource, each holding the document its Describe call returns. Finding, listing and saving
  * them is the same for both tables.
  */
+import type { DescribeScalingPoliciesRequest } from "@aws-sdk/client-application-auto-scaling";
 import { resourceColumns, type ScalableResource } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
-import { pageOf } from "./scope.js";
+import { checkNamespace, pageOf } from "./scope.js";
 
 type NamedTable = "scaling_policies" | "scheduled_actions";
 
@@ -25,27 +26,26 @@ export function findNamed(
     .executeTakeFirst();
 }
 
-/** A Describe call's page of documents, oldest first, for a namespace (and resource, names). */
+/** A Describe call's page of documents, oldest first, for its namespace (and resource, names). */
 export async function describeNamed(
   store: Store,
   table: NamedTable,
-  filter: { namespace: string; resourceId?: string; names: string[] },
-  nextToken: string | undefined,
-  maxResults: number | undefined,
+  input: DescribeScalingPoliciesRequest,
+  names: string[] = [],
 ): Promise<{ items: string[]; NextToken?: string }> {
+  checkNamespace(input.ServiceNamespace, input.ScalableDimension);
   let query = store
     .selectFrom(table)
     .select("document")
-    .where("namespace", "=", filter.namespace)
+    .where("namespace", "=", input.ServiceNamespace ?? "")
     .orderBy("created_at")
     .orderBy("arn");
-  if (filter.resourceId !== undefined) query = query.where("resource_id", "=", filter.resourceId);
-  if (filter.names.length > 0) query = query.where("name", "in", filter.names);
+  if (input.ResourceId !== undefined) query = query.where("resource_id", "=", input.ResourceId);
+  if (names.length > 0) query = query.where("name", "in", names);
   const rows = await query.execute();
   return pageOf(
     rows.map((row) => row.document),
-    nextToken,
-    maxResults,
+    input,
   );
 }
 

@@ -18,7 +18,7 @@ import { findTarget, readPolicy } from "../../control/index.js";
 import type { Store } from "../../store/index.js";
 import { describeResource, objectNotFound, targetNotRegistered, validation } from "./errors.js";
 import { describeNamed, findNamed, saveNamed } from "./named-rows.js";
-import { checkNamespace, resourceOf } from "./scope.js";
+import { resourceOf } from "./scope.js";
 
 /** The predefined metrics an ECS service can track. */
 const ECS_METRICS = new Set([
@@ -142,22 +142,13 @@ export function policyHandlers(store: Store) {
     },
 
     describeScalingPolicies: async (input) => {
-      checkNamespace(input.ServiceNamespace, input.ScalableDimension);
-      const { items, NextToken } = await describeNamed(
+      const { items, ...next } = await describeNamed(
         store,
         "scaling_policies",
-        {
-          namespace: input.ServiceNamespace ?? "",
-          ...(input.ResourceId === undefined ? {} : { resourceId: input.ResourceId }),
-          names: input.PolicyNames ?? [],
-        },
-        input.NextToken,
-        input.MaxResults,
+        input,
+        input.PolicyNames,
       );
-      return {
-        ScalingPolicies: items.map(readPolicy),
-        ...(NextToken === undefined ? {} : { NextToken }),
-      };
+      return { ScalingPolicies: items.map(readPolicy), ...next };
     },
 
     deleteScalingPolicy: async (input) => {

@@ -16,7 +16,7 @@ import {
 import type { Store } from "../../store/index.js";
 import { describeResource, objectNotFound, targetNotRegistered, validation } from "./errors.js";
 import { describeNamed, findNamed, saveNamed } from "./named-rows.js";
-import { checkNamespace, resourceOf } from "./scope.js";
+import { resourceOf } from "./scope.js";
 
 function checkSchedule(schedule: string | undefined, timezone: string | undefined): void {
   try {
@@ -82,22 +82,9 @@ export function scheduledActionHandlers(store: Store) {
     },
 
     describeScheduledActions: async (input) => {
-      checkNamespace(input.ServiceNamespace, input.ScalableDimension);
-      const { items, NextToken } = await describeNamed(
-        store,
-        "scheduled_actions",
-        {
-          namespace: input.ServiceNamespace ?? "",
-          ...(input.ResourceId === undefined ? {} : { resourceId: input.ResourceId }),
-          names: input.ScheduledActionNames ?? [],
-        },
-        input.NextToken,
-        input.MaxResults,
-      );
-      return {
-        ScheduledActions: items.map(readScheduledAction),
-        ...(NextToken === undefined ? {} : { NextToken }),
-      };
+      const names = input.ScheduledActionNames;
+      const { items, ...next } = await describeNamed(store, "scheduled_actions", input, names);
+      return { ScheduledActions: items.map(readScheduledAction), ...next };
     },
 
     deleteScheduledAction: async (input) => {

@@ -60,8 +60,7 @@ const MAX_RESULTS = 50;
 
 export function pageOf<T>(
   items: T[],
-  nextToken: string | undefined,
-  maxResults: number | undefined,
+  { NextToken: nextToken, MaxResults: maxResults }: { NextToken?: string; MaxResults?: number },
 ): { items: T[]; NextToken?: string } {
   if (maxResults !== undefined && (maxResults < 1 || maxResults > MAX_RESULTS))
     throw validation(

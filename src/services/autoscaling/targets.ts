@@ -87,13 +87,13 @@ export function targetHandlers(store: Store) {
       if ((input.ResourceIds ?? []).length > 0)
         query = query.where("resource_id", "in", input.ResourceIds ?? []);
       const rows = await query.execute();
-      const { items, NextToken } = pageOf(rows, input.NextToken, input.MaxResults);
+      const { items, ...next } = pageOf(rows, input);
       return {
         ScalableTargets: items.map((row) => ({
           ...readTarget(row.document).target,
           ScalableTargetARN: row.arn,
         })),
-        ...(NextToken === undefined ? {} : { NextToken }),
+        ...next,
       };
     },
 
