@@ -1,5 +1,6 @@
 /** `berth agent`: this machine offers its CPU and memory to a Berth control plane. */
 import { mkdirSync } from "node:fs";
+import { invalidArgument } from "./errors.js";
 import { resolve } from "node:path";
 import {
   checkHostCgroups,
@@ -9,7 +10,7 @@ import {
   startHostAgent,
   trustServer,
 } from "../agent/index.js";
-import { BerthError, createLogger } from "../core/index.js";
+import { createLogger } from "../core/index.js";
 import { defineCommand } from "./command.js";
 import { defaultDataDir } from "./config.js";
 
@@ -17,10 +18,7 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0)
-    throw new BerthError(
-      "InvalidArgument",
-      `--${name} must be a positive whole number, not '${value}'`,
-    );
+    throw invalidArgument(`--${name} must be a positive whole number, not '${value}'`);
   return parsed;
 }
 
@@ -95,10 +93,7 @@ export const agent = defineCommand({
     const token = values.token ?? env.BERTH_AGENT_TOKEN;
     // The token is needed only to join; a joined host reconnects with its own credential.
     if (server === undefined) {
-      throw new BerthError(
-        "InvalidArgument",
-        "--server is required (use the join line `berth up` printed)",
-      );
+      throw invalidArgument("--server is required (use the join line `berth up` printed)");
     }
     // Several servers (`--server A,B,C`): the agent stays on one and moves on when it fails.
     const servers = server
@@ -128,32 +123,22 @@ export const agent = defineCommand({
     }
     const badServer = servers.find((url) => !/^https?:\/\/[^/]+/.test(url));
     if (servers.length === 0 || badServer !== undefined)
-      throw new BerthError(
-        "InvalidArgument",
+      throw invalidArgument(
         `--server takes http(s)://HOST:PORT URLs separated by commas, not ${JSON.stringify(badServer ?? server)}`,
       );
     const level = values["log-level"];
-    if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
-      process.stderr.write("berth agent: --log-level is one of debug, info, warn, error.\n");
-      return 2;
-    }
+    if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error")
+      throw invalidArgument("--log-level is one of debug, info, warn, error.");
     const cpu = positiveInteger("cpu", values.cpu);
     const memory = positiveInteger("memory", values.memory);
     const providers = (
       values["capacity-providers"] ?? (values.spot ? "FARGATE_SPOT" : "FARGATE")
     ).split(",");
-    if (providers.some((p) => p !== "FARGATE" && p !== "FARGATE_SPOT")) {
-      process.stderr.write(
-        "berth agent: --capacity-providers is a list of FARGATE and FARGATE_SPOT.\n",
-      );
-      return 2;
-    }
+    if (providers.some((p) => p !== "FARGATE" && p !== "FARGATE_SPOT"))
+      throw invalidArgument("--capacity-providers is a list of FARGATE and FARGATE_SPOT.");
     const taskCidr = values["task-cidr"];
     const cidrProblem = taskCidr === undefined ? undefined : checkTaskCidr(taskCidr);
-    if (cidrProblem !== undefined) {
-      process.stderr.write(`berth agent: --task-cidr ${cidrProblem}.\n`);
-      return 2;
-    }
+    if (cidrProblem !== undefined) throw invalidArgument(`--task-cidr ${cidrProblem}.`);
     const log = createLogger(level);
     let refusal: ((reason: string) => void) | undefined;
     const refused = new Promise<string>((resolveRefused) => (refusal = resolveRefused));

@@ -2,13 +2,13 @@
  * `berth bill`: what Berth's compute cost over a period, as a table with a total (or CSV). It
  * asks the running Berth through the Cost Explorer API, like any other client would.
  */
+import { invalidArgument } from "./errors.js";
 import {
   CostExplorerClient,
   GetCostAndUsageCommand,
   type GroupDefinition,
 } from "@aws-sdk/client-cost-explorer";
 import { parseAmount, renderBill, type BillRow } from "../billing/index.js";
-import { BerthError } from "../core/index.js";
 import { TAG_CLUSTER, TAG_FAMILY, TAG_SERVICE } from "../services/costexplorer/index.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
@@ -56,8 +56,7 @@ function grouping(by: string): Grouping {
     default:
       if (by.startsWith("tag:") && by.length > 4)
         return tag(by.slice(4), by.slice(4).toUpperCase(), "(untagged)");
-      throw new BerthError(
-        "InvalidArgument",
+      throw invalidArgument(
         `--by '${by}' is not one of usage-type, service, cluster, family, purchase-type, tag:KEY`,
       );
   }
@@ -66,10 +65,7 @@ function grouping(by: string): Grouping {
 function day(text: string | undefined, fallback: Date, flag: string): string {
   if (text === undefined) return fallback.toISOString().slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(new Date(`${text}T00:00:00Z`).getTime()))
-    throw new BerthError(
-      "InvalidArgument",
-      `${flag} must be a date like 2026-01-31, not '${text}'`,
-    );
+    throw invalidArgument(`${flag} must be a date like 2026-01-31, not '${text}'`);
   return text;
 }
 
@@ -119,13 +115,9 @@ export const bill = defineCommand({
       "--until",
     );
     if (since >= until)
-      throw new BerthError(
-        "InvalidArgument",
-        `--since (${since}) must be before --until (${until})`,
-      );
+      throw invalidArgument(`--since (${since}) must be before --until (${until})`);
     if (!COST_METRICS.includes(values.metric))
-      throw new BerthError(
-        "InvalidArgument",
+      throw invalidArgument(
         `--metric must be one of ${COST_METRICS.join(", ")}, not '${values.metric}'`,
       );
     const group = grouping(values.by);

@@ -42,6 +42,10 @@ function isServiceError(error: unknown): error is Error & { $metadata: object } 
   return error instanceof Error && "$metadata" in error && error.name !== "Error";
 }
 
+/** A command's refusal of its arguments: main prints `berth NAME: message` and exits 2. */
+export const invalidArgument = (message: string): BerthError =>
+  new BerthError("InvalidArgument", message);
+
 export interface FailureContext {
   command: string;
   /** The endpoint the command talked to, if it is a client command. */

@@ -5,6 +5,7 @@
  * run with enableExecuteCommand (as ECS requires for ExecuteCommand).
  */
 import WebSocket, { type RawData } from "ws";
+import { invalidArgument } from "./errors.js";
 import { BerthError } from "../core/index.js";
 import { STDOUT_FRAME, TASK_EXEC_PATH } from "../server/index.js";
 import { ecsClient, signedHeaders } from "./client.js";
@@ -40,7 +41,7 @@ export const exec = defineCommand({
   run: async ({ flags, positionals }, env) => {
     const [task, ...command] = positionals;
     if (task === undefined || command.length === 0)
-      throw new BerthError("InvalidArgument", "name a task and a command: berth exec TASK -- CMD");
+      throw invalidArgument("name a task and a command: berth exec TASK -- CMD");
     const config = clientConfigFrom(flags, env);
     const taskArn = await resolveTaskArn(config, flags.cluster, task);
     const url = new URL(TASK_EXEC_PATH, config.endpoint);

@@ -7,9 +7,10 @@
  * meanwhile so that none starts on it.
  */
 import { existsSync } from "node:fs";
+import { invalidArgument } from "./errors.js";
 import { join, resolve } from "node:path";
 import { purgeHost } from "../agent/index.js";
-import { BerthError, createLogger, lockDataDir, type DataDirLock } from "../core/index.js";
+import { createLogger, lockDataDir, type DataDirLock } from "../core/index.js";
 import { defineCommand } from "./command.js";
 import { defaultDataDir } from "./config.js";
 
@@ -32,7 +33,7 @@ export const host = defineCommand({
   positionals: true,
   run: async ({ flags: values, positionals }, env) => {
     if (positionals[0] !== "clean" || positionals.length !== 1)
-      throw new BerthError("InvalidArgument", "the one subcommand is clean: berth host clean");
+      throw invalidArgument("the one subcommand is clean: berth host clean");
     const dataDir = resolve(values["data-dir"] ?? defaultDataDir(env));
     if (!existsSync(dataDir)) {
       process.stdout.write(`Nothing to clean: ${dataDir} does not exist.\n`);

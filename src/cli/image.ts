@@ -5,6 +5,7 @@
  * digests.
  */
 import { execFileSync } from "node:child_process";
+import { invalidArgument } from "./errors.js";
 import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError } from "../core/index.js";
@@ -40,17 +41,14 @@ export const image = defineCommand({
   run: async ({ flags, positionals }) => {
     const [kind, dir, ...extra] = positionals;
     if (kind !== "busybox" || dir === undefined || extra.length > 0)
-      throw new BerthError("InvalidArgument", "the one kind is busybox: berth image busybox DIR");
+      throw invalidArgument("the one kind is busybox: berth image busybox DIR");
     const target = resolve(dir);
     if (
       existsSync(target) &&
       readdirSync(target).length > 0 &&
       !existsSync(resolve(target, "oci-layout"))
     )
-      throw new BerthError(
-        "InvalidArgument",
-        `${target} is a directory with other things in it; name a new one`,
-      );
+      throw invalidArgument(`${target} is a directory with other things in it; name a new one`);
     const built = await buildBusyboxImage({
       dir: target,
       tag: flags.tag,

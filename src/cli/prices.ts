@@ -4,7 +4,7 @@
  * run stay as they were.
  */
 import { PRICE_DESCRIPTIONS, PRICE_NAMES, PriceBook, formatRate } from "../billing/index.js";
-import { BerthError } from "../core/index.js";
+import { invalidArgument } from "./errors.js";
 import { berthJson } from "./client.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
@@ -13,10 +13,7 @@ function time(text: string | undefined, flag: string): Date | undefined {
   if (text === undefined || text === "now") return undefined;
   const date = new Date(text);
   if (Number.isNaN(date.getTime()))
-    throw new BerthError(
-      "InvalidArgument",
-      `${flag} must be an ISO 8601 time or "now", not '${text}'`,
-    );
+    throw invalidArgument(`${flag} must be an ISO 8601 time or "now", not '${text}'`);
   return date;
 }
 
@@ -53,10 +50,7 @@ export const prices = defineCommand({
   run: async ({ flags: values, positionals: words }, env) => {
     const [sub, ...positionals] = words;
     if (sub !== "list" && sub !== "set")
-      throw new BerthError(
-        "InvalidArgument",
-        "the subcommands are list and set: berth prices list",
-      );
+      throw invalidArgument("the subcommands are list and set: berth prices list");
     const config = clientConfigFrom(values, env);
     if (sub === "list") {
       const book = PriceBook.parse(
@@ -87,8 +81,7 @@ export const prices = defineCommand({
     for (const pair of positionals) {
       const [name, value] = pair.split("=", 2);
       if (name === undefined || value === undefined)
-        throw new BerthError(
-          "InvalidArgument",
+        throw invalidArgument(
           `'${pair}' is not NAME=USD with NAME one of ${PRICE_NAMES.join(", ")}`,
         );
       change[name] = value;

@@ -4,6 +4,7 @@
  * its output and exits with its exit code.
  */
 import { randomUUID } from "node:crypto";
+import { invalidArgument } from "./errors.js";
 import {
   DescribeTaskDefinitionCommand,
   RegisterTaskDefinitionCommand,
@@ -163,18 +164,14 @@ export const run = defineCommand({
   positionals: true,
   run: async ({ flags, positionals }, env) => {
     const [image, ...command] = positionals;
-    if (image === undefined)
-      throw new BerthError("InvalidArgument", "name an image: berth run IMAGE [-- CMD...]");
+    if (image === undefined) throw invalidArgument("name an image: berth run IMAGE [-- CMD...]");
     const stopTimeout =
       flags["stop-timeout"] === undefined ? undefined : Number(flags["stop-timeout"]);
     if (
       stopTimeout !== undefined &&
       !(Number.isInteger(stopTimeout) && stopTimeout >= 0 && stopTimeout <= 120)
     )
-      throw new BerthError(
-        "InvalidArgument",
-        "--stop-timeout is a whole number of seconds, 0 to 120",
-      );
+      throw invalidArgument("--stop-timeout is a whole number of seconds, 0 to 120");
     const client = clientConfigFrom(flags, env);
     const ecs = ecsClient(client);
     try {

@@ -3,7 +3,7 @@
  * its billing endpoint; they apply from their start on.
  */
 import { SavingsPlans, YEAR_SECONDS, formatRate, planEnd, planState } from "../billing/index.js";
-import { BerthError } from "../core/index.js";
+import { invalidArgument } from "./errors.js";
 import { berthJson } from "./client.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
@@ -11,10 +11,7 @@ import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
 function term(text: string): number {
   const match = /^(\d+)(y|d|h)$/.exec(text);
   if (match === null)
-    throw new BerthError(
-      "InvalidArgument",
-      `--term must be like 1y, 3y, 30d or 12h, not '${text}'`,
-    );
+    throw invalidArgument(`--term must be like 1y, 3y, 30d or 12h, not '${text}'`);
   const n = Number(match[1]);
   return match[2] === "y" ? n * YEAR_SECONDS : match[2] === "d" ? n * 86_400 : n * 3600;
 }
@@ -47,22 +44,17 @@ export const savingsPlans = defineCommand({
   run: async ({ flags: values, positionals: words }, env) => {
     const [sub, ...positionals] = words;
     if (sub !== "create" && sub !== "list" && sub !== "delete")
-      throw new BerthError(
-        "InvalidArgument",
+      throw invalidArgument(
         "the subcommands are create, list and delete: berth savings-plans list",
       );
     const config = clientConfigFrom(values, env);
     const path = "/_berth/billing/savings-plans";
     if (sub === "create") {
       if (values.commitment === undefined)
-        throw new BerthError(
-          "InvalidArgument",
-          "--commitment is required: USD per hour, e.g. --commitment 0.05",
-        );
+        throw invalidArgument("--commitment is required: USD per hour, e.g. --commitment 0.05");
       const start = values.start === undefined ? undefined : new Date(values.start);
       if (start !== undefined && Number.isNaN(start.getTime()))
-        throw new BerthError(
-          "InvalidArgument",
+        throw invalidArgument(
           "--start must be an ISO 8601 time on the hour, e.g. 2026-12-01T00:00:00Z",
         );
       const plan = await berthJson<{ savingsPlanArn: string }>(config, path, {
@@ -92,10 +84,7 @@ export const savingsPlans = defineCommand({
     }
     const id = positionals[0];
     if (id === undefined)
-      throw new BerthError(
-        "InvalidArgument",
-        "name the plan to delete: berth savings-plans delete ID",
-      );
+      throw invalidArgument("name the plan to delete: berth savings-plans delete ID");
     const { outcome } = await berthJson<{ outcome: string }>(config, `${path}/delete`, { id });
     process.stdout.write(
       outcome === "deleted"

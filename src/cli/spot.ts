@@ -1,5 +1,6 @@
 /** `berth spot interrupt [--host H | --fraction F]`: take Spot capacity back, as AWS may. */
 import { BerthError } from "../core/index.js";
+import { invalidArgument } from "./errors.js";
 import { signedPost } from "./client.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
@@ -22,13 +23,10 @@ export const spot = defineCommand({
   positionals: true,
   run: async ({ flags: values, positionals }, env) => {
     if (positionals[0] !== "interrupt" || positionals.length > 1)
-      throw new BerthError(
-        "InvalidArgument",
-        "the one subcommand is interrupt: berth spot interrupt",
-      );
+      throw invalidArgument("the one subcommand is interrupt: berth spot interrupt");
     const fraction = values.fraction === undefined ? undefined : Number(values.fraction);
     if (fraction !== undefined && !(fraction >= 0 && fraction <= 1)) {
-      throw new BerthError("InvalidArgument", "--fraction is a number from 0 to 1");
+      throw invalidArgument("--fraction is a number from 0 to 1");
     }
     const config = clientConfigFrom(values, env);
     const response = await signedPost(config, "/_berth/spot/interrupt", {

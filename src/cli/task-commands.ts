@@ -1,5 +1,6 @@
 /** `berth ps`, `berth stop`, `berth logs`: tasks the way `docker` users expect. */
 import { StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
+import { invalidArgument } from "./errors.js";
 import { BerthError } from "../core/index.js";
 import { ecsClient, streamTaskLogs, type LogRecord } from "./client.js";
 import { defineCommand } from "./command.js";
@@ -84,8 +85,7 @@ export const stop = defineCommand({
   },
   positionals: true,
   run: async ({ flags, positionals }, env) => {
-    if (positionals.length === 0)
-      throw new BerthError("InvalidArgument", "name a task to stop: berth stop TASK...");
+    if (positionals.length === 0) throw invalidArgument("name a task to stop: berth stop TASK...");
     const ecs = ecsClient(clientConfigFrom(flags, env));
     try {
       for (const reference of positionals) {
@@ -122,7 +122,7 @@ export const logs = defineCommand({
   run: async ({ flags, positionals }, env) => {
     const [reference, ...extra] = positionals;
     if (reference === undefined || extra.length > 0)
-      throw new BerthError("InvalidArgument", "name one task: berth logs TASK [-f]");
+      throw invalidArgument("name one task: berth logs TASK [-f]");
     const config = clientConfigFrom(flags, env);
     const ecs = ecsClient(config);
     try {

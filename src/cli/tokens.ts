@@ -1,5 +1,4 @@
-/** `berth tokens list|create|revoke`: the join tokens agents show to join this Berth. */
-import { BerthError } from "../core/index.js";
+import { invalidArgument } from "./errors.js";
 import { signedPost } from "./client.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
@@ -60,22 +59,19 @@ export const tokens = defineCommand({
     const known =
       action === "list" || action === "create" || (action === "revoke" && id !== undefined);
     if (!known || positionals.length > (action === "revoke" ? 2 : 1))
-      throw new BerthError(
-        "InvalidArgument",
+      throw invalidArgument(
         "the subcommands are list, create and revoke ID. Run `berth help tokens` for their options.",
       );
     let body: Record<string, unknown> = {};
     if (action === "create") {
       const ttlSeconds = parseDuration(values.ttl);
       if (ttlSeconds === undefined)
-        throw new BerthError(
-          "InvalidArgument",
+        throw invalidArgument(
           `--ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values.ttl}'`,
         );
       const uses = values.uses === undefined ? undefined : Number(values.uses);
       if (uses !== undefined && !(Number.isInteger(uses) && uses >= 1))
-        throw new BerthError(
-          "InvalidArgument",
+        throw invalidArgument(
           `--uses is a whole number of joins, at least 1, not '${values.uses}'`,
         );
       body = {

@@ -4,6 +4,7 @@
  * (the last metric period's datapoints).
  */
 import { BerthError } from "../core/index.js";
+import { invalidArgument } from "./errors.js";
 import { METRICS_PATH } from "../server/index.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, resolveEndpoint } from "./config.js";
@@ -92,8 +93,7 @@ export const top = defineCommand({
   },
   run: async ({ flags }, env) => {
     const interval = Number(flags.interval);
-    if (!(interval >= 0.5))
-      throw new BerthError("InvalidArgument", "--interval takes seconds, at least 0.5");
+    if (!(interval >= 0.5)) throw invalidArgument("--interval takes seconds, at least 0.5");
     const endpoint = resolveEndpoint({ endpoint: flags.endpoint }, env);
     const redraw = process.stdout.isTTY && !flags.once;
     const quit = flags.once ? undefined : quitKeys();

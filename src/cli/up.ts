@@ -1,5 +1,6 @@
 /** `berth up`: the whole platform on this machine, in the foreground, until Ctrl-C. */
 import { resolve } from "node:path";
+import { invalidArgument } from "./errors.js";
 import { checkTaskCidr } from "../agent/index.js";
 import { createLogger } from "../core/index.js";
 import { parseTargetCidr } from "../services/elbv2/index.js";
@@ -172,64 +173,41 @@ export const up = defineCommand({
   },
   run: async ({ flags: values }, env) => {
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      process.stderr.write(
-        `berth up: --port must be a number from 0 to 65535, not '${values.port}'.\n`,
-      );
-      return 2;
-    }
-    if (!/^\d{12}$/.test(values["account-id"])) {
-      process.stderr.write(
-        `berth up: --account-id must be 12 digits, not '${values["account-id"]}'.\n`,
-      );
-      return 2;
-    }
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw invalidArgument(`--port must be a number from 0 to 65535, not '${values.port}'.`);
+    if (!/^\d{12}$/.test(values["account-id"]))
+      throw invalidArgument(`--account-id must be 12 digits, not '${values["account-id"]}'.`);
     const hostTimeoutSeconds = Number(values["host-timeout-seconds"]);
-    if (!Number.isFinite(hostTimeoutSeconds) || hostTimeoutSeconds < 3) {
-      process.stderr.write("berth up: --host-timeout-seconds must be a number of at least 3.\n");
-      return 2;
-    }
+    if (!Number.isFinite(hostTimeoutSeconds) || hostTimeoutSeconds < 3)
+      throw invalidArgument("--host-timeout-seconds must be a number of at least 3.");
     const spotWarningSeconds = Number(values["spot-warning-seconds"]);
     const spotInterruptionsPerHour = Number(values["spot-interruptions-per-hour"]);
-    if (!(spotWarningSeconds >= 0) || !(spotInterruptionsPerHour >= 0)) {
-      process.stderr.write(
-        "berth up: --spot-warning-seconds and --spot-interruptions-per-hour take numbers of at least 0.\n",
+    if (!(spotWarningSeconds >= 0) || !(spotInterruptionsPerHour >= 0))
+      throw invalidArgument(
+        "--spot-warning-seconds and --spot-interruptions-per-hour take numbers of at least 0.",
       );
-      return 2;
-    }
     const taskCidr = values["task-cidr"];
     const cidrProblem = taskCidr === undefined ? undefined : checkTaskCidr(taskCidr);
-    if (cidrProblem !== undefined) {
-      process.stderr.write(`berth up: --task-cidr ${cidrProblem}.\n`);
-      return 2;
-    }
+    if (cidrProblem !== undefined) throw invalidArgument(`--task-cidr ${cidrProblem}.`);
     const elbTargetCidrs = values["elb-target-cidr"] ?? [];
     const badRange = elbTargetCidrs.find((cidr) => parseTargetCidr(cidr) === undefined);
-    if (badRange !== undefined) {
-      process.stderr.write(
-        `berth up: --elb-target-cidr takes an IPv4 CIDR such as 127.0.0.1/32, not '${badRange}'.\n`,
+    if (badRange !== undefined)
+      throw invalidArgument(
+        `--elb-target-cidr takes an IPv4 CIDR such as 127.0.0.1/32, not '${badRange}'.`,
       );
-      return 2;
-    }
     const metricPeriodSeconds = Number(values["metric-period-seconds"]);
-    if (!Number.isInteger(metricPeriodSeconds) || metricPeriodSeconds < 1) {
-      process.stderr.write(
-        "berth up: --metric-period-seconds takes a whole number of seconds, at least 1 (CloudWatch uses 60).\n",
+    if (!Number.isInteger(metricPeriodSeconds) || metricPeriodSeconds < 1)
+      throw invalidArgument(
+        "--metric-period-seconds takes a whole number of seconds, at least 1 (CloudWatch uses 60).",
       );
-      return 2;
-    }
     const joinTokenTtl = parseDuration(values["join-token-ttl"]);
-    if (joinTokenTtl === undefined) {
-      process.stderr.write(
-        `berth up: --join-token-ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values["join-token-ttl"]}'.\n`,
+    if (joinTokenTtl === undefined)
+      throw invalidArgument(
+        `--join-token-ttl is a duration like 24h, 30m or 1h30m (0: never expires), not '${values["join-token-ttl"]}'.`,
       );
-      return 2;
-    }
     const level = values["log-level"];
-    if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
-      process.stderr.write("berth up: --log-level is one of debug, info, warn, error.\n");
-      return 2;
-    }
+    if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error")
+      throw invalidArgument("--log-level is one of debug, info, warn, error.");
     const dataDir = resolve(values["data-dir"] ?? defaultDataDir(env));
     const log = createLogger(level);
     const store = values.store ?? env.BERTH_STORE;
