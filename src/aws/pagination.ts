@@ -21,13 +21,12 @@ export function decodeToken<T extends Record<string, string | number>>(
 }
 
 /**
- * One page of `items` after the token's offset, with the token for the next page if any.
- * `defaultMax` is both the page size when none is asked and the largest one allowed.
+ * One page of `items` after the request's token's offset, with the token for the next page if
+ * any. `defaultMax` is both the page size when none is asked and the largest one allowed.
  */
 export function page<T>(
   items: T[],
-  nextToken: string | undefined,
-  maxResults: number | undefined,
+  { nextToken, maxResults }: { nextToken?: string; maxResults?: number },
   defaultMax: number,
 ): { items: T[]; nextToken?: string } {
   const start = Number(decodeToken<{ offset: number }>(nextToken)?.offset ?? 0);

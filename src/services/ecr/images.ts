@@ -76,7 +76,7 @@ export function imageHandlers(deps: EcrDependencies) {
           ? [{ imageDigest: image.digest }]
           : image.tags.map((tag) => ({ imageDigest: image.digest, imageTag: tag })),
       );
-      const { items, nextToken } = page(ids, input.nextToken, input.maxResults, 1000);
+      const { items, nextToken } = page(ids, input, 1000);
       return { imageIds: items, nextToken };
     },
 
@@ -95,7 +95,7 @@ export function imageHandlers(deps: EcrDependencies) {
         return { imageDetails: details };
       }
       const filtered = byTagStatus(images, input.filter?.tagStatus);
-      const { items, nextToken } = page(filtered, input.nextToken, input.maxResults, 100);
+      const { items, nextToken } = page(filtered, input, 100);
       return { imageDetails: items.map((i) => toImageDetail(registryId, i)), nextToken };
     },
 

@@ -89,7 +89,7 @@ export function lifecycleHandlers(deps: EcrDependencies) {
           ),
         );
       }
-      const { items, nextToken } = page(results, input.nextToken, input.maxResults, 100);
+      const { items, nextToken } = page(results, input, 100);
       return {
         registryId,
         repositoryName: name,

@@ -154,7 +154,7 @@ export function repositoryHandlers(deps: EcrDependencies) {
       if (input.registryId !== undefined && input.registryId !== registryId)
         return { repositories: [] };
       const all = await deps.registry.metadata.repositories();
-      const { items, nextToken } = page(all, input.nextToken, input.maxResults, 1000);
+      const { items, nextToken } = page(all, input, 1000);
       return { repositories: items.map((r) => toRepository(deps, r)), nextToken };
     },
 

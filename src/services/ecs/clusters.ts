@@ -228,13 +228,8 @@ export function clusterHandlers(store: Store, addresses?: TaskAddressSpace) {
         .where("status", "=", "ACTIVE")
         .orderBy("name")
         .execute();
-      const result = page(
-        rows.map((row) => row.arn),
-        input.nextToken,
-        input.maxResults,
-        100,
-      );
-      return { clusterArns: result.items, nextToken: result.nextToken };
+      const { items, nextToken } = page(rows, input, 100);
+      return { clusterArns: items.map((row) => row.arn), nextToken };
     },
 
     updateCluster: async (input, ctx) => {

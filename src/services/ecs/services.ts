@@ -418,13 +418,12 @@ export function serviceHandlers({
         .orderBy("created_at")
         .execute();
       // ListServices pages 10 at a time by default, up to 100.
-      const result = page(
-        rows.map((r) => r.arn),
-        input.nextToken,
-        input.maxResults ?? 10,
+      const { items, nextToken } = page(
+        rows,
+        { ...input, maxResults: input.maxResults ?? 10 },
         100,
       );
-      return { serviceArns: result.items, nextToken: result.nextToken };
+      return { serviceArns: items.map((row) => row.arn), nextToken };
     },
   } satisfies Handlers<ECS>;
 }

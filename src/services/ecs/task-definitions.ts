@@ -120,13 +120,8 @@ export function taskDefinitionHandlers(store: Store) {
         .orderBy("family", direction)
         .orderBy("revision", direction)
         .execute();
-      const result = page(
-        rows.map((row) => row.arn),
-        input.nextToken,
-        input.maxResults,
-        100,
-      );
-      return { taskDefinitionArns: result.items, nextToken: result.nextToken };
+      const { items, nextToken } = page(rows, input, 100);
+      return { taskDefinitionArns: items.map((row) => row.arn), nextToken };
     },
 
     listTaskDefinitionFamilies: async (input) => {
@@ -154,7 +149,7 @@ export function taskDefinitionHandlers(store: Store) {
               : Number(row.active) === 0,
         )
         .map((row) => row.family);
-      const result = page(families, input.nextToken, input.maxResults, 100);
+      const result = page(families, input, 100);
       return { families: result.items, nextToken: result.nextToken };
     },
 

@@ -175,13 +175,8 @@ export function taskHandlers(
       if (input.containerInstance !== undefined)
         query = query.where("host_id", "=", input.containerInstance);
       const rows = await query.orderBy("created_at").orderBy("arn").execute();
-      const result = page(
-        rows.map((r) => r.arn),
-        input.nextToken,
-        input.maxResults,
-        100,
-      );
-      return { taskArns: result.items, nextToken: result.nextToken };
+      const { items, nextToken } = page(rows, input, 100);
+      return { taskArns: items.map((row) => row.arn), nextToken };
     },
   } satisfies Handlers<ECS>;
 }

@@ -127,13 +127,8 @@ export function clusterHandlers(store: Store, hooks: EksClusterHooks) {
 
     listClusters: async (input) => {
       const rows = await store.selectFrom("eks_clusters").select("name").orderBy("name").execute();
-      const { items, ...next } = page(
-        rows.map((r) => r.name),
-        input.nextToken,
-        input.maxResults,
-        100,
-      );
-      return { clusters: items, ...next };
+      const { items, ...next } = page(rows, input, 100);
+      return { clusters: items.map((row) => row.name), ...next };
     },
 
     deleteCluster: async (input, ctx) => {

@@ -119,13 +119,8 @@ export function fargateProfileHandlers(store: Store) {
         .where("cluster_name", "=", cluster.name)
         .orderBy("name")
         .execute();
-      const { items, ...next } = page(
-        rows.map((r) => r.name),
-        input.nextToken,
-        input.maxResults,
-        100,
-      );
-      return { fargateProfileNames: items, ...next };
+      const { items, ...next } = page(rows, input, 100);
+      return { fargateProfileNames: items.map((row) => row.name), ...next };
     },
 
     deleteFargateProfile: async (input) => {

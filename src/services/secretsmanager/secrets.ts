@@ -117,7 +117,11 @@ export function secretHandlers(store: Store, sealer: ValueSealer) {
         (input.Filters ?? []).every((filter) => matchesFilter(entry, filter)),
       );
       if (input.SortOrder === "desc") matching.reverse();
-      const { items, nextToken } = page(matching, input.NextToken, input.MaxResults, 100);
+      const { items, nextToken } = page(
+        matching,
+        { nextToken: input.NextToken, maxResults: input.MaxResults },
+        100,
+      );
       return { SecretList: items, ...(nextToken === undefined ? {} : { NextToken: nextToken }) };
     },
 

@@ -164,7 +164,11 @@ export function valueHandlers(store: Store, sealer: ValueSealer) {
         ...(v.accessed_at === null ? {} : { LastAccessedDate: new Date(v.accessed_at) }),
         CreatedDate: new Date(v.created_at),
       }));
-      const { items, nextToken } = page(entries, input.NextToken, input.MaxResults, 100);
+      const { items, nextToken } = page(
+        entries,
+        { nextToken: input.NextToken, maxResults: input.MaxResults },
+        100,
+      );
       return {
         Versions: items,
         ...(nextToken === undefined ? {} : { NextToken: nextToken }),
