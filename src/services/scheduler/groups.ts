@@ -108,11 +108,8 @@ export function groupHandlers(store: Store, clock: Clock) {
           .where("name", ">=", input.NamePrefix)
           .where("name", "<", `${input.NamePrefix}\uffff`);
       const rows = await query.execute();
-      const { items, nextToken } = pageOf(rows, input.NextToken, input.MaxResults);
-      return {
-        ScheduleGroups: items.map(summary),
-        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-      };
+      const { items, ...next } = pageOf(rows, input);
+      return { ScheduleGroups: items.map(summary), ...next };
     },
   } satisfies Handlers<Scheduler>;
 }

@@ -5,14 +5,13 @@ import { invalid } from "./errors.js";
 /** One page (MaxResults 1-100 is the model's; 100 when none is asked) after the token's offset. */
 export function pageOf<T>(
   items: T[],
-  token: string | undefined,
-  maxResults: number | undefined,
-): { items: T[]; nextToken?: string } {
+  { NextToken: token, MaxResults: maxResults }: { NextToken?: string; MaxResults?: number },
+): { items: T[]; NextToken?: string } {
   const start = Number(decodeToken<{ offset: number }>(token, "ValidationException")?.offset ?? 0);
   if (!Number.isInteger(start) || start < 0) throw invalid("The specified nextToken is invalid.");
   const slice = items.slice(start, start + (maxResults ?? 100));
   const end = start + slice.length;
   return end < items.length
-    ? { items: slice, nextToken: encodeToken({ offset: end }) }
+    ? { items: slice, NextToken: encodeToken({ offset: end }) }
     : { items: slice };
 }

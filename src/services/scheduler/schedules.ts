@@ -121,7 +121,7 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
           .where("name", ">=", input.NamePrefix)
           .where("name", "<", `${input.NamePrefix}\uffff`);
       const rows = await query.execute();
-      const { items, nextToken } = pageOf(rows, input.NextToken, input.MaxResults);
+      const { items, ...next } = pageOf(rows, input);
       return {
         Schedules: items.map((row): ScheduleSummary => ({
           Arn: row.arn,
@@ -132,7 +132,7 @@ export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
           LastModificationDate: new Date(row.updated_at),
           Target: { Arn: (JSON.parse(row.document) as ScheduleDefinition).Target.Arn },
         })),
-        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+        ...next,
       };
     },
   } satisfies Handlers<Scheduler>;
