@@ -5,7 +5,7 @@ import type { Store } from "../../store/index.js";
 import { noSuchEntity } from "./errors.js";
 import type { PrincipalKindInStore } from "./identities.js";
 import { encodeDocument } from "./names.js";
-import { page } from "./pages.js";
+import { page, type Paging } from "./pages.js";
 import { parsePolicy } from "./policy-document.js";
 import { requireRole } from "./roles.js";
 import { requireUser } from "./users.js";
@@ -47,7 +47,7 @@ function inlineHandlers(store: Store, kind: PrincipalKindInStore) {
         throw noSuchEntity(`The ${kind} policy with name ${policyName} cannot be found.`);
       return encodeDocument(row.document);
     },
-    list: async (name: string, marker?: string, maxItems?: number) => {
+    list: async (name: string, paging: Paging) => {
       await requirePrincipal(store, kind, name);
       const rows = await store
         .selectFrom("iam_inline_policies")
@@ -56,13 +56,8 @@ function inlineHandlers(store: Store, kind: PrincipalKindInStore) {
         .where("principal_name", "=", name)
         .orderBy("policy_name")
         .execute();
-      const { items, ...rest } = page(
-        rows.map((row) => row.policy_name),
-        (n) => n,
-        marker,
-        maxItems,
-      );
-      return { PolicyNames: items, ...rest };
+      const { items, ...rest } = page(rows, (row) => row.policy_name, paging);
+      return { PolicyNames: items.map((row) => row.policy_name), ...rest };
     },
     delete: async (name: string, policyName: string): Promise<Record<string, never>> => {
       await requirePrincipal(store, kind, name);
@@ -89,7 +84,7 @@ export function inlinePolicyHandlers(store: Store) {
       const document = await users.get(i.UserName as string, i.PolicyName as string);
       return { UserName: i.UserName, PolicyName: i.PolicyName, PolicyDocument: document };
     },
-    listUserPolicies: (i) => users.list(i.UserName as string, i.Marker, i.MaxItems),
+    listUserPolicies: (i) => users.list(i.UserName as string, i),
     deleteUserPolicy: (i) => users.delete(i.UserName as string, i.PolicyName as string),
     putRolePolicy: (i) =>
       roles.put(i.RoleName as string, i.PolicyName as string, i.PolicyDocument as string),
@@ -97,7 +92,7 @@ export function inlinePolicyHandlers(store: Store) {
       const document = await roles.get(i.RoleName as string, i.PolicyName as string);
       return { RoleName: i.RoleName, PolicyName: i.PolicyName, PolicyDocument: document };
     },
-    listRolePolicies: (i) => roles.list(i.RoleName as string, i.Marker, i.MaxItems),
+    listRolePolicies: (i) => roles.list(i.RoleName as string, i),
     deleteRolePolicy: (i) => roles.delete(i.RoleName as string, i.PolicyName as string),
   } satisfies Handlers<iam.IAM>;
 }

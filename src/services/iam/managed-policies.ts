@@ -15,7 +15,7 @@ import {
 } from "./errors.js";
 import type { PrincipalKindInStore } from "./identities.js";
 import { encodeDocument, newUniqueId, policyArn } from "./names.js";
-import { page } from "./pages.js";
+import { page, type Paging } from "./pages.js";
 import { parsePolicy } from "./policy-document.js";
 import { requireRole } from "./roles.js";
 import { requireUser } from "./users.js";
@@ -121,7 +121,7 @@ function attachments(store: Store, kind: PrincipalKindInStore) {
       if (Number(result.numDeletedRows) === 0) throw noSuchEntity(`Policy ${arn} was not found.`);
       return {};
     },
-    list: async (name: string, marker?: string, maxItems?: number) => {
+    list: async (name: string, paging: Paging) => {
       await requirePrincipal(name);
       const rows = await store
         .selectFrom("iam_attached_policies")
@@ -130,14 +130,9 @@ function attachments(store: Store, kind: PrincipalKindInStore) {
         .where("principal_name", "=", name)
         .orderBy("policy_arn")
         .execute();
-      const { items, ...rest } = page(
-        rows.map((r) => r.policy_arn),
-        (a) => a,
-        marker,
-        maxItems,
-      );
+      const { items, ...rest } = page(rows, (row) => row.policy_arn, paging);
       const attached: iam.AttachedPolicy[] = [];
-      for (const arn of items)
+      for (const { policy_arn: arn } of items)
         attached.push({
           PolicyArn: arn,
           PolicyName: (await findPolicy(store, arn))?.name ?? arn.split("/").pop(),
@@ -218,7 +213,7 @@ export function managedPolicyHandlers(store: Store) {
         all.push(shaped);
       }
       all.sort((a, b) => ((a.PolicyName ?? "") < (b.PolicyName ?? "") ? -1 : 1));
-      const { items, ...rest } = page(all, (p) => p.PolicyName ?? "", input.Marker, input.MaxItems);
+      const { items, ...rest } = page(all, (p) => p.PolicyName ?? "", input);
       return { Policies: items, ...rest };
     },
 
@@ -234,9 +229,9 @@ export function managedPolicyHandlers(store: Store) {
 
     attachUserPolicy: (i) => users.attach(i.UserName as string, i.PolicyArn as string),
     detachUserPolicy: (i) => users.detach(i.UserName as string, i.PolicyArn as string),
-    listAttachedUserPolicies: (i) => users.list(i.UserName as string, i.Marker, i.MaxItems),
+    listAttachedUserPolicies: (i) => users.list(i.UserName as string, i),
     attachRolePolicy: (i) => roles.attach(i.RoleName as string, i.PolicyArn as string),
     detachRolePolicy: (i) => roles.detach(i.RoleName as string, i.PolicyArn as string),
-    listAttachedRolePolicies: (i) => roles.list(i.RoleName as string, i.Marker, i.MaxItems),
+    listAttachedRolePolicies: (i) => roles.list(i.RoleName as string, i),
   } satisfies Handlers<iam.IAM>;
 }

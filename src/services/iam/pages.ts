@@ -1,6 +1,9 @@
 /** IAM's list paging: `Marker` (where the last page ended) and `MaxItems` (default 100). */
 import { invalidInput } from "./errors.js";
 
+/** What a List request asks of its page. */
+export type Paging = { Marker?: string; MaxItems?: number };
+
 export interface Page<T> {
   items: T[];
   IsTruncated: boolean;
@@ -11,8 +14,7 @@ export interface Page<T> {
 export function page<T>(
   sorted: readonly T[],
   key: (item: T) => string,
-  marker: string | undefined,
-  maxItems: number | undefined,
+  { Marker: marker, MaxItems: maxItems }: Paging,
 ): Page<T> {
   let after: string | undefined;
   if (marker !== undefined) {

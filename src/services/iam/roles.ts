@@ -66,12 +66,8 @@ export function roleHandlers(store: Store) {
     listRoles: async (input) => {
       const prefix = input.PathPrefix ?? "/";
       const rows = await store.selectFrom("iam_roles").selectAll().orderBy("name").execute();
-      const { items, ...rest } = page(
-        rows.filter((row) => row.path.startsWith(prefix)),
-        (row) => row.name,
-        input.Marker,
-        input.MaxItems,
-      );
+      const inPath = rows.filter((row) => row.path.startsWith(prefix));
+      const { items, ...rest } = page(inPath, (row) => row.name, input);
       return { Roles: items.map(toRole), ...rest };
     },
 

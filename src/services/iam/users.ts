@@ -80,12 +80,8 @@ export function userHandlers(store: Store) {
     listUsers: async (input) => {
       const prefix = input.PathPrefix ?? "/";
       const rows = await store.selectFrom("iam_users").selectAll().orderBy("name").execute();
-      const { items, ...rest } = page(
-        rows.filter((row) => row.path.startsWith(prefix)),
-        (row) => row.name,
-        input.Marker,
-        input.MaxItems,
-      );
+      const inPath = rows.filter((row) => row.path.startsWith(prefix));
+      const { items, ...rest } = page(inPath, (row) => row.name, input);
       return { Users: items.map(toUser), ...rest };
     },
 
@@ -145,12 +141,7 @@ export function userHandlers(store: Store) {
         .where("user_name", "=", name)
         .orderBy("access_key_id")
         .execute();
-      const { items, ...rest } = page(
-        rows,
-        (row) => row.access_key_id,
-        input.Marker,
-        input.MaxItems,
-      );
+      const { items, ...rest } = page(rows, (row) => row.access_key_id, input);
       return {
         AccessKeyMetadata: items.map((row) => ({
           UserName: row.user_name,
