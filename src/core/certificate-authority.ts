@@ -6,7 +6,8 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,15 +25,6 @@ export interface CertificateAuthority {
 export interface ServingCertificate {
   certificatePem: string;
   keyPem: string;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function openssl(args: string[]): Promise<void> {
@@ -73,7 +65,7 @@ export async function ensureCertificateAuthority(
   await chmod(dir, 0o700);
   const certPath = join(dir, "ca.crt");
   const keyPath = join(dir, "ca.key");
-  if (!(await exists(certPath)) || !(await exists(keyPath))) {
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
     await newCertificate(keyPath, certPath, 3650, commonName, [
       "basicConstraints=critical,CA:TRUE",
       "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
@@ -99,8 +91,8 @@ export async function issueServingCertificate(
   const certPath = join(dir, `${file}.crt`);
   const keyPath = join(dir, `${file}.key`);
   const sanPath = join(dir, `${file}.san`);
-  const current = (await exists(sanPath)) ? await readFile(sanPath, "utf8") : "";
-  if (current !== san || !(await exists(certPath)) || !(await exists(keyPath))) {
+  const current = existsSync(sanPath) ? await readFile(sanPath, "utf8") : "";
+  if (current !== san || !existsSync(certPath) || !existsSync(keyPath)) {
     await newCertificate(
       keyPath,
       certPath,
