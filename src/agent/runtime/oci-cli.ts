@@ -2,12 +2,11 @@
  * The OCI runtime's command line (runc, runsc): start, kill, delete, and the state of a
  * container. All share one state root under the agent's run dir, so `list` sees only Berth's.
  */
-import { constants as fsConstants, existsSync } from "node:fs";
-import { open, readdir, readFile, unlink } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { runCommand } from "./command.js";
-import { runtimeFailed } from "./errors.js";
 
 export type OciStatus = "created" | "running" | "stopped" | "absent";
 
@@ -114,8 +113,6 @@ export class CliOciRuntime implements OciRuntimeCli {
 /**
  * runc, with its state read straight from its state root (as `runc state` does, without the
  * 10 ms of a process): `exec.fifo` is there until `runc start`; then the init PID runs or not.
- * Started the same way, through that fifo (below). Both read runc 1.1's state dir layout, a
- * deliberate dependence on runc's internals for the launch path's sake.
  */
 export class RuncCli extends CliOciRuntime {
   /** `wrapper` runs `runc` with its arguments (libexec/berth-runc). */
@@ -132,81 +129,20 @@ export class RuncCli extends CliOciRuntime {
   }
 
   override async state(id: string): Promise<{ status: OciStatus; pid?: number }> {
-    const init = await this.#init(id);
-    if (init === undefined) return { status: "absent" };
-    if (!init.pid || !(await processMatches(init.pid, init.startTicks)))
-      return { status: "stopped" };
-    if (existsSync(join(this.root, id, "exec.fifo"))) return { status: "created", pid: init.pid };
-    return { status: "running", pid: init.pid };
-  }
-
-  /**
-   * What `runc start` does, without a runc process on the launch path (~10 ms of a Go start;
-   * see `startThroughExecFifo`). Without the fifo (not created, or started already) `runc
-   * start` itself answers, in its own words.
-   */
-  override async start(id: string): Promise<void> {
-    const init = await this.#init(id);
-    const fifo = join(this.root, id, "exec.fifo");
-    if (!init?.pid || !existsSync(fifo)) return super.start(id);
-    await startThroughExecFifo(fifo, init.pid, init.startTicks);
-  }
-
-  /** The container's init process from runc's state.json (its start time tells a reused PID). */
-  async #init(id: string): Promise<{ pid: number; startTicks?: number } | undefined> {
+    const dir = join(this.root, id);
     let raw: string;
     try {
-      raw = await readFile(join(this.root, id, "state.json"), "utf8");
+      raw = await readFile(join(dir, "state.json"), "utf8");
     } catch {
-      return undefined;
+      return { status: "absent" };
     }
     const state = JSON.parse(raw) as { init_process_pid?: number; init_process_start?: number };
-    return {
-      pid: state.init_process_pid ?? 0,
-      ...(state.init_process_start === undefined ? {} : { startTicks: state.init_process_start }),
-    };
+    const pid = state.init_process_pid ?? 0;
+    if (!pid || !(await processMatches(pid, state.init_process_start)))
+      return { status: "stopped" };
+    if (existsSync(join(dir, "exec.fifo"))) return { status: "created", pid };
+    return { status: "running", pid };
   }
-}
-
-/**
- * Starts a runc container created and waiting: its init is blocked opening `fifo` (exec.fifo in
- * its state dir) for writing until someone opens it for reading; it then writes "0" and execs
- * the container's process, which closes its end. runc's start (libcontainer's `exec`, runc 1.1)
- * opens the fifo, reads to the end, and removes it, which is what makes `state` say "running";
- * this does the same. An init that died before it was started never opens its end: as runc
- * does, its PID is looked at every 100 ms, and once it is gone our blocked open is let go (by a
- * writer of our own that writes nothing) and the start fails.
- */
-export async function startThroughExecFifo(
-  fifo: string,
-  pid: number,
-  startTicks?: number,
-): Promise<void> {
-  let gone = false;
-  const watch = setInterval(() => {
-    void processMatches(pid, startTicks).then(async (alive) => {
-      if (alive || gone) return;
-      gone = true;
-      const writer = await open(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK).catch(
-        () => undefined,
-      );
-      await writer?.close();
-    });
-  }, 100);
-  let data: Buffer;
-  try {
-    const reader = await open(fifo, fsConstants.O_RDONLY);
-    try {
-      data = await reader.readFile();
-    } finally {
-      await reader.close();
-    }
-  } finally {
-    clearInterval(watch);
-  }
-  if (data.length === 0)
-    throw runtimeFailed(`container process ${pid} ended before it was started`);
-  await unlink(fifo);
 }
 
 /** True when `pid` is alive, not a zombie, and (when known) started at `startTicks`. */
