@@ -108,6 +108,19 @@ describe("task storage on the host", () => {
     }
   });
 
+  it("removes a task's storage in the layout before this one (image beside its mount point)", async () => {
+    const dir = join(root, "legacy");
+    mkdirSync(dir);
+    execFileSync("truncate", ["-s", "1G", `${dir}.img`]);
+    execFileSync("mkfs.ext4", ["-q", "-F", "-O", "^has_journal", `${dir}.img`]);
+    execFileSync("mount", ["-t", "ext4", "-o", "loop", `${dir}.img`, dir]);
+    await storage.remove("legacy");
+    assert.equal(mountedAt(dir), undefined);
+    assert.equal(existsSync(dir), false);
+    assert.equal(existsSync(`${dir}.img`), false);
+    assert.equal(await storage.loopDevices(), 0);
+  });
+
   it("gives a task without a size a plain directory", async () => {
     const path = await storage.create("unsized", undefined, ["v"]);
     assert.equal(mountedAt(path), undefined);

@@ -86,7 +86,7 @@ export class TaskFilesystems {
     const path = this.path(taskId);
     if (sizeGiB !== undefined && !(await isMountPoint(path))) {
       if (!existsSync(join(dir, "image"))) await this.#admit(sizeGiB, dir);
-      // Claimed unmounted (the runtime was stopped since), or formatted here.
+      // Claimed unmounted (the host restarted since), or formatted here.
       if (!(await isMountPoint(path))) await mountImage(dir, false);
       this.#refill(sizeGiB);
     }
@@ -102,9 +102,10 @@ export class TaskFilesystems {
   /** Unmounts and deletes the task's storage; what is already gone is fine. */
   async remove(taskId: string): Promise<void> {
     const dir = join(this.#root, taskId);
-    await removeEntry(dir);
-    // The layout before this one: the image beside its mount point.
+    // The layout before this one, the image beside its mount point: unmounted first, so that
+    // deleting the directory never reaches into a mounted filesystem.
     if (await isMountPoint(dir)) await unmount(dir);
+    await removeEntry(dir);
     await detachLoops(`${dir}.img`);
     await rm(`${dir}.img`, { force: true });
     await rm(`${dir}.img.tmp`, { force: true });
