@@ -175,6 +175,12 @@ export async function createTasks(
       const given = (room: HostRoom, on: readonly Ask[]): void => {
         for (const ask of on) ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) - 1);
       };
+      /** What `on` takes of a host's room, summed (claimed, or given back, at once). */
+      const sumOf = (on: readonly Ask[]): { cpu: number; memory: number; storageGiB: number } => ({
+        cpu: on.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
+        memory: on.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
+        storageGiB: on.reduce((sum, ask) => sum + ask.storageGiB, 0),
+      });
 
       let pending = asks;
       while (pending.length > 0) {
@@ -246,12 +252,7 @@ export async function createTasks(
         const onHosts = [...perHost.values()];
         const claimed = await claimRooms(
           trx,
-          onHosts.map(({ room, asks: on }) => ({
-            room,
-            cpu: on.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
-            memory: on.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
-            storageGiB: on.reduce((sum, ask) => sum + ask.storageGiB, 0),
-          })),
+          onHosts.map(({ room, asks: on }) => ({ room, ...sumOf(on) })),
           !wait,
         );
         const won: Array<{ room: HostRoom; asks: Ask[] }> = [];
@@ -316,11 +317,8 @@ export async function createTasks(
             }
             // No subnet for this host: the room just booked goes back, and the cluster looks
             // elsewhere.
-            await releaseRoom(trx, room.hostId, {
-              cpu: ofCluster.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
-              memory: ofCluster.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
-              ephemeral_storage_gib: ofCluster.reduce((sum, ask) => sum + ask.storageGiB, 0),
-            });
+            const { cpu, memory, storageGiB } = sumOf(ofCluster);
+            await releaseRoom(trx, room.hostId, { cpu, memory, ephemeral_storage_gib: storageGiB });
             book(room, ofCluster, -1);
             for (const ask of ofCluster) {
               ask.tries++;
