@@ -231,9 +231,10 @@ export class TaskFilesystems {
     if (this.#refills.has(sizeGiB) || this.#closed) return;
     const refill = (async () => {
       await mkdir(this.#pool, { recursive: true });
-      // What a crash left half made.
+      // What a crash left half made of this size (another size's refill may be making one).
       for (const name of await readdir(this.#pool))
-        if (name.endsWith(".tmp")) await removeEntry(join(this.#pool, name));
+        if (name.startsWith(`${sizeGiB}-`) && name.endsWith(".tmp"))
+          await removeEntry(join(this.#pool, name));
       for (;;) {
         const ready = (await readdir(this.#pool)).filter((n) => n.startsWith(`${sizeGiB}-`));
         if (ready.length >= POOL_SIZE || this.#closed) return;
