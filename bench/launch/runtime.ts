@@ -29,6 +29,7 @@ import { silentLogger } from "../../src/core/index.js";
 import { ImageStore } from "../../src/agent/images/index.js";
 import { createRuncRuntime, TaskFilesystems } from "../../src/agent/runtime/index.js";
 import { CniTaskNetwork } from "../../src/agent/network/index.js";
+import { startThroughExecFifo } from "../../src/agent/runtime/oci-cli.js";
 import {
   makeImage,
   makeLayer,
@@ -120,6 +121,30 @@ async function main(): Promise<void> {
     await rt.destroySandbox(taskId);
     if (mode !== "ahead")
       (mode === "storage" ? phases.storedDestroy : phases.destroy).push(performance.now() - t4);
+  }
+
+  // Starting alone, in turn: a `runc start` process (as Berth did) and through the container's
+  // exec.fifo (as Berth does, what runc start does inside), on containers created the same way.
+  const runcStarts: number[] = [];
+  const fifoStarts: number[] = [];
+  const runcRoot = join(dir, "agent", "run", "runc");
+  for (let i = 0; i < N * 2; i++) {
+    const taskId = `start-${i}`;
+    const id = `start-${i}-app`;
+    await rt.prepareSandbox({ taskId, cpu: 256, memoryMiB: 512 });
+    const { pid } = await rt.createContainer({
+      id,
+      taskId,
+      name: "app",
+      rootfs: { imageDigest: pulled.digest },
+      args,
+    });
+    const t0 = performance.now();
+    if (i % 2 === 0) spawnSync("runc", ["--root", runcRoot, "start", id], { stdio: "ignore" });
+    else await startThroughExecFifo(join(runcRoot, id, "exec.fifo"), pid ?? 0);
+    (i % 2 === 0 ? runcStarts : fifoStarts).push(performance.now() - t0);
+    await rt.deleteContainer(id);
+    await rt.destroySandbox(taskId);
   }
 
   // The storage alone, in turn: an entry from the pool (formatted and mounted, refilled off the
@@ -221,7 +246,9 @@ async function main(): Promise<void> {
     ["  phase: network attach (address in the netns, rules)", summary(attached)],
     ["  phase: network detach", summary(detached)],
     ["  phase: create (overlay, bundle, conmon, runc create)", summary(phases.create)],
-    ["  phase: start (runc start)", summary(phases.start)],
+    ["  phase: start (as the agent does)", summary(phases.start)],
+    ["  phase: start, a runc start process", summary(runcStarts)],
+    ["  phase: start, through exec.fifo", summary(fifoStarts)],
     ["  phase: destroy sandbox", summary(phases.destroy)],
     ["  phase: destroy sandbox + storage (umount, delete)", summary(phases.storedDestroy)],
   ];
