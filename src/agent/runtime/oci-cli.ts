@@ -3,10 +3,11 @@
  * container. All share one state root under the agent's run dir, so `list` sees only Berth's.
  */
 import { constants as fsConstants, existsSync, openSync } from "node:fs";
-import { readdir, readFile, unlink } from "node:fs/promises";
+import { readdir, readFile, rm, unlink } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
+import { removeTree } from "./cgroups.js";
 import { runCommand } from "./command.js";
 import { runtimeFailed } from "./errors.js";
 
@@ -115,8 +116,9 @@ export class CliOciRuntime implements OciRuntimeCli {
 /**
  * runc, with its state read straight from its state root (as `runc state` does, without the
  * 10 ms of a process): `exec.fifo` is there until `runc start`; then the init PID runs or not.
- * Started the same way, through that fifo (`startThroughExecFifo`). Both read runc 1.1's state
- * dir layout, a deliberate dependence on runc's internals for the launch path's sake.
+ * Started the same way, through that fifo (`startThroughExecFifo`), and a container that has
+ * ended deleted as runc does (`delete`). All read runc 1.1's state dir layout, a deliberate
+ * dependence on runc's internals for the launch path's sake.
  */
 export class RuncCli extends CliOciRuntime {
   /** `wrapper` runs `runc` with its arguments (libexec/berth-runc). */
@@ -153,20 +155,55 @@ export class RuncCli extends CliOciRuntime {
     await startThroughExecFifo(fifo, init.pid, init.startTicks);
   }
 
+  /**
+   * What `runc delete` does to a container whose init has ended in its own PID namespace (the
+   * kernel ended every other process in it then), without a runc process on every stop (~10 ms
+   * of a Go start): its cgroups removed (each path runc made, waiting while they empty, as
+   * runc's cgroup manager does), then its state dir. Anything else (still running, created,
+   * a PID namespace joined by path, whose other processes runc kills first) goes to runc.
+   */
+  override async delete(id: string): Promise<void> {
+    const state = await this.#state(id);
+    if (state === undefined) return;
+    const pid = state.init_process_pid ?? 0;
+    const ownPidns = (state.config?.namespaces ?? []).some(
+      (ns) => ns.type === "NEWPID" && !ns.path,
+    );
+    if (!ownPidns || (pid > 0 && (await processMatches(pid, state.init_process_start))))
+      return super.delete(id);
+    for (const path of Object.values(state.cgroup_paths ?? {})) await removeTree(path);
+    await rm(join(this.root, id), { recursive: true, force: true });
+  }
+
   /** The container's init process from runc's state.json (its start time tells a reused PID). */
   async #init(id: string): Promise<{ pid: number; startTicks?: number } | undefined> {
+    const state = await this.#state(id);
+    if (state === undefined) return undefined;
+    return {
+      pid: state.init_process_pid ?? 0,
+      ...(state.init_process_start === undefined ? {} : { startTicks: state.init_process_start }),
+    };
+  }
+
+  /** runc's state.json of the container (the parts read here), if it has one. */
+  async #state(id: string): Promise<RuncState | undefined> {
     let raw: string;
     try {
       raw = await readFile(join(this.root, id, "state.json"), "utf8");
     } catch {
       return undefined;
     }
-    const state = JSON.parse(raw) as { init_process_pid?: number; init_process_start?: number };
-    return {
-      pid: state.init_process_pid ?? 0,
-      ...(state.init_process_start === undefined ? {} : { startTicks: state.init_process_start }),
-    };
+    return JSON.parse(raw) as RuncState;
   }
+}
+
+/** What this file reads of runc 1.1's state.json. */
+interface RuncState {
+  init_process_pid?: number;
+  init_process_start?: number;
+  config?: { namespaces?: Array<{ type?: string; path?: string }> };
+  /** Controller -> the container's cgroup directory (absolute), one per hierarchy. */
+  cgroup_paths?: Record<string, string>;
 }
 
 /** How often a start looks whether the init it waits for is still there (runc's interval). */
