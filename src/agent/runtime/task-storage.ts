@@ -38,7 +38,7 @@ import {
   stat,
   statfs,
 } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   BerthError,
   PRIVATE_DIR,
@@ -106,7 +106,7 @@ export class TaskFilesystems {
     // deleting the directory never reaches into a mounted filesystem.
     if (await isMountPoint(dir)) await unmount(dir);
     await removeEntry(dir);
-    await detachLoops(`${dir}.img`);
+    if (existsSync(`${dir}.img`)) await detachLoops(`${dir}.img`);
     await rm(`${dir}.img`, { force: true });
     await rm(`${dir}.img.tmp`, { force: true });
   }
@@ -289,8 +289,14 @@ async function unmount(path: string): Promise<void> {
 
 /** Unmounts and deletes a storage directory (a task's or a pool entry); what is gone is fine. */
 async function removeEntry(dir: string): Promise<void> {
-  if (await isMountPoint(join(dir, "fs"))) await unmount(join(dir, "fs"));
-  await detachLoops(join(dir, "image"));
+  const image = join(dir, "image");
+  const device = await mountSource(join(dir, "fs"));
+  if (device !== undefined) await unmount(join(dir, "fs"));
+  // A `-o loop` mount frees its device at umount (autoclear): only that device is looked at
+  // again. Every device is looked at (hundreds of reads) only for an image left unmounted, as a
+  // crash between attaching the device and mounting it may leave one.
+  if (device?.startsWith("/dev/loop") === true) await detachLoop(basename(device), image);
+  else if (existsSync(image)) await detachLoops(image);
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -337,8 +343,17 @@ async function format(file: string, sizeGiB: number, background: boolean): Promi
 }
 
 async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountSource(path)) !== undefined;
+}
+
+/** What is mounted at `path` (the mount table's source: a device, "overlay"), if anything. */
+async function mountSource(path: string): Promise<string | undefined> {
   const mounts = await readFile("/proc/self/mounts", "utf8");
-  return mounts.split("\n").some((line) => line.split(" ")[1] === path);
+  for (const line of mounts.split("\n")) {
+    const [source, target] = line.split(" ");
+    if (target === path) return source;
+  }
+  return undefined;
 }
 
 /** Every attached loop device and its backing file. */
@@ -346,13 +361,18 @@ async function loopDevices(): Promise<Array<{ device: string; file: string }>> {
   const names = await readdir("/sys/block").catch(() => [] as string[]);
   const devices: Array<{ device: string; file: string }> = [];
   for (const device of names.filter((d) => d.startsWith("loop"))) {
-    const file = await readFile(join("/sys/block", device, "loop", "backing_file"), "utf8").catch(
-      () => undefined,
-    );
-    if (file !== undefined)
-      devices.push({ device, file: file.trim().replace(/ \(deleted\)$/, "") });
+    const file = await backingFile(device);
+    if (file !== undefined) devices.push({ device, file });
   }
   return devices;
+}
+
+/** The file loop device `device` (loopN) is bound to, if it is bound. */
+async function backingFile(device: string): Promise<string | undefined> {
+  const file = await readFile(join("/sys/block", device, "loop", "backing_file"), "utf8").catch(
+    () => undefined,
+  );
+  return file?.trim().replace(/ \(deleted\)$/, "");
 }
 
 /** A mount made with `-o loop` frees its device on umount; a crash mid-mount may leave one. */
@@ -360,6 +380,12 @@ async function detachLoops(image: string): Promise<void> {
   for (const { device, file } of await loopDevices())
     if (file === image)
       await runCommand("losetup", ["-d", `/dev/${device}`], { allowFailure: true });
+}
+
+/** Detaches loop device `device` (loopN) if it is still bound to `image`. */
+async function detachLoop(device: string, image: string): Promise<void> {
+  if ((await backingFile(device)) === image)
+    await runCommand("losetup", ["-d", `/dev/${device}`], { allowFailure: true });
 }
 
 /**
