@@ -13,6 +13,17 @@ test("host commands are started by the spawner process, not by the agent's own",
   assert.equal(await parentOf(), parent);
 });
 
+test("commands in flight together are started by two spawners side by side", async () => {
+  // Both are in flight at once (each sleeps): the second goes to a spawner with none in flight.
+  const parents = await Promise.all(
+    [0, 1].map(async () =>
+      Number((await runCommand("sh", ["-c", "sleep 0.3; echo $PPID"])).stdout.trim()),
+    ),
+  );
+  assert.ok(parents.every((parent) => parent > 0 && parent !== process.pid));
+  assert.notEqual(parents[0], parents[1], "the second command went to the second spawner");
+});
+
 test("a command's output, exit code, input and environment come back as they were", async () => {
   const ok = await runCommand("sh", ["-c", "cat; echo out; echo err >&2; echo $GREETING"], {
     input: "in\n",
