@@ -34,8 +34,7 @@ export async function taskRoleCredentials(
     .where("arn", "=", taskArn)
     .where("host_id", "=", hostId)
     .where("last_status", "!=", "STOPPED")
-    .executeTakeFirst();
-  if (row === undefined) throw refused("no such live task on this host");
+    .executeTakeFirstOrThrow(() => refused("no such live task on this host"));
   const role = (JSON.parse(row.assignment) as TaskAssignment).taskRole;
   if (role === undefined) throw refused("the task has no task role");
   // ECS names the role session after the task id.

@@ -100,8 +100,7 @@ export class KubeObjects {
       .selectFrom("kube_objects")
       .select("document")
       .where((eb) => eb.and(objectKey(cluster, type, type.namespaced ? namespace : "", name)))
-      .executeTakeFirst();
-    if (row === undefined) throw notFound(type.resource, name, type.group, type.kind);
+      .executeTakeFirstOrThrow(() => notFound(type.resource, name, type.group, type.kind));
     return JSON.parse(row.document) as KubeObject;
   }
 
@@ -201,8 +200,7 @@ export class KubeObjects {
         .selectFrom("kube_objects")
         .select(["document", "resource_version"])
         .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
-        .executeTakeFirst();
-      if (row === undefined) throw notFound(type.resource, name, type.group, type.kind);
+        .executeTakeFirstOrThrow(() => notFound(type.resource, name, type.group, type.kind));
       const current = JSON.parse(row.document) as KubeObject;
       const next = await change(structuredClone(current));
       const asked = next.metadata.resourceVersion;
@@ -255,8 +253,7 @@ export class KubeObjects {
         .selectFrom("kube_objects")
         .select("document")
         .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
-        .executeTakeFirst();
-      if (row === undefined) throw notFound(type.resource, name, type.group, type.kind);
+        .executeTakeFirstOrThrow(() => notFound(type.resource, name, type.group, type.kind));
       await trx
         .deleteFrom("kube_objects")
         .where((eb) => eb.and(objectKey(cluster, type, ns, name)))
@@ -343,8 +340,7 @@ export class KubeObjects {
           .set((eb) => ({ resource_version: eb("resource_version", "+", 1) }))
           .where("name", "=", cluster)
           .returning("resource_version")
-          .executeTakeFirst();
-        if (bumped === undefined) throw notFound("clusters", cluster);
+          .executeTakeFirstOrThrow(() => notFound("clusters", cluster));
         const outcome = await body(trx, Number(bumped.resource_version));
         // An update that changed nothing keeps its version: undo the bump by failing quietly.
         if (outcome.type === undefined) throw new NoChange(outcome.object);

@@ -65,12 +65,11 @@ async function assertTaggable(store: Store, resourceArn: string): Promise<void> 
     return;
   }
   if (parsed.resource.startsWith("task/")) {
-    const task = await store
+    await store
       .selectFrom("tasks")
       .select("arn")
       .where("arn", "=", resourceArn)
-      .executeTakeFirst();
-    if (task === undefined) throw invalidParameter("The specified task does not exist.");
+      .executeTakeFirstOrThrow(() => invalidParameter("The specified task does not exist."));
     return;
   }
   if (parsed.resource.startsWith("service/")) {

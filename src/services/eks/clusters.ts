@@ -41,13 +41,11 @@ function toCluster(
 const NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
 
 export async function findCluster(store: Store, name: string): Promise<EksClusterTable> {
-  const row = await store
+  return store
     .selectFrom("eks_clusters")
     .selectAll()
     .where("name", "=", name)
-    .executeTakeFirst();
-  if (row === undefined) throw clusterNotFound(name);
-  return row;
+    .executeTakeFirstOrThrow(() => clusterNotFound(name));
 }
 
 export function clusterHandlers(store: Store, hooks: EksClusterHooks) {

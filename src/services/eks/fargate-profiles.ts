@@ -34,14 +34,12 @@ async function findProfile(
   cluster: string,
   name: string,
 ): Promise<EksFargateProfileTable> {
-  const row = await store
+  return store
     .selectFrom("eks_fargate_profiles")
     .selectAll()
     .where("cluster_name", "=", cluster)
     .where("name", "=", name)
-    .executeTakeFirst();
-  if (row === undefined) throw profileNotFound(name);
-  return row;
+    .executeTakeFirstOrThrow(() => profileNotFound(name));
 }
 
 function checkSelectors(selectors: CreateFargateProfileRequest["selectors"]): void {

@@ -28,12 +28,11 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
   return {
     createListener: async (input, ctx) => {
       const lbArn = input.LoadBalancerArn ?? "";
-      const lb = await store
+      await store
         .selectFrom("elb_load_balancers")
         .select("arn")
         .where("arn", "=", lbArn)
-        .executeTakeFirst();
-      if (lb === undefined) throw loadBalancerNotFound();
+        .executeTakeFirstOrThrow(() => loadBalancerNotFound());
       // An application load balancer's listener must name its protocol (ELB's text).
       if (input.Protocol === undefined)
         throw validationError("A listener protocol must be specified");
@@ -118,12 +117,11 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
       let query = store.selectFrom("elb_listeners").selectAll().orderBy("created_at");
       if (arns.length > 0) query = query.where("arn", "in", arns);
       if (input.LoadBalancerArn !== undefined) {
-        const lb = await store
+        await store
           .selectFrom("elb_load_balancers")
           .select("arn")
           .where("arn", "=", input.LoadBalancerArn)
-          .executeTakeFirst();
-        if (lb === undefined) throw loadBalancerNotFound();
+          .executeTakeFirstOrThrow(() => loadBalancerNotFound());
         query = query.where("load_balancer_arn", "=", input.LoadBalancerArn);
       }
       const rows = await query.execute();

@@ -67,13 +67,11 @@ const asList = (attributes: Record<string, string>) =>
   Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
 
 async function requireLoadBalancer(store: Store, arn: string): Promise<ElbLoadBalancerTable> {
-  const row = await store
+  return store
     .selectFrom("elb_load_balancers")
     .selectAll()
     .where("arn", "=", arn)
-    .executeTakeFirst();
-  if (row === undefined) throw loadBalancerNotFound();
-  return row;
+    .executeTakeFirstOrThrow(() => loadBalancerNotFound());
 }
 
 export function modifyHandlers(store: Store, plane: ElbDataPlane) {
@@ -113,8 +111,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
         .selectFrom("elb_listeners")
         .selectAll()
         .where("arn", "=", arn)
-        .executeTakeFirst();
-      if (row === undefined) throw listenerNotFound();
+        .executeTakeFirstOrThrow(() => listenerNotFound());
       const listener: Listener = readListener(row);
       if (input.Protocol !== undefined && input.Protocol !== "HTTP")
         // HTTPS listeners need certificates (ACM); Berth's listeners speak plain HTTP.

@@ -78,8 +78,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
         .selectFrom("elb_listeners")
         .select(["arn", "load_balancer_arn"])
         .where("arn", "=", listenerArn)
-        .executeTakeFirst();
-      if (listener === undefined) throw listenerNotFound();
+        .executeTakeFirstOrThrow(() => listenerNotFound());
       const priority = input.Priority ?? 0;
       const conditions = checkConditions(input.Conditions ?? []);
       const actions = await checkActions(store, input.Actions ?? [], listener.load_balancer_arn);
@@ -123,12 +122,11 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       let query = store.selectFrom("elb_rules").selectAll().orderBy("priority");
       if (arns.length > 0) query = query.where("arn", "in", arns);
       if (input.ListenerArn !== undefined) {
-        const listener = await store
+        await store
           .selectFrom("elb_listeners")
           .select("arn")
           .where("arn", "=", input.ListenerArn)
-          .executeTakeFirst();
-        if (listener === undefined) throw listenerNotFound();
+          .executeTakeFirstOrThrow(() => listenerNotFound());
         query = query.where("listener_arn", "=", input.ListenerArn);
       }
       const rows = await query.execute();
@@ -152,11 +150,9 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
 
 /** The rule named by `arn`, or ELBv2's RuleNotFound. */
 export async function requireRule(store: Store, arn: string) {
-  const row = await store
+  return store
     .selectFrom("elb_rules")
     .selectAll()
     .where("arn", "=", arn)
-    .executeTakeFirst();
-  if (row === undefined) throw ruleNotFound();
-  return row;
+    .executeTakeFirstOrThrow(() => ruleNotFound());
 }

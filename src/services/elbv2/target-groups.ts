@@ -99,13 +99,11 @@ function applyHealthCheck(
 }
 
 async function requireGroupRow(store: Store, arn: string): Promise<ElbTargetGroupTable> {
-  const row = await store
+  return store
     .selectFrom("elb_target_groups")
     .selectAll()
     .where("arn", "=", arn)
-    .executeTakeFirst();
-  if (row === undefined) throw targetGroupNotFound();
-  return row;
+    .executeTakeFirstOrThrow(() => targetGroupNotFound());
 }
 
 async function withLoadBalancers(store: Store, groups: TargetGroup[]): Promise<TargetGroup[]> {

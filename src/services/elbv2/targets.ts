@@ -31,8 +31,7 @@ async function requireGroup(store: Store, arn: string) {
     .selectFrom("elb_target_groups")
     .selectAll()
     .where("arn", "=", arn)
-    .executeTakeFirst();
-  if (row === undefined) throw targetGroupNotFound();
+    .executeTakeFirstOrThrow(() => targetGroupNotFound());
   return { row, group: readTargetGroup(row), attributes: readAttributes(row) };
 }
 

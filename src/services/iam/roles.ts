@@ -23,13 +23,11 @@ function toRole(row: IamRoleTable): iam.Role {
 }
 
 export async function requireRole(store: Store, name: string): Promise<IamRoleTable> {
-  const row = await store
+  return store
     .selectFrom("iam_roles")
     .selectAll()
     .where("name", "=", name)
-    .executeTakeFirst();
-  if (row === undefined) throw roleNotFound(name);
-  return row;
+    .executeTakeFirstOrThrow(() => roleNotFound(name));
 }
 
 export function roleHandlers(store: Store) {

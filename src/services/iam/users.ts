@@ -21,13 +21,11 @@ function toUser(row: IamUserTable): iam.User {
 }
 
 export async function requireUser(store: Store, name: string): Promise<IamUserTable> {
-  const row = await store
+  return store
     .selectFrom("iam_users")
     .selectAll()
     .where("name", "=", name)
-    .executeTakeFirst();
-  if (row === undefined) throw userNotFound(name);
-  return row;
+    .executeTakeFirstOrThrow(() => userNotFound(name));
 }
 
 /** The user a request names, or the caller itself when it names none (as IAM does). */

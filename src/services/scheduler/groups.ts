@@ -41,13 +41,11 @@ export async function ensureDefaultScheduleGroup(
 }
 
 export async function findGroup(store: Store, name: string): Promise<ScheduleGroupTable> {
-  const row = await store
+  return store
     .selectFrom("schedule_groups")
     .selectAll()
     .where("name", "=", name)
-    .executeTakeFirst();
-  if (row === undefined) throw groupNotFound(name);
-  return row;
+    .executeTakeFirstOrThrow(() => groupNotFound(name));
 }
 
 function summary(row: ScheduleGroupTable): ScheduleGroupSummary {

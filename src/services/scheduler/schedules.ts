@@ -15,14 +15,12 @@ import { checkSchedule, type ScheduleDefinition } from "./schedule-rules.js";
 
 export function scheduleHandlers(store: Store, clock: Clock, kick: () => void) {
   async function find(group: string, name: string): Promise<ScheduleTable> {
-    const row = await store
+    return store
       .selectFrom("schedules")
       .selectAll()
       .where("group_name", "=", group)
       .where("name", "=", name)
-      .executeTakeFirst();
-    if (row === undefined) throw scheduleNotFound(name);
-    return row;
+      .executeTakeFirstOrThrow(() => scheduleNotFound(name));
   }
 
   return {

@@ -28,12 +28,11 @@ export async function writeTags(
 }
 
 async function assertGroup(store: Store, resourceArn: string): Promise<void> {
-  const found = await store
+  await store
     .selectFrom("schedule_groups")
     .select("name")
     .where("arn", "=", resourceArn)
-    .executeTakeFirst();
-  if (found === undefined) throw groupNotFound(resourceArn.split("/").pop() ?? resourceArn);
+    .executeTakeFirstOrThrow(() => groupNotFound(resourceArn.split("/").pop() ?? resourceArn));
 }
 
 export function tagHandlers(store: Store) {

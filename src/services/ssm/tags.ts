@@ -26,8 +26,7 @@ export function tagHandlers(store: Store) {
       .selectFrom("ssm_parameters")
       .select("arn")
       .where("name", "=", name)
-      .executeTakeFirst();
-    if (row === undefined) throw invalidResourceId();
+      .executeTakeFirstOrThrow(() => invalidResourceId());
     return row.arn;
   };
 
