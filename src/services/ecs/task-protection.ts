@@ -16,7 +16,7 @@ async function resolveTasks(
   store: Store,
   ctx: RequestContext,
   clusterName: string,
-  identifiers: string[],
+  identifiers: string[] = [],
 ): Promise<{ taskArns: string[]; failures: Failure[] }> {
   if (identifiers.length > 10) throw invalidParameter("tasks can have at most 10 items.");
   const taskArns: string[] = [];
@@ -42,12 +42,7 @@ export function taskProtectionHandlers(store: Store) {
       const minutes = input.expiresInMinutes ?? DEFAULT_PROTECTION_MINUTES;
       if (minutes < 1 || minutes > 2880)
         throw invalidParameter("expiresInMinutes must be between 1 and 2880.");
-      const { taskArns, failures } = await resolveTasks(
-        store,
-        ctx,
-        cluster.name,
-        input.tasks ?? [],
-      );
+      const { taskArns, failures } = await resolveTasks(store, ctx, cluster.name, input.tasks);
       const now = ctx.clock.now().getTime();
       const protectedTasks: ProtectedTask[] = [];
       for (const taskArn of taskArns) {
@@ -60,12 +55,7 @@ export function taskProtectionHandlers(store: Store) {
 
     getTaskProtection: async (input, ctx) => {
       const cluster = await findActiveCluster(store, input.cluster);
-      const { taskArns, failures } = await resolveTasks(
-        store,
-        ctx,
-        cluster.name,
-        input.tasks ?? [],
-      );
+      const { taskArns, failures } = await resolveTasks(store, ctx, cluster.name, input.tasks);
       const now = ctx.clock.now().getTime();
       const protectedTasks: ProtectedTask[] = [];
       for (const taskArn of taskArns) {
