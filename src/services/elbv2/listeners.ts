@@ -11,14 +11,16 @@ import type {
 import { AwsError, type Handlers } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
-import {
-  invalidConfiguration,
-  listenerNotFound,
-  loadBalancerNotFound,
-  validationError,
-} from "./errors.js";
+import { invalidConfiguration, listenerNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
-import { DEFAULT_RULE_PRIORITY, elbPage, listenerArn, readListener, ruleArn } from "./resources.js";
+import {
+  DEFAULT_RULE_PRIORITY,
+  elbPage,
+  listenerArn,
+  readListener,
+  requireLoadBalancer,
+  ruleArn,
+} from "./resources.js";
 import { writeTags } from "./tags.js";
 
 /** ELB's quota of listeners per application load balancer. */
@@ -28,11 +30,7 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
   return {
     createListener: async (input, ctx) => {
       const lbArn = input.LoadBalancerArn ?? "";
-      await store
-        .selectFrom("elb_load_balancers")
-        .select("arn")
-        .where("arn", "=", lbArn)
-        .executeTakeFirstOrThrow(() => loadBalancerNotFound());
+      await requireLoadBalancer(store, lbArn);
       // An application load balancer's listener must name its protocol (ELB's text).
       if (input.Protocol === undefined)
         throw validationError("A listener protocol must be specified");
@@ -117,11 +115,7 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
       let query = store.selectFrom("elb_listeners").selectAll().orderBy("created_at");
       if (arns.length > 0) query = query.where("arn", "in", arns);
       if (input.LoadBalancerArn !== undefined) {
-        await store
-          .selectFrom("elb_load_balancers")
-          .select("arn")
-          .where("arn", "=", input.LoadBalancerArn)
-          .executeTakeFirstOrThrow(() => loadBalancerNotFound());
+        await requireLoadBalancer(store, input.LoadBalancerArn);
         query = query.where("load_balancer_arn", "=", input.LoadBalancerArn);
       }
       const rows = await query.execute();

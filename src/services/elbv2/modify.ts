@@ -10,14 +10,15 @@ import type {
 import { AwsError, type Handlers } from "../../aws/index.js";
 import type { ElbLoadBalancerTable, Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
-import {
-  invalidConfiguration,
-  listenerNotFound,
-  loadBalancerNotFound,
-  validationError,
-} from "./errors.js";
+import { invalidConfiguration, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
-import { DEFAULT_RULE_PRIORITY, readListener, readRule } from "./resources.js";
+import {
+  DEFAULT_RULE_PRIORITY,
+  readListener,
+  readRule,
+  requireListener,
+  requireLoadBalancer,
+} from "./resources.js";
 import { checkConditions, requireRule } from "./rules.js";
 
 /**
@@ -66,14 +67,6 @@ export function loadBalancerAttributes(row: ElbLoadBalancerTable): Record<string
 const asList = (attributes: Record<string, string>) =>
   Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
 
-async function requireLoadBalancer(store: Store, arn: string): Promise<ElbLoadBalancerTable> {
-  return store
-    .selectFrom("elb_load_balancers")
-    .selectAll()
-    .where("arn", "=", arn)
-    .executeTakeFirstOrThrow(() => loadBalancerNotFound());
-}
-
 export function modifyHandlers(store: Store, plane: ElbDataPlane) {
   return {
     describeLoadBalancerAttributes: async (input) => {
@@ -107,11 +100,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
 
     modifyListener: async (input) => {
       const arn = input.ListenerArn ?? "";
-      const row = await store
-        .selectFrom("elb_listeners")
-        .selectAll()
-        .where("arn", "=", arn)
-        .executeTakeFirstOrThrow(() => listenerNotFound());
+      const row = await requireListener(store, arn);
       const listener: Listener = readListener(row);
       if (input.Protocol !== undefined && input.Protocol !== "HTTP")
         // HTTPS listeners need certificates (ACM); Berth's listeners speak plain HTTP.

@@ -18,7 +18,12 @@ import type {
   ElbTargetGroupTable,
   Store,
 } from "../../store/index.js";
-import { validationError } from "./errors.js";
+import {
+  listenerNotFound,
+  loadBalancerNotFound,
+  targetGroupNotFound,
+  validationError,
+} from "./errors.js";
 
 /** The default rule sorts after every numbered one (priorities go up to 50000). */
 export const DEFAULT_RULE_PRIORITY = 50_001;
@@ -126,4 +131,34 @@ export function elbPage<T>(
   const slice = items.slice(start, start + size);
   const end = start + slice.length;
   return end < items.length ? { items: slice, NextMarker: String(end) } : { items: slice };
+}
+
+/** The target group named by `arn`, or ELBv2's TargetGroupNotFound. */
+export async function requireTargetGroup(store: Store, arn: string): Promise<ElbTargetGroupTable> {
+  return store
+    .selectFrom("elb_target_groups")
+    .selectAll()
+    .where("arn", "=", arn)
+    .executeTakeFirstOrThrow(() => targetGroupNotFound());
+}
+
+/** The load balancer named by `arn`, or ELBv2's LoadBalancerNotFound. */
+export async function requireLoadBalancer(
+  store: Store,
+  arn: string,
+): Promise<ElbLoadBalancerTable> {
+  return store
+    .selectFrom("elb_load_balancers")
+    .selectAll()
+    .where("arn", "=", arn)
+    .executeTakeFirstOrThrow(() => loadBalancerNotFound());
+}
+
+/** The listener named by `arn`, or ELBv2's ListenerNotFound. */
+export async function requireListener(store: Store, arn: string): Promise<ElbListenerTable> {
+  return store
+    .selectFrom("elb_listeners")
+    .selectAll()
+    .where("arn", "=", arn)
+    .executeTakeFirstOrThrow(() => listenerNotFound());
 }

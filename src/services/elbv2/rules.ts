@@ -10,9 +10,9 @@ import type {
 import { AwsError, type Handlers } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
-import { listenerNotFound, ruleNotFound, validationError } from "./errors.js";
+import { ruleNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
-import { elbPage, readRule, ruleArn } from "./resources.js";
+import { elbPage, readRule, requireListener, ruleArn } from "./resources.js";
 import { writeTags } from "./tags.js";
 
 /** ELB's quotas: rules per listener (the default one not counted), condition values per rule. */
@@ -74,11 +74,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
   return {
     createRule: async (input) => {
       const listenerArn = input.ListenerArn ?? "";
-      const listener = await store
-        .selectFrom("elb_listeners")
-        .select(["arn", "load_balancer_arn"])
-        .where("arn", "=", listenerArn)
-        .executeTakeFirstOrThrow(() => listenerNotFound());
+      const listener = await requireListener(store, listenerArn);
       const priority = input.Priority ?? 0;
       const conditions = checkConditions(input.Conditions ?? []);
       const actions = await checkActions(store, input.Actions ?? [], listener.load_balancer_arn);
@@ -122,11 +118,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
       let query = store.selectFrom("elb_rules").selectAll().orderBy("priority");
       if (arns.length > 0) query = query.where("arn", "in", arns);
       if (input.ListenerArn !== undefined) {
-        await store
-          .selectFrom("elb_listeners")
-          .select("arn")
-          .where("arn", "=", input.ListenerArn)
-          .executeTakeFirstOrThrow(() => listenerNotFound());
+        await requireListener(store, input.ListenerArn);
         query = query.where("listener_arn", "=", input.ListenerArn);
       }
       const rows = await query.execute();

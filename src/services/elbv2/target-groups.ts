@@ -11,7 +11,7 @@ import type {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsError, type Handlers } from "../../aws/index.js";
 import { parseHttpCodes } from "../../balancer/index.js";
-import { dropTags, type ElbTargetGroupTable, type Store } from "../../store/index.js";
+import { dropTags, type Store } from "../../store/index.js";
 import { targetGroupNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import {
@@ -22,6 +22,7 @@ import {
   readAttributes,
   readRule,
   readTargetGroup,
+  requireTargetGroup,
   targetGroupArn,
 } from "./resources.js";
 import { writeTags } from "./tags.js";
@@ -96,14 +97,6 @@ function applyHealthCheck(
     throw validationError("Health check path must begin with a '/' character");
   checkMatcher(group.Matcher?.HttpCode);
   checkHealthTiming(group);
-}
-
-async function requireGroupRow(store: Store, arn: string): Promise<ElbTargetGroupTable> {
-  return store
-    .selectFrom("elb_target_groups")
-    .selectAll()
-    .where("arn", "=", arn)
-    .executeTakeFirstOrThrow(() => targetGroupNotFound());
 }
 
 async function withLoadBalancers(store: Store, groups: TargetGroup[]): Promise<TargetGroup[]> {
@@ -212,7 +205,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
     },
 
     modifyTargetGroup: async (input) => {
-      const row = await requireGroupRow(store, input.TargetGroupArn ?? "");
+      const row = await requireTargetGroup(store, input.TargetGroupArn ?? "");
       const group = readTargetGroup(row);
       applyHealthCheck(group, input);
       await store
@@ -242,14 +235,14 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
     },
 
     describeTargetGroupAttributes: async (input) => {
-      const row = await requireGroupRow(store, input.TargetGroupArn ?? "");
+      const row = await requireTargetGroup(store, input.TargetGroupArn ?? "");
       return {
         Attributes: Object.entries(readAttributes(row)).map(([Key, Value]) => ({ Key, Value })),
       };
     },
 
     modifyTargetGroupAttributes: async (input) => {
-      const row = await requireGroupRow(store, input.TargetGroupArn ?? "");
+      const row = await requireTargetGroup(store, input.TargetGroupArn ?? "");
       const attributes = readAttributes(row);
       for (const { Key, Value } of input.Attributes ?? []) {
         const key = Key ?? "";

@@ -13,10 +13,15 @@ import type {
 import { isIPv4 } from "node:net";
 import { AwsError, type Handlers } from "../../aws/index.js";
 import type { ElbTargetTable, Store } from "../../store/index.js";
-import { invalidTarget, targetGroupNotFound } from "./errors.js";
+import { invalidTarget } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import { TargetRanges } from "./target-ranges.js";
-import { loadBalancersByTargetGroup, readAttributes, readTargetGroup } from "./resources.js";
+import {
+  loadBalancersByTargetGroup,
+  readAttributes,
+  readTargetGroup,
+  requireTargetGroup,
+} from "./resources.js";
 
 /** ELB's quota of targets per target group. */
 const MAX_TARGETS = 1000;
@@ -27,11 +32,7 @@ export interface TargetKey {
 }
 
 async function requireGroup(store: Store, arn: string) {
-  const row = await store
-    .selectFrom("elb_target_groups")
-    .selectAll()
-    .where("arn", "=", arn)
-    .executeTakeFirstOrThrow(() => targetGroupNotFound());
+  const row = await requireTargetGroup(store, arn);
   return { row, group: readTargetGroup(row), attributes: readAttributes(row) };
 }
 
