@@ -91,25 +91,18 @@ const POD_COLUMNS: Column[] = [
 ];
 
 function workloadColumns(kind: "Deployment" | "ReplicaSet"): Column[] {
+  const ofContainers = (name: string, field: string): Column => ({
+    name,
+    type: "string",
+    priority: 1,
+    cell: (o) =>
+      ((get(o, "spec", "template", "spec", "containers") as Obj[] | undefined) ?? [])
+        .map((c) => c[field])
+        .join(","),
+  });
   const images: Column[] = [
-    {
-      name: "Containers",
-      type: "string",
-      priority: 1,
-      cell: (o) =>
-        ((get(o, "spec", "template", "spec", "containers") as Obj[] | undefined) ?? [])
-          .map((c) => c.name)
-          .join(","),
-    },
-    {
-      name: "Images",
-      type: "string",
-      priority: 1,
-      cell: (o) =>
-        ((get(o, "spec", "template", "spec", "containers") as Obj[] | undefined) ?? [])
-          .map((c) => c.image)
-          .join(","),
-    },
+    ofContainers("Containers", "name"),
+    ofContainers("Images", "image"),
     {
       name: "Selector",
       type: "string",
