@@ -28,10 +28,6 @@ export class ConsoleChanges {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
-
-  get subscribers(): number {
-    return this.#listeners.size;
-  }
 }
 
 export function openEventStream(res: ServerResponse): void {

@@ -19,7 +19,6 @@ import {
   type ContainerSecrets,
   type ServerMessage,
   type LogLine,
-  type TaskAssignment,
   type TaskRoleCredentials,
 } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
@@ -221,10 +220,6 @@ export class AgentChannelServer {
         if (this.#execs.delete(requestId)) this.send(hostId, { type: "execCancel", requestId });
       },
     };
-  }
-
-  assign(hostId: string, task: TaskAssignment): void {
-    this.send(hostId, { type: "assign", task });
   }
 
   async close(): Promise<void> {

@@ -82,11 +82,6 @@ export class Kubernetes {
     this.podController.kick();
   }
 
-  /** Adds a kind's own behaviour (pods, Deployments) to the generic verbs. */
-  setHooks(resource: string, hooks: KindHooks): void {
-    this.#hooks[resource] = hooks;
-  }
-
   async start(): Promise<void> {
     await this.server.start();
     this.podController.start();

@@ -25,7 +25,6 @@ import {
   readdirSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -463,12 +462,6 @@ export class ImageStore implements RootfsProvider {
       }
     }
     return { removedImages };
-  }
-
-  /** Bytes of layer blobs kept. */
-  cachedBytes(): number {
-    const dir = join(this.#root, "blobs", "sha256");
-    return readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
   }
 }
 

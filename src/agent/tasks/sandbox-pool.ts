@@ -137,11 +137,6 @@ export class SandboxPool implements PreparedSandboxes {
     return taken;
   }
 
-  /** Entries ready now, per pool (for tests and logs). */
-  readyCount(): number {
-    return [...this.#pools.values()].reduce((sum, pool) => sum + pool.ready.length, 0);
-  }
-
   /** Stops refilling and removes every entry (agent shutdown). */
   async close(): Promise<void> {
     this.#closed = true;
