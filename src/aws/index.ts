@@ -27,7 +27,7 @@ export {
   type AnyHandler,
   type RequestContext,
 } from "./service.js";
-export { encodeToken, decodeToken, page } from "./pagination.js";
+export { encodeToken, decodeToken, page, pageFrom, tokenOffset } from "./pagination.js";
 export { AwsRestJsonGateway, type AwsRestJsonService } from "./rest-json-protocol.js";
 export { verifyPresignedUrl } from "./sigv4-presigned.js";
 export {

@@ -20,6 +20,27 @@ export function decodeToken<T extends Record<string, string | number>>(
   throw new AwsError(errorCode, "The specified nextToken is invalid.");
 }
 
+/** The offset a page's token starts at, 0 without one; a token that is no position is `errorCode`. */
+export function tokenOffset(token: string | undefined, errorCode?: AwsErrorCode): number {
+  return Number(decodeToken<{ offset: number }>(token, errorCode)?.offset ?? 0);
+}
+
+/**
+ * At most `size` of `items` from `start`, and under `key` (each service spells it its own way)
+ * the token of the next page if there is one.
+ */
+export function pageFrom<T, K extends string>(
+  items: T[],
+  start: number,
+  size: number,
+  key: K,
+): { items: T[] } & Partial<Record<K, string>> {
+  const slice = items.slice(start, start + size);
+  const end = start + slice.length;
+  const next = end < items.length ? { [key]: encodeToken({ offset: end }) } : {};
+  return { items: slice, ...next } as { items: T[] } & Partial<Record<K, string>>;
+}
+
 /**
  * One page of `items` after the request's token's offset, with the token for the next page if
  * any. `defaultMax` is both the page size when none is asked and the largest one allowed.
@@ -29,7 +50,7 @@ export function page<T>(
   { nextToken, maxResults }: { nextToken?: string; maxResults?: number },
   defaultMax: number,
 ): { items: T[]; nextToken?: string } {
-  const start = Number(decodeToken<{ offset: number }>(nextToken)?.offset ?? 0);
+  const start = tokenOffset(nextToken);
   if (!Number.isInteger(start) || start < 0)
     throw new AwsError("InvalidParameterException", "The specified nextToken is invalid.");
   // The ECS model of Debian's awscli leaves maxResults unbounded; the API reference bounds
@@ -39,10 +60,5 @@ export function page<T>(
       "InvalidParameterException",
       `maxResults must be between 1 and ${defaultMax}.`,
     );
-  const size = maxResults ?? defaultMax;
-  const slice = items.slice(start, start + size);
-  const end = start + slice.length;
-  return end < items.length
-    ? { items: slice, nextToken: encodeToken({ offset: end }) }
-    : { items: slice };
+  return pageFrom(items, start, maxResults ?? defaultMax, "nextToken");
 }

@@ -2,7 +2,7 @@
  * What every Application Auto Scaling action checks first: the namespace, dimension and
  * resource ID name an ECS service that exists; and how its Describe calls page.
  */
-import { decodeToken, encodeToken } from "../../aws/index.js";
+import { pageFrom, tokenOffset } from "../../aws/index.js";
 import {
   ECS_DESIRED_COUNT,
   ECS_NAMESPACE,
@@ -66,13 +66,6 @@ export function pageOf<T>(
     throw validation(
       `1 validation error detected: Value '${maxResults}' at 'maxResults' failed to satisfy constraint: Member must have value ${maxResults < 1 ? "greater than or equal to 1" : `less than or equal to ${MAX_RESULTS}`}`,
     );
-  const start = Number(
-    decodeToken<{ offset: number }>(nextToken, "InvalidNextTokenException")?.offset ?? 0,
-  );
-  const size = maxResults ?? MAX_RESULTS;
-  const slice = items.slice(start, start + size);
-  const end = start + slice.length;
-  return end < items.length
-    ? { items: slice, NextToken: encodeToken({ offset: end }) }
-    : { items: slice };
+  const start = tokenOffset(nextToken, "InvalidNextTokenException");
+  return pageFrom(items, start, maxResults ?? MAX_RESULTS, "NextToken");
 }

@@ -1,5 +1,5 @@
 /** Scheduler's pages: NextToken from the shared token codec, its errors as ValidationException. */
-import { decodeToken, encodeToken } from "../../aws/index.js";
+import { pageFrom, tokenOffset } from "../../aws/index.js";
 import { invalid } from "./errors.js";
 
 /** One page (MaxResults 1-100 is the model's; 100 when none is asked) after the token's offset. */
@@ -7,11 +7,7 @@ export function pageOf<T>(
   items: T[],
   { NextToken: token, MaxResults: maxResults }: { NextToken?: string; MaxResults?: number },
 ): { items: T[]; NextToken?: string } {
-  const start = Number(decodeToken<{ offset: number }>(token, "ValidationException")?.offset ?? 0);
+  const start = tokenOffset(token, "ValidationException");
   if (!Number.isInteger(start) || start < 0) throw invalid("The specified nextToken is invalid.");
-  const slice = items.slice(start, start + (maxResults ?? 100));
-  const end = start + slice.length;
-  return end < items.length
-    ? { items: slice, NextToken: encodeToken({ offset: end }) }
-    : { items: slice };
+  return pageFrom(items, start, maxResults ?? 100, "NextToken");
 }

@@ -4,7 +4,7 @@
  * DeleteParameter(s) and GetParameterHistory.
  */
 import type * as ssm from "@aws-sdk/client-ssm";
-import { AwsError, decodeToken, encodeToken, type Handlers } from "../../aws/index.js";
+import { AwsError, pageFrom, tokenOffset, type Handlers } from "../../aws/index.js";
 import type { Identity, ValueSealer } from "../../core/index.js";
 import {
   dropTags,
@@ -79,12 +79,7 @@ function pageOf<T>(
   token: string | undefined,
   max: number,
 ): { items: T[]; NextToken?: string } {
-  const start = Number(decodeToken<{ offset: number }>(token, "InvalidNextToken")?.offset ?? 0);
-  const slice = items.slice(start, start + max);
-  const end = start + slice.length;
-  return end < items.length
-    ? { items: slice, NextToken: encodeToken({ offset: end }) }
-    : { items: slice };
+  return pageFrom(items, tokenOffset(token, "InvalidNextToken"), max, "NextToken");
 }
 
 export function parameterHandlers(store: Store, sealer: ValueSealer) {
