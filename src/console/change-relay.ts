@@ -21,8 +21,6 @@ export interface ChangeRelayOptions {
   notifier: Notifier;
   now: () => number;
   log: Logger;
-  pollMs?: number;
-  writeMs?: number;
 }
 
 /** What one row carries: the stream's own message (events.ts `serveChanges`). */
@@ -37,10 +35,11 @@ const KEEP_MS = 60_000;
 /** Past this many ARNs a page re-reads everything anyway (as the stream itself says). */
 const MAX_ARNS = 200;
 const KINDS = new Set(["task", "service", "registry", "host", "targets", "metrics"]);
+/** How often others' changes are read, and how long this server's are gathered before a write. */
+const POLL_MS = 1_000;
+const WRITE_MS = 500;
 
 export class ConsoleChangeRelay {
-  readonly #pollMs: number;
-  readonly #writeMs: number;
   #cursor = 0;
   /** Ids within the look-back window already read. */
   readonly #seen = new Set<number>();
@@ -56,10 +55,7 @@ export class ConsoleChangeRelay {
   #unsubscribe: (() => void) | undefined;
   #lastPrune = 0;
 
-  constructor(private readonly options: ChangeRelayOptions) {
-    this.#pollMs = options.pollMs ?? 1_000;
-    this.#writeMs = options.writeMs ?? 500;
-  }
+  constructor(private readonly options: ChangeRelayOptions) {}
 
   async start(): Promise<void> {
     const { store } = this.options;
@@ -71,7 +67,7 @@ export class ConsoleChangeRelay {
     this.#cursor = Number(top?.id ?? 0);
     this.#unsubscribe = this.options.changes.subscribe((change) => this.#queue(change));
     this.options.notifier.subscribe("berth_console", () => this.#wake());
-    this.#schedule(this.#pollMs);
+    this.#schedule(POLL_MS);
   }
 
   async stop(): Promise<void> {
@@ -97,7 +93,7 @@ export class ConsoleChangeRelay {
     this.#writeTimer ??= setTimeout(() => {
       this.#writeTimer = undefined;
       this.#writing = this.#writing.then(() => this.#write());
-    }, this.#writeMs);
+    }, WRITE_MS);
   }
 
   async #write(): Promise<void> {
@@ -146,7 +142,7 @@ export class ConsoleChangeRelay {
           this.#polling = undefined;
           const soon = this.#soon;
           this.#soon = false;
-          this.#schedule(soon ? 0 : this.#pollMs);
+          this.#schedule(soon ? 0 : POLL_MS);
         });
     }, ms);
     this.#pollTimer.unref();

@@ -61,8 +61,6 @@ export interface ConsoleOptions {
   clock: Clock;
   log: Logger;
   authorize?: ConsoleAuthorizer;
-  /** Where the built bundle is (default: `dist/console-assets` of this package). */
-  assetsDir?: string;
 }
 
 const ASSETS_DIR = fileURLToPath(new URL("../../dist/console-assets/", import.meta.url));
@@ -88,11 +86,9 @@ const PAGE = `<!doctype html>
 `;
 
 export class ConsoleRoutes {
-  readonly #assets: string;
   readonly #throttle: SignInThrottle;
 
   constructor(private readonly options: ConsoleOptions) {
-    this.#assets = options.assetsDir ?? ASSETS_DIR;
     this.#throttle = new SignInThrottle(() => options.clock.now().getTime());
   }
 
@@ -156,7 +152,7 @@ export class ConsoleRoutes {
     if (type === undefined) return sendError(res, 404, "NotFound", "No such file.");
     let body: Buffer;
     try {
-      body = await readFile(join(this.#assets, name));
+      body = await readFile(join(ASSETS_DIR, name));
     } catch {
       return sendError(
         res,

@@ -64,8 +64,6 @@ export interface RegistryOptions {
   gcGraceMs?: number;
   /** How often GC and lifecycle policies run by themselves; 0 turns the timer off. */
   gcIntervalMs?: number;
-  /** Upload sessions untouched this long are dropped. */
-  uploadMaxAgeMs?: number;
   /**
    * Maintenance is the control plane leader's (several servers may share the blob directory):
    * on demand GC runs only while `startMaintenance` has given this registry the lease's fence.
@@ -581,7 +579,7 @@ export class Registry {
   async collectGarbage(fence?: MaintenanceFence): Promise<GcResult> {
     return collectGarbage(this, {
       graceMs: this.options.gcGraceMs ?? 10 * MINUTE,
-      uploadMaxAgeMs: this.options.uploadMaxAgeMs ?? 24 * 60 * MINUTE,
+      uploadMaxAgeMs: 24 * 60 * MINUTE, // upload sessions untouched this long are dropped
       fence,
     });
   }

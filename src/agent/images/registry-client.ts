@@ -52,15 +52,13 @@ export class RegistryClient {
   constructor(
     private readonly image: ImageReference,
     private readonly credentials?: RegistryCredentials,
-    private readonly insecure: readonly string[] = [],
     /** Berth's own registry, when this image is in it: reached at the agent's server. */
     private readonly own?: OwnRegistry,
   ) {}
 
   get base(): string {
     if (this.own !== undefined) return `${this.own.origin}/v2/${this.image.repository}`;
-    const plain =
-      isLoopbackRegistry(this.image.registry) || this.insecure.includes(this.image.registry);
+    const plain = isLoopbackRegistry(this.image.registry);
     return `${plain ? "http" : "https"}://${this.image.registry}/v2/${this.image.repository}`;
   }
 

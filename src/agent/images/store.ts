@@ -89,8 +89,6 @@ function splitDigest(digest: string): { algorithm: string; hex: string } {
 export interface ImageStoreOptions {
   root: string;
   log: Logger;
-  /** Registries reached over plain HTTP besides loopback ones. */
-  insecureRegistries?: string[];
   /**
    * Bytes of layers the cache may hold; after each pull, least recently used images that no
    * container uses are collected down to it (never the image just pulled). Default: no limit.
@@ -170,12 +168,7 @@ export class ImageStore implements RootfsProvider {
     const own = this.#ownRegistry?.names.includes(reference.registry)
       ? this.#ownRegistry
       : undefined;
-    const client = new RegistryClient(
-      reference,
-      options.credentials,
-      this.options.insecureRegistries,
-      own,
-    );
+    const client = new RegistryClient(reference, options.credentials, own);
     // An image pinned by digest and already here needs no registry, unless the caller's right
     // to it must be shown (one manifest request; the layers stay cached).
     if (reference.digest !== undefined && existsSync(this.#imagePath(reference.digest))) {

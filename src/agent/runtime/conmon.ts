@@ -19,7 +19,6 @@ export interface ConmonOptions {
   socketDir: string;
   conmonPidFile: string;
   containerPidFile: string;
-  conmonBinary?: string;
 }
 
 /** Runs conmon until the container is created; resolves with the container's host PID. */
@@ -54,8 +53,10 @@ export async function startConmon(options: ConmonOptions): Promise<number> {
     "error",
     ...options.runtimeArgs.flatMap((arg) => ["--runtime-arg", arg]),
   ];
-  const conmon = options.conmonBinary ?? "conmon";
-  const { line, stderr } = await startDaemon(conmon, args, { ...process.env, _OCI_SYNCPIPE: "3" });
+  const { line, stderr } = await startDaemon("conmon", args, {
+    ...process.env,
+    _OCI_SYNCPIPE: "3",
+  });
   if (line === undefined)
     throw runtimeFailed(`conmon ended before creating ${options.id}: ${stderr.trim()}`);
   let parsed: { data?: number; message?: string };

@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, open, readFile, readdir, stat, writeFile } from
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, PRIVATE_FILE, silentLogger, type Logger } from "../../core/index.js";
-import { DEFAULT_CGROUP_PARENT, TaskCgroups, type CgroupVersion } from "./cgroups.js";
+import { DEFAULT_CGROUP_PARENT, TaskCgroups } from "./cgroups.js";
 import { startConmon } from "./conmon.js";
 import { RuntimeErrorCode, invalidSpec, runtimeFailed } from "./errors.js";
 import { resizeTerminal, spawnOnTerminal } from "./exec-terminal.js";
@@ -41,22 +41,17 @@ import type {
   TaskStorageSpec,
 } from "./types.js";
 
+/** catatonit: PID 1 for initProcessEnabled, and (with -P) the pause of a gVisor pod. */
+const INIT_BINARY = "/usr/bin/catatonit";
+
 export interface OciRuntimeOptions {
   /** The agent's data dir; the runtime keeps sandboxes/, containers/, exits/ and storage/ in it. */
   dataDir: string;
-  /** Volatile state (OCI runtime root, netns files, conmon sockets). Default `<dataDir>/run`. */
-  runDir?: string;
   /** Parent cgroup of all task cgroups. Default `berth`. */
   cgroupParent?: string;
   /** Lends rootfs overlays for `{ imageDigest }` containers; usually the image store. */
   rootfsProvider?: RootfsProvider;
-  cgroupVersion?: CgroupVersion;
-  /** The static init run as PID 1 when initProcessEnabled. */
-  initBinary?: string;
-  conmonBinary?: string;
   logger?: Logger;
-  /** The host's tables and size, which tasks' pids and nofile limits are a share of. */
-  hostTables?: HostTables;
   /** How far task storage may overcommit the disk (storage-budget.ts); 1 by default. */
   storageOvercommit?: number;
 }
@@ -108,16 +103,14 @@ export class OciContainerRuntime implements ContainerRuntime {
   ) {
     if (clis[kind] === undefined) throw invalidSpec(`no OCI runtime ${kind}`);
     const dataDir = resolve(options.dataDir);
-    this.runDir = resolve(options.runDir ?? join(dataDir, "run"));
+    // Volatile state: the OCI runtime root, netns files, conmon sockets.
+    this.runDir = join(dataDir, "run");
     this.records = new RecordStore(dataDir);
-    this.cgroups = new TaskCgroups(
-      options.cgroupParent ?? DEFAULT_CGROUP_PARENT,
-      options.cgroupVersion,
-    );
+    this.cgroups = new TaskCgroups(options.cgroupParent ?? DEFAULT_CGROUP_PARENT);
     this.netns = new NetnsStore(join(this.runDir, "netns"));
     this.exits = new ExitWatcher(this.records.exitsDir, (id) => this.hasExited(id));
     this.log = options.logger ?? silentLogger;
-    this.hostTables = options.hostTables ?? readHostTables();
+    this.hostTables = readHostTables();
     this.storage = new TaskFilesystems(
       join(dataDir, "storage"),
       this.log,
@@ -301,7 +294,7 @@ export class OciContainerRuntime implements ContainerRuntime {
         cgroupVersion: this.cgroups.version,
         user: await resolveUser(rootfsPath, spec.user),
         etcFiles,
-        initBinary: this.initBinary,
+        initBinary: INIT_BINARY,
         ...(sandbox.nofileLimit === undefined ? {} : { nofileLimit: sandbox.nofileLimit }),
       });
       if (pod !== undefined)
@@ -321,7 +314,6 @@ export class OciContainerRuntime implements ContainerRuntime {
         socketDir: join(this.runDir, "sock"),
         conmonPidFile: join(dir, "conmon.pid"),
         containerPidFile: join(dir, "pidfile"),
-        conmonBinary: this.options.conmonBinary,
       });
       // runc has read the bundle: the secrets' values leave the file (a later `runc exec`, a
       // health check or ECS Exec, runs with the plain environment; Docker's would have them).
@@ -388,7 +380,7 @@ export class OciContainerRuntime implements ContainerRuntime {
     const rootfs = join(this.runDir, "pause-rootfs");
     if (!existsSync(join(rootfs, "pause"))) {
       await mkdir(rootfs, { recursive: true });
-      await copyFile(this.initBinary, join(rootfs, "pause"));
+      await copyFile(INIT_BINARY, join(rootfs, "pause"));
     }
     await this.createContainer({
       id,
@@ -399,11 +391,6 @@ export class OciContainerRuntime implements ContainerRuntime {
     });
     await this.startContainer(id);
     return id;
-  }
-
-  /** catatonit: PID 1 for initProcessEnabled, and (with -P) the pause of a gVisor pod. */
-  private get initBinary(): string {
-    return this.options.initBinary ?? "/usr/bin/catatonit";
   }
 
   private toSandbox(record: SandboxRecord): TaskSandbox {

@@ -12,13 +12,6 @@ import type { ContainerRuntime } from "./types.js";
 
 export type RuntimeOptions = OciRuntimeOptions;
 
-export interface RuntimeBinaries {
-  runcBinary?: string;
-  runscBinary?: string;
-  /** gVisor's platform; ptrace works everywhere (this host's KVM platform hangs). */
-  platform?: string;
-}
-
 /** The wrapper every runsc call goes through; see the script for why. */
 const RUNSC_WRAPPER = fileURLToPath(new URL("../../../libexec/berth-runsc", import.meta.url));
 /** The wrapper every runc call goes through: runc under umask 022 (see the script). */
@@ -47,31 +40,22 @@ export class RunscCli extends CliOciRuntime implements OciRuntimeCli {
   }
 }
 
-function runcCli(options: RuntimeBinaries): (runDir: string) => OciRuntimeCli {
-  const binary = options.runcBinary ?? "/usr/sbin/runc";
-  return (runDir) => new RuncCli(RUNC_WRAPPER, binary, join(runDir, "runc"));
+const runcCli = (runDir: string): OciRuntimeCli =>
+  new RuncCli(RUNC_WRAPPER, "/usr/sbin/runc", join(runDir, "runc"));
+
+// gVisor's platform: ptrace works everywhere (this host's KVM platform hangs).
+const runscCli = (runDir: string): OciRuntimeCli =>
+  new RunscCli("/usr/bin/runsc", join(runDir, "runsc"), ["--platform=ptrace", "--network=sandbox"]);
+
+export function createRuncRuntime(options: RuntimeOptions): ContainerRuntime {
+  return new OciContainerRuntime("runc", { runc: runcCli }, options);
 }
 
-function runscCli(options: RuntimeBinaries): (runDir: string) => OciRuntimeCli {
-  const binary = options.runscBinary ?? "/usr/bin/runsc";
-  const platform = options.platform ?? "ptrace";
-  return (runDir) =>
-    new RunscCli(binary, join(runDir, "runsc"), [`--platform=${platform}`, "--network=sandbox"]);
-}
-
-export function createRuncRuntime(options: RuntimeOptions & RuntimeBinaries): ContainerRuntime {
-  return new OciContainerRuntime("runc", { runc: runcCli(options) }, options);
-}
-
-export function createRunscRuntime(options: RuntimeOptions & RuntimeBinaries): ContainerRuntime {
-  return new OciContainerRuntime("runsc", { runsc: runscCli(options) }, options);
+export function createRunscRuntime(options: RuntimeOptions): ContainerRuntime {
+  return new OciContainerRuntime("runsc", { runsc: runscCli }, options);
 }
 
 /** A host's runtime: runc by default, runsc for the tasks that ask for it. */
-export function createHostRuntime(options: RuntimeOptions & RuntimeBinaries): ContainerRuntime {
-  return new OciContainerRuntime(
-    "runc",
-    { runc: runcCli(options), runsc: runscCli(options) },
-    options,
-  );
+export function createHostRuntime(options: RuntimeOptions): ContainerRuntime {
+  return new OciContainerRuntime("runc", { runc: runcCli, runsc: runscCli }, options);
 }
