@@ -7,8 +7,9 @@
  * once the task is STOPPED.
  */
 import type { Task } from "@aws-sdk/client-ecs";
-import { SerialPass, type Clock, type Logger } from "../../core/index.js";
+import type { Clock, Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
+import { ControllerLoop } from "../controller-loop.js";
 import { recordEvent } from "../events.js";
 import { kubeTime, type KubeObject, type KubeObjects } from "../objects.js";
 import { RESOURCES, type ResourceType } from "../resources.js";
@@ -54,37 +55,15 @@ export interface PodControllerOptions {
  */
 const letWatchersSee = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export class PodController {
-  readonly #loop: SerialPass;
-  #unsubscribe: (() => void) | undefined;
+export class PodController extends ControllerLoop {
   /** Tasks asked to stop (so a stop is sent once per pod deletion). */
   readonly #stopping = new Set<string>();
 
   constructor(private readonly options: PodControllerOptions) {
-    this.#loop = new SerialPass(() => this.#pass(), options.log, {
-      failed: "pod controller pass failed",
-    });
+    super(options, ["pods"], "pod controller");
   }
 
-  start(): void {
-    this.#unsubscribe = this.options.objects.subscribe((change) => {
-      if (change.resource === "pods") this.kick();
-    });
-    this.#loop.start(this.options.intervalMs ?? 1000);
-    this.kick();
-  }
-
-  async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    await this.#loop.stop();
-  }
-
-  /** A pass now (or right after the one running). */
-  kick(): void {
-    void this.#loop.kick();
-  }
-
-  async #pass(): Promise<void> {
+  protected override async pass(): Promise<void> {
     // Passes kicked while one ran follow it at once: the last one's writes go out first.
     await letWatchersSee();
     const clusters = await this.options.store.selectFrom("eks_clusters").select("name").execute();

@@ -7,8 +7,9 @@
  * (rollout.ts); each ReplicaSet gets as many live pods as it wants (created from its template,
  * deleted gracefully, unready and newest first); statuses are written from the pods counted.
  */
-import { SerialPass, type Clock, type Logger } from "../../core/index.js";
+import type { Clock, Logger } from "../../core/index.js";
 import type { Store } from "../../store/index.js";
+import { ControllerLoop } from "../controller-loop.js";
 import { recordEvent } from "../events.js";
 import {
   kubeTime,
@@ -62,39 +63,12 @@ function ownerReference(owner: KubeObject): Owner {
   };
 }
 
-export class WorkloadController {
-  readonly #loop: SerialPass;
-  #unsubscribe: (() => void) | undefined;
-
+export class WorkloadController extends ControllerLoop {
   constructor(private readonly options: WorkloadControllerOptions) {
-    this.#loop = new SerialPass(() => this.#pass(), options.log, {
-      failed: "workload controller pass failed",
-    });
+    super(options, ["pods", "deployments.apps", "replicasets.apps"], "workload controller");
   }
 
-  start(): void {
-    this.#unsubscribe = this.options.objects.subscribe((change) => {
-      if (
-        change.resource === "pods" ||
-        change.resource === "deployments.apps" ||
-        change.resource === "replicasets.apps"
-      )
-        this.kick();
-    });
-    this.#loop.start(this.options.intervalMs ?? 1000);
-    this.kick();
-  }
-
-  async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    await this.#loop.stop();
-  }
-
-  kick(): void {
-    void this.#loop.kick();
-  }
-
-  async #pass(): Promise<void> {
+  protected override async pass(): Promise<void> {
     const clusters = await this.options.store.selectFrom("eks_clusters").select("name").execute();
     for (const { name: cluster } of clusters) {
       const { objects } = this.options;
