@@ -30,7 +30,7 @@ import { dropTags, readTags, type ServiceTable, type Store } from "../../store/i
 import { checkStrategy, resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { checkLoadBalancers } from "./load-balancers.js";
-import { clientException, invalidParameter } from "./errors.js";
+import { clientException, invalidParameter, serviceNotFound } from "./errors.js";
 import { checkRunsOnFargate } from "./fargate-containers.js";
 import { draftTasks } from "./run-task.js";
 import { sandboxRuntime } from "./sandbox-runtime.js";
@@ -40,8 +40,6 @@ import type { RegistryCredentialSource } from "./tasks.js";
 
 const NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 
-const serviceNotFound = (): AwsError =>
-  new AwsError("ServiceNotFoundException", "Service not found.");
 const serviceNotActive = (): AwsError =>
   new AwsError("ServiceNotActiveException", "Service was not ACTIVE.");
 

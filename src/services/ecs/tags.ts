@@ -3,10 +3,10 @@
  * by resource ARN. ECS allows 50 per resource.
  */
 import type { ECS, Tag } from "@aws-sdk/client-ecs";
-import { AwsError, type Handlers } from "../../aws/index.js";
+import type { Handlers } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
 import { putTags, readTags, removeTags, type Store, type TagEntry } from "../../store/index.js";
-import { invalidParameter } from "./errors.js";
+import { invalidParameter, serviceNotFound } from "./errors.js";
 
 const MAX_TAGS = 50;
 const tooManyTags = () => invalidParameter(`The resource can have at most ${MAX_TAGS} tags.`);
@@ -79,8 +79,7 @@ async function assertTaggable(store: Store, resourceArn: string): Promise<void> 
       .where("arn", "=", resourceArn)
       .executeTakeFirst();
     // ECS's text for a missing service here is not recorded; this is ServiceNotFound's own.
-    if (service === undefined || service.status === "INACTIVE")
-      throw new AwsError("ServiceNotFoundException", "Service not found.");
+    if (service === undefined || service.status === "INACTIVE") throw serviceNotFound();
     return;
   }
   // FARGATE and FARGATE_SPOT, Berth's only capacity providers, are AWS's own: not taggable.

@@ -22,6 +22,7 @@ import {
   readAttributes,
   readRule,
   readTargetGroup,
+  requireLoadBalancer,
   requireTargetGroup,
   targetGroupArn,
 } from "./resources.js";
@@ -191,13 +192,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
       if (rows.length < new Set([...arns, ...names]).size) throw targetGroupNotFound();
       let groups = await withLoadBalancers(store, rows.map(readTargetGroup));
       if (input.LoadBalancerArn !== undefined) {
-        const exists = await store
-          .selectFrom("elb_load_balancers")
-          .select("arn")
-          .where("arn", "=", input.LoadBalancerArn)
-          .executeTakeFirst();
-        if (exists === undefined)
-          throw new AwsError("LoadBalancerNotFound", "One or more load balancers not found");
+        await requireLoadBalancer(store, input.LoadBalancerArn);
         groups = groups.filter((g) => g.LoadBalancerArns?.includes(input.LoadBalancerArn ?? ""));
       }
       const { items, ...next } = elbPage(groups, input.Marker, input.PageSize);
