@@ -47,8 +47,6 @@ export interface LoadBalancerPlaneOptions {
   syncIntervalMs?: number;
   /** Told when a target's health state changes (the console's live stream). */
   onHealthChange?: (targetGroupArn: string) => void;
-  /** Default: balancerConnectionLimits(). */
-  limits?: ConnectionLimits;
 }
 
 /**
@@ -109,7 +107,7 @@ export class LoadBalancerPlane {
   readonly #budget: ConnectionBudget;
 
   constructor(private readonly options: LoadBalancerPlaneOptions) {
-    this.#limits = options.limits ?? balancerConnectionLimits();
+    this.#limits = balancerConnectionLimits();
     this.#budget = connectionBudget(this.#limits.total);
     this.#syncs = new SerialPass(() => this.#sync(), options.log, {
       failed: "load balancer sync failed",

@@ -232,7 +232,6 @@ async function route(
   send(res, 404, { "Content-Type": "application/json" }, JSON.stringify({ message: "Not Found" }));
 }
 
-export type { ConnectionLimits };
 export { limitConnections } from "../core/index.js";
 
 /** The API front's limits: sized from the open files limit in force when it starts. */
@@ -241,7 +240,7 @@ export function apiConnectionLimits(): ConnectionLimits {
 }
 
 /** The HTTP side of the listener; `listenBerth` feeds it plain and TLS connections. */
-export function createBerthServer(options: RouterOptions & { limits?: ConnectionLimits }): Server {
+export function createBerthServer(options: RouterOptions): Server {
   const budget: BodyBudget = { used: 0, limit: PREAUTH_BODY_BUDGET };
   const server = createServer({ connectionsCheckingInterval: 2_000 }, (req, res) => {
     route(req, res, options, budget).catch((error: unknown) => {
@@ -251,7 +250,7 @@ export function createBerthServer(options: RouterOptions & { limits?: Connection
       fail(res, error, true);
     });
   });
-  server.headersTimeout = (options.limits ?? apiConnectionLimits()).headersMs;
+  server.headersTimeout = apiConnectionLimits().headersMs;
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();

@@ -9,7 +9,7 @@ import type { Server as HttpServer } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { raiseOpenFilesLimit, type Logger } from "../core/index.js";
-import { apiConnectionLimits, limitConnections, type ConnectionLimits } from "./http.js";
+import { apiConnectionLimits, limitConnections } from "./http.js";
 
 /** The first byte of a TLS record carrying a handshake. */
 const TLS_HANDSHAKE = 0x16;
@@ -19,7 +19,6 @@ export interface ListenOptions {
   port: number;
   /** The serving certificate (with its CA after it, so clients can pin the CA) and key. */
   tls: { cert: string; key: string };
-  limits?: ConnectionLimits;
   log: Logger;
 }
 
@@ -36,7 +35,7 @@ export async function listenBerth(
 ): Promise<BerthListener> {
   // The soft open files limit up to the hard one first: the limits below are sized from it.
   raiseOpenFilesLimit(options.log);
-  const limits = options.limits ?? apiConnectionLimits();
+  const limits = apiConnectionLimits();
   const tls = createTlsServer({
     cert: options.tls.cert,
     key: options.tls.key,

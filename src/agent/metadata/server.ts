@@ -52,8 +52,6 @@ export interface TaskMetadataServerOptions {
   credentials?: TaskRoleCredentialCache;
   /** Where Berth's API is now; without it (or while unknown) the API port answers 502. */
   api?: () => ApiTarget | undefined;
-  /** Default: a task's address holds 128, all gateways together a quarter of the free descriptors. */
-  limits?: ConnectionLimits;
 }
 
 /**
@@ -78,7 +76,7 @@ export class TaskMetadataServer implements MetadataEndpoint {
 
   constructor(options: TaskMetadataServerOptions) {
     this.#options = options;
-    this.#limits = options.limits ?? metadataConnectionLimits();
+    this.#limits = metadataConnectionLimits();
     this.#budget = connectionBudget(this.#limits.total);
   }
 
