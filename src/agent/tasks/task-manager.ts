@@ -147,16 +147,7 @@ export class TaskManager {
 
   #assign(assignment: TaskAssignment): void {
     const existing = this.#runs.get(assignment.taskArn);
-    if (existing !== undefined) {
-      if (assignment.desiredStatus === "STOPPED")
-        void this.#stop(
-          assignment.taskArn,
-          assignment.stopCode ?? "UserInitiated",
-          assignment.stoppedReason ?? "Task stopped by user",
-        );
-      return;
-    }
-    const run = this.#run(TaskRun.fresh(assignment));
+    const run = existing ?? this.#run(TaskRun.fresh(assignment));
     if (assignment.desiredStatus === "STOPPED") {
       void this.#stop(
         assignment.taskArn,
@@ -165,6 +156,7 @@ export class TaskManager {
       );
       return;
     }
+    if (existing !== undefined) return;
     run
       .start()
       .catch((error: unknown) =>
