@@ -3,8 +3,9 @@
  * PENDING (pull) -> ACTIVATING (sandbox, containers) -> RUNNING -> DEACTIVATING -> STOPPING
  * (SIGTERM, stopTimeout, SIGKILL) -> DEPROVISIONING (teardown) -> STOPPED.
  * Containers start in dependsOn order (START, COMPLETE, SUCCESS, HEALTHY by the container's
- * health check). An essential container's exit stops the task. Every transition is
- * persisted before it is reported, so a restarted agent resumes from what it last knew.
+ * health check). An essential container's exit stops the task. Every transition but
+ * ACTIVATING is persisted before it is reported, so a restarted agent resumes from what it
+ * last knew (it redoes a start cut short from PENDING and ACTIVATING alike).
  */
 import { createWriteStream, mkdirSync } from "node:fs";
 import { once } from "node:events";
@@ -156,6 +157,19 @@ export class TaskRun {
       state.lastStatus = status;
     Object.assign(state, patch);
     const durable = status === "RUNNING" || status === "STOPPED";
+    if (status === "ACTIVATING" && !stopping) {
+      // Reported while its record is written: an agent restarted before RUNNING redoes a start
+      // from PENDING and from ACTIVATING alike (adopt), so nothing reads this record before the
+      // next, which is written after it (one write at a time per task). Saves a launch a write.
+      this.#deps.persist(this.record, durable).catch((error: unknown) =>
+        this.#deps.log.warn("recording the task's state failed", {
+          taskArn: this.taskArn,
+          error: message(error),
+        }),
+      );
+      this.#deps.report(structuredClone(state));
+      return;
+    }
     if (stopping)
       await this.#step("recording the task's state", () =>
         this.#deps.persist(this.record, durable),

@@ -356,6 +356,27 @@ describe("task state machine", () => {
     assert.equal(gaveUp.attempts, 1 + BACKOFF_MS.length);
   });
 
+  it(
+    "reports ACTIVATING and goes on while that record is still being written",
+    { timeout: 10_000 },
+    async () => {
+      // A restarted agent redoes a start from PENDING or ACTIVATING alike: the launch does not
+      // wait for this write (the next record is written after it in the task manager).
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const h = harness([container("app")], {
+        persist: (record) => (record.state.lastStatus === "ACTIVATING" ? held : Promise.resolve()),
+      });
+      const starting = h.run.start();
+      await h.reached("RUNNING");
+      release();
+      await starting;
+      assert.deepEqual(h.statuses().slice(0, 3), ["PENDING", "ACTIVATING", "RUNNING"]);
+      await h.run.requestStop("UserInitiated", "Task stopped by user");
+      await h.reached("STOPPED");
+    },
+  );
+
   it("reaches STOPPED when its cgroup cannot be removed nor its record written", async () => {
     let failWrites = false;
     const h = harness([container("app")], {
