@@ -20,7 +20,7 @@ import { sql, type Transaction } from "kysely";
 import type { Clock } from "../core/index.js";
 import type { TaskState } from "../protocol/index.js";
 import { dialectOf, readCommittedTransaction, type Database, type Store } from "../store/index.js";
-import { applyTaskState } from "./tasks.js";
+import { applyTaskStates } from "./tasks.js";
 
 export interface HostReport {
   hostId: string;
@@ -50,8 +50,8 @@ export async function applyReports(
     .orderBy("host_id");
   const rows = await (dialectOf(trx) === "postgres" ? read.forUpdate() : read).execute();
   const lastSeq = new Map(rows.map((row) => [row.host_id, Number(row.last_seq)]));
-  // Every task of the batch read at once (one round trip, not one per report); a task changed
-  // meanwhile is caught by the merge's version check and read again.
+  // Every task of the batch read at once and written at once (a round trip each, not one per
+  // report); a task changed meanwhile is caught by the write's version check and read again.
   const arns = [...new Set(reports.map((r) => r.state.taskArn))];
   const tasks = new Map(
     (await trx.selectFrom("tasks").selectAll().where("arn", "in", arns).execute()).map((row) => [
@@ -59,23 +59,22 @@ export async function applyReports(
       row,
     ]),
   );
-  const merged = new Set<string>();
+  // The reports to apply (those whose sequence number is new), merged and written together.
+  const fresh: HostReport[] = [];
+  const at: number[] = [];
   const changed: boolean[] = [];
   const stored = new Map<string, number>();
   for (const report of reports) {
     const last = stored.get(report.hostId) ?? lastSeq.get(report.hostId);
     if (last === undefined) throw new Error(`host ${report.hostId} has no liveness row`);
-    if (report.seq <= last) {
-      changed.push(false);
-      continue;
-    }
-    // A task's second report in the batch reads the row the first one wrote.
-    const arn = report.state.taskArn;
-    const known = merged.has(arn) ? undefined : (tasks.get(arn) ?? null);
-    merged.add(arn);
-    changed.push(await applyTaskState(trx, report.hostId, report.state, known));
+    changed.push(false);
+    if (report.seq <= last) continue;
+    at.push(changed.length - 1);
+    fresh.push(report);
     stored.set(report.hostId, report.seq);
   }
+  for (const [i, applied] of (await applyTaskStates(trx, fresh, tasks)).entries())
+    changed[at[i] as number] = applied;
   if (stored.size > 0) {
     const ids = [...stored.keys()];
     await trx

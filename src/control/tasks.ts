@@ -4,7 +4,7 @@
  * new tasks and reads them back, agents report snapshots that only ever move a task forward.
  */
 import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
-import type { Insertable, Kysely, Transaction } from "kysely";
+import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import {
   readCommittedTransaction,
@@ -393,8 +393,36 @@ async function mergeTaskState(
     read === undefined
       ? await db.selectFrom("tasks").selectAll().where("arn", "=", state.taskArn).executeTakeFirst()
       : (read ?? undefined);
-  if (row === undefined || row.host_id !== hostId) return false;
-  if (statusRank(state.lastStatus) < statusRank(row.last_status)) return false;
+  if (row === undefined) return false;
+  const merged = mergedTask(row, hostId, state);
+  if (merged === undefined) return false;
+  // Only over the version read: a report applied meanwhile (another server's, the same task's
+  // resent snapshot) wins, and this one changes nothing — so a stop gives its room back once.
+  const updated = await db
+    .updateTable("tasks")
+    .set({
+      last_status: merged.last_status,
+      version: merged.version,
+      document: merged.document,
+      stopped_at: merged.stopped_at,
+      desired_status: merged.desired_status,
+    })
+    .where("arn", "=", row.arn)
+    .where("version", "=", row.version)
+    .executeTakeFirst();
+  if (updated.numUpdatedRows === 0n) return "raced";
+  if (merged.last_status === "STOPPED" && row.last_status !== "STOPPED")
+    await releaseRoom(db, hostId, row);
+  return true;
+}
+
+/**
+ * `row` with `hostId`'s snapshot merged into it, its version one more; undefined when the
+ * snapshot changes nothing (stale, repeated, or from a host the task is not on).
+ */
+function mergedTask(row: TaskTable, hostId: string, state: TaskState): TaskTable | undefined {
+  if (row.host_id !== hostId) return undefined;
+  if (statusRank(state.lastStatus) < statusRank(row.last_status)) return undefined;
   const task = readTask(row);
   const before = JSON.stringify(task);
   task.lastStatus = state.lastStatus;
@@ -425,27 +453,76 @@ async function mergeTaskState(
     };
   });
   applyNetworkState(task, state);
-  if (JSON.stringify(task) === before) return false;
+  if (JSON.stringify(task) === before) return undefined;
   const version = row.version + 1;
-  const stops = state.lastStatus === "STOPPED" && row.last_status !== "STOPPED";
-  // Only over the version read: a report applied meanwhile (another server's, the same task's
-  // resent snapshot) wins, and this one changes nothing — so a stop gives its room back once.
-  const updated = await db
-    .updateTable("tasks")
-    .set({
-      last_status: state.lastStatus,
-      version,
-      document: JSON.stringify({ ...task, version }),
-      ...(state.lastStatus === "STOPPED"
-        ? { stopped_at: state.stoppedAt ?? Date.now(), desired_status: "STOPPED" }
-        : {}),
-    })
-    .where("arn", "=", row.arn)
-    .where("version", "=", row.version)
-    .executeTakeFirst();
-  if (updated.numUpdatedRows === 0n) return "raced";
-  if (stops) await releaseRoom(db, hostId, row);
-  return true;
+  const stopped = state.lastStatus === "STOPPED";
+  return {
+    ...row,
+    last_status: state.lastStatus,
+    version,
+    document: JSON.stringify({ ...task, version }),
+    stopped_at: stopped ? (state.stoppedAt ?? Date.now()) : row.stopped_at,
+    desired_status: stopped ? "STOPPED" : row.desired_status,
+  };
+}
+
+/**
+ * Several hosts' snapshots merged as `applyTaskState` merges each, in order (a task's second
+ * snapshot onto what its first made), with every task they change written in one statement:
+ * an UPDATE per report was a round trip each on PostgreSQL (bench:placement, 5,000 hosts: a
+ * sixth of the server's socket writes). `read` holds the tasks' rows as just read (missing:
+ * no such task). Each row is written only over the version read; a task changed meanwhile
+ * (another server's report, a stop) has its snapshots applied again one by one, as
+ * `applyTaskState` does, on what is stored. Whether each snapshot changed its task.
+ */
+export async function applyTaskStates(
+  db: Kysely<Database>,
+  reports: ReadonlyArray<{ hostId: string; state: TaskState }>,
+  read: ReadonlyMap<string, TaskTable>,
+): Promise<boolean[]> {
+  const changed: boolean[] = [];
+  // Per task changed: the row read and what the batch's snapshots made of it.
+  const merged = new Map<string, { from: TaskTable; to: TaskTable }>();
+  for (const { hostId, state } of reports) {
+    const arn = state.taskArn;
+    const row = merged.get(arn)?.to ?? read.get(arn);
+    const to = row === undefined ? undefined : mergedTask(row, hostId, state);
+    changed.push(to !== undefined);
+    if (to !== undefined)
+      merged.set(arn, { from: merged.get(arn)?.from ?? (row as TaskTable), to });
+  }
+  if (merged.size === 0) return changed;
+  const written = new Set<string>();
+  const rows = [...merged.values()];
+  for (let at = 0; at < rows.length; at += 500) {
+    const values = sql.join(
+      rows
+        .slice(at, at + 500)
+        .map(
+          ({ from, to }) =>
+            sql`(${to.arn}, ${to.last_status}, cast(${to.version} as integer), ${to.document}, cast(${to.stopped_at} as bigint), ${to.desired_status}, cast(${from.version} as integer))`,
+        ),
+    );
+    const { rows: updated } = await sql<{ arn: string }>`update tasks set
+        last_status = v.column2, version = v.column3, document = v.column4,
+        stopped_at = v.column5, desired_status = v.column6
+      from (values ${values}) as v
+      where tasks.arn = v.column1 and tasks.version = v.column7
+      returning tasks.arn`.execute(db);
+    for (const { arn } of updated) written.add(arn);
+  }
+  for (const [arn, { from, to }] of merged) {
+    if (written.has(arn)) {
+      // A stop gives its room back once: only the write that moved the task to STOPPED does.
+      if (to.last_status === "STOPPED" && from.last_status !== "STOPPED" && from.host_id !== null)
+        await releaseRoom(db, from.host_id, from);
+      continue;
+    }
+    // Changed meanwhile: this task's snapshots merged again one by one on what is stored.
+    for (const [at, { hostId, state }] of reports.entries())
+      if (state.taskArn === arn) changed[at] = await applyTaskState(db, hostId, state);
+  }
+  return changed;
 }
 
 export interface StopRequest {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { applyReports, ReportBatcher, type HostReport } from "../../../src/control/report-batch.js";
-import { createTasks } from "../../../src/control/tasks.js";
+import { applyTaskState, applyTaskStates, createTasks } from "../../../src/control/tasks.js";
 import { systemClock } from "../../../src/core/index.js";
 import type { TaskState } from "../../../src/protocol/index.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
@@ -105,6 +105,71 @@ describe("reports applied in one transaction", () => {
         .where("id", "=", "h2")
         .executeTakeFirstOrThrow();
       assert.equal(Number(h2.reserved_cpu), 0);
+    }));
+});
+
+describe("a batch's task writes", () => {
+  it("writes every task a batch changes in one statement, not one per report", () =>
+    withTasks(20, async (store, arns) => {
+      let statements = 0;
+      const counted = store.withPlugin({
+        transformQuery: (args) => {
+          statements++;
+          return args.node;
+        },
+        transformResult: (args) => Promise.resolve(args.result),
+      });
+      const reports = [...arns].map(([hostId, arn]) => ({
+        hostId,
+        seq: 1,
+        state: state(arn, "RUNNING"),
+      }));
+      const changed = await counted
+        .transaction()
+        .execute((trx) => applyReports(trx, reports, Date.now()));
+      assert.deepEqual(
+        changed,
+        reports.map(() => true),
+      );
+      // The hosts' sequence numbers and the tasks read, the tasks written, the numbers stored
+      // (an UPDATE per report was 23).
+      assert.ok(statements <= 4, `${statements} statements for 20 reports`);
+      assert.deepEqual(new Set(Object.values((await stored(store)).status)), new Set(["RUNNING"]));
+      const versions = await store.selectFrom("tasks").select("version").execute();
+      assert.deepEqual(new Set(versions.map((v) => v.version)), new Set([2]));
+    }));
+
+  it("merges a task changed since it was read again on what is stored, and stops it once", () =>
+    withTasks(2, async (store, arns) => {
+      const arn = arns.get("h0") ?? "";
+      const read = await store.selectFrom("tasks").selectAll().where("arn", "=", arn).execute();
+      // Changed after the batch read it (another server's report, say).
+      assert.equal(await applyTaskState(store, "h0", state(arn, "RUNNING")), true);
+      const changed = await store.transaction().execute((trx) =>
+        applyTaskStates(
+          trx,
+          [
+            { hostId: "h0", state: state(arn, "RUNNING") },
+            { hostId: "h0", state: state(arn, "STOPPED") },
+          ],
+          new Map(read.map((row) => [row.arn, row])),
+        ),
+      );
+      // The RUNNING snapshot was already stored: only the stop changed it.
+      assert.deepEqual(changed, [false, true]);
+      const row = await store
+        .selectFrom("tasks")
+        .selectAll()
+        .where("arn", "=", arn)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.last_status, "STOPPED");
+      assert.equal(row.version, 3);
+      const h0 = await store
+        .selectFrom("hosts")
+        .select("reserved_cpu")
+        .where("id", "=", "h0")
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(h0.reserved_cpu), 0, "its room given back once");
     }));
 });
 
