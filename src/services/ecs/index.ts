@@ -105,9 +105,17 @@ function runTaskAsCaller(
   roles: RoleGate | undefined,
 ) {
   return async (input: ecs.RunTaskRequest, ctx: RequestContext): Promise<ecs.RunTaskResponse> => {
-    if (roles !== undefined)
-      await checkLaunchRoles(roles, store, ctx, input.taskDefinition, input.overrides ?? {}, true);
-    return tasks.runTask(input, ctx);
+    if (roles === undefined) return tasks.runTask(input, ctx);
+    // The definition the check read is the one RunTask runs (read once, not twice).
+    const definition = await checkLaunchRoles(
+      roles,
+      store,
+      ctx,
+      input.taskDefinition,
+      input.overrides ?? {},
+      true,
+    );
+    return tasks.runTask(input, ctx, definition === undefined ? undefined : { definition });
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import type { RequestContext, Principal } from "../../aws/index.js";
 import type { Identity } from "../../core/index.js";
-import type { Store } from "../../store/index.js";
+import type { Store, TaskDefinitionTable } from "../../store/index.js";
 import { clientException } from "./errors.js";
 import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
 
@@ -51,7 +51,8 @@ export async function checkRegisteredRoles(
 
 /**
  * RunTask, CreateService and UpdateService: pass each role the task will have (overrides
- * win); for RunTask, ECS must also be able to assume them.
+ * win); for RunTask, ECS must also be able to assume them. The definition's row as read
+ * (undefined: none), for the caller to use rather than read it again.
  */
 export async function checkLaunchRoles(
   gate: RoleGate,
@@ -60,7 +61,7 @@ export async function checkLaunchRoles(
   taskDefinition: string | undefined,
   overrides: PassedRoles,
   assume: boolean,
-): Promise<void> {
+): Promise<TaskDefinitionTable | undefined> {
   const row =
     taskDefinition === undefined ? undefined : await findTaskDefinition(store, taskDefinition);
   // An unknown definition is the handler's to refuse, with its own text.
@@ -70,10 +71,11 @@ export async function checkLaunchRoles(
     executionRoleArn: overrides.executionRoleArn ?? definition.executionRoleArn,
   });
   for (const role of roles) await gate.mayPass(ctx.principal, role);
-  if (!assume) return;
+  if (!assume) return row;
   for (const role of roles)
     if ((await gate.assumable(role)) !== "ok")
       throw clientException(
         `ECS was unable to assume the role '${role}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.`,
       );
+  return row;
 }

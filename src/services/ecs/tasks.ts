@@ -6,7 +6,13 @@ import { parseArn } from "../../core/index.js";
 import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Transaction } from "kysely";
-import { isUniqueViolation, readTags, type Database, type Store } from "../../store/index.js";
+import {
+  isUniqueViolation,
+  readTags,
+  type Database,
+  type Store,
+  type TaskDefinitionTable,
+} from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { invalidParameter } from "./errors.js";
@@ -42,7 +48,12 @@ export function taskHandlers(
   }
 
   return {
-    runTask: async (input, ctx) => {
+    /** `read`: the task definition's row, when the caller has just read it for `input`. */
+    runTask: async (
+      input: RunTaskRequest,
+      ctx: RequestContext,
+      read?: { definition: TaskDefinitionTable },
+    ): Promise<RunTaskResponse> => {
       const cluster = await findActiveCluster(store, input.cluster);
       const token = input.clientToken;
       const scope = `RunTask:${cluster.name}`;
@@ -64,7 +75,8 @@ export function taskHandlers(
       };
       const earlier = await earlierAnswer();
       if (earlier !== undefined) return earlier;
-      const definition = await findTaskDefinition(store, input.taskDefinition ?? "");
+      const definition =
+        read?.definition ?? (await findTaskDefinition(store, input.taskDefinition ?? ""));
       if (definition === undefined) throw invalidParameter("TaskDefinition not found.");
       const strategy = resolveStrategy(input, cluster.document);
       const runtime = await sandboxRuntime(store, cluster.arn, definition.arn);

@@ -1,0 +1,98 @@
+// RunTask's statements, end to end through the ECS action (roles checked, as the server runs
+// it) on a real SQLite store: each one is a round trip on PostgreSQL, where bench:placement
+// found a RunTask's dozen of them to be most of its cost.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { RunTaskResponse } from "@aws-sdk/client-ecs";
+import { internalContext } from "../../../../src/aws/index.js";
+import { TaskCommands } from "../../../../src/control/index.js";
+import { silentLogger, systemClock } from "../../../../src/core/index.js";
+import { createEcsService } from "../../../../src/services/ecs/index.js";
+import { RUNTIME_TAG, sandboxRuntime } from "../../../../src/services/ecs/sandbox-runtime.js";
+import { openSqliteStore, putTags } from "../../../../src/store/index.js";
+import { addHost } from "../../control/placement-contract.js";
+
+void test("a RunTask of ten tasks is read and placed in a few statements", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-run-task-"));
+  const store = await openSqliteStore(join(dir, "berth.db"));
+  try {
+    for (let i = 0; i < 10; i++) await addHost(store, `h${i}`, 4);
+    let statements = 0;
+    const counted = store.withPlugin({
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    });
+    const ecs = createEcsService({
+      store: counted,
+      tasks: new TaskCommands({
+        store: counted,
+        hosts: { assign: () => undefined, stop: () => undefined },
+        log: silentLogger,
+      }),
+      roles: { mayPass: () => Promise.resolve(), assumable: () => Promise.resolve("ok") },
+    });
+    const ctx = internalContext(
+      {
+        identity: { accountId: "000000000000", region: "us-east-1" },
+        clock: systemClock,
+        log: silentLogger,
+      },
+      "AKIATEST",
+    );
+    const call = (action: string, input: object): Promise<unknown> =>
+      (ecs.actions[action] as (input: object, ctx: unknown) => Promise<unknown>)(input, ctx);
+    await call("CreateCluster", { clusterName: "c" });
+    await call("RegisterTaskDefinition", {
+      family: "f",
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [{ name: "app", image: "busybox", essential: true }],
+    });
+    const run = async (): Promise<RunTaskResponse> =>
+      (await call("RunTask", {
+        cluster: "c",
+        taskDefinition: "f",
+        count: 10,
+        clientToken: `t${statements}`,
+      })) as RunTaskResponse;
+    // The first cuts the hosts' subnets; the second is what every later one costs.
+    assert.equal((await run()).tasks?.length, 10);
+    statements = 0;
+    const second = await run();
+    assert.equal(second.tasks?.length, 10);
+    assert.deepEqual(second.failures, []);
+    // The cluster, the clientToken's earlier answer, the definition (once: the roles' check
+    // read it), the runtime tags of both; then the group's load, the claim, the subnets held,
+    // the rows and the answer. The definition read twice and a tag read each were 11.
+    assert.ok(statements <= 9, `${statements} statements`);
+  } finally {
+    await store.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test("the runtime tag: the definition's before the cluster's, read in one statement", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-run-task-"));
+  const store = await openSqliteStore(join(dir, "berth.db"));
+  try {
+    const [definition, cluster, other] = ["arn:td", "arn:cluster", "arn:other"];
+    await putTags(store, cluster, [{ key: RUNTIME_TAG, value: "runsc" }]);
+    await putTags(store, other, [{ key: RUNTIME_TAG, value: "gvisor" }]);
+    assert.equal(await sandboxRuntime(store, cluster, definition), "runsc");
+    await putTags(store, definition, [{ key: RUNTIME_TAG, value: "runc" }]);
+    assert.equal(await sandboxRuntime(store, cluster, definition), "runc");
+    assert.equal(await sandboxRuntime(store, "arn:none", "arn:nothing"), undefined);
+    await assert.rejects(sandboxRuntime(store, other, "arn:nothing"), /must be runc or runsc/);
+  } finally {
+    await store.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
