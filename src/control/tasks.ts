@@ -6,12 +6,7 @@
 import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
 import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
-import {
-  readCommittedTransaction,
-  type Database,
-  type Store,
-  type TaskTable,
-} from "../store/index.js";
+import { groupedTransaction, type Database, type Store, type TaskTable } from "../store/index.js";
 import type { Fence } from "./leases.js";
 import {
   chooseHost,
@@ -72,8 +67,10 @@ export interface Placed {
 }
 
 /**
- * Places and stores `drafts` in one transaction. `beforeCommit` runs inside it too (RunTask
- * records its idempotency entry there, so a crash leaves either both or neither).
+ * Places and stores `drafts` in one transaction (on SQLite shared with the placements asked
+ * for at the same moment, each in its own savepoint: store/group-commit.ts). `beforeCommit`
+ * runs inside it too (RunTask records its idempotency entry there, so a crash leaves either
+ * both or neither).
  *
  * Every draft is chosen a host from the picture first (booking it there as it goes), then the
  * room is claimed on all those hosts in one statement (`claimRooms`), their subnets read in one
@@ -88,282 +85,281 @@ export async function createTasks(
   addresses: TaskAddressSpace = defaultAddressSpace,
 ): Promise<Placed> {
   // At READ COMMITTED on PostgreSQL (see placement.ts); two placements cutting the same subnet
-  // or block for a cluster at once: the loser runs again and finds it taken.
-  return readCommittedTransaction(store, ["host_subnets", "cluster_blocks"]).execute(
-    async (trx) => {
-      // Chosen from this server's picture of the hosts (host-room-view.ts), read again before
-      // any task is refused for want of room.
-      const view = hostRoomView(store);
-      let { rooms, read } = await view.rooms(trx);
-      const loads = new Map<string, Map<string, number>>();
-      // Clusters whose address block has no subnet left for another host: only the hosts that
-      // hold one of its subnets can take their tasks. Found in this transaction once a host was
-      // refused one, or known to this server's picture (`hinted`, until it is read again, which
-      // it is before any refusal).
-      const holdersOf = new Map<string, ReadonlySet<string>>();
-      const hinted = new Set<string>();
-      const reachable = new Map<string, { from: HostRoom[]; rooms: HostRoom[] }>();
-      /** The hosts that can take `cluster`'s tasks, from the rooms read. */
-      const reachableRooms = (cluster: string): HostRoom[] => {
-        const holders = holdersOf.get(cluster);
-        if (holders === undefined) return rooms;
-        let known = reachable.get(cluster);
-        if (known?.from !== rooms) {
-          known = { from: rooms, rooms: rooms.filter((room) => holders.has(room.hostId)) };
-          reachable.set(cluster, known);
-        }
-        return known.rooms;
-      };
-      // The subnet each host was found or given in a cluster, in this transaction (a host losing
-      // its subnets is marked LOST in the same transaction, and then no claim on it succeeds).
-      const subnets = new Map<string, string>();
-      // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit; once
-      // only they have room, waited for (`wait`).
-      const busy = new Set<string>();
-      let wait = false;
+  // or block for a cluster at once: the loser runs again and finds it taken. On SQLite,
+  // committed together with the other placements asked for at the same moment.
+  return groupedTransaction(store, ["host_subnets", "cluster_blocks"]).execute(async (trx) => {
+    // Chosen from this server's picture of the hosts (host-room-view.ts), read again before
+    // any task is refused for want of room.
+    const view = hostRoomView(store);
+    let { rooms, read } = await view.rooms(trx);
+    const loads = new Map<string, Map<string, number>>();
+    // Clusters whose address block has no subnet left for another host: only the hosts that
+    // hold one of its subnets can take their tasks. Found in this transaction once a host was
+    // refused one, or known to this server's picture (`hinted`, until it is read again, which
+    // it is before any refusal).
+    const holdersOf = new Map<string, ReadonlySet<string>>();
+    const hinted = new Set<string>();
+    const reachable = new Map<string, { from: HostRoom[]; rooms: HostRoom[] }>();
+    /** The hosts that can take `cluster`'s tasks, from the rooms read. */
+    const reachableRooms = (cluster: string): HostRoom[] => {
+      const holders = holdersOf.get(cluster);
+      if (holders === undefined) return rooms;
+      let known = reachable.get(cluster);
+      if (known?.from !== rooms) {
+        known = { from: rooms, rooms: rooms.filter((room) => holders.has(room.hostId)) };
+        reachable.set(cluster, known);
+      }
+      return known.rooms;
+    };
+    // The subnet each host was found or given in a cluster, in this transaction (a host losing
+    // its subnets is marked LOST in the same transaction, and then no claim on it succeeds).
+    const subnets = new Map<string, string>();
+    // Hosts whose rows other placements hold (PostgreSQL): passed over while others fit; once
+    // only they have room, waited for (`wait`).
+    const busy = new Set<string>();
+    let wait = false;
 
-      const asks = drafts.map((draft) => ({
-        draft,
-        cluster: draft.assignment.clusterArn,
-        provider: draft.task.capacityProviderName ?? "FARGATE",
-        storageGiB: draft.task.ephemeralStorage?.sizeInGiB ?? 20,
-        load: new Map<string, number>(),
-        tries: 0,
-        subnetError: undefined as string | undefined,
-        outcome: undefined as { room: HostRoom; subnet: string } | { reason: string } | undefined,
-      }));
-      for (const ask of asks) {
-        const key = `${ask.draft.row.cluster_name}\n${ask.draft.row.group_name}`;
-        let load = loads.get(key);
-        if (load === undefined) {
-          load = await groupLoad(trx, ask.draft.row.cluster_name, ask.draft.row.group_name);
-          loads.set(key, load);
-        }
-        ask.load = load;
+    const asks = drafts.map((draft) => ({
+      draft,
+      cluster: draft.assignment.clusterArn,
+      provider: draft.task.capacityProviderName ?? "FARGATE",
+      storageGiB: draft.task.ephemeralStorage?.sizeInGiB ?? 20,
+      load: new Map<string, number>(),
+      tries: 0,
+      subnetError: undefined as string | undefined,
+      outcome: undefined as { room: HostRoom; subnet: string } | { reason: string } | undefined,
+    }));
+    for (const ask of asks) {
+      const key = `${ask.draft.row.cluster_name}\n${ask.draft.row.group_name}`;
+      let load = loads.get(key);
+      if (load === undefined) {
+        load = await groupLoad(trx, ask.draft.row.cluster_name, ask.draft.row.group_name);
+        loads.set(key, load);
       }
-      for (const { cluster } of asks) {
-        const known = holdersOf.has(cluster) ? undefined : view.blockHolders(cluster);
-        if (known !== undefined) {
-          holdersOf.set(cluster, known);
-          hinted.add(cluster);
-        }
+      ask.load = load;
+    }
+    for (const { cluster } of asks) {
+      const known = holdersOf.has(cluster) ? undefined : view.blockHolders(cluster);
+      if (known !== undefined) {
+        holdersOf.set(cluster, known);
+        hinted.add(cluster);
       }
-      /** Why each cluster found full in this transaction had no subnet for another host. */
-      const fullBecause = new Map<string, string>();
-      type Ask = (typeof asks)[number];
-      const choose = (ask: Ask): HostRoom | PlacementFailure => {
-        const candidates = reachableRooms(ask.cluster);
+    }
+    /** Why each cluster found full in this transaction had no subnet for another host. */
+    const fullBecause = new Map<string, string>();
+    type Ask = (typeof asks)[number];
+    const choose = (ask: Ask): HostRoom | PlacementFailure => {
+      const candidates = reachableRooms(ask.cluster);
+      const open =
+        busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
+      const { cpu, memory } = ask.draft.row;
+      const found = chooseHost(open, cpu, memory, ask.load, ask.provider, ask.storageGiB);
+      if (typeof found !== "string" || busy.size === 0) return found;
+      // Only hosts being claimed by others have room: wait for their rows from now on.
+      busy.clear();
+      wait = true;
+      return choose(ask);
+    };
+    /** Books (or with -1 gives back) `asks`' room in the picture and their group's load. */
+    const book = (room: HostRoom, on: readonly Ask[], sign: 1 | -1): void => {
+      for (const ask of on) {
+        room.freeCpu -= sign * ask.draft.row.cpu;
+        room.freeMemory -= sign * ask.draft.row.memory;
+        if (room.freeStorageGiB !== undefined) room.freeStorageGiB -= sign * ask.storageGiB;
+        ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) + sign);
+      }
+    };
+    const given = (room: HostRoom, on: readonly Ask[]): void => {
+      for (const ask of on) ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) - 1);
+    };
+    /** What `on` takes of a host's room, summed (claimed, or given back, at once). */
+    const sumOf = (on: readonly Ask[]): { cpu: number; memory: number; storageGiB: number } => ({
+      cpu: on.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
+      memory: on.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
+      storageGiB: on.reduce((sum, ask) => sum + ask.storageGiB, 0),
+    });
+
+    let pending = asks;
+    while (pending.length > 0) {
+      // Chosen from what was read, each draft booked in the picture before the next chooses.
+      const perHost = new Map<string, { room: HostRoom; asks: Ask[] }>();
+      let reread = false;
+      // Tasks alike (a RunTask's) are chosen hosts in one pass over them (chooseHosts), as
+      // one after another would be; those it finds nothing for, one by one.
+      const alike = new Map<string, Ask[]>();
+      for (const ask of pending) {
+        const { cluster_name, group_name, cpu, memory } = ask.draft.row;
+        const key = [
+          ask.cluster,
+          cluster_name,
+          group_name,
+          cpu,
+          memory,
+          ask.provider,
+          ask.storageGiB,
+        ];
+        const same = alike.get(key.join("\n"));
+        if (same === undefined) alike.set(key.join("\n"), [ask]);
+        else same.push(ask);
+      }
+      choosing: for (const same of alike.values()) {
+        const first = same[0] as Ask;
+        const candidates = reachableRooms(first.cluster);
         const open =
           busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
-        const { cpu, memory } = ask.draft.row;
-        const found = chooseHost(open, cpu, memory, ask.load, ask.provider, ask.storageGiB);
-        if (typeof found !== "string" || busy.size === 0) return found;
-        // Only hosts being claimed by others have room: wait for their rows from now on.
-        busy.clear();
-        wait = true;
-        return choose(ask);
-      };
-      /** Books (or with -1 gives back) `asks`' room in the picture and their group's load. */
-      const book = (room: HostRoom, on: readonly Ask[], sign: 1 | -1): void => {
-        for (const ask of on) {
-          room.freeCpu -= sign * ask.draft.row.cpu;
-          room.freeMemory -= sign * ask.draft.row.memory;
-          if (room.freeStorageGiB !== undefined) room.freeStorageGiB -= sign * ask.storageGiB;
-          ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) + sign);
-        }
-      };
-      const given = (room: HostRoom, on: readonly Ask[]): void => {
-        for (const ask of on) ask.load.set(room.hostId, (ask.load.get(room.hostId) ?? 0) - 1);
-      };
-      /** What `on` takes of a host's room, summed (claimed, or given back, at once). */
-      const sumOf = (on: readonly Ask[]): { cpu: number; memory: number; storageGiB: number } => ({
-        cpu: on.reduce((sum, ask) => sum + ask.draft.row.cpu, 0),
-        memory: on.reduce((sum, ask) => sum + ask.draft.row.memory, 0),
-        storageGiB: on.reduce((sum, ask) => sum + ask.storageGiB, 0),
-      });
-
-      let pending = asks;
-      while (pending.length > 0) {
-        // Chosen from what was read, each draft booked in the picture before the next chooses.
-        const perHost = new Map<string, { room: HostRoom; asks: Ask[] }>();
-        let reread = false;
-        // Tasks alike (a RunTask's) are chosen hosts in one pass over them (chooseHosts), as
-        // one after another would be; those it finds nothing for, one by one.
-        const alike = new Map<string, Ask[]>();
-        for (const ask of pending) {
-          const { cluster_name, group_name, cpu, memory } = ask.draft.row;
-          const key = [
-            ask.cluster,
-            cluster_name,
-            group_name,
-            cpu,
-            memory,
-            ask.provider,
-            ask.storageGiB,
-          ];
-          const same = alike.get(key.join("\n"));
-          if (same === undefined) alike.set(key.join("\n"), [ask]);
-          else same.push(ask);
-        }
-        choosing: for (const same of alike.values()) {
-          const first = same[0] as Ask;
-          const candidates = reachableRooms(first.cluster);
-          const open =
-            busy.size === 0 ? candidates : candidates.filter((room) => !busy.has(room.hostId));
-          const { cpu, memory } = first.draft.row;
-          const hosts = chooseHosts(
-            open,
-            same.length,
-            cpu,
-            memory,
-            first.load,
-            first.provider,
-            first.storageGiB,
-          );
-          for (const [at, ask] of same.entries()) {
-            const choice = hosts[at] ?? choose(ask);
-            if (typeof choice === "string") {
-              if (read) {
-                // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
-                ask.outcome = { reason: ask.subnetError ?? choice };
-                continue;
-              }
-              reread = true;
-              break choosing;
-            }
-            book(choice, [ask], 1);
-            const onHost = perHost.get(choice.hostId);
-            if (onHost === undefined) perHost.set(choice.hostId, { room: choice, asks: [ask] });
-            else onHost.asks.push(ask);
-          }
-        }
-        if (reread) {
-          // Nothing has room in the picture: not refused before every host is read again (the
-          // round's bookings in the picture given back first).
-          for (const { room, asks: on } of perHost.values()) book(room, on, -1);
-          rooms = await view.read(trx);
-          read = true;
-          for (const full of hinted) holdersOf.delete(full);
-          hinted.clear();
-          continue;
-        }
-        // Taken only if still free (another server may have booked it since: then chosen again
-        // with that host's room brought up to date).
-        const onHosts = [...perHost.values()];
-        const claimed = await claimRooms(
-          trx,
-          onHosts.map(({ room, asks: on }) => ({ room, ...sumOf(on) })),
-          !wait,
+        const { cpu, memory } = first.draft.row;
+        const hosts = chooseHosts(
+          open,
+          same.length,
+          cpu,
+          memory,
+          first.load,
+          first.provider,
+          first.storageGiB,
         );
-        const won: Array<{ room: HostRoom; asks: Ask[] }> = [];
-        for (const [at, onHost] of onHosts.entries()) {
-          const result = claimed[at];
-          if (result === true) {
-            won.push(onHost);
-            continue;
-          }
-          for (const ask of onHost.asks) ask.tries++;
-          if (result === "busy") {
-            busy.add(onHost.room.hostId);
-            book(onHost.room, onHost.asks, -1);
-          } else given(onHost.room, onHost.asks);
-        }
-        // Each host given its subnet of the cluster, in which the agent gives the task an
-        // address: those it holds read, the others cut, each once per cluster for all its hosts.
-        const missing = new Map<string, string[]>();
-        for (const { room, asks: on } of won)
-          for (const ask of on)
-            if (!subnets.has(`${ask.cluster}\n${room.hostId}`)) {
-              const hosts = missing.get(ask.cluster) ?? [];
-              if (!hosts.includes(room.hostId)) hosts.push(room.hostId);
-              missing.set(ask.cluster, hosts);
-            }
-        for (const [cluster, hostIds] of missing) {
-          for (const [hostId, subnet] of await heldSubnets(trx, cluster, hostIds))
-            subnets.set(`${cluster}\n${hostId}`, subnet);
-          const lacking = hostIds.filter((hostId) => !subnets.has(`${cluster}\n${hostId}`));
-          if (lacking.length === 0 || fullBecause.has(cluster)) continue;
-          let full: string | undefined;
-          try {
-            const now = asks.find((ask) => ask.cluster === cluster)?.draft.row.created_at;
-            const cut = await cutHostSubnets(trx, addresses, cluster, lacking, now ?? Date.now());
-            for (const [hostId, subnet] of cut.cut) subnets.set(`${cluster}\n${hostId}`, subnet);
-            full = cut.full;
-          } catch (error) {
-            if (!(error instanceof TaskSubnetsExhausted)) throw error;
-            full = error.message;
-          }
-          if (full === undefined) continue;
-          // The block is full: only hosts that already hold one of its subnets can take the
-          // cluster's tasks (one query, not one refused claim per host).
-          const holders = await trx
-            .selectFrom("host_subnets")
-            .select("host_id")
-            .where("cluster_arn", "=", cluster)
-            .execute();
-          const holding = new Set(holders.map((row) => row.host_id));
-          view.blockFull(cluster, holding);
-          holdersOf.set(cluster, holding);
-          hinted.delete(cluster);
-          fullBecause.set(cluster, full);
-        }
-        for (const { room, asks: on } of won)
-          for (const cluster of new Set(on.map((ask) => ask.cluster))) {
-            const ofCluster = on.filter((ask) => ask.cluster === cluster);
-            const subnet = subnets.get(`${cluster}\n${room.hostId}`);
-            if (subnet !== undefined) {
-              for (const ask of ofCluster) ask.outcome = { room, subnet };
+        for (const [at, ask] of same.entries()) {
+          const choice = hosts[at] ?? choose(ask);
+          if (typeof choice === "string") {
+            if (read) {
+              // Room on hosts the cluster's block cannot reach: say that, not "no CPU".
+              ask.outcome = { reason: ask.subnetError ?? choice };
               continue;
             }
-            // No subnet for this host: the room just booked goes back, and the cluster looks
-            // elsewhere.
-            const { cpu, memory, storageGiB } = sumOf(ofCluster);
-            await releaseRoom(trx, room.hostId, { cpu, memory, ephemeral_storage_gib: storageGiB });
-            book(room, ofCluster, -1);
-            for (const ask of ofCluster) {
-              ask.tries++;
-              ask.subnetError = `RESOURCE:SUBNET (${fullBecause.get(cluster) ?? "no subnet"})`;
-            }
+            reread = true;
+            break choosing;
           }
-        // Raced by others on every host in turn (each passed over once while busy, and once
-        // found full): give up as a full cluster would.
-        for (const ask of pending)
-          if (ask.outcome === undefined && ask.tries > 2 * rooms.length)
-            ask.outcome = { reason: ask.subnetError ?? "RESOURCE:CPU" };
-        pending = pending.filter((ask) => ask.outcome === undefined);
+          book(choice, [ask], 1);
+          const onHost = perHost.get(choice.hostId);
+          if (onHost === undefined) perHost.set(choice.hostId, { room: choice, asks: [ask] });
+          else onHost.asks.push(ask);
+        }
       }
-
-      const placed: Placed = { tasks: [], failures: [], assignments: [] };
-      const rows: Insertable<TaskTable>[] = [];
-      for (const { draft, storageGiB, outcome } of asks) {
-        if (outcome === undefined || "reason" in outcome) {
-          placed.failures.push({ reason: outcome?.reason ?? "RESOURCE:CPU" });
+      if (reread) {
+        // Nothing has room in the picture: not refused before every host is read again (the
+        // round's bookings in the picture given back first).
+        for (const { room, asks: on } of perHost.values()) book(room, on, -1);
+        rooms = await view.read(trx);
+        read = true;
+        for (const full of hinted) holdersOf.delete(full);
+        hinted.clear();
+        continue;
+      }
+      // Taken only if still free (another server may have booked it since: then chosen again
+      // with that host's room brought up to date).
+      const onHosts = [...perHost.values()];
+      const claimed = await claimRooms(
+        trx,
+        onHosts.map(({ room, asks: on }) => ({ room, ...sumOf(on) })),
+        !wait,
+      );
+      const won: Array<{ room: HostRoom; asks: Ask[] }> = [];
+      for (const [at, onHost] of onHosts.entries()) {
+        const result = claimed[at];
+        if (result === true) {
+          won.push(onHost);
           continue;
         }
-        const { room, subnet } = outcome;
-        const assignment: TaskAssignment = { ...draft.assignment, subnet };
-        const task: Task = { ...draft.task, availabilityZone: room.availabilityZone, version: 1 };
-        rows.push({
-          ...draft.row,
-          host_id: room.hostId,
-          ephemeral_storage_gib: storageGiB,
-          version: 1,
-          document: JSON.stringify(task),
-          assignment: JSON.stringify(assignment),
-        });
-        placed.tasks.push(task);
-        placed.assignments.push({ hostId: room.hostId, assignment });
+        for (const ask of onHost.asks) ask.tries++;
+        if (result === "busy") {
+          busy.add(onHost.room.hostId);
+          book(onHost.room, onHost.asks, -1);
+        } else given(onHost.room, onHost.asks);
       }
-      // A statement per 500 (a round trip each on PostgreSQL), well under its 65,535 parameters.
-      for (let at = 0; at < rows.length; at += 500)
-        await trx
-          .insertInto("tasks")
-          .values(rows.slice(at, at + 500))
+      // Each host given its subnet of the cluster, in which the agent gives the task an
+      // address: those it holds read, the others cut, each once per cluster for all its hosts.
+      const missing = new Map<string, string[]>();
+      for (const { room, asks: on } of won)
+        for (const ask of on)
+          if (!subnets.has(`${ask.cluster}\n${room.hostId}`)) {
+            const hosts = missing.get(ask.cluster) ?? [];
+            if (!hosts.includes(room.hostId)) hosts.push(room.hostId);
+            missing.set(ask.cluster, hosts);
+          }
+      for (const [cluster, hostIds] of missing) {
+        for (const [hostId, subnet] of await heldSubnets(trx, cluster, hostIds))
+          subnets.set(`${cluster}\n${hostId}`, subnet);
+        const lacking = hostIds.filter((hostId) => !subnets.has(`${cluster}\n${hostId}`));
+        if (lacking.length === 0 || fullBecause.has(cluster)) continue;
+        let full: string | undefined;
+        try {
+          const now = asks.find((ask) => ask.cluster === cluster)?.draft.row.created_at;
+          const cut = await cutHostSubnets(trx, addresses, cluster, lacking, now ?? Date.now());
+          for (const [hostId, subnet] of cut.cut) subnets.set(`${cluster}\n${hostId}`, subnet);
+          full = cut.full;
+        } catch (error) {
+          if (!(error instanceof TaskSubnetsExhausted)) throw error;
+          full = error.message;
+        }
+        if (full === undefined) continue;
+        // The block is full: only hosts that already hold one of its subnets can take the
+        // cluster's tasks (one query, not one refused claim per host).
+        const holders = await trx
+          .selectFrom("host_subnets")
+          .select("host_id")
+          .where("cluster_arn", "=", cluster)
           .execute();
-      await beforeCommit?.(trx, placed);
-      return placed;
-    },
-  );
+        const holding = new Set(holders.map((row) => row.host_id));
+        view.blockFull(cluster, holding);
+        holdersOf.set(cluster, holding);
+        hinted.delete(cluster);
+        fullBecause.set(cluster, full);
+      }
+      for (const { room, asks: on } of won)
+        for (const cluster of new Set(on.map((ask) => ask.cluster))) {
+          const ofCluster = on.filter((ask) => ask.cluster === cluster);
+          const subnet = subnets.get(`${cluster}\n${room.hostId}`);
+          if (subnet !== undefined) {
+            for (const ask of ofCluster) ask.outcome = { room, subnet };
+            continue;
+          }
+          // No subnet for this host: the room just booked goes back, and the cluster looks
+          // elsewhere.
+          const { cpu, memory, storageGiB } = sumOf(ofCluster);
+          await releaseRoom(trx, room.hostId, { cpu, memory, ephemeral_storage_gib: storageGiB });
+          book(room, ofCluster, -1);
+          for (const ask of ofCluster) {
+            ask.tries++;
+            ask.subnetError = `RESOURCE:SUBNET (${fullBecause.get(cluster) ?? "no subnet"})`;
+          }
+        }
+      // Raced by others on every host in turn (each passed over once while busy, and once
+      // found full): give up as a full cluster would.
+      for (const ask of pending)
+        if (ask.outcome === undefined && ask.tries > 2 * rooms.length)
+          ask.outcome = { reason: ask.subnetError ?? "RESOURCE:CPU" };
+      pending = pending.filter((ask) => ask.outcome === undefined);
+    }
+
+    const placed: Placed = { tasks: [], failures: [], assignments: [] };
+    const rows: Insertable<TaskTable>[] = [];
+    for (const { draft, storageGiB, outcome } of asks) {
+      if (outcome === undefined || "reason" in outcome) {
+        placed.failures.push({ reason: outcome?.reason ?? "RESOURCE:CPU" });
+        continue;
+      }
+      const { room, subnet } = outcome;
+      const assignment: TaskAssignment = { ...draft.assignment, subnet };
+      const task: Task = { ...draft.task, availabilityZone: room.availabilityZone, version: 1 };
+      rows.push({
+        ...draft.row,
+        host_id: room.hostId,
+        ephemeral_storage_gib: storageGiB,
+        version: 1,
+        document: JSON.stringify(task),
+        assignment: JSON.stringify(assignment),
+      });
+      placed.tasks.push(task);
+      placed.assignments.push({ hostId: room.hostId, assignment });
+    }
+    // A statement per 500 (a round trip each on PostgreSQL), well under its 65,535 parameters.
+    for (let at = 0; at < rows.length; at += 500)
+      await trx
+        .insertInto("tasks")
+        .values(rows.slice(at, at + 500))
+        .execute();
+    await beforeCommit?.(trx, placed);
+    return placed;
+  });
 }
 
 /** Merges an agent's snapshot into the stored task; stale or repeated snapshots change nothing. */

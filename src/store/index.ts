@@ -7,6 +7,7 @@ export {
   readCommittedTransaction,
   type Store,
 } from "./open.js";
+export { groupedTransaction } from "./group-commit.js";
 export { openNotifier, type Notifier } from "./notify.js";
 export {
   databaseNowMs,
