@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { silentLogger } from "../../src/core/index.js";
 import { ImageStore } from "../../src/agent/images/index.js";
 import { createRuncRuntime, TaskFilesystems } from "../../src/agent/runtime/index.js";
-import { CniTaskNetwork } from "../../src/agent/network/index.js";
+import { BridgeTaskNetwork } from "../../src/agent/network/index.js";
 import { startThroughExecFifo } from "../../src/agent/runtime/oci-cli.js";
 import {
   makeImage,
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   // beside creating the containers) and released (teardown), on a cluster bridge that exists.
   const attached: number[] = [];
   const detached: number[] = [];
-  const network = new CniTaskNetwork({ dataDir: join(dir, "agent") });
+  const network = new BridgeTaskNetwork({ dataDir: join(dir, "agent") });
   const clusterArn = "arn:aws:ecs:us-east-1:000000000000:cluster/bench";
   for (let i = -1; i < N; i++) {
     const taskId = `net-${i}`;
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     }
     await rt.destroySandbox(taskId);
   }
-  await network.purge(() => "");
+  await network.purge();
 
   // The floor: bare runc on the same bundle (our config.json, a plain busybox rootfs).
   const bundle = join(dir, "bare");

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from "../core/index.js";
 import { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
 import { ImageStore } from "./images/index.js";
 import { apiProxyPort, metadataPort } from "./metadata/index.js";
-import { CniTaskNetwork } from "./network/index.js";
+import { BridgeTaskNetwork } from "./network/index.js";
 import {
   createHostRuntime,
   DEFAULT_CGROUP_PARENT,
@@ -29,7 +29,7 @@ function hostParts(
   dataDir: string,
   log: Logger,
   taskCidr?: string,
-): TaskHost & { network: CniTaskNetwork; images: ImageStore } {
+): TaskHost & { network: BridgeTaskNetwork; images: ImageStore } {
   const images = new ImageStore({ root: join(dataDir, "images"), log });
   const runtime = createHostRuntime({
     dataDir,
@@ -37,7 +37,7 @@ function hostParts(
     logger: log,
     storageOvercommit: overcommitFrom(process.env.BERTH_STORAGE_OVERCOMMIT),
   });
-  const network = new CniTaskNetwork({
+  const network = new BridgeTaskNetwork({
     dataDir,
     log,
     // The metadata endpoint and the way to Berth's API are all a task may reach on the host.
@@ -69,9 +69,8 @@ export async function purgeHost(dataDir: string, log: Logger = silentLogger): Pr
   try {
     const { containers, sandboxes } = await runtime.list();
     for (const container of containers) await runtime.deleteContainer(container.id);
-    // Networks before namespaces: a DEL needs the namespace to find what it set up there.
-    const netns = new Map(sandboxes.map((s) => [s.taskId, s.netnsPath]));
-    await network.purge((taskId) => netns.get(taskId) ?? "");
+    // Networks before namespaces: an address is free once its link is gone.
+    await network.purge();
     for (const sandbox of sandboxes) await runtime.destroySandbox(sandbox.taskId);
     await purgeNetns(join(dataDir, "run", "netns"));
     // Storage a killed agent mounted before it recorded the sandbox.

@@ -18,7 +18,7 @@ export type { ImagePuller, PulledImage, TaskHost } from "./tasks/ports.js";
 export {
   checkTaskCidr,
   claimFreeNetwork,
-  CniTaskNetwork,
+  BridgeTaskNetwork,
   DEFAULT_TASK_CIDR,
   releaseSubnet,
   SubnetRoutes,

@@ -23,7 +23,7 @@ export interface ClusterFirewallSpec {
   subnet: string;
 }
 
-/** Every Berth bridge, of any Berth on the machine (`CniTaskNetwork.bridgeName`). */
+/** Every Berth bridge, of any Berth on the machine (`BridgeTaskNetwork.bridgeName`). */
 const ANY_BERTH_BRIDGE = "bth+";
 
 export function clusterForwardChain(key: string): string {

@@ -1,6 +1,6 @@
 /**
  * Task networking (awsvpc): each task's namespace gets its own address on its cluster's
- * bridge, set up by the standard CNI plugins. The contract is in types.ts.
+ * bridge (bridge-network.ts). The contract is in types.ts.
  */
 export type {
   HostNetworks,
@@ -10,8 +10,6 @@ export type {
   TaskNetworkTarget,
 } from "./types.js";
 export { vtepAddress, vtepMac } from "./overlay.js";
-export { CniTaskNetwork } from "./cni-network.js";
-export { CniError, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
-export { buildConflist } from "./conflist.js";
+export { BridgeTaskNetwork } from "./bridge-network.js";
 export { checkTaskCidr, claimFreeNetwork, DEFAULT_TASK_CIDR, releaseSubnet } from "./subnets.js";
 export { SubnetRoutes } from "./host-routes.js";

@@ -1,16 +1,16 @@
 /**
  * Prepared sandboxes (issue 18, item 1): per cluster and runtime, network namespaces made ahead
- * with an address on the cluster's network already attached (CNI ADD and the port guard done),
+ * with an address on the cluster's network already attached (its link and port guard made),
  * so a launch takes one and pays for neither. Each is used by one task only and removed with
  * it, as a namespace made at launch is: nothing is shared between tasks.
  *
  * On disk an entry is what a task's network is: a namespace file `<run>/netns/pool-<id>` and an
- * attachment `network/attachments/pool-<id>.json`, so its address is allocated (host-local's
- * file) and never handed to another task. A launch claims it with one rename of the attachment
- * (cni-network.ts `claim`), and its sandbox takes the namespace over (`netnsPath`). Entries a
+ * attachment `network/attachments/pool-<id>.json`, so its address is allocated (its file under
+ * `network/ipam/`) and never handed to another task. A launch claims it with one rename of the attachment
+ * (bridge-network.ts `claim`), and its sandbox takes the namespace over (`netnsPath`). Entries a
  * killed agent left are removed by `reclaim` at the next start; `close` (agent shutdown)
- * removes every entry. Refilling makes the namespace at nice 19 (the ADD at normal priority: it
- * takes host-local's lock, which launches wait for); the size follows the cluster's
+ * removes every entry. Refilling makes the namespace at nice 19 (the attach's `ip` runs at
+ * normal priority, from the agent's spawner); the size follows the cluster's
  * launch rate (pool-sizing.ts), zero for a cluster idle for two minutes. The pool reserves no
  * CPU or memory: a host's capacity is what its tasks hold.
  */
@@ -219,9 +219,8 @@ export class SandboxPool implements PreparedSandboxes {
       ...(pool.subnet === undefined ? {} : { subnet: pool.subnet }),
     };
     try {
-      // At normal priority, unlike the namespace: host-local holds its allocation lock, which
-      // every launch's ADD and every stop's DEL waits for, and a nice-19 holder starved by a
-      // loaded host would hold them all up (priority inversion).
+      // At normal priority, unlike the namespace (its `ip` and `ebtables` runs come from the
+      // agent's spawner); it holds no lock a launch or a stop waits for.
       const address = await network.attach(target);
       return { id, netnsPath, address };
     } catch (error) {

@@ -1,10 +1,10 @@
 /**
- * Task networks through the CNI plugins (Debian's containernetworking-plugins): one bridge and
- * subnet per cluster on this host, one address per task (awsvpc: the task's own interface,
- * `eth0` in its namespace). What it holds is kept under `<agent data dir>/network/`:
+ * Task networks on a bridge: one bridge and subnet per cluster on this host, one address per
+ * task (awsvpc: the task's own interface, `eth0` in its namespace, on a veth pair whose host side
+ * is a port of the bridge: task-links.ts). What it holds is kept under `<agent data dir>/network/`:
  *   clusters/<key>.json      a cluster's bridge and subnet on this host
- *   attachments/<task>.json  a task's ADD result (what DEL and CHECK are given back)
- *   ipam/<network>/          host-local's allocations: one file per address in use
+ *   attachments/<task>.json  a task's address, MAC and bridge port
+ *   ipam/<network>/          its addresses in use, one file each (addresses.ts)
  * so a restarted agent keeps every running task's address and releases it at stop. A cluster's
  * bridge, its iptables rules and its subnet claim go 10 s after its last task on this host
  * stopped (a task started meanwhile keeps them: rebuilding a bridge costs a launch ~0.2 s).
@@ -14,8 +14,16 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { basename, join, resolve } from "node:path";
 import { BerthError, silentLogger, type Logger } from "../../core/index.js";
 import { runCommand } from "../runtime/index.js";
-import { CniErrorCode, CniPlugins, type CniConflist, type CniResult } from "./cni.js";
-import { buildConflist } from "./conflist.js";
+import { releaseAddress, takeAddress } from "./addresses.js";
+import {
+  addTaskLink,
+  ensureBridge,
+  IF_NAME,
+  NETWORK_SETUP_FAILED,
+  randomMac,
+  removeTaskLink,
+  type BridgeSpec,
+} from "./task-links.js";
 import { applyClusterFirewall, removeClusterFirewall } from "./cluster-firewall.js";
 import { applyHostGuard, removeHostGuard } from "./host-guard.js";
 import { applyPortGuard, portGuardChain, removePortGuard } from "./port-guard.js";
@@ -40,15 +48,11 @@ import type {
   TaskNetworkTarget,
 } from "./types.js";
 
-export const DEFAULT_CNI_PATH = ["/usr/lib/cni", "/opt/cni/bin"];
-const IF_NAME = "eth0";
-
-export interface CniTaskNetworkOptions {
+export interface BridgeTaskNetworkOptions {
   /** The agent's data dir. */
   dataDir: string;
   /** The pool cluster subnets are cut from; default 100.64.0.0/10. */
   taskCidr?: string;
-  pluginDirs?: string[];
   log?: Logger;
   /**
    * How long a cluster's network outlives its last task on this host, so that a task started
@@ -80,18 +84,23 @@ interface ClusterRecord {
 interface AttachmentRecord {
   /** The task's id: its file's name (a claimed prepared attachment keeps its old content). */
   taskId: string;
-  /** The id CNI knows it by (its ADD's container id, and the port guard's): the prepared sandbox's after a claim. */
+  /**
+   * The id its address file and port guard are held under: the prepared sandbox's after a
+   * claim. (`cniId`: agents that ran the CNI plugins named it so, as their ADD's container id.)
+   */
   cniId: string;
   clusterArn: string;
   clusterKey: string;
-  result: CniResult;
+  /** The task's bridge port (absent in CNI-made records: their `result` names it). */
+  port?: string;
+  /** CNI-made records: the plugin's ADD result. */
+  result?: { interfaces?: Array<{ name: string; sandbox?: string }> };
   address: TaskAddress;
 }
 
-export class CniTaskNetwork implements TaskNetwork {
+export class BridgeTaskNetwork implements TaskNetwork {
   readonly dir: string;
   readonly #pool: Cidr;
-  readonly #plugins: CniPlugins;
   readonly #log: Logger;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #idleRemovalMs: number;
@@ -105,13 +114,12 @@ export class CniTaskNetwork implements TaskNetwork {
   /** What the server last said of the cluster networks across hosts. */
   #networks: HostNetworks | undefined;
 
-  constructor(options: CniTaskNetworkOptions) {
+  constructor(options: BridgeTaskNetworkOptions) {
     this.dir = join(resolve(options.dataDir), "network");
     const pool = parseCidr(options.taskCidr ?? DEFAULT_TASK_CIDR);
     if (pool === undefined)
       throw new BerthError("InvalidTaskCidr", `invalid task CIDR ${options.taskCidr ?? ""}`);
     this.#pool = pool;
-    this.#plugins = new CniPlugins(options.pluginDirs ?? DEFAULT_CNI_PATH);
     this.#log = options.log ?? silentLogger;
     this.#idleRemovalMs = options.idleRemovalMs ?? DEFAULT_IDLE_REMOVAL_MS;
     this.#gatewayPorts = options.gatewayPorts ?? (() => Promise.resolve([]));
@@ -120,7 +128,7 @@ export class CniTaskNetwork implements TaskNetwork {
     for (const cluster of this.#clusters()) this.#removeWhenIdle(cluster);
   }
 
-  /** The bridge and CNI network name of a cluster: unique per agent data dir and cluster. */
+  /** The bridge and network name of a cluster: unique per agent data dir and cluster. */
   clusterKey(clusterArn: string): string {
     return createHash("sha256").update(`${this.dir}\n${clusterArn}`).digest("hex").slice(0, 10);
   }
@@ -143,34 +151,43 @@ export class CniTaskNetwork implements TaskNetwork {
       });
       const existing = this.#readAttachment(target.taskId);
       if (existing !== undefined) return existing.address;
-      const list = this.#conflist(cluster);
-      const cni = { containerId: target.taskId, netns: target.netnsPath, ifName: IF_NAME };
-      let result: CniResult;
-      let address: TaskAddress;
+      const subnet = parseCidr(cluster.subnet) as Cidr;
+      const ipam = this.#ipamDir(key);
+      // Claimed (on disk) before anything uses it; released only once its link is gone.
+      const ip = takeAddress(ipam, subnet, target.taskId, IF_NAME);
+      const address: TaskAddress = {
+        privateIPv4Address: ip,
+        macAddress: randomMac(),
+        subnet: cluster.subnet,
+        gateway: gatewayOf(cluster),
+      };
+      const port = this.#portName(target.taskId);
       const chain = portGuardChain(this.dir, target.taskId);
-      try {
-        // Tasks' ADDs and DELs run side by side, as CNI runtimes run them for pods.
-        result = await this.#plugins.add(list, cni);
-        address = addressOf(result, cluster.subnet);
-        // Before the task runs: its port admits only its own MAC and address.
-        await applyPortGuard({
-          chain,
-          port: hostPortOf(result, cluster.key),
+      // Tasks' attaches and detaches run side by side; a task's link and port guard too (the
+      // guard matches the port by name): both are done before the task runs.
+      const done = await Promise.allSettled([
+        addTaskLink({
+          ...this.#bridgeSpec(cluster),
+          netnsPath: target.netnsPath,
+          port,
           mac: address.macAddress,
-          ip: address.privateIPv4Address,
-        });
-      } catch (error) {
-        await this.#plugins.del(list, cni).catch(() => undefined);
-        await removePortGuard(chain).catch(() => undefined);
+          address: ip,
+        }),
+        applyPortGuard({ chain, port, mac: address.macAddress, ip }),
+      ]);
+      const failed = done.find((d) => d.status === "rejected");
+      if (failed !== undefined) {
+        const [unlinked] = await Promise.allSettled([removeTaskLink(port), removePortGuard(chain)]);
+        if (unlinked.status === "fulfilled") releaseAddress(ipam, ip, target.taskId);
         this.#removeWhenIdle(cluster);
-        throw error;
+        throw failed.reason;
       }
       this.#write(join(this.dir, "attachments", `${target.taskId}.json`), {
         taskId: target.taskId,
         cniId: target.taskId,
         clusterArn: target.clusterArn,
         clusterKey: key,
-        result,
+        port,
         address,
       } satisfies AttachmentRecord);
       return address;
@@ -190,7 +207,7 @@ export class CniTaskNetwork implements TaskNetwork {
   detach(target: TaskNetworkTarget): Promise<void> {
     const key =
       this.#readAttachment(target.taskId)?.clusterKey ?? this.clusterKey(target.clusterArn);
-    return this.#using(key, () => this.#detach(target.taskId, key, target.netnsPath));
+    return this.#using(key, () => this.#detach(target.taskId, key));
   }
 
   claim(preparedId: string, taskId: string, subnet?: string): Promise<TaskAddress | undefined> {
@@ -201,11 +218,11 @@ export class CniTaskNetwork implements TaskNetwork {
     if (cluster === undefined || (subnet !== undefined && cluster.subnet !== subnet))
       return Promise.resolve(undefined);
     if (this.#readAttachment(taskId) !== undefined)
-      throw new BerthError(CniErrorCode, `task ${taskId} already has an address`, {
+      throw new BerthError(NETWORK_SETUP_FAILED, `task ${taskId} already has an address`, {
         fault: "server",
       });
     // One rename: the address is the prepared sandbox's or the task's, never both, whenever the
-    // agent is killed (the file's name is the task; CNI's id stays inside it).
+    // agent is killed (the file's name is the task; the id its address is held under stays inside).
     renameSync(
       join(this.dir, "attachments", `${preparedId}.json`),
       join(this.dir, "attachments", `${taskId}.json`),
@@ -224,33 +241,39 @@ export class CniTaskNetwork implements TaskNetwork {
   }
 
   /** Detaches every task and removes every cluster network (decommissioning, test cleanup). */
-  async purge(netnsPathOf: (taskId: string) => string): Promise<void> {
+  async purge(): Promise<void> {
     for (const key of [...this.#idleTimers.keys()]) this.#keep(key);
     for (const record of this.#attachments()) {
       await this.#using(record.clusterKey, () =>
-        this.#detach(record.taskId, record.clusterKey, netnsPathOf(record.taskId)),
+        this.#detach(record.taskId, record.clusterKey),
       ).catch((error: unknown) =>
         this.#log.warn("detaching a task failed", { taskId: record.taskId, error: String(error) }),
       );
     }
-    // What a failed DEL left goes with its cluster's bridge, rules and address files.
+    // What a failed detach left goes with its cluster's bridge, rules and address files.
     for (const cluster of this.#clusters()) {
       await this.#locked(cluster.key, () => this.#removeCluster(cluster, true));
     }
   }
 
-  async #detach(taskId: string, key: string, netnsPath: string): Promise<void> {
+  /**
+   * Deleting the task's veth (its host side) takes its eth0, address and routes with it; then
+   * its address is free. A record an agent that ran the CNI plugins wrote names its port in the
+   * ADD result; the bridge plugin's DEL did no more (and host-local's released the file).
+   */
+  async #detach(taskId: string, key: string): Promise<void> {
     const cluster = this.#readCluster(key);
     if (cluster === undefined) return;
     const attachment = this.#readAttachment(taskId);
-    const cniId = attachment?.cniId ?? taskId;
-    await this.#plugins.del(
-      this.#conflist(cluster),
-      { containerId: cniId, netns: netnsPath, ifName: IF_NAME },
-      attachment?.result,
-    );
-    await removePortGuard(portGuardChain(this.dir, cniId), portOf(attachment, key));
-    rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
+    if (attachment !== undefined) {
+      const port = portOf(attachment);
+      await Promise.all([
+        port === undefined ? undefined : removeTaskLink(port),
+        removePortGuard(portGuardChain(this.dir, attachment.cniId), port),
+      ]);
+      releaseAddress(this.#ipamDir(key), attachment.address.privateIPv4Address, attachment.cniId);
+      rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
+    }
     this.#removeWhenIdle(cluster);
   }
 
@@ -285,7 +308,7 @@ export class CniTaskNetwork implements TaskNetwork {
       // with its bridge, which only an idle network may do.
       if (this.#attachments().some((a) => a.clusterKey === key))
         throw new BerthError(
-          CniErrorCode,
+          NETWORK_SETUP_FAILED,
           `this host's subnet of the cluster moved from ${record.subnet} to ${subnet} while tasks still use it`,
           { fault: "server" },
         );
@@ -296,7 +319,7 @@ export class CniTaskNetwork implements TaskNetwork {
     if (!this.#guarded.has(key)) {
       await applyHostGuard({
         key,
-        bridge: CniTaskNetwork.bridgeName(key),
+        bridge: BridgeTaskNetwork.bridgeName(key),
         gateway: gatewayOf(record),
         tcpPorts: await this.#gatewayPorts(),
         ...(this.#linkLocalPort === undefined
@@ -305,9 +328,10 @@ export class CniTaskNetwork implements TaskNetwork {
       });
       await applyClusterFirewall({
         key,
-        bridge: CniTaskNetwork.bridgeName(key),
+        bridge: BridgeTaskNetwork.bridgeName(key),
         subnet: record.subnet,
       });
+      await ensureBridge(this.#bridgeSpec(record));
       this.#guarded.add(key);
       await this.#applyOverlay(record);
     }
@@ -326,7 +350,7 @@ export class CniTaskNetwork implements TaskNetwork {
 
   /** The cluster's overlay as the server's view says (none without peers or an address). */
   async #applyOverlay(cluster: ClusterRecord): Promise<void> {
-    const spec = overlaySpec(cluster, CniTaskNetwork.bridgeName(cluster.key), this.#networks);
+    const spec = overlaySpec(cluster, BridgeTaskNetwork.bridgeName(cluster.key), this.#networks);
     await applyOverlay(spec, cluster.mtu ?? (await overlayMtu()));
     if (spec.peers.length > 0)
       this.#log.info("cluster network across hosts", {
@@ -341,7 +365,7 @@ export class CniTaskNetwork implements TaskNetwork {
     const subnet = given === undefined ? await claimSubnet(this.#pool, this.dir) : parseCidr(given);
     if (subnet === undefined)
       throw new BerthError(
-        CniErrorCode,
+        NETWORK_SETUP_FAILED,
         `no free subnet left in the task CIDR ${formatCidr(this.#pool)} for another cluster on this host`,
         { fault: "server" },
       );
@@ -354,7 +378,7 @@ export class CniTaskNetwork implements TaskNetwork {
     this.#write(join(this.dir, "clusters", `${key}.json`), record);
     this.#log.info("cluster network created", {
       clusterArn,
-      bridge: CniTaskNetwork.bridgeName(key),
+      bridge: BridgeTaskNetwork.bridgeName(key),
       subnet: record.subnet,
     });
     return record;
@@ -368,20 +392,19 @@ export class CniTaskNetwork implements TaskNetwork {
     const attached = this.#attachments().filter((a) => a.clusterKey === cluster.key);
     if ((attached.length > 0 || (this.#inUse.get(cluster.key) ?? 0) > 0) && !force) return;
     for (const record of attached) {
-      await removePortGuard(
-        portGuardChain(this.dir, record.cniId),
-        portOf(record, cluster.key),
-      ).catch(() => undefined);
+      await removePortGuard(portGuardChain(this.dir, record.cniId), portOf(record)).catch(
+        () => undefined,
+      );
       rmSync(join(this.dir, "attachments", `${record.taskId}.json`), { force: true });
     }
-    const bridge = CniTaskNetwork.bridgeName(cluster.key);
+    const bridge = BridgeTaskNetwork.bridgeName(cluster.key);
     const subnet = parseCidr(cluster.subnet) as Cidr;
     await removeOverlay(cluster.key);
     await runCommand("ip", ["link", "del", bridge], { allowFailure: true });
     await removeHostGuard({ key: cluster.key, bridge });
     await removeClusterFirewall({ key: cluster.key });
     this.#guarded.delete(cluster.key);
-    // What agents before the cluster firewall left (per-task rules of the CNI plugins): the
+    // What agents before the cluster firewall left (per-task rules of the CNI plugins' time): the
     // firewall plugin's isolation of this bridge from the others ...
     await deleteRules("filter", "CNI-ISOLATION-STAGE-1", (r) => ruleValue(r, "-i") === bridge);
     await deleteRules("filter", "CNI-ISOLATION-STAGE-2", (r) => ruleValue(r, "-o") === bridge);
@@ -400,23 +423,32 @@ export class CniTaskNetwork implements TaskNetwork {
       const chain = ruleValue(rule, "-j");
       if (chain?.startsWith("CNI-") === true) await deleteChain("nat", chain);
     }
-    rmSync(join(this.dir, "ipam", networkName(cluster.key)), { recursive: true, force: true });
+    rmSync(this.#ipamDir(cluster.key), { recursive: true, force: true });
     rmSync(join(this.dir, "clusters", `${cluster.key}.json`), { force: true });
     releaseSubnet(subnet, this.dir);
     this.#log.info("cluster network removed", { clusterArn: cluster.clusterArn, bridge });
   }
 
-  #conflist(cluster: ClusterRecord): CniConflist {
-    return buildConflist({
-      name: networkName(cluster.key),
-      bridge: CniTaskNetwork.bridgeName(cluster.key),
-      subnet: cluster.subnet,
-      ipamDir: join(this.dir, "ipam"),
+  #bridgeSpec(cluster: ClusterRecord): BridgeSpec {
+    return {
+      bridge: BridgeTaskNetwork.bridgeName(cluster.key),
+      gateway: gatewayOf(cluster),
+      prefix: (parseCidr(cluster.subnet) as Cidr).prefix,
       ...(cluster.mtu === undefined ? {} : { mtu: cluster.mtu }),
-    });
+    };
   }
 
-  /** Runs a task's ADD or DEL; the cluster's network is not removed while any runs. */
+  /** Where the cluster's addresses in use are kept (host-local's place, by network name). */
+  #ipamDir(key: string): string {
+    return join(this.dir, "ipam", networkName(key));
+  }
+
+  /** A task's bridge port: unique per agent data dir and task (15 characters, Linux's most). */
+  #portName(id: string): string {
+    return `btp${createHash("sha256").update(`${this.dir}\n${id}`).digest("hex").slice(0, 12)}`;
+  }
+
+  /** Runs a task's attach or detach; the cluster's network is not removed while any runs. */
   async #using<T>(key: string, work: () => Promise<T>): Promise<T> {
     this.#inUse.set(key, (this.#inUse.get(key) ?? 0) + 1);
     try {
@@ -475,7 +507,7 @@ export class CniTaskNetwork implements TaskNetwork {
   }
 }
 
-/** host-local's default gateway: the subnet's first address. */
+/** The gateway: the subnet's first address (host-local's default, kept). */
 function gatewayOf(cluster: ClusterRecord): string {
   return formatIpv4((parseCidr(cluster.subnet) as Cidr).base + 1);
 }
@@ -484,46 +516,13 @@ function networkName(key: string): string {
   return `berth-${key}`;
 }
 
-/** The task's address and MAC: the result's IP on the interface inside the namespace. */
-function addressOf(result: CniResult, subnet: string): TaskAddress {
-  const interfaces = result.interfaces ?? [];
-  const ip = (result.ips ?? []).find(
-    (candidate) =>
-      candidate.interface !== undefined && interfaces[candidate.interface]?.sandbox !== undefined,
+/** The task's bridge port: named in its record, or in the ADD result of a CNI-made one. */
+function portOf(attachment: AttachmentRecord): string | undefined {
+  const bridge = BridgeTaskNetwork.bridgeName(attachment.clusterKey);
+  return (
+    attachment.port ??
+    attachment.result?.interfaces?.find((i) => i.sandbox === undefined && i.name !== bridge)?.name
   );
-  const mac = ip?.interface === undefined ? undefined : interfaces[ip.interface]?.mac;
-  if (ip === undefined || mac === undefined)
-    throw new BerthError(CniErrorCode, "the CNI result has no address inside the task", {
-      fault: "server",
-    });
-  const cidr = parseCidr(subnet) as Cidr;
-  return {
-    privateIPv4Address: ip.address.split("/")[0] ?? "",
-    macAddress: mac,
-    subnet,
-    gateway: ip.gateway ?? formatIpv4(cidr.base + 1),
-  };
-}
-
-/** The host side of the task's veth (its port on the bridge), as the bridge plugin reports it. */
-/** The task's bridge port from its attachment record, if that says. */
-function portOf(attachment: AttachmentRecord | undefined, key: string): string | undefined {
-  try {
-    return attachment?.result === undefined ? undefined : hostPortOf(attachment.result, key);
-  } catch {
-    return undefined;
-  }
-}
-
-function hostPortOf(result: CniResult, key: string): string {
-  const port = (result.interfaces ?? []).find(
-    (i) => i.sandbox === undefined && i.name !== CniTaskNetwork.bridgeName(key),
-  );
-  if (port?.name === undefined)
-    throw new BerthError(CniErrorCode, "the CNI result names no bridge port for the task", {
-      fault: "server",
-    });
-  return port.name;
 }
 
 /** An attachment record: its task is its file's name, CNI's id what its ADD was made for. */

@@ -1,7 +1,7 @@
-/** The cluster network's conflist, task CIDR checks, subnet arithmetic and iptables parsing. */
+/** Task CIDR checks, subnet arithmetic and iptables parsing. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildConflist, checkTaskCidr } from "../../../../src/agent/network/index.js";
+import { checkTaskCidr } from "../../../../src/agent/network/index.js";
 import { splitRule, ruleValue } from "../../../../src/agent/network/iptables.js";
 import {
   clusterSubnets,
@@ -9,36 +9,6 @@ import {
   overlaps,
   parseCidr,
 } from "../../../../src/agent/network/subnets.js";
-
-describe("cluster network conflist", () => {
-  it("is a bridge with host-local IPAM, no per-task iptables (NAT and isolation are the bridge's)", () => {
-    const list = buildConflist({
-      name: "berth-abc",
-      bridge: "bthabc",
-      subnet: "100.64.3.0/24",
-      ipamDir: "/data/network/ipam",
-    });
-    assert.deepEqual(list, {
-      cniVersion: "1.0.0",
-      name: "berth-abc",
-      plugins: [
-        {
-          type: "bridge",
-          bridge: "bthabc",
-          isGateway: true,
-          ipMasq: false,
-          hairpinMode: true,
-          ipam: {
-            type: "host-local",
-            ranges: [[{ subnet: "100.64.3.0/24" }]],
-            routes: [{ dst: "0.0.0.0/0" }],
-            dataDir: "/data/network/ipam",
-          },
-        },
-      ],
-    });
-  });
-});
 
 describe("task CIDRs and cluster subnets", () => {
   it("accepts networks inside 100.64.0.0/10 down to a /29, and says what is wrong otherwise", () => {
