@@ -1,7 +1,7 @@
 /**
  * `berth host clean [--data-dir DIR]`: removes everything a Berth's host left behind under a
  * data dir — containers (killed if they still run), sandboxes and their cgroups and network
- * namespaces, task storage mounts and loop devices, CNI bridges, iptables rules, subnet
+ * namespaces, task storage mounts and loop devices, task bridges, iptables rules, subnet
  * claims — as `purgeHost` does for tests. Tasks outlive `berth up` by design, so this is how a
  * host is decommissioned. It refuses while a Berth uses the dir, holding the dir's lock
  * meanwhile so that none starts on it.

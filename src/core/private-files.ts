@@ -3,7 +3,7 @@
  * logs and layers live under the data dir. The data dir is 0700 (so nothing below it is
  * reachable by another local user) and each file with tenant data is created 0600 from the
  * start; the process umask (077, set by the CLI at start) covers files other programs write
- * there (conmon's logs, CNI plugins' state).
+ * there (conmon's logs, the task network's state).
  */
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 

@@ -105,7 +105,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #idleRemovalMs: number;
   readonly #idleTimers = new Map<string, NodeJS.Timeout>();
-  /** ADDs and DELs under way per cluster. */
+  /** Attaches and detaches under way per cluster. */
   readonly #inUse = new Map<string, number>();
   readonly #gatewayPorts: () => Promise<number[]>;
   readonly #linkLocalPort: (() => Promise<number>) | undefined;

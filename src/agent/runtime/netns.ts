@@ -3,7 +3,7 @@
  * IPv4 forwarding, kept alive by a bind mount of its nsfs file under the runtime's run dir. One
  * `unshare` process (a shell that sets the sysctl, then `ip link set lo up`) makes it, ~8 ms;
  * one umount removes it. The task
- * network (src/agent/network, CNI) puts the task's eth0 in this same namespace.
+ * network (src/agent/network) puts the task's eth0 in this same namespace.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -29,8 +29,8 @@ export class NetnsStore {
       "echo 0 > /proc/sys/net/ipv4/ip_forward && exec ip link set lo up",
     ];
     try {
-      // A new namespace copies the host's IPv4 settings, forwarding on (the CNI bridge turns
-      // it on for the host): a task must not route for others, so it is turned off inside.
+      // A new namespace copies the host's IPv4 settings, forwarding on (the task network
+      // turns it on for the host): a task must not route for others, so it is turned off inside.
       const [program, ...args] = background ? ["nice", "-n", "19", ...command] : command;
       await runCommand(program as string, args);
     } catch (error) {

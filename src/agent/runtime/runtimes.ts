@@ -19,8 +19,8 @@ const RUNC_WRAPPER = fileURLToPath(new URL("../../../libexec/berth-runc", import
 
 /**
  * runsc, with its own network stack inside the task's network namespace (`--network=sandbox`:
- * it takes over the namespace's interfaces and addresses, so the task keeps the IP the CNI
- * plugins gave it; not `--network=host`, which hands every socket call of the task to the host
+ * it takes over the namespace's interfaces and addresses, so the task keeps the IP the task
+ * network gave it; not `--network=host`, which hands every socket call of the task to the host
  * kernel), and one sandbox per task (`podSandbox`), so that a task's containers
  * share localhost as they do under runc. Every call goes through libexec/berth-runsc.
  */

@@ -1,6 +1,6 @@
 /**
  * The agent's spawner: a small Node process that starts the host commands the agent runs
- * (runc, ip, mount, mkfs, CNI plugins, ebtables, conmon) on its behalf and sends back what they
+ * (runc, ip, mount, mkfs, ebtables, conmon) on its behalf and sends back what they
  * said (command.ts). Starting a process forks its parent, and a fork costs in proportion to the
  * parent's memory: from the agent (or `berth up`, which hosts the local agent beside the server)
  * each of a launch's dozen commands blocked the event loop for 2-5 ms, and under a burst of

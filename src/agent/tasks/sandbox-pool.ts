@@ -230,7 +230,7 @@ export class SandboxPool implements PreparedSandboxes {
     }
   }
 
-  /** Releases the entry's address, then its namespace (the DEL finds its interface there). */
+  /** Releases the entry's address, then its namespace (as a task's: the detach first). */
   #remove(pool: Pool, entry: Entry): void {
     const { runtime, network } = this.#host;
     const removal = (async () => {

@@ -31,7 +31,7 @@ import type { MetadataEndpoint, PreparedSandboxes, PulledImage, TaskHost } from 
 export interface TaskRecord {
   assignment: TaskAssignment;
   state: TaskState;
-  /** The sandbox's network namespace, once made (the network's DEL needs it). */
+  /** The sandbox's network namespace, once made (the network's attach needs it). */
   netnsPath?: string;
 }
 
@@ -222,7 +222,7 @@ export class TaskRun {
           ),
         ],
       });
-      // ... and the task's address on its cluster's network set up in it (CNI ADD).
+      // ... and the task's address on its cluster's network set up in it (its attach).
       const network = sandbox.then((made) => {
         this.record.netnsPath = made.netnsPath;
         if (prepared !== undefined) return prepared.address;
@@ -630,7 +630,7 @@ export class TaskRun {
     }
     const { taskId, clusterArn } = this.record.assignment;
     await this.#setup;
-    // Before the namespace goes: the DEL finds the task's interface there.
+    // Before the namespace goes: the address is free once the task's link is gone.
     await this.#step("releasing the task's network", () =>
       this.#deps.host.network.detach({
         taskId,
