@@ -230,7 +230,7 @@ export class SandboxPool implements PreparedSandboxes {
     }
   }
 
-  /** Releases the entry's address, then its namespace (as a task's: the detach first). */
+  /** Detaches the entry (its address is free once its link is gone), then removes its namespace. */
   #remove(pool: Pool, entry: Entry): void {
     const { runtime, network } = this.#host;
     const removal = (async () => {
