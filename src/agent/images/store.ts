@@ -27,7 +27,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -419,7 +419,8 @@ export class ImageStore implements RootfsProvider {
     const dir = join(this.#root, "mounts", containerId);
     const merged = join(dir, "merged");
     if (isMounted(merged)) await runCommand("umount", [merged]);
-    rmSync(dir, { recursive: true, force: true });
+    // Off the event loop: the rmdir of a mount point just unmounted can take milliseconds.
+    await rm(dir, { recursive: true, force: true });
   }
 
   /**

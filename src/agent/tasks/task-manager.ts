@@ -4,8 +4,8 @@
  * server no longer wants here are stopped). A STOPPED task is forgotten once the server has
  * acknowledged that state.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { PRIVATE_DIR, PRIVATE_FILE, type Logger } from "../../core/index.js";
 import type { ServerMessage, TaskAssignment, TaskState } from "../../protocol/index.js";
@@ -218,7 +218,8 @@ export class TaskManager {
       } finally {
         await handle.close();
       }
-      renameSync(temp, file);
+      // Off the event loop: ext4 writes a file renamed over another out at the rename (auto_da_alloc).
+      await rename(temp, file);
     });
     this.#writes.set(
       file,
