@@ -100,6 +100,14 @@ export class ImageStore implements RootfsProvider {
   readonly #root: string;
   readonly #inflight = new Map<string, Promise<void>>();
   #lastStamp = 0;
+  /**
+   * Images' last uses not yet on disk: a launch's use is written with the others of the next
+   * second (`#flushUses`), not twice per launch on the event loop, and read back from here in
+   * the meantime (`#readImage`), so the collection's least-recently-used order is exact. An
+   * agent killed within that second loses only that much of the order.
+   */
+  readonly #uses = new Map<string, number>();
+  #flushing: NodeJS.Timeout | undefined;
   /** Layers (hex) of pulls under way, which collection must not remove. */
   readonly #pinned = new Map<string, number>();
   #guarded: Promise<void> | undefined;
@@ -267,16 +275,34 @@ export class ImageStore implements RootfsProvider {
 
   #used(record: ImageRecord): PulledImage {
     record.lastUsed = this.#stamp();
-    writeFileSync(this.#imagePath(record.digest), JSON.stringify(record), { mode: PRIVATE_FILE });
+    this.#uses.set(record.digest, record.lastUsed);
+    if (this.#flushing === undefined)
+      this.#flushing = setTimeout(() => this.#flushUses(), USES_FLUSH_MS).unref();
     return { digest: record.digest, config: record.config };
   }
 
+  /** Writes the last uses kept since the last flush into their images' records. */
+  #flushUses(): void {
+    this.#flushing = undefined;
+    for (const digest of [...this.#uses.keys()]) {
+      // An image collected meanwhile has no record to write into (and gets none back).
+      const record = this.#readImage(digest);
+      this.#uses.delete(digest);
+      if (record !== undefined)
+        writeFileSync(this.#imagePath(digest), JSON.stringify(record), { mode: PRIVATE_FILE });
+    }
+  }
+
   #readImage(digest: string): ImageRecord | undefined {
+    let record: ImageRecord;
     try {
-      return JSON.parse(readFileSync(this.#imagePath(digest), "utf8")) as ImageRecord;
+      record = JSON.parse(readFileSync(this.#imagePath(digest), "utf8")) as ImageRecord;
     } catch {
       return undefined;
     }
+    const used = this.#uses.get(digest);
+    if (used !== undefined && used > record.lastUsed) record.lastUsed = used;
+    return record;
   }
 
   async #manifest(
@@ -458,6 +484,9 @@ export class ImageStore implements RootfsProvider {
     return { removedImages };
   }
 }
+
+/** How long an image's last use may wait in memory before its record is written. */
+const USES_FLUSH_MS = 1_000;
 
 function isMounted(path: string): boolean {
   return readFileSync("/proc/mounts", "utf8")
