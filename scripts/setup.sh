@@ -5,12 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # binary -> Debian package. Berth itself needs runc, conmon, catatonit, attr (setfattr marks
-# opaque directories of image layers), the CNI plugins, iproute2 and iptables (with
-# ebtables-nft, for each task's bridge port guard); gVisor's runsc is the sandboxed runtime;
-# the rest are what the tests and benchmarks
-# drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go registry as a peer,
-# PostgreSQL 15 for the second store's tests, which start their own throw-away server;
-# chromium, the browser the console's tests drive through playwright-core).
+# opaque directories of image layers), iproute2 and iptables (with ebtables-nft, for each
+# task's bridge port guard); gVisor's runsc is the sandboxed runtime; the rest are what the
+# tests and benchmarks drive (skopeo, podman, the AWS CLI v2, busybox for test images, the Go
+# registry as a peer, the CNI bridge plugin, with which a test attaches a task as agents before
+# iproute2 did, PostgreSQL 15 for the second store's tests, which start their own throw-away
+# server; chromium, the browser the console's tests drive through playwright-core).
 declare -A WANT=(
   [/usr/sbin/runc]=runc
   [/usr/bin/conmon]=conmon
