@@ -15,7 +15,7 @@ import {
 } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
-import { invalidParameter } from "./errors.js";
+import { clusterNotFound, invalidParameter } from "./errors.js";
 import { clusterName } from "./resources.js";
 import { draftTasks, taskArnOf } from "./run-task.js";
 import { sandboxRuntime } from "./sandbox-runtime.js";
@@ -54,12 +54,16 @@ export function taskHandlers(
       ctx: RequestContext,
       read?: { definition: TaskDefinitionTable },
     ): Promise<RunTaskResponse> => {
-      const cluster = await findActiveCluster(store, input.cluster);
       const token = input.clientToken;
-      const scope = `RunTask:${cluster.name}`;
+      const scope = `RunTask:${clusterName(input.cluster)}`;
       const hash = requestHash(input);
       // ECS answers a reused token with other parameters with an error; the same request gets
       // the first answer again.
+      const answer = (seen: { request_hash: string; response: string }): RunTaskResponse => {
+        if (seen.request_hash !== hash)
+          throw invalidParameter("The clientToken was already used with different parameters.");
+        return JSON.parse(seen.response) as RunTaskResponse;
+      };
       const earlierAnswer = async (): Promise<RunTaskResponse | undefined> => {
         if (token === undefined) return undefined;
         const seen = await store
@@ -68,13 +72,23 @@ export function taskHandlers(
           .where("scope", "=", scope)
           .where("token", "=", token)
           .executeTakeFirst();
-        if (seen === undefined) return undefined;
-        if (seen.request_hash !== hash)
-          throw invalidParameter("The clientToken was already used with different parameters.");
-        return JSON.parse(seen.response) as RunTaskResponse;
+        return seen === undefined ? undefined : answer(seen);
       };
-      const earlier = await earlierAnswer();
-      if (earlier !== undefined) return earlier;
+      // The cluster and the token's earlier answer in one read (a round trip each on
+      // PostgreSQL), as findActiveCluster and earlierAnswer read them.
+      const found = await store
+        .selectFrom("clusters")
+        .leftJoin("idempotency", (join) =>
+          join.on("idempotency.scope", "=", scope).on("idempotency.token", "=", token ?? ""),
+        )
+        .selectAll("clusters")
+        .select(["idempotency.request_hash", "idempotency.response"])
+        .where("clusters.name", "=", clusterName(input.cluster))
+        .executeTakeFirst();
+      if (found?.status !== "ACTIVE") throw clusterNotFound();
+      const { request_hash, response, ...cluster } = found;
+      if (token !== undefined && request_hash !== null && response !== null)
+        return answer({ request_hash, response });
       const definition =
         read?.definition ?? (await findTaskDefinition(store, input.taskDefinition ?? ""));
       if (definition === undefined) throw invalidParameter("TaskDefinition not found.");

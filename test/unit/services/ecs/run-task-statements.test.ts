@@ -56,23 +56,37 @@ void test("a RunTask of ten tasks is read and placed in a few statements", async
       memory: "512",
       containerDefinitions: [{ name: "app", image: "busybox", essential: true }],
     });
-    const run = async (): Promise<RunTaskResponse> =>
+    const run = async (clientToken = `t${statements}`, count = 10): Promise<RunTaskResponse> =>
       (await call("RunTask", {
         cluster: "c",
         taskDefinition: "f",
-        count: 10,
-        clientToken: `t${statements}`,
+        count,
+        clientToken,
       })) as RunTaskResponse;
     // The first cuts the hosts' subnets; the second is what every later one costs.
     assert.equal((await run()).tasks?.length, 10);
     statements = 0;
-    const second = await run();
+    const second = await run("second");
     assert.equal(second.tasks?.length, 10);
     assert.deepEqual(second.failures, []);
-    // The cluster, the clientToken's earlier answer, the definition (once: the roles' check
-    // read it), the runtime tags of both; then the group's load, the claim, the subnets held,
-    // the rows and the answer. The definition read twice and a tag read each were 11.
-    assert.ok(statements <= 9, `${statements} statements`);
+    // The cluster with the clientToken's earlier answer (one read), the definition (once: the
+    // roles' check read it), the runtime tags of both; then the group's load, the claim, the
+    // subnets held, the rows and the answer. The definition read twice, a tag read each and
+    // the answer read alone were 11.
+    assert.ok(statements <= 8, `${statements} statements`);
+    // The same token again: the first answer, from that one read.
+    statements = 0;
+    const again = await run("second");
+    assert.deepEqual(
+      again.tasks?.map((task) => task.taskArn),
+      second.tasks?.map((task) => task.taskArn),
+    );
+    assert.ok(statements <= 2, `${statements} statements for an answer given before`);
+    await assert.rejects(run("second", 9), /already used with different parameters/);
+    await assert.rejects(
+      call("RunTask", { cluster: "nowhere", taskDefinition: "f", clientToken: "second" }),
+      (error: { code?: string }) => error.code === "ClusterNotFoundException",
+    );
   } finally {
     await store.destroy();
     rmSync(dir, { recursive: true, force: true });
