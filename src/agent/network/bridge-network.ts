@@ -172,8 +172,9 @@ export class BridgeTaskNetwork implements TaskNetwork {
           port,
           mac: address.macAddress,
           address: ip,
+          ...(target.background === true ? { background: true } : {}),
         }),
-        applyPortGuard({ chain, port, mac: address.macAddress, ip }),
+        applyPortGuard({ chain, port, mac: address.macAddress, ip }, target.background),
       ]);
       const failed = done.find((d) => d.status === "rejected");
       if (failed !== undefined) {

@@ -23,18 +23,20 @@ function tool(family: IpFamily): string {
 export async function restoreRules(
   command: "iptables" | "ip6tables" | "ebtables-nft",
   text: string,
+  background = false,
 ): Promise<void> {
   const args = command === "ebtables-nft" ? ["--noflush"] : ["-w", "--noflush"];
   for (let attempt = 1; attempt < 3; attempt++) {
     const { code } = await runCommand(`${command}-restore`, args, {
       input: text,
       allowFailure: true,
+      background,
     });
     if (code === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
   }
   // The last try's failure is the caller's, with the tool's own message.
-  await runCommand(`${command}-restore`, args, { input: text });
+  await runCommand(`${command}-restore`, args, { input: text, background });
 }
 
 /** The `-A CHAIN ...` lines of a chain, split into arguments; empty when there is no chain. */

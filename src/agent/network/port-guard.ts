@@ -45,8 +45,8 @@ export function portGuardRules(spec: PortGuardSpec): string {
   ].join("\n");
 }
 
-export async function applyPortGuard(spec: PortGuardSpec): Promise<void> {
-  await restoreRules("ebtables-nft", portGuardRules(spec));
+export async function applyPortGuard(spec: PortGuardSpec, background = false): Promise<void> {
+  await restoreRules("ebtables-nft", portGuardRules(spec), background);
 }
 
 /**

@@ -30,6 +30,8 @@ export interface TaskLinkSpec extends BridgeSpec {
   port: string;
   mac: string;
   address: string;
+  /** At the lowest CPU priority (made ahead of any task). */
+  background?: boolean;
 }
 
 /** Makes the cluster's bridge if it is missing, gives it the gateway address and brings it up. */
@@ -50,11 +52,15 @@ export async function ensureBridge(spec: BridgeSpec): Promise<void> {
 /** Gives the task its `eth0` on the bridge, with its address and default route. */
 export async function addTaskLink(spec: TaskLinkSpec): Promise<void> {
   // A task reaches its own address through the bridge (what a load balancer target may do).
-  await ipBatch([
-    `link add ${spec.port}${mtuOf(spec)} master ${spec.bridge} up type veth peer name ${IF_NAME}` +
-      `${mtuOf(spec)} address ${spec.mac} netns ${quoted(spec.netnsPath)}`,
-    `link set dev ${spec.port} type bridge_slave hairpin on`,
-  ]);
+  await ipBatch(
+    [
+      `link add ${spec.port}${mtuOf(spec)} master ${spec.bridge} up type veth peer name ${IF_NAME}` +
+        `${mtuOf(spec)} address ${spec.mac} netns ${quoted(spec.netnsPath)}`,
+      `link set dev ${spec.port} type bridge_slave hairpin on`,
+    ],
+    undefined,
+    spec.background,
+  );
   await ipBatch(
     [
       `addr add ${spec.address}/${spec.prefix} dev ${IF_NAME}`,
@@ -62,6 +68,7 @@ export async function addTaskLink(spec: TaskLinkSpec): Promise<void> {
       `route add default via ${spec.gateway} dev ${IF_NAME}`,
     ],
     spec.netnsPath,
+    spec.background,
   );
 }
 
@@ -83,7 +90,7 @@ export function randomMac(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
-async function ipBatch(lines: string[], netnsPath?: string): Promise<void> {
+async function ipBatch(lines: string[], netnsPath?: string, background = false): Promise<void> {
   const [file, args] =
     netnsPath === undefined
       ? ["ip", ["-batch", "-"]]
@@ -91,6 +98,7 @@ async function ipBatch(lines: string[], netnsPath?: string): Promise<void> {
   const { code, stderr } = await runCommand(file, args, {
     input: `${lines.join("\n")}\n`,
     allowFailure: true,
+    background,
   });
   if (code !== 0)
     throw new BerthError(NETWORK_SETUP_FAILED, `ip: ${stderr.trim() || `exit ${code}`}`, {

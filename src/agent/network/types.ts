@@ -19,6 +19,8 @@ export interface TaskNetworkTarget {
    * taken inside it); absent (an older server), the network picks one on this host itself.
    */
   subnet?: string;
+  /** Made ahead of any task (a prepared sandbox's): its commands run at the lowest CPU priority. */
+  background?: boolean;
 }
 
 export interface TaskAttachment {

@@ -17,6 +17,8 @@ export interface CommandResult {
 
 export interface CommandOptions {
   allowFailure?: boolean;
+  /** Run at the lowest CPU priority (`nice -n 19`): work done ahead of any task. */
+  background?: boolean;
   input?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -27,8 +29,12 @@ export async function runCommand(
   args: string[],
   options: CommandOptions = {},
 ): Promise<CommandResult> {
-  const { allowFailure, ...rest } = options;
-  const outcome = await spawned({ file, args, ...rest });
+  const { allowFailure, background, ...rest } = options;
+  const outcome = await spawned(
+    background === true
+      ? { file: "nice", args: ["-n", "19", file, ...args], ...rest }
+      : { file, args, ...rest },
+  );
   if (outcome.error !== undefined)
     throw runtimeFailed(`${file} could not be started: ${outcome.error}`);
   const result = { stdout: outcome.stdout, stderr: outcome.stderr, code: outcome.code ?? 128 };

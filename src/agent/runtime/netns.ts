@@ -31,8 +31,8 @@ export class NetnsStore {
     try {
       // A new namespace copies the host's IPv4 settings, forwarding on (the task network
       // turns it on for the host): a task must not route for others, so it is turned off inside.
-      const [program, ...args] = background ? ["nice", "-n", "19", ...command] : command;
-      await runCommand(program as string, args);
+      const [program, ...args] = command;
+      await runCommand(program as string, args, { background });
     } catch (error) {
       await this.remove(taskId);
       throw error;

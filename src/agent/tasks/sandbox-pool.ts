@@ -9,8 +9,8 @@
  * `network/ipam/`) and never handed to another task. A launch claims it with one rename of the attachment
  * (bridge-network.ts `claim`), and its sandbox takes the namespace over (`netnsPath`). Entries a
  * killed agent left are removed by `reclaim` at the next start; `close` (agent shutdown)
- * removes every entry. Refilling makes the namespace at nice 19 (the attach's `ip` runs at
- * normal priority, from the agent's spawner); the size follows the cluster's
+ * removes every entry. Refilling makes the namespace and attaches it at nice 19 (its `ip`,
+ * `nsenter` and `ebtables` runs), so that launches go first; the size follows the cluster's
  * launch rate (pool-sizing.ts), zero for a cluster idle for two minutes. The pool reserves no
  * CPU or memory: a host's capacity is what its tasks hold.
  */
@@ -219,9 +219,9 @@ export class SandboxPool implements PreparedSandboxes {
       ...(pool.subnet === undefined ? {} : { subnet: pool.subnet }),
     };
     try {
-      // At normal priority, unlike the namespace (its `ip` and `ebtables` runs come from the
-      // agent's spawner); it holds no lock a launch or a stop waits for.
-      const address = await network.attach(target);
+      // At the lowest CPU priority too (its `ip` and `ebtables` runs): it holds no lock a
+      // launch or a stop waits for.
+      const address = await network.attach({ ...target, background: true });
       return { id, netnsPath, address };
     } catch (error) {
       await network.detach(target).catch(() => undefined);

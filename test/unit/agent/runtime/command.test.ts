@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getPriority as osPriority } from "node:os";
 import { test } from "node:test";
 import { runCommand, startDaemon } from "../../../../src/agent/runtime/command.js";
 
@@ -22,6 +23,13 @@ test("commands in flight together are started by two spawners side by side", asy
   );
   assert.ok(parents.every((parent) => parent > 0 && parent !== process.pid));
   assert.notEqual(parents[0], parents[1], "the second command went to the second spawner");
+});
+
+test("a background command runs at the lowest CPU priority, others at ours", async () => {
+  const niceness = async (background?: boolean): Promise<string> =>
+    (await runCommand("nice", [], background === undefined ? {} : { background })).stdout.trim();
+  assert.equal(await niceness(true), "19");
+  assert.equal(await niceness(), String(osPriority()));
 });
 
 test("a command's output, exit code, input and environment come back as they were", async () => {
