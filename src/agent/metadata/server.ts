@@ -98,8 +98,19 @@ export class TaskMetadataServer implements MetadataEndpoint {
     await server;
   }
 
-  /** Stops listening on `gateway` once no live task but `exceptTaskId` is on it. */
+  /**
+   * The task `exceptTaskId` is gone: its credentials and its containers' last stats readings
+   * are forgotten (they were kept for the agent's life), and the endpoint stops listening on
+   * `gateway` once no other live task is on it.
+   */
   async release(gateway: string, exceptTaskId: string): Promise<void> {
+    const gone = this.#options.tasks.records().find((r) => r.assignment.taskId === exceptTaskId);
+    if (gone !== undefined) {
+      this.#options.credentials?.forget(gone.assignment.taskArn);
+      gone.assignment.containers.forEach((c, index) =>
+        this.#stats.forget(containerId(exceptTaskId, c.name, index)),
+      );
+    }
     const inUse = this.#options.tasks
       .records()
       .some(
