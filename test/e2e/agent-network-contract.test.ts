@@ -130,6 +130,29 @@ it("keeps an idle cluster's network for the next task, at the same gateway, unti
   await assert.rejects(run("ip", ["link", "show", bridge]));
 });
 
+it("keeps the gateway's MAC while tasks' ports come and go", async () => {
+  // Tasks cache the gateway's MAC: a bridge that took its lowest port's MAC changed it when the
+  // only port was replaced by another, and tasks' frames to the old one never reached the host.
+  const f = await fixture();
+  const cluster = "arn:aws:ecs:us-east-1:000000000000:cluster/mac";
+  const bridge = BridgeTaskNetwork.bridgeName(f.network.clusterKey(cluster));
+  const mac = (): string => readFileSync(`/sys/class/net/${bridge}/address`, "utf8").trim();
+  try {
+    const a = { taskId: "mac-a", clusterArn: cluster, netnsPath: await f.netns("mac-a") };
+    const b = { taskId: "mac-b", clusterArn: cluster, netnsPath: await f.netns("mac-b") };
+    await f.network.attach(a);
+    const gateway = mac();
+    await f.network.attach(b);
+    await f.network.detach(a);
+    assert.equal(mac(), gateway, "the only port replaced by another");
+    await f.network.attach(a);
+    await f.network.detach(b);
+    assert.equal(mac(), gateway);
+  } finally {
+    await f.close();
+  }
+});
+
 const CHILD = new URL("./network-attach-child.ts", import.meta.url).pathname;
 
 /** The child's attach of `taskId`, run under `wrap` (a command prefix) with `env`. */
