@@ -7,8 +7,7 @@
  * task; deleting the host side, which takes `eth0` with it, detaches it.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { BerthError } from "../../core/index.js";
 import { runCommand } from "../runtime/index.js";
 
@@ -45,15 +44,17 @@ export async function ensureBridge(spec: BridgeSpec): Promise<void> {
   // MAC was not set takes its lowest port's, so it changed whenever a port came or went (a
   // prepared sandbox made or removed), and tasks' frames to the old MAC were flooded instead of
   // reaching the host until their ARP entries aged out (tens of seconds without the metadata
-  // endpoint). Set once, it stays: a new bridge gets its own, an older one keeps its current.
-  const pinned = readSysNet(bridge, "addr_assign_type") === NET_ADDR_SET;
-  const current = readSysNet(bridge, "address");
-  await ipBatch([
-    ...(shown.code === 0
-      ? pinned || current === undefined
+  // endpoint). Set once, it stays: a new bridge gets its own, an older one keeps its current
+  // (set again to itself, which pins it).
+  const current = /link\/ether (\S+)/.exec(shown.stdout)?.[1];
+  const pin =
+    shown.code !== 0
+      ? [`link add name ${bridge}${mtuOf(spec)} address ${randomMac()} type bridge`]
+      : current === undefined
         ? []
-        : [`link set dev ${bridge} address ${current}`]
-      : [`link add name ${bridge}${mtuOf(spec)} address ${randomMac()} type bridge`]),
+        : [`link set dev ${bridge} address ${current}`];
+  await ipBatch([
+    ...pin,
     `addr replace ${spec.gateway}/${spec.prefix} dev ${bridge}`,
     `link set ${bridge} up`,
   ]);
@@ -116,18 +117,6 @@ async function ipBatch(lines: string[], netnsPath?: string, background = false):
     throw new BerthError(NETWORK_SETUP_FAILED, `ip: ${stderr.trim() || `exit ${code}`}`, {
       fault: "server",
     });
-}
-
-/** `addr_assign_type` of an address set by hand (include/uapi/linux/netdevice.h). */
-const NET_ADDR_SET = "3";
-
-/** A link's attribute from /sys/class/net, trimmed; undefined when the link is not there. */
-function readSysNet(link: string, attribute: string): string | undefined {
-  try {
-    return readFileSync(join("/sys/class/net", link, attribute), "utf8").trim();
-  } catch {
-    return undefined;
-  }
 }
 
 function mtuOf(spec: BridgeSpec): string {
