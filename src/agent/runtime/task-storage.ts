@@ -276,8 +276,7 @@ async function mountImage(dir: string, background: boolean): Promise<void> {
     join(dir, "image"),
     fs,
   ];
-  const [program, ...args] = background ? [...LOW_PRIORITY, ...command] : command;
-  await runCommand(program as string, args);
+  await runStorageCommand(command, background);
   await chmod(fs, PRIVATE_DIR);
 }
 
@@ -300,7 +299,11 @@ async function removeEntry(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-const LOW_PRIORITY = ["nice", "-n", "19", "ionice", "-c", "3"];
+/** Runs `command`; `background`: at the lowest CPU and I/O priority (nice 19, ionice idle). */
+async function runStorageCommand(command: string[], background: boolean): Promise<void> {
+  const [program, ...args] = background ? ["ionice", "-c", "3", ...command] : command;
+  await runCommand(program as string, args, { background });
+}
 
 /**
  * A sparse image formatted ext4 without a journal (scratch space outlives no crash: a task is
@@ -333,9 +336,8 @@ async function format(file: string, sizeGiB: number, background: boolean): Promi
     file,
   ];
   // Formatting ahead yields to launches: it runs at the lowest CPU and I/O priority.
-  const [program, ...args] = background ? [...LOW_PRIORITY, ...command] : command;
   try {
-    await runCommand(program as string, args);
+    await runStorageCommand(command, background);
   } catch (error) {
     await rm(file, { force: true });
     throw error;
