@@ -13,7 +13,9 @@
  *   - tasks started per second, sustained: 20 callers each running a task and waiting for it to
  *     run (seen by one DescribeTasks poller they share), again and again, for BENCH_SECONDS
  *     (default 60; the peers for BENCH_PEER_SECONDS, 20);
- *   - cold cache with a ~10 MiB image (and ~200 MiB with BENCH_COLD_BIG=1).
+ *   - cold cache with a ~10 MiB image (and ~200 MiB with BENCH_COLD_BIG=1);
+ *   - the warm rows again with the host's sandbox pool off (its agent restarted with
+ *     BERTH_SANDBOX_POOL=0): every launch makes its own namespace, address and task storage.
  * Every Berth figure is also printed as a ratio to the floor. The machine's load average is
  * printed before and after: on a shared VM the absolute figures move with it.
  */
@@ -170,20 +172,42 @@ interface Launch {
 class BerthSide {
   private constructor(
     readonly berth: BerthProcess,
-    readonly agent: AgentProcess,
+    private agent: AgentProcess,
     readonly ecs: ECSClient,
   ) {}
 
   static async start(): Promise<BerthSide> {
     const berth = await startBerthProcess({ args: ["--no-local-agent"] });
-    // Room for every concurrent task: the benchmark measures starts, not placement refusals.
+    // Its data dir is kept at its stop: the pool-off agent takes it over (and removes it).
     const agent = await startAgentProcess({
-      ...berth.join,
-      token: berth.joinToken,
-      cpu: 64 * 1024,
-      memory: 256 * 1024,
+      ...BerthSide.#agentOptions(berth, berth.joinToken),
+      keepDataDir: true,
     });
     return new BerthSide(berth, agent, new ECSClient(berth.clientConfig));
+  }
+
+  // Room for every concurrent task: the benchmark measures starts, not placement refusals.
+  static #agentOptions(berth: BerthProcess, token?: string, under?: string[]) {
+    return {
+      ...berth.join,
+      ...(token === undefined ? {} : { token }),
+      ...(under === undefined ? {} : { under }),
+      cpu: 64 * 1024,
+      memory: 256 * 1024,
+    };
+  }
+
+  /**
+   * The same host's agent again, on the same data dir (its images stay pulled), with the sandbox
+   * pool off (BERTH_SANDBOX_POOL=0): the "pool off" rows. Once: this agent removes the data dir.
+   */
+  async restartAgentWithoutPool(): Promise<void> {
+    const dataDir = this.agent.dataDir;
+    await this.agent.stop();
+    this.agent = await startAgentProcess({
+      ...BerthSide.#agentOptions(this.berth, undefined, ["env", "BERTH_SANDBOX_POOL=0"]),
+      dataDir,
+    });
   }
 
   async definition(family: string, image: string): Promise<string> {
@@ -307,7 +331,7 @@ function row(
   // Berth over the peer: for latencies under 1 is faster, for rates over 1 is faster.
   const ratio = (peer: number | undefined): string =>
     (peer === undefined ? "n/a" : `x${(berth / peer).toFixed(2)}`).padStart(8);
-  return `${name.padEnd(44)} ${f(berth).padStart(14)} ${f(floor).padStart(14)} ${f(podman).padStart(14)} ${ratio(floor)} ${ratio(podman)}`;
+  return `${name.padEnd(50)} ${f(berth).padStart(14)} ${f(floor).padStart(14)} ${f(podman).padStart(14)} ${ratio(floor)} ${ratio(podman)}`;
 }
 
 /** Runs `once` from `callers` callers again and again for `seconds`; returns starts per second. */
@@ -346,7 +370,7 @@ async function main(): Promise<void> {
     push: (line: string): void => void process.stderr.write(`${line}\n`),
   };
   lines.push(
-    `${"".padEnd(44)} ${"Berth".padStart(14)} ${"runc (floor)".padStart(14)} ${"podman".padStart(14)} ${"/floor".padStart(8)} ${"/podman".padStart(8)}`,
+    `${"".padEnd(50)} ${"Berth".padStart(14)} ${"runc (floor)".padStart(14)} ${"podman".padStart(14)} ${"/floor".padStart(8)} ${"/podman".padStart(8)}`,
   );
   const quantiles = [
     ["p50", 0.5],
@@ -372,37 +396,29 @@ async function main(): Promise<void> {
     for (let i = 0; i < PEER_RUNS; i++)
       podmanWarm.push(timeCommand("podman", [...PODMAN, ...PODMAN_RUN, warm.uri, "true"]));
     podmanCleanup();
-    for (const [label, q] of quantiles)
-      lines.push(
-        row(
-          `warm RunTask->RUNNING ${label}, client`,
-          quantile(
-            launches.map((l) => l.client),
-            q,
-          ),
-          quantile(runcWarm, q),
-          quantile(podmanWarm, q),
-        ),
-      );
-    for (const [label, q] of quantiles)
-      lines.push(
-        row(
-          `warm RunTask->RUNNING ${label}, task's own`,
-          quantile(
-            launches.map((l) => l.task),
-            q,
-          ),
-          quantile(runcWarm, q),
-          quantile(podmanWarm, q),
-        ),
-      );
-    for (const [label, pick] of [
-      ["  RunTask call (write, placement)", (l: Launch) => l.runTask],
-      ["  dispatch (createdAt->pullStartedAt)", (l: Launch) => l.dispatch],
-      ["  host (pullStartedAt->startedAt)", (l: Launch) => l.host],
-      ["  report (startedAt->RUNNING seen)", (l: Launch) => l.report],
-    ] as const)
-      lines.push(row(`${label} p50`, quantile(launches.map(pick), 0.5), undefined, undefined));
+    const warmRows = (launched: Launch[], pool: string): void => {
+      for (const [source, pick] of [
+        ["client", (l: Launch) => l.client],
+        ["task's own", (l: Launch) => l.task],
+      ] as const)
+        for (const [label, q] of quantiles)
+          lines.push(
+            row(
+              `warm${pool} RunTask->RUNNING ${label}, ${source}`,
+              quantile(launched.map(pick), q),
+              quantile(runcWarm, q),
+              quantile(podmanWarm, q),
+            ),
+          );
+      for (const [label, pick] of [
+        ["  RunTask call (write, placement)", (l: Launch) => l.runTask],
+        ["  dispatch (createdAt->pullStartedAt)", (l: Launch) => l.dispatch],
+        ["  host (pullStartedAt->startedAt)", (l: Launch) => l.host],
+        ["  report (startedAt->RUNNING seen)", (l: Launch) => l.report],
+      ] as const)
+        lines.push(row(`${label} p50`, quantile(launched.map(pick), 0.5), undefined, undefined));
+    };
+    warmRows(launches, "");
 
     // Sustained: CONCURRENCY callers, each running a task and waiting for it to run (one shared
     // poller every 25 ms: 20 callers each polling would be a large part of the load on 2 cores).
@@ -458,6 +474,15 @@ async function main(): Promise<void> {
         ),
       );
     }
+
+    // The same warm run with the sandbox pool off: every launch makes its own network namespace,
+    // address and task storage (issue 18's "without a pool" row). Last, so the rows above had the
+    // pool on; the restarted agent keeps the pulled image.
+    await side.restartAgentWithoutPool();
+    await side.latency(definition);
+    const unpooled: Launch[] = [];
+    for (let i = 0; i < TASKS; i++) unpooled.push(await side.launch(definition));
+    warmRows(unpooled, ", pool off,");
   } finally {
     podmanCleanup();
     rmSync(bundle.dir, { recursive: true, force: true });
