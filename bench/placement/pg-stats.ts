@@ -10,7 +10,8 @@ import pg from "pg";
 import type { TestPostgres } from "../../src/testing/postgres.js";
 
 const SAMPLE_MS = 200;
-const SLOW_MS = 200;
+/** BENCH_PLACEMENT_PG_SLOW_MS=0 logs every statement: the log's counts are then every round trip. */
+const SLOW_MS = Number(process.env.BENCH_PLACEMENT_PG_SLOW_MS ?? 200);
 
 export class PgStats {
   readonly #client: pg.Client;
@@ -110,7 +111,9 @@ export class PgStats {
       kinds.set(what, (kinds.get(what) ?? 0) + 1);
     }
     console.log("  pg log during the run (count, message):");
-    for (const [what, c] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12))
+    for (const [what, c] of [...kinds]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, SLOW_MS === 0 ? 40 : 12))
       console.log(`    ${String(c).padStart(6)}  ${what}`);
     await this.#client.end();
   }
