@@ -74,3 +74,61 @@ test("a stop waits for its task's targets to drain, then goes out", async () => 
   );
   await store.destroy();
 });
+
+test("a turn's deliveries to hosts connected elsewhere are one notification, and reach them", async () => {
+  const store = await openSqliteStore(join(dir, "announce.db"));
+  const hosts = Array.from({ length: 5 }, (_, i) => `h${i}`);
+  for (const hostId of hosts) await addHost(store, hostId, 4);
+  const { assignments } = await createTasks(
+    store,
+    Array.from({ length: 10 }, () => draft()),
+  );
+  const local = openNotifier(store, undefined, silentLogger);
+  const published: string[] = [];
+  const notifier = {
+    publish: (topic: Parameters<typeof local.publish>[0], payload: string) => {
+      published.push(payload);
+      return local.publish(topic, payload);
+    },
+    subscribe: local.subscribe.bind(local),
+    close: () => local.close(),
+  };
+  // The placing server has no host connected; the other has them all.
+  const placing = new AssignmentRelay({
+    store,
+    channel: { connectedHosts: () => [], send: () => false },
+    notifier,
+    log: silentLogger,
+  });
+  const sent = new Set<string>();
+  const connected = new AssignmentRelay({
+    store,
+    channel: {
+      connectedHosts: () => hosts,
+      send: (_hostId, message) => (
+        message.type === "assign" && sent.add(message.task.taskArn),
+        true
+      ),
+    },
+    notifier,
+    log: silentLogger,
+  });
+  placing.start();
+  connected.start();
+  for (const { hostId, assignment } of assignments)
+    placing.deliver(hostId, { type: "assign", task: assignment });
+  await sleep(200);
+  await placing.stop();
+  await connected.stop();
+  assert.equal(published.length, 1, "one notification for the turn");
+  assert.deepEqual(
+    published[0]?.split(",").sort(),
+    [...new Set(assignments.map((a) => a.hostId))].sort(),
+  );
+  assert.deepEqual(
+    [...sent].sort(),
+    assignments.map((a) => a.assignment.taskArn).sort(),
+    "every task reached its host",
+  );
+  await store.destroy();
+});
