@@ -79,7 +79,7 @@ export class Kubernetes {
 
   /** A task changed: pods mirror it at once. */
   taskChanged(): void {
-    this.podController.kick();
+    this.podController.taskChanged();
   }
 
   async start(): Promise<void> {
