@@ -146,6 +146,9 @@ export class TaskRun {
    * Records, then reports. On the way down (`stopping`) a record that cannot be written after
    * the back-off does not hold the task up: it is reported all the same, so that it reaches
    * STOPPED (a restarted agent that finds the older record only stops it again).
+   *
+   * A status in PASSING is reported without its record being written: a restarted agent does
+   * from the record written before it exactly what it would do from its own (see PASSING).
    */
   async #transition(
     status: LastStatus | undefined,
@@ -156,20 +159,11 @@ export class TaskRun {
     if (status !== undefined && statusRank(status) > statusRank(state.lastStatus))
       state.lastStatus = status;
     Object.assign(state, patch);
-    const durable = status === "RUNNING" || status === "STOPPED";
-    if (status === "ACTIVATING" && !stopping) {
-      // Reported while its record is written: an agent restarted before RUNNING redoes a start
-      // from PENDING and from ACTIVATING alike (adopt), so nothing reads this record before the
-      // next, which is written after it (one write at a time per task). Saves a launch a write.
-      this.#deps.persist(this.record, durable).catch((error: unknown) =>
-        this.#deps.log.warn("recording the task's state failed", {
-          taskArn: this.taskArn,
-          error: message(error),
-        }),
-      );
+    if (status !== undefined && PASSING.has(status)) {
       this.#deps.report(structuredClone(state));
       return;
     }
+    const durable = status === "RUNNING" || status === "STOPPED";
     if (stopping)
       await this.#step("recording the task's state", () =>
         this.#deps.persist(this.record, durable),
@@ -706,6 +700,17 @@ export class TaskRun {
     await this.#startReady();
   }
 }
+
+/**
+ * Statuses reported without writing the task's record: `adopt` redoes a start from PENDING and
+ * ACTIVATING alike (teardown, then start), and a stop from DEACTIVATING and STOPPING alike (the
+ * whole stop sequence again), and what ACTIVATING adds (pullStoppedAt) is set again when the
+ * start is redone. A launch and a stop each save a write. Written: PENDING (the first record of
+ * the task: the assignment), RUNNING (the containers' runtime ids), DEACTIVATING (the stop's code
+ * and reason, the first reason given winning), DEPROVISIONING (the containers' exit codes, before
+ * teardown deletes the containers) and STOPPED.
+ */
+const PASSING: ReadonlySet<LastStatus> = new Set(["ACTIVATING", "STOPPING"]);
 
 /** Errors a pull will not outgrow: the image is not there, or we may not have it. */
 const PERMANENT_PULL_ERRORS = new Set([
