@@ -103,7 +103,8 @@ export class PgStats {
     const kinds = new Map<string, number>();
     for (const line of log) {
       const m = /(ERROR|LOG|CONTEXT):\s+(.*)$/.exec(line);
-      if (m === null) continue;
+      // Every statement logged: its parse and bind steps are the same round trip as its execute.
+      if (m === null || / (parse|bind) <unnamed>/.test(line)) continue;
       const what = `${m[1] ?? ""}: ${m[2] ?? ""}`
         .replace(/duration: [\d.]+ ms/, "duration: N ms")
         .replace(/\d+(\.\d+)?/g, "N")
