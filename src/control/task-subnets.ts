@@ -20,7 +20,7 @@ import {
   subnetsOf,
   type Cidr,
 } from "../core/index.js";
-import { tryClaimKey, tryClaimKeys, type Database, type Store } from "../store/index.js";
+import { tryClaimFirstKey, tryClaimKeys, type Database, type Store } from "../store/index.js";
 
 export const DEFAULT_TASK_CIDR = "100.64.0.0/10";
 const BLOCK_PREFIX = 18;
@@ -213,14 +213,30 @@ async function blockFor(
   const taken = cidrs(
     (await trx.selectFrom("cluster_blocks").select("block").execute()).map((b) => b.block),
   );
-  // Blocks other transactions are cutting now come last (see claimFreeMany).
+  // Blocks other transactions are cutting now come last (see claimFreeMany). The first free
+  // one no other is cutting is claimed in one statement: a statement per candidate was 1,062
+  // of a run's 5,000 in bench:placement on PostgreSQL, where the first RunTasks of 79 clusters
+  // each passed over the blocks the others were cutting.
+  const free = [...clusterBlocks(pool)].filter(
+    (candidate) => !taken.some((used) => overlaps(used, candidate)),
+  );
   const cutElsewhere: Cidr[] = [];
   const usable = async (candidate: Cidr): Promise<boolean> =>
     space.claimBlock === undefined || (await space.claimBlock(formatCidr(candidate)));
-  for (const candidate of clusterBlocks(pool)) {
-    if (nextFree([candidate], taken) === undefined) continue;
-    if (!(await tryClaimKey(trx, BLOCK_CLAIMS, candidate.base))) cutElsewhere.push(candidate);
-    else if (await usable(candidate)) return insertBlock(trx, clusterArn, candidate, now);
+  for (let at = 0; at < free.length;) {
+    const won = await tryClaimFirstKey(
+      trx,
+      BLOCK_CLAIMS,
+      free.slice(at).map((candidate) => candidate.base),
+    );
+    if (won < 0) {
+      cutElsewhere.push(...free.slice(at));
+      break;
+    }
+    cutElsewhere.push(...free.slice(at, at + won));
+    const candidate = free[at + won] as Cidr;
+    at += won + 1;
+    if (await usable(candidate)) return insertBlock(trx, clusterArn, candidate, now);
   }
   for (const candidate of cutElsewhere)
     if (await usable(candidate)) return insertBlock(trx, clusterArn, candidate, now);

@@ -108,6 +108,27 @@ export async function tryClaimKeys(
   return keys.map((_, at) => rows[at]?.claimed === true);
 }
 
+/**
+ * `tryClaimKey` of the first of `keys` no other transaction holds, tried in order in one
+ * statement: its index, or -1 when every one is held. Only that one is claimed (the scan stops
+ * at the first claimed; were the function ever run on more rows, the extra claims would only
+ * steer others apart until this transaction ends). On SQLite: the first.
+ */
+export async function tryClaimFirstKey(
+  db: Parameters<RawBuilder<unknown>["execute"]>[0],
+  space: number,
+  keys: readonly number[],
+): Promise<number> {
+  if (keys.length === 0) return -1;
+  if (dialectOf(db) !== "postgres") return 0;
+  const { rows } = await sql<{
+    at: string;
+  }>`select at from unnest(cast(${keys.map((key) => key | 0)} as integer[]))
+    with ordinality as keys(key, at)
+    where pg_try_advisory_xact_lock(${space | 0}, key) limit 1`.execute(db);
+  return rows[0] === undefined ? -1 : Number(rows[0].at) - 1;
+}
+
 /** A unique or primary key was violated (PostgreSQL 23505; SQLite's constraint codes). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -17,6 +17,7 @@ export {
   smaller,
   positionOf,
   tryClaimKey,
+  tryClaimFirstKey,
   tryClaimKeys,
 } from "./dialect.js";
 export {

@@ -13,7 +13,12 @@ import { markLostHosts, type LivenessPass } from "../../../src/control/hosts.js"
 import { hostRoomView } from "../../../src/control/host-room-view.js";
 import type { Transaction } from "kysely";
 import { defaultAddressSpace, hostSubnetFor } from "../../../src/control/task-subnets.js";
-import { readCommittedTransaction, type Database, type Store } from "../../../src/store/index.js";
+import {
+  readCommittedTransaction,
+  tryClaimFirstKey,
+  type Database,
+  type Store,
+} from "../../../src/store/index.js";
 import { containerAssignment, taskAssignment } from "../protocol/assignments.js";
 
 const TASK = { cpu: 256, memory: 512 };
@@ -251,6 +256,44 @@ export function placementContract(
       assert.equal(blockOf(a), blockOf(first));
       assert.equal(blockOf(b), blockOf(first));
       assert.equal(new Set([first, a, b]).size, 3, "no two hosts one subnet");
+    },
+  );
+
+  withStores(
+    "the first free key is claimed in one statement, and only that one",
+    async (stores) => {
+      const [one, two, three] = stores as [Store, Store | undefined, Store | undefined];
+      if (two === undefined || three === undefined) {
+        // SQLite runs one transaction at a time: the first is always free.
+        assert.equal(await tryClaimFirstKey(one, 7, [3, 4, 5]), 0);
+        assert.equal(await tryClaimFirstKey(one, 7, []), -1);
+        return;
+      }
+      let release = (): void => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      let claimed = (): void => undefined;
+      const firstClaimed = new Promise<void>((r) => (claimed = r));
+      // One transaction holds keys 3 and 4; another asks for the first free of 3, 4, 5, 6.
+      const opened = readCommittedTransaction(one).execute(async (trx) => {
+        assert.equal(await tryClaimFirstKey(trx, 7, [3]), 0);
+        assert.equal(await tryClaimFirstKey(trx, 7, [4]), 0);
+        claimed();
+        await held;
+      });
+      try {
+        await firstClaimed;
+        await readCommittedTransaction(two).execute(async (trx) => {
+          assert.equal(await tryClaimFirstKey(trx, 7, [3, 4, 5, 6]), 2, "5, past the held ones");
+          // Only 5 was claimed: a third transaction gets 6, and none of 3, 4, 5.
+          await readCommittedTransaction(three).execute(async (other) => {
+            assert.equal(await tryClaimFirstKey(other, 7, [3, 4, 5]), -1);
+            assert.equal(await tryClaimFirstKey(other, 7, [6]), 0);
+          });
+        });
+      } finally {
+        release();
+        await opened;
+      }
     },
   );
 
