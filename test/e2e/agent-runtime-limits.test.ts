@@ -1,12 +1,13 @@
 /**
  * Limits and isolation are real (runc): memory over the limit is OOM-killed and reported so;
  * 256 CPU units hold a busy loop near a quarter of a core; a fork bomb stops at the pids
- * limit; /proc and /sys are masked; capabilities and seccomp are Docker's defaults.
+ * limit; /proc and /sys are masked; capabilities and seccomp are Docker's defaults (the filter
+ * without x32).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createRuncRuntime, type ContainerRuntime } from "../../src/agent/runtime/index.js";
 import {
@@ -157,8 +158,49 @@ describe("runc runtime: limits and isolation", () => {
     for (const add of [["SYS_ADMIN"], ["ALL"], ["NET_ADMIN"]]) {
       const spec = busyboxSpec(fixture, taskId, ["true"], { capabilities: { add } });
       await assert.rejects(runtime.createContainer(spec), { code: "InvalidContainerSpec" });
-      assert.equal((await runtime.list()).containers.some((c) => c.id === spec.id), false);
+      assert.equal(
+        (await runtime.list()).containers.some((c) => c.id === spec.id),
+        false,
+      );
     }
     await runtime.destroySandbox(taskId);
   });
+
+  it("refuses x32-ABI system calls (the filter names only x86-64 and i386)", async () => {
+    // A 138-byte static x86-64 program: getpid through the x32 ABI (39 | 0x40000000), then
+    // exit(-result). Killed by the filter (SIGSYS: 128 + 31) here; with x32 in the filter's
+    // architectures the call reaches the kernel, which answers ENOSYS (exit 38) or the pid.
+    const code = [0xb8, 0x27, 0, 0, 0x40, 0x0f, 0x05, 0xf7, 0xd8, 0x89, 0xc7, 0xb8, 0x3c, 0, 0, 0];
+    const program = x86Elf([...code, 0x0f, 0x05]);
+    writeFileSync(join(fixture.rootfs, "x32-getpid"), program, { mode: 0o755 });
+    const taskId = uniqueId("x32");
+    await runtime.prepareSandbox({ taskId });
+    const { exit } = await runIn(taskId, ["/x32-getpid"]);
+    assert.equal(exit.exitCode, 128 + 31);
+    await runtime.destroySandbox(taskId);
+  });
 });
+
+/** A static x86-64 ELF executable of `code` alone: one loadable segment at 0x400000. */
+function x86Elf(code: number[]): Buffer {
+  const base = 0x400000;
+  const header = Buffer.alloc(64 + 56);
+  const size = header.length + code.length;
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(header, 0); // ELF64, little-endian, v1
+  header.writeUInt16LE(2, 16); // ET_EXEC
+  header.writeUInt16LE(0x3e, 18); // x86-64
+  header.writeUInt32LE(1, 20);
+  header.writeBigUInt64LE(BigInt(base + header.length), 24); // entry: just after the headers
+  header.writeBigUInt64LE(64n, 32); // program headers at 64
+  header.writeUInt16LE(64, 52);
+  header.writeUInt16LE(56, 54);
+  header.writeUInt16LE(1, 56);
+  header.writeUInt32LE(1, 64); // PT_LOAD
+  header.writeUInt32LE(5, 68); // read, execute
+  header.writeBigUInt64LE(BigInt(base), 80); // vaddr
+  header.writeBigUInt64LE(BigInt(base), 88); // paddr
+  header.writeBigUInt64LE(BigInt(size), 96); // file size
+  header.writeBigUInt64LE(BigInt(size), 104); // memory size
+  header.writeBigUInt64LE(0x1000n, 112); // align
+  return Buffer.concat([header, Buffer.from(code)]);
+}
