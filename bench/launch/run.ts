@@ -183,7 +183,12 @@ class BerthSide {
       ...BerthSide.#agentOptions(berth, berth.joinToken),
       keepDataDir: true,
     });
-    return new BerthSide(berth, agent, new ECSClient(berth.clientConfig));
+    // Kept-alive connections, as a real client's (the test harness's clients open one per request).
+    return new BerthSide(
+      berth,
+      agent,
+      new ECSClient({ ...berth.clientConfig, requestHandler: {} }),
+    );
   }
 
   // Room for every concurrent task: the benchmark measures starts, not placement refusals.

@@ -101,7 +101,10 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       cpu: 256 * 1000,
       memory: 512 * 1000,
     });
-    const clients = servers.map((s) => new ECSClient({ ...s.clientConfig, maxAttempts: 1 }));
+    // Kept-alive connections, as a real client's (the test harness's clients open one per request).
+    const clients = servers.map(
+      (s) => new ECSClient({ ...s.clientConfig, maxAttempts: 1, requestHandler: {} }),
+    );
     const ecs = clients[0] as ECSClient;
     // A cluster's address block holds 64 host subnets (a /18 of /24s): the tasks go to as many
     // clusters as it takes for every host to be reachable.

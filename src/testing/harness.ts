@@ -19,8 +19,17 @@ export interface TestBerth {
   dataDir: string;
   credentials: Credentials;
   region: string;
-  /** What an AWS SDK v3 client needs: `new ECSClient(berth.clientConfig)`. */
-  clientConfig: { endpoint: string; region: string; credentials: Credentials; maxAttempts: number };
+  /**
+   * What an AWS SDK v3 client needs: `new ECSClient(berth.clientConfig)`. One attempt (a test
+   * sees the first error), and no kept-alive connections (TEST_CONNECTIONS).
+   */
+  clientConfig: {
+    endpoint: string;
+    region: string;
+    credentials: Credentials;
+    maxAttempts: number;
+    requestHandler: typeof TEST_CONNECTIONS;
+  };
   /** Environment for the AWS CLI and other child processes. */
   awsEnv: NodeJS.ProcessEnv;
   /**
@@ -53,13 +62,31 @@ export function tempDataDir(prefix = "berth-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * A new connection per request for the tests' SDK clients. With one attempt and kept-alive
+ * connections, a client that reused a connection just as the server closed it for being idle
+ * (its keepAliveTimeout, 65 s) failed with "socket hang up": a loaded run of `autoscaling` hit
+ * it. A retry would hide real errors; a fresh connection on loopback costs nothing. Options, not
+ * a handler: each client makes its own (a handler is destroyed with its client).
+ */
+const TEST_CONNECTIONS = {
+  httpAgent: { keepAlive: false },
+  httpsAgent: { keepAlive: false },
+} as const;
+
 function describeBerth(endpoint: string, dataDir: string, credentials: Credentials) {
   return {
     endpoint,
     dataDir,
     credentials,
     region: REGION,
-    clientConfig: { endpoint, region: REGION, credentials, maxAttempts: 1 },
+    clientConfig: {
+      endpoint,
+      region: REGION,
+      credentials,
+      maxAttempts: 1,
+      requestHandler: TEST_CONNECTIONS,
+    },
     awsEnv: {
       ...process.env,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
