@@ -255,9 +255,16 @@ export class OciContainerRuntime implements ContainerRuntime {
       createdAt: new Date().toISOString(),
     };
     const oci = this.cli(sandbox.runtime);
+    let bundleFiles: Promise<[Awaited<ReturnType<typeof writeEtcFiles>>, unknown]> | undefined;
     try {
       // Written first, so that a crash from here on leaves something delete can clean.
       await this.records.putContainer(record);
+      // The bundle's own files are written while the root filesystem is mounted.
+      bundleFiles = Promise.all([
+        writeEtcFiles(dir, spec.hostname ?? spec.id.slice(0, 12)),
+        mkdir(join(dir, "persist")),
+      ]);
+      bundleFiles.catch(() => undefined); // awaited below, unless an earlier step failed
       const isPause = spec.id === pauseIdOf(spec.taskId);
       const pod =
         oci.podSandbox !== true
@@ -285,7 +292,7 @@ export class OciContainerRuntime implements ContainerRuntime {
             ).path;
       for (const mount of spec.mounts ?? [])
         if (mount.seedFromImage) await seedVolume(rootfsPath, mount.destination, mount.source);
-      const etcFiles = await writeEtcFiles(dir, spec.hostname ?? spec.id.slice(0, 12));
+      const [etcFiles] = await bundleFiles;
       const config = buildOciSpec(spec, {
         rootfsPath,
         netnsPath: sandbox.netnsPath,
@@ -301,7 +308,6 @@ export class OciContainerRuntime implements ContainerRuntime {
         config.annotations = { ...(config.annotations as Record<string, string>), ...pod };
       // The bundle holds the task's environment: root's alone.
       await writeFile(join(dir, "config.json"), JSON.stringify(config), { mode: PRIVATE_FILE });
-      await mkdir(join(dir, "persist"));
       const pid = await startConmon({
         id: spec.id,
         name: spec.name,
@@ -328,6 +334,8 @@ export class OciContainerRuntime implements ContainerRuntime {
       this.log.debug("container created", { id: spec.id, pid });
       return { ...this.toInfo(record, "created"), pid };
     } catch (error) {
+      // Not while the bundle's files are still being written into the directory it removes.
+      await bundleFiles?.catch(() => undefined);
       await this.deleteContainer(spec.id).catch(() => undefined);
       throw error;
     }
