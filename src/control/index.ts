@@ -112,7 +112,6 @@ export {
   decideScaling,
   latestFiring,
   observe,
-  stepScalingCapacity,
   targetTrackingProposal,
   type AlarmCounts,
   type PolicyProposal,

@@ -2,7 +2,6 @@
 export { Autoscaler } from "./autoscaler.js";
 export { clamp, decideScaling, type PolicyProposal } from "./decision.js";
 export { checkTimezone, latestFiring, parseSchedule, ScheduleError } from "./schedule.js";
-export { stepScalingCapacity } from "./step-scaling.js";
 export {
   HIGH_DATAPOINTS,
   LOW_DATAPOINTS,

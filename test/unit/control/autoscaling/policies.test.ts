@@ -1,4 +1,4 @@
-// Target tracking's alarms and arithmetic, step scaling, and how a target's policies combine
+// Target tracking's alarms and arithmetic, and how a target's policies combine
 // under cooldowns and its min/max.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -8,7 +8,6 @@ import {
   LOW_THRESHOLD_RATIO,
   decideScaling,
   observe,
-  stepScalingCapacity,
   targetTrackingProposal,
   type AlarmCounts,
   type PolicyProposal,
@@ -214,49 +213,5 @@ describe("combining policies", () => {
       }),
       undefined,
     );
-  });
-});
-
-describe("step scaling", () => {
-  const steps = [
-    { MetricIntervalUpperBound: 0, ScalingAdjustment: -1 },
-    { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 20, ScalingAdjustment: 1 },
-    { MetricIntervalLowerBound: 20, ScalingAdjustment: 3 },
-  ];
-
-  it("picks the step the breach falls in (lower bound inclusive, upper exclusive)", () => {
-    const config = { AdjustmentType: "ChangeInCapacity" as const, StepAdjustments: steps };
-    assert.equal(stepScalingCapacity(config, 65, 50, 4), 5);
-    assert.equal(stepScalingCapacity(config, 70, 50, 4), 7);
-    assert.equal(stepScalingCapacity(config, 50, 50, 4), 5);
-    assert.equal(stepScalingCapacity(config, 40, 50, 4), 3);
-  });
-
-  it("sets an exact capacity", () => {
-    const config = {
-      AdjustmentType: "ExactCapacity" as const,
-      StepAdjustments: [{ ScalingAdjustment: 6 }],
-    };
-    assert.equal(stepScalingCapacity(config, 1, 0, 2), 6);
-  });
-
-  it("rounds a percent change as AWS does, with MinAdjustmentMagnitude", () => {
-    const pct = (adjustment: number, min?: number) => ({
-      AdjustmentType: "PercentChangeInCapacity" as const,
-      StepAdjustments: [{ ScalingAdjustment: adjustment }],
-      ...(min === undefined ? {} : { MinAdjustmentMagnitude: min }),
-    });
-    assert.equal(stepScalingCapacity(pct(50), 1, 0, 15), 22); // +7.5 -> +7
-    assert.equal(stepScalingCapacity(pct(-50), 1, 0, 15), 8); // -7.5 -> -7
-    assert.equal(stepScalingCapacity(pct(10), 1, 0, 4), 5); // +0.4 -> +1
-    assert.equal(stepScalingCapacity(pct(10, 3), 1, 0, 10), 13); // +1 -> at least 3
-  });
-
-  it("answers nothing when no step covers the breach", () => {
-    const config = {
-      AdjustmentType: "ChangeInCapacity" as const,
-      StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
-    };
-    assert.equal(stepScalingCapacity(config, 10, 50, 2), undefined);
   });
 });
