@@ -335,7 +335,6 @@ export const ClusterNetworkView = z.object({
   /** The other hosts with a subnet of the block, at their datacenter addresses. */
   peers: z.array(z.object({ hostId: z.string(), address: z.string(), subnet: z.string() })),
 });
-export type ClusterNetworkView = z.infer<typeof ClusterNetworkView>;
 
 export const TaskRoleCredentials = z.object({
   accessKeyId: z.string(),
