@@ -53,7 +53,6 @@ export {
   clusterBlocks,
   defaultAddressSpace,
   DEFAULT_TASK_CIDR,
-  hostSubnetFor,
   hostSubnets,
   nextFree,
   releaseClusterBlock,

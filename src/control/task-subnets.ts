@@ -72,27 +72,6 @@ export class TaskSubnetsExhausted extends BerthError {
   }
 }
 
-/** `hostId`'s subnet of `clusterArn`'s block, allocated (and the block) if it has none yet. */
-export async function hostSubnetFor(
-  trx: Transaction<Database>,
-  space: TaskAddressSpace,
-  clusterArn: string,
-  hostId: string,
-  now: number,
-): Promise<string> {
-  const held = await trx
-    .selectFrom("host_subnets")
-    .select("subnet")
-    .where("cluster_arn", "=", clusterArn)
-    .where("host_id", "=", hostId)
-    .executeTakeFirst();
-  if (held !== undefined) return held.subnet;
-  const { cut, full } = await cutHostSubnets(trx, space, clusterArn, [hostId], now);
-  const subnet = cut.get(hostId);
-  if (subnet === undefined) throw new TaskSubnetsExhausted(full ?? "no subnet left");
-  return subnet;
-}
-
 /**
  * Of `hostIds`, the subnets those holding one in `clusterArn`'s block hold: one query for the
  * hosts a RunTask's tasks went to, not one per task.

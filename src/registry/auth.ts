@@ -56,14 +56,6 @@ export interface PasswordOwner {
   credentials?: Credentials;
 }
 
-export async function checkRegistryPassword(
-  password: string,
-  credentials: CredentialLookup,
-  now: Date,
-): Promise<PasswordCheck> {
-  return (await registryPasswordOwner(password, credentials, now)).check;
-}
-
 /** Who minted `password`, and whether it still holds. */
 export async function registryPasswordOwner(
   password: string,

@@ -7,7 +7,6 @@ export { createRegistryHandler } from "./http-api.js";
 export {
   mintRegistryPassword,
   encodeAuthorizationToken,
-  checkRegistryPassword,
   REGISTRY_USER,
   TOKEN_LIFETIME_MS,
 } from "./auth.js";

@@ -20,8 +20,8 @@
  * missing, and lines are stored in the order given. `offset` is optional and makes shipping
  * exactly-once: give each line a number that grows along the source (its byte offset in the
  * container's log file, say); lines whose offset is not above the stream's last applied offset
- * are skipped, so resending a batch after a reconnect or a restart adds nothing. Resume from
- * `lastAppendedOffset(store, group, stream)`. A line's timestamp is raised to the stream's last
+ * are skipped, so resending a batch after a reconnect or a restart adds nothing (each call
+ * answers the stream's last applied offset, `appendOffset`, to resume from). A line's timestamp is raised to the stream's last
  * one if the clock went back, so the stream's order is the order lines were written; empty
  * lines are dropped and lines over 256 KiB split, as Docker's awslogs driver does. Without
  * `createGroup` a missing group throws ResourceNotFoundException, as the driver fails on AWS.
@@ -42,7 +42,7 @@ import { ingestHandlers } from "./ingest.js";
 import { streamHandlers } from "./streams.js";
 import { tagHandlers } from "./tags.js";
 
-export { appendLogEvents, lastAppendedOffset } from "./ingest.js";
+export { appendLogEvents } from "./ingest.js";
 export { sweepExpiredLogEvents, startLogRetention } from "./retention.js";
 export { compileFilterPattern } from "./filter-pattern.js";
 

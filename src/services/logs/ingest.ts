@@ -272,14 +272,3 @@ async function authorizeAppend(
     await check("logs:CreateLogStream", streamArn);
   if (request.events.length > 0) await check("logs:PutLogEvents", streamArn);
 }
-
-/** The stream's last applied offset, where a shipper resumes after a restart (null: none). */
-export async function lastAppendedOffset(
-  store: Store,
-  group: string,
-  stream: string,
-): Promise<number | null> {
-  const found = await findGroup(store, group);
-  const row = found === undefined ? undefined : await findStream(store, found.id, stream);
-  return row?.append_offset ?? null;
-}

@@ -12,7 +12,8 @@ import { applyTaskState, createTasks, type TaskDraft } from "../../../src/contro
 import { markLostHosts, type LivenessPass } from "../../../src/control/hosts.js";
 import { hostRoomView } from "../../../src/control/host-room-view.js";
 import type { Transaction } from "kysely";
-import { defaultAddressSpace, hostSubnetFor } from "../../../src/control/task-subnets.js";
+import { defaultAddressSpace } from "../../../src/control/task-subnets.js";
+import { hostSubnetFor } from "./host-subnet.js";
 import {
   readCommittedTransaction,
   tryClaimFirstKey,

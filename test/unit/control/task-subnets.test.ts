@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   clusterBlocks,
-  hostSubnetFor,
   hostSubnets,
   nextFree,
   releaseClusterBlock,
@@ -19,6 +18,7 @@ import {
   type TaskAddressSpace,
 } from "../../../src/control/index.js";
 import { formatCidr, parseCidr } from "../../../src/core/index.js";
+import { hostSubnetFor } from "./host-subnet.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
 
 let dir: string;

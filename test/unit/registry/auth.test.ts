@@ -3,12 +3,16 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ManualClock } from "../../../src/core/index.js";
 import {
-  checkRegistryPassword,
   encodeAuthorizationToken,
   mintRegistryPassword,
   TOKEN_LIFETIME_MS,
 } from "../../../src/registry/index.js";
+import { registryPasswordOwner } from "../../../src/registry/auth.js";
+import type { CredentialLookup } from "../../../src/aws/index.js";
 import { CREDENTIALS, errorCode, startTestRegistry } from "./test-registry.js";
+
+const checkRegistryPassword = async (password: string, credentials: CredentialLookup, now: Date) =>
+  (await registryPasswordOwner(password, credentials, now)).check;
 
 const lookup = (id: string) => (id === CREDENTIALS.accessKeyId ? CREDENTIALS : undefined);
 

@@ -15,7 +15,6 @@ import {
 import { ManualClock, silentLogger } from "../../../../src/core/index.js";
 import {
   appendLogEvents,
-  lastAppendedOffset,
   startLogRetention,
   sweepExpiredLogEvents,
 } from "../../../../src/services/logs/index.js";
@@ -94,8 +93,18 @@ describe("appendLogEvents", () => {
       events: [line(20), line(30), line(40)],
     });
     assert.deepEqual(resend, { appended: 1, skipped: 2, appendOffset: 40 });
-    assert.equal(await lastAppendedOffset(store, "/ecs/once", "s"), 40);
-    assert.equal(await lastAppendedOffset(store, "/ecs/once", "none"), null);
+    const offsetOf = async (stream: string) =>
+      (
+        await store
+          .selectFrom("log_streams")
+          .innerJoin("log_groups", "log_groups.id", "log_streams.group_id")
+          .select("append_offset")
+          .where("log_groups.name", "=", "/ecs/once")
+          .where("log_streams.name", "=", stream)
+          .executeTakeFirst()
+      )?.append_offset ?? null;
+    assert.equal(await offsetOf("s"), 40);
+    assert.equal(await offsetOf("none"), null);
     assert.deepEqual(await messages("/ecs/once", "s"), ["l10", "l20", "l30", "l40"]);
   });
 
