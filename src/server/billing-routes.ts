@@ -14,29 +14,17 @@
  * Berth's own routes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AwsError, type Authorizer, type CredentialLookup } from "../aws/index.js";
+import { AwsError } from "../aws/index.js";
 import { formatRate, type Billing } from "../billing/index.js";
-import type { Clock } from "../core/index.js";
-import { authenticate, fail, readSignedJson } from "./task-routes.js";
+import type { SignedRouteOptions } from "./route-access.js";
+import { answerJson, authenticate, fail, readSignedJson } from "./task-routes.js";
 
 export const BILLING_PRICES_PATH = "/_berth/billing/prices";
 export const BILLING_PLANS_PATH = "/_berth/billing/savings-plans";
 export const BILLING_PLANS_DELETE_PATH = "/_berth/billing/savings-plans/delete";
 
-export interface BillingRouteOptions {
+export interface BillingRouteOptions extends SignedRouteOptions {
   billing: Billing;
-  credentials: CredentialLookup;
-  authorizer?: Authorizer;
-  clock: Clock;
-}
-
-function answer(res: ServerResponse, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(200, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
-  });
-  res.end(body);
 }
 
 const invalid = (message: string) => new AwsError("InvalidParameterException", message);
@@ -66,7 +54,7 @@ export async function serveBillingRoute(
   if (req.method === "GET" && (path === BILLING_PRICES_PATH || path === BILLING_PLANS_PATH)) {
     if (!(await authenticate(req, res, options, { action: "berth:GetBillingConfiguration" })))
       return true;
-    answer(
+    answerJson(
       res,
       path === BILLING_PRICES_PATH ? billing.priceBook().toJSON() : billing.savingsPlans().toJSON(),
     );
@@ -95,7 +83,7 @@ export async function serveBillingRoute(
         ...(effectiveAt === undefined ? {} : { effectiveAt }),
         ...(note === undefined ? {} : { note }),
       });
-      answer(res, {
+      answerJson(res, {
         revision: book.revision,
         effectiveAt: change.effectiveAt.toISOString(),
         prices: Object.fromEntries(
@@ -116,14 +104,14 @@ export async function serveBillingRoute(
         ...(start === undefined ? {} : { start }),
       });
       const plans = billing.savingsPlans().toJSON() as { plans: Array<{ savingsPlanId: string }> };
-      answer(
+      answerJson(
         res,
         plans.plans.find((p) => p.savingsPlanId === plan.savingsPlanId),
       );
     } else {
       const id = optionalString(body.id, "id");
       if (id === undefined) throw invalid("id (a savings plan id or ARN) is required.");
-      answer(res, { outcome: billing.deleteSavingsPlan(id) });
+      answerJson(res, { outcome: billing.deleteSavingsPlan(id) });
     }
   } catch (error) {
     fail(res, error);

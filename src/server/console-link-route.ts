@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { LINK_TTL_MS, type ConsoleSessions } from "../console/index.js";
-import { readSignedJsonFrom, type SignedRouteOptions } from "./task-routes.js";
+import type { SignedRouteOptions } from "./route-access.js";
+import { answerJson, readSignedJsonFrom } from "./task-routes.js";
 
 export const CONSOLE_LINK_PATH = "/_berth/console/link";
 
@@ -23,14 +24,12 @@ export async function serveConsoleLink(
   });
   if (signed === undefined) return;
   const token = await options.sessions.createLink(signed.accessKeyId);
-  const body = JSON.stringify({
-    path: consoleLinkPath(token),
-    expiresAt: new Date(options.clock.now().getTime() + LINK_TTL_MS).toISOString(),
-  });
-  res.writeHead(200, {
-    "Content-Type": "application/json",
-    "Cache-Control": "no-store",
-    "Content-Length": Buffer.byteLength(body),
-  });
-  res.end(body);
+  answerJson(
+    res,
+    {
+      path: consoleLinkPath(token),
+      expiresAt: new Date(options.clock.now().getTime() + LINK_TTL_MS).toISOString(),
+    },
+    { "Cache-Control": "no-store" },
+  );
 }

@@ -14,9 +14,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Task } from "@aws-sdk/client-ecs";
-import { AwsError, renderError, type Authorizer, type CredentialLookup } from "../aws/index.js";
-import { taskResource, verifyRouteCaller } from "./route-access.js";
-import type { Clock, Logger } from "../core/index.js";
+import { AwsError, renderError } from "../aws/index.js";
+import { taskResource, verifyRouteCaller, type SignedRouteOptions } from "./route-access.js";
+import type { Logger } from "../core/index.js";
 import {
   readTask,
   type AgentChannelServer,
@@ -31,12 +31,9 @@ export const TASK_EXEC_PATH = "/_berth/tasks/exec";
 export const STDOUT_FRAME = 1;
 const STDERR_FRAME = 2;
 
-export interface ExecRouteOptions {
+export interface ExecRouteOptions extends SignedRouteOptions {
   store: Store;
   channel: AgentChannelServer;
-  credentials: CredentialLookup;
-  authorizer?: Authorizer;
-  clock: Clock;
   log: Logger;
 }
 

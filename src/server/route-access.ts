@@ -14,6 +14,14 @@ import {
 } from "../aws/index.js";
 import { parseArn, type Clock } from "../core/index.js";
 
+/** What every signed route checks its caller with. */
+export interface SignedRouteOptions {
+  credentials: CredentialLookup;
+  clock: Clock;
+  /** Decides what principals other than root may do here. */
+  authorizer?: Authorizer;
+}
+
 export interface RouteAccess {
   /** `ecs:DescribeTasks`, `berth:CreateJoinToken`, ... */
   action: string;
@@ -63,7 +71,7 @@ export async function checkRouteAccess(
 export async function verifyRouteCaller(
   req: IncomingMessage,
   body: Buffer,
-  options: { credentials: CredentialLookup; clock: Clock; authorizer?: Authorizer },
+  options: SignedRouteOptions,
   access: RouteAccess,
 ): Promise<string> {
   const url = req.url ?? "/";

@@ -6,25 +6,24 @@
  * like any API call (service `ecs`). The last line is `{"done":true}` (with `error` if any).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AwsError, renderError, type Authorizer, type CredentialLookup } from "../aws/index.js";
-import { taskResource, verifyRouteCaller, type RouteAccess } from "./route-access.js";
-import { BodyTooLarge, readBodyWithin, type Clock } from "../core/index.js";
+import { AwsError, renderError } from "../aws/index.js";
+import {
+  taskResource,
+  verifyRouteCaller,
+  type RouteAccess,
+  type SignedRouteOptions,
+} from "./route-access.js";
+import { BodyTooLarge, readBodyWithin } from "../core/index.js";
 import type { AgentChannelServer, LogSink } from "../control/index.js";
 import type { Store } from "../store/index.js";
 
 export const TASK_LOGS_PATH = "/_berth/tasks/logs";
 export const TASK_PROGRESS_PATH = "/_berth/tasks/progress";
 
-export interface TaskLogsRouteOptions {
+export interface TaskLogsRouteOptions extends SignedRouteOptions {
   store: Store;
   channel: AgentChannelServer;
-  credentials: CredentialLookup;
-  clock: Clock;
-  /** Decides what principals other than root may do here. */
-  authorizer?: Authorizer;
 }
-
-export type SignedRouteOptions = Pick<TaskLogsRouteOptions, "credentials" | "clock" | "authorizer">;
 
 /** Reading a task's logs or pull progress is describing it, as far as IAM goes. */
 const DESCRIBE_TASK: RouteAccess = { action: "ecs:DescribeTasks", resource: taskResource };
@@ -43,6 +42,21 @@ export function fail(res: ServerResponse, error: unknown, close = false): void {
     ...(close ? { Connection: "close" } : {}),
   });
   res.end(rendered.body);
+}
+
+/** Writes a 200 answer of `value` as JSON. */
+export function answerJson(
+  res: ServerResponse,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(value);
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    ...headers,
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
 }
 
 export async function authenticate(
@@ -91,12 +105,7 @@ export async function serveTaskProgress(
 ): Promise<void> {
   if (!(await authenticate(req, res, options, DESCRIBE_TASK))) return;
   const taskArn = new URL(req.url ?? "/", "http://berth").searchParams.get("task") ?? "";
-  const body = JSON.stringify(options.progress.get(taskArn) ?? {});
-  res.writeHead(200, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
-  });
-  res.end(body);
+  answerJson(res, options.progress.get(taskArn) ?? {});
 }
 
 export async function serveTaskLogs(
@@ -246,10 +255,5 @@ export async function serveSpotInterrupt(
     ...(hostId === undefined ? {} : { hostId }),
     ...(fraction === undefined ? {} : { fraction }),
   });
-  const answer = JSON.stringify({ interrupted });
-  res.writeHead(200, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(answer),
-  });
-  res.end(answer);
+  answerJson(res, { interrupted });
 }

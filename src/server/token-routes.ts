@@ -5,8 +5,7 @@
  * `/_berth/tokens/revoke` `{id}`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AwsError, type Authorizer, type CredentialLookup } from "../aws/index.js";
-import type { Clock } from "../core/index.js";
+import { AwsError } from "../aws/index.js";
 import {
   createJoinToken,
   listJoinTokens,
@@ -14,26 +13,15 @@ import {
   type JoinTokenInfo,
 } from "../control/index.js";
 import type { Store } from "../store/index.js";
-import { fail, readSignedJson } from "./task-routes.js";
-
-function answerJson(res: ServerResponse, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(200, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
+import type { SignedRouteOptions } from "./route-access.js";
+import { answerJson, fail, readSignedJson } from "./task-routes.js";
 
 export const TOKENS_PATH = "/_berth/tokens/";
 /** kubeadm's `token create` default. */
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 
-export interface TokenRouteOptions {
+export interface TokenRouteOptions extends SignedRouteOptions {
   store: Store;
-  credentials: CredentialLookup;
-  authorizer?: Authorizer;
-  clock: Clock;
   /** The `berth agent` line a new token joins with (server URL and CA pin). */
   joinCommand?: (token: string) => string;
 }
