@@ -129,6 +129,7 @@ import {
   serveSpotInterrupt,
 } from "./task-routes.js";
 import { serveMetrics } from "./metrics-route.js";
+import type { SignedRouteOptions } from "./route-access.js";
 import { serveTokens, TOKENS_PATH } from "./token-routes.js";
 import { Peers } from "./peers.js";
 import { shareCertificateAuthority } from "./shared-ca.js";
@@ -288,6 +289,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // in the store. Every front door looks keys up and authorizes callers the same way.
   const lookupCredentials = iamCredentialLookup(store, options.identity, resolved.credentials);
   const authorizer = new IamAuthorizer(store);
+  // What Berth's own signed routes check callers with, and the AWS front doors besides.
+  const signed: SignedRouteOptions = { credentials: lookupCredentials, authorizer, clock };
+  const gatewayOptions = { ...signed, identity: options.identity, log };
   // Sessions of roles for ECS tasks (task roles; execution roles' pulls and secret reads).
   const credentialsForRole = roleCredentials({
     store,
@@ -692,11 +696,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createSecretsManagerService({ store, sealer }),
       createSsmService({ store, sealer }),
     ],
-    credentials: lookupCredentials,
-    authorizer,
-    identity: options.identity,
-    clock,
-    log,
+    ...gatewayOptions,
   });
   // EKS: the Kubernetes API of its clusters listens apart, over TLS with Berth's CA.
   const kube = new Kubernetes({
@@ -761,11 +761,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
         kickRunner: kickScheduleRunner,
       }),
     ],
-    credentials: lookupCredentials,
-    authorizer,
-    identity: options.identity,
-    clock,
-    log,
+    ...gatewayOptions,
   });
   const queryGateway = new AwsQueryGateway({
     services: [
@@ -780,11 +776,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       createIamService({ store }),
       createStsService({ store }),
     ],
-    credentials: lookupCredentials,
-    authorizer,
-    identity: options.identity,
-    clock,
-    log,
+    ...gatewayOptions,
   });
   // The console's charts: each period's datapoints, as the autoscaler's collection (on the
   // leader) left them, kept in the store for every server and across restarts.
@@ -872,69 +864,36 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     berthRoutes: async (req, res, path) => {
       if (
         path.startsWith("/_berth/billing/") &&
-        (await serveBillingRoute(req, res, path, {
-          billing,
-          credentials: lookupCredentials,
-          authorizer,
-          clock,
-        }))
+        (await serveBillingRoute(req, res, path, { ...signed, billing }))
       )
         return true;
       if (path === CONSOLE_LINK_PATH && req.method === "POST") {
-        await serveConsoleLink(req, res, {
-          credentials: lookupCredentials,
-          authorizer,
-          clock,
-          sessions: consoleSessions,
-        });
+        await serveConsoleLink(req, res, { ...signed, sessions: consoleSessions });
         return true;
       }
       if (path === SPOT_INTERRUPT_PATH && req.method === "POST") {
         await serveSpotInterrupt(req, res, {
-          credentials: lookupCredentials,
-          authorizer,
-          clock,
+          ...signed,
           interrupt: (selection) => spot.interrupt(selection),
         });
         return true;
       }
       if (path.startsWith(TOKENS_PATH))
         return serveTokens(req, res, path, {
+          ...signed,
           store,
-          credentials: lookupCredentials,
-          authorizer,
-          clock,
           joinCommand: (token) => joinCommand(token),
         });
       if (req.method !== "GET") return false;
-      if (path === TASK_LOGS_PATH)
-        await serveTaskLogs(req, res, {
-          store,
-          channel,
-          credentials: lookupCredentials,
-          authorizer,
-          clock,
-        });
+      if (path === TASK_LOGS_PATH) await serveTaskLogs(req, res, { ...signed, store, channel });
       else if (path === TASK_PROGRESS_PATH)
-        await serveTaskProgress(req, res, {
-          progress,
-          credentials: lookupCredentials,
-          authorizer,
-          clock,
-        });
+        await serveTaskProgress(req, res, { ...signed, progress });
       else return false;
       return true;
     },
   });
   server.keepAliveTimeout = 65_000;
-  const exec = new ExecRoute({
-    store,
-    channel,
-    credentials: lookupCredentials,
-    authorizer,
-    clock,
-    log,
-  });
+  const exec = new ExecRoute({ ...signed, store, channel, log });
   server.on("upgrade", (req, socket, head: Buffer) => {
     const path = (req.url ?? "").split("?", 1)[0];
     if (path === AGENT_CHANNEL_PATH) channel.handleUpgrade(req, socket, head);
