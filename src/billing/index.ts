@@ -9,7 +9,6 @@
  */
 export { Billing, billingPaths } from "./billing.js";
 export { Meter, type RecordOutcome } from "./meter.js";
-export { InMemoryTaskUsageSource } from "./memory-source.js";
 export {
   billedSeconds,
   billedUntil,

@@ -28,7 +28,7 @@ import {
   type Identity,
   type Logger,
 } from "../core/index.js";
-import { Billing, formatCents, type TaskUsageSource } from "../billing/index.js";
+import { Billing, formatCents } from "../billing/index.js";
 import { CONSOLE_LINK_PATH, consoleLinkPath, serveConsoleLink } from "./console-link-route.js";
 import { serveBillingRoute } from "./billing-routes.js";
 import { createAutoscalingService } from "../services/autoscaling/index.js";
@@ -188,8 +188,6 @@ export interface BerthOptions {
    * may be in (`--elb-target-cidr`), e.g. 127.0.0.1/32 for a process on the host.
    */
   elbTargetCidrs?: string[];
-  /** What the meter reads running tasks from (billing); none until compute provides one. */
-  taskUsageSource?: TaskUsageSource;
   /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
   metricPeriodSeconds?: number;
   /** The EKS clusters' Kubernetes API (HTTPS); 0 reuses the last port if free, else any. */
@@ -276,9 +274,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   const billing = new Billing({
     store,
     // The tasks the control plane keeps are what the meter bills.
-    source: options.taskUsageSource ?? {
-      tasksPulledBefore: (before, after) => tasksPulledBefore(store, before, after),
-    },
+    source: { tasksPulledBefore: (before, after) => tasksPulledBefore(store, before, after) },
     clock,
     log,
     dataDir: options.dataDir,

@@ -1,8 +1,8 @@
 /**
- * A TaskUsageSource over a list held in memory: for unit tests, and for a Berth whose compute
- * side is not wired to the meter. It passes the same contract suite as the store-backed source.
+ * A TaskUsageSource over a list held in memory, for the meter's unit tests. It passes the same
+ * contract suite as the store-backed source.
  */
-import type { TaskUsage, TaskUsageSource } from "./usage.js";
+import type { TaskUsage, TaskUsageSource } from "../../../src/billing/index.js";
 
 export class InMemoryTaskUsageSource implements TaskUsageSource {
   readonly #tasks = new Map<string, TaskUsage>();
