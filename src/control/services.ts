@@ -43,7 +43,6 @@ export interface ReconcilerOptions {
   tasks: TaskCommands;
   /** Load balancers' target groups, for services with `loadBalancers`. */
   targets?: ServiceTargets;
-  intervalMs?: number;
   /**
    * The leader's lease: every write of a pass (launches, stops, the service's record) is made
    * only while this server still leads, so a deposed leader waking mid-pass changes nothing.
@@ -73,7 +72,7 @@ export class ServiceReconciler {
   }
 
   start(): void {
-    this.#passes.start(this.options.intervalMs ?? 1000);
+    this.#passes.start(1000);
   }
 
   async stop(): Promise<void> {

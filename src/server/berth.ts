@@ -165,11 +165,6 @@ export interface BerthOptions {
   identity: Identity;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
-  /**
-   * What schedules (EventBridge Scheduler) fire by; default `BERTH_SCHEDULE_CLOCK` from `env`
-   * (a start and a speed, for tests), else `clock`.
-   */
-  scheduleClock?: Clock;
   log?: Logger;
   /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
   registryAutoCreate?: boolean;
@@ -179,8 +174,6 @@ export interface BerthOptions {
   spotWarningSeconds?: number;
   /** Random Spot interruptions per Spot task-hour (0: only `berth spot interrupt`). */
   spotInterruptionsPerHour?: number;
-  /** How often the service reconciler runs a pass besides when kicked. */
-  reconcileIntervalMs?: number;
   /** Where load balancer listeners bind (default 127.0.0.1). */
   elbAddress?: string;
   /**
@@ -190,13 +183,6 @@ export interface BerthOptions {
   elbTargetCidrs?: string[];
   /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
   metricPeriodSeconds?: number;
-  /** The EKS clusters' Kubernetes API (HTTPS); 0 reuses the last port if free, else any. */
-  kubePort?: number;
-  /**
-   * How long task role sessions last (ECS: about six hours, rotated before they end); tests
-   * shorten it to see expiry and rotation (`BERTH_TASK_ROLE_SESSION_SECONDS`).
-   */
-  taskRoleSessionSeconds?: number;
   /** Whether the console may let a signed-in key read what it reads from the store itself. */
   consoleAuthorizer?: ConsoleAuthorizer;
 }
@@ -265,10 +251,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
   // Before the Kubernetes API and the TLS listener read <data-dir>/pki: the store's CA.
   await shareCertificateAuthority(store, join(options.dataDir, "pki"));
   await ensureDefaultCluster(store, options.identity, clock.now());
+  // What schedules (EventBridge Scheduler) fire by: a start and a speed for tests, else `clock`.
   const scheduleClock =
-    options.scheduleClock ??
-    scheduleClockFrom((options.env ?? process.env).BERTH_SCHEDULE_CLOCK) ??
-    clock;
+    scheduleClockFrom((options.env ?? process.env).BERTH_SCHEDULE_CLOCK) ?? clock;
   await ensureDefaultScheduleGroup(store, options.identity, scheduleClock.now().getTime());
 
   const billing = new Billing({
@@ -293,9 +278,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     store,
     identity: options.identity,
     clock,
-    ...sessionSecondsOption(
-      options.taskRoleSessionSeconds ?? options.env?.BERTH_TASK_ROLE_SESSION_SECONDS,
-    ),
+    // ECS: about six hours, rotated before they end; tests shorten it to see expiry and rotation.
+    ...sessionSecondsOption(options.env?.BERTH_TASK_ROLE_SESSION_SECONDS),
   });
   // Secrets and SecureStrings are sealed under the data dir's master key (envelope encryption).
   const sealer = openMasterKey(options.dataDir);
@@ -552,7 +536,6 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       clock,
     }),
     targets,
-    intervalMs: options.reconcileIntervalMs ?? 1000,
   });
   const autoscaler = new Autoscaler({
     store,
@@ -703,7 +686,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     dataDir: options.dataDir,
     host: options.host,
-    port: options.kubePort ?? 0,
+    // 0 reuses the last port if free, else any.
+    port: 0,
     region: options.identity.region,
     // A pod is one task, run through RegisterTaskDefinition and RunTask in the cluster's ECS cluster.
     pods: {
@@ -964,7 +948,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
 }
 
 /** A positive whole number of seconds, or nothing (the default six hours). */
-function sessionSecondsOption(value: number | string | undefined): { sessionSeconds?: number } {
+function sessionSecondsOption(value: string | undefined): { sessionSeconds?: number } {
   const seconds = Number(value);
   return value !== undefined && Number.isInteger(seconds) && seconds > 0
     ? { sessionSeconds: seconds }
