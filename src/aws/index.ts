@@ -3,19 +3,17 @@
  * against the AWS models, error shapes and pagination tokens. The wire protocol lives here.
  */
 export { AwsError, renderError } from "./errors.js";
-export { loadServiceModel, type ServiceModel, type Shape, type Operation } from "./model.js";
+export { loadServiceModel, type ServiceModel, type Shape } from "./model.js";
 export { validateInput } from "./validate.js";
 export {
   verifySigV4,
-  preauthenticate,
   type Precheck,
   type UnreadRequest,
-  checkSessionToken,
   type Credentials,
   type CredentialLookup,
   type SignedRequest,
 } from "./sigv4.js";
-export { AwsJsonGateway, JSON_CONTENT_TYPE, renderJson } from "./json-protocol.js";
+export { AwsJsonGateway, renderJson } from "./json-protocol.js";
 export { AwsQueryGateway, FORM_CONTENT_TYPE, type AwsQueryService } from "./query-protocol.js";
 export { decodeQueryInput, encodeQueryOutput, encodeQueryError } from "./query-codec.js";
 export {
@@ -24,7 +22,6 @@ export {
   internalContext,
   type AwsJsonService,
   type Empty,
-  type AnyHandler,
   type RequestContext,
 } from "./service.js";
 export { encodeToken, decodeToken, page, pageFrom, tokenOffset } from "./pagination.js";

@@ -2,7 +2,7 @@
  * The load balancers' data plane: listeners on the host that proxy HTTP to healthy targets,
  * with active health checks, rules, routing algorithms and connection draining.
  */
-export { pathMatches, hostMatches, hostOf, parseHttpCodes } from "./patterns.js";
+export { pathMatches, hostMatches, parseHttpCodes } from "./patterns.js";
 export { balancerConnectionLimits, LoadBalancerPlane } from "./plane.js";
 export {
   afterCheck,

@@ -8,17 +8,13 @@
  * test/unit/billing/task-usage-source-contract.ts (`runTaskUsageSourceContract`).
  */
 export { Billing, billingPaths } from "./billing.js";
-export { Meter, type RecordOutcome } from "./meter.js";
+export { Meter } from "./meter.js";
 export {
   billedSeconds,
   billedUntil,
-  FREE_EPHEMERAL_STORAGE_GIB,
-  MINIMUM_BILLED_SECONDS,
   type TaskUsage,
   type TaskUsageSource,
   type BilledTask,
-  type CpuArchitecture,
-  type CapacityProviderName,
 } from "./usage.js";
 export {
   PriceBook,
@@ -26,23 +22,17 @@ export {
   PRICE_DESCRIPTIONS,
   DEFAULT_PRICES,
   priceBookFile,
-  priceChange,
-  type PriceChangeRequest,
   type PriceName,
-  type Prices,
-  type PriceChange,
 } from "./price-book.js";
 export {
   SavingsPlans,
   savingsPlansFile,
   planState,
   planEnd,
-  ceilHour,
-  HOUR_MS,
   YEAR_SECONDS,
   type SavingsPlan,
 } from "./savings-plans.js";
-export { rateUsage, floorHour, type CostLine, type PlanHour } from "./rating.js";
+export { rateUsage, type CostLine, type PlanHour } from "./rating.js";
 export {
   QUANTITY_SCALE,
   MONEY_SCALE,

@@ -19,16 +19,7 @@ export {
   type HostRoom,
   type PlacementFailure,
 } from "./placement.js";
-export {
-  applyTaskState,
-  assignmentsForHost,
-  createTasks,
-  readTask,
-  requestStop,
-  type Placed,
-  type StopRequest,
-  type TaskDraft,
-} from "./tasks.js";
+export { applyTaskState, readTask, type Placed, type TaskDraft } from "./tasks.js";
 export {
   createJoinToken,
   JoinRefused,
@@ -38,17 +29,11 @@ export {
   type JoinTokenSpec,
 } from "./tokens.js";
 export { authenticateHost, enrollLocalHost } from "./host-credentials.js";
-export { applyNetworkState, precreatedAttachment, ENI_ATTACHMENT } from "./task-attachments.js";
+export { applyNetworkState, precreatedAttachment } from "./task-attachments.js";
 export { taskBillingFacts, tasksPulledBefore } from "./task-billing.js";
 export { taskRoleCredentials, TASK_CREDENTIALS_REFUSED } from "./task-credentials.js";
-export {
-  markLostHosts,
-  planLostHosts,
-  type HostHeard,
-  type LivenessPass,
-  type LostHost,
-} from "./hosts.js";
-export { ClusterNetworks, planNetworks } from "./cluster-networks.js";
+export { markLostHosts, planLostHosts, type HostHeard } from "./hosts.js";
+export { ClusterNetworks } from "./cluster-networks.js";
 export {
   clusterBlocks,
   defaultAddressSpace,
@@ -61,24 +46,14 @@ export {
   type TaskAddressSpace,
 } from "./task-subnets.js";
 export { Lease, LeaseLost, leadRoles, type Fence, type LeaderRole } from "./leases.js";
-export { ServiceReconciler, failureThreshold, type ServiceLauncher } from "./services.js";
-export {
-  addEvent,
-  newDeploymentId,
-  readService,
-  writeService,
-  type ServiceExtras,
-  type StoredService,
-} from "./service-state.js";
+export { ServiceReconciler, type ServiceLauncher } from "./services.js";
+export { newDeploymentId, readService, writeService, type StoredService } from "./service-state.js";
 export {
   DEFAULT_PROTECTION_MINUTES,
-  protectedTaskArns,
   setTaskProtection,
   taskProtection,
 } from "./task-protection.js";
 export {
-  drainTask,
-  syncServiceTargets,
   type RegisteredTarget,
   type ServiceTargets,
   type TaskTargetHealth,
@@ -93,9 +68,6 @@ export {
   type MetricsSnapshot,
   type RequestCountSource,
   responseTimeStats,
-  type ResponseTimeStats,
-  type ResponseTimeTotals,
-  type ServiceDatapoint,
   type UsageSample,
 } from "./metrics/index.js";
 export {
@@ -107,7 +79,6 @@ export {
   LOW_THRESHOLD_RATIO,
   ScheduleError,
   checkTimezone,
-  clamp,
   decideScaling,
   latestFiring,
   observe,
@@ -121,7 +92,6 @@ export {
   readPolicy,
   readScheduledAction,
   readTarget,
-  recordActivity,
   resourceColumns,
   saveTarget,
   type ScalableResource,

@@ -4,5 +4,3 @@
  * through the task path the composition root hands in.
  */
 export { Kubernetes } from "./kubernetes.js";
-export { authenticate, type KubeUser } from "./auth.js";
-export { KubeError } from "./status.js";

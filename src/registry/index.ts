@@ -10,21 +10,13 @@ export {
   REGISTRY_USER,
   TOKEN_LIFETIME_MS,
 } from "./auth.js";
-export {
-  parseLifecyclePolicy,
-  evaluateLifecycle,
-  LifecyclePolicyInvalid,
-  type Expiry,
-} from "./lifecycle.js";
+export { parseLifecyclePolicy, evaluateLifecycle, LifecyclePolicyInvalid } from "./lifecycle.js";
 export { RegistryError } from "./errors.js";
-export { isDigest, isTag } from "./names.js";
-export { OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST } from "./manifests.js";
+export { isDigest } from "./names.js";
 export type {
   ImageRecord,
   RepositoryRecord,
-  RepositorySettings,
   TagMutability,
   TagMutabilityExclusionFilter,
 } from "./metadata.js";
-export { isTagMutability, tagIsImmutable } from "./tag-mutability.js";
-export type { GcResult, MaintenanceFence } from "./gc.js";
+export { isTagMutability } from "./tag-mutability.js";

@@ -9,7 +9,6 @@ export {
   observe,
   targetTrackingProposal,
   type AlarmCounts,
-  type Proposal,
 } from "./target-tracking.js";
 export {
   ECS_DESIRED_COUNT,

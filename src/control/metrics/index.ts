@@ -1,5 +1,5 @@
 /** The tasks' measured use and CloudWatch's ECS metrics computed from it, one period at a time. */
-export { UsageSeries, containerSeriesKey, type TaskUse, type UsageSample } from "./usage-series.js";
+export { UsageSeries, containerSeriesKey, type UsageSample } from "./usage-series.js";
 export { UsageShare } from "./usage-share.js";
 export {
   ServiceMetrics,

@@ -10,7 +10,7 @@ import { costAndUsageHandler } from "./cost-and-usage.js";
 import { savingsPlansUtilizationHandler } from "./savings-plans-utilization.js";
 import { tagsHandler } from "./tags.js";
 
-export { TAG_CLUSTER, TAG_SERVICE, TAG_FAMILY, COST_DIMENSIONS } from "./lines.js";
+export { TAG_CLUSTER, TAG_SERVICE, TAG_FAMILY } from "./lines.js";
 
 export interface CostExplorerDependencies {
   billing: Billing;
@@ -32,4 +32,4 @@ export function createCostExplorerService({ billing }: CostExplorerDependencies)
   };
 }
 export { summarize } from "./cost-and-usage.js";
-export { periods, parseInterval, type Period } from "./periods.js";
+export { periods } from "./periods.js";

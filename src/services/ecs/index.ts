@@ -39,7 +39,7 @@ export { ensureDefaultCluster } from "./clusters.js";
 export { FARGATE_SIZES, parseCpu, parseMemory, checkFargateSize } from "./fargate.js";
 export type { RegistryCredentialSource } from "./tasks.js";
 export { serviceLauncher } from "./services.js";
-export { roleArnOf, type RoleGate } from "./task-roles.js";
+export type { RoleGate } from "./task-roles.js";
 export { splitStrategy } from "./capacity-providers.js";
 
 /**

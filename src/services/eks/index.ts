@@ -17,7 +17,6 @@ import { fargateProfileHandlers } from "./fargate-profiles.js";
 import { tagHandlers } from "./tags.js";
 
 export type { EksClusterHooks } from "./clusters.js";
-export { KUBERNETES_VERSION } from "./resources.js";
 
 export function createEksService({
   store,

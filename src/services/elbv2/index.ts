@@ -22,7 +22,6 @@ import { TargetRanges } from "./target-ranges.js";
 import { targetHandlers } from "./targets.js";
 
 export type { ElbDataPlane } from "./plane.js";
-export { registerTargets, deregisterTargets } from "./targets.js";
 export { serviceTargets } from "./service-targets.js";
 export { DEFAULT_TARGET_CIDRS, parseTargetCidr } from "./target-ranges.js";
 

@@ -23,17 +23,16 @@ import { roleHandlers } from "./roles.js";
 import { stsHandlers } from "./sts.js";
 import { userHandlers } from "./users.js";
 
-export { IamAuthorizer, accessDenied } from "./authorizer.js";
+export { IamAuthorizer } from "./authorizer.js";
 export { iamCredentialLookup, sessionPrincipal } from "./identities.js";
-export { assumeRoleSession, type RoleSession } from "./sts.js";
 export {
   roleCredentials,
   roleSessionPrincipal,
   ecsRoleGate,
   SCHEDULER_SERVICE,
 } from "./role-credentials.js";
-export { parsePolicy, type PolicyDocument } from "./policy-document.js";
-export { evaluatePolicies, trustAllows, wildcardMatch, type Decision } from "./evaluate.js";
+export { parsePolicy } from "./policy-document.js";
+export { evaluatePolicies, trustAllows, wildcardMatch } from "./evaluate.js";
 
 /** IAM ARNs a request names: the user (the caller when it names none), role or policy. */
 const user = resources<{ UserName?: string }>((input, ctx: RequestContext): RequestedResource[] => [
