@@ -89,8 +89,6 @@ export function startLocalAgent(options: {
   server: string;
   dataDir: string;
   log: Logger;
-  availabilityZone?: string;
-  taskCidr?: string;
 }): Promise<RunningAgent> {
-  return startHostAgent({ ...options, availabilityZone: options.availabilityZone ?? "us-east-1a" });
+  return startHostAgent({ ...options, availabilityZone: "us-east-1a" });
 }

@@ -41,7 +41,6 @@ export interface WorkloadControllerOptions {
   createPod(cluster: string, pod: KubeObject): Promise<KubeObject>;
   /** Deletes a pod the way the API does (gracefully: its task stops first). */
   deletePod(cluster: string, pod: KubeObject): Promise<unknown>;
-  intervalMs?: number;
 }
 
 type Owner = NonNullable<ObjectMeta["ownerReferences"]>[number];

@@ -44,8 +44,6 @@ export interface ScheduleRunnerOptions {
   runTask: ScheduledTaskPort;
   /** The leader's lease: a run is recorded only while this server still leads. */
   fence?: Fence;
-  /** Real milliseconds between passes. */
-  intervalMs?: number;
 }
 
 const BATCH = 50;
@@ -61,7 +59,7 @@ export class ScheduleRunner {
   }
 
   start(): void {
-    this.#passes.start(this.options.intervalMs ?? 500);
+    this.#passes.start(500);
     this.kick();
   }
 
