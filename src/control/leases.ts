@@ -177,14 +177,6 @@ export class Lease {
     }
   }
 
-  /** A transaction of this role's, fenced: it commits only while this server leads. */
-  transaction<T>(body: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.#store.transaction().execute(async (trx) => {
-      await this.fence(trx);
-      return body(trx);
-    });
-  }
-
   start(): void {
     this.#stopped = false;
     const tick = (): void => {

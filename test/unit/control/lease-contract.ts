@@ -10,8 +10,10 @@ import type { Store } from "../../../src/store/index.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function writeTag(lease: Lease, value: string): Promise<void> {
-  await lease.transaction(async (trx) => {
+/** A write of the lease's role, fenced as leader roles write: it commits only while it leads. */
+async function writeTag(store: Store, lease: Lease, value: string): Promise<void> {
+  await store.transaction().execute(async (trx) => {
+    await lease.fence(trx);
     await trx.insertInto("tags").values({ resource_arn: "arn:lease", key: value, value }).execute();
   });
 }
@@ -86,15 +88,15 @@ export function leaseContract(engine: string, open: () => Promise<Store>): void 
     const a = new Lease({ store, role: "r", holder: "a", ttlMs: 5_000 });
     const b = new Lease({ store, role: "r", holder: "b", ttlMs: 5_000 });
     assert.equal(await a.tryAcquire(), true);
-    await writeTag(a, "a-while-leading");
+    await writeTag(store, a, "a-while-leading");
     // a is frozen (SIGSTOP) past its lease: the database expires it while a's timers have not
     // fired yet, and b takes over. Expiring the row stands in for the time a did not see pass.
     await store.updateTable("leases").set({ expires_at: 0 }).where("role", "=", "r").execute();
     assert.equal(await b.tryAcquire(), true);
     assert.equal(a.isHeld(), true, "a still believes it leads");
-    await assert.rejects(writeTag(a, "a-after-deposed"), LeaseLost);
+    await assert.rejects(writeTag(store, a, "a-after-deposed"), LeaseLost);
     assert.equal(a.isHeld(), false, "a stepped down when the fence refused it");
-    await writeTag(b, "b-leading");
+    await writeTag(store, b, "b-leading");
     assert.deepEqual(await tags(store), ["a-while-leading", "b-leading"]);
     await b.stop();
   });
