@@ -21,10 +21,11 @@
  * exactly-once: give each line a number that grows along the source (its byte offset in the
  * container's log file, say); lines whose offset is not above the stream's last applied offset
  * are skipped, so resending a batch after a reconnect or a restart adds nothing (each call
- * answers the stream's last applied offset, `appendOffset`, to resume from). A line's timestamp is raised to the stream's last
- * one if the clock went back, so the stream's order is the order lines were written; empty
- * lines are dropped and lines over 256 KiB split, as Docker's awslogs driver does. Without
- * `createGroup` a missing group throws ResourceNotFoundException, as the driver fails on AWS.
+ * answers the stream's last applied offset, `appendOffset`, to resume from). A line's
+ * timestamp is raised to the stream's last one if the clock went back, so the stream's order is
+ * the order lines were written; empty lines are dropped and lines over 256 KiB split, as
+ * Docker's awslogs driver does. Without `createGroup` a missing group throws
+ * ResourceNotFoundException, as the driver fails on AWS.
  */
 import type { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
 import {
