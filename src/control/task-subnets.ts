@@ -72,32 +72,39 @@ export class TaskSubnetsExhausted extends BerthError {
   }
 }
 
+/** A cluster's block (none before its first task) and every host's subnet of it. */
+export interface ClusterSubnets {
+  block?: string;
+  held: Map<string, string>;
+}
+
 /**
- * Of `hostIds`, the subnets those holding one in `clusterArn`'s block hold: one query for the
- * hosts a RunTask's tasks went to, not one per task.
+ * `clusterArn`'s block and all its hosts' subnets in one query: a block holds at most 64 (a /18
+ * of /24s). What a placement needs to know of its hosts' subnets, and what cutHostSubnets needs
+ * to cut new ones: three statements before (the hosts' subnets, the block, those taken).
  */
-export async function heldSubnets(
+export async function clusterSubnets(
   trx: Transaction<Database>,
   clusterArn: string,
-  hostIds: readonly string[],
-): Promise<Map<string, string>> {
+): Promise<ClusterSubnets> {
+  const rows = await trx
+    .selectFrom("cluster_blocks")
+    .leftJoin("host_subnets", "host_subnets.cluster_arn", "cluster_blocks.cluster_arn")
+    .select(["cluster_blocks.block", "host_subnets.host_id", "host_subnets.subnet"])
+    .where("cluster_blocks.cluster_arn", "=", clusterArn)
+    .execute();
   const held = new Map<string, string>();
-  for (let at = 0; at < hostIds.length; at += 500)
-    for (const row of await trx
-      .selectFrom("host_subnets")
-      .select(["host_id", "subnet"])
-      .where("cluster_arn", "=", clusterArn)
-      .where("host_id", "in", hostIds.slice(at, at + 500))
-      .execute())
-      held.set(row.host_id, row.subnet);
-  return held;
+  for (const row of rows)
+    if (row.host_id !== null && row.subnet !== null) held.set(row.host_id, row.subnet);
+  return rows[0] === undefined ? { held } : { block: rows[0].block, held };
 }
 
 /**
  * New subnets of `clusterArn`'s block (and the block, if it has none) for `hostIds`, which hold
- * none: the block read, what is taken read and the subnets claimed and inserted once for all of
- * them, not once per host. Those the block has no subnet left for are not in `cut`; `full` says
- * why. Throws TaskSubnetsExhausted when the cluster has no block and none is left.
+ * none: the block read, what is taken read (or both given as `known`, from clusterSubnets) and
+ * the subnets claimed and inserted once for all of them, not once per host. Those the block has
+ * no subnet left for are not in `cut`; `full` says why. Throws TaskSubnetsExhausted when the
+ * cluster has no block and none is left.
  */
 export async function cutHostSubnets(
   trx: Transaction<Database>,
@@ -105,18 +112,24 @@ export async function cutHostSubnets(
   clusterArn: string,
   hostIds: readonly string[],
   now: number,
+  known?: ClusterSubnets,
 ): Promise<{ cut: Map<string, string>; full?: string }> {
-  const block = parseCidr(await blockFor(trx, space, clusterArn, now)) as Cidr;
-  const taken = await trx
-    .selectFrom("host_subnets")
-    .select("subnet")
-    .where("cluster_arn", "=", clusterArn)
-    .execute();
+  const block = parseCidr(known?.block ?? (await blockFor(trx, space, clusterArn, now))) as Cidr;
+  const taken =
+    known === undefined
+      ? (
+          await trx
+            .selectFrom("host_subnets")
+            .select("subnet")
+            .where("cluster_arn", "=", clusterArn)
+            .execute()
+        ).map((t) => t.subnet)
+      : [...known.held.values()];
   const chosen = await claimFreeMany(
     trx,
     SUBNET_CLAIMS,
     hostSubnets(block),
-    cidrs(taken.map((t) => t.subnet)),
+    cidrs(taken),
     hostIds.length,
   );
   const cut = new Map(chosen.map((subnet, at) => [hostIds[at] as string, formatCidr(subnet)]));

@@ -20,9 +20,9 @@ import {
 import { hostRoomView } from "./host-room-view.js";
 import { applyNetworkState } from "./task-attachments.js";
 import {
+  clusterSubnets,
   cutHostSubnets,
   defaultAddressSpace,
-  heldSubnets,
   TaskSubnetsExhausted,
   type TaskAddressSpace,
 } from "./task-subnets.js";
@@ -276,14 +276,24 @@ export async function createTasks(
             missing.set(ask.cluster, hosts);
           }
       for (const [cluster, hostIds] of missing) {
-        for (const [hostId, subnet] of await heldSubnets(trx, cluster, hostIds))
-          subnets.set(`${cluster}\n${hostId}`, subnet);
+        const known = await clusterSubnets(trx, cluster);
+        for (const hostId of hostIds) {
+          const subnet = known.held.get(hostId);
+          if (subnet !== undefined) subnets.set(`${cluster}\n${hostId}`, subnet);
+        }
         const lacking = hostIds.filter((hostId) => !subnets.has(`${cluster}\n${hostId}`));
         if (lacking.length === 0 || fullBecause.has(cluster)) continue;
         let full: string | undefined;
         try {
           const now = asks.find((ask) => ask.cluster === cluster)?.draft.row.created_at;
-          const cut = await cutHostSubnets(trx, addresses, cluster, lacking, now ?? Date.now());
+          const cut = await cutHostSubnets(
+            trx,
+            addresses,
+            cluster,
+            lacking,
+            now ?? Date.now(),
+            known,
+          );
           for (const [hostId, subnet] of cut.cut) subnets.set(`${cluster}\n${hostId}`, subnet);
           full = cut.full;
         } catch (error) {

@@ -1,8 +1,8 @@
 /** One host's subnet of a cluster's block, as placement takes it for a batch of hosts. */
 import type { Transaction } from "kysely";
 import {
+  clusterSubnets,
   cutHostSubnets,
-  heldSubnets,
   TaskSubnetsExhausted,
   type TaskAddressSpace,
 } from "../../../src/control/task-subnets.js";
@@ -16,9 +16,10 @@ export async function hostSubnetFor(
   hostId: string,
   now: number,
 ): Promise<string> {
-  const held = (await heldSubnets(trx, clusterArn, [hostId])).get(hostId);
+  const known = await clusterSubnets(trx, clusterArn);
+  const held = known.held.get(hostId);
   if (held !== undefined) return held;
-  const { cut, full } = await cutHostSubnets(trx, space, clusterArn, [hostId], now);
+  const { cut, full } = await cutHostSubnets(trx, space, clusterArn, [hostId], now, known);
   const subnet = cut.get(hostId);
   if (subnet === undefined) throw new TaskSubnetsExhausted(full ?? "no subnet left");
   return subnet;

@@ -47,6 +47,27 @@ void test("sqlite: placement: a RunTask of ten tasks on ten hosts is a handful o
     // The group's load, one claim for every host, their subnets, the rows (a claim and a subnet
     // per task was 22).
     assert.ok(statements <= 5, `${statements} statements`);
+    // New hosts in a cluster whose block is cut: the block and every subnet of it are one read
+    // (the hosts' subnets, the block and those taken were three: 8 statements), then the
+    // inserts; and the picture of the hosts read again.
+    for (let i = 10; i < 20; i++) await addHost(store, `h${i}`, 4);
+    // The server's picture of its hosts is read again once a second old.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    statements = 0;
+    const third = await createTasks(
+      counted,
+      Array.from({ length: 10 }, () => draft()),
+    );
+    assert.equal(new Set(third.assignments.map((a) => a.hostId)).size, 10);
+    assert.ok(
+      third.assignments.every((a) => Number(a.hostId.slice(1)) >= 10),
+      "the empty hosts are chosen",
+    );
+    assert.equal(
+      new Set([...first.assignments, ...third.assignments].map((a) => a.assignment.subnet)).size,
+      20,
+    );
+    assert.ok(statements <= 6, `${statements} statements for new hosts of the cluster`);
   } finally {
     await store.destroy();
   }
