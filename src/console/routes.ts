@@ -10,7 +10,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { AwsJsonGateway, AwsQueryGateway } from "../aws/index.js";
-import { BodyTooLarge, readBodyWithin, type Clock, type Logger } from "../core/index.js";
+import {
+  arn,
+  BodyTooLarge,
+  readBodyWithin,
+  type Clock,
+  type Identity,
+  type Logger,
+} from "../core/index.js";
 import type { Store } from "../store/index.js";
 import { serveChanges, type ConsoleChanges } from "./events.js";
 import {
@@ -31,13 +38,15 @@ import { hostRows, parseTaskFilter, taskPage } from "./task-table.js";
 
 /**
  * The authorization hook: whether a signed-in key may perform an action (IAM's names, e.g.
- * `ecs:ListTasks`) on a resource. AWS actions also pass the gateway's own checks; this one
- * guards what the console reads from the store itself. Default: the account's key may do all.
+ * `ecs:ListTasks`) on a resource, with the request's condition keys. AWS actions also pass the
+ * gateway's own checks; this one guards what the console reads from the store itself (the
+ * server gives its IAM policies: a user sees only what its policies let it read).
  */
 export type ConsoleAuthorizer = (
   accessKeyId: string,
   action: string,
   resource: string,
+  context?: Record<string, string[]>,
 ) => Promise<boolean>;
 
 /** Amounts in USD as "12.34", each rounded once from the exact sums. */
@@ -60,7 +69,9 @@ export interface ConsoleOptions {
   savings?: (from: Date, to: Date) => Promise<ConsoleSavings>;
   clock: Clock;
   log: Logger;
-  authorize?: ConsoleAuthorizer;
+  /** The account and region: the ARNs the authorizer is asked about. */
+  identity: Identity;
+  authorize: ConsoleAuthorizer;
 }
 
 const ASSETS_DIR = fileURLToPath(new URL("../../dist/console-assets/", import.meta.url));
@@ -303,8 +314,9 @@ export class ConsoleRoutes {
     session: Session,
     action: string,
     resource: string,
+    context?: Record<string, string[]>,
   ): Promise<boolean> {
-    const allowed = (await this.options.authorize?.(session.accessKeyId, action, resource)) ?? true;
+    const allowed = await this.options.authorize(session.accessKeyId, action, resource, context);
     if (!allowed)
       sendError(
         res,
@@ -369,7 +381,10 @@ export class ConsoleRoutes {
     if (method !== "GET") return sendError(res, 405, "MethodNotAllowed", "Read with GET.");
     if (route === "tasks") {
       const filter = parseTaskFilter(url.searchParams);
-      if (!(await this.#authorized(res, session, "ecs:ListTasks", filter.cluster))) return;
+      // As ECS's own ListTasks is authorized: every resource, the cluster as `ecs:cluster`.
+      const cluster = arn(this.options.identity, "ecs", `cluster/${filter.cluster}`);
+      const context = { "ecs:cluster": [cluster] };
+      if (!(await this.#authorized(res, session, "ecs:ListTasks", "*", context))) return;
       return sendJson(res, 200, await taskPage(this.options.store, filter));
     }
     if (route === "hosts") {
@@ -418,7 +433,13 @@ export class ConsoleRoutes {
     }
     if (route === "logs") {
       const taskArn = url.searchParams.get("task") ?? "";
-      if (!(await this.#authorized(res, session, "ecs:DescribeTasks", taskArn))) return;
+      // A task's ARN names its cluster (task/CLUSTER/ID), its `ecs:cluster` as ECS's own.
+      const cluster = /:task\/([^/]+)\//.exec(taskArn)?.[1];
+      const context =
+        cluster === undefined
+          ? undefined
+          : { "ecs:cluster": [arn(this.options.identity, "ecs", `cluster/${cluster}`)] };
+      if (!(await this.#authorized(res, session, "ecs:DescribeTasks", taskArn, context))) return;
       return serveTaskLogStream(res, this.options.openLogs, taskArn, this.#stillLive(req));
     }
     return sendError(res, 404, "NotFound", "No such console API.");

@@ -97,6 +97,7 @@ import {
   createIamService,
   createStsService,
   IamAuthorizer,
+  keyAuthorizer,
   iamCredentialLookup,
   roleCredentials,
   roleSessionPrincipal,
@@ -183,7 +184,10 @@ export interface BerthOptions {
   elbTargetCidrs?: string[];
   /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
   metricPeriodSeconds?: number;
-  /** Whether the console may let a signed-in key read what it reads from the store itself. */
+  /**
+   * Whether the console may let a signed-in key read what it reads from the store itself;
+   * default: the key's IAM policies, as every front door checks them (the root key: all).
+   */
   consoleAuthorizer?: ConsoleAuthorizer;
 }
 
@@ -816,7 +820,8 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       openTaskLogs({ store, channel }, taskArn, request, onLines, beforeStream),
     clock,
     log,
-    ...(options.consoleAuthorizer === undefined ? {} : { authorize: options.consoleAuthorizer }),
+    identity: options.identity,
+    authorize: options.consoleAuthorizer ?? keyAuthorizer(lookupCredentials, authorizer),
   });
   let ready = false;
   // Known once the listener is bound.

@@ -24,6 +24,7 @@ import {
   waitForTask,
   type EcsTestbed,
 } from "../../src/testing/index.js";
+import { consoleFetch, signInByApi } from "./console-browser.js";
 
 const run = promisify(execFile);
 const AWS = "/usr/bin/aws";
@@ -332,6 +333,31 @@ describe("IAM users and policies", { timeout: 540_000 }, () => {
     const body = (await answer.json()) as { __type: string; message: string };
     assert.equal(body.__type, "AccessDeniedException");
     assert.equal(body.message, denied("berth:CreateJoinToken", "*"));
+  });
+
+  it("the console shows the user only what the policy lets it read", async () => {
+    // Before, the console's own reads (tasks, hosts, costs) let every signed-in key read all.
+    const endpoint = bed.berth.endpoint;
+    const cookie = await signInByApi(endpoint, {
+      accessKeyId: alice.AWS_ACCESS_KEY_ID ?? "",
+      secretAccessKey: alice.AWS_SECRET_ACCESS_KEY ?? "",
+    });
+    const read = (path: string, as = cookie) =>
+      consoleFetch(endpoint, `/console/api/${path}`, { cookie: as });
+    assert.equal((await read("tasks?cluster=team-a")).status, 200);
+    const refused = await read("tasks?cluster=team-b");
+    assert.equal(refused.status, 403);
+    assert.deepEqual(await refused.json(), {
+      code: "AccessDeniedException",
+      message: "Not authorized to perform ecs:ListTasks on *.",
+    });
+    assert.equal((await read("hosts")).status, 403);
+    assert.equal((await read("savings?since=2026-01-01&until=2026-02-01")).status, 403);
+    assert.equal((await read(`metrics?task=${encodeURIComponent(CLUSTER_A)}`)).status, 403);
+    // The account's root key reads all of it.
+    const root = await signInByApi(endpoint, bed.berth.credentials);
+    assert.equal((await read("tasks?cluster=team-b", root)).status, 200);
+    assert.equal((await read("hosts", root)).status, 200);
   });
 
   it("bad policies, names and ARNs get IAM's errors", async () => {

@@ -7,6 +7,7 @@
 import {
   AwsError,
   type Authorizer,
+  type CredentialLookup,
   type Principal,
   type RequestedResource,
 } from "../../aws/index.js";
@@ -83,4 +84,29 @@ export class IamAuthorizer implements Authorizer {
       ]),
     );
   }
+}
+
+/**
+ * Whether an access key may perform `action` on `resource`, as the front doors decide it: the
+ * key's principal's policies (an unknown key: no; the account's root: yes). For what Berth
+ * serves outside the AWS front doors to a signed-in key (the console's own reads).
+ */
+export function keyAuthorizer(lookup: CredentialLookup, authorizer: Authorizer) {
+  return async (
+    accessKeyId: string,
+    action: string,
+    resource: string,
+    context: Record<string, string[]> = {},
+  ): Promise<boolean> => {
+    const credentials = await lookup(accessKeyId);
+    if (credentials === undefined) return false;
+    if (credentials.principal === undefined) return true;
+    try {
+      await authorizer.authorize(credentials.principal, action, [{ arn: resource, context }]);
+      return true;
+    } catch (error) {
+      if (error instanceof AwsError && error.code === "AccessDeniedException") return false;
+      throw error;
+    }
+  };
 }

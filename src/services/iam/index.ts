@@ -23,7 +23,7 @@ import { roleHandlers } from "./roles.js";
 import { stsHandlers } from "./sts.js";
 import { userHandlers } from "./users.js";
 
-export { IamAuthorizer } from "./authorizer.js";
+export { IamAuthorizer, keyAuthorizer } from "./authorizer.js";
 export { iamCredentialLookup, sessionPrincipal } from "./identities.js";
 export {
   roleCredentials,
