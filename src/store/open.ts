@@ -18,6 +18,7 @@ import {
 } from "kysely";
 import pg from "pg";
 import { BerthError, PRIVATE_DIR, PRIVATE_FILE } from "../core/index.js";
+import { checkpointOffLoop } from "./checkpointer.js";
 import { migrationProvider } from "./migrations.js";
 import { withStatementCache } from "./statement-cache.js";
 import type { Database } from "./schema.js";
@@ -86,10 +87,20 @@ export async function openSqliteStore(path: string): Promise<Store> {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({
-    dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }),
-  });
+  const database = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database }) });
   await migrate(db);
+  if (path !== ":memory:") {
+    // Checkpoints from a worker thread (checkpointer.ts), closed before the connection is.
+    const checkpoints = checkpointOffLoop(sqlite, path, (reason) =>
+      process.emitWarning(`SQLite checkpoints are back on the event loop: ${reason}`),
+    );
+    const close = database.close.bind(database);
+    database.close = () => {
+      checkpoints.close();
+      close();
+    };
+  }
   return db;
 }
 
