@@ -226,7 +226,7 @@ it("attaches with no CNI plugin on the machine: no plugin process runs", async (
   }
 });
 
-it("never gives out the address an agent killed mid-attach was giving", async () => {
+it("never gives out the address an agent killed mid-attach was giving, until it detaches it", async () => {
   const f = await fixture();
   const cluster = "arn:aws:ecs:us-east-1:000000000000:cluster/killed";
   const bin = mkdtempSync(join(tmpdir(), "berth-net-bin-"));
@@ -261,7 +261,13 @@ it("never gives out the address an agent killed mid-attach was giving", async ()
     const taken = [...owners(f.dataDir)].filter(([, owner]) => owner === "k-killed");
     assert.equal(taken.length, 1, "the killed agent had taken its address on disk");
     const lost = taken[0]?.[0];
-    // A restarted agent (this one) gives the other four addresses of the /29, then none.
+    // Its record was written with the address, before anything was made: a restarted agent
+    // (this one) finds it, as the orphan pass at adoption does.
+    assert.deepEqual(
+      (await f.network.attached()).map((a) => a.taskId),
+      ["k-killed"],
+    );
+    // It gives the other four addresses of the /29, then none.
     const given: string[] = [];
     for (const id of ["k-1", "k-2", "k-3", "k-4"]) {
       const t = { taskId: id, clusterArn: cluster, netnsPath: await f.netns(id) };
@@ -271,6 +277,11 @@ it("never gives out the address an agent killed mid-attach was giving", async ()
     assert.equal(new Set(given).size, 4);
     const t5 = { taskId: "k-5", clusterArn: cluster, netnsPath: await f.netns("k-5") };
     await assert.rejects(f.network.attach(t5), /no free address/);
+    // Detaching the killed attach (the orphan pass) frees its address and its port guard.
+    await f.network.detach({ taskId: "k-killed", clusterArn: cluster, netnsPath: "" });
+    const chain = portGuardChain(f.network.dir, "k-killed");
+    assert.ok(!(await run("ebtables-nft", ["-t", "nat", "-L"])).stdout.includes(chain));
+    assert.equal((await f.network.attach(t5)).privateIPv4Address, lost);
   } finally {
     if (sleeper !== undefined) {
       try {
@@ -279,7 +290,7 @@ it("never gives out the address an agent killed mid-attach was giving", async ()
         // already gone
       }
     }
-    // The killed attach's port guard has no record to be removed by.
+    // The killed attach's port guard, had the test failed before detaching it.
     await removePortGuard(portGuardChain(f.network.dir, "k-killed"));
     await f.close();
     rmSync(bin, { recursive: true, force: true });

@@ -96,6 +96,12 @@ interface AttachmentRecord {
   /** CNI-made records: the plugin's ADD result. */
   result?: { interfaces?: Array<{ name: string; sandbox?: string }> };
   address: TaskAddress;
+  /**
+   * Written with the address, before the task's link and port guard are made, and dropped once
+   * both are: a record an agent killed midway left names what to remove (the orphan pass at
+   * adoption detaches it), where an address file and a guard chain would otherwise stay.
+   */
+  partial?: boolean;
 }
 
 export class BridgeTaskNetwork implements TaskNetwork {
@@ -150,7 +156,8 @@ export class BridgeTaskNetwork implements TaskNetwork {
         throw error;
       });
       const existing = this.#readAttachment(target.taskId);
-      if (existing !== undefined) return existing.address;
+      if (existing?.partial === true) await this.#detach(target.taskId, existing.clusterKey);
+      else if (existing !== undefined) return existing.address;
       const subnet = parseCidr(cluster.subnet) as Cidr;
       const ipam = this.#ipamDir(key);
       // Claimed (on disk) before anything uses it; released only once its link is gone.
@@ -163,6 +170,16 @@ export class BridgeTaskNetwork implements TaskNetwork {
       };
       const port = this.#portName(target.taskId);
       const chain = portGuardChain(this.dir, target.taskId);
+      const file = join(this.dir, "attachments", `${target.taskId}.json`);
+      const record: AttachmentRecord = {
+        taskId: target.taskId,
+        cniId: target.taskId,
+        clusterArn: target.clusterArn,
+        clusterKey: key,
+        port,
+        address,
+      };
+      this.#write(file, { ...record, partial: true } satisfies AttachmentRecord);
       // Tasks' attaches and detaches run side by side; a task's link and port guard too (the
       // guard matches the port by name): both are done before the task runs.
       const done = await Promise.allSettled([
@@ -179,18 +196,14 @@ export class BridgeTaskNetwork implements TaskNetwork {
       const failed = done.find((d) => d.status === "rejected");
       if (failed !== undefined) {
         const [unlinked] = await Promise.allSettled([removeTaskLink(port), removePortGuard(chain)]);
-        if (unlinked.status === "fulfilled") releaseAddress(ipam, ip, target.taskId);
+        if (unlinked.status === "fulfilled") {
+          releaseAddress(ipam, ip, target.taskId);
+          rmSync(file, { force: true });
+        }
         this.#removeWhenIdle(cluster);
         throw failed.reason;
       }
-      this.#write(join(this.dir, "attachments", `${target.taskId}.json`), {
-        taskId: target.taskId,
-        cniId: target.taskId,
-        clusterArn: target.clusterArn,
-        clusterKey: key,
-        port,
-        address,
-      } satisfies AttachmentRecord);
+      this.#write(file, record);
       return address;
     });
   }
@@ -213,7 +226,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
 
   claim(preparedId: string, taskId: string, subnet?: string): Promise<TaskAddress | undefined> {
     const prepared = this.#readAttachment(preparedId);
-    if (prepared === undefined) return Promise.resolve(undefined);
+    if (prepared === undefined || prepared.partial === true) return Promise.resolve(undefined);
     this.#keep(prepared.clusterKey);
     const cluster = this.#readCluster(prepared.clusterKey);
     if (cluster === undefined || (subnet !== undefined && cluster.subnet !== subnet))
