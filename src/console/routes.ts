@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { AwsJsonGateway, AwsQueryGateway } from "../aws/index.js";
 import {
   arn,
+  parseArn,
   BodyTooLarge,
   readBodyWithin,
   type Clock,
@@ -309,6 +310,11 @@ export class ConsoleRoutes {
     return sendError(res, 405, "MethodNotAllowed", "GET, POST or DELETE.");
   }
 
+  /** The `ecs:cluster` condition key of a request about cluster `name`, as ECS gives it. */
+  #inCluster(name: string): Record<string, string[]> {
+    return { "ecs:cluster": [arn(this.options.identity, "ecs", `cluster/${name}`)] };
+  }
+
   async #authorized(
     res: ServerResponse,
     session: Session,
@@ -382,8 +388,7 @@ export class ConsoleRoutes {
     if (route === "tasks") {
       const filter = parseTaskFilter(url.searchParams);
       // As ECS's own ListTasks is authorized: every resource, the cluster as `ecs:cluster`.
-      const cluster = arn(this.options.identity, "ecs", `cluster/${filter.cluster}`);
-      const context = { "ecs:cluster": [cluster] };
+      const context = this.#inCluster(filter.cluster);
       if (!(await this.#authorized(res, session, "ecs:ListTasks", "*", context))) return;
       return sendJson(res, 200, await taskPage(this.options.store, filter));
     }
@@ -434,11 +439,8 @@ export class ConsoleRoutes {
     if (route === "logs") {
       const taskArn = url.searchParams.get("task") ?? "";
       // A task's ARN names its cluster (task/CLUSTER/ID), its `ecs:cluster` as ECS's own.
-      const cluster = /:task\/([^/]+)\//.exec(taskArn)?.[1];
-      const context =
-        cluster === undefined
-          ? undefined
-          : { "ecs:cluster": [arn(this.options.identity, "ecs", `cluster/${cluster}`)] };
+      const [kind, cluster] = parseArn(taskArn)?.resource.split("/") ?? [];
+      const context = kind === "task" && cluster ? this.#inCluster(cluster) : undefined;
       if (!(await this.#authorized(res, session, "ecs:DescribeTasks", taskArn, context))) return;
       return serveTaskLogStream(res, this.options.openLogs, taskArn, this.#stillLive(req));
     }

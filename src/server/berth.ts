@@ -140,7 +140,6 @@ import {
   ConsoleRoutes,
   ConsoleSessions,
   MetricsHistory,
-  type ConsoleAuthorizer,
 } from "../console/index.js";
 import { machineAddressSpace } from "./task-address-space.js";
 
@@ -184,11 +183,6 @@ export interface BerthOptions {
   elbTargetCidrs?: string[];
   /** One metric datapoint per this many seconds (CloudWatch: 60); autoscaling timing follows. */
   metricPeriodSeconds?: number;
-  /**
-   * Whether the console may let a signed-in key read what it reads from the store itself;
-   * default: the key's IAM policies, as every front door checks them (the root key: all).
-   */
-  consoleAuthorizer?: ConsoleAuthorizer;
 }
 
 export interface RunningBerth {
@@ -821,7 +815,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     clock,
     log,
     identity: options.identity,
-    authorize: options.consoleAuthorizer ?? keyAuthorizer(lookupCredentials, authorizer),
+    // What the console reads from the store itself: the key's IAM policies, as the front doors
+    // check them (the root key: all).
+    authorize: keyAuthorizer(lookupCredentials, authorizer),
   });
   let ready = false;
   // Known once the listener is bound.
