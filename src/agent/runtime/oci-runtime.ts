@@ -255,16 +255,16 @@ export class OciContainerRuntime implements ContainerRuntime {
       createdAt: new Date().toISOString(),
     };
     const oci = this.cli(sandbox.runtime);
-    let bundleFiles: Promise<[Awaited<ReturnType<typeof writeEtcFiles>>, unknown]> | undefined;
+    // The bundle's own files, written while the root filesystem is mounted.
+    let bundleWrites: Promise<unknown> = Promise.resolve();
     try {
       // Written first, so that a crash from here on leaves something delete can clean.
       await this.records.putContainer(record);
-      // The bundle's own files are written while the root filesystem is mounted.
-      bundleFiles = Promise.all([
+      const bundleFiles = Promise.all([
         writeEtcFiles(dir, spec.hostname ?? spec.id.slice(0, 12)),
         mkdir(join(dir, "persist")),
       ]);
-      bundleFiles.catch(() => undefined); // awaited below, unless an earlier step failed
+      bundleWrites = bundleFiles.catch(() => undefined); // awaited below, unless a step failed
       const isPause = spec.id === pauseIdOf(spec.taskId);
       const pod =
         oci.podSandbox !== true
@@ -335,7 +335,7 @@ export class OciContainerRuntime implements ContainerRuntime {
       return { ...this.toInfo(record, "created"), pid };
     } catch (error) {
       // Not while the bundle's files are still being written into the directory it removes.
-      await bundleFiles?.catch(() => undefined);
+      await bundleWrites;
       await this.deleteContainer(spec.id).catch(() => undefined);
       throw error;
     }
