@@ -272,27 +272,34 @@ export class AgentChannelServer {
         })
         .catch((error: unknown) => {
           log.error("agent message failed", {
-            hostId,
+            hostId: hostId ?? authenticated,
             error: error instanceof Error ? error.stack : String(error),
           });
+          // A hello that failed part way (the store went away between its writes and the
+          // sync) left a channel whose reports and heartbeats nobody applies: the agent says
+          // hello again on a new one.
+          if (message.type === "hello" && hostId === undefined)
+            ws.close(1011, "the server failed to register the host; connect again");
         });
     });
     ws.on("close", () => {
       idle.stop();
-      if (hostId !== undefined && this.#sessions.get(hostId) === ws) {
-        this.#sessions.delete(hostId);
-        this.#heartbeats.forget(hostId);
+      // Keyed by the authenticated host: a hello that failed after registering the channel
+      // left it there with `hostId` unset.
+      if (this.#sessions.get(authenticated) === ws) {
+        this.#sessions.delete(authenticated);
+        this.#heartbeats.forget(authenticated);
         for (const [requestId, stream] of this.#logStreams) {
-          if (stream.hostId !== hostId) continue;
+          if (stream.hostId !== authenticated) continue;
           this.#logStreams.delete(requestId);
           stream.onLines([], true, "The task's host disconnected.");
         }
         for (const [requestId, exec] of this.#execs) {
-          if (exec.hostId !== hostId) continue;
+          if (exec.hostId !== authenticated) continue;
           this.#execs.delete(requestId);
           exec.sink.exit(undefined, "The task's host disconnected.");
         }
-        log.info("agent disconnected", { hostId });
+        log.info("agent disconnected", { hostId: authenticated });
       }
     });
     ws.on("error", (error) => log.warn("agent channel error", { hostId, error: error.message }));
