@@ -5,6 +5,10 @@
  * good; it must report the code conmon wrote. The first look is made to miss the file (as it
  * did under load, when a task's metadata request raced its exit); the container, conmon and the
  * file are real.
+ *
+ * And an exit read before it lands: the container's process has ended but conmon has not yet
+ * reaped it and written the file (made to last by stopping conmon; a loaded host does it by
+ * itself). A restarted agent's list took that for "stopped" with no exit code at all.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -69,13 +73,56 @@ describe("runc runtime: an exit read while it lands", () => {
 
     await runtime.deleteContainer(id);
     await runtime.destroySandbox(taskId);
-    assert.deepEqual(await runtime.footprint(), {
-      mounts: 0,
-      loopDevices: 0,
-      cgroups: 0,
-      runtimeStates: 0,
-      netns: 0,
-      monitors: 0,
+    assert.deepEqual(await runtime.footprint(), EMPTY);
+  });
+
+  it("waits for the exit conmon has yet to write of a process that has ended", async () => {
+    const taskId = uniqueId("reap");
+    const id = `${taskId}-app`;
+    await runtime.prepareSandbox({ taskId, cpu: 256, memoryMiB: 64 });
+    await runtime.createContainer({
+      id,
+      taskId,
+      name: "app",
+      rootfs: { path: fixture.rootfs },
+      args: ["sleep", "600"],
     });
+    await runtime.startContainer(id);
+    const pid = (await runtime.inspectContainer(id))?.pid;
+    assert.ok(pid !== undefined);
+    const monitor = Number(
+      readFileSync(join(runtime.records.containerDir(id), "conmon.pid"), "utf8"),
+    );
+    process.kill(monitor, "SIGSTOP");
+    let resumed = false;
+    const resume = (): void => {
+      if (!resumed) process.kill(monitor, "SIGCONT");
+      resumed = true;
+    };
+    try {
+      process.kill(pid, "SIGKILL");
+      while (alive(pid)) await sleep(20); // a zombie, for conmon to reap
+      let settled = false;
+      const inspecting = runtime.inspectContainer(id).finally(() => (settled = true));
+      await sleep(300);
+      assert.equal(settled, false, "the inspect waits for the exit file");
+      resume();
+      const info = await inspecting;
+      assert.equal(info?.status, "stopped");
+      assert.equal(info?.exit?.exitCode, 137);
+    } finally {
+      resume();
+    }
+    await runtime.destroySandbox(taskId);
+    assert.deepEqual(await runtime.footprint(), EMPTY);
   });
 });
+
+const EMPTY = {
+  mounts: 0,
+  loopDevices: 0,
+  cgroups: 0,
+  runtimeStates: 0,
+  netns: 0,
+  monitors: 0,
+};

@@ -56,6 +56,12 @@ export interface OciRuntimeOptions {
   storageOvercommit?: number;
 }
 
+/**
+ * How long a monitor may take to write the exit file of a container whose process is gone (or
+ * SIGKILLed): milliseconds on an idle host, more under load; past it, a hung conmon.
+ */
+const EXIT_FILE_WAIT_MS = 10_000;
+
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function checkId(kind: string, id: string, max: number): void {
@@ -585,8 +591,17 @@ export class OciContainerRuntime implements ContainerRuntime {
     const exit = await this.finalizeExit(id);
     if (exit) return { ...this.toInfo(record, "stopped"), exit };
     const state = await this.cli(record.runtime).state(id);
-    const status = state.status === "absent" ? "stopped" : state.status;
-    return { ...this.toInfo(record, status), pid: state.pid };
+    if (state.status === "running" || state.status === "created")
+      return { ...this.toInfo(record, state.status), pid: state.pid };
+    if (state.status === "absent") return this.toInfo(record, "stopped");
+    // The process has ended and its monitor lives on without an exit file: conmon is reaping it
+    // and writes the code next (a loaded host takes a while). "stopped" comes with its exit, as
+    // a restarted agent's list must say how its containers ended (it read no exit, 1 run in 8).
+    const settled = await this.exits
+      .wait(id, AbortSignal.timeout(EXIT_FILE_WAIT_MS))
+      .then(() => this.finalizeExit(id))
+      .catch(() => undefined);
+    return { ...this.toInfo(record, "stopped"), ...(settled ? { exit: settled } : {}) };
   }
 
   readLogs(id: string, options: ReadLogsOptions = {}): AsyncIterable<LogLine> {
@@ -614,7 +629,7 @@ export class OciContainerRuntime implements ContainerRuntime {
         await this.signalStart(id).catch(() => undefined);
       }
       if (record && existsSync(join(this.records.containerDir(id), "conmon.pid"))) {
-        await this.exits.wait(id, AbortSignal.timeout(10_000)).catch(() => undefined);
+        await this.exits.wait(id, AbortSignal.timeout(EXIT_FILE_WAIT_MS)).catch(() => undefined);
       }
     }
     if (record) await this.finalizeExit(id);
