@@ -109,7 +109,7 @@ describe("reports applied in one transaction", () => {
 });
 
 describe("a batch's task writes", () => {
-  it("writes every task a batch changes in one statement, not one per report", () =>
+  it("reads a batch's hosts and tasks in one statement each, and writes each task once", () =>
     withTasks(20, async (store, arns) => {
       let statements = 0;
       const counted = store.withPlugin({
@@ -131,9 +131,10 @@ describe("a batch's task writes", () => {
         changed,
         reports.map(() => true),
       );
-      // The hosts' sequence numbers and the tasks read, the tasks written, the numbers stored
-      // (an UPDATE per report was 23).
-      assert.ok(statements <= 4, `${statements} statements for 20 reports`);
+      // The hosts' sequence numbers and the tasks read, the numbers stored (a transaction per
+      // report was 23 statements). The tasks are written apart from these: on PostgreSQL in one
+      // statement, on SQLite by one prepared UPDATE each, which Kysely's plugins do not see.
+      assert.ok(statements <= 3, `${statements} statements for 20 reports`);
       assert.deepEqual(new Set(Object.values((await stored(store)).status)), new Set(["RUNNING"]));
       const versions = await store.selectFrom("tasks").select("version").execute();
       assert.deepEqual(new Set(versions.map((v) => v.version)), new Set([2]));
