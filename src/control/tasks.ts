@@ -434,13 +434,22 @@ async function mergeTaskState(
  */
 function mergedTask(row: TaskTable, hostId: string, state: TaskState): TaskTable | undefined {
   if (row.host_id !== hostId) return undefined;
-  if (statusRank(state.lastStatus) < statusRank(row.last_status)) return undefined;
-  const task = readTask(row);
-  const before = JSON.stringify(task);
+  const forward = statusRank(state.lastStatus) - statusRank(row.last_status);
+  if (forward < 0) return undefined;
+  // The document as stored, its times left as the strings JSON made of them (the ones added
+  // below are made the same way), and as it will be stored: version one more. A report that
+  // moves the task forward changes it; one of the same status is compared with what it was.
+  const task = JSON.parse(row.document) as Task;
+  const version = row.version + 1;
+  task.version = version;
+  task.lastStatus = row.last_status;
+  task.desiredStatus = row.desired_status;
+  const before = forward > 0 ? undefined : JSON.stringify(task);
   task.lastStatus = state.lastStatus;
+  const times = task as Record<(typeof TIMESTAMPS)[number], unknown>;
   for (const key of TIMESTAMPS) {
     const value = key === "createdAt" ? undefined : state[key];
-    if (value !== undefined && task[key] === undefined) task[key] = new Date(value);
+    if (value !== undefined && times[key] === undefined) times[key] = new Date(value).toJSON();
   }
   if (state.lastStatus === "RUNNING" && task.connectivity === undefined) {
     task.connectivity = "CONNECTED";
@@ -465,14 +474,14 @@ function mergedTask(row: TaskTable, hostId: string, state: TaskState): TaskTable
     };
   });
   applyNetworkState(task, state);
-  if (JSON.stringify(task) === before) return undefined;
-  const version = row.version + 1;
+  const document = JSON.stringify(task);
+  if (document === before) return undefined;
   const stopped = state.lastStatus === "STOPPED";
   return {
     ...row,
     last_status: state.lastStatus,
     version,
-    document: JSON.stringify({ ...task, version }),
+    document,
     stopped_at: stopped ? (state.stoppedAt ?? Date.now()) : row.stopped_at,
     desired_status: stopped ? "STOPPED" : row.desired_status,
   };

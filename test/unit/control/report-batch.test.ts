@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { applyReports, ReportBatcher, type HostReport } from "../../../src/control/report-batch.js";
-import { applyTaskState, applyTaskStates, createTasks } from "../../../src/control/tasks.js";
+import type { Task } from "@aws-sdk/client-ecs";
+import {
+  applyTaskState,
+  applyTaskStates,
+  createTasks,
+  readTask,
+} from "../../../src/control/tasks.js";
 import { systemClock } from "../../../src/core/index.js";
 import type { TaskState } from "../../../src/protocol/index.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
@@ -171,6 +177,38 @@ describe("a batch's task writes", () => {
         .where("id", "=", "h0")
         .executeTakeFirstOrThrow();
       assert.equal(Number(h0.reserved_cpu), 0, "its room given back once");
+    }));
+});
+
+describe("a snapshot merged into its task", () => {
+  it("stores its times as DescribeTasks reads them, and only a change of the same status", () =>
+    withTasks(1, async (store, arns) => {
+      const arn = arns.get("h0") ?? "";
+      const startedAt = Date.now();
+      const running = { ...state(arn, "RUNNING"), startedAt };
+      assert.equal(await applyTaskState(store, "h0", running), true);
+      const read = async (): Promise<Task> =>
+        readTask(
+          await store
+            .selectFrom("tasks")
+            .selectAll()
+            .where("arn", "=", arn)
+            .executeTakeFirstOrThrow(),
+        );
+      const task = await read();
+      assert.equal(task.version, 2);
+      assert.deepEqual(task.startedAt, new Date(startedAt));
+      assert.deepEqual(task.connectivityAt, new Date(startedAt));
+      // The same snapshot again changes nothing; the same status with news changes the task.
+      assert.equal(await applyTaskState(store, "h0", running), false);
+      assert.equal(
+        await applyTaskState(store, "h0", { ...running, healthStatus: "HEALTHY" }),
+        true,
+      );
+      const healthy = await read();
+      assert.equal(healthy.healthStatus, "HEALTHY");
+      assert.equal(healthy.version, 3);
+      assert.deepEqual(healthy.startedAt, new Date(startedAt));
     }));
 });
 
