@@ -18,7 +18,6 @@ import {
   chooseHost,
   chooseHosts,
   claimRooms,
-  groupLoad,
   releaseRoom,
   type HostRoom,
   type PlacementFailure,
@@ -139,7 +138,7 @@ export async function createTasks(
       const key = `${ask.draft.row.cluster_name}\n${ask.draft.row.group_name}`;
       let load = loads.get(key);
       if (load === undefined) {
-        load = await groupLoad(trx, ask.draft.row.cluster_name, ask.draft.row.group_name);
+        load = await view.groupLoad(trx, ask.draft.row.cluster_name, ask.draft.row.group_name);
         loads.set(key, load);
       }
       ask.load = load;
