@@ -9,7 +9,8 @@
  * The picture is read again once it is `maxAgeMs` old (another server's claims, stopped tasks'
  * room given back), and at once after this server heard a host say hello (joined, back, or
  * resized). It also remembers which clusters' address blocks were found full (only the hosts
- * holding their subnets can take their tasks), and each group's live tasks per host (how a
+ * holding their subnets can take their tasks; for `FULL_BLOCK_MAX_AGE_MS`, across reads of the
+ * rooms, or until a hello), and each group's live tasks per host (how a
  * group's tasks spread: a hint too, read once per group and kept up to date with this server's
  * placements), for as long as it is kept.
  */
@@ -21,10 +22,20 @@ import { groupLoad, hostRoom, type HostRoom } from "./placement.js";
 /** How long a server places from the rooms it read before reading every host again. */
 export const HOST_ROOM_MAX_AGE_MS = 1000;
 
+/**
+ * How long a full block is remembered. Kept across reads of the rooms: forgotten with each,
+ * every cluster's next RunTask claimed room on hosts without one of its subnets, found the block
+ * full and gave the room back (bench:placement, SQLite, 1,000 hosts in 16 clusters: a RunTask
+ * in six; PostgreSQL, 5,000 hosts in 79: most of them). A full block that is not full any more
+ * (a holder lost, the cluster made again) only narrows where its tasks go meanwhile: placement
+ * drops what it remembers before refusing a task.
+ */
+export const FULL_BLOCK_MAX_AGE_MS = 10_000;
+
 export class HostRoomView {
   #rooms: HostRoom[] | undefined;
   /** Clusters whose address block was found full, and the hosts holding its subnets. */
-  #fullBlocks = new Map<string, ReadonlySet<string>>();
+  #fullBlocks = new Map<string, { holders: ReadonlySet<string>; at: number }>();
   /** Per cluster and group, its tasks per host that have not stopped, as read and booked. */
   #groupLoads = new Map<string, Map<string, number>>();
   #readAt = 0;
@@ -59,7 +70,6 @@ export class HostRoomView {
       if (generation === this.#generation) {
         this.#rooms = rooms;
         this.#readAt = startedAt;
-        this.#fullBlocks = new Map();
         this.#groupLoads = new Map();
       }
       return rooms;
@@ -78,11 +88,11 @@ export class HostRoomView {
 
   /**
    * `cluster`'s block had no subnet left for another host: only `holders` can take its tasks
-   * (kept as long as the picture, so each RunTask does not find it out again by claiming room on
-   * a host without one, and giving it back).
+   * (kept `FULL_BLOCK_MAX_AGE_MS`, so each RunTask does not find it out again by claiming room
+   * on a host without one, and giving it back).
    */
   blockFull(cluster: string, holders: ReadonlySet<string>): void {
-    this.#fullBlocks.set(cluster, holders);
+    this.#fullBlocks.set(cluster, { holders, at: this.now() });
   }
 
   /**
@@ -111,7 +121,10 @@ export class HostRoomView {
 
   /** The hosts that hold `cluster`'s subnets, if its block was found full. */
   blockHolders(cluster: string): ReadonlySet<string> | undefined {
-    return this.#fullBlocks.get(cluster);
+    const full = this.#fullBlocks.get(cluster);
+    if (full === undefined || this.now() - full.at <= FULL_BLOCK_MAX_AGE_MS) return full?.holders;
+    this.#fullBlocks.delete(cluster);
+    return undefined;
   }
 }
 

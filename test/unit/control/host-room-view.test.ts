@@ -132,6 +132,9 @@ describe("placement from the picture", () => {
       const full = await createTasks(store, [draft()], undefined, space);
       assert.match(full.failures[0]?.reason ?? "", /^RESOURCE:SUBNET/);
       assert.deepEqual([...(hostRoomView(store).blockHolders(cluster) ?? [])], ["holder"]);
+      // Still known once the rooms are read again (each cluster found it out again every second).
+      await hostRoomView(store).read(store);
+      assert.deepEqual([...(hostRoomView(store).blockHolders(cluster) ?? [])], ["holder"]);
       // ...and when the holder is lost, its subnet goes back: the remembered block is wrong now,
       // and the task still goes to the other host rather than being refused.
       await store
