@@ -206,12 +206,12 @@ describe("prepared sandboxes", () => {
         "no orphan namespace",
       );
       // Twenty tasks at once: every address is given once, none is a live pool entry's.
-      const { tasks = [] } = await ecs.send(
+      const { tasks = [], failures = [] } = await ecs.send(
         new RunTaskCommand({ taskDefinition: sleeper, count: 10 }),
       );
-      const more = (await ecs.send(new RunTaskCommand({ taskDefinition: sleeper, count: 10 })))
-        .tasks;
-      const running = [...tasks, ...(more ?? [])].map((t) => t.taskArn ?? "");
+      const more = await ecs.send(new RunTaskCommand({ taskDefinition: sleeper, count: 10 }));
+      assert.deepEqual([...failures, ...(more.failures ?? [])], []);
+      const running = [...tasks, ...(more.tasks ?? [])].map((t) => t.taskArn ?? "");
       for (const arn of running) ourTasks.add(arn.split("/").pop() ?? "");
       const addresses: string[] = [];
       for (const arn of running) addresses.push(addressOf(await waitForTask(ecs, arn, "RUNNING")));
