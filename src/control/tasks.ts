@@ -252,11 +252,20 @@ export async function createTasks(
       // Taken only if still free (another server may have booked it since: then chosen again
       // with that host's room brought up to date).
       const onHosts = [...perHost.values()];
+      // The hosts' subnets in the cluster read with the claim when the tasks share one (a
+      // RunTask's do); those the claim finds none for are read or cut below.
+      const sole = onHosts[0]?.asks[0]?.cluster;
+      const held = new Map<string, string>();
       const claimed = await claimRooms(
         trx,
         onHosts.map(({ room, asks: on }) => ({ room, ...sumOf(on) })),
         !wait,
+        sole !== undefined &&
+          onHosts.every(({ asks: on }) => on.every((ask) => ask.cluster === sole))
+          ? { cluster: sole, subnets: held }
+          : undefined,
       );
+      for (const [hostId, subnet] of held) subnets.set(`${sole}\n${hostId}`, subnet);
       const won: Array<{ room: HostRoom; asks: Ask[] }> = [];
       for (const [at, onHost] of onHosts.entries()) {
         const result = claimed[at];

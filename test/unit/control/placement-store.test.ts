@@ -44,10 +44,19 @@ void test("sqlite: placement: a RunTask of ten tasks on ten hosts is a handful o
     );
     assert.equal(second.tasks.length, 10);
     assert.equal(new Set(second.assignments.map((a) => a.hostId)).size, 10, "spread over hosts");
-    // One claim for every host, their subnets, the rows (a claim and a subnet per task was 22);
-    // the group's load is the picture's, with the first RunTask's tasks booked in it (it was
-    // read for every RunTask).
-    assert.ok(statements <= 3, `${statements} statements`);
+    // One claim for every host, which reads their subnets too, and the rows (a claim and a
+    // subnet per task was 22, the subnets apart 3); the group's load is the picture's, with the
+    // first RunTask's tasks booked in it (it was read for every RunTask).
+    assert.ok(statements <= 2, `${statements} statements`);
+    assert.equal(
+      new Set(second.assignments.map((a) => a.assignment.subnet)).size,
+      10,
+      "each host's own subnet",
+    );
+    assert.deepEqual(
+      new Set(second.assignments.map((a) => `${a.hostId} ${a.assignment.subnet}`)),
+      new Set(first.assignments.map((a) => `${a.hostId} ${a.assignment.subnet}`)),
+    );
     // New hosts in a cluster whose block is cut: the block and every subnet of it are one read
     // (the hosts' subnets, the block and those taken were three: 8 statements), then the
     // inserts; and the picture of the hosts read again.
