@@ -43,14 +43,20 @@ const TIMESTAMPS = [
   "stoppedAt",
 ] as const;
 
-export function readTask(
-  row: Pick<TaskTable, "document" | "version" | "last_status" | "desired_status">,
-): Task {
-  const task = JSON.parse(row.document) as Task;
+export function readTask(row: StoredTaskRow): Task {
+  const task = storedTask(row);
   for (const key of TIMESTAMPS) {
     const value = task[key] as unknown;
     if (typeof value === "string" || typeof value === "number") task[key] = new Date(value);
   }
+  return task;
+}
+
+type StoredTaskRow = Pick<TaskTable, "document" | "version" | "last_status" | "desired_status">;
+
+/** `row`'s document with the row's version and statuses, its times as stored (JSON strings). */
+function storedTask(row: StoredTaskRow): Task {
+  const task = JSON.parse(row.document) as Task;
   task.version = row.version;
   task.lastStatus = row.last_status;
   task.desiredStatus = row.desired_status;
@@ -447,11 +453,8 @@ function mergedTask(row: TaskTable, hostId: string, state: TaskState): TaskTable
   // The document as stored, its times left as the strings JSON made of them (the ones added
   // below are made the same way), and as it will be stored: version one more. A report that
   // moves the task forward changes it; one of the same status is compared with what it was.
-  const task = JSON.parse(row.document) as Task;
   const version = row.version + 1;
-  task.version = version;
-  task.lastStatus = row.last_status;
-  task.desiredStatus = row.desired_status;
+  const task = storedTask({ ...row, version });
   const before = forward > 0 ? undefined : JSON.stringify(task);
   task.lastStatus = state.lastStatus;
   const times = task as Record<(typeof TIMESTAMPS)[number], unknown>;
