@@ -39,8 +39,12 @@ describe("runc runtime: an exit read while it lands", () => {
     await fixture.cleanup(runtime);
   });
 
-  it("reports the code conmon wrote, not 255", async () => {
-    const taskId = uniqueId("race");
+  /** A started container of its own task running `args`, and its monitor's (conmon's) pid. */
+  async function started(
+    prefix: string,
+    args: string[],
+  ): Promise<{ taskId: string; id: string; monitor: number }> {
+    const taskId = uniqueId(prefix);
     const id = `${taskId}-app`;
     await runtime.prepareSandbox({ taskId, cpu: 256, memoryMiB: 64 });
     await runtime.createContainer({
@@ -48,14 +52,19 @@ describe("runc runtime: an exit read while it lands", () => {
       taskId,
       name: "app",
       rootfs: { path: fixture.rootfs },
-      args: ["sh", "-c", "exit 7"],
+      args,
     });
     await runtime.startContainer(id);
-    // The container has exited and its monitor with it; nothing has read the exit yet.
-    const exitFile = runtime.records.exitFile(id);
     const monitor = Number(
       readFileSync(join(runtime.records.containerDir(id), "conmon.pid"), "utf8"),
     );
+    return { taskId, id, monitor };
+  }
+
+  it("reports the code conmon wrote, not 255", async () => {
+    const { taskId, id, monitor } = await started("race", ["sh", "-c", "exit 7"]);
+    // The container has exited and its monitor with it; nothing has read the exit yet.
+    const exitFile = runtime.records.exitFile(id);
     for (let i = 0; i < 500 && (!existsSync(exitFile) || alive(monitor)); i++) await sleep(20);
     assert.ok(existsSync(exitFile) && !alive(monitor), "conmon wrote the exit and is gone");
 
@@ -77,22 +86,9 @@ describe("runc runtime: an exit read while it lands", () => {
   });
 
   it("waits for the exit conmon has yet to write of a process that has ended", async () => {
-    const taskId = uniqueId("reap");
-    const id = `${taskId}-app`;
-    await runtime.prepareSandbox({ taskId, cpu: 256, memoryMiB: 64 });
-    await runtime.createContainer({
-      id,
-      taskId,
-      name: "app",
-      rootfs: { path: fixture.rootfs },
-      args: ["sleep", "600"],
-    });
-    await runtime.startContainer(id);
+    const { taskId, id, monitor } = await started("reap", ["sleep", "600"]);
     const pid = (await runtime.inspectContainer(id))?.pid;
     assert.ok(pid !== undefined);
-    const monitor = Number(
-      readFileSync(join(runtime.records.containerDir(id), "conmon.pid"), "utf8"),
-    );
     process.kill(monitor, "SIGSTOP");
     let resumed = false;
     const resume = (): void => {
