@@ -21,7 +21,17 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -40,6 +50,7 @@ import {
   type AgentProcess,
   type BerthProcess,
 } from "../../src/testing/index.js";
+import { buildOciSpec } from "../../src/agent/runtime/index.js";
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -107,6 +118,73 @@ const PODMAN_RUN = [
   "--label",
   "berth-bench=launch",
 ];
+
+/**
+ * A second floor: `runc run` of the bundle Berth itself would give the same container (its
+ * config.json from the agent's own buildOciSpec: the seccomp profile, capabilities, masked
+ * paths, rlimits, a cgroup with the task's limits, catatonit-free /bin/true), joining a network
+ * namespace made once beforehand as a task joins its prepared one. What this costs over the
+ * plain floor is what the isolation every task gets costs in runc; what Berth takes over it is
+ * Berth's own.
+ */
+function berthBundle(floor: { dir: string }): {
+  dir: string;
+  run: (id: string) => string[];
+  remove: () => void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), "bench-berth-bundle-"));
+  const netns = `bench-floor-${randomBytes(4).toString("hex")}`;
+  execFileSync("ip", ["netns", "add", netns]);
+  const cgroupParent = `/${netns}`;
+  const etcFiles = {
+    hostname: join(dir, "hostname"),
+    hosts: join(dir, "hosts"),
+    resolvConf: join(dir, "resolv.conf"),
+  };
+  writeFileSync(etcFiles.hostname, "bench\n");
+  writeFileSync(etcFiles.hosts, "127.0.0.1 localhost\n");
+  writeFileSync(etcFiles.resolvConf, "");
+  const config = (id: string): string =>
+    JSON.stringify(
+      buildOciSpec(
+        {
+          id,
+          taskId: id,
+          name: "app",
+          rootfs: { path: join(floor.dir, "rootfs") },
+          args: ["/bin/true"],
+        },
+        {
+          rootfsPath: join(floor.dir, "rootfs"),
+          netnsPath: `/var/run/netns/${netns}`,
+          cgroupsPath: `${cgroupParent}/${id}`,
+          cgroupVersion: existsSync("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1,
+          user: { uid: 0, gid: 0, additionalGids: [], home: "/root" },
+          etcFiles,
+          initBinary: "/usr/bin/catatonit",
+        },
+      ),
+    );
+  return {
+    dir,
+    // One config per run (its own cgroup, as each task has), written before the timing starts.
+    run: (id) => {
+      writeFileSync(join(dir, "config.json"), config(id));
+      return ["--root", join(dir, "state"), "run", "--bundle", dir, id];
+    },
+    remove: () => {
+      for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
+        const parent = join("/sys/fs/cgroup", hierarchy, cgroupParent);
+        if (!existsSync(parent)) continue;
+        for (const child of readdirSync(parent, { withFileTypes: true }))
+          if (child.isDirectory()) rmdirSync(join(parent, child.name));
+        rmdirSync(parent);
+      }
+      spawnSync("ip", ["netns", "delete", netns]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** `aws ecr get-login-password | podman login ...`, as a user would. */
 function podmanLogin(host: string, creds: string): void {
@@ -370,6 +448,7 @@ async function main(): Promise<void> {
   process.stderr.write(`bench/launch: load average (1, 5, 15 min) at start ${loadBefore}\n`);
   const side = await BerthSide.start();
   const bundle = runcBundle();
+  const own = berthBundle(bundle);
   // Each row is printed as soon as it is measured (a long run stopped midway keeps its rows).
   const lines = {
     push: (line: string): void => void process.stderr.write(`${line}\n`),
@@ -397,6 +476,11 @@ async function main(): Promise<void> {
       runcWarm.push(
         timeCommand("runc", ["--root", bundle.root, "run", "--bundle", bundle.dir, `bench-${i}`]),
       );
+    const ownWarm: number[] = [];
+    for (let i = 0; i < PEER_RUNS; i++) {
+      const args = own.run(`bench-own-${i}`);
+      ownWarm.push(timeCommand("runc", args));
+    }
     const podmanWarm: number[] = [];
     for (let i = 0; i < PEER_RUNS; i++)
       podmanWarm.push(timeCommand("podman", [...PODMAN, ...PODMAN_RUN, warm.uri, "true"]));
@@ -424,6 +508,22 @@ async function main(): Promise<void> {
         lines.push(row(`${label} p50`, quantile(launched.map(pick), 0.5), undefined, undefined));
     };
     warmRows(launches, "");
+    lines.push(
+      row(
+        "runc run of Berth's own bundle, p50",
+        quantile(ownWarm, 0.5),
+        quantile(runcWarm, 0.5),
+        undefined,
+      ),
+    );
+    lines.push(
+      `${"  warm RunTask->RUNNING client p50 / that".padEnd(50)} ${`x${(
+        quantile(
+          launches.map((l) => l.client),
+          0.5,
+        ) / quantile(ownWarm, 0.5)
+      ).toFixed(2)}`.padStart(14)}`,
+    );
 
     // Sustained: CONCURRENCY callers, each running a task and waiting for it to run (one shared
     // poller every 25 ms: 20 callers each polling would be a large part of the load on 2 cores).
@@ -490,6 +590,7 @@ async function main(): Promise<void> {
     warmRows(unpooled, ", pool off,");
   } finally {
     podmanCleanup();
+    own.remove();
     rmSync(bundle.dir, { recursive: true, force: true });
     await side.stop();
   }
