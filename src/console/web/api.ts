@@ -232,3 +232,23 @@ export function useLive<T>(
   }, deps);
   return { data, error, reload: run };
 }
+
+/**
+ * A page's actions, one at a time: `busy` names the one under way, `error` is its failure (or
+ * one the page sets) until the next begins, and the page's data is loaded again after each.
+ */
+export function useActions(reload: () => void) {
+  const [busy, setBusy] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const act = (name: string, run: () => Promise<unknown>): void => {
+    setBusy(name);
+    setError(undefined);
+    run()
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
+      .finally(() => {
+        setBusy(undefined);
+        reload();
+      });
+  };
+  return { busy, error, setError, act };
+}

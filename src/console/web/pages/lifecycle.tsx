@@ -4,7 +4,7 @@
  * a policy would expire now, the one in force or test rules typed here, as ECR's console offers.
  */
 import { useState } from "preact/hooks";
-import { ApiError, ECR, aws, useLive } from "../api.js";
+import { ApiError, ECR, aws, useActions, useLive } from "../api.js";
 import { Failure, Table } from "../components.js";
 import { when } from "../format.js";
 
@@ -59,22 +59,15 @@ export function LifecyclePolicy(props: { repository: string }) {
     (change) => change.kinds.includes("registry"),
   );
   const [text, setText] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
+  const { busy, error: actionError, act } = useActions(reload);
   const shown = text ?? data?.policy?.lifecyclePolicyText ?? "";
-  const preview = (): void => {
-    setBusy(true);
-    setActionError(undefined);
-    aws(`${ECR}.StartLifecyclePolicyPreview`, {
-      repositoryName,
-      ...(shown.trim() === "" ? {} : { lifecyclePolicyText: shown }),
-    })
-      .catch((e: unknown) => setActionError(e instanceof Error ? e.message : String(e)))
-      .finally(() => {
-        setBusy(false);
-        reload();
-      });
-  };
+  const preview = (): void =>
+    act("preview", () =>
+      aws(`${ECR}.StartLifecyclePolicyPreview`, {
+        repositoryName,
+        ...(shown.trim() === "" ? {} : { lifecyclePolicyText: shown }),
+      }),
+    );
   const p = data?.preview;
   return (
     <section aria-labelledby="lifecycle-title">
@@ -105,7 +98,7 @@ export function LifecyclePolicy(props: { repository: string }) {
             onInput={(e) => setText(e.currentTarget.value)}
           />
         </label>
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={busy !== undefined}>
           Preview
         </button>
       </form>

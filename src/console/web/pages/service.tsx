@@ -3,7 +3,7 @@
  * actions scale, force a new deployment and roll back (to the previous deployment's revision).
  */
 import { useState } from "preact/hooks";
-import { AUTOSCALING, BASE, ECS, aws, useLive } from "../api.js";
+import { AUTOSCALING, BASE, ECS, aws, useActions, useLive } from "../api.js";
 import { LoadBalancerTargets, type ServiceLoadBalancer } from "./targets.js";
 import { Failure, Loading, Page, Status, Table } from "../components.js";
 import { tail, taskDefinitionName, when } from "../format.js";
@@ -146,18 +146,9 @@ export function ServicePage(props: { cluster: string; service: string }) {
   const { cluster, service: name } = props;
   const { data, error, reload } = useLive(() => load(cluster, name), [cluster, name]);
   const [count, setCount] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
-  const update = (input: object): void => {
-    setBusy(true);
-    setActionError(undefined);
-    aws(`${ECS}.UpdateService`, { cluster, service: name, ...input })
-      .catch((e: unknown) => setActionError(e instanceof Error ? e.message : String(e)))
-      .finally(() => {
-        setBusy(false);
-        reload();
-      });
-  };
+  const { busy, error: actionError, setError: setActionError, act } = useActions(reload);
+  const update = (input: object): void =>
+    act("update", () => aws(`${ECS}.UpdateService`, { cluster, service: name, ...input }));
   const s = data?.service;
   if (data === undefined)
     return (
@@ -181,7 +172,7 @@ export function ServicePage(props: { cluster: string; service: string }) {
         <>
           <button
             type="button"
-            disabled={busy}
+            disabled={busy !== undefined}
             onClick={() => update({ forceNewDeployment: true })}
           >
             Force new deployment
@@ -189,7 +180,7 @@ export function ServicePage(props: { cluster: string; service: string }) {
           {previous === undefined ? null : (
             <button
               type="button"
-              disabled={busy}
+              disabled={busy !== undefined}
               onClick={() => update({ taskDefinition: previous.taskDefinition })}
             >
               Roll back to {taskDefinitionName(previous.taskDefinition)}
@@ -225,7 +216,7 @@ export function ServicePage(props: { cluster: string; service: string }) {
             onInput={(e) => setCount(e.currentTarget.value)}
           />
         </label>
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={busy !== undefined}>
           Scale
         </button>
       </form>

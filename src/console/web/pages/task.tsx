@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { BASE, ECS, aws, getJson, useLive } from "../api.js";
+import { BASE, ECS, aws, getJson, useActions, useLive } from "../api.js";
 import { Failure, Field, Loading, Page, Status, Table } from "../components.js";
 import { MetricsCharts } from "../chart.js";
 import { taskDefinitionName, when } from "../format.js";
@@ -216,8 +216,6 @@ function Limits(props: { taskArn: string; cpu?: string; memory?: string }) {
 export function TaskPage(props: { cluster: string; task: string }) {
   const { cluster, task: id } = props;
   const { route } = useLocation();
-  const [busy, setBusy] = useState<string | undefined>(undefined);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
   const { data, error, reload } = useLive(
     async () =>
       (await aws<{ tasks: Task[] }>(`${ECS}.DescribeTasks`, { cluster, tasks: [id] })).tasks[0] ??
@@ -225,16 +223,7 @@ export function TaskPage(props: { cluster: string; task: string }) {
     [cluster, id],
     (change) => change.manyTasks || change.taskArns.some((arn) => arn.endsWith(`/${id}`)),
   );
-  const act = (name: string, run: () => Promise<void>): void => {
-    setBusy(name);
-    setActionError(undefined);
-    run()
-      .catch((e: unknown) => setActionError(e instanceof Error ? e.message : String(e)))
-      .finally(() => {
-        setBusy(undefined);
-        reload();
-      });
-  };
+  const { busy, error: actionError, act } = useActions(reload);
   if (data === undefined)
     return (
       <Page title={`Task ${id}`}>
