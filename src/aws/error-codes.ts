@@ -1,7 +1,8 @@
 /**
  * Every AWS error code Berth answers with, in one typed table: the status (per service where
- * services differ), the services that use it and the form of its message. `AwsError` takes its status (and so its fault) from here;
- * the Query protocol takes its wire names for the front door's failures from here; and
+ * services differ), the services that use it and the form of its message. `AwsError` takes its
+ * status (and so its fault) from here, and its message where that never varies; the Query
+ * protocol takes its wire names for the front door's failures from here; and
  * docs/errors.md is written from here (`node --import tsx scripts/errors-doc.ts`).
  */
 

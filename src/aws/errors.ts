@@ -7,10 +7,26 @@
 import { BerthError, newRequestId } from "../core/index.js";
 import { AWS_ERROR_CODES, errorStatus, type AwsErrorCode } from "./error-codes.js";
 
-/** An error whose `code` is the AWS `__type` the client sees; its status is the code's. */
+/** A code whose message has no part that varies (`<...>` in its form). */
+type FixedMessageCode = {
+  [C in AwsErrorCode]: (typeof AWS_ERROR_CODES)[C]["message"] extends `${string}<${string}`
+    ? never
+    : C;
+}[AwsErrorCode];
+
+/**
+ * An error whose `code` is the AWS `__type` the client sees; its status is the code's, and so is
+ * its message where the code's never varies.
+ */
 export class AwsError extends BerthError {
   declare readonly code: AwsErrorCode;
-  constructor(code: AwsErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: FixedMessageCode);
+  constructor(code: AwsErrorCode, message: string, options?: { cause?: unknown });
+  constructor(
+    code: AwsErrorCode,
+    message: string = AWS_ERROR_CODES[code].message,
+    options: { cause?: unknown } = {},
+  ) {
     const { status } = AWS_ERROR_CODES[code];
     super(code, message, { fault: status >= 500 ? "server" : "client", status, ...options });
   }

@@ -73,11 +73,7 @@ export async function sessionPrincipal(
 ): Promise<Principal> {
   // The session speaks for the key's owner: its policies decide, as for a signed call.
   const credentials = await options.credentials(accessKeyId);
-  if (credentials === undefined)
-    throw new AwsError(
-      "UnrecognizedClientException",
-      "The security token included in the request is invalid.",
-    );
+  if (credentials === undefined) throw new AwsError("UnrecognizedClientException");
   return credentials.principal ?? rootPrincipal(options.identity.accountId);
 }
 

@@ -56,8 +56,6 @@ export interface VerifiedCaller {
   principal?: Principal;
 }
 
-const INVALID_TOKEN = "The security token included in the request is invalid.";
-
 /**
  * A session key needs its token, and a long-term key must not bring one; a session past its
  * expiry is refused as AWS refuses it (ExpiredTokenException, ExpiredToken on Query).
@@ -69,19 +67,15 @@ export function checkSessionToken(
 ): void {
   const expected = credentials.sessionToken;
   if (expected === undefined) {
-    if (token !== undefined && token !== "")
-      throw new AwsError("UnrecognizedClientException", INVALID_TOKEN);
+    if (token !== undefined && token !== "") throw new AwsError("UnrecognizedClientException");
     return;
   }
   const given = Buffer.from(token ?? "");
   const held = Buffer.from(expected);
   if (given.length !== held.length || !timingSafeEqual(given, held))
-    throw new AwsError("UnrecognizedClientException", INVALID_TOKEN);
+    throw new AwsError("UnrecognizedClientException");
   if (credentials.expiresAt !== undefined && credentials.expiresAt.getTime() <= now.getTime())
-    throw new AwsError(
-      "ExpiredTokenException",
-      "The security token included in the request is expired",
-    );
+    throw new AwsError("ExpiredTokenException");
 }
 
 /** AWS allows a 15-minute skew between the signing date and its own clock. */
@@ -138,7 +132,7 @@ export async function checkSignedHeaders(
 ): Promise<CheckedHeaders> {
   const authorization = header(request, "authorization");
   if (authorization === undefined || authorization === "") {
-    throw new AwsError("MissingAuthenticationTokenException", "Missing Authentication Token");
+    throw new AwsError("MissingAuthenticationTokenException");
   }
   const match = AUTH_PATTERN.exec(authorization);
   if (match === null) {
@@ -151,10 +145,7 @@ export async function checkSignedHeaders(
     match as unknown as Tuple<string, 7>;
   const credentials = await lookup(accessKeyId);
   if (credentials === undefined) {
-    throw new AwsError(
-      "UnrecognizedClientException",
-      "The security token included in the request is invalid.",
-    );
+    throw new AwsError("UnrecognizedClientException");
   }
   if (expectedService !== undefined && service !== expectedService) {
     throw new AwsError(

@@ -141,7 +141,7 @@ async function readSignedRequest(
     reserved = Number.isFinite(declared) ? Math.min(declared, MAX_JSON_BODY) : MAX_JSON_BODY;
     if (budget.used + reserved > budget.limit) {
       // AWS throttles a caller's flood the same way (400 ThrottlingException, "Rate exceeded").
-      const error = new AwsError("ThrottlingException", "Rate exceeded");
+      const error = new AwsError("ThrottlingException");
       refuseUnread(req, res, {
         status: error.status,
         headers: { "Content-Type": "application/x-amz-json-1.1" },

@@ -7,11 +7,9 @@ export const clientException = (message: string): AwsError =>
 export const invalidParameter = (message: string): AwsError =>
   new AwsError("InvalidParameterException", message);
 
-export const serviceNotFound = (): AwsError =>
-  new AwsError("ServiceNotFoundException", "Service not found.");
+export const serviceNotFound = (): AwsError => new AwsError("ServiceNotFoundException");
 
-export const clusterNotFound = (): AwsError =>
-  new AwsError("ClusterNotFoundException", "Cluster not found.");
+export const clusterNotFound = (): AwsError => new AwsError("ClusterNotFoundException");
 
 export const taskDefinitionNotFound = (): AwsError =>
   clientException("Unable to describe task definition.");

@@ -40,8 +40,7 @@ import type { RegistryCredentialSource } from "./tasks.js";
 
 const NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 
-const serviceNotActive = (): AwsError =>
-  new AwsError("ServiceNotActiveException", "Service was not ACTIVE.");
+const serviceNotActive = (): AwsError => new AwsError("ServiceNotActiveException");
 
 export const serviceArnOf = (identity: Identity, cluster: string, name: string): string =>
   arn(identity, "ecs", `service/${cluster}/${name}`);

@@ -53,11 +53,7 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
           "DuplicateListener",
           `A listener already exists on this port for this load balancer '${lbArn}'`,
         );
-      if (listeners.length >= MAX_LISTENERS)
-        throw new AwsError(
-          "TooManyListeners",
-          `You've reached the limit on the number of listeners per load balancer`,
-        );
+      if (listeners.length >= MAX_LISTENERS) throw new AwsError("TooManyListeners");
       const actions = await checkActions(store, input.DefaultActions ?? [], lbArn);
       try {
         await plane.reservePort(port);

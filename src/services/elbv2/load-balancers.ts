@@ -64,11 +64,7 @@ export function loadBalancerHandlers(store: Store, plane: ElbDataPlane) {
         .selectFrom("elb_load_balancers")
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .executeTakeFirstOrThrow();
-      if (Number(count.n) >= MAX_LOAD_BALANCERS)
-        throw new AwsError(
-          "TooManyLoadBalancers",
-          "The quota for the number of load balancers has been reached",
-        );
+      if (Number(count.n) >= MAX_LOAD_BALANCERS) throw new AwsError("TooManyLoadBalancers");
       const now = ctx.clock.now();
       const lb: LoadBalancer = {
         LoadBalancerArn: loadBalancerArn(ctx.identity, name),

@@ -85,11 +85,7 @@ export function ruleHandlers(store: Store, plane: ElbDataPlane) {
         .execute();
       if (existing.some((r) => r.priority === priority))
         throw new AwsError("PriorityInUse", `Priority '${priority}' is currently in use`);
-      if (existing.length - 1 >= MAX_RULES)
-        throw new AwsError(
-          "TooManyRules",
-          "You've reached the limit on the number of rules per listener",
-        );
+      if (existing.length - 1 >= MAX_RULES) throw new AwsError("TooManyRules");
       const rule: Rule = {
         RuleArn: ruleArn(listenerArn),
         Priority: String(priority),

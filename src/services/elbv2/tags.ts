@@ -57,7 +57,7 @@ export async function writeTags(
 ): Promise<void> {
   if (tags === undefined || tags.length === 0) return;
   const keys = new Set(tags.map((t) => t.Key ?? ""));
-  if (keys.size !== tags.length) throw new AwsError("DuplicateTagKeys", "Tag keys must be unique");
+  if (keys.size !== tags.length) throw new AwsError("DuplicateTagKeys");
   const existing = new Set((await readTags(store, resourceArn)).map((t) => t.Key));
   const total = existing.size + [...keys].filter((key) => !existing.has(key)).length;
   if (total > MAX_TAGS) throw tooManyTags();

@@ -60,11 +60,7 @@ export async function registerTargets(
       .where("target_group_arn", "=", targetGroupArn)
       .execute();
     const fresh = targets.filter((t) => !existing.some((e) => e.id === t.id && e.port === t.port));
-    if (existing.length + fresh.length > MAX_TARGETS)
-      throw new AwsError(
-        "TooManyTargets",
-        "You've reached the limit on the number of targets per target group",
-      );
+    if (existing.length + fresh.length > MAX_TARGETS) throw new AwsError("TooManyTargets");
     for (const target of targets) {
       const prior = existing.find((e) => e.id === target.id && e.port === target.port);
       if (prior !== undefined && prior.draining_until === null) continue;

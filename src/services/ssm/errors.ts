@@ -8,11 +8,7 @@ import { AwsError } from "../../aws/index.js";
 export const parameterNotFound = (name?: string): AwsError =>
   new AwsError("ParameterNotFound", name === undefined ? "" : `Parameter ${name} not found.`);
 
-export const parameterAlreadyExists = (): AwsError =>
-  new AwsError(
-    "ParameterAlreadyExists",
-    "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.",
-  );
+export const parameterAlreadyExists = (): AwsError => new AwsError("ParameterAlreadyExists");
 
 export const versionNotFound = (name: string, version: string): AwsError =>
   new AwsError(
