@@ -16,6 +16,12 @@ export const listenerNotFound = (): AwsError => new AwsError("ListenerNotFound")
 
 export const ruleNotFound = (): AwsError => new AwsError("RuleNotFound");
 
+export const duplicateListener = (loadBalancerArn: string): AwsError =>
+  new AwsError(
+    "DuplicateListener",
+    `A listener already exists on this port for this load balancer '${loadBalancerArn}'`,
+  );
+
 export const invalidConfiguration = (message: string): AwsError =>
   new AwsError("InvalidConfigurationRequest", message);
 

@@ -11,7 +11,12 @@ import type {
 import { AwsError, type Handlers } from "../../aws/index.js";
 import { dropTags, type Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
-import { invalidConfiguration, listenerNotFound, validationError } from "./errors.js";
+import {
+  duplicateListener,
+  invalidConfiguration,
+  listenerNotFound,
+  validationError,
+} from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import {
   DEFAULT_RULE_PRIORITY,
@@ -25,6 +30,18 @@ import { writeTags } from "./tags.js";
 
 /** ELB's quota of listeners per application load balancer. */
 const MAX_LISTENERS = 50;
+
+/** Binds a listener's port on the host, or says why it cannot. */
+export async function reserveListenerPort(plane: ElbDataPlane, port: number): Promise<void> {
+  try {
+    await plane.reservePort(port);
+  } catch (error) {
+    // On AWS every load balancer has its own addresses; Berth's share the host's.
+    throw invalidConfiguration(
+      `Port ${port} cannot be listened on at this host: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
 
 export function listenerHandlers(store: Store, plane: ElbDataPlane) {
   return {
@@ -48,21 +65,10 @@ export function listenerHandlers(store: Store, plane: ElbDataPlane) {
         .select(["port"])
         .where("load_balancer_arn", "=", lbArn)
         .execute();
-      if (listeners.some((l) => l.port === port))
-        throw new AwsError(
-          "DuplicateListener",
-          `A listener already exists on this port for this load balancer '${lbArn}'`,
-        );
+      if (listeners.some((l) => l.port === port)) throw duplicateListener(lbArn);
       if (listeners.length >= MAX_LISTENERS) throw new AwsError("TooManyListeners");
       const actions = await checkActions(store, input.DefaultActions ?? [], lbArn);
-      try {
-        await plane.reservePort(port);
-      } catch (error) {
-        // On AWS every load balancer has its own addresses; Berth's share the host's.
-        throw invalidConfiguration(
-          `Port ${port} cannot be listened on at this host: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
+      await reserveListenerPort(plane, port);
       const arn = listenerArn(lbArn);
       const listener: Listener = {
         ListenerArn: arn,

@@ -10,9 +10,11 @@ import type {
 import { AwsError, type Handlers } from "../../aws/index.js";
 import type { ElbLoadBalancerTable, Store } from "../../store/index.js";
 import { checkActions } from "./actions.js";
-import { invalidConfiguration, validationError } from "./errors.js";
+import { duplicateListener, invalidConfiguration, validationError } from "./errors.js";
+import { reserveListenerPort } from "./listeners.js";
 import type { ElbDataPlane } from "./plane.js";
 import {
+  attributeList,
   DEFAULT_RULE_PRIORITY,
   readListener,
   readRule,
@@ -64,14 +66,11 @@ export function loadBalancerAttributes(row: ElbLoadBalancerTable): Record<string
   };
 }
 
-const asList = (attributes: Record<string, string>) =>
-  Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
-
 export function modifyHandlers(store: Store, plane: ElbDataPlane) {
   return {
     describeLoadBalancerAttributes: async (input) => {
       const row = await requireLoadBalancer(store, input.LoadBalancerArn ?? "");
-      return { Attributes: asList(loadBalancerAttributes(row)) };
+      return { Attributes: attributeList(loadBalancerAttributes(row)) };
     },
 
     modifyLoadBalancerAttributes: async (input) => {
@@ -95,7 +94,7 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
         .set({ attributes: JSON.stringify(attributes) })
         .where("arn", "=", row.arn)
         .execute();
-      return { Attributes: asList(attributes) };
+      return { Attributes: attributeList(attributes) };
     },
 
     modifyListener: async (input) => {
@@ -116,18 +115,8 @@ export function modifyHandlers(store: Store, plane: ElbDataPlane) {
           .where("load_balancer_arn", "=", row.load_balancer_arn)
           .where("port", "=", port)
           .executeTakeFirst();
-        if (taken !== undefined)
-          throw new AwsError(
-            "DuplicateListener",
-            `A listener already exists on this port for this load balancer '${row.load_balancer_arn}'`,
-          );
-        try {
-          await plane.reservePort(port);
-        } catch (error) {
-          throw invalidConfiguration(
-            `Port ${port} cannot be listened on at this host: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        }
+        if (taken !== undefined) throw duplicateListener(row.load_balancer_arn);
+        await reserveListenerPort(plane, port);
       }
       const actions =
         input.DefaultActions === undefined

@@ -83,6 +83,10 @@ export const readRule = (row: Pick<ElbRuleTable, "document">): Rule =>
 export const readAttributes = (row: ElbTargetGroupTable): Record<string, string> =>
   JSON.parse(row.attributes) as Record<string, string>;
 
+/** Attributes as the API lists them, `Key`/`Value` pairs. */
+export const attributeList = (attributes: Record<string, string>) =>
+  Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
+
 /** The target groups an action forwards to (TargetGroupArn or ForwardConfig). */
 export function forwardedGroups(actions: Action[] | undefined): string[] {
   const arns = new Set<string>();

@@ -15,6 +15,7 @@ import { dropTags, type Store } from "../../store/index.js";
 import { targetGroupNotFound, validationError } from "./errors.js";
 import type { ElbDataPlane } from "./plane.js";
 import {
+  attributeList,
   checkName,
   elbPage,
   forwardedGroups,
@@ -231,9 +232,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
 
     describeTargetGroupAttributes: async (input) => {
       const row = await requireTargetGroup(store, input.TargetGroupArn ?? "");
-      return {
-        Attributes: Object.entries(readAttributes(row)).map(([Key, Value]) => ({ Key, Value })),
-      };
+      return { Attributes: attributeList(readAttributes(row)) };
     },
 
     modifyTargetGroupAttributes: async (input) => {
@@ -257,9 +256,7 @@ export function targetGroupHandlers(store: Store, plane: ElbDataPlane) {
         .where("arn", "=", row.arn)
         .execute();
       plane.changed();
-      return {
-        Attributes: Object.entries(attributes).map(([Key, Value]) => ({ Key, Value })),
-      };
+      return { Attributes: attributeList(attributes) };
     },
   } satisfies Handlers<ElasticLoadBalancingV2>;
 }
