@@ -12,7 +12,7 @@ import type { Store } from "../store/index.js";
 import { authenticate, type KubeUser } from "./auth.js";
 import { refuseUpgrade, sendJson, sendStatus } from "./http.js";
 import { KubeListener } from "./listener.js";
-import { KubeError } from "./status.js";
+import { KubeError, unknownPath } from "./status.js";
 import { versionInfo } from "./version.js";
 
 export const CLUSTER_PATH_PREFIX = "/clusters/";
@@ -99,8 +99,7 @@ export class KubeApiServer {
     req: IncomingMessage,
   ): Promise<{ cluster: string; path: string; query: URLSearchParams; user?: KubeUser }> {
     const url = new URL(req.url ?? "/", "https://placeholder");
-    if (!url.pathname.startsWith(CLUSTER_PATH_PREFIX))
-      throw new KubeError("NotFound", "the server could not find the requested resource", 404);
+    if (!url.pathname.startsWith(CLUSTER_PATH_PREFIX)) throw unknownPath();
     const rest = url.pathname.slice(CLUSTER_PATH_PREFIX.length);
     const slash = rest.indexOf("/");
     const cluster = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
@@ -157,10 +156,7 @@ export class KubeApiServer {
       }
     }
     req.resume();
-    sendStatus(
-      res,
-      new KubeError("NotFound", "the server could not find the requested resource", 404),
-    );
+    sendStatus(res, unknownPath());
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -168,10 +164,7 @@ export class KubeApiServer {
       .then(({ cluster, path, query, user }) => {
         const request = { req, cluster, path, query, user: user as KubeUser };
         for (const route of this.#upgrades) if (route(request, socket, head)) return;
-        refuseUpgrade(
-          socket,
-          new KubeError("NotFound", "the server could not find the requested resource", 404),
-        );
+        refuseUpgrade(socket, unknownPath());
       })
       .catch((error: unknown) => refuseUpgrade(socket, error));
   }

@@ -12,10 +12,7 @@ import {
 } from "./discovery.js";
 import { sendJson } from "./http.js";
 import { openApiV3 } from "./openapi.js";
-import { KubeError } from "./status.js";
-
-const NOT_FOUND = () =>
-  new KubeError("NotFound", "the server could not find the requested resource", 404);
+import { unknownPath } from "./status.js";
 
 export const discoveryRoute: KubeRoute = async ({ req, res, path, cluster }) => {
   if (req.method !== "GET") return false;
@@ -37,26 +34,26 @@ export const discoveryRoute: KubeRoute = async ({ req, res, path, cluster }) => 
     const doc = path.startsWith("/openapi/v3")
       ? openApiV3(path, `${CLUSTER_PATH_PREFIX}${cluster}`)
       : undefined;
-    if (doc === undefined) throw NOT_FOUND();
+    if (doc === undefined) throw unknownPath();
     sendJson(res, 200, doc);
     return true;
   }
   const parts = path.split("/").filter((p) => p !== "");
   if (parts[0] === "api" && parts.length === 2) {
     const list = resourceList("", parts[1] ?? "");
-    if (list === undefined) throw NOT_FOUND();
+    if (list === undefined) throw unknownPath();
     sendJson(res, 200, list);
     return true;
   }
   if (parts[0] === "apis" && parts.length === 2) {
     const group = legacyGroup(parts[1] ?? "");
-    if (group === undefined) throw NOT_FOUND();
+    if (group === undefined) throw unknownPath();
     sendJson(res, 200, group);
     return true;
   }
   if (parts[0] === "apis" && parts.length === 3) {
     const list = resourceList(parts[1] ?? "", parts[2] ?? "");
-    if (list === undefined) throw NOT_FOUND();
+    if (list === undefined) throw unknownPath();
     sendJson(res, 200, list);
     return true;
   }

@@ -19,7 +19,14 @@ import {
   type ResourceType,
 } from "./resources.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
-import { badRequest, KubeError, notFound, successStatus } from "./status.js";
+import {
+  badRequest,
+  KubeError,
+  methodNotAllowed,
+  notFound,
+  successStatus,
+  unknownPath,
+} from "./status.js";
 import { toTable, wantsTable } from "./tables.js";
 
 /** What a kind adds to the generic verbs. */
@@ -85,14 +92,13 @@ export class ResourceRoutes {
   readonly route = async (request: KubeRequest): Promise<boolean> => {
     const target = parseTarget(request.path);
     if (target === undefined) return false;
-    if (target === "unknown-group")
-      throw new KubeError("NotFound", "the server could not find the requested resource", 404);
+    if (target === "unknown-group") throw unknownPath();
     const { req } = request;
     const hooks = this.hooks[storageKey(target.type)] ?? {};
     if (target.subresource !== undefined && target.subresource !== "status") {
       if (hooks.subresource !== undefined && (await hooks.subresource(request, target)))
         return true;
-      throw new KubeError("NotFound", "the server could not find the requested resource", 404);
+      throw unknownPath();
     }
     if (target.namespace !== undefined && target.type.resource !== "namespaces")
       await this.#requireNamespace(request.cluster, target.namespace, req.method ?? "GET");
@@ -468,14 +474,6 @@ export class ResourceRoutes {
           },
     );
   }
-}
-
-function methodNotAllowed(): KubeError {
-  return new KubeError(
-    "MethodNotAllowed",
-    "the server does not allow this method on the requested resource",
-    405,
-  );
 }
 
 function checkKind(type: ResourceType, object: KubeObject): void {

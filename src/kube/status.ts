@@ -30,6 +30,17 @@ export function notFound(resource: string, name: string, group = "", kind?: stri
   });
 }
 
+/** A path the API server serves nothing at: an unknown group, resource or subresource. */
+export const unknownPath = (): KubeError =>
+  new KubeError("NotFound", "the server could not find the requested resource", 404);
+
+export const methodNotAllowed = (): KubeError =>
+  new KubeError(
+    "MethodNotAllowed",
+    "the server does not allow this method on the requested resource",
+    405,
+  );
+
 export function alreadyExists(resource: string, name: string, group = ""): KubeError {
   const qualified = group === "" ? resource : `${resource}.${group}`;
   return new KubeError("AlreadyExists", `${qualified} "${name}" already exists`, 409, {

@@ -7,7 +7,7 @@
 import type { KubeRequest } from "../api-server.js";
 import type { KubeObject, KubeObjects } from "../objects.js";
 import type { Target } from "../rest.js";
-import { badRequest, KubeError } from "../status.js";
+import { badRequest, KubeError, methodNotAllowed } from "../status.js";
 import { podSpec } from "./fargate.js";
 import { PODS, TASK_ANNOTATION } from "./controller.js";
 import type { PodTaskPort } from "./port.js";
@@ -58,12 +58,7 @@ export async function servePodLog(
   port: PodTaskPort,
 ): Promise<void> {
   const { req, res, cluster, query } = request;
-  if (req.method !== "GET")
-    throw new KubeError(
-      "MethodNotAllowed",
-      "the server does not allow this method on the requested resource",
-      405,
-    );
+  if (req.method !== "GET") throw methodNotAllowed();
   const pod = await objects.get(cluster, PODS, target.namespace ?? "default", target.name ?? "");
   const container = logContainer(pod, query.get("container"));
   if (query.get("previous") === "true")

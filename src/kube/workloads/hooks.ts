@@ -9,7 +9,7 @@ import type { KubeObject, KubeObjects } from "../objects.js";
 import { jsonMergePatch, jsonPatch, strategicMerge } from "../patch.js";
 import type { ResourceType } from "../resources.js";
 import type { KindHooks, Target } from "../rest.js";
-import { badRequest, invalid, KubeError } from "../status.js";
+import { badRequest, invalid, methodNotAllowed } from "../status.js";
 
 export function workloadHooks(
   objects: KubeObjects,
@@ -63,12 +63,7 @@ export function workloadHooks(
         sendJson(res, 200, toScale(await objects.get(cluster, type, namespace, name)));
         return true;
       }
-      if (req.method !== "PUT" && req.method !== "PATCH")
-        throw new KubeError(
-          "MethodNotAllowed",
-          "the server does not allow this method on the requested resource",
-          405,
-        );
+      if (req.method !== "PUT" && req.method !== "PATCH") throw methodNotAllowed();
       const body = await readBody(req);
       const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
       const updated = await objects.update(cluster, type, namespace, name, (current) => {
