@@ -57,7 +57,7 @@ export interface ServicePlan {
   remaining: number;
 }
 
-const idOf = (arn: string): string => arn.split("/").pop() ?? arn;
+export const idOf = (arn: string): string => arn.split("/").pop() ?? arn;
 export const serviceLabel = (service: Service): string => `(service ${service.serviceName ?? ""})`;
 const notRunningFirst = (a: Task, b: Task): number =>
   Number(a.lastStatus === "RUNNING") - Number(b.lastStatus === "RUNNING");

@@ -11,7 +11,7 @@
 import type { Deployment, Service, Task } from "@aws-sdk/client-ecs";
 import { SerialPass, type Clock, type Logger } from "../core/index.js";
 import { dialectOf, type Store, type TaskTable } from "../store/index.js";
-import { planService, serviceLabel } from "./service-plan.js";
+import { idOf, planService, serviceLabel } from "./service-plan.js";
 import { addEvent, readService, writeService, type StoredService } from "./service-state.js";
 import { protectedTaskArns } from "./task-protection.js";
 import {
@@ -52,9 +52,6 @@ export interface ReconcilerOptions {
 
 /** Stop codes that count as a task failing (for the circuit breaker and backoff). */
 const FAILED_STOP_CODES = new Set(["TaskFailedToStart", "EssentialContainerExited"]);
-export { failureThreshold } from "./service-plan.js";
-
-const idOf = (arn: string): string => arn.split("/").pop() ?? arn;
 
 interface ServiceTasks {
   active: Task[];
