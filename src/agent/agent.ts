@@ -171,48 +171,31 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log,
     options.serverCa,
   );
-  const opened = channel;
-  const logs = new TaskLogServer(
-    tasks,
-    options.host.runtime,
-    (message) => opened.send(message),
-    log,
-  );
-  const exec = new TaskExecServer(
-    tasks,
-    options.host.runtime,
-    (message) => opened.send(message),
-    log,
-  );
-  const sampler = new UsageSampler(
-    options.host.runtime,
-    () => tasks.running(),
-    (message) => opened.send(message),
-    log,
-  );
+  const send: AgentChannel["send"] = (message) => channel.send(message);
+  const logs = new TaskLogServer(tasks, options.host.runtime, send, log);
+  const exec = new TaskExecServer(tasks, options.host.runtime, send, log);
+  const sampler = new UsageSampler(options.host.runtime, () => tasks.running(), send, log);
   // Before adoption: a task whose claim a kill cut short restarts from a namespace of its own.
   await prepared?.reclaim();
   await tasks.adoptAll();
   // The disk offered to task storage, for placement (issue 12, item 10): before the hello,
   // then as it changes (images and registry blobs share the disk).
   const measureStorage = async (): Promise<void> => {
-    const gib = await options.host.runtime.offeredStorageGiB?.();
-    if (gib !== undefined) channel.setTaskStorage(gib);
+    try {
+      const gib = await options.host.runtime.offeredStorageGiB?.();
+      if (gib !== undefined) channel.setTaskStorage(gib);
+    } catch (error) {
+      log.warn("measuring the disk offered to task storage failed", { error: String(error) });
+    }
   };
-  await measureStorage().catch((error: unknown) =>
-    log.warn("measuring the disk offered to task storage failed", { error: String(error) }),
-  );
-  const storageTimer = setInterval(() => {
-    measureStorage().catch((error: unknown) =>
-      log.warn("measuring the disk offered to task storage failed", { error: String(error) }),
-    );
-  }, STORAGE_MEASURE_MS);
+  await measureStorage();
+  const storageTimer = setInterval(() => void measureStorage(), STORAGE_MEASURE_MS);
   storageTimer.unref();
   channel.start();
   return {
     hostId,
     tasks,
-    channel: opened,
+    channel,
     pool: poolOn ? prepared : undefined,
     async close() {
       clearInterval(storageTimer);
@@ -220,7 +203,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       exec.cancelAll();
       shipper.close();
       sampler.close();
-      opened.close();
+      channel.close();
       credentials.close();
       await metadata.close();
       await prepared?.close();

@@ -273,10 +273,9 @@ async function countDirs(dir: string): Promise<number> {
 }
 
 /**
- * rmdir of a cgroup and its children. A cgroup stays busy for a moment after its last process
- * is reaped, so EBUSY is retried briefly.
+ * Removes the cgroup directory `dir` and those under it. A cgroup stays busy for a moment after
+ * its last process is reaped, so EBUSY is retried briefly.
  */
-/** Removes the cgroup directory `dir` and those under it, waiting out a cgroup still emptying. */
 export async function removeTree(dir: string): Promise<void> {
   let entries;
   try {

@@ -726,10 +726,6 @@ const PERMANENT_PULL_ERRORS = new Set([
 ]);
 const PULL_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
-/**
- * Pulls, retrying what may pass (the registry restarting, a dropped connection) with backoff
- * for about 15 s, as the ECS agent retries pulls before it reports CannotPullContainerError.
- */
 /** `REPO@DIGEST` when the server pinned the image's tag (an image on the host then needs no registry call). */
 function pinnedReference(image: string, digest: string | undefined): string {
   if (digest === undefined) return image;
@@ -740,6 +736,10 @@ function pinnedReference(image: string, digest: string | undefined): string {
   }
 }
 
+/**
+ * Pulls, retrying what may pass (the registry restarting, a dropped connection) with backoff
+ * for about 15 s, as the ECS agent retries pulls before it reports CannotPullContainerError.
+ */
 async function pullWithRetries<T>(pull: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
