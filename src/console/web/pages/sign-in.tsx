@@ -8,6 +8,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { BASE, signIn, signInWithLink } from "../api.js";
+import { Failure } from "../components.js";
 import { formText } from "../format.js";
 
 export function SignInPage() {
@@ -68,11 +69,7 @@ export function SignInPage() {
           autocomplete="current-password"
           required
         />
-        {error === undefined ? null : (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Failure error={error} />
         <button type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>
