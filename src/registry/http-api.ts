@@ -482,13 +482,6 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
     if (error instanceof RegistryError) {
       status = error.status;
       body = renderRegistryError(error);
-      // The registry's own failures (a full disk) are the operator's to see.
-      if (status >= 500)
-        log.error("registry request failed", {
-          method: req.method,
-          url: req.url,
-          error: `${error.code}: ${error.message}`,
-        });
       if (status === 401) headers["WWW-Authenticate"] = realm;
       const detail = error.detail as { size?: unknown } | undefined;
       if (status === 416 && typeof detail?.size === "number")
@@ -498,16 +491,18 @@ export function createRegistryHandler(options: RegistryHttpOptions): RegistryHan
       res.destroy();
       return;
     } else {
-      log.error("registry request failed", {
-        method: req.method,
-        url: req.url,
-        error: error instanceof BerthError ? `${error.code}: ${error.message}` : String(error),
-      });
       status = 500;
       body = JSON.stringify({
         errors: [{ code: "UNKNOWN", message: "unknown error", detail: {} }],
       });
     }
+    // The registry's own failures (a full disk, a fault of ours) are the operator's to see.
+    if (status >= 500)
+      log.error("registry request failed", {
+        method: req.method,
+        url: req.url,
+        error: error instanceof BerthError ? `${error.code}: ${error.message}` : String(error),
+      });
     res.writeHead(status, {
       ...headers,
       "Content-Type": "application/json",
