@@ -69,6 +69,7 @@ import {
   taskBillingFacts,
   tasksPulledBefore,
   Lease,
+  type Fence,
   leadRoles,
   type LeaderRole,
   DEFAULT_TASK_CIDR,
@@ -363,11 +364,12 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     log,
     onRoutes: (routes) => subnetRoutes.sync(routes),
   });
+  const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
   const channel = new AgentChannelServer({
     store,
     clock,
     log,
-    heartbeatWriteEveryMs: writeEveryFor((options.hostTimeoutSeconds ?? 30) * 1000),
+    heartbeatWriteEveryMs: writeEveryFor(hostTimeoutMs),
     plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
     // An agent on another machine cannot reach 127.0.0.1:PORT: it pulls these from the server.
     registryNames: () => [registryHost],
@@ -519,12 +521,13 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     holder: serverId(options.dataDir),
     log,
   });
+  const fence: Fence = (trx) => leadership.fence(trx);
   const reconciler = new ServiceReconciler({
     store,
     clock,
     log,
     tasks,
-    fence: (trx) => leadership.fence(trx),
+    fence,
     launcher: serviceLauncher({
       store,
       tasks,
@@ -547,7 +550,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       identity: options.identity,
       clock,
       log,
-      fence: (trx) => leadership.fence(trx),
+      fence,
     }),
   });
   const spot = new SpotInterrupter({
@@ -558,10 +561,9 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     randomRatePerHour: options.spotInterruptionsPerHour ?? 0,
     tasks,
     onInterrupted: () => kickReconciler(),
-    fence: (trx) => leadership.fence(trx),
+    fence,
   });
   // Hosts that fall silent are LOST: their tasks stop, and services replace them elsewhere.
-  const hostTimeoutMs = (options.hostTimeoutSeconds ?? 30) * 1000;
   let hostWatch: NodeJS.Timeout | undefined;
   // Set when this server becomes the leader: hosts get one timeout from then to be heard from.
   let watchingHostsSince = new Date(0);
@@ -573,7 +575,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
       watchingSince: watchingHostsSince,
     };
     tasks
-      .stopLostHosts(pass, (trx) => leadership.fence(trx))
+      .stopLostHosts(pass, fence)
       .then((lost) => {
         for (const host of lost)
           log.warn("host lost", { hostId: host.hostId, tasks: host.taskArns.length });
@@ -598,7 +600,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     store,
     clock: scheduleClock,
     log,
-    fence: (trx) => leadership.fence(trx),
+    fence,
     runTask: scheduledTaskRunner({
       store,
       tasks,
@@ -635,7 +637,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     },
     {
       name: "registry maintenance",
-      start: () => registry.startMaintenance((trx) => leadership.fence(trx)),
+      start: () => registry.startMaintenance(fence),
       stop: () => registry.stopMaintenance(),
     },
     {
@@ -645,13 +647,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     },
     {
       name: "log retention",
-      start: () =>
-        (logRetention = startLogRetention({
-          store,
-          clock,
-          log,
-          fence: (trx) => leadership.fence(trx),
-        })),
+      start: () => (logRetention = startLogRetention({ store, clock, log, fence })),
       stop: () => logRetention?.close(),
     },
   ];
