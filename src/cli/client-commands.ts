@@ -3,6 +3,7 @@ import { ListClustersCommand, DescribeClustersCommand } from "@aws-sdk/client-ec
 import { ecsClient } from "./client.js";
 import { defineCommand } from "./command.js";
 import { CLIENT_FLAGS, clientConfigFrom } from "./config.js";
+import { listClusterArns } from "./task-lookup.js";
 
 /** `berth status`: is it up, and what does it hold. */
 export const status = defineCommand({
@@ -37,13 +38,7 @@ export const clusters = defineCommand({
     const config = clientConfigFrom(flags, env);
     const client = ecsClient(config);
     try {
-      const arns: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await client.send(new ListClustersCommand({ nextToken }));
-        arns.push(...(page.clusterArns ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken !== undefined);
+      const arns = await listClusterArns(client);
       process.stdout.write("NAME                 STATUS    TASKS  SERVICES\n");
       for (let i = 0; i < arns.length; i += 100) {
         const { clusters: found = [] } = await client.send(
