@@ -115,6 +115,22 @@ export async function aws<T>(target: string, input: object = {}): Promise<T> {
   return postAction<T>(`aws/${target}`, input);
 }
 
+/** Every page of a list action: `key`'s items from each answer, following its nextToken. */
+export async function listAll<T>(target: string, input: object, key: string): Promise<T[]> {
+  const found: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await aws<Record<string, unknown> & { nextToken?: string }>(target, {
+      ...input,
+      maxResults: 100,
+      ...(nextToken === undefined ? {} : { nextToken }),
+    });
+    found.push(...((page[key] as T[] | undefined) ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  return found;
+}
+
 /** One action of a Query service (ELB) as the signed-in key; the console gets it as JSON. */
 export async function query<T>(
   signingName: string,

@@ -1,5 +1,5 @@
 /** Clusters (counts), the hosts they share (capacity, AZ, health), and one cluster's services. */
-import { BASE, ECS, aws, getJson, useLive } from "../api.js";
+import { BASE, ECS, aws, getJson, listAll, useLive } from "../api.js";
 import { Failure, Loading, Page, Status, Table } from "../components.js";
 import { tail, whenMs } from "../format.js";
 import type { HostRow } from "../../task-table.js";
@@ -33,17 +33,7 @@ async function clusters(names?: string[]): Promise<Cluster[]> {
 }
 
 export async function services(cluster: string): Promise<Service[]> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await aws<{ serviceArns: string[]; nextToken?: string }>(`${ECS}.ListServices`, {
-      cluster,
-      maxResults: 100,
-      ...(nextToken === undefined ? {} : { nextToken }),
-    });
-    arns.push(...page.serviceArns);
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined);
+  const arns = await listAll<string>(`${ECS}.ListServices`, { cluster }, "serviceArns");
   const found: Service[] = [];
   for (let i = 0; i < arns.length; i += 10) {
     const page = await aws<{ services: Service[] }>(`${ECS}.DescribeServices`, {

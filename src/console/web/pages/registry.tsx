@@ -2,7 +2,7 @@
  * The registry: repositories, then one repository's images with tags, sizes and push times, and
  * its lifecycle policy's result (what it would expire now, as GetLifecyclePolicyPreview says).
  */
-import { BASE, ECR, aws, useLive } from "../api.js";
+import { BASE, ECR, listAll, useLive } from "../api.js";
 import { LifecyclePolicy } from "./lifecycle.js";
 import { Failure, Loading, Page, Table } from "../components.js";
 import { bytes, when } from "../format.js";
@@ -23,24 +23,9 @@ interface Image {
   imageManifestMediaType?: string;
 }
 
-async function all<T>(target: string, input: object, key: string): Promise<T[]> {
-  const found: T[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await aws<Record<string, unknown> & { nextToken?: string }>(target, {
-      ...input,
-      maxResults: 100,
-      ...(nextToken === undefined ? {} : { nextToken }),
-    });
-    found.push(...((page[key] as T[] | undefined) ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined);
-  return found;
-}
-
 export function RegistryPage() {
   const { data, error } = useLive(
-    () => all<Repository>(`${ECR}.DescribeRepositories`, {}, "repositories"),
+    () => listAll<Repository>(`${ECR}.DescribeRepositories`, {}, "repositories"),
     [],
     (change) => change.kinds.includes("registry"),
   );
@@ -72,7 +57,7 @@ export function RegistryPage() {
 export function RepositoryPage(props: { repository: string }) {
   const name = props.repository;
   const images = useLive(
-    () => all<Image>(`${ECR}.DescribeImages`, { repositoryName: name }, "imageDetails"),
+    () => listAll<Image>(`${ECR}.DescribeImages`, { repositoryName: name }, "imageDetails"),
     [name],
     (change) => change.kinds.includes("registry"),
   );
