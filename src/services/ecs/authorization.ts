@@ -26,28 +26,20 @@ function inCluster(
 const onCluster = (ctx: RequestContext, cluster: string | undefined): RequestedResource =>
   inCluster(ctx, cluster, clusterArn(ctx.identity, clusterName(cluster)));
 
-/** A task by ARN or id: an ARN names its own cluster. */
-function onTask(ctx: RequestContext, cluster: string | undefined, task: string): RequestedResource {
-  const parsed = parseArn(task);
-  if (parsed !== undefined) {
-    const [, taskCluster] = parsed.resource.split("/");
-    return inCluster(ctx, taskCluster ?? cluster, task);
-  }
-  const name = clusterName(cluster);
-  return inCluster(ctx, name, arn(ctx.identity, "ecs", `task/${name}/${task}`));
-}
-
-function onService(
+/** A task or a service by ARN or by id or name: an ARN names its own cluster. */
+function inClusterOf(
   ctx: RequestContext,
   cluster: string | undefined,
-  service: string,
+  kind: "task" | "service",
+  reference: string,
 ): RequestedResource {
-  if (parseArn(service) !== undefined) {
-    const [, serviceCluster] = (parseArn(service)?.resource ?? "").split("/");
-    return inCluster(ctx, serviceCluster ?? cluster, service);
+  const parsed = parseArn(reference);
+  if (parsed !== undefined) {
+    const [, ownCluster] = parsed.resource.split("/");
+    return inCluster(ctx, ownCluster ?? cluster, reference);
   }
   const name = clusterName(cluster);
-  return inCluster(ctx, name, arn(ctx.identity, "ecs", `service/${name}/${service}`));
+  return inCluster(ctx, name, arn(ctx.identity, "ecs", `${kind}/${name}/${reference}`));
 }
 
 /** RunTask and StartTask act on the task definition, in the cluster the request names. */
@@ -85,17 +77,19 @@ export const ecsResources = {
   ListContainerInstances: cluster,
   RunTask: (input, ctx) => [onTaskDefinition(ctx, input.cluster, input.taskDefinition ?? "")],
   StartTask: (input, ctx) => [onTaskDefinition(ctx, input.cluster, input.taskDefinition ?? "")],
-  StopTask: (input, ctx) => [onTask(ctx, input.cluster, input.task ?? "")],
+  StopTask: (input, ctx) => [inClusterOf(ctx, input.cluster, "task", input.task ?? "")],
   DescribeTasks: (input, ctx) =>
-    (input.tasks ?? []).map((task) => onTask(ctx, input.cluster, task)),
-  ExecuteCommand: (input, ctx) => [onTask(ctx, input.cluster, input.task ?? "")],
+    (input.tasks ?? []).map((task) => inClusterOf(ctx, input.cluster, "task", task)),
+  ExecuteCommand: (input, ctx) => [inClusterOf(ctx, input.cluster, "task", input.task ?? "")],
   GetTaskProtection: cluster,
   UpdateTaskProtection: cluster,
-  CreateService: (input, ctx) => [onService(ctx, input.cluster, input.serviceName ?? "")],
-  UpdateService: (input, ctx) => [onService(ctx, input.cluster, input.service ?? "")],
-  DeleteService: (input, ctx) => [onService(ctx, input.cluster, input.service ?? "")],
+  CreateService: (input, ctx) => [
+    inClusterOf(ctx, input.cluster, "service", input.serviceName ?? ""),
+  ],
+  UpdateService: (input, ctx) => [inClusterOf(ctx, input.cluster, "service", input.service ?? "")],
+  DeleteService: (input, ctx) => [inClusterOf(ctx, input.cluster, "service", input.service ?? "")],
   DescribeServices: (input, ctx) =>
-    (input.services ?? []).map((service) => onService(ctx, input.cluster, service)),
+    (input.services ?? []).map((service) => inClusterOf(ctx, input.cluster, "service", service)),
   TagResource: (input) => [{ arn: input.resourceArn ?? "*" }],
   UntagResource: (input) => [{ arn: input.resourceArn ?? "*" }],
   ListTagsForResource: (input) => [{ arn: input.resourceArn ?? "*" }],
