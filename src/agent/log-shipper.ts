@@ -76,13 +76,10 @@ export class LogShipper {
    * creates the container: an empty batch the server authorizes as the task's execution role.
    * Resolves to the server's refusal (`CODE: message`), or undefined once the stream exists.
    */
-  async open(
-    target: LogTarget,
-    signal: AbortSignal = new AbortController().signal,
-  ): Promise<string | undefined> {
+  async open(target: LogTarget): Promise<string | undefined> {
     const outcome = await this.#deliver(
       { type: "logEvents", batchId: randomUUID(), ...target, events: [] },
-      signal,
+      new AbortController().signal,
       Date.now() + OPEN_WAIT_MS,
     );
     return outcome === "acked" ? undefined : outcome;
