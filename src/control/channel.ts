@@ -41,12 +41,12 @@ export interface AgentChannelOptions {
   /** Called after a report changed a task (for watchers and the meter), with its new status. */
   onTaskChanged?: (taskArn: string, lastStatus: string) => void;
   onProgress?: (progress: Extract<AgentMessage, { type: "progress" }>) => void;
-  /** Stores container output for the awslogs driver; resolves to an error text if refused. */
   /**
    * The secrets of a task this host is starting (values in memory only: never stored, never
    * logged). Throws with the reason the task cannot have them.
    */
   resolveSecrets?: (hostId: string, taskArn: string) => Promise<ContainerSecrets[]>;
+  /** Stores container output for the awslogs driver; resolves to an error text if refused. */
   onLogEvents?: (
     hostId: string,
     batch: Extract<AgentMessage, { type: "logEvents" }>,

@@ -127,7 +127,6 @@ export interface HostLivenessTable {
   last_seq: number;
 }
 
-/** Join tokens for agents, kept as SHA-256 hashes. */
 /** Join tokens (`berth tokens`): an agent shows one to join; only the secret's SHA-256 is kept. */
 export interface JoinTokenTable {
   /** The public half of the token (`<id>.<secret>`), what list and revoke name. */

@@ -24,8 +24,10 @@ export interface OciRuntimeCli {
   list(): Promise<string[]>;
   /** Runs a process inside a running container; its exit code, or 124 when it timed out. */
   exec(id: string, args: string[], timeoutMs: number): Promise<number>;
-  /** The command line that runs `args` inside a running container (`tty`: on a new terminal). */
-  /** `env` (NAME=VALUE) is added to the container's own environment for this process. */
+  /**
+   * The command line that runs `args` inside a running container (`tty`: on a new terminal);
+   * `env` (NAME=VALUE) is added to the container's own environment for this process.
+   */
   execArgv(id: string, args: string[], tty: boolean, env?: string[]): string[];
   /** True when a task's containers must share one sandbox (gVisor): see podSandbox. */
   readonly podSandbox?: boolean;
