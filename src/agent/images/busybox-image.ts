@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { create } from "tar";
+import { architecture } from "./store.js";
 
 export const BUSYBOX = "/usr/bin/busybox";
 const APPLETS = ["sh", "echo", "true", "false", "cat", "ls", "sleep", "env", "wget", "nc", "id"];
@@ -77,10 +78,6 @@ export interface OciImageOptions {
 
 function sha256(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
-
-function architecture(): string {
-  return process.arch === "x64" ? "amd64" : process.arch;
 }
 
 export async function buildBusyboxImage(options: OciImageOptions = {}): Promise<OciImage> {

@@ -75,7 +75,8 @@ const INDEX_TYPES = new Set([
   "application/vnd.docker.distribution.manifest.list.v2+json",
 ]);
 
-function architecture(): string {
+/** This host's CPU in OCI's words (amd64, arm64), the platform its images are pulled for. */
+export function architecture(): string {
   return process.arch === "x64" ? "amd64" : process.arch;
 }
 
