@@ -438,20 +438,17 @@ export const ServerMessage = z.discriminatedUnion("type", [
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 /** Parses one frame; undefined when it is not a valid message (the caller logs and drops it). */
-export function parseAgentMessage(data: string): AgentMessage | undefined {
+function parseFrame<T>(schema: z.ZodType<T>, data: string): T | undefined {
   try {
-    const result = AgentMessage.safeParse(JSON.parse(data));
+    const result = schema.safeParse(JSON.parse(data));
     return result.success ? result.data : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function parseServerMessage(data: string): ServerMessage | undefined {
-  try {
-    const result = ServerMessage.safeParse(JSON.parse(data));
-    return result.success ? result.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const parseAgentMessage = (data: string): AgentMessage | undefined =>
+  parseFrame(AgentMessage, data);
+
+export const parseServerMessage = (data: string): ServerMessage | undefined =>
+  parseFrame(ServerMessage, data);
