@@ -37,6 +37,15 @@ const ALL_VERBS = [
   "watch",
 ];
 
+/** The scale subresource of Deployments and ReplicaSets: autoscaling/v1's Scale. */
+const SCALE: Subresource = {
+  name: "scale",
+  kind: "Scale",
+  group: "autoscaling",
+  version: "v1",
+  verbs: ["get", "patch", "update"],
+};
+
 export const RESOURCES: ResourceType[] = [
   {
     group: "",
@@ -94,13 +103,7 @@ export const RESOURCES: ResourceType[] = [
     verbs: ALL_VERBS,
     subresources: [
       { name: "status", kind: "Deployment", verbs: ["get", "patch", "update"] },
-      {
-        name: "scale",
-        kind: "Scale",
-        group: "autoscaling",
-        version: "v1",
-        verbs: ["get", "patch", "update"],
-      },
+      SCALE,
     ],
   },
   {
@@ -116,13 +119,7 @@ export const RESOURCES: ResourceType[] = [
     verbs: ALL_VERBS,
     subresources: [
       { name: "status", kind: "ReplicaSet", verbs: ["get", "patch", "update"] },
-      {
-        name: "scale",
-        kind: "Scale",
-        group: "autoscaling",
-        version: "v1",
-        verbs: ["get", "patch", "update"],
-      },
+      SCALE,
     ],
   },
 ];
