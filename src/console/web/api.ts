@@ -251,9 +251,9 @@ export function useLive<T>(
 
 /**
  * A page's actions, one at a time: `busy` names the one under way, `error` is its failure (or
- * one the page sets) until the next begins, and the page's data is loaded again after each.
+ * one the page sets) until the next begins, and `reload` (the page's data) runs after each.
  */
-export function useActions(reload: () => void) {
+export function useActions(reload?: () => void) {
   const [busy, setBusy] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const act = (name: string, run: () => Promise<unknown>): void => {
@@ -263,7 +263,7 @@ export function useActions(reload: () => void) {
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
       .finally(() => {
         setBusy(undefined);
-        reload();
+        reload?.();
       });
   };
   return { busy, error, setError, act };

@@ -2,9 +2,8 @@
  * Run a task from a form: cluster, task definition, count, capacity, and overrides of the first
  * container's command and environment; then to the (first) task's page to watch it start.
  */
-import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { BASE, ECS, aws, useLive } from "../api.js";
+import { BASE, ECS, aws, useActions, useLive } from "../api.js";
 import { Failure, Page } from "../components.js";
 import { formText, tail } from "../format.js";
 
@@ -14,8 +13,7 @@ interface Definition {
 
 export function RunTaskPage() {
   const { query, route } = useLocation();
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useActions();
   const lists = useLive(async () => {
     const clusters = (
       await aws<{ clusterArns: string[] }>(`${ECS}.ListClusters`, { maxResults: 100 })
@@ -47,9 +45,7 @@ export function RunTaskPage() {
           : { name: line.slice(0, eq), value: line.slice(eq + 1) };
       });
     const capacity = field("capacity");
-    setBusy(true);
-    setError(undefined);
-    (async () => {
+    act("run", async () => {
       const overrides: object[] = [];
       if (command !== "" || environment.length > 0) {
         const { taskDefinition: definition } = await aws<{ taskDefinition: Definition }>(
@@ -84,9 +80,7 @@ export function RunTaskPage() {
         );
       }
       route(`${BASE}/clusters/${encodeURIComponent(cluster)}/tasks/${tail(first.taskArn)}`);
-    })()
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
-      .finally(() => setBusy(false));
+    });
   };
   const clusters = lists.data?.clusters ?? [];
   const families = lists.data?.families ?? [];
@@ -136,8 +130,8 @@ export function RunTaskPage() {
         <input id="run-command" name="command" spellcheck={false} />
         <label for="run-environment">Environment overrides (NAME=value, one a line)</label>
         <textarea id="run-environment" name="environment" rows={3} spellcheck={false} />
-        <button type="submit" disabled={busy}>
-          {busy ? "Starting…" : "Run task"}
+        <button type="submit" disabled={busy !== undefined}>
+          {busy !== undefined ? "Starting…" : "Run task"}
         </button>
       </form>
     </Page>

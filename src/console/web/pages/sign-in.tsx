@@ -5,16 +5,15 @@
  * the URL's fragment, which the browser never sends anywhere; the page takes it out of the
  * address bar at once and exchanges it, once, for the same cookie.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { BASE, signIn, signInWithLink } from "../api.js";
+import { BASE, signIn, signInWithLink, useActions } from "../api.js";
 import { Failure } from "../components.js";
 import { formText } from "../format.js";
 
 export function SignInPage() {
   const { query, route } = useLocation();
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useActions();
   const enter = (): void => {
     const next = query.next ?? "";
     // Only a console path: an open redirect would hand the session's first page to anyone.
@@ -27,11 +26,7 @@ export function SignInPage() {
     if (link === undefined) return;
     // Out of the address bar and the history at once, used or not.
     window.history.replaceState(null, "", window.location.pathname + window.location.search);
-    setBusy(true);
-    signInWithLink(link)
-      .then(enter)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
-      .finally(() => setBusy(false));
+    act("link", () => signInWithLink(link).then(enter));
   }, []);
   const submit = (event: Event): void => {
     event.preventDefault();
@@ -41,12 +36,7 @@ export function SignInPage() {
     const secret = formText(data, "secretAccessKey");
     // The secret leaves the form at once: nothing of it stays in the page.
     (form.elements.namedItem("secretAccessKey") as HTMLInputElement).value = "";
-    setBusy(true);
-    setError(undefined);
-    signIn(key, secret)
-      .then(enter)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
-      .finally(() => setBusy(false));
+    act("sign-in", () => signIn(key, secret).then(enter));
   };
   return (
     <main id="main" class="signin">
@@ -70,8 +60,8 @@ export function SignInPage() {
           required
         />
         <Failure error={error} />
-        <button type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
+        <button type="submit" disabled={busy !== undefined}>
+          {busy !== undefined ? "Signing in…" : "Sign in"}
         </button>
       </form>
     </main>
