@@ -10,7 +10,8 @@ import { parsePolicy } from "./policy-document.js";
 import { requireRole } from "./roles.js";
 import { requireUser } from "./users.js";
 
-async function requirePrincipal(store: Store, kind: PrincipalKindInStore, name: string) {
+/** The user or role a policy is put on or attached to (NoSuchEntity when there is none). */
+export async function requirePrincipal(store: Store, kind: PrincipalKindInStore, name: string) {
   if (kind === "user") await requireUser(store, name);
   else await requireRole(store, name);
 }

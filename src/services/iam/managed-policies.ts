@@ -14,11 +14,10 @@ import {
   policyNotFound,
 } from "./errors.js";
 import type { PrincipalKindInStore } from "./identities.js";
+import { requirePrincipal } from "./inline-policies.js";
 import { encodeDocument, newUniqueId, policyArn } from "./names.js";
 import { page, type Paging } from "./pages.js";
 import { parsePolicy } from "./policy-document.js";
-import { requireRole } from "./roles.js";
-import { requireUser } from "./users.js";
 
 interface ManagedPolicy {
   arn: string;
@@ -96,11 +95,9 @@ async function toPolicy(store: Store, policy: ManagedPolicy): Promise<iam.Policy
 }
 
 function attachments(store: Store, kind: PrincipalKindInStore) {
-  const requirePrincipal = (name: string) =>
-    kind === "user" ? requireUser(store, name) : requireRole(store, name);
   return {
     attach: async (name: string, arn: string): Promise<Record<string, never>> => {
-      await requirePrincipal(name);
+      await requirePrincipal(store, kind, name);
       await requirePolicy(store, arn);
       await store
         .insertInto("iam_attached_policies")
@@ -110,7 +107,7 @@ function attachments(store: Store, kind: PrincipalKindInStore) {
       return {};
     },
     detach: async (name: string, arn: string): Promise<Record<string, never>> => {
-      await requirePrincipal(name);
+      await requirePrincipal(store, kind, name);
       checkPolicyArn(arn);
       const result = await store
         .deleteFrom("iam_attached_policies")
@@ -122,7 +119,7 @@ function attachments(store: Store, kind: PrincipalKindInStore) {
       return {};
     },
     list: async (name: string, paging: Paging) => {
-      await requirePrincipal(name);
+      await requirePrincipal(store, kind, name);
       const rows = await store
         .selectFrom("iam_attached_policies")
         .select("policy_arn")
