@@ -127,6 +127,8 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     await pgStats?.begin();
     const cpuBefore = cpuSeconds(servers);
     const started = performance.now();
+    // The run's span on the monotonic clock, which V8's profiles time their samples by.
+    const monotonicStart = process.hrtime.bigint() / 1000n;
     const end = started + SECONDS * 1000;
     let n = 0;
     await Promise.all(
@@ -165,6 +167,11 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       )
       .catch(() => undefined);
     const cpuUsed = cpuSeconds(servers) - cpuBefore;
+    if (CPU_PROF !== undefined)
+      console.log(
+        `  profiles: the run is ${monotonicStart}-${process.hrtime.bigint() / 1000n} µs ` +
+          `(monotonic, as their samples' times)`,
+      );
     await pgStats?.end();
     pgStats = undefined;
     const latencies: number[] = [];
