@@ -4,7 +4,8 @@
  * liveness rows locked and updated in one statement each, its tasks read in one) instead of
  * one per report. A CPU profile of bench:placement (SQLite, 1,000 hosts) put commits at 17% of
  * the server's time, four in five of them one report's; on PostgreSQL a report was six round
- * trips. On PostgreSQL up to four batches are written at once (each waits on round trips).
+ * trips. On PostgreSQL up to four batches are written at once (each waits on round trips), but
+ * one starts beside another only once enough reports wait to fill it (BESIDE_ANOTHER).
  *
  * What one report's transaction guaranteed holds for each report in a batch: a report is
  * applied only if its sequence number is higher than the last stored for its host, and that
@@ -30,6 +31,15 @@ export interface HostReport {
 
 /** The most reports one transaction applies (a statement's `in (...)` list stays short). */
 const MAX_BATCH = 500;
+
+/**
+ * How many reports must wait before a batch starts beside one being written (PostgreSQL). A
+ * batch is six round trips and a commit whatever its size: started whenever a connection was
+ * free, batches held a few reports each (bench:placement, three servers: 5 a batch, against 16
+ * with one server), and the reports waiting for the batch being written are few unless the
+ * store is slow.
+ */
+const BESIDE_ANOTHER = 50;
 
 /**
  * Applies `reports` in `trx`, in order: for each, whether it changed its task (false when its
@@ -110,8 +120,9 @@ export class ReportBatcher {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    parallel?: number,
   ) {
-    this.#parallel = dialectOf(store) === "postgres" ? 4 : 1;
+    this.#parallel = parallel ?? (dialectOf(store) === "postgres" ? 4 : 1);
   }
 
   /** Applies one report with whatever others arrive meanwhile: whether it changed its task. */
@@ -123,7 +134,7 @@ export class ReportBatcher {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#writing >= this.#parallel || this.#queue.length === 0) return;
+    if (this.#scheduled || !this.#mayStart()) return;
     this.#scheduled = true;
     // After the messages already read from the sockets have been handed over.
     setImmediate(() => {
@@ -132,11 +143,24 @@ export class ReportBatcher {
     });
   }
 
+  /**
+   * Whether a batch may start now: when none is being written, or when enough reports wait to
+   * fill one beside those being written.
+   */
+  #mayStart(): boolean {
+    if (this.#queue.length === 0 || this.#writing >= this.#parallel) return false;
+    return this.#writing === 0 || this.#queue.length >= BESIDE_ANOTHER;
+  }
+
   #start(): void {
-    // What is queued, shared over the batches that may start now.
+    // What is queued, shared over the batches that may start now (none smaller than
+    // BESIDE_ANOTHER beside another).
     const free = this.#parallel - this.#writing;
-    const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / Math.max(1, free)));
-    while (this.#queue.length > 0 && this.#writing < this.#parallel) {
+    const size = Math.min(
+      MAX_BATCH,
+      Math.max(BESIDE_ANOTHER, Math.ceil(this.#queue.length / Math.max(1, free))),
+    );
+    while (this.#mayStart()) {
       const batch = this.#queue.splice(0, size);
       this.#writing++;
       void this.#write(batch).finally(() => {

@@ -254,4 +254,51 @@ describe("the report batcher", () => {
       assert.equal(after.seq.h0, 2);
       assert.equal(after.status.h1, "STOPPED");
     }));
+
+  it("starts a batch beside one being written only once enough reports wait to fill it", () =>
+    withTasks(64, async (store, arns) => {
+      // Several batches at once, as on PostgreSQL; the first transaction held open until let go.
+      let transactions = 0;
+      let letGo = (): void => undefined;
+      const held = new Promise<void>((resolve) => (letGo = resolve));
+      const transaction = store.transaction.bind(store);
+      store.transaction = (() => {
+        const builder = transaction();
+        const first = ++transactions === 1;
+        return {
+          execute: async (run: Parameters<typeof builder.execute>[0]) => {
+            if (first) await held;
+            return builder.execute(run);
+          },
+        };
+      }) as unknown as typeof store.transaction;
+      const batcher = new ReportBatcher(store, systemClock, 4);
+      const report = (hostId: string): Promise<boolean> =>
+        batcher.apply({ hostId, seq: 1, state: state(arns.get(hostId) ?? "", "RUNNING") });
+      const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+      const results = [report("h0")];
+      await turn();
+      // Reports one by one while the first batch is written: they wait for it, not a batch each
+      // beside it (each a transaction of six round trips on PostgreSQL).
+      for (let i = 1; i < 10; i++) {
+        results.push(report(`h${i}`));
+        await turn();
+      }
+      assert.equal(transactions, 1, "nine reports waiting: no batch beside the first");
+      // Enough to fill one: written beside it.
+      for (let i = 10; i < 64; i++) results.push(report(`h${i}`));
+      await turn();
+      await turn();
+      assert.equal(transactions, 2, "sixty-three waiting: one batch beside the first");
+      letGo();
+      assert.deepEqual(
+        await Promise.all(results),
+        results.map(() => true),
+      );
+      assert.ok(transactions <= 3, "at most three transactions for 64 reports");
+      assert.deepEqual(
+        Object.values((await stored(store)).status),
+        results.map(() => "RUNNING"),
+      );
+    }));
 });
