@@ -81,6 +81,8 @@ const WATCH_BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
 /** Fargate's ephemeral storage when the task definition names none. */
 const DEFAULT_EPHEMERAL_STORAGE_GIB = 20;
+/** How often a pull's progress is reported at most (its end always is). */
+const PROGRESS_MS = 250;
 
 export class TaskRun {
   readonly #deps: TaskRunDeps;
@@ -268,7 +270,7 @@ export class TaskRun {
                     }),
                 // The task's own credentials are shown to the registry even for a cached image.
                 ...(own === undefined ? {} : { recheck: true }),
-                onProgress: (done, total) => this.#deps.progress(owner, done, total),
+                onProgress: this.#progressOf(owner),
               }),
             ),
           );
@@ -371,6 +373,21 @@ export class TaskRun {
       // setup) skipped a check placed after the try, and such a task never stopped.
       if (this.#stopWanted) await this.stop();
     }
+  }
+
+  /**
+   * A pull's progress, reported at most every PROGRESS_MS and at its end: the store calls back
+   * per chunk it reads (about 640 times for a 10 MiB layer), and each report is a message to
+   * the server.
+   */
+  #progressOf(container: string): (bytesDone: number, bytesTotal: number) => void {
+    let last = -Infinity;
+    return (done, total) => {
+      const now = this.#deps.now();
+      if (done < total && now - last < PROGRESS_MS) return;
+      last = now;
+      this.#deps.progress(container, done, total);
+    };
   }
 
   /** The metadata endpoint's base URL on the task's network, if it can be served. */

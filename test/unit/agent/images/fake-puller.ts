@@ -11,6 +11,8 @@ export class FakeImagePuller implements ImagePuller {
   readonly #images = new Map<string, PulledImage>();
   readonly #failures = new Map<string, Error[]>();
   readonly #holds = new Map<string, Promise<void>>();
+  /** How many progress callbacks a pull makes (a real one makes one per chunk it reads). */
+  progressSteps = 1;
 
   constructor(references: string[]) {
     for (const [i, reference] of references.entries())
@@ -40,7 +42,8 @@ export class FakeImagePuller implements ImagePuller {
     const image = this.#images.get(reference);
     if (image === undefined)
       throw new BerthError("ImageNotFound", `${reference}: not found in its registry`);
-    options.onProgress?.(100, 100);
+    for (let step = 1; step <= this.progressSteps; step++)
+      options.onProgress?.((100 * step) / this.progressSteps, 100);
     return image;
   }
 }

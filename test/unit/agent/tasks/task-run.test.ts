@@ -60,6 +60,8 @@ interface Harness {
   reached(status: string): Promise<TaskState>;
   /** What the run logged at error level, with its fields. */
   errors: Array<Record<string, unknown>>;
+  /** The pull progress reported, per report: [container, bytesDone, bytesTotal]. */
+  progress: Array<[string, number, number]>;
 }
 
 /** A logger that keeps what is logged at error level (message as `msg`), and drops the rest. */
@@ -89,6 +91,7 @@ function harness(
   const runtime = new FakeContainerRuntime({ dataDir });
   const images = new FakeImagePuller([IMAGE]);
   const reports: TaskState[] = [];
+  const progress: Array<[string, number, number]> = [];
   const durable: string[] = [];
   const waiters: Array<{ status: string; resolve: (s: TaskState) => void }> = [];
   let clock = 1_000;
@@ -110,7 +113,7 @@ function harness(
           waiter.resolve(state);
         }
     },
-    progress: () => undefined,
+    progress: (...report) => void progress.push(report),
     logArchiveDir: join(dataDir, "logs"),
   });
   return {
@@ -120,6 +123,7 @@ function harness(
     reports,
     durable,
     errors,
+    progress,
     statuses: () =>
       reports.map((r) => r.lastStatus).filter((s, i, all) => i === 0 || all[i - 1] !== s),
     reached: (status) => {
@@ -253,6 +257,24 @@ describe("task state machine", () => {
     await h.reached("RUNNING");
     assert.equal(h.images.pulls.length, 2);
     await h.run.requestStop("UserInitiated", "Task stopped by user");
+  });
+
+  it("reports a pull's progress a few times a second and at its end, not per chunk", async () => {
+    const h = harness([container("app")]);
+    // 1,000 chunks; the harness's clock moves 1 ms per reading, so the pull takes about 1 s.
+    h.images.progressSteps = 1_000;
+    await h.run.start();
+    try {
+      await h.reached("RUNNING");
+      assert.deepEqual(h.progress[0], ["app", 0.1, 100], "the first chunk is reported");
+      assert.deepEqual(h.progress.at(-1), ["app", 100, 100], "the end is reported");
+      assert.ok(
+        h.progress.length >= 3 && h.progress.length <= 6,
+        `${h.progress.length} reports for 1,000 chunks`,
+      );
+    } finally {
+      await h.run.requestStop("UserInitiated", "Task stopped by user");
+    }
   });
 
   it("fails to start with CannotStartContainerError when a container cannot be created or started", async () => {
