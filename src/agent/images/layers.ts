@@ -21,9 +21,12 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
-import { extract } from "tar";
+import { extract, type TarOptionsWithAliasesAsyncNoFile as TarOptions } from "tar";
+import { createGunzip } from "node:zlib";
 import { BerthError } from "../../core/index.js";
 
 const run = promisify(execFile);
@@ -136,8 +139,7 @@ export async function unpackLayer(
     return safe ?? "";
   };
   try {
-    await extract({
-      file: blobPath,
+    await unpackStream(blobPath, {
       cwd: temp,
       preserveOwner: true,
       // node-tar creates with the layer's modes, which the process umask narrows (Berth's is
@@ -239,5 +241,42 @@ export async function unpackLayer(
       `unpacking a layer failed: ${(error as Error).message}`,
       { cause: error },
     );
+  }
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * node-tar's extract of a layer file, with a gzip layer inflated by Node's zlib on the thread
+ * pool in 1 MiB pieces. Given the file, node-tar inflates on the event loop in 16 KiB pieces and
+ * writes each file in 16 KiB writes: for a 10 MiB layer, about 640 inflate calls and 640 writes
+ * on the event loop; here, 10 of each, and the inflating beside it on the other core.
+ */
+async function unpackStream(blobPath: string, options: TarOptions): Promise<void> {
+  const unpack = extract(options);
+  const source = createReadStream(blobPath, { highWaterMark: MiB });
+  const gunzip = (await isGzip(blobPath)) ? createGunzip({ chunkSize: MiB }) : undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      unpack.on("error", reject);
+      unpack.on("close", () => resolve());
+      source.on("error", reject);
+      gunzip?.on("error", reject);
+      (gunzip === undefined ? source : source.pipe(gunzip)).pipe(unpack);
+    });
+  } finally {
+    source.destroy();
+    gunzip?.destroy();
+  }
+}
+
+/** Whether the file starts as gzip does (node-tar's own test: its two magic bytes). */
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await open(path, "r");
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
   }
 }

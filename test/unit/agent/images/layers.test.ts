@@ -12,9 +12,11 @@ import {
   existsSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { unpackLayer } from "../../../../src/agent/images/index.js";
+import { BerthError } from "../../../../src/core/index.js";
 import { makeLayer } from "./registries.js";
 
 describe("unpackLayer", () => {
@@ -132,6 +134,31 @@ describe("unpackLayer", () => {
       );
       assert.equal(readFileSync(join(dir, "victim"), "utf8"), "keep me\n");
       assert.equal(existsSync(join(dir, "sneaky-snapshot")), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("unpacks a gzip layer of several MiB byte for byte, and keeps nothing of a truncated one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-unpack-"));
+    try {
+      const big = randomBytes(5 * 1024 * 1024 + 123);
+      const layer = await makeLayer({ "data/big": big, "data/small": "s\n" });
+      const blob = join(dir, "layer.tar.gz");
+      writeFileSync(blob, layer);
+      const snapshot = join(dir, "snapshot");
+      await unpackLayer(blob, snapshot, "application/vnd.oci.image.layer.v1.tar+gzip");
+      assert.ok(readFileSync(join(snapshot, "data/big")).equals(big));
+      assert.equal(readFileSync(join(snapshot, "data/small"), "utf8"), "s\n");
+
+      const cut = join(dir, "cut.tar.gz");
+      writeFileSync(cut, layer.subarray(0, Math.floor(layer.length / 2)));
+      const lost = join(dir, "lost");
+      await assert.rejects(
+        unpackLayer(cut, lost, "application/vnd.oci.image.layer.v1.tar+gzip"),
+        (error: unknown) => error instanceof BerthError && error.code === "LayerUnpackFailed",
+      );
+      assert.equal(existsSync(lost), false);
+      assert.equal(existsSync(`${lost}.unpacking`), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
