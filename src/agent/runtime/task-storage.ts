@@ -309,7 +309,10 @@ async function runStorageCommand(command: string[], background: boolean): Promis
  * A sparse image formatted ext4 without a journal (scratch space outlives no crash: a task is
  * gone with its host) and without reserved blocks, so nearly all of the size is usable. mke2fs
  * discards the file first (it reads as zeros), so it marks the inode tables zeroed and the
- * kernel writes no lazy init: the image stays ~4 MB until the task writes.
+ * kernel writes no lazy init. Without the resize inode (its blocks reserved for growing the
+ * filesystem online, which a task's never does) the image is ~0.3 MB until the task writes,
+ * not ~4.4 MB: a 20 GiB image's format, mount and unmount took 5 ms of system CPU instead of
+ * 9.5 (40 in a shell loop, twice each way).
  */
 async function reserve(file: string, sizeGiB: number): Promise<void> {
   const handle = await open(file, "w", PRIVATE_FILE);
@@ -330,7 +333,7 @@ async function format(file: string, sizeGiB: number, background: boolean): Promi
     "-m",
     "0",
     "-O",
-    "^has_journal",
+    "^has_journal,^resize_inode",
     "-E",
     "lazy_itable_init=1",
     file,
