@@ -6,7 +6,12 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { runtimeFailed } from "./errors.js";
-import { spawnCommand, type SpawnOutcome, type SpawnRequest } from "./spawn-command.js";
+import {
+  BACKGROUND_SPAWNER,
+  spawnCommand,
+  type SpawnOutcome,
+  type SpawnRequest,
+} from "./spawn-command.js";
 import type { SpawnerReply, SpawnerRequest } from "./spawner-process.js";
 
 export interface CommandResult {
@@ -17,7 +22,11 @@ export interface CommandResult {
 
 export interface CommandOptions {
   allowFailure?: boolean;
-  /** Run at the lowest CPU priority (`nice -n 19`): work done ahead of any task. */
+  /**
+   * Run at the lowest CPU priority (nice 19): work done ahead of any task. Started by the
+   * background spawner, which runs at nice 19 itself, so the command is from its first
+   * instruction, without a `nice` process before it.
+   */
   background?: boolean;
   input?: string;
   env?: NodeJS.ProcessEnv;
@@ -30,11 +39,7 @@ export async function runCommand(
   options: CommandOptions = {},
 ): Promise<CommandResult> {
   const { allowFailure, background, ...rest } = options;
-  const outcome = await spawned(
-    background === true
-      ? { file: "nice", args: ["-n", "19", file, ...args], ...rest }
-      : { file, args, ...rest },
-  );
+  const outcome = await spawned({ file, args, ...rest }, background === true);
   if (outcome.error !== undefined)
     throw runtimeFailed(`${file} could not be started: ${outcome.error}`);
   const result = { stdout: outcome.stdout, stderr: outcome.stderr, code: outcome.code ?? 128 };
@@ -63,8 +68,14 @@ export async function startDaemon(
   return { line: outcome.syncLine, stderr: outcome.stderr };
 }
 
-function spawned(request: SpawnRequest): Promise<SpawnOutcome> {
-  return Spawner.get()?.run(request) ?? spawnCommand(request);
+function spawned(request: SpawnRequest, background = false): Promise<SpawnOutcome> {
+  const spawner = background ? Spawner.background() : Spawner.get();
+  if (spawner !== undefined) return spawner.run(request);
+  return spawnCommand(
+    background
+      ? { ...request, file: "nice", args: ["-n", "19", request.file, ...request.args] }
+      : request,
+  );
 }
 
 // The spawner's module beside this one: .ts when run from source (tsx), .js when built.
@@ -84,11 +95,21 @@ const SPAWNERS = 2;
 /**
  * The spawners of this process, started on first use; each command goes to the one with the
  * fewest in flight (the first on a tie, so one after another they share one); a lost one is
- * started again.
+ * started again. Background commands have a spawner of their own, at nice 19.
  */
 class Spawner {
   static readonly #all: Array<Spawner | undefined> = [];
+  static #background: Spawner | undefined;
   static #disabled = process.env.BERTH_SPAWNER === "0";
+
+  static background(): Spawner | undefined {
+    if (Spawner.#disabled) return undefined;
+    try {
+      return (Spawner.#background ??= new Spawner(true));
+    } catch {
+      return undefined;
+    }
+  }
 
   static get(): Spawner | undefined {
     if (Spawner.#disabled) return undefined;
@@ -109,8 +130,8 @@ class Spawner {
   readonly #pending = new Map<number, (outcome: SpawnOutcome) => void>();
   #next = 0;
 
-  private constructor() {
-    this.#child = fork(SPAWNER, [], {
+  private constructor(background = false) {
+    this.#child = fork(SPAWNER, background ? [BACKGROUND_SPAWNER] : [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
@@ -123,6 +144,7 @@ class Spawner {
     const lost = (why: string): void => {
       const index = Spawner.#all.indexOf(this);
       if (index >= 0) Spawner.#all[index] = undefined;
+      if (Spawner.#background === this) Spawner.#background = undefined;
       // A command in flight may or may not have run: it fails, as it would if the agent died.
       for (const settle of this.#pending.values())
         settle({ stdout: "", stderr: "", code: null, signal: null, error: why });

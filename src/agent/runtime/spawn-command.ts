@@ -7,6 +7,13 @@
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 
+/**
+ * The argument of the spawner of background commands (command.ts): it runs at nice 19, and so
+ * does every process it starts (a child inherits its parent's niceness) from its first
+ * instruction, with no `nice` process before it.
+ */
+export const BACKGROUND_SPAWNER = "--background";
+
 export interface SpawnRequest {
   file: string;
   args: string[];

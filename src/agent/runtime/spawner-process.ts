@@ -8,10 +8,18 @@
  * the memory) it costs less, and on another core. It holds no state: it exits when the agent
  * that started it goes, and a lost spawner is started again on the next command.
  */
-import { spawnCommand, type SpawnOutcome, type SpawnRequest } from "./spawn-command.js";
+import { setPriority } from "node:os";
+import {
+  BACKGROUND_SPAWNER,
+  spawnCommand,
+  type SpawnOutcome,
+  type SpawnRequest,
+} from "./spawn-command.js";
 
 export type SpawnerRequest = SpawnRequest & { id: number };
 export type SpawnerReply = SpawnOutcome & { id: number };
+
+if (process.argv.includes(BACKGROUND_SPAWNER)) setPriority(19);
 
 process.on("message", (request: SpawnerRequest) => {
   void spawnCommand(request).then((outcome) =>

@@ -32,6 +32,29 @@ test("a background command runs at the lowest CPU priority, others at ours", asy
   assert.equal(await niceness(), String(osPriority()));
 });
 
+test("a background command is started by a spawner of its own at nice 19, with no nice before it", async () => {
+  // What the command's parent is: its command line and its niceness (field 19 of its stat).
+  const parent = async (background: boolean): Promise<{ argv: string[]; nice: number }> => {
+    const { stdout } = await runCommand(
+      "sh",
+      ["-c", `tr '\\0' ' ' < /proc/$PPID/cmdline; echo; cut -d' ' -f19 /proc/$PPID/stat`],
+      { background },
+    );
+    const [argv = "", nice = ""] = stdout.split("\n");
+    return { argv: argv.trim().split(" "), nice: Number(nice) };
+  };
+  const background = await parent(true);
+  assert.ok(
+    background.argv.some((arg) => arg.includes("spawner-process")),
+    background.argv.join(" "),
+  );
+  assert.ok(background.argv.includes("--background"), background.argv.join(" "));
+  assert.equal(background.nice, 19);
+  const foreground = await parent(false);
+  assert.ok(!foreground.argv.includes("--background"), foreground.argv.join(" "));
+  assert.equal(foreground.nice, osPriority());
+});
+
 test("a command's output, exit code, input and environment come back as they were", async () => {
   const ok = await runCommand("sh", ["-c", "cat; echo out; echo err >&2; echo $GREETING"], {
     input: "in\n",
