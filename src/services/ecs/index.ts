@@ -4,7 +4,13 @@
  * its input against the model.
  */
 import type * as ecs from "@aws-sdk/client-ecs";
-import { checkLaunchRoles, checkRegisteredRoles, type RoleGate } from "./task-roles.js";
+import {
+  checkLaunchRoles,
+  checkRegisteredRoles,
+  passLaunchRoles,
+  type RoleGate,
+} from "./task-roles.js";
+import { readRunTask } from "./run-task-read.js";
 import { ecsResources } from "./authorization.js";
 import {
   actionTable,
@@ -106,16 +112,12 @@ function runTaskAsCaller(
 ) {
   return async (input: ecs.RunTaskRequest, ctx: RequestContext): Promise<ecs.RunTaskResponse> => {
     if (roles === undefined) return tasks.runTask(input, ctx);
-    // The definition the check read is the one RunTask runs (read once, not twice).
-    const definition = await checkLaunchRoles(
-      roles,
-      store,
-      ctx,
-      input.taskDefinition,
-      input.overrides ?? {},
-      true,
-    );
-    return tasks.runTask(input, ctx, definition === undefined ? undefined : { definition });
+    // The definition the check reads is the one RunTask runs: read once, with the cluster, the
+    // clientToken's answer and the runtime tags (run-task-read.ts).
+    const read = await readRunTask(store, input);
+    if (read.definitionError !== undefined) throw read.definitionError;
+    await passLaunchRoles(roles, ctx, read.definition, input.overrides ?? {}, true);
+    return tasks.runTask(input, ctx, read);
   };
 }
 

@@ -24,10 +24,21 @@ export async function sandboxRuntime(
     .where("resource_arn", "in", [taskDefinitionArn, clusterArn])
     .where("key", "=", RUNTIME_TAG)
     .execute();
-  for (const arn of [taskDefinitionArn, clusterArn]) {
-    const tag = rows.find((row) => row.resource_arn === arn);
-    if (tag === undefined) continue;
-    const value = tag.value;
+  return runtimeOfTags([
+    [taskDefinitionArn, rows.find((row) => row.resource_arn === taskDefinitionArn)?.value],
+    [clusterArn, rows.find((row) => row.resource_arn === clusterArn)?.value],
+  ]);
+}
+
+/**
+ * The runtime the first tag present asks for (the definition's, then the cluster's), as
+ * `[resource ARN, the tag's value or undefined]`; undefined when neither has one.
+ */
+export function runtimeOfTags(
+  tags: ReadonlyArray<readonly [string, string | null | undefined]>,
+): SandboxRuntime | undefined {
+  for (const [arn, value] of tags) {
+    if (value === undefined || value === null) continue;
     if (!(SANDBOX_RUNTIMES as readonly string[]).includes(value))
       throw invalidParameter(
         `The ${RUNTIME_TAG} tag of ${arn} is '${value}'; it must be runc or runsc.`,

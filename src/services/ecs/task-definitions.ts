@@ -3,7 +3,7 @@ import type { ECS, Compatibility, Failure, TaskDefinition } from "@aws-sdk/clien
 import { page, type Handlers } from "../../aws/index.js";
 import { readTags, type Store, type TaskDefinitionTable } from "../../store/index.js";
 import { clientException, invalidParameter, taskDefinitionNotFound } from "./errors.js";
-import { parseTaskDefinitionRef, taskDefinitionArn } from "./resources.js";
+import { parseTaskDefinitionRef, taskDefinitionArn, type TaskDefinitionRef } from "./resources.js";
 import { writeTags } from "./tags.js";
 import { checkTaskDefinition, normalizeContainer } from "./task-definition-rules.js";
 
@@ -17,15 +17,24 @@ export function toTaskDefinition(row: TaskDefinitionTable): TaskDefinition {
   };
 }
 
+/**
+ * What a reference names (undefined: nothing there can be), refusing a revision as ECS does
+ * before anything is read.
+ */
+export function taskDefinitionRef(identifier: string): TaskDefinitionRef | undefined {
+  const ref = parseTaskDefinitionRef(identifier);
+  // "family:abc": ECS names the revision (its text as recorded from CreateService).
+  if (ref === undefined && /^[a-zA-Z0-9_-]{1,255}:(?!\d+$)/.test(identifier.split("/").pop() ?? ""))
+    throw invalidParameter("Invalid revision number.");
+  return ref;
+}
+
 /** The row a reference names: a bare family means its latest ACTIVE revision. */
 export async function findTaskDefinition(
   store: Store,
   identifier: string,
 ): Promise<TaskDefinitionTable | undefined> {
-  const ref = parseTaskDefinitionRef(identifier);
-  // "family:abc": ECS names the revision (its text as recorded from CreateService).
-  if (ref === undefined && /^[a-zA-Z0-9_-]{1,255}:(?!\d+$)/.test(identifier.split("/").pop() ?? ""))
-    throw invalidParameter("Invalid revision number.");
+  const ref = taskDefinitionRef(identifier);
   if (ref === undefined) return undefined;
   let query = store.selectFrom("task_definitions").selectAll().where("family", "=", ref.family);
   query =

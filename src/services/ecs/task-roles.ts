@@ -64,6 +64,18 @@ export async function checkLaunchRoles(
 ): Promise<TaskDefinitionTable | undefined> {
   const row =
     taskDefinition === undefined ? undefined : await findTaskDefinition(store, taskDefinition);
+  await passLaunchRoles(gate, ctx, row, overrides, assume);
+  return row;
+}
+
+/** `checkLaunchRoles` for a definition's row already read (undefined: none). */
+export async function passLaunchRoles(
+  gate: RoleGate,
+  ctx: RequestContext,
+  row: TaskDefinitionTable | undefined,
+  overrides: PassedRoles,
+  assume: boolean,
+): Promise<void> {
   // An unknown definition is the handler's to refuse, with its own text.
   const definition = row === undefined ? {} : toTaskDefinition(row);
   const roles = rolesOf(ctx, {
@@ -71,11 +83,10 @@ export async function checkLaunchRoles(
     executionRoleArn: overrides.executionRoleArn ?? definition.executionRoleArn,
   });
   for (const role of roles) await gate.mayPass(ctx.principal, role);
-  if (!assume) return row;
+  if (!assume) return;
   for (const role of roles)
     if ((await gate.assumable(role)) !== "ok")
       throw clientException(
         `ECS was unable to assume the role '${role}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.`,
       );
-  return row;
 }

@@ -6,21 +6,16 @@ import { parseArn } from "../../core/index.js";
 import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Transaction } from "kysely";
-import {
-  isUniqueViolation,
-  readTags,
-  type Database,
-  type Store,
-  type TaskDefinitionTable,
-} from "../../store/index.js";
+import { isUniqueViolation, readTags, type Database, type Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { clusterNotFound, invalidParameter } from "./errors.js";
 import { clusterName } from "./resources.js";
 import { draftTasks, taskArnOf } from "./run-task.js";
-import { sandboxRuntime } from "./sandbox-runtime.js";
+import { readRunTask, runTaskScope, type RunTaskRead } from "./run-task-read.js";
+import { runtimeOfTags } from "./sandbox-runtime.js";
 import { checkTags, tagEntries } from "./tags.js";
-import { findTaskDefinition, toTaskDefinition } from "./task-definitions.js";
+import { toTaskDefinition } from "./task-definitions.js";
 
 /** A task's ARN from its ARN or its id within `cluster`. */
 export function taskArnFrom(ctx: RequestContext, cluster: string, identifier: string): string {
@@ -48,14 +43,14 @@ export function taskHandlers(
   }
 
   return {
-    /** `read`: the task definition's row, when the caller has just read it for `input`. */
+    /** `read`: what the caller has just read for `input` (readRunTask), not read again. */
     runTask: async (
       input: RunTaskRequest,
       ctx: RequestContext,
-      read?: { definition: TaskDefinitionTable },
+      read?: RunTaskRead,
     ): Promise<RunTaskResponse> => {
       const token = input.clientToken;
-      const scope = `RunTask:${clusterName(input.cluster)}`;
+      const scope = runTaskScope(input);
       const hash = requestHash(input);
       // ECS answers a reused token with other parameters with an error; the same request gets
       // the first answer again.
@@ -74,26 +69,20 @@ export function taskHandlers(
           .executeTakeFirst();
         return seen === undefined ? undefined : answer(seen);
       };
-      // The cluster and the token's earlier answer in one read (a round trip each on
-      // PostgreSQL), as findActiveCluster and earlierAnswer read them.
-      const found = await store
-        .selectFrom("clusters")
-        .leftJoin("idempotency", (join) =>
-          join.on("idempotency.scope", "=", scope).on("idempotency.token", "=", token ?? ""),
-        )
-        .selectAll("clusters")
-        .select(["idempotency.request_hash", "idempotency.response"])
-        .where("clusters.name", "=", clusterName(input.cluster))
-        .executeTakeFirst();
-      if (found?.status !== "ACTIVE") throw clusterNotFound();
-      const { request_hash, response, ...cluster } = found;
-      if (token !== undefined && request_hash !== null && response !== null)
-        return answer({ request_hash, response });
-      const definition =
-        read?.definition ?? (await findTaskDefinition(store, input.taskDefinition ?? ""));
+      // The cluster, the token's earlier answer, the definition and the runtime tags in one
+      // read (a round trip each on PostgreSQL), checked in the order ECS checks them.
+      const found = read ?? (await readRunTask(store, input));
+      const cluster = found.cluster;
+      if (cluster?.status !== "ACTIVE") throw clusterNotFound();
+      if (found.answer !== undefined) return answer(found.answer);
+      if (found.definitionError !== undefined) throw found.definitionError;
+      const definition = found.definition;
       if (definition === undefined) throw invalidParameter("TaskDefinition not found.");
       const strategy = resolveStrategy(input, cluster.document);
-      const runtime = await sandboxRuntime(store, cluster.arn, definition.arn);
+      const runtime = runtimeOfTags([
+        [definition.arn, found.runtimeTags.definition],
+        [cluster.arn, found.runtimeTags.cluster],
+      ]);
       const drafts = draftTasks(toTaskDefinition(definition), input, {
         ...(strategy.length > 0
           ? { capacityProviders: splitStrategy(strategy, input.count ?? 1) }
