@@ -8,7 +8,7 @@
  * told. Host loss records its tasks STOPPED here too: there is no host left to tell.
  */
 import type { Failure, Task } from "@aws-sdk/client-ecs";
-import type { Transaction } from "kysely";
+import type { Insertable, Transaction } from "kysely";
 import type { Logger } from "../core/index.js";
 import type { TaskAssignment } from "../protocol/index.js";
 import {
@@ -46,8 +46,10 @@ export interface StartRequest {
   tags?: readonly TagEntry[];
   /** A leader role's start (the reconciler's): stored only while this server still leads. */
   fence?: Fence;
-  /** Runs in the same transaction (RunTask records its clientToken's answer there). */
+  /** Runs in the same transaction. */
   beforeCommit?: (trx: Transaction<Database>, placed: Placed) => Promise<void>;
+  /** RunTask's clientToken answer, stored with the tasks (createTasks' `answer`). */
+  answer?: (placed: Placed) => Insertable<Database["idempotency"]>;
 }
 
 export interface TaskCommandsOptions {
@@ -76,6 +78,7 @@ export class TaskCommands {
         await request.beforeCommit?.(trx, result);
       },
       hosts.addresses,
+      request.answer,
     );
     for (const { hostId, assignment } of placed.assignments) hosts.assign(hostId, assignment);
     return { tasks: placed.tasks, failures: placed.failures };

@@ -94,6 +94,11 @@ export async function createTasks(
   drafts: TaskDraft[],
   beforeCommit?: (trx: Transaction<Database>, placed: Placed) => Promise<void>,
   addresses: TaskAddressSpace = defaultAddressSpace,
+  /**
+   * A clientToken's answer, stored with the tasks: on PostgreSQL in the statement that inserts
+   * their rows (a round trip of its own was one of a RunTask's seven).
+   */
+  answer?: (placed: Placed) => Insertable<Database["idempotency"]>,
 ): Promise<Placed> {
   // At READ COMMITTED on PostgreSQL (see placement.ts); two placements cutting the same subnet
   // or block for a cluster at once: the loser runs again and finds it taken. On SQLite,
@@ -381,12 +386,23 @@ export async function createTasks(
       placed.tasks.push(task);
       placed.assignments.push({ hostId: room.hostId, assignment });
     }
-    // A statement per 500 (a round trip each on PostgreSQL), well under its 65,535 parameters.
-    for (let at = 0; at < rows.length; at += 500)
-      await trx
-        .insertInto("tasks")
-        .values(rows.slice(at, at + 500))
-        .execute();
+    // A statement per 500 (a round trip each on PostgreSQL), well under its 65,535 parameters;
+    // on PostgreSQL the answer goes in with the first (PostgreSQL runs a WITH's insert once,
+    // whether or not the statement reads it).
+    const entry = answer?.(placed);
+    const together = entry !== undefined && rows.length > 0 && dialectOf(trx) === "postgres";
+    for (let at = 0; at < rows.length; at += 500) {
+      const values = rows.slice(at, at + 500);
+      if (at === 0 && together)
+        await trx
+          .with("answer", (db) => db.insertInto("idempotency").values(entry))
+          .insertInto("tasks")
+          .values(values)
+          .execute();
+      else await trx.insertInto("tasks").values(values).execute();
+    }
+    if (entry !== undefined && !together)
+      await trx.insertInto("idempotency").values(entry).execute();
     await beforeCommit?.(trx, placed);
     return placed;
   });

@@ -5,7 +5,7 @@ import { page, renderJson, type RequestContext, type Handlers } from "../../aws/
 import { parseArn } from "../../core/index.js";
 import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
-import type { Transaction } from "kysely";
+import type { Insertable } from "kysely";
 import { isUniqueViolation, readTags, type Database, type Store } from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
@@ -100,23 +100,20 @@ export function taskHandlers(
       ];
       checkTags(tags);
       // The clientToken's answer is recorded with the tasks, so a crash leaves both or neither.
-      const recordAnswer = async (trx: Transaction<Database>, result: Placed): Promise<void> => {
-        if (token === undefined) return;
-        const response: RunTaskResponse = { tasks: result.tasks, failures: result.failures };
-        await trx
-          .insertInto("idempotency")
-          // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
-          .values({
-            scope,
-            token,
-            request_hash: hash,
-            response: renderJson(response),
-            created_at: ctx.clock.now().getTime(),
-          })
-          .execute();
-      };
+      const answerOf = (result: Placed): Insertable<Database["idempotency"]> => ({
+        scope,
+        token: token ?? "",
+        request_hash: hash,
+        // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
+        response: renderJson({ tasks: result.tasks, failures: result.failures }),
+        created_at: ctx.clock.now().getTime(),
+      });
       return commands
-        .startTasks({ drafts, tags: tagEntries(tags), beforeCommit: recordAnswer })
+        .startTasks({
+          drafts,
+          tags: tagEntries(tags),
+          ...(token === undefined ? {} : { answer: answerOf }),
+        })
         .catch(async (error: unknown) => {
           // The same token sent to another server at the same moment: its request committed
           // first (and this one's tasks were rolled back with the losing entry), so its answer

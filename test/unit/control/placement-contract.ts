@@ -298,6 +298,73 @@ export function placementContract(
     },
   );
 
+  withStores(
+    "a clientToken's answer is stored with its tasks, or neither is (the same token twice at once)",
+    async (stores, store) => {
+      await addHost(store, "h1", 4);
+      const answer = (response: string) => () => ({
+        scope: "RunTask:c",
+        token: "t1",
+        request_hash: "h",
+        response,
+        created_at: Date.now(),
+      });
+      // Two servers with the same token at once: one stores its tasks and its answer, the other
+      // fails on the answer's key, and its tasks are not stored either.
+      const results = await Promise.allSettled(
+        stores
+          .slice(0, 2)
+          .map((s, i) =>
+            createTasks(s, [draft(), draft()], undefined, undefined, answer(`first${i}`)),
+          ),
+      );
+      const kept = await store.selectFrom("idempotency").selectAll().execute();
+      assert.equal(kept.length, 1);
+      const tasks = await store.selectFrom("tasks").select("arn").execute();
+      if (stores.length > 1) {
+        assert.deepEqual(
+          results.map((r) => r.status),
+          kept[0]?.response === "first0" ? ["fulfilled", "rejected"] : ["rejected", "fulfilled"],
+        );
+        assert.equal(tasks.length, 2, "the loser's tasks are not stored");
+        assert.deepEqual((await booked(store)).get("h1"), {
+          reserved: 2 * TASK.cpu,
+          live: 2 * TASK.cpu,
+        });
+      } else assert.equal(tasks.length, 2);
+      // Room for two more: the answer goes in with their rows; then none, and it goes alone.
+      for (const [token, count, placed] of [
+        ["t2", 3, 2],
+        ["t3", 1, 0],
+      ] as const) {
+        // Statements that insert: on PostgreSQL the answer rides in the rows' (a round trip).
+        let inserts = 0;
+        const counted = store.withPlugin({
+          transformQuery: (args) => {
+            if (args.node.kind === "InsertQueryNode") inserts++;
+            return args.node;
+          },
+          transformResult: (args) => Promise.resolve(args.result),
+        });
+        const result = await createTasks(
+          counted,
+          Array.from({ length: count }, () => draft()),
+          undefined,
+          undefined,
+          () => ({ scope: "RunTask:c", token, request_hash: "h", response: "", created_at: 0 }),
+        );
+        assert.equal(result.tasks.length, placed);
+        assert.equal(inserts, placed > 0 && engine === "postgres" ? 1 : placed > 0 ? 2 : 1);
+        const stored = await store
+          .selectFrom("idempotency")
+          .select("token")
+          .where("token", "=", token)
+          .execute();
+        assert.equal(stored.length, 1);
+      }
+    },
+  );
+
   withStores("a stop reported twice at once gives its room back once", async (stores, store) => {
     await addHost(store, "h1", 2);
     const { tasks } = await createTasks(store, [draft(), draft()]);
