@@ -192,6 +192,30 @@ export async function releaseRoom(
     .execute();
 }
 
+/**
+ * Gives room back to several hosts in one statement (`releaseRoom` on each was a round trip
+ * each on PostgreSQL): placement's give-backs where a cluster's block had no subnet left for a
+ * host it had claimed room on. One entry per host.
+ */
+export async function releaseRooms(
+  db: Kysely<Database>,
+  rooms: ReadonlyArray<{ hostId: string; cpu: number; memory: number; storageGiB: number }>,
+): Promise<void> {
+  if (rooms.length === 0) return;
+  const given = sql.join(
+    rooms.map(
+      (room) =>
+        sql`(${room.hostId}, cast(${room.cpu} as bigint), cast(${room.memory} as bigint), cast(${room.storageGiB} as bigint))`,
+    ),
+  );
+  await sql`update hosts set
+      reserved_cpu = reserved_cpu - back.column2,
+      reserved_memory = reserved_memory - back.column3,
+      reserved_storage_gib = reserved_storage_gib - back.column4
+    from (values ${given}) as back
+    where hosts.id = back.column1`.execute(db);
+}
+
 /** How many tasks of the same group (a service's, say) each host already runs. */
 export type GroupLoad = ReadonlyMap<string, number>;
 

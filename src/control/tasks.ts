@@ -19,6 +19,7 @@ import {
   chooseHosts,
   claimRooms,
   releaseRoom,
+  releaseRooms,
   type HostRoom,
   type PlacementFailure,
 } from "./placement.js";
@@ -339,6 +340,9 @@ export async function createTasks(
         hinted.delete(cluster);
         fullBecause.set(cluster, full);
       }
+      // Room given back, per host, in one statement after (a round trip each was most of a
+      // RunTask's on PostgreSQL when a cluster's block filled).
+      const givenBack = new Map<string, { cpu: number; memory: number; storageGiB: number }>();
       for (const { room, asks: on } of won)
         for (const cluster of new Set(on.map((ask) => ask.cluster))) {
           const ofCluster = on.filter((ask) => ask.cluster === cluster);
@@ -350,13 +354,21 @@ export async function createTasks(
           // No subnet for this host: the room just booked goes back, and the cluster looks
           // elsewhere.
           const { cpu, memory, storageGiB } = sumOf(ofCluster);
-          await releaseRoom(trx, room.hostId, { cpu, memory, ephemeral_storage_gib: storageGiB });
+          const back = givenBack.get(room.hostId) ?? { cpu: 0, memory: 0, storageGiB: 0 };
+          back.cpu += cpu;
+          back.memory += memory;
+          back.storageGiB += storageGiB;
+          givenBack.set(room.hostId, back);
           book(room, ofCluster, -1);
           for (const ask of ofCluster) {
             ask.tries++;
             ask.subnetError = `RESOURCE:SUBNET (${fullBecause.get(cluster) ?? "no subnet"})`;
           }
         }
+      await releaseRooms(
+        trx,
+        [...givenBack].map(([hostId, back]) => ({ hostId, ...back })),
+      );
       // Raced by others on every host in turn (each passed over once while busy, and once
       // found full): give up as a full cluster would.
       for (const ask of pending)

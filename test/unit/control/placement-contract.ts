@@ -409,6 +409,33 @@ export function placementContract(
     },
   );
 
+  withStores(
+    "room claimed on several hosts the block has no subnet for is all given back",
+    async (_s, store) => {
+      const space = { pool: "100.90.0.0/24" };
+      await addHost(store, "roomy", 8, "us-east-1a");
+      await createTasks(store, [draft()], undefined, space);
+      // Three emptier hosts in three zones: a RunTask of three chooses them (the picture does
+      // not know the block is full once hosts joined), finds no subnet for any and gives all
+      // three hosts' room back at once, then goes to "roomy".
+      for (const [i, az] of ["us-east-1b", "us-east-1c", "us-east-1d"].entries())
+        await addHost(store, `emptier${i}`, 16, az);
+      const placed = await createTasks(store, [draft(), draft(), draft()], undefined, space);
+      assert.deepEqual(placed.failures, []);
+      assert.deepEqual(
+        placed.assignments.map((a) => a.hostId),
+        ["roomy", "roomy", "roomy"],
+      );
+      for (const [host, room] of await booked(store))
+        assert.deepEqual(
+          room,
+          host === "roomy"
+            ? { reserved: 4 * TASK.cpu, live: 4 * TASK.cpu }
+            : { reserved: 0, live: 0 },
+        );
+    },
+  );
+
   withStores("a lost host's tasks give their room back", async (_stores, store) => {
     await addHost(store, "h1", 3);
     await createTasks(store, [draft(), draft(), draft()]);
