@@ -14,6 +14,7 @@
 import { execFile } from "node:child_process";
 import {
   chmodSync,
+  createReadStream,
   lchownSync,
   lstatSync,
   mkdirSync,
@@ -21,12 +22,11 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
-import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { promisify } from "node:util";
-import { extract, type TarOptionsWithAliasesAsyncNoFile as TarOptions } from "tar";
 import { createGunzip } from "node:zlib";
+import { extract, type TarOptionsWithAliasesAsyncNoFile as TarOptions } from "tar";
 import { BerthError } from "../../core/index.js";
 
 const run = promisify(execFile);
