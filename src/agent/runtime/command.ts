@@ -23,9 +23,9 @@ export interface CommandResult {
 export interface CommandOptions {
   allowFailure?: boolean;
   /**
-   * Run at the lowest CPU priority (nice 19): work done ahead of any task. Started by the
-   * background spawner, which runs at nice 19 itself, so the command is from its first
-   * instruction, without a `nice` process before it.
+   * Run at the lowest CPU priority (nice 19) and in the idle I/O class: work done ahead of any
+   * task. Started by the background spawner, which holds both itself, so the command does from
+   * its first instruction, without a `nice` or `ionice` process before it.
    */
   background?: boolean;
   input?: string;
@@ -73,7 +73,11 @@ function spawned(request: SpawnRequest, background = false): Promise<SpawnOutcom
   if (spawner !== undefined) return spawner.run(request);
   return spawnCommand(
     background
-      ? { ...request, file: "nice", args: ["-n", "19", request.file, ...request.args] }
+      ? {
+          ...request,
+          file: "ionice",
+          args: ["-c", "3", "nice", "-n", "19", request.file, ...request.args],
+        }
       : request,
   );
 }

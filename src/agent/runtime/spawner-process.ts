@@ -8,6 +8,7 @@
  * the memory) it costs less, and on another core. It holds no state: it exits when the agent
  * that started it goes, and a lost spawner is started again on the next command.
  */
+import { spawnSync } from "node:child_process";
 import { setPriority } from "node:os";
 import {
   BACKGROUND_SPAWNER,
@@ -19,7 +20,13 @@ import {
 export type SpawnerRequest = SpawnRequest & { id: number };
 export type SpawnerReply = SpawnOutcome & { id: number };
 
-if (process.argv.includes(BACKGROUND_SPAWNER)) setPriority(19);
+// The background spawner takes the lowest CPU priority and the idle I/O class once, here: every
+// process it starts inherits both, with no `nice` or `ionice` process before each (a refill
+// ran `ionice` twice per launch).
+if (process.argv.includes(BACKGROUND_SPAWNER)) {
+  setPriority(19);
+  spawnSync("ionice", ["-c", "3", "-p", String(process.pid)], { stdio: "ignore" });
+}
 
 process.on("message", (request: SpawnerRequest) => {
   void spawnCommand(request).then((outcome) =>

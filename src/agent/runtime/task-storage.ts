@@ -267,16 +267,8 @@ async function mountImage(dir: string, background: boolean): Promise<void> {
   await mkdir(fs).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== "EEXIST") throw error;
   });
-  const command = [
-    "mount",
-    "-t",
-    "ext4",
-    "-o",
-    "loop,noatime,nosuid,nodev",
-    join(dir, "image"),
-    fs,
-  ];
-  await runStorageCommand(command, background);
+  const args = ["-t", "ext4", "-o", "loop,noatime,nosuid,nodev", join(dir, "image"), fs];
+  await runCommand("mount", args, { background });
   await chmod(fs, PRIVATE_DIR);
 }
 
@@ -297,12 +289,6 @@ async function removeEntry(dir: string): Promise<void> {
   if (device?.startsWith("/dev/loop") === true) await detachLoop(basename(device), image);
   else if (existsSync(image)) await detachLoops(image);
   await rm(dir, { recursive: true, force: true });
-}
-
-/** Runs `command`; `background`: at the lowest CPU and I/O priority (nice 19, ionice idle). */
-async function runStorageCommand(command: string[], background: boolean): Promise<void> {
-  const [program, ...args] = background ? ["ionice", "-c", "3", ...command] : command;
-  await runCommand(program as string, args, { background });
 }
 
 /**
@@ -326,8 +312,7 @@ async function reserve(file: string, sizeGiB: number): Promise<void> {
 /** Formats `file` (made by `reserve`, or here when absent). */
 async function format(file: string, sizeGiB: number, background: boolean): Promise<void> {
   if (!existsSync(file)) await reserve(file, sizeGiB);
-  const command = [
-    "mkfs.ext4",
+  const args = [
     "-q",
     "-F",
     "-m",
@@ -340,7 +325,7 @@ async function format(file: string, sizeGiB: number, background: boolean): Promi
   ];
   // Formatting ahead yields to launches: it runs at the lowest CPU and I/O priority.
   try {
-    await runStorageCommand(command, background);
+    await runCommand("mkfs.ext4", args, { background });
   } catch (error) {
     await rm(file, { force: true });
     throw error;

@@ -32,6 +32,25 @@ test("a background command runs at the lowest CPU priority, others at ours", asy
   assert.equal(await niceness(), String(osPriority()));
 });
 
+test("a background command is in the idle I/O class, others in ours, with no ionice before it", async () => {
+  // `ionice` with no arguments prints its own class; its parent's command line says who started it.
+  const ioClass = async (background: boolean): Promise<{ own: string; parent: string }> => {
+    const { stdout } = await runCommand(
+      "sh",
+      ["-c", `ionice; tr '\\0' ' ' < /proc/$PPID/cmdline`],
+      { background },
+    );
+    const [own = "", parent = ""] = stdout.split("\n");
+    return { own: own.trim(), parent };
+  };
+  const background = await ioClass(true);
+  assert.equal(background.own, "idle");
+  assert.ok(background.parent.includes("spawner-process"), background.parent);
+  const ours = (await runCommand("ionice", [])).stdout.trim();
+  assert.notEqual(ours, "idle");
+  assert.equal((await ioClass(false)).own, ours);
+});
+
 test("a background command is started by a spawner of its own at nice 19, with no nice before it", async () => {
   // What the command's parent is: its command line and its niceness (field 19 of its stat).
   const parent = async (background: boolean): Promise<{ argv: string[]; nice: number }> => {
