@@ -92,24 +92,34 @@ export class TaskCgroups {
       await writeFile(join(dir, "pids.max"), String(limits.pidsLimit));
       return;
     }
-    const cpu = join(this.root, "cpu", rel);
-    await mkdir(cpu, { recursive: true });
-    await writeFile(join(cpu, "cpu.cfs_period_us"), String(CFS_PERIOD_US));
-    if (limits.cpu !== undefined) {
-      await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuotaUs(limits.cpu)));
-    }
-    await mkdir(join(this.root, "cpuacct", rel), { recursive: true }).catch(() => undefined);
-    const memory = join(this.root, "memory", rel);
-    await mkdir(memory, { recursive: true });
-    if (limits.memoryMiB !== undefined) {
-      const bytes = String(limits.memoryMiB * 1024 * 1024);
-      await writeFile(join(memory, "memory.limit_in_bytes"), bytes);
-      // memory+swap equal to memory: the task cannot swap its way past its limit.
-      await writeFile(join(memory, "memory.memsw.limit_in_bytes"), bytes).catch(() => undefined);
-    }
-    const pids = join(this.root, "pids", rel);
-    await mkdir(pids, { recursive: true });
-    await writeFile(join(pids, "pids.max"), String(limits.pidsLimit));
+    // The hierarchies side by side: each is its own chain of a mkdir and a write or two, and
+    // one after another they were nine waits for the thread pool on a launch's path. All are
+    // settled before a failure is thrown: the caller's clean-up must not race a mkdir.
+    const outcomes = await Promise.allSettled([
+      (async () => {
+        const cpu = join(this.root, "cpu", rel);
+        await mkdir(cpu, { recursive: true });
+        await writeFile(join(cpu, "cpu.cfs_period_us"), String(CFS_PERIOD_US));
+        if (limits.cpu !== undefined)
+          await writeFile(join(cpu, "cpu.cfs_quota_us"), String(cpuQuotaUs(limits.cpu)));
+      })(),
+      mkdir(join(this.root, "cpuacct", rel), { recursive: true }).catch(() => undefined),
+      (async () => {
+        const memory = join(this.root, "memory", rel);
+        await mkdir(memory, { recursive: true });
+        if (limits.memoryMiB === undefined) return;
+        const bytes = String(limits.memoryMiB * 1024 * 1024);
+        await writeFile(join(memory, "memory.limit_in_bytes"), bytes);
+        // memory+swap equal to memory: the task cannot swap its way past its limit.
+        await writeFile(join(memory, "memory.memsw.limit_in_bytes"), bytes).catch(() => undefined);
+      })(),
+      (async () => {
+        const pids = join(this.root, "pids", rel);
+        await mkdir(pids, { recursive: true });
+        await writeFile(join(pids, "pids.max"), String(limits.pidsLimit));
+      })(),
+    ]);
+    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
   }
 
   /**
