@@ -413,7 +413,9 @@ export class ImageStore implements RootfsProvider {
     this.#used(record);
     const dir = join(this.#root, "mounts", containerId);
     const merged = join(dir, "merged");
-    if (isMounted(merged)) return { path: merged };
+    // A new container's mount point is not there yet: the mount table is read only for one
+    // made before (a create tried again).
+    if (existsSync(merged) && isMounted(merged)) return { path: merged };
     const writable = writableDir ?? dir;
     mkdirSync(merged, { recursive: true });
     for (const sub of ["upper", "work"]) mkdirSync(join(writable, sub), { recursive: true });

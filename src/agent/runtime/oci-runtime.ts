@@ -459,8 +459,7 @@ export class OciContainerRuntime implements ContainerRuntime {
       }
     } else await oci.start(id);
     record.startedAt = new Date().toISOString();
-    await this.records.putContainer(record);
-    const state = await oci.state(id);
+    const [, state] = await Promise.all([this.records.putContainer(record), oci.state(id)]);
     return { ...this.toInfo(record, "running"), pid: state.pid };
   }
 
