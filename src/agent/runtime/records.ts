@@ -48,12 +48,58 @@ export function toExit(record: NonNullable<ContainerRecord["exit"]>): ContainerE
   return { ...record, finishedAt: new Date(record.finishedAt) };
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
-  // A temp name of its own: two writers of one record (an exit seen by two callers at once)
-  // must not rename each other's file away.
-  const temp = `${file}.${randomUUID()}.tmp`;
-  await writeFile(temp, JSON.stringify(value, null, 2), { mode: PRIVATE_FILE });
-  await rename(temp, file);
+/**
+ * The records this process wrote, by file: read back from here, not from the disk (a launch and
+ * a stop read a container's record about ten times, each an open, a stat, a read and a close on
+ * the thread pool). Write-through: the file is written first, and the disk stays what a
+ * restarted agent reads. Only this process writes these files (one agent holds a data dir's
+ * lock), and its writes of one file go one after another, so what it wrote last is what the
+ * file holds. A write that a removal overlapped is not kept (a removal counts itself in the
+ * file's queue), nor a record read from the disk (one an earlier agent wrote): either could
+ * put back what a removal took away. What is not here is read from the disk.
+ */
+const written = new Map<string, string>();
+
+/** A file's writes, one after another (the last one queued), and the removals they overlapped. */
+interface WriteQueue {
+  last: Promise<void>;
+  removals: number;
+}
+const queues = new Map<string, WriteQueue>();
+
+function writeJson(file: string, value: unknown): Promise<void> {
+  const text = JSON.stringify(value, null, 2);
+  const queue = queues.get(file) ?? { last: Promise.resolve(), removals: 0 };
+  queues.set(file, queue);
+  const removals = queue.removals;
+  const write = queue.last.then(async () => {
+    // A temp name of its own: a write left half done by a crash is never renamed in.
+    const temp = `${file}.${randomUUID()}.tmp`;
+    await writeFile(temp, text, { mode: PRIVATE_FILE });
+    await rename(temp, file);
+    if (queue.removals === removals) written.set(file, text);
+  });
+  const last = write.catch(() => undefined);
+  queue.last = last;
+  void last.then(() => {
+    if (queue.last === last && queues.get(file) === queue) queues.delete(file);
+  });
+  return write;
+}
+
+/** Deletes `file` (with `remove`), forgetting what was written to it. */
+async function removing(file: string, remove: () => Promise<void>): Promise<void> {
+  const forget = (): void => {
+    written.delete(file);
+    const queue = queues.get(file);
+    if (queue !== undefined) queue.removals++;
+  };
+  forget();
+  try {
+    await remove();
+  } finally {
+    forget();
+  }
 }
 
 /** Errors that say "try again": descriptors or memory ran out for a moment (a flood, a burst). */
@@ -80,7 +126,8 @@ async function readText(file: string): Promise<string | undefined> {
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {
-  const text = await readText(file);
+  // A copy each time: callers change the record they read before writing it again.
+  const text = written.get(file) ?? (await readText(file));
   // Records are written by rename, never torn: one that does not parse is not a record.
   if (text === undefined) return undefined;
   try {
@@ -133,7 +180,8 @@ export class RecordStore {
   }
 
   async removeSandbox(taskId: string): Promise<void> {
-    await rm(join(this.sandboxesDir, `${taskId}.json`), { force: true });
+    const file = join(this.sandboxesDir, `${taskId}.json`);
+    await removing(file, () => rm(file, { force: true }));
   }
 
   async listSandboxes(): Promise<SandboxRecord[]> {
@@ -155,7 +203,9 @@ export class RecordStore {
   }
 
   async removeContainer(id: string): Promise<void> {
-    await rm(this.containerDir(id), { recursive: true, force: true });
+    await removing(join(this.containerDir(id), "container.json"), () =>
+      rm(this.containerDir(id), { recursive: true, force: true }),
+    );
     await rm(this.exitFile(id), { force: true });
   }
 
