@@ -198,7 +198,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
         const [unlinked] = await Promise.allSettled([removeTaskLink(port), removePortGuard(chain)]);
         if (unlinked.status === "fulfilled") {
           releaseAddress(ipam, ip, target.taskId);
-          rmSync(file, { force: true });
+          removeRecord(file);
         }
         this.#removeWhenIdle(cluster);
         throw failed.reason;
@@ -237,7 +237,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
       });
     // One rename: the address is the prepared sandbox's or the task's, never both, whenever the
     // agent is killed (the file's name is the task; the id its address is held under stays inside).
-    renameSync(
+    moveRecord(
       join(this.dir, "attachments", `${preparedId}.json`),
       join(this.dir, "attachments", `${taskId}.json`),
     );
@@ -286,7 +286,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
         removePortGuard(portGuardChain(this.dir, attachment.cniId), port),
       ]);
       releaseAddress(this.#ipamDir(key), attachment.address.privateIPv4Address, attachment.cniId);
-      rmSync(join(this.dir, "attachments", `${taskId}.json`), { force: true });
+      removeRecord(join(this.dir, "attachments", `${taskId}.json`));
     }
     this.#removeWhenIdle(cluster);
   }
@@ -409,7 +409,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
       await removePortGuard(portGuardChain(this.dir, record.cniId), portOf(record)).catch(
         () => undefined,
       );
-      rmSync(join(this.dir, "attachments", `${record.taskId}.json`), { force: true });
+      removeRecord(join(this.dir, "attachments", `${record.taskId}.json`));
     }
     const bridge = BridgeTaskNetwork.bridgeName(cluster.key);
     const subnet = parseCidr(cluster.subnet) as Cidr;
@@ -438,7 +438,7 @@ export class BridgeTaskNetwork implements TaskNetwork {
       if (chain?.startsWith("CNI-") === true) await deleteChain("nat", chain);
     }
     rmSync(this.#ipamDir(cluster.key), { recursive: true, force: true });
-    rmSync(join(this.dir, "clusters", `${cluster.key}.json`), { force: true });
+    removeRecord(join(this.dir, "clusters", `${cluster.key}.json`));
     releaseSubnet(subnet, this.dir);
     this.#log.info("cluster network removed", { clusterArn: cluster.clusterArn, bridge });
   }
@@ -515,9 +515,11 @@ export class BridgeTaskNetwork implements TaskNetwork {
   }
 
   #write(file: string, value: unknown): void {
+    const text = JSON.stringify(value);
     mkdirSync(join(file, ".."), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(value));
+    writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
+    records.set(file, text);
   }
 }
 
@@ -546,15 +548,38 @@ function attachmentAt(file: string): AttachmentRecord | undefined {
   return { ...record, taskId: basename(file, ".json"), cniId: record.cniId ?? record.taskId };
 }
 
+/**
+ * The cluster and attachment records' texts, by file, as this process last wrote or read them.
+ * Every change to those files is made here, with synchronous calls (nothing runs between a
+ * change and the cache's), and one agent holds a data dir: so the cache is what the files hold,
+ * and a launch's reads (each record about four times, every attachment on each detach) cost no
+ * read of the disk. The directory listings still come from the disk.
+ */
+const records = new Map<string, string>();
+
+function removeRecord(file: string): void {
+  rmSync(file, { force: true });
+  records.delete(file);
+}
+
+function moveRecord(from: string, to: string): void {
+  renameSync(from, to);
+  const text = records.get(from);
+  records.delete(from);
+  if (text === undefined) records.delete(to);
+  else records.set(to, text);
+}
+
 /** A record, or undefined when there is none; any other failure (EMFILE) is not "none". */
 function readJson<T>(file: string): T | undefined {
-  let text: string;
+  let text = records.get(file);
   try {
-    text = readFileSync(file, "utf8");
+    text ??= readFileSync(file, "utf8");
   } catch (error) {
     if ((error as { code?: unknown }).code === "ENOENT") return undefined;
     throw error;
   }
+  records.set(file, text);
   try {
     return JSON.parse(text) as T;
   } catch {
