@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -46,10 +46,10 @@ describe("runc containers started and deleted by the agent itself", () => {
   });
 
   /** `runc create` of a busybox container running `args` in its own cgroup under the fixture's. */
-  function create(args: string[]): { id: string; cgroups: string[] } {
-    const id = uniqueId("cli");
+  function create(args: string[], id = uniqueId("cli")): { id: string; cgroups: string[] } {
     const bundle = join(fixture.dir, id);
-    mkdirSync(bundle);
+    mkdirSync(bundle, { recursive: true });
+    rmSync(join(bundle, "config.json"), { force: true }); // an id made again: a new spec
     execFileSync("runc", ["spec"], { cwd: bundle });
     const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
       root: { path: string; readonly: boolean };
@@ -100,6 +100,23 @@ describe("runc containers started and deleted by the agent itself", () => {
     assert.equal(runcCalls("delete", id), 1, "runc deleted it");
     assert.equal((await cli.state(id)).status, "absent");
     for (const path of cgroups) assert.equal(existsSync(path), false, `${path} is gone`);
+  });
+
+  it("reads a container made again under a deleted one's id as the new one", async () => {
+    // The state read at the first container's start is kept until its delete.
+    const { id } = create(["true"]);
+    const first = await cli.state(id);
+    await cli.start(id);
+    for (let i = 0; i < 250 && (await cli.state(id)).status !== "stopped"; i++) await sleep(20);
+    await cli.delete(id);
+    create(["sleep", "60"], id);
+    const again = await cli.state(id);
+    assert.equal(again.status, "created");
+    assert.notEqual(again.pid, first.pid, "the new container's init, not the old one's");
+    await cli.start(id);
+    assert.equal((await cli.state(id)).status, "running");
+    await cli.delete(id);
+    assert.equal((await cli.state(id)).status, "absent");
   });
 
   it("leaves a created container's delete to runc", async () => {

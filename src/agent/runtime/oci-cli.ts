@@ -167,6 +167,8 @@ export class RuncCli extends CliOciRuntime {
   override async delete(id: string): Promise<void> {
     const state = await this.#state(id);
     if (state === undefined) return;
+    // Gone from here on, whichever way: a container made again under this id has a state of its own.
+    createdStates.delete(join(this.root, id, "state.json"));
     const pid = state.init_process_pid ?? 0;
     const ownPidns = (state.config?.namespaces ?? []).some(
       (ns) => ns.type === "NEWPID" && !ns.path,
@@ -189,15 +191,30 @@ export class RuncCli extends CliOciRuntime {
 
   /** runc's state.json of the container (the parts read here), if it has one. */
   async #state(id: string): Promise<RuncState | undefined> {
+    const file = join(this.root, id, "state.json");
+    const known = createdStates.get(file);
+    if (known !== undefined) return known;
     let raw: string;
     try {
-      raw = await readFile(join(this.root, id, "state.json"), "utf8");
+      raw = await readFile(file, "utf8");
     } catch {
       return undefined;
     }
-    return JSON.parse(raw) as RuncState;
+    const state = JSON.parse(raw) as RuncState;
+    if (createdStates.size >= CREATED_STATES_MAX) createdStates.clear();
+    createdStates.set(file, state);
+    return state;
   }
 }
+
+/**
+ * The parts of runc's state.json read here, by file, once read: they are fixed when the
+ * container is created (its init's PID and start time, its namespaces, its cgroup paths), and
+ * a start or a stop read them two to four times. Forgotten at `delete` (a container made again
+ * under the same id is read anew). Bounded: past the bound everything is read again.
+ */
+const createdStates = new Map<string, RuncState>();
+const CREATED_STATES_MAX = 10_000;
 
 /** What this file reads of runc 1.1's state.json. */
 interface RuncState {
