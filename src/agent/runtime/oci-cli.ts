@@ -167,16 +167,25 @@ export class RuncCli extends CliOciRuntime {
   override async delete(id: string): Promise<void> {
     const state = await this.#state(id);
     if (state === undefined) return;
-    // Gone from here on, whichever way: a container made again under this id has a state of its own.
-    createdStates.delete(join(this.root, id, "state.json"));
-    const pid = state.init_process_pid ?? 0;
-    const ownPidns = (state.config?.namespaces ?? []).some(
-      (ns) => ns.type === "NEWPID" && !ns.path,
-    );
-    if (!ownPidns || (pid > 0 && (await processMatches(pid, state.init_process_start))))
-      return super.delete(id);
-    for (const path of Object.values(state.cgroup_paths ?? {})) await removeTree(path);
-    await rm(join(this.root, id), { recursive: true, force: true });
+    // Forgotten before and after (a read meanwhile is not kept): a container made again under
+    // this id has a state of its own.
+    const forget = (): void => {
+      createdStates.delete(join(this.root, id, "state.json"));
+      deletes++;
+    };
+    forget();
+    try {
+      const pid = state.init_process_pid ?? 0;
+      const ownPidns = (state.config?.namespaces ?? []).some(
+        (ns) => ns.type === "NEWPID" && !ns.path,
+      );
+      if (!ownPidns || (pid > 0 && (await processMatches(pid, state.init_process_start))))
+        return await super.delete(id);
+      for (const path of Object.values(state.cgroup_paths ?? {})) await removeTree(path);
+      await rm(join(this.root, id), { recursive: true, force: true });
+    } finally {
+      forget();
+    }
   }
 
   /** The container's init process from runc's state.json (its start time tells a reused PID). */
@@ -194,6 +203,7 @@ export class RuncCli extends CliOciRuntime {
     const file = join(this.root, id, "state.json");
     const known = createdStates.get(file);
     if (known !== undefined) return known;
+    const deletesBefore = deletes;
     let raw: string;
     try {
       raw = await readFile(file, "utf8");
@@ -201,8 +211,11 @@ export class RuncCli extends CliOciRuntime {
       return undefined;
     }
     const state = JSON.parse(raw) as RuncState;
-    if (createdStates.size >= CREATED_STATES_MAX) createdStates.clear();
-    createdStates.set(file, state);
+    // Not kept when a delete ran meanwhile: this read may be of the container it deleted.
+    if (deletes === deletesBefore) {
+      if (createdStates.size >= CREATED_STATES_MAX) createdStates.clear();
+      createdStates.set(file, state);
+    }
     return state;
   }
 }
@@ -215,6 +228,8 @@ export class RuncCli extends CliOciRuntime {
  */
 const createdStates = new Map<string, RuncState>();
 const CREATED_STATES_MAX = 10_000;
+/** Deletes begun and ended so far: a read that a delete overlapped is not kept. */
+let deletes = 0;
 
 /** What this file reads of runc 1.1's state.json. */
 interface RuncState {
