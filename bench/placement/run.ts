@@ -15,7 +15,7 @@
  * BENCH_PLACEMENT_TIMELINE=1 prints p50/p99 per 2 s of the run.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -67,6 +67,35 @@ function cpuSeconds(servers: BerthProcess[]): number {
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / 100;
+}
+
+/**
+ * CPU seconds PostgreSQL has used so far: its postmaster (with the children it has reaped) and
+ * the processes it runs now (the servers' sessions, its background workers), found by its port.
+ */
+function postgresCpuSeconds(postgres: TestPostgres | undefined): number {
+  if (postgres === undefined) return 0;
+  const stats = readdirSync("/proc")
+    .filter((pid) => /^\d+$/.test(pid))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return [{ pid, cmdline, fields: stat.slice(stat.lastIndexOf(")") + 2).split(" ") }];
+      } catch {
+        return []; // ended meanwhile
+      }
+    });
+  const postmaster = stats.find(
+    (s) => s.cmdline.includes("postgres") && s.cmdline.includes(`\0-p\0${postgres.port}\0`),
+  );
+  if (postmaster === undefined) return 0;
+  // utime, stime (the 12th and 13th fields after the command), then cutime and cstime.
+  const ticks = (fields: string[], reaped: boolean): number =>
+    Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+  let total = ticks(postmaster.fields, true);
+  for (const s of stats) if (s.fields[1] === postmaster.pid) total += ticks(s.fields, false);
+  return total / 100;
 }
 
 const percentile = (sorted: number[], p: number): number =>
@@ -126,6 +155,8 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     const failures = new Map<string, number>();
     await pgStats?.begin();
     const cpuBefore = cpuSeconds(servers);
+    const postgresBefore = postgresCpuSeconds(postgres);
+    const benchBefore = process.cpuUsage();
     const started = performance.now();
     // The run's span on the monotonic clock, which V8's profiles time their samples by.
     const monotonicStart = process.hrtime.bigint() / 1000n;
@@ -167,6 +198,9 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       )
       .catch(() => undefined);
     const cpuUsed = cpuSeconds(servers) - cpuBefore;
+    const postgresUsed = postgresCpuSeconds(postgres) - postgresBefore;
+    const benchCpu = process.cpuUsage(benchBefore);
+    const benchUsed = (benchCpu.user + benchCpu.system) / 1e6;
     if (CPU_PROF !== undefined)
       console.log(
         `  profiles: the run is ${monotonicStart}-${process.hrtime.bigint() / 1000n} µs ` +
@@ -199,6 +233,8 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       }
     }
     latencies.sort((a, b) => a - b);
+    const perTask = (seconds: number): string =>
+      ((seconds * 1e6) / Math.max(1, latencies.length)).toFixed(0);
     const rate = latencies.length / ((lastAck - started) / 1000);
     for (const client of clients) client.destroy();
     // What the servers said went wrong, when RunTask failed: the first few distinct errors.
@@ -219,7 +255,9 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       `${errors > 0 ? ` ${JSON.stringify(Object.fromEntries(errorKinds))}` : ""}; ` +
       `failures ${JSON.stringify(Object.fromEntries(failures))}; ` +
       `accepting took ${((accepted - started) / 1000).toFixed(1)} s; ` +
-      `servers' CPU ${cpuUsed.toFixed(1)} s, ${((cpuUsed * 1e6) / Math.max(1, latencies.length)).toFixed(0)} µs per task)  ` +
+      `servers' CPU ${cpuUsed.toFixed(1)} s, ${perTask(cpuUsed)} µs per task; ` +
+      `${postgres === undefined ? "" : `PostgreSQL's ${perTask(postgresUsed)} µs, `}` +
+      `the bench's (hosts and callers) ${perTask(benchUsed)} µs)  ` +
       `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`
     );
   } finally {
