@@ -104,7 +104,7 @@ export class PgStats {
     for (const line of log) {
       const m = /(ERROR|LOG|CONTEXT):\s+(.*)$/.exec(line);
       // Every statement logged: its parse and bind steps are the same round trip as its execute.
-      if (m === null || / (parse|bind) <unnamed>/.test(line)) continue;
+      if (m === null || / (parse|bind) \S+:/.test(line)) continue;
       const what = `${m[1] ?? ""}: ${m[2] ?? ""}`
         .replace(/duration: [\d.]+ ms/, "duration: N ms")
         .replace(/\d+(\.\d+)?/g, "N")

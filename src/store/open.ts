@@ -20,6 +20,7 @@ import pg from "pg";
 import { BerthError, PRIVATE_DIR, PRIVATE_FILE } from "../core/index.js";
 import { checkpointOffLoop } from "./checkpointer.js";
 import { migrationProvider } from "./migrations.js";
+import { withPreparedStatements } from "./prepared-statements.js";
 import { withStatementCache } from "./statement-cache.js";
 import type { Database } from "./schema.js";
 
@@ -198,7 +199,10 @@ export async function openPostgresStore(url: string): Promise<Store> {
   // query fails instead (the transaction is retried or the request answered with the error),
   // and the pool discards it on release.
   pool.on("connect", (client) => client.on("error", () => {}));
-  const db = new PostgresStore({ dialect: new PostgresDialect({ pool }) });
+  // Statements that come back are prepared once per session and run by name.
+  const db = new PostgresStore({
+    dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
+  });
   try {
     await checkCollation(db);
     await migrate(db);

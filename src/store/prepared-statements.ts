@@ -1,0 +1,63 @@
+/**
+ * PostgreSQL statements prepared once per connection and run by name. node-postgres sends a
+ * query with parameters as an unnamed statement, which PostgreSQL parses and analyses again on
+ * every run: in bench:placement, PostgreSQL (on the same cores as the servers) spent a quarter
+ * of a task's CPU on the same few statements. A text that comes back is given a name, and each
+ * connection parses it the first time it runs it and then only binds it.
+ *
+ * Bounded: a text is named on its second use (one-off texts, such as an `in (...)` of a size
+ * seen once, stay unnamed), at most `kept` names in all (each is a prepared statement in every
+ * session that ran it), and only texts of at most `MAX_PARAMETERS` parameters. A connection
+ * pooler in transaction mode would move sessions between clients: Berth talks to PostgreSQL
+ * directly.
+ */
+import type { PostgresPool, PostgresPoolClient } from "kysely";
+import type pg from "pg";
+
+/** Hot-path statements are a few dozen; Berth's dynamic `in (...)` lists vary by size. */
+const KEPT = 300;
+/** Larger ones (lists of thousands of hosts) are rare and costly to keep in every session. */
+const MAX_PARAMETERS = 500;
+/** Texts seen once, remembered until this many, then forgotten together. */
+const SEEN = 5_000;
+
+/** What of node-postgres' pool this uses (a fake in the unit test). */
+export type PgPool = Pick<pg.Pool, "end"> & {
+  connect(): Promise<Pick<pg.PoolClient, "query" | "release">>;
+};
+
+export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool {
+  const names = new Map<string, string>();
+  const seen = new Set<string>();
+  const nameOf = (text: string, parameters: number): string | undefined => {
+    const name = names.get(text);
+    if (name !== undefined || parameters === 0 || parameters > MAX_PARAMETERS) return name;
+    if (names.size >= kept) return undefined;
+    if (!seen.has(text)) {
+      if (seen.size >= SEEN) seen.clear();
+      seen.add(text);
+      return undefined;
+    }
+    seen.delete(text);
+    const named = `berth_${names.size}`;
+    names.set(text, named);
+    return named;
+  };
+  return {
+    end: () => pool.end(),
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      // Kysely's cursors (streams) and queries without parameters (the simple protocol, which
+      // may hold several statements) pass through as they are.
+      const query = ((text: unknown, parameters?: readonly unknown[]) => {
+        if (typeof text !== "string" || parameters === undefined)
+          return client.query(text as never);
+        const name = nameOf(text, parameters.length);
+        return name === undefined
+          ? client.query(text, [...parameters])
+          : client.query({ name, text, values: [...parameters] });
+      }) as unknown as PostgresPoolClient["query"];
+      return { query, release: (destroy?: boolean) => client.release(destroy) };
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// PostgreSQL statements that come back are run by name (prepared once per session); others, and
+// those without parameters, go as before. Against a fake pool: what node-postgres is asked.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { withPreparedStatements, type PgPool } from "../../../src/store/prepared-statements.js";
+
+function fakePool(): { pool: PgPool; asked: unknown[][]; released: number } {
+  const asked: unknown[][] = [];
+  const state = { released: 0 };
+  const client = {
+    query: (...args: unknown[]) => {
+      asked.push(args);
+      return Promise.resolve({ rows: [], rowCount: 0, command: "SELECT" });
+    },
+    release: () => {
+      state.released++;
+    },
+  };
+  const pool = {
+    connect: () => Promise.resolve(client),
+    end: () => Promise.resolve(),
+  } as unknown as PgPool;
+  return {
+    pool,
+    asked,
+    get released() {
+      return state.released;
+    },
+  };
+}
+
+test("a text with parameters is named from its second use on, the same name in every session", async () => {
+  const fake = fakePool();
+  const pool = withPreparedStatements(fake.pool);
+  const one = await pool.connect();
+  const two = await pool.connect();
+  const select = "select * from hosts where id = $1";
+  await one.query(select, ["h1"]);
+  await one.query(select, ["h2"]);
+  await two.query(select, ["h3"]);
+  await one.query("select * from tasks where arn = $1", ["t1"]);
+  await one.query("begin", []);
+  await one.query("begin", []);
+  assert.deepEqual(fake.asked, [
+    [select, ["h1"]],
+    [{ name: "berth_0", text: select, values: ["h2"] }],
+    [{ name: "berth_0", text: select, values: ["h3"] }],
+    ["select * from tasks where arn = $1", ["t1"]],
+    // No parameters: the simple protocol, which may hold several statements (migrations).
+    ["begin", []],
+    ["begin", []],
+  ]);
+  one.release();
+  two.release();
+  assert.equal(fake.released, 2);
+});
+
+test("at most `kept` names, and none for texts of many parameters", async () => {
+  const fake = fakePool();
+  const pool = withPreparedStatements(fake.pool, 2);
+  const client = await pool.connect();
+  for (const text of ["a $1", "b $1", "c $1"]) {
+    await client.query(text, [1]);
+    await client.query(text, [1]);
+  }
+  const many = Array.from({ length: 501 }, (_, i) => i);
+  const big = `select ${many.map((i) => `$${i + 1}`).join(",")}`;
+  await client.query(big, many);
+  await client.query(big, many);
+  const named = fake.asked.map(([first]) =>
+    typeof first === "string" ? undefined : (first as { name: string }).name,
+  );
+  assert.deepEqual(named, [
+    undefined,
+    "berth_0",
+    undefined,
+    "berth_1",
+    undefined,
+    undefined, // a third text: two names are kept already
+    undefined,
+    undefined,
+  ]);
+});
