@@ -32,7 +32,7 @@ test("each host hears of its own clusters only, with the other hosts of each as 
   const plan = planNetworks(rows, "100.64.0.0/10", addresses);
   // Only connected hosts are planned for; h2 (not connected) is still h1's peer.
   assert.deepEqual([...plan.keys()], ["h1", "h3", "h4"]);
-  const h1 = plan.get("h1");
+  const h1 = plan.get("h1")?.message;
   assert.equal(h1?.address, "10.0.0.1");
   assert.deepEqual(
     h1?.networks.map((n) => [n.clusterArn.split("/")[1], n.subnet, n.vni, n.peers]),
@@ -42,13 +42,50 @@ test("each host hears of its own clusters only, with the other hosts of each as 
       ["b", "100.64.64.0/24", 2049, []],
     ],
   );
-  const h3 = plan.get("h3");
+  const h3 = plan.get("h3")?.message;
   assert.equal(h3?.address, undefined);
   assert.deepEqual(
     h3?.networks.map((n) => n.peers.map((p) => p.hostId)),
     [["h1", "h2"], ["h1"]],
   );
-  assert.deepEqual(plan.get("h4")?.networks, []);
+  assert.deepEqual(plan.get("h4")?.message.networks, []);
+});
+
+test("a host is planned again only when what it is told changes", () => {
+  const rows = [
+    row("a", "h1", "100.64.0.0/24", "10.0.0.1"),
+    row("a", "h2", "100.64.1.0/24", "10.0.0.2"),
+    row("b", "h2", "100.64.64.0/24", "10.0.0.2"),
+    row("b", "h3", "100.64.65.0/24", "10.0.0.3"),
+  ];
+  const addresses = new Map<string, string | null>([
+    ["h1", "10.0.0.1"],
+    ["h2", "10.0.0.2"],
+    ["h3", "10.0.0.3"],
+    ["h4", "10.0.0.4"],
+  ]);
+  const sent = new Map<string, string>();
+  const plan = (list: typeof rows): string[] => {
+    const planned = planNetworks(list, "100.64.0.0/10", addresses, (h, k) => sent.get(h) === k);
+    for (const [hostId, { key }] of planned) sent.set(hostId, key);
+    return [...planned.keys()].sort();
+  };
+  assert.deepEqual(plan(rows), ["h1", "h2", "h3", "h4"]);
+  assert.deepEqual(plan([...rows].reverse()), [], "the same subnets in another order: none");
+  // h5 joins cluster a: its members hear of it, b's member alone does not.
+  const joined = [...rows, row("a", "h5", "100.64.2.0/24", "10.0.0.5")];
+  assert.deepEqual(plan(joined), ["h1", "h2"]);
+  assert.deepEqual(
+    planNetworks(joined, "100.64.0.0/10", addresses)
+      .get("h1")
+      ?.message.networks[0]?.peers.map((p) => p.hostId),
+    ["h2", "h5"],
+  );
+  // A subnet moves: every member of its cluster hears; a host's own address: that host.
+  const moved = joined.map((r) => (r.host_id === "h3" ? { ...r, subnet: "100.64.66.0/24" } : r));
+  assert.deepEqual(plan(moved), ["h2", "h3"]);
+  addresses.set("h4", "10.0.0.14");
+  assert.deepEqual(plan(moved), ["h4"]);
 });
 
 test("new subnets placed close together are published by one pass", async () => {
