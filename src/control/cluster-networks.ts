@@ -180,12 +180,13 @@ export class ClusterNetworks {
 
   /**
    * A placement gave a host a new subnet: a pass soon, for it and whatever others come
-   * meanwhile. A pass reads every host's subnets and plans the lists of every host of each
-   * cluster that changed (while a fleet's first tasks are placed, most of them), so passes after
-   * each new subnet, back to back, took a large share of the server while a fleet's first tasks
-   * were placed (bench:placement: every task of a 5,000-host run is the first of its cluster on
-   * its host); waiting four times the last pass's length keeps them to a fifth of the time, and
-   * is 50 ms on a small fleet.
+   * meanwhile. A pass reads every host's subnets and sends each member of every cluster that
+   * changed its whole list again (while a fleet's first tasks are placed, most hosts: every
+   * task of a 5,000-host bench:placement run is the first of its cluster on its host, and a
+   * pass is then mostly the socket writes of 5,000 lists of some 5 KB). Passes back to back
+   * took a large share of the server then; waiting nine times the last pass's length keeps them
+   * to a tenth of the time (a fifth with four times, which became most of a pass's cost once
+   * planning was cheap), and is 50 ms on a small fleet.
    */
   kickSoon(): void {
     if (this.#soon !== undefined) return;
@@ -194,7 +195,7 @@ export class ClusterNetworks {
         this.#soon = undefined;
         void this.kick();
       },
-      Math.max(50, 4 * this.#lastPassMs),
+      Math.max(50, 9 * this.#lastPassMs),
     );
     this.#soon.unref();
   }

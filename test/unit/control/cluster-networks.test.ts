@@ -118,3 +118,38 @@ test("new subnets placed close together are published by one pass", async () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a pass soon waits nine times the last pass's length", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-cluster-networks-"));
+  const store = await openSqliteStore(join(dir, "berth.db"));
+  let passes = 0;
+  const networks = new ClusterNetworks({
+    store,
+    channel: { connectedHosts: () => [], send: () => false },
+    taskCidr: "100.64.0.0/10",
+    log: silentLogger,
+    intervalMs: 60_000,
+    // A pass of at least 30 ms (a fleet's lists being sent).
+    onRoutes: async () => {
+      passes++;
+      await new Promise((r) => setTimeout(r, 30));
+    },
+  });
+  try {
+    networks.start();
+    networks.kickSoon();
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(passes, 1);
+    networks.kickSoon();
+    const kicked = Date.now();
+    // Four times the pass would be about 120 ms; nine, 270 or more.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(passes, 1, "not within 200 ms of a 30 ms pass");
+    while (passes < 2 && Date.now() - kicked < 5_000) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(passes, 2);
+  } finally {
+    await networks.stop();
+    await store.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
