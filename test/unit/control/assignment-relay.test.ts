@@ -132,3 +132,46 @@ test("a turn's deliveries to hosts connected elsewhere are one notification, and
   );
   await store.destroy();
 });
+
+test("the timed pass sends what its host has not reported on yet, and stops, not every live task", async () => {
+  const store = await openSqliteStore(join(dir, "timed.db"));
+  await addHost(store, "h1", 4);
+  const { tasks } = await createTasks(store, [draft(), draft(), draft()]);
+  const [fresh, running, stopping] = tasks.map((t) => t.taskArn ?? "") as [string, string, string];
+  // Two its host has reported RUNNING (so it holds them); one of those is to stop.
+  await store
+    .updateTable("tasks")
+    .set({ last_status: "RUNNING" })
+    .where("arn", "in", [running, stopping])
+    .execute();
+  await requestStop(store, {
+    taskArn: stopping,
+    stopCode: "UserInitiated",
+    stoppedReason: "x",
+    now: new Date(),
+  });
+  const sent: string[] = [];
+  const relay = new AssignmentRelay({
+    store,
+    channel: {
+      connectedHosts: () => ["h1"],
+      send: (_hostId, message) => (
+        message.type === "assign" &&
+          sent.push(`${message.task.taskArn} ${message.task.desiredStatus}`),
+        true
+      ),
+    },
+    notifier: openNotifier(store, undefined, silentLogger),
+    log: silentLogger,
+    intervalMs: 20,
+  });
+  relay.start();
+  try {
+    await sleep(200);
+  } finally {
+    await relay.stop();
+    await store.destroy();
+  }
+  // Each once: what was sent is remembered.
+  assert.deepEqual(sent.sort(), [`${fresh} RUNNING`, `${stopping} STOPPED`].sort());
+});
