@@ -325,19 +325,30 @@ export function chooseHosts(
     if (!fits(room, cpu, memory, storageGiB)) continue;
     let kept = best.get(zone);
     if (kept === undefined) best.set(zone, (kept = []));
-    if (kept.length === count) {
-      const worst = kept[count - 1] as Candidate;
-      // Cheap rejections first: most hosts lose on load or memory without a draw.
-      if (host > worst.host || (host === worst.host && room.freeMemory < worst.freeMemory))
-        continue;
-    }
+    const worst = kept.length === count ? (kept[count - 1] as Candidate) : undefined;
+    // Cheap rejections first: most hosts lose on load or memory without a draw.
+    if (
+      worst !== undefined &&
+      (host > worst.host || (host === worst.host && room.freeMemory < worst.freeMemory))
+    )
+      continue;
+    const draw = random();
+    // A tie with the worst kept lost on the draw is not made a candidate either: in a fleet of
+    // hosts alike (equal load and free memory) that was every host, an object each per RunTask.
+    if (
+      worst !== undefined &&
+      host === worst.host &&
+      room.freeMemory === worst.freeMemory &&
+      draw >= worst.draw
+    )
+      continue;
     const candidate: Candidate = {
       room,
       host,
       freeCpu: room.freeCpu,
       freeMemory: room.freeMemory,
       ...(room.freeStorageGiB === undefined ? {} : { freeStorageGiB: room.freeStorageGiB }),
-      draw: random(),
+      draw,
     };
     let at = kept.length;
     while (at > 0 && order(candidate, kept[at - 1] as Candidate) < 0) at--;

@@ -149,6 +149,21 @@ describe("placement of several tasks at once", () => {
     assert.ok(compared > 100, `${compared} scenarios placed several tasks of a group`);
   });
 
+  it("among hosts alike, keeps those of the lowest draws, in their order", () => {
+    const rooms = Array.from({ length: 1000 }, (_, i) => room(`h${i}`, 1024, 2048));
+    // A fixed shuffle of draws: host i draws draws[i].
+    const draws = rooms.map((_, i) => ((i * 7919) % 1000) / 1000);
+    let at = 0;
+    const random = (): number => draws[at++] ?? 1;
+    const chosen = chooseHosts(rooms, 4, 256, 512, new Map(), "FARGATE", 0, random);
+    const lowest = [...draws.keys()].sort((a, b) => (draws[a] ?? 0) - (draws[b] ?? 0));
+    assert.deepEqual(
+      chosen.map((r) => r.hostId),
+      lowest.slice(0, 4).map((i) => `h${i}`),
+    );
+    assert.equal(at, 1000, "one draw per host");
+  });
+
   it("breaks ties at random", () => {
     const rooms = Array.from({ length: 100 }, (_, i) => room(`h${i}`, 1024, 2048));
     const chosen = new Set<string>();
