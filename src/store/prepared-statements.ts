@@ -26,9 +26,18 @@ export type PgPool = Pick<pg.Pool, "end"> & {
   connect(): Promise<Pick<pg.PoolClient, "query" | "release">>;
 };
 
+/**
+ * PostgreSQL's answer when a prepared statement's result columns changed since it was prepared
+ * (a `select *` after another server's newer version migrated the table): SQLSTATE 0A000.
+ */
+const STALE_PLAN = /cached plan must not change result type/;
+
 export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool {
   const names = new Map<string, string>();
   const seen = new Set<string>();
+  // Never a name twice: a session that prepared a forgotten name keeps it (and node-postgres
+  // would bind its old text to a new one's values).
+  let next = 0;
   const nameOf = (text: string, parameters: number): string | undefined => {
     const name = names.get(text);
     if (name !== undefined || parameters === 0 || parameters > MAX_PARAMETERS) return name;
@@ -39,7 +48,7 @@ export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool 
       return undefined;
     }
     seen.delete(text);
-    const named = `berth_${names.size}`;
+    const named = `berth_${next++}`;
     names.set(text, named);
     return named;
   };
@@ -53,9 +62,17 @@ export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool 
         if (typeof text !== "string" || parameters === undefined)
           return client.query(text as never);
         const name = nameOf(text, parameters.length);
-        return name === undefined
-          ? client.query(text, [...parameters])
-          : client.query({ name, text, values: [...parameters] });
+        if (name === undefined) return client.query(text, [...parameters]);
+        // A stale plan fails this statement and its transaction, as any database error does the
+        // request; the text is forgotten: from here on it goes unnamed, then is prepared anew.
+        return client.query({ name, text, values: [...parameters] }).catch((error: unknown) => {
+          if (
+            STALE_PLAN.test(String((error as Error | undefined)?.message)) &&
+            names.get(text) === name
+          )
+            names.delete(text);
+          throw error;
+        });
       }) as unknown as PostgresPoolClient["query"];
       return { query, release: (destroy?: boolean) => client.release(destroy) };
     },

@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { withPreparedStatements, type PgPool } from "../../../src/store/prepared-statements.js";
 
-function fakePool(): { pool: PgPool; asked: unknown[][]; released: number } {
+function fakePool(): {
+  pool: PgPool;
+  client: { query: (...args: unknown[]) => Promise<unknown> };
+  asked: unknown[][];
+  released: number;
+} {
   const asked: unknown[][] = [];
   const state = { released: 0 };
   const client = {
@@ -22,6 +27,7 @@ function fakePool(): { pool: PgPool; asked: unknown[][]; released: number } {
   } as unknown as PgPool;
   return {
     pool,
+    client,
     asked,
     get released() {
       return state.released;
@@ -80,4 +86,31 @@ test("at most `kept` names, and none for texts of many parameters", async () => 
     undefined,
     undefined,
   ]);
+});
+
+test("a text whose plan went stale (the table changed under it) is forgotten, then named anew", async () => {
+  const fake = fakePool();
+  const pool = withPreparedStatements(fake.pool);
+  const client = await pool.connect();
+  const select = "select * from hosts where id = $1";
+  await client.query(select, ["h1"]);
+  await client.query(select, ["h2"]); // berth_0 from here on
+  // What PostgreSQL answers a prepared `select *` once another server added a column.
+  const stale = Object.assign(new Error("cached plan must not change result type"), {
+    code: "0A000",
+  });
+  const query = fake.client.query;
+  fake.client.query = (...args: unknown[]) => {
+    fake.client.query = query;
+    fake.asked.push(args);
+    return Promise.reject(stale);
+  };
+  await assert.rejects(client.query(select, ["h3"]), /cached plan must not change result type/);
+  await client.query(select, ["h4"]);
+  await client.query(select, ["h5"]);
+  const names = fake.asked.map(([first]) =>
+    typeof first === "string" ? undefined : (first as { name: string }).name,
+  );
+  // Unnamed, named, the stale one; then unnamed again and a new name: never berth_0 again.
+  assert.deepEqual(names, [undefined, "berth_0", "berth_0", undefined, "berth_1"]);
 });
