@@ -52,13 +52,19 @@ interface ClusterNetwork {
   digest: string;
 }
 
-function clusterNetworks(rows: SubnetRow[]): Map<string, ClusterNetwork> {
-  const members = new Map<string, SubnetRow[]>();
+/** The rows by `key` of each. */
+function groupBy(rows: SubnetRow[], key: (row: SubnetRow) => string): Map<string, SubnetRow[]> {
+  const groups = new Map<string, SubnetRow[]>();
   for (const row of rows) {
-    const list = members.get(row.cluster_arn);
-    if (list === undefined) members.set(row.cluster_arn, [row]);
+    const list = groups.get(key(row));
+    if (list === undefined) groups.set(key(row), [row]);
     else list.push(row);
   }
+  return groups;
+}
+
+function clusterNetworks(rows: SubnetRow[]): Map<string, ClusterNetwork> {
+  const members = groupBy(rows, (row) => row.cluster_arn);
   const clusters = new Map<string, ClusterNetwork>();
   for (const [arn, list] of members) {
     list.sort((a, b) => a.host_id.localeCompare(b.host_id));
@@ -94,12 +100,7 @@ export function planNetworks(
   unchanged: (hostId: string, key: string) => boolean = () => false,
 ): Map<string, PlannedNetworks> {
   const clusters = clusterNetworks(rows);
-  const byHost = new Map<string, SubnetRow[]>();
-  for (const row of rows) {
-    const list = byHost.get(row.host_id);
-    if (list === undefined) byHost.set(row.host_id, [row]);
-    else list.push(row);
-  }
+  const byHost = groupBy(rows, (row) => row.host_id);
   const planned = new Map<string, PlannedNetworks>();
   for (const [hostId, address] of addresses) {
     const own = (byHost.get(hostId) ?? []).sort((a, b) =>
