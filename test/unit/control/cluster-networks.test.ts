@@ -88,22 +88,40 @@ test("a host is planned again only when what it is told changes", () => {
   assert.deepEqual(plan(moved), ["h4"]);
 });
 
-test("new subnets placed close together are published by one pass", async () => {
+/**
+ * Runs `body` with a ClusterNetworks over a new store, no hosts and a minute between timed
+ * passes; `onRoutes` ends each pass. Stopped and removed afterwards.
+ */
+async function withNetworks(
+  onRoutes: () => Promise<void>,
+  body: (networks: ClusterNetworks) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "berth-cluster-networks-"));
   const store = await openSqliteStore(join(dir, "berth.db"));
-  let passes = 0;
   const networks = new ClusterNetworks({
     store,
     channel: { connectedHosts: () => [], send: () => false },
     taskCidr: "100.64.0.0/10",
     log: silentLogger,
     intervalMs: 60_000,
-    onRoutes: () => {
-      passes++;
-      return Promise.resolve();
-    },
+    onRoutes,
   });
   try {
+    await body(networks);
+  } finally {
+    await networks.stop();
+    await store.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("new subnets placed close together are published by one pass", async () => {
+  let passes = 0;
+  const onRoutes = (): Promise<void> => {
+    passes++;
+    return Promise.resolve();
+  };
+  await withNetworks(onRoutes, async (networks) => {
     networks.start();
     for (let i = 0; i < 5; i++) networks.kickSoon();
     assert.equal(passes, 0, "not at once");
@@ -112,30 +130,17 @@ test("new subnets placed close together are published by one pass", async () => 
     networks.kickSoon();
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(passes, 2);
-  } finally {
-    await networks.stop();
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a pass soon waits nine times the last pass's length", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "berth-cluster-networks-"));
-  const store = await openSqliteStore(join(dir, "berth.db"));
   let passes = 0;
-  const networks = new ClusterNetworks({
-    store,
-    channel: { connectedHosts: () => [], send: () => false },
-    taskCidr: "100.64.0.0/10",
-    log: silentLogger,
-    intervalMs: 60_000,
-    // A pass of at least 30 ms (a fleet's lists being sent).
-    onRoutes: async () => {
-      passes++;
-      await new Promise((r) => setTimeout(r, 30));
-    },
-  });
-  try {
+  // A pass of at least 30 ms (a fleet's lists being sent).
+  const onRoutes = async (): Promise<void> => {
+    passes++;
+    await new Promise((r) => setTimeout(r, 30));
+  };
+  await withNetworks(onRoutes, async (networks) => {
     networks.start();
     networks.kickSoon();
     await new Promise((r) => setTimeout(r, 150));
@@ -147,9 +152,5 @@ test("a pass soon waits nine times the last pass's length", async () => {
     assert.equal(passes, 1, "not within 200 ms of a 30 ms pass");
     while (passes < 2 && Date.now() - kicked < 5_000) await new Promise((r) => setTimeout(r, 10));
     assert.equal(passes, 2);
-  } finally {
-    await networks.stop();
-    await store.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
