@@ -61,12 +61,18 @@ const CONFIGS: Config[] = [
 function cpuSeconds(servers: BerthProcess[]): number {
   let ticks = 0;
   for (const server of servers) {
-    const stat = readFileSync(`/proc/${server.process.pid}/stat`, "utf8");
-    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = statFields(readFileSync(`/proc/${server.process.pid}/stat`, "utf8"));
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / 100;
+}
+
+/**
+ * A /proc stat line's fields after the command's closing parenthesis: the state first, the
+ * parent's PID second, utime and stime the 12th and 13th, cutime and cstime the 14th and 15th.
+ */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
 /**
@@ -81,7 +87,7 @@ function postgresCpuSeconds(postgres: TestPostgres | undefined): number {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        return [{ pid, cmdline, fields: stat.slice(stat.lastIndexOf(")") + 2).split(" ") }];
+        return [{ pid, cmdline, fields: statFields(stat) }];
       } catch {
         return []; // ended meanwhile
       }
@@ -90,9 +96,10 @@ function postgresCpuSeconds(postgres: TestPostgres | undefined): number {
     (s) => s.cmdline.includes("postgres") && s.cmdline.includes(`\0-p\0${postgres.port}\0`),
   );
   if (postmaster === undefined) return 0;
-  // utime, stime (the 12th and 13th fields after the command), then cutime and cstime.
   const ticks = (fields: string[], reaped: boolean): number =>
-    Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+    Number(fields[11]) +
+    Number(fields[12]) +
+    (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
   let total = ticks(postmaster.fields, true);
   for (const s of stats) if (s.fields[1] === postmaster.pid) total += ticks(s.fields, false);
   return total / 100;
