@@ -99,7 +99,7 @@ const SPAWNERS = 2;
 /**
  * The spawners of this process, started on first use; each command goes to the one with the
  * fewest in flight (the first on a tie, so one after another they share one); a lost one is
- * started again. Background commands have a spawner of their own, at nice 19.
+ * started again. Background commands have a spawner of their own, at nice 19 and idle I/O.
  */
 class Spawner {
   static readonly #all: Array<Spawner | undefined> = [];

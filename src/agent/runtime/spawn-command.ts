@@ -8,9 +8,9 @@ import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 
 /**
- * The argument of the spawner of background commands (command.ts): it runs at nice 19, and so
- * does every process it starts (a child inherits its parent's niceness) from its first
- * instruction, with no `nice` process before it.
+ * The argument of the spawner of background commands (command.ts): it runs at nice 19 in the
+ * idle I/O class, and so does every process it starts (a child inherits both) from its first
+ * instruction, with no `nice` or `ionice` process before it.
  */
 export const BACKGROUND_SPAWNER = "--background";
 
