@@ -12,7 +12,7 @@
  * holding their subnets can take their tasks; for `FULL_BLOCK_MAX_AGE_MS`, across reads of the
  * rooms, or until a hello), and each group's live tasks per host (how a
  * group's tasks spread: a hint too, read once per group and kept up to date with this server's
- * placements), for as long as it is kept.
+ * placements, for `GROUP_LOAD_MAX_AGE_MS` across reads of the rooms, or until a hello).
  */
 import { performance } from "node:perf_hooks";
 import type { Kysely } from "kysely";
@@ -32,12 +32,25 @@ export const HOST_ROOM_MAX_AGE_MS = 1000;
  */
 export const FULL_BLOCK_MAX_AGE_MS = 10_000;
 
+/**
+ * How long the groups' live tasks per host are kept. Forgotten with each read of the rooms
+ * (every second), a cluster's next RunTask read its group's tasks again: in bench:placement
+ * (PostgreSQL, 5,000 hosts in 79 clusters) 0.74 reads a RunTask, a count over the group's
+ * tasks, growing with the run. The loads only spread a group's tasks; meanwhile another
+ * server's placements and stops go unseen (this server's placements are booked in them).
+ */
+export const GROUP_LOAD_MAX_AGE_MS = 10_000;
+
 export class HostRoomView {
   #rooms: HostRoom[] | undefined;
   /** Clusters whose address block was found full, and the hosts holding its subnets. */
   #fullBlocks = new Map<string, { holders: ReadonlySet<string>; at: number }>();
   /** Per cluster and group, its tasks per host that have not stopped, as read and booked. */
   #groupLoads = new Map<string, Map<string, number>>();
+  /** When the group loads kept were first read; all are dropped together once too old. */
+  #groupLoadsAt = 0;
+  /** Bumped when the group loads are dropped or forgotten: a read begun before is not kept. */
+  #groupLoadsGeneration = 0;
   #readAt = 0;
   #reading = false;
   /** Bumped by `forget`: a read begun before it is not kept. */
@@ -70,7 +83,6 @@ export class HostRoomView {
       if (generation === this.#generation) {
         this.#rooms = rooms;
         this.#readAt = startedAt;
-        this.#groupLoads = new Map();
       }
       return rooms;
     } finally {
@@ -84,6 +96,7 @@ export class HostRoomView {
     this.#fullBlocks = new Map();
     this.#groupLoads = new Map();
     this.#generation++;
+    this.#groupLoadsGeneration++;
   }
 
   /**
@@ -99,23 +112,29 @@ export class HostRoomView {
    * `group`'s live tasks per host in `cluster`, read through `db` unless kept. The map is the
    * view's own: placement books (and gives back) its tasks in it, so the next RunTask of the
    * group sees them without reading the group again; what others place or stop is seen once
-   * the picture is read again. A RunTask read it every time (bench:placement on SQLite: 157 µs a
-   * RunTask, the group's index entries; on PostgreSQL a round trip).
+   * the loads are `GROUP_LOAD_MAX_AGE_MS` old. A RunTask read it every time (bench:placement on
+   * SQLite: 157 µs a RunTask, the group's index entries; on PostgreSQL a round trip).
    */
   async groupLoad(
     db: Kysely<Database>,
     cluster: string,
     group: string,
   ): Promise<Map<string, number>> {
+    if (this.#groupLoads.size > 0 && this.now() - this.#groupLoadsAt >= GROUP_LOAD_MAX_AGE_MS) {
+      this.#groupLoads = new Map();
+      this.#groupLoadsGeneration++;
+    }
     const key = `${cluster}\n${group}`;
     let load = this.#groupLoads.get(key);
     if (load !== undefined) return load;
-    const generation = this.#generation;
-    const readAt = this.#readAt;
+    const generation = this.#groupLoadsGeneration;
+    const startedAt = this.now();
     load = await groupLoad(db, cluster, group);
-    // Kept only if the picture was not read again or forgotten meanwhile.
-    if (generation === this.#generation && readAt === this.#readAt)
+    // Kept only if the loads were not forgotten or dropped meanwhile.
+    if (generation === this.#groupLoadsGeneration) {
+      if (this.#groupLoads.size === 0) this.#groupLoadsAt = startedAt;
       this.#groupLoads.set(key, (load = this.#groupLoads.get(key) ?? load));
+    }
     return load;
   }
 

@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { HostRoomView, hostRoomView } from "../../../src/control/host-room-view.js";
+import {
+  GROUP_LOAD_MAX_AGE_MS,
+  HostRoomView,
+  hostRoomView,
+} from "../../../src/control/host-room-view.js";
 import { createTasks } from "../../../src/control/tasks.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
 import { addHost, draft, longWatched } from "./placement-contract.js";
@@ -58,6 +62,28 @@ describe("a server's picture of its hosts' room", () => {
       view.forget();
       await reading;
       assert.equal((await view.rooms(store)).read, true);
+    }));
+
+  it("keeps a group's tasks per host across reads of the rooms, until they are old", () =>
+    withStore(async (store) => {
+      await addHost(store, "h1", 10);
+      await createTasks(store, [draft()]);
+      let now = 0;
+      const view = new HostRoomView(1000, () => now);
+      const load = await view.groupLoad(store, "c", "family:f");
+      assert.deepEqual([...load], [["h1", 1]]);
+      // Placed behind this view's back (another server): not seen while the loads are kept,
+      // though the rooms are read again (each read dropped them: a read per group a second).
+      await createTasks(store, [draft()]);
+      now = 5000;
+      assert.equal((await view.rooms(store)).read, true);
+      assert.equal(await view.groupLoad(store, "c", "family:f"), load, "kept across the read");
+      now = GROUP_LOAD_MAX_AGE_MS;
+      assert.deepEqual([...(await view.groupLoad(store, "c", "family:f"))], [["h1", 2]]);
+      // And forgotten with a hello, as before.
+      await createTasks(store, [draft()]);
+      view.forget();
+      assert.deepEqual([...(await view.groupLoad(store, "c", "family:f"))], [["h1", 3]]);
     }));
 
   it("is one per store: each server keeps its own", () =>
