@@ -116,17 +116,10 @@ export async function createTasks(
     // it is before any refusal).
     const holdersOf = new Map<string, ReadonlySet<string>>();
     const hinted = new Set<string>();
-    const reachable = new Map<string, { from: HostRoom[]; rooms: HostRoom[] }>();
     /** The hosts that can take `cluster`'s tasks, from the rooms read. */
     const reachableRooms = (cluster: string): HostRoom[] => {
       const holders = holdersOf.get(cluster);
-      if (holders === undefined) return rooms;
-      let known = reachable.get(cluster);
-      if (known?.from !== rooms) {
-        known = { from: rooms, rooms: rooms.filter((room) => holders.has(room.hostId)) };
-        reachable.set(cluster, known);
-      }
-      return known.rooms;
+      return holders === undefined ? rooms : view.reachable(cluster, rooms, holders);
     };
     // The subnet each host was found or given in a cluster, in this transaction (a host losing
     // its subnets is marked LOST in the same transaction, and then no claim on it succeeds).

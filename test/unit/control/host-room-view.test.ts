@@ -86,6 +86,37 @@ describe("a server's picture of its hosts' room", () => {
       assert.deepEqual([...(await view.groupLoad(store, "c", "family:f"))], [["h1", 3]]);
     }));
 
+  it("filters the rooms of a full block's holders once per read, not per RunTask", () => {
+    const view = new HostRoomView();
+    const room = (hostId: string) => ({
+      hostId,
+      availabilityZone: "us-east-1a",
+      capacityProviders: ["FARGATE"],
+      freeCpu: 256,
+      freeMemory: 512,
+    });
+    const rooms = [room("h1"), room("h2"), room("h3")];
+    const holders = new Set(["h1", "h3"]);
+    const reachable = view.reachable("c", rooms, holders);
+    assert.deepEqual(
+      reachable.map((r) => r.hostId),
+      ["h1", "h3"],
+    );
+    assert.equal(reachable[0], rooms[0], "the same rooms: bookings show in both");
+    assert.equal(view.reachable("c", rooms, holders), reachable, "not filtered again");
+    const again = [room("h1"), room("h2")];
+    assert.deepEqual(
+      view.reachable("c", again, holders).map((r) => r.hostId),
+      ["h1"],
+      "filtered again once the rooms are read again",
+    );
+    assert.deepEqual(
+      view.reachable("c", again, new Set(["h2"])).map((r) => r.hostId),
+      ["h2"],
+      "and once the holders change",
+    );
+  });
+
   it("is one per store: each server keeps its own", () =>
     withStore(async (store) => {
       assert.equal(hostRoomView(store), hostRoomView(store));
