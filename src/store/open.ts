@@ -190,7 +190,10 @@ export async function openPostgresStore(url: string): Promise<Store> {
             format ?? "text",
           ) as unknown)) as pg.CustomTypesConfig["getTypeParser"],
   };
-  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // Pipeline mode: a statement is sent without waiting for the one before it to be answered,
+  // which lets a transaction's opening go with its first statement (prepared-statements.ts).
+  // Kysely otherwise awaits each statement before sending the next.
+  const pool = new pg.Pool({ connectionString: url, max: 10, types, pipeline: true });
   // An idle client's error (the server restarted) must not end the process: the pool drops it.
   pool.on("error", () => {});
   // Nor a checked-out one's: the pool listens only to idle clients, and a client in a

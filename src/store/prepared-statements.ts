@@ -9,7 +9,13 @@
  * seen once, stay unnamed), at most `kept` names in all (each is a prepared statement in every
  * session that ran it), and only texts of at most `MAX_PARAMETERS` parameters. A connection
  * pooler in transaction mode would move sessions between clients: Berth talks to PostgreSQL
- * directly.
+ * directly. *
+ * A transaction's opening statement is sent with the statement after it, in one write (the
+ * pool's clients are in node-postgres' pipeline mode, so the second is not held back until the
+ * first is answered): it was a round trip of its own, a write, a wake-up of PostgreSQL and an
+ * answer to read, in every transaction (a seventh of bench:placement's round trips, one of a
+ * RunTask's seven). Kysely is told it began at once; it only waits for that before its next
+ * statement, which is the one that carries it.
  */
 import type { PostgresPool, PostgresPoolClient } from "kysely";
 import type pg from "pg";
@@ -31,6 +37,15 @@ export type PgPool = Pick<pg.Pool, "end"> & {
  * (a `select *` after another server's newer version migrated the table): SQLSTATE 0A000.
  */
 const STALE_PLAN = /cached plan must not change result type/;
+
+/** How Kysely opens a transaction: `begin`, or `start transaction` with its isolation level. */
+const OPENING = /^(begin|start transaction)\b/i;
+
+/** What Kysely reads of a result (command, rowCount, rows), for an opening not sent yet. */
+const BEGUN = { command: "BEGIN", rowCount: null, rows: [], fields: [] };
+
+/** The socket under a node-postgres client, to write two statements at once. */
+type Corkable = { connection?: { stream?: { cork?(): void; uncork?(): void } } };
 
 export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool {
   const names = new Map<string, string>();
@@ -56,9 +71,11 @@ export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool 
     end: () => pool.end(),
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
+      // A transaction's opening, held until the statement after it.
+      let opening: string | undefined;
       // Kysely's cursors (streams) and queries without parameters (the simple protocol, which
       // may hold several statements) pass through as they are.
-      const query = ((text: unknown, parameters?: readonly unknown[]) => {
+      const run = (text: unknown, parameters?: readonly unknown[]): Promise<unknown> => {
         if (typeof text !== "string" || parameters === undefined)
           return client.query(text as never);
         const name = nameOf(text, parameters.length);
@@ -73,8 +90,38 @@ export function withPreparedStatements(pool: PgPool, kept = KEPT): PostgresPool 
             names.delete(text);
           throw error;
         });
+      };
+      const query = ((text: unknown, parameters?: readonly unknown[]) => {
+        if (opening === undefined) {
+          if (typeof text !== "string" || parameters?.length !== 0 || !OPENING.test(text))
+            return run(text, parameters);
+          opening = text;
+          return Promise.resolve(BEGUN);
+        }
+        const begin = opening;
+        opening = undefined;
+        // One write for both (node-postgres corks each statement's messages; nested corks
+        // hold them all until the last uncork).
+        const stream = (client as Corkable).connection?.stream;
+        stream?.cork?.();
+        let begun: Promise<unknown>;
+        let result: Promise<unknown>;
+        try {
+          begun = client.query(begin, []);
+          result = run(text, parameters);
+        } finally {
+          stream?.uncork?.();
+        }
+        // A failed opening fails the statement too (both fail when the session is lost).
+        return Promise.all([begun, result]).then(([, answer]) => answer);
       }) as unknown as PostgresPoolClient["query"];
-      return { query, release: (destroy?: boolean) => client.release(destroy) };
+      return {
+        query,
+        release: (destroy?: boolean) => {
+          opening = undefined;
+          client.release(destroy);
+        },
+      };
     },
   };
 }

@@ -114,3 +114,48 @@ test("a text whose plan went stale (the table changed under it) is forgotten, th
   // Unnamed, named, the stale one; then unnamed again and a new name: never berth_0 again.
   assert.deepEqual(names, [undefined, "berth_0", "berth_0", undefined, "berth_1"]);
 });
+
+test("a transaction's opening is sent with the statement after it, in one write", async () => {
+  const fake = fakePool();
+  const corks = { depth: 0, writes: 0 };
+  const stream = {
+    cork: () => void corks.depth++,
+    uncork: () => {
+      if (--corks.depth === 0) corks.writes++;
+    },
+  };
+  Object.assign(fake.client, { connection: { stream } });
+  const asked: Array<{ args: unknown[]; corked: boolean }> = [];
+  const query = fake.client.query;
+  fake.client.query = (...args: unknown[]) => {
+    asked.push({ args, corked: corks.depth > 0 });
+    return query(...args);
+  };
+  const pool = withPreparedStatements(fake.pool);
+  const client = await pool.connect();
+  const opening = "start transaction isolation level read committed";
+  const begun = (await client.query(opening, [])) as { command: string };
+  assert.equal(begun.command, "BEGIN");
+  assert.deepEqual(asked, [], "held until the next statement");
+  await client.query("update hosts set reserved_cpu = $1", [1]);
+  await client.query("commit", []);
+  assert.deepEqual(asked, [
+    { args: [opening, []], corked: true },
+    { args: ["update hosts set reserved_cpu = $1", [1]], corked: true },
+    { args: ["commit", []], corked: false },
+  ]);
+  assert.equal(corks.writes, 1, "the opening and its statement in one write");
+  client.release();
+});
+
+test("a failed opening fails the statement sent with it", async () => {
+  const fake = fakePool();
+  const query = fake.client.query;
+  fake.client.query = (...args: unknown[]) =>
+    args[0] === "begin" ? Promise.reject(new Error("session lost")) : query(...args);
+  const pool = withPreparedStatements(fake.pool);
+  const client = await pool.connect();
+  await client.query("begin", []);
+  await assert.rejects(client.query("select $1", [1]), /session lost/);
+  client.release();
+});
