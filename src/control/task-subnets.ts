@@ -14,8 +14,8 @@
 import type { Transaction } from "kysely";
 import {
   BerthError,
+  cidrSize,
   formatCidr,
-  overlaps,
   parseCidr,
   subnetsOf,
   type Cidr,
@@ -44,9 +44,26 @@ export const defaultAddressSpace: TaskAddressSpace = { pool: DEFAULT_TASK_CIDR }
 
 /** The first of `candidates` that overlaps none of `taken`. */
 export function nextFree(candidates: Iterable<Cidr>, taken: Cidr[]): Cidr | undefined {
-  for (const candidate of candidates)
-    if (!taken.some((used) => overlaps(used, candidate))) return candidate;
+  const free = overlapsNone(taken);
+  for (const candidate of candidates) if (free(candidate)) return candidate;
   return undefined;
+}
+
+/**
+ * Whether a network overlaps none of `taken`, each taken network's end reckoned once: a host
+ * subnet's cut tested 64 candidates against up to 64 taken with `overlaps`, two powers of two
+ * a pair (1.3% of the server in bench:placement while its 79 clusters' blocks filled).
+ */
+function overlapsNone(taken: readonly Cidr[]): (candidate: Cidr) => boolean {
+  const starts = taken.map((used) => used.base);
+  const ends = taken.map((used) => used.base + cidrSize(used.prefix));
+  return (candidate) => {
+    const start = candidate.base;
+    const end = start + cidrSize(candidate.prefix);
+    for (let at = 0; at < starts.length; at++)
+      if (start < (ends[at] as number) && (starts[at] as number) < end) return false;
+    return true;
+  };
 }
 
 export function clusterBlocks(pool: Cidr): Generator<Cidr> {
@@ -169,8 +186,8 @@ async function claimFreeMany(
   count: number,
 ): Promise<Cidr[]> {
   const free: Cidr[] = [];
-  for (const candidate of candidates)
-    if (!taken.some((used) => overlaps(used, candidate))) free.push(candidate);
+  const untaken = overlapsNone(taken);
+  for (const candidate of candidates) if (untaken(candidate)) free.push(candidate);
   const claimed: Cidr[] = [];
   const cutElsewhere: Cidr[] = [];
   for (let at = 0; at < free.length && claimed.length < count;) {
@@ -209,9 +226,7 @@ async function blockFor(
   // one no other is cutting is claimed in one statement: a statement per candidate was 1,062
   // of a run's 5,000 in bench:placement on PostgreSQL, where the first RunTasks of 79 clusters
   // each passed over the blocks the others were cutting.
-  const free = [...clusterBlocks(pool)].filter(
-    (candidate) => !taken.some((used) => overlaps(used, candidate)),
-  );
+  const free = [...clusterBlocks(pool)].filter(overlapsNone(taken));
   const cutElsewhere: Cidr[] = [];
   const usable = async (candidate: Cidr): Promise<boolean> =>
     space.claimBlock === undefined || (await space.claimBlock(formatCidr(candidate)));
