@@ -68,6 +68,19 @@ function cpuSeconds(servers: BerthProcess[]): number {
 }
 
 /**
+ * The servers' system calls that wrote (to sockets: PostgreSQL's statements, the hosts' messages,
+ * HTTP answers) so far, from /proc/PID/io: a count per task that the machine's load does not move.
+ */
+function writeCalls(servers: BerthProcess[]): number {
+  let calls = 0;
+  for (const server of servers) {
+    const io = readFileSync(`/proc/${server.process.pid}/io`, "utf8");
+    calls += Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? NaN);
+  }
+  return calls;
+}
+
+/**
  * A /proc stat line's fields after the command's closing parenthesis: the state first, the
  * parent's PID second, utime and stime the 12th and 13th, cutime and cstime the 14th and 15th.
  */
@@ -162,6 +175,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
     const failures = new Map<string, number>();
     await pgStats?.begin();
     const cpuBefore = cpuSeconds(servers);
+    const writesBefore = writeCalls(servers);
     const postgresBefore = postgresCpuSeconds(postgres);
     const benchBefore = process.cpuUsage();
     const started = performance.now();
@@ -205,6 +219,7 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       )
       .catch(() => undefined);
     const cpuUsed = cpuSeconds(servers) - cpuBefore;
+    const writes = writeCalls(servers) - writesBefore;
     const postgresUsed = postgresCpuSeconds(postgres) - postgresBefore;
     const benchCpu = process.cpuUsage(benchBefore);
     const benchUsed = (benchCpu.user + benchCpu.system) / 1e6;
@@ -262,7 +277,8 @@ async function run(config: Config, postgres: TestPostgres | undefined): Promise<
       `${errors > 0 ? ` ${JSON.stringify(Object.fromEntries(errorKinds))}` : ""}; ` +
       `failures ${JSON.stringify(Object.fromEntries(failures))}; ` +
       `accepting took ${((accepted - started) / 1000).toFixed(1)} s; ` +
-      `servers' CPU ${cpuUsed.toFixed(1)} s, ${perTask(cpuUsed)} µs per task; ` +
+      `servers' CPU ${cpuUsed.toFixed(1)} s, ${perTask(cpuUsed)} µs per task, ` +
+      `${(writes / Math.max(1, latencies.length)).toFixed(2)} writes per task; ` +
       `${postgres === undefined ? "" : `PostgreSQL's ${perTask(postgresUsed)} µs, `}` +
       `the bench's (hosts and callers) ${perTask(benchUsed)} µs)  ` +
       `vs Nomad C2M ${NOMAD_C2M_PER_SECOND}/s: ${(rate / NOMAD_C2M_PER_SECOND).toFixed(2)}x`
