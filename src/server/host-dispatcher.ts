@@ -24,7 +24,16 @@ export interface HostDispatcherOptions {
   clusterNetworks: Pick<ClusterNetworks, "kickSoon">;
   addresses: TaskAddressSpace;
   log: Logger;
+  /** How many hosts' subnets it remembers being told of (REMEMBERED_SUBNETS; fewer in tests). */
+  rememberedSubnets?: number;
 }
+
+/**
+ * The most (cluster, host, subnet) triples remembered: a server that runs for months sees
+ * clusters and hosts come and go, and the set must not grow with them. Once full it starts again
+ * empty; a subnet forgotten costs one more kick (passes asked for soon after another are one).
+ */
+const REMEMBERED_SUBNETS = 50_000;
 
 export class HostDispatcher implements TaskDispatcher {
   readonly addresses: TaskAddressSpace;
@@ -46,6 +55,8 @@ export class HostDispatcher implements TaskDispatcher {
     // seen placed is told of; the timed pass (every 2 s) covers the rest.
     const subnet = `${assignment.clusterArn} ${hostId} ${assignment.subnet ?? ""}`;
     if (this.#subnets.has(subnet)) return;
+    if (this.#subnets.size >= (this.options.rememberedSubnets ?? REMEMBERED_SUBNETS))
+      this.#subnets.clear();
     this.#subnets.add(subnet);
     clusterNetworks.kickSoon();
   }

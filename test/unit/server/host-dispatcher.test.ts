@@ -49,4 +49,33 @@ describe("the host dispatcher", () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(delivered, ["h1 t1", "h1 t2", "h1 t3", "h2 t4", "h1 t5"]);
   });
+
+  it("remembers a bounded number of subnets: past the bound it starts again, kicking once more", () => {
+    let kicks = 0;
+    const dispatcher = new HostDispatcher({
+      relay: { deliver: () => undefined } as unknown as AssignmentRelay,
+      registry: { resolve: () => Promise.reject(new Error("not ours")) },
+      registryHosts: () => [],
+      clusterNetworks: { kickSoon: () => void kicks++ },
+      addresses: defaultAddressSpace,
+      log: silentLogger,
+      rememberedSubnets: 3,
+    });
+    const place = (hostId: string) =>
+      dispatcher.assign(
+        hostId,
+        taskAssignment({
+          taskId: `t-${hostId}`,
+          clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c1",
+          subnet: `100.64.${hostId.slice(1)}.0/24`,
+        }),
+      );
+    for (const host of ["h1", "h2", "h3", "h1", "h2", "h3"]) place(host);
+    assert.equal(kicks, 3, "three subnets, each told of once");
+    place("h4");
+    assert.equal(kicks, 4, "a fourth: the set starts again with it");
+    place("h4");
+    place("h1");
+    assert.equal(kicks, 5, "h1's was forgotten: told of once more, h4's was not");
+  });
 });
