@@ -95,7 +95,7 @@ export class TaskCgroups {
     // The hierarchies side by side: each is its own chain of a mkdir and a write or two, and
     // one after another they were nine waits for the thread pool on a launch's path. All are
     // settled before a failure is thrown: the caller's clean-up must not race a mkdir.
-    const outcomes = await Promise.allSettled([
+    await settleAll([
       (async () => {
         const cpu = join(this.root, "cpu", rel);
         await mkdir(cpu, { recursive: true });
@@ -119,7 +119,6 @@ export class TaskCgroups {
         await writeFile(join(pids, "pids.max"), String(limits.pidsLimit));
       })(),
     ]);
-    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
   }
 
   /**
@@ -197,7 +196,7 @@ export class TaskCgroups {
   /** Removes a cgroup (task or container) in every hierarchy, deepest first. */
   async remove(rel: string): Promise<void> {
     const bases = this.version === 2 ? [this.root] : v1Hierarchies(this.root);
-    for (const base of bases) await removeTree(join(base, rel));
+    await settleAll(bases.map((base) => removeTree(join(base, rel))));
   }
 
   /** Every cgroup directory under the parent, over all hierarchies. */
@@ -283,28 +282,34 @@ async function countDirs(dir: string): Promise<number> {
 }
 
 /**
- * Removes the cgroup directory `dir` and those under it. A cgroup stays busy for a moment after
- * its last process is reaped, so EBUSY is retried briefly.
+ * Removes the cgroup directory `dir` and those under it. Its rmdir is tried first: a cgroup
+ * with no cgroup under it (a container's, or a task's once its containers' are gone) goes at
+ * once, without its directory (some 30 control files a hierarchy) being listed. A cgroup stays
+ * busy for a moment after its last process is reaped, so EBUSY is retried briefly.
  */
 export async function removeTree(dir: string): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    if (entry.isDirectory()) await removeTree(join(dir, entry.name));
-  }
   for (let attempt = 0; ; attempt++) {
+    let failure: NodeJS.ErrnoException;
     try {
       await rmdir(dir);
       return;
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return;
-      if (code !== "EBUSY" || attempt >= 50) throw error;
-      await sleep(20);
+      failure = error as NodeJS.ErrnoException;
     }
+    if (failure.code === "ENOENT") return;
+    if ((failure.code !== "EBUSY" && failure.code !== "ENOTEMPTY") || attempt >= 50) throw failure;
+    // Cgroups under it go first (a cgroup with children is busy; a plain directory not empty).
+    const children = (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((entry) =>
+      entry.isDirectory(),
+    );
+    if (children.length > 0) await settleAll(children.map((c) => removeTree(join(dir, c.name))));
+    else if (failure.code === "EBUSY") await sleep(20);
+    else throw failure;
   }
+}
+
+/** Waits for every one, then throws the first failure: nothing is left running behind a throw. */
+export async function settleAll(work: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }

@@ -7,7 +7,7 @@ import { readdir, readFile, rm, unlink } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { removeTree } from "./cgroups.js";
+import { removeTree, settleAll } from "./cgroups.js";
 import { runCommand } from "./command.js";
 import { runtimeFailed } from "./errors.js";
 
@@ -181,7 +181,8 @@ export class RuncCli extends CliOciRuntime {
       );
       if (!ownPidns || (pid > 0 && (await processMatches(pid, state.init_process_start))))
         return await super.delete(id);
-      for (const path of Object.values(state.cgroup_paths ?? {})) await removeTree(path);
+      // Side by side: one directory per hierarchy (cpu and cpuacct name the same one twice).
+      await settleAll([...new Set(Object.values(state.cgroup_paths ?? {}))].map(removeTree));
       await rm(join(this.root, id), { recursive: true, force: true });
     } finally {
       forget();

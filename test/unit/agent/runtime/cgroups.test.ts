@@ -3,11 +3,22 @@
  * host) and v2 (unified), which this host cannot mount.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { detectCgroupVersion, TaskCgroups } from "../../../../src/agent/runtime/index.js";
+import { removeTree } from "../../../../src/agent/runtime/cgroups.js";
 
 function withRoot(fn: (root: string) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -114,5 +125,39 @@ describe("TaskCgroups", () => {
         return true;
       });
     }),
+  );
+
+  // A real hierarchy (cgroupfs), where a busy cgroup refuses rmdir with EBUSY: not a temp dir.
+  const PIDS = "/sys/fs/cgroup/pids";
+  it(
+    "removeTree: a nested cgroup tree in a real hierarchy, a busy one once its process is gone",
+    { skip: !existsSync(join(PIDS, "cgroup.procs")) && "no cgroup v1 pids hierarchy here" },
+    async () => {
+      const top = join(PIDS, `berth-unit-${process.pid}`);
+      const task = join(top, "task");
+      mkdirSync(join(task, "container-a"), { recursive: true });
+      mkdirSync(join(task, "container-b"));
+      const sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+      const ended = new Promise((resolve) => sleeper.once("exit", resolve));
+      try {
+        writeFileSync(join(task, "container-b", "cgroup.procs"), String(sleeper.pid));
+        // Busy while its process lives: the removal waits (EBUSY, tried again), then goes.
+        let killed = false;
+        setTimeout(() => (killed = sleeper.kill("SIGKILL")), 150);
+        await removeTree(task);
+        assert.equal(killed, true, "removed only once its process was killed");
+        assert.equal(existsSync(task), false);
+        await removeTree(task); // gone already: nothing to do
+      } finally {
+        sleeper.kill("SIGKILL");
+        await ended;
+        for (const dir of [join(task, "container-a"), join(task, "container-b"), task, top])
+          try {
+            rmdirSync(dir);
+          } catch {
+            // removed by the test
+          }
+      }
+    },
   );
 });
