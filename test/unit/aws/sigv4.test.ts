@@ -10,6 +10,7 @@ import {
   type Credentials,
   type SignedRequest,
 } from "../../../src/aws/index.js";
+import { preauthenticate } from "../../../src/aws/sigv4.js";
 
 const KEY: Credentials = {
   accessKeyId: "AKIAEXAMPLEEXAMPLE00",
@@ -180,5 +181,41 @@ describe("SigV4 verification", () => {
     const hash = createHash("sha256").update(body).digest("hex");
     const request = await signed({ body, extra: { "x-amz-content-sha256": hash } });
     await verifySigV4(request, lookup, SIGNED_AT, "ecs");
+  });
+
+  it("checks a preauthenticated request's signature once, and again if what was signed changed", async () => {
+    const body = '{"clusterName":"demo"}';
+    const hash = createHash("sha256").update(body).digest("hex");
+    const signs = { count: 0 };
+    // The signer's method, counted (every SigV4 check signs the request again to compare).
+    const proto = SignatureV4.prototype as unknown as { sign: (...args: unknown[]) => unknown };
+    const sign = proto.sign;
+    proto.sign = function (this: unknown, ...args: unknown[]) {
+      signs.count++;
+      return sign.apply(this, args);
+    };
+    try {
+      const request = await signed({ body, extra: { "x-amz-content-sha256": hash } });
+      signs.count = 0;
+      assert.equal(await preauthenticate(request, lookup, SIGNED_AT, "ecs"), "signature");
+      await verifySigV4(request, lookup, SIGNED_AT, "ecs");
+      assert.equal(signs.count, 1, "signed once: before the body was read");
+
+      // A body that is not the one whose hash was signed is still refused.
+      const other = await signed({ body, extra: { "x-amz-content-sha256": hash } });
+      await preauthenticate(other, lookup, SIGNED_AT, "ecs");
+      other.body = Buffer.from('{"clusterName":"evil"}');
+      assert.equal((await rejection(other)).code, "InvalidSignatureException");
+
+      // Headers changed after the check: checked again from the start, and refused.
+      const changed = await signed({ body, extra: { "x-amz-content-sha256": hash } });
+      await preauthenticate(changed, lookup, SIGNED_AT, "ecs");
+      changed.headers["x-amz-target"] = "AmazonEC2ContainerServiceV20141113.DeleteCluster";
+      signs.count = 0;
+      assert.equal((await rejection(changed)).code, "InvalidSignatureException");
+      assert.equal(signs.count, 1);
+    } finally {
+      proto.sign = sign;
+    }
   });
 });
