@@ -21,7 +21,7 @@ import { sql, type Transaction } from "kysely";
 import type { Clock } from "../core/index.js";
 import type { TaskState } from "../protocol/index.js";
 import { dialectOf, readCommittedTransaction, type Database, type Store } from "../store/index.js";
-import { applyTaskStates } from "./tasks.js";
+import { applyTaskStates, REPORTED_TASK_COLUMNS } from "./tasks.js";
 
 export interface HostReport {
   hostId: string;
@@ -64,10 +64,9 @@ export async function applyReports(
   // report); a task changed meanwhile is caught by the write's version check and read again.
   const arns = [...new Set(reports.map((r) => r.state.taskArn))];
   const tasks = new Map(
-    (await trx.selectFrom("tasks").selectAll().where("arn", "in", arns).execute()).map((row) => [
-      row.arn,
-      row,
-    ]),
+    (
+      await trx.selectFrom("tasks").select(REPORTED_TASK_COLUMNS).where("arn", "in", arns).execute()
+    ).map((row) => [row.arn, row]),
   );
   // The reports to apply (those whose sequence number is new), merged and written together.
   const fresh: HostReport[] = [];
