@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { signedGet } from "../../src/cli/client.js";
 import {
   type ECSClient,
+  DescribeTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -200,6 +201,21 @@ describe("tasks on real containers", () => {
     assert.equal(main?.exitCode, 7);
     assert.equal(stopped.stopCode, "EssentialContainerExited");
     assert.equal(stopped.stoppedReason, "Essential container in task exited");
+
+    // One DescribeTasks of several: in the order asked, by ARN or id, twice if named twice,
+    // and a task that is not there among the failures.
+    const missing = taskArn.replace(/[^/]+$/, "0".repeat(32));
+    const { tasks = [], failures = [] } = await ecs.send(
+      new DescribeTasksCommand({ tasks: [taskArn, missing, taskArn.split("/").pop() ?? ""] }),
+    );
+    assert.deepEqual(
+      tasks.map((t) => [t.taskArn, t.lastStatus]),
+      [
+        [taskArn, "STOPPED"],
+        [taskArn, "STOPPED"],
+      ],
+    );
+    assert.deepEqual(failures, [{ arn: missing, reason: "MISSING" }]);
   });
 
   it("orders start-up by dependsOn SUCCESS", async () => {

@@ -155,13 +155,19 @@ export function taskHandlers(
       const includeTags = input.include?.includes("TAGS") ?? false;
       const tasks: Task[] = [];
       const failures: Failure[] = [];
-      for (const identifier of identifiers) {
-        const taskArn = taskArnFrom(ctx, cluster.name, identifier);
-        const row = await store
-          .selectFrom("tasks")
-          .selectAll()
-          .where("arn", "=", taskArn)
-          .executeTakeFirst();
+      const arns = identifiers.map((identifier) => taskArnFrom(ctx, cluster.name, identifier));
+      // One statement for the whole list (at most 100), not one per task.
+      const rows = new Map(
+        (
+          await store
+            .selectFrom("tasks")
+            .selectAll()
+            .where("arn", "in", [...new Set(arns)])
+            .execute()
+        ).map((row) => [row.arn, row]),
+      );
+      for (const taskArn of arns) {
+        const row = rows.get(taskArn);
         if (row === undefined || row.cluster_name !== cluster.name) {
           failures.push({ arn: taskArn, reason: "MISSING" });
           continue;
