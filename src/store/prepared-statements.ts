@@ -9,7 +9,8 @@
  * seen once, stay unnamed), at most `kept` names in all (each is a prepared statement in every
  * session that ran it), and only texts of at most `MAX_PARAMETERS` parameters. A connection
  * pooler in transaction mode would move sessions between clients: Berth talks to PostgreSQL
- * directly. *
+ * directly.
+ *
  * A transaction's opening statement is sent with the statement after it, in one write (the
  * pool's clients are in node-postgres' pipeline mode, so the second is not held back until the
  * first is answered): it was a round trip of its own, a write, a wake-up of PostgreSQL and an
