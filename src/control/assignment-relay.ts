@@ -14,7 +14,7 @@
  */
 import { SerialPass, type Logger } from "../core/index.js";
 import type { ServerMessage, TaskAssignment } from "../protocol/index.js";
-import type { Notifier, Store } from "../store/index.js";
+import { anyOf, type Notifier, type Store } from "../store/index.js";
 import { drainingTasks } from "./tasks.js";
 
 export interface RelayChannel {
@@ -143,7 +143,7 @@ export class AssignmentRelay {
     const rows = await store
       .selectFrom("tasks")
       .select(["arn", "host_id", "desired_status"])
-      .where("host_id", "in", here)
+      .where(anyOf(store, "host_id", here))
       .where("last_status", "!=", "STOPPED")
       .where((eb) =>
         eb.or([eb("last_status", "=", "PROVISIONING"), eb("desired_status", "=", "STOPPED")]),
@@ -181,7 +181,7 @@ export class AssignmentRelay {
       const batch = await store
         .selectFrom("tasks")
         .select(["host_id", "assignment"])
-        .where("arn", "in", due.slice(at, at + 500))
+        .where(anyOf(store, "arn", due.slice(at, at + 500)))
         .execute();
       for (const row of batch) {
         if (row.host_id === null) continue;

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { SerialPass, type Logger } from "../core/index.js";
 import type { ServerMessage } from "../protocol/index.js";
-import type { Store } from "../store/index.js";
+import { anyOf, type Store } from "../store/index.js";
 import type { RelayChannel } from "./assignment-relay.js";
 import { vniOf } from "./task-subnets.js";
 
@@ -235,7 +235,7 @@ export class ClusterNetworks {
       const hosts = await store
         .selectFrom("hosts")
         .select(["id", "address"])
-        .where("id", "in", connected)
+        .where(anyOf(store, "id", connected))
         .execute();
       for (const host of hosts) addresses.set(host.id, host.address);
     }

@@ -11,7 +11,7 @@
  * `writeEveryMs` from its host timeout so that stays well inside it (`writeEveryFor`).
  */
 import type { Clock, Logger } from "../core/index.js";
-import { dialectOf, type Store } from "../store/index.js";
+import { anyOf, dialectOf, type Store } from "../store/index.js";
 
 /** How often agents heartbeat (agent/channel.ts). */
 export const AGENT_HEARTBEAT_MS = 2_000;
@@ -103,7 +103,7 @@ export class HeartbeatWriter {
                 eb
                   .selectFrom("host_liveness as held")
                   .select("held.host_id")
-                  .where("held.host_id", "in", hosts)
+                  .where(anyOf(this.store, "held.host_id", hosts))
                   .where("held.last_seen_at", "<", since)
                   .orderBy("held.host_id")
                   .forUpdate()

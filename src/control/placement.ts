@@ -19,7 +19,7 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { sql } from "kysely";
-import { dialectOf, type Database } from "../store/index.js";
+import { anyOf, dialectOf, type Database } from "../store/index.js";
 
 /** The reasons ECS puts in RunTask's failures[] when nothing has room. */
 // ECS names no disk reason (Fargate's capacity is not per host); Berth's hosts have disks, so
@@ -144,7 +144,7 @@ export async function claimRooms(
     for (const row of await trx
       .selectFrom("hosts")
       .select(ROOM_COLUMNS)
-      .where("id", "in", missed)
+      .where(anyOf(trx, "id", missed))
       .where("status", "=", "ACTIVE")
       .execute())
       fresh.set(row.id, row);

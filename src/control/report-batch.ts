@@ -20,7 +20,13 @@
 import { sql, type Transaction } from "kysely";
 import type { Clock } from "../core/index.js";
 import type { TaskState } from "../protocol/index.js";
-import { dialectOf, readCommittedTransaction, type Database, type Store } from "../store/index.js";
+import {
+  anyOf,
+  dialectOf,
+  readCommittedTransaction,
+  type Database,
+  type Store,
+} from "../store/index.js";
 import { applyTaskStates, REPORTED_TASK_COLUMNS } from "./tasks.js";
 
 export interface HostReport {
@@ -56,7 +62,7 @@ export async function applyReports(
   const read = trx
     .selectFrom("host_liveness")
     .select(["host_id", "last_seq"])
-    .where("host_id", "in", hostIds)
+    .where(anyOf(trx, "host_id", hostIds))
     .orderBy("host_id");
   const rows = await (dialectOf(trx) === "postgres" ? read.forUpdate() : read).execute();
   const lastSeq = new Map(rows.map((row) => [row.host_id, Number(row.last_seq)]));
@@ -65,7 +71,11 @@ export async function applyReports(
   const arns = [...new Set(reports.map((r) => r.state.taskArn))];
   const tasks = new Map(
     (
-      await trx.selectFrom("tasks").select(REPORTED_TASK_COLUMNS).where("arn", "in", arns).execute()
+      await trx
+        .selectFrom("tasks")
+        .select(REPORTED_TASK_COLUMNS)
+        .where(anyOf(trx, "arn", arns))
+        .execute()
     ).map((row) => [row.arn, row]),
   );
   // The reports to apply (those whose sequence number is new), merged and written together.
@@ -95,7 +105,7 @@ export async function applyReports(
         )} end`,
         last_seen_at: now,
       })
-      .where("host_id", "in", ids)
+      .where(anyOf(trx, "host_id", ids))
       .execute();
   }
   return changed;

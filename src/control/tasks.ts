@@ -7,6 +7,7 @@ import type { Container, Failure, Task } from "@aws-sdk/client-ecs";
 import { CompiledQuery, sql, type Insertable, type Kysely, type Transaction } from "kysely";
 import { statusRank, type TaskAssignment, type TaskState } from "../protocol/index.js";
 import {
+  anyOf,
   dialectOf,
   groupedTransaction,
   type Database,
@@ -699,7 +700,7 @@ export async function drainingTasks(
     const rows = await db
       .selectFrom("elb_targets")
       .select("task_arn")
-      .where("task_arn", "in", taskArns.slice(at, at + 500))
+      .where(anyOf(db, "task_arn", taskArns.slice(at, at + 500)))
       .where("draining_until", ">", now)
       .execute();
     for (const row of rows) if (row.task_arn !== null) held.add(row.task_arn);

@@ -8,6 +8,7 @@ import {
   type ColumnDefinitionBuilder,
   type Expression,
   type RawBuilder,
+  type SqlBool,
 } from "kysely";
 
 export type StoreDialect = "sqlite" | "postgres";
@@ -63,6 +64,24 @@ export function positionOf(db: AnyDb, column: string, needle: string): RawBuilde
   return dialectOf(db) === "postgres"
     ? sql<number>`strpos(${sql.ref(column)}, ${needle})`
     : sql<number>`instr(${sql.ref(column)}, ${needle})`;
+}
+
+/**
+ * `column` is one of `values` (text or numbers), in one statement text whatever their count:
+ * PostgreSQL's `= any($1)` with the list as one array parameter, SQLite's `in` over
+ * `json_each` of the list as one JSON parameter. Kysely's `in (...)` spells a list of n values
+ * with n parameters, a text of its own for each n: each took one of the prepared-statement names
+ * on PostgreSQL (prepared-statements.ts, at most 300, never given back) and a place in SQLite's
+ * statement cache, crowding the hot statements out. An empty list matches nothing.
+ */
+export function anyOf(
+  db: AnyDb,
+  column: string,
+  values: readonly (string | number)[],
+): RawBuilder<SqlBool> {
+  return dialectOf(db) === "postgres"
+    ? sql<SqlBool>`${sql.ref(column)} = any(${[...values]})`
+    : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
 }
 
 /**

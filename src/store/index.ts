@@ -11,6 +11,7 @@ export { groupedTransaction } from "./group-commit.js";
 export { openNotifier, type Notifier } from "./notify.js";
 export {
   databaseNowMs,
+  anyOf,
   dialectOf,
   isUniqueViolation,
   larger,

@@ -29,7 +29,7 @@ import {
   type TaskAddressSpace,
   type TaskCommands,
 } from "../../control/index.js";
-import type { Store } from "../../store/index.js";
+import { anyOf, type Store } from "../../store/index.js";
 import { accountSettingHandlers } from "./account-settings.js";
 import { clusterHandlers } from "./clusters.js";
 import { ecsModelSupplement } from "./model-supplement.js";
@@ -96,7 +96,7 @@ export function podTaskLauncher(deps: {
       const rows = await deps.store
         .selectFrom("tasks")
         .selectAll()
-        .where("arn", "in", taskArns)
+        .where(anyOf(deps.store, "arn", taskArns))
         .execute();
       for (const row of rows) found.set(row.arn, readTask(row));
       return found;

@@ -6,7 +6,13 @@ import { parseArn } from "../../core/index.js";
 import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
 import type { Insertable } from "kysely";
-import { isUniqueViolation, readTags, type Database, type Store } from "../../store/index.js";
+import {
+  anyOf,
+  isUniqueViolation,
+  readTags,
+  type Database,
+  type Store,
+} from "../../store/index.js";
 import { resolveStrategy, splitStrategy } from "./capacity-providers.js";
 import { findActiveCluster } from "./clusters.js";
 import { clusterNotFound, invalidParameter } from "./errors.js";
@@ -162,7 +168,7 @@ export function taskHandlers(
           await store
             .selectFrom("tasks")
             .selectAll()
-            .where("arn", "in", [...new Set(arns)])
+            .where(anyOf(store, "arn", [...new Set(arns)]))
             .execute()
         ).map((row) => [row.arn, row]),
       );

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { Migrator, sql, type Kysely, type Migration } from "kysely";
 import { MasterKey } from "../../../src/core/index.js";
 import {
+  anyOf,
   isUniqueViolation,
   larger,
   migrate,
@@ -196,6 +197,39 @@ export function storeContract(engine: string, subject: StoreUnderTest): void {
       .executeTakeFirstOrThrow();
     assert.deepEqual({ ...row }, { floor: 0, max: 10, min: 3, at: 6, caseless: 0, bytes: 11 });
   });
+
+  withStore(
+    "anyOf matches the values listed, whatever they hold, in one statement text",
+    async (store) => {
+      const names = ["a,b", 'q"uote', "{brace}", "back\\slash", "NULL", "Émile", "it's", "plain"];
+      for (const [i, name] of names.entries()) await insertCluster(store, name, i + 1);
+      const pick = async (values: readonly (string | number)[], column = "name") =>
+        (
+          await store
+            .selectFrom("clusters")
+            .select("name")
+            .where(anyOf(store, column, values))
+            .orderBy("created_at")
+            .execute()
+        ).map((r) => r.name);
+      assert.deepEqual(await pick(names.slice(0, 7)), names.slice(0, 7));
+      assert.deepEqual(await pick(["NULL", "absent", "it's"]), ["NULL", "it's"]);
+      assert.deepEqual(await pick([]), []);
+      assert.deepEqual(await pick([2, 8, 99], "created_at"), ['q"uote', "plain"]);
+      // The same text for lists of any length.
+      const texts = new Set(
+        [[], ["a"], names].map(
+          (values) =>
+            store
+              .selectFrom("clusters")
+              .select("name")
+              .where(anyOf(store, "name", values))
+              .compile().sql,
+        ),
+      );
+      assert.equal(texts.size, 1);
+    },
+  );
 
   withStore("a migration that fails leaves the database as it was", async (store) => {
     const failing: Migration = {
