@@ -21,7 +21,10 @@
 import type { PostgresPool, PostgresPoolClient } from "kysely";
 import type pg from "pg";
 
-/** Hot-path statements are a few dozen; Berth's dynamic `in (...)` lists vary by size. */
+/**
+ * Hot-path statements are a few dozen. The hot paths' lists of values are one text whatever their
+ * length (dialect.ts `anyOf`); the rarer `in (...)` lists (ELB, logs, tags) are a text per size.
+ */
 const KEPT = 300;
 /** Larger ones (lists of thousands of hosts) are rare and costly to keep in every session. */
 const MAX_PARAMETERS = 500;

@@ -8,7 +8,10 @@
 import type SQLite from "better-sqlite3";
 import type { SqliteDatabase, SqliteStatement } from "kysely";
 
-/** Enough for every distinct statement on a hot path; Berth's dynamic `in (...)` lists vary. */
+/**
+ * Enough for every distinct statement on a hot path (their lists of values are one text each,
+ * dialect.ts `anyOf`); the rarer `in (...)` lists are a text per size.
+ */
 const KEPT = 500;
 
 export function withStatementCache(db: SQLite.Database, kept = KEPT): SqliteDatabase {
