@@ -1,5 +1,5 @@
 /** Images on the host: pull, verify, unpack once, overlay per container, collect. */
-export { ImageStore } from "./store.js";
+export { ImageStore, meteredPieces } from "./store.js";
 export type { ImageRunConfig, PulledImage, PullOptions } from "./types.js";
 export { ImageErrorCode } from "./errors.js";
 export { type OwnRegistry } from "./own-registry.js";

@@ -53,6 +53,37 @@ interface Manifest {
   layers?: Descriptor[];
 }
 
+/** A blob's bytes go to its file this many at a time (the last write may be smaller). */
+const WRITE_BYTES = 1024 * 1024;
+
+/**
+ * Passes a download's bytes on in pieces of at least `size` bytes (the last one whatever is
+ * left), calling `seen` on each piece as it arrives. A response arrives in pieces of 16-64 KiB;
+ * written as they came, a 10 MiB layer was some 640 writes, each a request to the thread pool
+ * from the event loop: in the agent's CPU profile over 8 cold 10 MiB pulls, the event loop was
+ * busy 2.5 s with them and 2.0 s with pieces of 1 MiB (its fs writes 301 ms and 104 ms), and
+ * the pulls' p50 went from 233-325 ms to 188-241 in three alternating pairs at load 5-6.
+ */
+export function meteredPieces(seen: (chunk: Buffer) => void, size = WRITE_BYTES): Transform {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen(chunk);
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (heldBytes < size) return callback();
+      const piece = Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+      callback(null, piece);
+    },
+    flush(callback) {
+      callback(null, heldBytes === 0 ? undefined : Buffer.concat(held, heldBytes));
+    },
+  });
+}
+
 /** The run settings in an OCI/Docker image config (`config` member). */
 interface ImageConfigJson {
   Entrypoint?: string[] | null;
@@ -347,12 +378,9 @@ export class ImageStore implements RootfsProvider {
     const hash = createHash(algorithm);
     // Unique per download: two pulls may fetch one config at once; each renames in the same bytes.
     const temp = `${path}.${randomUUID()}.partial`;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        onBytes?.(chunk.length);
-        callback(null, chunk);
-      },
+    const meter = meteredPieces((chunk) => {
+      hash.update(chunk);
+      onBytes?.(chunk.length);
     });
     try {
       await pipeline(
