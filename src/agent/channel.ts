@@ -19,6 +19,11 @@ import {
   type TaskState,
 } from "../protocol/index.js";
 
+/**
+ * How often the channel checks on its server (pings a quiet one, leaves a silent one, resends
+ * unacknowledged reports), and heartbeats unless the server's `welcome` names another interval
+ * (a longer one at scale: control/heartbeats.ts `heartbeatEveryFor`).
+ */
 const HEARTBEAT_MS = 2_000;
 /**
  * A server heard from in none of this (no message, no pong to the heartbeats' pings) is taken
@@ -76,7 +81,9 @@ export class AgentChannel {
   #failedInARow = 0;
   #nextSeq = 0;
   #ready = false;
+  /** The 2 s check on the server (HEARTBEAT_MS), and the heartbeats when not at that beat. */
   #heartbeat: NodeJS.Timeout | undefined;
+  #heartbeats: NodeJS.Timeout | undefined;
   /** When the server was last heard from (any message or pong). */
   #heardAt = 0;
   /** GiB of disk offered to task storage: measured by the agent, sent in hello and on change. */
@@ -167,6 +174,7 @@ export class AgentChannel {
     this.#closed = true;
     clearTimeout(this.#reconnect);
     clearInterval(this.#heartbeat);
+    clearInterval(this.#heartbeats);
     this.#ws?.terminate();
   }
 
@@ -242,6 +250,7 @@ export class AgentChannel {
       // 4000-4999: the server closed the channel over who we are (protocol, host): for good.
       if (code >= 4000 && code < 5000) this.#refused(why.toString("utf8") || `closed (${code})`);
       clearInterval(this.#heartbeat);
+      clearInterval(this.#heartbeats);
       if (this.#closed) return;
       // The next server at once; a pause only once every server has failed in a row.
       this.#failedInARow = welcomed ? 1 : this.#failedInARow + 1;
@@ -263,6 +272,26 @@ export class AgentChannel {
     this.handlers.onRefused?.(reason);
   }
 
+  /**
+   * The 2 s check on the server, and heartbeats `every` ms: on that beat, or a timer of their own
+   * when the server's welcome names another interval.
+   */
+  #beat(every: number): void {
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#heartbeats);
+    if (every !== HEARTBEAT_MS) this.#heartbeats = setInterval(() => this.#sendHeartbeat(), every);
+    this.#heartbeat = setInterval(() => {
+      if (Date.now() - this.#heardAt > SERVER_SILENCE_MS) {
+        this.log.warn("the server has not answered: moving on", { server: this.server });
+        this.#ws?.terminate();
+        return;
+      }
+      if (Date.now() - this.#heardAt >= PING_WHEN_QUIET_MS) this.#ws?.ping();
+      if (every === HEARTBEAT_MS) this.#sendHeartbeat();
+      this.#resendUnacked();
+    }, HEARTBEAT_MS);
+  }
+
   #receive(message: ServerMessage): void {
     switch (message.type) {
       case "welcome":
@@ -274,17 +303,7 @@ export class AgentChannel {
           hostId: message.hostId,
           server: this.server,
         });
-        clearInterval(this.#heartbeat);
-        this.#heartbeat = setInterval(() => {
-          if (Date.now() - this.#heardAt > SERVER_SILENCE_MS) {
-            this.log.warn("the server has not answered: moving on", { server: this.server });
-            this.#ws?.terminate();
-            return;
-          }
-          if (Date.now() - this.#heardAt >= PING_WHEN_QUIET_MS) this.#ws?.ping();
-          this.#sendHeartbeat();
-          this.#resendUnacked();
-        }, HEARTBEAT_MS);
+        this.#beat(message.heartbeatIntervalMs ?? HEARTBEAT_MS);
         for (const taskArn of this.#pending.keys()) this.#sendReport(taskArn);
         this.handlers.onWelcome?.(message);
         return;

@@ -30,7 +30,10 @@ import { idleTimer } from "./idle-timer.js";
 import { ReportBatcher } from "./report-batch.js";
 import { JoinRefused } from "./tokens.js";
 
-/** How long an agent may stay silent before we close its channel (it heartbeats every 2 s). */
+/**
+ * How long an agent may stay silent before we close its channel: at least this, and at least four
+ * of the heartbeat intervals it is asked for (`heartbeatIntervalMs`).
+ */
 const IDLE_TIMEOUT_MS = 10_000;
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -73,6 +76,11 @@ export interface AgentChannelOptions {
    * `writeEveryFor` the host timeout); 0, every heartbeat (in batches).
    */
   heartbeatWriteEveryMs?: number;
+  /**
+   * How often agents are asked to heartbeat (in `welcome`; heartbeats.ts `heartbeatEveryFor`
+   * the host timeout); absent, they heartbeat every 2 s, their default.
+   */
+  heartbeatIntervalMs?: number;
 }
 
 /** Receives a task's log lines; `done` comes once, last, with `error` if the stream failed. */
@@ -102,8 +110,11 @@ export class AgentChannelServer {
 
   readonly #reports: ReportBatcher;
   readonly #heartbeats: HeartbeatWriter;
+  /** How long an agent may stay silent (IDLE_TIMEOUT_MS). */
+  readonly #idleMs: number;
 
   constructor(private readonly options: AgentChannelOptions) {
+    this.#idleMs = Math.max(IDLE_TIMEOUT_MS, 4 * (options.heartbeatIntervalMs ?? 0));
     this.#reports = new ReportBatcher(options.store, options.clock);
     this.#heartbeats = new HeartbeatWriter(options.store, options.clock, options.log, {
       writeEveryMs: options.heartbeatWriteEveryMs ?? 0,
@@ -239,7 +250,7 @@ export class AgentChannelServer {
     // Messages of one channel are handled strictly in order.
     let queue: Promise<void> = Promise.resolve();
     ws.on("message", (data: Buffer) => {
-      resetIdle(IDLE_TIMEOUT_MS);
+      resetIdle(this.#idleMs);
       const message = parseAgentMessage(data.toString("utf8"));
       if (message === undefined) {
         log.warn("dropped an invalid agent message", { hostId });
@@ -383,6 +394,9 @@ export class AgentChannelServer {
         ...(this.options.onUsage === undefined
           ? {}
           : { usageIntervalMs: this.options.usageIntervalMs }),
+        ...(this.options.heartbeatIntervalMs === undefined
+          ? {}
+          : { heartbeatIntervalMs: this.options.heartbeatIntervalMs }),
         ...(this.options.registryNames === undefined
           ? {}
           : { registryNames: this.options.registryNames() }),

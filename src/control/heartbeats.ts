@@ -2,7 +2,7 @@
  * Recording agents' heartbeats (`host_liveness.last_seen_at`, what the leader's liveness pass
  * reads) in batches: every host heard from within `flushMs` is written by one statement, and a
  * host this server wrote within `writeEveryMs` is not written again yet. One UPDATE per
- * heartbeat was 2,500 statements a second at 5,000 hosts (they heartbeat every 2 s), each a
+ * heartbeat was 2,500 statements a second at 5,000 hosts heartbeating every 2 s, each a
  * round trip on PostgreSQL through the server's one event loop.
  *
  * Liveness stays correct: a batch writes the time its first heartbeat arrived, so a host is
@@ -13,10 +13,23 @@
 import type { Clock, Logger } from "../core/index.js";
 import { anyOf, dialectOf, type Store } from "../store/index.js";
 
-/** How often agents heartbeat (agent/channel.ts). */
+/** How often agents heartbeat when their server names no interval (agent/channel.ts). */
 export const AGENT_HEARTBEAT_MS = 2_000;
+/** The longest heartbeat interval a server asks its agents for. */
+export const MAX_HEARTBEAT_MS = 5_000;
 /** How long heartbeats gather before one statement writes them. */
 export const HEARTBEAT_FLUSH_MS = 250;
+
+/**
+ * How often a server asks its agents to heartbeat (in `welcome`), for a host timeout: a sixth of
+ * it, from 2 s up to 5 s (5 s at the default 30 s). Every heartbeat is a message the server reads,
+ * decrypts and parses, and the host writes, though the server writes a host's liveness only every
+ * `writeEveryFor`: at 5,000 hosts every 2 s that was 2,500 messages a second, about two for every
+ * task placed in bench:placement (PostgreSQL, one server, 1,300 tasks/s).
+ */
+export function heartbeatEveryFor(hostTimeoutMs: number): number {
+  return Math.max(AGENT_HEARTBEAT_MS, Math.min(MAX_HEARTBEAT_MS, Math.floor(hostTimeoutMs / 6)));
+}
 
 /**
  * How long a host's last write may stand before a heartbeat is written again, for a host
@@ -24,8 +37,11 @@ export const HEARTBEAT_FLUSH_MS = 250;
  * this, one flush) is at most half the timeout. 0 (every heartbeat written) for short timeouts;
  * at most 10 s, so what the console shows as last heard stays recent.
  */
-export function writeEveryFor(hostTimeoutMs: number): number {
-  const slack = hostTimeoutMs / 2 - AGENT_HEARTBEAT_MS - HEARTBEAT_FLUSH_MS;
+export function writeEveryFor(
+  hostTimeoutMs: number,
+  heartbeatMs = heartbeatEveryFor(hostTimeoutMs),
+): number {
+  const slack = hostTimeoutMs / 2 - heartbeatMs - HEARTBEAT_FLUSH_MS;
   return Math.max(0, Math.min(10_000, Math.floor(slack)));
 }
 

@@ -9,7 +9,7 @@ export {
   type ExecSink,
   type LogSink,
 } from "./channel.js";
-export { writeEveryFor } from "./heartbeats.js";
+export { heartbeatEveryFor, writeEveryFor } from "./heartbeats.js";
 export { AssignmentRelay, type RelayChannel } from "./assignment-relay.js";
 export {
   chooseHost,

@@ -353,6 +353,8 @@ export const ServerMessage = z.discriminatedUnion("type", [
     lastSeq: z.number().int(),
     /** How often to send `usage`; absent (an older server), the agent sends none. */
     usageIntervalMs: z.number().int().positive().optional(),
+    /** How often to heartbeat; absent (an older server), every 2 s. */
+    heartbeatIntervalMs: z.number().int().positive().optional(),
     /**
      * The names (`HOST:PORT`) image URIs give the server's own registry: the agent pulls those
      * from the server it is connected to (over the channel's TLS), whatever the name says.

@@ -75,6 +75,7 @@ import {
   DEFAULT_TASK_CIDR,
   ClusterNetworks,
   taskRoleCredentials,
+  heartbeatEveryFor,
   writeEveryFor,
 } from "../control/index.js";
 import { AGENT_CHANNEL_PATH, type TaskAssignment } from "../protocol/index.js";
@@ -169,7 +170,10 @@ export interface BerthOptions {
   log?: Logger;
   /** Create a registry repository on first push instead of answering NAME_UNKNOWN (as ECR does). */
   registryAutoCreate?: boolean;
-  /** Seconds without a heartbeat before a host is LOST (its agent heartbeats every 2 s). */
+  /**
+   * Seconds without a heartbeat before a host is LOST (agents are asked to heartbeat every sixth
+   * of it, from 2 s to 5 s: heartbeats.ts).
+   */
   hostTimeoutSeconds?: number;
   /** Between a Spot interruption's warning and the stop (Fargate gives 120 s). */
   spotWarningSeconds?: number;
@@ -369,6 +373,7 @@ export async function startBerth(options: BerthOptions): Promise<RunningBerth> {
     store,
     clock,
     log,
+    heartbeatIntervalMs: heartbeatEveryFor(hostTimeoutMs),
     heartbeatWriteEveryMs: writeEveryFor(hostTimeoutMs),
     plainAllowed: (hostId, remote) => hostId === localHostId && isThisMachine(remote),
     // An agent on another machine cannot reach 127.0.0.1:PORT: it pulls these from the server.

@@ -12,27 +12,37 @@ import { AGENT_CHANNEL_PATH } from "../../../src/protocol/index.js";
 
 afterEach(() => mock.timers.reset());
 
-/** A server that welcomes one host and counts its pings; `talk` sends it a message. */
-async function fakeServer(): Promise<{
+/**
+ * A server that welcomes one host (with `welcome`'s extra fields) and counts its pings and
+ * heartbeats; `talk` sends it a message.
+ */
+async function fakeServer(welcome: object = {}): Promise<{
   url: string;
   pings: () => number;
+  heartbeats: () => number;
   talk: () => void;
   close: () => Promise<void>;
 }> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, path: AGENT_CHANNEL_PATH });
   await new Promise((resolve) => wss.once("listening", resolve));
   let pings = 0;
+  let heartbeats = 0;
   let socket: WebSocket | undefined;
   wss.on("connection", (ws) => {
     socket = ws;
     ws.on("ping", () => pings++);
+    ws.on("message", (data: Buffer) => {
+      if ((JSON.parse(data.toString("utf8")) as { type: string }).type === "heartbeat")
+        heartbeats++;
+    });
     ws.once("message", () =>
-      ws.send(JSON.stringify({ type: "welcome", hostId: "h1", lastSeq: -1 })),
+      ws.send(JSON.stringify({ type: "welcome", hostId: "h1", lastSeq: -1, ...welcome })),
     );
   });
   return {
     url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
     pings: () => pings,
+    heartbeats: () => heartbeats,
     talk: () => socket?.send(JSON.stringify({ type: "sync", tasks: [] })),
     close: () =>
       new Promise((resolve) => {
@@ -96,5 +106,29 @@ test("a server that talks is not pinged", async () => {
   } finally {
     channel.close();
     await server.close();
+  }
+});
+
+test("heartbeats come every 2 s, or as often as the server's welcome says", async () => {
+  mock.timers.enable({ apis: ["setInterval", "Date"], now: 1_000_000 });
+  const server = await fakeServer();
+  const channel = await channelTo(server.url);
+  try {
+    await heartbeats(() => undefined);
+    assert.equal(server.heartbeats(), 6, "the agent's own beat: at 2, 4, ... 12 s");
+  } finally {
+    channel.close();
+    await server.close();
+  }
+  const slower = await fakeServer({ heartbeatIntervalMs: 5_000 });
+  const asked = await channelTo(slower.url);
+  try {
+    await heartbeats(() => undefined);
+    assert.equal(slower.heartbeats(), 2, "at 5 and 10 s");
+    // Still pinged when quiet, on the 2 s check (at 6 and 12 s).
+    assert.equal(slower.pings(), 2);
+  } finally {
+    asked.close();
+    await slower.close();
   }
 });

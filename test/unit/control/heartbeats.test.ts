@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { HeartbeatWriter, writeEveryFor } from "../../../src/control/heartbeats.js";
+import {
+  HeartbeatWriter,
+  heartbeatEveryFor,
+  writeEveryFor,
+} from "../../../src/control/heartbeats.js";
 import { ManualClock, silentLogger } from "../../../src/core/index.js";
 import { openSqliteStore, type Store } from "../../../src/store/index.js";
 import { addHost } from "./placement-contract.js";
@@ -118,13 +122,23 @@ describe("heartbeats written in batches", () => {
 
 describe("how long a write may stand, for a host timeout", () => {
   it("keeps the silence a leader can see from a live host within half the timeout", () => {
-    // Silence seen = one heartbeat interval (2 s) + writeEvery + one flush (0.25 s).
-    for (const timeout of [3_000, 5_000, 10_000, 30_000, 120_000]) {
+    // Silence seen = one heartbeat interval + writeEvery + one flush (0.25 s).
+    for (const timeout of [3_000, 5_000, 10_000, 12_000, 30_000, 120_000]) {
       const every = writeEveryFor(timeout);
+      const heartbeat = heartbeatEveryFor(timeout);
       assert.ok(every >= 0);
-      assert.ok(2_000 + every + 250 <= Math.max(timeout / 2, 2_250), `timeout ${timeout}`);
+      assert.ok(heartbeat + every + 250 <= Math.max(timeout / 2, 2_250), `timeout ${timeout}`);
     }
     assert.equal(writeEveryFor(3_000), 0, "a short timeout: every heartbeat written");
-    assert.equal(writeEveryFor(30_000), 10_000, "at most 10 s");
+    assert.equal(writeEveryFor(30_000), 9_750);
+    assert.equal(writeEveryFor(120_000), 10_000, "at most 10 s");
+  });
+
+  it("asks agents to heartbeat every sixth of the timeout, from 2 s to 5 s", () => {
+    assert.equal(heartbeatEveryFor(3_000), 2_000, "never more often than the agents' default");
+    assert.equal(heartbeatEveryFor(12_000), 2_000);
+    assert.equal(heartbeatEveryFor(24_000), 4_000);
+    assert.equal(heartbeatEveryFor(30_000), 5_000, "the default timeout");
+    assert.equal(heartbeatEveryFor(120_000), 5_000);
   });
 });
