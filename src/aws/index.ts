@@ -13,7 +13,7 @@ export {
   type CredentialLookup,
   type SignedRequest,
 } from "./sigv4.js";
-export { AwsJsonGateway, renderJson } from "./json-protocol.js";
+export { AwsJsonGateway, renderJson, renderOnce } from "./json-protocol.js";
 export { AwsQueryGateway, FORM_CONTENT_TYPE, type AwsQueryService } from "./query-protocol.js";
 export { decodeQueryInput, encodeQueryOutput, encodeQueryError } from "./query-codec.js";
 export {

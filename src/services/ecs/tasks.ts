@@ -1,7 +1,7 @@
 /** ECS tasks: RunTask (placed at once, idempotent by clientToken), StopTask, DescribeTasks, ListTasks. */
 import type { ECS, Failure, RunTaskRequest, RunTaskResponse, Task } from "@aws-sdk/client-ecs";
 import { createHash } from "node:crypto";
-import { page, renderJson, type RequestContext, type Handlers } from "../../aws/index.js";
+import { page, renderOnce, type RequestContext, type Handlers } from "../../aws/index.js";
 import { parseArn } from "../../core/index.js";
 import { readTask, type Placed, type TaskCommands } from "../../control/index.js";
 import type { TaskAssignment } from "../../protocol/index.js";
@@ -106,20 +106,31 @@ export function taskHandlers(
       ];
       checkTags(tags);
       // The clientToken's answer is recorded with the tasks, so a crash leaves both or neither.
-      const answerOf = (result: Placed): Insertable<Database["idempotency"]> => ({
-        scope,
-        token: token ?? "",
-        request_hash: hash,
-        // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
-        response: renderJson({ tasks: result.tasks, failures: result.failures }),
-        created_at: ctx.clock.now().getTime(),
-      });
+      // The answer recorded is also the response (rendered once: renderOnce).
+      let recorded: RunTaskResponse | undefined;
+      const answerOf = (result: Placed): Insertable<Database["idempotency"]> => {
+        recorded = { tasks: result.tasks, failures: result.failures };
+        return {
+          scope,
+          token: token ?? "",
+          request_hash: hash,
+          // Kept in wire form (timestamps as epoch seconds), which renders back unchanged.
+          response: renderOnce(recorded),
+          created_at: ctx.clock.now().getTime(),
+        };
+      };
       return commands
         .startTasks({
           drafts,
           tags: tagEntries(tags),
           ...(token === undefined ? {} : { answer: answerOf }),
         })
+        .then((started) =>
+          // The answer of the transaction that committed (not of one that ran again).
+          recorded?.tasks === started.tasks && recorded.failures === started.failures
+            ? recorded
+            : started,
+        )
         .catch(async (error: unknown) => {
           // The same token sent to another server at the same moment: its request committed
           // first (and this one's tasks were rolled back with the losing entry), so its answer

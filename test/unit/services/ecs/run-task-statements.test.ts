@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { RunTaskResponse } from "@aws-sdk/client-ecs";
-import { internalContext } from "../../../../src/aws/index.js";
+import { internalContext, renderJson } from "../../../../src/aws/index.js";
 import { TaskCommands } from "../../../../src/control/index.js";
 import { silentLogger, systemClock } from "../../../../src/core/index.js";
 import { createEcsService } from "../../../../src/services/ecs/index.js";
@@ -75,6 +75,25 @@ void test("a RunTask of ten tasks is read and placed in a few statements", async
     // twice, a tag read each and the answer read alone were 11; the definition, the cluster with
     // the answer and the tags read apart, 6.
     assert.ok(statements <= 4, `${statements} statements`);
+    // The response is the answer recorded for its token, rendered once: rendering it as the
+    // gateway does gives the recorded text, with no JSON.stringify of its own.
+    const recorded = await store
+      .selectFrom("idempotency")
+      .select("response")
+      .where("token", "=", "second")
+      .executeTakeFirstOrThrow();
+    const stringify = JSON.stringify;
+    let stringified = 0;
+    JSON.stringify = ((...args: Parameters<typeof stringify>) => {
+      stringified++;
+      return stringify(...args);
+    }) as typeof JSON.stringify;
+    try {
+      assert.equal(renderJson(second), recorded.response);
+    } finally {
+      JSON.stringify = stringify;
+    }
+    assert.equal(stringified, 0, "the response rendered again");
     // The same token again: the first answer, from that one read.
     statements = 0;
     const again = await run("second");
