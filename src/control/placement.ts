@@ -321,8 +321,8 @@ export function chooseHosts(
     if (!room.capacityProviders.includes(capacityProvider)) continue;
     const zone = spread ? room.availabilityZone : "";
     const host = spread ? (load.get(room.hostId) ?? 0) : 0;
-    if (spread) perZone.set(zone, (perZone.get(zone) ?? 0) + host);
-    if (!fits(room, cpu, memory, storageGiB)) continue;
+    // Most hosts run none of the group: nothing to add to their zone.
+    if (host !== 0) perZone.set(zone, (perZone.get(zone) ?? 0) + host);
     let kept = best.get(zone);
     if (kept === undefined) best.set(zone, (kept = []));
     const worst = kept.length === count ? (kept[count - 1] as Candidate) : undefined;
@@ -332,6 +332,7 @@ export function chooseHosts(
       (host > worst.host || (host === worst.host && room.freeMemory < worst.freeMemory))
     )
       continue;
+    if (!fits(room, cpu, memory, storageGiB)) continue;
     const draw = random();
     // A tie with the worst kept lost on the draw is not made a candidate either: in a fleet of
     // hosts alike (equal load and free memory) that was every host, an object each per RunTask.
