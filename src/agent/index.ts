@@ -20,6 +20,7 @@ export {
   claimFreeNetwork,
   BridgeTaskNetwork,
   DEFAULT_TASK_CIDR,
+  releaseClaimsOf,
   releaseSubnet,
   SubnetRoutes,
   type TaskAddress,

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Credentials } from "../aws/index.js";
-import { purgeHost } from "../agent/index.js";
+import { purgeHost, releaseClaimsOf } from "../agent/index.js";
 import { silentLogger, type Clock } from "../core/index.js";
 import { startBerth, type RunningBerth } from "../server/index.js";
 
@@ -60,6 +60,15 @@ const REGION = "us-east-1";
 
 export function tempDataDir(prefix = "berth-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Deletes a test's data dir, and first the network claims it held on this machine (its
+ * server's blocks, its agent's subnets: under /run, they would outlast it).
+ */
+export function removeDataDir(dataDir: string): void {
+  releaseClaimsOf(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /**
@@ -125,7 +134,7 @@ export async function startBerthInProcess(
       await berth.close();
       if (!owned) return;
       await purgeHost(join(dataDir, "agent"));
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     },
   };
 }
@@ -174,7 +183,7 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
       const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       void exited.then(() => {
         clearTimeout(killer);
-        if (!keep) rmSync(dataDir, { recursive: true, force: true });
+        if (!keep) removeDataDir(dataDir);
         reject(new Error(`berth up did not start in 60 s:\n${output}`));
       });
     }, 60_000);
@@ -199,7 +208,7 @@ export async function startBerthProcess(options: ProcessOptions = {}): Promise<B
   const cleanup = async (): Promise<void> => {
     if (keep) return;
     await purgeHost(join(dataDir, "agent"));
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir(dataDir);
   };
   const self: BerthProcess = {
     ...describeBerth(endpoint, dataDir, { accessKeyId, secretAccessKey }),
@@ -296,7 +305,7 @@ export async function agentRefusal(options: AgentProcessOptions): Promise<string
     clearTimeout(timer);
     if (options.dataDir === undefined) {
       await purgeHost(dataDir);
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     }
   }
 }
@@ -341,7 +350,7 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<A
       }
       if (options.keepDataDir) return;
       await purgeHost(dataDir);
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     },
   };
 }

@@ -7,6 +7,7 @@ export {
   type AgentProcess,
   type AgentProcessOptions,
   tempDataDir,
+  removeDataDir,
   BERTH_BIN,
   type TestBerth,
   type BerthProcess,

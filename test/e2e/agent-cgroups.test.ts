@@ -3,10 +3,10 @@
 // namespace of its own where /sys/fs/cgroup is an empty tmpfs: no hierarchy is mounted.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { BERTH_BIN, tempDataDir } from "../../src/testing/index.js";
+import { BERTH_BIN, tempDataDir, removeDataDir } from "../../src/testing/index.js";
 
 describe("berth agent without cgroups", () => {
   it("refuses to start, in one line naming what is missing", () => {
@@ -47,7 +47,7 @@ describe("berth agent without cgroups", () => {
       // It never got as far as making a host identity.
       assert.equal(existsSync(join(dataDir, "host-id")), false);
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     }
   });
 });

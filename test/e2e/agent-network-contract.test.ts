@@ -25,6 +25,7 @@ import {
   removePortGuard,
 } from "../../src/agent/network/port-guard.js";
 import { runTaskNetworkContract } from "../unit/agent/network/task-network-contract.js";
+import { removeDataDir } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ async function fixture(): Promise<{
     async close() {
       await network.purge();
       for (const name of made) await run("ip", ["netns", "del", name]).catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     },
   };
 }
@@ -125,7 +126,7 @@ it("keeps an idle cluster's network for the next task, at the same gateway, unti
   } finally {
     await network.purge();
     await run("ip", ["netns", "del", netns]).catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir(dataDir);
   }
   await assert.rejects(run("ip", ["link", "show", bridge]));
 });

@@ -18,7 +18,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { CostExplorerClient, GetCostAndUsageCommand } from "@aws-sdk/client-cost-explorer";
-import { startBerthInProcess, tempDataDir, type TestBerth } from "../../src/testing/index.js";
+import {
+  startBerthInProcess,
+  tempDataDir,
+  type TestBerth,
+  removeDataDir,
+} from "../../src/testing/index.js";
 import type { RunningBerth } from "../../src/server/index.js";
 import { task } from "../unit/billing/fixtures.js";
 import { parseRate } from "../../src/billing/index.js";
@@ -82,7 +87,7 @@ before(async () => {
 
 after(async () => {
   await berth.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  removeDataDir(dataDir);
   rmSync(clientDir, { recursive: true, force: true });
 });
 

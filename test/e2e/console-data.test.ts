@@ -33,6 +33,7 @@ import {
   tempDataDir,
   until,
   type TestBerth,
+  removeDataDir,
 } from "../../src/testing/index.js";
 import type { RunningBerth } from "../../src/server/index.js";
 import { task } from "../unit/billing/fixtures.js";
@@ -91,7 +92,7 @@ after(async () => {
   await browser?.close();
   await store?.destroy();
   await berth?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  removeDataDir(dataDir);
   rmSync(clientDir, { recursive: true, force: true });
 });
 

@@ -8,8 +8,12 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, describe, it } from "node:test";
-import { rmSync } from "node:fs";
-import { BERTH_BIN, startBerthProcess, tempDataDir } from "../../src/testing/index.js";
+import {
+  BERTH_BIN,
+  startBerthProcess,
+  tempDataDir,
+  removeDataDir,
+} from "../../src/testing/index.js";
 
 const run = promisify(execFile);
 
@@ -26,7 +30,7 @@ async function berth(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 const dataDir = tempDataDir("berth-lock-e2e-");
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+after(() => removeDataDir(dataDir));
 
 describe("the data dir lock", () => {
   it("refuses a second Berth and a second agent, and is free again after kill -9", async () => {

@@ -1,16 +1,20 @@
 /** A listener kept in the store listens again when Berth restarts on the same data dir. */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { freePort, startBerthInProcess, tempDataDir } from "../../src/testing/index.js";
+import {
+  freePort,
+  startBerthInProcess,
+  tempDataDir,
+  removeDataDir,
+} from "../../src/testing/index.js";
 
 const dataDir = tempDataDir();
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+after(() => removeDataDir(dataDir));
 
 describe("load balancers across a restart", () => {
   it("listen on their ports again", async () => {

@@ -1,7 +1,7 @@
 // A real `berth up` process driven by the Debian AWS CLI v2 and the AWS SDK v3.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -17,6 +17,7 @@ import {
   startBerthProcess,
   tempDataDir,
   type BerthProcess,
+  removeDataDir,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -51,7 +52,7 @@ describe("berth up with the AWS CLI and SDK", () => {
   });
   after(async () => {
     await berth.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir(dataDir);
   });
 
   it("prints what a newcomer needs and keeps generated credentials", () => {
@@ -240,7 +241,7 @@ describe("berth client commands", () => {
       assert.match(status.stdout, /is up; 1 cluster\(s\)/);
     } finally {
       await berth.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     }
   });
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, describe, it } from "node:test";
@@ -21,6 +21,7 @@ import {
   startBerthProcess,
   tempDataDir,
   until,
+  removeDataDir,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -52,7 +53,7 @@ const dataDir = tempDataDir("berth-host-clean-");
 after(async () => {
   // Whatever the test left if it failed half way.
   await berth(["host", "clean", "--data-dir", dataDir]);
-  rmSync(dataDir, { recursive: true, force: true });
+  removeDataDir(dataDir);
 });
 
 describe("berth host clean", () => {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { purgeHost } from "../../src/agent/index.js";
 import { NetnsStore } from "../../src/agent/runtime/netns.js";
+import { removeDataDir } from "../../src/testing/index.js";
 
 const mountedUnder = (dir: string): string[] =>
   readFileSync("/proc/mounts", "utf8")
@@ -28,6 +29,6 @@ test("purgeHost unmounts a namespace no sandbox record names", async () => {
   } finally {
     for (const point of mountedUnder(dataDir))
       await new NetnsStore(join(point, "..")).remove(point.split("/").pop() ?? "");
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir(dataDir);
   }
 });

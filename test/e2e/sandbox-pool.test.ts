@@ -5,7 +5,7 @@
 // many tasks (default 40, enough to cycle the pool's entries many times over; the 500 is
 // run by hand: POOL_TEST_TASKS=500).
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
@@ -25,6 +25,7 @@ import {
   until,
   waitForTask,
   waitForTasksStopped,
+  removeDataDir,
 } from "../../src/testing/index.js";
 import { purgeHost } from "../../src/agent/index.js";
 
@@ -236,7 +237,7 @@ describe("prepared sandboxes", () => {
       await agent.kill();
       await purgeHost(dataDir);
       await berth.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     }
   });
   it("go with a stopped berth up (its local agent)", async () => {
@@ -288,7 +289,7 @@ describe("prepared sandboxes", () => {
       ecs.destroy();
       await berth.stop();
       await purgeHost(agentDir);
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     }
   });
 });

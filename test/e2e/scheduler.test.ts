@@ -5,7 +5,6 @@
 // once when it comes back, even across another crash; bad input gets Scheduler's errors.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,6 +22,7 @@ import {
   tempDataDir,
   until,
   type BerthProcess,
+  removeDataDir,
 } from "../../src/testing/index.js";
 
 const run = promisify(execFile);
@@ -174,7 +174,7 @@ after(async () => {
   ecs?.destroy();
   await berth?.stop();
   await purgeHost(join(dataDir, "agent"));
-  rmSync(dataDir, { recursive: true, force: true });
+  removeDataDir(dataDir);
 });
 
 describe("EventBridge Scheduler", () => {

@@ -2,7 +2,7 @@
 // inside, the host untouched), scratch volumes shared through mountPoints and volumesFrom, ECS's
 // validation through the SDK, and nothing left on the host after a stop or an agent's kill -9.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -25,6 +25,7 @@ import {
   tempDataDir,
   type BerthProcess,
   taskLogs,
+  removeDataDir,
 } from "../../src/testing/index.js";
 
 const GiB = 1024 ** 3;
@@ -479,7 +480,7 @@ describe("task storage", () => {
       await second?.kill();
       await first.kill();
       await purgeHost(dataDir);
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
       await remote.stop();
     }
   });

@@ -11,5 +11,11 @@ export type {
 } from "./types.js";
 export { vtepAddress, vtepMac } from "./overlay.js";
 export { BridgeTaskNetwork } from "./bridge-network.js";
-export { checkTaskCidr, claimFreeNetwork, DEFAULT_TASK_CIDR, releaseSubnet } from "./subnets.js";
+export {
+  checkTaskCidr,
+  claimFreeNetwork,
+  DEFAULT_TASK_CIDR,
+  releaseClaimsOf,
+  releaseSubnet,
+} from "./subnets.js";
 export { SubnetRoutes } from "./host-routes.js";

@@ -10,7 +10,7 @@
  * whose agent data dir is gone is stale and taken over.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import {
   cidrSize,
   contains,
@@ -146,6 +146,28 @@ function claimNetwork(network: Cidr, owner: string): boolean {
 export function releaseSubnet(subnet: Cidr, owner: string): void {
   const dir = claimDir(subnet);
   if (readOwner(dir) === owner) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Gives back every claim held by `dataDir` or by anything under it (its server's blocks, its
+ * agent's subnets), before the dir is deleted: a claim whose owner is gone is only taken over
+ * when another Berth wants that network, and until then it stays under /run. Released while
+ * the owner still exists, no other Berth can be taking it over meanwhile.
+ */
+export function releaseClaimsOf(dataDir: string, claimsDir = SUBNET_CLAIMS_DIR): void {
+  const owner = resolve(dataDir);
+  let names: string[];
+  try {
+    names = readdirSync(claimsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = join(claimsDir, name);
+    const holder = readOwner(dir);
+    if (holder === owner || holder?.startsWith(`${owner}/`) === true)
+      rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function readOwner(dir: string): string | undefined {
