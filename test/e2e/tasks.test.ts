@@ -1,9 +1,8 @@
 // Fargate compute, part 1: real containers under runc, driven through the AWS CLI and SDK.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { SUBNET_CLAIMS_DIR } from "../../src/agent/network/subnets.js";
+import { claimsOf } from "../../src/agent/network/subnets.js";
 import { signedGet } from "../../src/cli/client.js";
 import {
   type ECSClient,
@@ -34,19 +33,6 @@ before(async () => {
   bed = await startEcsTestbed();
   ({ berth, ecs, image } = bed);
 });
-/** The network claims on this machine held by `dataDir` or by anything under it. */
-function claimsOf(dataDir: string): string[] {
-  const owned = (name: string): boolean => {
-    try {
-      const owner = readFileSync(join(SUBNET_CLAIMS_DIR, name, "owner"), "utf8");
-      return owner === dataDir || owner.startsWith(`${dataDir}/`);
-    } catch {
-      return false;
-    }
-  };
-  return readdirSync(SUBNET_CLAIMS_DIR).filter(owned);
-}
-
 after(async () => {
   // The tests ran tasks: the server holds its cluster's block on this machine until its data
   // dir goes, and gives it back then (under /run, it would outlast the dir).

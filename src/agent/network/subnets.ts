@@ -155,19 +155,23 @@ export function releaseSubnet(subnet: Cidr, owner: string): void {
  * the owner still exists, no other Berth can be taking it over meanwhile.
  */
 export function releaseClaimsOf(dataDir: string, claimsDir = SUBNET_CLAIMS_DIR): void {
+  for (const name of claimsOf(dataDir, claimsDir))
+    rmSync(join(claimsDir, name), { recursive: true, force: true });
+}
+
+/** The claims (their names under `claimsDir`) held by `dataDir` or by anything under it. */
+export function claimsOf(dataDir: string, claimsDir = SUBNET_CLAIMS_DIR): string[] {
   const owner = resolve(dataDir);
   let names: string[];
   try {
     names = readdirSync(claimsDir);
   } catch {
-    return;
+    return [];
   }
-  for (const name of names) {
-    const dir = join(claimsDir, name);
-    const holder = readOwner(dir);
-    if (holder === owner || holder?.startsWith(`${owner}/`) === true)
-      rmSync(dir, { recursive: true, force: true });
-  }
+  return names.filter((name) => {
+    const holder = readOwner(join(claimsDir, name));
+    return holder === owner || holder?.startsWith(`${owner}/`) === true;
+  });
 }
 
 function readOwner(dir: string): string | undefined {
