@@ -15,7 +15,7 @@ import {
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
 import { sql } from "kysely";
-import { openPostgresStore } from "../../src/store/index.js";
+import { openPostgresStore, readCommittedTransaction } from "../../src/store/index.js";
 import {
   pushBusyboxImage,
   startBerthProcess,
@@ -25,7 +25,9 @@ import {
 import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 import { storeContract } from "../unit/store/store-contract.js";
 import { leaseContract } from "../unit/control/lease-contract.js";
-import { placementContract } from "../unit/control/placement-contract.js";
+import { addHost, draft, placementContract } from "../unit/control/placement-contract.js";
+import { applyReports, type HostReport } from "../../src/control/report-batch.js";
+import { createTasks } from "../../src/control/tasks.js";
 
 let postgres: TestPostgres;
 before(async () => {
@@ -48,6 +50,64 @@ leaseContract("postgres", async () =>
 placementContract("postgres", async () => {
   const url = await postgres.createDatabase(`placement${++n}`);
   return { store: await openPostgresStore(url), openAgain: () => openPostgresStore(url) };
+});
+
+// The report batch runs at READ COMMITTED (report-batch.ts): what keeps a host's reports in
+// order across servers is that a batch locks its hosts' liveness rows before it reads their
+// sequence numbers. An agent that moved servers may have its last report resent through the new
+// one while the old one still writes a newer one: the older must wait, then be skipped.
+test("a report batch waits for another server's batch of the same host, then skips its older report", async () => {
+  const url = await postgres.createDatabase(`reports${++n}`);
+  const [one, two] = [await openPostgresStore(url), await openPostgresStore(url)];
+  try {
+    await addHost(one, "h", 1);
+    const { assignments } = await createTasks(one, [draft()]);
+    const taskArn = assignments[0]?.assignment.taskArn ?? "";
+    const report = (seq: number, lastStatus: "RUNNING" | "STOPPED"): HostReport => ({
+      hostId: "h",
+      seq,
+      state: {
+        taskArn,
+        lastStatus,
+        containers: [],
+        ...(lastStatus === "STOPPED" ? { stoppedAt: Date.now() } : {}),
+      },
+    });
+    await readCommittedTransaction(one).execute((trx) =>
+      applyReports(trx, [report(4, "RUNNING")], Date.now()),
+    );
+    let older: Promise<boolean[]> | undefined;
+    let olderSettled = false;
+    // Server one writes the host's report 6 (STOPPED); while its transaction is open, server
+    // two applies the host's report 5 (RUNNING, sent before 6).
+    const newer = await readCommittedTransaction(one).execute(async (trx) => {
+      const changed = await applyReports(trx, [report(6, "STOPPED")], Date.now());
+      older = readCommittedTransaction(two).execute((other) =>
+        applyReports(other, [report(5, "RUNNING")], Date.now()),
+      );
+      void older.finally(() => (olderSettled = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(olderSettled, false, "the older report waits for the batch holding its host");
+      return changed;
+    });
+    assert.deepEqual(newer, [true]);
+    assert.deepEqual(await older, [false], "the older report is skipped once the newer is in");
+    const host = await one
+      .selectFrom("host_liveness")
+      .select("last_seq")
+      .where("host_id", "=", "h")
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(host.last_seq), 6);
+    const task = await one
+      .selectFrom("tasks")
+      .select("last_status")
+      .where("arn", "=", taskArn)
+      .executeTakeFirstOrThrow();
+    assert.equal(task.last_status, "STOPPED");
+  } finally {
+    await one.destroy();
+    await two.destroy();
+  }
 });
 
 test("a session PostgreSQL ends between two queries of a transaction fails the transaction, not the process", async () => {
