@@ -344,9 +344,14 @@ async function format(file: string, sizeGiB: number, background: boolean): Promi
  * through the thread pool (~60 µs for a path that is not there, which throws).
  */
 function isMountPoint(path: string): boolean {
+  return mountedDev(path) !== undefined;
+}
+
+/** The device number of what is mounted at `path` (see isMountPoint); undefined: nothing. */
+function mountedDev(path: string): number | undefined {
   const own = statSync(path, { throwIfNoEntry: false });
   const parent = own === undefined ? undefined : statSync(dirname(path), { throwIfNoEntry: false });
-  return own !== undefined && parent !== undefined && own.dev !== parent.dev;
+  return own !== undefined && parent !== undefined && own.dev !== parent.dev ? own.dev : undefined;
 }
 
 /**
@@ -356,8 +361,8 @@ function isMountPoint(path: string): boolean {
  * holds three).
  */
 function mountedDevice(path: string): string | undefined {
-  if (!isMountPoint(path)) return undefined;
-  const { dev } = statSync(path);
+  const dev = mountedDev(path);
+  if (dev === undefined) return undefined;
   // glibc's dev_t: the minor's low 8 bits, the major's 12, the minor's next 12.
   const major = (dev >>> 8) & 0xfff;
   const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
