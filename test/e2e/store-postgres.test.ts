@@ -86,7 +86,18 @@ test("a report batch waits for another server's batch of the same host, then ski
         applyReports(other, [report(5, "RUNNING")], Date.now()),
       );
       void older.finally(() => (olderSettled = true));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Until server two's session is seen waiting on a lock (a fixed wait could end before it
+      // reached one, and then prove nothing).
+      await until(
+        "server two's batch to wait on a lock",
+        async () =>
+          (
+            await sql<{ waiting: number }>`select count(*)::int as waiting from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`.execute(one)
+          ).rows[0]?.waiting ?? 0,
+        (waiting) => waiting > 0 || olderSettled,
+        { timeoutMs: 10_000 },
+      );
       assert.equal(olderSettled, false, "the older report waits for the batch holding its host");
       return changed;
     });
