@@ -89,7 +89,13 @@ describe("runc runtime: limits and isolation", () => {
   it("stops a fork bomb at the pids limit and the host stays fine", async () => {
     const taskId = uniqueId("pids");
     await runtime.prepareSandbox({ taskId, pidsLimit: 64, memoryMiB: 256 });
-    const spec = busyboxSpec(fixture, taskId, ["sh", "-c", "b() { b | b & }; b; sleep 1000"]);
+    // the sleep starts before the bomb: started after it, its fork could be the one refused,
+    // and the container's init would exit with every process in it (seen in CI as "peak 0")
+    const spec = busyboxSpec(fixture, taskId, [
+      "sh",
+      "-c",
+      "sleep 1000 & b() { b | b & }; b; wait",
+    ]);
     await runtime.createContainer(spec);
     await runtime.startContainer(spec.id);
     // the kernel counts refused forks (in the forking cgroup on v1, the limited one on v2)

@@ -177,7 +177,8 @@ describe("tasks on real containers", () => {
       {
         name: "bomb",
         stopTimeout: 1,
-        command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 600"],
+        // sleep first: forked after the bomb, it could be refused and end the task early
+        command: ["sh", "-c", "sleep 600 & bomb() { bomb | bomb & }; bomb; wait"],
       },
     ]);
     await waitForTask(ecs, taskArn, "RUNNING");
