@@ -176,6 +176,39 @@ export function runtimeContract(
       await runtime.deleteContainer(stubborn.id);
     });
 
+    it(
+      "starts a container's own process before start returns, so a stop right after reaches it",
+      real,
+      async () => {
+        // `runc start` returns before runc's init has exec'd the process (3 times in 30): a
+        // SIGTERM sent then reached runc's init, which exited 2 (Go's answer) whatever the
+        // process would have done.
+        const names: string[] = [];
+        const exits: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const spec = busyboxSpec(fixture, taskId, ["sleep", "1000"]);
+          await runtime.createContainer(spec);
+          const { pid } = await runtime.startContainer(spec.id);
+          const status = pid === undefined ? "" : readFileSync(`/proc/${pid}/status`, "utf8");
+          names.push(/^Name:\s*(\S+)/m.exec(status)?.[1] ?? "");
+          exits.push((await runtime.stopContainer(spec.id, 100)).exitCode);
+          await runtime.deleteContainer(spec.id);
+        }
+        assert.equal(names.length, 20);
+        assert.deepEqual(
+          names.filter((name) => name.startsWith("runc")),
+          [],
+          `PID 1 after start: ${names.join(" ")}`,
+        );
+        // runc's PID 1 ignores SIGTERM (137 after SIGKILL); gVisor's sandbox holds its own
+        // init, so there the sleep is not PID 1 and SIGTERM ends it (143). Never runc's 2.
+        assert.deepEqual(
+          exits.filter((code) => code !== 137 && code !== 143),
+          [],
+        );
+      },
+    );
+
     it("puts an init in front with initProcessEnabled, so a plain sleep stops on SIGTERM", async () => {
       const spec = busyboxSpec(fixture, taskId, ["sleep", "1000"], { initProcessEnabled: true });
       await runtime.createContainer(spec);
