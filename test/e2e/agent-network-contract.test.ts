@@ -254,7 +254,7 @@ it("never gives out the address an agent killed mid-attach was giving, until it 
       env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` },
     });
     const failed = child.done.catch(() => undefined);
-    for (let i = 0; i < 200 && !existsSync(mark); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !existsSync(mark); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(existsSync(mark), "the child never reached the veth");
     sleeper = Number(readFileSync(mark, "utf8"));
     process.kill(child.pid ?? 0, "SIGKILL");

@@ -415,7 +415,7 @@ describe("scheduled actions", () => {
         MaxCapacity: 1,
       }),
     );
-    const at = new Date(Date.now() + 3000);
+    const at = new Date(Date.now() + 10_000);
     const stamp = at.toISOString().slice(0, 19);
     await scaling.send(
       new PutScheduledActionCommand({

@@ -135,7 +135,7 @@ describe("a pod's life and kubectl exec", () => {
     // client's terminal is resized (the outer shell does it once it sees the first report).
     const inner = [
       'read line; echo "got:$line"',
-      'for i in $(seq 50); do s=$(stty size); [ "$s" = "45 123" ] && break; sleep 0.1; done',
+      'for i in $(seq 300); do s=$(stty size); [ "$s" = "45 123" ] && break; sleep 0.1; done',
       'echo "size1:$s"; touch /size1',
       'for i in $(seq 200); do s=$(stty size); [ "$s" = "20 90" ] && break; sleep 0.1; done',
       'echo "size2:$s"; exit 7',

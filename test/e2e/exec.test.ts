@@ -141,7 +141,7 @@ describe("berth exec", () => {
       "--",
       "sh",
       "-c",
-      'tty; for i in $(seq 30); do s=$(stty size 2>/dev/null); [ -n "$s" ] && break; sleep 0.1; done; echo "$s"',
+      'tty; for i in $(seq 300); do s=$(stty size 2>/dev/null); [ -n "$s" ] && break; sleep 0.1; done; echo "$s"',
     ]);
     assert.equal(result.code, 0, result.stderr);
     // A line carries one CR per terminal that translated its newline (the container's and, while

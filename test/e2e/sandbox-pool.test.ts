@@ -184,7 +184,16 @@ describe("prepared sandboxes", () => {
         stopped.filter((t) => t.containers?.[0]?.exitCode !== 0).map((t) => t.stoppedReason),
         [],
       );
-      // Launches took prepared sandboxes: the pool has entries, each a namespace and an address.
+      // Launches took prepared sandboxes: the pool has entries, each a namespace and an address
+      // (once a refill under way, its namespace made before its address, is done).
+      await settle(() => {
+        const entries = poolEntries(dataDir);
+        return (
+          entries.attachments > 0 &&
+          entries.netns === entries.attachments &&
+          entries.addresses === entries.attachments
+        );
+      }, 20_000);
       const filled = poolEntries(dataDir);
       assert.ok(filled.attachments > 0, "the pool was filled");
       assert.ok(filled.attachments <= 8, `at most the pool's max: ${filled.attachments}`);

@@ -159,7 +159,7 @@ describe("a gVisor task's network (issue 12, item 12)", () => {
           "sh",
           "-c",
           `nc ${address} 7070 </dev/null; u=\${ECS_CONTAINER_METADATA_URI_V4#http://}; ` +
-            `hp=\${u%%/*}; (printf "GET /\${u#*/}/task HTTP/1.0\\r\\n\\r\\n"; sleep 2) | nc \${hp%:*} \${hp#*:}`,
+            `hp=\${u%%/*}; (printf "GET /\${u#*/}/task HTTP/1.0\\r\\n\\r\\n"; sleep 10) | nc \${hp%:*} \${hp#*:}`,
         ],
       },
     ]);

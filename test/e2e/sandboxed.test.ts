@@ -144,7 +144,7 @@ for (const [runtime, cluster] of [
             "sh",
             "-c",
             `nc ${address} 7070 </dev/null; u=\${ECS_CONTAINER_METADATA_URI_V4#http://}; ` +
-              `hp=\${u%%/*}; (printf "GET /\${u#*/}/task HTTP/1.0\\r\\n\\r\\n"; sleep 2) | nc \${hp%:*} \${hp#*:}`,
+              `hp=\${u%%/*}; (printf "GET /\${u#*/}/task HTTP/1.0\\r\\n\\r\\n"; sleep 10) | nc \${hp%:*} \${hp#*:}`,
           ],
         },
       ]);

@@ -88,7 +88,8 @@ async function tasksOf(schedule: string): Promise<string[]> {
     );
     arns.push(...(page.taskArns ?? []));
   }
-  return arns;
+  // A task that stopped between the two listings is in both.
+  return [...new Set(arns)];
 }
 
 /** The schedule clock's now, as Scheduler stamps it (a schedule's LastModificationDate). */

@@ -79,7 +79,11 @@ describe("task metadata endpoint", () => {
       "meta",
       [
         'echo "URI $ECS_CONTAINER_METADATA_URI_V4";',
-        "sleep 1;",
+        // Until the document says RUNNING for the task and its container (the agent records it
+        // just after the start, which a loaded machine may take a while over).
+        "for i in $(seq 300); do",
+        `[ "$(wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task | grep -o '"KnownStatus":"RUNNING"' | wc -l)" -ge 2 ] && break;`,
+        "sleep 0.1; done;",
         get("TASK", "$ECS_CONTAINER_METADATA_URI_V4/task"),
         get("CONTAINER", "$ECS_CONTAINER_METADATA_URI_V4"),
         get("STATS", "$ECS_CONTAINER_METADATA_URI_V4/stats"),

@@ -163,12 +163,22 @@ describe("tasks on real containers", () => {
     const id = taskArn.split("/").pop() ?? "";
     const usage = (): number =>
       Number(readFileSync(`/sys/fs/cgroup/cpuacct/berth/${id}/cpuacct.usage`, "utf8"));
-    const before = usage();
-    const start = process.hrtime.bigint();
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const share = (usage() - before) / Number(process.hrtime.bigint() - start);
+    // The quota caps the share (every window under 0.4); it guarantees none, so on a loaded
+    // machine a window may fall short: up to five windows of 2 s, until one shows the loop ran.
+    const shares: number[] = [];
+    while (shares.length < 5 && !shares.some((share) => share > 0.15)) {
+      const before = usage();
+      const start = process.hrtime.bigint();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      shares.push((usage() - before) / Number(process.hrtime.bigint() - start));
+    }
     await ecs.send(new StopTaskCommand({ task: taskArn }));
-    assert.ok(share > 0.15 && share < 0.4, `the task used ${(share * 100).toFixed(1)}% of a core`);
+    const said = shares.map((share) => `${(share * 100).toFixed(1)}%`).join(", ");
+    assert.ok(shares.length > 0 && shares.every((share) => share < 0.4), `used ${said} of a core`);
+    assert.ok(
+      shares.some((share) => share > 0.15),
+      `used ${said} of a core`,
+    );
     await waitForTask(ecs, taskArn, "STOPPED");
   });
 
