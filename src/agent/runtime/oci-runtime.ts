@@ -5,7 +5,7 @@
  * sees and drives what an earlier one (in a killed agent) started.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { constants as fsConstants, existsSync } from "node:fs";
+import { constants as fsConstants, existsSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, open, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -827,7 +827,14 @@ function runtimeWords(log: string): string {
 async function untilExecd(pid: number | undefined): Promise<void> {
   if (pid === undefined || pid <= 0) return;
   for (let waited = 0; waited < 2000; waited++) {
-    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+    // procfs, made by the kernel as it is read (tens of µs): on the event loop, not queued
+    // behind a launch's file work on the thread pool.
+    let status = "";
+    try {
+      status = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      // gone
+    }
     // Gone (exited, or an exec that failed) or exec'd: runc's init names itself `runc:[2:INIT]`.
     if (!/^Name:\s*runc:/m.test(status)) return;
     await sleep(1);
