@@ -188,7 +188,7 @@ describe("target tracking on CPU", () => {
   it("scales a busy service out, and back in to its minimum once quiet", async () => {
     const resourceId = "service/default/busy";
     // Busy long enough to reach the maximum and be held there on a loaded machine.
-    await createService("busy", Math.floor(Date.now() / 1000) + 60, 1);
+    await createService("busy", Math.floor(Date.now() / 1000) + 90, 1);
     await scaling.send(
       new RegisterScalableTargetCommand({
         ServiceNamespace: "ecs",
