@@ -317,7 +317,9 @@ describe("upload sessions", () => {
       if (probe.status !== 202) return undefined;
       return Number((probe.headers.get("range") ?? "0-0").split("-")[1]) + 1;
     });
-    assert.ok(finalSize >= 1_000_000 && finalSize < bytes.length);
+    // What arrived before the cut: some of the first megabyte written (bytes still in flight
+    // when the client went are lost, as on a real network; CI once kept only part of it).
+    assert.ok(finalSize > 0 && finalSize <= 1_000_000, `kept ${finalSize} bytes`);
     const rest = await t.request(location, {
       method: "PATCH",
       body: bytes.subarray(finalSize),
