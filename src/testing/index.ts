@@ -16,7 +16,7 @@ export {
 export { buildBusyboxImage, BUSYBOX, type OciImage, type OciImageOptions } from "../agent/index.js";
 export { pushBusyboxImage, type PushedImage } from "./push.js";
 export { startGoRegistry, type GoRegistry } from "./go-registry.js";
-export { recentWarnings, until, type UntilOptions } from "./wait.js";
+export { cpuShareWindows, recentWarnings, until, type UntilOptions } from "./wait.js";
 export { rejectsWith } from "./errors.js";
 export { floodConnections, floodPastLimit, type Flood } from "./flood.js";
 export { taskNetns } from "./task-netns.js";

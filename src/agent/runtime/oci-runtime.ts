@@ -502,16 +502,13 @@ export class OciContainerRuntime implements ContainerRuntime {
     if (config?.process?.args?.[0] !== INIT_PATH) return;
     const { pid } = await oci.state(id);
     if (pid === undefined || pid <= 0) return;
+    // Runc's init's handlers are Go's, and its exec of catatonit resets them (a container this
+    // agent started is past it already; one an earlier agent started may not be).
+    await untilExecd(pid);
     const SIGTERM_BIT = 1n << 14n;
     for (let waited = 0; waited < 2000; waited += 10) {
       const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
       if (status === "") return;
-      // Still runc's init, before its exec of catatonit (runc start returns before that):
-      // its handlers are Go's, and the exec resets them.
-      if (/^Name:\s*runc:/m.test(status)) {
-        await sleep(10);
-        continue;
-      }
       const mask = (name: string): bigint =>
         BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)$`, "m").exec(status)?.[1] ?? "0"}`);
       if (((mask("SigBlk") | mask("SigCgt")) & SIGTERM_BIT) !== 0n) return;
